@@ -1,0 +1,122 @@
+# revops-engine: the one entry point. `make run` serves, `make test` tests.
+# BUILD=dir selects the output directory; SANITIZE=1 builds with ASan+UBSan.
+
+BUILD    ?= build
+CC       ?= cc
+SANITIZE ?= 0
+PKGS      = libmicrohttpd jansson libpq yaml-0.1 openssl
+TEST_PKGS = check libcurl
+
+WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
+CSTD     = -std=c11 -D_GNU_SOURCE
+OPT      = -O2 -g
+ifeq ($(SANITIZE),1)
+OPT      = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDSAN    = -fsanitize=address,undefined
+endif
+CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -MMD -MP -Icore -Iserver -I$(BUILD)/gen
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
+TEST_LIBS   = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+
+CORE_SRC   = $(sort $(wildcard core/*.c))
+SERVER_SRC = $(filter-out server/main.c,$(sort $(wildcard server/*.c)))
+MIGRATIONS = $(sort $(wildcard migrations/*.sql))
+UNIT_SRC   = $(sort $(wildcard tests/unit/test_*.c))
+API_SRC    = $(sort $(wildcard tests/api/*.c))
+BENCH_SRC  = $(sort $(wildcard tests/bench/bench_*.c))
+
+CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
+SERVER_OBJ = $(SERVER_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/migrations_embed.o
+UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_BIN  = $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all deps run test test-plain test-sanitize unit api lint-openapi bench fmt fmt-check clean
+all: $(BUILD)/revopsd
+
+# Rebuild everything when the flags change (redis's .make-settings idea).
+$(BUILD)/.flags: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CC) $(CFLAGS_ALL) $(PKG_CFLAGS) $(LDSAN)' | cmp -s - $@ || echo '$(CC) $(CFLAGS_ALL) $(PKG_CFLAGS) $(LDSAN)' > $@
+FORCE:
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/obj/%.o: %.c $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(PKG_CFLAGS) -c $< -o $@
+
+$(BUILD)/gen/migrations_embed.c: $(MIGRATIONS) scripts/embed-migrations.sh
+	@mkdir -p $(dir $@)
+	scripts/embed-migrations.sh $@ $(MIGRATIONS)
+
+$(BUILD)/obj/gen/migrations_embed.o: $(BUILD)/gen/migrations_embed.c $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(PKG_CFLAGS) -c $< -o $@
+
+$(BUILD)/libcore.a: $(CORE_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/revopsd: $(BUILD)/obj/server/main.o $(SERVER_OBJ) $(BUILD)/libcore.a
+	$(CC) $(LDSAN) -o $@ $^ $(PKG_LIBS) -lpthread -lm
+
+# ---- tests ----------------------------------------------------------------
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcore.a $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -o $@ $< $(BUILD)/libcore.a $(TEST_LIBS) $(LDSAN) -lm
+
+$(BUILD)/tests/api_tests: $(API_SRC) $(SERVER_OBJ) $(BUILD)/libcore.a $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(PKG_CFLAGS) $(TEST_CFLAGS) -o $@ $(API_SRC) $(SERVER_OBJ) $(BUILD)/libcore.a \
+	    $(TEST_LIBS) $(PKG_LIBS) $(LDSAN) -lpthread -lm
+
+$(BUILD)/openapi.json: openapi.yaml $(BUILD)/tests/api_tests
+	$(BUILD)/tests/api_tests --yaml2json openapi.yaml > $@.tmp && mv $@.tmp $@
+
+unit: $(UNIT_BIN)
+	scripts/run-tests.sh $(UNIT_BIN)
+
+api: $(BUILD)/revopsd $(BUILD)/tests/api_tests $(BUILD)/openapi.json
+	REVOPSD=$(BUILD)/revopsd OPENAPI_JSON=$(BUILD)/openapi.json scripts/run-tests.sh $(BUILD)/tests/api_tests
+
+# The OpenAPI document must pass a real linter (Redocly CLI from npm, pinned).
+REDOCLY_VERSION = 1.34.21
+lint-openapi:
+	@test -x .tools/node_modules/.bin/redocly || \
+	    npm install --silent --no-audit --no-fund --prefix .tools @redocly/cli@$(REDOCLY_VERSION) >/dev/null
+	.tools/node_modules/.bin/redocly lint --format=stylish openapi.yaml
+
+test-plain: deps
+	$(MAKE) --no-print-directory BUILD=build unit api
+
+test-sanitize: deps
+	$(MAKE) --no-print-directory BUILD=build/san SANITIZE=1 unit api
+
+test: deps lint-openapi
+	$(MAKE) --no-print-directory test-plain
+	$(MAKE) --no-print-directory test-sanitize
+
+# ---- run ------------------------------------------------------------------
+run: deps
+	$(MAKE) --no-print-directory $(BUILD)/revopsd
+	scripts/run.sh $(BUILD)/revopsd
+
+# ---- benchmarks -----------------------------------------------------------
+$(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libcore.a $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -O3 -o $@ $< $(BUILD)/libcore.a -lm
+
+bench: deps $(BENCH_BIN)
+	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
+
+fmt:
+	clang-format -i core/*.[ch] server/*.[ch] tests/unit/*.c tests/api/*.[ch]
+fmt-check:
+	clang-format --dry-run --Werror core/*.[ch] server/*.[ch]
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,24 @@
+#!/bin/sh
+# run.sh - what `make run` does after building: database, migrations, an admin
+# key for the demo workspace, then serve in the foreground.
+set -eu
+bin=${1:-build/revopsd}
+if [ -z "${DATABASE_URL:-}" ]; then
+    DATABASE_URL=$(scripts/devdb start | tail -1)
+fi
+export DATABASE_URL
+listen=${REVOPS_LISTEN:-127.0.0.1:8080}
+"$bin" migrate
+key=$("$bin" keys create --workspace demo --role admin --name "make run" | tail -1)
+cat <<MSG
+
+revopsd: database $DATABASE_URL
+revopsd: admin key for workspace 'demo' (shown once): $key
+
+  curl -s http://$listen/readyz
+  curl -s -H 'Authorization: Bearer $key' http://$listen/v1/workspace
+  curl -s -H 'Authorization: Bearer $key' -H 'Content-Type: application/json' \\
+       -X POST http://$listen/v1/keys -d '{"role":"read","name":"dashboard"}'
+
+MSG
+exec "$bin" serve --listen "$listen"

@@ -1,0 +1,129 @@
+/* auth.c - API key generation (OpenSSL RAND_bytes), SHA-256 hashing, lookup. */
+#include "auth.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *role_names[] = {"none", "read", "write", "admin"};
+
+const char *auth_role_name(auth_role r) { return (r >= ROLE_NONE && r <= ROLE_ADMIN) ? role_names[r] : "none"; }
+
+auth_role auth_role_parse(const char *s)
+{
+    for (int r = ROLE_READ; r <= ROLE_ADMIN; r++)
+        if (s && strcmp(s, role_names[r]) == 0)
+            return (auth_role)r;
+    return ROLE_NONE;
+}
+
+int auth_generate_key(char *out, size_t len)
+{
+    static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    unsigned char raw[32];
+    if (len < AUTH_KEY_LEN + 1 || RAND_bytes(raw, sizeof raw) != 1)
+        return -1;
+    memcpy(out, "rvk_", 4);
+    /* 256 bits as 43 base64url characters (6 bits each; the last carries 4) */
+    unsigned acc = 0;
+    int bits = 0, n = 4;
+    for (size_t i = 0; i < sizeof raw; i++) {
+        acc = (acc << 8) | raw[i];
+        bits += 8;
+        while (bits >= 6) {
+            out[n++] = b64url[(acc >> (bits - 6)) & 63];
+            bits -= 6;
+        }
+    }
+    if (bits > 0)
+        out[n++] = b64url[(acc << (6 - bits)) & 63];
+    out[n] = '\0';
+    return 0;
+}
+
+void auth_hash_key(const char *key, char *out)
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)key, strlen(key), md);
+    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+int auth_random_hex(char *out, size_t nbytes)
+{
+    unsigned char raw[64];
+    if (nbytes > sizeof raw || RAND_bytes(raw, (int)nbytes) != 1)
+        return -1;
+    for (size_t i = 0; i < nbytes; i++)
+        snprintf(out + 2 * i, 3, "%02x", raw[i]);
+    return 0;
+}
+
+static bool key_well_formed(const char *k)
+{
+    if (strncmp(k, "rvk_", 4) != 0 || strlen(k) != AUTH_KEY_LEN)
+        return false;
+    for (const char *p = k + 4; *p; p++)
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+              *p == '_'))
+            return false;
+    return true;
+}
+
+int auth_resolve(db_conn *c, const char *authorization, auth_identity *id, app_err *err)
+{
+    if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0)
+        return 0;
+    const char *key = authorization + 7;
+    while (*key == ' ')
+        key++;
+    if (!key_well_formed(key))
+        return 0;
+    char hash[AUTH_HASH_HEX_LEN + 1];
+    auth_hash_key(key, hash);
+    /* One round trip: resolve the key and touch last_used_at at most once a
+     * minute, so a busy key does not turn every read into a write. */
+    static const char *sql =
+        "WITH k AS (SELECT id, workspace_id, role FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL),"
+        " u AS (UPDATE api_keys SET last_used_at = now() WHERE id = (SELECT id FROM k)"
+        "       AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute'))"
+        " SELECT id, workspace_id, role FROM k";
+    const char *params[] = {hash};
+    PGresult *r = db_query(c, sql, 1, params, err);
+    if (!r)
+        return -1;
+    int found = PQntuples(r) == 1;
+    if (found) {
+        snprintf(id->key_id, sizeof id->key_id, "%s", PQgetvalue(r, 0, 0));
+        snprintf(id->workspace_id, sizeof id->workspace_id, "%s", PQgetvalue(r, 0, 1));
+        id->role = auth_role_parse(PQgetvalue(r, 0, 2));
+    }
+    PQclear(r);
+    return found;
+}
+
+int auth_create_key(db_conn *c, const char *workspace_id, auth_role role, const char *name, char *key_out,
+                    size_t key_len, char **row_json_out, app_err *err)
+{
+    if (auth_generate_key(key_out, key_len) != 0) {
+        app_err_set(err, ERR_INTERNAL, "could not generate a key");
+        return -1;
+    }
+    char hash[AUTH_HASH_HEX_LEN + 1], prefix[AUTH_PREFIX_LEN + 1];
+    auth_hash_key(key_out, hash);
+    snprintf(prefix, sizeof prefix, "%s", key_out);
+    const char *params[] = {workspace_id, auth_role_name(role), name ? name : "", hash, prefix};
+    PGresult *r = db_query(c,
+                           "INSERT INTO api_keys (workspace_id, role, name, key_hash, key_prefix)"
+                           " VALUES ($1, $2, $3, $4, $5) RETURNING " "api_key_json(api_keys)",
+                           5, params, err);
+    if (!r)
+        return -1;
+    if (row_json_out)
+        *row_json_out = strdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return 0;
+}

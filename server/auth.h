@@ -1,0 +1,47 @@
+/* auth.h - API keys: generation, hashing, roles, and resolving a bearer key.
+ *
+ * A key is "rvk_" + 43 base64url characters (256 random bits). Only its
+ * SHA-256 (hex) is stored; the plain key is shown once, at creation.
+ */
+#ifndef REVOPS_AUTH_H
+#define REVOPS_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "db.h"
+
+typedef enum { ROLE_NONE = 0, ROLE_READ = 1, ROLE_WRITE = 2, ROLE_ADMIN = 3 } auth_role;
+
+#define AUTH_KEY_LEN 47      /* "rvk_" + 43 */
+#define AUTH_HASH_HEX_LEN 64 /* SHA-256 in hex */
+#define AUTH_PREFIX_LEN 12   /* shown in listings so people can tell keys apart */
+
+typedef struct {
+    char workspace_id[40];
+    char key_id[40];
+    auth_role role;
+} auth_identity;
+
+const char *auth_role_name(auth_role r);
+auth_role auth_role_parse(const char *s); /* ROLE_NONE when unknown */
+
+/* Fresh random key into out (at least AUTH_KEY_LEN + 1 bytes); 0 or -1. */
+int auth_generate_key(char *out, size_t len) __attribute__((warn_unused_result));
+/* Hex SHA-256 of key into out (AUTH_HASH_HEX_LEN + 1 bytes). */
+void auth_hash_key(const char *key, char *out);
+
+/* Resolve an Authorization header value. Returns 1 and fills id for a live
+ * key, 0 for a missing/malformed/unknown/revoked key, -1 on a database error. */
+int auth_resolve(db_conn *c, const char *authorization, auth_identity *id, app_err *err)
+    __attribute__((warn_unused_result));
+
+/* Insert a key for a workspace; writes the plain key to key_out and the new
+ * key's row as JSON text into row_json_out (caller frees). */
+int auth_create_key(db_conn *c, const char *workspace_id, auth_role role, const char *name, char *key_out,
+                    size_t key_len, char **row_json_out, app_err *err) __attribute__((warn_unused_result));
+
+/* Random hex string of 2*nbytes characters (request ids, nonces). */
+int auth_random_hex(char *out, size_t nbytes) __attribute__((warn_unused_result));
+
+#endif

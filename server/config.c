@@ -1,0 +1,136 @@
+/* config.c - one table of options: flag, environment variable, default, help. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { OPT_STR, OPT_INT, OPT_SIZE, OPT_BOOL } opt_kind;
+
+typedef struct {
+    const char *flag;
+    const char *env;
+    opt_kind kind;
+    size_t offset;
+    const char *def;
+    const char *help;
+} option_row;
+
+#define OFF(f) offsetof(config, f)
+static const option_row options[] = {
+    {"database-url", "DATABASE_URL", OPT_STR, OFF(database_url), "", "PostgreSQL connection URL (required for serve/migrate/keys)"},
+    {"listen", "REVOPS_LISTEN", OPT_STR, OFF(listen), "127.0.0.1:8080", "HOST:PORT to serve on"},
+    {"threads", "REVOPS_THREADS", OPT_INT, OFF(threads), "4", "HTTP worker threads; the DB pool has as many connections"},
+    {"max-body", "REVOPS_MAX_BODY", OPT_SIZE, OFF(max_body), "1048576", "largest accepted request body in bytes (413 above)"},
+    {"conn-timeout", "REVOPS_CONN_TIMEOUT", OPT_INT, OFF(conn_timeout), "30", "seconds an idle client connection is kept"},
+    {"statement-timeout-ms", "REVOPS_STATEMENT_TIMEOUT_MS", OPT_INT, OFF(stmt_timeout_ms), "5000", "PostgreSQL statement_timeout per query"},
+    {"cors-origins", "REVOPS_CORS_ORIGINS", OPT_STR, OFF(cors_origins), "", "comma-separated allowed CORS origins, or *"},
+    {"public-url", "REVOPS_PUBLIC_URL", OPT_STR, OFF(public_url), "", "public base URL (scheme://host) used for webhook signatures"},
+    {"shutdown-grace", "REVOPS_SHUTDOWN_GRACE", OPT_INT, OFF(shutdown_grace), "5", "seconds to let in-flight requests finish on SIGTERM"},
+    {"access-log", "REVOPS_ACCESS_LOG", OPT_BOOL, OFF(access_log), "1", "1 to write one JSON line per request to stderr, 0 not to"},
+};
+#define NOPTIONS (sizeof options / sizeof options[0])
+
+static int set_value(config *c, const option_row *o, const char *v)
+{
+    char *field = (char *)c + o->offset;
+    char *end = NULL;
+    switch (o->kind) {
+    case OPT_STR:
+        free(*(char **)field);
+        *(char **)field = strdup(v);
+        return *(char **)field ? 0 : -1;
+    case OPT_INT: {
+        long n = strtol(v, &end, 10);
+        if (!*v || *end || n < 0 || n > 1000000)
+            return -1;
+        *(int *)field = (int)n;
+        return 0;
+    }
+    case OPT_SIZE: {
+        unsigned long long n = strtoull(v, &end, 10);
+        if (!*v || *end || n < 1024 || n > (1ULL << 30))
+            return -1;
+        *(size_t *)field = (size_t)n;
+        return 0;
+    }
+    case OPT_BOOL:
+        if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0)
+            *(bool *)field = true;
+        else if (strcmp(v, "0") == 0 || strcmp(v, "false") == 0)
+            *(bool *)field = false;
+        else
+            return -1;
+        return 0;
+    }
+    return -1;
+}
+
+void config_defaults(config *c)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        const char *env = getenv(options[i].env);
+        if (env && set_value(c, &options[i], env) == 0)
+            continue;
+        if (env)
+            fprintf(stderr, "revopsd: ignoring invalid %s=%s\n", options[i].env, env);
+        (void)set_value(c, &options[i], options[i].def);
+    }
+    if (c->threads < 1)
+        c->threads = 1;
+}
+
+int config_parse_flags(config *c, int argc, char **argv, int start)
+{
+    for (int i = start; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0) {
+            fprintf(stderr, "revopsd: unexpected argument '%s'\n", a);
+            return -1;
+        }
+        a += 2;
+        const char *eq = strchr(a, '=');
+        size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
+        const option_row *o = NULL;
+        for (size_t k = 0; k < NOPTIONS; k++)
+            if (strlen(options[k].flag) == nlen && strncmp(options[k].flag, a, nlen) == 0)
+                o = &options[k];
+        if (!o) {
+            fprintf(stderr, "revopsd: unknown option '--%.*s' (see --help)\n", (int)nlen, a);
+            return -1;
+        }
+        const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!v || set_value(c, o, v) != 0) {
+            fprintf(stderr, "revopsd: invalid value for --%s\n", o->flag);
+            return -1;
+        }
+    }
+    if (c->threads < 1)
+        c->threads = 1;
+    return 0;
+}
+
+void config_print_help(const char *prog)
+{
+    printf("Usage:\n"
+           "  %s serve   [options]   serve the HTTP API\n"
+           "  %s migrate [options]   apply pending migrations and exit\n"
+           "  %s keys create --workspace NAME --role read|write|admin [options]\n"
+           "                          create a workspace (if new) and an API key; the key is the last line\n"
+           "  %s --help\n\nOptions (each also read from the environment variable shown):\n",
+           prog, prog, prog, prog);
+    for (size_t i = 0; i < NOPTIONS; i++)
+        printf("  --%-22s %-28s %s (default: %s)\n", options[i].flag, options[i].env, options[i].help,
+               *options[i].def ? options[i].def : "none");
+}
+
+void config_free(config *c)
+{
+    for (size_t i = 0; i < NOPTIONS; i++)
+        if (options[i].kind == OPT_STR) {
+            char **p = (char **)((char *)c + options[i].offset);
+            free(*p);
+            *p = NULL;
+        }
+}

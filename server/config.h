@@ -1,0 +1,33 @@
+/* config.h - daemon settings from flags and environment variables.
+ *
+ * Each option has a flag and an environment variable; the flag wins. The
+ * table in config.c is the single list that --help prints.
+ */
+#ifndef REVOPS_CONFIG_H
+#define REVOPS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct {
+    char *database_url;      /* DATABASE_URL */
+    char *listen;            /* REVOPS_LISTEN, "127.0.0.1:8080" */
+    int threads;             /* REVOPS_THREADS, worker threads = DB pool size */
+    size_t max_body;         /* REVOPS_MAX_BODY bytes, 1 MiB */
+    int conn_timeout;        /* REVOPS_CONN_TIMEOUT seconds of client idleness */
+    int stmt_timeout_ms;     /* REVOPS_STATEMENT_TIMEOUT_MS */
+    char *cors_origins;      /* REVOPS_CORS_ORIGINS, comma list or "*"; empty = no CORS */
+    char *public_url;        /* REVOPS_PUBLIC_URL, for webhook signature URIs behind proxies */
+    int shutdown_grace;      /* REVOPS_SHUTDOWN_GRACE seconds to finish in-flight requests */
+    bool access_log;         /* REVOPS_ACCESS_LOG=0 disables the per-request line */
+} config;
+
+/* Defaults, then environment. */
+void config_defaults(config *c);
+/* Parse "--name value" / "--name=value" flags from argv[start..argc).
+ * Unknown flags are an error; returns 0 or -1 with a message on stderr. */
+int config_parse_flags(config *c, int argc, char **argv, int start) __attribute__((warn_unused_result));
+void config_print_help(const char *prog);
+void config_free(config *c);
+
+#endif

@@ -1,0 +1,60 @@
+/* db.h - PostgreSQL access: a fixed-size libpq connection pool, parameterised
+ * queries only, transactions through one helper, outages mapped to 503.
+ *
+ * Ownership: db_query returns a PGresult the caller PQclear()s. A db_conn is
+ * borrowed from the pool by db_acquire and must go back through db_release.
+ */
+#ifndef REVOPS_DB_H
+#define REVOPS_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "errors.h"
+
+typedef struct db_pool db_pool;
+typedef struct db_conn db_conn;
+
+/* url: libpq URL or conninfo; size: connections; stmt_timeout_ms applied to
+ * every session. Connections open lazily, so this never fails on an outage. */
+db_pool *db_pool_create(const char *url, int size, int stmt_timeout_ms);
+void db_pool_destroy(db_pool *p);
+
+/* Borrow a connection (waits while all are busy). Returns NULL with
+ * ERR_DB_UNAVAILABLE when the database cannot be reached. */
+db_conn *db_acquire(db_pool *p, app_err *err) __attribute__((warn_unused_result));
+void db_release(db_pool *p, db_conn *c);
+int db_pool_in_use(db_pool *p);
+int db_pool_size(db_pool *p);
+
+/* Run one parameterised statement (params are text, NULL = SQL NULL).
+ * Returns the result (PGRES_COMMAND_OK or PGRES_TUPLES_OK) or NULL with err
+ * filled: 503 for a lost connection or statement timeout, 409 for unique or
+ * exclusion violations, 422 for check/foreign-key violations, else 500.
+ * Outside a transaction a broken connection is re-opened and the statement
+ * retried once. */
+PGresult *db_query(db_conn *c, const char *sql, int nparams, const char *const *params, app_err *err)
+    __attribute__((warn_unused_result));
+/* db_query for statements whose result is not needed; 0 or -1. */
+int db_exec(db_conn *c, const char *sql, int nparams, const char *const *params, app_err *err)
+    __attribute__((warn_unused_result));
+
+/* Run fn inside BEGIN .. COMMIT; ROLLBACK when fn returns -1. Serialization
+ * failures and deadlocks are retried up to 3 times, so fn must be safe to run
+ * again (it only talks to the database). */
+typedef int (*db_tx_fn)(db_conn *c, void *ctx, app_err *err);
+int db_transaction(db_conn *c, db_tx_fn fn, void *ctx, app_err *err) __attribute__((warn_unused_result));
+
+/* A single-value query convenience: the first column of the first row,
+ * copied into buf (empty string for NULL); returns 1 found, 0 no rows, -1 error. */
+int db_query_value(db_conn *c, const char *sql, int nparams, const char *const *params, char *buf, size_t len,
+                   app_err *err) __attribute__((warn_unused_result));
+
+/* Connect once outside the pool (CLI commands). */
+db_conn *db_connect_single(const char *url, int stmt_timeout_ms, app_err *err);
+void db_close_single(db_conn *c);
+
+/* The underlying connection, for the migration runner's multi-statement files. */
+PGconn *db_native(db_conn *c);
+
+#endif

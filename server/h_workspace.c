@@ -1,0 +1,220 @@
+/* h_workspace.c - the caller's workspace settings and its API keys. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "jsonv.h"
+
+static void reply_row_json(http_req *rq, int status, PGresult *r)
+{
+    if (PQntuples(r) == 0)
+        http_fail(rq, ERR_NOT_FOUND, "Not found");
+    else
+        http_reply_json_text(rq, status, PQgetvalue(r, 0, 0));
+    PQclear(r);
+}
+
+void h_workspace_get(http_req *rq)
+{
+    db_conn *db = http_db(rq);
+    if (!db)
+        return;
+    app_err err = {0};
+    const char *params[] = {rq->auth.workspace_id};
+    PGresult *r = db_query(db, "SELECT workspace_json(w) FROM workspaces w WHERE id = $1", 1, params, &err);
+    if (!r) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    reply_row_json(rq, 200, r);
+}
+
+void h_workspace_patch(http_req *rq)
+{
+    static const char *const allowed[] = {"name", "currency", "fiscal_year_start_month", "timezone", NULL};
+    app_err err = {0};
+    if (!jv_require_object(rq->json, &err)) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    (void)jv_only_fields(rq->json, allowed, &err); /* keep going: report every bad field at once */
+    const char *name = NULL, *currency = NULL, *tz = NULL;
+    long long fy = 0;
+    bool fy_present = false;
+    (void)jv_string(rq->json, "name", false, 200, &name, &err);
+    if (jv_string(rq->json, "currency", false, 3, &currency, &err) && currency) {
+        bool ok = strlen(currency) == 3;
+        for (int i = 0; ok && i < 3; i++)
+            ok = currency[i] >= 'A' && currency[i] <= 'Z';
+        if (!ok)
+            app_err_field(&err, "currency", "must be an ISO 4217 code such as USD");
+    }
+    (void)jv_int(rq->json, "fiscal_year_start_month", false, 1, 12, &fy, &fy_present, &err);
+    (void)jv_string(rq->json, "timezone", false, 64, &tz, &err);
+    db_conn *db = err.code == ERR_NONE ? http_db(rq) : NULL;
+    if (err.code != ERR_NONE) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    if (!db)
+        return;
+    if (tz) {
+        char found[8];
+        const char *tp[] = {tz};
+        int f = db_query_value(db, "SELECT 1 FROM pg_timezone_names WHERE name = $1", 1, tp, found, sizeof found, &err);
+        if (f < 0) {
+            http_reply_error(rq, &err);
+            return;
+        }
+        if (f == 0) {
+            app_err_field(&err, "timezone", "must be an IANA time zone such as Europe/Berlin");
+            http_reply_error(rq, &err);
+            return;
+        }
+    }
+    char fybuf[8];
+    snprintf(fybuf, sizeof fybuf, "%lld", fy);
+    const char *params[] = {rq->auth.workspace_id, name, currency, fy_present ? fybuf : NULL, tz};
+    PGresult *r = db_query(db,
+                           "UPDATE workspaces w SET name = COALESCE($2, name), currency = COALESCE($3, currency),"
+                           " fiscal_year_start_month = COALESCE($4::smallint, fiscal_year_start_month),"
+                           " timezone = COALESCE($5, timezone), updated_at = now()"
+                           " WHERE id = $1 RETURNING workspace_json(w)",
+                           5, params, &err);
+    if (!r) {
+        if (err.code == ERR_CONFLICT)
+            app_err_set(&err, ERR_CONFLICT, "Another workspace already has this name");
+        http_reply_error(rq, &err);
+        return;
+    }
+    reply_row_json(rq, 200, r);
+}
+
+void h_keys_create(http_req *rq)
+{
+    static const char *const allowed[] = {"role", "name", NULL};
+    app_err err = {0};
+    if (!jv_require_object(rq->json, &err)) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    (void)jv_only_fields(rq->json, allowed, &err);
+    const char *role = NULL, *name = NULL;
+    if (jv_string(rq->json, "role", true, 16, &role, &err) && auth_role_parse(role) == ROLE_NONE)
+        app_err_field(&err, "role", "must be one of read, write, admin");
+    (void)jv_string(rq->json, "name", false, 200, &name, &err);
+    if (err.code != ERR_NONE) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    db_conn *db = http_db(rq);
+    if (!db)
+        return;
+    char key[AUTH_KEY_LEN + 1];
+    char *row = NULL;
+    if (auth_create_key(db, rq->auth.workspace_id, auth_role_parse(role), name, key, sizeof key, &row, &err) != 0) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    json_t *obj = json_loads(row, 0, NULL);
+    free(row);
+    if (!obj) {
+        http_fail(rq, ERR_INTERNAL, "could not decode the new key");
+        return;
+    }
+    json_object_set_new(obj, "key", json_string(key)); /* shown this once only */
+    char loc[96];
+    snprintf(loc, sizeof loc, "/v1/keys/%s", json_string_value(json_object_get(obj, "id")));
+    http_add_header(rq, "Location", loc);
+    http_reply_json(rq, 201, obj);
+}
+
+void h_keys_list(http_req *rq)
+{
+    app_err err = {0};
+    const char *cursor = http_query(rq, "cursor");
+    const char *limit_s = http_query(rq, "limit");
+    long limit = 50;
+    if (limit_s) {
+        char *end = NULL;
+        limit = strtol(limit_s, &end, 10);
+        if (!*limit_s || *end || limit < 1 || limit > 200) {
+            app_err_field(&err, "limit", "must be an integer from 1 to 200");
+            http_reply_error(rq, &err);
+            return;
+        }
+    }
+    if (cursor && !jv_is_uuid(cursor)) {
+        app_err_field(&err, "cursor", "is not a cursor this API returned");
+        http_reply_error(rq, &err);
+        return;
+    }
+    db_conn *db = http_db(rq);
+    if (!db)
+        return;
+    char lbuf[16];
+    snprintf(lbuf, sizeof lbuf, "%ld", limit + 1);
+    const char *params[] = {rq->auth.workspace_id, cursor, lbuf};
+    PGresult *r = db_query(db,
+                           "SELECT api_key_json(k), k.id FROM api_keys k WHERE k.workspace_id = $1"
+                           " AND ($2::uuid IS NULL OR (k.created_at, k.id) > (SELECT created_at, id FROM api_keys"
+                           "      WHERE id = $2::uuid AND workspace_id = $1))"
+                           " ORDER BY k.created_at, k.id LIMIT $3",
+                           3, params, &err);
+    if (!r) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    json_t *items = json_array();
+    int n = PQntuples(r);
+    for (int i = 0; i < n && i < limit; i++)
+        json_array_append_new(items, json_loads(PQgetvalue(r, i, 0), 0, NULL));
+    json_t *next = n > limit ? json_string(PQgetvalue(r, (int)limit - 1, 1)) : json_null();
+    PQclear(r);
+    http_reply_json(rq, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
+}
+
+void h_keys_delete(http_req *rq)
+{
+    const char *id = rq->params[0];
+    if (!jv_is_uuid(id)) {
+        http_fail(rq, ERR_NOT_FOUND, "No API key with this id");
+        return;
+    }
+    db_conn *db = http_db(rq);
+    if (!db)
+        return;
+    app_err err = {0};
+    /* Revoke, but never the workspace's last active admin key: that would
+     * lock its owners out with no way back in through the API. */
+    const char *params[] = {rq->auth.workspace_id, id};
+    PGresult *r = db_query(
+        db,
+        "WITH target AS (SELECT id, role FROM api_keys WHERE workspace_id = $1 AND id = $2::uuid AND revoked_at IS NULL"
+        "   FOR UPDATE),"
+        " admins AS (SELECT count(*) AS n FROM api_keys WHERE workspace_id = $1 AND role = 'admin' AND revoked_at IS NULL)"
+        " UPDATE api_keys k SET revoked_at = now() FROM target, admins"
+        " WHERE k.id = target.id AND (target.role <> 'admin' OR admins.n > 1)"
+        " RETURNING k.id",
+        2, params, &err);
+    if (!r) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    int updated = PQntuples(r);
+    PQclear(r);
+    if (updated == 1) {
+        http_reply_empty(rq, 204);
+        return;
+    }
+    char exists[8];
+    int f = db_query_value(db, "SELECT 1 FROM api_keys WHERE workspace_id = $1 AND id = $2::uuid AND revoked_at IS NULL",
+                           2, params, exists, sizeof exists, &err);
+    if (f < 0)
+        http_reply_error(rq, &err);
+    else if (f == 0)
+        http_fail(rq, ERR_NOT_FOUND, "No active API key with this id");
+    else
+        http_fail(rq, ERR_CONFLICT, "This is the workspace's last admin key; create another admin key first");
+}

@@ -1,0 +1,698 @@
+/* http.c - libmicrohttpd server, the one dispatcher, and reply helpers. */
+#include "http.h"
+
+#include <microhttpd.h>
+#include <netdb.h>
+#include <openssl/sha.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "prom.h"
+
+/* JSON nesting deeper than this is refused before parsing: no real resource
+ * nests beyond a handful of levels, and it bounds every recursive walk. */
+#define HTTP_MAX_JSON_DEPTH 64
+
+struct http_server {
+    struct MHD_Daemon *mhd;
+    const config *cfg;
+    db_pool *pool;
+    const http_route *routes;
+    size_t nroutes;
+    int port;
+    int in_flight; /* requests between first callback and completion */
+};
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+const config *http_config(const http_req *rq) { return rq->srv->cfg; }
+db_pool *http_pool(const http_req *rq) { return rq->srv->pool; }
+const http_route *http_routes(const http_req *rq, size_t *n)
+{
+    *n = rq->srv->nroutes;
+    return rq->srv->routes;
+}
+
+const char *http_header(const http_req *rq, const char *name)
+{
+    return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_query(const http_req *rq, const char *key)
+{
+    return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+static bool media_is(const char *value, const char *type)
+{
+    if (!value)
+        return false;
+    while (*value == ' ')
+        value++;
+    size_t n = strlen(type);
+    return strncasecmp(value, type, n) == 0 && (value[n] == '\0' || value[n] == ';' || value[n] == ' ');
+}
+
+bool http_wants_yaml(const http_req *rq)
+{
+    const char *accept = http_header(rq, "Accept");
+    if (!accept)
+        return false;
+    return strstr(accept, "application/yaml") || strstr(accept, "application/x-yaml") || strstr(accept, "text/yaml");
+}
+
+db_conn *http_db(http_req *rq)
+{
+    if (rq->db)
+        return rq->db;
+    app_err err = {0};
+    rq->db = db_acquire(rq->srv->pool, &err);
+    if (!rq->db)
+        http_reply_error(rq, &err);
+    return rq->db;
+}
+
+/* ---- replies ---------------------------------------------------------- */
+
+void http_add_header(http_req *rq, const char *name, const char *value)
+{
+    if (rq->nheaders >= HTTP_MAX_HEADERS)
+        return;
+    rq->headers[rq->nheaders][0] = strdup(name);
+    rq->headers[rq->nheaders][1] = strdup(value);
+    rq->nheaders++;
+}
+
+void http_reply_text(http_req *rq, int status, const char *content_type, char *text, size_t len)
+{
+    if (rq->replied) { /* a handler bug must not leak or double-answer */
+        free(text);
+        return;
+    }
+    rq->replied = true;
+    rq->status = status;
+    rq->reply = text;
+    rq->reply_len = len;
+    rq->reply_type = content_type;
+}
+
+void http_reply_json(http_req *rq, int status, json_t *body)
+{
+    char *s = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+    json_decref(body);
+    if (!s) {
+        app_err e = {0};
+        app_err_set(&e, ERR_INTERNAL, "could not encode the response");
+        http_reply_error(rq, &e);
+        return;
+    }
+    http_reply_text(rq, status, "application/json", s, strlen(s));
+}
+
+void http_reply_json_text(http_req *rq, int status, const char *text)
+{
+    char *s = strdup(text ? text : "null");
+    http_reply_text(rq, status, "application/json", s, s ? strlen(s) : 0);
+}
+
+static void etag_of(const char *data, size_t len, char *out, size_t outlen)
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)data, len, md);
+    char hex[33];
+    for (int i = 0; i < 16; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    snprintf(out, outlen, "\"%s\"", hex);
+}
+
+static bool etag_matches(const char *inm, const char *etag)
+{
+    if (!inm)
+        return false;
+    if (strcmp(inm, "*") == 0)
+        return true;
+    /* a comma-separated list; weak validators compare equal for GET */
+    const char *p = inm;
+    size_t elen = strlen(etag);
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (strncmp(p, "W/", 2) == 0)
+            p += 2;
+        if (strncmp(p, etag, elen) == 0 && (p[elen] == '\0' || p[elen] == ',' || p[elen] == ' '))
+            return true;
+        while (*p && *p != ',')
+            p++;
+    }
+    return false;
+}
+
+void http_reply_json_etag(http_req *rq, json_t *body)
+{
+    char *s = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+    json_decref(body);
+    if (!s) {
+        http_fail(rq, ERR_INTERNAL, "could not encode the response");
+        return;
+    }
+    char etag[48];
+    etag_of(s, strlen(s), etag, sizeof etag);
+    http_add_header(rq, "ETag", etag);
+    if (etag_matches(http_header(rq, "If-None-Match"), etag)) {
+        free(s);
+        http_reply_empty(rq, 304);
+        return;
+    }
+    http_reply_text(rq, 200, "application/json", s, strlen(s));
+}
+
+void http_reply_empty(http_req *rq, int status) { http_reply_text(rq, status, NULL, NULL, 0); }
+
+void http_reply_error(http_req *rq, const app_err *e)
+{
+    app_error code = e->code == ERR_NONE ? ERR_INTERNAL : e->code;
+    char type[96];
+    snprintf(type, sizeof type, "/problems/%s", app_error_slug(code));
+    json_t *doc = json_object();
+    json_object_set_new(doc, "type", json_string(type));
+    json_object_set_new(doc, "title", json_string(app_error_title(code)));
+    json_object_set_new(doc, "status", json_integer(app_error_status(code)));
+    /* details can echo client input: never let invalid UTF-8 break encoding */
+    json_t *detail = json_string(e->detail[0] ? e->detail : app_error_title(code));
+    json_object_set_new(doc, "detail", detail ? detail : json_string("(detail not printable)"));
+    json_object_set_new(doc, "request_id", json_string(rq->request_id));
+    if (e->nfields > 0) {
+        json_t *arr = json_array();
+        for (int i = 0; i < e->nfields; i++) {
+            json_t *f = json_string(e->fields[i].field);
+            json_t *m = json_string(e->fields[i].message);
+            json_array_append_new(arr, json_pack("{s:o, s:o}", "field", f ? f : json_string("?"), "message",
+                                                 m ? m : json_string("invalid value")));
+        }
+        json_object_set_new(doc, "errors", arr);
+    }
+    char *s = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    if (!s)
+        s = strdup("{\"type\":\"/problems/internal-error\",\"title\":\"Internal error\",\"status\":500}");
+    http_reply_text(rq, app_error_status(code), "application/problem+json", s, s ? strlen(s) : 0);
+}
+
+void http_fail(http_req *rq, app_error code, const char *fmt, ...)
+{
+    app_err e = {0};
+    e.code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e.detail, sizeof e.detail, fmt, ap);
+    va_end(ap);
+    http_reply_error(rq, &e);
+}
+
+/* ---- routing ---------------------------------------------------------- */
+
+/* Match path against pattern; fills params (pointing into the writable
+ * copy of the path). Segments must be non-empty. */
+static bool route_match(const char *pattern, char *path, const char **params)
+{
+    int np = 0;
+    const char *p = pattern;
+    char *s = path;
+    while (*p && *s) {
+        if (*p != '/' || *s != '/')
+            return false;
+        p++;
+        s++;
+        const char *pend = strchr(p, '/');
+        size_t plen = pend ? (size_t)(pend - p) : strlen(p);
+        char *send = strchr(s, '/');
+        size_t slen = send ? (size_t)(send - s) : strlen(s);
+        if (slen == 0)
+            return false;
+        if (plen > 0 && p[0] == '{') {
+            if (np >= HTTP_MAX_PARAMS)
+                return false;
+            params[np++] = s; /* terminated after a full match */
+        } else if (plen != slen || strncmp(p, s, plen) != 0) {
+            return false;
+        }
+        p += plen;
+        s += slen;
+    }
+    return *p == '\0' && *s == '\0';
+}
+
+/* Find the route for method+path. Returns the index, -1 when no pattern
+ * matches the path (404), -2 when patterns match but not the method (405,
+ * with allow filled). */
+static int route_find(const http_server *srv, const char *method, const char *path, http_req *rq, char *allow,
+                      size_t allow_len)
+{
+    allow[0] = '\0';
+    bool path_known = false;
+    for (size_t i = 0; i < srv->nroutes; i++) {
+        char *copy = strdup(path);
+        const char *params[HTTP_MAX_PARAMS] = {0};
+        if (!copy)
+            return -1;
+        bool ok = route_match(srv->routes[i].pattern, copy, params);
+        if (ok && strcmp(srv->routes[i].method, method) == 0) {
+            /* terminate the parameter segments in place */
+            for (char *c = copy; *c; c++)
+                if (*c == '/')
+                    *c = '\0';
+            free(rq->path_copy);
+            rq->path_copy = copy;
+            memcpy(rq->params, params, sizeof params);
+            return (int)i;
+        }
+        if (ok) {
+            path_known = true;
+            if (!strstr(allow, srv->routes[i].method)) {
+                size_t l = strlen(allow);
+                snprintf(allow + l, allow_len - l, "%s%s", l ? ", " : "", srv->routes[i].method);
+            }
+        }
+        free(copy);
+    }
+    return path_known ? -2 : -1;
+}
+
+/* ---- CORS --------------------------------------------------------------- */
+
+static bool origin_allowed(const config *cfg, const char *origin)
+{
+    if (!origin || !cfg->cors_origins || !*cfg->cors_origins)
+        return false;
+    if (strcmp(cfg->cors_origins, "*") == 0)
+        return true;
+    size_t olen = strlen(origin);
+    const char *p = cfg->cors_origins;
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        const char *e = p;
+        while (*e && *e != ',')
+            e++;
+        const char *t = e;
+        while (t > p && t[-1] == ' ')
+            t--;
+        if ((size_t)(t - p) == olen && strncmp(p, origin, olen) == 0)
+            return true;
+        p = e;
+    }
+    return false;
+}
+
+static void add_cors_headers(http_req *rq)
+{
+    const char *origin = http_header(rq, "Origin");
+    if (!origin_allowed(rq->srv->cfg, origin))
+        return;
+    http_add_header(rq, "Access-Control-Allow-Origin", strcmp(rq->srv->cfg->cors_origins, "*") == 0 ? "*" : origin);
+    http_add_header(rq, "Vary", "Origin");
+    http_add_header(rq, "Access-Control-Expose-Headers", "X-Request-Id, ETag, Location");
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+static bool request_id_ok(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        char c = s[n];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+              c == '.'))
+            return false;
+    }
+    return n >= 1 && n <= 64;
+}
+
+static int json_depth(const char *s, size_t len)
+{
+    int depth = 0, max = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = false;
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > max)
+                max = depth;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    return max;
+}
+
+/* Decode the body for a JSON route: content type, depth, syntax. Returns
+ * false after replying with the problem. */
+static bool decode_body(http_req *rq)
+{
+    if (rq->body_len == 0)
+        return true;
+    const char *ctype = http_header(rq, "Content-Type");
+    if (rq->route->flags & ROUTE_RAW_BODY)
+        return true;
+    if ((rq->route->flags & ROUTE_YAML_BODY) &&
+        (media_is(ctype, "application/yaml") || media_is(ctype, "application/x-yaml") || media_is(ctype, "text/yaml")))
+        return true; /* the handler converts YAML itself */
+    if (!media_is(ctype, "application/json")) {
+        http_fail(rq, ERR_UNSUPPORTED_MEDIA, "Send the body as application/json%s",
+                  (rq->route->flags & ROUTE_YAML_BODY) ? " or application/yaml" : "");
+        return false;
+    }
+    if (json_depth(rq->body, rq->body_len) > HTTP_MAX_JSON_DEPTH) {
+        http_fail(rq, ERR_MALFORMED_JSON, "JSON nesting is deeper than %d levels", HTTP_MAX_JSON_DEPTH);
+        return false;
+    }
+    json_error_t jerr;
+    rq->json = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!rq->json) {
+        http_fail(rq, ERR_MALFORMED_JSON, "Invalid JSON at line %d, column %d: %s", jerr.line, jerr.column,
+                  jerr.text);
+        return false;
+    }
+    return true;
+}
+
+static void preflight(http_req *rq)
+{
+    char allow[128];
+    int idx = route_find(rq->srv, "OPTIONS-never", rq->path, rq, allow, sizeof allow);
+    (void)idx;
+    if (!allow[0]) {
+        http_fail(rq, ERR_NOT_FOUND, "No resource at %s", rq->path);
+        return;
+    }
+    char allow_opt[160];
+    snprintf(allow_opt, sizeof allow_opt, "%s, OPTIONS", allow);
+    http_add_header(rq, "Allow", allow_opt);
+    if (origin_allowed(rq->srv->cfg, http_header(rq, "Origin"))) {
+        http_add_header(rq, "Access-Control-Allow-Methods", allow_opt);
+        http_add_header(rq, "Access-Control-Allow-Headers",
+                        "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id");
+        http_add_header(rq, "Access-Control-Max-Age", "600");
+    }
+    http_reply_empty(rq, 204);
+}
+
+static void dispatch(http_req *rq)
+{
+    if (rq->too_large) {
+        http_fail(rq, ERR_TOO_LARGE, "The body exceeds the limit of %zu bytes", rq->srv->cfg->max_body);
+        return;
+    }
+    if (strcmp(rq->method, "OPTIONS") == 0) {
+        preflight(rq);
+        return;
+    }
+    char allow[128];
+    int idx = route_find(rq->srv, rq->method, rq->path, rq, allow, sizeof allow);
+    if (idx == -1) {
+        http_fail(rq, ERR_NOT_FOUND, "No resource at this path");
+        return;
+    }
+    if (idx == -2) {
+        http_add_header(rq, "Allow", allow);
+        http_fail(rq, ERR_METHOD_NOT_ALLOWED, "Allowed methods: %s", allow);
+        return;
+    }
+    rq->route_index = idx;
+    rq->route = &rq->srv->routes[idx];
+    if (!(rq->route->flags & ROUTE_PUBLIC)) {
+        const char *authz = http_header(rq, "Authorization");
+        if (!authz) {
+            http_add_header(rq, "WWW-Authenticate", "Bearer");
+            http_fail(rq, ERR_UNAUTHORIZED, "Send an API key as 'Authorization: Bearer <key>'");
+            return;
+        }
+        db_conn *db = http_db(rq);
+        if (!db)
+            return;
+        app_err err = {0};
+        int found = auth_resolve(db, authz, &rq->auth, &err);
+        if (found < 0) {
+            http_reply_error(rq, &err);
+            return;
+        }
+        if (found == 0) {
+            http_add_header(rq, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+            http_fail(rq, ERR_UNAUTHORIZED, "The API key is not valid");
+            return;
+        }
+        if (rq->auth.role < rq->route->min_role) {
+            http_fail(rq, ERR_FORBIDDEN, "This needs the '%s' role; the key has '%s'",
+                      auth_role_name(rq->route->min_role), auth_role_name(rq->auth.role));
+            return;
+        }
+    }
+    if (!decode_body(rq))
+        return;
+    rq->route->handler(rq);
+    if (!rq->replied)
+        http_fail(rq, ERR_INTERNAL, "The handler produced no response");
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *conn, http_req *rq)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(rq->reply_len, rq->reply ? rq->reply : (void *)"", MHD_RESPMEM_MUST_FREE);
+    if (!resp)
+        return MHD_NO;
+    rq->reply = NULL; /* owned by the response now */
+    if (rq->reply_type)
+        MHD_add_response_header(resp, "Content-Type", rq->reply_type);
+    MHD_add_response_header(resp, "X-Request-Id", rq->request_id);
+    add_cors_headers(rq);
+    for (int i = 0; i < rq->nheaders; i++)
+        MHD_add_response_header(resp, rq->headers[i][0], rq->headers[i][1]);
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)rq->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static void release_db(http_req *rq)
+{
+    if (rq->db) {
+        db_release(rq->srv->pool, rq->db);
+        rq->db = NULL;
+    }
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    http_server *srv = cls;
+    http_req *rq = *con_cls;
+    if (!rq) {
+        rq = calloc(1, sizeof *rq);
+        if (!rq)
+            return MHD_NO;
+        rq->srv = srv;
+        rq->conn = conn;
+        rq->method = method;
+        rq->path = url;
+        rq->route_index = -1;
+        rq->started_ms = now_ms();
+        const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+        if (rid && request_id_ok(rid))
+            snprintf(rq->request_id, sizeof rq->request_id, "%s", rid);
+        else if (auth_random_hex(rq->request_id, 16) != 0)
+            snprintf(rq->request_id, sizeof rq->request_id, "req-%p", (void *)rq);
+        __atomic_add_fetch(&srv->in_flight, 1, __ATOMIC_SEQ_CST);
+        *con_cls = rq;
+        /* Refuse a declared oversize body before reading any of it. */
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoull(cl, NULL, 10) > srv->cfg->max_body) {
+            rq->too_large = true;
+            dispatch(rq);
+            return send_reply(conn, rq);
+        }
+        return MHD_YES;
+    }
+    if (rq->replied) { /* early reply already queued: drain and discard */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (rq->too_large || rq->body_len + n > srv->cfg->max_body) {
+            rq->too_large = true;
+            free(rq->body);
+            rq->body = NULL;
+            rq->body_len = 0;
+            return MHD_YES;
+        }
+        char *nb = realloc(rq->body, rq->body_len + n + 1);
+        if (!nb)
+            return MHD_NO;
+        memcpy(nb + rq->body_len, upload_data, n);
+        rq->body = nb;
+        rq->body_len += n;
+        rq->body[rq->body_len] = '\0';
+        return MHD_YES;
+    }
+    dispatch(rq);
+    release_db(rq);
+    return send_reply(conn, rq);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    http_server *srv = cls;
+    http_req *rq = *con_cls;
+    if (!rq)
+        return;
+    release_db(rq);
+    double dur = now_ms() - rq->started_ms;
+    int status = rq->replied ? rq->status : 499; /* client went away before an answer */
+    prom_observe_request(rq->route_index, status, dur);
+    if (srv->cfg->access_log) {
+        char ts[32];
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        json_t *line = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:f, s:s, s:I}", "ts", ts, "level", "info",
+                                 "component", "access", "method", rq->method,
+                                 "route", rq->route ? rq->route->pattern : "-", "status", status, "duration_ms",
+                                 ((double)(long long)(dur * 1000.0)) / 1000.0, "request_id", rq->request_id,
+                                 "bytes_in", (json_int_t)rq->body_len);
+        if (line) {
+            json_t *p = json_string(rq->path); /* a path with invalid UTF-8 is logged by route only */
+            if (p)
+                json_object_set_new(line, "path", p);
+            if (rq->auth.workspace_id[0])
+                json_object_set_new(line, "workspace_id", json_string(rq->auth.workspace_id));
+            if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+                json_object_set_new(line, "terminated", json_integer(toe));
+            char *s = json_dumps(line, JSON_COMPACT | JSON_REAL_PRECISION(6));
+            if (s)
+                log_line(s);
+            free(s);
+            json_decref(line);
+        }
+    }
+    json_decref(rq->json);
+    free(rq->body);
+    free(rq->reply);
+    free(rq->path_copy);
+    for (int i = 0; i < rq->nheaders; i++) {
+        free(rq->headers[i][0]);
+        free(rq->headers[i][1]);
+    }
+    free(rq);
+    *con_cls = NULL;
+    __atomic_sub_fetch(&srv->in_flight, 1, __ATOMIC_SEQ_CST);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+        msg[--n] = '\0';
+    log_warn("mhd", "%s", msg);
+}
+
+static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *sslen)
+{
+    char host[256];
+    const char *colon = strrchr(listen, ':');
+    if (!colon || colon == listen)
+        return -1;
+    size_t hlen = (size_t)(colon - listen);
+    if (hlen >= sizeof host)
+        return -1;
+    memcpy(host, listen, hlen);
+    host[hlen] = '\0';
+    if (host[0] == '[' && hlen > 2 && host[hlen - 1] == ']') { /* [::1]:8080 */
+        memmove(host, host + 1, hlen - 2);
+        host[hlen - 2] = '\0';
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    if (getaddrinfo(host, colon + 1, &hints, &res) != 0 || !res)
+        return -1;
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *sslen = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+http_server *http_server_start(const config *cfg, db_pool *pool, const http_route *routes, size_t nroutes)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen = 0;
+    if (parse_listen(cfg->listen, &ss, &sslen) != 0) {
+        fprintf(stderr, "revopsd: cannot parse listen address '%s' (want HOST:PORT)\n", cfg->listen);
+        return NULL;
+    }
+    http_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->cfg = cfg;
+    s->pool = pool;
+    s->routes = routes;
+    s->nroutes = nroutes;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_THREAD_POOL_SIZE,
+                              (unsigned)cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->conn_timeout,
+                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_SOCK_ADDR,
+                              (struct sockaddr *)&ss, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_END);
+    if (!s->mhd) {
+        fprintf(stderr, "revopsd: cannot listen on %s\n", cfg->listen);
+        free(s);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : 0;
+    return s;
+}
+
+int http_server_port(const http_server *s) { return s->port; }
+
+void http_server_stop(http_server *s, int grace_s)
+{
+    if (!s)
+        return;
+    MHD_socket lsock = MHD_quiesce_daemon(s->mhd); /* stop accepting; existing connections go on */
+    if (lsock != MHD_INVALID_SOCKET)
+        close(lsock);
+    double deadline = now_ms() + grace_s * 1000.0;
+    while (__atomic_load_n(&s->in_flight, __ATOMIC_SEQ_CST) > 0 && now_ms() < deadline) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    MHD_stop_daemon(s->mhd);
+    free(s);
+}

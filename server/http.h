@@ -1,0 +1,105 @@
+/* http.h - the HTTP layer on libmicrohttpd: server lifecycle, the request
+ * context handlers receive, and the reply helpers they use.
+ *
+ * The dispatcher (http.c) owns everything cross-cutting: body accumulation
+ * and the size limit, content type, JSON parsing, CORS, auth and roles,
+ * request ids, 404/405, metrics and the access log. A handler only decodes,
+ * calls core/db, and replies once through one of the http_reply_* helpers.
+ */
+#ifndef REVOPS_HTTP_H
+#define REVOPS_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "auth.h"
+#include "config.h"
+#include "db.h"
+#include "errors.h"
+
+#define HTTP_MAX_PARAMS 4
+#define HTTP_MAX_HEADERS 8
+
+typedef struct http_server http_server;
+typedef struct http_req http_req;
+typedef void (*http_handler)(http_req *rq);
+
+/* Route flags */
+#define ROUTE_PUBLIC 0x1    /* no API key needed (health, webhooks check their own signatures) */
+#define ROUTE_RAW_BODY 0x2  /* keep the raw body; do not require or parse JSON */
+#define ROUTE_YAML_BODY 0x4 /* application/yaml bodies are accepted besides JSON */
+
+typedef struct {
+    const char *method;
+    const char *pattern; /* "/v1/deals/{id}": literal segments and {param} segments */
+    http_handler handler;
+    auth_role min_role;
+    unsigned flags;
+} http_route;
+
+struct http_req {
+    /* request */
+    const char *method;
+    const char *path;
+    const http_route *route;
+    int route_index;
+    const char *params[HTTP_MAX_PARAMS]; /* path parameters in pattern order */
+    char *body;                          /* raw body, NUL-terminated (may contain NULs) */
+    size_t body_len;
+    json_t *json; /* parsed body for JSON routes, NULL when the body was empty */
+    char request_id[72];
+    auth_identity auth;
+    /* services */
+    http_server *srv;
+    db_conn *db;
+    void *conn; /* struct MHD_Connection */
+    /* reply */
+    int status;
+    char *reply;
+    size_t reply_len;
+    const char *reply_type;
+    int nheaders;
+    char *headers[HTTP_MAX_HEADERS][2];
+    /* bookkeeping */
+    double started_ms;
+    size_t received;
+    bool too_large;
+    bool replied;
+    char *path_copy;
+};
+
+/* Start serving; returns NULL with a message on stderr when the address
+ * cannot be bound. The route table is borrowed and must outlive the server. */
+http_server *http_server_start(const config *cfg, db_pool *pool, const http_route *routes, size_t nroutes);
+/* Stop accepting, let in-flight requests finish for up to grace_s, stop. */
+void http_server_stop(http_server *s, int grace_s);
+/* The actual bound port (useful with port 0). */
+int http_server_port(const http_server *s);
+
+const config *http_config(const http_req *rq);
+db_pool *http_pool(const http_req *rq);
+const http_route *http_routes(const http_req *rq, size_t *n);
+
+/* The request's database connection, acquired on first use. On failure it
+ * replies 503 itself and returns NULL: the handler just returns. */
+db_conn *http_db(http_req *rq);
+
+const char *http_header(const http_req *rq, const char *name);
+const char *http_query(const http_req *rq, const char *key);
+/* Does the client prefer YAML (Accept: application/yaml)? */
+bool http_wants_yaml(const http_req *rq);
+
+/* Reply helpers: each takes ownership of what it is given. */
+void http_reply_json(http_req *rq, int status, json_t *body);
+/* 200 with a strong ETag over the body; 304 when If-None-Match matches. */
+void http_reply_json_etag(http_req *rq, json_t *body);
+/* A JSON text produced elsewhere (e.g. by PostgreSQL), copied. */
+void http_reply_json_text(http_req *rq, int status, const char *text);
+void http_reply_text(http_req *rq, int status, const char *content_type, char *text, size_t len);
+void http_reply_empty(http_req *rq, int status);
+void http_reply_error(http_req *rq, const app_err *e);
+void http_fail(http_req *rq, app_error code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void http_add_header(http_req *rq, const char *name, const char *value);
+
+#endif

@@ -1,0 +1,103 @@
+/* jsonv.c - request body field validators. */
+#include "jsonv.h"
+
+#include <ctype.h>
+#include <string.h>
+
+bool jv_require_object(const json_t *j, app_err *e)
+{
+    if (json_is_object(j))
+        return true;
+    app_err_set(e, j ? ERR_VALIDATION : ERR_BAD_REQUEST, j ? "The body must be a JSON object" : "A JSON body is required");
+    return false;
+}
+
+bool jv_only_fields(const json_t *obj, const char *const *allowed, app_err *e)
+{
+    bool ok = true;
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)obj, key, val)
+    {
+        (void)val;
+        bool known = false;
+        for (const char *const *a = allowed; *a && !known; a++)
+            known = strcmp(*a, key) == 0;
+        if (!known) {
+            app_err_field(e, key, "unknown field");
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+bool jv_string(const json_t *obj, const char *key, bool required, size_t maxlen, const char **out, app_err *e)
+{
+    *out = NULL;
+    const json_t *v = json_object_get(obj, key);
+    if (!v || json_is_null(v)) {
+        if (required) {
+            app_err_field(e, key, "is required");
+            return false;
+        }
+        return true;
+    }
+    if (!json_is_string(v)) {
+        app_err_field(e, key, "must be a string");
+        return false;
+    }
+    size_t n = json_string_length(v);
+    if (n == 0 || n > maxlen) {
+        app_err_field(e, key, "must be 1 to %zu characters", maxlen);
+        return false;
+    }
+    if (strlen(json_string_value(v)) != n) {
+        app_err_field(e, key, "must not contain NUL characters");
+        return false;
+    }
+    *out = json_string_value(v);
+    return true;
+}
+
+bool jv_int(const json_t *obj, const char *key, bool required, long long min, long long max, long long *out,
+            bool *present, app_err *e)
+{
+    const json_t *v = json_object_get(obj, key);
+    if (present)
+        *present = false;
+    if (!v || json_is_null(v)) {
+        if (required) {
+            app_err_field(e, key, "is required");
+            return false;
+        }
+        return true;
+    }
+    if (!json_is_integer(v)) {
+        app_err_field(e, key, "must be an integer");
+        return false;
+    }
+    long long n = json_integer_value(v);
+    if (n < min || n > max) {
+        app_err_field(e, key, "must be between %lld and %lld", min, max);
+        return false;
+    }
+    *out = n;
+    if (present)
+        *present = true;
+    return true;
+}
+
+bool jv_is_uuid(const char *s)
+{
+    if (!s || strlen(s) != 36)
+        return false;
+    for (int i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-')
+                return false;
+        } else if (!isxdigit((unsigned char)s[i])) {
+            return false;
+        }
+    }
+    return true;
+}

@@ -1,0 +1,29 @@
+/* jsonv.h - small validators for decoded JSON request bodies.
+ *
+ * Each records a field error (path + message) in the app_err and returns
+ * false, so a handler can check every field and answer one 422 listing all
+ * of them. Borrowed references only: nothing here takes ownership.
+ */
+#ifndef REVOPS_JSONV_H
+#define REVOPS_JSONV_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "errors.h"
+
+/* The body must be a JSON object (NULL = missing body). */
+bool jv_require_object(const json_t *j, app_err *e);
+/* Every key of obj must be in allowed (NULL-terminated). */
+bool jv_only_fields(const json_t *obj, const char *const *allowed, app_err *e);
+/* String field: *out = NULL when absent. Fails when present but not a string,
+ * empty (unless allow_empty) or longer than maxlen bytes. */
+bool jv_string(const json_t *obj, const char *key, bool required, size_t maxlen, const char **out, app_err *e);
+/* Integer field within [min, max]; *present tells whether it was given. */
+bool jv_int(const json_t *obj, const char *key, bool required, long long min, long long max, long long *out,
+            bool *present, app_err *e);
+/* Canonical textual UUID (8-4-4-4-12 hex)? */
+bool jv_is_uuid(const char *s);
+
+#endif

@@ -1,0 +1,12 @@
+/* log.h - structured logging: one JSON object per line on stderr.
+ * Never pass keys, secrets or request bodies to these functions. */
+#ifndef REVOPS_LOG_H
+#define REVOPS_LOG_H
+
+void log_info(const char *component, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void log_warn(const char *component, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void log_error(const char *component, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Write an already-serialised JSON line (the access log). */
+void log_line(const char *json);
+
+#endif
