@@ -82,11 +82,11 @@ api: $(BUILD)/revopsd $(BUILD)/tests/api_tests $(BUILD)/openapi.json
 	REVOPSD=$(BUILD)/revopsd OPENAPI_JSON=$(BUILD)/openapi.json scripts/run-tests.sh $(BUILD)/tests/api_tests
 
 # The OpenAPI document must pass a real linter (Redocly CLI from npm, pinned).
-REDOCLY_VERSION = 1.34.21
+REDOCLY_VERSION = 1.34.20
 lint-openapi:
 	@test -x .tools/node_modules/.bin/redocly || \
 	    npm install --silent --no-audit --no-fund --prefix .tools @redocly/cli@$(REDOCLY_VERSION) >/dev/null
-	.tools/node_modules/.bin/redocly lint --format=stylish openapi.yaml
+	.tools/node_modules/.bin/redocly lint --config api-spec/redocly.yaml --format=stylish openapi.yaml
 
 test-plain: deps
 	$(MAKE) --no-print-directory BUILD=build unit api

@@ -8,8 +8,9 @@ failed=0
 rc=0
 for t in "$@"; do
     out=$(mktemp)
-    "$t" 2>&1 | tee "$out"
+    "$t" >"$out" 2>&1
     status=$?
+    cat "$out" 
     line=$(grep -E '^[0-9]+%: Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$out" | tail -1)
     rm -f "$out"
     if [ -z "$line" ]; then
@@ -19,11 +20,17 @@ for t in "$@"; do
         continue
     fi
     checks=$(echo "$line" | sed -E 's/.*Checks: ([0-9]+).*/\1/')
-    fails=$(echo "$line" | sed -E 's/.*Failures: ([0-9]+), Errors: ([0-9]+).*/\1+\2/')
-    fails=$((fails))
+    f=$(echo "$line" | sed -E 's/.*Failures: ([0-9]+),.*/\1/')
+    e=$(echo "$line" | sed -E 's/.*Errors: ([0-9]+).*/\1/')
+    fails=$((f + e))
     passed=$((passed + checks - fails))
     failed=$((failed + fails))
     [ "$fails" -eq 0 ] || rc=1
+    if [ "$status" -ne 0 ] && [ "$fails" -eq 0 ]; then
+        echo "run-tests: $t exited with status $status" >&2
+        failed=$((failed + 1))
+        rc=1
+    fi
 done
 echo "tests: $passed passed, $failed failed"
 exit $rc

@@ -269,7 +269,9 @@ static int route_find(const http_server *srv, const char *method, const char *pa
         if (!copy)
             return -1;
         bool ok = route_match(srv->routes[i].pattern, copy, params);
-        if (ok && strcmp(srv->routes[i].method, method) == 0) {
+        /* HEAD is GET without the body (MHD drops the body itself) */
+        const char *want = strcmp(method, "HEAD") == 0 ? "GET" : method;
+        if (ok && strcmp(srv->routes[i].method, want) == 0) {
             /* terminate the parameter segments in place */
             for (char *c = copy; *c; c++)
                 if (*c == '/')
@@ -476,7 +478,8 @@ static void dispatch(http_req *rq)
 static enum MHD_Result send_reply(struct MHD_Connection *conn, http_req *rq)
 {
     struct MHD_Response *resp =
-        MHD_create_response_from_buffer(rq->reply_len, rq->reply ? rq->reply : (void *)"", MHD_RESPMEM_MUST_FREE);
+        rq->reply ? MHD_create_response_from_buffer(rq->reply_len, rq->reply, MHD_RESPMEM_MUST_FREE)
+                  : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     if (!resp)
         return MHD_NO;
     rq->reply = NULL; /* owned by the response now */
@@ -664,11 +667,11 @@ http_server *http_server_start(const config *cfg, db_pool *pool, const http_rout
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_THREAD_POOL_SIZE,
-                              (unsigned)cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->conn_timeout,
-                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_SOCK_ADDR,
-                              (struct sockaddr *)&ss, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_END);
+    s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                              MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT,
+                              (unsigned)cfg->conn_timeout, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                              (size_t)(64 * 1024), MHD_OPTION_END);
     if (!s->mhd) {
         fprintf(stderr, "revopsd: cannot listen on %s\n", cfg->listen);
         free(s);

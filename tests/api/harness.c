@@ -1,0 +1,357 @@
+/* harness.c - starts the cluster and the server, and talks HTTP with libcurl. */
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+
+static char g_tmp[256];
+static char g_db_url[512];
+static char g_base[64];
+static char g_revopsd[512];
+static pid_t g_server;
+static int g_port;
+
+const char *api_base(void) { return g_base; }
+const char *api_db_url(void) { return g_db_url; }
+const char *api_revopsd(void) { return g_revopsd; }
+const char *api_tmpdir(void) { return g_tmp; }
+
+int api_run(const char *cmdline, char *out, size_t outlen)
+{
+    FILE *p = popen(cmdline, "r");
+    if (!p)
+        return -1;
+    size_t n = 0;
+    char line[1024];
+    if (out && outlen)
+        out[0] = '\0';
+    while (fgets(line, sizeof line, p)) {
+        if (out && n + strlen(line) < outlen) {
+            memcpy(out + n, line, strlen(line) + 1);
+            n += strlen(line);
+        }
+    }
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void last_line(const char *text, char *out, size_t len)
+{
+    const char *end = text + strlen(text);
+    while (end > text && (end[-1] == '\n' || end[-1] == ' '))
+        end--;
+    const char *start = end;
+    while (start > text && start[-1] != '\n')
+        start--;
+    snprintf(out, len, "%.*s", (int)(end - start), start);
+}
+
+int api_devdb(const char *cmd, const char *dir, char *url_out, size_t len)
+{
+    char cmdline[1024], out[4096];
+    snprintf(cmdline, sizeof cmdline, "DEVDB_FAST=1 scripts/devdb %s '%s' 2>&1", cmd, dir);
+    int rc = api_run(cmdline, out, sizeof out);
+    if (rc != 0)
+        fprintf(stderr, "devdb %s failed:\n%s\n", cmd, out);
+    if (url_out)
+        last_line(out, url_out, len);
+    return rc;
+}
+
+int api_free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK), .sin_port = 0};
+    socklen_t l = sizeof a;
+    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) != 0 || getsockname(s, (struct sockaddr *)&a, &l) != 0) {
+        if (s >= 0)
+            close(s);
+        return -1;
+    }
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+int api_spawn_server(const char *db_url, int port, const char *const *extra_args)
+{
+    char listen[64], logpath[512];
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+    snprintf(logpath, sizeof logpath, "%s/revopsd-%d.log", g_tmp, port);
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+        close(fd);
+    }
+    const char *argv[32] = {g_revopsd, "serve", "--listen", listen, "--database-url", db_url, "--threads", "4"};
+    int n = 8;
+    for (int i = 0; extra_args && extra_args[i] && n < 30; i++)
+        argv[n++] = extra_args[i];
+    argv[n] = NULL;
+    execv(g_revopsd, (char *const *)argv);
+    _exit(127);
+}
+
+bool api_wait_healthy(int port, int timeout_ms)
+{
+    char base[64];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    for (int waited = 0; waited < timeout_ms; waited += 50) {
+        CURL *c = curl_easy_init();
+        char url[128];
+        snprintf(url, sizeof url, "%s/healthz", base);
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 500L);
+        long code = 0;
+        if (curl_easy_perform(c) == CURLE_OK)
+            curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+        curl_easy_cleanup(c);
+        if (code == 200)
+            return true;
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return false;
+}
+
+void api_start(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const char *bin = getenv("REVOPSD");
+    char cwd[256];
+    if (!getcwd(cwd, sizeof cwd))
+        abort();
+    snprintf(g_revopsd, sizeof g_revopsd, "%s/%s", cwd, bin ? bin : "build/revopsd");
+    /* /tmp, not the checkout: as root the cluster runs as 'postgres', which
+     * must be able to reach it. */
+    snprintf(g_tmp, sizeof g_tmp, "/tmp/revops-api-XXXXXX");
+    if (!mkdtemp(g_tmp)) {
+        perror("mkdtemp");
+        exit(2);
+    }
+    chmod(g_tmp, 0755);
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/pg", g_tmp);
+    if (api_devdb("start", dir, g_db_url, sizeof g_db_url) != 0)
+        exit(2);
+    char cmd[2048], out[4096];
+    snprintf(cmd, sizeof cmd, "'%s' migrate --database-url '%s' 2>&1", g_revopsd, g_db_url);
+    if (api_run(cmd, out, sizeof out) != 0) {
+        fprintf(stderr, "migrate failed:\n%s\n", out);
+        exit(2);
+    }
+    g_port = api_free_port();
+    snprintf(g_base, sizeof g_base, "http://127.0.0.1:%d", g_port);
+    const char *args[] = {"--cors-origins", "https://app.example.com", "--max-body", "65536", NULL};
+    g_server = api_spawn_server(g_db_url, g_port, args);
+    if (!api_wait_healthy(g_port, 15000)) {
+        fprintf(stderr, "revopsd did not become healthy; log in %s\n", g_tmp);
+        kill(g_server, SIGKILL);
+        api_devdb("stop", dir, NULL, 0);
+        exit(2);
+    }
+}
+
+int api_stop(void)
+{
+    int rc = 0;
+    if (g_server > 0) {
+        kill(g_server, SIGTERM);
+        int st = 0;
+        for (int i = 0; i < 200; i++) {
+            if (waitpid(g_server, &st, WNOHANG) == g_server)
+                break;
+            struct timespec ts = {0, 50 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+            if (i == 199) {
+                kill(g_server, SIGKILL);
+                waitpid(g_server, &st, 0);
+                fprintf(stderr, "revopsd did not stop within 10 s of SIGTERM\n");
+                rc = 1;
+            }
+        }
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            fprintf(stderr, "revopsd exited with status %d after SIGTERM (log: %s/revopsd-%d.log)\n", st, g_tmp,
+                    g_port);
+            char cmd[600];
+            snprintf(cmd, sizeof cmd, "tail -30 %s/revopsd-%d.log >&2", g_tmp, g_port);
+            if (system(cmd) != 0)
+                rc = 1;
+            rc = 1;
+        }
+    }
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/pg", g_tmp);
+    api_devdb("stop", dir, NULL, 0);
+    if (rc == 0 && !getenv("KEEP_TEST_DIR")) {
+        char cmd[400];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_tmp);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", g_tmp);
+    }
+    curl_global_cleanup();
+    return rc;
+}
+
+void api_new_workspace(api_ws *ws)
+{
+    static int counter;
+    memset(ws, 0, sizeof *ws);
+    snprintf(ws->name, sizeof ws->name, "test-%d-%d-%ld", (int)getpid(), ++counter, (long)time(NULL));
+    char cmd[1200], out[4096];
+    snprintf(cmd, sizeof cmd, "'%s' keys create --workspace '%s' --role admin --database-url '%s'", g_revopsd,
+             ws->name, g_db_url);
+    ck_assert_int_eq(api_run(cmd, out, sizeof out), 0);
+    last_line(out, ws->admin, sizeof ws->admin);
+    ck_assert_msg(strncmp(ws->admin, "rvk_", 4) == 0, "keys create printed %s", out);
+    const char *roles[] = {"write", "read"};
+    char *dest[] = {ws->write, ws->read};
+    for (int i = 0; i < 2; i++) {
+        char body[64];
+        snprintf(body, sizeof body, "{\"role\":\"%s\"}", roles[i]);
+        api_resp *r = api_send_json("POST", "/v1/keys", ws->admin, body);
+        ck_assert_status(r, 201);
+        snprintf(dest[i], 64, "%s", json_string_value(json_object_get(r->json, "key")));
+        api_resp_free(r);
+    }
+    api_resp *r = api_get("/v1/workspace", ws->read);
+    ck_assert_status(r, 200);
+    snprintf(ws->id, sizeof ws->id, "%s", json_string_value(json_object_get(r->json, "id")));
+    api_resp_free(r);
+}
+
+/* ---- HTTP ---------------------------------------------------------------- */
+
+static size_t on_body(char *data, size_t size, size_t n, void *ud)
+{
+    api_resp *r = ud;
+    size_t add = size * n;
+    char *nb = realloc(r->body, r->len + add + 1);
+    if (!nb)
+        return 0;
+    memcpy(nb + r->len, data, add);
+    r->body = nb;
+    r->len += add;
+    r->body[r->len] = '\0';
+    return add;
+}
+
+static void copy_header(const char *line, size_t len, const char *name, char *dest, size_t destlen)
+{
+    size_t nlen = strlen(name);
+    if (len > nlen + 1 && strncasecmp(line, name, nlen) == 0 && line[nlen] == ':') {
+        const char *v = line + nlen + 1;
+        size_t vlen = len - nlen - 1;
+        while (vlen && (*v == ' '))
+            v++, vlen--;
+        while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n'))
+            vlen--;
+        snprintf(dest, destlen, "%.*s", (int)vlen, v);
+    }
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *ud)
+{
+    api_resp *r = ud;
+    size_t len = size * n;
+    copy_header(data, len, "Content-Type", r->content_type, sizeof r->content_type);
+    copy_header(data, len, "ETag", r->etag, sizeof r->etag);
+    copy_header(data, len, "Allow", r->allow, sizeof r->allow);
+    copy_header(data, len, "Location", r->location, sizeof r->location);
+    copy_header(data, len, "X-Request-Id", r->request_id, sizeof r->request_id);
+    copy_header(data, len, "WWW-Authenticate", r->www_authenticate, sizeof r->www_authenticate);
+    copy_header(data, len, "Access-Control-Allow-Origin", r->cors_origin, sizeof r->cors_origin);
+    return len;
+}
+
+api_resp *api_req_at(const char *base, const char *method, const char *path, const char *key, const char *ctype,
+                     const char *body, size_t len, const char *const *extra)
+{
+    api_resp *r = calloc(1, sizeof *r);
+    ck_assert_ptr_nonnull(r);
+    CURL *c = curl_easy_init();
+    char url[4096];
+    snprintf(url, sizeof url, "%s%s", base, path);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    struct curl_slist *h = NULL;
+    char line[600];
+    if (key) {
+        snprintf(line, sizeof line, "Authorization: Bearer %s", key);
+        h = curl_slist_append(h, line);
+    }
+    if (ctype) {
+        snprintf(line, sizeof line, "Content-Type: %s", ctype);
+        h = curl_slist_append(h, line);
+    }
+    h = curl_slist_append(h, "Expect:");
+    for (int i = 0; extra && extra[i]; i++)
+        h = curl_slist_append(h, extra[i]);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    }
+    CURLcode rc = curl_easy_perform(c);
+    ck_assert_msg(rc == CURLE_OK, "%s %s: %s", method, path, curl_easy_strerror(rc));
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    if (r->body && (strstr(r->content_type, "json") != NULL))
+        r->json = json_loadb(r->body, r->len, 0, NULL);
+    if (strstr(r->content_type, "json"))
+        ck_assert_msg(r->json != NULL, "%s %s: response is not valid JSON: %.200s", method, path, r->body);
+    char err[512];
+    ck_assert_msg(contract_check(method, path, r->status, r->content_type, r->json, err, sizeof err),
+                  "%s %s -> %ld breaks openapi.yaml: %s; body: %.300s", method, path, r->status, err,
+                  r->body ? r->body : "");
+    ck_assert_msg(r->request_id[0] != '\0', "%s %s: no X-Request-Id", method, path);
+    return r;
+}
+
+api_resp *api_req(const char *method, const char *path, const char *key, const char *ctype, const char *body,
+                  size_t len, const char *const *extra)
+{
+    return api_req_at(g_base, method, path, key, ctype, body, len, extra);
+}
+
+api_resp *api_get(const char *path, const char *key) { return api_req("GET", path, key, NULL, NULL, 0, NULL); }
+
+api_resp *api_send_json(const char *method, const char *path, const char *key, const char *json)
+{
+    return api_req(method, path, key, "application/json", json, strlen(json), NULL);
+}
+
+void api_resp_free(api_resp *r)
+{
+    if (!r)
+        return;
+    json_decref(r->json);
+    free(r->body);
+    free(r);
+}

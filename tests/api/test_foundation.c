@@ -1,0 +1,281 @@
+/* test_foundation.c - health, metrics, workspace settings, keys, roles, isolation. */
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
+#include "routes.h"
+
+START_TEST(health_and_request_id)
+{
+    api_resp *r = api_get("/healthz", NULL);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "status")), "ok");
+    ck_assert_int_eq(strlen(r->request_id), 32);
+    api_resp_free(r);
+
+    const char *mine[] = {"X-Request-Id: trace-abc.123_x", NULL};
+    r = api_req("GET", "/healthz", NULL, NULL, NULL, 0, mine);
+    ck_assert_str_eq(r->request_id, "trace-abc.123_x");
+    api_resp_free(r);
+
+    const char *bad[] = {"X-Request-Id: has spaces and \"quotes\"", NULL};
+    r = api_req("GET", "/healthz", NULL, NULL, NULL, 0, bad);
+    ck_assert_int_eq(strlen(r->request_id), 32); /* replaced, not echoed */
+    api_resp_free(r);
+
+    r = api_get("/readyz", NULL);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "database")), "ok");
+    api_resp_free(r);
+}
+END_TEST
+
+START_TEST(metrics_exposition)
+{
+    api_resp *r = api_get("/healthz", NULL);
+    api_resp_free(r);
+    r = api_get("/metrics", NULL);
+    ck_assert_status(r, 200);
+    ck_assert_ptr_nonnull(strstr(r->content_type, "text/plain"));
+    ck_assert_ptr_nonnull(strstr(r->body, "revops_http_requests_total{route=\"GET /healthz\",status=\"200\"}"));
+    ck_assert_ptr_nonnull(strstr(r->body, "revops_http_request_duration_seconds_bucket{route=\"GET /healthz\",le=\"+Inf\"}"));
+    ck_assert_ptr_nonnull(strstr(r->body, "revops_db_pool_in_use "));
+    ck_assert_ptr_nonnull(strstr(r->body, "revops_webhook_events_total{source=\"hubspot\",outcome=\"accepted\"}"));
+    api_resp_free(r);
+}
+END_TEST
+
+START_TEST(workspace_get_and_patch)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    api_resp *r = api_get("/v1/workspace", ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "name")), ws.name);
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "currency")), "USD");
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "fiscal_year_start_month")), 1);
+    api_resp_free(r);
+
+    r = api_send_json("PATCH", "/v1/workspace", ws.admin,
+                      "{\"currency\":\"EUR\",\"fiscal_year_start_month\":2,\"timezone\":\"Europe/Berlin\"}");
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "currency")), "EUR");
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "fiscal_year_start_month")), 2);
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "timezone")), "Europe/Berlin");
+    api_resp_free(r);
+
+    r = api_get("/v1/workspace", ws.read); /* durable, not just echoed */
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "currency")), "EUR");
+    api_resp_free(r);
+}
+END_TEST
+
+START_TEST(workspace_patch_validation_lists_every_field)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    api_resp *r = api_send_json("PATCH", "/v1/workspace", ws.admin,
+                                "{\"name\":5,\"currency\":\"usd\",\"fiscal_year_start_month\":13,\"bogus\":1}");
+    ck_assert_status(r, 422);
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "type")), "/problems/validation-error");
+    json_t *errs = json_object_get(r->json, "errors");
+    ck_assert_int_eq(json_array_size(errs), 4);
+    const char *want[] = {"bogus", "name", "currency", "fiscal_year_start_month"};
+    for (int i = 0; i < 4; i++) {
+        int seen = 0;
+        size_t k;
+        json_t *e;
+        json_array_foreach(errs, k, e) seen += strcmp(json_string_value(json_object_get(e, "field")), want[i]) == 0;
+        ck_assert_msg(seen == 1, "field %s not reported once", want[i]);
+    }
+    api_resp_free(r);
+
+    r = api_send_json("PATCH", "/v1/workspace", ws.admin, "{\"timezone\":\"Mars/Olympus_Mons\"}");
+    ck_assert_status(r, 422);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(r->json, "errors"), 0), "field")),
+                     "timezone");
+    api_resp_free(r);
+
+    api_ws other;
+    api_new_workspace(&other);
+    char body[160];
+    snprintf(body, sizeof body, "{\"name\":\"%s\"}", other.name);
+    r = api_send_json("PATCH", "/v1/workspace", ws.admin, body);
+    ck_assert_status(r, 409);
+    api_resp_free(r);
+}
+END_TEST
+
+START_TEST(roles_are_enforced)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    api_resp *r = api_send_json("PATCH", "/v1/workspace", ws.write, "{\"currency\":\"GBP\"}");
+    ck_assert_status(r, 403);
+    api_resp_free(r);
+    r = api_send_json("PATCH", "/v1/workspace", ws.read, "{\"currency\":\"GBP\"}");
+    ck_assert_status(r, 403);
+    api_resp_free(r);
+    r = api_get("/v1/keys", ws.write);
+    ck_assert_status(r, 403);
+    api_resp_free(r);
+    r = api_get("/v1/workspace", NULL);
+    ck_assert_status(r, 401);
+    ck_assert_str_eq(r->www_authenticate, "Bearer");
+    api_resp_free(r);
+    r = api_get("/v1/workspace", "rvk_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    ck_assert_status(r, 401);
+    api_resp_free(r);
+    r = api_get("/v1/workspace", "not-a-key' OR '1'='1");
+    ck_assert_status(r, 401);
+    api_resp_free(r);
+}
+END_TEST
+
+START_TEST(keys_lifecycle_and_pagination)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    api_resp *r = api_send_json("POST", "/v1/keys", ws.admin, "{\"role\":\"read\",\"name\":\"dashboard\"}");
+    ck_assert_status(r, 201);
+    const char *key = json_string_value(json_object_get(r->json, "key"));
+    char id[40], secret[64];
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(r->json, "id")));
+    snprintf(secret, sizeof secret, "%s", key);
+    ck_assert_int_eq(strncmp(r->json ? json_string_value(json_object_get(r->json, "prefix")) : "", secret, 12), 0);
+    ck_assert_ptr_nonnull(strstr(r->location, id));
+    api_resp_free(r);
+
+    /* 4 keys now (admin, write, read, dashboard): walk them 3 + 1 */
+    r = api_get("/v1/keys?limit=3", ws.admin);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "items")), 3);
+    ck_assert_ptr_null(json_object_get(json_array_get(json_object_get(r->json, "items"), 0), "key"));
+    char next[80], path[160];
+    snprintf(next, sizeof next, "%s", json_string_value(json_object_get(r->json, "next_cursor")));
+    api_resp_free(r);
+    snprintf(path, sizeof path, "/v1/keys?limit=3&cursor=%s", next);
+    r = api_get(path, ws.admin);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "items")), 1);
+    ck_assert(json_is_null(json_object_get(r->json, "next_cursor")));
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(r->json, "items"), 0), "id")), id);
+    api_resp_free(r);
+
+    r = api_get("/v1/workspace", secret);
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    snprintf(path, sizeof path, "/v1/keys/%s", id);
+    r = api_req("DELETE", path, ws.admin, NULL, NULL, 0, NULL);
+    ck_assert_status(r, 204);
+    api_resp_free(r);
+    r = api_get("/v1/workspace", secret);
+    ck_assert_status(r, 401);
+    api_resp_free(r);
+    r = api_req("DELETE", path, ws.admin, NULL, NULL, 0, NULL);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+}
+END_TEST
+
+START_TEST(last_admin_key_cannot_be_revoked)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    api_resp *r = api_get("/v1/keys", ws.admin);
+    const char *admin_id = NULL;
+    size_t i;
+    json_t *k;
+    json_array_foreach(json_object_get(r->json, "items"), i, k) if (strcmp(json_string_value(json_object_get(k, "role")),
+                                                                           "admin") == 0) admin_id =
+        json_string_value(json_object_get(k, "id"));
+    ck_assert_ptr_nonnull(admin_id);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/keys/%s", admin_id);
+    api_resp_free(r);
+    r = api_req("DELETE", path, ws.admin, NULL, NULL, 0, NULL);
+    ck_assert_status(r, 409);
+    api_resp_free(r);
+}
+END_TEST
+
+START_TEST(workspaces_are_isolated)
+{
+    api_ws a, b;
+    api_new_workspace(&a);
+    api_new_workspace(&b);
+    api_resp *r = api_get("/v1/keys", b.admin);
+    char bkey[40], path[128];
+    snprintf(bkey, sizeof bkey, "%s",
+             json_string_value(json_object_get(json_array_get(json_object_get(r->json, "items"), 1), "id")));
+    snprintf(path, sizeof path, "/v1/keys/%s", bkey);
+    api_resp_free(r);
+    r = api_req("DELETE", path, a.admin, NULL, NULL, 0, NULL);
+    ck_assert_status(r, 404); /* a foreign id is not found, not forbidden */
+    api_resp_free(r);
+    r = api_get("/v1/keys", a.admin);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "items")), 3);
+    api_resp_free(r);
+    r = api_get("/v1/workspace", b.write);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "id")), b.id);
+    api_resp_free(r);
+    snprintf(path, sizeof path, "/v1/keys?cursor=%s", bkey); /* a cursor from another workspace shows nothing of it */
+    r = api_get(path, a.admin);
+    ck_assert_status(r, 200);
+    size_t i;
+    json_t *k;
+    json_array_foreach(json_object_get(r->json, "items"), i, k)
+        ck_assert_str_ne(json_string_value(json_object_get(k, "id")), bkey);
+    api_resp_free(r);
+}
+END_TEST
+
+START_TEST(route_table_matches_contract)
+{
+    for (size_t i = 0; i < routes_count; i++) {
+        char tmpl[256];
+        /* the route table names parameters like the spec does */
+        snprintf(tmpl, sizeof tmpl, "%s", routes[i].pattern);
+        ck_assert_msg(contract_has_operation(routes[i].method, tmpl), "route %s %s is missing from openapi.yaml",
+                      routes[i].method, routes[i].pattern);
+    }
+    const char *path;
+    json_t *item;
+    int ops = 0;
+    json_object_foreach(json_object_get(contract_spec(), "paths"), path, item)
+    {
+        const char *m;
+        json_t *op;
+        json_object_foreach(item, m, op)
+        {
+            if (strcmp(m, "parameters") == 0)
+                continue;
+            bool found = false;
+            for (size_t i = 0; i < routes_count && !found; i++)
+                found = strcasecmp(routes[i].method, m) == 0 && strcmp(routes[i].pattern, path) == 0;
+            ck_assert_msg(found, "openapi.yaml has %s %s but the route table does not", m, path);
+            ops++;
+        }
+    }
+    ck_assert_int_eq(ops, (int)routes_count);
+}
+END_TEST
+
+Suite *foundation_suite(void)
+{
+    Suite *s = suite_create("foundation");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, health_and_request_id);
+    tcase_add_test(tc, metrics_exposition);
+    tcase_add_test(tc, workspace_get_and_patch);
+    tcase_add_test(tc, workspace_patch_validation_lists_every_field);
+    tcase_add_test(tc, roles_are_enforced);
+    tcase_add_test(tc, keys_lifecycle_and_pagination);
+    tcase_add_test(tc, last_admin_key_cannot_be_revoked);
+    tcase_add_test(tc, workspaces_are_isolated);
+    tcase_add_test(tc, route_table_matches_contract);
+    suite_add_tcase(s, tc);
+    return s;
+}

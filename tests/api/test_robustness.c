@@ -1,0 +1,203 @@
+/* test_robustness.c - bad input of every kind gets the right 4xx, never a 500. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "api.h"
+
+static api_ws ws;
+
+static void setup(void) { api_new_workspace(&ws); }
+
+static void expect_problem(api_resp *r, int status, const char *type)
+{
+    ck_assert_status(r, status);
+    ck_assert_ptr_nonnull(strstr(r->content_type, "application/problem+json"));
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "type")), type);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "status")), status);
+    api_resp_free(r);
+}
+
+START_TEST(malformed_json)
+{
+    expect_problem(api_send_json("PATCH", "/v1/workspace", ws.admin, "{\"name\": "), 400, "/problems/malformed-json");
+    expect_problem(api_send_json("PATCH", "/v1/workspace", ws.admin, "{\"a\":1,\"a\":2}"), 400,
+                   "/problems/malformed-json");
+    expect_problem(api_send_json("PATCH", "/v1/workspace", ws.admin, "42"), 400, "/problems/malformed-json");
+    expect_problem(api_send_json("PATCH", "/v1/workspace", ws.admin, "{\"name\":\"x\"} trailing"), 400,
+                   "/problems/malformed-json");
+    expect_problem(api_send_json("PATCH", "/v1/workspace", ws.admin, ""), 400, "/problems/bad-request");
+    expect_problem(api_send_json("PATCH", "/v1/workspace", ws.admin, "[1,2]"), 422, "/problems/validation-error");
+}
+END_TEST
+
+START_TEST(invalid_utf8_and_nul)
+{
+    const char bad[] = "{\"name\":\"\xc3\x28\"}";
+    expect_problem(api_req("PATCH", "/v1/workspace", ws.admin, "application/json", bad, sizeof bad - 1, NULL), 400,
+                   "/problems/malformed-json");
+    /* NUL inside a string is refused by the decoder itself */
+    expect_problem(api_send_json("PATCH", "/v1/workspace", ws.admin, "{\"name\":\"a\\u0000b\"}"), 400,
+                   "/problems/malformed-json");
+}
+END_TEST
+
+START_TEST(absurd_nesting)
+{
+    size_t n = 20000;
+    char *deep = malloc(2 * n + 1);
+    memset(deep, '[', n);
+    memset(deep + n, ']', n);
+    deep[2 * n] = '\0';
+    expect_problem(api_send_json("PATCH", "/v1/workspace", ws.admin, deep), 400, "/problems/malformed-json");
+    free(deep);
+}
+END_TEST
+
+START_TEST(wrong_content_type)
+{
+    const char *body = "{\"currency\":\"EUR\"}";
+    expect_problem(api_req("PATCH", "/v1/workspace", ws.admin, "text/plain", body, strlen(body), NULL), 415,
+                   "/problems/unsupported-media-type");
+    expect_problem(api_req("PATCH", "/v1/workspace", ws.admin, NULL, body, strlen(body), NULL), 415,
+                   "/problems/unsupported-media-type");
+    /* parameters on the media type are fine */
+    api_resp *r = api_req("PATCH", "/v1/workspace", ws.admin, "application/json; charset=utf-8", body, strlen(body), NULL);
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+}
+END_TEST
+
+START_TEST(body_over_limit)
+{
+    /* the test server runs with --max-body 65536 */
+    size_t n = 70000;
+    char *big = malloc(n + 32);
+    snprintf(big, n + 32, "{\"name\":\"%0*d\"}", (int)n, 7);
+    expect_problem(api_send_json("PATCH", "/v1/workspace", ws.admin, big), 413, "/problems/payload-too-large");
+    const char *chunked[] = {"Transfer-Encoding: chunked", NULL};
+    api_resp *r = api_req("PATCH", "/v1/workspace", ws.admin, "application/json", big, strlen(big), chunked);
+    expect_problem(r, 413, "/problems/payload-too-large");
+    free(big);
+    r = api_get("/healthz", NULL); /* and the server is fine */
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+}
+END_TEST
+
+START_TEST(hostile_ids_and_query_parameters)
+{
+    expect_problem(api_req("DELETE", "/v1/keys/'%3B%20DROP%20TABLE%20api_keys%3B--", ws.admin, NULL, NULL, 0, NULL), 404,
+                   "/problems/not-found");
+    expect_problem(api_req("DELETE", "/v1/keys/00000000-0000-0000-0000-000000000000", ws.admin, NULL, NULL, 0, NULL),
+                   404, "/problems/not-found");
+    expect_problem(api_get("/v1/keys?cursor=%27%20OR%201%3D1--", ws.admin), 422, "/problems/validation-error");
+    expect_problem(api_get("/v1/keys?limit=abc", ws.admin), 422, "/problems/validation-error");
+    expect_problem(api_get("/v1/keys?limit=100000", ws.admin), 422, "/problems/validation-error");
+    api_resp *r = api_get("/v1/keys", ws.admin); /* the table is still there */
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+}
+END_TEST
+
+START_TEST(unknown_paths_and_methods)
+{
+    expect_problem(api_get("/v1/nothing-here", ws.admin), 404, "/problems/not-found");
+    expect_problem(api_get("/v1/workspace/extra", ws.admin), 404, "/problems/not-found");
+    expect_problem(api_get("//v1//workspace", ws.admin), 404, "/problems/not-found");
+    api_resp *r = api_req("DELETE", "/v1/workspace", ws.admin, NULL, NULL, 0, NULL);
+    ck_assert_status(r, 405);
+    ck_assert_str_eq(r->allow, "GET, PATCH");
+    api_resp_free(r);
+}
+END_TEST
+
+START_TEST(cors)
+{
+    const char *pre[] = {"Origin: https://app.example.com", "Access-Control-Request-Method: PATCH", NULL};
+    api_resp *r = api_req("OPTIONS", "/v1/workspace", NULL, NULL, NULL, 0, pre);
+    ck_assert_status(r, 204);
+    ck_assert_str_eq(r->cors_origin, "https://app.example.com");
+    api_resp_free(r);
+    const char *evil[] = {"Origin: https://evil.example.net", NULL};
+    r = api_req("GET", "/v1/workspace", ws.read, NULL, NULL, 0, evil);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(r->cors_origin, "");
+    api_resp_free(r);
+    const char *good[] = {"Origin: https://app.example.com", NULL};
+    r = api_req("GET", "/v1/workspace", ws.read, NULL, NULL, 0, good);
+    ck_assert_str_eq(r->cors_origin, "https://app.example.com");
+    api_resp_free(r);
+}
+END_TEST
+
+/* Raw bytes a client library would never send. */
+static int raw_exchange(const char *req, size_t len, char *out, size_t outlen)
+{
+    const char *base = api_base();
+    int port = atoi(strrchr(base, ':') + 1);
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval tv = {3, 0}; /* a request the server is still waiting on must not hang the test */
+    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (connect(s, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(s);
+        return -1;
+    }
+    if (write(s, req, len) != (ssize_t)len) {
+        close(s);
+        return -1;
+    }
+    shutdown(s, SHUT_WR);
+    size_t n = 0;
+    ssize_t k;
+    while (n < outlen - 1 && (k = read(s, out + n, outlen - 1 - n)) > 0)
+        n += (size_t)k;
+    out[n] = '\0';
+    close(s);
+    return (int)n;
+}
+
+START_TEST(garbage_on_the_wire)
+{
+    char out[4096];
+    const char *reqs[] = {
+        "GARBAGE\r\n\r\n",
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\nConnection: close\r\n\r\n",
+        "POST /v1/keys HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\nConnection: close\r\n\r\n",
+        "GET /\x01\x02\xff HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
+        raw_exchange(reqs[i], strlen(reqs[i]), out, sizeof out);
+        ck_assert_msg(strstr(out, " 500 ") == NULL, "request %zu got a 500: %s", i, out);
+    }
+    api_resp *r = api_get("/healthz", NULL);
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+}
+END_TEST
+
+Suite *robustness_suite(void)
+{
+    Suite *s = suite_create("robustness");
+    TCase *tc = tcase_create("bad-input");
+    tcase_set_timeout(tc, 30);
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_test(tc, malformed_json);
+    tcase_add_test(tc, invalid_utf8_and_nul);
+    tcase_add_test(tc, absurd_nesting);
+    tcase_add_test(tc, wrong_content_type);
+    tcase_add_test(tc, body_over_limit);
+    tcase_add_test(tc, hostile_ids_and_query_parameters);
+    tcase_add_test(tc, unknown_paths_and_methods);
+    tcase_add_test(tc, cors);
+    tcase_add_test(tc, garbage_on_the_wire);
+    suite_add_tcase(s, tc);
+    return s;
+}
