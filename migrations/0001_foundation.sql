@@ -34,6 +34,7 @@ CREATE TABLE idempotency_keys (
     key          text NOT NULL CHECK (length(key) BETWEEN 1 AND 255),
     method       text NOT NULL,
     path         text NOT NULL,
+    request_hash text NOT NULL,                  -- SHA-256 of the body: a reused key with another body is refused
     status       int NOT NULL,
     body         text NOT NULL,
     created_at   timestamptz NOT NULL DEFAULT now(),

@@ -418,6 +418,87 @@ static void preflight(http_req *rq)
     http_reply_empty(rq, 204);
 }
 
+static void hex_sha256(const char *data, size_t len, char out[65])
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)data, len, md);
+    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* Idempotency-Key (routes flagged ROUTE_IDEMPOTENT): a retry of a create
+ * gets the first 2xx answer again instead of creating twice. A session
+ * advisory lock on (workspace, key) serialises two copies in flight.
+ * Returns true when the request was answered from the store. */
+static bool idempotency_begin(http_req *rq, const char *key, char *hash, bool *locked)
+{
+    size_t klen = strlen(key);
+    bool ok = klen >= 1 && klen <= 255;
+    for (size_t i = 0; ok && i < klen; i++)
+        ok = key[i] > ' ' && key[i] < 127;
+    if (!ok) {
+        app_err e = {0};
+        app_err_field(&e, "Idempotency-Key", "must be 1 to 255 printable ASCII characters");
+        http_reply_error(rq, &e);
+        return true;
+    }
+    hex_sha256(rq->body ? rq->body : "", rq->body_len, hash);
+    db_conn *db = http_db(rq);
+    if (!db)
+        return true;
+    app_err err = {0};
+    const char *p[] = {rq->auth.workspace_id, key, rq->method, rq->path};
+    if (db_exec(db, "SELECT pg_advisory_lock(hashtextextended($1 || ':' || $2, 0))", 2, p, &err) != 0) {
+        http_reply_error(rq, &err);
+        return true;
+    }
+    *locked = true;
+    PGresult *r = db_query(db,
+                           "SELECT status, body, method = $3 AND path = $4, request_hash FROM idempotency_keys"
+                           " WHERE workspace_id = $1 AND key = $2",
+                           4, p, &err);
+    if (!r) {
+        http_reply_error(rq, &err);
+        return true;
+    }
+    bool answered = false;
+    if (PQntuples(r) == 1) {
+        answered = true;
+        if (strcmp(PQgetvalue(r, 0, 2), "t") != 0 || strcmp(PQgetvalue(r, 0, 3), hash) != 0) {
+            http_fail(rq, ERR_VALIDATION, "This Idempotency-Key was already used for a different request");
+        } else {
+            http_add_header(rq, "Idempotent-Replayed", "true");
+            char *body = strdup(PQgetvalue(r, 0, 1));
+            http_reply_text(rq, atoi(PQgetvalue(r, 0, 0)), "application/json", body, body ? strlen(body) : 0);
+        }
+    }
+    PQclear(r);
+    return answered;
+}
+
+static void idempotency_end(http_req *rq, const char *key, const char *hash, bool locked)
+{
+    if (!rq->db)
+        return;
+    app_err err = {0};
+    if (rq->status >= 200 && rq->status < 300 && rq->reply && rq->reply_type &&
+        strcmp(rq->reply_type, "application/json") == 0) {
+        char st[8];
+        snprintf(st, sizeof st, "%d", rq->status);
+        const char *p[] = {rq->auth.workspace_id, key, rq->method, rq->path, hash, st, rq->reply};
+        if (db_exec(rq->db,
+                    "INSERT INTO idempotency_keys (workspace_id, key, method, path, request_hash, status, body)"
+                    " VALUES ($1, $2, $3, $4, $5, $6::int, $7) ON CONFLICT DO NOTHING",
+                    7, p, &err) != 0)
+            log_warn("http", "could not store an idempotent response: %s", err.detail);
+    }
+    if (locked) {
+        const char *p[] = {rq->auth.workspace_id, key};
+        if (db_exec(rq->db, "SELECT pg_advisory_unlock(hashtextextended($1 || ':' || $2, 0))", 2, p, &err) != 0)
+            log_warn("http", "could not release an idempotency lock: %s", err.detail);
+    }
+}
+
 static void dispatch(http_req *rq)
 {
     if (rq->too_large) {
@@ -470,9 +551,19 @@ static void dispatch(http_req *rq)
     }
     if (!decode_body(rq))
         return;
+    const char *idem = (rq->route->flags & ROUTE_IDEMPOTENT) ? http_header(rq, "Idempotency-Key") : NULL;
+    char hash[65] = "";
+    bool locked = false;
+    if (idem && idempotency_begin(rq, idem, hash, &locked)) {
+        if (locked)
+            idempotency_end(rq, idem, hash, locked);
+        return;
+    }
     rq->route->handler(rq);
     if (!rq->replied)
         http_fail(rq, ERR_INTERNAL, "The handler produced no response");
+    if (idem)
+        idempotency_end(rq, idem, hash, locked);
 }
 
 static enum MHD_Result send_reply(struct MHD_Connection *conn, http_req *rq)

@@ -29,6 +29,7 @@ typedef void (*http_handler)(http_req *rq);
 #define ROUTE_PUBLIC 0x1    /* no API key needed (health, webhooks check their own signatures) */
 #define ROUTE_RAW_BODY 0x2  /* keep the raw body; do not require or parse JSON */
 #define ROUTE_YAML_BODY 0x4 /* application/yaml bodies are accepted besides JSON */
+#define ROUTE_IDEMPOTENT 0x8 /* a create that honours Idempotency-Key (2xx answers are replayed) */
 
 typedef struct {
     const char *method;
