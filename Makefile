@@ -85,7 +85,7 @@ api: $(BUILD)/revopsd $(BUILD)/tests/api_tests $(BUILD)/openapi.json
 REDOCLY_VERSION = 1.34.20
 lint-openapi:
 	@test -x .tools/node_modules/.bin/redocly || \
-	    npm install --silent --no-audit --no-fund --prefix .tools @redocly/cli@$(REDOCLY_VERSION) >/dev/null
+	    npm install --loglevel=error --no-audit --no-fund --prefix .tools @redocly/cli@$(REDOCLY_VERSION)
 	.tools/node_modules/.bin/redocly lint --config api-spec/redocly.yaml --format=stylish openapi.yaml
 
 test-plain: deps
