@@ -224,71 +224,66 @@ void http_fail(http_req *rq, app_error code, const char *fmt, ...)
 
 /* ---- routing ---------------------------------------------------------- */
 
-/* Match path against pattern; fills params (pointing into the writable
- * copy of the path). Segments must be non-empty. */
-static bool route_match(const char *pattern, char *path, const char **params)
+/* Match path against pattern without copying; records where each {param}
+ * segment starts and how long it is. Segments must be non-empty. */
+static bool route_match(const char *pattern, const char *path, size_t *poff, size_t *plen, int *np)
 {
-    int np = 0;
-    const char *p = pattern;
-    char *s = path;
+    const char *p = pattern, *s = path;
+    *np = 0;
     while (*p && *s) {
         if (*p != '/' || *s != '/')
             return false;
         p++;
         s++;
-        const char *pend = strchr(p, '/');
-        size_t plen = pend ? (size_t)(pend - p) : strlen(p);
-        char *send = strchr(s, '/');
-        size_t slen = send ? (size_t)(send - s) : strlen(s);
-        if (slen == 0)
+        size_t pl = strcspn(p, "/"), sl = strcspn(s, "/");
+        if (sl == 0)
             return false;
-        if (plen > 0 && p[0] == '{') {
-            if (np >= HTTP_MAX_PARAMS)
+        if (p[0] == '{') {
+            if (*np >= HTTP_MAX_PARAMS)
                 return false;
-            params[np++] = s; /* terminated after a full match */
-        } else if (plen != slen || strncmp(p, s, plen) != 0) {
+            poff[*np] = (size_t)(s - path);
+            plen[*np] = sl;
+            (*np)++;
+        } else if (pl != sl || strncmp(p, s, pl) != 0) {
             return false;
         }
-        p += plen;
-        s += slen;
+        p += pl;
+        s += sl;
     }
     return *p == '\0' && *s == '\0';
 }
 
 /* Find the route for method+path. Returns the index, -1 when no pattern
  * matches the path (404), -2 when patterns match but not the method (405,
- * with allow filled). */
+ * with allow filled). On a match the parameters are copied into rq. */
 static int route_find(const http_server *srv, const char *method, const char *path, http_req *rq, char *allow,
                       size_t allow_len)
 {
     allow[0] = '\0';
     bool path_known = false;
+    /* HEAD is GET without the body (MHD drops the body itself) */
+    const char *want = strcmp(method, "HEAD") == 0 ? "GET" : method;
     for (size_t i = 0; i < srv->nroutes; i++) {
-        char *copy = strdup(path);
-        const char *params[HTTP_MAX_PARAMS] = {0};
-        if (!copy)
-            return -1;
-        bool ok = route_match(srv->routes[i].pattern, copy, params);
-        /* HEAD is GET without the body (MHD drops the body itself) */
-        const char *want = strcmp(method, "HEAD") == 0 ? "GET" : method;
-        if (ok && strcmp(srv->routes[i].method, want) == 0) {
-            /* terminate the parameter segments in place */
-            for (char *c = copy; *c; c++)
-                if (*c == '/')
-                    *c = '\0';
+        size_t poff[HTTP_MAX_PARAMS], plen[HTTP_MAX_PARAMS];
+        int np = 0;
+        if (!route_match(srv->routes[i].pattern, path, poff, plen, &np))
+            continue;
+        if (strcmp(srv->routes[i].method, want) == 0) {
             free(rq->path_copy);
-            rq->path_copy = copy;
-            memcpy(rq->params, params, sizeof params);
+            rq->path_copy = strdup(path);
+            if (!rq->path_copy)
+                return -1;
+            for (int k = 0; k < np; k++) {
+                rq->path_copy[poff[k] + plen[k]] = '\0';
+                rq->params[k] = rq->path_copy + poff[k];
+            }
             return (int)i;
         }
-        if (ok) {
-            path_known = true;
-            if (!strstr(allow, srv->routes[i].method)) {
-                size_t l = strlen(allow);
-                snprintf(allow + l, allow_len - l, "%s%s", l ? ", " : "", srv->routes[i].method);
-            }
+        path_known = true;
+        if (!strstr(allow, srv->routes[i].method)) {
+            size_t l = strlen(allow);
+            snprintf(allow + l, allow_len - l, "%s%s", l ? ", " : "", srv->routes[i].method);
         }
-        free(copy);
     }
     return path_known ? -2 : -1;
 }
