@@ -108,8 +108,14 @@ $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libcore.a $(BUILD)/.flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -O3 -o $@ $< $(BUILD)/libcore.a -lm
 
-bench: deps $(BENCH_BIN)
-	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
+$(BUILD)/bench/bare_mhd: tests/bench/bare_mhd.c $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(PKG_CFLAGS) -o $@ $< $(PKG_LIBS) -lpthread
+
+bench: deps
+	@scripts/install-deps.sh wrk python3
+	$(MAKE) --no-print-directory $(BUILD)/revopsd $(BUILD)/bench/bare_mhd $(BENCH_BIN)
+	BUILD=$(BUILD) scripts/bench.sh
 
 fmt:
 	clang-format -i core/*.[ch] server/*.[ch] tests/unit/*.c tests/api/*.[ch]
