@@ -132,28 +132,15 @@ void h_keys_create(http_req *rq)
 
 void h_keys_list(http_req *rq)
 {
-    app_err err = {0};
-    const char *cursor = http_query(rq, "cursor");
-    const char *limit_s = http_query(rq, "limit");
-    long limit = 50;
-    if (limit_s) {
-        char *end = NULL;
-        limit = strtol(limit_s, &end, 10);
-        if (!*limit_s || *end || limit < 1 || limit > 200) {
-            app_err_field(&err, "limit", "must be an integer from 1 to 200");
-            http_reply_error(rq, &err);
-            return;
-        }
-    }
-    if (cursor && !jv_is_uuid(cursor)) {
-        app_err_field(&err, "cursor", "is not a cursor this API returned");
-        http_reply_error(rq, &err);
+    long limit;
+    const char *cursor;
+    if (!http_page_params(rq, true, &limit, &cursor))
         return;
-    }
     db_conn *db = http_db(rq);
     if (!db)
         return;
-    char lbuf[16];
+    app_err err = {0};
+    char lbuf[24];
     snprintf(lbuf, sizeof lbuf, "%ld", limit + 1);
     const char *params[] = {rq->auth.workspace_id, cursor, lbuf};
     PGresult *r = db_query(db,
@@ -166,13 +153,21 @@ void h_keys_list(http_req *rq)
         http_reply_error(rq, &err);
         return;
     }
-    json_t *items = json_array();
-    int n = PQntuples(r);
-    for (int i = 0; i < n && i < limit; i++)
-        json_array_append_new(items, json_loads(PQgetvalue(r, i, 0), 0, NULL));
-    json_t *next = n > limit ? json_string(PQgetvalue(r, (int)limit - 1, 1)) : json_null();
-    PQclear(r);
-    http_reply_json(rq, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
+    http_reply_page(rq, r, limit);
+}
+
+int workspace_fy_start(db_conn *db, const char *workspace_id, app_err *err)
+{
+    char buf[8];
+    const char *p[] = {workspace_id};
+    int f = db_query_value(db, "SELECT fiscal_year_start_month FROM workspaces WHERE id = $1", 1, p, buf, sizeof buf,
+                           err);
+    if (f <= 0) {
+        if (f == 0)
+            app_err_set(err, ERR_NOT_FOUND, "workspace not found");
+        return -1;
+    }
+    return atoi(buf);
 }
 
 void h_keys_delete(http_req *rq)

@@ -15,5 +15,17 @@ void h_workspace_patch(http_req *rq);
 void h_keys_create(http_req *rq);
 void h_keys_list(http_req *rq);
 void h_keys_delete(http_req *rq);
+/* The workspace's fiscal-year start month (1-12), or -1 with err. */
+int workspace_fy_start(db_conn *db, const char *workspace_id, app_err *err);
+
+/* h_revenue.c: inputs of the board metrics */
+void h_arr_events_create(http_req *rq);
+void h_arr_events_list(http_req *rq);
+void h_subscriptions_put(http_req *rq);
+void h_subscriptions_list(http_req *rq);
+void h_spend_create(http_req *rq);
+void h_spend_list(http_req *rq);
+void h_finance_put(http_req *rq);
+void h_finance_list(http_req *rq);
 
 #endif

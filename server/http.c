@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "jsonv.h"
 #include "log.h"
 #include "prom.h"
 
@@ -220,6 +221,38 @@ void http_fail(http_req *rq, app_error code, const char *fmt, ...)
     vsnprintf(e.detail, sizeof e.detail, fmt, ap);
     va_end(ap);
     http_reply_error(rq, &e);
+}
+
+bool http_page_params(http_req *rq, bool uuid_cursor, long *limit, const char **cursor)
+{
+    app_err err = {0};
+    const char *ls = http_query(rq, "limit");
+    *cursor = http_query(rq, "cursor");
+    *limit = 50;
+    if (ls) {
+        char *end = NULL;
+        *limit = strtol(ls, &end, 10);
+        if (!*ls || *end || *limit < 1 || *limit > 200)
+            app_err_field(&err, "limit", "must be an integer from 1 to 200");
+    }
+    if (*cursor && (uuid_cursor ? !jv_is_uuid(*cursor) : (strlen(*cursor) == 0 || strlen(*cursor) > 200)))
+        app_err_field(&err, "cursor", "is not a cursor this API returned");
+    if (err.code != ERR_NONE) {
+        http_reply_error(rq, &err);
+        return false;
+    }
+    return true;
+}
+
+void http_reply_page(http_req *rq, PGresult *r, long limit)
+{
+    json_t *items = json_array();
+    int n = PQntuples(r);
+    for (int i = 0; i < n && i < limit; i++)
+        json_array_append_new(items, json_loads(PQgetvalue(r, i, 0), 0, NULL));
+    json_t *next = n > limit ? json_string(PQgetvalue(r, (int)limit - 1, 1)) : json_null();
+    PQclear(r);
+    http_reply_json(rq, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next ? next : json_null()));
 }
 
 /* ---- routing ---------------------------------------------------------- */

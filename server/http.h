@@ -103,4 +103,12 @@ void http_reply_error(http_req *rq, const app_err *e);
 void http_fail(http_req *rq, app_error code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void http_add_header(http_req *rq, const char *name, const char *value);
 
+/* Cursor pagination: read ?limit= (1-200, default 50) and ?cursor=; replies
+ * 422 and returns false when either is malformed. uuid_cursor: the cursor
+ * must be a UUID (else any string of up to 200 bytes). */
+bool http_page_params(http_req *rq, bool uuid_cursor, long *limit, const char **cursor);
+/* Reply {items, next_cursor} from a result whose column 0 is an item's JSON
+ * and column 1 its cursor, fetched with LIMIT limit+1. Consumes r. */
+void http_reply_page(http_req *rq, PGresult *r, long limit);
+
 #endif

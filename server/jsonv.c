@@ -4,6 +4,9 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "caldate.h"
+#include "money.h"
+
 bool jv_require_object(const json_t *j, app_err *e)
 {
     if (json_is_object(j))
@@ -100,4 +103,87 @@ bool jv_is_uuid(const char *s)
         }
     }
     return true;
+}
+
+/* Look a field up; false (with an error when required) when absent. */
+static bool present_field(const json_t *obj, const char *key, bool required, const json_t **v, bool *present,
+                          app_err *e)
+{
+    *v = json_object_get(obj, key);
+    if (present)
+        *present = false;
+    if (!*v || json_is_null(*v)) {
+        if (required)
+            app_err_field(e, key, "is required");
+        return false;
+    }
+    return true;
+}
+
+bool jv_money(const json_t *obj, const char *key, bool required, long long min_cents, long long *out, bool *present,
+              app_err *e)
+{
+    const json_t *v;
+    if (!present_field(obj, key, required, &v, present, e))
+        return !required;
+    money_t cents;
+    if (!json_is_number(v) || !money_from_double(json_number_value(v), &cents)) {
+        app_err_field(e, key, "must be an amount: a number with at most two decimals");
+        return false;
+    }
+    if (cents < min_cents) {
+        app_err_field(e, key, "must be at least %.2f", (double)min_cents / 100.0);
+        return false;
+    }
+    *out = cents;
+    if (present)
+        *present = true;
+    return true;
+}
+
+bool jv_date(const json_t *obj, const char *key, bool required, int *out, bool *present, app_err *e)
+{
+    const json_t *v;
+    if (!present_field(obj, key, required, &v, present, e))
+        return !required;
+    caldate_t d;
+    if (!json_is_string(v) || !caldate_parse(json_string_value(v), &d)) {
+        app_err_field(e, key, "must be a date YYYY-MM-DD");
+        return false;
+    }
+    *out = d;
+    if (present)
+        *present = true;
+    return true;
+}
+
+bool jv_number(const json_t *obj, const char *key, bool required, double min, double max, double *out, bool *present,
+               app_err *e)
+{
+    const json_t *v;
+    if (!present_field(obj, key, required, &v, present, e))
+        return !required;
+    if (!json_is_number(v) || json_number_value(v) < min || json_number_value(v) > max) {
+        app_err_field(e, key, "must be a number from %g to %g", min, max);
+        return false;
+    }
+    *out = json_number_value(v);
+    if (present)
+        *present = true;
+    return true;
+}
+
+void jv_merge_prefixed(app_err *dst, const app_err *src, const char *prefix)
+{
+    if (src->code == ERR_NONE)
+        return;
+    if (src->nfields == 0) {
+        app_err_field(dst, prefix, "%s", src->detail);
+        return;
+    }
+    for (int i = 0; i < src->nfields; i++) {
+        char path[sizeof src->fields[0].field];
+        snprintf(path, sizeof path, "%s.%.100s", prefix, src->fields[i].field);
+        app_err_field(dst, path, "%s", src->fields[i].message);
+    }
 }

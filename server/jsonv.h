@@ -23,6 +23,17 @@ bool jv_string(const json_t *obj, const char *key, bool required, size_t maxlen,
 /* Integer field within [min, max]; *present tells whether it was given. */
 bool jv_int(const json_t *obj, const char *key, bool required, long long min, long long max, long long *out,
             bool *present, app_err *e);
+/* Money field: a JSON number with at most two decimals, into cents, within
+ * [min_cents, MONEY_MAX_ABS]. */
+bool jv_money(const json_t *obj, const char *key, bool required, long long min_cents, long long *out, bool *present,
+              app_err *e);
+/* Date field "YYYY-MM-DD" into a day number. */
+bool jv_date(const json_t *obj, const char *key, bool required, int *out, bool *present, app_err *e);
+/* Number field within [min, max]. */
+bool jv_number(const json_t *obj, const char *key, bool required, double min, double max, double *out, bool *present,
+               app_err *e);
+/* Copy src's field errors into dst with "prefix." in front (batch items). */
+void jv_merge_prefixed(app_err *dst, const app_err *src, const char *prefix);
 /* Canonical textual UUID (8-4-4-4-12 hex)? */
 bool jv_is_uuid(const char *s);
 

@@ -14,5 +14,14 @@ const http_route routes[] = {
     {"POST", "/v1/keys", h_keys_create, ROLE_ADMIN, 0},
     {"GET", "/v1/keys", h_keys_list, ROLE_ADMIN, 0},
     {"DELETE", "/v1/keys/{id}", h_keys_delete, ROLE_ADMIN, 0},
+
+    {"POST", "/v1/arr-events", h_arr_events_create, ROLE_WRITE, ROUTE_IDEMPOTENT},
+    {"GET", "/v1/arr-events", h_arr_events_list, ROLE_READ, 0},
+    {"PUT", "/v1/subscriptions/{id}", h_subscriptions_put, ROLE_WRITE, 0},
+    {"GET", "/v1/subscriptions", h_subscriptions_list, ROLE_READ, 0},
+    {"POST", "/v1/spend", h_spend_create, ROLE_WRITE, ROUTE_IDEMPOTENT},
+    {"GET", "/v1/spend", h_spend_list, ROLE_READ, 0},
+    {"PUT", "/v1/finance/{period}", h_finance_put, ROLE_WRITE, 0},
+    {"GET", "/v1/finance", h_finance_list, ROLE_READ, 0},
 };
 const size_t routes_count = sizeof routes / sizeof routes[0];
