@@ -4,9 +4,11 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *role_names[] = {"none", "read", "write", "admin"};
 
@@ -73,6 +75,67 @@ static bool key_well_formed(const char *k)
     return true;
 }
 
+/* A direct-mapped cache of live keys: slot = first bytes of the key hash.
+ * A collision just evicts; a stale or cleared entry is a miss. */
+#define AUTH_CACHE_SLOTS 1024
+typedef struct {
+    char hash[AUTH_HASH_HEX_LEN + 1];
+    auth_identity id;
+    long long expires_ms;
+    unsigned generation;
+} auth_cache_entry;
+static auth_cache_entry auth_cache[AUTH_CACHE_SLOTS];
+static unsigned auth_cache_generation = 1;
+static pthread_mutex_t auth_cache_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static size_t cache_slot(const char *hash)
+{
+    size_t v = 0;
+    for (int i = 0; i < 4; i++) /* the hash is uniform: its first 16 bits pick the slot */
+        v = v * 16 + (size_t)(hash[i] <= '9' ? hash[i] - '0' : hash[i] - 'a' + 10);
+    return v % AUTH_CACHE_SLOTS;
+}
+
+void auth_cache_clear(void)
+{
+    pthread_mutex_lock(&auth_cache_mu);
+    auth_cache_generation++;
+    pthread_mutex_unlock(&auth_cache_mu);
+}
+
+static bool cache_get(const char *hash, auth_identity *id)
+{
+    bool hit = false;
+    pthread_mutex_lock(&auth_cache_mu);
+    auth_cache_entry *e = &auth_cache[cache_slot(hash)];
+    if (e->generation == auth_cache_generation && e->expires_ms > mono_ms() && strcmp(e->hash, hash) == 0) {
+        *id = e->id;
+        hit = true;
+    }
+    pthread_mutex_unlock(&auth_cache_mu);
+    return hit;
+}
+
+static void cache_put(const char *hash, const auth_identity *id, unsigned generation)
+{
+    pthread_mutex_lock(&auth_cache_mu);
+    if (generation == auth_cache_generation) { /* not across a clear that happened meanwhile */
+        auth_cache_entry *e = &auth_cache[cache_slot(hash)];
+        memcpy(e->hash, hash, sizeof e->hash);
+        e->id = *id;
+        e->expires_ms = mono_ms() + AUTH_CACHE_TTL_MS;
+        e->generation = generation;
+    }
+    pthread_mutex_unlock(&auth_cache_mu);
+}
+
 int auth_resolve(db_conn *c, const char *authorization, auth_identity *id, app_err *err)
 {
     if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0)
@@ -84,6 +147,11 @@ int auth_resolve(db_conn *c, const char *authorization, auth_identity *id, app_e
         return 0;
     char hash[AUTH_HASH_HEX_LEN + 1];
     auth_hash_key(key, hash);
+    if (cache_get(hash, id))
+        return 1;
+    pthread_mutex_lock(&auth_cache_mu);
+    unsigned generation = auth_cache_generation;
+    pthread_mutex_unlock(&auth_cache_mu);
     /* One round trip: resolve the key and touch last_used_at at most once a
      * minute, so a busy key does not turn every read into a write. */
     static const char *sql =
@@ -100,6 +168,7 @@ int auth_resolve(db_conn *c, const char *authorization, auth_identity *id, app_e
         snprintf(id->key_id, sizeof id->key_id, "%s", PQgetvalue(r, 0, 0));
         snprintf(id->workspace_id, sizeof id->workspace_id, "%s", PQgetvalue(r, 0, 1));
         id->role = auth_role_parse(PQgetvalue(r, 0, 2));
+        cache_put(hash, id, generation);
     }
     PQclear(r);
     return found;

@@ -32,9 +32,18 @@ int auth_generate_key(char *out, size_t len) __attribute__((warn_unused_result))
 void auth_hash_key(const char *key, char *out);
 
 /* Resolve an Authorization header value. Returns 1 and fills id for a live
- * key, 0 for a missing/malformed/unknown/revoked key, -1 on a database error. */
+ * key, 0 for a missing/malformed/unknown/revoked key, -1 on a database error.
+ * Live keys are remembered in process for AUTH_CACHE_TTL_MS so a busy
+ * client costs one query per request, not two; a revocation through this
+ * instance applies at once (auth_cache_clear), through another instance
+ * within the TTL. */
 int auth_resolve(db_conn *c, const char *authorization, auth_identity *id, app_err *err)
     __attribute__((warn_unused_result));
+
+#define AUTH_CACHE_TTL_MS 2000
+
+/* Forget every remembered key (after a revocation). */
+void auth_cache_clear(void);
 
 /* Insert a key for a workspace; writes the plain key to key_out and the new
  * key's row as JSON text into row_json_out (caller frees). */

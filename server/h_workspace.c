@@ -200,6 +200,7 @@ void h_keys_delete(http_req *rq)
     int updated = PQntuples(r);
     PQclear(r);
     if (updated == 1) {
+        auth_cache_clear(); /* the revoked key stops working here at once */
         http_reply_empty(rq, 204);
         return;
     }
