@@ -33,13 +33,39 @@ typedef struct {
     double a, p, var;
 } dist_term;
 
-static int cmp_var_desc(const void *x, const void *y)
-{
-    const dist_term *a = x, *b = y;
-    return (a->var < b->var) - (a->var > b->var);
-}
-
 static double phi_cdf(double z) { return 0.5 * erfc(-z / M_SQRT2); }
+static double phi_pdf(double z) { return exp(-0.5 * z * z) / sqrt(2 * M_PI); }
+
+/* Move the k largest-variance terms to the front (quickselect, O(n)). */
+static void select_top(dist_term *t, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n;
+    while (hi - lo > 1 && k > lo && k < hi) {
+        double pivot = t[lo + (hi - lo) / 2].var;
+        size_t i = lo, j = hi - 1;
+        while (i <= j) {
+            while (t[i].var > pivot)
+                i++;
+            while (t[j].var < pivot)
+                j--;
+            if (i <= j) {
+                dist_term tmp = t[i];
+                t[i] = t[j];
+                t[j] = tmp;
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j + 1;
+        else if (k >= i)
+            lo = i;
+        else
+            break;
+    }
+}
 
 int forecast_dist_quantiles(const money_t *amounts, const double *p, size_t n, money_t base, double extra_mean,
                             double extra_var, const double *qs, int nq, money_t *out)
@@ -59,8 +85,9 @@ int forecast_dist_quantiles(const money_t *amounts, const double *p, size_t n, m
         }
         t[m++] = (dist_term){a, pi, a * a * pi * (1 - pi)};
     }
-    qsort(t, m, sizeof *t, cmp_var_desc);
     size_t nbig = m <= DIST_EXACT_MAX ? m : DIST_BIG_MAX;
+    if (nbig < m)
+        select_top(t, m, nbig);
     double mu = extra_mean, var = extra_var < 0 ? 0 : extra_var;
     for (size_t i = nbig; i < m; i++) {
         mu += t[i].a * t[i].p;
@@ -69,7 +96,7 @@ int forecast_dist_quantiles(const money_t *amounts, const double *p, size_t n, m
     /* Grid over [0, sum of big amounts]; each term's mass is split between
      * the two nearest bins so the mean is kept exactly. Finer grid when
      * there are few terms: cost is nbig x grid. */
-    size_t grid = nbig <= 256 ? 16384 : 4096;
+    size_t grid = nbig < m ? 2048 : nbig <= 256 ? 16384 : 4096; /* a normal part smooths a coarser grid */
     double total = 0;
     for (size_t i = 0; i < nbig; i++)
         total += t[i].a;
@@ -126,19 +153,30 @@ int forecast_dist_quantiles(const money_t *amounts, const double *p, size_t n, m
             }
             x = (double)k * w + mu;
         } else {
-            /* F(x) = sum_k mass[k] Phi((x - k w - mu) / sd): bisection */
+            /* F(x) = sum_k mass[k] Phi((x - k w - mu) / sd): Newton steps
+             * on F(x) = q, kept inside a bisection bracket */
             double lo = mu - 9 * sd, up = mu + 9 * sd + (double)hi * w;
-            for (int it = 0; it < 80 && up - lo > 0.25; it++) {
-                double mid = 0.5 * (lo + up), F = 0;
+            double gm = 0;
+            for (size_t k = 0; k <= hi; k++)
+                gm += mass[k] * (double)k * w;
+            x = mu + gm;
+            for (int it = 0; it < 100 && up - lo > 0.5; it++) {
+                double F = 0, dens = 0;
                 for (size_t k = 0; k <= hi; k++)
-                    if (mass[k] > 1e-17)
-                        F += mass[k] * phi_cdf((mid - (double)k * w - mu) / sd);
+                    if (mass[k] > 1e-15) {
+                        double z = (x - (double)k * w - mu) / sd;
+                        F += mass[k] * phi_cdf(z);
+                        dens += mass[k] * phi_pdf(z) / sd;
+                    }
                 if (F < q)
-                    lo = mid;
+                    lo = x;
                 else
-                    up = mid;
+                    up = x;
+                if (fabs(F - q) < 1e-10)
+                    break;
+                double next = dens > 0 ? x + (q - F) / dens : 0.5 * (lo + up);
+                x = (next > lo && next < up) ? next : 0.5 * (lo + up);
             }
-            x = 0.5 * (lo + up);
         }
         out[qi] = (money_t)llround(fixed + x);
     }
