@@ -16,6 +16,7 @@
     X(ERR_METHOD_NOT_ALLOWED, 405, "method-not-allowed", "Method not allowed")                     \
     X(ERR_CONFLICT, 409, "conflict", "Conflict")                                                   \
     X(ERR_PRECONDITION_FAILED, 412, "precondition-failed", "Precondition failed")                  \
+    X(ERR_PRECONDITION_REQUIRED, 428, "precondition-required", "If-Match is required")              \
     X(ERR_TOO_LARGE, 413, "payload-too-large", "Request body too large")                           \
     X(ERR_UNSUPPORTED_MEDIA, 415, "unsupported-media-type", "Unsupported content type")            \
     X(ERR_VALIDATION, 422, "validation-error", "The request breaks a rule")                        \

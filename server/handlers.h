@@ -18,6 +18,15 @@ void h_keys_delete(http_req *rq);
 /* The workspace's fiscal-year start month (1-12), or -1 with err. */
 int workspace_fy_start(db_conn *db, const char *workspace_id, app_err *err);
 
+/* h_funnels.c: funnel definitions */
+void h_funnels_create(http_req *rq);
+void h_funnels_list(http_req *rq);
+void h_funnels_get(http_req *rq);
+void h_funnels_put(http_req *rq);
+void h_funnels_delete(http_req *rq);
+void h_funnels_versions(http_req *rq);
+void h_funnels_diagnose(http_req *rq);
+
 /* h_revenue.c: inputs of the board metrics */
 void h_arr_events_create(http_req *rq);
 void h_arr_events_list(http_req *rq);
@@ -27,5 +36,22 @@ void h_spend_create(http_req *rq);
 void h_spend_list(http_req *rq);
 void h_finance_put(http_req *rq);
 void h_finance_list(http_req *rq);
+
+/* h_crm.c: deals, accounts, reps */
+void h_deals_put(http_req *rq);
+void h_deals_get(http_req *rq);
+void h_deals_list(http_req *rq);
+void h_deals_delete(http_req *rq);
+void h_deals_batch(http_req *rq);
+void h_accounts_put(http_req *rq);
+void h_accounts_get(http_req *rq);
+void h_accounts_list(http_req *rq);
+void h_accounts_delete(http_req *rq);
+void h_accounts_batch(http_req *rq);
+void h_reps_put(http_req *rq);
+void h_reps_get(http_req *rq);
+void h_reps_list(http_req *rq);
+void h_reps_delete(http_req *rq);
+void h_reps_batch(http_req *rq);
 
 #endif

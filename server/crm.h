@@ -1,0 +1,80 @@
+/* crm.h - the CRM objects (deals, accounts, reps): their field tables, the
+ * validator that turns an API object into a canonical change set ("patch":
+ * column -> value, money in cents, dates YYYY-MM-DD), and the writers every
+ * path shares (PUT, batch, CSV/NDJSON import, webhooks).
+ *
+ * Ownership: functions borrow their json_t inputs; json_t outputs are new
+ * references the caller decrefs.
+ */
+#ifndef REVOPS_CRM_H
+#define REVOPS_CRM_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "db.h"
+#include "errors.h"
+
+typedef enum {
+    CRM_TEXT,     /* string up to max bytes */
+    CRM_ENUM,     /* one of values */
+    CRM_MONEY,    /* decimal amount -> cents */
+    CRM_INT,      /* integer in [min, max] */
+    CRM_DATE,     /* YYYY-MM-DD */
+    CRM_TS,       /* RFC 3339 timestamp */
+    CRM_PROB,     /* number in [0, 1] */
+    CRM_OBJECT,   /* free JSON object */
+    CRM_QUOTAS,   /* {period label: amount} -> {label: cents} */
+    CRM_CURRENCY, /* ISO 4217 code */
+    CRM_STAGE     /* funnel stage key */
+} crm_ftype;
+
+typedef struct {
+    const char *name;   /* API field */
+    const char *column; /* table column */
+    crm_ftype type;
+    bool required;      /* on PUT and batch items */
+    const char *const *values;
+    long long max; /* TEXT: bytes; INT: max */
+} crm_field;
+
+typedef enum { CRM_DEALS, CRM_ACCOUNTS, CRM_REPS } crm_kind;
+
+typedef struct {
+    crm_kind kind;
+    const char *name;     /* "deals" */
+    const char *singular; /* "deal" */
+    const char *table;
+    const char *json_fn;  /* SQL renderer for lists */
+    const crm_field *fields;
+} crm_object;
+
+extern const crm_object crm_deals, crm_accounts, crm_reps;
+
+/* The object named "deals", "accounts" or "reps"; NULL otherwise. */
+const crm_object *crm_object_named(const char *name);
+const crm_field *crm_field_named(const crm_object *o, const char *name);
+
+/* Stage key of the seed funnel? (visitor .. closed_lost) */
+bool crm_is_seed_stage(const char *key);
+/* A funnel stage key: [a-z][a-z0-9_]{0,63}. */
+bool crm_is_stage_key(const char *key);
+
+/* Validate one field value into patch[column]; null clears (unless required).
+ * Errors are recorded under the field's API name. */
+bool crm_check_field(const crm_field *f, const json_t *v, json_t *patch, app_err *e);
+/* Validate an object: every key must be a field (or listed in extra_allowed);
+ * required fields are enforced when require is set. Returns a new patch or
+ * NULL with e filled. */
+json_t *crm_check(const crm_object *o, const json_t *in, bool require, const char *const *extra_allowed, app_err *e);
+
+/* RFC 3339 timestamp (Z or offset, optional fraction)? */
+bool crm_is_timestamp(const char *s);
+
+/* Apply ops [{id, patch, at?, origin?, stage_at?}] in the caller's
+ * transaction; *results gets one string per op: created | updated |
+ * unchanged | stale. Returns 0 or -1. */
+int crm_apply(db_conn *c, const crm_object *o, const char *workspace_id, const json_t *ops, json_t **results,
+              app_err *err) __attribute__((warn_unused_result));
+
+#endif

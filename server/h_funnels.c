@@ -1,0 +1,419 @@
+/* h_funnels.c - funnel definitions (versioned, JSON or YAML) and diagnosis. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "funneldoc.h"
+#include "handlers.h"
+#include "jsonv.h"
+#include "yconv.h"
+
+#define DEFAULT_FUNNEL_NAME "B2B SaaS (seed)"
+
+/* A workspace without funnels gets the seed's, as its default. Concurrent
+ * first requests race harmlessly: the partial unique index keeps one. */
+static int ensure_default(db_conn *db, const char *ws, app_err *err)
+{
+    json_t *doc = funneldoc_default();
+    char *text = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(doc);
+    if (!text) {
+        app_err_set(err, ERR_INTERNAL, "could not encode the default funnel");
+        return -1;
+    }
+    const char *p[] = {ws, DEFAULT_FUNNEL_NAME, text};
+    int rc = db_exec(db,
+                     "WITH f AS (INSERT INTO funnels (workspace_id, name, is_default, document)"
+                     "   SELECT $1, $2, true, $3::jsonb"
+                     "   WHERE NOT EXISTS (SELECT 1 FROM funnels WHERE workspace_id = $1 AND deleted_at IS NULL)"
+                     "   ON CONFLICT (workspace_id) WHERE is_default AND deleted_at IS NULL DO NOTHING RETURNING *)"
+                     " INSERT INTO funnel_versions (funnel_id, workspace_id, version, name, document)"
+                     " SELECT id, workspace_id, version, name, document FROM f",
+                     3, p, err);
+    free(text);
+    return rc;
+}
+
+/* The request body as JSON, from JSON or YAML. NULL after replying. */
+static json_t *body_document(http_req *rq)
+{
+    const char *ctype = http_header(rq, "Content-Type");
+    if (rq->json)
+        return json_incref(rq->json);
+    if (rq->body_len && ctype && strstr(ctype, "yaml")) {
+        char msg[256];
+        json_t *j = yconv_parse(rq->body, rq->body_len, msg, sizeof msg);
+        if (!j)
+            http_fail(rq, ERR_BAD_REQUEST, "%s", msg);
+        return j;
+    }
+    http_fail(rq, ERR_BAD_REQUEST, "A funnel definition body is required (JSON or YAML)");
+    return NULL;
+}
+
+/* Decode name/is_default and the document; replies on error. */
+static json_t *decode_definition(http_req *rq, const json_t *body, const char **name, bool *is_default,
+                                 bool name_required)
+{
+    app_err err = {0};
+    if (!jv_require_object(body, &err)) {
+        http_reply_error(rq, &err);
+        return NULL;
+    }
+    static const char *const allowed[] = {"name", "is_default", "stages", "benchmarks", NULL};
+    (void)jv_only_fields(body, allowed, &err);
+    (void)jv_string(body, "name", name_required, 200, name, &err);
+    const json_t *d = json_object_get(body, "is_default");
+    if (d && !json_is_boolean(d))
+        app_err_field(&err, "is_default", "must be true or false");
+    *is_default = json_is_true(d);
+    funnel_def def;
+    json_t *doc = funneldoc_decode(body, &def, &err);
+    if (err.code != ERR_NONE) {
+        json_decref(doc);
+        http_reply_error(rq, &err);
+        return NULL;
+    }
+    return doc;
+}
+
+static void reply_funnel(http_req *rq, int status, const char *json_text)
+{
+    json_t *f = json_loads(json_text, 0, NULL);
+    if (!f) {
+        http_fail(rq, ERR_INTERNAL, "could not decode the stored funnel");
+        return;
+    }
+    char etag[32], loc[96];
+    snprintf(etag, sizeof etag, "\"v%lld\"", (long long)json_integer_value(json_object_get(f, "version")));
+    http_add_header(rq, "ETag", etag);
+    if (status == 201) {
+        snprintf(loc, sizeof loc, "/v1/funnels/%s", json_string_value(json_object_get(f, "id")));
+        http_add_header(rq, "Location", loc);
+    }
+    if (status == 200 && rq->method[0] == 'G') {
+        const char *inm = http_header(rq, "If-None-Match");
+        if (inm && (strcmp(inm, etag) == 0 || strcmp(inm, "*") == 0)) {
+            json_decref(f);
+            http_reply_empty(rq, 304);
+            return;
+        }
+    }
+    if (http_wants_yaml(rq)) {
+        size_t len = 0;
+        char *y = yconv_emit(f, &len);
+        json_decref(f);
+        if (!y) {
+            http_fail(rq, ERR_INTERNAL, "could not encode YAML");
+            return;
+        }
+        http_reply_text(rq, status, "application/yaml", y, len);
+        return;
+    }
+    http_reply_json(rq, status, f);
+}
+
+typedef struct {
+    const char *ws, *id, *name, *if_match;
+    bool is_default, is_put;
+    char *doc_text;
+    char *result;
+    app_error fail;
+} funnel_write;
+
+static int funnel_write_tx(db_conn *c, void *ctx, app_err *err)
+{
+    funnel_write *w = ctx;
+    if (w->is_default) {
+        const char *p[] = {w->ws, w->id};
+        if (db_exec(c,
+                    "UPDATE funnels SET is_default = false WHERE workspace_id = $1 AND is_default"
+                    " AND ($2::uuid IS NULL OR id <> $2::uuid)",
+                    2, p, err) != 0)
+            return -1;
+    }
+    PGresult *r;
+    if (w->is_put) {
+        char ver[24];
+        const char *p[] = {w->ws, w->id};
+        int f = db_query_value(c, "SELECT version FROM funnels WHERE workspace_id = $1 AND id = $2::uuid"
+                                  " AND deleted_at IS NULL FOR UPDATE",
+                               2, p, ver, sizeof ver, err);
+        if (f <= 0) {
+            if (f == 0)
+                app_err_set(err, ERR_NOT_FOUND, "No funnel with this id");
+            return -1;
+        }
+        char want[32];
+        snprintf(want, sizeof want, "\"v%s\"", ver);
+        const char *im = w->if_match;
+        if (strncmp(im, "W/", 2) == 0)
+            im += 2;
+        if (strcmp(im, want) != 0 && strcmp(im, "*") != 0) {
+            app_err_set(err, ERR_PRECONDITION_FAILED, "The funnel is at version %s; fetch it again and reapply", ver);
+            return -1;
+        }
+        const char *u[] = {w->ws, w->id, w->name, w->doc_text, w->is_default ? "t" : NULL};
+        r = db_query(c,
+                     "UPDATE funnels f SET name = COALESCE($3, name), document = $4::jsonb, version = version + 1,"
+                     " is_default = COALESCE($5::boolean, is_default), updated_at = now()"
+                     " WHERE workspace_id = $1 AND id = $2::uuid RETURNING funnel_json(f), f.id",
+                     5, u, err);
+    } else {
+        const char *p[] = {w->ws, w->name, w->is_default ? "t" : "f", w->doc_text};
+        r = db_query(c,
+                     "INSERT INTO funnels AS f (workspace_id, name, is_default, document)"
+                     " VALUES ($1, $2, $3::boolean, $4::jsonb) RETURNING funnel_json(f), f.id",
+                     4, p, err);
+    }
+    if (!r)
+        return -1;
+    free(w->result);
+    w->result = strdup(PQgetvalue(r, 0, 0));
+    char fid[40];
+    snprintf(fid, sizeof fid, "%s", PQgetvalue(r, 0, 1));
+    PQclear(r);
+    const char *vp[] = {w->ws, fid};
+    return db_exec(c,
+                   "INSERT INTO funnel_versions (funnel_id, workspace_id, version, name, document)"
+                   " SELECT id, workspace_id, version, name, document FROM funnels WHERE workspace_id = $1 AND id = $2::uuid",
+                   2, vp, err);
+}
+
+static void write_funnel(http_req *rq, bool is_put)
+{
+    const char *if_match = NULL;
+    if (is_put) {
+        if (!jv_is_uuid(rq->params[0])) {
+            http_fail(rq, ERR_NOT_FOUND, "No funnel with this id");
+            return;
+        }
+        if_match = http_header(rq, "If-Match");
+        if (!if_match) {
+            http_fail(rq, ERR_PRECONDITION_REQUIRED, "Send If-Match with the ETag of the version you edited");
+            return;
+        }
+    }
+    json_t *body = body_document(rq);
+    if (!body)
+        return;
+    funnel_write w = {.ws = rq->auth.workspace_id, .id = is_put ? rq->params[0] : NULL, .if_match = if_match,
+                      .is_put = is_put};
+    json_t *doc = decode_definition(rq, body, &w.name, &w.is_default, !is_put);
+    if (!doc) {
+        json_decref(body);
+        return;
+    }
+    w.doc_text = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(doc);
+    db_conn *db = http_db(rq);
+    app_err err = {0};
+    if (db && (is_put || ensure_default(db, rq->auth.workspace_id, &err) == 0) &&
+        db_transaction(db, funnel_write_tx, &w, &err) == 0)
+        reply_funnel(rq, is_put ? 200 : 201, w.result);
+    else if (db)
+        http_reply_error(rq, &err);
+    json_decref(body); /* after the transaction: w.name points into it */
+    free(w.doc_text);
+    free(w.result);
+}
+
+void h_funnels_create(http_req *rq) { write_funnel(rq, false); }
+void h_funnels_put(http_req *rq) { write_funnel(rq, true); }
+
+void h_funnels_list(http_req *rq)
+{
+    long limit;
+    const char *cursor;
+    if (!http_page_params(rq, true, &limit, &cursor))
+        return;
+    db_conn *db = http_db(rq);
+    if (!db)
+        return;
+    app_err err = {0};
+    if (ensure_default(db, rq->auth.workspace_id, &err) != 0) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    char lbuf[24];
+    snprintf(lbuf, sizeof lbuf, "%ld", limit + 1);
+    const char *p[] = {rq->auth.workspace_id, cursor, lbuf};
+    PGresult *r = db_query(db,
+                           "SELECT funnel_json(f), f.id FROM funnels f WHERE f.workspace_id = $1 AND f.deleted_at IS NULL"
+                           " AND ($2::uuid IS NULL OR (f.created_at, f.id) > (SELECT created_at, id FROM funnels"
+                           "      WHERE id = $2::uuid AND workspace_id = $1))"
+                           " ORDER BY f.created_at, f.id LIMIT $3",
+                           3, p, &err);
+    if (!r) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    http_reply_page(rq, r, limit);
+}
+
+/* The stored funnel's JSON text (caller frees) or NULL after replying. */
+static char *load_funnel(http_req *rq, db_conn *db)
+{
+    if (!jv_is_uuid(rq->params[0])) {
+        http_fail(rq, ERR_NOT_FOUND, "No funnel with this id");
+        return NULL;
+    }
+    app_err err = {0};
+    if (ensure_default(db, rq->auth.workspace_id, &err) != 0) {
+        http_reply_error(rq, &err);
+        return NULL;
+    }
+    const char *p[] = {rq->auth.workspace_id, rq->params[0]};
+    PGresult *r = db_query(db,
+                           "SELECT funnel_json(f) FROM funnels f WHERE workspace_id = $1 AND id = $2::uuid"
+                           " AND deleted_at IS NULL",
+                           2, p, &err);
+    if (!r) {
+        http_reply_error(rq, &err);
+        return NULL;
+    }
+    char *text = PQntuples(r) ? strdup(PQgetvalue(r, 0, 0)) : NULL;
+    PQclear(r);
+    if (!text)
+        http_fail(rq, ERR_NOT_FOUND, "No funnel with this id");
+    return text;
+}
+
+void h_funnels_get(http_req *rq)
+{
+    db_conn *db = http_db(rq);
+    char *text = db ? load_funnel(rq, db) : NULL;
+    if (text)
+        reply_funnel(rq, 200, text);
+    free(text);
+}
+
+void h_funnels_delete(http_req *rq)
+{
+    if (!jv_is_uuid(rq->params[0])) {
+        http_fail(rq, ERR_NOT_FOUND, "No funnel with this id");
+        return;
+    }
+    db_conn *db = http_db(rq);
+    if (!db)
+        return;
+    app_err err = {0};
+    const char *p[] = {rq->auth.workspace_id, rq->params[0]};
+    char state[8];
+    int f = db_query_value(db,
+                           "WITH t AS (SELECT id, is_default FROM funnels WHERE workspace_id = $1 AND id = $2::uuid"
+                           "   AND deleted_at IS NULL),"
+                           " d AS (UPDATE funnels SET deleted_at = now() WHERE id = (SELECT id FROM t WHERE NOT is_default)"
+                           "   RETURNING id)"
+                           " SELECT CASE WHEN EXISTS (SELECT 1 FROM d) THEN 'deleted' ELSE 'default' END FROM t",
+                           2, p, state, sizeof state, &err);
+    if (f < 0)
+        http_reply_error(rq, &err);
+    else if (f == 0)
+        http_fail(rq, ERR_NOT_FOUND, "No funnel with this id");
+    else if (strcmp(state, "default") == 0)
+        http_fail(rq, ERR_CONFLICT, "This is the workspace's default funnel; make another one default first");
+    else
+        http_reply_empty(rq, 204);
+}
+
+void h_funnels_versions(http_req *rq)
+{
+    db_conn *db = http_db(rq);
+    char *text = db ? load_funnel(rq, db) : NULL;
+    if (!text)
+        return;
+    free(text);
+    app_err err = {0};
+    const char *p[] = {rq->auth.workspace_id, rq->params[0]};
+    PGresult *r = db_query(db,
+                           "SELECT funnel_version_json(v), v.version FROM funnel_versions v"
+                           " WHERE workspace_id = $1 AND funnel_id = $2::uuid ORDER BY version",
+                           2, p, &err);
+    if (!r) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    http_reply_page(rq, r, 1000000);
+}
+
+void h_funnels_diagnose(http_req *rq)
+{
+    app_err err = {0};
+    if (!jv_require_object(rq->json, &err)) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    static const char *const allowed[] = {"counts", NULL};
+    (void)jv_only_fields(rq->json, allowed, &err);
+    const json_t *counts = json_object_get(rq->json, "counts");
+    if (!json_is_object(counts))
+        app_err_field(&err, "counts", "is required: an object of stage key -> count");
+    if (err.code != ERR_NONE) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    db_conn *db = http_db(rq);
+    char *text = db ? load_funnel(rq, db) : NULL;
+    if (!text)
+        return;
+    json_t *stored = json_loads(text, 0, NULL);
+    free(text);
+    funnel_def def;
+    if (!stored || funneldoc_to_def(stored, &def) != 0) {
+        json_decref(stored);
+        http_fail(rq, ERR_INTERNAL, "the stored funnel does not decode");
+        return;
+    }
+    long long c[FUNNEL_MAX_STAGES];
+    for (int i = 0; i < def.nstages; i++)
+        c[i] = -1;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)counts, key, v)
+    {
+        char path[128];
+        snprintf(path, sizeof path, "counts.%.100s", key);
+        int idx = funnel_stage_index(&def, key);
+        if (idx < 0)
+            app_err_field(&err, path, "is not a stage of this funnel");
+        else if (!json_is_integer(v) || json_integer_value(v) < 0)
+            app_err_field(&err, path, "must be a whole number >= 0");
+        else
+            c[idx] = json_integer_value(v);
+    }
+    if (err.code != ERR_NONE) {
+        json_decref(stored);
+        http_reply_error(rq, &err);
+        return;
+    }
+    funnel_diagnosis d;
+    funnel_diagnose(&def, c, &d);
+    json_t *tr = json_array();
+    for (int i = 0; i < d.ntransitions; i++) {
+        const funnel_transition *t = &d.transitions[i];
+        const funnel_benchmark *b = &def.bench[t->bench];
+        json_array_append_new(
+            tr, json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:b, s:{s:f, s:f, s:f, s:f, s:f}}", "from",
+                          def.stages[b->from].key, "to", def.stages[b->to].key, "from_count",
+                          t->from_count >= 0 ? json_integer(t->from_count) : json_null(), "to_count",
+                          t->to_count >= 0 ? json_integer(t->to_count) : json_null(), "rate",
+                          t->has_rate ? json_real(t->rate) : json_null(), "tier",
+                          t->has_rate ? json_string(funnel_tier_name(t->tier)) : json_null(), "summary", b->summary,
+                          "benchmark", "bottom_25", b->bottom25, "median_low", b->median_low, "median_high",
+                          b->median_high, "top_25", b->top25, "world_class", b->world_class));
+    }
+    json_t *bn = json_null();
+    if (d.bottleneck >= 0) {
+        const funnel_transition *t = &d.transitions[d.bottleneck];
+        const funnel_benchmark *b = &def.bench[t->bench];
+        bn = json_pack("{s:s, s:s, s:f, s:s, s:s}", "from", def.stages[b->from].key, "to", def.stages[b->to].key,
+                       "rate", t->rate, "tier", funnel_tier_name(t->tier), "explanation", d.explanation);
+    }
+    json_t *out = json_pack("{s:O, s:O, s:o, s:o, s:s}", "funnel_id", json_object_get(stored, "id"), "funnel_version",
+                            json_object_get(stored, "version"), "transitions", tr, "bottleneck", bn, "summary",
+                            d.explanation);
+    json_decref(stored);
+    http_reply_json(rq, 200, out);
+}
