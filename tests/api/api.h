@@ -76,7 +76,6 @@ Suite *foundation_suite(void);
 Suite *robustness_suite(void);
 Suite *lifecycle_suite(void);
 Suite *revenue_suite(void);
-Suite *funnels_suite(void);
 Suite *crm_suite(void);
 Suite *funnels_suite(void);
 

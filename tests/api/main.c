@@ -54,7 +54,6 @@ int main(int argc, char **argv)
     srunner_add_suite(sr, robustness_suite());
     srunner_add_suite(sr, lifecycle_suite());
     srunner_add_suite(sr, revenue_suite());
-    srunner_add_suite(sr, funnels_suite());
     srunner_add_suite(sr, crm_suite());
     srunner_add_suite(sr, funnels_suite());
     srunner_run_all(sr, CK_NORMAL);
