@@ -28,6 +28,7 @@ static const option_row options[] = {
     {"public-url", "REVOPS_PUBLIC_URL", OPT_STR, OFF(public_url), "", "public base URL (scheme://host) used for webhook signatures"},
     {"shutdown-grace", "REVOPS_SHUTDOWN_GRACE", OPT_INT, OFF(shutdown_grace), "5", "seconds to let in-flight requests finish on SIGTERM"},
     {"access-log", "REVOPS_ACCESS_LOG", OPT_BOOL, OFF(access_log), "1", "1 to write one JSON line per request to stderr, 0 not to"},
+    {"scheduler-interval", "REVOPS_SCHEDULER_INTERVAL", OPT_INT, OFF(scheduler_interval), "60", "seconds between scheduled-snapshot checks; 0 turns the scheduler off"},
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 

@@ -20,6 +20,7 @@ typedef struct {
     char *public_url;        /* REVOPS_PUBLIC_URL, for webhook signature URIs behind proxies */
     int shutdown_grace;      /* REVOPS_SHUTDOWN_GRACE seconds to finish in-flight requests */
     bool access_log;         /* REVOPS_ACCESS_LOG=0 disables the per-request line */
+    int scheduler_interval;  /* REVOPS_SCHEDULER_INTERVAL seconds between scheduler ticks; 0 = off */
 } config;
 
 /* Defaults, then environment. */

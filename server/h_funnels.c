@@ -13,7 +13,7 @@
 
 /* A workspace without funnels gets the seed's, as its default. Concurrent
  * first requests race harmlessly: the partial unique index keeps one. */
-static int ensure_default(db_conn *db, const char *ws, app_err *err)
+int funnels_ensure_default(db_conn *db, const char *ws, app_err *err)
 {
     json_t *doc = funneldoc_default();
     char *text = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
@@ -209,7 +209,7 @@ static void write_funnel(http_req *rq, bool is_put)
     json_decref(doc);
     db_conn *db = http_db(rq);
     app_err err = {0};
-    if (db && (is_put || ensure_default(db, rq->auth.workspace_id, &err) == 0) &&
+    if (db && (is_put || funnels_ensure_default(db, rq->auth.workspace_id, &err) == 0) &&
         db_transaction(db, funnel_write_tx, &w, &err) == 0)
         reply_funnel(rq, is_put ? 200 : 201, w.result);
     else if (db)
@@ -232,7 +232,7 @@ void h_funnels_list(http_req *rq)
     if (!db)
         return;
     app_err err = {0};
-    if (ensure_default(db, rq->auth.workspace_id, &err) != 0) {
+    if (funnels_ensure_default(db, rq->auth.workspace_id, &err) != 0) {
         http_reply_error(rq, &err);
         return;
     }
@@ -260,7 +260,7 @@ static char *load_funnel(http_req *rq, db_conn *db)
         return NULL;
     }
     app_err err = {0};
-    if (ensure_default(db, rq->auth.workspace_id, &err) != 0) {
+    if (funnels_ensure_default(db, rq->auth.workspace_id, &err) != 0) {
         http_reply_error(rq, &err);
         return NULL;
     }

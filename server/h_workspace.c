@@ -32,7 +32,9 @@ void h_workspace_get(http_req *rq)
 
 void h_workspace_patch(http_req *rq)
 {
-    static const char *const allowed[] = {"name", "currency", "fiscal_year_start_month", "timezone", NULL};
+    static const char *const allowed[] = {"name", "currency", "fiscal_year_start_month", "timezone",
+                                          "snapshot_schedule", "snapshot_hour", "snapshot_keep_daily_days",
+                                          "snapshot_keep_weekly_days", NULL};
     app_err err = {0};
     if (!jv_require_object(rq->json, &err)) {
         http_reply_error(rq, &err);
@@ -52,6 +54,16 @@ void h_workspace_patch(http_req *rq)
     }
     (void)jv_int(rq->json, "fiscal_year_start_month", false, 1, 12, &fy, &fy_present, &err);
     (void)jv_string(rq->json, "timezone", false, 64, &tz, &err);
+    /* snapshot schedule: null turns it off, so presence matters, not just the value */
+    const json_t *sched = json_object_get(rq->json, "snapshot_schedule");
+    const char *sched_s = json_string_value(sched);
+    if (sched && !json_is_null(sched) && (!sched_s || (strcmp(sched_s, "daily") != 0 && strcmp(sched_s, "weekly") != 0)))
+        app_err_field(&err, "snapshot_schedule", "must be daily, weekly or null");
+    long long hour = 0, keep_d = 0, keep_w = 0;
+    bool hour_p = false, keep_d_p = false, keep_w_p = false;
+    (void)jv_int(rq->json, "snapshot_hour", false, 0, 23, &hour, &hour_p, &err);
+    (void)jv_int(rq->json, "snapshot_keep_daily_days", false, 1, 36500, &keep_d, &keep_d_p, &err);
+    (void)jv_int(rq->json, "snapshot_keep_weekly_days", false, 1, 36500, &keep_w, &keep_w_p, &err);
     db_conn *db = err.code == ERR_NONE ? http_db(rq) : NULL;
     if (err.code != ERR_NONE) {
         http_reply_error(rq, &err);
@@ -73,15 +85,23 @@ void h_workspace_patch(http_req *rq)
             return;
         }
     }
-    char fybuf[8];
+    char fybuf[8], hb[8], kdb[16], kwb[16];
     snprintf(fybuf, sizeof fybuf, "%lld", fy);
-    const char *params[] = {rq->auth.workspace_id, name, currency, fy_present ? fybuf : NULL, tz};
+    snprintf(hb, sizeof hb, "%lld", hour);
+    snprintf(kdb, sizeof kdb, "%lld", keep_d);
+    snprintf(kwb, sizeof kwb, "%lld", keep_w);
+    const char *params[] = {rq->auth.workspace_id, name, currency, fy_present ? fybuf : NULL, tz,
+                            sched ? "t" : "f", sched_s, hour_p ? hb : NULL, keep_d_p ? kdb : NULL, keep_w_p ? kwb : NULL};
     PGresult *r = db_query(db,
                            "UPDATE workspaces w SET name = COALESCE($2, name), currency = COALESCE($3, currency),"
                            " fiscal_year_start_month = COALESCE($4::smallint, fiscal_year_start_month),"
-                           " timezone = COALESCE($5, timezone), updated_at = now()"
+                           " timezone = COALESCE($5, timezone),"
+                           " snapshot_schedule = CASE WHEN $6::boolean THEN $7 ELSE snapshot_schedule END,"
+                           " snapshot_hour = COALESCE($8::smallint, snapshot_hour),"
+                           " snapshot_keep_daily_days = COALESCE($9::int, snapshot_keep_daily_days),"
+                           " snapshot_keep_weekly_days = COALESCE($10::int, snapshot_keep_weekly_days), updated_at = now()"
                            " WHERE id = $1 RETURNING workspace_json(w)",
-                           5, params, &err);
+                           10, params, &err);
     if (!r) {
         if (err.code == ERR_CONFLICT)
             app_err_set(&err, ERR_CONFLICT, "Another workspace already has this name");

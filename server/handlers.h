@@ -19,6 +19,8 @@ void h_keys_delete(http_req *rq);
 int workspace_fy_start(db_conn *db, const char *workspace_id, app_err *err);
 
 /* h_funnels.c: funnel definitions */
+/* Give a workspace without funnels the seed's, as its default; 0 or -1. */
+int funnels_ensure_default(db_conn *db, const char *workspace_id, app_err *err);
 void h_funnels_create(http_req *rq);
 void h_funnels_list(http_req *rq);
 void h_funnels_get(http_req *rq);
@@ -26,6 +28,18 @@ void h_funnels_put(http_req *rq);
 void h_funnels_delete(http_req *rq);
 void h_funnels_versions(http_req *rq);
 void h_funnels_diagnose(http_req *rq);
+
+/* h_snapshots.c: pipeline snapshots and their diff */
+void h_snapshots_create(http_req *rq);
+void h_snapshots_list(http_req *rq);
+void h_snapshots_get(http_req *rq);
+void h_snapshots_delete(http_req *rq);
+void h_snapshots_diff(http_req *rq);
+/* Take a snapshot now for a workspace (handlers and the scheduler). kind:
+ * manual, daily or weekly; slot (YYYY-MM-DD) for scheduled ones. Writes the
+ * new id, or "" when the slot was already taken. 0 or -1. */
+int snapshots_take(db_conn *db, const char *workspace_id, const char *label, const char *as_of_rfc3339,
+                   const char *kind, const char *slot, char *id_out, size_t id_len, app_err *err);
 
 /* h_revenue.c: inputs of the board metrics */
 void h_arr_events_create(http_req *rq);

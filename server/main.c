@@ -12,6 +12,7 @@
 #include "migrate.h"
 #include "prom.h"
 #include "routes.h"
+#include "jobs.h"
 
 static db_conn *connect_cli(const config *cfg)
 {
@@ -130,10 +131,12 @@ static int cmd_serve(config *cfg, int argc, char **argv)
     if (!srv)
         goto out;
     log_info("serve", "listening on %s (port %d, %d threads)", cfg->listen, http_server_port(srv), cfg->threads);
+    jobs *bg = jobs_start(pool, cfg->scheduler_interval);
     int sig = 0;
     sigwait(&stop, &sig);
     log_info("serve", "signal %d: finishing in-flight requests (up to %d s)", sig, cfg->shutdown_grace);
     http_server_stop(srv, cfg->shutdown_grace);
+    jobs_stop(bg);
     srv = NULL;
     log_info("serve", "stopped");
     rc = 0;

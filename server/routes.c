@@ -23,6 +23,12 @@ const http_route routes[] = {
     {"GET", "/v1/funnels/{id}/versions", h_funnels_versions, ROLE_READ, 0},
     {"POST", "/v1/funnels/{id}/diagnose", h_funnels_diagnose, ROLE_READ, 0},
 
+    {"POST", "/v1/snapshots", h_snapshots_create, ROLE_WRITE, ROUTE_IDEMPOTENT},
+    {"GET", "/v1/snapshots", h_snapshots_list, ROLE_READ, 0},
+    {"GET", "/v1/snapshots/{id}", h_snapshots_get, ROLE_READ, 0},
+    {"DELETE", "/v1/snapshots/{id}", h_snapshots_delete, ROLE_ADMIN, 0},
+    {"GET", "/v1/snapshots/{id}/diff", h_snapshots_diff, ROLE_READ, 0},
+
     {"POST", "/v1/arr-events", h_arr_events_create, ROLE_WRITE, ROUTE_IDEMPOTENT},
     {"GET", "/v1/arr-events", h_arr_events_list, ROLE_READ, 0},
     {"PUT", "/v1/subscriptions/{id}", h_subscriptions_put, ROLE_WRITE, 0},

@@ -1,0 +1,194 @@
+/* test_snapshots.c - snapshots, one deal of each change kind, the waterfall, the scheduler. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "api.h"
+
+static const char *str(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+static double num(const json_t *o, const char *k) { return json_number_value(json_object_get(o, k)); }
+
+static void put_deal(const api_ws *ws, const char *id, const char *amount, const char *stage, const char *status,
+                     const char *close, const char *owner)
+{
+    char path[96], body[512];
+    snprintf(path, sizeof path, "/v1/deals/%s", id);
+    snprintf(body, sizeof body,
+             "{\"name\":\"Deal %s\",\"amount\":%s,\"stage\":\"%s\",\"status\":\"%s\",\"expected_close_date\":\"%s\","
+             "\"owner\":\"%s\"}",
+             id, amount, stage, status, close, owner);
+    api_resp *r = api_send_json("PUT", path, ws->write, body);
+    ck_assert_msg(r->status == 200 || r->status == 201, "PUT %s: %ld %s", id, r->status, r->body);
+    api_resp_free(r);
+}
+
+static void snapshot(const api_ws *ws, const char *label, char *id, size_t len)
+{
+    char body[128];
+    snprintf(body, sizeof body, "{\"label\":\"%s\"}", label);
+    api_resp *r = api_send_json("POST", "/v1/snapshots", ws->write, body);
+    ck_assert_status(r, 201);
+    snprintf(id, len, "%s", str(r->json, "id"));
+    api_resp_free(r);
+}
+
+#define IN "2026-12-15"   /* inside the current quarter (2026-Q4) */
+#define OUT "2027-02-01"  /* after it */
+
+START_TEST(one_deal_of_each_change_kind)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    put_deal(&ws, "won", "1000", "proposal", "open", IN, "ann");
+    put_deal(&ws, "lost", "2000", "proposal", "open", IN, "ann");
+    put_deal(&ws, "pushed", "3000", "proposal", "open", IN, "ann");
+    put_deal(&ws, "pulled", "4000", "proposal", "open", OUT, "ann");
+    put_deal(&ws, "up", "5000", "proposal", "open", IN, "ann");
+    put_deal(&ws, "down", "6000", "proposal", "open", IN, "ann");
+    put_deal(&ws, "adv", "7000", "opportunity", "open", IN, "ann");
+    put_deal(&ws, "reg", "8000", "proposal", "open", IN, "ann");
+    put_deal(&ws, "owner", "9000", "proposal", "open", IN, "ann");
+    put_deal(&ws, "gone", "1100", "proposal", "open", IN, "ann");
+    char a[40], b[40];
+    snapshot(&ws, "before", a, sizeof a);
+
+    api_resp *r;
+    char path[160];
+    snprintf(path, sizeof path, "/v1/snapshots/%s", a);
+    r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    json_t *sum = json_object_get(r->json, "summary");
+    ck_assert_int_eq(json_integer_value(json_object_get(sum, "open_deals")), 10);
+    ck_assert(num(sum, "total") == 46100);
+    /* weighted: proposal 60%, opportunity 22.5%: 39100 x 0.6 + 7000 x 0.225 */
+    ck_assert_msg(num(sum, "weighted") == 39100 * 0.6 + 1575, "weighted %f", num(sum, "weighted"));
+    ck_assert(num(sum, "in_period") == 42100);
+    api_resp_free(r);
+
+    put_deal(&ws, "won", "1000", "closed_won", "won", IN, "ann");
+    put_deal(&ws, "lost", "2000", "closed_lost", "lost", IN, "ann");
+    put_deal(&ws, "pushed", "3000", "proposal", "open", OUT, "ann");
+    put_deal(&ws, "pulled", "4000", "proposal", "open", IN, "ann");
+    put_deal(&ws, "up", "5500.01", "proposal", "open", IN, "ann");
+    put_deal(&ws, "down", "5999.99", "proposal", "open", IN, "ann");
+    put_deal(&ws, "adv", "7000", "proposal", "open", IN, "ann");
+    put_deal(&ws, "reg", "8000", "opportunity", "open", IN, "ann");
+    put_deal(&ws, "owner", "9000", "proposal", "open", IN, "bob");
+    put_deal(&ws, "new", "1200", "proposal", "open", IN, "ann");
+    r = api_req("DELETE", "/v1/deals/gone", ws.write, NULL, NULL, 0, NULL);
+    ck_assert_status(r, 204);
+    api_resp_free(r);
+    snapshot(&ws, "after", b, sizeof b);
+
+    snprintf(path, sizeof path, "/v1/snapshots/%s/diff?against=%s", b, a);
+    r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    json_t *counts = json_object_get(r->json, "counts");
+    const char *kinds[] = {"new", "won", "lost", "pushed", "pulled_in", "amount_up", "amount_down", "stage_advanced",
+                           "stage_regressed", "owner_changed", "removed"};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        ck_assert_msg(json_integer_value(json_object_get(counts, kinds[i])) == 1, "%s: %s", kinds[i], r->body);
+    ck_assert_int_eq(json_integer_value(json_object_get(counts, "reopened")), 0);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "changes")), 11);
+    json_t *w = json_object_get(r->json, "waterfall");
+    ck_assert(num(w, "start") == 46100);
+    ck_assert(num(w, "won") == 1000 && num(w, "lost") == 2000 && num(w, "removed") == 1100);
+    ck_assert(num(w, "new") == 1200);
+    ck_assert_msg(num(w, "amount_up") == 500.01 && num(w, "amount_down") == 0.01, "%s", r->body);
+    /* parts add up to the cent */
+    long long end = (long long)(num(w, "end") * 100 + 0.5);
+    long long parts = (long long)((num(w, "start") + num(w, "new") + num(w, "reopened") + num(w, "amount_up") -
+                                   num(w, "amount_down") - num(w, "won") - num(w, "lost") - num(w, "removed")) * 100 + 0.5);
+    ck_assert_int_eq(end, parts);
+    ck_assert_int_eq(end, 4370000); /* 3000 + 4000 + 5500.01 + 5999.99 + 7000 + 8000 + 9000 + 1200 */
+    json_t *pp = json_object_get(r->json, "period_pipeline");
+    ck_assert(num(pp, "pushed") == 3000 && num(pp, "pulled_in") == 4000);
+    api_resp_free(r);
+
+    /* rows, paginated; the snapshot is immutable and cached by ETag */
+    snprintf(path, sizeof path, "/v1/snapshots/%s?include=deals&limit=4", b);
+    r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    json_t *deals = json_object_get(r->json, "deals");
+    ck_assert_int_eq(json_array_size(json_object_get(deals, "items")), 4);
+    ck_assert_str_eq(str(deals, "next_cursor"), "new"); /* adv, down, lost, new */
+    char etag[128], inm[160];
+    snprintf(etag, sizeof etag, "%s", r->etag);
+    api_resp_free(r);
+    snprintf(inm, sizeof inm, "If-None-Match: %s", etag);
+    const char *h[] = {inm, NULL};
+    r = api_req("GET", path, ws.read, NULL, NULL, 0, h);
+    ck_assert_status(r, 304);
+    api_resp_free(r);
+
+    r = api_get("/v1/snapshots", ws.read);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "items")), 2);
+    ck_assert_str_eq(str(json_array_get(json_object_get(r->json, "items"), 0), "label"), "after"); /* newest first */
+    api_resp_free(r);
+
+    api_ws other;
+    api_new_workspace(&other);
+    snprintf(path, sizeof path, "/v1/snapshots/%s/diff?against=%s", b, a);
+    r = api_get(path, other.read);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    snprintf(path, sizeof path, "/v1/snapshots/%s", a);
+    r = api_req("DELETE", path, ws.write, NULL, NULL, 0, NULL);
+    ck_assert_status(r, 403);
+    api_resp_free(r);
+    r = api_req("DELETE", path, ws.admin, NULL, NULL, 0, NULL);
+    ck_assert_status(r, 204);
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/snapshots", ws.write, "{\"as_of\":\"yesterday\"}");
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+}
+END_TEST
+
+START_TEST(two_daemons_take_each_scheduled_snapshot_once)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    put_deal(&ws, "d1", "1000", "proposal", "open", IN, "ann");
+    api_resp *r = api_send_json("PATCH", "/v1/workspace", ws.admin,
+                                "{\"snapshot_schedule\":\"daily\",\"snapshot_hour\":0,\"timezone\":\"UTC\"}");
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(r->json, "snapshot_schedule"), "daily");
+    api_resp_free(r);
+    const char *fast[] = {"--scheduler-interval", "1", NULL};
+    int p1 = api_free_port(), p2 = api_free_port();
+    pid_t a = api_spawn_server(api_db_url(), p1, fast);
+    pid_t b = api_spawn_server(api_db_url(), p2, fast);
+    ck_assert(api_wait_healthy(p1, 10000) && api_wait_healthy(p2, 10000));
+    sleep(4);
+    kill(a, SIGTERM);
+    kill(b, SIGTERM);
+    int st;
+    waitpid(a, &st, 0);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    waitpid(b, &st, 0);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    r = api_get("/v1/snapshots", ws.read);
+    json_t *items = json_object_get(r->json, "items");
+    ck_assert_msg(json_array_size(items) == 1, "%s", r->body);
+    ck_assert_str_eq(str(json_array_get(items, 0), "kind"), "daily");
+    api_resp_free(r);
+    r = api_send_json("PATCH", "/v1/workspace", ws.admin, "{\"snapshot_schedule\":null}");
+    ck_assert_status(r, 200);
+    ck_assert(json_is_null(json_object_get(r->json, "snapshot_schedule")));
+    api_resp_free(r);
+}
+END_TEST
+
+Suite *snapshots_suite(void)
+{
+    Suite *s = suite_create("snapshots");
+    TCase *tc = tcase_create("pipeline");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, one_deal_of_each_change_kind);
+    tcase_add_test(tc, two_daemons_take_each_scheduled_snapshot_once);
+    suite_add_tcase(s, tc);
+    return s;
+}
