@@ -210,7 +210,9 @@ static const char *pct_range(double lo, double hi, char *buf, size_t len)
     return buf;
 }
 
-void funnel_diagnose(const funnel_def *f, const long long *counts, funnel_diagnosis *out)
+/* Shared by both entry points: from[i]/to[i] are the counts behind
+ * benchmark i's rate (reached counts, or a cohort and its converts). */
+static void diagnose_pairs(const funnel_def *f, const long long *from_n, const long long *to_n, funnel_diagnosis *out)
 {
     memset(out, 0, sizeof *out);
     out->bottleneck = -1;
@@ -219,8 +221,8 @@ void funnel_diagnose(const funnel_def *f, const long long *counts, funnel_diagno
         const funnel_benchmark *b = &f->bench[i];
         funnel_transition *t = &out->transitions[out->ntransitions++];
         t->bench = i;
-        t->from_count = counts[b->from];
-        t->to_count = counts[b->to];
+        t->from_count = from_n[i];
+        t->to_count = to_n[i];
         if (t->from_count <= 0 || t->to_count < 0)
             continue;
         t->has_rate = true;
@@ -263,6 +265,26 @@ void funnel_diagnose(const funnel_def *f, const long long *counts, funnel_diagno
                  funnel_tier_name(t->tier), band);
         break;
     }
+}
+
+void funnel_diagnose(const funnel_def *f, const long long *counts, funnel_diagnosis *out)
+{
+    long long from[FUNNEL_MAX_BENCH], to[FUNNEL_MAX_BENCH];
+    for (int i = 0; i < f->nbench; i++) {
+        from[i] = counts[f->bench[i].from];
+        to[i] = counts[f->bench[i].to];
+    }
+    diagnose_pairs(f, from, to, out);
+}
+
+void funnel_diagnose_cohorts(const funnel_def *f, const funnel_cohort *cohorts, funnel_diagnosis *out)
+{
+    long long from[FUNNEL_MAX_BENCH], to[FUNNEL_MAX_BENCH];
+    for (int i = 0; i < f->nbench; i++) {
+        from[i] = cohorts[i].entered;
+        to[i] = cohorts[i].converted;
+    }
+    diagnose_pairs(f, from, to, out);
 }
 
 /* ---- history ------------------------------------------------------------ */

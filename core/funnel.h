@@ -112,6 +112,11 @@ typedef struct {
 int funnel_cohort_conversion(const funnel_event *events, size_t n, int ndeals, int from, int to, caldate_t start,
                              caldate_t end, funnel_cohort *out) __attribute__((warn_unused_result));
 
+/* The same diagnosis from cohorts: cohorts[i] is benchmark i's cohort (the
+ * deals that entered its `from` stage in the period) and how many of them
+ * reached its `to` stage (funnel_cohort_conversion). */
+void funnel_diagnose_cohorts(const funnel_def *f, const funnel_cohort *cohorts, funnel_diagnosis *out);
+
 /* Reached counts per stage in [start, end): distinct deals with an event
  * for the stage in the period (counts has f->nstages entries). */
 int funnel_counts_from_history(const funnel_event *events, size_t n, int ndeals, int nstages, caldate_t start,

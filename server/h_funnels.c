@@ -11,6 +11,9 @@
 
 #define DEFAULT_FUNNEL_NAME "B2B SaaS (seed)"
 
+static json_t *transitions_json(const funnel_def *def, const funnel_diagnosis *d);
+static json_t *bottleneck_json(const funnel_def *def, const funnel_diagnosis *d);
+
 /* A workspace without funnels gets the seed's, as its default. Concurrent
  * first requests race harmlessly: the partial unique index keeps one. */
 int funnels_ensure_default(db_conn *db, const char *ws, app_err *err)
@@ -390,13 +393,25 @@ void h_funnels_diagnose(http_req *rq)
     }
     funnel_diagnosis d;
     funnel_diagnose(&def, c, &d);
+    json_t *tr = transitions_json(&def, &d), *bn = bottleneck_json(&def, &d);
+    json_t *out = json_pack("{s:O, s:O, s:o, s:o, s:s}", "funnel_id", json_object_get(stored, "id"), "funnel_version",
+                            json_object_get(stored, "version"), "transitions", tr, "bottleneck", bn, "summary",
+                            d.explanation);
+    json_decref(stored);
+    http_reply_json(rq, 200, out);
+}
+
+/* ---- conversion from stage history ----------------------------------------- */
+
+static json_t *transitions_json(const funnel_def *def, const funnel_diagnosis *d)
+{
     json_t *tr = json_array();
-    for (int i = 0; i < d.ntransitions; i++) {
-        const funnel_transition *t = &d.transitions[i];
-        const funnel_benchmark *b = &def.bench[t->bench];
+    for (int i = 0; i < d->ntransitions; i++) {
+        const funnel_transition *t = &d->transitions[i];
+        const funnel_benchmark *b = &def->bench[t->bench];
         json_array_append_new(
             tr, json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:b, s:{s:f, s:f, s:f, s:f, s:f}}", "from",
-                          def.stages[b->from].key, "to", def.stages[b->to].key, "from_count",
+                          def->stages[b->from].key, "to", def->stages[b->to].key, "from_count",
                           t->from_count >= 0 ? json_integer(t->from_count) : json_null(), "to_count",
                           t->to_count >= 0 ? json_integer(t->to_count) : json_null(), "rate",
                           t->has_rate ? json_real(t->rate) : json_null(), "tier",
@@ -404,16 +419,167 @@ void h_funnels_diagnose(http_req *rq)
                           "benchmark", "bottom_25", b->bottom25, "median_low", b->median_low, "median_high",
                           b->median_high, "top_25", b->top25, "world_class", b->world_class));
     }
-    json_t *bn = json_null();
-    if (d.bottleneck >= 0) {
-        const funnel_transition *t = &d.transitions[d.bottleneck];
-        const funnel_benchmark *b = &def.bench[t->bench];
-        bn = json_pack("{s:s, s:s, s:f, s:s, s:s}", "from", def.stages[b->from].key, "to", def.stages[b->to].key,
-                       "rate", t->rate, "tier", funnel_tier_name(t->tier), "explanation", d.explanation);
+    return tr;
+}
+
+static json_t *bottleneck_json(const funnel_def *def, const funnel_diagnosis *d)
+{
+    if (d->bottleneck < 0)
+        return json_null();
+    const funnel_transition *t = &d->transitions[d->bottleneck];
+    const funnel_benchmark *b = &def->bench[t->bench];
+    return json_pack("{s:s, s:s, s:f, s:s, s:s}", "from", def->stages[b->from].key, "to", def->stages[b->to].key,
+                     "rate", t->rate, "tier", funnel_tier_name(t->tier), "explanation", d->explanation);
+}
+
+/* Cohort diagnosis of the events of one group (group < 0: all). */
+static json_t *cohort_block(const funnel_def *def, const funnel_event *ev, const int *group, size_t n, int ndeals,
+                            int g, caldate_t start, caldate_t end)
+{
+    funnel_event *sel = malloc((n ? n : 1) * sizeof *sel);
+    size_t m = 0;
+    for (size_t i = 0; sel && i < n; i++)
+        if (g < 0 || group[i] == g)
+            sel[m++] = ev[i];
+    funnel_cohort c[FUNNEL_MAX_BENCH];
+    for (int b = 0; b < def->nbench; b++)
+        if (!sel || funnel_cohort_conversion(sel, m, ndeals, def->bench[b].from, def->bench[b].to, start, end, &c[b]) != 0)
+            c[b] = (funnel_cohort){0};
+    free(sel);
+    funnel_diagnosis d;
+    funnel_diagnose_cohorts(def, c, &d);
+    return json_pack("{s:o, s:o, s:s}", "transitions", transitions_json(def, &d), "bottleneck",
+                     bottleneck_json(def, &d), "summary", d.explanation);
+}
+
+void h_funnels_conversion(http_req *rq)
+{
+    app_err err = {0};
+    const char *from_s = http_query(rq, "from"), *to_s = http_query(rq, "to"), *group_by = http_query(rq, "group_by");
+    caldate_t start = 0, end = 0;
+    if (from_s && !caldate_parse(from_s, &start))
+        app_err_field(&err, "from", "must be a date YYYY-MM-DD");
+    if (to_s && !caldate_parse(to_s, &end))
+        app_err_field(&err, "to", "must be a date YYYY-MM-DD");
+    static const char *const groups[] = {"owner", "segment", "source", NULL};
+    bool gb_ok = !group_by;
+    for (const char *const *g = groups; group_by && *g; g++)
+        gb_ok = gb_ok || strcmp(*g, group_by) == 0;
+    if (!gb_ok)
+        app_err_field(&err, "group_by", "must be owner, segment or source");
+    if (err.code == ERR_NONE && from_s && to_s && end < start)
+        app_err_field(&err, "to", "must not be before from");
+    if (err.code != ERR_NONE) {
+        http_reply_error(rq, &err);
+        return;
     }
-    json_t *out = json_pack("{s:O, s:O, s:o, s:o, s:s}", "funnel_id", json_object_get(stored, "id"), "funnel_version",
-                            json_object_get(stored, "version"), "transitions", tr, "bottleneck", bn, "summary",
-                            d.explanation);
-    json_decref(stored);
+    db_conn *db = http_db(rq);
+    char *text = db ? load_funnel(rq, db) : NULL;
+    if (!text)
+        return;
+    json_t *stored = json_loads(text, 0, NULL);
+    free(text);
+    funnel_def def;
+    if (!stored || funneldoc_to_def(stored, &def) != 0) {
+        json_decref(stored);
+        http_fail(rq, ERR_INTERNAL, "the stored funnel does not decode");
+        return;
+    }
+    /* default window: the 90 days up to today */
+    char today[16];
+    if (db_query_value(db, "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')", 0, NULL, today, sizeof today, &err) <= 0 ||
+        (!to_s && !caldate_parse(today, &end))) {
+        json_decref(stored);
+        http_reply_error(rq, &err);
+        return;
+    }
+    if (!from_s)
+        start = end - 90;
+    /* every stage entry of the workspace's live deals, with the group value;
+     * the column name comes from the fixed list above, never from input */
+    char sql[640];
+    snprintf(sql, sizeof sql,
+             "SELECT h.deal_id, h.stage, to_char(h.entered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), %s"
+             " FROM deal_stage_history h JOIN deals d ON d.workspace_id = h.workspace_id AND d.external_id = h.deal_id"
+             " WHERE h.workspace_id = $1 AND d.deleted_at IS NULL ORDER BY h.deal_id, h.id",
+             group_by ? (strcmp(group_by, "owner") == 0 ? "d.owner" : strcmp(group_by, "segment") == 0 ? "d.segment" : "d.source")
+                      : "NULL::text");
+    const char *p[] = {rq->auth.workspace_id};
+    PGresult *r = db_query(db, sql, 1, p, &err);
+    if (!r) {
+        json_decref(stored);
+        http_reply_error(rq, &err);
+        return;
+    }
+    int rows = PQntuples(r);
+    funnel_event *ev = malloc(((size_t)rows + 1) * sizeof *ev);
+    funnel_event *timed = malloc(((size_t)rows + 1) * sizeof *timed);
+    int *grp = malloc(((size_t)rows + 1) * sizeof *grp);
+    json_t *group_keys = json_array();
+    size_t n = 0, nt = 0;
+    int ndeals = 0;
+    const char *prev = NULL;
+    for (int i = 0; ev && timed && grp && i < rows; i++) {
+        int stage = funnel_stage_index(&def, PQgetvalue(r, i, 1));
+        if (!prev || strcmp(prev, PQgetvalue(r, i, 0)) != 0)
+            ndeals++;
+        prev = PQgetvalue(r, i, 0);
+        if (stage < 0)
+            continue;
+        caldate_t day = INT32_MIN; /* imports may not know when: counts as reached, never in a window */
+        bool has_day = !PQgetisnull(r, i, 2) && caldate_parse(PQgetvalue(r, i, 2), &day);
+        ev[n] = (funnel_event){ndeals - 1, stage, has_day ? day : INT32_MIN};
+        if (has_day)
+            timed[nt++] = ev[n];
+        grp[n] = -1;
+        if (group_by) {
+            const char *key = PQgetisnull(r, i, 3) ? "(none)" : PQgetvalue(r, i, 3);
+            size_t gi;
+            json_t *k;
+            json_array_foreach(group_keys, gi, k) if (strcmp(json_string_value(k), key) == 0) break;
+            if (gi == json_array_size(group_keys))
+                json_array_append_new(group_keys, json_string(key));
+            grp[n] = (int)gi;
+        }
+        n++;
+    }
+    PQclear(r);
+    json_t *out = NULL;
+    funnel_stage_time times[FUNNEL_MAX_STAGES];
+    if (!ev || !timed || !grp || funnel_time_in_stage(timed, nt, def.nstages, times) != 0) {
+        http_fail(rq, ERR_INTERNAL, "out of memory");
+        goto done;
+    }
+    char fs[16], ts[16];
+    out = cohort_block(&def, ev, grp, n, ndeals, -1, start, end + 1);
+    json_t *tis = json_array();
+    for (int s = 0; s < def.nstages; s++)
+        if (!def.stages[s].won && !def.stages[s].lost)
+            json_array_append_new(tis, json_pack("{s:s, s:I, s:o, s:o}", "stage", def.stages[s].key, "samples",
+                                                 (json_int_t)times[s].samples, "median_days",
+                                                 times[s].samples ? json_real(times[s].median_days) : json_null(),
+                                                 "p90_days", times[s].samples ? json_real(times[s].p90_days) : json_null()));
+    json_object_set_new(out, "time_in_stage", tis);
+    json_object_set(out, "funnel_id", json_object_get(stored, "id"));
+    json_object_set(out, "funnel_version", json_object_get(stored, "version"));
+    json_object_set_new(out, "from", json_string(caldate_format(start, fs, sizeof fs)));
+    json_object_set_new(out, "to", json_string(caldate_format(end, ts, sizeof ts)));
+    json_object_set_new(out, "group_by", group_by ? json_string(group_by) : json_null());
+    json_t *glist = json_array();
+    size_t gi;
+    json_t *k;
+    json_array_foreach(group_keys, gi, k)
+    {
+        json_t *blk = cohort_block(&def, ev, grp, n, ndeals, (int)gi, start, end + 1);
+        json_object_set(blk, "key", k);
+        json_array_append_new(glist, blk);
+    }
+    json_object_set_new(out, "groups", glist);
     http_reply_json(rq, 200, out);
+done:
+    json_decref(group_keys);
+    json_decref(stored);
+    free(ev);
+    free(timed);
+    free(grp);
 }

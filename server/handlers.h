@@ -28,6 +28,7 @@ void h_funnels_put(http_req *rq);
 void h_funnels_delete(http_req *rq);
 void h_funnels_versions(http_req *rq);
 void h_funnels_diagnose(http_req *rq);
+void h_funnels_conversion(http_req *rq);
 
 /* h_snapshots.c: pipeline snapshots and their diff */
 void h_snapshots_create(http_req *rq);

@@ -22,6 +22,7 @@ const http_route routes[] = {
     {"DELETE", "/v1/funnels/{id}", h_funnels_delete, ROLE_WRITE, 0},
     {"GET", "/v1/funnels/{id}/versions", h_funnels_versions, ROLE_READ, 0},
     {"POST", "/v1/funnels/{id}/diagnose", h_funnels_diagnose, ROLE_READ, 0},
+    {"GET", "/v1/funnels/{id}/conversion", h_funnels_conversion, ROLE_READ, 0},
 
     {"POST", "/v1/snapshots", h_snapshots_create, ROLE_WRITE, ROUTE_IDEMPOTENT},
     {"GET", "/v1/snapshots", h_snapshots_list, ROLE_READ, 0},

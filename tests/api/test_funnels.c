@@ -209,6 +209,59 @@ START_TEST(yaml_in_and_out)
 }
 END_TEST
 
+static void move(const api_ws *ws, const char *id, const char *owner, const char *stage)
+{
+    char path[96], body[256];
+    snprintf(path, sizeof path, "/v1/deals/%s", id);
+    snprintf(body, sizeof body, "{\"name\":\"%s\",\"amount\":1000,\"stage\":\"%s\",\"owner\":\"%s\"}", id, stage, owner);
+    api_resp *r = api_send_json("PUT", path, ws->write, body);
+    ck_assert_msg(r->status == 200 || r->status == 201, "%ld %s", r->status, r->body);
+    api_resp_free(r);
+}
+
+START_TEST(conversion_from_stage_history)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    /* four deals enter SQL; ann's two and one of bob's reach Opportunity */
+    move(&ws, "a1", "ann", "sql");
+    move(&ws, "a2", "ann", "sql");
+    move(&ws, "b1", "bob", "sql");
+    move(&ws, "b2", "bob", "sql");
+    move(&ws, "a1", "ann", "opportunity");
+    move(&ws, "a2", "ann", "opportunity");
+    move(&ws, "b1", "bob", "opportunity");
+    move(&ws, "a1", "ann", "proposal");
+    char id[40], path[160];
+    default_funnel(&ws, id, sizeof id);
+    snprintf(path, sizeof path, "/v1/funnels/%s/conversion?group_by=owner", id);
+    api_resp *r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    json_t *t = json_array_get(json_object_get(r->json, "transitions"), 4); /* SQL→Opportunity */
+    ck_assert_str_eq(str(t, "from"), "sql");
+    ck_assert_int_eq(json_integer_value(json_object_get(t, "from_count")), 4);
+    ck_assert_int_eq(json_integer_value(json_object_get(t, "to_count")), 3);
+    ck_assert(json_real_value(json_object_get(t, "rate")) == 0.75);
+    ck_assert_str_eq(str(t, "tier"), "top_quartile");
+    json_t *groups = json_object_get(r->json, "groups");
+    ck_assert_int_eq(json_array_size(groups), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *g = json_array_get(groups, i);
+        json_t *gt = json_array_get(json_object_get(g, "transitions"), 4);
+        double want = strcmp(str(g, "key"), "ann") == 0 ? 1.0 : 0.5;
+        ck_assert(json_real_value(json_object_get(gt, "rate")) == want);
+    }
+    json_t *tis = json_object_get(r->json, "time_in_stage");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(tis, 4), "samples")), 3); /* 3 left SQL */
+    api_resp_free(r);
+    snprintf(path, sizeof path, "/v1/funnels/%s/conversion?group_by=region&from=2026-13-01", id);
+    r = api_get(path, ws.read);
+    ck_assert_status(r, 422);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "errors")), 2);
+    api_resp_free(r);
+}
+END_TEST
+
 Suite *funnels_suite(void)
 {
     Suite *s = suite_create("funnels");
@@ -219,6 +272,7 @@ Suite *funnels_suite(void)
     tcase_add_test(tc, create_update_versions_and_if_match);
     tcase_add_test(tc, validation_reports_field_paths);
     tcase_add_test(tc, yaml_in_and_out);
+    tcase_add_test(tc, conversion_from_stage_history);
     suite_add_tcase(s, tc);
     return s;
 }

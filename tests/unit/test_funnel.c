@@ -134,6 +134,21 @@ START_TEST(cohort_conversion_and_counts)
 }
 END_TEST
 
+START_TEST(diagnosis_from_cohorts)
+{
+    funnel_cohort c[FUNNEL_MAX_BENCH] = {{0}};
+    c[2] = (funnel_cohort){200, 130, 0.65}; /* MQL→SAL 65%: median */
+    c[3] = (funnel_cohort){100, 25, 0.25};  /* SAL→SQL 25%: bottom quartile */
+    funnel_diagnosis d;
+    funnel_diagnose_cohorts(&f, c, &d);
+    ck_assert_int_eq(d.transitions[d.bottleneck].bench, 3);
+    ck_assert_int_eq(d.transitions[2].from_count, 200);
+    ck_assert_int_eq(d.transitions[2].tier, TIER_MEDIAN);
+    ck_assert(!d.transitions[0].has_rate); /* an empty cohort has no rate */
+    ck_assert_str_eq(d.explanation, "SAL→SQL 25% is bottom quartile (<30%); fix before optimising anything else");
+}
+END_TEST
+
 START_TEST(time_in_stage_median_and_p90)
 {
     int sql = funnel_stage_index(&f, "sql"), opp = funnel_stage_index(&f, "opportunity");
@@ -168,6 +183,7 @@ int main(void)
     tcase_add_test(tc, tiers_at_the_thresholds);
     tcase_add_test(tc, validation_names_each_problem);
     tcase_add_test(tc, cohort_conversion_and_counts);
+    tcase_add_test(tc, diagnosis_from_cohorts);
     tcase_add_test(tc, time_in_stage_median_and_p90);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
