@@ -42,6 +42,9 @@ void h_snapshots_diff(http_req *rq);
 int snapshots_take(db_conn *db, const char *workspace_id, const char *label, const char *as_of_rfc3339,
                    const char *kind, const char *slot, char *id_out, size_t id_len, app_err *err);
 
+/* h_review.c: the weekly pipeline review */
+void h_pipeline_review(http_req *rq);
+
 /* h_revenue.c: inputs of the board metrics */
 void h_arr_events_create(http_req *rq);
 void h_arr_events_list(http_req *rq);

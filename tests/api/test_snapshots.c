@@ -182,6 +182,47 @@ START_TEST(two_daemons_take_each_scheduled_snapshot_once)
 }
 END_TEST
 
+START_TEST(weekly_pipeline_review)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    api_resp *r = api_send_json("PUT", "/v1/reps/ann", ws.write, "{\"name\":\"Ann\",\"quotas\":{\"2026-Q4\":20000}}");
+    ck_assert_msg(r->status == 200 || r->status == 201, "%s", r->body);
+    api_resp_free(r);
+    put_deal(&ws, "big", "9000", "proposal", "open", IN, "ann");
+    put_deal(&ws, "late", "4000", "proposal", "open", "2026-11-01", "ann"); /* past its close date */
+    put_deal(&ws, "small", "1000", "opportunity", "open", IN, "ann");
+    put_deal(&ws, "bobs", "50000", "proposal", "open", IN, "bob");
+    char path[128];
+    snprintf(path, sizeof path, "/v1/pipeline/review?owner=ann&week=2026-11-25");
+    r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(r->json, "week_start"), "2026-11-23");
+    ck_assert_str_eq(str(r->json, "week_end"), "2026-11-29");
+    json_t *top = json_object_get(r->json, "top_deals");
+    ck_assert_int_eq(json_array_size(top), 3);
+    ck_assert_str_eq(str(json_array_get(top, 0), "deal"), "big");
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(json_array_get(top, 1), "risks"), 0)),
+                     "past its close date");
+    json_t *h = json_object_get(r->json, "health");
+    ck_assert(num(h, "pipeline") == 14000);
+    ck_assert(num(h, "coverage") == 0.7); /* 14000 / 20000 */
+    ck_assert(num(json_object_get(h, "new_pipeline"), "amount") == 14000);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "actions")), 2);
+    api_resp_free(r);
+    const char *md[] = {"Accept: text/markdown", NULL};
+    r = api_req("GET", path, ws.read, NULL, NULL, 0, md);
+    ck_assert_status(r, 200);
+    ck_assert_ptr_nonnull(strstr(r->body, "## Weekly Pipeline Review — ann — 2026-11-23"));
+    ck_assert_ptr_nonnull(strstr(r->body, "| Deal big | $9000.00 | proposal |"));
+    ck_assert_ptr_nonnull(strstr(r->body, "- Coverage: 0.7x vs 3.0x target"));
+    api_resp_free(r);
+    r = api_get("/v1/pipeline/review?week=last-week", ws.read);
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+}
+END_TEST
+
 Suite *snapshots_suite(void)
 {
     Suite *s = suite_create("snapshots");
@@ -189,6 +230,7 @@ Suite *snapshots_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, one_deal_of_each_change_kind);
     tcase_add_test(tc, two_daemons_take_each_scheduled_snapshot_once);
+    tcase_add_test(tc, weekly_pipeline_review);
     suite_add_tcase(s, tc);
     return s;
 }

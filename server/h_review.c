@@ -1,0 +1,345 @@
+/* h_review.c - the seed's weekly pipeline review (001 phase 4), as JSON or
+ * Markdown, for one owner (or everyone) and one week. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caldate.h"
+#include "forecast.h"
+#include "funneldoc.h"
+#include "handlers.h"
+#include "jsonv.h"
+
+#define COVERAGE_TARGET 3.0 /* seed phase 4: pipeline coverage minimum 3x */
+#define TOP_DEALS 5
+
+static json_t *money_j(long long cents) { return json_real((double)cents / 100.0); }
+
+/* Commit (won in the quarter + open commit) and best case (+ open best case)
+ * of the live deals, or of a snapshot's rows when snapshot is given. */
+static int forecast_calls(db_conn *db, const char *ws, const char *owner, const char *qs, const char *qe,
+                          const char *snapshot, long long out[4], app_err *err)
+{
+    const char *p[] = {ws, owner, qs, qe, snapshot};
+    PGresult *r = db_query(
+        db,
+        "WITH x AS ("
+        "  SELECT status, forecast_category AS cat, amount_cents AS a, expected_close_date AS close, closed_at"
+        "  FROM deals WHERE $5::uuid IS NULL AND workspace_id = $1 AND deleted_at IS NULL AND ($2::text IS NULL OR owner = $2)"
+        "  UNION ALL SELECT status, forecast_category, amount_cents, expected_close_date, closed_at"
+        "  FROM snapshot_deals WHERE snapshot_id = $5::uuid AND workspace_id = $1 AND ($2::text IS NULL OR owner = $2))"
+        " SELECT COALESCE(sum(a) FILTER (WHERE c), 0), count(*) FILTER (WHERE c),"
+        "        COALESCE(sum(a) FILTER (WHERE c OR b), 0), count(*) FILTER (WHERE c OR b)"
+        " FROM (SELECT COALESCE(a, 0) AS a,"
+        "   (status = 'won' AND closed_at >= $3::date AND closed_at < $4::date)"
+        "   OR (status = 'open' AND cat IN ('commit', 'closed') AND close < $4::date) AS c,"
+        "   status = 'open' AND cat = 'best_case' AND close < $4::date AS b FROM x) y",
+        5, p, err);
+    if (!r)
+        return -1;
+    for (int i = 0; i < 4; i++)
+        out[i] = strtoll(PQgetvalue(r, 0, i), NULL, 10);
+    PQclear(r);
+    return 0;
+}
+
+static const char *risk_text(int bit)
+{
+    static const char *t[] = {"past its close date", "close date pushed 2+ times", "no activity for 14+ days",
+                              "stuck in its stage", "far above the owner's usual deal"};
+    return bit >= 0 && bit < RISK__COUNT ? t[bit] : "";
+}
+
+static char *markdown(const json_t *j)
+{
+    size_t cap = 8192, len = 0;
+    char *b = malloc(cap);
+    if (!b)
+        return NULL;
+    b[0] = '\0';
+#define OUT(...)                                                                                                   \
+    do {                                                                                                           \
+        int n_ = snprintf(b + len, cap - len, __VA_ARGS__);                                                        \
+        if (n_ > 0 && (size_t)n_ < cap - len)                                                                      \
+            len += (size_t)n_;                                                                                     \
+    } while (0)
+    const json_t *f = json_object_get(j, "forecast"), *h = json_object_get(j, "health");
+    const json_t *chg = json_object_get(f, "change_from_last_week");
+    OUT("## Weekly Pipeline Review — %s — %s\n\n### Forecast\n",
+        json_is_string(json_object_get(j, "owner")) ? json_string_value(json_object_get(j, "owner")) : "All owners",
+        json_string_value(json_object_get(j, "week_start")));
+    OUT("- Commit: $%.2f (%lld deals)\n", json_number_value(json_object_get(json_object_get(f, "commit"), "amount")),
+        (long long)json_integer_value(json_object_get(json_object_get(f, "commit"), "deals")));
+    OUT("- Best case: $%.2f (%lld deals)\n", json_number_value(json_object_get(json_object_get(f, "best_case"), "amount")),
+        (long long)json_integer_value(json_object_get(json_object_get(f, "best_case"), "deals")));
+    if (json_is_number(json_object_get(chg, "commit")))
+        OUT("- Change from last week: %+.2f commit, %+.2f best case\n", json_number_value(json_object_get(chg, "commit")),
+            json_number_value(json_object_get(chg, "best_case")));
+    else
+        OUT("- Change from last week: no snapshot from last week\n");
+    OUT("\n### Top 5 Deals\n| Deal | Amount | Stage | Next Step | Risk | Close Date |\n|------|--------|-------|-----------|------|------------|\n");
+    size_t i;
+    const json_t *d;
+    json_array_foreach(json_object_get(j, "top_deals"), i, d)
+    {
+        const json_t *risks = json_object_get(d, "risks");
+        char risk[256] = "";
+        size_t k;
+        const json_t *rk;
+        json_array_foreach(risks, k, rk)
+        {
+            size_t l = strlen(risk);
+            snprintf(risk + l, sizeof risk - l, "%s%s", l ? "; " : "", json_string_value(rk));
+        }
+        OUT("| %s | $%.2f | %s | %s | %s | %s |\n", json_string_value(json_object_get(d, "name")),
+            json_number_value(json_object_get(d, "amount")),
+            json_is_string(json_object_get(d, "stage")) ? json_string_value(json_object_get(d, "stage")) : "",
+            "", risk[0] ? risk : "—",
+            json_is_string(json_object_get(d, "expected_close_date")) ? json_string_value(json_object_get(d, "expected_close_date")) : "");
+    }
+    const json_t *cov = json_object_get(h, "coverage");
+    OUT("\n### Pipeline Health\n");
+    if (json_is_number(cov))
+        OUT("- Coverage: %.1fx vs %.1fx target\n", json_number_value(cov), COVERAGE_TARGET);
+    else
+        OUT("- Coverage: no quota for the quarter (target %.1fx)\n", COVERAGE_TARGET);
+    const json_t *np = json_object_get(h, "new_pipeline"), *pu = json_object_get(h, "pushed"), *lo = json_object_get(h, "lost");
+    OUT("- New pipe created this week: $%.2f\n", json_number_value(json_object_get(np, "amount")));
+    OUT("- Deals pushed: %lld ($%.2f)\n", (long long)json_integer_value(json_object_get(pu, "deals")),
+        json_number_value(json_object_get(pu, "amount")));
+    OUT("- Deals lost: %lld ($%.2f)", (long long)json_integer_value(json_object_get(lo, "deals")),
+        json_number_value(json_object_get(lo, "amount")));
+    const json_t *reasons = json_object_get(lo, "reasons");
+    if (json_array_size(reasons)) {
+        OUT(" — reasons: ");
+        json_array_foreach(reasons, i, d) OUT("%s%s (%lld)", i ? ", " : "", json_string_value(json_object_get(d, "reason")),
+                                              (long long)json_integer_value(json_object_get(d, "deals")));
+    }
+    OUT("\n\n### Actions\n");
+    json_array_foreach(json_object_get(j, "actions"), i, d) OUT("%zu. %s\n", i + 1, json_string_value(d));
+#undef OUT
+    return b;
+}
+
+void h_pipeline_review(http_req *rq)
+{
+    app_err err = {0};
+    const char *owner = http_query(rq, "owner"), *week = http_query(rq, "week");
+    caldate_t day = 0;
+    if (week && !caldate_parse(week, &day))
+        app_err_field(&err, "week", "must be a date YYYY-MM-DD (any day of the week)");
+    if (owner && (!*owner || strlen(owner) > 200))
+        app_err_field(&err, "owner", "must be 1 to 200 characters");
+    db_conn *db = err.code == ERR_NONE ? http_db(rq) : NULL;
+    if (err.code != ERR_NONE) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    if (!db)
+        return;
+    char today_s[16];
+    int fsm = workspace_fy_start(db, rq->auth.workspace_id, &err);
+    caldate_t today;
+    if (fsm < 0 || funnels_ensure_default(db, rq->auth.workspace_id, &err) != 0 ||
+        db_query_value(db, "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')", 0, NULL, today_s, sizeof today_s, &err) <= 0 ||
+        !caldate_parse(today_s, &today)) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    if (!week)
+        day = today;
+    /* weeks run Monday to Sunday; 1970-01-01 was a Thursday */
+    caldate_t ws_day = day - (((day % 7) + 10) % 7), we_day = ws_day + 7;
+    period q = period_containing(PERIOD_QUARTER, day, fsm);
+    char wsb[16], web[16], qsb[16], qeb[16], ql[16];
+    caldate_format(ws_day, wsb, sizeof wsb);
+    caldate_format(we_day, web, sizeof web);
+    caldate_format(q.start, qsb, sizeof qsb);
+    caldate_format(q.end, qeb, sizeof qeb);
+    period_format(&q, ql, sizeof ql);
+    const char *ws = rq->auth.workspace_id;
+
+    long long now_calls[4], prev_calls[4];
+    char prev_snap[40] = "";
+    const char *sp[] = {ws, wsb};
+    int has_prev = db_query_value(db,
+                                  "SELECT id FROM snapshots WHERE workspace_id = $1 AND as_of < $2::date"
+                                  " ORDER BY as_of DESC LIMIT 1",
+                                  2, sp, prev_snap, sizeof prev_snap, &err);
+    if (has_prev < 0 || forecast_calls(db, ws, owner, qsb, qeb, NULL, now_calls, &err) != 0 ||
+        (has_prev && forecast_calls(db, ws, owner, qsb, qeb, prev_snap, prev_calls, &err) != 0)) {
+        http_reply_error(rq, &err);
+        return;
+    }
+
+    /* the owner's open deals, for risk flags (core/forecast) and the top five */
+    const char *dp[] = {ws, owner};
+    PGresult *r = db_query(db,
+                           "SELECT external_id, name, COALESCE(amount_cents, 0), stage, expected_close_date,"
+                           " to_char(stage_entered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
+                           " to_char(last_activity_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), push_count"
+                           " FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'open'"
+                           " AND ($2::text IS NULL OR owner = $2) ORDER BY amount_cents DESC NULLS LAST, external_id",
+                           2, dp, &err);
+    if (!r) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    funnel_def def;
+    funnel_default(&def);
+    int n = PQntuples(r);
+    forecast_deal *fd = calloc((size_t)n + 1, sizeof *fd);
+    unsigned *flags = calloc((size_t)n + 1, sizeof *flags);
+    long long pipeline_in_q = 0;
+    for (int i = 0; fd && i < n; i++) {
+        forecast_deal *d = &fd[i];
+        d->amount = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+        int st = funnel_stage_index(&def, PQgetvalue(r, i, 3));
+        d->stage = st >= 0 && !def.stages[st].won && !def.stages[st].lost ? st : funnel_stage_index(&def, "opportunity");
+        d->probability = NAN;
+        d->group = 0;
+        d->category = FC_PIPELINE;
+        d->expected_close = INT32_MAX;
+        if (!PQgetisnull(r, i, 4) && !caldate_parse(PQgetvalue(r, i, 4), &d->expected_close))
+            d->expected_close = INT32_MAX;
+        d->stage_entered = FORECAST_NO_DATE;
+        d->last_activity = FORECAST_NO_DATE;
+        if (!PQgetisnull(r, i, 5) && !caldate_parse(PQgetvalue(r, i, 5), &d->stage_entered))
+            d->stage_entered = FORECAST_NO_DATE;
+        if (!PQgetisnull(r, i, 6) && !caldate_parse(PQgetvalue(r, i, 6), &d->last_activity))
+            d->last_activity = FORECAST_NO_DATE;
+        d->push_count = atoi(PQgetvalue(r, i, 7));
+        if (d->expected_close < q.end)
+            pipeline_in_q += d->amount;
+    }
+    forecast_input in = {.method = FM_WEIGHTED, .period_start = q.start, .period_end = q.end, .as_of = today,
+                         .funnel = &def, .ngroups = 1};
+    forecast_result fr = {.flags = flags};
+    json_t *top = json_array();
+    if (fd && flags && forecast_compute(fd, (size_t)n, &in, &fr) == 0)
+        for (int i = 0; i < n && i < TOP_DEALS; i++) {
+            json_t *risks = json_array();
+            for (int bit = 0; bit < RISK__COUNT; bit++)
+                if (flags[i] & (1u << bit))
+                    json_array_append_new(risks, json_string(risk_text(bit)));
+            json_array_append_new(top, json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "deal", PQgetvalue(r, i, 0), "name",
+                                                 PQgetvalue(r, i, 1), "amount", money_j(fd[i].amount), "stage",
+                                                 PQgetisnull(r, i, 3) ? json_null() : json_string(PQgetvalue(r, i, 3)),
+                                                 "expected_close_date",
+                                                 PQgetisnull(r, i, 4) ? json_null() : json_string(PQgetvalue(r, i, 4)),
+                                                 "risks", risks));
+        }
+    PQclear(r);
+    free(fd);
+    free(flags);
+
+    /* the week's health: new pipeline, pushes, losses; quota for coverage */
+    const char *hp[] = {ws, owner, wsb, web, ql};
+    r = db_query(
+        db,
+        "SELECT"
+        " (SELECT COALESCE(sum(amount_cents), 0) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL"
+        "   AND ($2::text IS NULL OR owner = $2) AND created_at >= $3::date AND created_at < $4::date),"
+        " (SELECT count(*) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL"
+        "   AND ($2::text IS NULL OR owner = $2) AND created_at >= $3::date AND created_at < $4::date),"
+        " (SELECT count(DISTINCT d.external_id) FROM deal_changes c JOIN deals d ON d.workspace_id = c.workspace_id"
+        "   AND d.external_id = c.deal_id WHERE c.workspace_id = $1 AND c.field = 'expected_close_date' AND c.applied"
+        "   AND c.changed_at >= $3::date AND c.changed_at < $4::date AND ($2::text IS NULL OR d.owner = $2)"
+        "   AND jsonb_typeof(c.old_value) = 'string' AND jsonb_typeof(c.new_value) = 'string'"
+        "   AND (c.new_value #>> '{}')::date >= fiscal_quarter_end((c.old_value #>> '{}')::date,"
+        "       (SELECT fiscal_year_start_month FROM workspaces WHERE id = $1))),"
+        " (SELECT COALESCE(sum(amount_cents), 0) FROM deals d WHERE workspace_id = $1 AND deleted_at IS NULL"
+        "   AND ($2::text IS NULL OR owner = $2) AND EXISTS (SELECT 1 FROM deal_changes c WHERE c.workspace_id = $1"
+        "   AND c.deal_id = d.external_id AND c.field = 'expected_close_date' AND c.applied"
+        "   AND c.changed_at >= $3::date AND c.changed_at < $4::date AND jsonb_typeof(c.old_value) = 'string'"
+        "   AND jsonb_typeof(c.new_value) = 'string' AND (c.new_value #>> '{}')::date >= fiscal_quarter_end("
+        "       (c.old_value #>> '{}')::date, (SELECT fiscal_year_start_month FROM workspaces WHERE id = $1)))),"
+        " (SELECT count(*) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'lost'"
+        "   AND ($2::text IS NULL OR owner = $2) AND closed_at >= $3::date AND closed_at < $4::date),"
+        " (SELECT COALESCE(sum(amount_cents), 0) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL"
+        "   AND status = 'lost' AND ($2::text IS NULL OR owner = $2) AND closed_at >= $3::date AND closed_at < $4::date),"
+        " (SELECT COALESCE(jsonb_agg(jsonb_build_object('reason', reason, 'deals', n) ORDER BY n DESC, reason), '[]')"
+        "   FROM (SELECT COALESCE(lost_reason, '(no reason recorded)') AS reason, count(*) AS n FROM deals"
+        "   WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'lost' AND ($2::text IS NULL OR owner = $2)"
+        "   AND closed_at >= $3::date AND closed_at < $4::date GROUP BY 1) x),"
+        " (SELECT sum((quotas ->> $5)::bigint) FROM reps WHERE workspace_id = $1 AND deleted_at IS NULL"
+        "   AND quotas ? $5 AND ($2::text IS NULL OR external_id = $2))",
+        5, hp, &err);
+    if (!r) {
+        json_decref(top);
+        http_reply_error(rq, &err);
+        return;
+    }
+    long long new_amt = strtoll(PQgetvalue(r, 0, 0), NULL, 10), new_n = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+    long long push_n = strtoll(PQgetvalue(r, 0, 2), NULL, 10), push_amt = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
+    long long lost_n = strtoll(PQgetvalue(r, 0, 4), NULL, 10), lost_amt = strtoll(PQgetvalue(r, 0, 5), NULL, 10);
+    json_t *reasons = json_loads(PQgetvalue(r, 0, 6), 0, NULL);
+    bool has_quota = !PQgetisnull(r, 0, 7);
+    long long quota = has_quota ? strtoll(PQgetvalue(r, 0, 7), NULL, 10) : 0;
+    PQclear(r);
+    long long won = now_calls[0]; /* commit includes won; remaining quota needs won alone */
+    const char *wp[] = {ws, owner, qsb, qeb};
+    char wonb[32];
+    if (db_query_value(db,
+                       "SELECT COALESCE(sum(amount_cents), 0) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL"
+                       " AND status = 'won' AND ($2::text IS NULL OR owner = $2) AND closed_at >= $3::date"
+                       " AND closed_at < $4::date",
+                       4, wp, wonb, sizeof wonb, &err) > 0)
+        won = strtoll(wonb, NULL, 10);
+    json_t *coverage = json_null();
+    json_t *actions = json_array();
+    if (has_quota && quota > won) {
+        double cov = (double)pipeline_in_q / (double)(quota - won);
+        coverage = json_real(round(cov * 100) / 100);
+        if (cov < COVERAGE_TARGET) {
+            char a[200];
+            snprintf(a, sizeof a, "Coverage is %.1fx against a %.1fx target: add $%.2f of pipeline closing in %s", cov,
+                     COVERAGE_TARGET, ((double)(quota - won) * COVERAGE_TARGET - (double)pipeline_in_q) / 100.0, ql);
+            json_array_append_new(actions, json_string(a));
+        }
+    }
+    size_t i;
+    json_t *d;
+    json_array_foreach(top, i, d) if (json_array_size(json_object_get(d, "risks")))
+    {
+        char a[300];
+        snprintf(a, sizeof a, "%s: %s", json_string_value(json_object_get(d, "name")),
+                 json_string_value(json_array_get(json_object_get(d, "risks"), 0)));
+        json_array_append_new(actions, json_string(a));
+    }
+    json_array_foreach(reasons, i, d) if (strcmp(json_string_value(json_object_get(d, "reason")), "(no reason recorded)") == 0)
+    {
+        char a[160];
+        snprintf(a, sizeof a, "Record the loss reason of %lld lost deal(s) (seed: required on close)",
+                 (long long)json_integer_value(json_object_get(d, "deals")));
+        json_array_append_new(actions, json_string(a));
+    }
+    json_t *chg = has_prev ? json_pack("{s:o, s:o, s:s}", "commit", money_j(now_calls[0] - prev_calls[0]), "best_case",
+                                       money_j(now_calls[2] - prev_calls[2]), "snapshot", prev_snap)
+                           : json_pack("{s:n, s:n, s:n}", "commit", "best_case", "snapshot");
+    char we_incl[16];
+    json_t *out = json_pack(
+        "{s:o, s:s, s:s, s:s, s:{s:{s:o, s:I}, s:{s:o, s:I}, s:o}, s:o, s:{s:o, s:f, s:o, s:o, s:{s:o, s:I}, "
+        "s:{s:I, s:o}, s:{s:I, s:o, s:o}}, s:o}",
+        "owner", owner ? json_string(owner) : json_null(), "week_start", wsb, "week_end",
+        caldate_format(we_day - 1, we_incl, sizeof we_incl), "period", ql, "forecast", "commit", "amount",
+        money_j(now_calls[0]), "deals", (json_int_t)now_calls[1], "best_case", "amount", money_j(now_calls[2]), "deals",
+        (json_int_t)now_calls[3], "change_from_last_week", chg, "top_deals", top, "health", "coverage", coverage,
+        "coverage_target", COVERAGE_TARGET, "quota", has_quota ? money_j(quota) : json_null(), "pipeline",
+        money_j(pipeline_in_q), "new_pipeline", "amount", money_j(new_amt), "deals", (json_int_t)new_n, "pushed",
+        "deals", (json_int_t)push_n, "amount", money_j(push_amt), "lost", "deals", (json_int_t)lost_n, "amount",
+        money_j(lost_amt), "reasons", reasons ? reasons : json_array(), "actions", actions);
+    const char *accept = http_header(rq, "Accept");
+    if (out && accept && strstr(accept, "text/markdown")) {
+        char *md = markdown(out);
+        json_decref(out);
+        if (!md) {
+            http_fail(rq, ERR_INTERNAL, "out of memory");
+            return;
+        }
+        http_reply_text(rq, 200, "text/markdown; charset=utf-8", md, strlen(md));
+        return;
+    }
+    http_reply_json(rq, 200, out);
+}
