@@ -32,7 +32,7 @@ SERVER_OBJ = $(SERVER_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/migrations_embe
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN  = $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps run test test-plain test-sanitize unit api lint-openapi bench fmt fmt-check clean
+.PHONY: all deps run test test-plain test-sanitize unit api lint-openapi bench fmt fmt-check clean fuzz fuzz-build
 all: $(BUILD)/revopsd
 
 # Rebuild everything when the flags change (redis's .make-settings idea).
@@ -116,6 +116,31 @@ bench: deps
 	@scripts/install-deps.sh wrk python3
 	$(MAKE) --no-print-directory $(BUILD)/revopsd $(BUILD)/bench/bare_mhd $(BENCH_BIN)
 	BUILD=$(BUILD) scripts/bench.sh
+
+# ---- fuzzing --------------------------------------------------------------
+# libFuzzer harnesses (tests/fuzz/fuzz_*.c) built with clang, ASan and UBSan
+# into build/fuzz/, each run for FUZZ_SECONDS; a crash fails the target. Warnings
+# only clang emits do not stop the fuzz build (gcc -Werror guards the code).
+FUZZ_SRC     = $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN     = $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzzers/%)
+FUZZ_SECONDS ?= 60
+FUZZ_OPT     = -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+$(BUILD)/libserver.a: $(SERVER_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/fuzzers/%: tests/fuzz/%.c $(BUILD)/libserver.a $(BUILD)/libcore.a $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(PKG_CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libserver.a $(BUILD)/libcore.a \
+	    $(PKG_LIBS) $(LDSAN) -lpthread -lm
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz:
+	@scripts/install-deps.sh fuzz
+	$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang OPT='$(FUZZ_OPT)' LDSAN='-fsanitize=address,undefined' \
+	    WARN='$(WARN) -Wno-error' fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh build/fuzz $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/fuzzers/%)
 
 fmt:
 	clang-format -i core/*.[ch] server/*.[ch] tests/unit/*.c tests/api/*.[ch]

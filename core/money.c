@@ -41,6 +41,8 @@ bool money_parse(const char *s, money_t *out)
     if (*s)
         return false;
     money_t v = whole * 100 + frac;
+    if (v > MONEY_MAX_ABS) /* the whole part alone may sit exactly at the bound */
+        return false;
     *out = neg ? -v : v;
     return true;
 }

@@ -30,7 +30,14 @@ need have_cmd curl curl
 need have_glob /etc/ssl/certs/ca-certificates.crt ca-certificates
 need have_cmd node nodejs
 need have_cmd npm npm
-for extra in "$@"; do need have_cmd "$extra" "$extra"; done
+for extra in "$@"; do
+    case "$extra" in
+    fuzz) # make fuzz: clang and libFuzzer's runtime
+        need have_cmd clang clang
+        need have_glob "/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a" libclang-rt-14-dev ;;
+    *) need have_cmd "$extra" "$extra" ;;
+    esac
+done
 
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then

@@ -371,7 +371,7 @@ static bool request_id_ok(const char *s)
     return n >= 1 && n <= 64;
 }
 
-static int json_depth(const char *s, size_t len)
+int http_json_depth(const char *s, size_t len)
 {
     int depth = 0, max = 0;
     bool in_str = false;
@@ -394,6 +394,16 @@ static int json_depth(const char *s, size_t len)
     return max;
 }
 
+json_t *http_json_decode(const char *body, size_t len, json_error_t *jerr, bool *too_deep)
+{
+    *too_deep = http_json_depth(body, len) > HTTP_MAX_JSON_DEPTH;
+    if (*too_deep) {
+        memset(jerr, 0, sizeof *jerr);
+        return NULL;
+    }
+    return json_loadb(body, len, JSON_REJECT_DUPLICATES, jerr);
+}
+
 /* Decode the body for a JSON route: content type, depth, syntax. Returns
  * false after replying with the problem. */
 static bool decode_body(http_req *rq)
@@ -411,12 +421,13 @@ static bool decode_body(http_req *rq)
                   (rq->route->flags & ROUTE_YAML_BODY) ? " or application/yaml" : "");
         return false;
     }
-    if (json_depth(rq->body, rq->body_len) > HTTP_MAX_JSON_DEPTH) {
+    json_error_t jerr;
+    bool too_deep = false;
+    rq->json = http_json_decode(rq->body, rq->body_len, &jerr, &too_deep);
+    if (too_deep) {
         http_fail(rq, ERR_MALFORMED_JSON, "JSON nesting is deeper than %d levels", HTTP_MAX_JSON_DEPTH);
         return false;
     }
-    json_error_t jerr;
-    rq->json = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (!rq->json) {
         http_fail(rq, ERR_MALFORMED_JSON, "Invalid JSON at line %d, column %d: %s", jerr.line, jerr.column,
                   jerr.text);

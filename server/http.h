@@ -91,6 +91,15 @@ const char *http_query(const http_req *rq, const char *key);
 /* Does the client prefer YAML (Accept: application/yaml)? */
 bool http_wants_yaml(const http_req *rq);
 
+/* The deepest {/[ nesting in a JSON text (brackets inside strings ignored);
+ * computed without recursion, so it is safe on any input. */
+int http_json_depth(const char *s, size_t len);
+/* Decode a request body the way the dispatcher does: nesting deeper than 64
+ * is refused before parsing (*too_deep set, NULL), then jansson with
+ * duplicate keys rejected. A new reference, or NULL with jerr filled. Also
+ * the entry point of tests/fuzz/fuzz_json_body.c. */
+json_t *http_json_decode(const char *body, size_t len, json_error_t *jerr, bool *too_deep);
+
 /* Reply helpers: each takes ownership of what it is given. */
 void http_reply_json(http_req *rq, int status, json_t *body);
 /* 200 with a strong ETag over the body; 304 when If-None-Match matches. */

@@ -22,6 +22,12 @@ START_TEST(money_parse_and_format)
     ck_assert(!money_parse("", &m));
     ck_assert(!money_parse("12.", &m));
     ck_assert(!money_parse("99999999999999999999", &m));
+    /* found by tests/fuzz/fuzz_money.c: the cents used to be added after the
+     * bound check, so MONEY_MAX_ABS + 1 cent got through */
+    ck_assert(money_parse("1000000000000000.00", &m));
+    ck_assert(m == MONEY_MAX_ABS);
+    ck_assert(!money_parse("1000000000000000.01", &m));
+    ck_assert(!money_parse("-1000000000000000.99", &m));
     char buf[32];
     ck_assert_str_eq(money_format(-5, buf, sizeof buf), "-0.05");
     ck_assert_str_eq(money_format(123456789, buf, sizeof buf), "1234567.89");
