@@ -404,6 +404,52 @@ json_t *http_json_decode(const char *body, size_t len, json_error_t *jerr, bool 
     return json_loadb(body, len, JSON_REJECT_DUPLICATES, jerr);
 }
 
+static bool utf8_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned c = *p++;
+        int more = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : -1;
+        if (more < 0 || (more == 1 && c < 0xC2) || (c == 0xF4 && p[0] > 0x8F) || c > 0xF4 ||
+            (c == 0xE0 && p[0] < 0xA0) || (c == 0xED && p[0] > 0x9F) || (c == 0xF0 && p[0] < 0x90))
+            return false; /* overlong forms, surrogates, beyond U+10FFFF */
+        for (int k = 0; k < more; k++)
+            if ((*p++ & 0xC0) != 0x80)
+                return false;
+    }
+    return true;
+}
+
+static enum MHD_Result query_utf8_check(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    if (utf8_valid(key) && (!value || utf8_valid(value)))
+        return MHD_YES;
+    *(const char **)cls = utf8_valid(key) ? key : "query";
+    return MHD_NO;
+}
+
+/* Path parameters and query values that are not UTF-8 never match stored
+ * text, and PostgreSQL would refuse them with an error (a 500): answer 404
+ * or 422 here, before any handler runs. Returns false after replying. */
+static bool check_utf8(http_req *rq)
+{
+    for (int k = 0; k < HTTP_MAX_PARAMS && rq->params[k]; k++)
+        if (!utf8_valid(rq->params[k])) {
+            http_fail(rq, ERR_NOT_FOUND, "No resource at this path");
+            return false;
+        }
+    const char *bad = NULL;
+    MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, query_utf8_check, &bad);
+    if (bad) {
+        app_err e = {0};
+        app_err_field(&e, bad, "is not valid UTF-8");
+        http_reply_error(rq, &e);
+        return false;
+    }
+    return true;
+}
+
 /* Decode the body for a JSON route: content type, depth, syntax. Returns
  * false after replying with the problem. */
 static bool decode_body(http_req *rq)
@@ -588,7 +634,7 @@ static void dispatch(http_req *rq)
             return;
         }
     }
-    if (!decode_body(rq))
+    if (!check_utf8(rq) || !decode_body(rq))
         return;
     const char *idem = (rq->route->flags & ROUTE_IDEMPOTENT) ? http_header(rq, "Idempotency-Key") : NULL;
     char hash[65] = "";
