@@ -29,6 +29,8 @@ static const option_row options[] = {
     {"shutdown-grace", "REVOPS_SHUTDOWN_GRACE", OPT_INT, OFF(shutdown_grace), "5", "seconds to let in-flight requests finish on SIGTERM"},
     {"access-log", "REVOPS_ACCESS_LOG", OPT_BOOL, OFF(access_log), "1", "1 to write one JSON line per request to stderr, 0 not to"},
     {"scheduler-interval", "REVOPS_SCHEDULER_INTERVAL", OPT_INT, OFF(scheduler_interval), "60", "seconds between scheduled-snapshot checks; 0 turns the scheduler off"},
+    {"rate-limit", "REVOPS_RATE_LIMIT", OPT_INT, OFF(rate_limit), "0", "requests per second per API key on this instance (429 above); 0 = no limit"},
+    {"rate-burst", "REVOPS_RATE_BURST", OPT_INT, OFF(rate_burst), "0", "requests a key may make at once before --rate-limit applies; 0 = twice the rate"},
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 

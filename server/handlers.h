@@ -42,6 +42,10 @@ void h_snapshots_diff(http_req *rq);
 int snapshots_take(db_conn *db, const char *workspace_id, const char *label, const char *as_of_rfc3339,
                    const char *kind, const char *slot, char *id_out, size_t id_len, app_err *err);
 
+/* h_dashboard.c: the RevOps dashboard and the revenue waterfall */
+void h_dashboard(http_req *rq);
+void h_revenue_waterfall(http_req *rq);
+
 /* h_review.c: the weekly pipeline review */
 void h_pipeline_review(http_req *rq);
 

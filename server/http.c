@@ -17,6 +17,7 @@
 #include "jsonv.h"
 #include "log.h"
 #include "prom.h"
+#include "ratelimit.h"
 
 /* JSON nesting deeper than this is refused before parsing: no real resource
  * nests beyond a handful of levels, and it bounds every recursive walk. */
@@ -30,6 +31,7 @@ struct http_server {
     size_t nroutes;
     int port;
     int in_flight; /* requests between first callback and completion */
+    ratelimit *rl; /* per-key buckets; NULL when --rate-limit is 0 */
 };
 
 static double now_ms(void)
@@ -628,6 +630,15 @@ static void dispatch(http_req *rq)
             http_fail(rq, ERR_UNAUTHORIZED, "The API key is not valid");
             return;
         }
+        int retry = 0;
+        if (!ratelimit_take(rq->srv->rl, rq->auth.key_id, now_ms() / 1000.0, &retry)) {
+            char ra[16];
+            snprintf(ra, sizeof ra, "%d", retry);
+            http_add_header(rq, "Retry-After", ra);
+            http_fail(rq, ERR_RATE_LIMITED, "This API key is over %d requests per second on this instance",
+                      rq->srv->cfg->rate_limit);
+            return;
+        }
         if (rq->auth.role < rq->route->min_role) {
             http_fail(rq, ERR_FORBIDDEN, "This needs the '%s' role; the key has '%s'",
                       auth_role_name(rq->route->min_role), auth_role_name(rq->auth.role));
@@ -840,6 +851,13 @@ http_server *http_server_start(const config *cfg, db_pool *pool, const http_rout
     s->pool = pool;
     s->routes = routes;
     s->nroutes = nroutes;
+    if (cfg->rate_limit > 0) {
+        s->rl = ratelimit_create(cfg->rate_limit, cfg->rate_burst > 0 ? cfg->rate_burst : 2 * cfg->rate_limit);
+        if (!s->rl) {
+            free(s);
+            return NULL;
+        }
+    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
@@ -850,6 +868,7 @@ http_server *http_server_start(const config *cfg, db_pool *pool, const http_rout
                               (size_t)(64 * 1024), MHD_OPTION_END);
     if (!s->mhd) {
         fprintf(stderr, "revopsd: cannot listen on %s\n", cfg->listen);
+        ratelimit_destroy(s->rl);
         free(s);
         return NULL;
     }
@@ -873,5 +892,6 @@ void http_server_stop(http_server *s, int grace_s)
         nanosleep(&ts, NULL);
     }
     MHD_stop_daemon(s->mhd);
+    ratelimit_destroy(s->rl);
     free(s);
 }

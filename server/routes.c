@@ -30,6 +30,8 @@ const http_route routes[] = {
     {"DELETE", "/v1/snapshots/{id}", h_snapshots_delete, ROLE_ADMIN, 0},
     {"GET", "/v1/snapshots/{id}/diff", h_snapshots_diff, ROLE_READ, 0},
     {"GET", "/v1/pipeline/review", h_pipeline_review, ROLE_READ, 0},
+    {"GET", "/v1/dashboard", h_dashboard, ROLE_READ, 0},
+    {"GET", "/v1/revenue/waterfall", h_revenue_waterfall, ROLE_READ, 0},
 
     {"POST", "/v1/arr-events", h_arr_events_create, ROLE_WRITE, ROUTE_IDEMPOTENT},
     {"GET", "/v1/arr-events", h_arr_events_list, ROLE_READ, 0},

@@ -272,12 +272,17 @@ static bool emit_value(yaml_emitter_t *em, const json_t *v)
         snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
         return emit_scalar(em, num, strlen(num), true);
     case JSON_REAL: {
-        /* shortest text that reads back as the same double, always with a '.' */
+        /* shortest text that reads back as the same double: plain decimals
+         * (money has at most 2) before exponent notation; always with a '.' */
         double d = json_real_value(v);
-        for (int prec = 1; prec <= 17; prec++) {
+        bool found = false;
+        for (int prec = 1; prec <= 9 && fabs(d) < 1e15 && !found; prec++) {
+            snprintf(num, sizeof num, "%.*f", prec, d);
+            found = strtod(num, NULL) == d;
+        }
+        for (int prec = 1; prec <= 17 && !found; prec++) {
             snprintf(num, sizeof num, "%.*g", prec, d);
-            if (strtod(num, NULL) == d)
-                break;
+            found = strtod(num, NULL) == d;
         }
         if (!strpbrk(num, ".eEn"))
             strncat(num, ".0", sizeof num - strlen(num) - 1);

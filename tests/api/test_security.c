@@ -135,13 +135,14 @@ static size_t on_hdr(char *d, size_t s, size_t n, void *ud)
 
 /* One request; authz is a whole Authorization header value or NULL. Transport
  * errors and contract violations go to the report; the status is 0 then. */
-static sresp sreq(report *rep, const char *method, const char *path, const char *authz, const char *body)
+static sresp sreq_at(report *rep, const char *base, const char *method, const char *path, const char *authz,
+                     const char *body)
 {
     sresp r = {0};
     CURL *c = curl_easy_init();
-    size_t ulen = strlen(api_base()) + strlen(path) + 1;
+    size_t ulen = strlen(base) + strlen(path) + 1;
     char *url = malloc(ulen);
-    snprintf(url, ulen, "%s%s", api_base(), path);
+    snprintf(url, ulen, "%s%s", base, path);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
@@ -185,6 +186,11 @@ static sresp sreq(report *rep, const char *method, const char *path, const char 
             note(rep, "%s %.120s -> %ld shows another workspace's data", method, path, r.status);
     }
     return r;
+}
+
+static sresp sreq(report *rep, const char *method, const char *path, const char *authz, const char *body)
+{
+    return sreq_at(rep, api_base(), method, path, authz, body);
 }
 
 static void sfree(sresp *r)
@@ -714,6 +720,58 @@ START_TEST(slow_clients_are_cut_off)
 }
 END_TEST
 
+/* ---- rate limiting ------------------------------------------------------ */
+
+START_TEST(rate_limit_answers_429_with_retry_after)
+{
+    api_ws ws, other;
+    api_new_workspace(&ws);
+    api_new_workspace(&other);
+    int port = api_free_port();
+    const char *args[] = {"--rate-limit", "2", "--rate-burst", "3", "--access-log", "0", NULL};
+    int pid = api_spawn_server(api_db_url(), port, args);
+    ck_assert_msg(api_wait_healthy(port, 20000), "the rate-limited server did not start");
+    char base[64], authz[100], other_authz[100];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    bearer(authz, sizeof authz, ws.read);
+    bearer(other_authz, sizeof other_authz, other.read);
+    report rep = {0};
+    /* the burst passes, the next request is refused */
+    int ok = 0;
+    sresp r = {0};
+    for (int i = 0; i < 10; i++) {
+        r = sreq_at(&rep, base, "GET", "/v1/workspace", authz, NULL);
+        if (r.status != 200)
+            break;
+        ok++;
+        sfree(&r);
+    }
+    ck_assert_msg(ok >= 3 && ok <= 4, "%d requests passed before a refusal (burst 3, 2/s)", ok);
+    ck_assert_int_eq(r.status, 429);
+    ck_assert(is_problem(&r, "rate-limited"));
+    int retry = atoi(r.retry_after);
+    ck_assert_msg(retry >= 1 && retry <= 1, "Retry-After '%s'", r.retry_after);
+    sfree(&r);
+    /* another key, a public route and a request without a key are not affected */
+    r = sreq_at(&rep, base, "GET", "/v1/workspace", other_authz, NULL);
+    ck_assert_int_eq(r.status, 200);
+    sfree(&r);
+    r = sreq_at(&rep, base, "GET", "/healthz", NULL, NULL);
+    ck_assert_int_eq(r.status, 200);
+    sfree(&r);
+    r = sreq_at(&rep, base, "GET", "/v1/workspace", NULL, NULL);
+    ck_assert_int_eq(r.status, 401);
+    sfree(&r);
+    /* after Retry-After the key may go on */
+    sleep((unsigned)retry);
+    r = sreq_at(&rep, base, "GET", "/v1/workspace", authz, NULL);
+    ck_assert_int_eq(r.status, 200);
+    sfree(&r);
+    stop_server(pid);
+    report_check(&rep, "rate limit");
+}
+END_TEST
+
 Suite *security_suite(void)
 {
     Suite *s = suite_create("security");
@@ -726,6 +784,7 @@ Suite *security_suite(void)
     tcase_add_test(tc, every_route_answers_options_and_head);
     tcase_add_test(tc, oversized_headers_and_urls_are_refused);
     tcase_add_test(tc, slow_clients_are_cut_off);
+    tcase_add_test(tc, rate_limit_answers_429_with_retry_after);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,497 @@
+/* h_dashboard.c - the seed's revops-dashboard.yaml (001 phase 5), computed
+ * live from the workspace's data, as JSON or YAML; and the revenue waterfall. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "arrmove.h"
+#include "caldate.h"
+#include "forecast.h"
+#include "funnel.h"
+#include "funneldoc.h"
+#include "handlers.h"
+#include "jsonv.h"
+#include "metrics.h"
+#include "yconv.h"
+
+static json_t *money_j(money_t c) { return json_real((double)c / 100.0); }
+static json_t *ratio_j(const metric_value *m) { return m->ok ? json_real(round(m->value * 10000) / 10000) : json_null(); }
+
+typedef struct {
+    json_t *signals;
+    json_t *explain; /* NULL unless ?explain=true */
+} dash_ctx;
+
+static void signal(dash_ctx *c, const char *metric, const metric_value *m, const char *why_missing, const char *fmt,
+                   double shown)
+{
+    char note[200];
+    if (m && m->status != STATUS_NONE) {
+        snprintf(note, sizeof note, fmt, shown, m->band);
+        json_array_append_new(c->signals, json_pack("{s:s, s:s, s:s}", "metric", metric, "status",
+                                                    metric_status_name(m->status), "note", note));
+    } else {
+        json_array_append_new(c->signals,
+                              json_pack("{s:s, s:n, s:s}", "metric", metric, "status", "note", why_missing));
+    }
+}
+
+static void explain(dash_ctx *c, const char *metric, const char *formula, json_t *inputs)
+{
+    if (!c->explain) {
+        json_decref(inputs);
+        return;
+    }
+    json_object_set_new(c->explain, metric, json_pack("{s:s, s:o}", "formula", formula, "inputs", inputs));
+}
+
+/* ARR movements of the workspace up to `end`, as core input; accounts get
+ * dense indexes. Returns the count or -1. */
+static long load_moves(db_conn *db, const char *ws, caldate_t end, metrics_account_move **out, size_t *naccounts,
+                       app_err *err)
+{
+    char eb[16];
+    const char *p[] = {ws, caldate_format(end, eb, sizeof eb)};
+    PGresult *r = db_query(db,
+                           "SELECT dense_rank() OVER (ORDER BY account) - 1, event_date, kind, amount_cents FROM arr_events"
+                           " WHERE workspace_id = $1 AND event_date < $2::date ORDER BY account, event_date, id",
+                           2, p, err);
+    if (!r)
+        return -1;
+    long n = PQntuples(r);
+    metrics_account_move *m = calloc((size_t)n + 1, sizeof *m);
+    *naccounts = 0;
+    for (long i = 0; m && i < n; i++) {
+        m[i].account = atoi(PQgetvalue(r, (int)i, 0));
+        if (!caldate_parse(PQgetvalue(r, (int)i, 1), &m[i].move.date))
+            m[i].move.date = 0;
+        m[i].move.kind = (arr_kind)arr_kind_parse(PQgetvalue(r, (int)i, 2));
+        m[i].move.amount = strtoll(PQgetvalue(r, (int)i, 3), NULL, 10);
+        if ((size_t)m[i].account + 1 > *naccounts)
+            *naccounts = (size_t)m[i].account + 1;
+    }
+    PQclear(r);
+    if (!m) {
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    *out = m;
+    return n;
+}
+
+static int waterfall(db_conn *db, const char *ws, caldate_t start, caldate_t end, metrics_waterfall *w, long *rows,
+                     app_err *err)
+{
+    metrics_account_move *m = NULL;
+    size_t na = 0;
+    long n = load_moves(db, ws, end, &m, &na, err);
+    if (n < 0)
+        return -1;
+    money_t *s1 = calloc(na + 1, sizeof *s1), *s2 = calloc(na + 1, sizeof *s2);
+    int rc = (s1 && s2 && metrics_waterfall_compute(m, (size_t)n, na, start, end, s1, s2, w) == 0) ? 0 : -1;
+    if (rc)
+        app_err_set(err, ERR_INTERNAL, "could not compute the waterfall");
+    *rows = n;
+    free(m);
+    free(s1);
+    free(s2);
+    return rc;
+}
+
+/* Sum of S&M spend (sales + marketing) recorded for periods inside [start, end). */
+static int sm_spend(db_conn *db, const char *ws, caldate_t start, caldate_t end, money_t *out, long *rows, app_err *err)
+{
+    char sb[16], eb[16];
+    const char *p[] = {ws, caldate_format(start, sb, sizeof sb), caldate_format(end, eb, sizeof eb)};
+    PGresult *r = db_query(db,
+                           "SELECT COALESCE(sum(amount_cents), 0), count(*) FROM spend WHERE workspace_id = $1"
+                           " AND category IN ('sales', 'marketing') AND period_start >= $2::date AND period_end <= $3::date",
+                           3, p, err);
+    if (!r)
+        return -1;
+    *out = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    *rows = atol(PQgetvalue(r, 0, 1));
+    PQclear(r);
+    return 0;
+}
+
+static int build(http_req *rq, db_conn *db, const period *P, int fsm, bool want_explain, json_t **out, app_err *err)
+{
+    const char *ws = rq->auth.workspace_id;
+    dash_ctx c = {json_array(), want_explain ? json_object() : NULL};
+    char label[16], sb[16], eb[16], today_s[32];
+    period_format(P, label, sizeof label);
+    caldate_format(P->start, sb, sizeof sb);
+    caldate_format(P->end, eb, sizeof eb);
+    if (db_query_value(db, "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')", 0, NULL, today_s, sizeof today_s, err) <= 0)
+        return -1;
+    caldate_t today;
+    if (!caldate_parse(today_s, &today))
+        today = P->end - 1;
+    caldate_t as_of = today < P->end ? today : P->end - 1;
+
+    /* ---- ARR and retention ---- */
+    metrics_waterfall w;
+    long arr_rows = 0;
+    if (waterfall(db, ws, P->start, P->end, &w, &arr_rows, err) != 0)
+        return -1;
+    json_t *arr = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "current", money_j(w.ending),
+                            "beginning_of_quarter", money_j(w.starting), "new_business", money_j(w.new_business),
+                            "expansion", money_j(w.expansion), "contraction", money_j(w.contraction), "churned",
+                            money_j(w.churn), "net_new", money_j(w.net_new), "reactivation", money_j(w.reactivation));
+    explain(&c, "arr", "ending = beginning + new + expansion + reactivation - contraction - churn (ARR movements)",
+            json_pack("{s:I}", "movements", (json_int_t)arr_rows));
+    metric_value nrr = metrics_nrr(w.starting, w.expansion, w.contraction, w.churn);
+    metric_value grr = metrics_grr(w.starting, w.contraction, w.churn);
+    metric_value logo = metrics_logo_retention(w.logos_start, w.logos_churned);
+    json_t *retention = json_pack("{s:o, s:o, s:o}", "nrr", ratio_j(&nrr), "grr", ratio_j(&grr), "logo_retention",
+                                  ratio_j(&logo));
+    explain(&c, "nrr", "(beginning + expansion - contraction - churn) / beginning",
+            json_pack("{s:o, s:o, s:o, s:o}", "beginning", money_j(w.starting), "expansion", money_j(w.expansion),
+                      "contraction", money_j(w.contraction), "churn", money_j(w.churn)));
+    explain(&c, "grr", "(beginning - contraction - churn) / beginning",
+            json_pack("{s:o, s:o, s:o}", "beginning", money_j(w.starting), "contraction", money_j(w.contraction),
+                      "churn", money_j(w.churn)));
+    explain(&c, "logo_retention", "(logos at start - churned logos) / logos at start",
+            json_pack("{s:I, s:I}", "logos_start", (json_int_t)w.logos_start, "logos_churned",
+                      (json_int_t)w.logos_churned));
+    const char *no_arr = "no ARR at the start of the period (record ARR movements or subscriptions)";
+    signal(&c, "nrr", &nrr, no_arr, "NRR %.1f%% (%s)", nrr.value * 100);
+    signal(&c, "grr", &grr, no_arr, "GRR %.1f%% (%s)", grr.value * 100);
+    signal(&c, "logo_retention", &logo, no_arr, "Logo retention %.1f%% (%s)", logo.value * 100);
+
+    /* ---- efficiency ---- */
+    money_t spend = 0, prior_spend = 0;
+    long spend_rows = 0, prior_rows = 0;
+    period prior = period_shift(P, -1, fsm);
+    if (sm_spend(db, ws, P->start, P->end, &spend, &spend_rows, err) != 0 ||
+        sm_spend(db, ws, prior.start, prior.end, &prior_spend, &prior_rows, err) != 0)
+        return -1;
+    char gm_s[32] = "", burn_s[32] = "";
+    const char *fp[] = {ws, label};
+    PGresult *fr = db_query(db, "SELECT gross_margin, net_burn_cents FROM finance_periods WHERE workspace_id = $1 AND period = $2",
+                            2, fp, err);
+    if (!fr)
+        return -1;
+    if (PQntuples(fr)) {
+        if (!PQgetisnull(fr, 0, 0))
+            snprintf(gm_s, sizeof gm_s, "%s", PQgetvalue(fr, 0, 0));
+        if (!PQgetisnull(fr, 0, 1))
+            snprintf(burn_s, sizeof burn_s, "%s", PQgetvalue(fr, 0, 1));
+    }
+    PQclear(fr);
+    double months = (double)(P->end - P->start) / (365.25 / 12.0);
+    long logos_end = w.logos_start - w.logos_churned + w.logos_new;
+    money_t cac = 0, ltv = 0;
+    bool has_cac = spend_rows > 0 && metrics_cac(spend, w.logos_new, &cac);
+    money_t arpa = logos_end > 0 ? money_mul_rate(w.ending, 1.0 / 12.0 / (double)logos_end) : 0;
+    double churn_rate = w.logos_start > 0 ? (double)w.logos_churned / (double)w.logos_start / months : 0;
+    double gm = gm_s[0] ? atof(gm_s) : NAN;
+    bool has_ltv = gm_s[0] && arpa > 0 && metrics_ltv(arpa, gm, churn_rate, &ltv);
+    metric_value lc = has_cac && has_ltv ? metrics_ltv_cac(ltv, cac) : (metric_value){.band = "undefined"};
+    metric_value pb = has_cac && gm_s[0] ? metrics_cac_payback(cac, arpa, gm) : (metric_value){.band = "undefined"};
+    metric_value magic = prior_rows > 0 ? metrics_magic_number(w.net_new, prior_spend) : (metric_value){.band = "undefined"};
+    metric_value burn = burn_s[0] ? metrics_burn_multiple(strtoll(burn_s, NULL, 10), w.net_new) : (metric_value){.band = "undefined"};
+    json_t *eff = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "cac", has_cac ? money_j(cac) : json_null(), "ltv",
+                            has_ltv ? money_j(ltv) : json_null(), "ltv_cac_ratio", ratio_j(&lc), "cac_payback_months",
+                            ratio_j(&pb), "magic_number", ratio_j(&magic), "burn_multiple", ratio_j(&burn));
+    explain(&c, "cac", "S&M spend / new customers",
+            json_pack("{s:o, s:I, s:I}", "sm_spend", money_j(spend), "new_customers", (json_int_t)w.logos_new,
+                      "spend_rows", (json_int_t)spend_rows));
+    explain(&c, "ltv", "ARPA (monthly) x gross margin / monthly logo churn rate",
+            json_pack("{s:o, s:o, s:f}", "arpa_monthly", money_j(arpa), "gross_margin", gm_s[0] ? json_real(gm) : json_null(),
+                      "monthly_churn_rate", churn_rate));
+    explain(&c, "cac_payback_months", "CAC / (ARPA monthly x gross margin)", json_pack("{}"));
+    explain(&c, "magic_number", "net new ARR / prior period S&M spend",
+            json_pack("{s:o, s:o, s:I}", "net_new_arr", money_j(w.net_new), "prior_sm_spend", money_j(prior_spend),
+                      "prior_spend_rows", (json_int_t)prior_rows));
+    explain(&c, "burn_multiple", "net burn / net new ARR",
+            json_pack("{s:o, s:o}", "net_burn", burn_s[0] ? money_j(strtoll(burn_s, NULL, 10)) : json_null(),
+                      "net_new_arr", money_j(w.net_new)));
+    signal(&c, "ltv_cac_ratio", &lc,
+           !has_cac ? "no S&M spend or no new customers in the period" : "no gross margin for the period (PUT /v1/finance)",
+           "LTV:CAC %.1f:1 (%s)", lc.value);
+    signal(&c, "cac_payback_months", &pb,
+           !has_cac ? "no S&M spend or no new customers in the period" : "no gross margin for the period (PUT /v1/finance)",
+           "CAC payback %.1f months (%s)", pb.value);
+    signal(&c, "magic_number", &magic, "no S&M spend recorded for the prior period", "Magic number %.2f (%s)",
+           magic.value);
+    signal(&c, "burn_multiple", &burn, burn_s[0] ? "net new ARR is not positive" : "no net burn for the period (PUT /v1/finance)",
+           "Burn multiple %.2fx (%s)", burn.value);
+
+    /* ---- pipeline ---- */
+    if (funnels_ensure_default(db, ws, err) != 0)
+        return -1;
+    const char *pp[] = {ws};
+    PGresult *pr = db_query(db,
+                            "WITH fs AS (SELECT x.e ->> 'key' AS key, (x.e ->> 'probability')::float8 AS p"
+                            "   FROM funnels f, jsonb_array_elements(f.document -> 'stages') AS x(e)"
+                            "   WHERE f.workspace_id = $1 AND f.is_default AND f.deleted_at IS NULL)"
+                            " SELECT COALESCE(d.amount_cents, 0), COALESCE(d.probability::float8, fs.p, 0),"
+                            "  COALESCE(d.expected_close_date, '9999-12-31'), d.forecast_category, COALESCE(fs.key, '')"
+                            " FROM deals d LEFT JOIN fs ON fs.key = d.stage"
+                            " WHERE d.workspace_id = $1 AND d.deleted_at IS NULL AND d.status = 'open'",
+                            1, pp, err);
+    if (!pr)
+        return -1;
+    int nopen = PQntuples(pr);
+    metrics_open_deal *od = calloc((size_t)nopen + 1, sizeof *od);
+    forecast_deal *fd = calloc((size_t)nopen + 1, sizeof *fd);
+    funnel_def def;
+    funnel_default(&def);
+    money_t in_period = 0;
+    for (int i = 0; od && fd && i < nopen; i++) {
+        od[i].amount = strtoll(PQgetvalue(pr, i, 0), NULL, 10);
+        od[i].probability = atof(PQgetvalue(pr, i, 1));
+        if (!caldate_parse(PQgetvalue(pr, i, 2), &od[i].expected_close))
+            od[i].expected_close = INT32_MAX;
+        if (od[i].expected_close < P->end)
+            in_period += od[i].amount;
+        int st = funnel_stage_index(&def, PQgetvalue(pr, i, 4));
+        int cat = PQgetisnull(pr, i, 3) ? -1 : forecast_category_parse(PQgetvalue(pr, i, 3));
+        fd[i] = (forecast_deal){.amount = od[i].amount, .expected_close = od[i].expected_close,
+                                .stage = st >= 0 && !def.stages[st].won && !def.stages[st].lost ? st : funnel_stage_index(&def, "opportunity"),
+                                .category = cat >= 0 ? (forecast_category)cat : (st >= 0 ? def.stages[st].category : FC_PIPELINE),
+                                .probability = od[i].probability, .group = -1, .stage_entered = FORECAST_NO_DATE,
+                                .last_activity = FORECAST_NO_DATE};
+    }
+    PQclear(pr);
+    /* quota (reps) and what is already won in the period, new this month, velocity inputs */
+    char month_start[16];
+    caldate_t ms = period_containing(PERIOD_MONTH, as_of, fsm).start;
+    caldate_format(ms, month_start, sizeof month_start);
+    const char *qp[] = {ws, label, sb, eb, month_start};
+    PGresult *qr = db_query(
+        db,
+        "SELECT (SELECT sum((quotas ->> $2)::bigint) FROM reps WHERE workspace_id = $1 AND deleted_at IS NULL AND quotas ? $2),"
+        " (SELECT COALESCE(sum(amount_cents), 0) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'won'"
+        "   AND closed_at >= $3::date AND closed_at < $4::date),"
+        " (SELECT count(*) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'won'"
+        "   AND closed_at >= $3::date AND closed_at < $4::date),"
+        " (SELECT count(*) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL AND status IN ('won', 'lost')"
+        "   AND closed_at >= $3::date AND closed_at < $4::date),"
+        " (SELECT COALESCE(avg(extract(epoch FROM closed_at - created_at) / 86400), 0) FROM deals WHERE workspace_id = $1"
+        "   AND deleted_at IS NULL AND status = 'won' AND closed_at >= $3::date AND closed_at < $4::date),"
+        " (SELECT COALESCE(sum(amount_cents), 0) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL"
+        "   AND created_at >= $5::date AND created_at < ($5::date + interval '1 month'))",
+        5, qp, err);
+    if (!qr) {
+        free(od);
+        free(fd);
+        return -1;
+    }
+    bool has_quota = !PQgetisnull(qr, 0, 0);
+    money_t quota = has_quota ? strtoll(PQgetvalue(qr, 0, 0), NULL, 10) : 0;
+    money_t won = strtoll(PQgetvalue(qr, 0, 1), NULL, 10);
+    long nwon = atol(PQgetvalue(qr, 0, 2)), nclosed = atol(PQgetvalue(qr, 0, 3));
+    double cycle = atof(PQgetvalue(qr, 0, 4));
+    money_t new_month = strtoll(PQgetvalue(qr, 0, 5), NULL, 10);
+    PQclear(qr);
+    metrics_pipeline mp;
+    metrics_pipeline_compute(od, (size_t)nopen, has_quota && quota > won ? quota - won : 0, as_of, &mp);
+    /* coverage counts the pipeline closing in the period (seed: pipeline / remaining quota) */
+    metric_value cov = has_quota && quota > won ? mp.coverage : (metric_value){.band = "undefined"};
+    if (cov.ok) {
+        cov.value = (double)in_period / (double)(quota - won);
+        cov = cov.value >= 3 ? (metric_value){true, cov.value, STATUS_GREEN, "healthy"}
+              : cov.value >= 2 ? (metric_value){true, cov.value, STATUS_YELLOW, "thin"}
+                               : (metric_value){true, cov.value, STATUS_RED, "insufficient"};
+    }
+    money_t velocity = 0;
+    bool has_vel = nwon > 0 && nclosed > 0 &&
+                   metrics_velocity(nopen, (double)nwon / (double)nclosed, won / nwon, cycle, &velocity);
+    json_t *pipeline = json_pack("{s:o, s:I, s:o, s:o, s:o, s:o}", "total_value", money_j(mp.total), "total_deals",
+                                 (json_int_t)mp.deals, "coverage_ratio", ratio_j(&cov), "weighted_pipeline",
+                                 money_j(mp.weighted), "new_created_this_month", money_j(new_month), "velocity_per_day",
+                                 has_vel ? money_j(velocity) : json_null());
+    explain(&c, "coverage_ratio", "open pipeline closing in the period / (quota - won in the period)",
+            json_pack("{s:o, s:o, s:o}", "pipeline_in_period", money_j(in_period), "quota",
+                      has_quota ? money_j(quota) : json_null(), "won", money_j(won)));
+    explain(&c, "velocity_per_day", "open opportunities x win rate x average won deal / average cycle days",
+            json_pack("{s:i, s:I, s:I, s:f}", "opportunities", nopen, "won", (json_int_t)nwon, "closed",
+                      (json_int_t)nclosed, "cycle_days", cycle));
+    signal(&c, "coverage_ratio", &cov, "no quota for the period on any rep (reps' quotas)", "Coverage %.1fx (%s)",
+           cov.value);
+
+    /* ---- forecast (category method on the open deals) ---- */
+    forecast_input fi = {.method = FM_CATEGORY, .period_start = P->start, .period_end = P->end, .as_of = as_of,
+                         .funnel = &def};
+    forecast_result fres = {0};
+    json_t *forecast;
+    if (od && fd && forecast_compute(fd, (size_t)nopen, &fi, &fres) == 0)
+        forecast = json_pack("{s:o, s:o, s:o, s:n, s:n}", "commit", money_j(won + fres.total.commit), "best_case",
+                             money_j(won + fres.total.best_case), "pipeline", money_j(fres.total.pipeline),
+                             "actual_vs_forecast_last_month", "mape");
+    else
+        forecast = json_pack("{s:n, s:n, s:n, s:n, s:n}", "commit", "best_case", "pipeline",
+                             "actual_vs_forecast_last_month", "mape");
+    free(od);
+    free(fd);
+    json_array_append_new(c.signals, json_pack("{s:s, s:n, s:s}", "metric", "forecast_accuracy", "status", "note",
+                                               "no stored forecast to compare with actuals yet"));
+
+    /* ---- conversion (cohorts that entered a stage in the period) ---- */
+    PGresult *cr = db_query(db,
+                            "SELECT dense_rank() OVER (ORDER BY h.deal_id) - 1, h.stage,"
+                            " to_char(h.entered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+                            " FROM deal_stage_history h JOIN deals d ON d.workspace_id = h.workspace_id"
+                            "  AND d.external_id = h.deal_id WHERE h.workspace_id = $1 AND d.deleted_at IS NULL",
+                            1, pp, err);
+    if (!cr)
+        return -1;
+    int ne = PQntuples(cr), ndeals = 0;
+    funnel_event *ev = calloc((size_t)ne + 1, sizeof *ev);
+    size_t m = 0;
+    for (int i = 0; ev && i < ne; i++) {
+        int st = funnel_stage_index(&def, PQgetvalue(cr, i, 1));
+        int deal = atoi(PQgetvalue(cr, i, 0));
+        if (deal + 1 > ndeals)
+            ndeals = deal + 1;
+        caldate_t day = INT32_MIN;
+        if (st < 0 || (!PQgetisnull(cr, i, 2) && !caldate_parse(PQgetvalue(cr, i, 2), &day)))
+            continue;
+        ev[m++] = (funnel_event){deal, st, day};
+    }
+    PQclear(cr);
+    static const struct {
+        const char *name, *from, *to;
+    } conv[] = {{"mql_to_sql", "mql", "sql"},
+                {"sql_to_opp", "sql", "opportunity"},
+                {"opp_to_closed_won", "opportunity", "closed_won"},
+                {"full_funnel", "mql", "closed_won"}};
+    json_t *conversion = json_object();
+    for (size_t k = 0; k < sizeof conv / sizeof conv[0]; k++) {
+        funnel_cohort co = {0};
+        bool ok = ev && funnel_cohort_conversion(ev, m, ndeals, funnel_stage_index(&def, conv[k].from),
+                                                 funnel_stage_index(&def, conv[k].to), P->start, P->end, &co) == 0 &&
+                  co.entered > 0;
+        json_object_set_new(conversion, conv[k].name, ok ? json_real(round(co.rate * 10000) / 10000) : json_null());
+        explain(&c, conv[k].name, "deals that entered the first stage in the period and ever reached the second",
+                json_pack("{s:I, s:I}", "entered", (json_int_t)co.entered, "converted", (json_int_t)co.converted));
+    }
+    free(ev);
+
+    char updated[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(updated, sizeof updated, "%Y-%m-%d", &tm);
+    json_t *doc = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "period", label, "updated", updated,
+                            "arr", arr, "retention", retention, "efficiency", eff, "pipeline", pipeline, "conversion",
+                            conversion, "forecast", forecast, "health_signals", c.signals);
+    if (c.explain)
+        json_object_set_new(doc, "explain", c.explain);
+    *out = doc;
+    return 0;
+}
+
+/* The seed renders ratios as "112%", "3.2x", "4.1:1" in YAML. */
+static void yaml_style(json_t *doc)
+{
+    static const char *const pct[][2] = {{"retention", "nrr"},           {"retention", "grr"},
+                                         {"retention", "logo_retention"}, {"conversion", "mql_to_sql"},
+                                         {"conversion", "sql_to_opp"},    {"conversion", "opp_to_closed_won"},
+                                         {"conversion", "full_funnel"}};
+    char buf[32];
+    for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++) {
+        json_t *sec = json_object_get(doc, pct[i][0]), *v = json_object_get(sec, pct[i][1]);
+        if (json_is_number(v)) {
+            snprintf(buf, sizeof buf, "%.1f%%", json_number_value(v) * 100);
+            json_object_set_new(sec, pct[i][1], json_string(buf));
+        }
+    }
+    json_t *v = json_object_get(json_object_get(doc, "pipeline"), "coverage_ratio");
+    if (json_is_number(v)) {
+        snprintf(buf, sizeof buf, "%.1fx", json_number_value(v));
+        json_object_set_new(json_object_get(doc, "pipeline"), "coverage_ratio", json_string(buf));
+    }
+    v = json_object_get(json_object_get(doc, "efficiency"), "ltv_cac_ratio");
+    if (json_is_number(v)) {
+        snprintf(buf, sizeof buf, "%.1f:1", json_number_value(v));
+        json_object_set_new(json_object_get(doc, "efficiency"), "ltv_cac_ratio", json_string(buf));
+    }
+}
+
+void h_dashboard(http_req *rq)
+{
+    app_err err = {0};
+    const char *ps = http_query(rq, "period"), *ex = http_query(rq, "explain");
+    if (ex && strcmp(ex, "true") != 0 && strcmp(ex, "false") != 0)
+        app_err_field(&err, "explain", "must be true or false");
+    db_conn *db = err.code == ERR_NONE ? http_db(rq) : NULL;
+    if (err.code != ERR_NONE) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    if (!db)
+        return;
+    int fsm = workspace_fy_start(db, rq->auth.workspace_id, &err);
+    char today_s[16];
+    caldate_t today;
+    if (fsm < 0 || db_query_value(db, "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')", 0, NULL, today_s,
+                                  sizeof today_s, &err) <= 0 ||
+        !caldate_parse(today_s, &today)) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    period P = period_containing(PERIOD_QUARTER, today, fsm);
+    if (ps && !period_parse(ps, fsm, &P)) {
+        app_err_field(&err, "period", "must be a period such as 2026-Q1, 2026-03 or FY2026");
+        http_reply_error(rq, &err);
+        return;
+    }
+    json_t *doc = NULL;
+    if (build(rq, db, &P, fsm, ex && strcmp(ex, "true") == 0, &doc, &err) != 0) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    if (http_wants_yaml(rq)) {
+        yaml_style(doc);
+        size_t len = 0;
+        char *y = yconv_emit(doc, &len);
+        json_decref(doc);
+        if (!y) {
+            http_fail(rq, ERR_INTERNAL, "could not encode YAML");
+            return;
+        }
+        http_reply_text(rq, 200, "application/yaml", y, len);
+        return;
+    }
+    http_reply_json_etag(rq, doc);
+}
+
+void h_revenue_waterfall(http_req *rq)
+{
+    app_err err = {0};
+    const char *fs = http_query(rq, "from"), *ts = http_query(rq, "to");
+    caldate_t from = 0, to = 0;
+    if (!fs || !caldate_parse(fs, &from))
+        app_err_field(&err, "from", "is required: a date YYYY-MM-DD");
+    if (!ts || !caldate_parse(ts, &to))
+        app_err_field(&err, "to", "is required: a date YYYY-MM-DD (inclusive)");
+    if (err.code == ERR_NONE && to < from)
+        app_err_field(&err, "to", "must not be before from");
+    db_conn *db = err.code == ERR_NONE ? http_db(rq) : NULL;
+    if (err.code != ERR_NONE) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    if (!db)
+        return;
+    metrics_waterfall w;
+    long rows = 0;
+    if (waterfall(db, rq->auth.workspace_id, from, to + 1, &w, &rows, &err) != 0) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    http_reply_json_etag(rq, json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:I, s:I, s:I}, s:I}",
+                                       "from", fs, "to", ts, "starting", money_j(w.starting), "new_business",
+                                       money_j(w.new_business), "expansion", money_j(w.expansion), "reactivation",
+                                       money_j(w.reactivation), "contraction", money_j(w.contraction), "churn",
+                                       money_j(w.churn), "ending", money_j(w.ending), "net_new", money_j(w.net_new),
+                                       "logos", "start", (json_int_t)w.logos_start, "churned",
+                                       (json_int_t)w.logos_churned, "new", (json_int_t)w.logos_new, "movements",
+                                       (json_int_t)rows));
+}

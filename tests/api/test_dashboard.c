@@ -1,0 +1,153 @@
+/* test_dashboard.c - the dashboard's numbers, exactly, in JSON and YAML. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
+#include "yconv.h"
+
+static double num(const json_t *o, const char *k) { return json_number_value(json_object_get(o, k)); }
+static const json_t *sec(const json_t *d, const char *s) { return json_object_get(d, s); }
+
+static void send(const api_ws *ws, const char *method, const char *path, const char *body)
+{
+    api_resp *r = api_send_json(method, path, ws->write, body);
+    ck_assert_msg(r->status == 200 || r->status == 201, "%s %s: %ld %s", method, path, r->status, r->body);
+    api_resp_free(r);
+}
+
+static const json_t *signal_of(const json_t *d, const char *metric)
+{
+    size_t i;
+    const json_t *s;
+    json_array_foreach(json_object_get(d, "health_signals"), i, s) if (strcmp(json_string_value(json_object_get(s, "metric")),
+                                                                             metric) == 0) return s;
+    return NULL;
+}
+
+START_TEST(every_number_of_a_crafted_quarter)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    send(&ws, "POST", "/v1/arr-events",
+         "{\"items\":[{\"account\":\"A\",\"date\":\"2025-06-01\",\"kind\":\"new\",\"amount\":100000},"
+         "{\"account\":\"B\",\"date\":\"2025-07-01\",\"kind\":\"new\",\"amount\":50000},"
+         "{\"account\":\"A\",\"date\":\"2026-01-10\",\"kind\":\"expansion\",\"amount\":20000},"
+         "{\"account\":\"B\",\"date\":\"2026-02-10\",\"kind\":\"churn\",\"amount\":50000},"
+         "{\"account\":\"C\",\"date\":\"2026-03-01\",\"kind\":\"new\",\"amount\":30000}]}");
+    send(&ws, "POST", "/v1/spend",
+         "{\"items\":[{\"period\":\"2026-Q1\",\"category\":\"marketing\",\"amount\":40000},"
+         "{\"period\":\"2025-Q4\",\"category\":\"sales\",\"amount\":80000}]}");
+    send(&ws, "PUT", "/v1/finance/2026-Q1", "{\"gross_margin\":0.8,\"net_burn\":60000}");
+    send(&ws, "PUT", "/v1/reps/ann", "{\"name\":\"Ann\",\"quotas\":{\"2026-Q1\":50000}}");
+    send(&ws, "PUT", "/v1/deals/w1",
+         "{\"name\":\"Won\",\"amount\":30000,\"stage\":\"closed_won\",\"status\":\"won\",\"owner\":\"ann\","
+         "\"created_at\":\"2026-01-01T00:00:00Z\",\"closed_at\":\"2026-01-31T00:00:00Z\"}");
+    send(&ws, "PUT", "/v1/deals/l1",
+         "{\"name\":\"Lost\",\"amount\":5000,\"stage\":\"closed_lost\",\"status\":\"lost\",\"owner\":\"ann\","
+         "\"created_at\":\"2026-01-01T00:00:00Z\",\"closed_at\":\"2026-02-15T00:00:00Z\"}");
+    send(&ws, "PUT", "/v1/deals/o1",
+         "{\"name\":\"Open 1\",\"amount\":10000,\"stage\":\"proposal\",\"forecast_category\":\"commit\",\"owner\":\"ann\","
+         "\"expected_close_date\":\"2026-03-15\"}");
+    send(&ws, "PUT", "/v1/deals/o2",
+         "{\"name\":\"Open 2\",\"amount\":10000,\"stage\":\"opportunity\",\"owner\":\"ann\","
+         "\"expected_close_date\":\"2026-03-20\"}");
+
+    api_resp *r = api_get("/v1/dashboard?period=2026-Q1", ws.read);
+    ck_assert_status(r, 200);
+    const json_t *d = r->json;
+    ck_assert_str_eq(json_string_value(json_object_get(d, "period")), "2026-Q1");
+    ck_assert(num(sec(d, "arr"), "beginning_of_quarter") == 150000 && num(sec(d, "arr"), "current") == 150000);
+    ck_assert(num(sec(d, "arr"), "new_business") == 30000 && num(sec(d, "arr"), "churned") == 50000);
+    ck_assert(num(sec(d, "retention"), "nrr") == 0.8);       /* (150 + 20 - 50) / 150 */
+    ck_assert(num(sec(d, "retention"), "grr") == 0.6667);    /* 100 / 150 */
+    ck_assert(num(sec(d, "retention"), "logo_retention") == 0.5);
+    ck_assert(num(sec(d, "efficiency"), "cac") == 40000);    /* 40,000 spend / 1 new logo */
+    ck_assert(num(sec(d, "efficiency"), "cac_payback_months") == 8); /* 40,000 / (150,000 / 12 / 2 x 0.8) */
+    ck_assert(num(sec(d, "efficiency"), "magic_number") == 0);       /* net new 0 / prior 80,000 */
+    ck_assert(json_is_null(json_object_get(sec(d, "efficiency"), "burn_multiple")));
+    ck_assert_str_eq(json_string_value(json_object_get(signal_of(d, "burn_multiple"), "status")), "red");
+    ck_assert(num(sec(d, "pipeline"), "total_value") == 20000);
+    ck_assert(num(sec(d, "pipeline"), "weighted_pipeline") == 10000 * 0.6 + 10000 * 0.225);
+    ck_assert(num(sec(d, "pipeline"), "coverage_ratio") == 1.0);     /* 20,000 / (50,000 - 30,000 won) */
+    ck_assert(num(sec(d, "pipeline"), "velocity_per_day") == 1000);  /* 2 x 50% x 30,000 / 30 days */
+    ck_assert(num(sec(d, "forecast"), "commit") == 30000 + 10000); /* won + the committed deal */
+    ck_assert(num(sec(d, "forecast"), "pipeline") == 2250);         /* 22.5% of the pipeline deal */
+    ck_assert(json_is_null(json_object_get(sec(d, "forecast"), "mape")));
+    ck_assert_str_eq(json_string_value(json_object_get(signal_of(d, "nrr"), "status")), "red");
+    ck_assert_str_eq(json_string_value(json_object_get(signal_of(d, "cac_payback_months"), "status")), "green");
+    char etag[128], inm[160];
+    snprintf(etag, sizeof etag, "%s", r->etag);
+
+    /* YAML: the same document, parsed back, ratios as the seed writes them */
+    const char *y[] = {"Accept: application/yaml", NULL};
+    api_resp *ry = api_req("GET", "/v1/dashboard?period=2026-Q1", ws.read, NULL, NULL, 0, y);
+    ck_assert_status(ry, 200);
+    char msg[256];
+    json_t *yd = yconv_parse(ry->body, ry->len, msg, sizeof msg);
+    ck_assert_msg(yd != NULL, "YAML does not parse: %s", msg);
+    ck_assert_str_eq(json_string_value(json_object_get(sec(yd, "retention"), "nrr")), "80.0%");
+    ck_assert_str_eq(json_string_value(json_object_get(sec(yd, "pipeline"), "coverage_ratio")), "1.0x");
+    ck_assert(num(sec(yd, "arr"), "current") == num(sec(d, "arr"), "current"));
+    ck_assert(json_equal(json_object_get(yd, "forecast"), json_object_get(d, "forecast")));
+    const char *k1 = NULL, *k2 = NULL;
+    void *it1 = json_object_iter(yd);
+    k1 = json_object_iter_key(it1);
+    k2 = json_object_iter_key(json_object_iter_next(yd, it1));
+    ck_assert_str_eq(k1, "period"); /* the seed's key order */
+    ck_assert_str_eq(k2, "updated");
+    json_decref(yd);
+    api_resp_free(ry);
+    api_resp_free(r);
+
+    snprintf(inm, sizeof inm, "If-None-Match: %s", etag);
+    const char *h[] = {inm, NULL};
+    r = api_req("GET", "/v1/dashboard?period=2026-Q1", ws.read, NULL, NULL, 0, h);
+    ck_assert_status(r, 304);
+    api_resp_free(r);
+    r = api_get("/v1/dashboard?period=2026-Q1&explain=true", ws.read);
+    ck_assert(num(json_object_get(json_object_get(json_object_get(r->json, "explain"), "cac"), "inputs"), "new_customers") == 1);
+    api_resp_free(r);
+
+    r = api_get("/v1/revenue/waterfall?from=2026-01-01&to=2026-03-31", ws.read);
+    ck_assert_status(r, 200);
+    ck_assert(num(r->json, "starting") + num(r->json, "new_business") + num(r->json, "expansion") +
+                  num(r->json, "reactivation") - num(r->json, "contraction") - num(r->json, "churn") ==
+              num(r->json, "ending"));
+    ck_assert(num(r->json, "ending") == 150000);
+    api_resp_free(r);
+}
+END_TEST
+
+START_TEST(missing_inputs_are_null_with_a_reason)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    api_resp *r = api_get("/v1/dashboard", ws.read);
+    ck_assert_status(r, 200);
+    ck_assert(json_is_null(json_object_get(sec(r->json, "retention"), "nrr")));
+    ck_assert(json_is_null(json_object_get(sec(r->json, "efficiency"), "cac")));
+    const json_t *s = signal_of(r->json, "ltv_cac_ratio");
+    ck_assert(json_is_null(json_object_get(s, "status")));
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(s, "note")), "no S&M spend"));
+    ck_assert(num(sec(r->json, "arr"), "current") == 0);
+    api_resp_free(r);
+    r = api_get("/v1/dashboard?period=2026-Q5", ws.read);
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+    r = api_get("/v1/revenue/waterfall?from=2026-02-01&to=2026-01-01", ws.read);
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+}
+END_TEST
+
+Suite *dashboard_suite(void)
+{
+    Suite *s = suite_create("dashboard");
+    TCase *tc = tcase_create("document");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, every_number_of_a_crafted_quarter);
+    tcase_add_test(tc, missing_inputs_are_null_with_a_reason);
+    suite_add_tcase(s, tc);
+    return s;
+}
