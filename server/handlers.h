@@ -46,6 +46,10 @@ int snapshots_take(db_conn *db, const char *workspace_id, const char *label, con
 void h_dashboard(http_req *rq);
 void h_revenue_waterfall(http_req *rq);
 
+/* h_cohorts.c: cohort retention and unit economics per group */
+void h_cohorts_retention(http_req *rq);
+void h_unit_economics(http_req *rq);
+
 /* h_review.c: the weekly pipeline review */
 void h_pipeline_review(http_req *rq);
 

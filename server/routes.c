@@ -32,6 +32,8 @@ const http_route routes[] = {
     {"GET", "/v1/pipeline/review", h_pipeline_review, ROLE_READ, 0},
     {"GET", "/v1/dashboard", h_dashboard, ROLE_READ, 0},
     {"GET", "/v1/revenue/waterfall", h_revenue_waterfall, ROLE_READ, 0},
+    {"GET", "/v1/cohorts/retention", h_cohorts_retention, ROLE_READ, 0},
+    {"GET", "/v1/metrics/unit-economics", h_unit_economics, ROLE_READ, 0},
 
     {"POST", "/v1/arr-events", h_arr_events_create, ROLE_WRITE, ROUTE_IDEMPOTENT},
     {"GET", "/v1/arr-events", h_arr_events_list, ROLE_READ, 0},

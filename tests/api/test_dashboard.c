@@ -141,6 +141,48 @@ START_TEST(missing_inputs_are_null_with_a_reason)
 }
 END_TEST
 
+START_TEST(cohorts_and_unit_economics)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    send(&ws, "PUT", "/v1/accounts/A", "{\"name\":\"A\",\"segment\":\"smb\"}");
+    send(&ws, "POST", "/v1/arr-events",
+         "{\"items\":[{\"account\":\"A\",\"date\":\"2026-09-05\",\"kind\":\"new\",\"amount\":1000},"
+         "{\"account\":\"B\",\"date\":\"2026-09-10\",\"kind\":\"new\",\"amount\":1000},"
+         "{\"account\":\"A\",\"date\":\"2026-10-01\",\"kind\":\"expansion\",\"amount\":1000},"
+         "{\"account\":\"B\",\"date\":\"2026-11-01\",\"kind\":\"churn\",\"amount\":1000}]}");
+    api_resp *r = api_get("/v1/cohorts/retention?by=acquisition_month&months=3", ws.read);
+    ck_assert_status(r, 200);
+    json_t *c = json_array_get(json_object_get(r->json, "cohorts"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(c, "cohort")), "2026-09");
+    ck_assert_int_eq(json_integer_value(json_object_get(c, "accounts")), 2);
+    json_t *m = json_object_get(c, "months");
+    ck_assert_int_eq(json_array_size(m), 3); /* September, October, November */
+    ck_assert(num(json_array_get(m, 1), "nrr") == 1.5);
+    ck_assert(num(json_array_get(m, 1), "grr") == 1.0);
+    ck_assert(num(json_array_get(m, 2), "nrr") == 1.0);
+    ck_assert(num(json_array_get(m, 2), "grr") == 0.5);
+    ck_assert(num(json_array_get(m, 2), "logo_retention") == 0.5);
+    api_resp_free(r);
+    r = api_get("/v1/cohorts/retention?by=segment", ws.read);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "cohorts")), 2); /* smb, (none) */
+    api_resp_free(r);
+
+    send(&ws, "POST", "/v1/spend", "{\"period\":\"2026-Q3\",\"category\":\"marketing\",\"segment\":\"smb\",\"amount\":2000}");
+    send(&ws, "PUT", "/v1/finance/2026-Q3", "{\"gross_margin\":0.5}");
+    r = api_get("/v1/metrics/unit-economics?by=segment&period=2026-Q3", ws.read);
+    ck_assert_status(r, 200);
+    json_t *g = json_array_get(json_object_get(r->json, "groups"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(g, "group")), "smb");
+    ck_assert(num(g, "cac") == 2000); /* 2,000 / 1 new smb customer */
+    ck_assert_int_eq(json_integer_value(json_object_get(g, "new_customers")), 1);
+    api_resp_free(r);
+    r = api_get("/v1/metrics/unit-economics?by=planet", ws.read);
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+}
+END_TEST
+
 Suite *dashboard_suite(void)
 {
     Suite *s = suite_create("dashboard");
@@ -148,6 +190,7 @@ Suite *dashboard_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, every_number_of_a_crafted_quarter);
     tcase_add_test(tc, missing_inputs_are_null_with_a_reason);
+    tcase_add_test(tc, cohorts_and_unit_economics);
     suite_add_tcase(s, tc);
     return s;
 }
