@@ -32,7 +32,7 @@ SERVER_OBJ = $(SERVER_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/migrations_embe
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN  = $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps run test test-plain test-sanitize unit api lint-openapi bench fmt fmt-check clean fuzz fuzz-build
+.PHONY: all deps run test test-plain test-sanitize unit api lint-openapi bench fmt fmt-check clean fuzz fuzz-build valgrind load
 all: $(BUILD)/revopsd
 
 # Rebuild everything when the flags change (redis's .make-settings idea).
@@ -116,6 +116,31 @@ bench: deps
 	@scripts/install-deps.sh wrk python3
 	$(MAKE) --no-print-directory $(BUILD)/revopsd $(BUILD)/bench/bare_mhd $(BENCH_BIN)
 	BUILD=$(BUILD) scripts/bench.sh
+
+# ---- valgrind and load ----------------------------------------------------
+# make valgrind: the API suite with every revopsd it starts under memcheck;
+# any error or definite leak fails it (logs in $(BUILD)/valgrind/).
+VALGRIND = valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+    --show-leak-kinds=definite --num-callers=30
+valgrind: deps
+	@scripts/install-deps.sh valgrind
+	$(MAKE) --no-print-directory $(BUILD)/revopsd $(BUILD)/tests/api_tests $(BUILD)/openapi.json
+	rm -rf $(BUILD)/valgrind && mkdir -p $(BUILD)/valgrind
+	REVOPSD=$(BUILD)/revopsd OPENAPI_JSON=$(BUILD)/openapi.json CK_TIMEOUT_MULTIPLIER=10 \
+	    REVOPSD_WRAPPER='$(VALGRIND) --log-file=$(CURDIR)/$(BUILD)/valgrind/revopsd.%p.log' \
+	    scripts/run-tests.sh $(BUILD)/tests/api_tests; rc=$$?; \
+	    bad=$$(grep -l 'ERROR SUMMARY: [1-9]' $(BUILD)/valgrind/*.log); \
+	    for f in $$bad; do echo "valgrind: $$f"; sed -n '/ERROR SUMMARY/p' $$f; done; \
+	    echo "valgrind: $$(grep -l 'ERROR SUMMARY' $(BUILD)/valgrind/*.log | wc -l) revopsd exits checked" \
+	        "($$(grep -L 'ERROR SUMMARY' $(BUILD)/valgrind/*.log | wc -l) killed by their test, not checked)"; \
+	    [ $$rc -eq 0 ] && [ -z "$$bad" ]
+
+# make load: a bounded mixed read/write wrk run on loopback (LOAD_SECONDS).
+LOAD_SECONDS ?= 60
+load: deps
+	@scripts/install-deps.sh wrk
+	$(MAKE) --no-print-directory $(BUILD)/revopsd
+	LOAD_SECONDS=$(LOAD_SECONDS) scripts/load.sh $(BUILD)/revopsd
 
 # ---- fuzzing --------------------------------------------------------------
 # libFuzzer harnesses (tests/fuzz/fuzz_*.c) built with clang, ASan and UBSan

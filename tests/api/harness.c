@@ -99,12 +99,19 @@ int api_spawn_server(const char *db_url, int port, const char *const *extra_args
         dup2(fd, 2);
         close(fd);
     }
-    const char *argv[32] = {g_revopsd, "serve", "--listen", listen, "--database-url", db_url, "--threads", "4"};
-    int n = 8;
-    for (int i = 0; extra_args && extra_args[i] && n < 30; i++)
+    const char *argv[64];
+    int n = 0;
+    /* REVOPSD_WRAPPER: a command line put in front, e.g. valgrind (make valgrind) */
+    char *wrap = getenv("REVOPSD_WRAPPER") ? strdup(getenv("REVOPSD_WRAPPER")) : NULL;
+    for (char *t = wrap ? strtok(wrap, " ") : NULL; t && n < 24; t = strtok(NULL, " "))
+        argv[n++] = t;
+    const char *base[] = {g_revopsd, "serve", "--listen", listen, "--database-url", db_url, "--threads", "4"};
+    for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
+        argv[n++] = base[i];
+    for (int i = 0; extra_args && extra_args[i] && n < 62; i++)
         argv[n++] = extra_args[i];
     argv[n] = NULL;
-    execv(g_revopsd, (char *const *)argv);
+    execvp(argv[0], (char *const *)argv);
     _exit(127);
 }
 
@@ -112,6 +119,8 @@ bool api_wait_healthy(int port, int timeout_ms)
 {
     char base[64];
     snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    if (getenv("REVOPSD_WRAPPER")) /* valgrind starts a server far more slowly */
+        timeout_ms *= 4;
     for (int waited = 0; waited < timeout_ms; waited += 50) {
         CURL *c = curl_easy_init();
         char url[128];
