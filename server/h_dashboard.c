@@ -14,6 +14,7 @@
 #include "handlers.h"
 #include "jsonv.h"
 #include "metrics.h"
+#include "respcache.h"
 #include "yconv.h"
 
 static json_t *money_j(money_t c) { return json_real((double)c / 100.0); }
@@ -442,23 +443,45 @@ void h_dashboard(http_req *rq)
         http_reply_error(rq, &err);
         return;
     }
+    /* pollers hit the same document: serve it from the short-lived cache */
+    bool yaml = http_wants_yaml(rq), want_explain = ex && strcmp(ex, "true") == 0;
+    char key[160], plabel[16];
+    period_format(&P, plabel, sizeof plabel);
+    snprintf(key, sizeof key, "dashboard|%s|%s|%d|%d", rq->auth.workspace_id, plabel, want_explain, yaml);
+    size_t len = 0;
+    char *cached = respcache_get(key, &len);
+    if (cached) {
+        if (yaml) {
+            http_reply_text(rq, 200, "application/yaml", cached, len);
+        } else {
+            json_t *doc = json_loadb(cached, len, 0, NULL);
+            free(cached);
+            http_reply_json_etag(rq, doc);
+        }
+        return;
+    }
+    unsigned gen = respcache_generation();
     json_t *doc = NULL;
-    if (build(rq, db, &P, fsm, ex && strcmp(ex, "true") == 0, &doc, &err) != 0) {
+    if (build(rq, db, &P, fsm, want_explain, &doc, &err) != 0) {
         http_reply_error(rq, &err);
         return;
     }
-    if (http_wants_yaml(rq)) {
+    if (yaml) {
         yaml_style(doc);
-        size_t len = 0;
         char *y = yconv_emit(doc, &len);
         json_decref(doc);
         if (!y) {
             http_fail(rq, ERR_INTERNAL, "could not encode YAML");
             return;
         }
+        respcache_put(key, y, len, gen);
         http_reply_text(rq, 200, "application/yaml", y, len);
         return;
     }
+    char *text = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    if (text)
+        respcache_put(key, text, strlen(text), gen);
+    free(text);
     http_reply_json_etag(rq, doc);
 }
 

@@ -17,6 +17,7 @@
 #include "jsonv.h"
 #include "log.h"
 #include "prom.h"
+#include "respcache.h"
 #include "ratelimit.h"
 
 /* JSON nesting deeper than this is refused before parsing: no real resource
@@ -658,6 +659,8 @@ static void dispatch(http_req *rq)
     rq->route->handler(rq);
     if (!rq->replied)
         http_fail(rq, ERR_INTERNAL, "The handler produced no response");
+    if (rq->status < 300 && strcmp(rq->route->method, "GET") != 0)
+        respcache_bump(); /* a write: cached reads may be stale now */
     if (idem)
         idempotency_end(rq, idem, hash, locked);
 }

@@ -132,6 +132,11 @@ START_TEST(missing_inputs_are_null_with_a_reason)
     ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(s, "note")), "no S&M spend"));
     ck_assert(num(sec(r->json, "arr"), "current") == 0);
     api_resp_free(r);
+    /* a write through this instance is visible at once (the answer cache is emptied) */
+    send(&ws, "POST", "/v1/arr-events", "{\"account\":\"Z\",\"date\":\"2020-01-01\",\"kind\":\"new\",\"amount\":123.45}");
+    r = api_get("/v1/dashboard", ws.read);
+    ck_assert(num(sec(r->json, "arr"), "current") == 123.45);
+    api_resp_free(r);
     r = api_get("/v1/dashboard?period=2026-Q5", ws.read);
     ck_assert_status(r, 422);
     api_resp_free(r);

@@ -1,0 +1,92 @@
+/* respcache.c - direct-mapped cache with TTL and a global write generation. */
+#include "respcache.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SLOTS 256
+
+typedef struct {
+    char key[160];
+    char *body;
+    size_t len;
+    long long expires_ms;
+    unsigned gen;
+} entry;
+
+static entry slots[SLOTS];
+static unsigned generation = 1;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static size_t slot_of(const char *key)
+{
+    unsigned long h = 5381; /* djb2: keys are short and trusted-format */
+    for (const char *p = key; *p; p++)
+        h = h * 33 + (unsigned char)*p;
+    return h % SLOTS;
+}
+
+char *respcache_get(const char *key, size_t *len)
+{
+    char *out = NULL;
+    pthread_mutex_lock(&mu);
+    entry *e = &slots[slot_of(key)];
+    if (e->body && e->gen == generation && e->expires_ms > now_ms() && strcmp(e->key, key) == 0) {
+        out = malloc(e->len + 1);
+        if (out) {
+            memcpy(out, e->body, e->len + 1);
+            *len = e->len;
+        }
+    }
+    pthread_mutex_unlock(&mu);
+    return out;
+}
+
+void respcache_put(const char *key, const char *body, size_t len, unsigned gen)
+{
+    if (strlen(key) >= sizeof slots[0].key)
+        return;
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return;
+    memcpy(copy, body, len);
+    copy[len] = '\0';
+    pthread_mutex_lock(&mu);
+    if (gen == generation) {
+        entry *e = &slots[slot_of(key)];
+        free(e->body);
+        snprintf(e->key, sizeof e->key, "%s", key);
+        e->body = copy;
+        e->len = len;
+        e->expires_ms = now_ms() + RESPCACHE_TTL_MS;
+        e->gen = gen;
+        copy = NULL;
+    }
+    pthread_mutex_unlock(&mu);
+    free(copy);
+}
+
+unsigned respcache_generation(void)
+{
+    pthread_mutex_lock(&mu);
+    unsigned g = generation;
+    pthread_mutex_unlock(&mu);
+    return g;
+}
+
+void respcache_bump(void)
+{
+    pthread_mutex_lock(&mu);
+    generation++;
+    pthread_mutex_unlock(&mu);
+}
