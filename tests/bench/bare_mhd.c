@@ -9,7 +9,16 @@
 static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                               const char *version, const char *data, size_t *size, void **ctx)
 {
-    (void)cls, (void)url, (void)method, (void)version, (void)data, (void)size, (void)ctx;
+    (void)cls, (void)url, (void)method, (void)version, (void)data;
+    static int marker;
+    if (!*ctx) { /* first call: headers only; answering now would make MHD close the connection */
+        *ctx = &marker;
+        return MHD_YES;
+    }
+    if (*size) { /* discard any body, as revopsd reads it */
+        *size = 0;
+        return MHD_YES;
+    }
     static const char body[] = "{\"status\":\"ok\"}";
     struct MHD_Response *r = MHD_create_response_from_buffer(sizeof body - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
     MHD_add_response_header(r, "Content-Type", "application/json");
