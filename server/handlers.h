@@ -50,6 +50,11 @@ void h_revenue_waterfall(http_req *rq);
 void h_cohorts_retention(http_req *rq);
 void h_unit_economics(http_req *rq);
 
+/* h_forecasts.c: stored forecasts */
+void h_forecasts_create(http_req *rq);
+void h_forecasts_list(http_req *rq);
+void h_forecasts_get(http_req *rq);
+
 /* h_review.c: the weekly pipeline review */
 void h_pipeline_review(http_req *rq);
 

@@ -80,6 +80,7 @@ Suite *crm_suite(void);
 Suite *funnels_suite(void);
 Suite *snapshots_suite(void);
 Suite *dashboard_suite(void);
+Suite *forecasts_suite(void);
 Suite *security_suite(void);
 
 #define ck_assert_status(r, want)                                                                               \

@@ -199,3 +199,85 @@ Suite *dashboard_suite(void)
     suite_add_tcase(s, tc);
     return s;
 }
+
+START_TEST(forecasts_from_stored_deals)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    send(&ws, "PUT", "/v1/reps/mia", "{\"name\":\"Mia\",\"role\":\"manager\"}");
+    send(&ws, "PUT", "/v1/reps/ann", "{\"name\":\"Ann\",\"manager\":\"mia\",\"quotas\":{\"2026-Q4\":40000}}");
+    send(&ws, "PUT", "/v1/reps/bob", "{\"name\":\"Bob\",\"manager\":\"mia\"}");
+    send(&ws, "PUT", "/v1/deals/a1",
+         "{\"name\":\"A1\",\"amount\":10000,\"stage\":\"proposal\",\"forecast_category\":\"commit\",\"owner\":\"ann\","
+         "\"expected_close_date\":\"2026-12-20\"}");
+    send(&ws, "PUT", "/v1/deals/b1",
+         "{\"name\":\"B1\",\"amount\":20000,\"stage\":\"opportunity\",\"owner\":\"bob\",\"expected_close_date\":\"2026-11-01\"}");
+    send(&ws, "PUT", "/v1/deals/w1",
+         "{\"name\":\"W1\",\"amount\":5000,\"stage\":\"closed_won\",\"status\":\"won\",\"owner\":\"ann\","
+         "\"closed_at\":\"2026-10-15T10:00:00Z\"}");
+    api_resp *r = api_send_json("POST", "/v1/forecasts", ws.write,
+                                "{\"period\":\"2026-Q4\",\"method\":\"weighted\",\"group_by\":\"manager\",\"as_of\":\"2026-11-23\"}");
+    ck_assert_status(r, 201);
+    const json_t *f = r->json;
+    ck_assert(num(f, "closed_won") == 5000);
+    ck_assert(num(f, "weighted") == 10000 * 0.6 + 20000 * 0.225); /* 6,000 + 4,500 */
+    ck_assert(num(f, "expected") == 15500);
+    ck_assert(num(f, "commit") == 15000); /* won + the committed deal */
+    ck_assert(num(f, "coverage") == 0.8571); /* 30,000 / (40,000 - 5,000) */
+    const json_t *q = json_object_get(f, "quantiles");
+    ck_assert(num(q, "p10") <= num(q, "p50") && num(q, "p50") <= num(q, "p90"));
+    ck_assert(num(q, "p10") >= 5000 && num(q, "p90") <= 35000);
+    const json_t *risk = json_object_get(f, "at_risk");
+    ck_assert(num(risk, "amount") == 20000); /* b1 is past its close date */
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(json_array_get(json_object_get(risk, "deals"), 0),
+                                                                      "reasons"), 0)), "past_close");
+    size_t i;
+    json_t *g;
+    bool saw_mia = false;
+    json_array_foreach(json_object_get(f, "groups"), i, g) if (strcmp(json_string_value(json_object_get(g, "key")), "mia") == 0)
+    {
+        saw_mia = true;
+        ck_assert(num(g, "weighted") == 10500); /* rolled up from ann and bob */
+    }
+    ck_assert(saw_mia);
+    char path[96];
+    snprintf(path, sizeof path, "/v1/forecasts/%s", json_string_value(json_object_get(f, "id")));
+    api_resp_free(r);
+    r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "method")), "weighted");
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "funnel_version")), 1);
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/forecasts", ws.write, "{\"period\":\"2026-Q4\",\"method\":\"historical\"}");
+    ck_assert_status(r, 201);
+    ck_assert(num(r->json, "closed_won") == 5000);
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/forecasts", ws.write,
+                      "{\"period\":\"2026-Q4\",\"method\":\"category\",\"what_if\":{\"deal_ids_excluded\":[\"a1\"]}}");
+    ck_assert_status(r, 201);
+    ck_assert(num(r->json, "commit") == 5000);
+    api_resp_free(r);
+    r = api_get("/v1/forecasts", ws.read);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "items")), 3);
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/forecasts", ws.write, "{\"period\":\"2026-Q9\",\"method\":\"magic\",\"quantiles\":[2]}");
+    ck_assert_status(r, 422);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "errors")), 2);
+    api_resp_free(r);
+    api_ws other;
+    api_new_workspace(&other);
+    r = api_get(path, other.read);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+}
+END_TEST
+
+Suite *forecasts_suite(void)
+{
+    Suite *s = suite_create("forecasts");
+    TCase *tc = tcase_create("stored");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, forecasts_from_stored_deals);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,465 @@
+/* h_forecasts.c - forecasts computed by core/forecast from the stored deals, and kept. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caldate.h"
+#include "forecast.h"
+#include "funneldoc.h"
+#include "handlers.h"
+#include "jsonv.h"
+
+static json_t *money_j(money_t c) { return json_real((double)c / 100.0); }
+
+static json_t *totals_json(const forecast_totals *t)
+{
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I}", "closed_won", money_j(t->closed_won), "commit",
+                     money_j(t->commit), "best_case", money_j(t->best_case), "pipeline", money_j(t->pipeline),
+                     "weighted", money_j(t->weighted), "expected", money_j(t->expected), "run_rate",
+                     money_j(t->run_rate), "risk_adjusted", money_j(t->risk_adjusted), "open_deals",
+                     (json_int_t)t->open_deals, "flagged_deals", (json_int_t)t->flagged_deals);
+}
+
+static int name_index(json_t *names, const char *key)
+{
+    size_t i;
+    json_t *k;
+    json_array_foreach(names, i, k) if (strcmp(json_string_value(k), key) == 0) return (int)i;
+    json_array_append_new(names, json_string(key));
+    return (int)json_array_size(names) - 1;
+}
+
+static bool parse_day(PGresult *r, int row, int col, caldate_t *out)
+{
+    return !PQgetisnull(r, row, col) && caldate_parse(PQgetvalue(r, row, col), out);
+}
+
+/* Learned inputs of the historical method, from deals closed before as_of
+ * only (no future data). Arrays are owned by the caller afterwards. */
+typedef struct {
+    forecast_stage_history st[FUNNEL_MAX_STAGES];
+    int *days[FUNNEL_MAX_STAGES];
+    int *c2c;
+    forecast_history h;
+} history_buf;
+
+static void history_free(history_buf *b)
+{
+    for (int i = 0; i < FUNNEL_MAX_STAGES; i++)
+        free(b->days[i]);
+    free(b->c2c);
+}
+
+static int load_history(db_conn *db, const char *ws, const funnel_def *def, const char *as_of, history_buf *b,
+                        app_err *err)
+{
+    memset(b, 0, sizeof *b);
+    const char *p[] = {ws, as_of};
+    PGresult *r = db_query(db,
+                           "SELECT h.stage, count(DISTINCT h.deal_id), count(DISTINCT h.deal_id) FILTER (WHERE d.status = 'won')"
+                           " FROM deal_stage_history h JOIN deals d ON d.workspace_id = h.workspace_id AND d.external_id = h.deal_id"
+                           " WHERE h.workspace_id = $1 AND d.deleted_at IS NULL AND d.status IN ('won', 'lost')"
+                           " AND d.closed_at < $2::date GROUP BY h.stage",
+                           2, p, err);
+    if (!r)
+        return -1;
+    for (int i = 0; i < PQntuples(r); i++) {
+        int s = funnel_stage_index(def, PQgetvalue(r, i, 0));
+        if (s >= 0) {
+            b->st[s].reached = atoll(PQgetvalue(r, i, 1));
+            b->st[s].won = atoll(PQgetvalue(r, i, 2));
+        }
+    }
+    PQclear(r);
+    r = db_query(db,
+                 "SELECT h.stage, greatest(0, floor(extract(epoch FROM d.closed_at - h.entered_at) / 86400))::int AS days"
+                 " FROM deal_stage_history h JOIN deals d ON d.workspace_id = h.workspace_id AND d.external_id = h.deal_id"
+                 " WHERE h.workspace_id = $1 AND d.deleted_at IS NULL AND d.status = 'won' AND h.entered_at IS NOT NULL"
+                 " AND d.closed_at < $2::date ORDER BY 1, 2",
+                 2, p, err);
+    if (!r)
+        return -1;
+    int n = PQntuples(r);
+    for (int s = 0; s < def->nstages; s++)
+        b->days[s] = malloc(((size_t)n + 1) * sizeof(int));
+    for (int i = 0; i < n; i++) {
+        int s = funnel_stage_index(def, PQgetvalue(r, i, 0));
+        if (s >= 0 && b->days[s])
+            b->days[s][b->st[s].nwon_days++] = atoi(PQgetvalue(r, i, 1));
+    }
+    PQclear(r);
+    for (int s = 0; s < def->nstages; s++)
+        b->st[s].won_days = b->days[s];
+    /* run-rate: the last year of created deals */
+    r = db_query(db,
+                 "SELECT count(*)::float8 / 365, COALESCE(avg((status = 'won')::int) FILTER (WHERE status <> 'open'), 0),"
+                 " COALESCE(avg(amount_cents) FILTER (WHERE status = 'won'), 0),"
+                 " COALESCE(avg(amount_cents::float8 * amount_cents) FILTER (WHERE status = 'won'), 0)"
+                 " FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL AND created_at < $2::date"
+                 " AND created_at >= $2::date - 365 AND (status = 'open' OR closed_at < $2::date)",
+                 2, p, err);
+    if (!r)
+        return -1;
+    b->h.created_per_day = atof(PQgetvalue(r, 0, 0));
+    b->h.new_win_rate = atof(PQgetvalue(r, 0, 1));
+    b->h.avg_won_amount = (money_t)llround(atof(PQgetvalue(r, 0, 2)));
+    b->h.won_amount_sq_mean = atof(PQgetvalue(r, 0, 3));
+    PQclear(r);
+    r = db_query(db,
+                 "SELECT greatest(0, floor(extract(epoch FROM closed_at - created_at) / 86400))::int FROM deals"
+                 " WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'won' AND closed_at < $2::date ORDER BY 1",
+                 2, p, err);
+    if (!r)
+        return -1;
+    n = PQntuples(r);
+    b->c2c = malloc(((size_t)n + 1) * sizeof(int));
+    for (int i = 0; b->c2c && i < n; i++)
+        b->c2c[i] = atoi(PQgetvalue(r, i, 0));
+    PQclear(r);
+    b->h.stages = b->st;
+    b->h.prior_strength = 10;
+    b->h.create_to_close_days = b->c2c;
+    b->h.ncreate_to_close = b->c2c ? (size_t)n : 0;
+    return 0;
+}
+
+void h_forecasts_create(http_req *rq)
+{
+    app_err err = {0};
+    if (!jv_require_object(rq->json, &err)) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    static const char *const allowed[] = {"period", "method", "group_by", "quantiles", "as_of", "what_if", NULL};
+    (void)jv_only_fields(rq->json, allowed, &err);
+    const char *period_s = NULL, *method_s = NULL, *group_by = NULL;
+    int as_of_day = 0;
+    bool has_as_of = false;
+    (void)jv_string(rq->json, "period", true, 16, &period_s, &err);
+    if (jv_string(rq->json, "method", false, 16, &method_s, &err) && method_s && forecast_method_parse(method_s) < 0)
+        app_err_field(&err, "method", "must be weighted, category or historical");
+    if (jv_string(rq->json, "group_by", false, 16, &group_by, &err) && group_by && strcmp(group_by, "owner") != 0 &&
+        strcmp(group_by, "manager") != 0 && strcmp(group_by, "segment") != 0 && strcmp(group_by, "region") != 0)
+        app_err_field(&err, "group_by", "must be owner, manager, segment or region");
+    (void)jv_date(rq->json, "as_of", false, &as_of_day, &has_as_of, &err);
+    forecast_input in = {.method = method_s ? (forecast_method)forecast_method_parse(method_s) : FM_WEIGHTED};
+    const json_t *qs = json_object_get(rq->json, "quantiles");
+    if (!qs) {
+        in.nquantiles = 3;
+        in.quantiles[0] = 0.1, in.quantiles[1] = 0.5, in.quantiles[2] = 0.9;
+    } else if (!json_is_array(qs) || json_array_size(qs) > FORECAST_MAX_QUANTILES) {
+        app_err_field(&err, "quantiles", "must be a list of up to %d numbers between 0 and 1", FORECAST_MAX_QUANTILES);
+    } else {
+        size_t i;
+        json_t *q;
+        json_array_foreach(qs, i, q)
+        {
+            if (!json_is_number(q) || json_number_value(q) <= 0 || json_number_value(q) >= 1) {
+                app_err_field(&err, "quantiles", "must be numbers strictly between 0 and 1");
+                break;
+            }
+            in.quantiles[in.nquantiles++] = json_number_value(q);
+        }
+    }
+    const json_t *wi = json_object_get(rq->json, "what_if");
+    const json_t *excluded = NULL;
+    if (wi) {
+        static const char *const wi_allowed[] = {"win_rate_delta", "deal_ids_excluded", NULL};
+        app_err sub = {0};
+        if (!json_is_object(wi))
+            app_err_field(&sub, "what_if", "must be an object");
+        else {
+            (void)jv_only_fields(wi, wi_allowed, &sub);
+            (void)jv_number(wi, "win_rate_delta", false, -1, 1, &in.win_rate_delta, NULL, &sub);
+            excluded = json_object_get(wi, "deal_ids_excluded");
+            if (excluded && !json_is_array(excluded))
+                app_err_field(&sub, "deal_ids_excluded", "must be a list of deal ids");
+        }
+        jv_merge_prefixed(&err, &sub, "what_if");
+    }
+    db_conn *db = err.code == ERR_NONE ? http_db(rq) : NULL;
+    if (err.code != ERR_NONE) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    if (!db)
+        return;
+    const char *ws = rq->auth.workspace_id;
+    int fsm = workspace_fy_start(db, ws, &err);
+    char today_s[16];
+    caldate_t today;
+    period P;
+    if (fsm < 0 || funnels_ensure_default(db, ws, &err) != 0 ||
+        db_query_value(db, "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')", 0, NULL, today_s, sizeof today_s, &err) <= 0 ||
+        !caldate_parse(today_s, &today)) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    if (!period_parse(period_s, fsm, &P)) {
+        app_err_field(&err, "period", "must be a period such as 2026-Q1, 2026-03 or FY2026");
+        http_reply_error(rq, &err);
+        return;
+    }
+    in.period_start = P.start;
+    in.period_end = P.end;
+    in.as_of = has_as_of ? as_of_day : today;
+    /* the default funnel: probabilities, and its version recorded with the forecast */
+    const char *fp[] = {ws};
+    PGresult *fr = db_query(db,
+                            "SELECT document, id, version FROM funnels WHERE workspace_id = $1 AND is_default"
+                            " AND deleted_at IS NULL",
+                            1, fp, &err);
+    if (!fr) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    funnel_def def;
+    json_t *doc = PQntuples(fr) ? json_loads(PQgetvalue(fr, 0, 0), 0, NULL) : NULL;
+    char funnel_id[40] = "", funnel_ver[16] = "";
+    if (PQntuples(fr)) {
+        snprintf(funnel_id, sizeof funnel_id, "%s", PQgetvalue(fr, 0, 1));
+        snprintf(funnel_ver, sizeof funnel_ver, "%s", PQgetvalue(fr, 0, 2));
+    }
+    PQclear(fr);
+    bool ok = doc && funneldoc_to_def(doc, &def) == 0;
+    json_decref(doc);
+    if (!ok) {
+        http_fail(rq, ERR_INTERNAL, "the default funnel does not decode");
+        return;
+    }
+    in.funnel = &def;
+    char ps[16], pe[16], ao[16];
+    caldate_format(P.start, ps, sizeof ps);
+    caldate_format(P.end, pe, sizeof pe);
+    caldate_format(in.as_of, ao, sizeof ao);
+
+    const char *gexpr = !group_by                         ? "NULL::text"
+                        : strcmp(group_by, "segment") == 0 ? "COALESCE(d.segment, '(none)')"
+                        : strcmp(group_by, "region") == 0  ? "COALESCE(r.region, '(none)')"
+                                                           : "COALESCE(d.owner, '(none)')";
+    char sql[1500];
+    snprintf(sql, sizeof sql,
+             "SELECT d.external_id, COALESCE(d.amount_cents, 0), d.expected_close_date, d.stage, d.forecast_category,"
+             " d.probability::float8, d.status, to_char(d.closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
+             " to_char(d.stage_entered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
+             " to_char(d.last_activity_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), d.push_count, %s"
+             " FROM deals d LEFT JOIN reps r ON r.workspace_id = d.workspace_id AND r.external_id = d.owner"
+             "  AND r.deleted_at IS NULL"
+             " WHERE d.workspace_id = $1 AND d.deleted_at IS NULL AND (d.status = 'open' OR (d.status = 'won'"
+             "  AND d.closed_at >= $2::date AND d.closed_at < $3::date)) ORDER BY d.external_id",
+             gexpr);
+    const char *dp[] = {ws, ps, pe};
+    PGresult *r = db_query(db, sql, 3, dp, &err);
+    if (!r) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    int n = PQntuples(r);
+    json_t *names = json_array();
+    forecast_deal *deals = calloc((size_t)n + 1, sizeof *deals);
+    unsigned *flags = calloc((size_t)n + 1, sizeof *flags);
+    double *probs = calloc((size_t)n + 1, sizeof *probs);
+    int *parent = NULL;
+    forecast_totals *gt = NULL;
+    history_buf hb;
+    memset(&hb, 0, sizeof hb);
+    json_t *out = NULL;
+    if (!deals || !flags || !probs) {
+        http_fail(rq, ERR_INTERNAL, "out of memory");
+        goto done;
+    }
+    money_t pipeline_in_period = 0;
+    for (int i = 0; i < n; i++) {
+        forecast_deal *d = &deals[i];
+        d->amount = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+        if (!parse_day(r, i, 2, &d->expected_close))
+            d->expected_close = INT32_MAX;
+        int st = PQgetisnull(r, i, 3) ? -1 : funnel_stage_index(&def, PQgetvalue(r, i, 3));
+        d->won = strcmp(PQgetvalue(r, i, 6), "won") == 0;
+        if (st < 0 || (!d->won && (def.stages[st].won || def.stages[st].lost)))
+            st = funnel_stage_index(&def, "opportunity") >= 0 ? funnel_stage_index(&def, "opportunity") : 0;
+        d->stage = st;
+        int cat = PQgetisnull(r, i, 4) ? -1 : forecast_category_parse(PQgetvalue(r, i, 4));
+        d->category = cat >= 0 ? (forecast_category)cat : def.stages[st].category;
+        d->probability = PQgetisnull(r, i, 5) ? NAN : atof(PQgetvalue(r, i, 5));
+        if (!parse_day(r, i, 7, &d->closed_at))
+            d->closed_at = INT32_MIN;
+        if (!parse_day(r, i, 8, &d->stage_entered))
+            d->stage_entered = FORECAST_NO_DATE;
+        if (!parse_day(r, i, 9, &d->last_activity))
+            d->last_activity = FORECAST_NO_DATE;
+        d->push_count = atoi(PQgetvalue(r, i, 10));
+        d->group = group_by ? name_index(names, PQgetvalue(r, i, 11)) : -1;
+        size_t k;
+        json_t *x;
+        json_array_foreach(excluded, k, x) if (json_is_string(x) && strcmp(json_string_value(x), PQgetvalue(r, i, 0)) == 0)
+            d->excluded = true;
+        if (!d->won && !d->excluded && d->expected_close < P.end)
+            pipeline_in_period += d->amount;
+    }
+    /* manager hierarchy: reps' managers become groups, each rolled up to its manager */
+    if (group_by && strcmp(group_by, "manager") == 0) {
+        PGresult *mr = db_query(db, "SELECT external_id, manager FROM reps WHERE workspace_id = $1 AND deleted_at IS NULL"
+                                    " AND manager IS NOT NULL",
+                                1, fp, &err);
+        if (!mr) {
+            http_reply_error(rq, &err);
+            goto done;
+        }
+        int nm = PQntuples(mr);
+        for (int i = 0; i < nm; i++) { /* every rep and manager is a group */
+            (void)name_index(names, PQgetvalue(mr, i, 0));
+            (void)name_index(names, PQgetvalue(mr, i, 1));
+        }
+        parent = malloc((json_array_size(names) + 1) * sizeof *parent);
+        for (size_t g = 0; parent && g < json_array_size(names); g++)
+            parent[g] = -1;
+        for (int i = 0; parent && i < nm; i++)
+            parent[name_index(names, PQgetvalue(mr, i, 0))] = name_index(names, PQgetvalue(mr, i, 1));
+        PQclear(mr);
+    }
+    in.ngroups = (int)json_array_size(names);
+    in.group_parent = parent;
+    gt = calloc((size_t)in.ngroups + 1, sizeof *gt);
+    if (in.method == FM_HISTORICAL) {
+        if (load_history(db, ws, &def, ao, &hb, &err) != 0) {
+            http_reply_error(rq, &err);
+            goto done;
+        }
+        in.history = &hb.h;
+    }
+    forecast_result res = {.groups = gt, .flags = flags, .deal_probability = probs};
+    if (!gt || forecast_compute(deals, (size_t)n, &in, &res) != 0) {
+        http_fail(rq, ERR_INTERNAL, "the forecast could not be computed");
+        goto done;
+    }
+    out = totals_json(&res.total);
+    json_t *quant = json_object();
+    for (int q = 0; q < in.nquantiles; q++) {
+        char key[16];
+        snprintf(key, sizeof key, "p%g", in.quantiles[q] * 100);
+        json_object_set_new(quant, key, money_j(res.quantile_values[q]));
+    }
+    json_object_set_new(out, "quantiles", quant);
+    json_t *risky = json_array();
+    for (int i = 0; i < n; i++) {
+        if (!flags[i] || probs[i] <= 0)
+            continue;
+        json_t *reasons = json_array();
+        for (int bit = 0; bit < RISK__COUNT; bit++)
+            if (flags[i] & (1u << bit))
+                json_array_append_new(reasons, json_string(forecast_risk_name(bit)));
+        json_array_append_new(risky, json_pack("{s:s, s:o, s:o}", "deal", PQgetvalue(r, i, 0), "amount",
+                                               money_j(deals[i].amount), "reasons", reasons));
+    }
+    json_object_set_new(out, "at_risk", json_pack("{s:o, s:o}", "amount", money_j(res.total.at_risk), "deals", risky));
+    json_t *groups = json_array();
+    for (int g = 0; g < in.ngroups; g++) {
+        json_t *o = totals_json(&gt[g]);
+        json_object_set(o, "key", json_array_get(names, (size_t)g));
+        json_object_set_new(o, "parent", parent && parent[g] >= 0 ? json_incref(json_array_get(names, (size_t)parent[g]))
+                                                                   : json_null());
+        json_array_append_new(groups, o);
+    }
+    json_object_set_new(out, "groups", groups);
+    /* coverage: pipeline closing in the period over the quota still to win */
+    char plabel[16], quota_s[32];
+    period_format(&P, plabel, sizeof plabel);
+    const char *qp[] = {ws, plabel};
+    int has_quota = db_query_value(db,
+                                   "SELECT sum((quotas ->> $2)::bigint) FROM reps WHERE workspace_id = $1 AND deleted_at IS NULL"
+                                   " AND quotas ? $2",
+                                   2, qp, quota_s, sizeof quota_s, &err);
+    money_t quota = has_quota > 0 && quota_s[0] ? strtoll(quota_s, NULL, 10) : 0;
+    json_object_set_new(out, "coverage",
+                        quota > res.total.closed_won
+                            ? json_real(round((double)pipeline_in_period / (double)(quota - res.total.closed_won) * 10000) / 10000)
+                            : json_null());
+    json_object_set_new(out, "group_by", group_by ? json_string(group_by) : json_null());
+    /* keep it */
+    char *req_text = json_dumps(rq->json, JSON_COMPACT), *res_text = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    const char *ip[] = {ws, plabel, ps, pe, forecast_method_name(in.method), funnel_id[0] ? funnel_id : NULL,
+                        funnel_ver[0] ? funnel_ver : NULL, ao, req_text, res_text};
+    PGresult *ir = req_text && res_text
+                       ? db_query(db,
+                                  "INSERT INTO forecasts AS f (workspace_id, period, period_start, period_end, method, funnel_id,"
+                                  " funnel_version, as_of, request, result) VALUES ($1, $2, $3::date, $4::date, $5, $6::uuid,"
+                                  " $7::int, $8::date, $9::jsonb, $10::jsonb) RETURNING forecast_json(f)",
+                                  10, ip, &err)
+                       : NULL;
+    free(req_text);
+    free(res_text);
+    if (!ir) {
+        if (err.code == ERR_NONE)
+            app_err_set(&err, ERR_INTERNAL, "could not store the forecast");
+        http_reply_error(rq, &err);
+        goto done;
+    }
+    char loc[96];
+    json_t *stored = json_loads(PQgetvalue(ir, 0, 0), 0, NULL);
+    PQclear(ir);
+    snprintf(loc, sizeof loc, "/v1/forecasts/%s", json_string_value(json_object_get(stored, "id")));
+    http_add_header(rq, "Location", loc);
+    http_reply_json(rq, 201, stored);
+done:
+    PQclear(r);
+    json_decref(out);
+    json_decref(names);
+    free(deals);
+    free(flags);
+    free(probs);
+    free(parent);
+    free(gt);
+    history_free(&hb);
+}
+
+void h_forecasts_list(http_req *rq)
+{
+    long limit;
+    const char *cursor;
+    if (!http_page_params(rq, true, &limit, &cursor))
+        return;
+    db_conn *db = http_db(rq);
+    if (!db)
+        return;
+    app_err err = {0};
+    char lbuf[24];
+    snprintf(lbuf, sizeof lbuf, "%ld", limit + 1);
+    const char *p[] = {rq->auth.workspace_id, cursor, lbuf};
+    PGresult *r = db_query(db,
+                           "SELECT forecast_json(f), f.id FROM forecasts f WHERE f.workspace_id = $1"
+                           " AND ($2::uuid IS NULL OR (f.created_at, f.id) < (SELECT created_at, id FROM forecasts"
+                           "      WHERE id = $2::uuid AND workspace_id = $1))"
+                           " ORDER BY f.created_at DESC, f.id DESC LIMIT $3",
+                           3, p, &err);
+    if (!r) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    http_reply_page(rq, r, limit);
+}
+
+void h_forecasts_get(http_req *rq)
+{
+    if (!jv_is_uuid(rq->params[0])) {
+        http_fail(rq, ERR_NOT_FOUND, "No forecast with this id");
+        return;
+    }
+    db_conn *db = http_db(rq);
+    if (!db)
+        return;
+    app_err err = {0};
+    const char *p[] = {rq->auth.workspace_id, rq->params[0]};
+    PGresult *r = db_query(db, "SELECT forecast_json(f) FROM forecasts f WHERE workspace_id = $1 AND id = $2::uuid", 2,
+                           p, &err);
+    if (!r) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    if (PQntuples(r))
+        http_reply_json_etag(rq, json_loads(PQgetvalue(r, 0, 0), 0, NULL));
+    else
+        http_fail(rq, ERR_NOT_FOUND, "No forecast with this id");
+    PQclear(r);
+}
