@@ -322,16 +322,67 @@ static int build(http_req *rq, db_conn *db, const period *P, int fsm, bool want_
     forecast_result fres = {0};
     json_t *forecast;
     if (od && fd && forecast_compute(fd, (size_t)nopen, &fi, &fres) == 0)
-        forecast = json_pack("{s:o, s:o, s:o, s:n, s:n}", "commit", money_j(won + fres.total.commit), "best_case",
-                             money_j(won + fres.total.best_case), "pipeline", money_j(fres.total.pipeline),
-                             "actual_vs_forecast_last_month", "mape");
+        forecast = json_pack("{s:o, s:o, s:o}", "commit", money_j(won + fres.total.commit), "best_case",
+                             money_j(won + fres.total.best_case), "pipeline", money_j(fres.total.pipeline));
     else
-        forecast = json_pack("{s:n, s:n, s:n, s:n, s:n}", "commit", "best_case", "pipeline",
-                             "actual_vs_forecast_last_month", "mape");
+        forecast = json_pack("{s:n, s:n, s:n}", "commit", "best_case", "pipeline");
     free(od);
     free(fd);
-    json_array_append_new(c.signals, json_pack("{s:s, s:n, s:s}", "metric", "forecast_accuracy", "status", "note",
-                                               "no stored forecast to compare with actuals yet"));
+    /* accuracy of stored forecasts: last month, and MAPE over the last four periods of this kind */
+    period this_month = period_containing(PERIOD_MONTH, as_of, fsm);
+    period lm = period_shift(&this_month, -1, fsm);
+    metrics_forecast_pair pairs[4];
+    int npairs = 0;
+    money_t lm_forecast = 0, lm_actual = 0;
+    bool has_lm = false;
+    for (int k = 0; k <= 4; k++) {
+        period q = k == 0 ? lm : period_shift(P, -k, fsm);
+        char ql[16], qs[16], qe[16], fc[32], ac[32];
+        period_format(&q, ql, sizeof ql);
+        const char *ap[] = {ws, ql, caldate_format(q.start, qs, sizeof qs), caldate_format(q.end, qe, sizeof qe)};
+        /* the latest forecast made before the period began, else the latest at all */
+        int f = db_query_value(db,
+                               "SELECT round((result ->> 'expected')::numeric * 100) FROM forecasts WHERE workspace_id = $1"
+                               " AND period = $2 ORDER BY (as_of < $3::date) DESC, created_at DESC LIMIT 1",
+                               3, ap, fc, sizeof fc, err);
+        if (f < 0)
+            return -1;
+        if (f == 0)
+            continue;
+        const char *wp[] = {ws, ap[2], ap[3]};
+        if (db_query_value(db,
+                           "SELECT COALESCE(sum(amount_cents), 0) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL"
+                           " AND status = 'won' AND closed_at >= $2::date AND closed_at < $3::date",
+                           3, wp, ac, sizeof ac, err) <= 0)
+            return -1;
+        if (k == 0) {
+            has_lm = true;
+            lm_forecast = strtoll(fc, NULL, 10);
+            lm_actual = strtoll(ac, NULL, 10);
+        } else {
+            pairs[npairs++] = (metrics_forecast_pair){0, strtoll(fc, NULL, 10), strtoll(ac, NULL, 10)};
+        }
+    }
+    metrics_accuracy acc;
+    metrics_accuracy_compute(pairs, (size_t)npairs, 1, &acc);
+    json_object_set_new(forecast, "actual_vs_forecast_last_month",
+                        has_lm && lm_forecast > 0 ? json_real(round((double)lm_actual / (double)lm_forecast * 10000) / 10000)
+                                                  : json_null());
+    json_object_set_new(forecast, "mape", acc.periods ? json_real(round(acc.mape_pct * 100) / 100) : json_null());
+    explain(&c, "mape", "mean of |actual - forecast| / actual over the last four periods with a stored forecast",
+            json_pack("{s:I, s:f}", "periods", (json_int_t)acc.periods, "bias_pct", acc.bias_pct));
+    explain(&c, "actual_vs_forecast_last_month", "won last month / the forecast stored for it",
+            json_pack("{s:o, s:o}", "forecast", has_lm ? money_j(lm_forecast) : json_null(), "actual",
+                      has_lm ? money_j(lm_actual) : json_null()));
+    if (acc.periods) {
+        metric_value mv = {.ok = true, .value = acc.mape_pct,
+                           .status = acc.grade <= GRADE_GOOD ? STATUS_GREEN : acc.grade == GRADE_NEEDS_WORK ? STATUS_YELLOW : STATUS_RED,
+                           .band = mape_grade_name(acc.grade)};
+        signal(&c, "forecast_mape", &mv, "", "MAPE %.1f%% (%s)", acc.mape_pct);
+    } else {
+        json_array_append_new(c.signals, json_pack("{s:s, s:n, s:s}", "metric", "forecast_mape", "status", "note",
+                                                   "no stored forecast for a past period with actuals yet"));
+    }
 
     /* ---- conversion (cohorts that entered a stage in the period) ---- */
     PGresult *cr = db_query(db,

@@ -272,12 +272,31 @@ START_TEST(forecasts_from_stored_deals)
 }
 END_TEST
 
+START_TEST(dashboard_accuracy_from_stored_forecasts)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    send(&ws, "PUT", "/v1/deals/w", "{\"name\":\"W\",\"amount\":10000,\"stage\":\"closed_won\",\"status\":\"won\","
+                                    "\"closed_at\":\"2026-08-01T00:00:00Z\"}");
+    send(&ws, "PUT", "/v1/deals/o", "{\"name\":\"O\",\"amount\":10000,\"stage\":\"proposal\","
+                                    "\"expected_close_date\":\"2026-09-15\"}");
+    /* the Q3 call: won 10,000 + 60% of 10,000 = 16,000; Q3 actually won 10,000: APE 60% */
+    send(&ws, "POST", "/v1/forecasts", "{\"period\":\"2026-Q3\",\"as_of\":\"2026-06-30\"}");
+    api_resp *r = api_get("/v1/dashboard?period=2026-Q4", ws.read);
+    ck_assert_status(r, 200);
+    ck_assert(num(sec(r->json, "forecast"), "mape") == 60);
+    ck_assert_str_eq(json_string_value(json_object_get(signal_of(r->json, "forecast_mape"), "status")), "red");
+    api_resp_free(r);
+}
+END_TEST
+
 Suite *forecasts_suite(void)
 {
     Suite *s = suite_create("forecasts");
     TCase *tc = tcase_create("stored");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, forecasts_from_stored_deals);
+    tcase_add_test(tc, dashboard_accuracy_from_stored_forecasts);
     suite_add_tcase(s, tc);
     return s;
 }
