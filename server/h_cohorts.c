@@ -76,15 +76,8 @@ void h_cohorts_retention(http_req *rq)
     }
     if (!db)
         return;
-    char today_s[16];
     int y, mo, d;
-    caldate_t today;
-    if (db_query_value(db, "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')", 0, NULL, today_s, sizeof today_s,
-                       &err) <= 0 ||
-        !caldate_parse(today_s, &today)) {
-        http_reply_error(rq, &err);
-        return;
-    }
+    caldate_t today = utc_today();
     caldate_to_ymd(today, &y, &mo, &d);
     PGresult *r = grouped_moves(db, rq->auth.workspace_id, by, &err);
     if (!r) {
@@ -151,11 +144,8 @@ void h_unit_economics(http_req *rq)
     if (!db)
         return;
     int fsm = workspace_fy_start(db, rq->auth.workspace_id, &err);
-    char today_s[16];
-    caldate_t today;
-    if (fsm < 0 || db_query_value(db, "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')", 0, NULL, today_s,
-                                  sizeof today_s, &err) <= 0 ||
-        !caldate_parse(today_s, &today)) {
+    caldate_t today = utc_today();
+    if (fsm < 0) {
         http_reply_error(rq, &err);
         return;
     }

@@ -122,15 +122,11 @@ static int build(http_req *rq, db_conn *db, const period *P, int fsm, bool want_
 {
     const char *ws = rq->auth.workspace_id;
     dash_ctx c = {json_array(), want_explain ? json_object() : NULL};
-    char label[16], sb[16], eb[16], today_s[32];
+    char label[16], sb[16], eb[16];
     period_format(P, label, sizeof label);
     caldate_format(P->start, sb, sizeof sb);
     caldate_format(P->end, eb, sizeof eb);
-    if (db_query_value(db, "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')", 0, NULL, today_s, sizeof today_s, err) <= 0)
-        return -1;
-    caldate_t today;
-    if (!caldate_parse(today_s, &today))
-        today = P->end - 1;
+    caldate_t today = utc_today();
     caldate_t as_of = today < P->end ? today : P->end - 1;
 
     /* ---- ARR and retention ---- */
@@ -480,11 +476,8 @@ void h_dashboard(http_req *rq)
     if (!db)
         return;
     int fsm = workspace_fy_start(db, rq->auth.workspace_id, &err);
-    char today_s[16];
-    caldate_t today;
-    if (fsm < 0 || db_query_value(db, "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')", 0, NULL, today_s,
-                                  sizeof today_s, &err) <= 0 ||
-        !caldate_parse(today_s, &today)) {
+    caldate_t today = utc_today();
+    if (fsm < 0) {
         http_reply_error(rq, &err);
         return;
     }

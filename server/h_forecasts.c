@@ -187,12 +187,9 @@ void h_forecasts_create(http_req *rq)
         return;
     const char *ws = rq->auth.workspace_id;
     int fsm = workspace_fy_start(db, ws, &err);
-    char today_s[16];
-    caldate_t today;
+    caldate_t today = utc_today();
     period P;
-    if (fsm < 0 || funnels_ensure_default(db, ws, &err) != 0 ||
-        db_query_value(db, "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')", 0, NULL, today_s, sizeof today_s, &err) <= 0 ||
-        !caldate_parse(today_s, &today)) {
+    if (fsm < 0 || funnels_ensure_default(db, ws, &err) != 0) {
         http_reply_error(rq, &err);
         return;
     }
@@ -416,28 +413,11 @@ done:
 
 void h_forecasts_list(http_req *rq)
 {
-    long limit;
-    const char *cursor;
-    if (!http_page_params(rq, true, &limit, &cursor))
-        return;
-    db_conn *db = http_db(rq);
-    if (!db)
-        return;
-    app_err err = {0};
-    char lbuf[24];
-    snprintf(lbuf, sizeof lbuf, "%ld", limit + 1);
-    const char *p[] = {rq->auth.workspace_id, cursor, lbuf};
-    PGresult *r = db_query(db,
-                           "SELECT forecast_json(f), f.id FROM forecasts f WHERE f.workspace_id = $1"
-                           " AND ($2::uuid IS NULL OR (f.created_at, f.id) < (SELECT created_at, id FROM forecasts"
-                           "      WHERE id = $2::uuid AND workspace_id = $1))"
-                           " ORDER BY f.created_at DESC, f.id DESC LIMIT $3",
-                           3, p, &err);
-    if (!r) {
-        http_reply_error(rq, &err);
-        return;
-    }
-    http_reply_page(rq, r, limit);
+    http_reply_list(rq, true,
+                    "SELECT forecast_json(f), f.id FROM forecasts f WHERE f.workspace_id = $1"
+                    " AND ($2::uuid IS NULL OR (f.created_at, f.id) < (SELECT created_at, id FROM forecasts"
+                    "      WHERE id = $2::uuid AND workspace_id = $1))"
+                    " ORDER BY f.created_at DESC, f.id DESC LIMIT $3");
 }
 
 void h_forecasts_get(http_req *rq)

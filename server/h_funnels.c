@@ -486,13 +486,8 @@ void h_funnels_conversion(http_req *rq)
         return;
     }
     /* default window: the 90 days up to today */
-    char today[16];
-    if (db_query_value(db, "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')", 0, NULL, today, sizeof today, &err) <= 0 ||
-        (!to_s && !caldate_parse(today, &end))) {
-        json_decref(stored);
-        http_reply_error(rq, &err);
-        return;
-    }
+    if (!to_s)
+        end = utc_today();
     if (!from_s)
         start = end - 90;
     /* every stage entry of the workspace's live deals, with the group value;

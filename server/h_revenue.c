@@ -350,26 +350,9 @@ void h_subscriptions_put(http_req *rq)
 
 void h_subscriptions_list(http_req *rq)
 {
-    long limit;
-    const char *cursor;
-    if (!http_page_params(rq, false, &limit, &cursor))
-        return;
-    db_conn *db = http_db(rq);
-    if (!db)
-        return;
-    app_err err = {0};
-    char lbuf[24];
-    snprintf(lbuf, sizeof lbuf, "%ld", limit + 1);
-    const char *p[] = {rq->auth.workspace_id, cursor, lbuf};
-    PGresult *r = db_query(db,
-                           "SELECT subscription_json(s), s.external_id FROM subscriptions s WHERE s.workspace_id = $1"
-                           " AND ($2::text IS NULL OR s.external_id > $2) ORDER BY s.external_id LIMIT $3",
-                           3, p, &err);
-    if (!r) {
-        http_reply_error(rq, &err);
-        return;
-    }
-    http_reply_page(rq, r, limit);
+    http_reply_list(rq, false,
+                    "SELECT subscription_json(s), s.external_id FROM subscriptions s WHERE s.workspace_id = $1"
+                    " AND ($2::text IS NULL OR s.external_id > $2) ORDER BY s.external_id LIMIT $3");
 }
 
 /* ---- spend and finance --------------------------------------------------- */
@@ -534,26 +517,9 @@ void h_finance_put(http_req *rq)
 
 void h_finance_list(http_req *rq)
 {
-    long limit;
-    const char *cursor;
-    if (!http_page_params(rq, false, &limit, &cursor))
-        return;
-    db_conn *db = http_db(rq);
-    if (!db)
-        return;
-    app_err err = {0};
-    char lbuf[24];
-    snprintf(lbuf, sizeof lbuf, "%ld", limit + 1);
-    const char *p[] = {rq->auth.workspace_id, cursor, lbuf};
-    PGresult *r = db_query(db,
-                           "SELECT finance_json(f), f.period FROM finance_periods f WHERE f.workspace_id = $1"
-                           " AND ($2::text IS NULL OR (f.period_start, f.period) > (SELECT period_start, period"
-                           "      FROM finance_periods WHERE workspace_id = $1 AND period = $2))"
-                           " ORDER BY f.period_start, f.period LIMIT $3",
-                           3, p, &err);
-    if (!r) {
-        http_reply_error(rq, &err);
-        return;
-    }
-    http_reply_page(rq, r, limit);
+    http_reply_list(rq, false,
+                    "SELECT finance_json(f), f.period FROM finance_periods f WHERE f.workspace_id = $1"
+                    " AND ($2::text IS NULL OR (f.period_start, f.period) > (SELECT period_start, period"
+                    "      FROM finance_periods WHERE workspace_id = $1 AND period = $2))"
+                    " ORDER BY f.period_start, f.period LIMIT $3");
 }

@@ -138,12 +138,9 @@ void h_pipeline_review(http_req *rq)
     }
     if (!db)
         return;
-    char today_s[16];
     int fsm = workspace_fy_start(db, rq->auth.workspace_id, &err);
-    caldate_t today;
-    if (fsm < 0 || funnels_ensure_default(db, rq->auth.workspace_id, &err) != 0 ||
-        db_query_value(db, "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')", 0, NULL, today_s, sizeof today_s, &err) <= 0 ||
-        !caldate_parse(today_s, &today)) {
+    caldate_t today = utc_today();
+    if (fsm < 0 || funnels_ensure_default(db, rq->auth.workspace_id, &err) != 0) {
         http_reply_error(rq, &err);
         return;
     }

@@ -115,28 +115,11 @@ void h_snapshots_create(http_req *rq)
 
 void h_snapshots_list(http_req *rq)
 {
-    long limit;
-    const char *cursor;
-    if (!http_page_params(rq, true, &limit, &cursor))
-        return;
-    db_conn *db = http_db(rq);
-    if (!db)
-        return;
-    app_err err = {0};
-    char lbuf[24];
-    snprintf(lbuf, sizeof lbuf, "%ld", limit + 1);
-    const char *p[] = {rq->auth.workspace_id, cursor, lbuf};
-    PGresult *r = db_query(db,
-                           "SELECT snapshot_json(s), s.id FROM snapshots s WHERE s.workspace_id = $1"
-                           " AND ($2::uuid IS NULL OR (s.created_at, s.id) < (SELECT created_at, id FROM snapshots"
-                           "      WHERE id = $2::uuid AND workspace_id = $1))"
-                           " ORDER BY s.created_at DESC, s.id DESC LIMIT $3",
-                           3, p, &err);
-    if (!r) {
-        http_reply_error(rq, &err);
-        return;
-    }
-    http_reply_page(rq, r, limit);
+    http_reply_list(rq, true,
+                    "SELECT snapshot_json(s), s.id FROM snapshots s WHERE s.workspace_id = $1"
+                    " AND ($2::uuid IS NULL OR (s.created_at, s.id) < (SELECT created_at, id FROM snapshots"
+                    "      WHERE id = $2::uuid AND workspace_id = $1))"
+                    " ORDER BY s.created_at DESC, s.id DESC LIMIT $3");
 }
 
 /* The snapshot's JSON (new reference) or NULL after replying 404/503. */

@@ -152,28 +152,11 @@ void h_keys_create(http_req *rq)
 
 void h_keys_list(http_req *rq)
 {
-    long limit;
-    const char *cursor;
-    if (!http_page_params(rq, true, &limit, &cursor))
-        return;
-    db_conn *db = http_db(rq);
-    if (!db)
-        return;
-    app_err err = {0};
-    char lbuf[24];
-    snprintf(lbuf, sizeof lbuf, "%ld", limit + 1);
-    const char *params[] = {rq->auth.workspace_id, cursor, lbuf};
-    PGresult *r = db_query(db,
-                           "SELECT api_key_json(k), k.id FROM api_keys k WHERE k.workspace_id = $1"
-                           " AND ($2::uuid IS NULL OR (k.created_at, k.id) > (SELECT created_at, id FROM api_keys"
-                           "      WHERE id = $2::uuid AND workspace_id = $1))"
-                           " ORDER BY k.created_at, k.id LIMIT $3",
-                           3, params, &err);
-    if (!r) {
-        http_reply_error(rq, &err);
-        return;
-    }
-    http_reply_page(rq, r, limit);
+    http_reply_list(rq, true,
+                    "SELECT api_key_json(k), k.id FROM api_keys k WHERE k.workspace_id = $1"
+                    " AND ($2::uuid IS NULL OR (k.created_at, k.id) > (SELECT created_at, id FROM api_keys"
+                    "      WHERE id = $2::uuid AND workspace_id = $1))"
+                    " ORDER BY k.created_at, k.id LIMIT $3");
 }
 
 int workspace_fy_start(db_conn *db, const char *workspace_id, app_err *err)

@@ -2,6 +2,9 @@
 #ifndef REVOPS_HANDLERS_H
 #define REVOPS_HANDLERS_H
 
+#include <time.h>
+
+#include "caldate.h"
 #include "http.h"
 
 /* h_system.c */
@@ -15,6 +18,8 @@ void h_workspace_patch(http_req *rq);
 void h_keys_create(http_req *rq);
 void h_keys_list(http_req *rq);
 void h_keys_delete(http_req *rq);
+/* Today's UTC date as a day number (caldate_t). */
+static inline caldate_t utc_today(void) { return (caldate_t)(time(NULL) / 86400); }
 /* The workspace's fiscal-year start month (1-12), or -1 with err. */
 int workspace_fy_start(db_conn *db, const char *workspace_id, app_err *err);
 

@@ -258,6 +258,26 @@ void http_reply_page(http_req *rq, PGresult *r, long limit)
     http_reply_json(rq, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next ? next : json_null()));
 }
 
+void http_reply_list(http_req *rq, bool uuid_cursor, const char *sql)
+{
+    long limit;
+    const char *cursor;
+    if (!http_page_params(rq, uuid_cursor, &limit, &cursor))
+        return;
+    db_conn *db = http_db(rq);
+    if (!db)
+        return;
+    char lbuf[24];
+    snprintf(lbuf, sizeof lbuf, "%ld", limit + 1);
+    const char *p[] = {rq->auth.workspace_id, cursor, lbuf};
+    app_err err = {0};
+    PGresult *r = db_query(db, sql, 3, p, &err);
+    if (!r)
+        http_reply_error(rq, &err);
+    else
+        http_reply_page(rq, r, limit);
+}
+
 /* ---- routing ---------------------------------------------------------- */
 
 /* Match path against pattern without copying; records where each {param}

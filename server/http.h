@@ -119,5 +119,8 @@ bool http_page_params(http_req *rq, bool uuid_cursor, long *limit, const char **
 /* Reply {items, next_cursor} from a result whose column 0 is an item's JSON
  * and column 1 its cursor, fetched with LIMIT limit+1. Consumes r. */
 void http_reply_page(http_req *rq, PGresult *r, long limit);
+/* A whole list endpoint: page parameters, then sql with $1 = workspace id,
+ * $2 = cursor (NULL on the first page), $3 = limit + 1, answered as a page. */
+void http_reply_list(http_req *rq, bool uuid_cursor, const char *sql);
 
 #endif
