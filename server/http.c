@@ -888,7 +888,7 @@ http_server *http_server_start(const config *cfg, db_pool *pool, const http_rout
                               MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT,
                               (unsigned)cfg->conn_timeout, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                               MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                              (size_t)(64 * 1024), MHD_OPTION_END);
+                              (size_t)(16 * 1024), MHD_OPTION_END);
     if (!s->mhd) {
         fprintf(stderr, "revopsd: cannot listen on %s\n", cfg->listen);
         ratelimit_destroy(s->rl);
