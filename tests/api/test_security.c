@@ -341,6 +341,7 @@ static const char *const foreign_seed[][3] = {
     {"PUT", "/v1/reps/" MARKER "-rep", "{\"name\":\"" MARKER "\"}"},
     {"PUT", "/v1/subscriptions/" MARKER "-sub", "{\"account\":\"" MARKER "\",\"arr\":1200,\"start_date\":\"2025-01-01\"}"},
     {"PUT", "/v1/finance/2026-Q1", "{\"gross_margin\":0.5}"},
+    {"POST", "/v1/forecasts", "{\"period\":\"2026-Q1\"}"},
 };
 
 /* The id of the first item of the collection route rt belongs to, in the
