@@ -493,7 +493,19 @@ void h_dashboard(http_req *rq)
     period_format(&P, plabel, sizeof plabel);
     snprintf(key, sizeof key, "dashboard|%s|%s|%d|%d", rq->auth.workspace_id, plabel, want_explain, yaml);
     size_t len = 0;
-    char *cached = respcache_get(key, &len);
+    bool fresh = false, holding = false;
+    char *cached = respcache_get(key, &len, &fresh);
+    if (cached && !fresh && respcache_compute_try()) { /* stale: this thread refreshes, the rest serve it */
+        free(cached);
+        cached = NULL;
+        holding = true;
+    }
+    if (!cached && !holding) { /* one computation per burst: the others wait, then read it */
+        respcache_compute_begin();
+        cached = respcache_get(key, &len, &fresh);
+        if (cached)
+            respcache_compute_end();
+    }
     if (cached) {
         if (yaml) {
             http_reply_text(rq, 200, "application/yaml", cached, len);
@@ -506,7 +518,9 @@ void h_dashboard(http_req *rq)
     }
     unsigned gen = respcache_generation();
     json_t *doc = NULL;
-    if (build(rq, db, &P, fsm, want_explain, &doc, &err) != 0) {
+    int built = build(rq, db, &P, fsm, want_explain, &doc, &err);
+    if (built != 0) {
+        respcache_compute_end();
         http_reply_error(rq, &err);
         return;
     }
@@ -514,17 +528,19 @@ void h_dashboard(http_req *rq)
         yaml_style(doc);
         char *y = yconv_emit(doc, &len);
         json_decref(doc);
-        if (!y) {
+        if (y)
+            respcache_put(key, y, len, gen);
+        respcache_compute_end();
+        if (!y)
             http_fail(rq, ERR_INTERNAL, "could not encode YAML");
-            return;
-        }
-        respcache_put(key, y, len, gen);
-        http_reply_text(rq, 200, "application/yaml", y, len);
+        else
+            http_reply_text(rq, 200, "application/yaml", y, len);
         return;
     }
     char *text = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
     if (text)
         respcache_put(key, text, strlen(text), gen);
+    respcache_compute_end();
     free(text);
     http_reply_json_etag(rq, doc);
 }

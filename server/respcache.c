@@ -20,6 +20,11 @@ typedef struct {
 static entry slots[SLOTS];
 static unsigned generation = 1;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t compute_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void respcache_compute_begin(void) { pthread_mutex_lock(&compute_mu); }
+void respcache_compute_end(void) { pthread_mutex_unlock(&compute_mu); }
+bool respcache_compute_try(void) { return pthread_mutex_trylock(&compute_mu) == 0; }
 
 static long long now_ms(void)
 {
@@ -36,12 +41,15 @@ static size_t slot_of(const char *key)
     return h % SLOTS;
 }
 
-char *respcache_get(const char *key, size_t *len)
+char *respcache_get(const char *key, size_t *len, bool *fresh)
 {
     char *out = NULL;
+    long long now = now_ms();
     pthread_mutex_lock(&mu);
     entry *e = &slots[slot_of(key)];
-    if (e->body && e->gen == generation && e->expires_ms > now_ms() && strcmp(e->key, key) == 0) {
+    if (e->body && e->gen == generation && e->expires_ms - RESPCACHE_TTL_MS + RESPCACHE_STALE_MS > now &&
+        strcmp(e->key, key) == 0) {
+        *fresh = e->expires_ms > now;
         out = malloc(e->len + 1);
         if (out) {
             memcpy(out, e->body, e->len + 1);

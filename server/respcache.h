@@ -13,13 +13,24 @@
 #include <stddef.h>
 
 #define RESPCACHE_TTL_MS 2000
+#define RESPCACHE_STALE_MS 20000
 
-/* Copy of the cached body for key (caller frees) or NULL. */
-char *respcache_get(const char *key, size_t *len);
+/* Copy of the cached body for key (caller frees) or NULL. An answer older
+ * than the TTL is still returned, with *fresh false, for up to
+ * RESPCACHE_STALE_MS, so one thread can recompute while the others serve
+ * it (stale-while-revalidate); a write makes it unavailable at once. */
+char *respcache_get(const char *key, size_t *len, bool *fresh);
 /* Store a copy of body under key, unless a write happened since gen. */
 void respcache_put(const char *key, const char *body, size_t len, unsigned gen);
 /* The generation to pass to respcache_put (read it before computing). */
 unsigned respcache_generation(void);
+/* Serialise the computation of missing answers, so a burst of identical
+ * requests computes once and the rest read the cache (check again after
+ * respcache_compute_begin). */
+void respcache_compute_begin(void);
+/* Take the computation lock only if it is free; true when taken. */
+bool respcache_compute_try(void);
+void respcache_compute_end(void);
 /* A write succeeded: everything cached may be stale. */
 void respcache_bump(void);
 
