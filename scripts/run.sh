@@ -1,6 +1,7 @@
 #!/bin/sh
-# run.sh - what `make run` does after building: database, migrations, an admin
-# key for the demo workspace, then serve in the foreground.
+# run.sh - what `make run` does after building: database, migrations, the CRM
+# sample loaded into workspace 'demo' (first start only), an admin key for it,
+# then serve in the foreground.
 set -eu
 bin=${1:-build/revopsd}
 if [ -z "${DATABASE_URL:-}" ]; then
@@ -9,6 +10,7 @@ fi
 export DATABASE_URL
 listen=${REVOPS_LISTEN:-127.0.0.1:8080}
 "$bin" migrate
+"$bin" demo load --dir data/crm-sample --workspace demo
 key=$("$bin" keys create --workspace demo --role admin --name "make run" | tail -1)
 cat <<MSG
 

@@ -22,6 +22,7 @@ static const option_row options[] = {
     {"listen", "REVOPS_LISTEN", OPT_STR, OFF(listen), "127.0.0.1:8080", "HOST:PORT to serve on"},
     {"threads", "REVOPS_THREADS", OPT_INT, OFF(threads), "4", "HTTP worker threads; the DB pool has as many connections"},
     {"max-body", "REVOPS_MAX_BODY", OPT_SIZE, OFF(max_body), "1048576", "largest accepted request body in bytes (413 above)"},
+    {"max-import-body", "REVOPS_MAX_IMPORT_BODY", OPT_SIZE, OFF(max_import_body), "67108864", "largest body of POST /v1/imports in bytes"},
     {"conn-timeout", "REVOPS_CONN_TIMEOUT", OPT_INT, OFF(conn_timeout), "30", "seconds an idle client connection is kept"},
     {"statement-timeout-ms", "REVOPS_STATEMENT_TIMEOUT_MS", OPT_INT, OFF(stmt_timeout_ms), "5000", "PostgreSQL statement_timeout per query"},
     {"cors-origins", "REVOPS_CORS_ORIGINS", OPT_STR, OFF(cors_origins), "", "comma-separated allowed CORS origins, or *"},
@@ -121,8 +122,11 @@ void config_print_help(const char *prog)
            "  %s migrate [options]   apply pending migrations and exit\n"
            "  %s keys create --workspace NAME --role read|write|admin [options]\n"
            "                          create a workspace (if new) and an API key; the key is the last line\n"
+           "  %s demo load [--dir DIR] [--workspace NAME] [--force] [options]\n"
+           "                          import the CRM sample (default data/crm-sample) into workspace 'demo'\n"
+           "                          unless it already has deals\n"
            "  %s --help\n\nOptions (each also read from the environment variable shown):\n",
-           prog, prog, prog, prog);
+           prog, prog, prog, prog, prog);
     for (size_t i = 0; i < NOPTIONS; i++)
         printf("  --%-22s %-28s %s (default: %s)\n", options[i].flag, options[i].env, options[i].help,
                *options[i].def ? options[i].def : "none");

@@ -14,6 +14,7 @@ typedef struct {
     char *listen;            /* REVOPS_LISTEN, "127.0.0.1:8080" */
     int threads;             /* REVOPS_THREADS, worker threads = DB pool size */
     size_t max_body;         /* REVOPS_MAX_BODY bytes, 1 MiB */
+    size_t max_import_body;  /* REVOPS_MAX_IMPORT_BODY bytes, 64 MiB: bulk imports */
     int conn_timeout;        /* REVOPS_CONN_TIMEOUT seconds of client idleness */
     int stmt_timeout_ms;     /* REVOPS_STATEMENT_TIMEOUT_MS */
     char *cors_origins;      /* REVOPS_CORS_ORIGINS, comma list or "*"; empty = no CORS */

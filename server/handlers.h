@@ -90,4 +90,7 @@ void h_reps_list(http_req *rq);
 void h_reps_delete(http_req *rq);
 void h_reps_batch(http_req *rq);
 
+/* h_import.c */
+void h_imports_create(http_req *rq);
+
 #endif

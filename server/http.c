@@ -610,7 +610,7 @@ static void idempotency_end(http_req *rq, const char *key, const char *hash, boo
 static void dispatch(http_req *rq)
 {
     if (rq->too_large) {
-        http_fail(rq, ERR_TOO_LARGE, "The body exceeds the limit of %zu bytes", rq->srv->cfg->max_body);
+        http_fail(rq, ERR_TOO_LARGE, "The body exceeds the limit of %zu bytes", rq->body_limit);
         return;
     }
     if (strcmp(rq->method, "OPTIONS") == 0) {
@@ -736,9 +736,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             snprintf(rq->request_id, sizeof rq->request_id, "req-%p", (void *)rq);
         __atomic_add_fetch(&srv->in_flight, 1, __ATOMIC_SEQ_CST);
         *con_cls = rq;
+        /* Bulk routes take larger bodies; dispatch matches the route again. */
+        char allow[128];
+        int idx = route_find(srv, method, url, rq, allow, sizeof allow);
+        rq->body_limit = idx >= 0 && (srv->routes[idx].flags & ROUTE_LARGE_BODY) ? srv->cfg->max_import_body
+                                                                                  : srv->cfg->max_body;
         /* Refuse a declared oversize body before reading any of it. */
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-        if (cl && strtoull(cl, NULL, 10) > srv->cfg->max_body) {
+        if (cl && strtoull(cl, NULL, 10) > rq->body_limit) {
             rq->too_large = true;
             dispatch(rq);
             return send_reply(conn, rq);
@@ -752,7 +757,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (rq->too_large || rq->body_len + n > srv->cfg->max_body) {
+        if (rq->too_large || rq->body_len + n > rq->body_limit) {
             rq->too_large = true;
             free(rq->body);
             rq->body = NULL;

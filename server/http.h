@@ -30,6 +30,7 @@ typedef void (*http_handler)(http_req *rq);
 #define ROUTE_RAW_BODY 0x2  /* keep the raw body; do not require or parse JSON */
 #define ROUTE_YAML_BODY 0x4 /* application/yaml bodies are accepted besides JSON */
 #define ROUTE_IDEMPOTENT 0x8 /* a create that honours Idempotency-Key (2xx answers are replayed) */
+#define ROUTE_LARGE_BODY 0x10 /* bulk uploads: body limit is --max-import-body instead of --max-body */
 
 typedef struct {
     const char *method;
@@ -66,6 +67,7 @@ struct http_req {
     double started_ms;
     size_t received;
     bool too_large;
+    size_t body_limit; /* max_body, or max_import_body on ROUTE_LARGE_BODY routes */
     bool replied;
     char *path_copy;
 };

@@ -7,6 +7,7 @@
 #include "auth.h"
 #include "config.h"
 #include "db.h"
+#include "demo.h"
 #include "http.h"
 #include "log.h"
 #include "migrate.h"
@@ -103,6 +104,34 @@ out:
     return rc;
 }
 
+static int cmd_demo_load(config *cfg, int argc, char **argv)
+{
+    const char *dir = "data/crm-sample", *workspace = "demo";
+    int force = 0, nrest = 0, rc = 2;
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    if (!rest)
+        return 1;
+    rest[nrest++] = argv[0];
+    for (int i = 3; i < argc; i++) {
+        if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
+            dir = argv[++i];
+        else if (strcmp(argv[i], "--workspace") == 0 && i + 1 < argc)
+            workspace = argv[++i];
+        else if (strcmp(argv[i], "--force") == 0)
+            force = 1;
+        else
+            rest[nrest++] = argv[i];
+    }
+    if (config_parse_flags(cfg, nrest, rest, 1) == 0 && strlen(workspace) <= 200) {
+        db_conn *c = connect_cli(cfg);
+        rc = c && demo_load(c, dir, workspace, force) == 0 ? 0 : 1;
+        if (c)
+            db_close_single(c);
+    }
+    free(rest);
+    return rc;
+}
+
 static int cmd_serve(config *cfg, int argc, char **argv)
 {
     if (config_parse_flags(cfg, argc, argv, 2) != 0)
@@ -161,6 +190,8 @@ int main(int argc, char **argv)
         rc = cmd_migrate(&cfg, argc, argv);
     } else if (strcmp(cmd, "keys") == 0 && argc > 2 && strcmp(argv[2], "create") == 0) {
         rc = cmd_keys_create(&cfg, argc, argv);
+    } else if (strcmp(cmd, "demo") == 0 && argc > 2 && strcmp(argv[2], "load") == 0) {
+        rc = cmd_demo_load(&cfg, argc, argv);
     } else {
         fprintf(stderr, "revopsd: unknown command '%s' (see --help)\n", cmd);
     }

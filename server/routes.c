@@ -61,5 +61,6 @@ const http_route routes[] = {
     {"PUT", "/v1/reps/{id}", h_reps_put, ROLE_WRITE, 0},
     {"GET", "/v1/reps/{id}", h_reps_get, ROLE_READ, 0},
     {"DELETE", "/v1/reps/{id}", h_reps_delete, ROLE_WRITE, 0},
+    {"POST", "/v1/imports", h_imports_create, ROLE_WRITE, ROUTE_RAW_BODY | ROUTE_LARGE_BODY},
 };
 const size_t routes_count = sizeof routes / sizeof routes[0];

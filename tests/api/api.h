@@ -77,6 +77,7 @@ Suite *robustness_suite(void);
 Suite *lifecycle_suite(void);
 Suite *revenue_suite(void);
 Suite *crm_suite(void);
+Suite *import_suite(void);
 Suite *funnels_suite(void);
 Suite *snapshots_suite(void);
 Suite *dashboard_suite(void);

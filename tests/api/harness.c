@@ -304,7 +304,7 @@ api_resp *api_req_at(const char *base, const char *method, const char *path, con
     curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L); /* the sample import takes seconds */
     curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
     if (strcmp(method, "HEAD") == 0)
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);

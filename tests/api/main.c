@@ -55,6 +55,7 @@ int main(int argc, char **argv)
     srunner_add_suite(sr, lifecycle_suite());
     srunner_add_suite(sr, revenue_suite());
     srunner_add_suite(sr, crm_suite());
+    srunner_add_suite(sr, import_suite());
     srunner_add_suite(sr, funnels_suite());
     srunner_add_suite(sr, snapshots_suite());
     srunner_add_suite(sr, dashboard_suite());
