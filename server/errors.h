@@ -11,6 +11,7 @@
     X(ERR_BAD_REQUEST, 400, "bad-request", "Bad request")                                          \
     X(ERR_MALFORMED_JSON, 400, "malformed-json", "Malformed JSON body")                            \
     X(ERR_UNAUTHORIZED, 401, "unauthorized", "Missing or invalid API key")                         \
+    X(ERR_BAD_SIGNATURE, 401, "invalid-signature", "Webhook signature check failed")               \
     X(ERR_FORBIDDEN, 403, "forbidden", "The API key's role does not allow this")                   \
     X(ERR_NOT_FOUND, 404, "not-found", "Not found")                                                \
     X(ERR_METHOD_NOT_ALLOWED, 405, "method-not-allowed", "Method not allowed")                     \

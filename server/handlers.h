@@ -93,4 +93,15 @@ void h_reps_batch(http_req *rq);
 /* h_import.c */
 void h_imports_create(http_req *rq);
 
+/* h_webhooks.c */
+void h_webhook_endpoints_create(http_req *rq);
+void h_webhook_endpoints_list(http_req *rq);
+void h_webhook_endpoints_get(http_req *rq);
+void h_webhook_endpoints_update(http_req *rq);
+void h_webhook_endpoints_delete(http_req *rq);
+void h_hooks_receive(http_req *rq);
+void h_webhook_events_list(http_req *rq);
+void h_webhook_events_get(http_req *rq);
+void h_webhook_events_replay(http_req *rq);
+
 #endif

@@ -78,6 +78,7 @@ Suite *lifecycle_suite(void);
 Suite *revenue_suite(void);
 Suite *crm_suite(void);
 Suite *import_suite(void);
+Suite *webhooks_suite(void);
 Suite *funnels_suite(void);
 Suite *snapshots_suite(void);
 Suite *dashboard_suite(void);

@@ -56,6 +56,7 @@ int main(int argc, char **argv)
     srunner_add_suite(sr, revenue_suite());
     srunner_add_suite(sr, crm_suite());
     srunner_add_suite(sr, import_suite());
+    srunner_add_suite(sr, webhooks_suite());
     srunner_add_suite(sr, funnels_suite());
     srunner_add_suite(sr, snapshots_suite());
     srunner_add_suite(sr, dashboard_suite());

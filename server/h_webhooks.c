@@ -1,0 +1,600 @@
+/* h_webhooks.c - webhook endpoints (admin), the receiver POST /v1/hooks/{id}
+ * (public: each source proves itself with its signature or credentials), and
+ * the event log with replay. Signatures: whsig.c; payloads: whadapt.c; the
+ * store-then-apply transaction: webhook_ingest in 0008_webhooks.sql. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crm.h"
+#include "handlers.h"
+#include "jsonv.h"
+#include "log.h"
+#include "prom.h"
+#include "whadapt.h"
+#include "whsig.h"
+
+#define ENDPOINT_SQL "webhook_endpoint_json(e)"
+
+/* ---- endpoints ------------------------------------------------------------ */
+
+static bool check_map(const json_t *body, const char *key, bool stages, app_err *e)
+{
+    const json_t *m = json_object_get(body, key);
+    if (!m)
+        return true;
+    if (!json_is_object(m) || json_object_size(m) > 1000) {
+        app_err_field(e, key, "must be an object of at most 1000 entries");
+        return false;
+    }
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)m, k, v)
+    {
+        const char *s = json_string_value(v);
+        char path[300];
+        snprintf(path, sizeof path, "%s.%.200s", key, k);
+        if (strlen(k) == 0 || strlen(k) > 200)
+            app_err_field(e, key, "keys must be 1 to 200 characters");
+        else if (stages && (!s || !crm_is_stage_key(s)))
+            app_err_field(e, path, "must be a funnel stage key");
+        else if (!stages && (!s || (!(strncmp(s, "custom.", 7) == 0 && s[7] && strlen(s) <= 100) &&
+                                    !crm_field_named(&crm_deals, s))))
+            app_err_field(e, path, "must be a deal field or custom.KEY");
+    }
+    return e->code == ERR_NONE;
+}
+
+/* A Standard Webhooks secret: whsec_ + base64 of 24 to 64 bytes. */
+static bool standard_secret_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n < 6 + 32 || n > 6 + 88 || strncmp(s, "whsec_", 6) != 0 || (n - 6) % 4 != 0)
+        return false;
+    for (size_t i = 6; i < n; i++)
+        if (!(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", s[i]) ||
+              (s[i] == '=' && i >= n - 2)))
+            return false;
+    return true;
+}
+
+/* Validate the settable fields of an endpoint (create: source known and
+ * required ones enforced; update: only what is present). Fills secret (the
+ * stored, space-separated secrets) and pass_hash. */
+static bool check_endpoint(const json_t *b, const char *source, bool create, char *secrets, size_t slen,
+                           char pass_hash[65], app_err *e)
+{
+    static const char *const allowed[] = {"source",    "secret",     "additional_secrets", "basic_auth",
+                                          "stage_map", "field_map",  "public_url",         NULL};
+    if (!jv_require_object(b, e) || !jv_only_fields(b, allowed, e))
+        return false;
+    bool standard = strcmp(source, "standard") == 0, hubspot = strcmp(source, "hubspot") == 0;
+    const char *secret = NULL, *url = NULL;
+    (void)jv_string(b, "secret", create && hubspot, 500, &secret, e);
+    if (secret && standard && !standard_secret_ok(secret))
+        app_err_field(e, "secret", "must be whsec_ followed by the base64 of 24 to 64 bytes");
+    if (secret && !standard && strlen(secret) == 0)
+        app_err_field(e, "secret", "must not be empty");
+    if (secret && strchr(secret, ' '))
+        app_err_field(e, "secret", "must not contain spaces");
+    const json_t *more = json_object_get(b, "additional_secrets");
+    if (more && (!standard || !json_is_array(more) || json_array_size(more) > 4))
+        app_err_field(e, "additional_secrets",
+                      "is for standard endpoints: up to 4 whsec_ secrets still accepted while rotating");
+    (void)jv_string(b, "public_url", create && hubspot, 1000, &url, e);
+    if (url && strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
+        app_err_field(e, "public_url", "must be an http(s) URL: the base URL the CRM calls");
+    const json_t *ba = json_object_get(b, "basic_auth");
+    const char *user = NULL, *pass = NULL;
+    if (ba || (create && strcmp(source, "pipedrive") == 0)) {
+        app_err sub = {0};
+        if (!json_is_object(ba))
+            app_err_field(e, "basic_auth", "must be {username, password} (Pipedrive's webhook credentials)");
+        else if (jv_string(ba, "username", true, 200, &user, &sub) & jv_string(ba, "password", true, 200, &pass, &sub))
+            whsig_sha256_hex(pass, pass_hash);
+        jv_merge_prefixed(e, &sub, "basic_auth.");
+    }
+    (void)check_map(b, "stage_map", true, e);
+    (void)check_map(b, "field_map", false, e);
+    if (e->code != ERR_NONE)
+        return false;
+    secrets[0] = '\0';
+    if (create && standard && !secret) {
+        if (whsig_new_secret(secrets, slen) != 0) {
+            app_err_set(e, ERR_INTERNAL, "could not generate a secret");
+            return false;
+        }
+    } else if (secret) {
+        snprintf(secrets, slen, "%s", secret);
+    }
+    size_t i;
+    const json_t *s;
+    json_array_foreach(more, i, s)
+    {
+        if (!standard_secret_ok(json_string_value(s))) {
+            app_err_field(e, "additional_secrets", "must be whsec_ secrets");
+            return false;
+        }
+        size_t l = strlen(secrets);
+        snprintf(secrets + l, slen - l, "%s%s", l ? " " : "", json_string_value(s));
+    }
+    return true;
+}
+
+void h_webhook_endpoints_create(http_req *rq)
+{
+    app_err err = {0};
+    const char *source = json_string_value(json_object_get(rq->json, "source"));
+    if (!whadapt_source_ok(source)) {
+        app_err_field(&err, "source", "must be one of hubspot, pipedrive, standard");
+        http_reply_error(rq, &err);
+        return;
+    }
+    char secrets[600], pass_hash[65] = "";
+    if (!check_endpoint(rq->json, source, true, secrets, sizeof secrets, pass_hash, &err)) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    db_conn *db = http_db(rq);
+    if (!db)
+        return;
+    json_t *ba = json_object_get(rq->json, "basic_auth");
+    json_t *sm = json_object_get(rq->json, "stage_map"), *fm = json_object_get(rq->json, "field_map");
+    char *stages = sm ? json_dumps(sm, JSON_COMPACT) : NULL, *fields = fm ? json_dumps(fm, JSON_COMPACT) : NULL;
+    const char *p[] = {rq->auth.workspace_id,
+                       source,
+                       secrets[0] ? secrets : NULL,
+                       json_string_value(json_object_get(ba, "username")),
+                       pass_hash[0] ? pass_hash : NULL,
+                       stages,
+                       fields,
+                       json_string_value(json_object_get(rq->json, "public_url"))};
+    PGresult *r = db_query(db,
+                           "INSERT INTO webhook_endpoints AS e (workspace_id, source, secret, basic_username,"
+                           " basic_password, stage_map, field_map, public_url)"
+                           " VALUES ($1, $2, $3, $4, $5, COALESCE($6::jsonb, '{}'), COALESCE($7::jsonb, '{}'), $8)"
+                           " RETURNING " ENDPOINT_SQL,
+                           8, p, &err);
+    free(stages);
+    free(fields);
+    if (!r) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    json_t *out = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
+    PQclear(r);
+    /* a secret the server generated is shown this once; a given one never */
+    if (strcmp(source, "standard") == 0 && !json_object_get(rq->json, "secret"))
+        json_object_set_new(out, "secret", json_stringn(secrets, strcspn(secrets, " ")));
+    char loc[128];
+    snprintf(loc, sizeof loc, "/v1/webhook-endpoints/%s", json_string_value(json_object_get(out, "id")));
+    http_add_header(rq, "Location", loc);
+    http_reply_json(rq, 201, out);
+}
+
+void h_webhook_endpoints_update(http_req *rq)
+{
+    if (!jv_is_uuid(rq->params[0])) {
+        http_fail(rq, ERR_NOT_FOUND, "No webhook endpoint with this id");
+        return;
+    }
+    db_conn *db = http_db(rq);
+    if (!db)
+        return;
+    app_err err = {0};
+    char source[16];
+    const char *q[] = {rq->auth.workspace_id, rq->params[0]};
+    int f = db_query_value(db,
+                           "SELECT source FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2::uuid"
+                           " AND deleted_at IS NULL",
+                           2, q, source, sizeof source, &err);
+    if (f <= 0) {
+        if (f < 0)
+            http_reply_error(rq, &err);
+        else
+            http_fail(rq, ERR_NOT_FOUND, "No webhook endpoint with this id");
+        return;
+    }
+    const json_t *src = json_object_get(rq->json, "source");
+    if (src && !(json_is_string(src) && strcmp(json_string_value(src), source) == 0)) {
+        app_err_field(&err, "source", "cannot change: create a new endpoint for another source");
+        http_reply_error(rq, &err);
+        return;
+    }
+    char secrets[600], pass_hash[65] = "";
+    if (!check_endpoint(rq->json, source, false, secrets, sizeof secrets, pass_hash, &err)) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    json_t *ba = json_object_get(rq->json, "basic_auth");
+    json_t *sm = json_object_get(rq->json, "stage_map"), *fm = json_object_get(rq->json, "field_map");
+    char *stages = sm ? json_dumps(sm, JSON_COMPACT) : NULL, *fields = fm ? json_dumps(fm, JSON_COMPACT) : NULL;
+    const char *p[] = {rq->auth.workspace_id,
+                       rq->params[0],
+                       secrets[0] ? secrets : NULL,
+                       json_string_value(json_object_get(ba, "username")),
+                       pass_hash[0] ? pass_hash : NULL,
+                       stages,
+                       fields,
+                       json_string_value(json_object_get(rq->json, "public_url"))};
+    PGresult *r = db_query(db,
+                           "UPDATE webhook_endpoints AS e SET secret = COALESCE($3, secret),"
+                           " basic_username = COALESCE($4, basic_username), basic_password = COALESCE($5, basic_password),"
+                           " stage_map = COALESCE($6::jsonb, stage_map), field_map = COALESCE($7::jsonb, field_map),"
+                           " public_url = COALESCE($8, public_url)"
+                           " WHERE workspace_id = $1 AND id = $2::uuid AND deleted_at IS NULL RETURNING " ENDPOINT_SQL,
+                           8, p, &err);
+    free(stages);
+    free(fields);
+    if (!r) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    if (PQntuples(r) == 0)
+        http_fail(rq, ERR_NOT_FOUND, "No webhook endpoint with this id");
+    else
+        http_reply_json_text(rq, 200, PQgetvalue(r, 0, 0));
+    PQclear(r);
+}
+
+void h_webhook_endpoints_list(http_req *rq)
+{
+    http_reply_list(rq, true,
+                    "SELECT " ENDPOINT_SQL ", e.id FROM webhook_endpoints e WHERE e.workspace_id = $1"
+                    " AND e.deleted_at IS NULL AND ($2::uuid IS NULL OR (e.created_at, e.id) > (SELECT created_at, id"
+                    " FROM webhook_endpoints WHERE id = $2::uuid AND workspace_id = $1))"
+                    " ORDER BY e.created_at, e.id LIMIT $3");
+}
+
+static void endpoint_one(http_req *rq, bool del)
+{
+    if (!jv_is_uuid(rq->params[0])) {
+        http_fail(rq, ERR_NOT_FOUND, "No webhook endpoint with this id");
+        return;
+    }
+    db_conn *db = http_db(rq);
+    if (!db)
+        return;
+    app_err err = {0};
+    const char *p[] = {rq->auth.workspace_id, rq->params[0]};
+    PGresult *r = db_query(db,
+                           del ? "UPDATE webhook_endpoints e SET deleted_at = now() WHERE workspace_id = $1"
+                                 " AND id = $2::uuid AND deleted_at IS NULL RETURNING 1"
+                               : "SELECT " ENDPOINT_SQL " FROM webhook_endpoints e WHERE workspace_id = $1"
+                                 " AND id = $2::uuid AND deleted_at IS NULL",
+                           2, p, &err);
+    if (!r) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    if (PQntuples(r) == 0)
+        http_fail(rq, ERR_NOT_FOUND, "No webhook endpoint with this id");
+    else if (del)
+        http_reply_empty(rq, 204);
+    else
+        http_reply_json_text(rq, 200, PQgetvalue(r, 0, 0));
+    PQclear(r);
+}
+
+void h_webhook_endpoints_get(http_req *rq) { endpoint_one(rq, false); }
+void h_webhook_endpoints_delete(http_req *rq) { endpoint_one(rq, true); }
+
+/* ---- receiving -------------------------------------------------------------- */
+
+typedef struct {
+    char workspace_id[40];
+    char source[16];
+    char *secret, *basic_username, *basic_password, *public_url;
+    json_t *stage_map, *field_map;
+} endpoint;
+
+static void endpoint_free(endpoint *ep)
+{
+    free(ep->secret);
+    free(ep->basic_username);
+    free(ep->basic_password);
+    free(ep->public_url);
+    json_decref(ep->stage_map);
+    json_decref(ep->field_map);
+}
+
+static char *col(PGresult *r, int c) { return PQgetisnull(r, 0, c) ? NULL : strdup(PQgetvalue(r, 0, c)); }
+
+/* 1 found, 0 not found, -1 error. where: "e.id = $1::uuid" plus optional ws. */
+static int endpoint_load(db_conn *db, const char *id, const char *workspace_id, endpoint *ep, app_err *err)
+{
+    memset(ep, 0, sizeof *ep);
+    const char *p[] = {id, workspace_id};
+    PGresult *r = db_query(db,
+                           "SELECT workspace_id, source, secret, basic_username, basic_password, public_url,"
+                           " stage_map, field_map FROM webhook_endpoints WHERE id = $1::uuid AND deleted_at IS NULL"
+                           " AND ($2::uuid IS NULL OR workspace_id = $2::uuid)",
+                           2, p, err);
+    if (!r)
+        return -1;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return 0;
+    }
+    snprintf(ep->workspace_id, sizeof ep->workspace_id, "%s", PQgetvalue(r, 0, 0));
+    snprintf(ep->source, sizeof ep->source, "%s", PQgetvalue(r, 0, 1));
+    ep->secret = col(r, 2);
+    ep->basic_username = col(r, 3);
+    ep->basic_password = col(r, 4);
+    ep->public_url = col(r, 5);
+    ep->stage_map = json_loads(PQgetvalue(r, 0, 6), 0, NULL);
+    ep->field_map = json_loads(PQgetvalue(r, 0, 7), 0, NULL);
+    PQclear(r);
+    return 1;
+}
+
+static const char *req_header(void *ctx, const char *name) { return http_header(ctx, name); }
+
+static prom_hook_source prom_source(const char *source)
+{
+    return strcmp(source, "hubspot") == 0     ? HOOK_SRC_HUBSPOT
+           : strcmp(source, "pipedrive") == 0 ? HOOK_SRC_PIPEDRIVE
+                                              : HOOK_SRC_STANDARD;
+}
+
+/* Check the request against the endpoint's scheme. */
+static whsig_result verify(http_req *rq, const endpoint *ep)
+{
+    const char *body = rq->body ? rq->body : "";
+    if (strcmp(ep->source, "pipedrive") == 0)
+        return whsig_basic(http_header(rq, "Authorization"), ep->basic_username, ep->basic_password);
+    if (strcmp(ep->source, "standard") == 0)
+        return whsig_standard(ep->secret, body, rq->body_len, req_header, rq, (long long)time(NULL));
+    /* HubSpot signs the public URI: the configured base URL plus this path,
+     * unless the configured URL already is the whole hook URL */
+    char uri[2048];
+    const char *base = ep->public_url ? ep->public_url : "";
+    size_t bl = strlen(base), pl = strlen(rq->path);
+    if (bl >= pl && strcmp(base + bl - pl, rq->path) == 0)
+        snprintf(uri, sizeof uri, "%s", base);
+    else
+        snprintf(uri, sizeof uri, "%.*s%s", (int)(bl && base[bl - 1] == '/' ? bl - 1 : bl), base, rq->path);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return whsig_hubspot(ep->secret, rq->method, uri, body, rq->body_len, req_header, rq,
+                         (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/* The request headers kept with the raw body: what identifies and proves a
+ * delivery, never credentials. */
+static json_t *kept_headers(http_req *rq)
+{
+    static const char *const names[] = {"Content-Type",
+                                        "User-Agent",
+                                        "X-HubSpot-Signature",
+                                        "X-HubSpot-Signature-Version",
+                                        "X-HubSpot-Signature-v3",
+                                        "X-HubSpot-Request-Timestamp",
+                                        "webhook-id",
+                                        "webhook-timestamp",
+                                        "webhook-signature",
+                                        "X-Request-Id",
+                                        NULL};
+    json_t *h = json_object();
+    for (int i = 0; names[i]; i++) {
+        const char *v = http_header(rq, names[i]);
+        if (v)
+            json_object_set_new(h, names[i], json_string(v));
+    }
+    return h;
+}
+
+void h_hooks_receive(http_req *rq)
+{
+    const char *id = rq->params[0];
+    if (!jv_is_uuid(id)) {
+        http_fail(rq, ERR_NOT_FOUND, "No webhook endpoint at this URL");
+        return;
+    }
+    db_conn *db = http_db(rq);
+    if (!db)
+        return;
+    app_err err = {0};
+    endpoint ep;
+    int f = endpoint_load(db, id, NULL, &ep, &err);
+    if (f <= 0) {
+        if (f < 0)
+            http_reply_error(rq, &err);
+        else
+            http_fail(rq, ERR_NOT_FOUND, "No webhook endpoint at this URL");
+        return;
+    }
+    whsig_result v = verify(rq, &ep);
+    if (v != WHSIG_OK) {
+        log_warn("webhooks", "endpoint %s: %s", id, whsig_reason(v));
+        prom_count_webhook(prom_source(ep.source), 0);
+        if (strcmp(ep.source, "pipedrive") == 0)
+            http_add_header(rq, "WWW-Authenticate", "Basic realm=\"revopsd webhooks\"");
+        http_fail(rq, ERR_BAD_SIGNATURE, "%s; nothing was stored", whsig_reason(v));
+        endpoint_free(&ep);
+        return;
+    }
+    char msg[200];
+    json_t *payloads = whadapt_split(ep.source, rq->body ? rq->body : "", rq->body_len, msg, sizeof msg);
+    if (!payloads) {
+        prom_count_webhook(prom_source(ep.source), 0);
+        http_fail(rq, ERR_BAD_REQUEST, "%s; nothing was stored", msg);
+        endpoint_free(&ep);
+        return;
+    }
+    whadapt_endpoint wep = {ep.source, ep.stage_map, ep.field_map};
+    json_t *events = json_array();
+    size_t i;
+    json_t *pl;
+    json_array_foreach(payloads, i, pl)
+    {
+        json_array_append_new(events, whadapt_event(&wep, pl, http_header(rq, "webhook-id")));
+    }
+    json_decref(payloads);
+    json_t *hdrs = kept_headers(rq);
+    char *hdr_text = json_dumps(hdrs, JSON_COMPACT);
+    char *ev_text = json_dumps(events, JSON_COMPACT);
+    json_decref(hdrs);
+    const char *p[] = {ep.workspace_id, id, hdr_text, rq->body ? rq->body : "", ev_text};
+    /* one statement: the delivery, its events and their effects commit together */
+    PGresult *r = db_query(db, "SELECT event_id, status, detail FROM webhook_ingest($1, $2, $3, $4, $5) ORDER BY n", 5,
+                           p, &err);
+    free(hdr_text);
+    free(ev_text);
+    prom_count_webhook(prom_source(ep.source), r != NULL);
+    endpoint_free(&ep);
+    if (!r) {
+        json_decref(events);
+        http_reply_error(rq, &err);
+        return;
+    }
+    json_t *out = json_array();
+    json_t *counts = json_pack("{s:i, s:i, s:i, s:i}", "applied", 0, "duplicate", 0, "stale", 0, "rejected", 0);
+    for (int k = 0; k < PQntuples(r); k++) {
+        json_t *ev = json_array_get(events, (size_t)k);
+        const char *st = PQgetvalue(r, k, 1);
+        json_t *c = json_object_get(counts, st);
+        if (c)
+            json_integer_set(c, json_integer_value(c) + 1);
+        json_array_append_new(out, json_pack("{s:s, s:O, s:O, s:s, s:s}", "id", PQgetvalue(r, k, 0), "dedupe_key",
+                                             json_object_get(ev, "dedupe_key"), "object_id",
+                                             json_object_get(ev, "object_id") ? json_object_get(ev, "object_id")
+                                                                               : json_null(),
+                                             "status", st, "detail", PQgetvalue(r, k, 2)));
+    }
+    PQclear(r);
+    json_decref(events);
+    http_reply_json(rq, 200, json_pack("{s:o, s:o}", "counts", counts, "events", out));
+}
+
+/* ---- the event log ---------------------------------------------------------- */
+
+static const char *const event_statuses[] = {"received", "applied", "duplicate", "stale", "rejected", NULL};
+
+void h_webhook_events_list(http_req *rq)
+{
+    long limit;
+    const char *cursor;
+    if (!http_page_params(rq, false, &limit, &cursor))
+        return;
+    app_err err = {0};
+    const char *endpoint_id = http_query(rq, "endpoint_id"), *status = http_query(rq, "status");
+    const char *object_id = http_query(rq, "object_id");
+    if (endpoint_id && !jv_is_uuid(endpoint_id))
+        app_err_field(&err, "endpoint_id", "must be a webhook endpoint id (UUID)");
+    bool known = !status;
+    for (int i = 0; status && event_statuses[i]; i++)
+        known = known || strcmp(status, event_statuses[i]) == 0;
+    if (!known)
+        app_err_field(&err, "status", "must be one of received, applied, duplicate, stale, rejected");
+    if (object_id && (!*object_id || strlen(object_id) > 200))
+        app_err_field(&err, "object_id", "must be 1 to 200 characters");
+    if (cursor && (strspn(cursor, "0123456789") != strlen(cursor) || strlen(cursor) > 18))
+        app_err_field(&err, "cursor", "is not a cursor this list gave");
+    if (err.code != ERR_NONE) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    db_conn *db = http_db(rq);
+    if (!db)
+        return;
+    char lbuf[24];
+    snprintf(lbuf, sizeof lbuf, "%ld", limit + 1);
+    const char *p[] = {rq->auth.workspace_id, endpoint_id, status, object_id, cursor, lbuf};
+    PGresult *r = db_query(db,
+                           "SELECT webhook_event_json(e), e.seq FROM webhook_events e WHERE e.workspace_id = $1"
+                           " AND ($2::uuid IS NULL OR e.endpoint_id = $2::uuid) AND ($3::text IS NULL OR e.status = $3)"
+                           " AND ($4::text IS NULL OR e.object_id = $4) AND ($5::bigint IS NULL OR e.seq < $5::bigint)"
+                           " ORDER BY e.seq DESC LIMIT $6",
+                           6, p, &err);
+    if (!r) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    http_reply_page(rq, r, limit);
+}
+
+void h_webhook_events_get(http_req *rq)
+{
+    if (!jv_is_uuid(rq->params[0])) {
+        http_fail(rq, ERR_NOT_FOUND, "No webhook event with this id");
+        return;
+    }
+    db_conn *db = http_db(rq);
+    if (!db)
+        return;
+    app_err err = {0};
+    const char *p[] = {rq->auth.workspace_id, rq->params[0]};
+    PGresult *r = db_query(db, "SELECT webhook_event_json(e) FROM webhook_events e WHERE workspace_id = $1 AND id = $2::uuid",
+                           2, p, &err);
+    if (!r) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    if (PQntuples(r) == 0)
+        http_fail(rq, ERR_NOT_FOUND, "No webhook event with this id");
+    else
+        http_reply_json_text(rq, 200, PQgetvalue(r, 0, 0));
+    PQclear(r);
+}
+
+/* Replay: the stored payload through the endpoint's current mapping, applied
+ * again (changes older than the stored fields stay recorded, not applied). */
+void h_webhook_events_replay(http_req *rq)
+{
+    if (!jv_is_uuid(rq->params[0])) {
+        http_fail(rq, ERR_NOT_FOUND, "No webhook event with this id");
+        return;
+    }
+    db_conn *db = http_db(rq);
+    if (!db)
+        return;
+    app_err err = {0};
+    const char *p[] = {rq->auth.workspace_id, rq->params[0]};
+    PGresult *r = db_query(db,
+                           "SELECT e.endpoint_id, e.payload, d.headers ->> 'webhook-id' FROM webhook_events e"
+                           " JOIN webhook_deliveries d ON d.id = e.delivery_id"
+                           " WHERE e.workspace_id = $1 AND e.id = $2::uuid",
+                           2, p, &err);
+    if (!r) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        http_fail(rq, ERR_NOT_FOUND, "No webhook event with this id");
+        return;
+    }
+    endpoint ep;
+    int f = endpoint_load(db, PQgetvalue(r, 0, 0), rq->auth.workspace_id, &ep, &err);
+    json_t *payload = json_loads(PQgetvalue(r, 0, 1), JSON_DECODE_ANY, NULL);
+    char *hid = PQgetisnull(r, 0, 2) ? NULL : strdup(PQgetvalue(r, 0, 2));
+    PQclear(r);
+    if (f <= 0) {
+        json_decref(payload);
+        free(hid);
+        if (f < 0)
+            http_reply_error(rq, &err);
+        else
+            http_fail(rq, ERR_CONFLICT, "The event's webhook endpoint was deleted; it cannot be replayed");
+        return;
+    }
+    whadapt_endpoint wep = {ep.source, ep.stage_map, ep.field_map};
+    json_t *ev = whadapt_event(&wep, payload, hid);
+    json_decref(payload);
+    free(hid);
+    char *ops = json_dumps(json_object_get(ev, "ops"), JSON_COMPACT);
+    const char *q[] = {rq->auth.workspace_id, rq->params[0], ops, json_string_value(json_object_get(ev, "error")),
+                       json_string_value(json_object_get(ev, "note"))};
+    r = db_query(db, "SELECT webhook_replay($1, $2::uuid, $3::jsonb, $4, $5)", 5, q, &err);
+    free(ops);
+    json_decref(ev);
+    endpoint_free(&ep);
+    if (!r) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    http_reply_json_text(rq, 200, PQgetvalue(r, 0, 0));
+    PQclear(r);
+}

@@ -1,0 +1,551 @@
+/* test_webhooks.c - CRM webhooks: each source's happy path with a signature
+ * computed here, tampered/wrong-secret/stale requests refused with nothing
+ * stored, duplicates, out-of-order changes, a batch with one bad event,
+ * replay after a mapping fix, push counts, and isolation between workspaces. */
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+
+static const char *str(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+static long long inum(const json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void b64(const unsigned char *in, int n, char *out) { EVP_EncodeBlock((unsigned char *)out, in, n); }
+
+static void hmac_b64(const void *key, int klen, const char *msg, size_t mlen, char *out)
+{
+    unsigned char md[32];
+    unsigned n = 0;
+    HMAC(EVP_sha256(), key, klen, (const unsigned char *)msg, mlen, md, &n);
+    b64(md, (int)n, out);
+}
+
+static void sha_hex(const char *msg, size_t len, char *out)
+{
+    unsigned char md[32];
+    SHA256((const unsigned char *)msg, len, md);
+    for (int i = 0; i < 32; i++)
+        sprintf(out + 2 * i, "%02x", md[i]);
+}
+
+/* Create an endpoint; returns its id (static buffer per call site). */
+static void make_endpoint(const char *admin, const char *json, char *id, size_t len, char *secret, size_t slen)
+{
+    api_resp *r = api_send_json("POST", "/v1/webhook-endpoints", admin, json);
+    ck_assert_status(r, 201);
+    snprintf(id, len, "%s", str(r->json, "id"));
+    ck_assert_ptr_null(json_object_get(r->json, "basic_auth")); /* never echoed */
+    if (secret)
+        snprintf(secret, slen, "%s", str(r->json, "secret") ? str(r->json, "secret") : "");
+    api_resp_free(r);
+}
+
+#define HS_SECRET "hs-client-secret-1"
+#define HS_BASE "https://revops.example.com"
+
+/* POST body with a v3 signature over signed (normally the same bytes) at ts (ms). */
+static api_resp *hubspot_post_as(const char *ep, const char *body, const char *signed_body, const char *secret,
+                                 long long ts)
+{
+    char path[128], uri[256], tsb[32], sig[64], *msg;
+    snprintf(path, sizeof path, "/v1/hooks/%s", ep);
+    snprintf(uri, sizeof uri, HS_BASE "%s", path);
+    snprintf(tsb, sizeof tsb, "%lld", ts);
+    size_t n = strlen(uri) + strlen(signed_body) + strlen(tsb) + 8;
+    msg = malloc(n);
+    int m = snprintf(msg, n, "POST%s%s%s", uri, signed_body, tsb);
+    hmac_b64(secret, (int)strlen(secret), msg, (size_t)m, sig);
+    free(msg);
+    char h1[128], h2[64];
+    snprintf(h1, sizeof h1, "X-HubSpot-Signature-v3: %s", sig);
+    snprintf(h2, sizeof h2, "X-HubSpot-Request-Timestamp: %s", tsb);
+    const char *hdr[] = {h1, h2, NULL};
+    return api_req("POST", path, NULL, "application/json", body, strlen(body), hdr);
+}
+
+static api_resp *hubspot_post(const char *ep, const char *body, const char *secret, long long ts)
+{
+    return hubspot_post_as(ep, body, body, secret, ts);
+}
+
+/* One HubSpot deal.propertyChange event. */
+static void hs_event(char *out, size_t len, int event_id, const char *object, long long at, const char *prop,
+                     const char *value)
+{
+    snprintf(out, len,
+             "{\"eventId\":%d,\"subscriptionId\":7,\"portalId\":62515,\"appId\":1,\"occurredAt\":%lld,"
+             "\"subscriptionType\":\"deal.propertyChange\",\"attemptNumber\":0,\"objectId\":%s,"
+             "\"changeSource\":\"CRM\",\"propertyName\":\"%s\",\"propertyValue\":\"%s\"}",
+             event_id, at, object, prop, value);
+}
+
+static long count_events(const char *key, const char *query)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/v1/webhook-events?limit=200%s", query);
+    api_resp *r = api_get(path, key);
+    ck_assert_status(r, 200);
+    long n = (long)json_array_size(json_object_get(r->json, "items"));
+    api_resp_free(r);
+    return n;
+}
+
+static const char *hs_endpoint_json = "{\"source\":\"hubspot\",\"secret\":\"" HS_SECRET "\",\"public_url\":\"" HS_BASE
+                                      "\",\"stage_map\":{\"appointmentscheduled\":\"discovery\","
+                                      "\"contractsent\":\"negotiation\"}}";
+
+START_TEST(hubspot_v3_batch_applies_and_rejects_tampering)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char ep[64];
+    make_endpoint(ws.admin, hs_endpoint_json, ep, sizeof ep, NULL, 0);
+    long long t0 = now_ms() - 60000;
+    char e1[512], e2[512], e3[512], e4[512], body[2400];
+    hs_event(e1, sizeof e1, 101, "5150", t0, "dealstage", "appointmentscheduled");
+    hs_event(e2, sizeof e2, 102, "5150", t0 + 1000, "amount", "12500.10");
+    hs_event(e3, sizeof e3, 103, "5150", t0 + 2000, "dealstage", "not-a-mapped-stage");
+    hs_event(e4, sizeof e4, 104, "5150", t0 + 3000, "hs_manual_forecast_category", "BEST_CASE");
+    snprintf(body, sizeof body, "[%s,%s,%s,%s]", e1, e2, e3, e4);
+
+    /* refused, with nothing stored: tampered body, wrong secret, stale timestamp */
+    char tampered[2400];
+    snprintf(tampered, sizeof tampered, "%s", body);
+    *strstr(tampered, "12500.10") = '9'; /* the amount changed in transit */
+    api_resp *r = NULL;
+    const char *bad[][2] = {{tampered, HS_SECRET}, {body, "another-secret"}};
+    for (int i = 0; i < 2; i++) {
+        r = hubspot_post_as(ep, bad[i][0], body, bad[i][1], now_ms());
+        ck_assert_status(r, 401);
+        ck_assert_str_eq(str(r->json, "type"), "/problems/invalid-signature");
+        api_resp_free(r);
+    }
+    r = hubspot_post(ep, body, HS_SECRET, now_ms() - 6 * 60 * 1000);
+    ck_assert_status(r, 401);
+    ck_assert_ptr_nonnull(strstr(str(r->json, "detail"), "5 minutes"));
+    api_resp_free(r);
+    ck_assert_int_eq(count_events(ws.read, ""), 0);
+    r = api_get("/v1/deals/5150", ws.read);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+
+    /* the real thing: three events apply, the unmapped stage is rejected and reported */
+    r = hubspot_post(ep, body, HS_SECRET, now_ms());
+    ck_assert_status(r, 200);
+    json_t *counts = json_object_get(r->json, "counts");
+    ck_assert_int_eq(inum(counts, "applied"), 3);
+    ck_assert_int_eq(inum(counts, "rejected"), 1);
+    json_t *evs = json_object_get(r->json, "events");
+    ck_assert_str_eq(str(json_array_get(evs, 2), "status"), "rejected");
+    ck_assert_ptr_nonnull(strstr(str(json_array_get(evs, 2), "detail"), "not-a-mapped-stage"));
+    char rejected_id[64];
+    snprintf(rejected_id, sizeof rejected_id, "%s", str(json_array_get(evs, 2), "id"));
+    api_resp_free(r);
+
+    r = api_get("/v1/deals/5150", ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(r->json, "stage"), "discovery");
+    ck_assert(json_number_value(json_object_get(r->json, "amount")) == 12500.10);
+    ck_assert_str_eq(str(r->json, "forecast_category"), "best_case");
+    json_t *sh = json_object_get(r->json, "stage_history");
+    ck_assert_int_eq(json_array_size(sh), 1);
+    ck_assert_str_eq(str(json_array_get(sh, 0), "origin"), "hubspot");
+    api_resp_free(r);
+
+    /* redelivery: 2xx, all duplicates, nothing changes */
+    r = hubspot_post(ep, body, HS_SECRET, now_ms());
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(inum(json_object_get(r->json, "counts"), "duplicate"), 4);
+    api_resp_free(r);
+    ck_assert_int_eq(count_events(ws.read, "&status=applied"), 3);
+    ck_assert_int_eq(count_events(ws.read, "&status=duplicate"), 4);
+
+    /* fix the mapping, replay the rejected event: the stage applies at the event's own time */
+    r = api_send_json("PATCH", "/v1/webhook-endpoints/", ws.admin, "{}");
+    ck_assert_int_ge(r->status, 400);
+    api_resp_free(r);
+    char path[160];
+    snprintf(path, sizeof path, "/v1/webhook-endpoints/%s", ep);
+    r = api_send_json("PATCH", path, ws.admin,
+                      "{\"stage_map\":{\"appointmentscheduled\":\"discovery\",\"not-a-mapped-stage\":\"proposal\"}}");
+    ck_assert_status(r, 200);
+    ck_assert_ptr_null(json_object_get(r->json, "secret"));
+    api_resp_free(r);
+    snprintf(path, sizeof path, "/v1/webhook-events/%s/replay", rejected_id);
+    r = api_req("POST", path, ws.read, "application/json", "{}", 2, NULL);
+    ck_assert_status(r, 403);
+    api_resp_free(r);
+    r = api_req("POST", path, ws.write, "application/json", "{}", 2, NULL);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(r->json, "status"), "applied");
+    api_resp_free(r);
+    r = api_get("/v1/deals/5150", ws.read);
+    ck_assert_str_eq(str(r->json, "stage"), "proposal");
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "stage_history")), 2);
+    api_resp_free(r);
+}
+END_TEST
+
+START_TEST(hubspot_out_of_order_and_push_count)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char ep[64];
+    make_endpoint(ws.admin, hs_endpoint_json, ep, sizeof ep, NULL, 0);
+    long long t0 = now_ms() - 120000;
+    char e1[512], e2[512], body[1600];
+    /* the newer amount arrives first, the older one after: the older is recorded, not applied */
+    hs_event(e1, sizeof e1, 201, "777", t0 + 5000, "amount", "900");
+    hs_event(e2, sizeof e2, 202, "777", t0, "amount", "100");
+    snprintf(body, sizeof body, "[%s]", e1);
+    api_resp *r = hubspot_post(ep, body, HS_SECRET, now_ms());
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    snprintf(body, sizeof body, "[%s]", e2);
+    r = hubspot_post(ep, body, HS_SECRET, now_ms());
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(json_array_get(json_object_get(r->json, "events"), 0), "status"), "stale");
+    api_resp_free(r);
+    r = api_get("/v1/deals/777", ws.read);
+    ck_assert(json_number_value(json_object_get(r->json, "amount")) == 900.0);
+    json_t *fh = json_object_get(r->json, "field_history");
+    bool recorded = false;
+    size_t i;
+    json_t *c;
+    json_array_foreach(fh, i, c)
+    {
+        if (json_is_false(json_object_get(c, "applied")) && json_number_value(json_object_get(c, "new")) == 100.0)
+            recorded = true;
+    }
+    ck_assert(recorded);
+    api_resp_free(r);
+
+    /* close date 2026-03-20 (Q1) then 2026-04-15 (Q2): one push; then within Q2: none */
+    hs_event(e1, sizeof e1, 203, "777", t0 + 6000, "closedate", "2026-03-20");
+    hs_event(e2, sizeof e2, 204, "777", t0 + 7000, "closedate", "1776211200000"); /* 2026-04-15 as ms */
+    char e3[512];
+    hs_event(e3, sizeof e3, 205, "777", t0 + 8000, "closedate", "2026-05-02T00:00:00Z");
+    snprintf(body, sizeof body, "[%s,%s,%s]", e1, e2, e3);
+    r = hubspot_post(ep, body, HS_SECRET, now_ms());
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(inum(json_object_get(r->json, "counts"), "applied"), 3);
+    api_resp_free(r);
+    r = api_get("/v1/deals/777", ws.read);
+    ck_assert_str_eq(str(r->json, "expected_close_date"), "2026-05-02");
+    ck_assert_int_eq(inum(r->json, "push_count"), 1);
+    api_resp_free(r);
+}
+END_TEST
+
+/* HubSpot v1 (sha256(secret + body)) and v2 (sha256(secret + method + uri + body)). */
+START_TEST(hubspot_v1_v2_signatures)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char ep[64];
+    make_endpoint(ws.admin, hs_endpoint_json, ep, sizeof ep, NULL, 0);
+    char ev[512], body[600], path[128], uri[256], msg[2000], hex[65], h1[128];
+    snprintf(path, sizeof path, "/v1/hooks/%s", ep);
+    snprintf(uri, sizeof uri, HS_BASE "%s", path);
+    for (int v = 1; v <= 2; v++) {
+        hs_event(ev, sizeof ev, 300 + v, "9001", now_ms() - 1000 * v, "dealname", v == 1 ? "Acme v1" : "Acme v2");
+        snprintf(body, sizeof body, "[%s]", ev);
+        int n = v == 1 ? snprintf(msg, sizeof msg, "%s%s", HS_SECRET, body)
+                       : snprintf(msg, sizeof msg, "%sPOST%s%s", HS_SECRET, uri, body);
+        sha_hex(msg, (size_t)n, hex);
+        snprintf(h1, sizeof h1, "X-HubSpot-Signature: %s", hex);
+        const char *hdr[] = {h1, v == 1 ? "X-HubSpot-Signature-Version: v1" : "X-HubSpot-Signature-Version: v2",
+                             NULL};
+        api_resp *r = api_req("POST", path, NULL, "application/json", body, strlen(body), hdr);
+        ck_assert_status(r, 200);
+        /* v2's change is older than v1's: recorded, not applied */
+        ck_assert_int_eq(inum(json_object_get(r->json, "counts"), v == 1 ? "applied" : "stale"), 1);
+        api_resp_free(r);
+        hex[0] = hex[0] == 'a' ? 'b' : 'a';
+        snprintf(h1, sizeof h1, "X-HubSpot-Signature: %s", hex);
+        r = api_req("POST", path, NULL, "application/json", body, strlen(body), hdr);
+        ck_assert_status(r, 401);
+        api_resp_free(r);
+    }
+    api_resp *r = api_get("/v1/deals/9001", ws.read);
+    ck_assert_str_eq(str(r->json, "name"), "Acme v1"); /* the v2 change is older: recorded, not applied */
+    api_resp_free(r);
+}
+END_TEST
+
+static api_resp *pipedrive_post(const char *ep, const char *user, const char *pass, const char *body)
+{
+    char path[128], cred[256], enc[400], h[440];
+    snprintf(path, sizeof path, "/v1/hooks/%s", ep);
+    int n = snprintf(cred, sizeof cred, "%s:%s", user, pass);
+    b64((const unsigned char *)cred, n, enc);
+    snprintf(h, sizeof h, "Authorization: Basic %s", enc);
+    const char *hdr[] = {h, NULL};
+    return api_req("POST", path, NULL, "application/json", body, strlen(body), hdr);
+}
+
+START_TEST(pipedrive_v2_and_v1_with_basic_auth)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char ep[64];
+    make_endpoint(ws.admin,
+                  "{\"source\":\"pipedrive\",\"basic_auth\":{\"username\":\"pd\",\"password\":\"s3cret-pw\"},"
+                  "\"stage_map\":{\"1\":\"discovery\",\"2\":\"proposal\"}}",
+                  ep, sizeof ep, NULL, 0);
+    const char *v2 = "{\"meta\":{\"action\":\"change\",\"entity\":\"deal\",\"entity_id\":\"42\","
+                     "\"id\":\"8c6b6b8e-1111-4b1e-9e52-2c8a7f9c2d11\",\"company_id\":\"1\",\"user_id\":\"7\","
+                     "\"timestamp\":\"2026-11-20T10:00:00.000Z\",\"version\":\"2.0\",\"webhook_id\":\"55\"},"
+                     "\"data\":{\"id\":42,\"title\":\"Globex expansion\",\"value\":48000.5,\"currency\":\"EUR\","
+                     "\"status\":\"open\",\"stage_id\":2,\"pipeline_id\":1,\"owner_id\":7,\"probability\":40,"
+                     "\"expected_close_date\":\"2026-12-15\",\"add_time\":\"2026-11-01T09:00:00Z\","
+                     "\"stage_change_time\":\"2026-11-19T08:00:00Z\",\"org_id\":3},"
+                     "\"previous\":{\"stage_id\":1}}";
+    api_resp *r = pipedrive_post(ep, "pd", "wrong", v2);
+    ck_assert_status(r, 401);
+    ck_assert_ptr_nonnull(strstr(r->www_authenticate, "Basic"));
+    api_resp_free(r);
+    r = api_req("POST", "/v1/hooks/00000000-0000-4000-8000-000000000000", NULL, "application/json", v2, strlen(v2),
+                NULL);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    r = pipedrive_post(ep, "pd", "s3cret-pw", v2);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(inum(json_object_get(r->json, "counts"), "applied"), 1);
+    api_resp_free(r);
+    r = api_get("/v1/deals/42", ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(r->json, "name"), "Globex expansion");
+    ck_assert(json_number_value(json_object_get(r->json, "amount")) == 48000.5);
+    ck_assert_str_eq(str(r->json, "currency"), "EUR");
+    ck_assert_str_eq(str(r->json, "stage"), "proposal");
+    ck_assert_str_eq(str(r->json, "owner"), "7");
+    ck_assert_str_eq(str(r->json, "account"), "3");
+    ck_assert(json_number_value(json_object_get(r->json, "probability")) == 0.4);
+    ck_assert_str_eq(str(r->json, "stage_entered_at"), "2026-11-19T08:00:00Z");
+    api_resp_free(r);
+
+    /* v1: won, owner in user_id; then deleted */
+    const char *v1 = "{\"v\":1,\"event\":\"updated.deal\",\"meta\":{\"v\":1,\"action\":\"updated\",\"object\":\"deal\","
+                     "\"id\":42,\"company_id\":1,\"user_id\":7,\"timestamp\":1795690800,"
+                     "\"timestamp_micro\":1795690800000000,\"webhook_id\":\"55\"},"
+                     "\"current\":{\"id\":42,\"title\":\"Globex expansion\",\"value\":51000,\"currency\":\"EUR\","
+                     "\"status\":\"won\",\"stage_id\":2,\"user_id\":{\"id\":8,\"name\":\"Ann\"},"
+                     "\"won_time\":\"2026-11-21 10:00:00\"},\"previous\":{\"status\":\"open\"}}";
+    r = pipedrive_post(ep, "pd", "s3cret-pw", v1);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(inum(json_object_get(r->json, "counts"), "applied"), 1);
+    api_resp_free(r);
+    r = api_get("/v1/deals/42", ws.read);
+    ck_assert_str_eq(str(r->json, "status"), "won");
+    ck_assert_str_eq(str(r->json, "owner"), "8");
+    ck_assert_str_eq(str(r->json, "closed_at"), "2026-11-21T10:00:00Z");
+    ck_assert(json_number_value(json_object_get(r->json, "amount")) == 51000.0);
+    api_resp_free(r);
+    r = pipedrive_post(ep, "pd", "s3cret-pw", v1);
+    ck_assert_int_eq(inum(json_object_get(r->json, "counts"), "duplicate"), 1);
+    api_resp_free(r);
+}
+END_TEST
+
+static api_resp *standard_post(const char *ep, const char *msg_id, long long ts, const char *sigs, const char *body)
+{
+    char path[128], h1[128], h2[64], h3[600];
+    snprintf(path, sizeof path, "/v1/hooks/%s", ep);
+    snprintf(h1, sizeof h1, "webhook-id: %s", msg_id);
+    snprintf(h2, sizeof h2, "webhook-timestamp: %lld", ts);
+    snprintf(h3, sizeof h3, "webhook-signature: %s", sigs);
+    const char *hdr[] = {h1, h2, h3, NULL};
+    return api_req("POST", path, NULL, "application/json", body, strlen(body), hdr);
+}
+
+/* "v1,<base64 HMAC>" of id.ts.body with a whsec_ secret. */
+static void standard_sig(const char *secret, const char *msg_id, long long ts, const char *body, char *out)
+{
+    unsigned char key[128];
+    const char *k = secret + 6;
+    int klen = EVP_DecodeBlock(key, (const unsigned char *)k, (int)strlen(k));
+    size_t kl = strlen(k);
+    klen -= (k[kl - 1] == '=') + (k[kl - 2] == '=');
+    char msg[4096];
+    int n = snprintf(msg, sizeof msg, "%s.%lld.%s", msg_id, ts, body);
+    memcpy(out, "v1,", 3);
+    hmac_b64(key, klen, msg, (size_t)n, out + 3);
+}
+
+START_TEST(standard_webhooks_rotation_and_tolerance)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char ep[64], secret[128];
+    make_endpoint(ws.admin, "{\"source\":\"standard\"}", ep, sizeof ep, secret, sizeof secret);
+    ck_assert_int_eq(strncmp(secret, "whsec_", 6), 0); /* generated, shown once */
+    char path[128];
+    snprintf(path, sizeof path, "/v1/webhook-endpoints/%s", ep);
+    api_resp *r = api_get(path, ws.admin);
+    ck_assert_status(r, 200);
+    ck_assert_ptr_null(json_object_get(r->json, "secret"));
+    ck_assert(json_is_true(json_object_get(r->json, "has_secret")));
+    api_resp_free(r);
+
+    const char *body = "{\"type\":\"deal.updated\",\"timestamp\":\"2026-11-25T12:00:00Z\",\"data\":{"
+                       "\"external_id\":\"sf-006A\",\"name\":\"Initech\",\"amount\":\"75000.25\",\"stage\":\"proposal\","
+                       "\"status\":\"open\",\"owner\":\"rep-1\"}}";
+    long long ts = (long long)time(NULL);
+    char good[200], other[200], both[420];
+    standard_sig(secret, "msg_1", ts, body, good);
+    standard_sig("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_1", ts, body, other);
+    /* rotation: the sender signs with the old and the new secret; either matching passes */
+    snprintf(both, sizeof both, "%s %s", other, good);
+    r = standard_post(ep, "msg_1", ts, other, body);
+    ck_assert_status(r, 401);
+    api_resp_free(r);
+    r = standard_post(ep, "msg_1", ts - 301, good, body);
+    ck_assert_status(r, 401);
+    api_resp_free(r);
+    r = standard_post(ep, "msg_1", ts, both, body);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(inum(json_object_get(r->json, "counts"), "applied"), 1);
+    api_resp_free(r);
+    r = standard_post(ep, "msg_1", ts, good, body);
+    ck_assert_int_eq(inum(json_object_get(r->json, "counts"), "duplicate"), 1);
+    api_resp_free(r);
+    r = api_get("/v1/deals/sf-006A", ws.read);
+    ck_assert_status(r, 200);
+    ck_assert(json_number_value(json_object_get(r->json, "amount")) == 75000.25);
+    ck_assert_str_eq(str(r->json, "owner"), "rep-1");
+    api_resp_free(r);
+
+    /* receiver-side rotation: the endpoint accepts a second secret while it is rotated in */
+    const char *next = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+    char patch[300];
+    snprintf(patch, sizeof patch, "{\"secret\":\"%s\",\"additional_secrets\":[\"%s\"]}", next, secret);
+    r = api_send_json("PATCH", path, ws.admin, patch);
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    const char *del = "{\"type\":\"deal.deleted\",\"timestamp\":\"2026-11-26T12:00:00Z\",\"data\":{"
+                      "\"external_id\":\"sf-006A\"}}";
+    standard_sig(secret, "msg_2", ts, del, good); /* the old secret still works */
+    r = standard_post(ep, "msg_2", ts, good, del);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(inum(json_object_get(r->json, "counts"), "applied"), 1);
+    api_resp_free(r);
+    r = api_get("/v1/deals/sf-006A", ws.read);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+
+    /* malformed body with a valid signature: 400, nothing stored */
+    standard_sig(next, "msg_3", ts, "[1,2]", good);
+    r = standard_post(ep, "msg_3", ts, good, "[1,2]");
+    ck_assert_status(r, 400);
+    api_resp_free(r);
+    ck_assert_int_eq(count_events(ws.read, ""), 3);
+}
+END_TEST
+
+START_TEST(endpoint_validation_and_isolation)
+{
+    api_ws a, b;
+    api_new_workspace(&a);
+    api_new_workspace(&b);
+    const char *bad[] = {
+        "{\"source\":\"hubspot\",\"public_url\":\"https://x.example\"}",            /* no secret */
+        "{\"source\":\"hubspot\",\"secret\":\"s\",\"public_url\":\"ftp://x\"}",      /* url */
+        "{\"source\":\"pipedrive\"}",                                                 /* no basic_auth */
+        "{\"source\":\"standard\",\"secret\":\"not-whsec\"}",                        /* secret shape */
+        "{\"source\":\"salesforce\"}",                                                /* source */
+        "{\"source\":\"standard\",\"stage_map\":{\"x\":\"Bad Stage\"}}",             /* stage key */
+        "{\"source\":\"standard\",\"field_map\":{\"x\":\"no_such_field\"}}",         /* field */
+        "{\"source\":\"standard\",\"bogus\":1}",                                      /* unknown */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        api_resp *r = api_send_json("POST", "/v1/webhook-endpoints", a.admin, bad[i]);
+        ck_assert_msg(r->status == 422, "case %zu: status %ld", i, r->status);
+        api_resp_free(r);
+    }
+    api_resp *r = api_send_json("POST", "/v1/webhook-endpoints", a.write, "{\"source\":\"standard\"}");
+    ck_assert_status(r, 403);
+    api_resp_free(r);
+
+    char ep[64];
+    make_endpoint(a.admin, hs_endpoint_json, ep, sizeof ep, NULL, 0);
+    char e1[512], body[600];
+    hs_event(e1, sizeof e1, 1, "31337", now_ms(), "dealname", "Secret deal");
+    snprintf(body, sizeof body, "[%s]", e1);
+    r = hubspot_post(ep, body, HS_SECRET, now_ms());
+    ck_assert_status(r, 200);
+    char evid[64];
+    snprintf(evid, sizeof evid, "%s", str(json_array_get(json_object_get(r->json, "events"), 0), "id"));
+    api_resp_free(r);
+
+    /* workspace b sees none of it */
+    char path[160];
+    const char *fmts[] = {"/v1/webhook-endpoints/%s", "/v1/webhook-events/%s"};
+    const char *ids[] = {ep, evid};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, fmts[i], ids[i]);
+        r = api_get(path, b.admin);
+        ck_assert_status(r, 404);
+        api_resp_free(r);
+    }
+    snprintf(path, sizeof path, "/v1/webhook-events/%s/replay", evid);
+    r = api_req("POST", path, b.admin, "application/json", "{}", 2, NULL);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    snprintf(path, sizeof path, "/v1/webhook-endpoints/%s", ep);
+    r = api_req("DELETE", path, b.admin, NULL, NULL, 0, NULL);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    r = api_send_json("PATCH", path, b.admin, "{\"stage_map\":{}}");
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    ck_assert_int_eq(count_events(b.read, ""), 0);
+    r = api_get("/v1/webhook-endpoints", b.admin);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "items")), 0);
+    api_resp_free(r);
+    r = api_get("/v1/deals/31337", b.read);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    snprintf(path, sizeof path, "/v1/webhook-events?endpoint_id=%s", ep);
+    ck_assert_int_eq(count_events(a.read, ""), 1);
+    r = api_get("/v1/webhook-events?status=bogus", a.read);
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+
+    /* a deleted endpoint answers 404 to its CRM */
+    snprintf(path, sizeof path, "/v1/webhook-endpoints/%s", ep);
+    r = api_req("DELETE", path, a.admin, NULL, NULL, 0, NULL);
+    ck_assert_status(r, 204);
+    api_resp_free(r);
+    r = hubspot_post(ep, body, HS_SECRET, now_ms());
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+}
+END_TEST
+
+Suite *webhooks_suite(void)
+{
+    Suite *s = suite_create("webhooks");
+    TCase *tc = tcase_create("webhooks");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, hubspot_v3_batch_applies_and_rejects_tampering);
+    tcase_add_test(tc, hubspot_out_of_order_and_push_count);
+    tcase_add_test(tc, hubspot_v1_v2_signatures);
+    tcase_add_test(tc, pipedrive_v2_and_v1_with_basic_auth);
+    tcase_add_test(tc, standard_webhooks_rotation_and_tolerance);
+    tcase_add_test(tc, endpoint_validation_and_isolation);
+    suite_add_tcase(s, tc);
+    return s;
+}
