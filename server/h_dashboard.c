@@ -13,7 +13,9 @@
 #include "funneldoc.h"
 #include "handlers.h"
 #include "jsonv.h"
+#include "log.h"
 #include "metrics.h"
+#include "refresh.h"
 #include "respcache.h"
 #include "yconv.h"
 
@@ -118,9 +120,8 @@ static int sm_spend(db_conn *db, const char *ws, caldate_t start, caldate_t end,
     return 0;
 }
 
-static int build(http_req *rq, db_conn *db, const period *P, int fsm, bool want_explain, json_t **out, app_err *err)
+static int build(db_conn *db, const char *ws, const period *P, int fsm, bool want_explain, json_t **out, app_err *err)
 {
-    const char *ws = rq->auth.workspace_id;
     dash_ctx c = {json_array(), want_explain ? json_object() : NULL};
     char label[16], sb[16], eb[16];
     period_format(P, label, sizeof label);
@@ -262,17 +263,16 @@ static int build(http_req *rq, db_conn *db, const period *P, int fsm, bool want_
     const char *qp[] = {ws, label, sb, eb, month_start};
     PGresult *qr = db_query(
         db,
+        /* one scan of the workspace's deals for every aggregate (five scans before) */
         "SELECT (SELECT sum((quotas ->> $2)::bigint) FROM reps WHERE workspace_id = $1 AND deleted_at IS NULL AND quotas ? $2),"
-        " (SELECT COALESCE(sum(amount_cents), 0) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'won'"
-        "   AND closed_at >= $3::date AND closed_at < $4::date),"
-        " (SELECT count(*) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'won'"
-        "   AND closed_at >= $3::date AND closed_at < $4::date),"
-        " (SELECT count(*) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL AND status IN ('won', 'lost')"
-        "   AND closed_at >= $3::date AND closed_at < $4::date),"
-        " (SELECT COALESCE(avg(extract(epoch FROM closed_at - created_at) / 86400), 0) FROM deals WHERE workspace_id = $1"
-        "   AND deleted_at IS NULL AND status = 'won' AND closed_at >= $3::date AND closed_at < $4::date),"
-        " (SELECT COALESCE(sum(amount_cents), 0) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL"
-        "   AND created_at >= $5::date AND created_at < ($5::date + interval '1 month'))",
+        " COALESCE(sum(amount_cents) FILTER (WHERE won), 0), count(*) FILTER (WHERE won),"
+        " count(*) FILTER (WHERE closed),"
+        " COALESCE(avg(extract(epoch FROM closed_at - created_at) / 86400) FILTER (WHERE won), 0),"
+        " COALESCE(sum(amount_cents) FILTER (WHERE created_at >= $5::date AND created_at < ($5::date + interval '1 month')), 0)"
+        " FROM (SELECT amount_cents, closed_at, created_at,"
+        "   status = 'won' AND closed_at >= $3::date AND closed_at < $4::date AS won,"
+        "   status IN ('won', 'lost') AND closed_at >= $3::date AND closed_at < $4::date AS closed"
+        "   FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL) d",
         5, qp, err);
     if (!qr) {
         free(od);
@@ -382,10 +382,11 @@ static int build(http_req *rq, db_conn *db, const period *P, int fsm, bool want_
 
     /* ---- conversion (cohorts that entered a stage in the period) ---- */
     PGresult *cr = db_query(db,
-                            "SELECT dense_rank() OVER (ORDER BY h.deal_id) - 1, h.stage,"
-                            " to_char(h.entered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+                            /* ordered by deal: the dense deal index is counted here, not by a window */
+                            "SELECT h.deal_id, h.stage, to_char(h.entered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
                             " FROM deal_stage_history h JOIN deals d ON d.workspace_id = h.workspace_id"
-                            "  AND d.external_id = h.deal_id WHERE h.workspace_id = $1 AND d.deleted_at IS NULL",
+                            "  AND d.external_id = h.deal_id WHERE h.workspace_id = $1 AND d.deleted_at IS NULL"
+                            " ORDER BY h.deal_id",
                             1, pp, err);
     if (!cr)
         return -1;
@@ -394,9 +395,9 @@ static int build(http_req *rq, db_conn *db, const period *P, int fsm, bool want_
     size_t m = 0;
     for (int i = 0; ev && i < ne; i++) {
         int st = funnel_stage_index(&def, PQgetvalue(cr, i, 1));
-        int deal = atoi(PQgetvalue(cr, i, 0));
-        if (deal + 1 > ndeals)
-            ndeals = deal + 1;
+        if (i == 0 || strcmp(PQgetvalue(cr, i, 0), PQgetvalue(cr, i - 1, 0)) != 0)
+            ndeals++;
+        int deal = ndeals - 1;
         caldate_t day = INT32_MIN;
         if (st < 0 || (!PQgetisnull(cr, i, 2) && !caldate_parse(PQgetvalue(cr, i, 2), &day)))
             continue;
@@ -462,87 +463,137 @@ static void yaml_style(json_t *doc)
     }
 }
 
+/* What identifies one dashboard answer. period is the query value as sent
+ * (NULL: the quarter containing today), so a cached answer is found before
+ * any database work; the workspace's fiscal-year start is part of the data
+ * (a change to it is a write, which empties the cache). */
+typedef struct {
+    char ws[40];
+    char period[64];
+    bool has_period, explain, yaml;
+    char key[160];
+} dash_req;
+
+/* Compute the document and store it in the cache (unless a write happened
+ * since gen). Returns 0 with the text (caller frees) and its ETag, or -1
+ * with err (a bad period is a 422). */
+static int dash_compute(db_conn *db, const dash_req *d, unsigned gen, char **text, size_t *len, char etag[48],
+                        app_err *err)
+{
+    int fsm = workspace_fy_start(db, d->ws, err);
+    if (fsm < 0)
+        return -1;
+    period P = period_containing(PERIOD_QUARTER, utc_today(), fsm);
+    if (d->has_period && !period_parse(d->period, fsm, &P)) {
+        app_err_field(err, "period", "must be a period such as 2026-Q1, 2026-03 or FY2026");
+        return -1;
+    }
+    json_t *doc = NULL;
+    if (build(db, d->ws, &P, fsm, d->explain, &doc, err) != 0)
+        return -1;
+    if (d->yaml) {
+        yaml_style(doc);
+        *text = yconv_emit(doc, len);
+    } else {
+        *text = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
+        *len = *text ? strlen(*text) : 0;
+    }
+    json_decref(doc);
+    if (!*text) {
+        app_err_set(err, ERR_INTERNAL, "could not encode the dashboard");
+        return -1;
+    }
+    http_etag_of(*text, *len, etag, 48);
+    respcache_put(d->key, *text, *len, etag, gen);
+    return 0;
+}
+
+/* The background refresh of a stale answer (refresh.h). */
+static void dash_refresh(db_conn *db, void *arg)
+{
+    const dash_req *d = arg;
+    unsigned gen = respcache_generation();
+    char *text = NULL, etag[48];
+    size_t len = 0;
+    app_err err = {0};
+    if (dash_compute(db, d, gen, &text, &len, etag, &err) != 0)
+        log_warn("dashboard", "background refresh failed: %s", err.detail);
+    free(text);
+}
+
+static void dash_reply(http_req *rq, const dash_req *d, char *text, size_t len, const char *etag)
+{
+    if (d->yaml) /* YAML answers carry no validator (as before the cache served them) */
+        http_reply_text(rq, 200, "application/yaml", text, len);
+    else
+        http_reply_text_etag(rq, "application/json", text, len, etag);
+}
+
 void h_dashboard(http_req *rq)
 {
     app_err err = {0};
     const char *ps = http_query(rq, "period"), *ex = http_query(rq, "explain");
     if (ex && strcmp(ex, "true") != 0 && strcmp(ex, "false") != 0)
         app_err_field(&err, "explain", "must be true or false");
-    db_conn *db = err.code == ERR_NONE ? http_db(rq) : NULL;
+    if (ps && strlen(ps) >= sizeof ((dash_req *)0)->period)
+        app_err_field(&err, "period", "must be a period such as 2026-Q1, 2026-03 or FY2026");
     if (err.code != ERR_NONE) {
         http_reply_error(rq, &err);
         return;
     }
-    if (!db)
-        return;
-    int fsm = workspace_fy_start(db, rq->auth.workspace_id, &err);
-    caldate_t today = utc_today();
-    if (fsm < 0) {
-        http_reply_error(rq, &err);
-        return;
-    }
-    period P = period_containing(PERIOD_QUARTER, today, fsm);
-    if (ps && !period_parse(ps, fsm, &P)) {
-        app_err_field(&err, "period", "must be a period such as 2026-Q1, 2026-03 or FY2026");
-        http_reply_error(rq, &err);
-        return;
-    }
+    dash_req d = {.has_period = ps != NULL, .explain = ex && strcmp(ex, "true") == 0, .yaml = http_wants_yaml(rq)};
+    snprintf(d.ws, sizeof d.ws, "%s", rq->auth.workspace_id);
+    snprintf(d.period, sizeof d.period, "%s", ps ? ps : "");
+    /* the period goes last, so no value can make two requests share a key;
+     * without one, the day picks the quarter */
+    if (ps)
+        snprintf(d.key, sizeof d.key, "dashboard|%s|%d|%d|=%s", d.ws, d.explain, d.yaml, ps);
+    else
+        snprintf(d.key, sizeof d.key, "dashboard|%s|%d|%d|@%ld", d.ws, d.explain, d.yaml, (long)utc_today());
+
     /* pollers hit the same document: serve it from the short-lived cache */
-    bool yaml = http_wants_yaml(rq), want_explain = ex && strcmp(ex, "true") == 0;
-    char key[160], plabel[16];
-    period_format(&P, plabel, sizeof plabel);
-    snprintf(key, sizeof key, "dashboard|%s|%s|%d|%d", rq->auth.workspace_id, plabel, want_explain, yaml);
     size_t len = 0;
+    char etag[48];
     bool fresh = false, holding = false;
-    char *cached = respcache_get(key, &len, &fresh);
-    if (cached && !fresh && respcache_compute_try()) { /* stale: this thread refreshes, the rest serve it */
-        free(cached);
-        cached = NULL;
-        holding = true;
+    char *cached = respcache_get(d.key, &len, etag, &fresh);
+    if (cached && !fresh) {
+        /* stale: serve it and let the refresh thread recompute; without that
+         * thread one request recomputes while the others serve it */
+        dash_req *copy = malloc(sizeof *copy);
+        if (copy)
+            *copy = d;
+        if (!copy || !refresh_submit(d.key, dash_refresh, copy)) {
+            free(copy);
+            if (respcache_compute_try()) {
+                free(cached);
+                cached = NULL;
+                holding = true;
+            }
+        }
     }
     if (!cached && !holding) { /* one computation per burst: the others wait, then read it */
         respcache_compute_begin();
-        cached = respcache_get(key, &len, &fresh);
+        cached = respcache_get(d.key, &len, etag, &fresh);
         if (cached)
             respcache_compute_end();
     }
     if (cached) {
-        if (yaml) {
-            http_reply_text(rq, 200, "application/yaml", cached, len);
-        } else {
-            json_t *doc = json_loadb(cached, len, 0, NULL);
-            free(cached);
-            http_reply_json_etag(rq, doc);
-        }
+        dash_reply(rq, &d, cached, len, etag);
+        return;
+    }
+    db_conn *db = http_db(rq);
+    if (!db) {
+        respcache_compute_end();
         return;
     }
     unsigned gen = respcache_generation();
-    json_t *doc = NULL;
-    int built = build(rq, db, &P, fsm, want_explain, &doc, &err);
-    if (built != 0) {
-        respcache_compute_end();
-        http_reply_error(rq, &err);
-        return;
-    }
-    if (yaml) {
-        yaml_style(doc);
-        char *y = yconv_emit(doc, &len);
-        json_decref(doc);
-        if (y)
-            respcache_put(key, y, len, gen);
-        respcache_compute_end();
-        if (!y)
-            http_fail(rq, ERR_INTERNAL, "could not encode YAML");
-        else
-            http_reply_text(rq, 200, "application/yaml", y, len);
-        return;
-    }
-    char *text = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
-    if (text)
-        respcache_put(key, text, strlen(text), gen);
+    char *text = NULL;
+    int rc = dash_compute(db, &d, gen, &text, &len, etag, &err);
     respcache_compute_end();
-    free(text);
-    http_reply_json_etag(rq, doc);
+    if (rc != 0)
+        http_reply_error(rq, &err);
+    else
+        dash_reply(rq, &d, text, len, etag);
 }
 
 void h_revenue_waterfall(http_req *rq)

@@ -3,9 +3,11 @@
 
 #include <microhttpd.h>
 #include <netdb.h>
+#include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,13 +134,17 @@ void http_reply_json_text(http_req *rq, int status, const char *text)
     http_reply_text(rq, status, "application/json", s, s ? strlen(s) : 0);
 }
 
-static void etag_of(const char *data, size_t len, char *out, size_t outlen)
+void http_etag_of(const char *data, size_t len, char *out, size_t outlen)
 {
+    static const char hexd[] = "0123456789abcdef";
     unsigned char md[SHA256_DIGEST_LENGTH];
     SHA256((const unsigned char *)data, len, md);
     char hex[33];
-    for (int i = 0; i < 16; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    for (int i = 0; i < 16; i++) {
+        hex[2 * i] = hexd[md[i] >> 4];
+        hex[2 * i + 1] = hexd[md[i] & 15];
+    }
+    hex[32] = '\0';
     snprintf(out, outlen, "\"%s\"", hex);
 }
 
@@ -173,14 +179,20 @@ void http_reply_json_etag(http_req *rq, json_t *body)
         return;
     }
     char etag[48];
-    etag_of(s, strlen(s), etag, sizeof etag);
+    size_t len = strlen(s);
+    http_etag_of(s, len, etag, sizeof etag);
+    http_reply_text_etag(rq, "application/json", s, len, etag);
+}
+
+void http_reply_text_etag(http_req *rq, const char *content_type, char *text, size_t len, const char *etag)
+{
     http_add_header(rq, "ETag", etag);
     if (etag_matches(http_header(rq, "If-None-Match"), etag)) {
-        free(s);
+        free(text);
         http_reply_empty(rq, 304);
         return;
     }
-    http_reply_text(rq, 200, "application/json", s, strlen(s));
+    http_reply_text(rq, 200, content_type, text, len);
 }
 
 void http_reply_empty(http_req *rq, int status) { http_reply_text(rq, status, NULL, NULL, 0); }
@@ -704,6 +716,119 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, http_req *rq)
     return ret;
 }
 
+/* ---- access log and request ids -------------------------------------- */
+
+/* Append s to the line as JSON string content (quotes, backslashes and
+ * control characters escaped); false when it does not fit. */
+static bool put_json_str(char *buf, size_t cap, size_t *n, const char *s)
+{
+    static const char hexd[] = "0123456789abcdef";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*n + 7 > cap)
+            return false;
+        if (*p == '"' || *p == '\\') {
+            buf[(*n)++] = '\\';
+            buf[(*n)++] = (char)*p;
+        } else if (*p < 0x20) {
+            memcpy(buf + *n, "\\u00", 4);
+            buf[*n + 4] = hexd[*p >> 4];
+            buf[*n + 5] = hexd[*p & 15];
+            *n += 6;
+        } else {
+            buf[(*n)++] = (char)*p;
+        }
+    }
+    return true;
+}
+
+static bool put_raw(char *buf, size_t cap, size_t *n, const char *s)
+{
+    size_t l = strlen(s);
+    if (*n + l >= cap)
+        return false;
+    memcpy(buf + *n, s, l);
+    *n += l;
+    return true;
+}
+
+/* One JSON line per request, formatted here rather than built as a jansson
+ * object (that and snprintf were a third of GET /healthz). The same keys
+ * in the same order as the other log lines; the timestamp is formatted
+ * once per second per thread. */
+static void access_log(const http_req *rq, int status, double dur, enum MHD_RequestTerminationCode toe)
+{
+    static __thread time_t ts_sec = -1;
+    static __thread char ts[32];
+    time_t now = time(NULL);
+    if (now != ts_sec) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        ts_sec = now;
+    }
+    long long us = (long long)(dur * 1000.0);
+    if (us < 0)
+        us = 0;
+    char num[96];
+    char line[2048];
+    size_t n = 0, cap = sizeof line;
+    bool ok = put_raw(line, cap, &n, "{\"ts\":\"") && put_raw(line, cap, &n, ts) &&
+              put_raw(line, cap, &n, "\",\"level\":\"info\",\"component\":\"access\",\"method\":\"") &&
+              put_json_str(line, cap, &n, rq->method) && put_raw(line, cap, &n, "\",\"route\":\"") &&
+              put_json_str(line, cap, &n, rq->route ? rq->route->pattern : "-");
+    snprintf(num, sizeof num, "\",\"status\":%d,\"duration_ms\":%lld.%03lld,\"request_id\":\"", status, us / 1000,
+             us % 1000);
+    ok = ok && put_raw(line, cap, &n, num) && put_json_str(line, cap, &n, rq->request_id);
+    snprintf(num, sizeof num, "\",\"bytes_in\":%zu", rq->body_len);
+    ok = ok && put_raw(line, cap, &n, num);
+    /* a path with invalid UTF-8 (or too long for the line) is logged by route only */
+    size_t before_path = n;
+    if (ok && utf8_valid(rq->path) &&
+        !(put_raw(line, cap, &n, ",\"path\":\"") && put_json_str(line, cap, &n, rq->path) &&
+          put_raw(line, cap, &n, "\"")))
+        n = before_path;
+    if (ok && rq->auth.workspace_id[0])
+        ok = put_raw(line, cap, &n, ",\"workspace_id\":\"") && put_json_str(line, cap, &n, rq->auth.workspace_id) &&
+             put_raw(line, cap, &n, "\"");
+    if (ok && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+        snprintf(num, sizeof num, ",\"terminated\":%d", (int)toe);
+        ok = put_raw(line, cap, &n, num);
+    }
+    if (ok && put_raw(line, cap, &n, "}"))
+        log_line_n(line, n);
+}
+
+/* splitmix64's finaliser: a bijection, so distinct inputs give distinct ids. */
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* A 32-hex-digit request id. Ids correlate log lines and are not secrets:
+ * each worker thread seeds 128 bits once from the CSPRNG and then counts
+ * (a CSPRNG call per request took its lock and a getpid() each time). */
+static void request_id_new(char out[33])
+{
+    static const char hexd[] = "0123456789abcdef";
+    static __thread uint64_t seed[2], counter;
+    static __thread bool seeded;
+    if (!seeded) {
+        if (RAND_bytes((unsigned char *)seed, sizeof seed) != 1) {
+            seed[0] = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)&seed;
+            seed[1] = mix64(seed[0] ^ (uint64_t)clock());
+        }
+        seeded = true;
+    }
+    counter++;
+    uint64_t v[2] = {mix64(seed[0] + counter * 0x9e3779b97f4a7c15ULL), mix64(seed[1] ^ counter)};
+    for (int h = 0; h < 2; h++)
+        for (int i = 0; i < 16; i++)
+            out[h * 16 + i] = hexd[(v[h] >> (60 - 4 * i)) & 15];
+    out[32] = '\0';
+}
+
 static void release_db(http_req *rq)
 {
     if (rq->db) {
@@ -732,8 +857,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
         if (rid && request_id_ok(rid))
             snprintf(rq->request_id, sizeof rq->request_id, "%s", rid);
-        else if (auth_random_hex(rq->request_id, 16) != 0)
-            snprintf(rq->request_id, sizeof rq->request_id, "req-%p", (void *)rq);
+        else
+            request_id_new(rq->request_id);
         __atomic_add_fetch(&srv->in_flight, 1, __ATOMIC_SEQ_CST);
         *con_cls = rq;
         /* Bulk routes take larger bodies; dispatch matches the route again. */
@@ -789,32 +914,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     double dur = now_ms() - rq->started_ms;
     int status = rq->replied ? rq->status : 499; /* client went away before an answer */
     prom_observe_request(rq->route_index, status, dur);
-    if (srv->cfg->access_log) {
-        char ts[32];
-        time_t now = time(NULL);
-        struct tm tm;
-        gmtime_r(&now, &tm);
-        strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
-        json_t *line = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:f, s:s, s:I}", "ts", ts, "level", "info",
-                                 "component", "access", "method", rq->method,
-                                 "route", rq->route ? rq->route->pattern : "-", "status", status, "duration_ms",
-                                 ((double)(long long)(dur * 1000.0)) / 1000.0, "request_id", rq->request_id,
-                                 "bytes_in", (json_int_t)rq->body_len);
-        if (line) {
-            json_t *p = json_string(rq->path); /* a path with invalid UTF-8 is logged by route only */
-            if (p)
-                json_object_set_new(line, "path", p);
-            if (rq->auth.workspace_id[0])
-                json_object_set_new(line, "workspace_id", json_string(rq->auth.workspace_id));
-            if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
-                json_object_set_new(line, "terminated", json_integer(toe));
-            char *s = json_dumps(line, JSON_COMPACT | JSON_REAL_PRECISION(6));
-            if (s)
-                log_line(s);
-            free(s);
-            json_decref(line);
-        }
-    }
+    if (srv->cfg->access_log)
+        access_log(rq, status, dur, toe);
     json_decref(rq->json);
     free(rq->body);
     free(rq->reply);

@@ -106,6 +106,11 @@ json_t *http_json_decode(const char *body, size_t len, json_error_t *jerr, bool 
 void http_reply_json(http_req *rq, int status, json_t *body);
 /* 200 with a strong ETag over the body; 304 when If-None-Match matches. */
 void http_reply_json_etag(http_req *rq, json_t *body);
+/* The ETag of a representation: a quoted hex prefix of its SHA-256. */
+void http_etag_of(const char *data, size_t len, char *out, size_t outlen);
+/* 200 with text (taken over) and its precomputed ETag, or 304 when the
+ * request's If-None-Match names it (for answers served from a cache). */
+void http_reply_text_etag(http_req *rq, const char *content_type, char *text, size_t len, const char *etag);
 /* A JSON text produced elsewhere (e.g. by PostgreSQL), copied. */
 void http_reply_json_text(http_req *rq, int status, const char *text);
 void http_reply_text(http_req *rq, int status, const char *content_type, char *text, size_t len);

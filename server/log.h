@@ -3,10 +3,13 @@
 #ifndef REVOPS_LOG_H
 #define REVOPS_LOG_H
 
+#include <stddef.h>
+
 void log_info(const char *component, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_warn(const char *component, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_error(const char *component, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Write an already-serialised JSON line (the access log). */
+/* Write an already-serialised JSON line (the access log); a newline is added. */
 void log_line(const char *json);
+void log_line_n(const char *json, size_t len);
 
 #endif

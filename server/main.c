@@ -12,6 +12,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "prom.h"
+#include "refresh.h"
 #include "routes.h"
 #include "jobs.h"
 
@@ -152,7 +153,7 @@ static int cmd_serve(config *cfg, int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     int rc = 1;
-    db_pool *pool = db_pool_create(cfg->database_url, cfg->threads + 1, cfg->stmt_timeout_ms);
+    db_pool *pool = db_pool_create(cfg->database_url, cfg->threads + 2, cfg->stmt_timeout_ms); /* + jobs, + refresh */
     http_server *srv = NULL;
     if (!pool || prom_init(routes, routes_count) != 0)
         goto out;
@@ -161,10 +162,13 @@ static int cmd_serve(config *cfg, int argc, char **argv)
         goto out;
     log_info("serve", "listening on %s (port %d, %d threads)", cfg->listen, http_server_port(srv), cfg->threads);
     jobs *bg = jobs_start(pool, cfg->scheduler_interval);
+    if (refresh_start(pool) != 0)
+        log_warn("serve", "no background refresh thread: stale cached answers are recomputed inline");
     int sig = 0;
     sigwait(&stop, &sig);
     log_info("serve", "signal %d: finishing in-flight requests (up to %d s)", sig, cfg->shutdown_grace);
     http_server_stop(srv, cfg->shutdown_grace);
+    refresh_stop();
     jobs_stop(bg);
     srv = NULL;
     log_info("serve", "stopped");

@@ -13,6 +13,7 @@ typedef struct {
     char key[160];
     char *body;
     size_t len;
+    char tag[RESPCACHE_TAG];
     long long expires_ms;
     unsigned gen;
 } entry;
@@ -41,7 +42,7 @@ static size_t slot_of(const char *key)
     return h % SLOTS;
 }
 
-char *respcache_get(const char *key, size_t *len, bool *fresh)
+char *respcache_get(const char *key, size_t *len, char tag[RESPCACHE_TAG], bool *fresh)
 {
     char *out = NULL;
     long long now = now_ms();
@@ -54,13 +55,14 @@ char *respcache_get(const char *key, size_t *len, bool *fresh)
         if (out) {
             memcpy(out, e->body, e->len + 1);
             *len = e->len;
+            memcpy(tag, e->tag, RESPCACHE_TAG);
         }
     }
     pthread_mutex_unlock(&mu);
     return out;
 }
 
-void respcache_put(const char *key, const char *body, size_t len, unsigned gen)
+void respcache_put(const char *key, const char *body, size_t len, const char *tag, unsigned gen)
 {
     if (strlen(key) >= sizeof slots[0].key)
         return;
@@ -76,6 +78,7 @@ void respcache_put(const char *key, const char *body, size_t len, unsigned gen)
         snprintf(e->key, sizeof e->key, "%s", key);
         e->body = copy;
         e->len = len;
+        snprintf(e->tag, sizeof e->tag, "%s", tag ? tag : "");
         e->expires_ms = now_ms() + RESPCACHE_TTL_MS;
         e->gen = gen;
         copy = NULL;

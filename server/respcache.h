@@ -15,13 +15,17 @@
 #define RESPCACHE_TTL_MS 2000
 #define RESPCACHE_STALE_MS 20000
 
-/* Copy of the cached body for key (caller frees) or NULL. An answer older
+#define RESPCACHE_TAG 48
+
+/* Copy of the cached body for key (caller frees) or NULL; its tag (e.g. the
+ * ETag, computed once when stored) is copied into tag. An answer older
  * than the TTL is still returned, with *fresh false, for up to
- * RESPCACHE_STALE_MS, so one thread can recompute while the others serve
- * it (stale-while-revalidate); a write makes it unavailable at once. */
-char *respcache_get(const char *key, size_t *len, bool *fresh);
-/* Store a copy of body under key, unless a write happened since gen. */
-void respcache_put(const char *key, const char *body, size_t len, unsigned gen);
+ * RESPCACHE_STALE_MS, so it can be recomputed while requests serve it
+ * (stale-while-revalidate); a write makes it unavailable at once. */
+char *respcache_get(const char *key, size_t *len, char tag[RESPCACHE_TAG], bool *fresh);
+/* Store a copy of body and tag (may be NULL) under key, unless a write
+ * happened since gen. */
+void respcache_put(const char *key, const char *body, size_t len, const char *tag, unsigned gen);
 /* The generation to pass to respcache_put (read it before computing). */
 unsigned respcache_generation(void);
 /* Serialise the computation of missing answers, so a burst of identical
