@@ -32,6 +32,7 @@ struct http_server {
     size_t nroutes;
     int port;
     int in_flight; /* requests between first callback and completion */
+    int stopping;  /* set on SIGTERM: every answer closes its connection */
     ratelimit *rl; /* per-key buckets; NULL when --rate-limit is 0 */
 };
 
@@ -699,6 +700,10 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, http_req *rq)
     add_cors_headers(rq);
     for (int i = 0; i < rq->nheaders; i++)
         MHD_add_response_header(resp, rq->headers[i][0], rq->headers[i][1]);
+    /* shutting down: a keep-alive client must not keep this instance busy
+     * with new requests on an old connection; it reconnects elsewhere */
+    if (__atomic_load_n(&rq->srv->stopping, __ATOMIC_SEQ_CST))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)rq->status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -907,15 +912,29 @@ http_server *http_server_start(const config *cfg, db_pool *pool, const http_rout
 
 int http_server_port(const http_server *s) { return s->port; }
 
+/* Graceful stop: no new connections; requests already received are
+ * answered, each with "Connection: close". Waits until no connection is left,
+ * or until no request has been in flight for HTTP_STOP_QUIET_MS (what is left
+ * then are idle keep-alive connections, closed by MHD_stop_daemon; the quiet
+ * period covers a request whose bytes have arrived but that MHD has not read
+ * yet), or until the grace period ends. */
+#define HTTP_STOP_QUIET_MS 250.0
 void http_server_stop(http_server *s, int grace_s)
 {
     if (!s)
         return;
+    __atomic_store_n(&s->stopping, 1, __ATOMIC_SEQ_CST);
     MHD_socket lsock = MHD_quiesce_daemon(s->mhd); /* stop accepting; existing connections go on */
     if (lsock != MHD_INVALID_SOCKET)
         close(lsock);
-    double deadline = now_ms() + grace_s * 1000.0;
-    while (__atomic_load_n(&s->in_flight, __ATOMIC_SEQ_CST) > 0 && now_ms() < deadline) {
+    double deadline = now_ms() + grace_s * 1000.0, idle_since = now_ms();
+    for (;;) {
+        double now = now_ms();
+        if (__atomic_load_n(&s->in_flight, __ATOMIC_SEQ_CST) > 0)
+            idle_since = now;
+        const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        if ((info && info->num_connections == 0) || now - idle_since >= HTTP_STOP_QUIET_MS || now >= deadline)
+            break;
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
