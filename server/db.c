@@ -238,8 +238,55 @@ static int raw_exec(db_conn *c, const char *sql, app_err *err, bool *retryable)
     return -1;
 }
 
+int db_begin(db_conn *c, app_err *err)
+{
+    if (c->in_tx) {
+        app_err_set(err, ERR_INTERNAL, "a transaction is already open");
+        return -1;
+    }
+    if (!conn_open(c)) {
+        app_err_set(err, ERR_DB_UNAVAILABLE, "The database cannot be reached; retry shortly");
+        return -1;
+    }
+    if (raw_exec(c, "BEGIN", err, NULL) != 0)
+        return -1;
+    c->in_tx = true;
+    return 0;
+}
+
+int db_commit(db_conn *c, app_err *err)
+{
+    if (!c->pg) {
+        c->in_tx = false;
+        app_err_set(err, ERR_DB_UNAVAILABLE, "The database connection was lost; retry shortly");
+        return -1;
+    }
+    int rc = raw_exec(c, "COMMIT", err, NULL);
+    c->in_tx = false;
+    return rc;
+}
+
+void db_rollback(db_conn *c)
+{
+    if (c->pg && PQstatus(c->pg) == CONNECTION_OK) {
+        app_err ignored = {0};
+        (void)raw_exec(c, "ROLLBACK", &ignored, NULL);
+    }
+    c->in_tx = false;
+}
+
 int db_transaction(db_conn *c, db_tx_fn fn, void *ctx, app_err *err)
 {
+    /* inside an outer transaction (db_begin: an idempotent request) fn joins
+     * it; a failure is the outer owner's to roll back, and cannot be retried
+     * here */
+    if (c->in_tx) {
+        app_err inner = {0};
+        int rc = fn(c, ctx, &inner);
+        if (rc != 0 && err)
+            *err = inner;
+        return rc;
+    }
     for (int attempt = 0; attempt < 3; attempt++) {
         if (!conn_open(c)) {
             app_err_set(err, ERR_DB_UNAVAILABLE, "The database cannot be reached; retry shortly");

@@ -585,21 +585,39 @@ static bool idempotency_begin(http_req *rq, const char *key, char *hash, bool *l
     return answered;
 }
 
-static void idempotency_end(http_req *rq, const char *key, const char *hash, bool locked)
+/* The end of an idempotent request that ran inside a transaction (tx): a
+ * 2xx answer is stored in the same commit as the writes it reports, so a
+ * crash leaves either both (a retry gets the stored answer) or neither (a
+ * retry does the work once); anything else rolls the writes back. A failed
+ * store or commit replaces the answer: the client must not see a 2xx for
+ * something that was not kept. */
+static void idempotency_end(http_req *rq, const char *key, const char *hash, bool locked, bool tx)
 {
     if (!rq->db)
         return;
     app_err err = {0};
-    if (rq->status >= 200 && rq->status < 300 && rq->reply && rq->reply_type &&
-        strcmp(rq->reply_type, "application/json") == 0) {
-        char st[8];
-        snprintf(st, sizeof st, "%d", rq->status);
-        const char *p[] = {rq->auth.workspace_id, key, rq->method, rq->path, hash, st, rq->reply};
-        if (db_exec(rq->db,
-                    "INSERT INTO idempotency_keys (workspace_id, key, method, path, request_hash, status, body)"
-                    " VALUES ($1, $2, $3, $4, $5, $6::int, $7) ON CONFLICT DO NOTHING",
-                    7, p, &err) != 0)
-            log_warn("http", "could not store an idempotent response: %s", err.detail);
+    if (tx) {
+        bool ok = rq->status >= 200 && rq->status < 300 && rq->reply && rq->reply_type &&
+                  strcmp(rq->reply_type, "application/json") == 0;
+        if (ok) {
+            char st[8];
+            snprintf(st, sizeof st, "%d", rq->status);
+            const char *p[] = {rq->auth.workspace_id, key, rq->method, rq->path, hash, st, rq->reply};
+            ok = db_exec(rq->db,
+                         "INSERT INTO idempotency_keys (workspace_id, key, method, path, request_hash, status, body)"
+                         " VALUES ($1, $2, $3, $4, $5, $6::int, $7) ON CONFLICT DO NOTHING",
+                         7, p, &err) == 0 &&
+                 db_commit(rq->db, &err) == 0;
+            if (!ok) {
+                log_warn("http", "an idempotent request was not stored: %s", err.detail);
+                free(rq->reply);
+                rq->reply = NULL;
+                rq->replied = false;
+                http_reply_error(rq, &err);
+            }
+        }
+        if (!ok)
+            db_rollback(rq->db);
     }
     if (locked) {
         const char *p[] = {rq->auth.workspace_id, key};
@@ -674,16 +692,26 @@ static void dispatch(http_req *rq)
     bool locked = false;
     if (idem && idempotency_begin(rq, idem, hash, &locked)) {
         if (locked)
-            idempotency_end(rq, idem, hash, locked);
+            idempotency_end(rq, idem, hash, locked, false);
         return;
+    }
+    bool tx = false;
+    if (idem) {
+        app_err err = {0};
+        if (db_begin(rq->db, &err) != 0) {
+            http_reply_error(rq, &err);
+            idempotency_end(rq, idem, hash, locked, false);
+            return;
+        }
+        tx = true;
     }
     rq->route->handler(rq);
     if (!rq->replied)
         http_fail(rq, ERR_INTERNAL, "The handler produced no response");
+    if (idem)
+        idempotency_end(rq, idem, hash, locked, tx);
     if (rq->status < 300 && strcmp(rq->route->method, "GET") != 0)
         respcache_bump(); /* a write: cached reads may be stale now */
-    if (idem)
-        idempotency_end(rq, idem, hash, locked);
 }
 
 static enum MHD_Result send_reply(struct MHD_Connection *conn, http_req *rq)
