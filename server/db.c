@@ -152,6 +152,18 @@ static bool sqlstate_is(const PGresult *r, const char *state)
     return s && strncmp(s, state, strlen(state)) == 0;
 }
 
+/* deal_apply creates a deal it did not find with a plain INSERT: two writers
+ * creating the same new deal at once both miss it, and the second INSERT
+ * fails on the key once the first commits. That is a lost race, not a
+ * duplicate: a retry of the transaction finds the row and merges into it, so
+ * it is reported as a concurrent update (which db_transaction retries)
+ * instead of a 409 the client could do nothing about. */
+static bool is_create_race(const PGresult *r)
+{
+    const char *constraint = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
+    return constraint && strcmp(constraint, "deals_pkey") == 0;
+}
+
 static void map_error(db_conn *c, const PGresult *r, app_err *err)
 {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -161,6 +173,8 @@ static void map_error(db_conn *c, const PGresult *r, app_err *err)
         app_err_set(err, ERR_DB_UNAVAILABLE, "The database connection was lost; retry shortly");
     } else if (strcmp(state, "57014") == 0) {
         app_err_set(err, ERR_DB_UNAVAILABLE, "The query took longer than the statement timeout");
+    } else if (strcmp(state, "23505") == 0 && is_create_race(r)) {
+        app_err_set(err, ERR_CONFLICT, "Concurrent update; retry the request");
     } else if (strcmp(state, "23505") == 0 || strcmp(state, "23P01") == 0) {
         app_err_set(err, ERR_CONFLICT, "A resource with the same identity already exists");
     } else if (strcmp(state, "23503") == 0 || strcmp(state, "23514") == 0 || strcmp(state, "23502") == 0) {
@@ -238,8 +252,55 @@ static int raw_exec(db_conn *c, const char *sql, app_err *err, bool *retryable)
     return -1;
 }
 
+int db_begin(db_conn *c, app_err *err)
+{
+    if (c->in_tx) {
+        app_err_set(err, ERR_INTERNAL, "a transaction is already open");
+        return -1;
+    }
+    if (!conn_open(c)) {
+        app_err_set(err, ERR_DB_UNAVAILABLE, "The database cannot be reached; retry shortly");
+        return -1;
+    }
+    if (raw_exec(c, "BEGIN", err, NULL) != 0)
+        return -1;
+    c->in_tx = true;
+    return 0;
+}
+
+int db_commit(db_conn *c, app_err *err)
+{
+    if (!c->pg) {
+        c->in_tx = false;
+        app_err_set(err, ERR_DB_UNAVAILABLE, "The database connection was lost; retry shortly");
+        return -1;
+    }
+    int rc = raw_exec(c, "COMMIT", err, NULL);
+    c->in_tx = false;
+    return rc;
+}
+
+void db_rollback(db_conn *c)
+{
+    if (c->pg && PQstatus(c->pg) == CONNECTION_OK) {
+        app_err ignored = {0};
+        (void)raw_exec(c, "ROLLBACK", &ignored, NULL);
+    }
+    c->in_tx = false;
+}
+
 int db_transaction(db_conn *c, db_tx_fn fn, void *ctx, app_err *err)
 {
+    /* inside an outer transaction (db_begin: an idempotent request) fn joins
+     * it; a failure is the outer owner's to roll back, and cannot be retried
+     * here */
+    if (c->in_tx) {
+        app_err inner = {0};
+        int rc = fn(c, ctx, &inner);
+        if (rc != 0 && err)
+            *err = inner;
+        return rc;
+    }
     for (int attempt = 0; attempt < 3; attempt++) {
         if (!conn_open(c)) {
             app_err_set(err, ERR_DB_UNAVAILABLE, "The database cannot be reached; retry shortly");

@@ -45,6 +45,14 @@ int db_exec(db_conn *c, const char *sql, int nparams, const char *const *params,
 typedef int (*db_tx_fn)(db_conn *c, void *ctx, app_err *err);
 int db_transaction(db_conn *c, db_tx_fn fn, void *ctx, app_err *err) __attribute__((warn_unused_result));
 
+/* An explicit transaction for a caller that must put several steps, some
+ * of them in other modules, into one commit (the idempotency store and the
+ * write it answers). db_transaction inside it joins it. db_commit reports a
+ * failed COMMIT (nothing was stored); db_rollback never fails. */
+int db_begin(db_conn *c, app_err *err) __attribute__((warn_unused_result));
+int db_commit(db_conn *c, app_err *err) __attribute__((warn_unused_result));
+void db_rollback(db_conn *c);
+
 /* A single-value query convenience: the first column of the first row,
  * copied into buf (empty string for NULL); returns 1 found, 0 no rows, -1 error. */
 int db_query_value(db_conn *c, const char *sql, int nparams, const char *const *params, char *buf, size_t len,

@@ -34,6 +34,7 @@ struct http_server {
     size_t nroutes;
     int port;
     int in_flight; /* requests between first callback and completion */
+    int stopping;  /* set on SIGTERM: every answer closes its connection */
     ratelimit *rl; /* per-key buckets; NULL when --rate-limit is 0 */
 };
 
@@ -596,21 +597,39 @@ static bool idempotency_begin(http_req *rq, const char *key, char *hash, bool *l
     return answered;
 }
 
-static void idempotency_end(http_req *rq, const char *key, const char *hash, bool locked)
+/* The end of an idempotent request that ran inside a transaction (tx): a
+ * 2xx answer is stored in the same commit as the writes it reports, so a
+ * crash leaves either both (a retry gets the stored answer) or neither (a
+ * retry does the work once); anything else rolls the writes back. A failed
+ * store or commit replaces the answer: the client must not see a 2xx for
+ * something that was not kept. */
+static void idempotency_end(http_req *rq, const char *key, const char *hash, bool locked, bool tx)
 {
     if (!rq->db)
         return;
     app_err err = {0};
-    if (rq->status >= 200 && rq->status < 300 && rq->reply && rq->reply_type &&
-        strcmp(rq->reply_type, "application/json") == 0) {
-        char st[8];
-        snprintf(st, sizeof st, "%d", rq->status);
-        const char *p[] = {rq->auth.workspace_id, key, rq->method, rq->path, hash, st, rq->reply};
-        if (db_exec(rq->db,
-                    "INSERT INTO idempotency_keys (workspace_id, key, method, path, request_hash, status, body)"
-                    " VALUES ($1, $2, $3, $4, $5, $6::int, $7) ON CONFLICT DO NOTHING",
-                    7, p, &err) != 0)
-            log_warn("http", "could not store an idempotent response: %s", err.detail);
+    if (tx) {
+        bool ok = rq->status >= 200 && rq->status < 300 && rq->reply && rq->reply_type &&
+                  strcmp(rq->reply_type, "application/json") == 0;
+        if (ok) {
+            char st[8];
+            snprintf(st, sizeof st, "%d", rq->status);
+            const char *p[] = {rq->auth.workspace_id, key, rq->method, rq->path, hash, st, rq->reply};
+            ok = db_exec(rq->db,
+                         "INSERT INTO idempotency_keys (workspace_id, key, method, path, request_hash, status, body)"
+                         " VALUES ($1, $2, $3, $4, $5, $6::int, $7) ON CONFLICT DO NOTHING",
+                         7, p, &err) == 0 &&
+                 db_commit(rq->db, &err) == 0;
+            if (!ok) {
+                log_warn("http", "an idempotent request was not stored: %s", err.detail);
+                free(rq->reply);
+                rq->reply = NULL;
+                rq->replied = false;
+                http_reply_error(rq, &err);
+            }
+        }
+        if (!ok)
+            db_rollback(rq->db);
     }
     if (locked) {
         const char *p[] = {rq->auth.workspace_id, key};
@@ -685,16 +704,26 @@ static void dispatch(http_req *rq)
     bool locked = false;
     if (idem && idempotency_begin(rq, idem, hash, &locked)) {
         if (locked)
-            idempotency_end(rq, idem, hash, locked);
+            idempotency_end(rq, idem, hash, locked, false);
         return;
+    }
+    bool tx = false;
+    if (idem) {
+        app_err err = {0};
+        if (db_begin(rq->db, &err) != 0) {
+            http_reply_error(rq, &err);
+            idempotency_end(rq, idem, hash, locked, false);
+            return;
+        }
+        tx = true;
     }
     rq->route->handler(rq);
     if (!rq->replied)
         http_fail(rq, ERR_INTERNAL, "The handler produced no response");
+    if (idem)
+        idempotency_end(rq, idem, hash, locked, tx);
     if (rq->status < 300 && strcmp(rq->route->method, "GET") != 0)
         respcache_bump(); /* a write: cached reads may be stale now */
-    if (idem)
-        idempotency_end(rq, idem, hash, locked);
 }
 
 static enum MHD_Result send_reply(struct MHD_Connection *conn, http_req *rq)
@@ -711,6 +740,10 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, http_req *rq)
     add_cors_headers(rq);
     for (int i = 0; i < rq->nheaders; i++)
         MHD_add_response_header(resp, rq->headers[i][0], rq->headers[i][1]);
+    /* shutting down: a keep-alive client must not keep this instance busy
+     * with new requests on an old connection; it reconnects elsewhere */
+    if (__atomic_load_n(&rq->srv->stopping, __ATOMIC_SEQ_CST))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)rq->status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -1008,15 +1041,29 @@ http_server *http_server_start(const config *cfg, db_pool *pool, const http_rout
 
 int http_server_port(const http_server *s) { return s->port; }
 
+/* Graceful stop: no new connections; requests already received are
+ * answered, each with "Connection: close". Waits until no connection is left,
+ * or until no request has been in flight for HTTP_STOP_QUIET_MS (what is left
+ * then are idle keep-alive connections, closed by MHD_stop_daemon; the quiet
+ * period covers a request whose bytes have arrived but that MHD has not read
+ * yet), or until the grace period ends. */
+#define HTTP_STOP_QUIET_MS 250.0
 void http_server_stop(http_server *s, int grace_s)
 {
     if (!s)
         return;
+    __atomic_store_n(&s->stopping, 1, __ATOMIC_SEQ_CST);
     MHD_socket lsock = MHD_quiesce_daemon(s->mhd); /* stop accepting; existing connections go on */
     if (lsock != MHD_INVALID_SOCKET)
         close(lsock);
-    double deadline = now_ms() + grace_s * 1000.0;
-    while (__atomic_load_n(&s->in_flight, __ATOMIC_SEQ_CST) > 0 && now_ms() < deadline) {
+    double deadline = now_ms() + grace_s * 1000.0, idle_since = now_ms();
+    for (;;) {
+        double now = now_ms();
+        if (__atomic_load_n(&s->in_flight, __ATOMIC_SEQ_CST) > 0)
+            idle_since = now;
+        const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        if ((info && info->num_connections == 0) || now - idle_since >= HTTP_STOP_QUIET_MS || now >= deadline)
+            break;
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
