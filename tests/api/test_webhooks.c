@@ -5,6 +5,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
+#include <libpq-fe.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -455,6 +457,73 @@ START_TEST(standard_webhooks_rotation_and_tolerance)
 }
 END_TEST
 
+typedef struct {
+    const char *ep, *secret;
+    int n, round;
+    long status;
+    char outcome[32];
+} race_arg;
+
+static void *race_one(void *p)
+{
+    race_arg *a = p;
+    char body[400], id[32], sig[200];
+    snprintf(body, sizeof body,
+             "{\"type\":\"deal.updated\",\"timestamp\":\"2026-11-25T12:00:%02dZ\",\"data\":{\"external_id\":\"race-%d\","
+             "\"name\":\"Race\",\"amount\":%d,\"stage\":\"proposal\"}}",
+             a->n, a->round, 1000 + a->n);
+    snprintf(id, sizeof id, "msg_race_%d_%d", a->round, a->n);
+    long long ts = (long long)time(NULL);
+    standard_sig(a->secret, id, ts, body, sig);
+    api_resp *r = standard_post(a->ep, id, ts, sig, body);
+    a->status = r->status;
+    snprintf(a->outcome, sizeof a->outcome, "%s",
+             r->json ? str(json_array_get(json_object_get(r->json, "events"), 0), "status") : "?");
+    api_resp_free(r);
+    return NULL;
+}
+
+/* A delivery creating a deal that another transaction is creating at the
+ * same moment (two deliveries for one new HubSpot deal, two instances): it
+ * waits for the other and updates its row; it must not be rejected on the
+ * deal's primary key. The other writer is held open here with libpq so the
+ * overlap is certain, not left to timing. */
+START_TEST(concurrent_create_waits_and_applies)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char ep[64], secret[128];
+    make_endpoint(ws.admin, "{\"source\":\"standard\"}", ep, sizeof ep, secret, sizeof secret);
+    PGconn *pg = PQconnectdb(api_db_url());
+    ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+    const char *p[] = {ws.id};
+    PQclear(PQexec(pg, "BEGIN"));
+    PGresult *res = PQexecParams(pg,
+                                 "SELECT deal_apply($1::uuid, 'race-1', '{\"name\":\"Race\",\"stage\":\"proposal\"}',"
+                                 " '2026-11-25T11:00:00Z', 'api')",
+                                 1, NULL, p, NULL, NULL, 0);
+    ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+    PQclear(res);
+    pthread_t t;
+    race_arg a = {.ep = ep, .secret = secret, .n = 5, .round = 1};
+    pthread_create(&t, NULL, race_one, &a);
+    struct timespec pause = {0, 400 * 1000 * 1000}; /* the delivery is now waiting on the open insert */
+    nanosleep(&pause, NULL);
+    res = PQexec(pg, "COMMIT");
+    ck_assert_int_eq(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    PQfinish(pg);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(a.status, 200);
+    ck_assert_str_eq(a.outcome, "applied");
+    api_resp *r = api_get("/v1/deals/race-1", ws.read);
+    ck_assert_status(r, 200);
+    ck_assert(json_number_value(json_object_get(r->json, "amount")) == 1005.0);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "stage_history")), 1);
+    api_resp_free(r);
+}
+END_TEST
+
 START_TEST(endpoint_validation_and_isolation)
 {
     api_ws a, b;
@@ -545,6 +614,7 @@ Suite *webhooks_suite(void)
     tcase_add_test(tc, hubspot_v1_v2_signatures);
     tcase_add_test(tc, pipedrive_v2_and_v1_with_basic_auth);
     tcase_add_test(tc, standard_webhooks_rotation_and_tolerance);
+    tcase_add_test(tc, concurrent_create_waits_and_applies);
     tcase_add_test(tc, endpoint_validation_and_isolation);
     suite_add_tcase(s, tc);
     return s;
