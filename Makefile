@@ -32,7 +32,7 @@ SERVER_OBJ = $(SERVER_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/migrations_embe
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN  = $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps run test test-plain test-sanitize unit api lint-openapi bench fmt fmt-check clean fuzz fuzz-build valgrind load
+.PHONY: all deps run test test-plain test-sanitize unit api lint-openapi bench fmt fmt-check clean fuzz fuzz-build valgrind load faults
 all: $(BUILD)/revopsd
 
 # Rebuild everything when the flags change (redis's .make-settings idea).
@@ -132,8 +132,16 @@ valgrind: deps
 	    bad=$$(grep -l 'ERROR SUMMARY: [1-9]' $(BUILD)/valgrind/*.log); \
 	    for f in $$bad; do echo "valgrind: $$f"; sed -n '/ERROR SUMMARY/p' $$f; done; \
 	    echo "valgrind: $$(grep -l 'ERROR SUMMARY' $(BUILD)/valgrind/*.log | wc -l) revopsd exits checked" \
-	        "($$(grep -L 'ERROR SUMMARY' $(BUILD)/valgrind/*.log | wc -l) killed by their test, not checked)"; \
+	        "($$(grep -L 'ERROR SUMMARY' $(BUILD)/valgrind/*.log | wc -l) killed by their test, not checked)," \
+	        "$$(grep -l 'All heap blocks were freed' $(BUILD)/valgrind/*.log | wc -l) with every heap block freed"; \
 	    [ $$rc -eq 0 ] && [ -z "$$bad" ]
+
+# make faults: only the fault suites (also part of make api / make test):
+# SIGTERM under load, two instances on the same deals, SIGKILL in a write
+# storm, database outage, shutdown with a request half sent.
+faults: $(BUILD)/revopsd $(BUILD)/tests/api_tests $(BUILD)/openapi.json
+	for s in faults lifecycle; do CK_RUN_SUITE=$$s REVOPSD=$(BUILD)/revopsd OPENAPI_JSON=$(BUILD)/openapi.json \
+	    scripts/run-tests.sh $(BUILD)/tests/api_tests || exit 1; done
 
 # make load: a bounded mixed read/write wrk run on loopback (LOAD_SECONDS).
 LOAD_SECONDS ?= 60

@@ -6,7 +6,7 @@
 # request failed or RSS grew by more than LOAD_RSS_SLACK_KB after warm-up.
 #   scripts/load.sh [BUILD/revopsd]
 # LOAD_SECONDS (60), LOAD_CONNECTIONS (16), LOAD_THREADS (2 wrk threads),
-# LOAD_SERVER_THREADS (4), LOAD_RSS_SLACK_KB (8192).
+# LOAD_SERVER_THREADS (4), LOAD_RSS_SLACK_KB (8192). Ends with SIGTERM: exit 0 required.
 # Mix per request: 40% GET /v1/deals/{id}, 25% GET /v1/deals?limit=50,
 # 10% GET /v1/workspace, 5% GET /v1/dashboard?period=2026-Q1,
 # 20% PUT /v1/deals/{id} (amount, stage and close date change).
@@ -84,7 +84,12 @@ LUA
 warm=$(( secs / 10 > 5 ? secs / 10 : 5 ))
 wrk -t"$wthreads" -c"$conns" -d"${warm}s" -s "$tmp/mix.lua" "$base" >"$tmp/warm.txt" 2>&1
 rss_warm=$(rss_kb "$server")
+# RSS sampled every 5 s during the run: flat means no growth per request
+( while kill -0 "$server" 2>/dev/null; do rss_kb "$server" >>"$tmp/rss.txt"; sleep 5; done ) &
+sampler=$!
 wrk -t"$wthreads" -c"$conns" -d"${secs}s" --timeout 5s -s "$tmp/mix.lua" "$base" >"$tmp/run.txt" 2>&1
+kill "$sampler" 2>/dev/null || true
+wait "$sampler" 2>/dev/null || true
 rss_end=$(rss_kb "$server")
 sleep 1
 rss_idle=$(rss_kb "$server")
@@ -103,7 +108,18 @@ echo "load: ${secs}s, $conns connections, 80% reads / 20% deal updates over $dea
 echo "load: $L_requests requests, $rps req/s, errors $bad ($rate%: $L_non2xx non-2xx, $L_sockerr socket)"
 echo "load: latency p50 ${L_p50_ms} ms, p99 ${L_p99_ms} ms, max ${L_max_ms} ms"
 echo "load: RSS start ${rss_start} KiB, after warm-up ${rss_warm} KiB, end ${rss_end} KiB (+${grow} KiB), idle ${rss_idle} KiB"
+echo "load: RSS every 5 s (KiB): $(tr '\n' ' ' <"$tmp/rss.txt")"
+# a clean stop after the load: SIGTERM, exit status 0
+kill -TERM "$server"
+stopped=0
+wait "$server" || stopped=$?
+server=""
+echo "load: exit status after SIGTERM: $stopped"
 rc=0
+if [ "$stopped" -ne 0 ]; then
+    echo "load: FAILED: revopsd exited $stopped after SIGTERM" >&2
+    rc=1
+fi
 if [ "$bad" -ne 0 ]; then
     echo "load: FAILED: $bad requests failed" >&2
     grep -v '^{' "$tmp/revopsd.log" | tail -5 >&2 || true

@@ -24,6 +24,7 @@ static const option_row options[] = {
     {"max-body", "REVOPS_MAX_BODY", OPT_SIZE, OFF(max_body), "1048576", "largest accepted request body in bytes (413 above)"},
     {"max-import-body", "REVOPS_MAX_IMPORT_BODY", OPT_SIZE, OFF(max_import_body), "67108864", "largest body of POST /v1/imports in bytes"},
     {"conn-timeout", "REVOPS_CONN_TIMEOUT", OPT_INT, OFF(conn_timeout), "30", "seconds an idle client connection is kept"},
+    {"request-timeout", "REVOPS_REQUEST_TIMEOUT", OPT_INT, OFF(request_timeout), "300", "seconds a client may take to send one request body (a slower trickle is cut off); 0 = no limit"},
     {"statement-timeout-ms", "REVOPS_STATEMENT_TIMEOUT_MS", OPT_INT, OFF(stmt_timeout_ms), "5000", "PostgreSQL statement_timeout per query"},
     {"cors-origins", "REVOPS_CORS_ORIGINS", OPT_STR, OFF(cors_origins), "", "comma-separated allowed CORS origins, or *"},
     {"public-url", "REVOPS_PUBLIC_URL", OPT_STR, OFF(public_url), "", "public base URL (scheme://host) used for webhook signatures"},

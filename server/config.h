@@ -16,6 +16,7 @@ typedef struct {
     size_t max_body;         /* REVOPS_MAX_BODY bytes, 1 MiB */
     size_t max_import_body;  /* REVOPS_MAX_IMPORT_BODY bytes, 64 MiB: bulk imports */
     int conn_timeout;        /* REVOPS_CONN_TIMEOUT seconds of client idleness */
+    int request_timeout;     /* REVOPS_REQUEST_TIMEOUT seconds to send one request's body; 0 = none */
     int stmt_timeout_ms;     /* REVOPS_STATEMENT_TIMEOUT_MS */
     char *cors_origins;      /* REVOPS_CORS_ORIGINS, comma list or "*"; empty = no CORS */
     char *public_url;        /* REVOPS_PUBLIC_URL, for webhook signature URIs behind proxies */

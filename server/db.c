@@ -152,18 +152,6 @@ static bool sqlstate_is(const PGresult *r, const char *state)
     return s && strncmp(s, state, strlen(state)) == 0;
 }
 
-/* deal_apply creates a deal it did not find with a plain INSERT: two writers
- * creating the same new deal at once both miss it, and the second INSERT
- * fails on the key once the first commits. That is a lost race, not a
- * duplicate: a retry of the transaction finds the row and merges into it, so
- * it is reported as a concurrent update (which db_transaction retries)
- * instead of a 409 the client could do nothing about. */
-static bool is_create_race(const PGresult *r)
-{
-    const char *constraint = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
-    return constraint && strcmp(constraint, "deals_pkey") == 0;
-}
-
 static void map_error(db_conn *c, const PGresult *r, app_err *err)
 {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -173,8 +161,6 @@ static void map_error(db_conn *c, const PGresult *r, app_err *err)
         app_err_set(err, ERR_DB_UNAVAILABLE, "The database connection was lost; retry shortly");
     } else if (strcmp(state, "57014") == 0) {
         app_err_set(err, ERR_DB_UNAVAILABLE, "The query took longer than the statement timeout");
-    } else if (strcmp(state, "23505") == 0 && is_create_race(r)) {
-        app_err_set(err, ERR_CONFLICT, "Concurrent update; retry the request");
     } else if (strcmp(state, "23505") == 0 || strcmp(state, "23P01") == 0) {
         app_err_set(err, ERR_CONFLICT, "A resource with the same identity already exists");
     } else if (strcmp(state, "23503") == 0 || strcmp(state, "23514") == 0 || strcmp(state, "23502") == 0) {

@@ -913,6 +913,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
+        /* --conn-timeout only notices silence: a body trickled a byte at a
+         * time would hold the connection (and its memory) for as long as the
+         * client likes. Past --request-timeout the connection is dropped. */
+        if (srv->cfg->request_timeout > 0 && now_ms() - rq->started_ms > srv->cfg->request_timeout * 1000.0)
+            return MHD_NO;
         size_t n = *upload_data_size;
         *upload_data_size = 0;
         if (rq->too_large || rq->body_len + n > rq->body_limit) {

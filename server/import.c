@@ -675,7 +675,7 @@ int import_run(db_conn *c, const char *workspace_id, const json_t *req, json_t *
     }
     size_t nrows = json_array_size(recs) + 0;
     json_decref(recs);
-    if (json_array_size(x.ops) > 0 && db_transaction(c, apply_tx_run, &t, err) != 0)
+    if (json_array_size(x.ops) > 0 && c && db_transaction(c, apply_tx_run, &t, err) != 0)
         goto out;
     long counts[4] = {0};
     static const char *const names[] = {"created", "updated", "unchanged", "stale"};

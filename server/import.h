@@ -24,7 +24,9 @@
 
 /* Validate req, decode, fix, and write everything in one transaction. On
  * success *report is a new object with counts, fixes and rejections. A bad
- * request fills err (422 with field paths) and writes nothing. */
+ * request fills err (422 with field paths) and writes nothing. With c NULL
+ * nothing is written at all and every count but rejected and fixed is 0:
+ * the decode, mapping and fixes alone (the fuzz harness uses this). */
 int import_run(db_conn *c, const char *workspace_id, const json_t *req, json_t **report, app_err *err)
     __attribute__((warn_unused_result));
 

@@ -15,6 +15,7 @@
 #include "refresh.h"
 #include "routes.h"
 #include "jobs.h"
+#include "respcache.h"
 
 static db_conn *connect_cli(const config *cfg)
 {
@@ -170,6 +171,7 @@ static int cmd_serve(config *cfg, int argc, char **argv)
     http_server_stop(srv, cfg->shutdown_grace);
     refresh_stop();
     jobs_stop(bg);
+    respcache_clear();
     srv = NULL;
     log_info("serve", "stopped");
     rc = 0;

@@ -101,3 +101,14 @@ void respcache_bump(void)
     generation++;
     pthread_mutex_unlock(&mu);
 }
+
+void respcache_clear(void)
+{
+    pthread_mutex_lock(&mu);
+    for (size_t i = 0; i < SLOTS; i++) {
+        free(slots[i].body);
+        slots[i].body = NULL;
+    }
+    generation++;
+    pthread_mutex_unlock(&mu);
+}

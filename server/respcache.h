@@ -37,5 +37,8 @@ bool respcache_compute_try(void);
 void respcache_compute_end(void);
 /* A write succeeded: everything cached may be stale. */
 void respcache_bump(void);
+/* Free every entry (at shutdown, after the server stopped: memcheck then
+ * sees every heap block freed). */
+void respcache_clear(void);
 
 #endif

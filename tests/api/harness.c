@@ -29,6 +29,8 @@ const char *api_db_url(void) { return g_db_url; }
 const char *api_revopsd(void) { return g_revopsd; }
 const char *api_tmpdir(void) { return g_tmp; }
 
+static int scan_logs_for_secrets(void);
+
 int api_run(const char *cmdline, char *out, size_t outlen)
 {
     FILE *p = popen(cmdline, "r");
@@ -209,6 +211,8 @@ int api_stop(void)
     char dir[300];
     snprintf(dir, sizeof dir, "%s/pg", g_tmp);
     api_devdb("stop", dir, NULL, 0);
+    if (scan_logs_for_secrets() != 0)
+        rc = 1;
     if (rc == 0 && !getenv("KEEP_TEST_DIR")) {
         char cmd[400];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_tmp);
@@ -217,6 +221,130 @@ int api_stop(void)
     }
     curl_global_cleanup();
     return rc;
+}
+
+/* ---- secrets ----------------------------------------------------------------
+ * Every API key the tests send or are given, and every secret a response
+ * hands out, is appended to $tmp/secrets.txt (tests run in forked children,
+ * so a file, not memory). A later response that repeats one fails its test;
+ * api_stop greps every log of the run for all of them. */
+
+static bool looks_secret(const char *field, const char *v)
+{
+    size_t n = strlen(v);
+    if (n < 16 || n > 600 || strchr(v, '\n'))
+        return false;
+    return strncmp(v, "rvk_", 4) == 0 || strncmp(v, "whsec_", 6) == 0 || (field && strstr(field, "secret"));
+}
+
+static void secrets_path(char *out, size_t len) { snprintf(out, len, "%s/secrets.txt", g_tmp); }
+
+static void record_secret(const char *v)
+{
+    char path[300];
+    secrets_path(path, sizeof path);
+    FILE *f = fopen(path, "a");
+    if (f) {
+        fprintf(f, "%s\n", v);
+        fclose(f);
+    }
+}
+
+static void collect_secrets(const json_t *j, const char *field)
+{
+    if (json_is_string(j) && looks_secret(field, json_string_value(j))) {
+        record_secret(json_string_value(j));
+    } else if (json_is_object(j)) {
+        const char *k;
+        const json_t *v;
+        json_object_foreach((json_t *)j, k, v) collect_secrets(v, k);
+    } else if (json_is_array(j)) {
+        size_t i;
+        const json_t *v;
+        json_array_foreach(j, i, v) collect_secrets(v, field);
+    }
+}
+
+/* The secrets recorded so far (this process re-reads only what was added). */
+static const char *known_secrets(void)
+{
+    static char *known;
+    static size_t known_len;
+    static long off;
+    char path[300];
+    secrets_path(path, sizeof path);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return known;
+    if (fseek(f, off, SEEK_SET) == 0) {
+        char buf[4096];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+            char *nk = realloc(known, known_len + n + 1);
+            if (!nk)
+                break;
+            known = nk;
+            memcpy(known + known_len, buf, n);
+            known_len += n;
+            known[known_len] = '\0';
+            off += (long)n;
+        }
+    }
+    fclose(f);
+    return known;
+}
+
+/* The first recorded secret that occurs in text, or false. */
+static bool repeats_secret(const char *text, char *which, size_t len)
+{
+    const char *k = known_secrets();
+    while (k && *k) {
+        const char *nl = strchr(k, '\n');
+        size_t n = nl ? (size_t)(nl - k) : strlen(k);
+        if (n >= 16) {
+            char one[608];
+            snprintf(one, sizeof one, "%.*s", (int)(n < 600 ? n : 600), k);
+            if (strstr(text, one)) {
+                snprintf(which, len, "%.12s...", one);
+                return true;
+            }
+        }
+        k += n + (nl ? 1 : 0);
+    }
+    return false;
+}
+
+/* grep every log of the run for every secret; 0 when none is found. */
+static int scan_logs_for_secrets(void)
+{
+    char path[300], cmd[2048], out[4096];
+    secrets_path(path, sizeof path);
+    snprintf(cmd, sizeof cmd, "sort -u '%s' | grep -c .", path);
+    int rc = api_run(cmd, out, sizeof out);
+    long nsecrets = rc == 0 ? strtol(out, NULL, 10) : 0;
+    snprintf(cmd, sizeof cmd, "find '%s' -name '*.log' -type f | xargs cat | wc -lc", g_tmp);
+    char sizes[256];
+    api_run(cmd, sizes, sizeof sizes);
+    long lines = 0, bytes = 0;
+    sscanf(sizes, "%ld %ld", &lines, &bytes);
+    snprintf(cmd, sizeof cmd, "sort -u '%s' > '%s.u' && grep -rFl -f '%s.u' --include='*.log' '%s'", path, path, path,
+             g_tmp);
+    rc = api_run(cmd, out, sizeof out);
+    if (nsecrets == 0) {
+        fprintf(stderr, "secrets scan: no key was used, nothing to look for\n");
+        return 0;
+    }
+    if (lines == 0) {
+        fprintf(stderr, "secrets scan: %ld secrets but no log lines: the scan would prove nothing\n", nsecrets);
+        return 1;
+    }
+    if (rc == 0) {
+        fprintf(stderr, "FAIL: a key or secret the tests used appears in these logs:\n%s", out);
+        return 1;
+    }
+    fprintf(stderr, "secrets scan: %ld keys and secrets, %ld log lines (%ld bytes): none found\n", nsecrets, lines,
+            bytes);
+    return 0;
 }
 
 void api_new_workspace(api_ws *ws)
@@ -313,6 +441,8 @@ api_resp *api_req_at(const char *base, const char *method, const char *path, con
     if (key) {
         snprintf(line, sizeof line, "Authorization: Bearer %s", key);
         h = curl_slist_append(h, line);
+        if (strncmp(key, "rvk_", 4) == 0 && looks_secret(NULL, key))
+            record_secret(key);
     }
     if (ctype) {
         snprintf(line, sizeof line, "Content-Type: %s", ctype);
@@ -335,6 +465,11 @@ api_resp *api_req_at(const char *base, const char *method, const char *path, con
         r->json = json_loadb(r->body, r->len, 0, NULL);
     if (strstr(r->content_type, "json"))
         ck_assert_msg(r->json != NULL, "%s %s: response is not valid JSON: %.200s", method, path, r->body);
+    char which[32];
+    ck_assert_msg(!r->body || !repeats_secret(r->body, which, sizeof which),
+                  "%s %s -> %ld repeats a key or secret handed out earlier (%s)", method, path, r->status, which);
+    if (r->json)
+        collect_secrets(r->json, NULL);
     char err[512];
     ck_assert_msg(contract_check(method, path, r->status, r->content_type, r->json, err, sizeof err),
                   "%s %s -> %ld breaks openapi.yaml: %s; body: %.300s", method, path, r->status, err,

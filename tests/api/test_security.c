@@ -721,6 +721,55 @@ START_TEST(slow_clients_are_cut_off)
 }
 END_TEST
 
+/* A body sent a byte a second never trips the idle timeout; --request-timeout
+ * bounds the whole upload. */
+START_TEST(body_trickle_is_cut_off_by_request_timeout)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    int port = api_free_port();
+    const char *args[] = {"--conn-timeout", "5", "--request-timeout", "3", "--access-log", "0", NULL};
+    int pid = api_spawn_server(api_db_url(), port, args);
+    ck_assert_msg(api_wait_healthy(port, 20000), "the second server did not start");
+    char head[512];
+    snprintf(head, sizeof head,
+             "PUT /v1/deals/trickle HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+             "Content-Type: application/json\r\nContent-Length: 4000\r\n\r\n{\"name\":\"",
+             ws.write);
+    int s = connect_port(port, 1);
+    ck_assert_int_ge(s, 0);
+    ck_assert_int_eq(send(s, head, strlen(head), MSG_NOSIGNAL), (ssize_t)strlen(head));
+    double start = now_s();
+    bool cut = false;
+    while (!cut && now_s() - start < 20) {
+        if (send(s, "a", 1, MSG_NOSIGNAL) != 1) {
+            cut = true;
+            break;
+        }
+        char b[256];
+        ssize_t n = recv(s, b, sizeof b, 0); /* waits up to 1 s */
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+            cut = true;
+        else if (n > 0)
+            ck_abort_msg("the server answered a body it never fully received: %.100s", b);
+    }
+    double took = now_s() - start;
+    close(s);
+    ck_assert_msg(cut, "a body trickled at a byte a second was still accepted after %.1f s", took);
+    ck_assert_msg(took >= 2.5 && took < 8, "cut off after %.1f s (request timeout 3 s)", took);
+    fprintf(stderr, "security sweep: a body trickled at 1 byte/s cut off after %.1f s with --request-timeout 3\n",
+            took);
+    /* nothing was written, and an ordinary request still passes */
+    char base[64], path[64];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    snprintf(path, sizeof path, "/v1/deals/trickle");
+    api_resp *r = api_req_at(base, "GET", path, ws.read, NULL, NULL, 0, NULL);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    stop_server(pid);
+}
+END_TEST
+
 /* ---- rate limiting ------------------------------------------------------ */
 
 START_TEST(rate_limit_answers_429_with_retry_after)
@@ -785,6 +834,7 @@ Suite *security_suite(void)
     tcase_add_test(tc, every_route_answers_options_and_head);
     tcase_add_test(tc, oversized_headers_and_urls_are_refused);
     tcase_add_test(tc, slow_clients_are_cut_off);
+    tcase_add_test(tc, body_trickle_is_cut_off_by_request_timeout);
     tcase_add_test(tc, rate_limit_answers_429_with_retry_after);
     suite_add_tcase(s, tc);
     return s;
