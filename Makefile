@@ -32,7 +32,7 @@ SERVER_OBJ = $(SERVER_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/migrations_embe
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN  = $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps run test test-plain test-sanitize unit api lint-openapi bench fmt fmt-check clean fuzz fuzz-build valgrind load faults
+.PHONY: all deps run test test-plain test-sanitize unit api lint-openapi bench bench-check fmt fmt-check clean fuzz fuzz-build valgrind load faults
 all: $(BUILD)/revopsd
 
 # Rebuild everything when the flags change (redis's .make-settings idea).
@@ -112,10 +112,16 @@ $(BUILD)/bench/bare_mhd: tests/bench/bare_mhd.c $(BUILD)/.flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(PKG_CFLAGS) -o $@ $< $(PKG_LIBS) -lpthread
 
+# make bench: every figure against a reference in the same run (docs/benchmarks.md);
+# BENCH_MEMORY_SECONDS=120 for the 2-minute memory run. make bench-check: the last
+# run's figures against the goals (prints what falls short; not part of make test).
 bench: deps
-	@scripts/install-deps.sh wrk python3
+	@scripts/install-deps.sh wrk python3 numpy
 	$(MAKE) --no-print-directory $(BUILD)/revopsd $(BUILD)/bench/bare_mhd $(BENCH_BIN)
 	BUILD=$(BUILD) scripts/bench.sh
+
+bench-check:
+	@BUILD=$(BUILD) scripts/bench-check.sh
 
 # ---- valgrind and load ----------------------------------------------------
 # make valgrind: the API suite with every revopsd it starts under memcheck;

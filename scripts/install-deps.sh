@@ -7,6 +7,7 @@
 set -eu
 have_cmd() { command -v "$1" >/dev/null 2>&1; }
 have_pc() { have_cmd pkg-config && pkg-config --exists "$1"; }
+have_numpy() { /usr/bin/python3 -c 'import numpy' >/dev/null 2>&1; }
 have_glob() { for f in $1; do [ -e "$f" ] && return 0; done; return 1; }
 
 missing=""
@@ -35,6 +36,8 @@ for extra in "$@"; do
     fuzz) # make fuzz: clang and libFuzzer's runtime
         need have_cmd clang clang
         need have_glob "/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a" libclang-rt-14-dev ;;
+    numpy) # make bench: the numpy Monte Carlo reference (Debian's python3-numpy)
+        need have_numpy x python3-numpy ;;
     *) need have_cmd "$extra" "$extra" ;;
     esac
 done

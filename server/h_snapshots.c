@@ -227,13 +227,20 @@ static pd_status status_of(const char *s)
     return strcmp(s, "won") == 0 ? PD_CLOSED_WON : strcmp(s, "lost") == 0 ? PD_CLOSED_LOST : PD_OPEN;
 }
 
-/* Rows of a snapshot sorted by deal id; *n set. NULL with err on failure. */
+static int row_cmp(const void *x, const void *y)
+{
+    return strcmp(((const snap_row *)x)->id, ((const snap_row *)y)->id);
+}
+
+/* Rows of a snapshot sorted by deal id (bytewise, as COLLATE "C"); *n set.
+ * NULL with err on failure. Sorted here: at 100k rows PostgreSQL's sort
+ * spilled to disk (work_mem) and took more than half of the query. */
 static snap_row *load_rows(db_conn *db, const char *snapshot_id, int *n, PGresult **keep, app_err *err)
 {
     const char *p[] = {snapshot_id};
     PGresult *r = db_query(db,
                            "SELECT deal_id, name, amount_cents, status, COALESCE(stage_order, -1), expected_close_date,"
-                           " owner, stage FROM snapshot_deals WHERE snapshot_id = $1::uuid ORDER BY deal_id COLLATE \"C\"",
+                           " owner, stage FROM snapshot_deals WHERE snapshot_id = $1::uuid",
                            1, p, err);
     if (!r)
         return NULL;
@@ -254,6 +261,8 @@ static snap_row *load_rows(db_conn *db, const char *snapshot_id, int *n, PGresul
         x->owner = PQgetisnull(r, i, 6) ? NULL : PQgetvalue(r, i, 6);
         x->stage = PQgetisnull(r, i, 7) ? NULL : PQgetvalue(r, i, 7);
     }
+    if (rows)
+        qsort(rows, (size_t)*n, sizeof *rows, row_cmp);
     *keep = r; /* the strings point into it */
     return rows;
 }

@@ -2,7 +2,9 @@
  * accounts into 200 territories (4 regions, 10% ramping reps at half
  * capacity, 1% pinned named accounts), then a re-run from that map with a
  * high disruption weight (should move almost nothing). Accounts come from a
- * seeded generator, so every run balances the same input. Prints markdown. */
+ * seeded generator, so every run balances the same input. Each case runs
+ * RUNS times (argv[1], default 5): the median time with min and max.
+ * Prints markdown. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,10 +57,20 @@ static void generate(territory_account *a, size_t n, territory_def *t, uint64_t 
     }
 }
 
-int main(void)
+static int cmp_double(const void *x, const void *y)
 {
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+int main(int argc, char **argv)
+{
+    int runs = argc > 1 ? atoi(argv[1]) : 5;
+    if (runs < 1 || runs > 100)
+        runs = 5;
+    double times[100];
     const size_t sizes[] = {10000, 100000};
-    printf("| accounts | territories | run | ms | composite max/mean | lower bound | composite max/min | composite CV |"
+    printf("| accounts | territories | run | ms median (min-max) | composite max/mean | lower bound | composite max/min | composite CV |"
            " potential max/mean | pipeline max/mean | workload max/mean | TAM ratio | passes | moved |\n");
     printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
@@ -80,14 +92,17 @@ int main(void)
             }
             territory_result r = {.assignment = asg, .rows = rows};
             territory_error err;
-            double t0 = now_ms();
-            if (territory_balance(a, n, t, NTERR, &opt, &r, &err) != 0) {
-                fprintf(stderr, "territory_balance: %s: %s\n", err.field, err.message);
-                return 1;
+            for (int k = 0; k < runs; k++) { /* the same input each time: the same answer */
+                double t0 = now_ms();
+                if (territory_balance(a, n, t, NTERR, &opt, &r, &err) != 0) {
+                    fprintf(stderr, "territory_balance: %s: %s\n", err.field, err.message);
+                    return 1;
+                }
+                times[k] = now_ms() - t0;
             }
-            double ms = now_ms() - t0;
-            printf("| %zu | %d | %s | %.0f | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.3f | %d | %ld |\n", n,
-                   NTERR, run == 0 ? "from scratch" : "re-run, disruption weight 1", ms,
+            qsort(times, (size_t)runs, sizeof times[0], cmp_double);
+            printf("| %zu | %d | %s | %.0f (%.0f-%.0f) | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.3f | %d | %ld |\n", n,
+                   NTERR, run == 0 ? "from scratch" : "re-run, disruption weight 1", times[runs / 2], times[0], times[runs - 1],
                    r.balance.max_over_mean[TERR_COMPOSITE], r.lower_bound, r.balance.max_over_min[TERR_COMPOSITE],
                    r.balance.cv[TERR_COMPOSITE], r.balance.max_over_mean[TERR_POTENTIAL],
                    r.balance.max_over_mean[TERR_PIPELINE], r.balance.max_over_mean[TERR_WORKLOAD], r.tam_ratio,
