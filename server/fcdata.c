@@ -15,8 +15,7 @@ int fcdata_default_funnel(db_conn *db, const char *ws, funnel_def *def, char *id
 {
     const char *fp[] = {ws};
     PGresult *fr = db_query(db,
-                            "SELECT document, id, version FROM funnels WHERE "
-                            "workspace_id = $1 AND is_default"
+                            "SELECT document, id, version FROM funnels WHERE workspace_id = $1 AND is_default"
                             " AND deleted_at IS NULL",
                             1, fp, err);
     if (!fr)
@@ -53,12 +52,9 @@ int fcdata_load_history(db_conn *db, const char *ws, const funnel_def *def, cons
     memset(b, 0, sizeof *b);
     const char *p[] = {ws, as_of};
     PGresult *r = db_query(db,
-                           "SELECT h.stage, count(DISTINCT h.deal_id), count(DISTINCT "
-                           "h.deal_id) FILTER (WHERE d.status = 'won')"
-                           " FROM deal_stage_history h JOIN deals d ON d.workspace_id = "
-                           "h.workspace_id AND d.external_id = h.deal_id"
-                           " WHERE h.workspace_id = $1 AND d.deleted_at IS NULL AND "
-                           "d.status IN ('won', 'lost')"
+                           "SELECT h.stage, count(DISTINCT h.deal_id), count(DISTINCT h.deal_id) FILTER (WHERE d.status = 'won')"
+                           " FROM deal_stage_history h JOIN deals d ON d.workspace_id = h.workspace_id AND d.external_id = h.deal_id"
+                           " WHERE h.workspace_id = $1 AND d.deleted_at IS NULL AND d.status IN ('won', 'lost')"
                            " AND d.closed_at < $2::date GROUP BY h.stage",
                            2, p, err);
     if (!r)
@@ -72,12 +68,9 @@ int fcdata_load_history(db_conn *db, const char *ws, const funnel_def *def, cons
     }
     PQclear(r);
     r = db_query(db,
-                 "SELECT h.stage, greatest(0, floor(extract(epoch FROM "
-                 "d.closed_at - h.entered_at) / 86400))::int AS days"
-                 " FROM deal_stage_history h JOIN deals d ON d.workspace_id = "
-                 "h.workspace_id AND d.external_id = h.deal_id"
-                 " WHERE h.workspace_id = $1 AND d.deleted_at IS NULL AND "
-                 "d.status = 'won' AND h.entered_at IS NOT NULL"
+                 "SELECT h.stage, greatest(0, floor(extract(epoch FROM d.closed_at - h.entered_at) / 86400))::int AS days"
+                 " FROM deal_stage_history h JOIN deals d ON d.workspace_id = h.workspace_id AND d.external_id = h.deal_id"
+                 " WHERE h.workspace_id = $1 AND d.deleted_at IS NULL AND d.status = 'won' AND h.entered_at IS NOT NULL"
                  " AND d.closed_at < $2::date ORDER BY 1, 2",
                  2, p, err);
     if (!r)
@@ -95,15 +88,11 @@ int fcdata_load_history(db_conn *db, const char *ws, const funnel_def *def, cons
         b->st[s].won_days = b->days[s];
     /* run-rate: the last year of created deals */
     r = db_query(db,
-                 "SELECT count(*)::float8 / 365, COALESCE(avg((status = "
-                 "'won')::int) FILTER (WHERE status <> 'open'), 0),"
+                 "SELECT count(*)::float8 / 365, COALESCE(avg((status = 'won')::int) FILTER (WHERE status <> 'open'), 0),"
                  " COALESCE(avg(amount_cents) FILTER (WHERE status = 'won'), 0),"
-                 " COALESCE(avg(amount_cents::float8 * amount_cents) FILTER "
-                 "(WHERE status = 'won'), 0)"
-                 " FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL AND "
-                 "created_at < $2::date"
-                 " AND created_at >= $2::date - 365 AND (status = 'open' OR "
-                 "closed_at < $2::date)",
+                 " COALESCE(avg(amount_cents::float8 * amount_cents) FILTER (WHERE status = 'won'), 0)"
+                 " FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL AND created_at < $2::date"
+                 " AND created_at >= $2::date - 365 AND (status = 'open' OR closed_at < $2::date)",
                  2, p, err);
     if (!r)
         return -1;
@@ -113,10 +102,8 @@ int fcdata_load_history(db_conn *db, const char *ws, const funnel_def *def, cons
     b->h.won_amount_sq_mean = atof(PQgetvalue(r, 0, 3));
     PQclear(r);
     r = db_query(db,
-                 "SELECT greatest(0, floor(extract(epoch FROM closed_at - "
-                 "created_at) / 86400))::int FROM deals"
-                 " WHERE workspace_id = $1 AND deleted_at IS NULL AND status = "
-                 "'won' AND closed_at < $2::date ORDER BY 1",
+                 "SELECT greatest(0, floor(extract(epoch FROM closed_at - created_at) / 86400))::int FROM deals"
+                 " WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'won' AND closed_at < $2::date ORDER BY 1",
                  2, p, err);
     if (!r)
         return -1;
@@ -143,11 +130,9 @@ int fcdata_load_history(db_conn *db, const char *ws, const funnel_def *def, cons
  * its entry time come from the stage history (the last entry before T), else
  * the same way from changes. */
 static const char ASOF_SQL[] = "WITH t AS (SELECT ($2::date::timestamp AT TIME ZONE 'UTC') AS at),"
-                               " live AS (SELECT d.* FROM deals d, t WHERE d.workspace_id = $1 AND "
-                               "d.created_at < t.at"
+                               " live AS (SELECT d.* FROM deals d, t WHERE d.workspace_id = $1 AND d.created_at < t.at"
                                "  AND (d.closed_at IS NULL OR d.closed_at >= t.at) AND (d.deleted_at IS "
-                               "NULL OR d.deleted_at >= t.at)),"
-                               " ch AS (SELECT c.deal_id, c.field,"
+                               "NULL OR d.deleted_at >= t.at)), ch AS (SELECT c.deal_id, c.field,"
                                "  (array_agg(c.new_value ORDER BY c.changed_at DESC, c.id DESC) FILTER "
                                "(WHERE c.changed_at < t.at))[1] AS before_v,"
                                "  bool_or(c.changed_at < t.at) AS has_before,"
@@ -165,20 +150,16 @@ static const char ASOF_SQL[] = "WITH t AS (SELECT ($2::date::timestamp AT TIME Z
                                " h AS (SELECT DISTINCT ON (s.deal_id) s.deal_id, s.stage, s.entered_at "
                                "FROM deal_stage_history s"
                                "  JOIN live l ON l.external_id = s.deal_id, t WHERE s.workspace_id = $1 "
-                               "AND s.entered_at < t.at"
-                               "  ORDER BY s.deal_id, s.entered_at DESC, s.id DESC)"
+                               "AND s.entered_at < t.at  ORDER BY s.deal_id, s.entered_at DESC, s.id DESC)"
                                " SELECT l.external_id,"
                                "  CASE WHEN piv.v ? 'amount' THEN round((piv.v ->> 'amount')::numeric * "
                                "100)::bigint ELSE l.amount_cents END,"
-                               "  COALESCE(h.stage, CASE WHEN piv.v ? 'stage' THEN piv.v ->> 'stage' ELSE "
-                               "l.stage END),"
+                               "  COALESCE(h.stage, CASE WHEN piv.v ? 'stage' THEN piv.v ->> 'stage' ELSE l.stage END),"
                                "  to_char(h.entered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
                                "  CASE WHEN piv.v ? 'probability' THEN (piv.v ->> 'probability')::float8 "
-                               "ELSE l.probability::float8 END,"
-                               "  CASE WHEN piv.v ? 'forecast_category' THEN piv.v ->> "
+                               "ELSE l.probability::float8 END,  CASE WHEN piv.v ? 'forecast_category' THEN piv.v ->> "
                                "'forecast_category' ELSE l.forecast_category END,"
-                               "  CASE WHEN piv.v ? 'expected_close_date' THEN (piv.v ->> "
-                               "'expected_close_date')::date"
+                               "  CASE WHEN piv.v ? 'expected_close_date' THEN (piv.v ->> 'expected_close_date')::date"
                                "   ELSE l.expected_close_date END"
                                " FROM live l LEFT JOIN piv ON piv.deal_id = l.external_id LEFT JOIN h ON "
                                "h.deal_id = l.external_id"
@@ -263,8 +244,7 @@ int fcdata_won_between(db_conn *db, const char *ws, caldate_t start, caldate_t e
     int rc = db_query_value(db,
                             "SELECT COALESCE(sum(amount_cents), 0) FROM deals WHERE workspace_id = "
                             "$1 AND deleted_at IS NULL"
-                            " AND status = 'won' AND closed_at >= ($2::date::timestamp AT TIME ZONE "
-                            "'UTC')"
+                            " AND status = 'won' AND closed_at >= ($2::date::timestamp AT TIME ZONE 'UTC')"
                             " AND closed_at < ($3::date::timestamp AT TIME ZONE 'UTC')",
                             3, p, buf, sizeof buf, err);
     if (rc < 0)

@@ -79,8 +79,7 @@ void h_forecasts_submit(http_req *rq)
     const char *ws = rq->auth.workspace_id;
     const char *cp[] = {ws, rq->params[0], by};
     PGresult *r = db_query(db,
-                           "SELECT EXISTS (SELECT 1 FROM forecasts WHERE "
-                           "workspace_id = $1 AND id = $2::uuid),"
+                           "SELECT EXISTS (SELECT 1 FROM forecasts WHERE workspace_id = $1 AND id = $2::uuid),"
                            " EXISTS (SELECT 1 FROM reps WHERE workspace_id = $1 "
                            "AND external_id = $3 AND deleted_at IS NULL)",
                            3, cp, &err);
@@ -117,8 +116,7 @@ void h_forecasts_submit(http_req *rq)
                         has_ovr ? s_ovr : NULL,
                         note};
     r = db_query(db,
-                 "INSERT INTO forecast_submissions AS s (workspace_id, "
-                 "forecast_id, submitted_by, as_of, commit_cents,"
+                 "INSERT INTO forecast_submissions AS s (workspace_id, forecast_id, submitted_by, as_of, commit_cents,"
                  " best_case_cents, pipeline_cents, upside_cents, "
                  "override_cents, note) VALUES ($1, $2::uuid, $3, $4::date,"
                  " $5::bigint, $6::bigint, $7::bigint, $8::bigint, $9::bigint, "
@@ -189,8 +187,7 @@ static money_t actual_for(const period_actuals *a, const rep_tree *t, const char
  * `expected` (group_by=method) or each group's (a forecast made with the same
  * group_by); submissions give their call (override, else commit). */
 static const char CANDIDATES_SQL[] = "SELECT f.period, f.period_start, f.period_end, 'engine' AS kind, "
-                                     "f.method, g.key, f.as_of, f.id::text,"
-                                     "  round(g.value * 100)::bigint, f.created_at"
+                                     "f.method, g.key, f.as_of, f.id::text,  round(g.value * 100)::bigint, f.created_at"
                                      " FROM forecasts f CROSS JOIN LATERAL ("
                                      "  SELECT f.method AS key, (f.result ->> 'expected')::numeric AS value "
                                      "WHERE $2 = 'method'"
@@ -199,8 +196,7 @@ static const char CANDIDATES_SQL[] = "SELECT f.period, f.period_start, f.period_
                                      "  WHERE $2 <> 'method' AND f.request ->> 'group_by' = $2) g"
                                      " WHERE f.workspace_id = $1 AND f.period_end <= $5::date AND ($3::date IS "
                                      "NULL OR f.period_start >= $3::date)"
-                                     "  AND ($4::date IS NULL OR f.period_end <= $4::date + 1)"
-                                     " UNION ALL "
+                                     "  AND ($4::date IS NULL OR f.period_end <= $4::date + 1) UNION ALL "
                                      "SELECT f.period, f.period_start, f.period_end, 'submission', '', "
                                      "s.submitted_by, s.as_of, s.id::text,"
                                      "  COALESCE(s.override_cents, s.commit_cents), s.created_at"

@@ -101,8 +101,7 @@ START_TEST(accuracy_of_crafted_history)
            "{\"submitted_by\":\"ann\",\"commit\":9000,\"best_case\":11000,\"as_"
            "of\":\"2026-03-30\"}");
     submit(&ws, f1,
-           "{\"submitted_by\":\"mia\",\"commit\":12000,\"override\":14300,"
-           "\"note\":\"team call\","
+           "{\"submitted_by\":\"mia\",\"commit\":12000,\"override\":14300,\"note\":\"team call\","
            "\"as_of\":\"2026-03-31\"}");
     submit(&ws, f1, "{\"submitted_by\":\"bob\",\"commit\":4000,\"as_of\":\"2026-03-31\"}");
     submit(&ws, f3, "{\"submitted_by\":\"ann\",\"commit\":5000,\"as_of\":\"2026-06-30\"}");
