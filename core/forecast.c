@@ -291,6 +291,21 @@ static double p_close_in_period(const forecast_stage_history *h, long age, const
     return (double)in_range / (double)alive;
 }
 
+caldate_t forecast_estimate_close(const forecast_stage_history *h, caldate_t stage_entered, caldate_t as_of)
+{
+    if (stage_entered == FORECAST_NO_DATE || stage_entered > as_of)
+        stage_entered = as_of;
+    long age = (long)as_of - stage_entered;
+    if (!h || h->nwon_days == 0)
+        return FORECAST_NO_DATE;
+    size_t alive = count_at_least(h->won_days, h->nwon_days, age);
+    if (alive == 0)
+        return FORECAST_NO_DATE;
+    const int *v = h->won_days + (h->nwon_days - alive);
+    long med = alive % 2 ? v[alive / 2] : ((long)v[alive / 2 - 1] + v[alive / 2]) / 2;
+    return (caldate_t)(stage_entered + med);
+}
+
 static void run_rate(const forecast_history *h, const forecast_input *in, double *mean, double *var)
 {
     *mean = *var = 0;

@@ -111,6 +111,16 @@ typedef struct {
 int forecast_compute(const forecast_deal *deals, size_t n, const forecast_input *in, forecast_result *out)
     __attribute__((warn_unused_result));
 
+/* The close date to assume for an open deal that has none (the CRM sample
+ * has none): the day it entered its stage + the median of the won
+ * stage-to-close durations of that stage that are at least the deal's age in
+ * the stage on as_of (a deal already 40 days in the stage is compared with
+ * the won deals that took 40+ days). Even counts: the mean of the two middle
+ * durations, rounded down to a whole day. stage_entered FORECAST_NO_DATE
+ * counts as as_of. FORECAST_NO_DATE when no won deal ever stayed that long
+ * (the deal is then expected in no period). */
+caldate_t forecast_estimate_close(const forecast_stage_history *h, caldate_t stage_entered, caldate_t as_of);
+
 /* Quantiles of closed + sum of Bernoulli(p_i) x a_i + Normal(extra_mean, extra_var).
  * amounts in cents. Deterministic. Returns 0 or -1 (allocation). */
 int forecast_dist_quantiles(const money_t *amounts, const double *p, size_t n, money_t base, double extra_mean,

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "caldate.h"
+#include "fcdata.h"
 #include "forecast.h"
-#include "funneldoc.h"
 #include "handlers.h"
 #include "jsonv.h"
 
@@ -33,95 +33,6 @@ static int name_index(json_t *names, const char *key)
 static bool parse_day(PGresult *r, int row, int col, caldate_t *out)
 {
     return !PQgetisnull(r, row, col) && caldate_parse(PQgetvalue(r, row, col), out);
-}
-
-/* Learned inputs of the historical method, from deals closed before as_of
- * only (no future data). Arrays are owned by the caller afterwards. */
-typedef struct {
-    forecast_stage_history st[FUNNEL_MAX_STAGES];
-    int *days[FUNNEL_MAX_STAGES];
-    int *c2c;
-    forecast_history h;
-} history_buf;
-
-static void history_free(history_buf *b)
-{
-    for (int i = 0; i < FUNNEL_MAX_STAGES; i++)
-        free(b->days[i]);
-    free(b->c2c);
-}
-
-static int load_history(db_conn *db, const char *ws, const funnel_def *def, const char *as_of, history_buf *b,
-                        app_err *err)
-{
-    memset(b, 0, sizeof *b);
-    const char *p[] = {ws, as_of};
-    PGresult *r = db_query(db,
-                           "SELECT h.stage, count(DISTINCT h.deal_id), count(DISTINCT h.deal_id) FILTER (WHERE d.status = 'won')"
-                           " FROM deal_stage_history h JOIN deals d ON d.workspace_id = h.workspace_id AND d.external_id = h.deal_id"
-                           " WHERE h.workspace_id = $1 AND d.deleted_at IS NULL AND d.status IN ('won', 'lost')"
-                           " AND d.closed_at < $2::date GROUP BY h.stage",
-                           2, p, err);
-    if (!r)
-        return -1;
-    for (int i = 0; i < PQntuples(r); i++) {
-        int s = funnel_stage_index(def, PQgetvalue(r, i, 0));
-        if (s >= 0) {
-            b->st[s].reached = atoll(PQgetvalue(r, i, 1));
-            b->st[s].won = atoll(PQgetvalue(r, i, 2));
-        }
-    }
-    PQclear(r);
-    r = db_query(db,
-                 "SELECT h.stage, greatest(0, floor(extract(epoch FROM d.closed_at - h.entered_at) / 86400))::int AS days"
-                 " FROM deal_stage_history h JOIN deals d ON d.workspace_id = h.workspace_id AND d.external_id = h.deal_id"
-                 " WHERE h.workspace_id = $1 AND d.deleted_at IS NULL AND d.status = 'won' AND h.entered_at IS NOT NULL"
-                 " AND d.closed_at < $2::date ORDER BY 1, 2",
-                 2, p, err);
-    if (!r)
-        return -1;
-    int n = PQntuples(r);
-    for (int s = 0; s < def->nstages; s++)
-        b->days[s] = malloc(((size_t)n + 1) * sizeof(int));
-    for (int i = 0; i < n; i++) {
-        int s = funnel_stage_index(def, PQgetvalue(r, i, 0));
-        if (s >= 0 && b->days[s])
-            b->days[s][b->st[s].nwon_days++] = atoi(PQgetvalue(r, i, 1));
-    }
-    PQclear(r);
-    for (int s = 0; s < def->nstages; s++)
-        b->st[s].won_days = b->days[s];
-    /* run-rate: the last year of created deals */
-    r = db_query(db,
-                 "SELECT count(*)::float8 / 365, COALESCE(avg((status = 'won')::int) FILTER (WHERE status <> 'open'), 0),"
-                 " COALESCE(avg(amount_cents) FILTER (WHERE status = 'won'), 0),"
-                 " COALESCE(avg(amount_cents::float8 * amount_cents) FILTER (WHERE status = 'won'), 0)"
-                 " FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL AND created_at < $2::date"
-                 " AND created_at >= $2::date - 365 AND (status = 'open' OR closed_at < $2::date)",
-                 2, p, err);
-    if (!r)
-        return -1;
-    b->h.created_per_day = atof(PQgetvalue(r, 0, 0));
-    b->h.new_win_rate = atof(PQgetvalue(r, 0, 1));
-    b->h.avg_won_amount = (money_t)llround(atof(PQgetvalue(r, 0, 2)));
-    b->h.won_amount_sq_mean = atof(PQgetvalue(r, 0, 3));
-    PQclear(r);
-    r = db_query(db,
-                 "SELECT greatest(0, floor(extract(epoch FROM closed_at - created_at) / 86400))::int FROM deals"
-                 " WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'won' AND closed_at < $2::date ORDER BY 1",
-                 2, p, err);
-    if (!r)
-        return -1;
-    n = PQntuples(r);
-    b->c2c = malloc(((size_t)n + 1) * sizeof(int));
-    for (int i = 0; b->c2c && i < n; i++)
-        b->c2c[i] = atoi(PQgetvalue(r, i, 0));
-    PQclear(r);
-    b->h.stages = b->st;
-    b->h.prior_strength = 10;
-    b->h.create_to_close_days = b->c2c;
-    b->h.ncreate_to_close = b->c2c ? (size_t)n : 0;
-    return 0;
 }
 
 void h_forecasts_create(http_req *rq)
@@ -202,29 +113,13 @@ void h_forecasts_create(http_req *rq)
     in.period_end = P.end;
     in.as_of = has_as_of ? as_of_day : today;
     /* the default funnel: probabilities, and its version recorded with the forecast */
-    const char *fp[] = {ws};
-    PGresult *fr = db_query(db,
-                            "SELECT document, id, version FROM funnels WHERE workspace_id = $1 AND is_default"
-                            " AND deleted_at IS NULL",
-                            1, fp, &err);
-    if (!fr) {
+    funnel_def def;
+    char funnel_id[40], funnel_ver[16];
+    if (fcdata_default_funnel(db, ws, &def, funnel_id, funnel_ver, &err) != 0) {
         http_reply_error(rq, &err);
         return;
     }
-    funnel_def def;
-    json_t *doc = PQntuples(fr) ? json_loads(PQgetvalue(fr, 0, 0), 0, NULL) : NULL;
-    char funnel_id[40] = "", funnel_ver[16] = "";
-    if (PQntuples(fr)) {
-        snprintf(funnel_id, sizeof funnel_id, "%s", PQgetvalue(fr, 0, 1));
-        snprintf(funnel_ver, sizeof funnel_ver, "%s", PQgetvalue(fr, 0, 2));
-    }
-    PQclear(fr);
-    bool ok = doc && funneldoc_to_def(doc, &def) == 0;
-    json_decref(doc);
-    if (!ok) {
-        http_fail(rq, ERR_INTERNAL, "the default funnel does not decode");
-        return;
-    }
+    const char *fp[] = {ws};
     in.funnel = &def;
     char ps[16], pe[16], ao[16];
     caldate_format(P.start, ps, sizeof ps);
@@ -259,7 +154,7 @@ void h_forecasts_create(http_req *rq)
     double *probs = calloc((size_t)n + 1, sizeof *probs);
     int *parent = NULL;
     forecast_totals *gt = NULL;
-    history_buf hb;
+    fcdata_history hb;
     memset(&hb, 0, sizeof hb);
     json_t *out = NULL;
     if (!deals || !flags || !probs) {
@@ -320,7 +215,7 @@ void h_forecasts_create(http_req *rq)
     in.group_parent = parent;
     gt = calloc((size_t)in.ngroups + 1, sizeof *gt);
     if (in.method == FM_HISTORICAL) {
-        if (load_history(db, ws, &def, ao, &hb, &err) != 0) {
+        if (fcdata_load_history(db, ws, &def, ao, &hb, &err) != 0) {
             http_reply_error(rq, &err);
             goto done;
         }
@@ -408,7 +303,7 @@ done:
     free(probs);
     free(parent);
     free(gt);
-    history_free(&hb);
+    fcdata_history_free(&hb);
 }
 
 void h_forecasts_list(http_req *rq)
@@ -431,8 +326,11 @@ void h_forecasts_get(http_req *rq)
         return;
     app_err err = {0};
     const char *p[] = {rq->auth.workspace_id, rq->params[0]};
-    PGresult *r = db_query(db, "SELECT forecast_json(f) FROM forecasts f WHERE workspace_id = $1 AND id = $2::uuid", 2,
-                           p, &err);
+    PGresult *r = db_query(db, "SELECT forecast_json(f) || jsonb_build_object('submissions', (SELECT COALESCE(jsonb_agg("
+                           " forecast_submission_json(s) ORDER BY s.created_at, s.id), '[]') FROM forecast_submissions s"
+                           " WHERE s.workspace_id = f.workspace_id AND s.forecast_id = f.id))"
+                           " FROM forecasts f WHERE workspace_id = $1 AND id = $2::uuid",
+                           2, p, &err);
     if (!r) {
         http_reply_error(rq, &err);
         return;

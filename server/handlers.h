@@ -59,6 +59,10 @@ void h_unit_economics(http_req *rq);
 void h_forecasts_create(http_req *rq);
 void h_forecasts_list(http_req *rq);
 void h_forecasts_get(http_req *rq);
+/* h_accuracy.c: submitted calls, the accuracy report, the backtest */
+void h_forecasts_submit(http_req *rq);
+void h_forecasts_accuracy(http_req *rq);
+void h_forecasts_backtest(http_req *rq);
 
 /* h_review.c: the weekly pipeline review */
 void h_pipeline_review(http_req *rq);

@@ -32,7 +32,11 @@ const http_route routes[] = {
     {"GET", "/v1/pipeline/review", h_pipeline_review, ROLE_READ, 0},
     {"POST", "/v1/forecasts", h_forecasts_create, ROLE_WRITE, ROUTE_IDEMPOTENT},
     {"GET", "/v1/forecasts", h_forecasts_list, ROLE_READ, 0},
+    /* literal paths before /v1/forecasts/{id}: the first matching pattern wins */
+    {"GET", "/v1/forecasts/accuracy", h_forecasts_accuracy, ROLE_READ, 0},
+    {"POST", "/v1/forecasts/backtest", h_forecasts_backtest, ROLE_READ, 0},
     {"GET", "/v1/forecasts/{id}", h_forecasts_get, ROLE_READ, 0},
+    {"POST", "/v1/forecasts/{id}/submit", h_forecasts_submit, ROLE_WRITE, ROUTE_IDEMPOTENT},
     {"GET", "/v1/dashboard", h_dashboard, ROLE_READ, 0},
     {"GET", "/v1/revenue/waterfall", h_revenue_waterfall, ROLE_READ, 0},
     {"GET", "/v1/cohorts/retention", h_cohorts_retention, ROLE_READ, 0},

@@ -79,6 +79,7 @@ Suite *revenue_suite(void);
 Suite *crm_suite(void);
 Suite *import_suite(void);
 Suite *webhooks_suite(void);
+Suite *accuracy_suite(void);
 Suite *funnels_suite(void);
 Suite *snapshots_suite(void);
 Suite *dashboard_suite(void);

@@ -1,0 +1,61 @@
+/* fcdata.h - the stored data the forecast engine runs on: the workspace's
+ * default funnel, what was learned from deals closed before a date, and the
+ * open pipeline as it stood at a date, rebuilt from stage and field history
+ * (the backtest). SQL lives here; the formulas stay in core/forecast.
+ */
+#ifndef REVOPS_FCDATA_H
+#define REVOPS_FCDATA_H
+
+#include "db.h"
+#include "errors.h"
+#include "forecast.h"
+#include "funnel.h"
+
+/* The workspace's default funnel (created from the seed when it has none);
+ * id and version are copied into the buffers (40 and 16 bytes). 0 or -1. */
+int fcdata_default_funnel(db_conn *db, const char *ws, funnel_def *def, char *id, char *version, app_err *err)
+    __attribute__((warn_unused_result));
+
+/* Learned inputs of the historical method, from deals closed before as_of
+ * only (no future data). h points into the buffers; free with
+ * fcdata_history_free (which accepts a zeroed struct). */
+typedef struct {
+    forecast_stage_history st[FUNNEL_MAX_STAGES];
+    int *days[FUNNEL_MAX_STAGES];
+    int *c2c;
+    forecast_history h;
+} fcdata_history;
+
+int fcdata_load_history(db_conn *db, const char *ws, const funnel_def *def, const char *as_of, fcdata_history *b,
+                        app_err *err) __attribute__((warn_unused_result));
+void fcdata_history_free(fcdata_history *b);
+
+/* The open pipeline at the start (00:00 UTC) of day `at`: deals created
+ * before it and not closed before it (deleted later still count), each with
+ * its stage, amount, probability, category and close date as they were then
+ * (docs/forecast-quality.md says how). A deal with no known amount then gets
+ * the history's average won amount; one with no close date gets
+ * forecast_estimate_close. Owns deals and the result rows (ids). */
+typedef struct {
+    forecast_deal *deals;
+    size_t n;
+    PGresult *rows;        /* column 0: the deal's id */
+    bool *amount_imputed;  /* per deal */
+    bool *close_estimated; /* per deal */
+    long imputed_amounts;  /* deals whose amount was not known at `at` */
+    long estimated_closes; /* deals without a close date at `at` */
+    long never_closing;    /* of those, older in their stage than every won deal: in
+                              no period */
+    money_t open_amount;   /* sum of the reconstructed amounts */
+} fcdata_pipeline;
+
+int fcdata_load_asof(db_conn *db, const char *ws, const funnel_def *def, caldate_t at, const fcdata_history *hist,
+                     fcdata_pipeline *out, app_err *err) __attribute__((warn_unused_result));
+void fcdata_pipeline_free(fcdata_pipeline *p);
+
+/* Deals won in [start, end), not deleted: the actual a forecast is graded on.
+ */
+int fcdata_won_between(db_conn *db, const char *ws, caldate_t start, caldate_t end, money_t *out, app_err *err)
+    __attribute__((warn_unused_result));
+
+#endif
