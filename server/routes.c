@@ -62,5 +62,6 @@ const http_route routes[] = {
     {"GET", "/v1/reps/{id}", h_reps_get, ROLE_READ, 0},
     {"DELETE", "/v1/reps/{id}", h_reps_delete, ROLE_WRITE, 0},
     {"POST", "/v1/imports", h_imports_create, ROLE_WRITE, ROUTE_RAW_BODY | ROUTE_LARGE_BODY},
+    {"POST", "/v1/capacity/plan", h_capacity_plan, ROLE_READ, 0},
 };
 const size_t routes_count = sizeof routes / sizeof routes[0];

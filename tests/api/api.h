@@ -83,6 +83,7 @@ Suite *snapshots_suite(void);
 Suite *dashboard_suite(void);
 Suite *forecasts_suite(void);
 Suite *security_suite(void);
+Suite *plans_suite(void);
 
 #define ck_assert_status(r, want)                                                                               \
     ck_assert_msg((r)->status == (want), "status %ld, want %d; body: %.400s", (r)->status, (want),             \

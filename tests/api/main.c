@@ -60,6 +60,7 @@ int main(int argc, char **argv)
     srunner_add_suite(sr, snapshots_suite());
     srunner_add_suite(sr, dashboard_suite());
     srunner_add_suite(sr, forecasts_suite());
+    srunner_add_suite(sr, plans_suite());
     srunner_add_suite(sr, security_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
