@@ -102,4 +102,9 @@ void h_capacity_plan(http_req *rq);
 int capacity_assumptions_decode(const json_t *obj, money_t quota, double attainment, capacity_assumptions *a,
                                 app_err *err);
 
+/* h_scenarios.c: stored revenue-plan scenarios */
+void h_scenarios_create(http_req *rq);
+void h_scenarios_list(http_req *rq);
+void h_scenarios_get(http_req *rq);
+
 #endif

@@ -63,5 +63,8 @@ const http_route routes[] = {
     {"DELETE", "/v1/reps/{id}", h_reps_delete, ROLE_WRITE, 0},
     {"POST", "/v1/imports", h_imports_create, ROLE_WRITE, ROUTE_RAW_BODY | ROUTE_LARGE_BODY},
     {"POST", "/v1/capacity/plan", h_capacity_plan, ROLE_READ, 0},
+    {"POST", "/v1/scenarios", h_scenarios_create, ROLE_WRITE, ROUTE_IDEMPOTENT},
+    {"GET", "/v1/scenarios", h_scenarios_list, ROLE_READ, 0},
+    {"GET", "/v1/scenarios/{id}", h_scenarios_get, ROLE_READ, 0},
 };
 const size_t routes_count = sizeof routes / sizeof routes[0];
