@@ -486,6 +486,12 @@ static long long outcome_of(const scenario_plan *p, scenario_outcome o)
 int scenario_tornado(const scenario_input *base, scenario_outcome outcome, scenario_tornado_row *rows,
                      scenario_error *err)
 {
+    return scenario_tornado_at(base, NULL, 0, outcome, rows, err);
+}
+
+int scenario_tornado_at(const scenario_input *base, const scenario_adjustment *adj, size_t nadj,
+                        scenario_outcome outcome, scenario_tornado_row *rows, scenario_error *err)
+{
     static const struct {
         scenario_field f;
         scenario_op op;
@@ -503,8 +509,14 @@ int scenario_tornado(const scenario_input *base, scenario_outcome outcome, scena
         return fail(err, "", "missing output");
     if ((unsigned)outcome > SCENARIO_OUT_PIPELINE_NEEDED)
         return fail(err, "outcome", "unknown outcome");
+    if (nadj > SCENARIO_MAX_ADJUSTMENTS || (nadj > 0 && !adj))
+        return fail(err, "adjustments", "at most %d adjustments", SCENARIO_MAX_ADJUSTMENTS);
+    /* the scenario's adjustments, then one step on top */
+    scenario_adjustment list[SCENARIO_MAX_ADJUSTMENTS + 1];
+    if (nadj > 0)
+        memcpy(list, adj, nadj * sizeof *adj);
     scenario_plan b, p;
-    if (scenario_plan_compute(base, &b, err) != 0)
+    if (scenario_apply(base, list, nadj, &b, err) != 0)
         return -1;
     long long at_base = outcome_of(&b, outcome);
     for (int i = 0; i < n; i++) {
@@ -515,8 +527,8 @@ int scenario_tornado(const scenario_input *base, scenario_outcome outcome, scena
         r->base = at_base;
         for (int side = 0; side < 2; side++) {
             double s = side == 0 ? -steps[i].step : steps[i].step;
-            scenario_adjustment adj = {steps[i].f, steps[i].op, steps[i].op == SCENARIO_MUL ? 1.0 + s : s};
-            if (scenario_apply(base, &adj, 1, &p, err) != 0)
+            list[nadj] = (scenario_adjustment){steps[i].f, steps[i].op, steps[i].op == SCENARIO_MUL ? 1.0 + s : s};
+            if (scenario_apply(base, list, nadj + 1, &p, err) != 0)
                 return -1;
             if (side == 0)
                 r->low = outcome_of(&p, outcome);

@@ -201,4 +201,11 @@ typedef struct {
 int scenario_tornado(const scenario_input *base, scenario_outcome outcome, scenario_tornado_row *rows,
                      scenario_error *err) __attribute__((warn_unused_result));
 
+/* The tornado around a scenario: the base with adj[0..nadj) applied is the
+ * centre, and each step is applied after them (so a bear scenario's win-rate
+ * row moves its already lowered rate). nadj = 0 is scenario_tornado. */
+int scenario_tornado_at(const scenario_input *base, const scenario_adjustment *adj, size_t nadj,
+                        scenario_outcome outcome, scenario_tornado_row *rows, scenario_error *err)
+    __attribute__((warn_unused_result));
+
 #endif

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "caldate.h"
+#include "capacity.h"
 #include "http.h"
 
 /* h_system.c */
@@ -107,5 +108,18 @@ void h_hooks_receive(http_req *rq);
 void h_webhook_events_list(http_req *rq);
 void h_webhook_events_get(http_req *rq);
 void h_webhook_events_replay(http_req *rq);
+
+/* h_capacity.c: capacity plans (nothing stored) */
+void h_capacity_plan(http_req *rq);
+/* Ramp, attrition_rate, time_to_hire_months, backfill and seasonality of a
+ * request object over the seed's defaults (capacity_assumptions_default);
+ * field errors go to err. 0 or -1. */
+int capacity_assumptions_decode(const json_t *obj, money_t quota, double attainment, capacity_assumptions *a,
+                                app_err *err);
+
+/* h_scenarios.c: stored revenue-plan scenarios */
+void h_scenarios_create(http_req *rq);
+void h_scenarios_list(http_req *rq);
+void h_scenarios_get(http_req *rq);
 
 #endif

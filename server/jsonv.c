@@ -2,6 +2,8 @@
 #include "jsonv.h"
 
 #include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "caldate.h"
@@ -186,4 +188,58 @@ void jv_merge_prefixed(app_err *dst, const app_err *src, const char *prefix)
         snprintf(path, sizeof path, "%s.%.100s", prefix, src->fields[i].field);
         app_err_field(dst, path, "%s", src->fields[i].message);
     }
+}
+
+/* A rate as the seed's YAML writes it ("20%") or as a fraction (0.2). */
+bool jv_rate(const json_t *obj, const char *key, bool required, double min, double max, double *out, bool *present,
+             app_err *e)
+{
+    const json_t *v;
+    if (!present_field(obj, key, required, &v, present, e))
+        return !required;
+    double r = NAN;
+    if (json_is_number(v)) {
+        r = json_number_value(v);
+    } else if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        char *end = NULL;
+        double pct = strtod(s, &end);
+        if (end != s && end[0] == '%' && end[1] == '\0')
+            r = pct / 100.0;
+    }
+    if (!(r >= min && r <= max)) {
+        app_err_field(e, key, "must be a rate from %g to %g (a fraction such as 0.2, or \"20%%\")", min, max);
+        return false;
+    }
+    *out = r;
+    if (present)
+        *present = true;
+    return true;
+}
+
+/* A number of days as the seed's YAML writes it ("90 days") or a number. */
+bool jv_days(const json_t *obj, const char *key, bool required, double min, double max, double *out, bool *present,
+             app_err *e)
+{
+    const json_t *v;
+    if (!present_field(obj, key, required, &v, present, e))
+        return !required;
+    double d = NAN;
+    if (json_is_number(v)) {
+        d = json_number_value(v);
+    } else if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        char *end = NULL;
+        double n = strtod(s, &end);
+        if (end != s && (strcmp(end, " days") == 0 || strcmp(end, " day") == 0 || strcmp(end, "") == 0))
+            d = n;
+    }
+    if (!(d >= min && d <= max)) {
+        app_err_field(e, key, "must be a number of days from %g to %g (90, or \"90 days\")", min, max);
+        return false;
+    }
+    *out = d;
+    if (present)
+        *present = true;
+    return true;
 }

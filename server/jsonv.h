@@ -32,6 +32,13 @@ bool jv_date(const json_t *obj, const char *key, bool required, int *out, bool *
 /* Number field within [min, max]. */
 bool jv_number(const json_t *obj, const char *key, bool required, double min, double max, double *out, bool *present,
                app_err *e);
+/* Rate field: a number, or a percent string as the seed's YAML writes it
+ * ("20%" = 0.2), within [min, max] as a fraction. */
+bool jv_rate(const json_t *obj, const char *key, bool required, double min, double max, double *out, bool *present,
+             app_err *e);
+/* Days field: a number, or "90 days" as the seed's YAML writes it. */
+bool jv_days(const json_t *obj, const char *key, bool required, double min, double max, double *out, bool *present,
+             app_err *e);
 /* Copy src's field errors into dst with "prefix." in front (batch items). */
 void jv_merge_prefixed(app_err *dst, const app_err *src, const char *prefix);
 /* Canonical textual UUID (8-4-4-4-12 hex)? */

@@ -75,5 +75,9 @@ const http_route routes[] = {
     {"GET", "/v1/webhook-events", h_webhook_events_list, ROLE_READ, 0},
     {"GET", "/v1/webhook-events/{id}", h_webhook_events_get, ROLE_READ, 0},
     {"POST", "/v1/webhook-events/{id}/replay", h_webhook_events_replay, ROLE_WRITE, 0},
+    {"POST", "/v1/capacity/plan", h_capacity_plan, ROLE_READ, 0},
+    {"POST", "/v1/scenarios", h_scenarios_create, ROLE_WRITE, ROUTE_IDEMPOTENT},
+    {"GET", "/v1/scenarios", h_scenarios_list, ROLE_READ, 0},
+    {"GET", "/v1/scenarios/{id}", h_scenarios_get, ROLE_READ, 0},
 };
 const size_t routes_count = sizeof routes / sizeof routes[0];

@@ -86,6 +86,7 @@ Suite *dashboard_suite(void);
 Suite *forecasts_suite(void);
 Suite *security_suite(void);
 Suite *faults_suite(void);
+Suite *plans_suite(void);
 
 #define ck_assert_status(r, want)                                                                               \
     ck_assert_msg((r)->status == (want), "status %ld, want %d; body: %.400s", (r)->status, (want),             \

@@ -342,6 +342,10 @@ static const char *const foreign_seed[][3] = {
     {"PUT", "/v1/subscriptions/" MARKER "-sub", "{\"account\":\"" MARKER "\",\"arr\":1200,\"start_date\":\"2025-01-01\"}"},
     {"PUT", "/v1/finance/2026-Q1", "{\"gross_margin\":0.5}"},
     {"POST", "/v1/forecasts", "{\"period\":\"2026-Q1\"}"},
+    {"POST", "/v1/scenarios",
+     "{\"name\":\"" MARKER "\",\"scenarios\":[\"base\"],\"plan\":{\"targets\":{\"new_business\":100000},"
+     "\"assumptions\":{\"avg_new_deal_size\":10000,\"new_win_rate\":0.2,\"sql_to_opp_rate\":0.5,"
+     "\"mql_to_sql_rate\":0.25},\"capacity\":{\"quota_per_ae\":500000,\"expected_attainment\":0.7}}}"},
 };
 
 /* The id of the first item of the collection route rt belongs to, in the

@@ -215,6 +215,31 @@ START_TEST(tornado_ending_arr)
 }
 END_TEST
 
+/* The tornado around the bear scenario: its own ending ARR is the centre and
+ * the win-rate step moves the bear's 15% to 10% .. 20%. */
+START_TEST(tornado_at_scenario)
+{
+    scenario_input in = example();
+    scenario_def bear;
+    scenario_preset(SCENARIO_BEAR, &bear);
+    scenario_tornado_row rows[SF__COUNT], plain[SF__COUNT];
+    scenario_error err;
+    ck_assert_int_eq(scenario_tornado_at(&in, bear.adjust, bear.nadjust, SCENARIO_OUT_ENDING_ARR, rows, &err), 12);
+    ck_assert_int_eq(rows[0].base, 1823295455);
+    ck_assert_int_eq(rows[0].field, SF_NEW_WIN_RATE);
+    /* 5M x (10% or 20%) / 20% x 260/275: 2,363,636.36 .. 4,727,272.73 of new business */
+    ck_assert_int_eq(rows[0].low, USD(15625000) - 343750000 + 236363636 + USD(2500000));
+    ck_assert_int_eq(rows[0].high, USD(15625000) - 343750000 + 472727273 + USD(2500000));
+    ck_assert_int_eq(rows[0].swing, 236363637);
+    /* no adjustments: the plain tornado, byte for byte */
+    ck_assert_int_eq(scenario_tornado_at(&in, NULL, 0, SCENARIO_OUT_ENDING_ARR, rows, &err), 12);
+    ck_assert_int_eq(scenario_tornado(&in, SCENARIO_OUT_ENDING_ARR, plain, &err), 12);
+    ck_assert_int_eq(memcmp(rows, plain, 12 * sizeof rows[0]), 0);
+    ck_assert_int_eq(scenario_tornado_at(&in, bear.adjust, SCENARIO_MAX_ADJUSTMENTS + 1, SCENARIO_OUT_ENDING_ARR,
+                                         rows, &err), -1);
+}
+END_TEST
+
 START_TEST(tornado_hires)
 {
     scenario_input in = example();
@@ -265,6 +290,7 @@ int main(void)
     tcase_add_test(tc, ops_and_clamping);
     tcase_add_test(tc, tornado_ending_arr);
     tcase_add_test(tc, tornado_hires);
+    tcase_add_test(tc, tornado_at_scenario);
     tcase_add_test(tc, invalid_input);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
