@@ -524,6 +524,47 @@ START_TEST(concurrent_create_waits_and_applies)
 }
 END_TEST
 
+/* The same event delivered twice at once: the second sees the first only
+ * when it inserts (the first is not committed when it looks), so its fast
+ * pass is rolled back and the event-by-event path answers "duplicate"; the
+ * deal is changed once. The first delivery is played here with libpq. */
+START_TEST(concurrent_same_event_applies_once)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char ep[64], secret[128];
+    make_endpoint(ws.admin, "{\"source\":\"standard\"}", ep, sizeof ep, secret, sizeof secret);
+    PGconn *pg = PQconnectdb(api_db_url());
+    ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+    const char *p[] = {ws.id, ep};
+    PQclear(PQexec(pg, "BEGIN"));
+    PGresult *res = PQexecParams(pg,
+                                 "WITH d AS (INSERT INTO webhook_deliveries (workspace_id, endpoint_id, headers, body)"
+                                 " VALUES ($1::uuid, $2::uuid, '{}', '') RETURNING id)"
+                                 " INSERT INTO webhook_events (workspace_id, endpoint_id, delivery_id, dedupe_key,"
+                                 " payload, status) SELECT $1::uuid, $2::uuid, d.id, 'standard:msg_race_1_5', '{}',"
+                                 " 'applied' FROM d",
+                                 2, NULL, p, NULL, NULL, 0);
+    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s", PQerrorMessage(pg));
+    PQclear(res);
+    pthread_t t;
+    race_arg a = {.ep = ep, .secret = secret, .n = 5, .round = 1}; /* webhook-id msg_race_1_5 */
+    pthread_create(&t, NULL, race_one, &a);
+    struct timespec pause = {0, 400 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    res = PQexec(pg, "COMMIT");
+    ck_assert_int_eq(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    PQfinish(pg);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(a.status, 200);
+    ck_assert_str_eq(a.outcome, "duplicate");
+    api_resp *r = api_get("/v1/deals/race-1", ws.read);
+    ck_assert_status(r, 404); /* the first delivery (played above) changed no deal; the second applied nothing */
+    api_resp_free(r);
+}
+END_TEST
+
 START_TEST(endpoint_validation_and_isolation)
 {
     api_ws a, b;
@@ -615,6 +656,7 @@ Suite *webhooks_suite(void)
     tcase_add_test(tc, pipedrive_v2_and_v1_with_basic_auth);
     tcase_add_test(tc, standard_webhooks_rotation_and_tolerance);
     tcase_add_test(tc, concurrent_create_waits_and_applies);
+    tcase_add_test(tc, concurrent_same_event_applies_once);
     tcase_add_test(tc, endpoint_validation_and_isolation);
     suite_add_tcase(s, tc);
     return s;
