@@ -78,5 +78,14 @@ double money_to_double(money_t v)
 money_t money_mul_rate(money_t v, double rate)
 {
     long double p = (long double)v * (long double)rate;
+    /* saturate: a product past the cap (a 10^15 quota times a 10^5-rep
+     * roster) would make llroundl undefined and a caller's loop comparing
+     * amounts spin on garbage */
+    if (p != p)
+        return 0;
+    if (p > (long double)MONEY_MAX_ABS)
+        return MONEY_MAX_ABS;
+    if (p < -(long double)MONEY_MAX_ABS)
+        return -MONEY_MAX_ABS;
     return (money_t)llroundl(p);
 }

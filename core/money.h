@@ -32,7 +32,8 @@ char *money_format(money_t v, char *buf, size_t len);
  * for |v| < 2^53 cents). */
 double money_to_double(money_t v);
 
-/* v × rate rounded half away from zero to the cent. */
+/* v × rate rounded half away from zero to the cent, saturated to
+ * ±MONEY_MAX_ABS (0 for a NaN rate). */
 money_t money_mul_rate(money_t v, double rate);
 
 #endif

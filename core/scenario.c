@@ -248,11 +248,14 @@ static int apply_one(knobs *k, const scenario_adjustment *adj, bool *total_set, 
 
 /* ceil(a / r) for a count a and a rate r in (0, 1]; the epsilon keeps exact
  * quotients (100 / 0.2 = 500) from rounding up to 501 on float noise. */
+#define SCENARIO_MAX_COUNT 1e15 /* deals/opps/SQLs/MQLs beyond this are no plan (and would overflow) */
+
 static long long ceil_div_rate(long long a, double r)
 {
     if (a <= 0)
         return 0;
-    return (long long)ceil((double)a / r - 1e-9);
+    double q = ceil((double)a / r - 1e-9);
+    return q > SCENARIO_MAX_COUNT ? -1 : (long long)q; /* -1: out of range, the caller fails */
 }
 
 static long long ceil_div_money(money_t a, money_t b)
@@ -297,8 +300,10 @@ static int compute(const scenario_input *in, const knobs *k, bool total_set, sce
     if (k->t.new_business > 0) {
         dv->new_deals_needed = ceil_div_money(k->t.new_business, a->avg_new_deal_size);
         dv->opps_needed = ceil_div_rate(dv->new_deals_needed, a->new_win_rate);
-        dv->sqls_needed = ceil_div_rate(dv->opps_needed, a->sql_to_opp_rate);
-        dv->mqls_needed = ceil_div_rate(dv->sqls_needed, a->mql_to_sql_rate);
+        dv->sqls_needed = dv->opps_needed < 0 ? -1 : ceil_div_rate(dv->opps_needed, a->sql_to_opp_rate);
+        dv->mqls_needed = dv->sqls_needed < 0 ? -1 : ceil_div_rate(dv->sqls_needed, a->mql_to_sql_rate);
+        if (dv->mqls_needed < 0)
+            return fail(err, "derived", "the funnel needs more than 10^15 deals, opportunities, SQLs or MQLs");
         if (dv->opps_needed > MONEY_MAX_ABS / a->avg_new_deal_size)
             return fail(err, "derived.pipeline_needed", "overflows");
         dv->pipeline_needed = dv->opps_needed * a->avg_new_deal_size;
@@ -306,6 +311,8 @@ static int compute(const scenario_input *in, const knobs *k, bool total_set, sce
     if (k->t.expansion > 0) {
         dv->expansion_deals_needed = ceil_div_money(k->t.expansion, a->avg_expansion_deal_size);
         dv->expansion_opps_needed = ceil_div_rate(dv->expansion_deals_needed, a->expansion_win_rate);
+        if (dv->expansion_opps_needed < 0)
+            return fail(err, "derived", "expansion needs more than 10^15 opportunities");
         if (dv->expansion_opps_needed > MONEY_MAX_ABS / a->avg_expansion_deal_size)
             return fail(err, "derived.expansion_pipeline_needed", "overflows");
         dv->expansion_pipeline_needed = dv->expansion_opps_needed * a->avg_expansion_deal_size;
@@ -319,7 +326,9 @@ static int compute(const scenario_input *in, const knobs *k, bool total_set, sce
     if (aes < 0)
         return fail(err, "capacity", "%s", cerr.message);
     cp->aes_at_full_ramp = aes;
-    cp->productive_capacity = (money_t)in->current_aes * money_mul_rate(k->quota, k->attainment);
+    /* through money_mul_rate so a huge team saturates instead of overflowing
+     * (exact for any team size below 2^53) */
+    cp->productive_capacity = money_mul_rate(money_mul_rate(k->quota, k->attainment), (double)in->current_aes);
     cp->gap = k->t.new_business - cp->productive_capacity;
 
     capacity_input ci;

@@ -122,4 +122,12 @@ void h_scenarios_create(http_req *rq);
 void h_scenarios_list(http_req *rq);
 void h_scenarios_get(http_req *rq);
 
+/* h_territory.c: territory plans, their change reports, apply and revert */
+void h_territory_plans_create(http_req *rq);
+void h_territory_plans_list(http_req *rq);
+void h_territory_plans_get(http_req *rq);
+void h_territory_plans_diff(http_req *rq);
+void h_territory_plans_apply(http_req *rq);
+void h_territory_plans_revert(http_req *rq);
+
 #endif

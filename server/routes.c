@@ -79,5 +79,11 @@ const http_route routes[] = {
     {"POST", "/v1/scenarios", h_scenarios_create, ROLE_WRITE, ROUTE_IDEMPOTENT},
     {"GET", "/v1/scenarios", h_scenarios_list, ROLE_READ, 0},
     {"GET", "/v1/scenarios/{id}", h_scenarios_get, ROLE_READ, 0},
+    {"POST", "/v1/territory-plans", h_territory_plans_create, ROLE_WRITE, ROUTE_IDEMPOTENT},
+    {"GET", "/v1/territory-plans", h_territory_plans_list, ROLE_READ, 0},
+    {"GET", "/v1/territory-plans/{id}", h_territory_plans_get, ROLE_READ, 0},
+    {"GET", "/v1/territory-plans/{id}/diff", h_territory_plans_diff, ROLE_READ, 0},
+    {"POST", "/v1/territory-plans/{id}/apply", h_territory_plans_apply, ROLE_ADMIN, 0},
+    {"POST", "/v1/territory-plans/{id}/revert", h_territory_plans_revert, ROLE_ADMIN, 0},
 };
 const size_t routes_count = sizeof routes / sizeof routes[0];

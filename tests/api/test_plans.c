@@ -414,6 +414,368 @@ START_TEST(scenarios_from_history)
 }
 END_TEST
 
+/* ---- territory plans --------------------------------------------------------- */
+
+static const char *territory_of(const json_t *plan, const char *account)
+{
+    size_t i;
+    const json_t *a;
+    json_array_foreach(json_object_get(plan, "assignment"), i, a) if (strcmp(str(a, "account_id"), account) == 0) return str(a, "territory");
+    ck_abort_msg("account %s not assigned", account);
+    return NULL;
+}
+
+static const json_t *row_of(const json_t *rows, const char *territory)
+{
+    size_t i;
+    const json_t *r;
+    json_array_foreach(rows, i, r) if (strcmp(str(r, "territory"), territory) == 0) return r;
+    ck_abort_msg("no row for %s", territory);
+    return NULL;
+}
+
+static const json_t *rule_of(const json_t *plan, const char *rule)
+{
+    size_t i;
+    const json_t *r;
+    json_array_foreach(json_object_get(plan, "rules"), i, r) if (strcmp(str(r, "rule"), rule) == 0) return r;
+    ck_abort_msg("no rule %s", rule);
+    return NULL;
+}
+
+/* Pins hold and the rest balances around them; the seed's 2x TAM rule is
+ * reported with its value. */
+START_TEST(territory_pins_and_tam_rule)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    /* four equal accounts, two pinned to T2: the other two must go to T1 */
+    api_resp *r = api_send_json("POST", "/v1/territory-plans", ws.write,
+                                "{\"name\":\"pins\",\"territories\":2,\"accounts\":["
+                                "{\"id\":\"a1\",\"potential\":100000,\"pinned_territory\":\"T2\"},"
+                                "{\"id\":\"a2\",\"potential\":100000,\"pinned_territory\":\"T2\"},"
+                                "{\"id\":\"a3\",\"potential\":100000},{\"id\":\"a4\",\"potential\":100000}]}");
+    ck_assert_status(r, 201);
+    ck_assert_str_eq(territory_of(r->json, "a1"), "T2");
+    ck_assert_str_eq(territory_of(r->json, "a2"), "T2");
+    ck_assert_str_eq(territory_of(r->json, "a3"), "T1");
+    ck_assert_str_eq(territory_of(r->json, "a4"), "T1");
+    const json_t *t1 = row_of(json_object_get(r->json, "totals"), "T1");
+    ck_assert_int_eq(inum(t1, "accounts"), 2);
+    ck_assert(num(t1, "potential") == 200000);
+    ck_assert(num(t1, "composite") == 1);
+    ck_assert(num(sub(r->json, "balance", "composite"), "max_mean") == 1);
+    ck_assert(num(sub(r->json, "balance", "potential"), "cv") == 0);
+    const json_t *tam = rule_of(r->json, "max_tam_ratio");
+    ck_assert(num(tam, "value") == 1 && num(tam, "limit") == 2);
+    ck_assert(json_is_true(json_object_get(tam, "holds")));
+    ck_assert_int_eq(inum(rule_of(r->json, "pins"), "pinned"), 2);
+    ck_assert(json_is_true(json_object_get(rule_of(r->json, "pins"), "holds")));
+    ck_assert_int_eq(inum(json_object_get(r->json, "disruption"), "newly_assigned"), 4);
+    api_resp_free(r);
+
+    /* one account worth 10x the others: the best split is {big} vs {small,
+     * small}, 1,000K vs 200K of potential: 5x, so the 2x rule fails */
+    const char *lop = "{\"name\":\"lopsided\",\"territories\":2,%s\"accounts\":[{\"id\":\"big\",\"potential\":1000000},"
+                      "{\"id\":\"s1\",\"potential\":100000},{\"id\":\"s2\",\"potential\":100000}]}";
+    char body[512];
+    snprintf(body, sizeof body, lop, "");
+    r = api_send_json("POST", "/v1/territory-plans", ws.write, body);
+    ck_assert_status(r, 201);
+    ck_assert_str_ne(territory_of(r->json, "big"), territory_of(r->json, "s1"));
+    ck_assert_str_eq(territory_of(r->json, "s1"), territory_of(r->json, "s2"));
+    tam = rule_of(r->json, "max_tam_ratio");
+    ck_assert(num(tam, "value") == 5);
+    ck_assert(json_is_false(json_object_get(tam, "holds")));
+    api_resp_free(r);
+    snprintf(body, sizeof body, lop, "\"rules\":{\"max_tam_ratio\":5},");
+    r = api_send_json("POST", "/v1/territory-plans", ws.write, body);
+    ck_assert_status(r, 201);
+    ck_assert(json_is_true(json_object_get(rule_of(r->json, "max_tam_ratio"), "holds"))); /* exactly the limit holds */
+    api_resp_free(r);
+
+    /* segments: enterprise accounts only in "ent"; a pin overrides segments */
+    r = api_send_json("POST", "/v1/territory-plans", ws.write,
+                      "{\"name\":\"segments\",\"territories\":[{\"id\":\"ent\",\"segment\":\"enterprise\"},"
+                      "{\"id\":\"smb1\",\"segment\":\"smb\"},{\"id\":\"smb2\",\"segment\":\"smb\"}],"
+                      "\"accounts\":[{\"id\":\"e1\",\"potential\":500000,\"segment\":\"enterprise\"},"
+                      "{\"id\":\"e2\",\"potential\":300000,\"segment\":\"enterprise\"},"
+                      "{\"id\":\"s1\",\"potential\":100000,\"segment\":\"smb\",\"pinned_territory\":\"smb2\"},"
+                      "{\"id\":\"s2\",\"potential\":100000,\"segment\":\"smb\"},{\"id\":\"s3\",\"potential\":100000,\"segment\":\"smb\"},"
+                      "{\"id\":\"s4\",\"potential\":100000,\"segment\":\"smb\"}]}");
+    ck_assert_status(r, 201);
+    ck_assert_str_eq(territory_of(r->json, "e1"), "ent");
+    ck_assert_str_eq(territory_of(r->json, "e2"), "ent");
+    ck_assert_str_eq(territory_of(r->json, "s1"), "smb2");
+    ck_assert_int_eq(inum(row_of(json_object_get(r->json, "totals"), "smb1"), "accounts"), 2);
+    ck_assert_int_eq(inum(row_of(json_object_get(r->json, "totals"), "smb2"), "accounts"), 2);
+    /* pipeline and workload are all zero, so accounts and potential weigh
+     * half each: ent = 0.5 x 1 + 0.5 x 800/400 = 1.5 */
+    ck_assert(num(row_of(json_object_get(r->json, "totals"), "ent"), "composite") == 1.5);
+    ck_assert(num(row_of(json_object_get(r->json, "totals"), "smb1"), "composite") == 0.75);
+    ck_assert(num(rule_of(r->json, "max_tam_ratio"), "value") == 4); /* 800K / 200K */
+    api_resp_free(r);
+
+    /* invalid: unknown pin, no territory for a segment, both account sources */
+    r = api_send_json("POST", "/v1/territory-plans", ws.write,
+                      "{\"name\":\"bad\",\"territories\":2,\"accounts\":[{\"id\":\"a\",\"potential\":1,\"pinned_territory\":\"T9\"}]}");
+    ck_assert_status(r, 422);
+    ck_assert_str_eq(str(json_array_get(json_object_get(r->json, "errors"), 0), "field"), "accounts[0].pinned_territory");
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/territory-plans", ws.write,
+                      "{\"name\":\"bad\",\"territories\":[{\"id\":\"ent\",\"segment\":\"enterprise\"}],"
+                      "\"accounts\":[{\"id\":\"a\",\"potential\":1,\"segment\":\"smb\"}]}");
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/territory-plans", ws.write,
+                      "{\"name\":\"bad\",\"territories\":0,\"from_accounts\":true,\"accounts\":[]}");
+    ck_assert_status(r, 422);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "errors")), 2);
+    api_resp_free(r);
+}
+END_TEST
+
+static json_t *get_json(const char *path, const char *key, int want)
+{
+    api_resp *r = api_get(path, key);
+    ck_assert_status(r, want);
+    json_t *j = json_incref(r->json);
+    api_resp_free(r);
+    return j;
+}
+
+/* from_accounts with a disruption weight, the pipeline that changes hands,
+ * apply onto the accounts, the change reports, revert and its conflicts,
+ * roles and isolation. */
+START_TEST(territory_apply_diff_revert)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    /* today: three accounts in T1, one in T2; one open deal on each T1 account */
+    send_ok(ws.write, "PUT", "/v1/accounts/a1", "{\"name\":\"a1\",\"potential\":100000,\"territory\":\"T1\"}");
+    send_ok(ws.write, "PUT", "/v1/accounts/a2", "{\"name\":\"a2\",\"potential\":100000,\"territory\":\"T1\"}");
+    send_ok(ws.write, "PUT", "/v1/accounts/a3", "{\"name\":\"a3\",\"potential\":100000,\"territory\":\"T1\"}");
+    send_ok(ws.write, "PUT", "/v1/accounts/a4", "{\"name\":\"a4\",\"potential\":100000,\"territory\":\"T2\"}");
+    send_ok(ws.write, "PUT", "/v1/deals/d1", "{\"name\":\"d1\",\"account\":\"a1\",\"amount\":1000,\"stage\":\"proposal\",\"owner\":\"ann\"}");
+    send_ok(ws.write, "PUT", "/v1/deals/d2", "{\"name\":\"d2\",\"account\":\"a2\",\"amount\":2000,\"stage\":\"proposal\",\"owner\":\"ann\"}");
+    send_ok(ws.write, "PUT", "/v1/deals/d3", "{\"name\":\"d3\",\"account\":\"a3\",\"amount\":3000,\"stage\":\"proposal\",\"owner\":\"ann\"}");
+    /* balance on count and potential only; moving an account costs a little */
+    api_resp *r = api_send_json("POST", "/v1/territory-plans", ws.write,
+                                "{\"name\":\"rebalance\",\"territories\":2,\"from_accounts\":true,"
+                                "\"weights\":{\"accounts\":1,\"potential\":1},\"disruption_weight\":0.01}");
+    ck_assert_status(r, 201);
+    json_t *plan = json_incref(r->json);
+    api_resp_free(r);
+    const json_t *dis = json_object_get(plan, "disruption");
+    ck_assert_int_eq(inum(dis, "accounts_moved"), 1); /* 3:1 -> 2:2 */
+    ck_assert(num(dis, "potential_moved") == 100000);
+    ck_assert_int_eq(inum(row_of(json_object_get(dis, "territories"), "T1"), "lost"), 1);
+    ck_assert_int_eq(inum(row_of(json_object_get(dis, "territories"), "T2"), "gained"), 1);
+    ck_assert_int_eq(inum(row_of(json_object_get(dis, "territories"), "T1"), "before"), 3);
+    ck_assert_int_eq(inum(row_of(json_object_get(dis, "territories"), "T1"), "after"), 2);
+    ck_assert_str_eq(territory_of(plan, "a4"), "T2");
+    const char *mover = strcmp(territory_of(plan, "a1"), "T2") == 0   ? "a1"
+                        : strcmp(territory_of(plan, "a2"), "T2") == 0 ? "a2"
+                                                                      : "a3";
+    ck_assert_str_eq(territory_of(plan, mover), "T2");
+    /* the mover's open deal changes hands: that is the pipeline moved */
+    const json_t *imp = json_object_get(plan, "pipeline_impact");
+    ck_assert_int_eq(inum(imp, "deals"), 1);
+    ck_assert(num(imp, "amount") == num(dis, "pipeline_moved"));
+    const json_t *item = json_array_get(json_object_get(imp, "items"), 0);
+    ck_assert_str_eq(str(item, "account_id"), mover);
+    ck_assert_str_eq(str(item, "owner"), "ann");
+    ck_assert_str_eq(str(item, "from"), "T1");
+    ck_assert_str_eq(str(item, "to"), "T2");
+    ck_assert(num(sub(plan, "balance_current", "accounts"), "max_min") == 3);
+    ck_assert(num(sub(plan, "balance", "accounts"), "max_min") == 1);
+    /* with a pin, the pinned account stays in T1 whoever else moves */
+    char body[400];
+    snprintf(body, sizeof body,
+             "{\"name\":\"pinned\",\"territories\":2,\"from_accounts\":true,\"weights\":{\"accounts\":1,\"potential\":1},"
+             "\"disruption_weight\":0.01,\"pins\":{\"%s\":\"T1\"}}", mover);
+    r = api_send_json("POST", "/v1/territory-plans", ws.write, body);
+    ck_assert_status(r, 201);
+    ck_assert_str_eq(territory_of(r->json, mover), "T1");
+    ck_assert_int_eq(inum(json_object_get(r->json, "disruption"), "accounts_moved"), 1);
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/territory-plans", ws.write,
+                      "{\"name\":\"x\",\"territories\":2,\"from_accounts\":true,\"pins\":{\"zz\":\"T1\",\"a1\":\"T7\"}}");
+    ck_assert_status(r, 422);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "errors")), 2);
+    api_resp_free(r);
+
+    char path[160], pid[40];
+    snprintf(pid, sizeof pid, "%s", str(plan, "id"));
+    /* the change report against today's map says the same */
+    snprintf(path, sizeof path, "/v1/territory-plans/%s/diff?against=current", pid);
+    json_t *d = get_json(path, ws.read, 200);
+    ck_assert_int_eq(inum(d, "accounts_moved"), 1);
+    ck_assert(num(d, "potential_moved") == 100000);
+    ck_assert_str_eq(str(json_array_get(json_object_get(d, "changes"), 0), "account_id"), mover);
+    json_decref(d);
+
+    /* apply: admin only */
+    snprintf(path, sizeof path, "/v1/territory-plans/%s/apply", pid);
+    r = api_send_json("POST", path, ws.write, "{}");
+    ck_assert_status(r, 403);
+    api_resp_free(r);
+    r = api_send_json("POST", path, ws.admin, "{\"effective_date\":\"2027-01-01\"}");
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(inum(r->json, "changed"), 1);
+    ck_assert_int_eq(inum(r->json, "unchanged"), 3);
+    ck_assert_int_eq(inum(r->json, "skipped"), 0);
+    ck_assert_str_eq(str(r->json, "effective_date"), "2027-01-01");
+    ck_assert_str_eq(str(json_array_get(json_object_get(r->json, "changes"), 0), "from"), "T1");
+    api_resp_free(r);
+    snprintf(path, sizeof path, "/v1/accounts/%s", mover);
+    json_t *acct = get_json(path, ws.read, 200);
+    ck_assert_str_eq(str(acct, "territory"), "T2");
+    json_decref(acct);
+    snprintf(path, sizeof path, "/v1/territory-plans/%s/diff?against=current", pid);
+    d = get_json(path, ws.read, 200);
+    ck_assert_int_eq(inum(d, "accounts_moved"), 0);
+    json_decref(d);
+    snprintf(path, sizeof path, "/v1/territory-plans/%s", pid);
+    json_t *g = get_json(path, ws.read, 200);
+    ck_assert_int_eq(json_array_size(json_object_get(g, "applications")), 1);
+    json_decref(g);
+
+    /* a one-territory plan against the applied one: both T2 accounts move to T1 */
+    r = api_send_json("POST", "/v1/territory-plans", ws.write,
+                      "{\"name\":\"one\",\"territories\":[{\"id\":\"T1\"}],\"from_accounts\":true}");
+    ck_assert_status(r, 201);
+    snprintf(path, sizeof path, "/v1/territory-plans/%s/diff?against=%s", str(r->json, "id"), pid);
+    api_resp_free(r);
+    d = get_json(path, ws.read, 200);
+    ck_assert_int_eq(inum(d, "accounts_moved"), 2);
+    ck_assert(num(d, "potential_moved") == 200000);
+    ck_assert_int_eq(inum(row_of(json_object_get(d, "territories"), "T2"), "lost"), 2);
+    ck_assert_int_eq(inum(row_of(json_object_get(d, "territories"), "T1"), "gained"), 2);
+    ck_assert_int_eq(json_array_size(json_object_get(d, "changes")), 2);
+    json_decref(d);
+
+    /* revert: the mover goes back to T1; nothing left to revert after */
+    snprintf(path, sizeof path, "/v1/territory-plans/%s/revert", pid);
+    r = api_send_json("POST", path, ws.admin, "{}");
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(inum(r->json, "reverted"), 1);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "conflicts")), 0);
+    ck_assert(!json_is_null(json_object_get(r->json, "reverted_at")));
+    api_resp_free(r);
+    snprintf(path, sizeof path, "/v1/accounts/%s", mover);
+    acct = get_json(path, ws.read, 200);
+    ck_assert_str_eq(str(acct, "territory"), "T1");
+    json_decref(acct);
+    snprintf(path, sizeof path, "/v1/territory-plans/%s/revert", pid);
+    r = api_send_json("POST", path, ws.admin, "{}");
+    ck_assert_status(r, 409);
+    api_resp_free(r);
+    /* apply again, someone moves the account by hand, revert keeps their change */
+    snprintf(path, sizeof path, "/v1/territory-plans/%s/apply", pid);
+    r = api_req("POST", path, ws.admin, NULL, NULL, 0, NULL); /* no body: effective today */
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    snprintf(path, sizeof path, "/v1/accounts/%s", mover);
+    snprintf(body, sizeof body, "{\"name\":\"%s\",\"territory\":\"T9\"}", mover);
+    send_ok(ws.write, "PUT", path, body);
+    snprintf(path, sizeof path, "/v1/territory-plans/%s/revert", pid);
+    r = api_send_json("POST", path, ws.admin, "{}");
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(inum(r->json, "reverted"), 0);
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(r->json, "conflicts"), 0)), mover);
+    api_resp_free(r);
+    snprintf(path, sizeof path, "/v1/accounts/%s", mover);
+    acct = get_json(path, ws.read, 200);
+    ck_assert_str_eq(str(acct, "territory"), "T9");
+    json_decref(acct);
+
+    /* another workspace: every plan route answers 404 for this plan, its
+     * plan list is empty, and it cannot diff against it */
+    api_ws other;
+    api_new_workspace(&other);
+    const char *const suffixes[] = {"", "/diff?against=current", NULL};
+    for (int i = 0; suffixes[i]; i++) {
+        snprintf(path, sizeof path, "/v1/territory-plans/%s%s", pid, suffixes[i]);
+        r = api_get(path, other.admin);
+        ck_assert_status(r, 404);
+        api_resp_free(r);
+    }
+    const char *const posts[] = {"/apply", "/revert", NULL};
+    for (int i = 0; posts[i]; i++) {
+        snprintf(path, sizeof path, "/v1/territory-plans/%s%s", pid, posts[i]);
+        r = api_send_json("POST", path, other.admin, "{}");
+        ck_assert_status(r, 404);
+        api_resp_free(r);
+    }
+    g = get_json("/v1/territory-plans", other.read, 200);
+    ck_assert_int_eq(json_array_size(json_object_get(g, "items")), 0);
+    json_decref(g);
+    send_ok(other.write, "PUT", "/v1/accounts/o1", "{\"name\":\"o1\",\"potential\":5}");
+    r = api_send_json("POST", "/v1/territory-plans", other.write,
+                      "{\"name\":\"mine\",\"territories\":1,\"from_accounts\":true}");
+    ck_assert_status(r, 201);
+    ck_assert_int_eq(inum(r->json, "accounts"), 1); /* only its own account */
+    snprintf(path, sizeof path, "/v1/territory-plans/%s/diff?against=%s", str(r->json, "id"), pid);
+    api_resp_free(r);
+    r = api_get(path, other.read);
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+    /* the foreign apply left this workspace's accounts alone */
+    g = get_json("/v1/accounts/a4", ws.read, 200);
+    ck_assert_str_eq(str(g, "territory"), "T2");
+    json_decref(g);
+    json_decref(plan);
+}
+END_TEST
+
+/* The largest amounts, counts and rates each endpoint accepts answer a
+ * plan or a 422, never a 5xx (the sanitizer build runs this too). */
+START_TEST(plans_extremes)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    static const char *const reqs[][2] = {
+        {"/v1/capacity/plan",
+         "{\"target\":1000000000000000,\"quota\":1000000000000000,\"attainment\":3,\"attrition_rate\":0.99,"
+         "\"roster\":[{\"start_date\":\"1900-01-01\",\"count\":100000},{\"start_date\":\"2020-01-01\",\"count\":100000,"
+         "\"quota\":1000000000000000}]}"},
+        {"/v1/capacity/plan", "{\"target\":1000000,\"quota\":1,\"attainment\":0.01,\"max_hires_per_month\":1}"},
+        {"/v1/capacity/plan", "{\"target\":0,\"quota\":1,\"attainment\":1,\"seasonality\":[0,0,0,0,0,0,0,0,0,0,0,1000],"
+                              "\"ramp\":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]}"},
+        {"/v1/scenarios",
+         "{\"name\":\"huge\",\"plan\":{\"targets\":{\"total_arr_target\":10000000000000,\"new_business\":1000000000000,"
+         "\"expansion\":1000000000000},\"assumptions\":{\"avg_new_deal_size\":0.01,\"avg_expansion_deal_size\":0.01,"
+         "\"new_win_rate\":0.0001,\"expansion_win_rate\":0.0001,\"sql_to_opp_rate\":0.0001,\"mql_to_sql_rate\":0.0001,"
+         "\"gross_churn_rate\":0.99,\"expansion_rate\":100},\"capacity\":{\"quota_per_ae\":1000000,\"expected_attainment\":0.01,"
+         "\"current_aes\":1000000}},\"scenarios\":[\"bear\",\"bull\",{\"name\":\"x\",\"adjustments\":[{\"field\":\"new_business\","
+         "\"op\":\"mul\",\"value\":1e300},{\"field\":\"quota_per_ae\",\"op\":\"set\",\"value\":-5}]}]}"},
+        {"/v1/scenarios",
+         "{\"name\":\"big team\",\"plan\":{\"targets\":{\"total_arr_target\":900000000000000,\"new_business\":"
+         "100000000000000,\"expansion\":100000000000000},\"assumptions\":{\"avg_new_deal_size\":1000000000,"
+         "\"avg_expansion_deal_size\":1000000000,\"new_win_rate\":0.5,\"expansion_win_rate\":0.5,\"sql_to_opp_rate\":0.5,"
+         "\"mql_to_sql_rate\":0.5,\"gross_churn_rate\":0.99,\"expansion_rate\":100,\"avg_sales_cycle_new\":364},"
+         "\"capacity\":{\"quota_per_ae\":1000000000000000,\"expected_attainment\":3,\"current_aes\":1000000,"
+         "\"attrition_rate\":0.99}},\"sensitivity_outcome\":\"hires_needed\"}"},
+        {"/v1/territory-plans",
+         "{\"name\":\"huge\",\"territories\":[{\"id\":\"a\",\"capacity\":0.01},{\"id\":\"b\",\"capacity\":100}],"
+         "\"weights\":{\"accounts\":1000000,\"potential\":0,\"pipeline\":0,\"workload\":0},\"disruption_weight\":1000000,"
+         "\"accounts\":[{\"id\":\"x\",\"potential\":900000000000,\"pipeline\":900000000000,\"workload\":1e9,"
+         "\"current_territory\":\"a\"},{\"id\":\"y\",\"potential\":0}]}"},
+        {"/v1/territory-plans", "{\"name\":\"zero\",\"territories\":3,\"accounts\":[{\"id\":\"x\",\"potential\":0}]}"},
+    };
+    for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
+        api_resp *r = api_send_json("POST", reqs[i][0], ws.admin, reqs[i][1]);
+        ck_assert_msg(r->status == 200 || r->status == 201 || r->status == 422, "request %zu: %ld %.300s", i, r->status,
+                      r->body);
+        api_resp_free(r);
+    }
+    api_resp *r = api_get("/healthz", NULL);
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+}
+END_TEST
+
 Suite *plans_suite(void)
 {
     Suite *s = suite_create("plans");
@@ -428,6 +790,12 @@ Suite *plans_suite(void)
     tcase_add_test(tc, scenarios_bear_base_bull);
     tcase_add_test(tc, scenarios_invalid);
     tcase_add_test(tc, scenarios_from_history);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("territory");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, territory_pins_and_tam_rule);
+    tcase_add_test(tc, territory_apply_diff_revert);
+    tcase_add_test(tc, plans_extremes);
     suite_add_tcase(s, tc);
     return s;
 }

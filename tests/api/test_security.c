@@ -346,6 +346,8 @@ static const char *const foreign_seed[][3] = {
      "{\"name\":\"" MARKER "\",\"scenarios\":[\"base\"],\"plan\":{\"targets\":{\"new_business\":100000},"
      "\"assumptions\":{\"avg_new_deal_size\":10000,\"new_win_rate\":0.2,\"sql_to_opp_rate\":0.5,"
      "\"mql_to_sql_rate\":0.25},\"capacity\":{\"quota_per_ae\":500000,\"expected_attainment\":0.7}}}"},
+    {"POST", "/v1/territory-plans",
+     "{\"name\":\"" MARKER "\",\"territories\":[{\"id\":\"" MARKER "\"}],\"from_accounts\":true}"},
 };
 
 /* The id of the first item of the collection route rt belongs to, in the

@@ -1,5 +1,6 @@
 /* test_money_caldate.c - exact money and day-number dates / fiscal periods. */
 #include <check.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +48,10 @@ START_TEST(money_from_json_numbers)
     ck_assert_int_eq(money_mul_rate(12345, 0.5), 6173); /* half away from zero */
     ck_assert_int_eq(money_mul_rate(-12345, 0.5), -6173);
     ck_assert_int_eq(money_mul_rate(1000001, 0.225), 225000);
+    ck_assert_int_eq(money_mul_rate(MONEY_MAX_ABS, 600000), MONEY_MAX_ABS); /* saturates */
+    ck_assert_int_eq(money_mul_rate(MONEY_MAX_ABS, -1e300), -MONEY_MAX_ABS);
+    ck_assert_int_eq(money_mul_rate(MONEY_MAX_ABS, 1.0), MONEY_MAX_ABS);
+    ck_assert_int_eq(money_mul_rate(100, NAN), 0);
 }
 END_TEST
 

@@ -240,6 +240,26 @@ START_TEST(tornado_at_scenario)
 }
 END_TEST
 
+/* A funnel whose counts leave any sane range is refused, not overflowed:
+ * 10^14 one-cent deals at a 0.01% win rate and 0.01% conversions. */
+START_TEST(absurd_funnel_refused)
+{
+    scenario_input in = example();
+    in.targets = (scenario_targets){0, USD(1000000000000), 0};
+    in.assumptions.avg_new_deal_size = 1;
+    in.assumptions.new_win_rate = 1e-4;
+    in.assumptions.sql_to_opp_rate = 1e-4;
+    in.assumptions.mql_to_sql_rate = 1e-4;
+    scenario_plan p;
+    scenario_error err;
+    ck_assert_int_eq(scenario_plan_compute(&in, &p, &err), -1);
+    ck_assert_str_eq(err.field, "derived");
+    in.assumptions.sql_to_opp_rate = 1; /* 10^18 opportunities: still refused */
+    in.assumptions.mql_to_sql_rate = 1;
+    ck_assert_int_eq(scenario_plan_compute(&in, &p, &err), -1);
+}
+END_TEST
+
 START_TEST(tornado_hires)
 {
     scenario_input in = example();
@@ -291,6 +311,7 @@ int main(void)
     tcase_add_test(tc, tornado_ending_arr);
     tcase_add_test(tc, tornado_hires);
     tcase_add_test(tc, tornado_at_scenario);
+    tcase_add_test(tc, absurd_funnel_refused);
     tcase_add_test(tc, invalid_input);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
