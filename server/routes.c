@@ -79,7 +79,7 @@ const http_route routes[] = {
     {"POST", "/v1/scenarios", h_scenarios_create, ROLE_WRITE, ROUTE_IDEMPOTENT},
     {"GET", "/v1/scenarios", h_scenarios_list, ROLE_READ, 0},
     {"GET", "/v1/scenarios/{id}", h_scenarios_get, ROLE_READ, 0},
-    {"POST", "/v1/territory-plans", h_territory_plans_create, ROLE_WRITE, ROUTE_IDEMPOTENT},
+    {"POST", "/v1/territory-plans", h_territory_plans_create, ROLE_WRITE, ROUTE_IDEMPOTENT | ROUTE_LARGE_BODY},
     {"GET", "/v1/territory-plans", h_territory_plans_list, ROLE_READ, 0},
     {"GET", "/v1/territory-plans/{id}", h_territory_plans_get, ROLE_READ, 0},
     {"GET", "/v1/territory-plans/{id}/diff", h_territory_plans_diff, ROLE_READ, 0},
