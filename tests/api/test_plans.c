@@ -443,6 +443,15 @@ static const json_t *rule_of(const json_t *plan, const char *rule)
     return NULL;
 }
 
+static json_t *get_json(const char *path, const char *key, int want)
+{
+    api_resp *r = api_get(path, key);
+    ck_assert_status(r, want);
+    json_t *j = json_incref(r->json);
+    api_resp_free(r);
+    return j;
+}
+
 /* Pins hold and the rest balances around them; the seed's 2x TAM rule is
  * reported with its value. */
 START_TEST(territory_pins_and_tam_rule)
@@ -472,6 +481,19 @@ START_TEST(territory_pins_and_tam_rule)
     ck_assert_int_eq(inum(rule_of(r->json, "pins"), "pinned"), 2);
     ck_assert(json_is_true(json_object_get(rule_of(r->json, "pins"), "holds")));
     ck_assert_int_eq(inum(json_object_get(r->json, "disruption"), "newly_assigned"), 4);
+    /* what the create answered is what is stored; the request keeps the
+     * length of its inline account list */
+    char path[96];
+    snprintf(path, sizeof path, "/v1/territory-plans/%s", str(r->json, "id"));
+    ck_assert_str_eq(r->location, path);
+    json_t *stored = get_json(path, ws.read, 200);
+    ck_assert_msg(json_equal(stored, r->json), "stored plan differs from the create answer");
+    ck_assert_int_eq(inum(json_object_get(stored, "request"), "accounts"), 4);
+    json_decref(stored);
+    stored = get_json("/v1/territory-plans", ws.read, 200);
+    ck_assert(json_object_get(json_array_get(json_object_get(stored, "items"), 0), "assignment") == NULL);
+    ck_assert_str_eq(str(json_array_get(json_object_get(stored, "items"), 0), "name"), "pins");
+    json_decref(stored);
     api_resp_free(r);
 
     /* one account worth 10x the others: the best split is {big} vs {small,
@@ -534,15 +556,6 @@ START_TEST(territory_pins_and_tam_rule)
     api_resp_free(r);
 }
 END_TEST
-
-static json_t *get_json(const char *path, const char *key, int want)
-{
-    api_resp *r = api_get(path, key);
-    ck_assert_status(r, want);
-    json_t *j = json_incref(r->json);
-    api_resp_free(r);
-    return j;
-}
 
 /* from_accounts with a disruption weight, the pipeline that changes hands,
  * apply onto the accounts, the change reports, revert and its conflicts,
