@@ -348,7 +348,28 @@ static const char *const foreign_seed[][3] = {
      "\"mql_to_sql_rate\":0.25},\"capacity\":{\"quota_per_ae\":500000,\"expected_attainment\":0.7}}}"},
     {"POST", "/v1/territory-plans",
      "{\"name\":\"" MARKER "\",\"territories\":[{\"id\":\"" MARKER "\"}],\"from_accounts\":true}"},
+    {"POST", "/v1/webhook-endpoints",
+     "{\"source\":\"pipedrive\",\"basic_auth\":{\"username\":\"u\",\"password\":\"p\"}}"},
 };
+
+/* A stored webhook event in the workspace of admin: a delivery to its
+ * Pipedrive endpoint (Basic u:p). */
+static void seed_webhook_event(const char *admin)
+{
+    api_resp *r = api_get("/v1/webhook-endpoints", admin);
+    const char *ep = json_string_value(json_object_get(json_array_get(json_object_get(r->json, "items"), 0), "id"));
+    ck_assert_ptr_nonnull(ep);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/hooks/%s", ep);
+    api_resp_free(r);
+    const char *body = "{\"meta\":{\"action\":\"change\",\"entity\":\"deal\",\"entity_id\":\"1\","
+                       "\"id\":\"" MARKER "-event\",\"timestamp\":\"2026-11-20T10:00:00Z\"},"
+                       "\"data\":{\"id\":1,\"title\":\"" MARKER "\"}}";
+    const char *hdr[] = {"Authorization: Basic dTpw", NULL}; /* u:p */
+    r = api_req("POST", path, NULL, "application/json", body, strlen(body), hdr);
+    ck_assert_msg(r->status == 200, "seeding a webhook event: %ld %s", r->status, r->body);
+    api_resp_free(r);
+}
 
 /* The id of the first item of the collection route rt belongs to, in the
  * workspace of key; false when there is none. */
@@ -382,6 +403,7 @@ START_TEST(path_parameters_hostile_or_foreign_are_not_found)
                       foreign_seed[i][1], r->status, r->body);
         api_resp_free(r);
     }
+    seed_webhook_event(b.admin);
     char big[6000];
     memset(big, 'x', 5000);
     big[5000] = '\0';
