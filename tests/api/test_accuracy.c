@@ -383,7 +383,7 @@ START_TEST(undated_deals_get_a_close_date_from_history)
     api_new_workspace(&ws);
     const char *won_on[] = {"2026-01-11", "2026-01-21", "2026-01-31"};
     for (int i = 0; i < 3; i++) {
-        char id[8];
+        char id[16];
         snprintf(id, sizeof id, "h%d", i + 1);
         put_at(&ws, id, "2026-01-01", "\"amount\":1000,\"stage\":\"proposal\"");
         put_at(&ws, id, won_on[i], "\"stage\":\"closed_won\"");
