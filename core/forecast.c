@@ -425,7 +425,7 @@ int forecast_compute(const forecast_deal *deals, size_t n, const forecast_input 
             goto record; /* a closed stage on an open deal: nothing left to forecast */
         double p_stage = isnan(d->probability) ? st->probability : clamp01(d->probability);
         /* risk flags on every open deal; they count toward at-risk in the period */
-        if (d->expected_close < in->as_of)
+        if (d->expected_close < in->as_of && !d->close_estimated)
             flags |= RISK_PAST_CLOSE;
         if (d->push_count >= 2)
             flags |= RISK_PUSHED;

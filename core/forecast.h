@@ -48,6 +48,7 @@ typedef struct {
     caldate_t stage_entered, last_activity; /* FORECAST_NO_DATE when unknown */
     int push_count;
     bool excluded; /* what-if: leave this deal out */
+    bool close_estimated; /* expected_close came from forecast_estimate_close: nobody's promise, never past_close */
 } forecast_deal;
 
 /* Learned from the workspace's closed deals (historical method). */

@@ -165,6 +165,16 @@ static const char ASOF_SQL[] = "WITH t AS (SELECT ($2::date::timestamp AT TIME Z
                                "h.deal_id = l.external_id"
                                " ORDER BY l.external_id";
 
+bool fcdata_estimate_close(forecast_deal *d, const fcdata_history *hist, caldate_t as_of)
+{
+    d->close_estimated = true;
+    d->expected_close = forecast_estimate_close(hist ? &hist->st[d->stage] : NULL, d->stage_entered, as_of);
+    if (d->expected_close != FORECAST_NO_DATE)
+        return false;
+    d->expected_close = INT32_MAX; /* in no period */
+    return true;
+}
+
 void fcdata_pipeline_free(fcdata_pipeline *p)
 {
     PQclear(p->rows);
@@ -223,12 +233,8 @@ int fcdata_load_asof(db_conn *db, const char *ws, const funnel_def *def, caldate
         if (PQgetisnull(r, row, 6) || !caldate_parse(PQgetvalue(r, row, 6), &d->expected_close)) {
             out->close_estimated[i] = true;
             out->estimated_closes++;
-            d->expected_close = forecast_estimate_close(hist ? &hist->st[st] : NULL, d->stage_entered, at);
-            if (d->expected_close == FORECAST_NO_DATE) {
-                d->expected_close = INT32_MAX; /* in no period, as a deal without a date
-                                                  in POST /v1/forecasts */
+            if (fcdata_estimate_close(d, hist, at))
                 out->never_closing++;
-            }
         }
     }
     out->n = n;

@@ -49,6 +49,11 @@ typedef struct {
     money_t open_amount;   /* sum of the reconstructed amounts */
 } fcdata_pipeline;
 
+/* Give an open deal without a close date the one forecast_estimate_close
+ * assumes from hist (its stage's won durations); true when there is none
+ * (older in its stage than any won deal took: the deal is in no period). */
+bool fcdata_estimate_close(forecast_deal *d, const fcdata_history *hist, caldate_t as_of);
+
 int fcdata_load_asof(db_conn *db, const char *ws, const funnel_def *def, caldate_t at, const fcdata_history *hist,
                      fcdata_pipeline *out, app_err *err) __attribute__((warn_unused_result));
 void fcdata_pipeline_free(fcdata_pipeline *p);

@@ -162,11 +162,14 @@ void h_forecasts_create(http_req *rq)
         goto done;
     }
     money_t pipeline_in_period = 0;
+    bool undated = false; /* an open deal without a close date */
     for (int i = 0; i < n; i++) {
         forecast_deal *d = &deals[i];
         d->amount = strtoll(PQgetvalue(r, i, 1), NULL, 10);
-        if (!parse_day(r, i, 2, &d->expected_close))
+        if (!parse_day(r, i, 2, &d->expected_close)) {
             d->expected_close = INT32_MAX;
+            d->close_estimated = true; /* given a date from history below */
+        }
         int st = PQgetisnull(r, i, 3) ? -1 : funnel_stage_index(&def, PQgetvalue(r, i, 3));
         d->won = strcmp(PQgetvalue(r, i, 6), "won") == 0;
         if (st < 0 || (!d->won && (def.stages[st].won || def.stages[st].lost)))
@@ -187,6 +190,26 @@ void h_forecasts_create(http_req *rq)
         json_t *x;
         json_array_foreach(excluded, k, x) if (json_is_string(x) && strcmp(json_string_value(x), PQgetvalue(r, i, 0)) == 0)
             d->excluded = true;
+        if (d->won)
+            d->close_estimated = false;
+        undated = undated || d->close_estimated;
+    }
+    /* Deals without a close date (the CRM sample has none) get one from the
+     * won deals' stage-to-close times, as in the backtest (docs/forecast-quality.md). */
+    long estimated = 0, never_closing = 0;
+    if (undated || in.method == FM_HISTORICAL) {
+        if (fcdata_load_history(db, ws, &def, ao, &hb, &err) != 0) {
+            http_reply_error(rq, &err);
+            goto done;
+        }
+        in.history = in.method == FM_HISTORICAL ? &hb.h : NULL;
+    }
+    for (int i = 0; i < n; i++) {
+        forecast_deal *d = &deals[i];
+        if (d->close_estimated) {
+            estimated++;
+            never_closing += fcdata_estimate_close(d, &hb, in.as_of);
+        }
         if (!d->won && !d->excluded && d->expected_close < P.end)
             pipeline_in_period += d->amount;
     }
@@ -214,13 +237,6 @@ void h_forecasts_create(http_req *rq)
     in.ngroups = (int)json_array_size(names);
     in.group_parent = parent;
     gt = calloc((size_t)in.ngroups + 1, sizeof *gt);
-    if (in.method == FM_HISTORICAL) {
-        if (fcdata_load_history(db, ws, &def, ao, &hb, &err) != 0) {
-            http_reply_error(rq, &err);
-            goto done;
-        }
-        in.history = &hb.h;
-    }
     forecast_result res = {.groups = gt, .flags = flags, .deal_probability = probs};
     if (!gt || forecast_compute(deals, (size_t)n, &in, &res) != 0) {
         http_fail(rq, ERR_INTERNAL, "the forecast could not be computed");
@@ -269,6 +285,8 @@ void h_forecasts_create(http_req *rq)
                             ? json_real(round((double)pipeline_in_period / (double)(quota - res.total.closed_won) * 10000) / 10000)
                             : json_null());
     json_object_set_new(out, "group_by", group_by ? json_string(group_by) : json_null());
+    json_object_set_new(out, "close_dates_estimated",
+                        json_pack("{s:I, s:I}", "deals", (json_int_t)estimated, "in_no_period", (json_int_t)never_closing));
     /* keep it */
     char *req_text = json_dumps(rq->json, JSON_COMPACT), *res_text = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(15));
     const char *ip[] = {ws, plabel, ps, pe, forecast_method_name(in.method), funnel_id[0] ? funnel_id : NULL,

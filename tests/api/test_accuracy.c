@@ -373,6 +373,53 @@ START_TEST(backtest_rebuilds_the_pipeline_as_of_the_period_start)
 }
 END_TEST
 
+/* Won history: three deals won 10, 20 and 30 days after entering proposal.
+ * x entered proposal 7 days before 2026-04-01 without a close date: the won
+ * deals that took 7+ days have a median of 20, so it is expected 04-14, in
+ * Q2; y has been in proposal 59 days, longer than any won deal: no period. */
+START_TEST(undated_deals_get_a_close_date_from_history)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    const char *won_on[] = {"2026-01-11", "2026-01-21", "2026-01-31"};
+    for (int i = 0; i < 3; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "h%d", i + 1);
+        put_at(&ws, id, "2026-01-01", "\"amount\":1000,\"stage\":\"proposal\"");
+        put_at(&ws, id, won_on[i], "\"stage\":\"closed_won\"");
+    }
+    put_at(&ws, "x", "2026-03-25", "\"amount\":10000,\"stage\":\"proposal\"");
+    put_at(&ws, "y", "2026-02-01", "\"amount\":50000,\"stage\":\"proposal\"");
+
+    api_resp *r = api_send_json("POST", "/v1/forecasts", ws.write, "{\"period\":\"2026-Q2\",\"as_of\":\"2026-04-01\"}");
+    ck_assert_status(r, 201);
+    ck_assert(num(r->json, "weighted") == 6000); /* x at 60%; y in no period */
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r->json, "close_dates_estimated"), "deals")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r->json, "close_dates_estimated"), "in_no_period")),
+                     1);
+    ck_assert(num(json_object_get(r->json, "at_risk"), "amount") == 0); /* an estimated date is nobody's promise */
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/forecasts", ws.write, "{\"period\":\"2026-Q3\",\"as_of\":\"2026-04-01\"}");
+    ck_assert_status(r, 201);
+    ck_assert(num(r->json, "weighted") == 0); /* x is expected in Q2 */
+    api_resp_free(r);
+
+    r = api_send_json("POST", "/v1/forecasts/backtest", ws.read,
+                      "{\"periods\":[\"2026-Q2\"],\"method\":\"weighted\",\"include_deals\":true}");
+    ck_assert_status(r, 200);
+    const json_t *p = json_array_get(json_object_get(r->json, "periods"), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(p, "close_dates_estimated")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(p, "never_closing")), 1);
+    const json_t *x = json_array_get(json_object_get(p, "deals"), 0), *y = json_array_get(json_object_get(p, "deals"), 1);
+    ck_assert_str_eq(str(x, "id"), "x");
+    ck_assert_str_eq(str(x, "expected_close_date"), "2026-04-14");
+    ck_assert(json_is_true(json_object_get(x, "close_estimated")));
+    ck_assert(json_is_null(json_object_get(y, "expected_close_date")));
+    ck_assert(num(json_array_get(json_object_get(p, "results"), 0), "forecast") == 6000);
+    api_resp_free(r);
+}
+END_TEST
+
 Suite *accuracy_suite(void)
 {
     Suite *s = suite_create("accuracy");
@@ -381,6 +428,7 @@ Suite *accuracy_suite(void)
     tcase_add_test(tc, accuracy_of_crafted_history);
     tcase_add_test(tc, submit_roles_validation_and_isolation);
     tcase_add_test(tc, backtest_rebuilds_the_pipeline_as_of_the_period_start);
+    tcase_add_test(tc, undated_deals_get_a_close_date_from_history);
     suite_add_tcase(s, tc);
     return s;
 }
