@@ -1,0 +1,100 @@
+/* fuzz_whadapt.c - the webhook adapters (whadapt.c): a verified body split
+ * into provider events and each event turned into canonical deal changes,
+ * for HubSpot (arrays of up to 100), Pipedrive v1/v2 and Standard Webhooks.
+ * The first byte picks the source and whether a stage map and a field map
+ * are configured; the rest is the body. Properties: an event always has a
+ * dedupe key; every op is an apply (id, patch of known deal columns with
+ * values a deal accepts, RFC 3339 time) or a delete; an event with an error
+ * has no ops; everything encodes as JSON (it is stored as jsonb). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crm.h"
+#include "whadapt.h"
+
+static bool deal_column(const char *col)
+{
+    for (const crm_field *f = crm_deals.fields; f->name; f++)
+        if (strcmp(f->column, col) == 0)
+            return true;
+    return false;
+}
+
+static void check_op(const json_t *op)
+{
+    const char *kind = json_string_value(json_object_get(op, "op"));
+    const char *id = json_string_value(json_object_get(op, "id"));
+    const char *at = json_string_value(json_object_get(op, "at"));
+    if (!kind || !id || !*id || strlen(id) > 200 || !at || !crm_is_timestamp(at))
+        abort();
+    if (strcmp(kind, "delete") == 0)
+        return;
+    if (strcmp(kind, "apply") != 0)
+        abort();
+    const json_t *patch = json_object_get(op, "patch");
+    if (!json_is_object(patch))
+        abort();
+    const char *col;
+    const json_t *v;
+    json_object_foreach((json_t *)patch, col, v)
+    {
+        if (!deal_column(col))
+            abort();
+        if (strcmp(col, "stage") == 0 && !json_is_null(v) &&
+            (!json_is_string(v) || !crm_is_stage_key(json_string_value(v))))
+            abort();
+        if (strcmp(col, "amount_cents") == 0 && !json_is_null(v) && !json_is_integer(v))
+            abort();
+    }
+    const json_t *sat = json_object_get(op, "stage_at");
+    if (sat && !json_is_null(sat) && (!json_is_string(sat) || !crm_is_timestamp(json_string_value(sat))))
+        abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    static const char *const sources[] = {"hubspot", "pipedrive", "standard"};
+    json_t *stage_map = json_pack("{s:s, s:s, s:s}", "1", "discovery", "appointmentscheduled", "proposal",
+                                  "closedwon", "closed_won");
+    json_t *field_map = json_pack("{s:s, s:s}", "hs_priority", "custom.priority", "region", "segment");
+    whadapt_endpoint ep = {.source = sources[data[0] % 3],
+                           .stage_map = (data[0] & 4) ? stage_map : NULL,
+                           .field_map = (data[0] & 8) ? field_map : NULL};
+    char msg[256] = "";
+    json_t *events = whadapt_split(ep.source, (const char *)data + 1, size - 1, msg, sizeof msg);
+    if (!events) {
+        if (!msg[0])
+            abort(); /* a refusal says why */
+    } else {
+        if (!json_is_array(events) || json_array_size(events) > WHADAPT_MAX_EVENTS)
+            abort();
+        size_t i;
+        json_t *p;
+        json_array_foreach(events, i, p)
+        {
+            json_t *ev = whadapt_event(&ep, p, (data[0] & 16) ? "msg_fuzz" : NULL);
+            if (!ev || !json_is_string(json_object_get(ev, "dedupe_key")))
+                abort();
+            const json_t *ops = json_object_get(ev, "ops");
+            if (!json_is_array(ops))
+                abort();
+            if (json_object_get(ev, "error") && json_array_size(ops) > 0)
+                abort();
+            size_t k;
+            json_t *op;
+            json_array_foreach(ops, k, op) check_op(op);
+            char *s = json_dumps(ev, JSON_COMPACT);
+            if (!s)
+                abort();
+            free(s);
+            json_decref(ev);
+        }
+        json_decref(events);
+    }
+    json_decref(stage_map);
+    json_decref(field_map);
+    return 0;
+}
