@@ -48,7 +48,13 @@ $(BUILD)/obj/%.o: %.c $(BUILD)/.flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(PKG_CFLAGS) -c $< -o $@
 
-$(BUILD)/gen/migrations_embed.c: $(MIGRATIONS) scripts/embed-migrations.sh
+# The list of migration files: a removed or renamed file re-embeds too (the
+# file dependencies alone only see files that are there and newer).
+$(BUILD)/.migrations: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(MIGRATIONS)' | cmp -s - $@ || echo '$(MIGRATIONS)' > $@
+
+$(BUILD)/gen/migrations_embed.c: $(MIGRATIONS) $(BUILD)/.migrations scripts/embed-migrations.sh
 	@mkdir -p $(dir $@)
 	scripts/embed-migrations.sh $@ $(MIGRATIONS)
 
