@@ -114,6 +114,10 @@ $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libcore.a $(BUILD)/.flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -O3 -o $@ $< $(BUILD)/libcore.a -lm
 
+$(BUILD)/bench/hook_load: tests/bench/hook_load.c $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(PKG_CFLAGS) -o $@ $< $(PKG_LIBS) -lcurl -lpthread
+
 $(BUILD)/bench/bare_mhd: tests/bench/bare_mhd.c $(BUILD)/.flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(PKG_CFLAGS) -o $@ $< $(PKG_LIBS) -lpthread
@@ -122,8 +126,8 @@ $(BUILD)/bench/bare_mhd: tests/bench/bare_mhd.c $(BUILD)/.flags
 # BENCH_MEMORY_SECONDS=120 for the 2-minute memory run. make bench-check: the last
 # run's figures against the goals (prints what falls short; not part of make test).
 bench: deps
-	@scripts/install-deps.sh wrk python3 numpy
-	$(MAKE) --no-print-directory $(BUILD)/revopsd $(BUILD)/bench/bare_mhd $(BENCH_BIN)
+	@scripts/install-deps.sh wrk python3 numpy pgbench
+	$(MAKE) --no-print-directory $(BUILD)/revopsd $(BUILD)/bench/bare_mhd $(BUILD)/bench/hook_load $(BENCH_BIN)
 	BUILD=$(BUILD) scripts/bench.sh
 
 bench-check:

@@ -36,6 +36,8 @@ for extra in "$@"; do
     fuzz) # make fuzz: clang and libFuzzer's runtime
         need have_cmd clang clang
         need have_glob "/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a" libclang-rt-14-dev ;;
+    pgbench) # make bench: the webhook ingest reference (Debian ships it with the server)
+        need have_glob "/usr/lib/postgresql/*/bin/pgbench" postgresql ;;
     numpy) # make bench: the numpy Monte Carlo reference (Debian's python3-numpy)
         need have_numpy x python3-numpy ;;
     *) need have_cmd "$extra" "$extra" ;;
