@@ -107,10 +107,6 @@ json='Content-Type: application/json'
 for f in "$tmp"/deals0.json "$tmp"/deals1.json; do
     code=$(curl -s -o "$tmp/resp" -w '%{http_code}' -H "$auth" -H "$json" --data-binary @"$f" "$base/v1/deals/batch")
     [ "$code" = 200 ] || { say "deals/batch: HTTP $code: $(head -c 600 "$tmp/resp")"; exit 1; }
-    # A never-analysed cluster plans deal_apply_many for empty tables: the second batch of 1,000
-    # took 10 s (over the 5 s statement timeout) before autovacuum's first ANALYZE. The import
-    # path analyses after its first chunk; do the same here (see docs/benchmarks-notes.md).
-    psql -q "$url" -c ANALYZE >/dev/null
 done
 curl -sf -o /dev/null -H "$auth" -H "$json" --data-binary @"$tmp/arr.json" "$base/v1/arr-events"
 curl -sf -o /dev/null -H "$auth" -H "$json" -d '{"period":"2026-Q4","category":"marketing","amount":250000}' "$base/v1/spend"
