@@ -27,6 +27,7 @@
 
 static const char *mode, *base, *public_url, *endpoint, *secret;
 static double seconds;
+static long long salt; /* differs between runs, so no run replays another's events */
 static unsigned char std_key[128];
 static int std_key_len;
 
@@ -77,17 +78,17 @@ static size_t make_body(const worker *w, long seq, char *body, size_t cap, long 
     if (strcmp(mode, "hubspot") == 0) {
         n += (size_t)snprintf(body + n, cap - n, "[");
         for (int k = 0; k < BATCH; k++) {
-            long ev = (seq * BATCH + k) * 64 + w->index; /* unique per thread and event */
+            long long ev = salt + (seq * BATCH + k) * 64 + w->index; /* unique per run, thread and event */
             n += (size_t)snprintf(body + n, cap - n,
-                                  "%s{\"eventId\":%ld,\"subscriptionId\":7,\"portalId\":62515,\"appId\":1,"
+                                  "%s{\"eventId\":%lld,\"subscriptionId\":7,\"portalId\":62515,\"appId\":1,"
                                   "\"occurredAt\":%lld,\"subscriptionType\":\"deal.propertyChange\",\"attemptNumber\":0,"
-                                  "\"objectId\":%ld,\"changeSource\":\"CRM\",\"propertyName\":\"amount\","
-                                  "\"propertyValue\":\"%ld.00\"}",
+                                  "\"objectId\":%lld,\"changeSource\":\"CRM\",\"propertyName\":\"amount\","
+                                  "\"propertyValue\":\"%lld.00\"}",
                                   k ? "," : "", ev, now_ms - 1000 + k, 9000000 + ev, 1000 + ev % 90000);
         }
         n += (size_t)snprintf(body + n, cap - n, "]");
     } else {
-        long ev = seq * 64 + w->index;
+        long long ev = salt + seq * 64 + w->index;
         time_t t = (time_t)(now_ms / 1000);
         struct tm tm;
         char at[32];
@@ -95,8 +96,8 @@ static size_t make_body(const worker *w, long seq, char *body, size_t cap, long 
         strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
         n = (size_t)snprintf(body, cap,
                              "{\"type\":\"deal.updated\",\"timestamp\":\"%s\",\"data\":{"
-                             "\"external_id\":\"std-%ld\",\"name\":\"Bench %ld\",\"amount\":\"%ld.00\","
-                             "\"stage\":\"proposal\",\"status\":\"open\",\"owner\":\"rep-%ld\"}}",
+                             "\"external_id\":\"std-%lld\",\"name\":\"Bench %lld\",\"amount\":\"%lld.00\","
+                             "\"stage\":\"proposal\",\"status\":\"open\",\"owner\":\"rep-%lld\"}}",
                              at, ev, ev, 1000 + ev % 90000, ev % 50);
     }
     return n;
@@ -128,7 +129,7 @@ static void *run(void *arg)
             hs = curl_slist_append(hs, h2);
         } else {
             char id[64];
-            snprintf(id, sizeof id, "msg_%d_%ld", w->index, seq);
+            snprintf(id, sizeof id, "msg_%lld_%d_%ld", salt, w->index, seq);
             long long t = now_ms / 1000;
             int m = snprintf(msg, cap + 1024, "%s.%lld.%.*s", id, t, (int)blen, body);
             hmac_b64(std_key, std_key_len, msg, (size_t)m, sig);
@@ -194,6 +195,10 @@ int main(int argc, char **argv)
         for (size_t i = bl; i > 0 && b[i - 1] == '='; i--) /* DecodeBlock counts padding as bytes */
             std_key_len--;
     }
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    /* microseconds since 2026 x 10^6: distinct between runs, and ids stay below 2^53 (JSON numbers) */
+    salt = ((long long)(now.tv_sec - 1767225600) * 1000000LL + now.tv_nsec / 1000) % 9000000LL * 1000000000LL;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     worker *w = calloc((size_t)conc, sizeof *w);
     pthread_t *t = calloc((size_t)conc, sizeof *t);
