@@ -122,46 +122,58 @@ static bool check_endpoint(const json_t *b, const char *source, bool create, cha
     return true;
 }
 
-void h_webhook_endpoints_create(http_req *rq)
+/* Validate the body for an endpoint of source, then run sql with $1 the
+ * workspace, $2 key (the source on create, the id on update), $3 the secrets,
+ * $4 the Basic username, $5 its password's hash, $6 the stage map, $7 the
+ * field map, $8 the public URL. NULL when it has replied with an error. */
+static PGresult *endpoint_write(http_req *rq, db_conn *db, const char *source, bool create, const char *key,
+                                const char *sql, char *secrets, size_t slen)
 {
     app_err err = {0};
+    char pass_hash[65] = "";
+    if (!check_endpoint(rq->json, source, create, secrets, slen, pass_hash, &err)) {
+        http_reply_error(rq, &err);
+        return NULL;
+    }
+    json_t *sm = json_object_get(rq->json, "stage_map"), *fm = json_object_get(rq->json, "field_map");
+    char *stages = sm ? json_dumps(sm, JSON_COMPACT) : NULL, *fields = fm ? json_dumps(fm, JSON_COMPACT) : NULL;
+    const char *p[] = {rq->auth.workspace_id,
+                       key,
+                       secrets[0] ? secrets : NULL,
+                       json_string_value(json_object_get(json_object_get(rq->json, "basic_auth"), "username")),
+                       pass_hash[0] ? pass_hash : NULL,
+                       stages,
+                       fields,
+                       json_string_value(json_object_get(rq->json, "public_url"))};
+    PGresult *r = db_query(db, sql, 8, p, &err);
+    free(stages);
+    free(fields);
+    if (!r)
+        http_reply_error(rq, &err);
+    return r;
+}
+
+void h_webhook_endpoints_create(http_req *rq)
+{
     const char *source = json_string_value(json_object_get(rq->json, "source"));
     if (!whadapt_source_ok(source)) {
+        app_err err = {0};
         app_err_field(&err, "source", "must be one of hubspot, pipedrive, standard");
-        http_reply_error(rq, &err);
-        return;
-    }
-    char secrets[600], pass_hash[65] = "";
-    if (!check_endpoint(rq->json, source, true, secrets, sizeof secrets, pass_hash, &err)) {
         http_reply_error(rq, &err);
         return;
     }
     db_conn *db = http_db(rq);
     if (!db)
         return;
-    json_t *ba = json_object_get(rq->json, "basic_auth");
-    json_t *sm = json_object_get(rq->json, "stage_map"), *fm = json_object_get(rq->json, "field_map");
-    char *stages = sm ? json_dumps(sm, JSON_COMPACT) : NULL, *fields = fm ? json_dumps(fm, JSON_COMPACT) : NULL;
-    const char *p[] = {rq->auth.workspace_id,
-                       source,
-                       secrets[0] ? secrets : NULL,
-                       json_string_value(json_object_get(ba, "username")),
-                       pass_hash[0] ? pass_hash : NULL,
-                       stages,
-                       fields,
-                       json_string_value(json_object_get(rq->json, "public_url"))};
-    PGresult *r = db_query(db,
-                           "INSERT INTO webhook_endpoints AS e (workspace_id, source, secret, basic_username,"
-                           " basic_password, stage_map, field_map, public_url)"
-                           " VALUES ($1, $2, $3, $4, $5, COALESCE($6::jsonb, '{}'), COALESCE($7::jsonb, '{}'), $8)"
-                           " RETURNING " ENDPOINT_SQL,
-                           8, p, &err);
-    free(stages);
-    free(fields);
-    if (!r) {
-        http_reply_error(rq, &err);
+    char secrets[600];
+    PGresult *r = endpoint_write(rq, db, source, true, source,
+                                 "INSERT INTO webhook_endpoints AS e (workspace_id, source, secret, basic_username,"
+                                 " basic_password, stage_map, field_map, public_url)"
+                                 " VALUES ($1, $2, $3, $4, $5, COALESCE($6::jsonb, '{}'), COALESCE($7::jsonb, '{}'), $8)"
+                                 " RETURNING " ENDPOINT_SQL,
+                                 secrets, sizeof secrets);
+    if (!r)
         return;
-    }
     json_t *out = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
     PQclear(r);
     /* a secret the server generated is shown this once; a given one never */
@@ -202,35 +214,17 @@ void h_webhook_endpoints_update(http_req *rq)
         http_reply_error(rq, &err);
         return;
     }
-    char secrets[600], pass_hash[65] = "";
-    if (!check_endpoint(rq->json, source, false, secrets, sizeof secrets, pass_hash, &err)) {
-        http_reply_error(rq, &err);
+    char secrets[600];
+    PGresult *r = endpoint_write(
+        rq, db, source, false, rq->params[0],
+        "UPDATE webhook_endpoints AS e SET secret = COALESCE($3, secret),"
+        " basic_username = COALESCE($4, basic_username), basic_password = COALESCE($5, basic_password),"
+        " stage_map = COALESCE($6::jsonb, stage_map), field_map = COALESCE($7::jsonb, field_map),"
+        " public_url = COALESCE($8, public_url)"
+        " WHERE workspace_id = $1 AND id = $2::uuid AND deleted_at IS NULL RETURNING " ENDPOINT_SQL,
+        secrets, sizeof secrets);
+    if (!r)
         return;
-    }
-    json_t *ba = json_object_get(rq->json, "basic_auth");
-    json_t *sm = json_object_get(rq->json, "stage_map"), *fm = json_object_get(rq->json, "field_map");
-    char *stages = sm ? json_dumps(sm, JSON_COMPACT) : NULL, *fields = fm ? json_dumps(fm, JSON_COMPACT) : NULL;
-    const char *p[] = {rq->auth.workspace_id,
-                       rq->params[0],
-                       secrets[0] ? secrets : NULL,
-                       json_string_value(json_object_get(ba, "username")),
-                       pass_hash[0] ? pass_hash : NULL,
-                       stages,
-                       fields,
-                       json_string_value(json_object_get(rq->json, "public_url"))};
-    PGresult *r = db_query(db,
-                           "UPDATE webhook_endpoints AS e SET secret = COALESCE($3, secret),"
-                           " basic_username = COALESCE($4, basic_username), basic_password = COALESCE($5, basic_password),"
-                           " stage_map = COALESCE($6::jsonb, stage_map), field_map = COALESCE($7::jsonb, field_map),"
-                           " public_url = COALESCE($8, public_url)"
-                           " WHERE workspace_id = $1 AND id = $2::uuid AND deleted_at IS NULL RETURNING " ENDPOINT_SQL,
-                           8, p, &err);
-    free(stages);
-    free(fields);
-    if (!r) {
-        http_reply_error(rq, &err);
-        return;
-    }
     if (PQntuples(r) == 0)
         http_fail(rq, ERR_NOT_FOUND, "No webhook endpoint with this id");
     else
