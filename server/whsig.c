@@ -260,10 +260,13 @@ whsig_result whsig_basic(const char *authorization, const char *username, const 
     bool ok = false;
     if (colon) {
         *colon = '\0';
-        char got[65];
+        char got[65], user_want[65], user_got[65];
         whsig_sha256_hex(colon + 1, got);
-        /* both compared, always, so timing says nothing of which failed */
-        bool user_ok = same(username, (const char *)dec, strlen((const char *)dec));
+        /* usernames compared as digests too, so not even their length shows
+         * in the timing; both are always compared */
+        whsig_sha256_hex(username, user_want);
+        whsig_sha256_hex((const char *)dec, user_got);
+        bool user_ok = same(user_want, user_got, 64);
         bool pass_ok = same(password_sha256, got, 64);
         ok = user_ok && pass_ok;
     }
