@@ -228,10 +228,18 @@ static void put_typed(build *b, const char *field, const json_t *v, const char *
             fail(b, "%s: not a date%s", provider_name, "");
         return;
     case CRM_PROB: {
-        double p = json_is_number(v) ? json_number_value(v)
-                   : json_is_string(v) ? strtod(json_string_value(v), NULL)
-                                       : -1;
-        put(b, field, json_real(p));
+        /* a number, or a numeric string (HubSpot sends every value as one) */
+        double p = -1;
+        char *end = NULL;
+        if (json_is_number(v))
+            p = json_number_value(v);
+        else if (json_is_string(v) && (p = strtod(json_string_value(v), &end), *end != '\0'))
+            p = -1;
+        if (p < 0 || p > 1)
+            fail(b, "%s: '%s' is not a probability from 0 to 1", provider_name,
+                 json_is_string(v) ? json_string_value(v) : "?");
+        else
+            put(b, field, json_real(p));
         return;
     }
     case CRM_TEXT:

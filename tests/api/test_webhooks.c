@@ -248,6 +248,20 @@ START_TEST(hubspot_out_of_order_and_push_count)
     ck_assert_str_eq(str(r->json, "expected_close_date"), "2026-05-02");
     ck_assert_int_eq(inum(r->json, "push_count"), 1);
     api_resp_free(r);
+
+    /* probabilities arrive as strings: a number from 0 to 1 applies, anything else is rejected */
+    hs_event(e1, sizeof e1, 206, "777", t0 + 9000, "hs_deal_stage_probability", "0.35");
+    hs_event(e2, sizeof e2, 207, "777", t0 + 9500, "hs_deal_stage_probability", "high");
+    hs_event(e3, sizeof e3, 208, "777", t0 + 9600, "hs_deal_stage_probability", "1.5");
+    snprintf(body, sizeof body, "[%s,%s,%s]", e1, e2, e3);
+    r = hubspot_post(ep, body, HS_SECRET, now_ms());
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(inum(json_object_get(r->json, "counts"), "applied"), 1);
+    ck_assert_int_eq(inum(json_object_get(r->json, "counts"), "rejected"), 2);
+    api_resp_free(r);
+    r = api_get("/v1/deals/777", ws.read);
+    ck_assert(json_number_value(json_object_get(r->json, "probability")) == 0.35);
+    api_resp_free(r);
 }
 END_TEST
 
