@@ -122,6 +122,34 @@ static bool check_endpoint(const json_t *b, const char *source, bool create, cha
     return true;
 }
 
+/* The first row sql ($1 the workspace, $2 the id in the path) finds, or NULL
+ * once a 404 (or the database's error) has been sent. */
+static PGresult *one_row(http_req *rq, db_conn **dbp, const char *sql, const char *missing)
+{
+    if (!jv_is_uuid(rq->params[0])) {
+        http_fail(rq, ERR_NOT_FOUND, "%s", missing);
+        return NULL;
+    }
+    db_conn *db = http_db(rq);
+    if (!db)
+        return NULL;
+    app_err err = {0};
+    const char *p[] = {rq->auth.workspace_id, rq->params[0]};
+    PGresult *r = db_query(db, sql, 2, p, &err);
+    if (!r) {
+        http_reply_error(rq, &err);
+        return NULL;
+    }
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        http_fail(rq, ERR_NOT_FOUND, "%s", missing);
+        return NULL;
+    }
+    if (dbp)
+        *dbp = db;
+    return r;
+}
+
 /* Validate the body for an endpoint of source, then run sql with $1 the
  * workspace, $2 key (the source on create, the id on update), $3 the secrets,
  * $4 the Basic username, $5 its password's hash, $6 the stage map, $7 the
@@ -187,27 +215,17 @@ void h_webhook_endpoints_create(http_req *rq)
 
 void h_webhook_endpoints_update(http_req *rq)
 {
-    if (!jv_is_uuid(rq->params[0])) {
-        http_fail(rq, ERR_NOT_FOUND, "No webhook endpoint with this id");
+    db_conn *db = NULL;
+    PGresult *found = one_row(rq, &db,
+                              "SELECT source FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2::uuid"
+                              " AND deleted_at IS NULL",
+                              "No webhook endpoint with this id");
+    if (!found)
         return;
-    }
-    db_conn *db = http_db(rq);
-    if (!db)
-        return;
-    app_err err = {0};
     char source[16];
-    const char *q[] = {rq->auth.workspace_id, rq->params[0]};
-    int f = db_query_value(db,
-                           "SELECT source FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2::uuid"
-                           " AND deleted_at IS NULL",
-                           2, q, source, sizeof source, &err);
-    if (f <= 0) {
-        if (f < 0)
-            http_reply_error(rq, &err);
-        else
-            http_fail(rq, ERR_NOT_FOUND, "No webhook endpoint with this id");
-        return;
-    }
+    snprintf(source, sizeof source, "%s", PQgetvalue(found, 0, 0));
+    PQclear(found);
+    app_err err = {0};
     const json_t *src = json_object_get(rq->json, "source");
     if (src && !(json_is_string(src) && strcmp(json_string_value(src), source) == 0)) {
         app_err_field(&err, "source", "cannot change: create a new endpoint for another source");
@@ -243,28 +261,15 @@ void h_webhook_endpoints_list(http_req *rq)
 
 static void endpoint_one(http_req *rq, bool del)
 {
-    if (!jv_is_uuid(rq->params[0])) {
-        http_fail(rq, ERR_NOT_FOUND, "No webhook endpoint with this id");
+    PGresult *r = one_row(rq, NULL,
+                          del ? "UPDATE webhook_endpoints e SET deleted_at = now() WHERE workspace_id = $1"
+                                " AND id = $2::uuid AND deleted_at IS NULL RETURNING 1"
+                              : "SELECT " ENDPOINT_SQL " FROM webhook_endpoints e WHERE workspace_id = $1"
+                                " AND id = $2::uuid AND deleted_at IS NULL",
+                          "No webhook endpoint with this id");
+    if (!r)
         return;
-    }
-    db_conn *db = http_db(rq);
-    if (!db)
-        return;
-    app_err err = {0};
-    const char *p[] = {rq->auth.workspace_id, rq->params[0]};
-    PGresult *r = db_query(db,
-                           del ? "UPDATE webhook_endpoints e SET deleted_at = now() WHERE workspace_id = $1"
-                                 " AND id = $2::uuid AND deleted_at IS NULL RETURNING 1"
-                               : "SELECT " ENDPOINT_SQL " FROM webhook_endpoints e WHERE workspace_id = $1"
-                                 " AND id = $2::uuid AND deleted_at IS NULL",
-                           2, p, &err);
-    if (!r) {
-        http_reply_error(rq, &err);
-        return;
-    }
-    if (PQntuples(r) == 0)
-        http_fail(rq, ERR_NOT_FOUND, "No webhook endpoint with this id");
-    else if (del)
+    if (del)
         http_reply_empty(rq, 204);
     else
         http_reply_json_text(rq, 200, PQgetvalue(r, 0, 0));
@@ -511,25 +516,12 @@ void h_webhook_events_list(http_req *rq)
 
 void h_webhook_events_get(http_req *rq)
 {
-    if (!jv_is_uuid(rq->params[0])) {
-        http_fail(rq, ERR_NOT_FOUND, "No webhook event with this id");
+    PGresult *r = one_row(rq, NULL,
+                          "SELECT webhook_event_json(e) FROM webhook_events e WHERE workspace_id = $1 AND id = $2::uuid",
+                          "No webhook event with this id");
+    if (!r)
         return;
-    }
-    db_conn *db = http_db(rq);
-    if (!db)
-        return;
-    app_err err = {0};
-    const char *p[] = {rq->auth.workspace_id, rq->params[0]};
-    PGresult *r = db_query(db, "SELECT webhook_event_json(e) FROM webhook_events e WHERE workspace_id = $1 AND id = $2::uuid",
-                           2, p, &err);
-    if (!r) {
-        http_reply_error(rq, &err);
-        return;
-    }
-    if (PQntuples(r) == 0)
-        http_fail(rq, ERR_NOT_FOUND, "No webhook event with this id");
-    else
-        http_reply_json_text(rq, 200, PQgetvalue(r, 0, 0));
+    http_reply_json_text(rq, 200, PQgetvalue(r, 0, 0));
     PQclear(r);
 }
 
@@ -537,29 +529,15 @@ void h_webhook_events_get(http_req *rq)
  * again (changes older than the stored fields stay recorded, not applied). */
 void h_webhook_events_replay(http_req *rq)
 {
-    if (!jv_is_uuid(rq->params[0])) {
-        http_fail(rq, ERR_NOT_FOUND, "No webhook event with this id");
-        return;
-    }
-    db_conn *db = http_db(rq);
-    if (!db)
+    db_conn *db = NULL;
+    PGresult *r = one_row(rq, &db,
+                          "SELECT e.endpoint_id, e.payload, d.headers ->> 'webhook-id' FROM webhook_events e"
+                          " JOIN webhook_deliveries d ON d.id = e.delivery_id"
+                          " WHERE e.workspace_id = $1 AND e.id = $2::uuid",
+                          "No webhook event with this id");
+    if (!r)
         return;
     app_err err = {0};
-    const char *p[] = {rq->auth.workspace_id, rq->params[0]};
-    PGresult *r = db_query(db,
-                           "SELECT e.endpoint_id, e.payload, d.headers ->> 'webhook-id' FROM webhook_events e"
-                           " JOIN webhook_deliveries d ON d.id = e.delivery_id"
-                           " WHERE e.workspace_id = $1 AND e.id = $2::uuid",
-                           2, p, &err);
-    if (!r) {
-        http_reply_error(rq, &err);
-        return;
-    }
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        http_fail(rq, ERR_NOT_FOUND, "No webhook event with this id");
-        return;
-    }
     endpoint ep;
     int f = endpoint_load(db, PQgetvalue(r, 0, 0), rq->auth.workspace_id, &ep, &err);
     json_t *payload = json_loads(PQgetvalue(r, 0, 1), JSON_DECODE_ANY, NULL);
