@@ -335,27 +335,14 @@ void h_forecasts_list(http_req *rq)
 
 void h_forecasts_get(http_req *rq)
 {
-    if (!jv_is_uuid(rq->params[0])) {
-        http_fail(rq, ERR_NOT_FOUND, "No forecast with this id");
+    PGresult *r = http_query_one(rq, NULL,
+                                 "SELECT forecast_json(f) || jsonb_build_object('submissions', (SELECT COALESCE(jsonb_agg("
+                                 " forecast_submission_json(s) ORDER BY s.created_at, s.id), '[]') FROM forecast_submissions s"
+                                 " WHERE s.workspace_id = f.workspace_id AND s.forecast_id = f.id))"
+                                 " FROM forecasts f WHERE workspace_id = $1 AND id = $2::uuid",
+                                 "No forecast with this id");
+    if (!r)
         return;
-    }
-    db_conn *db = http_db(rq);
-    if (!db)
-        return;
-    app_err err = {0};
-    const char *p[] = {rq->auth.workspace_id, rq->params[0]};
-    PGresult *r = db_query(db, "SELECT forecast_json(f) || jsonb_build_object('submissions', (SELECT COALESCE(jsonb_agg("
-                           " forecast_submission_json(s) ORDER BY s.created_at, s.id), '[]') FROM forecast_submissions s"
-                           " WHERE s.workspace_id = f.workspace_id AND s.forecast_id = f.id))"
-                           " FROM forecasts f WHERE workspace_id = $1 AND id = $2::uuid",
-                           2, p, &err);
-    if (!r) {
-        http_reply_error(rq, &err);
-        return;
-    }
-    if (PQntuples(r))
-        http_reply_json_etag(rq, json_loads(PQgetvalue(r, 0, 0), 0, NULL));
-    else
-        http_fail(rq, ERR_NOT_FOUND, "No forecast with this id");
+    http_reply_json_etag(rq, json_loads(PQgetvalue(r, 0, 0), 0, NULL));
     PQclear(r);
 }

@@ -591,24 +591,11 @@ void h_scenarios_list(http_req *rq)
 
 void h_scenarios_get(http_req *rq)
 {
-    if (!jv_is_uuid(rq->params[0])) {
-        http_fail(rq, ERR_NOT_FOUND, "No scenario with this id");
+    PGresult *r = http_query_one(rq, NULL,
+                                 "SELECT scenario_json(s) FROM scenarios s WHERE workspace_id = $1 AND id = $2::uuid",
+                                 "No scenario with this id");
+    if (!r)
         return;
-    }
-    db_conn *db = http_db(rq);
-    if (!db)
-        return;
-    app_err err = {0};
-    const char *p[] = {rq->auth.workspace_id, rq->params[0]};
-    PGresult *r = db_query(db, "SELECT scenario_json(s) FROM scenarios s WHERE workspace_id = $1 AND id = $2::uuid", 2,
-                           p, &err);
-    if (!r) {
-        http_reply_error(rq, &err);
-        return;
-    }
-    if (PQntuples(r))
-        http_reply_json_etag(rq, json_loads(PQgetvalue(r, 0, 0), 0, NULL));
-    else
-        http_fail(rq, ERR_NOT_FOUND, "No scenario with this id");
+    http_reply_json_etag(rq, json_loads(PQgetvalue(r, 0, 0), 0, NULL));
     PQclear(r);
 }

@@ -122,34 +122,6 @@ static bool check_endpoint(const json_t *b, const char *source, bool create, cha
     return true;
 }
 
-/* The first row sql ($1 the workspace, $2 the id in the path) finds, or NULL
- * once a 404 (or the database's error) has been sent. */
-static PGresult *one_row(http_req *rq, db_conn **dbp, const char *sql, const char *missing)
-{
-    if (!jv_is_uuid(rq->params[0])) {
-        http_fail(rq, ERR_NOT_FOUND, "%s", missing);
-        return NULL;
-    }
-    db_conn *db = http_db(rq);
-    if (!db)
-        return NULL;
-    app_err err = {0};
-    const char *p[] = {rq->auth.workspace_id, rq->params[0]};
-    PGresult *r = db_query(db, sql, 2, p, &err);
-    if (!r) {
-        http_reply_error(rq, &err);
-        return NULL;
-    }
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        http_fail(rq, ERR_NOT_FOUND, "%s", missing);
-        return NULL;
-    }
-    if (dbp)
-        *dbp = db;
-    return r;
-}
-
 /* Validate the body for an endpoint of source, then run sql with $1 the
  * workspace, $2 key (the source on create, the id on update), $3 the secrets,
  * $4 the Basic username, $5 its password's hash, $6 the stage map, $7 the
@@ -216,10 +188,10 @@ void h_webhook_endpoints_create(http_req *rq)
 void h_webhook_endpoints_update(http_req *rq)
 {
     db_conn *db = NULL;
-    PGresult *found = one_row(rq, &db,
-                              "SELECT source FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2::uuid"
-                              " AND deleted_at IS NULL",
-                              "No webhook endpoint with this id");
+    PGresult *found = http_query_one(rq, &db,
+                                     "SELECT source FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2::uuid"
+                                     " AND deleted_at IS NULL",
+                                     "No webhook endpoint with this id");
     if (!found)
         return;
     char source[16];
@@ -261,12 +233,12 @@ void h_webhook_endpoints_list(http_req *rq)
 
 static void endpoint_one(http_req *rq, bool del)
 {
-    PGresult *r = one_row(rq, NULL,
-                          del ? "UPDATE webhook_endpoints e SET deleted_at = now() WHERE workspace_id = $1"
-                                " AND id = $2::uuid AND deleted_at IS NULL RETURNING 1"
-                              : "SELECT " ENDPOINT_SQL " FROM webhook_endpoints e WHERE workspace_id = $1"
-                                " AND id = $2::uuid AND deleted_at IS NULL",
-                          "No webhook endpoint with this id");
+    PGresult *r = http_query_one(rq, NULL,
+                                 del ? "UPDATE webhook_endpoints e SET deleted_at = now() WHERE workspace_id = $1"
+                                       " AND id = $2::uuid AND deleted_at IS NULL RETURNING 1"
+                                     : "SELECT " ENDPOINT_SQL " FROM webhook_endpoints e WHERE workspace_id = $1"
+                                       " AND id = $2::uuid AND deleted_at IS NULL",
+                                 "No webhook endpoint with this id");
     if (!r)
         return;
     if (del)
@@ -516,9 +488,9 @@ void h_webhook_events_list(http_req *rq)
 
 void h_webhook_events_get(http_req *rq)
 {
-    PGresult *r = one_row(rq, NULL,
-                          "SELECT webhook_event_json(e) FROM webhook_events e WHERE workspace_id = $1 AND id = $2::uuid",
-                          "No webhook event with this id");
+    PGresult *r = http_query_one(rq, NULL,
+                                 "SELECT webhook_event_json(e) FROM webhook_events e WHERE workspace_id = $1 AND id = $2::uuid",
+                                 "No webhook event with this id");
     if (!r)
         return;
     http_reply_json_text(rq, 200, PQgetvalue(r, 0, 0));
@@ -530,11 +502,11 @@ void h_webhook_events_get(http_req *rq)
 void h_webhook_events_replay(http_req *rq)
 {
     db_conn *db = NULL;
-    PGresult *r = one_row(rq, &db,
-                          "SELECT e.endpoint_id, e.payload, d.headers ->> 'webhook-id' FROM webhook_events e"
-                          " JOIN webhook_deliveries d ON d.id = e.delivery_id"
-                          " WHERE e.workspace_id = $1 AND e.id = $2::uuid",
-                          "No webhook event with this id");
+    PGresult *r = http_query_one(rq, &db,
+                                 "SELECT e.endpoint_id, e.payload, d.headers ->> 'webhook-id' FROM webhook_events e"
+                                 " JOIN webhook_deliveries d ON d.id = e.delivery_id"
+                                 " WHERE e.workspace_id = $1 AND e.id = $2::uuid",
+                                 "No webhook event with this id");
     if (!r)
         return;
     app_err err = {0};

@@ -92,6 +92,32 @@ db_conn *http_db(http_req *rq)
     return rq->db;
 }
 
+PGresult *http_query_one(http_req *rq, db_conn **dbp, const char *sql, const char *missing)
+{
+    if (!jv_is_uuid(rq->params[0])) {
+        http_fail(rq, ERR_NOT_FOUND, "%s", missing);
+        return NULL;
+    }
+    db_conn *db = http_db(rq);
+    if (!db)
+        return NULL;
+    app_err err = {0};
+    const char *p[] = {rq->auth.workspace_id, rq->params[0]};
+    PGresult *r = db_query(db, sql, 2, p, &err);
+    if (!r) {
+        http_reply_error(rq, &err);
+        return NULL;
+    }
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        http_fail(rq, ERR_NOT_FOUND, "%s", missing);
+        return NULL;
+    }
+    if (dbp)
+        *dbp = db;
+    return r;
+}
+
 /* ---- replies ---------------------------------------------------------- */
 
 void http_add_header(http_req *rq, const char *name, const char *value)

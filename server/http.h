@@ -88,6 +88,12 @@ const http_route *http_routes(const http_req *rq, size_t *n);
  * replies 503 itself and returns NULL: the handler just returns. */
 db_conn *http_db(http_req *rq);
 
+/* The first row sql ($1 = the caller's workspace, $2 = the path's first
+ * parameter, which must be a UUID) finds; NULL once a 404 with detail missing
+ * (or the database's error) has been sent. *dbp, when given, gets the
+ * connection. The caller PQclears the result. */
+PGresult *http_query_one(http_req *rq, db_conn **dbp, const char *sql, const char *missing);
+
 const char *http_header(const http_req *rq, const char *name);
 const char *http_query(const http_req *rq, const char *key);
 /* Does the client prefer YAML (Accept: application/yaml)? */
