@@ -1,6 +1,8 @@
 /* test_crm.c - deals, accounts, reps: create/merge, stage history, out-of-order
  * changes, push count, batch with per-item results, lists, soft delete, isolation. */
+#include <libpq-fe.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
@@ -263,6 +265,172 @@ START_TEST(crm_cross_workspace_isolation)
 }
 END_TEST
 
+/* deal_apply_set (0016) applies a list of changes a round at a time, many
+ * deals per statement. Its results must be what applying the same changes one
+ * by one gave before it: deal_apply as 0012 left it, loaded from its migration
+ * into pg_temp, is the reference. 400 generated changes to 12 deals (so up to
+ * dozens of rounds), with out-of-order times, stage and status moves, close
+ * date pushes, explicit stage times and deletes; every result, deal column
+ * and history row is compared. */
+static unsigned lcg(unsigned *s) { return *s = *s * 1103515245u + 12345u, (*s >> 16) & 0x7fff; }
+
+static json_t *generated_ops(void)
+{
+    static const char *stages[] = {"lead", "qualified", "proposal", "negotiation", "closed_won", "closed_lost"};
+    static const char *statuses[] = {"open", "won", "lost"};
+    unsigned seed = 20261128;
+    json_t *ops = json_array();
+    for (int i = 0; i < 400; i++) {
+        char id[16], v[40];
+        snprintf(id, sizeof id, "eq-%u", lcg(&seed) % 12);
+        unsigned minute = lcg(&seed) % 2000; /* often older than the deal's last change */
+        json_t *op = json_pack("{s:s, s:s}", "id", id, "origin", (lcg(&seed) % 2) ? "hubspot" : "api");
+        char ts[64];
+        snprintf(ts, sizeof ts, "2026-03-%02uT%02u:%02u:00Z", 1 + minute / 1440 * 3, (minute / 60) % 24, minute % 60);
+        json_object_set_new(op, "at", json_string(ts));
+        if (lcg(&seed) % 20 == 0) {
+            json_object_set_new(op, "op", json_string("delete"));
+            json_array_append_new(ops, op);
+            continue;
+        }
+        json_t *patch = json_object();
+        int nf = 1 + (int)(lcg(&seed) % 4);
+        for (int f = 0; f < nf; f++) {
+            switch (lcg(&seed) % 9) {
+            case 0: snprintf(v, sizeof v, "Deal %u", lcg(&seed) % 50); json_object_set_new(patch, "name", json_string(v)); break;
+            case 1: json_object_set_new(patch, "amount_cents", json_integer(lcg(&seed) * 37)); break;
+            case 2: case 3: json_object_set_new(patch, "stage", json_string(stages[lcg(&seed) % 6])); break;
+            case 4: json_object_set_new(patch, "status", json_string(statuses[lcg(&seed) % 3])); break;
+            case 5:
+                snprintf(v, sizeof v, "2026-%02u-%02u", 1 + lcg(&seed) % 12, 1 + lcg(&seed) % 28);
+                json_object_set_new(patch, "expected_close_date", json_string(v));
+                break;
+            case 6: json_object_set_new(patch, "probability", json_real((lcg(&seed) % 101) / 100.0)); break;
+            case 7: snprintf(v, sizeof v, "rep-%u", lcg(&seed) % 5); json_object_set_new(patch, "owner", json_string(v)); break;
+            default:
+                snprintf(v, sizeof v, "2026-02-%02uT08:00:00Z", 1 + lcg(&seed) % 28);
+                json_object_set_new(patch, (lcg(&seed) % 2) ? "closed_at" : "created_at", json_string(v));
+            }
+        }
+        json_object_set_new(op, "patch", patch);
+        unsigned sa = lcg(&seed) % 6;
+        if (sa == 0)
+            json_object_set_new(op, "stage_at", json_null());
+        else if (sa == 1)
+            json_object_set_new(op, "stage_at", json_string("2026-02-27T12:00:00Z"));
+        json_array_append_new(ops, op);
+    }
+    return ops;
+}
+
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "%s: run the tests from the repository root", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *t = calloc(1, (size_t)n + 1);
+    ck_assert(fread(t, 1, (size_t)n, f) == (size_t)n);
+    fclose(f);
+    return t;
+}
+
+static void pg_ok(PGconn *pg, PGresult *r)
+{
+    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK, "%s",
+                  PQerrorMessage(pg));
+}
+
+START_TEST(deal_apply_set_matches_one_by_one)
+{
+    api_ws a, b;
+    api_new_workspace(&a);
+    api_new_workspace(&b);
+    PGconn *pg = PQconnectdb(api_db_url());
+    ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+    PQclear(PQexec(pg, "SET TimeZone = 'UTC'"));
+    /* the reference: 0012's deal_apply, renamed into pg_temp */
+    char *ref = read_text("migrations/0012_deal_apply_create_race.sql");
+    const char *head = "CREATE OR REPLACE FUNCTION deal_apply(";
+    char *at = strstr(ref, head);
+    ck_assert(at != NULL);
+    size_t hl = strlen(head);
+    const char *nh = "CREATE FUNCTION pg_temp.deal_apply_0012(";
+    char *sql = calloc(1, strlen(at) + strlen(nh) + 1);
+    strcpy(sql, nh);
+    strcat(sql, at + hl);
+    PGresult *r = PQexec(pg, sql);
+    pg_ok(pg, r);
+    PQclear(r);
+    free(sql);
+    free(ref);
+    r = PQexec(pg, "CREATE FUNCTION pg_temp.apply_one_by_one(ws uuid, ops jsonb) RETURNS text[]"
+                   " LANGUAGE plpgsql AS $$ DECLARE o jsonb; res text[] := '{}'; BEGIN"
+                   " FOR o IN SELECT value FROM jsonb_array_elements(ops) LOOP"
+                   "  IF o ->> 'op' = 'delete' THEN"
+                   "   res := res || CASE WHEN deal_delete(ws, o ->> 'id', (o ->> 'at')::timestamptz, o ->> 'origin')"
+                   "                 THEN 'deleted' ELSE 'unchanged' END;"
+                   "  ELSE res := res || pg_temp.deal_apply_0012(ws, o ->> 'id', o -> 'patch',"
+                   "   (o ->> 'at')::timestamptz, o ->> 'origin', o ? 'stage_at', (o ->> 'stage_at')::timestamptz);"
+                   "  END IF; END LOOP; RETURN res; END $$");
+    pg_ok(pg, r);
+    PQclear(r);
+
+    json_t *ops = generated_ops();
+    char *ops_text = json_dumps(ops, JSON_COMPACT);
+    json_decref(ops);
+    const char *pa[] = {a.id, ops_text};
+    r = PQexecParams(pg, "SELECT pg_temp.apply_one_by_one($1::uuid, $2::jsonb)::text", 2, NULL, pa, NULL, NULL, 0);
+    pg_ok(pg, r);
+    char *want = strdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    const char *pb[] = {b.id, ops_text};
+    r = PQexecParams(pg, "SELECT array_agg(result ORDER BY n)::text FROM deal_apply_set($1::uuid, $2::jsonb)", 2, NULL,
+                     pb, NULL, NULL, 0);
+    pg_ok(pg, r);
+    ck_assert_str_eq(PQgetvalue(r, 0, 0), want);
+    ck_assert(strstr(want, "stale") && strstr(want, "deleted") && strstr(want, "created")); /* the mix happened */
+    PQclear(r);
+    free(want);
+    free(ops_text);
+
+    /* every column but the workspace and the wall-clock times; history rows in each deal's order */
+    const char *pab[] = {a.id, b.id};
+    static const char *compare[] = {
+        "SELECT external_id, name, amount_cents, currency, stage, status, forecast_category, probability,"
+        " expected_close_date, created_at, closed_at, owner, account, segment, source, lost_reason,"
+        " last_activity_at, pipeline, custom, stage_entered_at, push_count, field_changed_at, deleted_at"
+        " FROM deals WHERE workspace_id = $W",
+        "SELECT deal_id, row_number() OVER (PARTITION BY deal_id ORDER BY id), field, old_value, new_value,"
+        " changed_at, applied, origin FROM deal_changes WHERE workspace_id = $W",
+        "SELECT deal_id, row_number() OVER (PARTITION BY deal_id ORDER BY id), stage, entered_at, origin"
+        " FROM deal_stage_history WHERE workspace_id = $W",
+    };
+    for (size_t i = 0; i < sizeof compare / sizeof *compare; i++) {
+        char q[4096], qa[700], qb[700];
+        snprintf(qa, sizeof qa, "%s", compare[i]);
+        snprintf(qb, sizeof qb, "%s", compare[i]);
+        strcpy(strstr(qa, "$W"), "$1::uuid");
+        strcpy(strstr(qb, "$W"), "$2::uuid");
+        snprintf(q, sizeof q,
+                 "SELECT (SELECT count(*) FROM (%s) x), (SELECT count(*) FROM ((%s) EXCEPT ALL (%s)) x),"
+                 " (SELECT count(*) FROM ((%s) EXCEPT ALL (%s)) x)",
+                 qa, qa, qb, qb, qa);
+        r = PQexecParams(pg, q, 2, NULL, pab, NULL, NULL, 0);
+        pg_ok(pg, r);
+        static const int at_least[] = {10, 100, 20}; /* so the comparison is never of nothing */
+        ck_assert_msg(atoi(PQgetvalue(r, 0, 0)) > at_least[i], "query %zu: only %s rows", i,
+                      PQgetvalue(r, 0, 0));
+        ck_assert_msg(strcmp(PQgetvalue(r, 0, 1), "0") == 0 && strcmp(PQgetvalue(r, 0, 2), "0") == 0,
+                      "query %zu: %s rows only one by one, %s only set-wise", i, PQgetvalue(r, 0, 1),
+                      PQgetvalue(r, 0, 2));
+        PQclear(r);
+    }
+    PQfinish(pg);
+}
+END_TEST
+
 Suite *crm_suite(void)
 {
     Suite *s = suite_create("crm");
@@ -273,6 +441,7 @@ Suite *crm_suite(void)
     tcase_add_test(tc, deal_batch_per_item_results_and_lists);
     tcase_add_test(tc, accounts_and_reps);
     tcase_add_test(tc, crm_cross_workspace_isolation);
+    tcase_add_test(tc, deal_apply_set_matches_one_by_one);
     suite_add_tcase(s, tc);
     return s;
 }
