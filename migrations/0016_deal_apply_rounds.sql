@@ -27,14 +27,21 @@ DECLARE
     fsm int;
 BEGIN
     SELECT w.fiscal_year_start_month INTO fsm FROM workspaces w WHERE w.id = ws;
-    -- Two writers may create the same deal at once: ON CONFLICT waits for the
-    -- other's commit, and the loser then locks and merges into its row (0012).
+    -- Create the deals that do not exist and lock the ones that do, in key
+    -- order: "DO UPDATE ... WHERE false" updates nothing but locks every
+    -- conflicting row. Two writers may create the same deal at once: ON
+    -- CONFLICT waits for the other's commit, and the loser then locks and
+    -- merges into its row (0012). The lock is taken here, in a statement of
+    -- its own, so that the next statement's snapshot sees the row versions
+    -- it holds: a FOR UPDATE inside that statement returned a version newer
+    -- than its snapshot, which its UPDATE could not see (a lost update, found
+    -- by the fault tests).
     WITH c AS (
         INSERT INTO deals AS d (workspace_id, external_id, created_at)
         SELECT ws, o.id, COALESCE((o.patch ->> 'created_at')::timestamptz, o.at)
         FROM jsonb_to_recordset(ops) AS o(id text, patch jsonb, at timestamptz)
         ORDER BY o.id
-        ON CONFLICT (workspace_id, external_id) DO NOTHING
+        ON CONFLICT (workspace_id, external_id) DO UPDATE SET external_id = d.external_id WHERE false
         RETURNING d.external_id)
     SELECT COALESCE(array_agg(c.external_id), '{}') INTO new_ids FROM c;
 
@@ -43,13 +50,12 @@ BEGIN
         SELECT x.*, x.id = ANY (new_ids) AS created
         FROM jsonb_to_recordset(ops) AS x(n int, id text, patch jsonb, at timestamptz, origin text,
                                           has_stage_at boolean, stage_at timestamptz)),
-    cur AS ( -- the stored rows, locked in key order. Looked up (and below updated) row by row
-             -- through the key, whatever the statistics say: a generic plan made while the table
-             -- was small joined by scanning the workspace's deals once per change.
+    cur AS ( -- the stored rows (locked above), looked up and below updated row by row; the
+             -- LIMIT keeps the lookup a per-change subquery, which the planner would otherwise
+             -- turn into a join over all of the workspace's deals
         SELECT o.*, l.drow, l.tid, to_jsonb(l.drow) AS old, (l.drow).field_changed_at AS fca
-        FROM (SELECT * FROM o ORDER BY o.id) AS o
-        CROSS JOIN LATERAL (SELECT d AS drow, d.ctid AS tid FROM deals d
-                            WHERE d.workspace_id = ws AND d.external_id = o.id FOR UPDATE) AS l),
+        FROM o CROSS JOIN LATERAL (SELECT d AS drow, d.ctid AS tid FROM deals d
+                                   WHERE d.workspace_id = ws AND d.external_id = o.id LIMIT 1) AS l),
     fr AS ( -- a field changed later than this change keeps its value
         SELECT cur.*,
                (SELECT COALESCE(jsonb_object_agg(p.key, p.value), '{}') FROM jsonb_each(cur.patch) AS p
