@@ -174,6 +174,21 @@ START_TEST(hubspot_v3_batch_applies_and_rejects_tampering)
     ck_assert_int_eq(count_events(ws.read, "&status=applied"), 3);
     ck_assert_int_eq(count_events(ws.read, "&status=duplicate"), 4);
 
+    /* the same event twice in one delivery: the first applies, the second is its duplicate */
+    char e5[512], twice[1100];
+    hs_event(e5, sizeof e5, 105, "5150", t0 + 4000, "amount", "13000");
+    snprintf(twice, sizeof twice, "[%s,%s]", e5, e5);
+    r = hubspot_post(ep, twice, HS_SECRET, now_ms());
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(inum(json_object_get(r->json, "counts"), "applied"), 1);
+    ck_assert_int_eq(inum(json_object_get(r->json, "counts"), "duplicate"), 1);
+    ck_assert_ptr_nonnull(strstr(str(json_array_get(json_object_get(r->json, "events"), 1), "detail"),
+                                 str(json_array_get(json_object_get(r->json, "events"), 0), "id")));
+    api_resp_free(r);
+    r = api_get("/v1/deals/5150", ws.read);
+    ck_assert(json_number_value(json_object_get(r->json, "amount")) == 13000);
+    api_resp_free(r);
+
     /* fix the mapping, replay the rejected event: the stage applies at the event's own time */
     r = api_send_json("PATCH", "/v1/webhook-endpoints/", ws.admin, "{}");
     ck_assert_int_ge(r->status, 400);
