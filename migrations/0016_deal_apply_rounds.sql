@@ -210,7 +210,7 @@ $$;
 -- the delivery or when an event turns up from a concurrent delivery between
 -- the lookup and the insert.
 CREATE FUNCTION webhook_ingest_set(ws uuid, ep uuid, dlv uuid, evs jsonb) RETURNS jsonb
-LANGUAGE plpgsql SET enable_seqscan = off AS $$ -- lookups by key only, as deal_apply_round
+LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
     firsts uuid[];
@@ -222,10 +222,14 @@ BEGIN
     IF EXISTS (SELECT 1 FROM jsonb_array_elements(evs) AS v GROUP BY v ->> 'dedupe_key' HAVING count(*) > 1) THEN
         RAISE EXCEPTION 'a dedupe key repeats within the delivery';
     END IF;
-    SELECT array_agg((SELECT w.id FROM webhook_events w
-                      WHERE w.workspace_id = ws AND w.endpoint_id = ep AND w.dedupe_key = e.v ->> 'dedupe_key'
-                        AND w.status <> 'duplicate') ORDER BY e.k) INTO firsts
-    FROM jsonb_array_elements(evs) WITH ORDINALITY AS e(v, k);
+    -- Planned on each call (EXECUTE), with the table's size of the moment: a plan cached while
+    -- webhook_events was empty could read it through the list index for every lookup (0017).
+    EXECUTE 'SELECT array_agg((SELECT w.id FROM webhook_events w
+                               WHERE w.workspace_id = $1 AND w.endpoint_id = $2
+                                 AND w.dedupe_key = e.v ->> ''dedupe_key'' AND w.status <> ''duplicate'')
+                              ORDER BY e.k)
+             FROM jsonb_array_elements($3) WITH ORDINALITY AS e(v, k)'
+        INTO firsts USING ws, ep, evs;
     SELECT COALESCE(jsonb_agg(o.op || jsonb_build_object('ev', e.k) ORDER BY e.k, o.k), '[]') INTO ops
     FROM jsonb_array_elements(evs) WITH ORDINALITY AS e(v, k),
          jsonb_array_elements(COALESCE(e.v -> 'ops', '[]')) WITH ORDINALITY AS o(op, k)
