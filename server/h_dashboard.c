@@ -20,6 +20,7 @@
 #include "yconv.h"
 
 static json_t *money_j(money_t c) { return json_real((double)c / 100.0); }
+static json_t *no_money(money_t c) { return (void)c, json_null(); }
 static json_t *ratio_j(const metric_value *m) { return m->ok ? json_real(round(m->value * 10000) / 10000) : json_null(); }
 
 typedef struct {
@@ -135,10 +136,16 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
     long arr_rows = 0;
     if (waterfall(db, ws, P->start, P->end, &w, &arr_rows, err) != 0)
         return -1;
-    json_t *arr = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "current", money_j(w.ending),
-                            "beginning_of_quarter", money_j(w.starting), "new_business", money_j(w.new_business),
-                            "expansion", money_j(w.expansion), "contraction", money_j(w.contraction), "churned",
-                            money_j(w.churn), "net_new", money_j(w.net_new), "reactivation", money_j(w.reactivation));
+    /* with no ARR movement recorded at all, ARR is unknown, not zero (issue 8: a metric without
+     * its inputs is null with a reason) */
+    json_t *(*arr_j)(money_t) = arr_rows > 0 ? money_j : no_money;
+    json_t *arr = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "current", arr_j(w.ending),
+                            "beginning_of_quarter", arr_j(w.starting), "new_business", arr_j(w.new_business),
+                            "expansion", arr_j(w.expansion), "contraction", arr_j(w.contraction), "churned",
+                            arr_j(w.churn), "net_new", arr_j(w.net_new), "reactivation", arr_j(w.reactivation));
+    if (arr_rows == 0)
+        signal(&c, "arr", NULL, "no ARR movements recorded up to the period's end (POST /v1/arr-events or subscriptions)",
+               "", 0);
     explain(&c, "arr", "ending = beginning + new + expansion + reactivation - contraction - churn (ARR movements)",
             json_pack("{s:I}", "movements", (json_int_t)arr_rows));
     metric_value nrr = metrics_nrr(w.starting, w.expansion, w.contraction, w.churn);
