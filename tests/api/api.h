@@ -44,6 +44,9 @@ const char *api_tmpdir(void);
 /* A new workspace with one key per role. */
 void api_new_workspace(api_ws *ws);
 
+/* A file of the repository (the tests run from its root), NUL-terminated; free() it. */
+char *api_slurp(const char *path);
+
 /* One request. extra: NULL-terminated "Header: value" strings or NULL.
  * The response is checked against openapi.yaml; a mismatch fails the test. */
 api_resp *api_req(const char *method, const char *path, const char *key, const char *ctype, const char *body,

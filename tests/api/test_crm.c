@@ -323,19 +323,6 @@ static json_t *generated_ops(void)
     return ops;
 }
 
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "%s: run the tests from the repository root", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *t = calloc(1, (size_t)n + 1);
-    ck_assert(fread(t, 1, (size_t)n, f) == (size_t)n);
-    fclose(f);
-    return t;
-}
-
 static void pg_ok(PGconn *pg, PGresult *r)
 {
     ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK, "%s",
@@ -351,7 +338,7 @@ START_TEST(deal_apply_set_matches_one_by_one)
     ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
     PQclear(PQexec(pg, "SET TimeZone = 'UTC'"));
     /* the reference: 0012's deal_apply, renamed into pg_temp */
-    char *ref = read_text("migrations/0012_deal_apply_create_race.sql");
+    char *ref = api_slurp("migrations/0012_deal_apply_create_race.sql");
     const char *head = "CREATE OR REPLACE FUNCTION deal_apply(";
     char *at = strstr(ref, head);
     ck_assert(at != NULL);

@@ -10,20 +10,6 @@
 static const char *str(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 static long long inum(const json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    ck_assert_int_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
 /* POST one entry of data/crm-sample/import.json with its file. */
 static api_resp *import_sample(const char *key, size_t which)
 {
@@ -32,7 +18,7 @@ static api_resp *import_sample(const char *key, size_t which)
     json_t *req = json_deep_copy(json_array_get(json_object_get(plan, "imports"), which));
     char path[256];
     snprintf(path, sizeof path, "data/crm-sample/%s", str(req, "file"));
-    char *data = slurp(path);
+    char *data = api_slurp(path);
     json_object_del(req, "file");
     json_object_set_new(req, "data", json_string(data));
     free(data);
