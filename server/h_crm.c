@@ -26,7 +26,7 @@ static const char *one_sql(const crm_object *o)
         return "SELECT deal_detail_json(t) FROM deals t WHERE t.workspace_id = $1 AND t.external_id = $2"
                " AND t.deleted_at IS NULL";
     case CRM_ACCOUNTS:
-        return "SELECT account_json(t) FROM accounts t WHERE t.workspace_id = $1 AND t.external_id = $2"
+        return "SELECT account_detail_json(t) FROM accounts t WHERE t.workspace_id = $1 AND t.external_id = $2"
                " AND t.deleted_at IS NULL";
     case CRM_REPS:
         return "SELECT rep_json(t) FROM reps t WHERE t.workspace_id = $1 AND t.external_id = $2"

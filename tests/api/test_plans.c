@@ -644,7 +644,17 @@ START_TEST(territory_apply_diff_revert)
     snprintf(path, sizeof path, "/v1/accounts/%s", mover);
     json_t *acct = get_json(path, ws.read, 200);
     ck_assert_str_eq(str(acct, "territory"), "T2");
+    json_t *th = json_object_get(acct, "territory_history"); /* what the plan did, from when */
+    ck_assert_int_eq(json_array_size(th), 1);
+    ck_assert_str_eq(str(json_array_get(th, 0), "territory"), "T2");
+    ck_assert_str_eq(str(json_array_get(th, 0), "previous"), "T1");
+    ck_assert_str_eq(str(json_array_get(th, 0), "effective_date"), "2027-01-01");
+    ck_assert_str_eq(str(json_array_get(th, 0), "action"), "apply");
+    ck_assert_str_eq(str(json_array_get(th, 0), "plan_id"), pid);
     json_decref(acct);
+    json_t *unmoved = get_json("/v1/accounts/a4", ws.read, 200);
+    ck_assert_int_eq(json_array_size(json_object_get(unmoved, "territory_history")), 0);
+    json_decref(unmoved);
     snprintf(path, sizeof path, "/v1/territory-plans/%s/diff?against=current", pid);
     d = get_json(path, ws.read, 200);
     ck_assert_int_eq(inum(d, "accounts_moved"), 0);
@@ -679,6 +689,11 @@ START_TEST(territory_apply_diff_revert)
     snprintf(path, sizeof path, "/v1/accounts/%s", mover);
     acct = get_json(path, ws.read, 200);
     ck_assert_str_eq(str(acct, "territory"), "T1");
+    th = json_object_get(acct, "territory_history");
+    ck_assert_int_eq(json_array_size(th), 2);
+    ck_assert_str_eq(str(json_array_get(th, 1), "action"), "revert");
+    ck_assert_str_eq(str(json_array_get(th, 1), "territory"), "T1");
+    ck_assert_str_eq(str(json_array_get(th, 1), "previous"), "T2");
     json_decref(acct);
     snprintf(path, sizeof path, "/v1/territory-plans/%s/revert", pid);
     r = api_send_json("POST", path, ws.admin, "{}");
@@ -701,6 +716,9 @@ START_TEST(territory_apply_diff_revert)
     snprintf(path, sizeof path, "/v1/accounts/%s", mover);
     acct = get_json(path, ws.read, 200);
     ck_assert_str_eq(str(acct, "territory"), "T9");
+    /* apply, revert, apply: the hand-made T9 is the account's own field, and the revert that
+     * left it alone wrote nothing */
+    ck_assert_int_eq(json_array_size(json_object_get(acct, "territory_history")), 3);
     json_decref(acct);
 
     /* another workspace: every plan route answers 404 for this plan, its
