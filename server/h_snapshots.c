@@ -123,24 +123,17 @@ void h_snapshots_list(http_req *rq)
 }
 
 /* The snapshot's JSON (new reference) or NULL after replying 404/503. */
-static json_t *load_snapshot(http_req *rq, db_conn *db, const char *id)
+static json_t *load_snapshot(http_req *rq, const char *id)
 {
-    if (!jv_is_uuid(id)) {
-        http_fail(rq, ERR_NOT_FOUND, "No snapshot with this id");
+    PGresult *r = http_query_id(rq, NULL, id,
+                                "SELECT snapshot_json(s) FROM snapshots s WHERE workspace_id = $1 AND id = $2::uuid",
+                                "No snapshot with this id");
+    if (!r)
         return NULL;
-    }
-    app_err err = {0};
-    const char *p[] = {rq->auth.workspace_id, id};
-    PGresult *r =
-        db_query(db, "SELECT snapshot_json(s) FROM snapshots s WHERE workspace_id = $1 AND id = $2::uuid", 2, p, &err);
-    if (!r) {
-        http_reply_error(rq, &err);
-        return NULL;
-    }
-    json_t *j = PQntuples(r) ? json_loads(PQgetvalue(r, 0, 0), 0, NULL) : NULL;
+    json_t *j = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
     PQclear(r);
     if (!j)
-        http_fail(rq, ERR_NOT_FOUND, "No snapshot with this id");
+        http_fail(rq, ERR_INTERNAL, "The stored snapshot could not be read");
     return j;
 }
 
@@ -157,10 +150,10 @@ void h_snapshots_get(http_req *rq)
     const char *cursor = NULL;
     if (include && !http_page_params(rq, false, &limit, &cursor))
         return;
-    db_conn *db = http_db(rq);
-    json_t *snap = db ? load_snapshot(rq, db, rq->params[0]) : NULL;
+    json_t *snap = load_snapshot(rq, rq->params[0]);
     if (!snap)
         return;
+    db_conn *db = http_db(rq); /* the connection load_snapshot took */
     if (include) {
         app_err err = {0};
         char lbuf[24];
@@ -289,8 +282,8 @@ void h_snapshots_diff(http_req *rq)
         return;
     }
     db_conn *db = http_db(rq);
-    json_t *to = db ? load_snapshot(rq, db, rq->params[0]) : NULL;
-    json_t *from = to ? load_snapshot(rq, db, against) : NULL;
+    json_t *to = db ? load_snapshot(rq, rq->params[0]) : NULL;
+    json_t *from = to ? load_snapshot(rq, against) : NULL;
     if (!from) {
         json_decref(to);
         return;

@@ -611,30 +611,14 @@ void h_territory_plans_list(http_req *rq)
 
 /* The plan's row as JSON (column 0) and its stored inputs (column 1), or a
  * 404 already answered. */
-static PGresult *fetch_plan(http_req *rq, db_conn *db, const char *id, bool with_inputs)
+static PGresult *fetch_plan(http_req *rq, const char *id, bool with_inputs)
 {
-    app_err err = {0};
-    if (!jv_is_uuid(id)) {
-        http_fail(rq, ERR_NOT_FOUND, "No territory plan with this id");
-        return NULL;
-    }
-    const char *p[] = {rq->auth.workspace_id, id};
-    PGresult *r = db_query(db,
-                           with_inputs ? "SELECT territory_plan_json(p), p.inputs FROM territory_plans p"
-                                         " WHERE workspace_id = $1 AND id = $2::uuid"
-                                       : "SELECT territory_plan_json(p) FROM territory_plans p"
-                                         " WHERE workspace_id = $1 AND id = $2::uuid",
-                           2, p, &err);
-    if (!r) {
-        http_reply_error(rq, &err);
-        return NULL;
-    }
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        http_fail(rq, ERR_NOT_FOUND, "No territory plan with this id");
-        return NULL;
-    }
-    return r;
+    return http_query_id(rq, NULL, id,
+                         with_inputs ? "SELECT territory_plan_json(p), p.inputs FROM territory_plans p"
+                                       " WHERE workspace_id = $1 AND id = $2::uuid"
+                                     : "SELECT territory_plan_json(p) FROM territory_plans p"
+                                       " WHERE workspace_id = $1 AND id = $2::uuid",
+                         "No territory plan with this id");
 }
 
 void h_territory_plans_get(http_req *rq)
@@ -642,7 +626,7 @@ void h_territory_plans_get(http_req *rq)
     db_conn *db = http_db(rq);
     if (!db)
         return;
-    PGresult *r = fetch_plan(rq, db, rq->params[0], false);
+    PGresult *r = fetch_plan(rq, rq->params[0], false);
     if (!r)
         return;
     http_reply_json_etag(rq, json_loads(PQgetvalue(r, 0, 0), 0, NULL));
@@ -692,7 +676,7 @@ void h_territory_plans_diff(http_req *rq)
     db_conn *db = http_db(rq);
     if (!db)
         return;
-    PGresult *r = fetch_plan(rq, db, rq->params[0], true);
+    PGresult *r = fetch_plan(rq, rq->params[0], true);
     if (!r)
         return;
     app_err err = {0};
@@ -814,7 +798,7 @@ static void apply_or_revert(http_req *rq, bool apply)
     db_conn *db = http_db(rq);
     if (!db)
         return;
-    PGresult *r = fetch_plan(rq, db, rq->params[0], false);
+    PGresult *r = fetch_plan(rq, rq->params[0], false);
     if (!r)
         return;
     PQclear(r);

@@ -94,7 +94,12 @@ db_conn *http_db(http_req *rq)
 
 PGresult *http_query_one(http_req *rq, db_conn **dbp, const char *sql, const char *missing)
 {
-    if (!jv_is_uuid(rq->params[0])) {
+    return http_query_id(rq, dbp, rq->params[0], sql, missing);
+}
+
+PGresult *http_query_id(http_req *rq, db_conn **dbp, const char *id, const char *sql, const char *missing)
+{
+    if (!jv_is_uuid(id)) {
         http_fail(rq, ERR_NOT_FOUND, "%s", missing);
         return NULL;
     }
@@ -102,7 +107,7 @@ PGresult *http_query_one(http_req *rq, db_conn **dbp, const char *sql, const cha
     if (!db)
         return NULL;
     app_err err = {0};
-    const char *p[] = {rq->auth.workspace_id, rq->params[0]};
+    const char *p[] = {rq->auth.workspace_id, id};
     PGresult *r = db_query(db, sql, 2, p, &err);
     if (!r) {
         http_reply_error(rq, &err);

@@ -93,6 +93,8 @@ db_conn *http_db(http_req *rq);
  * (or the database's error) has been sent. *dbp, when given, gets the
  * connection. The caller PQclears the result. */
 PGresult *http_query_one(http_req *rq, db_conn **dbp, const char *sql, const char *missing);
+/* The same for another id than the path's (a query parameter, a body field). */
+PGresult *http_query_id(http_req *rq, db_conn **dbp, const char *id, const char *sql, const char *missing);
 
 const char *http_header(const http_req *rq, const char *name);
 const char *http_query(const http_req *rq, const char *key);
