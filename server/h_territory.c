@@ -611,9 +611,9 @@ void h_territory_plans_list(http_req *rq)
 
 /* The plan's row as JSON (column 0) and its stored inputs (column 1), or a
  * 404 already answered. */
-static PGresult *fetch_plan(http_req *rq, const char *id, bool with_inputs)
+static PGresult *fetch_plan(http_req *rq, db_conn **dbp, const char *id, bool with_inputs)
 {
-    return http_query_id(rq, NULL, id,
+    return http_query_id(rq, dbp, id,
                          with_inputs ? "SELECT territory_plan_json(p), p.inputs FROM territory_plans p"
                                        " WHERE workspace_id = $1 AND id = $2::uuid"
                                      : "SELECT territory_plan_json(p) FROM territory_plans p"
@@ -623,10 +623,7 @@ static PGresult *fetch_plan(http_req *rq, const char *id, bool with_inputs)
 
 void h_territory_plans_get(http_req *rq)
 {
-    db_conn *db = http_db(rq);
-    if (!db)
-        return;
-    PGresult *r = fetch_plan(rq, rq->params[0], false);
+    PGresult *r = fetch_plan(rq, NULL, rq->params[0], false);
     if (!r)
         return;
     http_reply_json_etag(rq, json_loads(PQgetvalue(r, 0, 0), 0, NULL));
@@ -673,10 +670,8 @@ static int inputs_load(const json_t *in, plan_in *p, int **assignment)
 
 void h_territory_plans_diff(http_req *rq)
 {
-    db_conn *db = http_db(rq);
-    if (!db)
-        return;
-    PGresult *r = fetch_plan(rq, rq->params[0], true);
+    db_conn *db;
+    PGresult *r = fetch_plan(rq, &db, rq->params[0], true);
     if (!r)
         return;
     app_err err = {0};
@@ -795,10 +790,8 @@ static void apply_or_revert(http_req *rq, bool apply)
         http_reply_error(rq, &err);
         return;
     }
-    db_conn *db = http_db(rq);
-    if (!db)
-        return;
-    PGresult *r = fetch_plan(rq, rq->params[0], false);
+    db_conn *db;
+    PGresult *r = fetch_plan(rq, &db, rq->params[0], false);
     if (!r)
         return;
     PQclear(r);
