@@ -44,6 +44,14 @@ const char *api_tmpdir(void);
 /* A new workspace with one key per role. */
 void api_new_workspace(api_ws *ws);
 
+/* Dates relative to the real today (UTC), so no test expires: the day
+ * offset_days from today as YYYY-MM-DD, and the calendar quarter
+ * ("2026-Q4") that contains it. out needs 11 bytes. */
+char *api_day(int offset_days, char out[static 11]);
+char *api_quarter_of_day(int offset_days, char out[static 11]);
+/* The Monday and Sunday of the week (Monday to Sunday) that holds the day offset_days from today. */
+void api_week(int offset_days, char monday[static 11], char sunday[static 11]);
+
 /* A file of the repository (the tests run from its root), NUL-terminated; free() it. */
 char *api_slurp(const char *path);
 

@@ -369,6 +369,40 @@ static int scan_logs_for_secrets(void)
     return 0;
 }
 
+/* Civil-calendar arithmetic through timegm/gmtime_r, independent of the
+ * server's core/caldate so a wrong date in either shows up. */
+static struct tm day_tm(int offset_days)
+{
+    time_t t = time(NULL) + (time_t)offset_days * 86400;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    return tm;
+}
+
+char *api_day(int offset_days, char out[static 11])
+{
+    struct tm tm = day_tm(offset_days);
+    strftime(out, 11, "%Y-%m-%d", &tm);
+    return out;
+}
+
+char *api_quarter_of_day(int offset_days, char out[static 11])
+{
+    struct tm tm = day_tm(offset_days);
+    strftime(out, 11, "%Y-Q", &tm);
+    out[6] = (char)('1' + tm.tm_mon / 3);
+    out[7] = '\0';
+    return out;
+}
+
+void api_week(int offset_days, char monday[static 11], char sunday[static 11])
+{
+    struct tm tm = day_tm(offset_days);
+    int since_monday = (tm.tm_wday + 6) % 7;
+    api_day(offset_days - since_monday, monday);
+    api_day(offset_days - since_monday + 6, sunday);
+}
+
 char *api_slurp(const char *path)
 {
     FILE *f = fopen(path, "rb");

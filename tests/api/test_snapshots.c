@@ -34,11 +34,18 @@ static void snapshot(const api_ws *ws, const char *label, char *id, size_t len)
     api_resp_free(r);
 }
 
-#define IN "2026-12-15"   /* inside the current quarter (2026-Q4) */
-#define OUT "2027-02-01"  /* after it */
+/* Close dates relative to the real today: today is inside the current quarter
+ * and not yet past; 100 days on is after it (no quarter is longer than 92). */
+static char IN[11], OUT[11];
+static void dates(void)
+{
+    api_day(0, IN);
+    api_day(100, OUT);
+}
 
 START_TEST(one_deal_of_each_change_kind)
 {
+    dates();
     api_ws ws;
     api_new_workspace(&ws);
     put_deal(&ws, "won", "1000", "proposal", "open", IN, "ann");
@@ -149,6 +156,7 @@ END_TEST
 
 START_TEST(two_daemons_take_each_scheduled_snapshot_once)
 {
+    dates();
     api_ws ws;
     api_new_workspace(&ws);
     put_deal(&ws, "d1", "1000", "proposal", "open", IN, "ann");
@@ -184,21 +192,27 @@ END_TEST
 
 START_TEST(weekly_pipeline_review)
 {
+    dates();
+    char quarter[11], late[11], monday[11], sunday[11], rep[96];
+    api_quarter_of_day(0, quarter);
+    api_day(-40, late);
+    api_week(0, monday, sunday);
     api_ws ws;
     api_new_workspace(&ws);
-    api_resp *r = api_send_json("PUT", "/v1/reps/ann", ws.write, "{\"name\":\"Ann\",\"quotas\":{\"2026-Q4\":20000}}");
+    snprintf(rep, sizeof rep, "{\"name\":\"Ann\",\"quotas\":{\"%s\":20000}}", quarter);
+    api_resp *r = api_send_json("PUT", "/v1/reps/ann", ws.write, rep);
     ck_assert_msg(r->status == 200 || r->status == 201, "%s", r->body);
     api_resp_free(r);
     put_deal(&ws, "big", "9000", "proposal", "open", IN, "ann");
-    put_deal(&ws, "late", "4000", "proposal", "open", "2026-11-01", "ann"); /* past its close date */
+    put_deal(&ws, "late", "4000", "proposal", "open", late, "ann"); /* past its close date */
     put_deal(&ws, "small", "1000", "opportunity", "open", IN, "ann");
     put_deal(&ws, "bobs", "50000", "proposal", "open", IN, "bob");
     char path[128];
-    snprintf(path, sizeof path, "/v1/pipeline/review?owner=ann&week=2026-11-25");
+    snprintf(path, sizeof path, "/v1/pipeline/review?owner=ann&week=%s", IN); /* this week: the deals are new in it */
     r = api_get(path, ws.read);
     ck_assert_status(r, 200);
-    ck_assert_str_eq(str(r->json, "week_start"), "2026-11-23");
-    ck_assert_str_eq(str(r->json, "week_end"), "2026-11-29");
+    ck_assert_str_eq(str(r->json, "week_start"), monday);
+    ck_assert_str_eq(str(r->json, "week_end"), sunday);
     json_t *top = json_object_get(r->json, "top_deals");
     ck_assert_int_eq(json_array_size(top), 3);
     ck_assert_str_eq(str(json_array_get(top, 0), "deal"), "big");
@@ -213,7 +227,9 @@ START_TEST(weekly_pipeline_review)
     const char *md[] = {"Accept: text/markdown", NULL};
     r = api_req("GET", path, ws.read, NULL, NULL, 0, md);
     ck_assert_status(r, 200);
-    ck_assert_ptr_nonnull(strstr(r->body, "## Weekly Pipeline Review — ann — 2026-11-23"));
+    char heading[96];
+    snprintf(heading, sizeof heading, "## Weekly Pipeline Review — ann — %s", monday);
+    ck_assert_ptr_nonnull(strstr(r->body, heading));
     ck_assert_ptr_nonnull(strstr(r->body, "| Deal big | $9000.00 | proposal |"));
     ck_assert_ptr_nonnull(strstr(r->body, "- Coverage: 0.7x vs 3.0x target"));
     api_resp_free(r);
