@@ -41,3 +41,10 @@ accuracy_point accuracy_point_of(money_t forecast, money_t actual)
 }
 
 const char *accuracy_direction(double bias_pct) { return bias_pct > 0 ? "over" : bias_pct < 0 ? "under" : "even"; }
+
+double accuracy_pinball(double q, money_t value, money_t actual)
+{
+    return actual >= value ? (double)(actual - value) * q : (double)(value - actual) * (1 - q);
+}
+
+bool accuracy_inside(money_t lo, money_t hi, money_t actual) { return actual >= lo && actual <= hi; }

@@ -44,6 +44,15 @@ typedef struct {
  * defined (a percentage of nothing is not a number). */
 accuracy_point accuracy_point_of(money_t forecast, money_t actual);
 
+/* Range scores of one forecast: the pinball (quantile) loss of the
+ * forecast's q-quantile value against the actual, (actual - v) x q when the
+ * actual is at or above v, else (v - actual) x (1 - q), in cents; and
+ * whether the actual fell inside [lo, hi] (both ends included). The mean
+ * pinball loss over P10/P50/P90 is a discrete approximation of the CRPS / 2
+ * (Gneiting and Raftery 2007). */
+double accuracy_pinball(double q, money_t value, money_t actual);
+bool accuracy_inside(money_t lo, money_t hi, money_t actual);
+
 /* "over" (bias > 0), "under" (bias < 0) or "even". */
 const char *accuracy_direction(double bias_pct);
 

@@ -5,14 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *method_names[] = {"weighted", "category", "historical"};
+static const char *method_names[FM__COUNT] = {"weighted", "category", "historical", "learned"};
 static const char *risk_names[RISK__COUNT] = {"past_close", "pushed", "no_activity", "stale_stage", "outsized"};
 
-const char *forecast_method_name(forecast_method m) { return (m >= FM_WEIGHTED && m <= FM_HISTORICAL) ? method_names[m] : ""; }
+const char *forecast_method_name(forecast_method m) { return (m >= FM_WEIGHTED && m < FM__COUNT) ? method_names[m] : ""; }
 
 int forecast_method_parse(const char *s)
 {
-    for (int i = 0; s && i < 3; i++)
+    for (int i = 0; s && i < FM__COUNT; i++)
         if (strcmp(s, method_names[i]) == 0)
             return i;
     return -1;
@@ -383,11 +383,62 @@ static void add_totals(forecast_totals *dst, const forecast_totals *src)
 
 static double clamp01(double x) { return x < 0 ? 0 : x > 1 ? 1 : x; }
 
+/* The learned method counts a known amount at the realised/expected ratio
+ * of past wins; an imputed one is already a realised average. */
+static money_t learned_amount(const forecast_deal *d, const forecast_input *in)
+{
+    return d->amount_imputed ? d->amount : money_mul_rate(d->amount, in->learned->amount_ratio);
+}
+
+static int learned_state(const forecast_deal *d, const forecast_input *in, int *stage, int *state)
+{
+    if (d->excluded || d->won || !in->learned->open[d->stage])
+        return -1;
+    *stage = d->stage;
+    *state = fclearn_state(in->learned, d->stage_entered, in->as_of);
+    return 0;
+}
+
+/* The learned method's window for this forecast: win probabilities per
+ * state, the new-deal term and the parameter spread of the open amounts.
+ * *out stays NULL when the period has already ended at as_of. */
+static int learned_window(const forecast_deal *deals, size_t n, const forecast_input *in, fclearn_window **out)
+{
+    *out = NULL;
+    caldate_t from = in->as_of, count_from = in->period_start > in->as_of ? in->period_start : in->as_of;
+    if (count_from >= in->period_end)
+        return 0;
+    double (*amount)[FCLEARN_NSTATES] = calloc(FUNNEL_MAX_STAGES, sizeof *amount);
+    fclearn_window *w = malloc(sizeof *w);
+    if (!amount || !w) {
+        free(amount);
+        free(w);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int s, a;
+        if (learned_state(&deals[i], in, &s, &a) == 0)
+            amount[s][a] += (double)learned_amount(&deals[i], in);
+    }
+    int draws = in->learned_draws > 0 ? in->learned_draws : FORECAST_LEARNED_DRAWS;
+    int rc = fclearn_window_compute(in->learned, from, count_from, in->period_end,
+                                    (const double (*)[FCLEARN_NSTATES])amount, draws,
+                                    0x5eed0000ULL + (unsigned long long)from, w);
+    free(amount);
+    if (rc != 0) {
+        free(w);
+        return -1;
+    }
+    *out = w;
+    return 0;
+}
+
 int forecast_compute(const forecast_deal *deals, size_t n, const forecast_input *in, forecast_result *out)
 {
     const funnel_def *f = in->funnel;
     if (!f || in->nquantiles < 0 || in->nquantiles > FORECAST_MAX_QUANTILES || in->ngroups < 0 ||
-        (in->method == FM_HISTORICAL && (!in->history || !in->history->stages)) || in->period_end <= in->period_start)
+        (in->method == FM_HISTORICAL && (!in->history || !in->history->stages)) ||
+        (in->method == FM_LEARNED && !in->learned) || in->period_end <= in->period_start)
         return -1;
     for (size_t i = 0; i < n; i++)
         if (deals[i].stage < 0 || deals[i].stage >= f->nstages || deals[i].group >= in->ngroups)
@@ -399,11 +450,14 @@ int forecast_compute(const forecast_deal *deals, size_t n, const forecast_input 
     double *pp = malloc((n ? n : 1) * sizeof *pp);
     forecast_totals *own = calloc((size_t)ng + 1, sizeof *own);
     int rc = -1;
+    fclearn_window *lw = NULL;
     if (!med || !cnt || !amt || !pp || !own || group_medians(deals, n, ng, med, cnt) != 0)
         goto done;
     memset(&out->total, 0, sizeof out->total);
     const forecast_history *h = in->method == FM_HISTORICAL ? in->history : NULL;
     double k = h && h->prior_strength > 0 ? h->prior_strength : 10.0;
+    if (in->method == FM_LEARNED && learned_window(deals, n, in, &lw) != 0)
+        goto done;
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         const forecast_deal *d = &deals[i];
@@ -458,7 +512,15 @@ int forecast_compute(const forecast_deal *deals, size_t n, const forecast_input 
             p = p_win * p_close_in_period(sh, age, in, in_period);
             break;
         }
+        case FM__COUNT:
+            break;
+        case FM_LEARNED: {
+            int ls, state;
+            p = lw && learned_state(d, in, &ls, &state) == 0 ? lw->p_won[ls][state] : 0;
+            break;
         }
+        }
+        money_t amount = in->method == FM_LEARNED ? learned_amount(d, in) : d->amount;
         if (p > 0 && in->win_rate_delta != 0)
             p = clamp01(p + in->win_rate_delta);
         if (in_period) {
@@ -471,17 +533,17 @@ int forecast_compute(const forecast_deal *deals, size_t n, const forecast_input 
         }
         if (p > 0 || in_period) {
             one.open_deals = 1;
-            one.weighted = money_mul_rate(d->amount, p);
+            one.weighted = money_mul_rate(amount, p);
             one.expected = one.weighted;
             int nf = __builtin_popcount(flags);
-            one.risk_adjusted = money_mul_rate(d->amount, p * (nf >= 2 ? 0.25 : nf == 1 ? 0.5 : 1.0));
+            one.risk_adjusted = money_mul_rate(amount, p * (nf >= 2 ? 0.25 : nf == 1 ? 0.5 : 1.0));
             if (flags) {
                 one.at_risk = d->amount;
                 one.flagged_deals = 1;
             }
         }
         if (p > 0) {
-            amt[m] = d->amount;
+            amt[m] = amount;
             pp[m++] = p;
         }
     record:
@@ -496,6 +558,10 @@ int forecast_compute(const forecast_deal *deals, size_t n, const forecast_input 
     double rr_mean = 0, rr_var = 0;
     if (h)
         run_rate(h, in, &rr_mean, &rr_var);
+    if (lw) { /* new deals, and the uncertainty of the learned rates */
+        rr_mean = lw->created_mean;
+        rr_var = lw->created_var + lw->param_var;
+    }
     out->total.run_rate = (money_t)llround(rr_mean);
     out->total.expected += out->total.run_rate;
     out->total.risk_adjusted += out->total.run_rate;
@@ -515,6 +581,7 @@ int forecast_compute(const forecast_deal *deals, size_t n, const forecast_input 
         goto done;
     rc = 0;
 done:
+    free(lw);
     free(med);
     free(cnt);
     free(amt);

@@ -15,13 +15,17 @@
 #include <stdint.h>
 
 #include "caldate.h"
+#include "fclearn.h"
 #include "funnel.h"
 #include "money.h"
 
 #define FORECAST_NO_DATE INT32_MIN
 #define FORECAST_MAX_QUANTILES 9
+/* Posterior draws of the learned method's rates for its ranges: the spread
+ * of a 64-draw estimate of a standard deviation is about 9%. */
+#define FORECAST_LEARNED_DRAWS 64
 
-typedef enum { FM_WEIGHTED, FM_CATEGORY, FM_HISTORICAL } forecast_method;
+typedef enum { FM_WEIGHTED, FM_CATEGORY, FM_HISTORICAL, FM_LEARNED, FM__COUNT } forecast_method;
 const char *forecast_method_name(forecast_method m);
 int forecast_method_parse(const char *s); /* -1 when unknown */
 
@@ -49,6 +53,7 @@ typedef struct {
     int push_count;
     bool excluded; /* what-if: leave this deal out */
     bool close_estimated; /* expected_close came from forecast_estimate_close: nobody's promise, never past_close */
+    bool amount_imputed;  /* amount not known then (the history's average won deal): no realised/expected ratio */
 } forecast_deal;
 
 /* Learned from the workspace's closed deals (historical method). */
@@ -77,6 +82,8 @@ typedef struct {
     caldate_t as_of;
     const funnel_def *funnel;
     const forecast_history *history;  /* historical method; NULL otherwise */
+    const fclearn_model *learned;     /* learned method (fitted on what was known at as_of); NULL otherwise */
+    int learned_draws;                /* posterior draws for the parameter spread (0: FORECAST_LEARNED_DRAWS) */
     const double *stage_median_days;  /* per stage, for RISK_STALE_STAGE; NULL or NAN = unknown */
     double win_rate_delta;            /* what-if: added to every open deal's probability, clamped to 0..1 */
     int nquantiles;
@@ -92,7 +99,7 @@ typedef struct {
     money_t pipeline;  /* pipeline-category deals, weighted */
     money_t weighted;  /* sum of amount x p over the period's open deals */
     money_t expected;  /* closed won + weighted (+ run-rate) */
-    money_t run_rate;
+    money_t run_rate;  /* deals not created yet (historical and learned methods) */
     money_t at_risk;       /* open amount of flagged deals in the period */
     money_t risk_adjusted; /* expected with each flagged deal's p halved per flag, at most twice */
     long open_deals;       /* open deals counted in the period */

@@ -213,7 +213,7 @@ int fcdata_load_asof(db_conn *db, const char *ws, const funnel_def *def, caldate
         d->last_activity = FORECAST_NO_DATE;
         if (PQgetisnull(r, row, 1)) { /* not known then: the average won deal of the history */
             d->amount = hist ? hist->h.avg_won_amount : 0;
-            out->amount_imputed[i] = true;
+            d->amount_imputed = out->amount_imputed[i] = true;
             out->imputed_amounts++;
         } else {
             d->amount = strtoll(PQgetvalue(r, row, 1), NULL, 10);
@@ -257,4 +257,181 @@ int fcdata_won_between(db_conn *db, const char *ws, caldate_t start, caldate_t e
         return -1;
     *out = rc > 0 ? strtoll(buf, NULL, 10) : 0;
     return 0;
+}
+
+/* ---- the learned method's history ---------------------------------------- */
+
+/* Stage episodes known at T: every stage entry before T of a deal that
+ * existed then, with the next entry before T and the close if it was before
+ * T; later facts are not read. */
+static const char EPISODES_SQL[] =
+    "WITH t AS (SELECT ($2::date::timestamp AT TIME ZONE 'UTC') AS at),"
+    " d AS (SELECT external_id, status, closed_at FROM deals, t WHERE workspace_id = $1 AND created_at < t.at"
+    "  AND (deleted_at IS NULL OR deleted_at >= t.at)),"
+    " h AS (SELECT s.deal_id, s.stage, s.entered_at, lead(s.stage) OVER w AS next_stage,"
+    "  lead(s.entered_at) OVER w AS next_at, row_number() OVER w AS k"
+    "  FROM deal_stage_history s JOIN d ON d.external_id = s.deal_id, t"
+    "  WHERE s.workspace_id = $1 AND s.entered_at IS NOT NULL AND s.entered_at < t.at"
+    "  WINDOW w AS (PARTITION BY s.deal_id ORDER BY s.entered_at, s.id))"
+    " SELECT h.stage, to_char(h.entered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), h.next_stage,"
+    "  to_char(h.next_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
+    "  CASE WHEN d.closed_at < t.at THEN d.status END, to_char(d.closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), h.k"
+    " FROM h JOIN d ON d.external_id = h.deal_id, t";
+
+/* Counts and amounts known at T: closed deals (the threshold), deals created
+ * in the two 91-day windows before T (rate and trend), and the realised
+ * amounts of the year's wins, with the amount each had a day before its
+ * close where one was recorded (realised / expected). */
+static const char LEARN_FACTS_SQL[] =
+    "WITH t AS (SELECT ($2::date::timestamp AT TIME ZONE 'UTC') AS at),"
+    " d AS (SELECT d.* FROM deals d, t WHERE d.workspace_id = $1 AND d.created_at < t.at"
+    "  AND (d.deleted_at IS NULL OR d.deleted_at >= t.at)),"
+    " w AS (SELECT d.external_id, d.amount_cents::float8 AS final, d.closed_at FROM d, t WHERE d.status = 'won'"
+    "  AND d.closed_at < t.at AND d.closed_at >= t.at - interval '365 days' AND d.amount_cents IS NOT NULL),"
+    " r AS (SELECT w.final, (SELECT round((c.new_value #>> '{}')::numeric * 100)::float8 FROM deal_changes c"
+    "  WHERE c.workspace_id = $1 AND c.deal_id = w.external_id AND c.field = 'amount'"
+    "  AND c.changed_at < w.closed_at - interval '1 day' AND jsonb_typeof(c.new_value) = 'number'"
+    "  ORDER BY c.changed_at DESC, c.id DESC LIMIT 1) AS before FROM w)"
+    " SELECT (SELECT count(*) FROM d, t WHERE d.status IN ('won', 'lost') AND d.closed_at < t.at),"
+    "  (SELECT count(*) FROM d, t WHERE d.status = 'won' AND d.closed_at < t.at),"
+    "  (SELECT count(*) FROM d, t WHERE d.created_at >= t.at - interval '91 days'),"
+    "  (SELECT count(*) FROM d, t WHERE d.created_at >= t.at - interval '182 days'"
+    "   AND d.created_at < t.at - interval '91 days'),"
+    "  (SELECT count(*) FROM w), (SELECT COALESCE(avg(final), 0) FROM w), (SELECT COALESCE(avg(final * final), 0) FROM w),"
+    "  (SELECT count(*) FROM r WHERE before > 0), (SELECT COALESCE(sum(final), 0) FROM r WHERE before > 0),"
+    "  (SELECT COALESCE(sum(before), 0) FROM r WHERE before > 0),"
+    "  ARRAY(SELECT (SELECT count(*) FROM d, t WHERE d.created_at >= t.at - (k + 1) * interval '30 days'"
+    "   AND d.created_at < t.at - k * interval '30 days') FROM generate_series(0, 11) k"
+    "   WHERE t.at - (k + 1) * interval '30 days' >= (SELECT min(created_at) FROM d))::text FROM t";
+
+static bool day_of(PGresult *r, int row, int col, caldate_t *out)
+{
+    return !PQgetisnull(r, row, col) && caldate_parse(PQgetvalue(r, row, col), out);
+}
+
+int fcdata_load_learned(db_conn *db, const char *ws, const funnel_def *def, int fsm, caldate_t at, fclearn_model *m,
+                        app_err *err)
+{
+    char day[16];
+    caldate_format(at, day, sizeof day);
+    const char *p[] = {ws, day};
+    fclearn_input in = {.funnel = def, .fy_start_month = fsm, .as_of = at};
+    PGresult *f = db_query(db, LEARN_FACTS_SQL, 2, p, err);
+    if (!f)
+        return -1;
+    in.closed_deals = atol(PQgetvalue(f, 0, 0));
+    in.won_deals = atol(PQgetvalue(f, 0, 1));
+    in.created_recent = atol(PQgetvalue(f, 0, 2));
+    in.created_prior = atol(PQgetvalue(f, 0, 3));
+    in.nwon_amounts = atol(PQgetvalue(f, 0, 4));
+    in.won_amount_mean = atof(PQgetvalue(f, 0, 5));
+    in.won_amount_sq_mean = atof(PQgetvalue(f, 0, 6));
+    in.nratio = atol(PQgetvalue(f, 0, 7));
+    in.ratio_final = atof(PQgetvalue(f, 0, 8));
+    in.ratio_expected = atof(PQgetvalue(f, 0, 9));
+    /* "{12,30,...}": the 30-day creation counts the history covers */
+    for (const char *c = PQgetvalue(f, 0, 10); *c && in.nmonths < 12; c++)
+        if (*c >= '0' && *c <= '9') {
+            in.created_month[in.nmonths++] = strtol(c, (char **)&c, 10);
+            c--;
+        }
+    PQclear(f);
+    PGresult *r = db_query(db, EPISODES_SQL, 2, p, err);
+    if (!r)
+        return -1;
+    int n = PQntuples(r);
+    fclearn_episode *ep = malloc(((size_t)n + 1) * sizeof *ep);
+    if (!ep) {
+        PQclear(r);
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    size_t k = 0;
+    for (int i = 0; i < n; i++) {
+        fclearn_episode *e = &ep[k];
+        e->stage = funnel_stage_index(def, PQgetvalue(r, i, 0));
+        if (e->stage < 0 || !day_of(r, i, 1, &e->start))
+            continue;
+        bool first = strcmp(PQgetvalue(r, i, 6), "1") == 0;
+        if (first && !def->stages[e->stage].won && !def->stages[e->stage].lost)
+            in.entry_stage[e->stage]++;
+        caldate_t next = 0, closed = 0;
+        bool has_next = day_of(r, i, 3, &next), has_closed = !PQgetisnull(r, i, 4) && day_of(r, i, 5, &closed);
+        e->to_stage = -1;
+        e->outcome = FCL_CENSORED;
+        e->end = at;
+        if (has_next && (!has_closed || next <= closed)) {
+            int to = funnel_stage_index(def, PQgetvalue(r, i, 2));
+            e->end = next;
+            if (to < 0)
+                e->end = at; /* a stage outside the funnel: followed no further */
+            else if (def->stages[to].won)
+                e->outcome = FCL_WON;
+            else if (def->stages[to].lost)
+                e->outcome = FCL_LOST;
+            else {
+                e->outcome = FCL_MOVED;
+                e->to_stage = to;
+            }
+        } else if (has_closed) {
+            e->end = closed;
+            e->outcome = strcmp(PQgetvalue(r, i, 4), "won") == 0 ? FCL_WON : FCL_LOST;
+        }
+        if (e->end < e->start)
+            e->end = e->start;
+        k++;
+    }
+    PQclear(r);
+    in.episodes = ep;
+    in.nepisodes = k;
+    int rc = fclearn_fit(&in, m);
+    free(ep);
+    if (rc != 0)
+        app_err_set(err, ERR_INTERNAL, "the learned model could not be fitted");
+    return rc;
+}
+
+json_t *fcdata_learned_json(const fclearn_model *m, const funnel_def *def)
+{
+    static const char *const bucket_names[FCLEARN_NBUCKETS] = {"0-6", "7-13", "14-29", "30-59",
+                                                               "60-89", "90-179", "180-364", "365+"};
+    if (!m->usable && m->episodes == 0)
+        return json_pack("{s:b, s:I, s:I}", "usable", 0, "closed_deals", (json_int_t)m->closed_deals, "won_deals",
+                         (json_int_t)m->won_deals);
+    json_t *stages = json_array();
+    for (int s = 0; s < m->nstages; s++) {
+        if (!m->open[s])
+            continue;
+        json_t *buckets = json_array();
+        if (m->entry[s] == 0 && m->events[0] + m->events[1] + m->events[2] > 0 && m->shape[0][s][0] == m->shape[0][s][1] &&
+            m->rate[0][s][0] == m->rate[0][s][1])
+            continue; /* a stage no deal was seen in */
+        for (int b = 0; b < FCLEARN_NCELLS; b++) {
+            json_t *o = json_pack("{s:s, s:b}", "age_days", bucket_names[b % FCLEARN_NBUCKETS], "slipped",
+                                  b >= FCLEARN_NBUCKETS);
+            static const char *const kinds[3] = {"won_per_day", "lost_per_day", "moved_per_day"};
+            for (int k = 0; k < 3; k++)
+                json_object_set_new(o, kinds[k],
+                                    json_real(m->rate[k][s][b] > 0 ? round(m->shape[k][s][b] / m->rate[k][s][b] * 1e6) / 1e6 : 0));
+            json_array_append_new(buckets, o);
+        }
+        json_array_append_new(stages, json_pack("{s:s, s:o, s:o}", "stage", def->stages[s].key, "entry_share",
+                                                json_real(round(m->entry[s] * 1e4) / 1e4), "rates", buckets));
+    }
+    char from[16];
+    caldate_format(m->observed_from, from, sizeof from);
+    return json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:s, s:o, s:[f, f, f], s:[f, f, f], s:{s:o, s:o, s:o}, "
+                     "s:{s:o, s:o, s:I}}",
+                     "usable", m->usable, "closed_deals", (json_int_t)m->closed_deals, "won_deals",
+                     (json_int_t)m->won_deals, "episodes", (json_int_t)m->episodes, "wins", (json_int_t)m->events[0],
+                     "losses", (json_int_t)m->events[1], "moves", (json_int_t)m->events[2], "exposure_deal_days",
+                     json_real(round(m->exposure_days)), "observed_from", from, "stages", stages,
+                     "season_won", round(m->season[0][0] * 1e4) / 1e4, round(m->season[0][1] * 1e4) / 1e4,
+                     round(m->season[0][2] * 1e4) / 1e4, "season_lost", round(m->season[1][0] * 1e4) / 1e4,
+                     round(m->season[1][1] * 1e4) / 1e4, round(m->season[1][2] * 1e4) / 1e4, "creation",
+                     "per_day", json_real(round(m->create_per_day * 1e4) / 1e4), "trend_per_quarter",
+                     json_real(round(pow(m->create_trend, 91) * 1e4) / 1e4), "rate_shape",
+                     json_real(round(m->create_shape * 100) / 100), "amounts", "won_mean",
+                     json_real(round(m->won_mean) / 100), "realised_ratio", json_real(round(m->amount_ratio * 1e4) / 1e4),
+                     "ratio_deals", (json_int_t)m->nratio);
 }

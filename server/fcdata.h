@@ -6,8 +6,11 @@
 #ifndef REVOPS_FCDATA_H
 #define REVOPS_FCDATA_H
 
+#include <jansson.h>
+
 #include "db.h"
 #include "errors.h"
+#include "fclearn.h"
 #include "forecast.h"
 #include "funnel.h"
 
@@ -57,6 +60,16 @@ bool fcdata_estimate_close(forecast_deal *d, const fcdata_history *hist, caldate
 int fcdata_load_asof(db_conn *db, const char *ws, const funnel_def *def, caldate_t at, const fcdata_history *hist,
                      fcdata_pipeline *out, app_err *err) __attribute__((warn_unused_result));
 void fcdata_pipeline_free(fcdata_pipeline *p);
+
+/* The learned method's model fitted on what was known at 00:00 UTC of `at`:
+ * stage episodes of deals that existed then (a deal still open then is
+ * censored there, never a loss), closes before it, creation counts and won
+ * amounts of the year before it (core/fclearn). 0 or -1. */
+int fcdata_load_learned(db_conn *db, const char *ws, const funnel_def *def, int fsm, caldate_t at, fclearn_model *m,
+                        app_err *err) __attribute__((warn_unused_result));
+
+/* What the learned model was fitted on and learned, for explain. */
+json_t *fcdata_learned_json(const fclearn_model *m, const funnel_def *def);
 
 /* Deals won in [start, end), not deleted: the actual a forecast is graded on.
  */

@@ -471,6 +471,13 @@ static int add_periods(const json_t *body, int fsm, caldate_t today, period *ps,
     return 0;
 }
 
+/* Per method over a backtest's periods: how often the actual fell inside
+ * P10-P90, and the mean pinball loss (core/accuracy). */
+typedef struct {
+    long periods, inside, with_actual;
+    double pinball, pinball_pct;
+} range_score;
+
 static json_t *deals_json(const fcdata_pipeline *pl, const funnel_def *def)
 {
     json_t *a = json_array();
@@ -493,16 +500,20 @@ void h_forecasts_backtest(http_req *rq)
         http_reply_error(rq, &err);
         return;
     }
-    static const char *const allowed[] = {"periods", "from", "to", "granularity", "method", "include_deals", NULL};
+    static const char *const allowed[] = {"periods", "from", "to", "granularity", "method", "include_deals", "explain", NULL};
     (void)jv_only_fields(rq->json, allowed, &err);
     const char *method_s = NULL;
     if (jv_string(rq->json, "method", false, 16, &method_s, &err) && method_s && strcmp(method_s, "all") != 0 &&
         forecast_method_parse(method_s) < 0)
-        app_err_field(&err, "method", "must be weighted, category, historical or all");
+        app_err_field(&err, "method", "must be weighted, category, historical, learned or all");
     const json_t *inc = json_object_get(rq->json, "include_deals");
     if (inc && !json_is_boolean(inc))
         app_err_field(&err, "include_deals", "must be true or false");
     bool include_deals = inc && json_is_true(inc);
+    const json_t *exp = json_object_get(rq->json, "explain");
+    if (exp && !json_is_boolean(exp))
+        app_err_field(&err, "explain", "must be true or false");
+    bool explain = exp && json_is_true(exp);
     db_conn *db = err.code == ERR_NONE ? http_db(rq) : NULL;
     if (err.code != ERR_NONE) {
         http_reply_error(rq, &err);
@@ -522,11 +533,17 @@ void h_forecasts_backtest(http_req *rq)
         http_reply_error(rq, &err);
         return;
     }
-    bool run[3] = {true, true, true};
+    bool run[FM__COUNT] = {true, true, true, true};
     if (method_s && strcmp(method_s, "all") != 0)
-        for (int m = 0; m < 3; m++)
+        for (int m = 0; m < FM__COUNT; m++)
             run[m] = m == forecast_method_parse(method_s);
-    metrics_forecast_pair pairs[BACKTEST_MAX_PERIODS * 3];
+    metrics_forecast_pair pairs[BACKTEST_MAX_PERIODS * FM__COUNT];
+    range_score score[FM__COUNT] = {{0}};
+    fclearn_model *lm = malloc(sizeof *lm);
+    if (!lm) {
+        http_fail(rq, ERR_INTERNAL, "out of memory");
+        return;
+    }
     size_t npairs = 0;
     json_t *plist = json_array();
     fcdata_history hb;
@@ -545,20 +562,26 @@ void h_forecasts_backtest(http_req *rq)
          * it, pipeline open at it */
         if (fcdata_load_history(db, ws, &def, start_s, &hb, &err) != 0 ||
             fcdata_load_asof(db, ws, &def, P->start, &hb, &pl, &err) != 0 ||
+            (run[FM_LEARNED] && fcdata_load_learned(db, ws, &def, fsm, P->start, lm, &err) != 0) ||
             fcdata_won_between(db, ws, P->start, P->end, &actual, &err) != 0) {
             http_reply_error(rq, &err);
             goto done;
         }
         json_t *results = json_array();
-        for (int m = 0; m < 3; m++) {
+        for (int m = 0; m < FM__COUNT; m++) {
             if (!run[m])
                 continue;
-            forecast_input in = {.method = (forecast_method)m,
+            /* the learned method falls back to historical below its history threshold */
+            forecast_method used = m == FM_LEARNED && !lm->usable ? FM_HISTORICAL : (forecast_method)m;
+            forecast_input in = {.method = used,
                                  .period_start = P->start,
                                  .period_end = P->end,
                                  .as_of = P->start,
                                  .funnel = &def,
-                                 .history = m == FM_HISTORICAL ? &hb.h : NULL};
+                                 .history = used == FM_HISTORICAL ? &hb.h : NULL,
+                                 .learned = used == FM_LEARNED ? lm : NULL,
+                                 .nquantiles = 3,
+                                 .quantiles = {0.1, 0.5, 0.9}};
             forecast_result res = {0};
             if (forecast_compute(pl.deals, pl.n, &in, &res) != 0) {
                 json_decref(results);
@@ -567,13 +590,25 @@ void h_forecasts_backtest(http_req *rq)
             }
             accuracy_point pt = accuracy_point_of(res.total.expected, actual);
             pairs[npairs++] = (metrics_forecast_pair){.group = m, .forecast = res.total.expected, .actual = actual};
-            json_array_append_new(results, json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:I}", "method",
-                                                     forecast_method_name((forecast_method)m), "forecast",
-                                                     money_j(res.total.expected), "run_rate",
-                                                     money_j(res.total.run_rate), "error", money_j(pt.error), "ape",
-                                                     pt.defined ? pct_j(pt.ape_pct) : json_null(), "bias",
-                                                     pt.defined ? pct_j(pt.bias_pct) : json_null(), "deals_counted",
-                                                     (json_int_t)res.total.open_deals));
+            bool inside = accuracy_inside(res.quantile_values[0], res.quantile_values[2], actual);
+            double pinball = 0;
+            for (int q = 0; q < 3; q++)
+                pinball += accuracy_pinball(in.quantiles[q], res.quantile_values[q], actual) / 3;
+            score[m].periods++;
+            score[m].inside += inside;
+            score[m].pinball += pinball;
+            score[m].pinball_pct += actual > 0 ? pinball / (double)actual * 100 : 0;
+            score[m].with_actual += actual > 0;
+            json_array_append_new(
+                results,
+                json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:{s:o, s:o, s:o}, s:b, s:o}", "method",
+                          forecast_method_name((forecast_method)m), "method_used", forecast_method_name(used),
+                          "forecast", money_j(res.total.expected), "run_rate", money_j(res.total.run_rate), "error",
+                          money_j(pt.error), "ape", pt.defined ? pct_j(pt.ape_pct) : json_null(), "bias",
+                          pt.defined ? pct_j(pt.bias_pct) : json_null(), "deals_counted",
+                          (json_int_t)res.total.open_deals, "quantiles", "p10", money_j(res.quantile_values[0]),
+                          "p50", money_j(res.quantile_values[1]), "p90", money_j(res.quantile_values[2]),
+                          "inside_p10_p90", inside, "pinball_loss", money_j((money_t)llround(pinball))));
         }
         json_t *po =
             json_pack("{s:s, s:o, s:o, s:o, s:I, s:o, s:I, s:I, s:I, s:o, s:o}", "period", label, "period_start",
@@ -583,27 +618,39 @@ void h_forecasts_backtest(http_req *rq)
                       "never_closing", (json_int_t)pl.never_closing, "actual", money_j(actual), "results", results);
         if (include_deals)
             json_object_set_new(po, "deals", deals_json(&pl, &def));
+        if (explain && run[FM_LEARNED])
+            json_object_set_new(po, "learned", fcdata_learned_json(lm, &def));
         json_array_append_new(plist, po);
     }
-    metrics_accuracy acc[3];
-    metrics_accuracy_compute(pairs, npairs, 3, acc);
+    metrics_accuracy acc[FM__COUNT];
+    metrics_accuracy_compute(pairs, npairs, FM__COUNT, acc);
     json_t *summary = json_array();
-    for (int m = 0; m < 3; m++) {
+    for (int m = 0; m < FM__COUNT; m++) {
         if (!run[m])
             continue;
         const metrics_accuracy *a = &acc[m];
-        json_array_append_new(
-            summary, json_pack("{s:s, s:I, s:o, s:o, s:o, s:o}", "method", forecast_method_name((forecast_method)m),
-                               "periods", (json_int_t)a->periods, "mape", a->periods ? pct_j(a->mape_pct) : json_null(),
-                               "bias", a->periods ? pct_j(a->bias_pct) : json_null(), "direction",
-                               a->periods ? json_string(accuracy_direction(a->bias_pct)) : json_null(), "grade",
-                               a->periods ? json_string(mape_grade_name(a->grade)) : json_null()));
+        const range_score *sc = &score[m];
+        json_t *row = json_pack(
+            "{s:s, s:I, s:o, s:o, s:o, s:o}", "method", forecast_method_name((forecast_method)m), "periods",
+            (json_int_t)a->periods, "mape", a->periods ? pct_j(a->mape_pct) : json_null(), "bias",
+            a->periods ? pct_j(a->bias_pct) : json_null(), "direction",
+            a->periods ? json_string(accuracy_direction(a->bias_pct)) : json_null(), "grade",
+            a->periods ? json_string(mape_grade_name(a->grade)) : json_null());
+        json_object_set_new(row, "coverage_p10_p90",
+                            sc->periods ? json_real(round((double)sc->inside / (double)sc->periods * 10000) / 10000)
+                                        : json_null());
+        json_object_set_new(row, "pinball_loss",
+                            sc->periods ? money_j((money_t)llround(sc->pinball / (double)sc->periods)) : json_null());
+        json_object_set_new(row, "pinball_loss_pct",
+                            sc->with_actual ? pct_j(sc->pinball_pct / (double)sc->with_actual) : json_null());
+        json_array_append_new(summary, row);
     }
     json_t *out = json_pack("{s:s, s:s, s:o, s:o}", "method", method_s ? method_s : "all", "funnel_id", funnel_id,
                             "periods", plist, "summary", summary);
     plist = NULL;
     http_reply_json(rq, 200, out);
 done:
+    free(lm);
     json_decref(plist);
     fcdata_history_free(&hb);
     fcdata_pipeline_free(&pl);

@@ -35,6 +35,35 @@ static bool parse_day(PGresult *r, int row, int col, caldate_t *out)
     return !PQgetisnull(r, row, col) && caldate_parse(PQgetvalue(r, row, col), out);
 }
 
+/* The deals of a forecast as of a past day: the reconstructed open pipeline
+ * (pl) and the current query's wins (r, ordered by id) that closed in the
+ * period before as_of. Each reconstructed deal takes its group from the
+ * current row of the same id (owners, segments and regions are not kept in
+ * history). Activity and pushes are unknown then: no such flags. Fills
+ * deals (room for both lists) and returns how many. */
+static int past_deals(PGresult *r, int n, const fcdata_pipeline *pl, forecast_deal *deals, caldate_t as_of,
+                      json_t *names)
+{
+    forecast_deal *won = malloc(((size_t)n + 1) * sizeof *won);
+    int nw = 0, k = 0;
+    for (int i = 0; won && i < n; i++)
+        if (deals[i].won && deals[i].closed_at < as_of)
+            won[nw++] = deals[i];
+    for (size_t i = 0, j = 0; i < pl->n; i++) {
+        forecast_deal d = pl->deals[i];
+        const char *id = PQgetvalue(pl->rows, (int)i, 0);
+        int c = 1;
+        while (j < (size_t)n && (c = strcmp(PQgetvalue(r, (int)j, 0), id)) < 0)
+            j++;
+        d.group = names ? name_index(names, c == 0 ? PQgetvalue(r, (int)j, 11) : "(none)") : -1;
+        deals[k++] = d;
+    }
+    for (int i = 0; i < nw; i++)
+        deals[k++] = won[i];
+    free(won);
+    return k;
+}
+
 void h_forecasts_create(http_req *rq)
 {
     app_err err = {0};
@@ -42,19 +71,22 @@ void h_forecasts_create(http_req *rq)
         http_reply_error(rq, &err);
         return;
     }
-    static const char *const allowed[] = {"period", "method", "group_by", "quantiles", "as_of", "what_if", NULL};
+    static const char *const allowed[] = {"period", "method", "group_by", "quantiles", "as_of", "what_if", "explain", NULL};
     (void)jv_only_fields(rq->json, allowed, &err);
     const char *period_s = NULL, *method_s = NULL, *group_by = NULL;
     int as_of_day = 0;
     bool has_as_of = false;
     (void)jv_string(rq->json, "period", true, 16, &period_s, &err);
     if (jv_string(rq->json, "method", false, 16, &method_s, &err) && method_s && forecast_method_parse(method_s) < 0)
-        app_err_field(&err, "method", "must be weighted, category or historical");
+        app_err_field(&err, "method", "must be weighted, category, historical or learned");
+    const json_t *explain_j = json_object_get(rq->json, "explain");
+    if (explain_j && !json_is_boolean(explain_j))
+        app_err_field(&err, "explain", "must be true or false");
     if (jv_string(rq->json, "group_by", false, 16, &group_by, &err) && group_by && strcmp(group_by, "owner") != 0 &&
         strcmp(group_by, "manager") != 0 && strcmp(group_by, "segment") != 0 && strcmp(group_by, "region") != 0)
         app_err_field(&err, "group_by", "must be owner, manager, segment or region");
     (void)jv_date(rq->json, "as_of", false, &as_of_day, &has_as_of, &err);
-    forecast_input in = {.method = method_s ? (forecast_method)forecast_method_parse(method_s) : FM_WEIGHTED};
+    forecast_input in = {.method = method_s ? (forecast_method)forecast_method_parse(method_s) : FM_LEARNED};
     const json_t *qs = json_object_get(rq->json, "quantiles");
     if (!qs) {
         in.nquantiles = 3;
@@ -109,9 +141,16 @@ void h_forecasts_create(http_req *rq)
         http_reply_error(rq, &err);
         return;
     }
+    if (has_as_of && as_of_day > today) {
+        app_err_field(&err, "as_of", "must not be in the future: a forecast uses what is known on its date");
+        http_reply_error(rq, &err);
+        return;
+    }
     in.period_start = P.start;
     in.period_end = P.end;
     in.as_of = has_as_of ? as_of_day : today;
+    /* the as-of rule: a past date is the world as known at its 00:00 UTC */
+    bool past = in.as_of < today;
     /* the default funnel: probabilities, and its version recorded with the forecast */
     funnel_def def;
     char funnel_id[40], funnel_ver[16];
@@ -149,15 +188,38 @@ void h_forecasts_create(http_req *rq)
     }
     int n = PQntuples(r);
     json_t *names = json_array();
-    forecast_deal *deals = calloc((size_t)n + 1, sizeof *deals);
-    unsigned *flags = calloc((size_t)n + 1, sizeof *flags);
-    double *probs = calloc((size_t)n + 1, sizeof *probs);
+    bool explain = explain_j && json_is_true(explain_j);
+    fcdata_pipeline pl;
+    memset(&pl, 0, sizeof pl);
+    fclearn_model *lm = calloc(1, sizeof *lm);
+    /* a past as_of may hold deals that are no longer open or won in the period */
+    size_t cap = (size_t)n + 1 + (past ? (size_t)PQntuples(r) : 0);
+    forecast_deal *deals = NULL;
+    unsigned *flags = NULL;
+    double *probs = NULL;
+    if (past) {
+        PGresult *cnt = NULL;
+        const char *cp[] = {ws, ao};
+        cnt = db_query(db, "SELECT count(*) FROM deals WHERE workspace_id = $1 AND created_at < $2::date", 2, cp, &err);
+        if (!cnt) {
+            PQclear(r);
+            free(lm);
+            json_decref(names);
+            http_reply_error(rq, &err);
+            return;
+        }
+        cap += (size_t)atol(PQgetvalue(cnt, 0, 0));
+        PQclear(cnt);
+    }
+    deals = calloc(cap, sizeof *deals);
+    flags = calloc(cap, sizeof *flags);
+    probs = calloc(cap, sizeof *probs);
     int *parent = NULL;
     forecast_totals *gt = NULL;
     fcdata_history hb;
     memset(&hb, 0, sizeof hb);
     json_t *out = NULL;
-    if (!deals || !flags || !probs) {
+    if (!deals || !flags || !probs || !lm) {
         http_fail(rq, ERR_INTERNAL, "out of memory");
         goto done;
     }
@@ -194,19 +256,37 @@ void h_forecasts_create(http_req *rq)
             d->close_estimated = false;
         undated = undated || d->close_estimated;
     }
-    /* Deals without a close date (the CRM sample has none) get one from the
-     * won deals' stage-to-close times, as in the backtest (docs/forecast-quality.md). */
+    /* What was learned from history closed before as_of: the historical
+     * method's inputs (also the close dates of undated deals) and the learned
+     * model; the learned method falls back to historical below its threshold
+     * (fclearn.h), and the default (learned) to weighted. */
     long estimated = 0, never_closing = 0;
-    if (undated || in.method == FM_HISTORICAL) {
-        if (fcdata_load_history(db, ws, &def, ao, &hb, &err) != 0) {
+    const char *method_note = NULL;
+    forecast_method asked = in.method;
+    if (fcdata_load_history(db, ws, &def, ao, &hb, &err) != 0 ||
+        ((in.method == FM_LEARNED || explain) && fcdata_load_learned(db, ws, &def, fsm, in.as_of, lm, &err) != 0)) {
+        http_reply_error(rq, &err);
+        goto done;
+    }
+    if (in.method == FM_LEARNED && !lm->usable) {
+        in.method = method_s ? FM_HISTORICAL : FM_WEIGHTED;
+        method_note = "not enough closed history for the learned method (30 closed deals, 10 of them won, before as_of)";
+    }
+    in.history = in.method == FM_HISTORICAL ? &hb.h : NULL;
+    in.learned = in.method == FM_LEARNED ? lm : NULL;
+    if (past) { /* the pipeline as it stood then, and what had been won in the period by then */
+        if (fcdata_load_asof(db, ws, &def, in.as_of, &hb, &pl, &err) != 0) {
             http_reply_error(rq, &err);
             goto done;
         }
-        in.history = in.method == FM_HISTORICAL ? &hb.h : NULL;
+        int kept = past_deals(r, n, &pl, deals, in.as_of, group_by ? names : NULL);
+        n = kept;
+        estimated = pl.estimated_closes;
+        never_closing = pl.never_closing;
     }
     for (int i = 0; i < n; i++) {
         forecast_deal *d = &deals[i];
-        if (d->close_estimated) {
+        if (!past && d->close_estimated) {
             estimated++;
             never_closing += fcdata_estimate_close(d, &hb, in.as_of);
         }
@@ -287,6 +367,23 @@ void h_forecasts_create(http_req *rq)
     json_object_set_new(out, "group_by", group_by ? json_string(group_by) : json_null());
     json_object_set_new(out, "close_dates_estimated",
                         json_pack("{s:I, s:I}", "deals", (json_int_t)estimated, "in_no_period", (json_int_t)never_closing));
+    json_object_set_new(out, "method_asked", json_string(forecast_method_name(asked)));
+    json_object_set_new(out, "method_used", json_string(forecast_method_name(in.method)));
+    json_object_set_new(out, "method_note", method_note ? json_string(method_note) : json_null());
+    json_object_set_new(out, "as_of_rule", json_string(past ? "reconstructed" : "current"));
+    /* Only the learned method counts the error of its own parameters and the
+     * new-deal term in its ranges; its calibration is measured by the
+     * backtest (docs/forecast-quality.md). The others count each deal's
+     * win/lose chance only. */
+    json_object_set_new(out, "ranges",
+                        json_pack("{s:b, s:s}", "calibrated", in.method == FM_LEARNED, "basis",
+                                  in.method == FM_LEARNED
+                                      ? "deal outcomes, new deals (compound Poisson) and the learned rates' posterior spread; "
+                                        "P10-P90 coverage measured by POST /v1/forecasts/backtest"
+                                      : "deal outcomes only (independent wins at the method's probabilities); "
+                                        "not calibrated: ranges are too narrow"));
+    if (explain)
+        json_object_set_new(out, "learned", fcdata_learned_json(lm, &def));
     /* keep it */
     char *req_text = json_dumps(rq->json, JSON_COMPACT), *res_text = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(15));
     const char *ip[] = {ws, plabel, ps, pe, forecast_method_name(in.method), funnel_id[0] ? funnel_id : NULL,
@@ -314,6 +411,8 @@ void h_forecasts_create(http_req *rq)
     http_reply_json(rq, 201, stored);
 done:
     PQclear(r);
+    fcdata_pipeline_free(&pl);
+    free(lm);
     json_decref(out);
     json_decref(names);
     free(deals);

@@ -65,7 +65,9 @@ static const json_t *summary_of(const json_t *rep, const char *kind, const char 
 
 /* Forecasts stored before the deals were won, so each one's number is known:
  * Q2 2026 at 03-31 (ann 6,000 + bob 4,500) and at 04-15 after ann's deal grew
- * (7,200 + 4,500); Q2 won ann 8,000 + bob 5,000. Q3 forecast 0, ann won 4,000.
+ * on 04-10 (7,200 + 4,500); Q2 won ann 8,000 + bob 5,000. Q3 forecast 0, ann
+ * won 4,000. The open deals exist from 03-01 (event time): a forecast as of a
+ * past day sees only what existed then (the as-of rule).
  */
 START_TEST(accuracy_of_crafted_history)
 {
@@ -75,11 +77,11 @@ START_TEST(accuracy_of_crafted_history)
     json_decref(send(&ws, "PUT", "/v1/reps/ann", "{\"name\":\"Ann\",\"manager\":\"mia\"}", 201));
     json_decref(send(&ws, "PUT", "/v1/reps/bob", "{\"name\":\"Bob\",\"manager\":\"mia\"}", 201));
     json_decref(send(&ws, "PUT", "/v1/deals/o1",
-                     "{\"name\":\"O1\",\"amount\":10000,\"stage\":\"proposal\","
+                     "{\"name\":\"O1\",\"amount\":10000,\"stage\":\"proposal\",\"as_of\":\"2026-03-01T12:00:00Z\","
                      "\"owner\":\"ann\",\"expected_close_date\":\"2026-05-15\"}",
                      201));
     json_decref(send(&ws, "PUT", "/v1/deals/o2",
-                     "{\"name\":\"O2\",\"amount\":20000,\"stage\":\"opportunity\","
+                     "{\"name\":\"O2\",\"amount\":20000,\"stage\":\"opportunity\",\"as_of\":\"2026-03-01T12:00:00Z\","
                      "\"owner\":\"bob\",\"expected_close_date\":\"2026-06-10\"}",
                      201));
     char f1[40], f2[40], f3[40];
@@ -87,7 +89,8 @@ START_TEST(accuracy_of_crafted_history)
              "{\"period\":\"2026-Q2\",\"group_by\":\"owner\",\"as_of\":\"2026-03-"
              "31\"}",
              f1, sizeof f1);
-    json_decref(send(&ws, "PUT", "/v1/deals/o1", "{\"name\":\"O1\",\"stage\":\"proposal\",\"amount\":12000}", 200));
+    json_decref(send(&ws, "PUT", "/v1/deals/o1",
+                     "{\"name\":\"O1\",\"stage\":\"proposal\",\"amount\":12000,\"as_of\":\"2026-04-10T12:00:00Z\"}", 200));
     forecast(&ws,
              "{\"period\":\"2026-Q2\",\"group_by\":\"owner\",\"as_of\":\"2026-04-"
              "15\"}",

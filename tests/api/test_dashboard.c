@@ -214,9 +214,10 @@ START_TEST(forecasts_from_stored_deals)
     send(&ws, "PUT", "/v1/reps/bob", "{\"name\":\"Bob\",\"manager\":\"mia\"}");
     send(&ws, "PUT", "/v1/deals/a1",
          "{\"name\":\"A1\",\"amount\":10000,\"stage\":\"proposal\",\"forecast_category\":\"commit\",\"owner\":\"ann\","
-         "\"expected_close_date\":\"2026-12-20\"}");
+         "\"expected_close_date\":\"2026-12-20\",\"as_of\":\"2026-10-01T12:00:00Z\"}"); /* existing on 11-23 */
     send(&ws, "PUT", "/v1/deals/b1",
-         "{\"name\":\"B1\",\"amount\":20000,\"stage\":\"opportunity\",\"owner\":\"bob\",\"expected_close_date\":\"2026-11-01\"}");
+         "{\"name\":\"B1\",\"amount\":20000,\"stage\":\"opportunity\",\"owner\":\"bob\",\"expected_close_date\":\"2026-11-01\","
+         "\"as_of\":\"2026-10-01T12:00:00Z\"}");
     send(&ws, "PUT", "/v1/deals/w1",
          "{\"name\":\"W1\",\"amount\":5000,\"stage\":\"closed_won\",\"status\":\"won\",\"owner\":\"ann\","
          "\"closed_at\":\"2026-10-15T10:00:00Z\"}");
@@ -281,15 +282,20 @@ START_TEST(dashboard_accuracy_from_stored_forecasts)
 {
     api_ws ws;
     api_new_workspace(&ws);
-    send(&ws, "PUT", "/v1/deals/w", "{\"name\":\"W\",\"amount\":10000,\"stage\":\"closed_won\",\"status\":\"won\","
-                                    "\"closed_at\":\"2026-08-01T00:00:00Z\"}");
-    send(&ws, "PUT", "/v1/deals/o", "{\"name\":\"O\",\"amount\":10000,\"stage\":\"proposal\","
-                                    "\"expected_close_date\":\"2026-09-15\"}");
-    /* the Q3 call: won 10,000 + 60% of 10,000 = 16,000; Q3 actually won 10,000: APE 60% */
+    /* both deals exist from 06-01 (event time); w is won on 08-01 */
+    send(&ws, "PUT", "/v1/deals/w", "{\"name\":\"W\",\"amount\":10000,\"stage\":\"proposal\","
+                                    "\"expected_close_date\":\"2026-08-01\",\"as_of\":\"2026-06-01T12:00:00Z\"}");
+    send(&ws, "PUT", "/v1/deals/w", "{\"name\":\"W\",\"stage\":\"closed_won\",\"status\":\"won\","
+                                    "\"as_of\":\"2026-08-01T00:00:00Z\"}");
+    send(&ws, "PUT", "/v1/deals/o", "{\"name\":\"O\",\"amount\":20000,\"stage\":\"proposal\","
+                                    "\"expected_close_date\":\"2026-09-15\",\"as_of\":\"2026-06-01T12:00:00Z\"}");
+    /* the Q3 call as of 06-30 sees both deals open in proposal: 60% of 10,000 +
+     * 60% of 20,000 = 18,000 (the win of 08-01 was not known then; this test
+     * counted it before the as-of rule); Q3 actually won 10,000: APE 80% */
     send(&ws, "POST", "/v1/forecasts", "{\"period\":\"2026-Q3\",\"as_of\":\"2026-06-30\"}");
     api_resp *r = api_get("/v1/dashboard?period=2026-Q4", ws.read);
     ck_assert_status(r, 200);
-    ck_assert(num(sec(r->json, "forecast"), "mape") == 60);
+    ck_assert_msg(num(sec(r->json, "forecast"), "mape") == 80, "%s", r->body);
     ck_assert_str_eq(json_string_value(json_object_get(signal_of(r->json, "forecast_mape"), "status")), "red");
     api_resp_free(r);
 }

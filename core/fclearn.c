@@ -1,0 +1,446 @@
+/* fclearn.c - the learned forecast method: fitting the hazard model and
+ * computing a window's win probabilities, new-deal term and parameter spread. */
+#include "fclearn.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const int bucket_start[FCLEARN_NBUCKETS] = {0, 7, 14, 30, 60, 90, 180, 365};
+
+/* Prior strengths, in deal-days of exposure: a bucket's rate is pulled to its
+ * stage's with the weight of K_BUCKET deal-days, a stage's to the funnel's
+ * with K_STAGE. Chosen so that a bucket needs about a month of a handful of
+ * deals before its own rate dominates. */
+#define K_BUCKET 120.0
+#define K_STAGE 240.0
+/* The month-of-quarter factors are shrunk to 1 with this many pseudo-events. */
+#define K_SEASON 10.0
+/* Realised/expected amount ratio: shrunk to 1 with this many pseudo-deals. */
+#define K_RATIO 20.0
+/* The creation trend is damped to half its log-slope and held within
+ * [1/2, 2] per 91 days: a trend read off two quarters is noisy. */
+#define TREND_DAMP 0.5
+#define TREND_MAX_LOG 0.6931471805599453
+#define SEASON_ITERATIONS 6
+
+int fclearn_state(const fclearn_model *m, caldate_t entered, caldate_t on)
+{
+    if (entered == INT32_MIN || entered > on)
+        entered = on;
+    long age = (long)(on - entered);
+    bool slipped = period_containing(PERIOD_QUARTER, on, m->fy_start_month).start > entered;
+    return (int)(age > FCLEARN_MAX_AGE ? FCLEARN_MAX_AGE : age) + (slipped ? FCLEARN_MAX_AGE + 1 : 0);
+}
+
+int fclearn_bucket(long age)
+{
+    int b = 0;
+    while (b + 1 < FCLEARN_NBUCKETS && age >= bucket_start[b + 1])
+        b++;
+    return b;
+}
+
+/* 0, 1 or 2: the month of its fiscal quarter a day falls in. */
+static int quarter_pos(caldate_t d, int fsm)
+{
+    period q = period_containing(PERIOD_QUARTER, d, fsm);
+    int y0, m0, d0, y1, m1, d1;
+    caldate_to_ymd(q.start, &y0, &m0, &d0);
+    caldate_to_ymd(d, &y1, &m1, &d1);
+    int pos = (y1 * 12 + m1) - (y0 * 12 + m0);
+    return pos < 0 ? 0 : pos >= FCLEARN_NPOS ? FCLEARN_NPOS - 1 : pos;
+}
+
+typedef struct {
+    double E[FUNNEL_MAX_STAGES][FCLEARN_NCELLS][FCLEARN_NPOS]; /* exposure, deal-days */
+    double O[3][FUNNEL_MAX_STAGES][FCLEARN_NCELLS][FCLEARN_NPOS];
+} tables;
+
+/* Recent history counts more: a deal-day or an event `age` days before
+ * as_of weighs 0.5^(age / HALF_LIFE_DAYS). Funnels drift (pricing, reps,
+ * markets, and a CRM's first months are unlike its later ones), and a
+ * quarter's half-life keeps about a year of history in play. */
+#define HALF_LIFE_DAYS 91.0
+
+static double day_weight(caldate_t as_of, caldate_t d) { return pow(0.5, (double)(as_of - d) / HALF_LIFE_DAYS); }
+
+/* The weight of days [a, e) before as_of: a geometric sum. */
+static double span_weight(caldate_t as_of, caldate_t a, caldate_t e)
+{
+    double r = pow(0.5, 1.0 / HALF_LIFE_DAYS);
+    return day_weight(as_of, e - 1) * (1 - pow(r, (double)(e - a))) / (1 - r);
+}
+
+/* Add the exposure of days [a, b) of an episode that began on `start`,
+ * split by age bucket and month of quarter, weighted by recency. */
+static void add_exposure(tables *t, int s, caldate_t start, caldate_t a, caldate_t b, int fsm, caldate_t as_of)
+{
+    while (a < b) {
+        period q = period_containing(PERIOD_QUARTER, a, fsm);
+        int pos = quarter_pos(a, fsm);
+        /* the end of this calendar month (or the quarter end) */
+        int y, m, d;
+        caldate_to_ymd(a, &y, &m, &d);
+        caldate_t month_end = caldate_add_months(caldate_from_ymd(y, m, 1), 1);
+        if (month_end > q.end)
+            month_end = q.end;
+        long age = (long)(a - start);
+        int bk = fclearn_bucket(age);
+        caldate_t bucket_end = bk + 1 < FCLEARN_NBUCKETS ? start + bucket_start[bk + 1] : b;
+        int cell = bk + (q.start > start ? FCLEARN_NBUCKETS : 0);
+        caldate_t e = b;
+        if (month_end < e)
+            e = month_end;
+        if (bucket_end < e)
+            e = bucket_end;
+        if (e <= a)
+            e = a + 1;
+        t->E[s][cell][pos] += span_weight(as_of, a, e);
+        a = e;
+    }
+}
+
+static double clampd(double x, double lo, double hi) { return x < lo ? lo : x > hi ? hi : x; }
+
+int fclearn_fit(const fclearn_input *in, fclearn_model *m)
+{
+    memset(m, 0, sizeof *m);
+    const funnel_def *f = in->funnel;
+    if (!f || f->nstages <= 0 || f->nstages > FUNNEL_MAX_STAGES)
+        return -1;
+    tables *t = calloc(1, sizeof *t);
+    if (!t)
+        return -1;
+    int S = f->nstages;
+    m->nstages = S;
+    m->fy_start_month = in->fy_start_month;
+    for (int s = 0; s < S; s++)
+        m->open[s] = !f->stages[s].won && !f->stages[s].lost;
+    double moves[FUNNEL_MAX_STAGES][FUNNEL_MAX_STAGES] = {{0}};
+    /* Left truncation: the history is observed from its first recorded close
+     * on (a CRM export or a new CRM holds the closes after some day only);
+     * time open before it is not counted as time in which nothing happened. */
+    caldate_t t0 = in->as_of;
+    for (size_t i = 0; i < in->nepisodes; i++) {
+        const fclearn_episode *e = &in->episodes[i];
+        if ((e->outcome == FCL_WON || e->outcome == FCL_LOST) && e->end < t0)
+            t0 = e->end;
+    }
+    m->observed_from = t0;
+    for (size_t i = 0; i < in->nepisodes; i++) {
+        const fclearn_episode *e = &in->episodes[i];
+        if (e->stage < 0 || e->stage >= S || !m->open[e->stage] || e->end < e->start)
+            continue;
+        caldate_t end = e->end > in->as_of ? in->as_of : e->end;
+        bool event = e->outcome != FCL_CENSORED && e->end <= in->as_of;
+        if (event && e->outcome == FCL_MOVED && (e->to_stage < 0 || e->to_stage >= S || !m->open[e->to_stage]))
+            continue;
+        /* an event's own day is exposed; a censored episode ends before as_of */
+        caldate_t x1 = event ? end + 1 : end;
+        if (x1 <= t0 && !(event && end >= t0))
+            continue;
+        add_exposure(t, e->stage, e->start, e->start > t0 ? e->start : t0, x1, in->fy_start_month, in->as_of);
+        m->episodes++;
+        if (!event)
+            continue;
+        int type = e->outcome == FCL_WON ? 0 : e->outcome == FCL_LOST ? 1 : 2;
+        bool slipped = period_containing(PERIOD_QUARTER, end, in->fy_start_month).start > e->start;
+        int cell = fclearn_bucket((long)(end - e->start)) + (slipped ? FCLEARN_NBUCKETS : 0);
+        t->O[type][e->stage][cell][quarter_pos(end, in->fy_start_month)] += day_weight(in->as_of, end);
+        m->events[type]++;
+        if (type == 2)
+            moves[e->stage][e->to_stage] += day_weight(in->as_of, end);
+    }
+    /* collapse to (stage, bucket) and position totals */
+    double Esb[FUNNEL_MAX_STAGES][FCLEARN_NCELLS] = {{0}}, Osb[3][FUNNEL_MAX_STAGES][FCLEARN_NCELLS] = {{{0}}};
+    double Etot = 0, Otot[3] = {0};
+    for (int s = 0; s < S; s++)
+        for (int b = 0; b < FCLEARN_NCELLS; b++)
+            for (int p = 0; p < FCLEARN_NPOS; p++) {
+                Esb[s][b] += t->E[s][b][p];
+                Etot += t->E[s][b][p];
+                for (int k = 0; k < 3; k++) {
+                    Osb[k][s][b] += t->O[k][s][b][p];
+                    Otot[k] += t->O[k][s][b][p];
+                }
+            }
+    m->exposure_days = Etot;
+    /* seasonal factors and base rates by alternating (a Poisson model with
+     * two factors): base = O / sum_p E f_p, f_p = O_p / sum_sb E base */
+    double base[3][FUNNEL_MAX_STAGES][FCLEARN_NCELLS];
+    for (int k = 0; k < 2; k++)
+        for (int p = 0; p < FCLEARN_NPOS; p++)
+            m->season[k][p] = 1.0;
+    for (int k = 0; k < 3; k++) {
+        double global = Etot > 0 ? Otot[k] / Etot : 0;
+        for (int iter = 0; iter < (k < 2 ? SEASON_ITERATIONS : 1); iter++) {
+            for (int s = 0; s < S; s++) {
+                double Es = 0, Os = 0, Ef[FCLEARN_NCELLS];
+                for (int b = 0; b < FCLEARN_NCELLS; b++) {
+                    Ef[b] = 0;
+                    for (int p = 0; p < FCLEARN_NPOS; p++)
+                        Ef[b] += t->E[s][b][p] * (k < 2 ? m->season[k][p] : 1.0);
+                    Es += Ef[b];
+                    Os += Osb[k][s][b];
+                }
+                double stage_rate = (Os + K_STAGE * global) / (Es + K_STAGE);
+                for (int b = 0; b < FCLEARN_NCELLS; b++) {
+                    m->shape[k][s][b] = Osb[k][s][b] + K_BUCKET * stage_rate;
+                    m->rate[k][s][b] = Ef[b] + K_BUCKET;
+                    base[k][s][b] = m->shape[k][s][b] / m->rate[k][s][b];
+                }
+            }
+            if (k >= 2)
+                break;
+            for (int p = 0; p < FCLEARN_NPOS; p++) {
+                double expct = 0, obs = 0;
+                for (int s = 0; s < S; s++)
+                    for (int b = 0; b < FCLEARN_NCELLS; b++) {
+                        expct += t->E[s][b][p] * base[k][s][b];
+                        obs += t->O[k][s][b][p];
+                    }
+                m->season[k][p] = expct > 0 ? (obs + K_SEASON) / (expct + K_SEASON) : 1.0;
+            }
+        }
+    }
+    /* moves: only to destinations seen; a stage never seen moving does not move */
+    for (int s = 0; s < S; s++) {
+        double tot = 0;
+        for (int d = 0; d < S; d++)
+            tot += moves[s][d];
+        for (int d = 0; d < S; d++)
+            m->move_to[s][d] = tot > 0 ? moves[s][d] / tot : 0;
+        if (tot == 0)
+            for (int b = 0; b < FCLEARN_NCELLS; b++)
+                m->shape[2][s][b] = 0;
+    }
+    /* new deals */
+    long entries = 0;
+    for (int s = 0; s < S; s++)
+        entries += m->open[s] ? in->entry_stage[s] : 0;
+    for (int s = 0; s < S; s++)
+        m->entry[s] = entries > 0 && m->open[s] ? (double)in->entry_stage[s] / (double)entries : 0;
+    m->create_per_day = (double)in->created_recent / 91.0;
+    /* the rate's Gamma shape: its Poisson posterior (count + 1), or less when
+     * the monthly creation counts vary more than a Poisson would (the
+     * between-month variance beyond the mean: shape = 1 / cv^2) */
+    m->create_shape = (double)in->created_recent + 1.0;
+    if (in->nmonths >= 3) {
+        double mean = 0, var = 0;
+        for (int i = 0; i < in->nmonths; i++)
+            mean += (double)in->created_month[i] / in->nmonths;
+        for (int i = 0; i < in->nmonths; i++)
+            var += ((double)in->created_month[i] - mean) * ((double)in->created_month[i] - mean) / (in->nmonths - 1);
+        if (mean > 0 && var > mean && (mean * mean) / (var - mean) < m->create_shape)
+            m->create_shape = fmax(1.0, (mean * mean) / (var - mean));
+    }
+    double lt = in->created_prior > 0 && in->created_recent > 0
+                    ? log((double)in->created_recent / (double)in->created_prior) * TREND_DAMP
+                    : 0;
+    m->create_trend = exp(clampd(lt, -TREND_MAX_LOG, TREND_MAX_LOG) / 91.0);
+    m->won_mean = in->won_amount_mean;
+    m->won_sq_mean = in->won_amount_sq_mean;
+    m->amount_ratio = in->nratio > 0 ? (in->ratio_final + K_RATIO * (in->ratio_expected / (double)in->nratio)) /
+                                           (in->ratio_expected + K_RATIO * (in->ratio_expected / (double)in->nratio))
+                                     : 1.0;
+    m->nratio = in->nratio;
+    m->closed_deals = in->closed_deals;
+    m->won_deals = in->won_deals;
+    m->usable = in->closed_deals >= FCLEARN_MIN_CLOSED && in->won_deals >= FCLEARN_MIN_WON && Etot > 0;
+    free(t);
+    return 0;
+}
+
+/* ---- random draws (seeded, reproducible) --------------------------------- */
+
+typedef struct {
+    uint64_t s[4];
+} rng;
+
+static uint64_t splitmix(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static double uniform(rng *r) /* (0, 1) */
+{
+    uint64_t *s = r->s;
+    uint64_t res = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return ((double)(res >> 11) + 0.5) / 9007199254740992.0;
+}
+
+static double normal(rng *r) { return sqrt(-2 * log(uniform(r))) * cos(2 * M_PI * uniform(r)); }
+
+/* Gamma(shape, 1), Marsaglia and Tsang (2000); shape < 1 by the boost
+ * U^(1/shape). */
+static double gamma1(rng *r, double shape)
+{
+    if (shape <= 0)
+        return 0;
+    if (shape < 1)
+        return gamma1(r, shape + 1) * pow(uniform(r), 1.0 / shape);
+    double d = shape - 1.0 / 3, c = 1 / sqrt(9 * d);
+    for (;;) {
+        double x = normal(r), v = 1 + c * x;
+        if (v <= 0)
+            continue;
+        v = v * v * v;
+        double u = uniform(r);
+        if (log(u) < 0.5 * x * x + d - d * v + d * log(v))
+            return d * v;
+    }
+}
+
+/* ---- the window ---------------------------------------------------------- */
+
+typedef struct {
+    double r[3][FUNNEL_MAX_STAGES][FCLEARN_NCELLS];
+    double create;
+} params;
+
+/* One pass of the backward recursion with rates `pr`: fills p (if not NULL)
+ * with P(won in [count_from, to) | state at `from`) and returns the new-deal
+ * expected count in *created. */
+static int window_pass(const fclearn_model *m, const params *pr, caldate_t from, caldate_t count_from, caldate_t to,
+                       double (*p)[FCLEARN_NSTATES], double *created)
+{
+    const int S = m->nstages, A = FCLEARN_NSTATES, AGES = FCLEARN_MAX_AGE + 1;
+    double *cur = calloc((size_t)S * A, sizeof *cur), *nxt = calloc((size_t)S * A, sizeof *nxt);
+    if (!cur || !nxt) {
+        free(cur);
+        free(nxt);
+        return -1;
+    }
+    double pw[FUNNEL_MAX_STAGES][FCLEARN_NCELLS], pl[FUNNEL_MAX_STAGES][FCLEARN_NCELLS],
+        pm[FUNNEL_MAX_STAGES][FCLEARN_NCELLS];
+    int last_pos = -1;
+    double new_won = 0;
+    int cell_of[FCLEARN_NSTATES], next_of[FCLEARN_NSTATES], slip_of[FCLEARN_NSTATES];
+    for (int a = 0; a < A; a++) {
+        int age = a % AGES, slip = a / AGES;
+        cell_of[a] = fclearn_bucket(age) + slip * FCLEARN_NBUCKETS;
+        next_of[a] = (age + 1 < AGES ? age + 1 : age) + slip * AGES;
+        slip_of[a] = (age + 1 < AGES ? age + 1 : age) + AGES; /* the next day begins a quarter */
+    }
+    for (caldate_t d = to - 1; d >= from; d--) {
+        int pos = quarter_pos(d, m->fy_start_month);
+        if (pos != last_pos) { /* daily event probabilities, competing risks */
+            for (int s = 0; s < S; s++)
+                for (int b = 0; b < FCLEARN_NCELLS; b++) {
+                    double lw = pr->r[0][s][b] * m->season[0][pos], ll = pr->r[1][s][b] * m->season[1][pos],
+                           lm = pr->r[2][s][b], L = lw + ll + lm;
+                    double pe = L > 0 ? 1 - exp(-L) : 0;
+                    pw[s][b] = L > 0 ? pe * lw / L : 0;
+                    pl[s][b] = L > 0 ? pe * ll / L : 0;
+                    pm[s][b] = L > 0 ? pe * lm / L : 0;
+                }
+            last_pos = pos;
+        }
+        bool counts = d >= count_from;
+        /* a quarter beginning tomorrow makes every deal open tonight a slipped one */
+        const int *next = period_containing(PERIOD_QUARTER, d + 1, m->fy_start_month).start == d + 1 ? slip_of : next_of;
+        double moved[FUNNEL_MAX_STAGES];
+        for (int s = 0; s < S; s++) {
+            moved[s] = 0;
+            for (int t = 0; t < S; t++)
+                if (m->move_to[s][t] > 0)
+                    moved[s] += m->move_to[s][t] * nxt[t * A];
+        }
+        for (int s = 0; s < S; s++) {
+            if (!m->open[s])
+                continue;
+            for (int a = 0; a < A; a++) {
+                int b = cell_of[a];
+                double stay = 1 - pw[s][b] - pl[s][b] - pm[s][b];
+                cur[s * A + a] = (counts ? pw[s][b] : 0) + pm[s][b] * moved[s] + stay * nxt[s * A + next[a]];
+            }
+        }
+        /* deals created on day d enter their first stage at age 0 */
+        double v0 = 0;
+        for (int s = 0; s < S; s++)
+            v0 += m->entry[s] * cur[s * A];
+        new_won += pr->create * pow(m->create_trend, (double)(d - from) + 45.5) * v0;
+        double *tmp = cur;
+        cur = nxt;
+        nxt = tmp;
+    }
+    if (p)
+        for (int s = 0; s < S; s++)
+            for (int a = 0; a < A; a++)
+                p[s][a] = m->open[s] ? nxt[s * A + a] : 0;
+    *created = new_won;
+    free(cur);
+    free(nxt);
+    return 0;
+}
+
+int fclearn_window_compute(const fclearn_model *m, caldate_t from, caldate_t count_from, caldate_t to,
+                           const double (*state_amount)[FCLEARN_NSTATES], int ndraws, unsigned long long seed,
+                           fclearn_window *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!m || to <= from || count_from >= to || m->nstages <= 0)
+        return -1;
+    if (count_from < from)
+        count_from = from;
+    params pr;
+    for (int k = 0; k < 3; k++)
+        for (int s = 0; s < m->nstages; s++)
+            for (int b = 0; b < FCLEARN_NCELLS; b++)
+                pr.r[k][s][b] = m->rate[k][s][b] > 0 ? m->shape[k][s][b] / m->rate[k][s][b] : 0;
+    pr.create = m->create_per_day;
+    double created = 0;
+    if (window_pass(m, &pr, from, count_from, to, out->p_won, &created) != 0)
+        return -1;
+    out->created_count = created;
+    out->created_mean = created * m->won_mean;
+    out->created_var = created * m->won_sq_mean;
+    if (ndraws < 2)
+        return 0;
+    /* the spread of the expected total over posterior draws of the rates */
+    double (*pd)[FCLEARN_NSTATES] = malloc(sizeof(double[FUNNEL_MAX_STAGES][FCLEARN_NSTATES]));
+    if (!pd)
+        return -1;
+    uint64_t x = seed;
+    rng r;
+    for (int i = 0; i < 4; i++)
+        r.s[i] = splitmix(&x);
+    double sum = 0, sumsq = 0;
+    for (int dr = 0; dr < ndraws; dr++) {
+        params q;
+        for (int k = 0; k < 3; k++)
+            for (int s = 0; s < m->nstages; s++)
+                for (int b = 0; b < FCLEARN_NCELLS; b++)
+                    q.r[k][s][b] = m->rate[k][s][b] > 0 ? gamma1(&r, m->shape[k][s][b]) / m->rate[k][s][b] : 0;
+        q.create = m->create_per_day * gamma1(&r, m->create_shape) / m->create_shape;
+        double c = 0;
+        if (window_pass(m, &q, from, count_from, to, pd, &c) != 0) {
+            free(pd);
+            return -1;
+        }
+        double mu = c * m->won_mean;
+        for (int s = 0; state_amount && s < m->nstages; s++)
+            for (int a = 0; a < FCLEARN_NSTATES; a++)
+                if (state_amount[s][a] != 0)
+                    mu += state_amount[s][a] * pd[s][a];
+        sum += mu;
+        sumsq += mu * mu;
+    }
+    free(pd);
+    double mean = sum / ndraws;
+    out->param_var = fmax(0, (sumsq - ndraws * mean * mean) / (ndraws - 1));
+    return 0;
+}
