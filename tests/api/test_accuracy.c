@@ -423,6 +423,86 @@ START_TEST(undated_deals_get_a_close_date_from_history)
 }
 END_TEST
 
+/* The as-of rule, learned method: 40 deals created and closed in 2025 and
+ * early 2026 (enough history), a 2026-Q2 backtest and a forecast as of
+ * 2026-04-01; then deals created, won and lost after that day are added and
+ * neither may change by a cent. A forecast as of 04-01 counts no win after it. */
+START_TEST(learned_backtest_sees_nothing_after_as_of)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char id[16], at[16], fields[160];
+    for (int i = 0; i < 40; i++) {
+        snprintf(id, sizeof id, "h%d", i);
+        snprintf(at, sizeof at, "2025-%02d-%02d", 3 + i % 9, 1 + i % 27);
+        snprintf(fields, sizeof fields, "\"amount\":%d,\"stage\":\"proposal\"", 1000 + 100 * i);
+        put_at(&ws, id, at, fields);
+        snprintf(at, sizeof at, "2025-%02d-%02d", 4 + i % 9, 1 + (i * 7) % 27);
+        put_at(&ws, id, at, i % 3 ? "\"stage\":\"closed_won\"" : "\"stage\":\"closed_lost\"");
+    }
+    for (int i = 0; i < 6; i++) { /* open on 04-01 */
+        snprintf(id, sizeof id, "o%d", i);
+        snprintf(at, sizeof at, "2026-03-%02d", 1 + 4 * i);
+        snprintf(fields, sizeof fields, "\"amount\":%d,\"stage\":\"proposal\"", 5000 + 1000 * i);
+        put_at(&ws, id, at, fields);
+    }
+    const char *bt = "{\"periods\":[\"2026-Q2\"],\"method\":\"learned\"}";
+    api_resp *r = api_send_json("POST", "/v1/forecasts/backtest", ws.read, bt);
+    ck_assert_status(r, 200);
+    const json_t *res = json_array_get(json_object_get(json_array_get(json_object_get(r->json, "periods"), 0), "results"), 0);
+    ck_assert_str_eq(str(res, "method_used"), "learned");
+    char *before = json_dumps(json_object_get(r->json, "periods"), JSON_SORT_KEYS);
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/forecasts", ws.write, "{\"period\":\"2026-Q2\",\"as_of\":\"2026-04-01\"}");
+    ck_assert_status(r, 201);
+    ck_assert_str_eq(str(r->json, "method_used"), "learned");
+    ck_assert_str_eq(str(r->json, "as_of_rule"), "reconstructed");
+    ck_assert(json_is_true(json_object_get(json_object_get(r->json, "ranges"), "calibrated")));
+    double expected = num(r->json, "expected");
+    ck_assert(num(r->json, "closed_won") == 0);
+    api_resp_free(r);
+    /* later facts: o0 won on 04-10, new deals created and won after 04-01 */
+    put_at(&ws, "o0", "2026-04-10", "\"stage\":\"closed_won\"");
+    put_at(&ws, "o1", "2026-04-12", "\"stage\":\"closed_lost\"");
+    for (int i = 0; i < 5; i++) {
+        snprintf(id, sizeof id, "n%d", i);
+        snprintf(at, sizeof at, "2026-04-%02d", 2 + i);
+        put_at(&ws, id, at, "\"amount\":90000,\"stage\":\"proposal\"");
+        snprintf(at, sizeof at, "2026-05-%02d", 2 + i);
+        put_at(&ws, id, at, "\"stage\":\"closed_won\"");
+    }
+    r = api_send_json("POST", "/v1/forecasts/backtest", ws.read, bt);
+    ck_assert_status(r, 200);
+    /* the actual changed (the period's wins); every forecast figure did not */
+    json_t *periods = json_object_get(r->json, "periods");
+    json_t *p0 = json_array_get(periods, 0);
+    ck_assert(num(p0, "actual") > 450000);
+    json_t *b = json_loads(before, 0, NULL);
+    free(before);
+    json_t *bp = json_array_get(b, 0), *br = json_array_get(json_object_get(bp, "results"), 0),
+           *ar = json_array_get(json_object_get(p0, "results"), 0);
+    ck_assert(num(br, "forecast") == num(ar, "forecast"));
+    ck_assert(num(br, "run_rate") == num(ar, "run_rate"));
+    ck_assert(json_equal(json_object_get(br, "quantiles"), json_object_get(ar, "quantiles")));
+    ck_assert(num(bp, "open_amount") == num(p0, "open_amount"));
+    json_decref(b);
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/forecasts", ws.write, "{\"period\":\"2026-Q2\",\"as_of\":\"2026-04-01\"}");
+    ck_assert_status(r, 201);
+    ck_assert(num(r->json, "expected") == expected);
+    ck_assert(num(r->json, "closed_won") == 0);
+    api_resp_free(r);
+    /* as of 04-11 the win of 04-10 counts, and nothing created later does */
+    r = api_send_json("POST", "/v1/forecasts", ws.write, "{\"period\":\"2026-Q2\",\"as_of\":\"2026-04-11\",\"method\":\"weighted\"}");
+    ck_assert_status(r, 201);
+    ck_assert(num(r->json, "closed_won") == 5000);
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/forecasts", ws.write, "{\"period\":\"2026-Q2\",\"as_of\":\"2099-01-01\"}");
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+}
+END_TEST
+
 Suite *accuracy_suite(void)
 {
     Suite *s = suite_create("accuracy");
@@ -432,6 +512,7 @@ Suite *accuracy_suite(void)
     tcase_add_test(tc, submit_roles_validation_and_isolation);
     tcase_add_test(tc, backtest_rebuilds_the_pipeline_as_of_the_period_start);
     tcase_add_test(tc, undated_deals_get_a_close_date_from_history);
+    tcase_add_test(tc, learned_backtest_sees_nothing_after_as_of);
     suite_add_tcase(s, tc);
     return s;
 }
