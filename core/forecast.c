@@ -331,8 +331,13 @@ static int cmp_money(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Median deal amount per group (open and won deals), for RISK_OUTSIZED. */
-static int group_medians(const forecast_deal *deals, size_t n, int ngroups, money_t *median, long *count)
+/* The index RISK_OUTSIZED compares a deal within: its owner, or its group
+ * when the caller gives no owners. */
+static int outsized_key(const forecast_deal *d, const forecast_input *in) { return in->nowners > 0 ? d->owner : d->group; }
+
+/* Median deal amount per owner (open and won deals), for RISK_OUTSIZED. */
+static int group_medians(const forecast_deal *deals, size_t n, const forecast_input *in, int ngroups, money_t *median,
+                         long *count)
 {
     size_t *off = calloc((size_t)ngroups + 1, sizeof *off);
     money_t *vals = malloc((n ? n : 1) * sizeof *vals);
@@ -344,13 +349,15 @@ static int group_medians(const forecast_deal *deals, size_t n, int ngroups, mone
         return -1;
     }
     for (size_t i = 0; i < n; i++)
-        if (deals[i].group >= 0)
-            off[deals[i].group + 1]++;
+        if (outsized_key(&deals[i], in) >= 0)
+            off[outsized_key(&deals[i], in) + 1]++;
     for (int g = 0; g < ngroups; g++)
         off[g + 1] += off[g];
-    for (size_t i = 0; i < n; i++)
-        if (deals[i].group >= 0)
-            vals[off[deals[i].group] + fill[deals[i].group]++] = deals[i].amount;
+    for (size_t i = 0; i < n; i++) {
+        int g = outsized_key(&deals[i], in);
+        if (g >= 0)
+            vals[off[g] + fill[g]++] = deals[i].amount;
+    }
     for (int g = 0; g < ngroups; g++) {
         size_t c = off[g + 1] - off[g];
         count[g] = (long)c;
@@ -441,17 +448,19 @@ int forecast_compute(const forecast_deal *deals, size_t n, const forecast_input 
         (in->method == FM_LEARNED && !in->learned) || in->period_end <= in->period_start)
         return -1;
     for (size_t i = 0; i < n; i++)
-        if (deals[i].stage < 0 || deals[i].stage >= f->nstages || deals[i].group >= in->ngroups)
+        if (deals[i].stage < 0 || deals[i].stage >= f->nstages || deals[i].group >= in->ngroups ||
+            (in->nowners > 0 && deals[i].owner >= in->nowners))
             return -1;
     int ng = in->ngroups;
-    money_t *med = malloc(((size_t)ng + 1) * sizeof *med);
-    long *cnt = malloc(((size_t)ng + 1) * sizeof *cnt);
+    int nmed = in->nowners > 0 ? in->nowners : ng; /* outsized: per owner */
+    money_t *med = malloc(((size_t)nmed + 1) * sizeof *med);
+    long *cnt = malloc(((size_t)nmed + 1) * sizeof *cnt);
     money_t *amt = malloc((n ? n : 1) * sizeof *amt);
     double *pp = malloc((n ? n : 1) * sizeof *pp);
     forecast_totals *own = calloc((size_t)ng + 1, sizeof *own);
     int rc = -1;
     fclearn_window *lw = NULL;
-    if (!med || !cnt || !amt || !pp || !own || group_medians(deals, n, ng, med, cnt) != 0)
+    if (!med || !cnt || !amt || !pp || !own || group_medians(deals, n, in, nmed, med, cnt) != 0)
         goto done;
     memset(&out->total, 0, sizeof out->total);
     const forecast_history *h = in->method == FM_HISTORICAL ? in->history : NULL;
@@ -489,7 +498,8 @@ int forecast_compute(const forecast_deal *deals, size_t n, const forecast_input 
             in->stage_median_days[d->stage] > 0 &&
             (double)(in->as_of - d->stage_entered) > STALE_STAGE_MULTIPLE * in->stage_median_days[d->stage])
             flags |= RISK_STALE_STAGE;
-        if (d->group >= 0 && cnt[d->group] >= 5 && (double)d->amount > OUTSIZED_MULTIPLE * (double)med[d->group])
+        int who = outsized_key(d, in);
+        if (who >= 0 && cnt[who] >= 5 && (double)d->amount > OUTSIZED_MULTIPLE * (double)med[who])
             flags |= RISK_OUTSIZED;
         switch (in->method) {
         case FM_WEIGHTED:

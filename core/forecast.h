@@ -47,6 +47,7 @@ typedef struct {
     forecast_category category; /* the rep's call */
     double probability;         /* override in 0..1, or NAN for the stage's */
     int group;                  /* caller's group index (owner, segment, ...) or -1 */
+    int owner;                  /* owner index for RISK_OUTSIZED (forecast_input.nowners > 0), or -1 */
     bool won;                   /* closed won: counts in full when closed_at is in the period */
     caldate_t closed_at;
     caldate_t stage_entered, last_activity; /* FORECAST_NO_DATE when unknown */
@@ -90,6 +91,10 @@ typedef struct {
     double quantiles[FORECAST_MAX_QUANTILES]; /* e.g. 0.1, 0.5, 0.9 */
     int ngroups;
     const int *group_parent; /* ngroups entries: roll-up parent, -1 at the top; NULL = flat */
+    /* RISK_OUTSIZED compares a deal with its owner's median: deals carry an
+     * owner index below nowners (-1: no owner, never outsized). 0 = the
+     * caller gives no owners: the deal's group stands in (the old rule). */
+    int nowners;
 } forecast_input;
 
 typedef struct {

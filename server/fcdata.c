@@ -119,51 +119,10 @@ int fcdata_load_history(db_conn *db, const char *ws, const funnel_def *def, cons
     return 0;
 }
 
-/* The open pipeline at `at`, in one query. Field values as of T come from
- * deal_changes by event time (changed_at): the latest change before T wins;
- * with none before T, the earliest one after T tells what the value was
- * (its old value), except the record that created the deal, whose old value
- * is SQL NULL: its new value is the first value ever seen, taken as the value
- * then (a snapshot import cannot say more). Only applied changes count after
- * T: a stale change's old value is the value when it arrived, not before its
- * event. A field without any such record keeps its current value. The stage and
- * its entry time come from the stage history (the last entry before T), else
- * the same way from changes. */
-static const char ASOF_SQL[] = "WITH t AS (SELECT ($2::date::timestamp AT TIME ZONE 'UTC') AS at),"
-                               " live AS (SELECT d.* FROM deals d, t WHERE d.workspace_id = $1 AND d.created_at < t.at"
-                               "  AND (d.closed_at IS NULL OR d.closed_at >= t.at) AND (d.deleted_at IS "
-                               "NULL OR d.deleted_at >= t.at)), ch AS (SELECT c.deal_id, c.field,"
-                               "  (array_agg(c.new_value ORDER BY c.changed_at DESC, c.id DESC) FILTER "
-                               "(WHERE c.changed_at < t.at))[1] AS before_v,"
-                               "  bool_or(c.changed_at < t.at) AS has_before,"
-                               "  (array_agg(CASE WHEN c.old_value IS NULL THEN c.new_value ELSE "
-                               "c.old_value END ORDER BY c.changed_at, c.id)"
-                               "   FILTER (WHERE c.changed_at >= t.at AND c.applied))[1] AS after_v,"
-                               "  bool_or(c.changed_at >= t.at AND c.applied) AS has_after"
-                               "  FROM deal_changes c JOIN live l ON l.external_id = c.deal_id, t WHERE "
-                               "c.workspace_id = $1"
-                               "  AND c.field IN ('amount', 'stage', 'probability', 'forecast_category', "
-                               "'expected_close_date') GROUP BY 1, 2),"
-                               " piv AS (SELECT deal_id, jsonb_object_agg(field, CASE WHEN has_before "
-                               "THEN before_v ELSE after_v END) AS v"
-                               "  FROM ch WHERE has_before OR has_after GROUP BY 1),"
-                               " h AS (SELECT DISTINCT ON (s.deal_id) s.deal_id, s.stage, s.entered_at "
-                               "FROM deal_stage_history s"
-                               "  JOIN live l ON l.external_id = s.deal_id, t WHERE s.workspace_id = $1 "
-                               "AND s.entered_at < t.at  ORDER BY s.deal_id, s.entered_at DESC, s.id DESC)"
-                               " SELECT l.external_id,"
-                               "  CASE WHEN piv.v ? 'amount' THEN round((piv.v ->> 'amount')::numeric * "
-                               "100)::bigint ELSE l.amount_cents END,"
-                               "  COALESCE(h.stage, CASE WHEN piv.v ? 'stage' THEN piv.v ->> 'stage' ELSE l.stage END),"
-                               "  to_char(h.entered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
-                               "  CASE WHEN piv.v ? 'probability' THEN (piv.v ->> 'probability')::float8 "
-                               "ELSE l.probability::float8 END,  CASE WHEN piv.v ? 'forecast_category' THEN piv.v ->> "
-                               "'forecast_category' ELSE l.forecast_category END,"
-                               "  CASE WHEN piv.v ? 'expected_close_date' THEN (piv.v ->> 'expected_close_date')::date"
-                               "   ELSE l.expected_close_date END"
-                               " FROM live l LEFT JOIN piv ON piv.deal_id = l.external_id LEFT JOIN h ON "
-                               "h.deal_id = l.external_id"
-                               " ORDER BY l.external_id";
+/* The open pipeline at `at` (00:00 UTC), in one query: deals_as_of
+ * (migrations/0020_pipeline_as_of.sql), the one reconstruction every figure
+ * for a past date uses; its comment says how each value is rebuilt. */
+static const char ASOF_SQL[] = "SELECT * FROM deals_as_of($1::uuid, $2::date::timestamp AT TIME ZONE 'UTC')";
 
 bool fcdata_estimate_close(forecast_deal *d, const fcdata_history *hist, caldate_t as_of)
 {
@@ -209,6 +168,7 @@ int fcdata_load_asof(db_conn *db, const char *ws, const funnel_def *def, caldate
         int row = (int)i;
         forecast_deal *d = &out->deals[i];
         d->group = -1;
+        d->owner = -1;
         d->closed_at = INT32_MIN;
         d->last_activity = FORECAST_NO_DATE;
         if (PQgetisnull(r, row, 1)) { /* not known then: the average won deal of the history */

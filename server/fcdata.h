@@ -42,7 +42,7 @@ void fcdata_history_free(fcdata_history *b);
 typedef struct {
     forecast_deal *deals;
     size_t n;
-    PGresult *rows;        /* column 0: the deal's id */
+    PGresult *rows;        /* one per deal, the FCDATA_COL_* columns of deals_as_of */
     bool *amount_imputed;  /* per deal */
     bool *close_estimated; /* per deal */
     long imputed_amounts;  /* deals whose amount was not known at `at` */
@@ -51,6 +51,15 @@ typedef struct {
                               no period */
     money_t open_amount;   /* sum of the reconstructed amounts */
 } fcdata_pipeline;
+
+/* Columns of fcdata_pipeline.rows (deals_as_of, migrations/0020): values at
+ * `at`; NULL when unknown then. The raw category and close date are the
+ * deal's own (deals[] carries the stage's category and an estimated date). */
+enum {
+    FCDATA_COL_ID, FCDATA_COL_AMOUNT, FCDATA_COL_STAGE, FCDATA_COL_STAGE_ENTERED, FCDATA_COL_PROBABILITY,
+    FCDATA_COL_CATEGORY, FCDATA_COL_CLOSE, FCDATA_COL_OWNER, FCDATA_COL_SEGMENT, FCDATA_COL_REGION,
+    FCDATA_COL_ACCOUNT, FCDATA_COL_NAME, FCDATA_COL_LAST_ACTIVITY, FCDATA_COL_PUSHES
+};
 
 /* Give an open deal without a close date the one forecast_estimate_close
  * assumes from hist (its stage's won durations); true when there is none

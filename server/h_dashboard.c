@@ -6,8 +6,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "accuracy.h"
 #include "arrmove.h"
 #include "caldate.h"
+#include "fcdata.h"
+#include "fcprep.h"
 #include "forecast.h"
 #include "funnel.h"
 #include "funneldoc.h"
@@ -121,6 +124,42 @@ static int sm_spend(db_conn *db, const char *ws, caldate_t start, caldate_t end,
     return 0;
 }
 
+/* The forecast that counts for period q on the dashboard: of the engine
+ * forecasts stored for it (any method), the one the accuracy report takes at
+ * its period-start horizon (core/accuracy: the latest made on or before the
+ * period's first day, ties to the one created last). 1 with its expected in
+ * *out, 0 when none was made by then, -1 on error. */
+static int stored_forecast(db_conn *db, const char *ws, const period *q, money_t *out, app_err *err)
+{
+    char ql[16];
+    period_format(q, ql, sizeof ql);
+    const char *p[] = {ws, ql};
+    PGresult *r = db_query(db,
+                           "SELECT as_of, round((result ->> 'expected')::numeric * 100)::bigint FROM forecasts"
+                           " WHERE workspace_id = $1 AND period = $2 ORDER BY created_at, id",
+                           2, p, err);
+    if (!r)
+        return -1;
+    size_t n = (size_t)PQntuples(r);
+    accuracy_candidate *c = calloc(n + 1, sizeof *c);
+    if (!c) {
+        PQclear(r);
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!caldate_parse(PQgetvalue(r, (int)i, 0), &c[i].as_of))
+            c[i].as_of = INT32_MAX; /* unreadable: never counts */
+        c[i].seq = (long long)i;    /* rows are in creation order */
+    }
+    long pick = accuracy_pick(c, n, accuracy_cutoff(ACC_PERIOD_START, q->start, q->end));
+    if (pick >= 0)
+        *out = strtoll(PQgetvalue(r, (int)pick, 1), NULL, 10);
+    free(c);
+    PQclear(r);
+    return pick >= 0 ? 1 : 0;
+}
+
 static int build(db_conn *db, const char *ws, const period *P, int fsm, bool want_explain, json_t **out, app_err *err)
 {
     dash_ctx c = {json_array(), want_explain ? json_object() : NULL};
@@ -226,44 +265,50 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
     signal(&c, "burn_multiple", &burn, burn_s[0] ? "net new ARR is not positive" : "no net burn for the period (PUT /v1/finance)",
            "Burn multiple %.2fx (%s)", burn.value);
 
-    /* ---- pipeline ---- */
+    /* ---- pipeline, coverage, velocity and forecast ----
+     * The deals as POST /v1/forecasts prepares them (fcprep: the workspace's
+     * funnel, close dates estimated from history). As of when (docs/metrics.md,
+     * "The dashboard"): for an ended period, the pipeline and velocity at its
+     * end (00:00 UTC of the day after), coverage and the forecast at its start,
+     * each rebuilt from history (nothing created, won or changed later
+     * counts); for the current or a future period, now. */
     if (funnels_ensure_default(db, ws, err) != 0)
         return -1;
-    const char *pp[] = {ws};
-    PGresult *pr = db_query(db,
-                            "WITH fs AS (SELECT x.e ->> 'key' AS key, (x.e ->> 'probability')::float8 AS p"
-                            "   FROM funnels f, jsonb_array_elements(f.document -> 'stages') AS x(e)"
-                            "   WHERE f.workspace_id = $1 AND f.is_default AND f.deleted_at IS NULL)"
-                            " SELECT COALESCE(d.amount_cents, 0), COALESCE(d.probability::float8, fs.p, 0),"
-                            "  COALESCE(d.expected_close_date, '9999-12-31'), d.forecast_category, COALESCE(fs.key, '')"
-                            " FROM deals d LEFT JOIN fs ON fs.key = d.stage"
-                            " WHERE d.workspace_id = $1 AND d.deleted_at IS NULL AND d.status = 'open'",
-                            1, pp, err);
-    if (!pr)
+    funnel_def wdef;
+    char funnel_id[40], funnel_ver[16];
+    if (fcdata_default_funnel(db, ws, &wdef, funnel_id, funnel_ver, err) != 0)
         return -1;
-    int nopen = PQntuples(pr);
-    metrics_open_deal *od = calloc((size_t)nopen + 1, sizeof *od);
-    forecast_deal *fd = calloc((size_t)nopen + 1, sizeof *fd);
-    funnel_def def;
-    funnel_default(&def);
-    money_t in_period = 0;
-    for (int i = 0; od && fd && i < nopen; i++) {
-        od[i].amount = strtoll(PQgetvalue(pr, i, 0), NULL, 10);
-        od[i].probability = atof(PQgetvalue(pr, i, 1));
-        if (!caldate_parse(PQgetvalue(pr, i, 2), &od[i].expected_close))
-            od[i].expected_close = INT32_MAX;
-        if (od[i].expected_close < P->end)
-            in_period += od[i].amount;
-        int st = funnel_stage_index(&def, PQgetvalue(pr, i, 4));
-        int cat = PQgetisnull(pr, i, 3) ? -1 : forecast_category_parse(PQgetvalue(pr, i, 3));
-        fd[i] = (forecast_deal){.amount = od[i].amount, .expected_close = od[i].expected_close,
-                                .stage = st >= 0 && !def.stages[st].won && !def.stages[st].lost ? st : funnel_stage_index(&def, "opportunity"),
-                                .category = cat >= 0 ? (forecast_category)cat : (st >= 0 ? def.stages[st].category : FC_PIPELINE),
-                                .probability = od[i].probability, .group = -1, .stage_entered = FORECAST_NO_DATE,
-                                .last_activity = FORECAST_NO_DATE};
+    bool ended = P->end <= today;
+    fcprep_opts at_end = {.period_start = P->start, .period_end = P->end, .as_of = ended ? P->end : today, .rebuild = ended};
+    fcprep_opts at_start = at_end;
+    if (ended)
+        at_start.as_of = P->start;
+    fcprep_deals pe = {0}, ps = {0};
+    if (fcprep_load(db, ws, &wdef, &at_end, &pe, err) != 0 ||
+        (ended && fcprep_load(db, ws, &wdef, &at_start, &ps, err) != 0)) {
+        fcprep_free(&pe);
+        fcprep_free(&ps);
+        return -1;
     }
-    PQclear(pr);
-    /* quota (reps) and what is already won in the period, new this month, velocity inputs */
+    const fcprep_deals *fc = ended ? &ps : &pe;   /* coverage and forecast */
+    const fcprep_opts *fco = ended ? &at_start : &at_end;
+    metrics_open_deal *od = calloc(pe.n + 1, sizeof *od);
+    size_t nopen = 0;
+    for (size_t i = 0; od && i < pe.n; i++) {
+        const forecast_deal *d = &pe.deals[i];
+        if (d->won)
+            continue;
+        od[nopen++] = (metrics_open_deal){.amount = d->amount,
+                                          .probability = isnan(d->probability) ? wdef.stages[d->stage].probability
+                                                                               : d->probability,
+                                          .expected_close = d->expected_close};
+    }
+    money_t won_then = 0; /* won in the period by the coverage's date */
+    for (size_t i = 0; i < fc->n; i++)
+        if (fc->deals[i].won)
+            won_then += fc->deals[i].amount;
+    money_t in_period = fc->pipeline_in_period;
+    /* quota (reps), what the period won (velocity), new this month */
     char month_start[16];
     caldate_t ms = period_containing(PERIOD_MONTH, as_of, fsm).start;
     caldate_format(ms, month_start, sizeof month_start);
@@ -283,7 +328,8 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
         5, qp, err);
     if (!qr) {
         free(od);
-        free(fd);
+        fcprep_free(&pe);
+        fcprep_free(&ps);
         return -1;
     }
     bool has_quota = !PQgetisnull(qr, 0, 0);
@@ -294,44 +340,56 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
     money_t new_month = strtoll(PQgetvalue(qr, 0, 5), NULL, 10);
     PQclear(qr);
     metrics_pipeline mp;
-    metrics_pipeline_compute(od, (size_t)nopen, has_quota && quota > won ? quota - won : 0, as_of, &mp);
+    metrics_pipeline_compute(od, nopen, has_quota && quota > won_then ? quota - won_then : 0, at_end.as_of, &mp);
     /* coverage counts the pipeline closing in the period (seed: pipeline / remaining quota) */
-    metric_value cov = has_quota && quota > won ? mp.coverage : (metric_value){.band = "undefined"};
+    metric_value cov = has_quota && quota > won_then ? mp.coverage : (metric_value){.band = "undefined"};
     if (cov.ok) {
-        cov.value = (double)in_period / (double)(quota - won);
+        cov.value = (double)in_period / (double)(quota - won_then);
         cov = cov.value >= 3 ? (metric_value){true, cov.value, STATUS_GREEN, "healthy"}
               : cov.value >= 2 ? (metric_value){true, cov.value, STATUS_YELLOW, "thin"}
                                : (metric_value){true, cov.value, STATUS_RED, "insufficient"};
     }
     money_t velocity = 0;
     bool has_vel = nwon > 0 && nclosed > 0 &&
-                   metrics_velocity(nopen, (double)nwon / (double)nclosed, won / nwon, cycle, &velocity);
+                   metrics_velocity(mp.deals, (double)nwon / (double)nclosed, won / nwon, cycle, &velocity);
     json_t *pipeline = json_pack("{s:o, s:I, s:o, s:o, s:o, s:o}", "total_value", money_j(mp.total), "total_deals",
                                  (json_int_t)mp.deals, "coverage_ratio", ratio_j(&cov), "weighted_pipeline",
                                  money_j(mp.weighted), "new_created_this_month", money_j(new_month), "velocity_per_day",
                                  has_vel ? money_j(velocity) : json_null());
-    explain(&c, "coverage_ratio", "open pipeline closing in the period / (quota - won in the period)",
-            json_pack("{s:o, s:o, s:o}", "pipeline_in_period", money_j(in_period), "quota",
-                      has_quota ? money_j(quota) : json_null(), "won", money_j(won)));
-    explain(&c, "velocity_per_day", "open opportunities x win rate x average won deal / average cycle days",
-            json_pack("{s:i, s:I, s:I, s:f}", "opportunities", nopen, "won", (json_int_t)nwon, "closed",
-                      (json_int_t)nclosed, "cycle_days", cycle));
+    char end_s[16], fc_s[16];
+    caldate_format(at_end.as_of, end_s, sizeof end_s);
+    caldate_format(fco->as_of, fc_s, sizeof fc_s);
+    explain(&c, "total_value", "open deals at as_of (an ended period: its end, rebuilt from history)",
+            json_pack("{s:s, s:b, s:I, s:I}", "as_of", end_s, "rebuilt", ended, "amounts_imputed",
+                      (json_int_t)pe.imputed_amounts, "close_dates_estimated", (json_int_t)pe.estimated));
+    explain(&c, "coverage_ratio", "open pipeline closing in the period / (quota - won in the period), at as_of",
+            json_pack("{s:s, s:o, s:o, s:o}", "as_of", fc_s, "pipeline_in_period", money_j(in_period), "quota",
+                      has_quota ? money_j(quota) : json_null(), "won", money_j(won_then)));
+    explain(&c, "velocity_per_day", "open opportunities at as_of x win rate x average won deal / average cycle days",
+            json_pack("{s:s, s:I, s:I, s:I, s:f}", "as_of", end_s, "opportunities", (json_int_t)mp.deals, "won",
+                      (json_int_t)nwon, "closed", (json_int_t)nclosed, "cycle_days", cycle));
     signal(&c, "coverage_ratio", &cov, "no quota for the period on any rep (reps' quotas)", "Coverage %.1fx (%s)",
            cov.value);
 
-    /* ---- forecast (category method on the open deals) ---- */
-    forecast_input fi = {.method = FM_CATEGORY, .period_start = P->start, .period_end = P->end, .as_of = as_of,
-                         .funnel = &def};
+    /* ---- forecast (category method, the deals of POST /v1/forecasts) ---- */
+    forecast_input fi = {0};
+    fcprep_input(fc, fco, &wdef, FM_CATEGORY, &fi);
     forecast_result fres = {0};
     json_t *forecast;
-    if (od && fd && forecast_compute(fd, (size_t)nopen, &fi, &fres) == 0)
-        forecast = json_pack("{s:o, s:o, s:o}", "commit", money_j(won + fres.total.commit), "best_case",
-                             money_j(won + fres.total.best_case), "pipeline", money_j(fres.total.pipeline));
+    if (od && forecast_compute(fc->deals, fc->n, &fi, &fres) == 0)
+        forecast = json_pack("{s:o, s:o, s:o}", "commit", money_j(fres.total.commit), "best_case",
+                             money_j(fres.total.best_case), "pipeline", money_j(fres.total.pipeline));
     else
         forecast = json_pack("{s:n, s:n, s:n}", "commit", "best_case", "pipeline");
+    explain(&c, "commit", "category forecast at as_of: won in the period by then + commit deals (as POST /v1/forecasts)",
+            json_pack("{s:s, s:b, s:o, s:I}", "as_of", fc_s, "rebuilt", ended, "closed_won",
+                      money_j(fres.total.closed_won), "close_dates_estimated", (json_int_t)fc->estimated));
     free(od);
-    free(fd);
-    /* accuracy of stored forecasts: last month, and MAPE over the last four periods of this kind */
+    fcprep_free(&pe);
+    fcprep_free(&ps);
+    /* accuracy of stored forecasts: last month, and MAPE over the last four
+     * ended periods of this kind; which forecast counts is the accuracy
+     * report's rule at its period-start horizon (stored_forecast) */
     period this_month = period_containing(PERIOD_MONTH, as_of, fsm);
     period lm = period_shift(&this_month, -1, fsm);
     metrics_forecast_pair pairs[4];
@@ -340,30 +398,22 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
     bool has_lm = false;
     for (int k = 0; k <= 4; k++) {
         period q = k == 0 ? lm : period_shift(P, -k, fsm);
-        char ql[16], qs[16], qe[16], fc[32], ac[32];
-        period_format(&q, ql, sizeof ql);
-        const char *ap[] = {ws, ql, caldate_format(q.start, qs, sizeof qs), caldate_format(q.end, qe, sizeof qe)};
-        /* the latest forecast made before the period began, else the latest at all */
-        int f = db_query_value(db,
-                               "SELECT round((result ->> 'expected')::numeric * 100) FROM forecasts WHERE workspace_id = $1"
-                               " AND period = $2 ORDER BY (as_of < $3::date) DESC, created_at DESC LIMIT 1",
-                               3, ap, fc, sizeof fc, err);
+        if (q.end > today) /* not ended: no actual to grade yet */
+            continue;
+        money_t fcv = 0, actual = 0;
+        int f = stored_forecast(db, ws, &q, &fcv, err);
         if (f < 0)
             return -1;
         if (f == 0)
             continue;
-        const char *wp[] = {ws, ap[2], ap[3]};
-        if (db_query_value(db,
-                           "SELECT COALESCE(sum(amount_cents), 0) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL"
-                           " AND status = 'won' AND closed_at >= $2::date AND closed_at < $3::date",
-                           3, wp, ac, sizeof ac, err) <= 0)
+        if (fcdata_won_between(db, ws, q.start, q.end, &actual, err) != 0)
             return -1;
         if (k == 0) {
             has_lm = true;
-            lm_forecast = strtoll(fc, NULL, 10);
-            lm_actual = strtoll(ac, NULL, 10);
+            lm_forecast = fcv;
+            lm_actual = actual;
         } else {
-            pairs[npairs++] = (metrics_forecast_pair){0, strtoll(fc, NULL, 10), strtoll(ac, NULL, 10)};
+            pairs[npairs++] = (metrics_forecast_pair){0, fcv, actual};
         }
     }
     metrics_accuracy acc;
@@ -372,9 +422,10 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
                         has_lm && lm_forecast > 0 ? json_real(round((double)lm_actual / (double)lm_forecast * 10000) / 10000)
                                                   : json_null());
     json_object_set_new(forecast, "mape", acc.periods ? json_real(round(acc.mape_pct * 100) / 100) : json_null());
-    explain(&c, "mape", "mean of |actual - forecast| / actual over the last four periods with a stored forecast",
+    explain(&c, "mape",
+            "mean of |actual - forecast| / actual over the last four ended periods with a forecast made by their start",
             json_pack("{s:I, s:f}", "periods", (json_int_t)acc.periods, "bias_pct", acc.bias_pct));
-    explain(&c, "actual_vs_forecast_last_month", "won last month / the forecast stored for it",
+    explain(&c, "actual_vs_forecast_last_month", "won last month / the forecast made for it by its start",
             json_pack("{s:o, s:o}", "forecast", has_lm ? money_j(lm_forecast) : json_null(), "actual",
                       has_lm ? money_j(lm_actual) : json_null()));
     if (acc.periods) {
@@ -384,8 +435,12 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
         signal(&c, "forecast_mape", &mv, "", "MAPE %.1f%% (%s)", acc.mape_pct);
     } else {
         json_array_append_new(c.signals, json_pack("{s:s, s:n, s:s}", "metric", "forecast_mape", "status", "note",
-                                                   "no stored forecast for a past period with actuals yet"));
+                                                   "no forecast made by the start of an ended period with actuals yet"));
     }
+
+    funnel_def def; /* the seed's stage keys, for the conversion cohorts */
+    funnel_default(&def);
+    const char *pp[] = {ws};
 
     /* ---- conversion (cohorts that entered a stage in the period) ---- */
     PGresult *cr = db_query(db,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "caldate.h"
+#include "fcdata.h"
 #include "forecast.h"
 #include "funneldoc.h"
 #include "handlers.h"
@@ -122,6 +123,180 @@ static char *markdown(const json_t *j)
     return b;
 }
 
+/* One open deal of the review: what is shown and what core/forecast flags. */
+typedef struct {
+    const char *id, *name, *stage, *close; /* stage and close: NULL when none */
+    forecast_deal d;
+} review_deal;
+
+typedef struct {
+    review_deal *rows; /* by amount, largest first, then id */
+    size_t n;
+    int nowners;
+    long long pipeline_in_q; /* open deals expected to close before the quarter's end */
+    long long won;           /* rebuilt: won in the quarter by the week's end */
+    PGresult *r, *w;
+    fcdata_pipeline pl;
+    json_t *owners; /* owner -> index */
+} review_deals;
+
+static void review_free(review_deals *rd)
+{
+    free(rd->rows);
+    PQclear(rd->r);
+    PQclear(rd->w);
+    fcdata_pipeline_free(&rd->pl);
+    json_decref(rd->owners);
+    memset(rd, 0, sizeof *rd);
+}
+
+static int owner_index(review_deals *rd, const char *owner)
+{
+    if (!owner)
+        return -1;
+    json_t *v = json_object_get(rd->owners, owner);
+    if (v)
+        return (int)json_integer_value(v);
+    int i = (int)json_object_size(rd->owners);
+    json_object_set_new(rd->owners, owner, json_integer(i));
+    return i;
+}
+
+static const char *value_or_null(PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+/* A review deal from stored values (stage and close may be NULL). */
+static void review_deal_fill(review_deal *x, const funnel_def *def, money_t amount, caldate_t entered,
+                             caldate_t last_activity, int pushes, int owner)
+{
+    forecast_deal *d = &x->d;
+    d->amount = amount;
+    int st = x->stage ? funnel_stage_index(def, x->stage) : -1;
+    d->stage = st >= 0 && !def->stages[st].won && !def->stages[st].lost ? st : funnel_stage_index(def, "opportunity");
+    d->probability = NAN;
+    d->group = -1;
+    d->owner = owner;
+    d->category = FC_PIPELINE;
+    d->expected_close = INT32_MAX;
+    if (x->close && !caldate_parse(x->close, &d->expected_close))
+        d->expected_close = INT32_MAX;
+    d->stage_entered = entered;
+    d->last_activity = last_activity;
+    d->push_count = pushes;
+}
+
+static caldate_t day_or_none(PGresult *r, int row, int col)
+{
+    caldate_t d;
+    return !PQgetisnull(r, row, col) && caldate_parse(PQgetvalue(r, row, col), &d) ? d : FORECAST_NO_DATE;
+}
+
+static int alloc_rows(review_deals *rd, size_t n, app_err *err)
+{
+    rd->rows = calloc(n + 1, sizeof *rd->rows);
+    rd->owners = json_object();
+    if (!rd->rows || !rd->owners) {
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* Today's open deals of the owner (or everyone). */
+static int review_live(db_conn *db, const char *ws, const char *owner, const funnel_def *def, const period *q,
+                       review_deals *rd, app_err *err)
+{
+    const char *dp[] = {ws, owner};
+    PGresult *r = rd->r = db_query(db,
+                                   "SELECT external_id, name, COALESCE(amount_cents, 0), stage, expected_close_date,"
+                                   " to_char(stage_entered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
+                                   " to_char(last_activity_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), push_count, owner"
+                                   " FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'open'"
+                                   " AND ($2::text IS NULL OR owner = $2) ORDER BY amount_cents DESC NULLS LAST, external_id",
+                                   2, dp, err);
+    if (!r || alloc_rows(rd, (size_t)PQntuples(r), err) != 0)
+        return -1;
+    for (int i = 0; i < PQntuples(r); i++) {
+        review_deal *x = &rd->rows[rd->n++];
+        x->id = PQgetvalue(r, i, 0);
+        x->name = PQgetvalue(r, i, 1);
+        x->stage = value_or_null(r, i, 3);
+        x->close = value_or_null(r, i, 4);
+        review_deal_fill(x, def, strtoll(PQgetvalue(r, i, 2), NULL, 10), day_or_none(r, i, 5), day_or_none(r, i, 6),
+                         atoi(PQgetvalue(r, i, 7)), owner_index(rd, value_or_null(r, i, 8)));
+        if (x->d.expected_close < q->end)
+            rd->pipeline_in_q += x->d.amount;
+    }
+    rd->nowners = (int)json_object_size(rd->owners);
+    return 0;
+}
+
+static int by_amount(const void *a, const void *b)
+{
+    const review_deal *x = a, *y = b;
+    if (x->d.amount != y->d.amount)
+        return x->d.amount > y->d.amount ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+/* The owner's open deals as they stood at `at` (00:00 UTC), and the week's
+ * forecast calls then: commit = won in the quarter before `at` + open deals
+ * whose own category then was commit (or closed) closing in the quarter, best
+ * case adds best_case ones (forecast_calls' rules on the rebuilt values). An
+ * amount unknown then is 0 (no history average: the review lists, it does not
+ * estimate). */
+static int review_rebuilt(db_conn *db, const char *ws, const char *owner, const funnel_def *def, const period *q,
+                          caldate_t at, review_deals *rd, long long calls[4], app_err *err)
+{
+    if (fcdata_load_asof(db, ws, def, at, NULL, &rd->pl, err) != 0)
+        return -1;
+    char qs[16], qe[16], ab[16];
+    const char *wp[] = {ws, owner, caldate_format(q->start, qs, sizeof qs), caldate_format(q->end, qe, sizeof qe),
+                        caldate_format(at, ab, sizeof ab)};
+    PGresult *w = rd->w = db_query(db,
+                                   "SELECT COALESCE(sum(amount_cents), 0), count(*) FROM deals WHERE workspace_id = $1"
+                                   " AND status = 'won' AND ($2::text IS NULL OR owner = $2)"
+                                   " AND (deleted_at IS NULL OR deleted_at >= ($5::date::timestamp AT TIME ZONE 'UTC'))"
+                                   " AND closed_at >= ($3::date::timestamp AT TIME ZONE 'UTC')"
+                                   " AND closed_at < (least($4::date, $5::date)::timestamp AT TIME ZONE 'UTC')",
+                                   5, wp, err);
+    if (!w || alloc_rows(rd, rd->pl.n, err) != 0)
+        return -1;
+    rd->won = strtoll(PQgetvalue(w, 0, 0), NULL, 10);
+    calls[0] = calls[2] = rd->won;
+    calls[1] = calls[3] = atoll(PQgetvalue(w, 0, 1));
+    PGresult *r = rd->pl.rows;
+    for (size_t k = 0; k < rd->pl.n; k++) {
+        int i = (int)k;
+        const char *o = value_or_null(r, i, FCDATA_COL_OWNER);
+        if (owner && (!o || strcmp(o, owner) != 0))
+            continue;
+        review_deal *x = &rd->rows[rd->n++];
+        x->id = PQgetvalue(r, i, FCDATA_COL_ID);
+        x->name = PQgetvalue(r, i, FCDATA_COL_NAME);
+        x->stage = value_or_null(r, i, FCDATA_COL_STAGE);
+        x->close = value_or_null(r, i, FCDATA_COL_CLOSE);
+        money_t amount = PQgetisnull(r, i, FCDATA_COL_AMOUNT) ? 0 : strtoll(PQgetvalue(r, i, FCDATA_COL_AMOUNT), NULL, 10);
+        review_deal_fill(x, def, amount, rd->pl.deals[k].stage_entered, day_or_none(r, i, FCDATA_COL_LAST_ACTIVITY),
+                         atoi(PQgetvalue(r, i, FCDATA_COL_PUSHES)), owner_index(rd, o));
+        if (x->d.expected_close >= q->end)
+            continue;
+        rd->pipeline_in_q += amount;
+        const char *cat = value_or_null(r, i, FCDATA_COL_CATEGORY);
+        bool commit = cat && (strcmp(cat, "commit") == 0 || strcmp(cat, "closed") == 0);
+        bool best = commit || (cat && strcmp(cat, "best_case") == 0);
+        calls[0] += commit ? amount : 0;
+        calls[1] += commit;
+        calls[2] += best ? amount : 0;
+        calls[3] += best;
+    }
+    qsort(rd->rows, rd->n, sizeof *rd->rows, by_amount);
+    rd->nowners = (int)json_object_size(rd->owners);
+    return 0;
+}
+
 void h_pipeline_review(http_req *rq)
 {
     app_err err = {0};
@@ -157,6 +332,13 @@ void h_pipeline_review(http_req *rq)
     period_format(&q, ql, sizeof ql);
     const char *ws = rq->auth.workspace_id;
 
+    /* A past week (its end, 00:00 UTC of the next Monday, not after today)
+     * is shown as it stood at its end: the open pipeline rebuilt from history
+     * (deals_as_of, as the backtest and the dashboard), won counted up to then;
+     * a deal created or changed later does not appear as it is now. The
+     * current week is today's data. */
+    bool past = we_day <= today;
+    caldate_t as_of = past ? we_day : today;
     long long now_calls[4], prev_calls[4];
     char prev_snap[40] = "";
     const char *sp[] = {ws, wsb};
@@ -164,76 +346,51 @@ void h_pipeline_review(http_req *rq)
                                   "SELECT id FROM snapshots WHERE workspace_id = $1 AND as_of < $2::date"
                                   " ORDER BY as_of DESC LIMIT 1",
                                   2, sp, prev_snap, sizeof prev_snap, &err);
-    if (has_prev < 0 || forecast_calls(db, ws, owner, qsb, qeb, NULL, now_calls, &err) != 0 ||
+    if (has_prev < 0 || (!past && forecast_calls(db, ws, owner, qsb, qeb, NULL, now_calls, &err) != 0) ||
         (has_prev && forecast_calls(db, ws, owner, qsb, qeb, prev_snap, prev_calls, &err) != 0)) {
         http_reply_error(rq, &err);
         return;
     }
 
     /* the owner's open deals, for risk flags (core/forecast) and the top five */
-    const char *dp[] = {ws, owner};
-    PGresult *r = db_query(db,
-                           "SELECT external_id, name, COALESCE(amount_cents, 0), stage, expected_close_date,"
-                           " to_char(stage_entered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
-                           " to_char(last_activity_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), push_count"
-                           " FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'open'"
-                           " AND ($2::text IS NULL OR owner = $2) ORDER BY amount_cents DESC NULLS LAST, external_id",
-                           2, dp, &err);
-    if (!r) {
+    funnel_def def;
+    funnel_default(&def);
+    review_deals rd = {0};
+    if ((past ? review_rebuilt(db, ws, owner, &def, &q, we_day, &rd, now_calls, &err)
+              : review_live(db, ws, owner, &def, &q, &rd, &err)) != 0) {
+        review_free(&rd);
         http_reply_error(rq, &err);
         return;
     }
-    funnel_def def;
-    funnel_default(&def);
-    int n = PQntuples(r);
-    forecast_deal *fd = calloc((size_t)n + 1, sizeof *fd);
-    unsigned *flags = calloc((size_t)n + 1, sizeof *flags);
-    long long pipeline_in_q = 0;
-    for (int i = 0; fd && i < n; i++) {
-        forecast_deal *d = &fd[i];
-        d->amount = strtoll(PQgetvalue(r, i, 2), NULL, 10);
-        int st = funnel_stage_index(&def, PQgetvalue(r, i, 3));
-        d->stage = st >= 0 && !def.stages[st].won && !def.stages[st].lost ? st : funnel_stage_index(&def, "opportunity");
-        d->probability = NAN;
-        d->group = 0;
-        d->category = FC_PIPELINE;
-        d->expected_close = INT32_MAX;
-        if (!PQgetisnull(r, i, 4) && !caldate_parse(PQgetvalue(r, i, 4), &d->expected_close))
-            d->expected_close = INT32_MAX;
-        d->stage_entered = FORECAST_NO_DATE;
-        d->last_activity = FORECAST_NO_DATE;
-        if (!PQgetisnull(r, i, 5) && !caldate_parse(PQgetvalue(r, i, 5), &d->stage_entered))
-            d->stage_entered = FORECAST_NO_DATE;
-        if (!PQgetisnull(r, i, 6) && !caldate_parse(PQgetvalue(r, i, 6), &d->last_activity))
-            d->last_activity = FORECAST_NO_DATE;
-        d->push_count = atoi(PQgetvalue(r, i, 7));
-        if (d->expected_close < q.end)
-            pipeline_in_q += d->amount;
-    }
-    forecast_input in = {.method = FM_WEIGHTED, .period_start = q.start, .period_end = q.end, .as_of = today,
-                         .funnel = &def, .ngroups = 1};
+    long long pipeline_in_q = rd.pipeline_in_q, rd_won = rd.won;
+    size_t n = rd.n;
+    forecast_deal *fd = calloc(n + 1, sizeof *fd);
+    unsigned *flags = calloc(n + 1, sizeof *flags);
+    for (size_t i = 0; fd && i < n; i++)
+        fd[i] = rd.rows[i].d;
+    forecast_input in = {.method = FM_WEIGHTED, .period_start = q.start, .period_end = q.end, .as_of = as_of,
+                         .funnel = &def, .nowners = rd.nowners};
     forecast_result fr = {.flags = flags};
     json_t *top = json_array();
-    if (fd && flags && forecast_compute(fd, (size_t)n, &in, &fr) == 0)
-        for (int i = 0; i < n && i < TOP_DEALS; i++) {
+    if (fd && flags && forecast_compute(fd, n, &in, &fr) == 0)
+        for (size_t i = 0; i < n && i < TOP_DEALS; i++) {
+            const review_deal *x = &rd.rows[i];
             json_t *risks = json_array();
             for (int bit = 0; bit < RISK__COUNT; bit++)
                 if (flags[i] & (1u << bit))
                     json_array_append_new(risks, json_string(risk_text(bit)));
-            json_array_append_new(top, json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "deal", PQgetvalue(r, i, 0), "name",
-                                                 PQgetvalue(r, i, 1), "amount", money_j(fd[i].amount), "stage",
-                                                 PQgetisnull(r, i, 3) ? json_null() : json_string(PQgetvalue(r, i, 3)),
-                                                 "expected_close_date",
-                                                 PQgetisnull(r, i, 4) ? json_null() : json_string(PQgetvalue(r, i, 4)),
-                                                 "risks", risks));
+            json_array_append_new(top, json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "deal", x->id, "name", x->name,
+                                                 "amount", money_j(x->d.amount), "stage",
+                                                 x->stage ? json_string(x->stage) : json_null(), "expected_close_date",
+                                                 x->close ? json_string(x->close) : json_null(), "risks", risks));
         }
-    PQclear(r);
+    review_free(&rd);
     free(fd);
     free(flags);
 
     /* the week's health: new pipeline, pushes, losses; quota for coverage */
     const char *hp[] = {ws, owner, wsb, web, ql};
-    r = db_query(
+    PGresult *r = db_query(
         db,
         "SELECT"
         " (SELECT COALESCE(sum(amount_cents), 0) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL"
@@ -276,13 +433,15 @@ void h_pipeline_review(http_req *rq)
     long long quota = has_quota ? strtoll(PQgetvalue(r, 0, 7), NULL, 10) : 0;
     PQclear(r);
     long long won = now_calls[0]; /* commit includes won; remaining quota needs won alone */
-    const char *wp[] = {ws, owner, qsb, qeb};
-    char wonb[32];
-    if (db_query_value(db,
-                       "SELECT COALESCE(sum(amount_cents), 0) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL"
-                       " AND status = 'won' AND ($2::text IS NULL OR owner = $2) AND closed_at >= $3::date"
-                       " AND closed_at < $4::date",
-                       4, wp, wonb, sizeof wonb, &err) > 0)
+    char wonb[32], asofb[16];
+    const char *wp[] = {ws, owner, qsb, qeb, caldate_format(as_of, asofb, sizeof asofb)};
+    if (past) /* the rebuilt calls counted what was won by the week's end */
+        won = rd_won;
+    else if (db_query_value(db,
+                            "SELECT COALESCE(sum(amount_cents), 0) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL"
+                            " AND status = 'won' AND ($2::text IS NULL OR owner = $2) AND closed_at >= $3::date"
+                            " AND closed_at < $4::date",
+                            4, wp, wonb, sizeof wonb, &err) > 0)
         won = strtoll(wonb, NULL, 10);
     json_t *coverage = json_null();
     json_t *actions = json_array();

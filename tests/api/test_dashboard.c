@@ -16,6 +16,15 @@ static void send(const api_ws *ws, const char *method, const char *path, const c
     api_resp_free(r);
 }
 
+/* A deal write at noon UTC of day `at` (event time), as a CRM would have sent it then. */
+static void put_at(const api_ws *ws, const char *id, const char *at, const char *fields)
+{
+    char path[96], body[640];
+    snprintf(path, sizeof path, "/v1/deals/%s", id);
+    snprintf(body, sizeof body, "{\"as_of\":\"%sT12:00:00Z\",\"name\":\"%s\",%s}", at, id, fields);
+    send(ws, "PUT", path, body);
+}
+
 static const json_t *signal_of(const json_t *d, const char *metric)
 {
     size_t i;
@@ -46,12 +55,23 @@ START_TEST(every_number_of_a_crafted_quarter)
     send(&ws, "PUT", "/v1/deals/l1",
          "{\"name\":\"Lost\",\"amount\":5000,\"stage\":\"closed_lost\",\"status\":\"lost\",\"owner\":\"ann\","
          "\"created_at\":\"2026-01-01T00:00:00Z\",\"closed_at\":\"2026-02-15T00:00:00Z\"}");
-    send(&ws, "PUT", "/v1/deals/o1",
-         "{\"name\":\"Open 1\",\"amount\":10000,\"stage\":\"proposal\",\"forecast_category\":\"commit\",\"owner\":\"ann\","
-         "\"expected_close_date\":\"2026-03-15\"}");
-    send(&ws, "PUT", "/v1/deals/o2",
-         "{\"name\":\"Open 2\",\"amount\":10000,\"stage\":\"opportunity\",\"owner\":\"ann\","
-         "\"expected_close_date\":\"2026-03-20\"}");
+    /* 2026-Q1 has ended: its pipeline is the one known on 2026-04-01 (velocity too), its
+     * coverage and forecast the ones known on 2026-01-01. o1 and o2 exist since 2025-12-15;
+     * late (since 2025-12-10) was won only on 2026-04-10: open at both dates, never won in
+     * the quarter; o3 was created today: it never counts in a past quarter. (Until the
+     * dashboard followed the as-of rule, o1/o2 were created today and counted, and the
+     * forecast took won + commit as of the quarter's end.) */
+    put_at(&ws, "o1", "2025-12-15",
+           "\"amount\":10000,\"stage\":\"proposal\",\"forecast_category\":\"commit\",\"owner\":\"ann\","
+           "\"expected_close_date\":\"2026-03-15\"");
+    put_at(&ws, "o2", "2025-12-15",
+           "\"amount\":10000,\"stage\":\"opportunity\",\"owner\":\"ann\",\"expected_close_date\":\"2026-03-20\"");
+    put_at(&ws, "late", "2025-12-10",
+           "\"amount\":4000,\"stage\":\"proposal\",\"owner\":\"ann\",\"expected_close_date\":\"2026-03-31\"");
+    put_at(&ws, "late", "2026-04-10", "\"stage\":\"closed_won\"");
+    send(&ws, "PUT", "/v1/deals/o3",
+         "{\"name\":\"Open 3\",\"amount\":70000,\"stage\":\"proposal\",\"forecast_category\":\"commit\","
+         "\"owner\":\"ann\",\"expected_close_date\":\"2026-03-25\"}");
 
     api_resp *r = api_get("/v1/dashboard?period=2026-Q1", ws.read);
     ck_assert_status(r, 200);
@@ -67,11 +87,15 @@ START_TEST(every_number_of_a_crafted_quarter)
     ck_assert(num(sec(d, "efficiency"), "magic_number") == 0);       /* net new 0 / prior 80,000 */
     ck_assert(json_is_null(json_object_get(sec(d, "efficiency"), "burn_multiple")));
     ck_assert_str_eq(json_string_value(json_object_get(signal_of(d, "burn_multiple"), "status")), "red");
-    ck_assert(num(sec(d, "pipeline"), "total_value") == 20000);
-    ck_assert(num(sec(d, "pipeline"), "weighted_pipeline") == 10000 * 0.6 + 10000 * 0.225);
-    ck_assert(num(sec(d, "pipeline"), "coverage_ratio") == 1.0);     /* 20,000 / (50,000 - 30,000 won) */
-    ck_assert(num(sec(d, "pipeline"), "velocity_per_day") == 1000);  /* 2 x 50% x 30,000 / 30 days */
-    ck_assert(num(sec(d, "forecast"), "commit") == 30000 + 10000); /* won + the committed deal */
+    /* at 2026-04-01: o1, o2, late */
+    ck_assert(num(sec(d, "pipeline"), "total_value") == 24000);
+    ck_assert_int_eq(json_integer_value(json_object_get(sec(d, "pipeline"), "total_deals")), 3);
+    ck_assert(num(sec(d, "pipeline"), "weighted_pipeline") == 10000 * 0.6 + 10000 * 0.225 + 4000 * 0.6);
+    ck_assert(num(sec(d, "pipeline"), "velocity_per_day") == 1500);  /* 3 x 50% x 30,000 / 30 days */
+    /* at 2026-01-01: 24,000 closing in the quarter / (50,000 - nothing won yet) */
+    ck_assert(num(sec(d, "pipeline"), "coverage_ratio") == 0.48);
+    ck_assert(num(sec(d, "forecast"), "commit") == 10000);          /* nothing won yet + the committed deal */
+    ck_assert(num(sec(d, "forecast"), "best_case") == 14000);       /* + late, proposal: best case */
     ck_assert(num(sec(d, "forecast"), "pipeline") == 2250);         /* 22.5% of the pipeline deal */
     ck_assert(json_is_null(json_object_get(sec(d, "forecast"), "mape")));
     ck_assert_str_eq(json_string_value(json_object_get(signal_of(d, "nrr"), "status")), "red");
@@ -87,7 +111,7 @@ START_TEST(every_number_of_a_crafted_quarter)
     json_t *yd = yconv_parse(ry->body, ry->len, msg, sizeof msg);
     ck_assert_msg(yd != NULL, "YAML does not parse: %s", msg);
     ck_assert_str_eq(json_string_value(json_object_get(sec(yd, "retention"), "nrr")), "80.0%");
-    ck_assert_str_eq(json_string_value(json_object_get(sec(yd, "pipeline"), "coverage_ratio")), "1.0x");
+    ck_assert_str_eq(json_string_value(json_object_get(sec(yd, "pipeline"), "coverage_ratio")), "0.5x");
     ck_assert(num(sec(yd, "arr"), "current") == num(sec(d, "arr"), "current"));
     ck_assert(json_equal(json_object_get(yd, "forecast"), json_object_get(d, "forecast")));
     const char *k1 = NULL, *k2 = NULL;
@@ -193,6 +217,52 @@ START_TEST(cohorts_and_unit_economics)
 }
 END_TEST
 
+/* The current (or next) quarter is seen as of now, and its forecast is the one
+ * POST /v1/forecasts gives for the same period: the same deals, the same close
+ * dates estimated from history (issue 16 point 5a: the dashboard left u out). w
+ * took 20 days from proposal to won, so u (in proposal since day -5, no close
+ * date) is expected on day +15; the period is the quarter holding day +15. */
+START_TEST(the_current_quarter_matches_post_forecasts)
+{
+    char q[11], wq[11], d30[11], d10[11], d5[11], rep[128], body[128], path[64];
+    api_quarter_of_day(15, q);
+    api_quarter_of_day(-10, wq);
+    api_day(-30, d30);
+    api_day(-10, d10);
+    api_day(-5, d5);
+    api_ws ws;
+    api_new_workspace(&ws);
+    snprintf(rep, sizeof rep, "{\"name\":\"Ann\",\"quotas\":{\"%s\":10000}}", q);
+    send(&ws, "PUT", "/v1/reps/ann", rep);
+    put_at(&ws, "w", d30, "\"amount\":2000,\"stage\":\"proposal\",\"owner\":\"ann\"");
+    put_at(&ws, "w", d10, "\"stage\":\"closed_won\"");
+    put_at(&ws, "u", d5, "\"amount\":3000,\"stage\":\"proposal\",\"owner\":\"ann\"");
+    double won = strcmp(q, wq) == 0 ? 2000 : 0; /* w counts when day -10 is in the same quarter */
+
+    snprintf(body, sizeof body, "{\"period\":\"%s\",\"method\":\"category\"}", q);
+    api_resp *f = api_send_json("POST", "/v1/forecasts", ws.write, body);
+    ck_assert_status(f, 201);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(f->json, "close_dates_estimated"), "deals")), 1);
+    snprintf(path, sizeof path, "/v1/dashboard?period=%s", q);
+    api_resp *r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    const json_t *fc = sec(r->json, "forecast"), *pl = sec(r->json, "pipeline");
+    ck_assert_msg(num(fc, "best_case") == won + 3000, "best case %f, want %f", num(fc, "best_case"), won + 3000);
+    ck_assert(num(fc, "commit") == won);
+    const char *keys[] = {"commit", "best_case", "pipeline"};
+    for (int i = 0; i < 3; i++)
+        ck_assert_msg(num(fc, keys[i]) == num(f->json, keys[i]), "%s: dashboard %f, POST %f", keys[i], num(fc, keys[i]),
+                      num(f->json, keys[i]));
+    ck_assert(num(pl, "total_value") == 3000);
+    ck_assert_int_eq(json_integer_value(json_object_get(pl, "total_deals")), 1);
+    /* coverage: u closes (by its estimate) in the period: 3,000 / (10,000 - won), as POST says */
+    ck_assert(num(pl, "coverage_ratio") == round(3000 / (10000 - won) * 10000) / 10000);
+    ck_assert(num(pl, "coverage_ratio") == num(f->json, "coverage"));
+    api_resp_free(r);
+    api_resp_free(f);
+}
+END_TEST
+
 Suite *dashboard_suite(void)
 {
     Suite *s = suite_create("dashboard");
@@ -201,6 +271,7 @@ Suite *dashboard_suite(void)
     tcase_add_test(tc, every_number_of_a_crafted_quarter);
     tcase_add_test(tc, missing_inputs_are_null_with_a_reason);
     tcase_add_test(tc, cohorts_and_unit_economics);
+    tcase_add_test(tc, the_current_quarter_matches_post_forecasts);
     suite_add_tcase(s, tc);
     return s;
 }
@@ -293,10 +364,32 @@ START_TEST(dashboard_accuracy_from_stored_forecasts)
      * 60% of 20,000 = 18,000 (the win of 08-01 was not known then; this test
      * counted it before the as-of rule); Q3 actually won 10,000: APE 80% */
     send(&ws, "POST", "/v1/forecasts", "{\"period\":\"2026-Q3\",\"as_of\":\"2026-06-30\"}");
+    /* a forecast stored after the quarter ended (o lost by then: 10,000, APE 0) counts at no
+     * horizon: the dashboard's MAPE is the accuracy report's period-start figure, not 0 */
+    send(&ws, "PUT", "/v1/deals/o", "{\"name\":\"O\",\"stage\":\"closed_lost\",\"status\":\"lost\"}");
+    send(&ws, "POST", "/v1/forecasts", "{\"period\":\"2026-Q3\"}");
+    /* 2026-Q2 won 5,000 and has only a forecast made now (5,000, APE 0): the old rule ("else
+     * the latest") graded it, making the MAPE (60 + 0) / 2 */
+    send(&ws, "PUT", "/v1/deals/w2", "{\"name\":\"W2\",\"amount\":5000,\"stage\":\"closed_won\",\"status\":\"won\","
+                                     "\"closed_at\":\"2026-05-01T00:00:00Z\"}");
+    send(&ws, "POST", "/v1/forecasts", "{\"period\":\"2026-Q2\"}");
     api_resp *r = api_get("/v1/dashboard?period=2026-Q4", ws.read);
     ck_assert_status(r, 200);
     ck_assert_msg(num(sec(r->json, "forecast"), "mape") == 80, "%s", r->body);
     ck_assert_str_eq(json_string_value(json_object_get(signal_of(r->json, "forecast_mape"), "status")), "red");
+    api_resp_free(r);
+    r = api_get("/v1/forecasts/accuracy", ws.read);
+    ck_assert_status(r, 200);
+    size_t i;
+    const json_t *s, *ps = NULL;
+    json_array_foreach(json_object_get(r->json, "summary"), i, s) if (strcmp(json_string_value(json_object_get(s, "horizon")),
+                                                                           "period_start") == 0) ps = s;
+    ck_assert_ptr_nonnull(ps);
+    ck_assert(num(ps, "mape") == 80);
+    api_resp_free(r);
+    /* the dashboard of Q3 itself, a past quarter: nothing made for 2026-Q2 */
+    r = api_get("/v1/dashboard?period=2026-Q3", ws.read);
+    ck_assert(json_is_null(json_object_get(sec(r->json, "forecast"), "mape")));
     api_resp_free(r);
 }
 END_TEST

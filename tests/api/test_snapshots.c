@@ -34,6 +34,25 @@ static void snapshot(const api_ws *ws, const char *label, char *id, size_t len)
     api_resp_free(r);
 }
 
+/* A deal write at noon UTC of day `at` (event time), as a CRM would have sent it then. */
+static void put_at(const api_ws *ws, const char *id, const char *at, const char *fields)
+{
+    char path[96], body[640];
+    snprintf(path, sizeof path, "/v1/deals/%s", id);
+    snprintf(body, sizeof body, "{\"as_of\":\"%sT12:00:00Z\",\"name\":\"Deal %s\",%s}", at, id, fields);
+    api_resp *r = api_send_json("PUT", path, ws->write, body);
+    ck_assert_msg(r->status == 200 || r->status == 201, "PUT %s: %ld %s", id, r->status, r->body);
+    api_resp_free(r);
+}
+
+static const json_t *category_of(const json_t *summary, const char *cat)
+{
+    size_t i;
+    const json_t *c;
+    json_array_foreach(json_object_get(summary, "by_category"), i, c) if (strcmp(str(c, "category"), cat) == 0) return c;
+    return NULL;
+}
+
 /* Close dates relative to the real today: today is inside the current quarter
  * and not yet past; 100 days on is after it (no quarter is longer than 92). */
 static char IN[11], OUT[11];
@@ -239,6 +258,127 @@ START_TEST(weekly_pipeline_review)
 }
 END_TEST
 
+/* A snapshot for a past moment is the pipeline known then (issue 16): a at its
+ * amount then (1,000, not the 5,000 of day -10), c open (won only on day -8), b
+ * absent (created on day -5). by_category follows the funnel: proposal deals
+ * without a category of their own are best_case, opportunity ones pipeline. */
+START_TEST(a_past_snapshot_is_the_pipeline_known_then)
+{
+    char d30[11], d15[11], d10[11], d8[11], d5[11], close[11], body[128], path[128];
+    api_day(-30, d30);
+    api_day(-15, d15);
+    api_day(-10, d10);
+    api_day(-8, d8);
+    api_day(-5, d5);
+    api_day(20, close);
+    char f[256];
+    api_ws ws;
+    api_new_workspace(&ws);
+    snprintf(f, sizeof f, "\"amount\":1000,\"stage\":\"proposal\",\"owner\":\"ann\",\"expected_close_date\":\"%s\"", close);
+    put_at(&ws, "a", d30, f);
+    put_at(&ws, "a", d10, "\"amount\":5000,\"stage\":\"proposal\"");
+    snprintf(f, sizeof f, "\"amount\":3000,\"stage\":\"opportunity\",\"owner\":\"ann\",\"expected_close_date\":\"%s\"", close);
+    put_at(&ws, "c", d30, f);
+    put_at(&ws, "c", d8, "\"stage\":\"closed_won\"");
+    snprintf(f, sizeof f, "\"amount\":7000,\"stage\":\"proposal\",\"owner\":\"bob\",\"expected_close_date\":\"%s\"", close);
+    put_at(&ws, "b", d5, f);
+
+    snprintf(body, sizeof body, "{\"label\":\"then\",\"as_of\":\"%sT12:00:00Z\"}", d15);
+    api_resp *r = api_send_json("POST", "/v1/snapshots", ws.write, body);
+    ck_assert_status(r, 201);
+    const json_t *sum = json_object_get(r->json, "summary");
+    ck_assert_msg(json_integer_value(json_object_get(sum, "open_deals")) == 2, "%s", r->body);
+    ck_assert_int_eq(json_integer_value(json_object_get(sum, "closed_deals")), 0);
+    ck_assert(num(sum, "total") == 4000 && num(sum, "closed_won") == 0);
+    ck_assert(num(sum, "weighted") == 1000 * 0.6 + 3000 * 0.225);
+    const json_t *bc = category_of(sum, "best_case"), *pc = category_of(sum, "pipeline");
+    ck_assert_ptr_nonnull(bc);
+    ck_assert_ptr_nonnull(pc);
+    ck_assert(json_integer_value(json_object_get(bc, "deals")) == 1 && num(bc, "amount") == 1000);
+    ck_assert(json_integer_value(json_object_get(pc, "deals")) == 1 && num(pc, "amount") == 3000);
+    ck_assert_int_eq(json_array_size(json_object_get(sum, "by_category")), 2);
+    snprintf(path, sizeof path, "/v1/snapshots/%s?include=deals", str(r->json, "id"));
+    api_resp_free(r);
+    r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    const json_t *items = json_object_get(json_object_get(r->json, "deals"), "items");
+    ck_assert_int_eq(json_array_size(items), 2);
+    ck_assert_str_eq(str(json_array_get(items, 0), "deal"), "a");
+    ck_assert(num(json_array_get(items, 0), "amount") == 1000);
+    ck_assert_str_eq(str(json_array_get(items, 1), "deal"), "c");
+    ck_assert_str_eq(str(json_array_get(items, 1), "stage"), "opportunity");
+    api_resp_free(r);
+
+    /* now: a at 5,000 and b, both proposal: best case; c is won */
+    r = api_send_json("POST", "/v1/snapshots", ws.write, "{\"label\":\"now\"}");
+    ck_assert_status(r, 201);
+    sum = json_object_get(r->json, "summary");
+    ck_assert(num(sum, "total") == 12000);
+    bc = category_of(sum, "best_case");
+    ck_assert_ptr_nonnull(bc);
+    ck_assert(json_integer_value(json_object_get(bc, "deals")) == 2 && num(bc, "amount") == 12000);
+    ck_assert_ptr_null(category_of(sum, "pipeline"));
+    api_resp_free(r);
+}
+END_TEST
+
+/* A past week's review is the pipeline at the week's end (00:00 UTC of the next
+ * Monday): old at its amount then, gone still open (won on day -3, after the
+ * week), newer (created on day -3) not listed; commit counts old's own commit
+ * category then, and nothing won yet. */
+START_TEST(a_past_weeks_review_is_the_pipeline_then)
+{
+    char wk[11], monday[11], sunday[11], d30[11], d3[11], d2[11], f[256], path[128];
+    api_day(-14, wk);
+    api_week(-14, monday, sunday);
+    api_day(-30, d30);
+    api_day(-3, d3);
+    api_day(-2, d2);
+    api_ws ws;
+    api_new_workspace(&ws);
+    /* closing on day -14 itself: inside the quarter of the week (and past due by its end) */
+    snprintf(f, sizeof f,
+             "\"amount\":1000,\"stage\":\"proposal\",\"forecast_category\":\"commit\",\"owner\":\"ann\","
+             "\"expected_close_date\":\"%s\"",
+             wk);
+    put_at(&ws, "old", d30, f);
+    put_at(&ws, "old", d2, "\"amount\":9000,\"stage\":\"proposal\"");
+    snprintf(f, sizeof f, "\"amount\":2000,\"stage\":\"proposal\",\"owner\":\"ann\",\"expected_close_date\":\"%s\"", wk);
+    put_at(&ws, "gone", d30, f);
+    put_at(&ws, "gone", d3, "\"stage\":\"closed_won\"");
+    snprintf(f, sizeof f, "\"amount\":5000,\"stage\":\"proposal\",\"owner\":\"ann\",\"expected_close_date\":\"%s\"", wk);
+    put_at(&ws, "newer", d3, f);
+
+    snprintf(path, sizeof path, "/v1/pipeline/review?owner=ann&week=%s", wk);
+    api_resp *r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(r->json, "week_start"), monday);
+    const json_t *top = json_object_get(r->json, "top_deals");
+    ck_assert_msg(json_array_size(top) == 2, "%s", r->body);
+    ck_assert_str_eq(str(json_array_get(top, 0), "deal"), "gone");
+    ck_assert(num(json_array_get(top, 0), "amount") == 2000);
+    ck_assert_str_eq(str(json_array_get(top, 1), "deal"), "old");
+    ck_assert(num(json_array_get(top, 1), "amount") == 1000);
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(json_array_get(top, 1), "risks"), 0)),
+                     "past its close date");
+    const json_t *fc = json_object_get(r->json, "forecast");
+    ck_assert(num(json_object_get(fc, "commit"), "amount") == 1000);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(fc, "commit"), "deals")), 1);
+    ck_assert(num(json_object_get(fc, "best_case"), "amount") == 1000);
+    ck_assert(num(json_object_get(r->json, "health"), "pipeline") == 3000);
+    api_resp_free(r);
+
+    /* this week: today's data (gone won, newer and old at 9,000) */
+    r = api_get("/v1/pipeline/review?owner=ann", ws.read);
+    ck_assert_status(r, 200);
+    top = json_object_get(r->json, "top_deals");
+    ck_assert_int_eq(json_array_size(top), 2);
+    ck_assert_str_eq(str(json_array_get(top, 0), "deal"), "old");
+    ck_assert(num(json_array_get(top, 0), "amount") == 9000);
+    api_resp_free(r);
+}
+END_TEST
+
 Suite *snapshots_suite(void)
 {
     Suite *s = suite_create("snapshots");
@@ -247,6 +387,8 @@ Suite *snapshots_suite(void)
     tcase_add_test(tc, one_deal_of_each_change_kind);
     tcase_add_test(tc, two_daemons_take_each_scheduled_snapshot_once);
     tcase_add_test(tc, weekly_pipeline_review);
+    tcase_add_test(tc, a_past_snapshot_is_the_pipeline_known_then);
+    tcase_add_test(tc, a_past_weeks_review_is_the_pipeline_then);
     suite_add_tcase(s, tc);
     return s;
 }

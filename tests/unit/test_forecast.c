@@ -135,6 +135,48 @@ START_TEST(happy_ears_flags)
 }
 END_TEST
 
+/* outsized compares a deal with its owner's median whatever the grouping
+ * (issue 16 point 5c): without group_by, and with group_by segment, where the
+ * segment's median would hide the owner's big deal or flag a small one. */
+START_TEST(outsized_per_owner_whatever_the_grouping)
+{
+    caldate_t asof = D(2026, 1, 10);
+    forecast_deal d[12];
+    /* ann: five deals of 10,000 and one of 40,000 (> 3 x 10,000); bob: five of
+     * 100,000 and one of 40,000 (not above his median) */
+    for (int i = 0; i < 12; i++) {
+        d[i] = open_deal(i < 6 ? 1000000 : 10000000, "opportunity", FC_PIPELINE, D(2026, 2, 1), -1);
+        d[i].owner = i < 6 ? 0 : 1;
+    }
+    d[5].amount = 4000000;
+    d[11].amount = 4000000;
+    forecast_input in = q1_input(FM_WEIGHTED);
+    in.as_of = asof;
+    in.nowners = 2;
+    unsigned flags[12];
+    forecast_result r = {.flags = flags};
+    ck_assert_int_eq(forecast_compute(d, 12, &in, &r), 0); /* no group_by */
+    for (int i = 0; i < 12; i++)
+        ck_assert_msg(flags[i] == (i == 5 ? (unsigned)RISK_OUTSIZED : 0u), "deal %d: flags %u", i, flags[i]);
+    /* grouped by segment, one segment for everyone: the median of all twelve
+     * (40,000) would flag nobody; the owner's still does */
+    for (int i = 0; i < 12; i++)
+        d[i].group = 0;
+    in.ngroups = 1;
+    forecast_totals g[1];
+    r.groups = g;
+    ck_assert_int_eq(forecast_compute(d, 12, &in, &r), 0);
+    for (int i = 0; i < 12; i++)
+        ck_assert_msg(flags[i] == (i == 5 ? (unsigned)RISK_OUTSIZED : 0u), "grouped deal %d: flags %u", i, flags[i]);
+    /* a deal without an owner is never outsized; an owner index out of range is bad input */
+    d[5].owner = -1;
+    ck_assert_int_eq(forecast_compute(d, 12, &in, &r), 0);
+    ck_assert_uint_eq(flags[5], 0);
+    d[5].owner = 2;
+    ck_assert_int_eq(forecast_compute(d, 12, &in, &r), -1);
+}
+END_TEST
+
 START_TEST(what_if_exclusion_and_win_rate_delta)
 {
     forecast_deal d[] = {open_deal(100000, "opportunity", FC_PIPELINE, D(2026, 2, 1), -1),
@@ -250,6 +292,7 @@ int main(void)
     tcase_add_test(tc, category_method_and_seed_categories);
     tcase_add_test(tc, manager_rollup);
     tcase_add_test(tc, happy_ears_flags);
+    tcase_add_test(tc, outsized_per_owner_whatever_the_grouping);
     tcase_add_test(tc, what_if_exclusion_and_win_rate_delta);
     tcase_add_test(tc, historical_prior_and_timing);
     tcase_add_test(tc, identical_deals_match_the_binomial);

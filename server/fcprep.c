@@ -1,0 +1,276 @@
+/* fcprep.c - one preparation of a period's deals for the forecast engine. */
+#include "fcprep.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caldate.h"
+
+/* Index of key in names (appended when new); index maps key -> number. */
+static int index_of(json_t *index, json_t *names, const char *key)
+{
+    json_t *v = json_object_get(index, key);
+    if (v)
+        return (int)json_integer_value(v);
+    int i = (int)json_object_size(index);
+    json_object_set_new(index, key, json_integer(i));
+    if (names)
+        json_array_append_new(names, json_string(key));
+    return i;
+}
+
+static bool parse_day(PGresult *r, int row, int col, caldate_t *out)
+{
+    return !PQgetisnull(r, row, col) && caldate_parse(PQgetvalue(r, row, col), out);
+}
+
+/* The group key SQL of group_by over deals d and reps r (manager groups are
+ * the owners, rolled up by the caller). */
+static const char *group_sql(const char *group_by)
+{
+    return !group_by                               ? "NULL::text"
+           : strcmp(group_by, "segment") == 0      ? "COALESCE(d.segment, '(none)')"
+           : strcmp(group_by, "region") == 0       ? "COALESCE(r.region, '(none)')"
+                                                   : "COALESCE(d.owner, '(none)')";
+}
+
+/* The same key for a rebuilt row. */
+static const char *group_of_asof(PGresult *r, int row, const char *group_by)
+{
+    int col = strcmp(group_by, "segment") == 0 ? FCDATA_COL_SEGMENT
+              : strcmp(group_by, "region") == 0 ? FCDATA_COL_REGION
+                                                : FCDATA_COL_OWNER;
+    return PQgetisnull(r, row, col) ? "(none)" : PQgetvalue(r, row, col);
+}
+
+static bool is_excluded(const json_t *excluded, const char *id)
+{
+    size_t k;
+    const json_t *x;
+    json_array_foreach(excluded, k, x) if (json_is_string(x) && strcmp(json_string_value(x), id) == 0) return true;
+    return false;
+}
+
+/* Stage of a stored deal: a stage outside the funnel, or a closed stage on a
+ * deal that is not won, is opportunity (as POST /v1/forecasts always did). */
+static int stage_of(const funnel_def *def, PGresult *r, int row, int col, bool won)
+{
+    int st = PQgetisnull(r, row, col) ? -1 : funnel_stage_index(def, PQgetvalue(r, row, col));
+    if (st < 0 || (!won && (def->stages[st].won || def->stages[st].lost))) {
+        int opp = funnel_stage_index(def, "opportunity");
+        st = opp >= 0 ? opp : 0;
+    }
+    return st;
+}
+
+static forecast_category category_of(const funnel_def *def, PGresult *r, int row, int col, int st)
+{
+    int cat = PQgetisnull(r, row, col) ? -1 : forecast_category_parse(PQgetvalue(r, row, col));
+    return cat >= 0 ? (forecast_category)cat : def->stages[st].category;
+}
+
+void fcprep_free(fcprep_deals *p)
+{
+    PQclear(p->live);
+    PQclear(p->won);
+    fcdata_pipeline_free(&p->asof);
+    fcdata_history_free(&p->hist);
+    free(p->deals);
+    free(p->ids);
+    json_decref(p->groups);
+    json_decref(p->owner_index);
+    json_decref(p->group_index);
+    memset(p, 0, sizeof *p);
+}
+
+static int alloc_deals(fcprep_deals *p, size_t n, app_err *err)
+{
+    p->deals = calloc(n + 1, sizeof *p->deals);
+    p->ids = calloc(n + 1, sizeof *p->ids);
+    if (!p->deals || !p->ids) {
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* Owner index of a deal (-1 without an owner). */
+static int owner_of(fcprep_deals *p, PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col) || !*PQgetvalue(r, row, col))
+        return -1;
+    return index_of(p->owner_index, NULL, PQgetvalue(r, row, col));
+}
+
+/* The deals as they are now: open ones and those won in the period (the
+ * query POST /v1/forecasts has always run). */
+static int load_live(db_conn *db, const char *ws, const funnel_def *def, const fcprep_opts *o, fcprep_deals *p,
+                     app_err *err)
+{
+    char sql[1500], ps[16], pe[16];
+    snprintf(sql, sizeof sql,
+             "SELECT d.external_id, COALESCE(d.amount_cents, 0), d.expected_close_date, d.stage, d.forecast_category,"
+             " d.probability::float8, d.status, to_char(d.closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
+             " to_char(d.stage_entered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
+             " to_char(d.last_activity_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), d.push_count, %s, d.owner"
+             " FROM deals d LEFT JOIN reps r ON r.workspace_id = d.workspace_id AND r.external_id = d.owner"
+             "  AND r.deleted_at IS NULL"
+             " WHERE d.workspace_id = $1 AND d.deleted_at IS NULL AND (d.status = 'open' OR (d.status = 'won'"
+             "  AND d.closed_at >= $2::date AND d.closed_at < $3::date)) ORDER BY d.external_id",
+             group_sql(o->group_by));
+    const char *dp[] = {ws, caldate_format(o->period_start, ps, sizeof ps), caldate_format(o->period_end, pe, sizeof pe)};
+    PGresult *r = p->live = db_query(db, sql, 3, dp, err);
+    if (!r)
+        return -1;
+    size_t n = (size_t)PQntuples(r);
+    if (alloc_deals(p, n, err) != 0)
+        return -1;
+    bool undated = false;
+    for (size_t k = 0; k < n; k++) {
+        int i = (int)k;
+        forecast_deal *d = &p->deals[k];
+        p->ids[k] = PQgetvalue(r, i, 0);
+        d->amount = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+        d->won = strcmp(PQgetvalue(r, i, 6), "won") == 0;
+        if (!parse_day(r, i, 2, &d->expected_close)) {
+            d->expected_close = INT32_MAX;
+            d->close_estimated = !d->won; /* given a date from history below */
+        }
+        d->stage = stage_of(def, r, i, 3, d->won);
+        d->category = category_of(def, r, i, 4, d->stage);
+        d->probability = PQgetisnull(r, i, 5) ? NAN : atof(PQgetvalue(r, i, 5));
+        if (!parse_day(r, i, 7, &d->closed_at))
+            d->closed_at = INT32_MIN;
+        if (!parse_day(r, i, 8, &d->stage_entered))
+            d->stage_entered = FORECAST_NO_DATE;
+        if (!parse_day(r, i, 9, &d->last_activity))
+            d->last_activity = FORECAST_NO_DATE;
+        d->push_count = atoi(PQgetvalue(r, i, 10));
+        d->group = o->group_by ? index_of(p->group_index, p->groups, PQgetvalue(r, i, 11)) : -1;
+        d->owner = owner_of(p, r, i, 12);
+        d->excluded = o->excluded && is_excluded(o->excluded, p->ids[k]);
+        undated = undated || d->close_estimated;
+    }
+    p->n = n;
+    /* Deals without a close date (the CRM sample has none) get one from the
+     * won deals' stage-to-close times, as in the backtest (docs/forecast-quality.md). */
+    if (undated || o->want_history) {
+        char ao[16];
+        if (fcdata_load_history(db, ws, def, caldate_format(o->as_of, ao, sizeof ao), &p->hist, err) != 0)
+            return -1;
+        p->has_history = true;
+    }
+    for (size_t k = 0; k < n; k++) {
+        forecast_deal *d = &p->deals[k];
+        if (d->close_estimated) {
+            p->estimated++;
+            p->never_closing += fcdata_estimate_close(d, &p->hist, o->as_of);
+        }
+    }
+    return 0;
+}
+
+/* The open pipeline rebuilt at as_of (00:00 UTC) and the deals won in the
+ * period before it (not deleted before it): nothing created, won or changed
+ * later counts. */
+static int load_rebuilt(db_conn *db, const char *ws, const funnel_def *def, const fcprep_opts *o, fcprep_deals *p,
+                        app_err *err)
+{
+    char ao[16], ps[16], pe[16], sql[1200];
+    caldate_format(o->as_of, ao, sizeof ao);
+    if (fcdata_load_history(db, ws, def, ao, &p->hist, err) != 0)
+        return -1;
+    p->has_history = true;
+    if (fcdata_load_asof(db, ws, def, o->as_of, &p->hist, &p->asof, err) != 0)
+        return -1;
+    snprintf(sql, sizeof sql,
+             "SELECT d.external_id, COALESCE(d.amount_cents, 0), to_char(d.closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
+             " d.stage, d.forecast_category, d.probability::float8, %s, d.owner"
+             " FROM deals d LEFT JOIN reps r ON r.workspace_id = d.workspace_id AND r.external_id = d.owner"
+             "  AND r.deleted_at IS NULL"
+             " WHERE d.workspace_id = $1 AND d.status = 'won'"
+             " AND (d.deleted_at IS NULL OR d.deleted_at >= ($4::date::timestamp AT TIME ZONE 'UTC'))"
+             " AND d.closed_at >= ($2::date::timestamp AT TIME ZONE 'UTC')"
+             " AND d.closed_at < (least($3::date, $4::date)::timestamp AT TIME ZONE 'UTC') ORDER BY d.external_id",
+             group_sql(o->group_by));
+    const char *wp[] = {ws, caldate_format(o->period_start, ps, sizeof ps), caldate_format(o->period_end, pe, sizeof pe),
+                        ao};
+    PGresult *w = p->won = db_query(db, sql, 4, wp, err);
+    if (!w)
+        return -1;
+    size_t nopen = p->asof.n, nwon = (size_t)PQntuples(w);
+    if (alloc_deals(p, nopen + nwon, err) != 0)
+        return -1;
+    PGresult *a = p->asof.rows;
+    for (size_t k = 0; k < nopen; k++) {
+        int i = (int)k;
+        forecast_deal *d = &p->deals[k];
+        *d = p->asof.deals[k];
+        p->ids[k] = PQgetvalue(a, i, FCDATA_COL_ID);
+        if (!parse_day(a, i, FCDATA_COL_LAST_ACTIVITY, &d->last_activity))
+            d->last_activity = FORECAST_NO_DATE;
+        d->push_count = atoi(PQgetvalue(a, i, FCDATA_COL_PUSHES));
+        d->group = o->group_by ? index_of(p->group_index, p->groups, group_of_asof(a, i, o->group_by)) : -1;
+        d->owner = owner_of(p, a, i, FCDATA_COL_OWNER);
+        d->excluded = o->excluded && is_excluded(o->excluded, p->ids[k]);
+    }
+    for (size_t k = 0; k < nwon; k++) {
+        int i = (int)k;
+        forecast_deal *d = &p->deals[nopen + k];
+        p->ids[nopen + k] = PQgetvalue(w, i, 0);
+        d->amount = strtoll(PQgetvalue(w, i, 1), NULL, 10);
+        d->won = true;
+        if (!parse_day(w, i, 2, &d->closed_at))
+            d->closed_at = INT32_MIN;
+        d->expected_close = INT32_MAX;
+        d->stage = stage_of(def, w, i, 3, true);
+        d->category = category_of(def, w, i, 4, d->stage);
+        d->probability = PQgetisnull(w, i, 5) ? NAN : atof(PQgetvalue(w, i, 5));
+        d->stage_entered = d->last_activity = FORECAST_NO_DATE;
+        d->group = o->group_by ? index_of(p->group_index, p->groups, PQgetvalue(w, i, 6)) : -1;
+        d->owner = owner_of(p, w, i, 7);
+        d->excluded = o->excluded && is_excluded(o->excluded, p->ids[nopen + k]);
+    }
+    p->n = nopen + nwon;
+    p->estimated = p->asof.estimated_closes;
+    p->never_closing = p->asof.never_closing;
+    p->imputed_amounts = p->asof.imputed_amounts;
+    return 0;
+}
+
+int fcprep_load(db_conn *db, const char *ws, const funnel_def *def, const fcprep_opts *o, fcprep_deals *out,
+                app_err *err)
+{
+    memset(out, 0, sizeof *out);
+    out->groups = json_array();
+    out->group_index = json_object();
+    out->owner_index = json_object();
+    if (!out->groups || !out->group_index || !out->owner_index) {
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    if ((o->rebuild ? load_rebuilt : load_live)(db, ws, def, o, out, err) != 0)
+        return -1;
+    out->nowners = (int)json_object_size(out->owner_index);
+    for (size_t k = 0; k < out->n; k++) {
+        const forecast_deal *d = &out->deals[k];
+        if (!d->won && !d->excluded && d->expected_close < o->period_end)
+            out->pipeline_in_period += d->amount;
+    }
+    return 0;
+}
+
+void fcprep_input(const fcprep_deals *p, const fcprep_opts *o, const funnel_def *def, forecast_method m,
+                  forecast_input *in)
+{
+    in->method = m;
+    in->period_start = o->period_start;
+    in->period_end = o->period_end;
+    in->as_of = o->as_of;
+    in->funnel = def;
+    in->history = m == FM_HISTORICAL && p->has_history ? &p->hist.h : NULL;
+    in->ngroups = (int)json_array_size(p->groups);
+    in->nowners = p->nowners;
+}
