@@ -32,7 +32,7 @@ SERVER_OBJ = $(SERVER_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/migrations_embe
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN  = $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps run test test-plain test-future test-sanitize unit api lint-openapi bench bench-check fmt fmt-check clean fuzz fuzz-build valgrind load faults
+.PHONY: contract-tools all deps run test test-plain test-future test-sanitize unit api lint-openapi bench bench-check fmt fmt-check clean fuzz fuzz-build valgrind load faults
 all: $(BUILD)/revopsd
 
 # Rebuild everything when the flags change (redis's .make-settings idea).
@@ -84,8 +84,24 @@ $(BUILD)/openapi.json: openapi.yaml $(BUILD)/tests/api_tests
 unit: $(UNIT_BIN)
 	scripts/run-tests.sh $(UNIT_BIN)
 
-api: $(BUILD)/revopsd $(BUILD)/tests/api_tests $(BUILD)/openapi.json
-	REVOPSD=$(BUILD)/revopsd OPENAPI_JSON=$(BUILD)/openapi.json scripts/run-tests.sh $(BUILD)/tests/api_tests
+# Every response the API tests see is logged (CONTRACT_LOG) and, after the
+# suite, validated against openapi.yaml by ajv (JSON Schema 2020-12; npm,
+# pinned by tests/contract/package-lock.json, installed into .tools/contract).
+CONTRACT_TOOLS = .tools/contract
+CONTRACT_LOG   = $(BUILD)/api-responses.ndjson
+$(CONTRACT_TOOLS)/node_modules/.package-lock.json: tests/contract/package.json tests/contract/package-lock.json
+	@mkdir -p $(CONTRACT_TOOLS)
+	cp tests/contract/package.json tests/contract/package-lock.json $(CONTRACT_TOOLS)/
+	npm ci --loglevel=error --no-audit --no-fund --prefix $(CONTRACT_TOOLS)
+
+contract-tools: $(CONTRACT_TOOLS)/node_modules/.package-lock.json
+
+api: $(BUILD)/revopsd $(BUILD)/tests/api_tests $(BUILD)/openapi.json contract-tools
+	@rm -f $(CONTRACT_LOG)
+	REVOPSD=$(BUILD)/revopsd OPENAPI_JSON=$(BUILD)/openapi.json CONTRACT_LOG=$(CURDIR)/$(CONTRACT_LOG) \
+	    scripts/run-tests.sh $(BUILD)/tests/api_tests; rc=$$?; \
+	    NODE_PATH=$(CONTRACT_TOOLS)/node_modules node tests/contract/validate.js $(BUILD)/openapi.json $(CONTRACT_LOG) \
+	    || rc=1; exit $$rc
 
 # The OpenAPI document must pass a real linter (Redocly CLI from npm, pinned).
 REDOCLY_VERSION = 1.34.20

@@ -66,13 +66,38 @@ typedef struct {
     json_t *ops;
     json_t *results;
     char *row;
+    const app_err *create_needs; /* single PUT without a required field: refused only if the row is new */
 } put_tx;
+
+/* Does the row exist (a soft-deleted one too: it keeps its values, and the
+ * PUT restores it)? 1, 0, or -1 with err. */
+static int row_exists(db_conn *c, const crm_object *o, const char *ws, const char *id, app_err *err)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE workspace_id = $1 AND external_id = $2", o->table);
+    const char *p[] = {ws, id};
+    PGresult *r = db_query(c, sql, 2, p, err);
+    if (!r)
+        return -1;
+    int n = PQntuples(r);
+    PQclear(r);
+    return n > 0;
+}
 
 static int put_tx_run(db_conn *c, void *ctx, app_err *err)
 {
     put_tx *t = ctx;
     json_decref(t->results);
     t->results = NULL;
+    if (t->create_needs) {
+        int exists = row_exists(c, t->o, t->ws, t->id, err);
+        if (exists < 0)
+            return -1;
+        if (!exists) {
+            *err = *t->create_needs;
+            return -1;
+        }
+    }
     if (crm_apply(c, t->o, t->ws, t->ops, &t->results, err) != 0)
         return -1;
     if (!t->id)
@@ -104,20 +129,33 @@ static void crm_put(http_req *rq, const crm_object *o)
         return;
     }
     const char *as_of = NULL;
-    json_t *patch = crm_check(o, rq->json, true, o->kind == CRM_DEALS ? deal_extra : NULL, &err);
+    /* Absent fields keep their value: the required ones are only needed to
+     * create. Whether the row is new is decided inside the transaction. */
+    json_t *patch = crm_check(o, rq->json, false, o->kind == CRM_DEALS ? deal_extra : NULL, &err);
     if (o->kind == CRM_DEALS)
         (void)check_as_of(rq->json, &as_of, &err);
-    if (err.code != ERR_NONE) {
-        json_decref(patch);
-        http_reply_error(rq, &err);
-        return;
-    }
+    app_err create_needs = {0};
+    for (const crm_field *f = o->fields; f->name; f++)
+        if (f->required && !json_object_get(rq->json, f->name))
+            app_err_field(&create_needs, f->name, "is required to create a %s", o->singular);
     db_conn *db = http_db(rq);
     if (!db) {
         json_decref(patch);
         return;
     }
+    if (err.code != ERR_NONE) {
+        /* one answer lists every problem: the missing fields too when the row is new */
+        app_err lookup = {0};
+        if (create_needs.code != ERR_NONE && row_exists(db, o, rq->auth.workspace_id, id, &lookup) == 0)
+            for (int k = 0; k < create_needs.nfields; k++)
+                app_err_field(&err, create_needs.fields[k].field, "%s", create_needs.fields[k].message);
+        json_decref(patch);
+        http_reply_error(rq, &err);
+        return;
+    }
     put_tx t = {.o = o, .ws = rq->auth.workspace_id, .id = id};
+    if (create_needs.code != ERR_NONE)
+        t.create_needs = &create_needs;
     t.ops = json_pack("[o]", make_op(id, patch, as_of, "api"));
     if (db_transaction(db, put_tx_run, &t, &err) != 0) {
         http_reply_error(rq, &err);

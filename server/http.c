@@ -353,22 +353,51 @@ static bool route_match(const char *pattern, const char *path, size_t *poff, siz
     return *p == '\0' && *s == '\0';
 }
 
-/* Find the route for method+path. Returns the index, -1 when no pattern
- * matches the path (404), -2 when patterns match but not the method (405,
- * with allow filled). On a match the parameters are copied into rq. */
+/* How literal a pattern is, segment by segment from the left: a literal
+ * segment outranks a {param} in the same place. Every pattern that matches a
+ * path has as many segments as it, so the ranks compare like for like. */
+static unsigned route_rank(const char *pattern)
+{
+    unsigned rank = 0;
+    for (const char *p = pattern; *p; p++)
+        if (*p == '/')
+            rank = (rank << 1) | (p[1] != '{');
+    return rank;
+}
+
+/* Find the route for method+path. The most literal pattern that matches the
+ * path owns it: /v1/deals/batch is never the deal "batch", whatever the
+ * method. Returns the index, -1 when no pattern matches the path (404), -2
+ * when the owning pattern has no route for the method (405, with allow
+ * filled with the pattern's methods). On a match the parameters are copied
+ * into rq. */
 static int route_find(const http_server *srv, const char *method, const char *path, http_req *rq, char *allow,
                       size_t allow_len)
 {
     allow[0] = '\0';
-    bool path_known = false;
+    const char *owner = NULL;
+    unsigned owner_rank = 0;
+    size_t poff[HTTP_MAX_PARAMS], plen[HTTP_MAX_PARAMS];
+    int np = 0;
+    for (size_t i = 0; i < srv->nroutes; i++) {
+        if (!route_match(srv->routes[i].pattern, path, poff, plen, &np))
+            continue;
+        unsigned rank = route_rank(srv->routes[i].pattern);
+        if (!owner || rank > owner_rank) {
+            owner = srv->routes[i].pattern;
+            owner_rank = rank;
+        }
+    }
+    if (!owner)
+        return -1;
     /* HEAD is GET without the body (MHD drops the body itself) */
     const char *want = strcmp(method, "HEAD") == 0 ? "GET" : method;
     for (size_t i = 0; i < srv->nroutes; i++) {
-        size_t poff[HTTP_MAX_PARAMS], plen[HTTP_MAX_PARAMS];
-        int np = 0;
-        if (!route_match(srv->routes[i].pattern, path, poff, plen, &np))
+        if (strcmp(srv->routes[i].pattern, owner) != 0)
             continue;
         if (strcmp(srv->routes[i].method, want) == 0) {
+            if (!route_match(owner, path, poff, plen, &np))
+                return -1;
             free(rq->path_copy);
             rq->path_copy = strdup(path);
             if (!rq->path_copy)
@@ -379,13 +408,12 @@ static int route_find(const http_server *srv, const char *method, const char *pa
             }
             return (int)i;
         }
-        path_known = true;
         if (!strstr(allow, srv->routes[i].method)) {
             size_t l = strlen(allow);
             snprintf(allow + l, allow_len - l, "%s%s", l ? ", " : "", srv->routes[i].method);
         }
     }
-    return path_known ? -2 : -1;
+    return -2;
 }
 
 /* ---- CORS --------------------------------------------------------------- */

@@ -1,5 +1,6 @@
 /* routes.c - method + path pattern -> handler, minimum role, flags.
- * openapi.yaml describes exactly these routes; tests/api checks that. */
+ * openapi.yaml describes exactly these routes; tests/api checks that. Order
+ * does not matter: a literal segment outranks a {param} in the same place. */
 #include "routes.h"
 
 #include "handlers.h"
@@ -32,7 +33,8 @@ const http_route routes[] = {
     {"GET", "/v1/pipeline/review", h_pipeline_review, ROLE_READ, 0},
     {"POST", "/v1/forecasts", h_forecasts_create, ROLE_WRITE, ROUTE_IDEMPOTENT},
     {"GET", "/v1/forecasts", h_forecasts_list, ROLE_READ, 0},
-    /* literal paths before /v1/forecasts/{id}: the first matching pattern wins */
+    /* the most literal pattern that matches a path owns it for every method
+     * (http.c route_find): GET /v1/forecasts/backtest is a 405, not forecast "backtest" */
     {"GET", "/v1/forecasts/accuracy", h_forecasts_accuracy, ROLE_READ, 0},
     {"POST", "/v1/forecasts/backtest", h_forecasts_backtest, ROLE_READ, 0},
     {"GET", "/v1/forecasts/{id}", h_forecasts_get, ROLE_READ, 0},

@@ -62,6 +62,11 @@ api_resp *api_req(const char *method, const char *path, const char *key, const c
 api_resp *api_get(const char *path, const char *key);
 api_resp *api_send_json(const char *method, const char *path, const char *key, const char *json);
 void api_resp_free(api_resp *r);
+/* Append one response to $CONTRACT_LOG (when set) for the suite's closing
+ * JSON Schema check (tests/contract/validate.js); api_req does it itself,
+ * tests with their own HTTP client call it. */
+void api_log_response(const char *method, const char *path, long status, const char *ctype, const char *body,
+                      size_t len, const char *request_id);
 
 /* Same, against another base URL (a second server a test started). */
 api_resp *api_req_at(const char *base, const char *method, const char *path, const char *key, const char *ctype,
@@ -80,6 +85,8 @@ bool contract_check(const char *method, const char *path, long status, const cha
                     char *err, size_t errlen);
 /* Does the spec declare this method+path template? */
 bool contract_has_operation(const char *method, const char *template_path);
+/* Does the spec declare this status for method+path template? */
+bool contract_declares_status(const char *method, const char *template_path, int status);
 const json_t *contract_spec(void);
 
 /* Suites (one file each). */

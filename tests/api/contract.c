@@ -300,6 +300,18 @@ bool contract_has_operation(const char *method, const char *template_path)
     return item && json_object_get(item, m);
 }
 
+bool contract_declares_status(const char *method, const char *template_path, int status)
+{
+    char m[16], st[8];
+    size_t i = 0;
+    for (; method[i] && i < sizeof m - 1; i++)
+        m[i] = (char)(method[i] >= 'A' && method[i] <= 'Z' ? method[i] + 32 : method[i]);
+    m[i] = '\0';
+    snprintf(st, sizeof st, "%d", status);
+    const json_t *op = json_object_get(json_object_get(json_object_get(spec, "paths"), template_path), m);
+    return json_object_get(json_object_get(op, "responses"), st) != NULL;
+}
+
 bool contract_check(const char *method, const char *path, long status, const char *ctype, const json_t *body,
                     char *err, size_t errlen)
 {

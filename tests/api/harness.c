@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "yconv.h"
 
 static char g_tmp[256];
 static char g_db_url[512];
@@ -444,6 +445,50 @@ void api_new_workspace(api_ws *ws)
     api_resp_free(r);
 }
 
+/* ---- the response log ------------------------------------------------------
+ * With CONTRACT_LOG set, every response is appended to that file as one JSON
+ * line {method, path, status, content_type, request_id, text[, yaml]}; after
+ * the suite, tests/contract/validate.js checks them all against openapi.yaml
+ * with a JSON Schema 2020-12 validator (make api). Tests run in forked
+ * children and some send from several threads: each line is one write() on
+ * an O_APPEND descriptor, which the kernel never interleaves for a regular
+ * file. */
+void api_log_response(const char *method, const char *path, long status, const char *ctype, const char *body,
+                      size_t len, const char *request_id)
+{
+    const char *file = getenv("CONTRACT_LOG");
+    if (!file || !*file)
+        return;
+    json_t *rec = json_object();
+    json_object_set_new(rec, "method", json_string(method));
+    json_t *p = json_string(path);
+    json_object_set_new(rec, "path", p ? p : json_string("(not UTF-8)"));
+    json_object_set_new(rec, "status", json_integer(status));
+    json_object_set_new(rec, "content_type", json_string(ctype ? ctype : ""));
+    json_object_set_new(rec, "request_id", json_string(request_id ? request_id : ""));
+    if (body) {
+        json_t *t = json_stringn(body, len);
+        json_object_set_new(rec, "text", t ? t : json_string("(body not UTF-8)"));
+        if (ctype && strstr(ctype, "yaml")) {
+            char err[128];
+            json_t *y = yconv_parse(body, len, err, sizeof err);
+            if (y)
+                json_object_set_new(rec, "yaml", y);
+        }
+    }
+    char *line = json_dumps(rec, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(rec);
+    ck_assert_ptr_nonnull(line);
+    size_t n = strlen(line);
+    line[n] = '\n'; /* replaces the NUL: written by length */
+    int fd = open(file, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    ck_assert_msg(fd >= 0, "cannot open CONTRACT_LOG %s", file);
+    ssize_t w = write(fd, line, n + 1);
+    close(fd);
+    free(line);
+    ck_assert_msg(w == (ssize_t)(n + 1), "short write to CONTRACT_LOG %s", file);
+}
+
 /* ---- HTTP ---------------------------------------------------------------- */
 
 static size_t on_body(char *data, size_t size, size_t n, void *ud)
@@ -548,6 +593,7 @@ api_resp *api_req_at(const char *base, const char *method, const char *path, con
                   "%s %s -> %ld repeats a key or secret handed out earlier (%s)", method, path, r->status, which);
     if (r->json)
         collect_secrets(r->json, NULL);
+    api_log_response(method, path, r->status, r->content_type, r->body, r->len, r->request_id);
     char err[512];
     ck_assert_msg(contract_check(method, path, r->status, r->content_type, r->json, err, sizeof err),
                   "%s %s -> %ld breaks openapi.yaml: %s; body: %.300s", method, path, r->status, err,

@@ -112,6 +112,90 @@ START_TEST(deal_validation_names_fields)
 }
 END_TEST
 
+/* PUT merges: on an existing deal, account or rep every field is optional and
+ * absent ones keep their value; only a create needs the required fields. */
+START_TEST(partial_put_keeps_absent_fields)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    /* a new deal needs name and stage */
+    api_resp *r = put("/v1/deals/p1", ws.write, "{\"amount\":1}");
+    ck_assert_status(r, 422);
+    json_t *errs = arr(r->json, "errors");
+    ck_assert_int_eq(json_array_size(errs), 2);
+    ck_assert_str_eq(str(json_array_get(errs, 0), "field"), "name");
+    ck_assert_str_eq(str(json_array_get(errs, 1), "field"), "stage");
+    api_resp_free(r);
+    r = api_get("/v1/deals/p1", ws.read);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    r = put("/v1/deals/p1", ws.write,
+            "{\"name\":\"Partial\",\"stage\":\"proposal\",\"amount\":500,\"owner\":\"ann\",\"segment\":\"smb\"}");
+    ck_assert_status(r, 201);
+    api_resp_free(r);
+    /* the request: an amount alone */
+    r = put("/v1/deals/p1", ws.write, "{\"amount\":1}");
+    ck_assert_status(r, 200);
+    ck_assert(num(r->json, "amount") == 1);
+    ck_assert_str_eq(str(r->json, "name"), "Partial");
+    ck_assert_str_eq(str(r->json, "stage"), "proposal");
+    ck_assert_str_eq(str(r->json, "owner"), "ann");
+    api_resp_free(r);
+    /* null clears an optional field, never a required one */
+    r = put("/v1/deals/p1", ws.write, "{\"segment\":null}");
+    ck_assert_status(r, 200);
+    ck_assert(json_is_null(json_object_get(r->json, "segment")));
+    ck_assert_str_eq(str(r->json, "name"), "Partial");
+    api_resp_free(r);
+    r = put("/v1/deals/p1", ws.write, "{\"name\":null}");
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+    /* a bad field on an existing deal names only that field */
+    r = put("/v1/deals/p1", ws.write, "{\"probability\":2}");
+    ck_assert_status(r, 422);
+    ck_assert_int_eq(json_array_size(arr(r->json, "errors")), 1);
+    ck_assert_str_eq(str(json_array_get(arr(r->json, "errors"), 0), "field"), "probability");
+    api_resp_free(r);
+    r = api_get("/v1/deals/p1", ws.read);
+    ck_assert_status(r, 200);
+    ck_assert(num(r->json, "amount") == 1);
+    ck_assert_str_eq(str(r->json, "stage"), "proposal");
+    api_resp_free(r);
+    /* a soft-deleted deal keeps its values: a partial PUT restores it */
+    r = api_req("DELETE", "/v1/deals/p1", ws.write, NULL, NULL, 0, NULL);
+    ck_assert_status(r, 204);
+    api_resp_free(r);
+    r = put("/v1/deals/p1", ws.write, "{\"amount\":2}");
+    ck_assert_msg(r->status == 200 || r->status == 201, "restore: %ld %s", r->status, r->body);
+    ck_assert_str_eq(str(r->json, "name"), "Partial");
+    ck_assert(json_is_null(json_object_get(r->json, "deleted_at")));
+    api_resp_free(r);
+
+    /* accounts and reps merge the same way */
+    r = put("/v1/accounts/pa", ws.write, "{\"industry\":\"tech\"}");
+    ck_assert_status(r, 422);
+    ck_assert_str_eq(str(json_array_get(arr(r->json, "errors"), 0), "field"), "name");
+    api_resp_free(r);
+    r = put("/v1/accounts/pa", ws.write, "{\"name\":\"Acme\",\"region\":\"EMEA\"}");
+    ck_assert_status(r, 201);
+    api_resp_free(r);
+    r = put("/v1/accounts/pa", ws.write, "{\"industry\":\"tech\"}");
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(r->json, "name"), "Acme");
+    ck_assert_str_eq(str(r->json, "region"), "EMEA");
+    ck_assert_str_eq(str(r->json, "industry"), "tech");
+    api_resp_free(r);
+    r = put("/v1/reps/pr", ws.write, "{\"name\":\"Ann\",\"role\":\"ae\"}");
+    ck_assert_status(r, 201);
+    api_resp_free(r);
+    r = put("/v1/reps/pr", ws.write, "{\"region\":\"EMEA\"}");
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(r->json, "name"), "Ann");
+    ck_assert_str_eq(str(r->json, "role"), "ae");
+    api_resp_free(r);
+}
+END_TEST
+
 START_TEST(deal_batch_per_item_results_and_lists)
 {
     api_ws ws;
@@ -425,6 +509,7 @@ Suite *crm_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, deal_create_update_history_and_out_of_order);
     tcase_add_test(tc, deal_validation_names_fields);
+    tcase_add_test(tc, partial_put_keeps_absent_fields);
     tcase_add_test(tc, deal_batch_per_item_results_and_lists);
     tcase_add_test(tc, accounts_and_reps);
     tcase_add_test(tc, crm_cross_workspace_isolation);

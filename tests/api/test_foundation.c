@@ -262,6 +262,46 @@ START_TEST(route_table_matches_contract)
 }
 END_TEST
 
+/* The statuses the dispatcher itself answers for a route (http.c), whatever
+ * its handler does, must be in the route's responses: a client generated
+ * from openapi.yaml has to expect them. */
+START_TEST(every_route_declares_the_dispatchers_statuses)
+{
+    char missing[4000] = "";
+    size_t n = 0;
+    int count = 0;
+    for (size_t i = 0; i < routes_count; i++) {
+        const http_route *rt = &routes[i];
+        bool authed = !(rt->flags & ROUTE_PUBLIC);
+        bool body = strcmp(rt->method, "POST") == 0 || strcmp(rt->method, "PUT") == 0 ||
+                    strcmp(rt->method, "PATCH") == 0;
+        struct {
+            int status;
+            bool applies;
+            const char *why;
+        } want[] = {
+            {401, authed, "no or a bad key"},
+            {429, authed, "--rate-limit"},
+            {503, authed, "the database is down"},
+            {403, authed && rt->min_role > ROLE_READ, "a key below the route's role"},
+            {404, strchr(rt->pattern, '{') != NULL, "an unknown id"},
+            {413, body, "a body over --max-body"},
+            {400, body && !(rt->flags & ROUTE_RAW_BODY), "malformed JSON"},
+            {415, body && !(rt->flags & ROUTE_RAW_BODY), "a body that is not JSON"},
+        };
+        for (size_t k = 0; k < sizeof want / sizeof want[0]; k++)
+            if (want[k].applies && !contract_declares_status(rt->method, rt->pattern, want[k].status)) {
+                count++;
+                if (n + 200 < sizeof missing)
+                    n += (size_t)snprintf(missing + n, sizeof missing - n, "  %s %s: %d (%s)\n", rt->method,
+                                          rt->pattern, want[k].status, want[k].why);
+            }
+    }
+    ck_assert_msg(count == 0, "%d statuses the dispatcher answers are not declared in openapi.yaml:\n%s", count,
+                  missing);
+}
+END_TEST
+
 Suite *foundation_suite(void)
 {
     Suite *s = suite_create("foundation");
@@ -276,6 +316,7 @@ Suite *foundation_suite(void)
     tcase_add_test(tc, last_admin_key_cannot_be_revoked);
     tcase_add_test(tc, workspaces_are_isolated);
     tcase_add_test(tc, route_table_matches_contract);
+    tcase_add_test(tc, every_route_declares_the_dispatchers_statuses);
     suite_add_tcase(s, tc);
     return s;
 }

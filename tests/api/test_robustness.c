@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "routes.h"
 
 static api_ws ws;
 
@@ -117,6 +118,77 @@ START_TEST(unknown_paths_and_methods)
 }
 END_TEST
 
+/* Would pattern (with {param} segments) match the literal path? */
+static bool pattern_covers(const char *pattern, const char *path)
+{
+    while (*pattern && *path) {
+        size_t pl = strcspn(pattern + 1, "/"), sl = strcspn(path + 1, "/");
+        if (!(pattern[1] == '{' || (pl == sl && strncmp(pattern + 1, path + 1, pl) == 0)))
+            return false;
+        pattern += pl + 1;
+        path += sl + 1;
+    }
+    return *pattern == '\0' && *path == '\0';
+}
+
+/* A literal path owns every method: /v1/deals/batch is never the deal
+ * "batch". Every method a literal path does not serve answers 405 with its
+ * Allow, whatever a {param} route next to it serves. From the route table. */
+START_TEST(literal_paths_are_not_ids)
+{
+    static const char *const methods[] = {"GET", "PUT", "POST", "PATCH", "DELETE"};
+    int checked = 0;
+    for (size_t i = 0; i < routes_count; i++) {
+        const char *lit = routes[i].pattern;
+        if (strchr(lit, '{'))
+            continue;
+        bool shadowed = false; /* a {param} route that would take this path */
+        for (size_t k = 0; k < routes_count && !shadowed; k++)
+            shadowed = strchr(routes[k].pattern, '{') && pattern_covers(routes[k].pattern, lit);
+        bool first = true; /* each literal pattern once */
+        for (size_t k = 0; k < i && first; k++)
+            first = strcmp(routes[k].pattern, lit) != 0;
+        if (!shadowed || !first)
+            continue;
+        char allow[128] = "";
+        for (size_t k = 0; k < routes_count; k++)
+            if (strcmp(routes[k].pattern, lit) == 0) {
+                size_t l = strlen(allow);
+                snprintf(allow + l, sizeof allow - l, "%s%s", l ? ", " : "", routes[k].method);
+            }
+        for (size_t m = 0; m < sizeof methods / sizeof methods[0]; m++) {
+            bool served = false;
+            for (size_t k = 0; k < routes_count; k++)
+                served = served || (strcmp(routes[k].pattern, lit) == 0 && strcmp(routes[k].method, methods[m]) == 0);
+            if (served)
+                continue;
+            bool body = strcmp(methods[m], "GET") != 0 && strcmp(methods[m], "DELETE") != 0;
+            const char *deal = "{\"name\":\"shadow\",\"stage\":\"proposal\"}";
+            api_resp *r = api_req(methods[m], lit, ws.admin, body ? "application/json" : NULL, body ? deal : NULL,
+                                  body ? strlen(deal) : 0, NULL);
+            ck_assert_msg(r->status == 405, "%s %s -> %ld, want 405: %s", methods[m], lit, r->status, r->body);
+            ck_assert_msg(strcmp(r->allow, allow) == 0, "%s %s: Allow '%s', want '%s'", methods[m], lit, r->allow,
+                          allow);
+            api_resp_free(r);
+            checked++;
+        }
+    }
+    ck_assert_int_ge(checked, 10);
+    /* nothing was written under a literal name */
+    const char *lists[] = {"/v1/deals", "/v1/accounts", "/v1/reps"};
+    for (size_t i = 0; i < 3; i++) {
+        api_resp *r = api_get(lists[i], ws.read);
+        ck_assert_status(r, 200);
+        ck_assert_msg(json_array_size(json_object_get(r->json, "items")) == 0, "%s: %s", lists[i], r->body);
+        api_resp_free(r);
+    }
+    /* the parameterised routes still work next to them */
+    api_resp *r = api_send_json("PUT", "/v1/deals/batch-1", ws.write, "{\"name\":\"b\",\"stage\":\"proposal\"}");
+    ck_assert_status(r, 201);
+    api_resp_free(r);
+}
+END_TEST
+
 START_TEST(cors)
 {
     const char *pre[] = {"Origin: https://app.example.com", "Access-Control-Request-Method: PATCH", NULL};
@@ -196,6 +268,7 @@ Suite *robustness_suite(void)
     tcase_add_test(tc, body_over_limit);
     tcase_add_test(tc, hostile_ids_and_query_parameters);
     tcase_add_test(tc, unknown_paths_and_methods);
+    tcase_add_test(tc, literal_paths_are_not_ids);
     tcase_add_test(tc, cors);
     tcase_add_test(tc, garbage_on_the_wire);
     suite_add_tcase(s, tc);

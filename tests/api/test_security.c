@@ -173,6 +173,7 @@ static sresp sreq_at(report *rep, const char *base, const char *method, const ch
     curl_easy_cleanup(c);
     free(url);
     if (r.status) {
+        api_log_response(method, path, r.status, r.ctype, r.body, r.len, NULL);
         json_t *j = (r.body && strstr(r.ctype, "json")) ? json_loadb(r.body, r.len, 0, NULL) : NULL;
         char err[512];
         if (strstr(r.ctype, "json") && !j && strcmp(method, "HEAD") != 0)
