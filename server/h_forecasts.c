@@ -6,6 +6,7 @@
 
 #include "caldate.h"
 #include "fcdata.h"
+#include "fcprep.h"
 #include "forecast.h"
 #include "handlers.h"
 #include "jsonv.h"
@@ -30,39 +31,6 @@ static int name_index(json_t *names, const char *key)
     return (int)json_array_size(names) - 1;
 }
 
-static bool parse_day(PGresult *r, int row, int col, caldate_t *out)
-{
-    return !PQgetisnull(r, row, col) && caldate_parse(PQgetvalue(r, row, col), out);
-}
-
-/* The deals of a forecast as of a past day: the reconstructed open pipeline
- * (pl) and the current query's wins (r, ordered by id) that closed in the
- * period before as_of. Each reconstructed deal takes its group from the
- * current row of the same id (owners, segments and regions are not kept in
- * history). Activity and pushes are unknown then: no such flags. Fills
- * deals (room for both lists) and returns how many. */
-static int past_deals(PGresult *r, int n, const fcdata_pipeline *pl, forecast_deal *deals, caldate_t as_of,
-                      json_t *names)
-{
-    forecast_deal *won = malloc(((size_t)n + 1) * sizeof *won);
-    int nw = 0, k = 0;
-    for (int i = 0; won && i < n; i++)
-        if (deals[i].won && deals[i].closed_at < as_of)
-            won[nw++] = deals[i];
-    for (size_t i = 0, j = 0; i < pl->n; i++) {
-        forecast_deal d = pl->deals[i];
-        const char *id = PQgetvalue(pl->rows, (int)i, 0);
-        int c = 1;
-        while (j < (size_t)n && (c = strcmp(PQgetvalue(r, (int)j, 0), id)) < 0)
-            j++;
-        d.group = names ? name_index(names, c == 0 ? PQgetvalue(r, (int)j, 11) : "(none)") : -1;
-        deals[k++] = d;
-    }
-    for (int i = 0; i < nw; i++)
-        deals[k++] = won[i];
-    free(won);
-    return k;
-}
 
 void h_forecasts_create(http_req *rq)
 {
@@ -159,111 +127,36 @@ void h_forecasts_create(http_req *rq)
         return;
     }
     const char *fp[] = {ws};
-    in.funnel = &def;
-    char ps[16], pe[16], ao[16];
+    char ao[16], ps[16], pe[16];
+    caldate_format(in.as_of, ao, sizeof ao);
     caldate_format(P.start, ps, sizeof ps);
     caldate_format(P.end, pe, sizeof pe);
-    caldate_format(in.as_of, ao, sizeof ao);
-
-    const char *gexpr = !group_by                         ? "NULL::text"
-                        : strcmp(group_by, "segment") == 0 ? "COALESCE(d.segment, '(none)')"
-                        : strcmp(group_by, "region") == 0  ? "COALESCE(r.region, '(none)')"
-                                                           : "COALESCE(d.owner, '(none)')";
-    char sql[1500];
-    snprintf(sql, sizeof sql,
-             "SELECT d.external_id, COALESCE(d.amount_cents, 0), d.expected_close_date, d.stage, d.forecast_category,"
-             " d.probability::float8, d.status, to_char(d.closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
-             " to_char(d.stage_entered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
-             " to_char(d.last_activity_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), d.push_count, %s"
-             " FROM deals d LEFT JOIN reps r ON r.workspace_id = d.workspace_id AND r.external_id = d.owner"
-             "  AND r.deleted_at IS NULL"
-             " WHERE d.workspace_id = $1 AND d.deleted_at IS NULL AND (d.status = 'open' OR (d.status = 'won'"
-             "  AND d.closed_at >= $2::date AND d.closed_at < $3::date)) ORDER BY d.external_id",
-             gexpr);
-    const char *dp[] = {ws, ps, pe};
-    PGresult *r = db_query(db, sql, 3, dp, &err);
-    if (!r) {
-        http_reply_error(rq, &err);
-        return;
-    }
-    int n = PQntuples(r);
-    json_t *names = json_array();
     bool explain = explain_j && json_is_true(explain_j);
-    fcdata_pipeline pl;
-    memset(&pl, 0, sizeof pl);
+    /* the deals (fcprep: the as-of rule, written once) and what was learned
+     * before as_of; the learned method falls back to historical below its
+     * threshold (fclearn.h) when asked for by name, the default to weighted */
+    fcprep_opts po = {.period_start = P.start,
+                      .period_end = P.end,
+                      .as_of = in.as_of,
+                      .rebuild = past,
+                      .group_by = group_by,
+                      .excluded = excluded,
+                      .want_history = true};
+    fcprep_deals pd;
+    memset(&pd, 0, sizeof pd);
     fclearn_model *lm = calloc(1, sizeof *lm);
-    /* a past as_of may hold deals that are no longer open or won in the period */
-    size_t cap = (size_t)n + 1 + (past ? (size_t)PQntuples(r) : 0);
-    forecast_deal *deals = NULL;
     unsigned *flags = NULL;
     double *probs = NULL;
-    if (past) {
-        PGresult *cnt = NULL;
-        const char *cp[] = {ws, ao};
-        cnt = db_query(db, "SELECT count(*) FROM deals WHERE workspace_id = $1 AND created_at < $2::date", 2, cp, &err);
-        if (!cnt) {
-            PQclear(r);
-            free(lm);
-            json_decref(names);
-            http_reply_error(rq, &err);
-            return;
-        }
-        cap += (size_t)atol(PQgetvalue(cnt, 0, 0));
-        PQclear(cnt);
-    }
-    deals = calloc(cap, sizeof *deals);
-    flags = calloc(cap, sizeof *flags);
-    probs = calloc(cap, sizeof *probs);
     int *parent = NULL;
     forecast_totals *gt = NULL;
-    fcdata_history hb;
-    memset(&hb, 0, sizeof hb);
     json_t *out = NULL;
-    if (!deals || !flags || !probs || !lm) {
+    const char *method_note = NULL;
+    forecast_method asked = in.method;
+    if (!lm) {
         http_fail(rq, ERR_INTERNAL, "out of memory");
         goto done;
     }
-    money_t pipeline_in_period = 0;
-    bool undated = false; /* an open deal without a close date */
-    for (int i = 0; i < n; i++) {
-        forecast_deal *d = &deals[i];
-        d->amount = strtoll(PQgetvalue(r, i, 1), NULL, 10);
-        if (!parse_day(r, i, 2, &d->expected_close)) {
-            d->expected_close = INT32_MAX;
-            d->close_estimated = true; /* given a date from history below */
-        }
-        int st = PQgetisnull(r, i, 3) ? -1 : funnel_stage_index(&def, PQgetvalue(r, i, 3));
-        d->won = strcmp(PQgetvalue(r, i, 6), "won") == 0;
-        if (st < 0 || (!d->won && (def.stages[st].won || def.stages[st].lost)))
-            st = funnel_stage_index(&def, "opportunity") >= 0 ? funnel_stage_index(&def, "opportunity") : 0;
-        d->stage = st;
-        int cat = PQgetisnull(r, i, 4) ? -1 : forecast_category_parse(PQgetvalue(r, i, 4));
-        d->category = cat >= 0 ? (forecast_category)cat : def.stages[st].category;
-        d->probability = PQgetisnull(r, i, 5) ? NAN : atof(PQgetvalue(r, i, 5));
-        if (!parse_day(r, i, 7, &d->closed_at))
-            d->closed_at = INT32_MIN;
-        if (!parse_day(r, i, 8, &d->stage_entered))
-            d->stage_entered = FORECAST_NO_DATE;
-        if (!parse_day(r, i, 9, &d->last_activity))
-            d->last_activity = FORECAST_NO_DATE;
-        d->push_count = atoi(PQgetvalue(r, i, 10));
-        d->group = group_by ? name_index(names, PQgetvalue(r, i, 11)) : -1;
-        size_t k;
-        json_t *x;
-        json_array_foreach(excluded, k, x) if (json_is_string(x) && strcmp(json_string_value(x), PQgetvalue(r, i, 0)) == 0)
-            d->excluded = true;
-        if (d->won)
-            d->close_estimated = false;
-        undated = undated || d->close_estimated;
-    }
-    /* What was learned from history closed before as_of: the historical
-     * method's inputs (also the close dates of undated deals) and the learned
-     * model; the learned method falls back to historical below its threshold
-     * (fclearn.h), and the default (learned) to weighted. */
-    long estimated = 0, never_closing = 0;
-    const char *method_note = NULL;
-    forecast_method asked = in.method;
-    if (fcdata_load_history(db, ws, &def, ao, &hb, &err) != 0 ||
+    if (fcprep_load(db, ws, &def, &po, &pd, &err) != 0 ||
         ((in.method == FM_LEARNED || explain) && fcdata_load_learned(db, ws, &def, fsm, in.as_of, lm, &err) != 0)) {
         http_reply_error(rq, &err);
         goto done;
@@ -272,27 +165,20 @@ void h_forecasts_create(http_req *rq)
         in.method = method_s ? FM_HISTORICAL : FM_WEIGHTED;
         method_note = "not enough closed history for the learned method (30 closed deals, 10 of them won, before as_of)";
     }
-    in.history = in.method == FM_HISTORICAL ? &hb.h : NULL;
-    in.learned = in.method == FM_LEARNED ? lm : NULL;
-    if (past) { /* the pipeline as it stood then, and what had been won in the period by then */
-        if (fcdata_load_asof(db, ws, &def, in.as_of, &hb, &pl, &err) != 0) {
-            http_reply_error(rq, &err);
-            goto done;
-        }
-        int kept = past_deals(r, n, &pl, deals, in.as_of, group_by ? names : NULL);
-        n = kept;
-        estimated = pl.estimated_closes;
-        never_closing = pl.never_closing;
+    forecast_method used = in.method;
+    fcprep_input(&pd, &po, &def, used, &in);
+    in.learned = used == FM_LEARNED ? lm : NULL;
+    int n = (int)pd.n;
+    forecast_deal *deals = pd.deals;
+    json_t *names = pd.groups;
+    flags = calloc((size_t)n + 1, sizeof *flags);
+    probs = calloc((size_t)n + 1, sizeof *probs);
+    if (!flags || !probs) {
+        http_fail(rq, ERR_INTERNAL, "out of memory");
+        goto done;
     }
-    for (int i = 0; i < n; i++) {
-        forecast_deal *d = &deals[i];
-        if (!past && d->close_estimated) {
-            estimated++;
-            never_closing += fcdata_estimate_close(d, &hb, in.as_of);
-        }
-        if (!d->won && !d->excluded && d->expected_close < P.end)
-            pipeline_in_period += d->amount;
-    }
+    money_t pipeline_in_period = pd.pipeline_in_period;
+    long estimated = pd.estimated, never_closing = pd.never_closing;
     /* manager hierarchy: reps' managers become groups, each rolled up to its manager */
     if (group_by && strcmp(group_by, "manager") == 0) {
         PGresult *mr = db_query(db, "SELECT external_id, manager FROM reps WHERE workspace_id = $1 AND deleted_at IS NULL"
@@ -338,7 +224,7 @@ void h_forecasts_create(http_req *rq)
         for (int bit = 0; bit < RISK__COUNT; bit++)
             if (flags[i] & (1u << bit))
                 json_array_append_new(reasons, json_string(forecast_risk_name(bit)));
-        json_array_append_new(risky, json_pack("{s:s, s:o, s:o}", "deal", PQgetvalue(r, i, 0), "amount",
+        json_array_append_new(risky, json_pack("{s:s, s:o, s:o}", "deal", pd.ids[i], "amount",
                                                money_j(deals[i].amount), "reasons", reasons));
     }
     json_object_set_new(out, "at_risk", json_pack("{s:o, s:o}", "amount", money_j(res.total.at_risk), "deals", risky));
@@ -410,17 +296,13 @@ void h_forecasts_create(http_req *rq)
     http_add_header(rq, "Location", loc);
     http_reply_json(rq, 201, stored);
 done:
-    PQclear(r);
-    fcdata_pipeline_free(&pl);
+    fcprep_free(&pd);
     free(lm);
     json_decref(out);
-    json_decref(names);
-    free(deals);
     free(flags);
     free(probs);
     free(parent);
     free(gt);
-    fcdata_history_free(&hb);
 }
 
 void h_forecasts_list(http_req *rq)
