@@ -481,7 +481,8 @@ int forecast_compute(const forecast_deal *deals, size_t n, const forecast_input 
             }
             goto record;
         }
-        bool in_period = d->expected_close < in->period_end &&
+        /* nothing open can still close in a period that has ended at as_of */
+        bool in_period = in->as_of < in->period_end && d->expected_close < in->period_end &&
                          (d->expected_close >= in->period_start || in->as_of >= in->period_start);
         const funnel_stage *st = &f->stages[d->stage];
         if (st->won || st->lost)
@@ -561,6 +562,8 @@ int forecast_compute(const forecast_deal *deals, size_t n, const forecast_input 
             out->flags[i] = flags;
         if (out->deal_probability)
             out->deal_probability[i] = p;
+        if (out->deal_value)
+            out->deal_value[i] = one.closed_won + one.weighted;
         add_totals(&out->total, &one);
         if (d->group >= 0)
             add_totals(&own[d->group], &one);

@@ -117,6 +117,8 @@ typedef struct {
     forecast_totals *groups; /* caller-allocated, ngroups entries (roll-ups included) */
     unsigned *flags;         /* caller-allocated, one per deal */
     double *deal_probability; /* caller-allocated, one per deal: p used (0 when not in the period) */
+    money_t *deal_value;      /* caller-allocated or NULL, one per deal: what it adds to expected
+                                 (a win in the period in full, an open deal its weighted value) */
 } forecast_result;
 
 /* Compute. Returns 0, or -1 for bad input (stage or group index out of

@@ -64,6 +64,8 @@ void h_forecasts_get(http_req *rq);
 void h_forecasts_submit(http_req *rq);
 void h_forecasts_accuracy(http_req *rq);
 void h_forecasts_backtest(http_req *rq);
+/* h_trend.c: the forecast week by week, and what moved it */
+void h_forecasts_trend(http_req *rq);
 
 /* h_review.c: the weekly pipeline review */
 void h_pipeline_review(http_req *rq);

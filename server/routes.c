@@ -37,6 +37,7 @@ const http_route routes[] = {
      * (http.c route_find): GET /v1/forecasts/backtest is a 405, not forecast "backtest" */
     {"GET", "/v1/forecasts/accuracy", h_forecasts_accuracy, ROLE_READ, 0},
     {"POST", "/v1/forecasts/backtest", h_forecasts_backtest, ROLE_READ, 0},
+    {"GET", "/v1/forecasts/trend", h_forecasts_trend, ROLE_READ, 0},
     {"GET", "/v1/forecasts/{id}", h_forecasts_get, ROLE_READ, 0},
     {"POST", "/v1/forecasts/{id}/submit", h_forecasts_submit, ROLE_WRITE, ROUTE_IDEMPOTENT},
     {"GET", "/v1/dashboard", h_dashboard, ROLE_READ, 0},

@@ -431,7 +431,7 @@ START_TEST(learned_backtest_sees_nothing_after_as_of)
 {
     api_ws ws;
     api_new_workspace(&ws);
-    char id[16], at[16], fields[160];
+    char id[32], at[32], fields[160];
     for (int i = 0; i < 40; i++) {
         snprintf(id, sizeof id, "h%d", i);
         snprintf(at, sizeof at, "2025-%02d-%02d", 3 + i % 9, 1 + i % 27);
@@ -503,6 +503,58 @@ START_TEST(learned_backtest_sees_nothing_after_as_of)
 }
 END_TEST
 
+static const json_t *trend_point(const json_t *t, const char *day)
+{
+    size_t i;
+    const json_t *p;
+    json_array_foreach(json_object_get(t, "points"), i, p) if (strcmp(str(p, "as_of"), day) == 0) return p;
+    return NULL;
+}
+
+/* 2026-Q2 week by week, weighted: a (10,000, 60%) open from 03-01 and won on
+ * 05-10; c (5,000, 60%) open from 03-01, pushed out of the quarter on 04-22;
+ * b (20,000, 60%) created 04-15. Each point sees only what was known then. */
+START_TEST(trend_week_by_week_and_movers)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    put_at(&ws, "a", "2026-03-01", "\"amount\":10000,\"stage\":\"proposal\",\"expected_close_date\":\"2026-05-15\"");
+    put_at(&ws, "c", "2026-03-01", "\"amount\":5000,\"stage\":\"proposal\",\"expected_close_date\":\"2026-05-01\"");
+    put_at(&ws, "b", "2026-04-15", "\"amount\":20000,\"stage\":\"proposal\",\"expected_close_date\":\"2026-06-20\"");
+    put_at(&ws, "c", "2026-04-22", "\"expected_close_date\":\"2026-08-01\"");
+    put_at(&ws, "a", "2026-05-10", "\"stage\":\"closed_won\"");
+    api_resp *r = api_get("/v1/forecasts/trend?period=2026-Q2&method=weighted&from=2026-04-15&to=2026-05-12", ws.read);
+    ck_assert_status(r, 200);
+    const json_t *t = r->json;
+    const json_t *pts = json_object_get(t, "points");
+    ck_assert_str_eq(str(json_array_get(pts, 0), "as_of"), "2026-04-01");
+    ck_assert_int_eq(json_array_size(pts), 15); /* 04-01, 13 Mondays 04-06 .. 06-29, 07-01 */
+    ck_assert(num(trend_point(t, "2026-04-01"), "forecast") == 9000);
+    ck_assert(num(trend_point(t, "2026-04-13"), "forecast") == 9000);  /* b is not there yet */
+    ck_assert(num(trend_point(t, "2026-04-20"), "forecast") == 21000); /* b: +12,000 */
+    ck_assert(num(trend_point(t, "2026-04-27"), "forecast") == 18000); /* c pushed out */
+    const json_t *p = trend_point(t, "2026-05-11");
+    ck_assert(num(p, "won") == 10000 && num(p, "forecast") == 22000);
+    p = trend_point(t, "2026-07-01"); /* the end: the actual */
+    ck_assert(num(p, "won") == 10000 && num(p, "forecast") == 10000 && num(p, "p90") == 10000);
+    ck_assert_str_eq(str(p, "as_of_rule"), "reconstructed");
+    const json_t *m = json_object_get(t, "movers");
+    ck_assert_str_eq(str(m, "from"), "2026-04-13");
+    ck_assert_str_eq(str(m, "to"), "2026-05-11");
+    ck_assert(num(m, "change") == 13000);
+    const json_t *k = json_object_get(m, "by_kind");
+    ck_assert(num(k, "new") == 12000 && num(k, "won") == 4000 && num(k, "pushed") == -3000);
+    ck_assert_str_eq(str(json_array_get(json_object_get(m, "deals"), 0), "deal"), "b");
+    api_resp_free(r);
+    r = api_get("/v1/forecasts/trend?period=2026-Q9", ws.read);
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+    r = api_get("/v1/forecasts/trend", ws.read);
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+}
+END_TEST
+
 Suite *accuracy_suite(void)
 {
     Suite *s = suite_create("accuracy");
@@ -513,6 +565,7 @@ Suite *accuracy_suite(void)
     tcase_add_test(tc, backtest_rebuilds_the_pipeline_as_of_the_period_start);
     tcase_add_test(tc, undated_deals_get_a_close_date_from_history);
     tcase_add_test(tc, learned_backtest_sees_nothing_after_as_of);
+    tcase_add_test(tc, trend_week_by_week_and_movers);
     suite_add_tcase(s, tc);
     return s;
 }
