@@ -371,16 +371,38 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
     signal(&c, "coverage_ratio", &cov, "no quota for the period on any rep (reps' quotas)", "Coverage %.1fx (%s)",
            cov.value);
 
-    /* ---- forecast (category method, the deals of POST /v1/forecasts) ---- */
+    /* ---- forecast: the calls by category (commit, best case, pipeline), and
+     * the expected revenue with its P10-P90 from the learned method when the
+     * workspace has the history for it, else from the category method (the
+     * deals of POST /v1/forecasts, as of the same day) ---- */
     forecast_input fi = {0};
     fcprep_input(fc, fco, &wdef, FM_CATEGORY, &fi);
     forecast_result fres = {0};
     json_t *forecast;
-    if (od && forecast_compute(fc->deals, fc->n, &fi, &fres) == 0)
-        forecast = json_pack("{s:o, s:o, s:o}", "commit", money_j(fres.total.commit), "best_case",
-                             money_j(fres.total.best_case), "pipeline", money_j(fres.total.pipeline));
+    fclearn_model *lmod = calloc(1, sizeof *lmod);
+    if (!lmod || fcdata_load_learned(db, ws, &wdef, fsm, fco->as_of, lmod, err) != 0) {
+        free(lmod);
+        free(od);
+        fcprep_free(&pe);
+        fcprep_free(&ps);
+        return -1;
+    }
+    forecast_input li = {0};
+    fcprep_input(fc, fco, &wdef, lmod->usable ? FM_LEARNED : FM_CATEGORY, &li);
+    li.learned = lmod->usable ? lmod : NULL;
+    li.nquantiles = 2;
+    li.quantiles[0] = 0.1;
+    li.quantiles[1] = 0.9;
+    forecast_result lres = {0};
+    if (od && forecast_compute(fc->deals, fc->n, &fi, &fres) == 0 && forecast_compute(fc->deals, fc->n, &li, &lres) == 0)
+        forecast = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:s}", "commit", money_j(fres.total.commit), "best_case",
+                             money_j(fres.total.best_case), "pipeline", money_j(fres.total.pipeline), "expected",
+                             money_j(lres.total.expected), "p10", money_j(lres.quantile_values[0]), "p90",
+                             money_j(lres.quantile_values[1]), "method", forecast_method_name(li.method));
     else
-        forecast = json_pack("{s:n, s:n, s:n}", "commit", "best_case", "pipeline");
+        forecast = json_pack("{s:n, s:n, s:n, s:n, s:n, s:n, s:n}", "commit", "best_case", "pipeline", "expected", "p10",
+                             "p90", "method");
+    free(lmod);
     explain(&c, "commit", "category forecast at as_of: won in the period by then + commit deals (as POST /v1/forecasts)",
             json_pack("{s:s, s:b, s:o, s:I}", "as_of", fc_s, "rebuilt", ended, "closed_won",
                       money_j(fres.total.closed_won), "close_dates_estimated", (json_int_t)fc->estimated));
