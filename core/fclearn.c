@@ -42,6 +42,14 @@ int fclearn_bucket(long age)
     return b;
 }
 
+/* Recent history counts more: a deal-day or an event `age` days before
+ * as_of weighs 0.5^(age / HALF_LIFE_DAYS). Funnels drift (pricing, reps,
+ * markets, and a CRM's first months are unlike its later ones), and a
+ * half-life of half a year keeps about two years in play (measured on the
+ * synthetic CRM of tests/unit/test_fclearn.c: 91 days gave 1.22x the true
+ * model's error, 182 days 1.16x). */
+#define HALF_LIFE_DAYS 182.0
+
 /* 0, 1 or 2: the month of its fiscal quarter a day falls in. */
 static int quarter_pos(caldate_t d, int fsm)
 {
@@ -53,45 +61,90 @@ static int quarter_pos(caldate_t d, int fsm)
     return pos < 0 ? 0 : pos >= FCLEARN_NPOS ? FCLEARN_NPOS - 1 : pos;
 }
 
+/* Per day of [lo, lo + n): month of quarter, the quarter's first day, the
+ * end of the day's month or quarter (exclusive), and prefix sums of the
+ * recency weights: the fit and the window ask these for every episode or
+ * day, and computing them from the calendar each time was 40% of a 400k
+ * episode fit (perf). */
+typedef struct {
+    caldate_t lo;
+    long n;
+    signed char *pos;
+    caldate_t *qstart, *seg_end;
+    double *cumw; /* n + 1 entries: sum of the weights of days [lo, lo + i) */
+} calendar;
+
+static void calendar_free(calendar *c)
+{
+    free(c->pos);
+    free(c->qstart);
+    free(c->seg_end);
+    free(c->cumw);
+}
+
+static double day_weight_raw(caldate_t as_of, caldate_t d);
+
+static int calendar_build(calendar *c, caldate_t lo, caldate_t hi, int fsm, caldate_t as_of)
+{
+    c->lo = lo;
+    c->n = (long)(hi - lo) + 2;
+    c->pos = malloc((size_t)c->n);
+    c->qstart = malloc((size_t)c->n * sizeof *c->qstart);
+    c->seg_end = malloc((size_t)c->n * sizeof *c->seg_end);
+    c->cumw = malloc((size_t)(c->n + 1) * sizeof *c->cumw);
+    if (!c->pos || !c->qstart || !c->seg_end || !c->cumw) {
+        calendar_free(c);
+        return -1;
+    }
+    period q = period_containing(PERIOD_QUARTER, lo, fsm);
+    long i = 0;
+    while (i < c->n) {
+        int y, m, d;
+        caldate_t day = lo + (caldate_t)i;
+        if (day >= q.end)
+            q = period_containing(PERIOD_QUARTER, day, fsm);
+        caldate_to_ymd(day, &y, &m, &d);
+        caldate_t month_end = caldate_add_months(caldate_from_ymd(y, m, 1), 1);
+        if (month_end > q.end)
+            month_end = q.end;
+        int pos = quarter_pos(day, fsm);
+        for (; i < c->n && lo + (caldate_t)i < month_end; i++) {
+            c->pos[i] = (signed char)pos;
+            c->qstart[i] = q.start;
+            c->seg_end[i] = month_end;
+        }
+    }
+    double grow = pow(2.0, 1.0 / HALF_LIFE_DAYS), w = day_weight_raw(as_of, lo); /* later days weigh more */
+    c->cumw[0] = 0;
+    for (long k = 0; k < c->n; k++, w *= grow)
+        c->cumw[k + 1] = c->cumw[k] + w;
+    return 0;
+}
+
+/* The weight of days [a, e), and of day d. */
+static double span_weight(const calendar *c, caldate_t a, caldate_t e) { return c->cumw[e - c->lo] - c->cumw[a - c->lo]; }
+static double day_weight(const calendar *c, caldate_t d) { return span_weight(c, d, d + 1); }
+
 typedef struct {
     double E[FUNNEL_MAX_STAGES][FCLEARN_NCELLS][FCLEARN_NPOS]; /* exposure, deal-days */
     double O[3][FUNNEL_MAX_STAGES][FCLEARN_NCELLS][FCLEARN_NPOS];
 } tables;
 
-/* Recent history counts more: a deal-day or an event `age` days before
- * as_of weighs 0.5^(age / HALF_LIFE_DAYS). Funnels drift (pricing, reps,
- * markets, and a CRM's first months are unlike its later ones), and a
- * half-life of half a year keeps about two years in play (measured on the
- * synthetic CRM of tests/unit/test_fclearn.c: 91 days gave 1.22x the true
- * model's error, 182 days 1.16x). */
-#define HALF_LIFE_DAYS 182.0
 
-static double day_weight(caldate_t as_of, caldate_t d) { return pow(0.5, (double)(as_of - d) / HALF_LIFE_DAYS); }
-
-/* The weight of days [a, e) before as_of: a geometric sum. */
-static double span_weight(caldate_t as_of, caldate_t a, caldate_t e)
-{
-    double r = pow(0.5, 1.0 / HALF_LIFE_DAYS);
-    return day_weight(as_of, e - 1) * (1 - pow(r, (double)(e - a))) / (1 - r);
-}
+static double day_weight_raw(caldate_t as_of, caldate_t d) { return pow(0.5, (double)(as_of - d) / HALF_LIFE_DAYS); }
 
 /* Add the exposure of days [a, b) of an episode that began on `start`,
  * split by age bucket and month of quarter, weighted by recency. */
-static void add_exposure(tables *t, int s, caldate_t start, caldate_t a, caldate_t b, int fsm, caldate_t as_of)
+static void add_exposure(tables *t, int s, caldate_t start, caldate_t a, caldate_t b, const calendar *cal)
 {
     while (a < b) {
-        period q = period_containing(PERIOD_QUARTER, a, fsm);
-        int pos = quarter_pos(a, fsm);
-        /* the end of this calendar month (or the quarter end) */
-        int y, m, d;
-        caldate_to_ymd(a, &y, &m, &d);
-        caldate_t month_end = caldate_add_months(caldate_from_ymd(y, m, 1), 1);
-        if (month_end > q.end)
-            month_end = q.end;
+        long ix = (long)(a - cal->lo);
+        int pos = cal->pos[ix];
+        caldate_t month_end = cal->seg_end[ix]; /* the end of this month (or the quarter) */
         long age = (long)(a - start);
         int bk = fclearn_bucket(age);
         caldate_t bucket_end = bk + 1 < FCLEARN_NBUCKETS ? start + bucket_start[bk + 1] : b;
-        int cell = bk + (q.start > start ? FCLEARN_NBUCKETS : 0);
+        int cell = bk + (cal->qstart[ix] > start ? FCLEARN_NBUCKETS : 0);
         caldate_t e = b;
         if (month_end < e)
             e = month_end;
@@ -99,7 +152,7 @@ static void add_exposure(tables *t, int s, caldate_t start, caldate_t a, caldate
             e = bucket_end;
         if (e <= a)
             e = a + 1;
-        t->E[s][cell][pos] += span_weight(as_of, a, e);
+        t->E[s][cell][pos] += span_weight(cal, a, e);
         a = e;
     }
 }
@@ -131,6 +184,11 @@ int fclearn_fit(const fclearn_input *in, fclearn_model *m)
             t0 = e->end;
     }
     m->observed_from = t0;
+    calendar cal;
+    if (calendar_build(&cal, t0, in->as_of, in->fy_start_month, in->as_of) != 0) {
+        free(t);
+        return -1;
+    }
     for (size_t i = 0; i < in->nepisodes; i++) {
         const fclearn_episode *e = &in->episodes[i];
         if (e->stage < 0 || e->stage >= S || !m->open[e->stage] || e->end < e->start)
@@ -143,17 +201,18 @@ int fclearn_fit(const fclearn_input *in, fclearn_model *m)
         caldate_t x1 = event ? end + 1 : end;
         if (x1 <= t0 && !(event && end >= t0))
             continue;
-        add_exposure(t, e->stage, e->start, e->start > t0 ? e->start : t0, x1, in->fy_start_month, in->as_of);
+        add_exposure(t, e->stage, e->start, e->start > t0 ? e->start : t0, x1, &cal);
         m->episodes++;
         if (!event)
             continue;
         int type = e->outcome == FCL_WON ? 0 : e->outcome == FCL_LOST ? 1 : 2;
-        bool slipped = period_containing(PERIOD_QUARTER, end, in->fy_start_month).start > e->start;
+        long ix = (long)(end - t0);
+        bool slipped = cal.qstart[ix] > e->start;
         int cell = fclearn_bucket((long)(end - e->start)) + (slipped ? FCLEARN_NBUCKETS : 0);
-        t->O[type][e->stage][cell][quarter_pos(end, in->fy_start_month)] += day_weight(in->as_of, end);
+        t->O[type][e->stage][cell][cal.pos[ix]] += day_weight(&cal, end);
         m->events[type]++;
         if (type == 2)
-            moves[e->stage][e->to_stage] += day_weight(in->as_of, end);
+            moves[e->stage][e->to_stage] += day_weight(&cal, end);
     }
     /* collapse to (stage, bucket) and position totals */
     double Esb[FUNNEL_MAX_STAGES][FCLEARN_NCELLS] = {{0}}, Osb[3][FUNNEL_MAX_STAGES][FCLEARN_NCELLS] = {{{0}}};
@@ -250,6 +309,7 @@ int fclearn_fit(const fclearn_input *in, fclearn_model *m)
     m->nratio = in->nratio;
     m->closed_deals = in->closed_deals;
     m->won_deals = in->won_deals;
+    calendar_free(&cal);
     m->usable = in->closed_deals >= FCLEARN_MIN_CLOSED && in->won_deals >= FCLEARN_MIN_WON && Etot > 0;
     free(t);
     return 0;
@@ -316,8 +376,8 @@ typedef struct {
 /* One pass of the backward recursion with rates `pr`: fills p (if not NULL)
  * with P(won in [count_from, to) | state at `from`) and returns the new-deal
  * expected count in *created. */
-static int window_pass(const fclearn_model *m, const params *pr, caldate_t from, caldate_t count_from, caldate_t to,
-                       double (*p)[FCLEARN_NSTATES], double *created)
+static int window_pass(const fclearn_model *m, const params *pr, const calendar *cal, caldate_t from,
+                       caldate_t count_from, caldate_t to, double (*p)[FCLEARN_NSTATES], double *created)
 {
     const int S = m->nstages, A = FCLEARN_NSTATES, AGES = FCLEARN_MAX_AGE + 1;
     double *cur = calloc((size_t)S * A, sizeof *cur), *nxt = calloc((size_t)S * A, sizeof *nxt);
@@ -338,7 +398,7 @@ static int window_pass(const fclearn_model *m, const params *pr, caldate_t from,
         slip_of[a] = (age + 1 < AGES ? age + 1 : age) + AGES; /* the next day begins a quarter */
     }
     for (caldate_t d = to - 1; d >= from; d--) {
-        int pos = quarter_pos(d, m->fy_start_month);
+        int pos = cal->pos[d - cal->lo];
         if (pos != last_pos) { /* daily event probabilities, competing risks */
             for (int s = 0; s < S; s++)
                 for (int b = 0; b < FCLEARN_NCELLS; b++) {
@@ -353,7 +413,7 @@ static int window_pass(const fclearn_model *m, const params *pr, caldate_t from,
         }
         bool counts = d >= count_from;
         /* a quarter beginning tomorrow makes every deal open tonight a slipped one */
-        const int *next = period_containing(PERIOD_QUARTER, d + 1, m->fy_start_month).start == d + 1 ? slip_of : next_of;
+        const int *next = cal->qstart[d + 1 - cal->lo] == d + 1 ? slip_of : next_of;
         double moved[FUNNEL_MAX_STAGES];
         for (int s = 0; s < S; s++) {
             moved[s] = 0;
@@ -405,17 +465,26 @@ int fclearn_window_compute(const fclearn_model *m, caldate_t from, caldate_t cou
                 pr.r[k][s][b] = m->rate[k][s][b] > 0 ? m->shape[k][s][b] / m->rate[k][s][b] : 0;
     pr.create = m->create_per_day;
     double created = 0;
-    if (window_pass(m, &pr, from, count_from, to, out->p_won, &created) != 0)
+    calendar cal;
+    if (calendar_build(&cal, from, to, m->fy_start_month, to) != 0)
         return -1;
+    if (window_pass(m, &pr, &cal, from, count_from, to, out->p_won, &created) != 0) {
+        calendar_free(&cal);
+        return -1;
+    }
     out->created_count = created;
     out->created_mean = created * m->won_mean;
     out->created_var = created * m->won_sq_mean;
-    if (ndraws < 2)
+    if (ndraws < 2) {
+        calendar_free(&cal);
         return 0;
+    }
     /* the spread of the expected total over posterior draws of the rates */
     double (*pd)[FCLEARN_NSTATES] = malloc(sizeof(double[FUNNEL_MAX_STAGES][FCLEARN_NSTATES]));
-    if (!pd)
+    if (!pd) {
+        calendar_free(&cal);
         return -1;
+    }
     uint64_t x = seed;
     rng r;
     for (int i = 0; i < 4; i++)
@@ -429,8 +498,9 @@ int fclearn_window_compute(const fclearn_model *m, caldate_t from, caldate_t cou
                     q.r[k][s][b] = m->rate[k][s][b] > 0 ? gamma1(&r, m->shape[k][s][b]) / m->rate[k][s][b] : 0;
         q.create = m->create_per_day * gamma1(&r, m->create_shape) / m->create_shape;
         double c = 0;
-        if (window_pass(m, &q, from, count_from, to, pd, &c) != 0) {
+        if (window_pass(m, &q, &cal, from, count_from, to, pd, &c) != 0) {
             free(pd);
+            calendar_free(&cal);
             return -1;
         }
         double mu = c * m->won_mean;
@@ -442,6 +512,7 @@ int fclearn_window_compute(const fclearn_model *m, caldate_t from, caldate_t cou
         sumsq += mu * mu;
     }
     free(pd);
+    calendar_free(&cal);
     double mean = sum / ndraws;
     out->param_var = fmax(0, (sumsq - ndraws * mean * mean) / (ndraws - 1));
     return 0;

@@ -223,50 +223,64 @@ int fcdata_won_between(db_conn *db, const char *ws, caldate_t start, caldate_t e
 
 /* Stage episodes known at T: every stage entry before T of a deal that
  * existed then, with the next entry before T and the close if it was before
- * T; later facts are not read. */
+ * T; later facts are not read. Days are whole days since 1970-01-01 UTC
+ * (caldate_t). One join read in the index's (deal, id) order: a CTE read
+ * twice was materialised and hashed, 3.7x slower on 400k entries. */
 static const char EPISODES_SQL[] =
-    "WITH t AS (SELECT ($2::date::timestamp AT TIME ZONE 'UTC') AS at),"
-    " d AS (SELECT external_id, status, closed_at FROM deals, t WHERE workspace_id = $1 AND created_at < t.at"
-    "  AND (deleted_at IS NULL OR deleted_at >= t.at)),"
-    " h AS (SELECT s.deal_id, s.stage, s.entered_at, lead(s.stage) OVER w AS next_stage,"
-    "  lead(s.entered_at) OVER w AS next_at, row_number() OVER w AS k"
-    "  FROM deal_stage_history s JOIN d ON d.external_id = s.deal_id, t"
-    "  WHERE s.workspace_id = $1 AND s.entered_at IS NOT NULL AND s.entered_at < t.at"
-    "  WINDOW w AS (PARTITION BY s.deal_id ORDER BY s.entered_at, s.id))"
-    " SELECT h.stage, to_char(h.entered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), h.next_stage,"
-    "  to_char(h.next_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
-    "  CASE WHEN d.closed_at < t.at THEN d.status END, to_char(d.closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), h.k"
-    " FROM h JOIN d ON d.external_id = h.deal_id, t";
+    "SELECT s.stage, (s.entered_at AT TIME ZONE 'UTC')::date - date '1970-01-01', lead(s.stage) OVER w,"
+    " (lead(s.entered_at) OVER w AT TIME ZONE 'UTC')::date - date '1970-01-01',"
+    " CASE WHEN d.closed_at < ($2::date::timestamp AT TIME ZONE 'UTC') THEN d.status END,"
+    " (d.closed_at AT TIME ZONE 'UTC')::date - date '1970-01-01', row_number() OVER w"
+    " FROM deal_stage_history s JOIN deals d ON d.workspace_id = s.workspace_id AND d.external_id = s.deal_id"
+    " WHERE s.workspace_id = $1 AND s.entered_at IS NOT NULL AND s.entered_at < ($2::date::timestamp AT TIME ZONE 'UTC')"
+    " AND d.created_at < ($2::date::timestamp AT TIME ZONE 'UTC')"
+    " AND (d.deleted_at IS NULL OR d.deleted_at >= ($2::date::timestamp AT TIME ZONE 'UTC'))"
+    " WINDOW w AS (PARTITION BY s.deal_id ORDER BY s.entered_at, s.id)";
 
-/* Counts and amounts known at T: closed deals (the threshold), deals created
- * in the two 91-day windows before T (rate and trend), and the realised
- * amounts of the year's wins, with the amount each had a day before its
- * close where one was recorded (realised / expected). */
+/* Deals created in the 30-day span k before T (k = 0 is the last 30 days). */
+#define CREATED_SPAN(k, k1)                                                                                            \
+    " count(*) FILTER (WHERE created_at >= t.at - interval '30 days' * " #k1 " AND created_at < t.at - interval '30 days'" \
+    " * " #k "),"
+
+/* Everything the learned method needs besides the episodes, in one pass
+ * over the workspace's deals known at T: closed deals (the threshold),
+ * deals created in the two 91-day windows before T (rate and trend) and in
+ * each 30-day span of the year (the rate's spread), the days of history,
+ * the realised amounts of the year's wins, and of those whose amount was
+ * known a day before their close, the final and the earlier amounts
+ * (realised / expected; the lookup runs for those wins only: FILTER is
+ * evaluated before the aggregate's argument). */
 static const char LEARN_FACTS_SQL[] =
-    "WITH t AS (SELECT ($2::date::timestamp AT TIME ZONE 'UTC') AS at),"
-    " d AS (SELECT d.* FROM deals d, t WHERE d.workspace_id = $1 AND d.created_at < t.at"
-    "  AND (d.deleted_at IS NULL OR d.deleted_at >= t.at)),"
-    " w AS (SELECT d.external_id, d.amount_cents::float8 AS final, d.closed_at FROM d, t WHERE d.status = 'won'"
-    "  AND d.closed_at < t.at AND d.closed_at >= t.at - interval '365 days' AND d.amount_cents IS NOT NULL),"
-    " r AS (SELECT w.final, (SELECT round((c.new_value #>> '{}')::numeric * 100)::float8 FROM deal_changes c"
-    "  WHERE c.workspace_id = $1 AND c.deal_id = w.external_id AND c.field = 'amount'"
-    "  AND c.changed_at < w.closed_at - interval '1 day' AND jsonb_typeof(c.new_value) = 'number'"
-    "  ORDER BY c.changed_at DESC, c.id DESC LIMIT 1) AS before FROM w)"
-    " SELECT (SELECT count(*) FROM d, t WHERE d.status IN ('won', 'lost') AND d.closed_at < t.at),"
-    "  (SELECT count(*) FROM d, t WHERE d.status = 'won' AND d.closed_at < t.at),"
-    "  (SELECT count(*) FROM d, t WHERE d.created_at >= t.at - interval '91 days'),"
-    "  (SELECT count(*) FROM d, t WHERE d.created_at >= t.at - interval '182 days'"
-    "   AND d.created_at < t.at - interval '91 days'),"
-    "  (SELECT count(*) FROM w), (SELECT COALESCE(avg(final), 0) FROM w), (SELECT COALESCE(avg(final * final), 0) FROM w),"
-    "  (SELECT count(*) FROM r WHERE before > 0), (SELECT COALESCE(sum(final), 0) FROM r WHERE before > 0),"
-    "  (SELECT COALESCE(sum(before), 0) FROM r WHERE before > 0),"
-    "  ARRAY(SELECT (SELECT count(*) FROM d, t WHERE d.created_at >= t.at - (k + 1) * interval '30 days'"
-    "   AND d.created_at < t.at - k * interval '30 days') FROM generate_series(0, 11) k"
-    "   WHERE t.at - (k + 1) * interval '30 days' >= (SELECT min(created_at) FROM d))::text FROM t";
+    "SELECT count(*) FILTER (WHERE status IN ('won', 'lost') AND closed_at < t.at),"
+    " count(*) FILTER (WHERE status = 'won' AND closed_at < t.at),"
+    " count(*) FILTER (WHERE created_at >= t.at - interval '91 days'),"
+    " count(*) FILTER (WHERE created_at >= t.at - interval '182 days' AND created_at < t.at - interval '91 days'),"
+    " count(*) FILTER (WHERE won_year),"
+    " COALESCE(avg(amount_cents::float8) FILTER (WHERE won_year), 0),"
+    " COALESCE(avg(amount_cents::float8 * amount_cents) FILTER (WHERE won_year), 0),"
+    " extract(epoch FROM t.at - min(created_at)) / 86400,"
+    " count(before), COALESCE(sum(amount_cents::float8) FILTER (WHERE before IS NOT NULL), 0), COALESCE(sum(before), 0),"
+    CREATED_SPAN(0, 1) CREATED_SPAN(1, 2) CREATED_SPAN(2, 3) CREATED_SPAN(3, 4) CREATED_SPAN(4, 5) CREATED_SPAN(5, 6)
+    CREATED_SPAN(6, 7) CREATED_SPAN(7, 8) CREATED_SPAN(8, 9) CREATED_SPAN(9, 10) CREATED_SPAN(10, 11)
+    " count(*) FILTER (WHERE created_at >= t.at - interval '30 days' * 12 AND created_at < t.at - interval '30 days' * 11)"
+    " FROM (SELECT d.created_at, d.status, d.closed_at, d.amount_cents, t.at, w.won_year,"
+    "  CASE WHEN w.won_year THEN (SELECT round((c.new_value #>> '{}')::numeric * 100)::float8 FROM deal_changes c"
+    "   WHERE c.workspace_id = $1 AND c.deal_id = d.external_id AND c.field = 'amount'"
+    "   AND c.changed_at < d.closed_at - interval '1 day' AND jsonb_typeof(c.new_value) = 'number'"
+    "   ORDER BY c.changed_at DESC, c.id DESC LIMIT 1) END AS before"
+    "  FROM deals d, (SELECT ($2::date::timestamp AT TIME ZONE 'UTC') AS at) t,"
+    "  LATERAL (SELECT d.status = 'won' AND d.closed_at < t.at AND d.closed_at >= t.at - interval '365 days'"
+    "   AND d.amount_cents IS NOT NULL AS won_year) w"
+    "  WHERE d.workspace_id = $1 AND d.created_at < t.at AND (d.deleted_at IS NULL OR d.deleted_at >= t.at)"
+    "  OFFSET 0) x," /* not flattened: the lookup runs once per win, not once per use */
+    " (SELECT ($2::date::timestamp AT TIME ZONE 'UTC') AS at) t GROUP BY t.at";
 
-static bool day_of(PGresult *r, int row, int col, caldate_t *out)
+static bool int_of(PGresult *r, int row, int col, caldate_t *out)
 {
-    return !PQgetisnull(r, row, col) && caldate_parse(PQgetvalue(r, row, col), out);
+    if (PQgetisnull(r, row, col))
+        return false;
+    *out = (caldate_t)atol(PQgetvalue(r, row, col));
+    return true;
 }
 
 int fcdata_load_learned(db_conn *db, const char *ws, const funnel_def *def, int fsm, caldate_t at, fclearn_model *m,
@@ -279,22 +293,22 @@ int fcdata_load_learned(db_conn *db, const char *ws, const funnel_def *def, int 
     PGresult *f = db_query(db, LEARN_FACTS_SQL, 2, p, err);
     if (!f)
         return -1;
-    in.closed_deals = atol(PQgetvalue(f, 0, 0));
-    in.won_deals = atol(PQgetvalue(f, 0, 1));
-    in.created_recent = atol(PQgetvalue(f, 0, 2));
-    in.created_prior = atol(PQgetvalue(f, 0, 3));
-    in.nwon_amounts = atol(PQgetvalue(f, 0, 4));
-    in.won_amount_mean = atof(PQgetvalue(f, 0, 5));
-    in.won_amount_sq_mean = atof(PQgetvalue(f, 0, 6));
-    in.nratio = atol(PQgetvalue(f, 0, 7));
-    in.ratio_final = atof(PQgetvalue(f, 0, 8));
-    in.ratio_expected = atof(PQgetvalue(f, 0, 9));
-    /* "{12,30,...}": the 30-day creation counts the history covers */
-    for (const char *c = PQgetvalue(f, 0, 10); *c && in.nmonths < 12; c++)
-        if (*c >= '0' && *c <= '9') {
-            in.created_month[in.nmonths++] = strtol(c, (char **)&c, 10);
-            c--;
-        }
+    if (PQntuples(f) == 1) { /* no row: no deal existed then */
+        in.closed_deals = atol(PQgetvalue(f, 0, 0));
+        in.won_deals = atol(PQgetvalue(f, 0, 1));
+        in.created_recent = atol(PQgetvalue(f, 0, 2));
+        in.created_prior = atol(PQgetvalue(f, 0, 3));
+        in.nwon_amounts = atol(PQgetvalue(f, 0, 4));
+        in.won_amount_mean = atof(PQgetvalue(f, 0, 5));
+        in.won_amount_sq_mean = atof(PQgetvalue(f, 0, 6));
+        double span = atof(PQgetvalue(f, 0, 7)); /* the 30-day spans the history covers */
+        in.nmonths = span >= 360 ? 12 : (int)(span / 30);
+        in.nratio = atol(PQgetvalue(f, 0, 8));
+        in.ratio_final = atof(PQgetvalue(f, 0, 9));
+        in.ratio_expected = atof(PQgetvalue(f, 0, 10));
+        for (int k = 0; k < in.nmonths; k++)
+            in.created_month[k] = atol(PQgetvalue(f, 0, 11 + k));
+    }
     PQclear(f);
     PGresult *r = db_query(db, EPISODES_SQL, 2, p, err);
     if (!r)
@@ -310,13 +324,13 @@ int fcdata_load_learned(db_conn *db, const char *ws, const funnel_def *def, int 
     for (int i = 0; i < n; i++) {
         fclearn_episode *e = &ep[k];
         e->stage = funnel_stage_index(def, PQgetvalue(r, i, 0));
-        if (e->stage < 0 || !day_of(r, i, 1, &e->start))
+        if (e->stage < 0 || !int_of(r, i, 1, &e->start))
             continue;
         bool first = strcmp(PQgetvalue(r, i, 6), "1") == 0;
         if (first && !def->stages[e->stage].won && !def->stages[e->stage].lost)
             in.entry_stage[e->stage]++;
         caldate_t next = 0, closed = 0;
-        bool has_next = day_of(r, i, 3, &next), has_closed = !PQgetisnull(r, i, 4) && day_of(r, i, 5, &closed);
+        bool has_next = int_of(r, i, 3, &next), has_closed = !PQgetisnull(r, i, 4) && int_of(r, i, 5, &closed);
         e->to_stage = -1;
         e->outcome = FCL_CENSORED;
         e->end = at;
