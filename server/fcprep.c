@@ -262,6 +262,11 @@ int fcprep_load(db_conn *db, const char *ws, const funnel_def *def, const fcprep
     return 0;
 }
 
+int fcprep_group(fcprep_deals *p, const char *key)
+{
+    return p->group_index && p->groups ? index_of(p->group_index, p->groups, key) : -1;
+}
+
 void fcprep_input(const fcprep_deals *p, const fcprep_opts *o, const funnel_def *def, forecast_method m,
                   forecast_input *in)
 {

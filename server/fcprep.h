@@ -51,6 +51,10 @@ int fcprep_load(db_conn *db, const char *ws, const funnel_def *def, const fcprep
                 app_err *err) __attribute__((warn_unused_result));
 void fcprep_free(fcprep_deals *p);
 
+/* Index of group key (added when new): for callers that add groups of
+ * their own, e.g. managers for the manager roll-up. -1 on allocation failure. */
+int fcprep_group(fcprep_deals *p, const char *key);
+
 /* The forecast_input fields fcprep decides: period, as_of, funnel, history
  * (historical method), groups and owners. The caller sets the method,
  * quantiles, what-if delta and group parents. */

@@ -22,14 +22,6 @@ static json_t *totals_json(const forecast_totals *t)
                      (json_int_t)t->open_deals, "flagged_deals", (json_int_t)t->flagged_deals);
 }
 
-static int name_index(json_t *names, const char *key)
-{
-    size_t i;
-    json_t *k;
-    json_array_foreach(names, i, k) if (strcmp(json_string_value(k), key) == 0) return (int)i;
-    json_array_append_new(names, json_string(key));
-    return (int)json_array_size(names) - 1;
-}
 
 
 void h_forecasts_create(http_req *rq)
@@ -190,14 +182,14 @@ void h_forecasts_create(http_req *rq)
         }
         int nm = PQntuples(mr);
         for (int i = 0; i < nm; i++) { /* every rep and manager is a group */
-            (void)name_index(names, PQgetvalue(mr, i, 0));
-            (void)name_index(names, PQgetvalue(mr, i, 1));
+            (void)fcprep_group(&pd, PQgetvalue(mr, i, 0));
+            (void)fcprep_group(&pd, PQgetvalue(mr, i, 1));
         }
         parent = malloc((json_array_size(names) + 1) * sizeof *parent);
         for (size_t g = 0; parent && g < json_array_size(names); g++)
             parent[g] = -1;
         for (int i = 0; parent && i < nm; i++)
-            parent[name_index(names, PQgetvalue(mr, i, 0))] = name_index(names, PQgetvalue(mr, i, 1));
+            parent[fcprep_group(&pd, PQgetvalue(mr, i, 0))] = fcprep_group(&pd, PQgetvalue(mr, i, 1));
         PQclear(mr);
     }
     in.ngroups = (int)json_array_size(names);
