@@ -34,6 +34,34 @@ int fclearn_state(const fclearn_model *m, caldate_t entered, caldate_t on)
     return (int)(age > FCLEARN_MAX_AGE ? FCLEARN_MAX_AGE : age) + (slipped ? FCLEARN_MAX_AGE + 1 : 0);
 }
 
+/* How far a bias must stand out of its noise before it is corrected: the
+ * weight is 0 until m^2 > RECORD_SHRINK x its variance s^2 / n (t^2 > 3,
+ * about 8% of the time for a record that is only noise with n = 3). Plain
+ * James-Stein (1) corrected noise on the synthetic CRM: MAPE 1.27x the true
+ * model's against 1.16x without a record; see docs/forecast-quality.md. */
+#define RECORD_SHRINK 3.0
+
+double fclearn_correction(const double *pred, const double *actual, int n, double model_rel_var, double *rel_var)
+{
+    double r[16], m = 0, s2 = 0;
+    int k = 0;
+    *rel_var = 0;
+    for (int i = 0; i < n && k < 16; i++)
+        if (pred[i] > 0 && actual[i] > 0)
+            r[k++] = log(actual[i] / pred[i]);
+    if (k < 2)
+        return 1.0;
+    for (int i = 0; i < k; i++)
+        m += r[i] / k;
+    for (int i = 0; i < k; i++)
+        s2 += (r[i] - m) * (r[i] - m) / (k - 1);
+    double w = m != 0 ? 1 - RECORD_SHRINK * s2 / (k * m * m) : 0;
+    if (w < 0)
+        w = 0;
+    *rel_var = w * w * s2 / k + (s2 > model_rel_var ? s2 - model_rel_var : 0);
+    return exp(w * m);
+}
+
 int fclearn_bucket(long age)
 {
     int b = 0;

@@ -123,6 +123,18 @@ int fclearn_window_compute(const fclearn_model *m, caldate_t from, caldate_t cou
                            const double (*state_amount)[FCLEARN_NSTATES], int ndraws, unsigned long long seed,
                            fclearn_window *out) __attribute__((warn_unused_result));
 
+/* The model's own record: its forecasts pred[i] of the n windows before
+ * as_of of the same length (each made at the window's start with what was
+ * known then) against what was won in them. With r_i = ln(actual_i /
+ * pred_i), mean m and variance s^2 (n >= 2), the correction factor is
+ * exp(w m) with a positive-part James-Stein weight w = max(0, 1 - 3 s^2 /
+ * (n m^2)): a bias that persists beyond its noise is taken out, a record
+ * that is only noise changes (almost) nothing. *rel_var is the relative variance to
+ * add to the forecast's range: w^2 s^2 / n (the factor's own error) plus
+ * what the record's spread s^2 shows beyond the model's own relative
+ * variance model_rel_var. Factor 1 and rel_var 0 below two windows. */
+double fclearn_correction(const double *pred, const double *actual, int n, double model_rel_var, double *rel_var);
+
 /* Bucket of an age in days. */
 int fclearn_bucket(long age_days);
 

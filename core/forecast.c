@@ -467,6 +467,23 @@ int forecast_compute(const forecast_deal *deals, size_t n, const forecast_input 
     double k = h && h->prior_strength > 0 ? h->prior_strength : 10.0;
     if (in->method == FM_LEARNED && learned_window(deals, n, in, &lw) != 0)
         goto done;
+    /* the learned method's record: a persistent bias of its own past forecasts */
+    double factor = 1.0, record_rel_var = 0;
+    if (lw && in->record_n > 0) {
+        double mu = lw->created_mean, var = lw->created_var + lw->param_var;
+        for (size_t i = 0; i < n; i++) {
+            int ls, state;
+            if (learned_state(&deals[i], in, &ls, &state) == 0) {
+                double a = (double)learned_amount(&deals[i], in), pw = lw->p_won[ls][state];
+                mu += a * pw;
+                var += a * a * pw * (1 - pw);
+            }
+        }
+        factor = fclearn_correction(in->record_pred, in->record_actual, in->record_n, mu > 0 ? var / (mu * mu) : 0,
+                                    &record_rel_var);
+        record_rel_var *= (factor * mu) * (factor * mu); /* in cents^2 */
+    }
+    out->record_factor = factor;
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         const forecast_deal *d = &deals[i];
@@ -527,7 +544,7 @@ int forecast_compute(const forecast_deal *deals, size_t n, const forecast_input 
             break;
         case FM_LEARNED: {
             int ls, state;
-            p = lw && learned_state(d, in, &ls, &state) == 0 ? lw->p_won[ls][state] : 0;
+            p = lw && learned_state(d, in, &ls, &state) == 0 ? fmin(1.0, lw->p_won[ls][state] * factor) : 0;
             break;
         }
         }
@@ -571,9 +588,9 @@ int forecast_compute(const forecast_deal *deals, size_t n, const forecast_input 
     double rr_mean = 0, rr_var = 0;
     if (h)
         run_rate(h, in, &rr_mean, &rr_var);
-    if (lw) { /* new deals, and the uncertainty of the learned rates */
-        rr_mean = lw->created_mean;
-        rr_var = lw->created_var + lw->param_var;
+    if (lw) { /* new deals, the uncertainty of the learned rates, and of the record's correction */
+        rr_mean = lw->created_mean * factor;
+        rr_var = (lw->created_var + lw->param_var) * factor * factor + record_rel_var;
     }
     out->total.run_rate = (money_t)llround(rr_mean);
     out->total.expected += out->total.run_rate;

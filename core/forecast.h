@@ -85,6 +85,11 @@ typedef struct {
     const forecast_history *history;  /* historical method; NULL otherwise */
     const fclearn_model *learned;     /* learned method (fitted on what was known at as_of); NULL otherwise */
     int learned_draws;                /* posterior draws for the parameter spread (0: FORECAST_LEARNED_DRAWS) */
+    /* the learned method's record (fclearn_correction) on its n windows
+     * before as_of, or n = 0: applied to the open deals' probabilities
+     * (capped at 1) and the new-deal term, and its relative variance added to the range */
+    int record_n;
+    double record_pred[8], record_actual[8];
     const double *stage_median_days;  /* per stage, for RISK_STALE_STAGE; NULL or NAN = unknown */
     double win_rate_delta;            /* what-if: added to every open deal's probability, clamped to 0..1 */
     int nquantiles;
@@ -114,6 +119,7 @@ typedef struct {
 typedef struct {
     forecast_totals total;
     money_t quantile_values[FORECAST_MAX_QUANTILES];
+    double record_factor; /* the learned method's correction from its record (1: none) */
     forecast_totals *groups; /* caller-allocated, ngroups entries (roll-ups included) */
     unsigned *flags;         /* caller-allocated, one per deal */
     double *deal_probability; /* caller-allocated, one per deal: p used (0 when not in the period) */

@@ -11,6 +11,7 @@
 #include "accuracy.h"
 #include "caldate.h"
 #include "fcdata.h"
+#include "fcrecord.h"
 #include "forecast.h"
 #include "handlers.h"
 #include "jsonv.h"
@@ -582,6 +583,11 @@ void h_forecasts_backtest(http_req *rq)
                                  .learned = used == FM_LEARNED ? lm : NULL,
                                  .nquantiles = 3,
                                  .quantiles = {0.1, 0.5, 0.9}};
+            if (used == FM_LEARNED && fcrecord_load(db, ws, &def, fsm, P->start, P->end, &in, &err) != 0) {
+                json_decref(results);
+                http_reply_error(rq, &err);
+                goto done;
+            }
             forecast_result res = {0};
             if (forecast_compute(pl.deals, pl.n, &in, &res) != 0) {
                 json_decref(results);
@@ -601,14 +607,15 @@ void h_forecasts_backtest(http_req *rq)
             score[m].with_actual += actual > 0;
             json_array_append_new(
                 results,
-                json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:{s:o, s:o, s:o}, s:b, s:o}", "method",
+                json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:{s:o, s:o, s:o}, s:b, s:o, s:o}", "method",
                           forecast_method_name((forecast_method)m), "method_used", forecast_method_name(used),
                           "forecast", money_j(res.total.expected), "run_rate", money_j(res.total.run_rate), "error",
                           money_j(pt.error), "ape", pt.defined ? pct_j(pt.ape_pct) : json_null(), "bias",
                           pt.defined ? pct_j(pt.bias_pct) : json_null(), "deals_counted",
                           (json_int_t)res.total.open_deals, "quantiles", "p10", money_j(res.quantile_values[0]),
                           "p50", money_j(res.quantile_values[1]), "p90", money_j(res.quantile_values[2]),
-                          "inside_p10_p90", inside, "pinball_loss", money_j((money_t)llround(pinball))));
+                          "inside_p10_p90", inside, "pinball_loss", money_j((money_t)llround(pinball)), "record_factor",
+                          used == FM_LEARNED ? json_real(round(res.record_factor * 1e4) / 1e4) : json_null()));
         }
         json_t *po =
             json_pack("{s:s, s:o, s:o, s:o, s:I, s:o, s:I, s:I, s:I, s:o, s:o}", "period", label, "period_start",

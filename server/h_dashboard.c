@@ -11,6 +11,7 @@
 #include "caldate.h"
 #include "fcdata.h"
 #include "fcprep.h"
+#include "fcrecord.h"
 #include "forecast.h"
 #include "funnel.h"
 #include "funneldoc.h"
@@ -390,6 +391,13 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
     forecast_input li = {0};
     fcprep_input(fc, fco, &wdef, lmod->usable ? FM_LEARNED : FM_CATEGORY, &li);
     li.learned = lmod->usable ? lmod : NULL;
+    if (lmod->usable && fcrecord_load(db, ws, &wdef, fsm, fco->as_of, fco->period_end, &li, err) != 0) {
+        free(lmod);
+        free(od);
+        fcprep_free(&pe);
+        fcprep_free(&ps);
+        return -1;
+    }
     li.nquantiles = 2;
     li.quantiles[0] = 0.1;
     li.quantiles[1] = 0.9;

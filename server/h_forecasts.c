@@ -7,6 +7,7 @@
 #include "caldate.h"
 #include "fcdata.h"
 #include "fcprep.h"
+#include "fcrecord.h"
 #include "forecast.h"
 #include "handlers.h"
 #include "jsonv.h"
@@ -160,6 +161,10 @@ void h_forecasts_create(http_req *rq)
     forecast_method used = in.method;
     fcprep_input(&pd, &po, &def, used, &in);
     in.learned = used == FM_LEARNED ? lm : NULL;
+    if (used == FM_LEARNED && fcrecord_load(db, ws, &def, fsm, in.as_of, P.end, &in, &err) != 0) {
+        http_reply_error(rq, &err);
+        goto done;
+    }
     int n = (int)pd.n;
     forecast_deal *deals = pd.deals;
     json_t *names = pd.groups;
@@ -260,6 +265,10 @@ void h_forecasts_create(http_req *rq)
                                         "P10-P90 coverage measured by POST /v1/forecasts/backtest"
                                       : "deal outcomes only (independent wins at the method's probabilities); "
                                         "not calibrated: ranges are too narrow"));
+    json_object_set_new(out, "record",
+                        used == FM_LEARNED ? json_pack("{s:I, s:f}", "windows", (json_int_t)in.record_n, "factor",
+                                                       round(res.record_factor * 1e4) / 1e4)
+                                           : json_null());
     if (explain)
         json_object_set_new(out, "learned", fcdata_learned_json(lm, &def));
     /* keep it */

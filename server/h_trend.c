@@ -10,6 +10,7 @@
 #include "caldate.h"
 #include "fcdata.h"
 #include "fcprep.h"
+#include "fcrecord.h"
 #include "forecast.h"
 #include "handlers.h"
 
@@ -223,6 +224,11 @@ void h_forecasts_trend(http_req *rq)
         forecast_input in = {.nquantiles = 3, .quantiles = {0.1, 0.5, 0.9}};
         fcprep_input(&d, &po, &def, used, &in);
         in.learned = used == FM_LEARNED ? lm : NULL;
+        if (used == FM_LEARNED && fcrecord_load(db, ws, &def, fsm, pts[k], P.end, &in, &err) != 0) {
+            fcprep_free(&d);
+            http_reply_error(rq, &err);
+            goto done;
+        }
         bool keep = k == ia || k == ib;
         money_t *value = keep ? calloc(d.n + 1, sizeof *value) : NULL;
         forecast_result res = {.deal_value = value};

@@ -82,7 +82,8 @@ typedef struct {
 
 /* Fit on what is known at as_of, forecast [as_of, as_of + days), and the
  * true model's own expected value for the same pipeline. */
-static sim_point sim_period(const sim_deal *v, size_t n, caldate_t as_of, int days, caldate_t history_from)
+static sim_point sim_period(const sim_deal *v, size_t n, caldate_t as_of, int days, caldate_t history_from,
+                            bool with_record)
 {
     fclearn_input in = {.funnel = &F, .fy_start_month = 1, .as_of = as_of};
     fclearn_episode *ep = malloc((n + 1) * sizeof *ep);
@@ -155,6 +156,12 @@ static sim_point sim_period(const sim_deal *v, size_t n, caldate_t as_of, int da
                          .learned = &m,
                          .nquantiles = 2,
                          .quantiles = {0.1, 0.9}};
+    /* the record: the method's own forecasts of the windows before, as the server's fcrecord does */
+    for (int k = 1; with_record && k <= 3; k++) {
+        sim_point prev = sim_period(v, n, as_of - k * days, days, history_from - k * days, false);
+        fi.record_pred[fi.record_n] = (double)prev.forecast;
+        fi.record_actual[fi.record_n++] = (double)prev.actual;
+    }
     forecast_result res = {0};
     ck_assert_int_eq(forecast_compute(open, no, &fi, &res), 0);
     pt.forecast = res.total.expected;
@@ -179,7 +186,7 @@ START_TEST(synthetic_crm_calibration)
     double ape_learned = 0, ape_true = 0;
     for (int q = 0; q < 48; q++) {
         caldate_t ps = caldate_from_ymd(2011 + q / 4, 1 + 3 * (q % 4), 1), pe = caldate_add_months(ps, 3);
-        sim_point pt = sim_period(v, n, ps, (int)(pe - ps), ps - 730);
+        sim_point pt = sim_period(v, n, ps, (int)(pe - ps), ps - 730, true);
         periods++;
         inside += pt.actual >= pt.p10 && pt.actual <= pt.p90;
         ape_learned += fabs((double)(pt.forecast - pt.actual)) / (double)pt.actual;
@@ -202,8 +209,8 @@ START_TEST(ranges_widen_as_history_shrinks)
     caldate_t start = caldate_from_ymd(2020, 1, 1), as_of = caldate_from_ymd(2022, 1, 1);
     size_t n;
     sim_deal *v = simulate(start, caldate_from_ymd(2022, 4, 1), &n);
-    sim_point full = sim_period(v, n, as_of, 90, start);
-    sim_point thin = sim_period(v, n, as_of, 90, as_of - 120);
+    sim_point full = sim_period(v, n, as_of, 90, start, false);
+    sim_point thin = sim_period(v, n, as_of, 90, as_of - 120, false);
     free(v);
     ck_assert_msg(thin.p90 - thin.p10 > full.p90 - full.p10, "thin %lld..%lld full %lld..%lld", (long long)thin.p10,
                   (long long)thin.p90, (long long)full.p10, (long long)full.p90);
@@ -284,6 +291,25 @@ START_TEST(crafted_history_exact_rates)
 }
 END_TEST
 
+/* The record's correction: a bias that stands out of its noise is taken
+ * out (exact James-Stein weight), noise alone changes nothing, one window
+ * is not a record. */
+START_TEST(record_correction)
+{
+    double pred[3] = {100, 100, 100}, biased[3] = {80, 78, 82}, noisy[3] = {101, 99, 100}, rv = 0;
+    double r[3] = {log(0.80), log(0.78), log(0.82)}, m = (r[0] + r[1] + r[2]) / 3, s2 = 0;
+    for (int i = 0; i < 3; i++)
+        s2 += (r[i] - m) * (r[i] - m) / 2;
+    double w = 1 - 3 * s2 / (3 * m * m);
+    double f = fclearn_correction(pred, biased, 3, 0.0001, &rv);
+    ck_assert_msg(fabs(f - exp(w * m)) < 1e-12, "factor %.15f", f);
+    ck_assert(f > 0.79 && f < 0.81);
+    ck_assert(fabs(rv - (w * w * s2 / 3 + (s2 - 0.0001))) < 1e-15);
+    ck_assert(fclearn_correction(pred, noisy, 3, 0.0001, &rv) == 1.0);
+    ck_assert(fclearn_correction(pred, biased, 1, 0, &rv) == 1.0 && rv == 0);
+}
+END_TEST
+
 START_TEST(threshold_and_state)
 {
     fclearn_input in = {.funnel = &F, .fy_start_month = 1, .as_of = caldate_from_ymd(2026, 5, 1), .closed_deals = 30,
@@ -312,6 +338,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, crafted_history_exact_rates);
     tcase_add_test(tc, threshold_and_state);
+    tcase_add_test(tc, record_correction);
     tcase_add_test(tc, ranges_widen_as_history_shrinks);
     tcase_add_test(tc, synthetic_crm_calibration);
     suite_add_tcase(s, tc);

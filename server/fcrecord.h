@@ -1,0 +1,25 @@
+/* fcrecord.h - the learned method's own record before a forecast: its
+ * forecasts of the windows of the same length before as_of, each made at
+ * the window's start with only what was known then (the as-of rule), and
+ * what was won in them; core/fclearn's fclearn_correction turns it into a
+ * bias correction and a wider range. */
+#ifndef REVOPS_FCRECORD_H
+#define REVOPS_FCRECORD_H
+
+#include "db.h"
+#include "errors.h"
+#include "forecast.h"
+#include "funnel.h"
+
+/* Windows looked back at: enough for a spread, few enough to stay cheap
+ * (each is a rebuilt pipeline and a fitted model). */
+#define FCRECORD_WINDOWS 3
+
+/* Fill in->record_n, record_pred and record_actual for a forecast made at
+ * as_of whose open part runs to `end`: the windows [as_of - k W, as_of -
+ * (k - 1) W), W = end - as_of, k = 1..FCRECORD_WINDOWS, where the learned
+ * method was usable. 0 or -1 with err. */
+int fcrecord_load(db_conn *db, const char *ws, const funnel_def *def, int fsm, caldate_t as_of, caldate_t end,
+                  forecast_input *in, app_err *err) __attribute__((warn_unused_result));
+
+#endif
