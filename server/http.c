@@ -36,6 +36,7 @@ struct http_server {
     int in_flight; /* requests between first callback and completion */
     int stopping;  /* set on SIGTERM: every answer closes its connection */
     ratelimit *rl; /* per-key buckets; NULL when --rate-limit is 0 */
+    const char *const **query_names; /* per route: the query parameters it takes (http_query_decls) */
 };
 
 static double now_ms(void)
@@ -545,6 +546,67 @@ static bool check_utf8(http_req *rq)
     return true;
 }
 
+static const char *const no_query_names[] = {NULL};
+
+/* The declared parameters of each route; a route openapi.yaml does not
+ * describe takes none (tests/api checks that the two agree). */
+static const char *const **query_names_of(const http_route *routes, size_t n)
+{
+    const char *const **out = calloc(n ? n : 1, sizeof *out);
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        out[i] = no_query_names;
+        for (size_t k = 0; k < http_query_decls_count; k++)
+            if (strcmp(http_query_decls[k].method, routes[i].method) == 0 &&
+                strcmp(http_query_decls[k].pattern, routes[i].pattern) == 0)
+                out[i] = http_query_decls[k].names;
+    }
+    return out;
+}
+
+typedef struct {
+    const char *const *names;
+    app_err *err;
+} query_scan;
+
+static enum MHD_Result query_known_check(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    (void)value;
+    query_scan *q = cls;
+    for (const char *const *n = q->names; *n; n++)
+        if (strcmp(*n, key) == 0)
+            return MHD_YES;
+    char takes[400] = "";
+    size_t len = 0;
+    for (const char *const *n = q->names; *n && len + 80 < sizeof takes; n++)
+        len += (size_t)snprintf(takes + len, sizeof takes - len, "%s%s", len ? ", " : "", *n);
+    if (strlen(key) > 100) /* the field names it; an absurd name is cut, not echoed whole */
+        app_err_field(q->err, "query", "a parameter this operation does not take (%.100s...)", key);
+    else if (takes[0])
+        app_err_field(q->err, key, "is not a parameter of this operation; it takes %s", takes);
+    else
+        app_err_field(q->err, key, "is not a parameter of this operation; it takes none");
+    return MHD_YES;
+}
+
+/* A query parameter the operation does not declare is a client's mistake
+ * (a typo such as ?perod= would otherwise answer for the default): 422
+ * naming each one. Returns false after replying. */
+static bool check_query_names(http_req *rq)
+{
+    app_err e = {0};
+    query_scan q = {rq->srv->query_names ? rq->srv->query_names[rq->route_index] : no_query_names, &e};
+    MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, query_known_check, &q);
+    if (e.code == ERR_NONE)
+        return true;
+    snprintf(e.detail, sizeof e.detail, "Unknown query parameter%s: %s%s", e.nfields > 1 ? "s" : "",
+             e.fields[0].field, e.nfields > 1 ? " (and more, see errors)" : "");
+    http_reply_error(rq, &e);
+    return false;
+}
+
 /* Decode the body for a JSON route: content type, depth, syntax. Returns
  * false after replying with the problem. */
 static bool decode_body(http_req *rq)
@@ -756,7 +818,7 @@ static void dispatch(http_req *rq)
             return;
         }
     }
-    if (!check_utf8(rq) || !decode_body(rq))
+    if (!check_utf8(rq) || !check_query_names(rq) || !decode_body(rq))
         return;
     const char *idem = (rq->route->flags & ROUTE_IDEMPOTENT) ? http_header(rq, "Idempotency-Key") : NULL;
     char hash[65] = "";
@@ -1077,9 +1139,15 @@ http_server *http_server_start(const config *cfg, db_pool *pool, const http_rout
     s->pool = pool;
     s->routes = routes;
     s->nroutes = nroutes;
+    s->query_names = query_names_of(routes, nroutes);
+    if (!s->query_names) {
+        free(s);
+        return NULL;
+    }
     if (cfg->rate_limit > 0) {
         s->rl = ratelimit_create(cfg->rate_limit, cfg->rate_burst > 0 ? cfg->rate_burst : 2 * cfg->rate_limit);
         if (!s->rl) {
+            free(s->query_names);
             free(s);
             return NULL;
         }
@@ -1095,6 +1163,7 @@ http_server *http_server_start(const config *cfg, db_pool *pool, const http_rout
     if (!s->mhd) {
         fprintf(stderr, "revopsd: cannot listen on %s\n", cfg->listen);
         ratelimit_destroy(s->rl);
+        free(s->query_names);
         free(s);
         return NULL;
     }
@@ -1133,5 +1202,6 @@ void http_server_stop(http_server *s, int grace_s)
     }
     MHD_stop_daemon(s->mhd);
     ratelimit_destroy(s->rl);
+    free(s->query_names);
     free(s);
 }

@@ -40,6 +40,18 @@ typedef struct {
     unsigned flags;
 } http_route;
 
+/* The query parameters an operation takes, generated from openapi.yaml at
+ * build time (scripts/gen_query_params.c -> build/gen/query_params.c): the
+ * dispatcher answers 422 naming any other, so the contract is their one
+ * source. names is NULL-terminated. */
+typedef struct {
+    const char *method;
+    const char *pattern;
+    const char *const *names;
+} http_query_decl;
+extern const http_query_decl http_query_decls[];
+extern const size_t http_query_decls_count;
+
 struct http_req {
     /* request */
     const char *method;
