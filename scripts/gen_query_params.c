@@ -1,6 +1,7 @@
-/* gen_query_params.c - write the query parameters every operation of
- * openapi.yaml declares as a C table (build/gen/query_params.c), so the
- * dispatcher refuses an unknown one with the contract as its one source.
+/* gen_query_params.c - write what the dispatcher needs of every operation of
+ * openapi.yaml as a C table (build/gen/query_params.c): the query parameters
+ * it declares (an unknown one is refused) and whether a 2xx answer comes in
+ * more than one media type (Vary: Accept), with the contract as the source.
  *
  * Usage: gen-query-params openapi.yaml > query_params.c
  * Parameters come from the path item and the operation, local $refs
@@ -118,7 +119,16 @@ int main(int argc, char **argv)
                 fprintf(stderr, "gen-query-params: bad parameters under %s %s\n", *m, path);
                 return 1;
             }
-            json_array_append_new(rows, json_pack("[s, s, o]", *m, path, names));
+            bool negotiated = false; /* a 2xx answer in more than one media type */
+            const char *st;
+            json_t *resp;
+            json_object_foreach(json_object_get(op, "responses"), st, resp)
+            {
+                const json_t *r = deref(spec, resp);
+                if (st[0] == '2' && json_object_size(json_object_get(r, "content")) > 1)
+                    negotiated = true;
+            }
+            json_array_append_new(rows, json_pack("[s, s, o, b]", *m, path, names, negotiated));
         }
     }
     printf("/* generated from openapi.yaml by scripts/gen_query_params.c: do not edit */\n");
@@ -137,7 +147,7 @@ int main(int argc, char **argv)
         }
         printf("NULL};\n");
     }
-    printf("\nconst http_query_decl http_query_decls[] = {\n");
+    printf("\nconst http_op_decl http_op_decls[] = {\n");
     json_array_foreach(rows, i, row)
     {
         char up[16];
@@ -150,9 +160,9 @@ int main(int argc, char **argv)
         c_string(up);
         printf(", ");
         c_string(json_string_value(json_array_get(row, 1)));
-        printf(", q%zu},\n", i);
+        printf(", q%zu, %s},\n", i, json_is_true(json_array_get(row, 3)) ? "true" : "false");
     }
-    printf("};\nconst size_t http_query_decls_count = %zu;\n", json_array_size(rows));
+    printf("};\nconst size_t http_op_decls_count = %zu;\n", json_array_size(rows));
     json_decref(rows);
     json_decref(spec);
     return 0;
