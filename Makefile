@@ -28,7 +28,7 @@ API_SRC    = $(sort $(wildcard tests/api/*.c))
 BENCH_SRC  = $(sort $(wildcard tests/bench/bench_*.c))
 
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
-SERVER_OBJ = $(SERVER_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/migrations_embed.o
+SERVER_OBJ = $(SERVER_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/migrations_embed.o $(BUILD)/obj/gen/query_params.o
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN  = $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
@@ -59,6 +59,19 @@ $(BUILD)/gen/migrations_embed.c: $(MIGRATIONS) $(BUILD)/.migrations scripts/embe
 	scripts/embed-migrations.sh $@ $(MIGRATIONS)
 
 $(BUILD)/obj/gen/migrations_embed.o: $(BUILD)/gen/migrations_embed.c $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(PKG_CFLAGS) -c $< -o $@
+
+# The query parameters each operation takes, from openapi.yaml (http.h).
+$(BUILD)/gen-query-params: scripts/gen_query_params.c server/yconv.c server/yconv.h $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(PKG_CFLAGS) -o $@ scripts/gen_query_params.c server/yconv.c $(PKG_LIBS) $(LDSAN) -lm
+
+$(BUILD)/gen/query_params.c: openapi.yaml $(BUILD)/gen-query-params
+	@mkdir -p $(dir $@)
+	$(BUILD)/gen-query-params openapi.yaml > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/gen/query_params.o: $(BUILD)/gen/query_params.c $(BUILD)/.flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(PKG_CFLAGS) -c $< -o $@
 

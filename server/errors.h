@@ -19,7 +19,9 @@
     X(ERR_PRECONDITION_FAILED, 412, "precondition-failed", "Precondition failed")                  \
     X(ERR_PRECONDITION_REQUIRED, 428, "precondition-required", "If-Match is required")              \
     X(ERR_TOO_LARGE, 413, "payload-too-large", "Request body too large")                           \
+    X(ERR_URI_TOO_LONG, 414, "uri-too-long", "Request URI too long")                               \
     X(ERR_UNSUPPORTED_MEDIA, 415, "unsupported-media-type", "Unsupported content type")            \
+    X(ERR_HEADERS_TOO_LARGE, 431, "headers-too-large", "Request header fields too large")           \
     X(ERR_VALIDATION, 422, "validation-error", "The request breaks a rule")                        \
     X(ERR_RATE_LIMITED, 429, "rate-limited", "Too many requests")                                  \
     X(ERR_INTERNAL, 500, "internal-error", "Internal error")                                       \

@@ -95,26 +95,24 @@ static void reply_funnel(http_req *rq, int status, const char *json_text)
         snprintf(loc, sizeof loc, "/v1/funnels/%s", json_string_value(json_object_get(f, "id")));
         http_add_header(rq, "Location", loc);
     }
+    bool yaml = http_wants_yaml(rq);
+    size_t len = 0;
+    char *text = yaml ? yconv_emit(f, &len) : json_dumps(f, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(f);
+    if (!text) {
+        http_fail(rq, ERR_INTERNAL, "could not encode the funnel");
+        return;
+    }
+    if (!yaml)
+        len = strlen(text);
     if (status == 200 && rq->method[0] == 'G') {
         const char *inm = http_header(rq, "If-None-Match");
         if (inm && (strcmp(inm, etag) == 0 || strcmp(inm, "*") == 0)) {
-            json_decref(f);
-            http_reply_empty(rq, 304);
+            http_reply_not_modified(rq, text, len);
             return;
         }
     }
-    if (http_wants_yaml(rq)) {
-        size_t len = 0;
-        char *y = yconv_emit(f, &len);
-        json_decref(f);
-        if (!y) {
-            http_fail(rq, ERR_INTERNAL, "could not encode YAML");
-            return;
-        }
-        http_reply_text(rq, status, "application/yaml", y, len);
-        return;
-    }
-    http_reply_json(rq, status, f);
+    http_reply_text(rq, status, yaml ? "application/yaml" : "application/json", text, len);
 }
 
 typedef struct {

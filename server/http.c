@@ -26,6 +26,18 @@
  * nests beyond a handful of levels, and it bounds every recursive walk. */
 #define HTTP_MAX_JSON_DEPTH 64
 
+/* Request size limits answered as problems (414, 431). libmicrohttpd keeps a
+ * request's line and headers in the connection's memory pool and answers a
+ * request that does not fit with its own HTML page; the pool is sized above
+ * these limits so that a 20 KB path or a 64 KB header still reaches us and
+ * gets a JSON answer. The cost is memory per connection: libmicrohttpd
+ * zeroes the pool between requests, so an idle keep-alive connection holds
+ * all of it (measured: 400 idle connections 11 -> 43 MB RSS, ~81 KiB each,
+ * where the 16 KiB pool before cost about a fifth of that). */
+#define HTTP_MAX_URI_BYTES (8 * 1024)
+#define HTTP_MAX_HEADER_BYTES (16 * 1024)
+#define HTTP_CONNECTION_POOL_BYTES (80 * 1024)
+
 struct http_server {
     struct MHD_Daemon *mhd;
     const config *cfg;
@@ -36,6 +48,8 @@ struct http_server {
     int in_flight; /* requests between first callback and completion */
     int stopping;  /* set on SIGTERM: every answer closes its connection */
     ratelimit *rl; /* per-key buckets; NULL when --rate-limit is 0 */
+    const char *const **query_names; /* per route: the query parameters it takes (http_op_decls) */
+    bool *negotiated;                /* per route: the answer depends on Accept (http_op_decls) */
 };
 
 static double now_ms(void)
@@ -220,14 +234,23 @@ void http_reply_text_etag(http_req *rq, const char *content_type, char *text, si
 {
     http_add_header(rq, "ETag", etag);
     if (etag_matches(http_header(rq, "If-None-Match"), etag)) {
-        free(text);
-        http_reply_empty(rq, 304);
+        http_reply_not_modified(rq, text, len);
         return;
     }
     http_reply_text(rq, 200, content_type, text, len);
 }
 
 void http_reply_empty(http_req *rq, int status) { http_reply_text(rq, status, NULL, NULL, 0); }
+
+void http_reply_not_modified(http_req *rq, char *text, size_t len)
+{
+    /* libmicrohttpd (0.9.75) always writes a Content-Length, from the buffer,
+     * and never sends the body of a 304: with the representation as the
+     * buffer it is the 200's length, the one value RFC 9110 section 8.6
+     * allows (an empty buffer made it a wrong 0). No Content-Type: a 304
+     * carries no representation metadata beyond ETag and Vary. */
+    http_reply_text(rq, 304, NULL, text, len);
+}
 
 void http_reply_error(http_req *rq, const app_err *e)
 {
@@ -449,7 +472,9 @@ static void add_cors_headers(http_req *rq)
         return;
     http_add_header(rq, "Access-Control-Allow-Origin", strcmp(rq->srv->cfg->cors_origins, "*") == 0 ? "*" : origin);
     http_add_header(rq, "Vary", "Origin");
-    http_add_header(rq, "Access-Control-Expose-Headers", "X-Request-Id, ETag, Location");
+    /* every response header a browser client needs to read */
+    http_add_header(rq, "Access-Control-Expose-Headers",
+                    "X-Request-Id, ETag, Location, Retry-After, Idempotent-Replayed, Allow");
 }
 
 /* ---- dispatch ----------------------------------------------------------- */
@@ -545,6 +570,71 @@ static bool check_utf8(http_req *rq)
     return true;
 }
 
+static const char *const no_query_names[] = {NULL};
+
+/* The declared parameters of each route; a route openapi.yaml does not
+ * describe takes none (tests/api checks that the two agree). */
+static int op_decls_map(http_server *s)
+{
+    size_t n = s->nroutes ? s->nroutes : 1;
+    s->query_names = calloc(n, sizeof *s->query_names);
+    s->negotiated = calloc(n, sizeof *s->negotiated);
+    if (!s->query_names || !s->negotiated)
+        return -1;
+    for (size_t i = 0; i < s->nroutes; i++) {
+        s->query_names[i] = no_query_names;
+        for (size_t k = 0; k < http_op_decls_count; k++)
+            if (strcmp(http_op_decls[k].method, s->routes[i].method) == 0 &&
+                strcmp(http_op_decls[k].pattern, s->routes[i].pattern) == 0) {
+                s->query_names[i] = http_op_decls[k].names;
+                s->negotiated[i] = http_op_decls[k].negotiated;
+            }
+    }
+    return 0;
+}
+
+typedef struct {
+    const char *const *names;
+    app_err *err;
+} query_scan;
+
+static enum MHD_Result query_known_check(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    (void)value;
+    query_scan *q = cls;
+    for (const char *const *n = q->names; *n; n++)
+        if (strcmp(*n, key) == 0)
+            return MHD_YES;
+    char takes[400] = "";
+    size_t len = 0;
+    for (const char *const *n = q->names; *n && len + 80 < sizeof takes; n++)
+        len += (size_t)snprintf(takes + len, sizeof takes - len, "%s%s", len ? ", " : "", *n);
+    if (strlen(key) > 100) /* the field names it; an absurd name is cut, not echoed whole */
+        app_err_field(q->err, "query", "a parameter this operation does not take (%.100s...)", key);
+    else if (takes[0])
+        app_err_field(q->err, key, "is not a parameter of this operation; it takes %s", takes);
+    else
+        app_err_field(q->err, key, "is not a parameter of this operation; it takes none");
+    return MHD_YES;
+}
+
+/* A query parameter the operation does not declare is a client's mistake
+ * (a typo such as ?perod= would otherwise answer for the default): 422
+ * naming each one. Returns false after replying. */
+static bool check_query_names(http_req *rq)
+{
+    app_err e = {0};
+    query_scan q = {rq->srv->query_names ? rq->srv->query_names[rq->route_index] : no_query_names, &e};
+    MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, query_known_check, &q);
+    if (e.code == ERR_NONE)
+        return true;
+    snprintf(e.detail, sizeof e.detail, "Unknown query parameter%s: %s%s", e.nfields > 1 ? "s" : "",
+             e.fields[0].field, e.nfields > 1 ? " (and more, see errors)" : "");
+    http_reply_error(rq, &e);
+    return false;
+}
+
 /* Decode the body for a JSON route: content type, depth, syntax. Returns
  * false after replying with the problem. */
 static bool decode_body(http_req *rq)
@@ -562,9 +652,12 @@ static bool decode_body(http_req *rq)
                   (rq->route->flags & ROUTE_YAML_BODY) ? " or application/yaml" : "");
         return false;
     }
+    /* a UTF-8 byte-order mark (Windows tools write one) is not JSON but says
+     * nothing wrong: skip it (RFC 8259 section 8.1 lets a parser ignore it) */
+    size_t skip = rq->body_len >= 3 && memcmp(rq->body, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
     json_error_t jerr;
     bool too_deep = false;
-    rq->json = http_json_decode(rq->body, rq->body_len, &jerr, &too_deep);
+    rq->json = http_json_decode(rq->body + skip, rq->body_len - skip, &jerr, &too_deep);
     if (too_deep) {
         http_fail(rq, ERR_MALFORMED_JSON, "JSON nesting is deeper than %d levels", HTTP_MAX_JSON_DEPTH);
         return false;
@@ -575,6 +668,25 @@ static bool decode_body(http_req *rq)
         return false;
     }
     return true;
+}
+
+static enum MHD_Result add_kv_bytes(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    *(size_t *)cls += strlen(key) + (value ? strlen(value) : 0) + 4; /* ": " and CRLF, or "=" and "&" */
+    return MHD_YES;
+}
+
+/* The request line or the header fields over their limits: the error to
+ * answer before anything else, or ERR_NONE. */
+static app_error oversize_request(struct MHD_Connection *conn, const char *url)
+{
+    size_t uri = strlen(url), headers = 0;
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_kv_bytes, &uri);
+    if (uri > HTTP_MAX_URI_BYTES)
+        return ERR_URI_TOO_LONG;
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, add_kv_bytes, &headers);
+    return headers > HTTP_MAX_HEADER_BYTES ? ERR_HEADERS_TOO_LARGE : ERR_NONE;
 }
 
 static void preflight(http_req *rq)
@@ -634,7 +746,7 @@ static bool idempotency_begin(http_req *rq, const char *key, char *hash, bool *l
     }
     *locked = true;
     PGresult *r = db_query(db,
-                           "SELECT status, body, method = $3 AND path = $4, request_hash FROM idempotency_keys"
+                           "SELECT status, body, method = $3 AND path = $4, request_hash, location FROM idempotency_keys"
                            " WHERE workspace_id = $1 AND key = $2",
                            4, p, &err);
     if (!r) {
@@ -648,6 +760,8 @@ static bool idempotency_begin(http_req *rq, const char *key, char *hash, bool *l
             http_fail(rq, ERR_VALIDATION, "This Idempotency-Key was already used for a different request");
         } else {
             http_add_header(rq, "Idempotent-Replayed", "true");
+            if (!PQgetisnull(r, 0, 4))
+                http_add_header(rq, "Location", PQgetvalue(r, 0, 4));
             char *body = strdup(PQgetvalue(r, 0, 1));
             http_reply_text(rq, atoi(PQgetvalue(r, 0, 0)), "application/json", body, body ? strlen(body) : 0);
         }
@@ -673,11 +787,15 @@ static void idempotency_end(http_req *rq, const char *key, const char *hash, boo
         if (ok) {
             char st[8];
             snprintf(st, sizeof st, "%d", rq->status);
-            const char *p[] = {rq->auth.workspace_id, key, rq->method, rq->path, hash, st, rq->reply};
+            const char *location = NULL; /* replayed with the answer: a retry must find what it created */
+            for (int i = 0; i < rq->nheaders; i++)
+                if (strcasecmp(rq->headers[i][0], "Location") == 0)
+                    location = rq->headers[i][1];
+            const char *p[] = {rq->auth.workspace_id, key, rq->method, rq->path, hash, st, rq->reply, location};
             ok = db_exec(rq->db,
-                         "INSERT INTO idempotency_keys (workspace_id, key, method, path, request_hash, status, body)"
-                         " VALUES ($1, $2, $3, $4, $5, $6::int, $7) ON CONFLICT DO NOTHING",
-                         7, p, &err) == 0 &&
+                         "INSERT INTO idempotency_keys (workspace_id, key, method, path, request_hash, status, body,"
+                         " location) VALUES ($1, $2, $3, $4, $5, $6::int, $7, $8) ON CONFLICT DO NOTHING",
+                         8, p, &err) == 0 &&
                  db_commit(rq->db, &err) == 0;
             if (!ok) {
                 log_warn("http", "an idempotent request was not stored: %s", err.detail);
@@ -699,6 +817,14 @@ static void idempotency_end(http_req *rq, const char *key, const char *hash, boo
 
 static void dispatch(http_req *rq)
 {
+    if (rq->oversize == ERR_URI_TOO_LONG) {
+        http_fail(rq, ERR_URI_TOO_LONG, "The path and query exceed %d bytes", HTTP_MAX_URI_BYTES);
+        return;
+    }
+    if (rq->oversize == ERR_HEADERS_TOO_LARGE) {
+        http_fail(rq, ERR_HEADERS_TOO_LARGE, "The header fields exceed %d bytes", HTTP_MAX_HEADER_BYTES);
+        return;
+    }
     if (rq->too_large) {
         http_fail(rq, ERR_TOO_LARGE, "The body exceeds the limit of %zu bytes", rq->body_limit);
         return;
@@ -756,7 +882,7 @@ static void dispatch(http_req *rq)
             return;
         }
     }
-    if (!check_utf8(rq) || !decode_body(rq))
+    if (!check_utf8(rq) || !check_query_names(rq) || !decode_body(rq))
         return;
     const char *idem = (rq->route->flags & ROUTE_IDEMPOTENT) ? http_header(rq, "Idempotency-Key") : NULL;
     char hash[65] = "";
@@ -796,6 +922,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, http_req *rq)
     if (rq->reply_type)
         MHD_add_response_header(resp, "Content-Type", rq->reply_type);
     MHD_add_response_header(resp, "X-Request-Id", rq->request_id);
+    if (rq->route_index >= 0 && rq->srv->negotiated[rq->route_index]) /* caches must key on Accept */
+        MHD_add_response_header(resp, "Vary", "Accept");
     add_cors_headers(rq);
     for (int i = 0; i < rq->nheaders; i++)
         MHD_add_response_header(resp, rq->headers[i][0], rq->headers[i][1]);
@@ -953,6 +1081,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             request_id_new(rq->request_id);
         __atomic_add_fetch(&srv->in_flight, 1, __ATOMIC_SEQ_CST);
         *con_cls = rq;
+        rq->oversize = oversize_request(conn, url);
+        if (rq->oversize != ERR_NONE) {
+            dispatch(rq);
+            return send_reply(conn, rq);
+        }
         /* Bulk routes take larger bodies; dispatch matches the route again. */
         char allow[128];
         int idx = route_find(srv, method, url, rq, allow, sizeof allow);
@@ -1077,9 +1210,17 @@ http_server *http_server_start(const config *cfg, db_pool *pool, const http_rout
     s->pool = pool;
     s->routes = routes;
     s->nroutes = nroutes;
+    if (op_decls_map(s) != 0) {
+        free(s->query_names);
+        free(s->negotiated);
+        free(s);
+        return NULL;
+    }
     if (cfg->rate_limit > 0) {
         s->rl = ratelimit_create(cfg->rate_limit, cfg->rate_burst > 0 ? cfg->rate_burst : 2 * cfg->rate_limit);
         if (!s->rl) {
+            free(s->query_names);
+            free(s->negotiated);
             free(s);
             return NULL;
         }
@@ -1091,10 +1232,12 @@ http_server *http_server_start(const config *cfg, db_pool *pool, const http_rout
                               MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT,
                               (unsigned)cfg->conn_timeout, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                               MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                              (size_t)(16 * 1024), MHD_OPTION_END);
+                              (size_t)HTTP_CONNECTION_POOL_BYTES, MHD_OPTION_END);
     if (!s->mhd) {
         fprintf(stderr, "revopsd: cannot listen on %s\n", cfg->listen);
         ratelimit_destroy(s->rl);
+        free(s->query_names);
+        free(s->negotiated);
         free(s);
         return NULL;
     }
@@ -1133,5 +1276,7 @@ void http_server_stop(http_server *s, int grace_s)
     }
     MHD_stop_daemon(s->mhd);
     ratelimit_destroy(s->rl);
+    free(s->query_names);
+    free(s->negotiated);
     free(s);
 }

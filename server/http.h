@@ -40,6 +40,20 @@ typedef struct {
     unsigned flags;
 } http_route;
 
+/* What the dispatcher takes from each operation of openapi.yaml, generated
+ * at build time (scripts/gen_query_params.c -> build/gen/query_params.c), so
+ * the contract is the one source: the query parameters it takes (any other
+ * answers 422; NULL-terminated) and whether its answer depends on Accept
+ * (a 2xx with more than one media type: every answer carries Vary: Accept). */
+typedef struct {
+    const char *method;
+    const char *pattern;
+    const char *const *names;
+    bool negotiated;
+} http_op_decl;
+extern const http_op_decl http_op_decls[];
+extern const size_t http_op_decls_count;
+
 struct http_req {
     /* request */
     const char *method;
@@ -67,6 +81,7 @@ struct http_req {
     double started_ms;
     size_t received;
     bool too_large;
+    app_error oversize; /* the request line or headers over their limit (414, 431), else ERR_NONE */
     size_t body_limit; /* max_body, or max_import_body on ROUTE_LARGE_BODY routes */
     bool replied;
     char *path_copy;
@@ -123,6 +138,9 @@ void http_reply_text_etag(http_req *rq, const char *content_type, char *text, si
 void http_reply_json_text(http_req *rq, int status, const char *text);
 void http_reply_text(http_req *rq, int status, const char *content_type, char *text, size_t len);
 void http_reply_empty(http_req *rq, int status);
+/* 304 for the representation text (taken over) the client already has: its
+ * length is the answer's Content-Length, no body is sent. */
+void http_reply_not_modified(http_req *rq, char *text, size_t len);
 void http_reply_error(http_req *rq, const app_err *e);
 void http_fail(http_req *rq, app_error code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void http_add_header(http_req *rq, const char *name, const char *value);

@@ -22,6 +22,10 @@ typedef struct {
     char request_id[80];
     char www_authenticate[128];
     char cors_origin[256];
+    char cors_expose[256];
+    char vary[128]; /* every Vary header, joined with ", " */
+    char content_length[32];
+    char replayed[16]; /* Idempotent-Replayed */
 } api_resp;
 
 typedef struct {

@@ -329,6 +329,11 @@ bool contract_check(const char *method, const char *path, long status, const cha
     const json_t *item = find_path_item(path);
     const json_t *op = item ? json_object_get(item, m) : NULL;
     const json_t *schema = NULL;
+    if (status == 414 || status == 431) {
+        /* refused before routing, whatever the path (openapi.yaml info) */
+        schema = json_object_get(json_object_get(json_object_get(spec, "components"), "schemas"), "Problem");
+        return body ? validate(schema, body, "", &v, true) : vfail(&v, "", "problem without a body%s", NULL);
+    }
     if (!op) {
         /* Not an operation: only the dispatcher's generic answers are allowed. */
         if (strcmp(m, "options") == 0 && (status == 204 || status == 404))

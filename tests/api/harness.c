@@ -530,6 +530,15 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud)
     copy_header(data, len, "X-Request-Id", r->request_id, sizeof r->request_id);
     copy_header(data, len, "WWW-Authenticate", r->www_authenticate, sizeof r->www_authenticate);
     copy_header(data, len, "Access-Control-Allow-Origin", r->cors_origin, sizeof r->cors_origin);
+    copy_header(data, len, "Access-Control-Expose-Headers", r->cors_expose, sizeof r->cors_expose);
+    copy_header(data, len, "Content-Length", r->content_length, sizeof r->content_length);
+    copy_header(data, len, "Idempotent-Replayed", r->replayed, sizeof r->replayed);
+    char one[128] = "";
+    copy_header(data, len, "Vary", one, sizeof one);
+    if (one[0]) {
+        size_t used = strlen(r->vary);
+        snprintf(r->vary + used, sizeof r->vary - used, "%s%s", used ? ", " : "", one);
+    }
     return len;
 }
 
@@ -539,8 +548,10 @@ api_resp *api_req_at(const char *base, const char *method, const char *path, con
     api_resp *r = calloc(1, sizeof *r);
     ck_assert_ptr_nonnull(r);
     CURL *c = curl_easy_init();
-    char url[4096];
-    snprintf(url, sizeof url, "%s%s", base, path);
+    size_t ulen = strlen(base) + strlen(path) + 1; /* the tests send huge paths too */
+    char *url = malloc(ulen);
+    ck_assert_ptr_nonnull(url);
+    snprintf(url, ulen, "%s%s", base, path);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
@@ -584,6 +595,7 @@ api_resp *api_req_at(const char *base, const char *method, const char *path, con
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
+    free(url);
     if (r->body && (strstr(r->content_type, "json") != NULL))
         r->json = json_loadb(r->body, r->len, 0, NULL);
     if (strstr(r->content_type, "json"))

@@ -288,6 +288,7 @@ START_TEST(every_route_declares_the_dispatchers_statuses)
             {413, body, "a body over --max-body"},
             {400, body && !(rt->flags & ROUTE_RAW_BODY), "malformed JSON"},
             {415, body && !(rt->flags & ROUTE_RAW_BODY), "a body that is not JSON"},
+            {422, true, "a query parameter the operation does not take"},
         };
         for (size_t k = 0; k < sizeof want / sizeof want[0]; k++)
             if (want[k].applies && !contract_declares_status(rt->method, rt->pattern, want[k].status)) {

@@ -189,6 +189,151 @@ START_TEST(literal_paths_are_not_ids)
 }
 END_TEST
 
+/* A query parameter an operation does not declare is refused by name, on
+ * every route (generated from the route table; the names allowed come from
+ * openapi.yaml at build time): a typo must not answer for the default. */
+START_TEST(unknown_query_parameters_are_refused)
+{
+    api_resp *r = api_get("/v1/dashboard?perod=2017-Q4", ws.read);
+    ck_assert_status(r, 422);
+    json_t *e0 = json_array_get(json_object_get(r->json, "errors"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(e0, "field")), "perod");
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(e0, "message")), "period"));
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(r->json, "detail")), "perod"));
+    api_resp_free(r);
+    r = api_get("/v1/deals?limit=5&stage=proposal&colour=red&sort=name", ws.read);
+    ck_assert_status(r, 422);
+    json_t *errs = json_object_get(r->json, "errors");
+    ck_assert_int_eq(json_array_size(errs), 2);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(errs, 0), "field")), "colour");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(errs, 1), "field")), "sort");
+    api_resp_free(r);
+    r = api_get("/v1/deals?limit=5&stage=proposal", ws.read); /* declared ones still work */
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+
+    int checked = 0;
+    for (size_t i = 0; i < routes_count; i++) {
+        char path[300];
+        size_t n = 0;
+        for (const char *p = routes[i].pattern; *p && n + 40 < sizeof path;) {
+            if (*p == '{') { /* any id: the check comes before the handler looks */
+                n += (size_t)snprintf(path + n, sizeof path - n, "00000000-0000-0000-0000-000000000001");
+                p = strchr(p, '}') + 1;
+            } else {
+                path[n++] = *p++;
+            }
+        }
+        snprintf(path + n, sizeof path - n, "?zz_not_a_param=1");
+        const char *m = routes[i].method;
+        bool body = strcmp(m, "GET") != 0 && strcmp(m, "DELETE") != 0;
+        r = api_req(m, path, ws.admin, body ? "application/json" : NULL, body ? "{}" : NULL, body ? 2 : 0, NULL);
+        ck_assert_msg(r->status == 422, "%s %s -> %ld, want 422: %.300s", m, path, r->status, r->body);
+        e0 = json_array_get(json_object_get(r->json, "errors"), 0);
+        ck_assert_str_eq(json_string_value(json_object_get(e0, "field")), "zz_not_a_param");
+        api_resp_free(r);
+        checked++;
+    }
+    ck_assert_int_eq(checked, (int)routes_count);
+}
+END_TEST
+
+/* Oversized requests get problems too, not the HTTP library's HTML. */
+START_TEST(oversized_requests_are_problems)
+{
+    char *path = malloc(20 * 1024 + 32);
+    int n = snprintf(path, 32, "/v1/deals/");
+    memset(path + n, 'u', 20 * 1024);
+    path[n + 20 * 1024] = '\0';
+    api_resp *r = api_get(path, ws.read);
+    free(path);
+    ck_assert_ptr_nonnull(strstr(r->content_type, "application/problem+json"));
+    expect_problem(r, 414, "/problems/uri-too-long");
+    char *big = malloc(64 * 1024 + 16);
+    n = snprintf(big, 16, "X-Big: ");
+    memset(big + n, 'a', 64 * 1000);
+    big[n + 64 * 1000] = '\0';
+    const char *hdr[] = {big, NULL};
+    r = api_req("GET", "/v1/workspace", ws.read, NULL, NULL, 0, hdr);
+    free(big);
+    expect_problem(r, 431, "/problems/headers-too-large");
+    r = api_get("/v1/workspace", ws.read); /* the limits leave ordinary requests alone */
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+}
+END_TEST
+
+/* The smaller HTTP promises: a 304's Content-Length is the 200's, answers
+ * that depend on Accept say so, CORS exposes every header a client reads,
+ * a replayed create keeps its Location, a UTF-8 BOM is skipped. */
+START_TEST(http_details)
+{
+    api_resp *r = api_get("/v1/funnels", ws.read);
+    ck_assert_status(r, 200);
+    char fpath[128];
+    snprintf(fpath, sizeof fpath, "/v1/funnels/%s",
+             json_string_value(json_object_get(json_array_get(json_object_get(r->json, "items"), 0), "id")));
+    api_resp_free(r);
+    r = api_get(fpath, ws.read);
+    ck_assert_status(r, 200);
+    char etag[128], inm[160], len200[32];
+    snprintf(etag, sizeof etag, "%s", r->etag);
+    snprintf(len200, sizeof len200, "%zu", r->len);
+    ck_assert_ptr_nonnull(strstr(r->vary, "Accept"));
+    api_resp_free(r);
+    snprintf(inm, sizeof inm, "If-None-Match: %s", etag);
+    const char *cond[] = {inm, NULL};
+    r = api_req("GET", fpath, ws.read, NULL, NULL, 0, cond);
+    ck_assert_status(r, 304);
+    ck_assert_msg(strcmp(r->content_length, len200) == 0, "304 Content-Length '%s', the 200 had %s bytes",
+                  r->content_length, len200);
+    ck_assert_ptr_nonnull(strstr(r->vary, "Accept"));
+    ck_assert_uint_eq(r->len, 0);
+    api_resp_free(r);
+    const char *yaml[] = {"Accept: application/yaml", NULL};
+    r = api_req("GET", fpath, ws.read, NULL, NULL, 0, yaml);
+    ck_assert_status(r, 200);
+    ck_assert_ptr_nonnull(strstr(r->content_type, "yaml"));
+    ck_assert_ptr_nonnull(strstr(r->vary, "Accept"));
+    api_resp_free(r);
+    r = api_get("/v1/workspace", ws.read); /* one representation: no Vary: Accept */
+    ck_assert_ptr_null(strstr(r->vary, "Accept"));
+    api_resp_free(r);
+
+    const char *origin[] = {"Origin: https://app.example.com", NULL};
+    r = api_req("GET", "/v1/workspace", ws.read, NULL, NULL, 0, origin);
+    const char *want[] = {"X-Request-Id", "ETag", "Location", "Retry-After", "Idempotent-Replayed"};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        ck_assert_msg(strstr(r->cors_expose, want[i]), "Access-Control-Expose-Headers '%s' lacks %s", r->cors_expose,
+                      want[i]);
+    api_resp_free(r);
+
+    const char *idem[] = {"Idempotency-Key: replay-location-1", NULL};
+    const char *body = "{\"label\":\"replay\"}";
+    r = api_req("POST", "/v1/snapshots", ws.write, "application/json", body, strlen(body), idem);
+    ck_assert_status(r, 201);
+    char loc[256];
+    snprintf(loc, sizeof loc, "%s", r->location);
+    ck_assert_msg(strncmp(loc, "/v1/snapshots/", 14) == 0, "Location '%s'", loc);
+    api_resp_free(r);
+    r = api_req("POST", "/v1/snapshots", ws.write, "application/json", body, strlen(body), idem);
+    ck_assert_status(r, 201);
+    ck_assert_str_eq(r->replayed, "true");
+    ck_assert_str_eq(r->location, loc);
+    api_resp_free(r);
+
+    const char bom[] = "\xEF\xBB\xBF{\"name\":\"bom workspace\"}";
+    r = api_req("PATCH", "/v1/workspace", ws.admin, "application/json", bom, sizeof bom - 1, NULL);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "name")), "bom workspace");
+    api_resp_free(r);
+    const char bom_only[] = "\xEF\xBB\xBF";
+    r = api_req("PATCH", "/v1/workspace", ws.admin, "application/json", bom_only, 3, NULL);
+    ck_assert_status(r, 400);
+    api_resp_free(r);
+}
+END_TEST
+
 START_TEST(cors)
 {
     const char *pre[] = {"Origin: https://app.example.com", "Access-Control-Request-Method: PATCH", NULL};
@@ -269,6 +414,9 @@ Suite *robustness_suite(void)
     tcase_add_test(tc, hostile_ids_and_query_parameters);
     tcase_add_test(tc, unknown_paths_and_methods);
     tcase_add_test(tc, literal_paths_are_not_ids);
+    tcase_add_test(tc, unknown_query_parameters_are_refused);
+    tcase_add_test(tc, oversized_requests_are_problems);
+    tcase_add_test(tc, http_details);
     tcase_add_test(tc, cors);
     tcase_add_test(tc, garbage_on_the_wire);
     suite_add_tcase(s, tc);

@@ -29,6 +29,8 @@ const addFormats = require('ajv-formats').default;
 const SPEC_ID = 'openapi.json';
 /* Answers the dispatcher gives for a method+path that is no operation. */
 const GENERIC_STATUSES = new Set([404, 405, 413, 414, 431]);
+/* Answered before any routing, on every path (openapi.yaml info.description). */
+const PRE_ROUTING_STATUSES = new Set([414, 431]);
 
 function die(msg) {
     process.stderr.write(`contract: ${msg}\n`);
@@ -128,6 +130,10 @@ class Contract {
         const op = item ? item[method] : null;
         const media = (rec.content_type || '').split(';')[0].trim().toLowerCase();
         const where = { template: template || '(no path)', method: method.toUpperCase() };
+        if (PRE_ROUTING_STATUSES.has(rec.status) && media !== 'application/problem+json')
+            return [where, `answered ${rec.status} as '${media}', not a problem`];
+        if (PRE_ROUTING_STATUSES.has(rec.status))
+            return this.validate(where, '/components/schemas/Problem', rec, JSON.parse(rec.text));
         if (!op) {
             if (method === 'options' && (rec.status === 204 || rec.status === 404))
                 return null;
