@@ -23,51 +23,52 @@ static json_t *totals_json(const forecast_totals *t)
                      (json_int_t)t->open_deals, "flagged_deals", (json_int_t)t->flagged_deals);
 }
 
+/* A forecast request as asked: the period and options, checked; quantiles,
+ * what-if delta and method go straight into the engine's input. */
+typedef struct {
+    const char *period, *method, *group_by;
+    bool has_as_of, explain;
+    int as_of;
+    const json_t *excluded; /* what-if deal ids, or NULL */
+} fc_request;
 
-
-void h_forecasts_create(http_req *rq)
+static void parse_request(const json_t *body, fc_request *q, forecast_input *in, app_err *err)
 {
-    app_err err = {0};
-    if (!jv_require_object(rq->json, &err)) {
-        http_reply_error(rq, &err);
-        return;
-    }
     static const char *const allowed[] = {"period", "method", "group_by", "quantiles", "as_of", "what_if", "explain", NULL};
-    (void)jv_only_fields(rq->json, allowed, &err);
-    const char *period_s = NULL, *method_s = NULL, *group_by = NULL;
-    int as_of_day = 0;
-    bool has_as_of = false;
-    (void)jv_string(rq->json, "period", true, 16, &period_s, &err);
-    if (jv_string(rq->json, "method", false, 16, &method_s, &err) && method_s && forecast_method_parse(method_s) < 0)
-        app_err_field(&err, "method", "must be weighted, category, historical or learned");
-    const json_t *explain_j = json_object_get(rq->json, "explain");
-    if (explain_j && !json_is_boolean(explain_j))
-        app_err_field(&err, "explain", "must be true or false");
-    if (jv_string(rq->json, "group_by", false, 16, &group_by, &err) && group_by && strcmp(group_by, "owner") != 0 &&
-        strcmp(group_by, "manager") != 0 && strcmp(group_by, "segment") != 0 && strcmp(group_by, "region") != 0)
-        app_err_field(&err, "group_by", "must be owner, manager, segment or region");
-    (void)jv_date(rq->json, "as_of", false, &as_of_day, &has_as_of, &err);
-    forecast_input in = {.method = method_s ? (forecast_method)forecast_method_parse(method_s) : FM_LEARNED};
-    const json_t *qs = json_object_get(rq->json, "quantiles");
+    (void)jv_only_fields(body, allowed, err);
+    (void)jv_string(body, "period", true, 16, &q->period, err);
+    if (jv_string(body, "method", false, 16, &q->method, err) && q->method && forecast_method_parse(q->method) < 0)
+        app_err_field(err, "method", "must be weighted, category, historical or learned");
+    const json_t *explain = json_object_get(body, "explain");
+    if (explain && !json_is_boolean(explain))
+        app_err_field(err, "explain", "must be true or false");
+    q->explain = explain && json_is_true(explain);
+    const char *g = NULL;
+    if (jv_string(body, "group_by", false, 16, &g, err) && g && strcmp(g, "owner") != 0 && strcmp(g, "manager") != 0 &&
+        strcmp(g, "segment") != 0 && strcmp(g, "region") != 0)
+        app_err_field(err, "group_by", "must be owner, manager, segment or region");
+    q->group_by = g;
+    (void)jv_date(body, "as_of", false, &q->as_of, &q->has_as_of, err);
+    in->method = q->method ? (forecast_method)forecast_method_parse(q->method) : FM_LEARNED;
+    const json_t *qs = json_object_get(body, "quantiles");
     if (!qs) {
-        in.nquantiles = 3;
-        in.quantiles[0] = 0.1, in.quantiles[1] = 0.5, in.quantiles[2] = 0.9;
+        in->nquantiles = 3;
+        in->quantiles[0] = 0.1, in->quantiles[1] = 0.5, in->quantiles[2] = 0.9;
     } else if (!json_is_array(qs) || json_array_size(qs) > FORECAST_MAX_QUANTILES) {
-        app_err_field(&err, "quantiles", "must be a list of up to %d numbers between 0 and 1", FORECAST_MAX_QUANTILES);
+        app_err_field(err, "quantiles", "must be a list of up to %d numbers between 0 and 1", FORECAST_MAX_QUANTILES);
     } else {
         size_t i;
-        json_t *q;
-        json_array_foreach(qs, i, q)
+        json_t *v;
+        json_array_foreach(qs, i, v)
         {
-            if (!json_is_number(q) || json_number_value(q) <= 0 || json_number_value(q) >= 1) {
-                app_err_field(&err, "quantiles", "must be numbers strictly between 0 and 1");
+            if (!json_is_number(v) || json_number_value(v) <= 0 || json_number_value(v) >= 1) {
+                app_err_field(err, "quantiles", "must be numbers strictly between 0 and 1");
                 break;
             }
-            in.quantiles[in.nquantiles++] = json_number_value(q);
+            in->quantiles[in->nquantiles++] = json_number_value(v);
         }
     }
-    const json_t *wi = json_object_get(rq->json, "what_if");
-    const json_t *excluded = NULL;
+    const json_t *wi = json_object_get(body, "what_if");
     if (wi) {
         static const char *const wi_allowed[] = {"win_rate_delta", "deal_ids_excluded", NULL};
         app_err sub = {0};
@@ -75,205 +76,118 @@ void h_forecasts_create(http_req *rq)
             app_err_field(&sub, "what_if", "must be an object");
         else {
             (void)jv_only_fields(wi, wi_allowed, &sub);
-            (void)jv_number(wi, "win_rate_delta", false, -1, 1, &in.win_rate_delta, NULL, &sub);
-            excluded = json_object_get(wi, "deal_ids_excluded");
-            if (excluded && !json_is_array(excluded))
+            (void)jv_number(wi, "win_rate_delta", false, -1, 1, &in->win_rate_delta, NULL, &sub);
+            q->excluded = json_object_get(wi, "deal_ids_excluded");
+            if (q->excluded && !json_is_array(q->excluded))
                 app_err_field(&sub, "deal_ids_excluded", "must be a list of deal ids");
         }
-        jv_merge_prefixed(&err, &sub, "what_if");
+        jv_merge_prefixed(err, &sub, "what_if");
     }
-    db_conn *db = err.code == ERR_NONE ? http_db(rq) : NULL;
-    if (err.code != ERR_NONE) {
-        http_reply_error(rq, &err);
-        return;
-    }
-    if (!db)
-        return;
-    const char *ws = rq->auth.workspace_id;
-    int fsm = workspace_fy_start(db, ws, &err);
-    caldate_t today = utc_today();
-    period P;
-    if (fsm < 0 || funnels_ensure_default(db, ws, &err) != 0) {
-        http_reply_error(rq, &err);
-        return;
-    }
-    if (!period_parse(period_s, fsm, &P)) {
-        app_err_field(&err, "period", "must be a period such as 2026-Q1, 2026-03 or FY2026");
-        http_reply_error(rq, &err);
-        return;
-    }
-    if (has_as_of && as_of_day > today) {
-        app_err_field(&err, "as_of", "must not be in the future: a forecast uses what is known on its date");
-        http_reply_error(rq, &err);
-        return;
-    }
-    in.period_start = P.start;
-    in.period_end = P.end;
-    in.as_of = has_as_of ? as_of_day : today;
-    /* the as-of rule: a past date is the world as known at its 00:00 UTC */
-    bool past = in.as_of < today;
-    /* the default funnel: probabilities, and its version recorded with the forecast */
-    funnel_def def;
-    char funnel_id[40], funnel_ver[16];
-    if (fcdata_default_funnel(db, ws, &def, funnel_id, funnel_ver, &err) != 0) {
-        http_reply_error(rq, &err);
-        return;
-    }
+}
+
+/* The manager roll-up: every rep and manager becomes a group, each rolled up
+ * to its manager; *parent (caller frees) has one entry per group. */
+static int manager_groups(db_conn *db, const char *ws, fcprep_deals *pd, int **parent, app_err *err)
+{
     const char *fp[] = {ws};
-    char ao[16], ps[16], pe[16];
-    caldate_format(in.as_of, ao, sizeof ao);
-    caldate_format(P.start, ps, sizeof ps);
-    caldate_format(P.end, pe, sizeof pe);
-    bool explain = explain_j && json_is_true(explain_j);
-    /* the deals (fcprep: the as-of rule, written once) and what was learned
-     * before as_of; the learned method falls back to historical below its
-     * threshold (fclearn.h) when asked for by name, the default to weighted */
-    fcprep_opts po = {.period_start = P.start,
-                      .period_end = P.end,
-                      .as_of = in.as_of,
-                      .rebuild = past,
-                      .group_by = group_by,
-                      .excluded = excluded,
-                      .want_history = true};
-    fcprep_deals pd;
-    memset(&pd, 0, sizeof pd);
-    fclearn_model *lm = calloc(1, sizeof *lm);
-    unsigned *flags = NULL;
-    double *probs = NULL;
-    int *parent = NULL;
-    forecast_totals *gt = NULL;
-    json_t *out = NULL;
-    const char *method_note = NULL;
-    forecast_method asked = in.method;
-    if (!lm) {
-        http_fail(rq, ERR_INTERNAL, "out of memory");
-        goto done;
+    PGresult *mr = db_query(db, "SELECT external_id, manager FROM reps WHERE workspace_id = $1 AND deleted_at IS NULL"
+                                " AND manager IS NOT NULL",
+                            1, fp, err);
+    if (!mr)
+        return -1;
+    int nm = PQntuples(mr);
+    for (int i = 0; i < nm; i++) {
+        (void)fcprep_group(pd, PQgetvalue(mr, i, 0));
+        (void)fcprep_group(pd, PQgetvalue(mr, i, 1));
     }
-    if (fcprep_load(db, ws, &def, &po, &pd, &err) != 0 ||
-        ((in.method == FM_LEARNED || explain) && fcdata_load_learned(db, ws, &def, fsm, in.as_of, lm, &err) != 0)) {
-        http_reply_error(rq, &err);
-        goto done;
+    size_t ng = json_array_size(pd->groups);
+    *parent = malloc((ng + 1) * sizeof **parent);
+    for (size_t g = 0; *parent && g < ng; g++)
+        (*parent)[g] = -1;
+    for (int i = 0; *parent && i < nm; i++)
+        (*parent)[fcprep_group(pd, PQgetvalue(mr, i, 0))] = fcprep_group(pd, PQgetvalue(mr, i, 1));
+    PQclear(mr);
+    if (!*parent) {
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+        return -1;
     }
-    if (in.method == FM_LEARNED && !lm->usable) {
-        in.method = method_s ? FM_HISTORICAL : FM_WEIGHTED;
-        method_note = "not enough closed history for the learned method (30 closed deals, 10 of them won, before as_of)";
-    }
-    forecast_method used = in.method;
-    fcprep_input(&pd, &po, &def, used, &in);
-    in.learned = used == FM_LEARNED ? lm : NULL;
-    if (used == FM_LEARNED && fcrecord_load(db, ws, &def, fsm, in.as_of, P.end, &in, &err) != 0) {
-        http_reply_error(rq, &err);
-        goto done;
-    }
-    int n = (int)pd.n;
-    forecast_deal *deals = pd.deals;
-    json_t *names = pd.groups;
-    flags = calloc((size_t)n + 1, sizeof *flags);
-    probs = calloc((size_t)n + 1, sizeof *probs);
-    if (!flags || !probs) {
-        http_fail(rq, ERR_INTERNAL, "out of memory");
-        goto done;
-    }
-    money_t pipeline_in_period = pd.pipeline_in_period;
-    long estimated = pd.estimated, never_closing = pd.never_closing;
-    /* manager hierarchy: reps' managers become groups, each rolled up to its manager */
-    if (group_by && strcmp(group_by, "manager") == 0) {
-        PGresult *mr = db_query(db, "SELECT external_id, manager FROM reps WHERE workspace_id = $1 AND deleted_at IS NULL"
-                                    " AND manager IS NOT NULL",
-                                1, fp, &err);
-        if (!mr) {
-            http_reply_error(rq, &err);
-            goto done;
-        }
-        int nm = PQntuples(mr);
-        for (int i = 0; i < nm; i++) { /* every rep and manager is a group */
-            (void)fcprep_group(&pd, PQgetvalue(mr, i, 0));
-            (void)fcprep_group(&pd, PQgetvalue(mr, i, 1));
-        }
-        parent = malloc((json_array_size(names) + 1) * sizeof *parent);
-        for (size_t g = 0; parent && g < json_array_size(names); g++)
-            parent[g] = -1;
-        for (int i = 0; parent && i < nm; i++)
-            parent[fcprep_group(&pd, PQgetvalue(mr, i, 0))] = fcprep_group(&pd, PQgetvalue(mr, i, 1));
-        PQclear(mr);
-    }
-    in.ngroups = (int)json_array_size(names);
-    in.group_parent = parent;
-    gt = calloc((size_t)in.ngroups + 1, sizeof *gt);
-    forecast_result res = {.groups = gt, .flags = flags, .deal_probability = probs};
-    if (!gt || forecast_compute(deals, (size_t)n, &in, &res) != 0) {
-        http_fail(rq, ERR_INTERNAL, "the forecast could not be computed");
-        goto done;
-    }
-    out = totals_json(&res.total);
-    json_t *quant = json_object();
-    for (int q = 0; q < in.nquantiles; q++) {
-        char key[16];
-        snprintf(key, sizeof key, "p%g", in.quantiles[q] * 100);
-        json_object_set_new(quant, key, money_j(res.quantile_values[q]));
-    }
-    json_object_set_new(out, "quantiles", quant);
+    return 0;
+}
+
+/* The flagged deals that count in the period, with their reasons. */
+static json_t *at_risk_json(const fcprep_deals *pd, const forecast_result *res)
+{
     json_t *risky = json_array();
-    for (int i = 0; i < n; i++) {
-        if (!flags[i] || probs[i] <= 0)
+    for (size_t i = 0; i < pd->n; i++) {
+        if (!res->flags[i] || res->deal_probability[i] <= 0)
             continue;
         json_t *reasons = json_array();
         for (int bit = 0; bit < RISK__COUNT; bit++)
-            if (flags[i] & (1u << bit))
+            if (res->flags[i] & (1u << bit))
                 json_array_append_new(reasons, json_string(forecast_risk_name(bit)));
-        json_array_append_new(risky, json_pack("{s:s, s:o, s:o}", "deal", pd.ids[i], "amount",
-                                               money_j(deals[i].amount), "reasons", reasons));
+        json_array_append_new(risky, json_pack("{s:s, s:o, s:o}", "deal", pd->ids[i], "amount",
+                                               money_j(pd->deals[i].amount), "reasons", reasons));
     }
-    json_object_set_new(out, "at_risk", json_pack("{s:o, s:o}", "amount", money_j(res.total.at_risk), "deals", risky));
+    return json_pack("{s:o, s:o}", "amount", money_j(res->total.at_risk), "deals", risky);
+}
+
+static json_t *groups_json(const json_t *names, const forecast_result *res, const int *parent, int ngroups)
+{
     json_t *groups = json_array();
-    for (int g = 0; g < in.ngroups; g++) {
-        json_t *o = totals_json(&gt[g]);
+    for (int g = 0; g < ngroups; g++) {
+        json_t *o = totals_json(&res->groups[g]);
         json_object_set(o, "key", json_array_get(names, (size_t)g));
         json_object_set_new(o, "parent", parent && parent[g] >= 0 ? json_incref(json_array_get(names, (size_t)parent[g]))
                                                                    : json_null());
         json_array_append_new(groups, o);
     }
-    json_object_set_new(out, "groups", groups);
-    /* coverage: pipeline closing in the period over the quota still to win */
-    char plabel[16], quota_s[32];
-    period_format(&P, plabel, sizeof plabel);
+    return groups;
+}
+
+/* Coverage: pipeline closing in the period over the quota still to win
+ * (null without a quota above what is won). */
+static int coverage_json(db_conn *db, const char *ws, const char *plabel, money_t pipeline, money_t won, json_t **out,
+                         app_err *err)
+{
+    char quota_s[32];
     const char *qp[] = {ws, plabel};
     int has_quota = db_query_value(db,
                                    "SELECT sum((quotas ->> $2)::bigint) FROM reps WHERE workspace_id = $1 AND deleted_at IS NULL"
                                    " AND quotas ? $2",
-                                   2, qp, quota_s, sizeof quota_s, &err);
+                                   2, qp, quota_s, sizeof quota_s, err);
+    if (has_quota < 0)
+        return -1;
     money_t quota = has_quota > 0 && quota_s[0] ? strtoll(quota_s, NULL, 10) : 0;
-    json_object_set_new(out, "coverage",
-                        quota > res.total.closed_won
-                            ? json_real(round((double)pipeline_in_period / (double)(quota - res.total.closed_won) * 10000) / 10000)
-                            : json_null());
-    json_object_set_new(out, "group_by", group_by ? json_string(group_by) : json_null());
-    json_object_set_new(out, "close_dates_estimated",
-                        json_pack("{s:I, s:I}", "deals", (json_int_t)estimated, "in_no_period", (json_int_t)never_closing));
-    json_object_set_new(out, "method_asked", json_string(forecast_method_name(asked)));
-    json_object_set_new(out, "method_used", json_string(forecast_method_name(in.method)));
-    json_object_set_new(out, "method_note", method_note ? json_string(method_note) : json_null());
-    json_object_set_new(out, "as_of_rule", json_string(past ? "reconstructed" : "current"));
-    /* Only the learned method counts the error of its own parameters and the
-     * new-deal term in its ranges; its calibration is measured by the
-     * backtest (docs/forecast-quality.md). The others count each deal's
-     * win/lose chance only. */
-    json_object_set_new(out, "ranges",
-                        json_pack("{s:b, s:s}", "calibrated", in.method == FM_LEARNED, "basis",
-                                  in.method == FM_LEARNED
-                                      ? "deal outcomes, new deals (compound Poisson) and the learned rates' posterior spread; "
-                                        "P10-P90 coverage measured by POST /v1/forecasts/backtest"
-                                      : "deal outcomes only (independent wins at the method's probabilities); "
-                                        "not calibrated: ranges are too narrow"));
-    json_object_set_new(out, "record",
-                        used == FM_LEARNED ? json_pack("{s:I, s:f}", "windows", (json_int_t)in.record_n, "factor",
-                                                       round(res.record_factor * 1e4) / 1e4)
-                                           : json_null());
-    if (explain)
-        json_object_set_new(out, "learned", fcdata_learned_json(lm, &def));
-    /* keep it */
+    *out = quota > won ? json_real(round((double)pipeline / (double)(quota - won) * 10000) / 10000) : json_null();
+    return 0;
+}
+
+/* Only the learned method counts the error of its own parameters and the
+ * new-deal term in its ranges; its calibration is measured by the backtest
+ * (docs/forecast-quality.md). The others count each deal's win/lose chance
+ * only. */
+static json_t *ranges_json(forecast_method m)
+{
+    return json_pack("{s:b, s:s}", "calibrated", m == FM_LEARNED, "basis",
+                     m == FM_LEARNED ? "deal outcomes, new deals (compound Poisson), the learned rates' posterior spread "
+                                       "and the spread of the method's own record; P10-P90 coverage measured by "
+                                       "POST /v1/forecasts/backtest"
+                                     : "deal outcomes only (independent wins at the method's probabilities); "
+                                       "not calibrated: ranges are too narrow");
+}
+
+/* Keep the forecast and answer 201 with it. */
+static void store_and_reply(http_req *rq, db_conn *db, const period *P, const char *method, const char *funnel_id,
+                            const char *funnel_ver, caldate_t as_of, const json_t *out)
+{
+    app_err err = {0};
+    char plabel[16], ps[16], pe[16], ao[16];
+    period_format(P, plabel, sizeof plabel);
+    caldate_format(P->start, ps, sizeof ps);
+    caldate_format(P->end, pe, sizeof pe);
+    caldate_format(as_of, ao, sizeof ao);
     char *req_text = json_dumps(rq->json, JSON_COMPACT), *res_text = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(15));
-    const char *ip[] = {ws, plabel, ps, pe, forecast_method_name(in.method), funnel_id[0] ? funnel_id : NULL,
+    const char *ip[] = {rq->auth.workspace_id, plabel, ps, pe, method, funnel_id[0] ? funnel_id : NULL,
                         funnel_ver[0] ? funnel_ver : NULL, ao, req_text, res_text};
     PGresult *ir = req_text && res_text
                        ? db_query(db,
@@ -288,7 +202,7 @@ void h_forecasts_create(http_req *rq)
         if (err.code == ERR_NONE)
             app_err_set(&err, ERR_INTERNAL, "could not store the forecast");
         http_reply_error(rq, &err);
-        goto done;
+        return;
     }
     char loc[96];
     json_t *stored = json_loads(PQgetvalue(ir, 0, 0), 0, NULL);
@@ -296,10 +210,131 @@ void h_forecasts_create(http_req *rq)
     snprintf(loc, sizeof loc, "/v1/forecasts/%s", json_string_value(json_object_get(stored, "id")));
     http_add_header(rq, "Location", loc);
     http_reply_json(rq, 201, stored);
+}
+
+void h_forecasts_create(http_req *rq)
+{
+    app_err err = {0};
+    fc_request q = {0};
+    forecast_input in = {0};
+    if (jv_require_object(rq->json, &err))
+        parse_request(rq->json, &q, &in, &err);
+    db_conn *db = err.code == ERR_NONE ? http_db(rq) : NULL;
+    if (err.code != ERR_NONE) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    if (!db)
+        return;
+    const char *ws = rq->auth.workspace_id;
+    int fsm = workspace_fy_start(db, ws, &err);
+    caldate_t today = utc_today();
+    period P;
+    funnel_def def; /* the default funnel: probabilities, and its version recorded with the forecast */
+    char funnel_id[40], funnel_ver[16];
+    if (fsm < 0 || funnels_ensure_default(db, ws, &err) != 0) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    if (!period_parse(q.period, fsm, &P))
+        app_err_field(&err, "period", "must be a period such as 2026-Q1, 2026-03 or FY2026");
+    else if (q.has_as_of && q.as_of > today)
+        app_err_field(&err, "as_of", "must not be in the future: a forecast uses what is known on its date");
+    if (err.code != ERR_NONE || fcdata_default_funnel(db, ws, &def, funnel_id, funnel_ver, &err) != 0) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    caldate_t as_of = q.has_as_of ? q.as_of : today;
+    bool past = as_of < today; /* the as-of rule: a past date is the world as known at its 00:00 UTC */
+    /* the deals (fcprep: the as-of rule, written once) and what was learned
+     * before as_of; the learned method falls back to historical below its
+     * threshold (fclearn.h) when asked for by name, the default to weighted */
+    fcprep_opts po = {.period_start = P.start,
+                      .period_end = P.end,
+                      .as_of = as_of,
+                      .rebuild = past,
+                      .group_by = q.group_by,
+                      .excluded = q.excluded,
+                      .want_history = true};
+    fcprep_deals pd;
+    memset(&pd, 0, sizeof pd);
+    fclearn_model *lm = calloc(1, sizeof *lm);
+    unsigned *flags = NULL;
+    double *probs = NULL;
+    int *parent = NULL;
+    forecast_totals *gt = NULL;
+    json_t *out = NULL, *coverage = NULL;
+    const char *method_note = NULL;
+    forecast_method asked = in.method;
+    if (!lm) {
+        http_fail(rq, ERR_INTERNAL, "out of memory");
+        goto done;
+    }
+    if (fcprep_load(db, ws, &def, &po, &pd, &err) != 0 ||
+        ((in.method == FM_LEARNED || q.explain) && fcdata_load_learned(db, ws, &def, fsm, as_of, lm, &err) != 0)) {
+        http_reply_error(rq, &err);
+        goto done;
+    }
+    if (in.method == FM_LEARNED && !lm->usable) {
+        in.method = q.method ? FM_HISTORICAL : FM_WEIGHTED;
+        method_note = "not enough closed history for the learned method (30 closed deals, 10 of them won, before as_of)";
+    }
+    forecast_method used = in.method;
+    fcprep_input(&pd, &po, &def, used, &in);
+    in.learned = used == FM_LEARNED ? lm : NULL;
+    if ((used == FM_LEARNED && fcrecord_load(db, ws, &def, fsm, as_of, P.end, &in, &err) != 0) ||
+        (q.group_by && strcmp(q.group_by, "manager") == 0 && manager_groups(db, ws, &pd, &parent, &err) != 0)) {
+        http_reply_error(rq, &err);
+        goto done;
+    }
+    in.ngroups = (int)json_array_size(pd.groups);
+    in.group_parent = parent;
+    flags = calloc(pd.n + 1, sizeof *flags);
+    probs = calloc(pd.n + 1, sizeof *probs);
+    gt = calloc((size_t)in.ngroups + 1, sizeof *gt);
+    forecast_result res = {.groups = gt, .flags = flags, .deal_probability = probs};
+    if (!flags || !probs || !gt || forecast_compute(pd.deals, pd.n, &in, &res) != 0) {
+        http_fail(rq, ERR_INTERNAL, "the forecast could not be computed");
+        goto done;
+    }
+    char plabel[16];
+    period_format(&P, plabel, sizeof plabel);
+    if (coverage_json(db, ws, plabel, pd.pipeline_in_period, res.total.closed_won, &coverage, &err) != 0) {
+        http_reply_error(rq, &err);
+        goto done;
+    }
+    out = totals_json(&res.total);
+    json_t *quant = json_object();
+    for (int k = 0; k < in.nquantiles; k++) {
+        char key[16];
+        snprintf(key, sizeof key, "p%g", in.quantiles[k] * 100);
+        json_object_set_new(quant, key, money_j(res.quantile_values[k]));
+    }
+    json_object_set_new(out, "quantiles", quant);
+    json_object_set_new(out, "at_risk", at_risk_json(&pd, &res));
+    json_object_set_new(out, "groups", groups_json(pd.groups, &res, parent, in.ngroups));
+    json_object_set_new(out, "coverage", coverage);
+    coverage = NULL;
+    json_object_set_new(out, "group_by", q.group_by ? json_string(q.group_by) : json_null());
+    json_object_set_new(out, "close_dates_estimated", json_pack("{s:I, s:I}", "deals", (json_int_t)pd.estimated,
+                                                               "in_no_period", (json_int_t)pd.never_closing));
+    json_object_set_new(out, "method_asked", json_string(forecast_method_name(asked)));
+    json_object_set_new(out, "method_used", json_string(forecast_method_name(used)));
+    json_object_set_new(out, "method_note", method_note ? json_string(method_note) : json_null());
+    json_object_set_new(out, "as_of_rule", json_string(past ? "reconstructed" : "current"));
+    json_object_set_new(out, "ranges", ranges_json(used));
+    json_object_set_new(out, "record",
+                        used == FM_LEARNED ? json_pack("{s:I, s:f}", "windows", (json_int_t)in.record_n, "factor",
+                                                       round(res.record_factor * 1e4) / 1e4)
+                                           : json_null());
+    if (q.explain)
+        json_object_set_new(out, "learned", fcdata_learned_json(lm, &def));
+    store_and_reply(rq, db, &P, forecast_method_name(used), funnel_id, funnel_ver, as_of, out);
 done:
     fcprep_free(&pd);
     free(lm);
     json_decref(out);
+    json_decref(coverage);
     free(flags);
     free(probs);
     free(parent);
