@@ -51,10 +51,14 @@ int fcdata_load_history(db_conn *db, const char *ws, const funnel_def *def, cons
 {
     memset(b, 0, sizeof *b);
     const char *p[] = {ws, as_of};
+    /* Each closed deal's stage history by its key (LATERAL, OFFSET 0 keeps it
+     * a per-deal lookup): planned as a join on stale statistics, it scanned
+     * the workspace's deals once per history row (see ASOF_SQL). */
     PGresult *r = db_query(db,
                            "SELECT h.stage, count(DISTINCT h.deal_id), count(DISTINCT h.deal_id) FILTER (WHERE d.status = 'won')"
-                           " FROM deal_stage_history h JOIN deals d ON d.workspace_id = h.workspace_id AND d.external_id = h.deal_id"
-                           " WHERE h.workspace_id = $1 AND d.deleted_at IS NULL AND d.status IN ('won', 'lost')"
+                           " FROM deals d CROSS JOIN LATERAL (SELECT s.deal_id, s.stage FROM deal_stage_history s"
+                           "  WHERE s.workspace_id = $1 AND s.deal_id = d.external_id OFFSET 0) h"
+                           " WHERE d.workspace_id = $1 AND d.deleted_at IS NULL AND d.status IN ('won', 'lost')"
                            " AND d.closed_at < $2::date GROUP BY h.stage",
                            2, p, err);
     if (!r)
@@ -69,8 +73,9 @@ int fcdata_load_history(db_conn *db, const char *ws, const funnel_def *def, cons
     PQclear(r);
     r = db_query(db,
                  "SELECT h.stage, greatest(0, floor(extract(epoch FROM d.closed_at - h.entered_at) / 86400))::int AS days"
-                 " FROM deal_stage_history h JOIN deals d ON d.workspace_id = h.workspace_id AND d.external_id = h.deal_id"
-                 " WHERE h.workspace_id = $1 AND d.deleted_at IS NULL AND d.status = 'won' AND h.entered_at IS NOT NULL"
+                 " FROM deals d CROSS JOIN LATERAL (SELECT s.stage, s.entered_at FROM deal_stage_history s"
+                 "  WHERE s.workspace_id = $1 AND s.deal_id = d.external_id AND s.entered_at IS NOT NULL OFFSET 0) h"
+                 " WHERE d.workspace_id = $1 AND d.deleted_at IS NULL AND d.status = 'won'"
                  " AND d.closed_at < $2::date ORDER BY 1, 2",
                  2, p, err);
     if (!r)
@@ -128,42 +133,43 @@ int fcdata_load_history(db_conn *db, const char *ws, const funnel_def *def, cons
  * T: a stale change's old value is the value when it arrived, not before its
  * event. A field without any such record keeps its current value. The stage and
  * its entry time come from the stage history (the last entry before T), else
- * the same way from changes. */
-static const char ASOF_SQL[] = "WITH t AS (SELECT ($2::date::timestamp AT TIME ZONE 'UTC') AS at),"
-                               " live AS (SELECT d.* FROM deals d, t WHERE d.workspace_id = $1 AND d.created_at < t.at"
-                               "  AND (d.closed_at IS NULL OR d.closed_at >= t.at) AND (d.deleted_at IS "
-                               "NULL OR d.deleted_at >= t.at)), ch AS (SELECT c.deal_id, c.field,"
-                               "  (array_agg(c.new_value ORDER BY c.changed_at DESC, c.id DESC) FILTER "
-                               "(WHERE c.changed_at < t.at))[1] AS before_v,"
-                               "  bool_or(c.changed_at < t.at) AS has_before,"
-                               "  (array_agg(CASE WHEN c.old_value IS NULL THEN c.new_value ELSE "
-                               "c.old_value END ORDER BY c.changed_at, c.id)"
-                               "   FILTER (WHERE c.changed_at >= t.at AND c.applied))[1] AS after_v,"
-                               "  bool_or(c.changed_at >= t.at AND c.applied) AS has_after"
-                               "  FROM deal_changes c JOIN live l ON l.external_id = c.deal_id, t WHERE "
-                               "c.workspace_id = $1"
-                               "  AND c.field IN ('amount', 'stage', 'probability', 'forecast_category', "
-                               "'expected_close_date') GROUP BY 1, 2),"
-                               " piv AS (SELECT deal_id, jsonb_object_agg(field, CASE WHEN has_before "
-                               "THEN before_v ELSE after_v END) AS v"
-                               "  FROM ch WHERE has_before OR has_after GROUP BY 1),"
-                               " h AS (SELECT DISTINCT ON (s.deal_id) s.deal_id, s.stage, s.entered_at "
-                               "FROM deal_stage_history s"
-                               "  JOIN live l ON l.external_id = s.deal_id, t WHERE s.workspace_id = $1 "
-                               "AND s.entered_at < t.at  ORDER BY s.deal_id, s.entered_at DESC, s.id DESC)"
-                               " SELECT l.external_id,"
-                               "  CASE WHEN piv.v ? 'amount' THEN round((piv.v ->> 'amount')::numeric * "
-                               "100)::bigint ELSE l.amount_cents END,"
-                               "  COALESCE(h.stage, CASE WHEN piv.v ? 'stage' THEN piv.v ->> 'stage' ELSE l.stage END),"
-                               "  to_char(h.entered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
-                               "  CASE WHEN piv.v ? 'probability' THEN (piv.v ->> 'probability')::float8 "
-                               "ELSE l.probability::float8 END,  CASE WHEN piv.v ? 'forecast_category' THEN piv.v ->> "
-                               "'forecast_category' ELSE l.forecast_category END,"
-                               "  CASE WHEN piv.v ? 'expected_close_date' THEN (piv.v ->> 'expected_close_date')::date"
-                               "   ELSE l.expected_close_date END"
-                               " FROM live l LEFT JOIN piv ON piv.deal_id = l.external_id LEFT JOIN h ON "
-                               "h.deal_id = l.external_id"
-                               " ORDER BY l.external_id";
+ * the same way from changes.
+ *
+ * Plan shape (issue 16): the changes and the stage entry are looked up per
+ * open deal in LATERAL subqueries, by (workspace_id, deal_id) on the history
+ * indexes. Joining whole sets instead left the join method to the statistics:
+ * on tables last analysed while they were small, the planner expected one row
+ * per side and nested-looped the workspace's history against every open deal
+ * (quadratic; a freshly loaded workspace hit the statement timeout). */
+static const char ASOF_SQL[] =
+    "WITH t AS (SELECT ($2::date::timestamp AT TIME ZONE 'UTC') AS at),"
+    " live AS (SELECT d.* FROM deals d, t WHERE d.workspace_id = $1 AND d.created_at < t.at"
+    "  AND (d.closed_at IS NULL OR d.closed_at >= t.at) AND (d.deleted_at IS NULL OR d.deleted_at >= t.at))"
+    " SELECT l.external_id,"
+    "  CASE WHEN piv.v ? 'amount' THEN round((piv.v ->> 'amount')::numeric * 100)::bigint ELSE l.amount_cents END,"
+    "  COALESCE(h.stage, CASE WHEN piv.v ? 'stage' THEN piv.v ->> 'stage' ELSE l.stage END),"
+    "  to_char(h.entered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
+    "  CASE WHEN piv.v ? 'probability' THEN (piv.v ->> 'probability')::float8 ELSE l.probability::float8 END,"
+    "  CASE WHEN piv.v ? 'forecast_category' THEN piv.v ->> 'forecast_category' ELSE l.forecast_category END,"
+    "  CASE WHEN piv.v ? 'expected_close_date' THEN (piv.v ->> 'expected_close_date')::date"
+    "   ELSE l.expected_close_date END"
+    " FROM live l CROSS JOIN t"
+    " LEFT JOIN LATERAL (SELECT"
+    "   jsonb_object_agg(ch.field, CASE WHEN ch.has_before THEN ch.before_v ELSE ch.after_v END) AS v"
+    "   FROM (SELECT c.field,"
+    "    (array_agg(c.new_value ORDER BY c.changed_at DESC, c.id DESC) FILTER (WHERE c.changed_at < t.at))[1]"
+    "     AS before_v,"
+    "    bool_or(c.changed_at < t.at) AS has_before,"
+    "    (array_agg(CASE WHEN c.old_value IS NULL THEN c.new_value ELSE c.old_value END ORDER BY c.changed_at, c.id)"
+    "     FILTER (WHERE c.changed_at >= t.at AND c.applied))[1] AS after_v,"
+    "    bool_or(c.changed_at >= t.at AND c.applied) AS has_after"
+    "    FROM deal_changes c WHERE c.workspace_id = $1 AND c.deal_id = l.external_id"
+    "    AND c.field IN ('amount', 'stage', 'probability', 'forecast_category', 'expected_close_date')"
+    "    GROUP BY c.field) ch WHERE ch.has_before OR ch.has_after) piv ON true"
+    " LEFT JOIN LATERAL (SELECT s.stage, s.entered_at FROM deal_stage_history s"
+    "   WHERE s.workspace_id = $1 AND s.deal_id = l.external_id AND s.entered_at < t.at"
+    "   ORDER BY s.entered_at DESC, s.id DESC LIMIT 1) h ON true"
+    " ORDER BY l.external_id";
 
 bool fcdata_estimate_close(forecast_deal *d, const fcdata_history *hist, caldate_t as_of)
 {
