@@ -51,10 +51,14 @@ int fcdata_load_history(db_conn *db, const char *ws, const funnel_def *def, cons
 {
     memset(b, 0, sizeof *b);
     const char *p[] = {ws, as_of};
+    /* Each closed deal's stage history by its key (LATERAL, OFFSET 0 keeps it
+     * a per-deal lookup): planned as a join on stale statistics, it scanned
+     * the workspace's deals once per history row (see ASOF_SQL). */
     PGresult *r = db_query(db,
                            "SELECT h.stage, count(DISTINCT h.deal_id), count(DISTINCT h.deal_id) FILTER (WHERE d.status = 'won')"
-                           " FROM deal_stage_history h JOIN deals d ON d.workspace_id = h.workspace_id AND d.external_id = h.deal_id"
-                           " WHERE h.workspace_id = $1 AND d.deleted_at IS NULL AND d.status IN ('won', 'lost')"
+                           " FROM deals d CROSS JOIN LATERAL (SELECT s.deal_id, s.stage FROM deal_stage_history s"
+                           "  WHERE s.workspace_id = $1 AND s.deal_id = d.external_id OFFSET 0) h"
+                           " WHERE d.workspace_id = $1 AND d.deleted_at IS NULL AND d.status IN ('won', 'lost')"
                            " AND d.closed_at < $2::date GROUP BY h.stage",
                            2, p, err);
     if (!r)
@@ -69,8 +73,9 @@ int fcdata_load_history(db_conn *db, const char *ws, const funnel_def *def, cons
     PQclear(r);
     r = db_query(db,
                  "SELECT h.stage, greatest(0, floor(extract(epoch FROM d.closed_at - h.entered_at) / 86400))::int AS days"
-                 " FROM deal_stage_history h JOIN deals d ON d.workspace_id = h.workspace_id AND d.external_id = h.deal_id"
-                 " WHERE h.workspace_id = $1 AND d.deleted_at IS NULL AND d.status = 'won' AND h.entered_at IS NOT NULL"
+                 " FROM deals d CROSS JOIN LATERAL (SELECT s.stage, s.entered_at FROM deal_stage_history s"
+                 "  WHERE s.workspace_id = $1 AND s.deal_id = d.external_id AND s.entered_at IS NOT NULL OFFSET 0) h"
+                 " WHERE d.workspace_id = $1 AND d.deleted_at IS NULL AND d.status = 'won'"
                  " AND d.closed_at < $2::date ORDER BY 1, 2",
                  2, p, err);
     if (!r)
@@ -224,18 +229,22 @@ int fcdata_won_between(db_conn *db, const char *ws, caldate_t start, caldate_t e
 /* Stage episodes known at T: every stage entry before T of a deal that
  * existed then, with the next entry before T and the close if it was before
  * T; later facts are not read. Days are whole days since 1970-01-01 UTC
- * (caldate_t). One join read in the index's (deal, id) order: a CTE read
- * twice was materialised and hashed, 3.7x slower on 400k entries. */
+ * (caldate_t). Each deal's entries are a LATERAL lookup on the history index
+ * (workspace_id, deal_id, id), whatever the statistics say: joined as sets,
+ * tables analysed while small were nested-looped against each other (the
+ * bulk-load test hit the statement timeout), and a CTE read twice was
+ * materialised and hashed (3.7x slower on 400k entries). */
 static const char EPISODES_SQL[] =
-    "SELECT s.stage, (s.entered_at AT TIME ZONE 'UTC')::date - date '1970-01-01', lead(s.stage) OVER w,"
-    " (lead(s.entered_at) OVER w AT TIME ZONE 'UTC')::date - date '1970-01-01',"
+    "SELECT e.stage, (e.entered_at AT TIME ZONE 'UTC')::date - date '1970-01-01', e.next_stage,"
+    " (e.next_at AT TIME ZONE 'UTC')::date - date '1970-01-01',"
     " CASE WHEN d.closed_at < ($2::date::timestamp AT TIME ZONE 'UTC') THEN d.status END,"
-    " (d.closed_at AT TIME ZONE 'UTC')::date - date '1970-01-01', row_number() OVER w"
-    " FROM deal_stage_history s JOIN deals d ON d.workspace_id = s.workspace_id AND d.external_id = s.deal_id"
-    " WHERE s.workspace_id = $1 AND s.entered_at IS NOT NULL AND s.entered_at < ($2::date::timestamp AT TIME ZONE 'UTC')"
-    " AND d.created_at < ($2::date::timestamp AT TIME ZONE 'UTC')"
-    " AND (d.deleted_at IS NULL OR d.deleted_at >= ($2::date::timestamp AT TIME ZONE 'UTC'))"
-    " WINDOW w AS (PARTITION BY s.deal_id ORDER BY s.entered_at, s.id)";
+    " (d.closed_at AT TIME ZONE 'UTC')::date - date '1970-01-01', e.k"
+    " FROM deals d CROSS JOIN LATERAL (SELECT s.stage, s.entered_at, lead(s.stage) OVER w AS next_stage,"
+    "  lead(s.entered_at) OVER w AS next_at, row_number() OVER w AS k FROM deal_stage_history s"
+    "  WHERE s.workspace_id = $1 AND s.deal_id = d.external_id AND s.entered_at IS NOT NULL"
+    "  AND s.entered_at < ($2::date::timestamp AT TIME ZONE 'UTC') WINDOW w AS (ORDER BY s.entered_at, s.id)) e"
+    " WHERE d.workspace_id = $1 AND d.created_at < ($2::date::timestamp AT TIME ZONE 'UTC')"
+    " AND (d.deleted_at IS NULL OR d.deleted_at >= ($2::date::timestamp AT TIME ZONE 'UTC'))";
 
 /* Deals created in the 30-day span k before T (k = 0 is the last 30 days). */
 #define CREATED_SPAN(k, k1)                                                                                            \

@@ -102,6 +102,7 @@ Suite *crm_suite(void);
 Suite *import_suite(void);
 Suite *webhooks_suite(void);
 Suite *accuracy_suite(void);
+Suite *bulkplan_suite(void);
 Suite *funnels_suite(void);
 Suite *snapshots_suite(void);
 Suite *dashboard_suite(void);

@@ -62,6 +62,7 @@ int main(int argc, char **argv)
     srunner_add_suite(sr, dashboard_suite());
     srunner_add_suite(sr, forecasts_suite());
     srunner_add_suite(sr, accuracy_suite());
+    srunner_add_suite(sr, bulkplan_suite());
     srunner_add_suite(sr, plans_suite());
     srunner_add_suite(sr, security_suite());
     srunner_add_suite(sr, faults_suite());
