@@ -1,6 +1,7 @@
 /* fclearn.c - the learned forecast method: fitting the hazard model and
  * computing a window's win probabilities, new-deal term and parameter spread. */
 #include "fclearn.h"
+#include "rng.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -343,57 +344,6 @@ int fclearn_fit(const fclearn_input *in, fclearn_model *m)
     return 0;
 }
 
-/* ---- random draws (seeded, reproducible) --------------------------------- */
-
-typedef struct {
-    uint64_t s[4];
-} rng;
-
-static uint64_t splitmix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-static double uniform(rng *r) /* (0, 1) */
-{
-    uint64_t *s = r->s;
-    uint64_t res = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return ((double)(res >> 11) + 0.5) / 9007199254740992.0;
-}
-
-static double normal(rng *r) { return sqrt(-2 * log(uniform(r))) * cos(2 * M_PI * uniform(r)); }
-
-/* Gamma(shape, 1), Marsaglia and Tsang (2000); shape < 1 by the boost
- * U^(1/shape). */
-static double gamma1(rng *r, double shape)
-{
-    if (shape <= 0)
-        return 0;
-    if (shape < 1)
-        return gamma1(r, shape + 1) * pow(uniform(r), 1.0 / shape);
-    double d = shape - 1.0 / 3, c = 1 / sqrt(9 * d);
-    for (;;) {
-        double x = normal(r), v = 1 + c * x;
-        if (v <= 0)
-            continue;
-        v = v * v * v;
-        double u = uniform(r);
-        if (log(u) < 0.5 * x * x + d - d * v + d * log(v))
-            return d * v;
-    }
-}
-
 /* ---- the window ---------------------------------------------------------- */
 
 typedef struct {
@@ -513,18 +463,16 @@ int fclearn_window_compute(const fclearn_model *m, caldate_t from, caldate_t cou
         calendar_free(&cal);
         return -1;
     }
-    uint64_t x = seed;
     rng r;
-    for (int i = 0; i < 4; i++)
-        r.s[i] = splitmix(&x);
+    rng_seed(&r, seed);
     double sum = 0, sumsq = 0;
     for (int dr = 0; dr < ndraws; dr++) {
         params q;
         for (int k = 0; k < 3; k++)
             for (int s = 0; s < m->nstages; s++)
                 for (int b = 0; b < FCLEARN_NCELLS; b++)
-                    q.r[k][s][b] = m->rate[k][s][b] > 0 ? gamma1(&r, m->shape[k][s][b]) / m->rate[k][s][b] : 0;
-        q.create = m->create_per_day * gamma1(&r, m->create_shape) / m->create_shape;
+                    q.r[k][s][b] = m->rate[k][s][b] > 0 ? rng_gamma(&r, m->shape[k][s][b]) / m->rate[k][s][b] : 0;
+        q.create = m->create_per_day * rng_gamma(&r, m->create_shape) / m->create_shape;
         double c = 0;
         if (window_pass(m, &q, &cal, from, count_from, to, pd, &c) != 0) {
             free(pd);

@@ -1,5 +1,6 @@
 /* forecast.c - forecast methods, roll-ups, risk flags and the revenue distribution. */
 #include "forecast.h"
+#include "rng.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -185,29 +186,6 @@ int forecast_dist_quantiles(const money_t *amounts, const double *p, size_t n, m
     return 0;
 }
 
-/* splitmix64 seeds xoshiro256**: fast, reproducible, good enough for MC. */
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-static uint64_t xoshiro(uint64_t s[4])
-{
-    uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return r;
-}
-
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -228,13 +206,12 @@ int forecast_mc_quantiles(const money_t *amounts, const double *p, size_t n, mon
     }
     for (size_t i = 0; i < n; i++) /* compare raw 64-bit draws with p scaled to 2^64 */
         thr[i] = p[i] >= 1 ? UINT64_MAX : p[i] <= 0 ? 0 : (uint64_t)(p[i] * 18446744073709551616.0);
-    uint64_t st[4];
-    for (int i = 0; i < 4; i++)
-        st[i] = splitmix64(&seed);
+    rng st;
+    rng_seed(&st, seed);
     for (long tr = 0; tr < trials; tr++) {
         int64_t s = base;
         for (size_t i = 0; i < n; i++)
-            if (xoshiro(st) < thr[i])
+            if (rng_next(&st) < thr[i])
                 s += amounts[i];
         sums[tr] = s;
     }
