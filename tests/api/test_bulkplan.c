@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "forecast.h"
 
 /* The shape of the reported workspace: two years of history, ~4,600 deals,
  * ~12,700 writes through POST /v1/deals/batch. */
@@ -215,6 +216,34 @@ START_TEST(backtest_right_after_a_bulk_load)
                       (long long)json_integer_value(json_object_get(p, "open_deals")));
         ck_assert_msg(json_number_value(json_object_get(p, "actual")) > 0, "%s: nothing won", q[i]);
     }
+    /* The small calibration check of the API suite: this history is one
+     * stationary process (creation, fates and timings drawn the same way
+     * throughout), so the learned method, fitted and scored through the API,
+     * must forecast it well and its P10-P90 must hold the actual in at least
+     * half of the four quarters (it claims 80%), and beat the weighted
+     * method's pinball loss. Measured on 2026-12-02: learned MAPE 9.33%, bias
+     * +0.66%, 4 of 4 inside, pinball 3.89% of the actual; weighted 21.10%,
+     * 0 of 4, 8.60%. The bounds leave room for the quarters' alignment, which
+     * moves with the calendar. */
+    double pin[FM__COUNT] = {0};
+    const json_t *learned = NULL;
+    json_array_foreach(json_object_get(r->json, "summary"), i, p)
+    {
+        fprintf(stderr, "bulkplan: %s MAPE %.2f bias %.2f coverage %.2f pinball %.2f%%\n",
+                json_string_value(json_object_get(p, "method")), json_number_value(json_object_get(p, "mape")),
+                json_number_value(json_object_get(p, "bias")), json_number_value(json_object_get(p, "coverage_p10_p90")),
+                json_number_value(json_object_get(p, "pinball_loss_pct")));
+        int m = forecast_method_parse(json_string_value(json_object_get(p, "method")));
+        ck_assert(m >= 0);
+        pin[m] = json_number_value(json_object_get(p, "pinball_loss_pct"));
+        if (m == FM_LEARNED)
+            learned = p;
+    }
+    ck_assert_ptr_nonnull(learned);
+    ck_assert_msg(json_number_value(json_object_get(learned, "mape")) < 20, "learned MAPE %.2f",
+                  json_number_value(json_object_get(learned, "mape")));
+    ck_assert(json_number_value(json_object_get(learned, "coverage_p10_p90")) >= 0.5);
+    ck_assert(pin[FM_LEARNED] < pin[FM_WEIGHTED]);
     api_resp_free(r);
 }
 END_TEST
