@@ -23,6 +23,7 @@ TEST_LIBS   = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 CORE_SRC   = $(sort $(wildcard core/*.c))
 SERVER_SRC = $(filter-out server/main.c,$(sort $(wildcard server/*.c)))
 MIGRATIONS = $(sort $(wildcard migrations/*.sql))
+REPEATABLES = $(sort $(wildcard sql/*.sql))
 UNIT_SRC   = $(sort $(wildcard tests/unit/test_*.c))
 API_SRC    = $(sort $(wildcard tests/api/*.c))
 BENCH_SRC  = $(sort $(wildcard tests/bench/bench_*.c))
@@ -48,15 +49,15 @@ $(BUILD)/obj/%.o: %.c $(BUILD)/.flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(PKG_CFLAGS) -c $< -o $@
 
-# The list of migration files: a removed or renamed file re-embeds too (the
-# file dependencies alone only see files that are there and newer).
+# The list of migration and sql/ files: a removed or renamed file re-embeds too
+# (the file dependencies alone only see files that are there and newer).
 $(BUILD)/.migrations: FORCE
 	@mkdir -p $(BUILD)
-	@echo '$(MIGRATIONS)' | cmp -s - $@ || echo '$(MIGRATIONS)' > $@
+	@echo '$(MIGRATIONS) -- $(REPEATABLES)' | cmp -s - $@ || echo '$(MIGRATIONS) -- $(REPEATABLES)' > $@
 
-$(BUILD)/gen/migrations_embed.c: $(MIGRATIONS) $(BUILD)/.migrations scripts/embed-migrations.sh
+$(BUILD)/gen/migrations_embed.c: $(MIGRATIONS) $(REPEATABLES) $(BUILD)/.migrations scripts/embed-migrations.sh
 	@mkdir -p $(dir $@)
-	scripts/embed-migrations.sh $@ $(MIGRATIONS)
+	scripts/embed-migrations.sh $@ $(MIGRATIONS) -- $(REPEATABLES)
 
 $(BUILD)/obj/gen/migrations_embed.o: $(BUILD)/gen/migrations_embed.c $(BUILD)/.flags
 	@mkdir -p $(dir $@)
