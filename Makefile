@@ -33,7 +33,9 @@ SERVER_OBJ = $(SERVER_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/migrations_embe
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN  = $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: contract-tools all deps run test test-plain test-future test-sanitize unit api lint-openapi bench bench-check fmt fmt-check clean fuzz fuzz-build valgrind load faults
+# make sql-check: every SQL function and view has its one home in sql/ and sql/
+# defines it as the migrations did (tests/api/test_migrate.c; also part of make api).
+.PHONY: contract-tools all deps run test sql-check test-plain test-future test-sanitize unit api lint-openapi bench bench-check fmt fmt-check clean fuzz fuzz-build valgrind load faults
 all: $(BUILD)/revopsd
 
 # Rebuild everything when the flags change (redis's .make-settings idea).
@@ -116,6 +118,10 @@ api: $(BUILD)/revopsd $(BUILD)/tests/api_tests $(BUILD)/openapi.json contract-to
 	    scripts/run-tests.sh $(BUILD)/tests/api_tests; rc=$$?; \
 	    NODE_PATH=$(CONTRACT_TOOLS)/node_modules node tests/contract/validate.js $(BUILD)/openapi.json $(CONTRACT_LOG) \
 	    || rc=1; exit $$rc
+
+sql-check: $(BUILD)/revopsd $(BUILD)/tests/api_tests $(BUILD)/openapi.json
+	CK_RUN_SUITE=migrate REVOPSD=$(BUILD)/revopsd OPENAPI_JSON=$(BUILD)/openapi.json \
+	    scripts/run-tests.sh $(BUILD)/tests/api_tests
 
 # The OpenAPI document must pass a real linter (Redocly CLI from npm, pinned).
 REDOCLY_VERSION = 1.34.20
