@@ -23,6 +23,7 @@ TEST_LIBS   = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 CORE_SRC   = $(sort $(wildcard core/*.c))
 SERVER_SRC = $(filter-out server/main.c,$(sort $(wildcard server/*.c)))
 MIGRATIONS = $(sort $(wildcard migrations/*.sql))
+REPEATABLES = $(sort $(wildcard sql/*.sql))
 UNIT_SRC   = $(sort $(wildcard tests/unit/test_*.c))
 API_SRC    = $(sort $(wildcard tests/api/*.c))
 BENCH_SRC  = $(sort $(wildcard tests/bench/bench_*.c))
@@ -32,7 +33,9 @@ SERVER_OBJ = $(SERVER_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/migrations_embe
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN  = $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: contract-tools all deps run test test-plain test-future test-sanitize unit api lint-openapi bench bench-check fmt fmt-check clean fuzz fuzz-build valgrind load faults
+# make sql-check: every SQL function and view has its one home in sql/ and sql/
+# defines it as the migrations did (tests/api/test_migrate.c; also part of make api).
+.PHONY: contract-tools all deps run test sql-check test-plain test-future test-sanitize unit api lint-openapi bench bench-check fmt fmt-check clean fuzz fuzz-build valgrind load faults
 all: $(BUILD)/revopsd
 
 # Rebuild everything when the flags change (redis's .make-settings idea).
@@ -48,15 +51,15 @@ $(BUILD)/obj/%.o: %.c $(BUILD)/.flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(PKG_CFLAGS) -c $< -o $@
 
-# The list of migration files: a removed or renamed file re-embeds too (the
-# file dependencies alone only see files that are there and newer).
+# The list of migration and sql/ files: a removed or renamed file re-embeds too
+# (the file dependencies alone only see files that are there and newer).
 $(BUILD)/.migrations: FORCE
 	@mkdir -p $(BUILD)
-	@echo '$(MIGRATIONS)' | cmp -s - $@ || echo '$(MIGRATIONS)' > $@
+	@echo '$(MIGRATIONS) -- $(REPEATABLES)' | cmp -s - $@ || echo '$(MIGRATIONS) -- $(REPEATABLES)' > $@
 
-$(BUILD)/gen/migrations_embed.c: $(MIGRATIONS) $(BUILD)/.migrations scripts/embed-migrations.sh
+$(BUILD)/gen/migrations_embed.c: $(MIGRATIONS) $(REPEATABLES) $(BUILD)/.migrations scripts/embed-migrations.sh
 	@mkdir -p $(dir $@)
-	scripts/embed-migrations.sh $@ $(MIGRATIONS)
+	scripts/embed-migrations.sh $@ $(MIGRATIONS) -- $(REPEATABLES)
 
 $(BUILD)/obj/gen/migrations_embed.o: $(BUILD)/gen/migrations_embed.c $(BUILD)/.flags
 	@mkdir -p $(dir $@)
@@ -115,6 +118,10 @@ api: $(BUILD)/revopsd $(BUILD)/tests/api_tests $(BUILD)/openapi.json contract-to
 	    scripts/run-tests.sh $(BUILD)/tests/api_tests; rc=$$?; \
 	    NODE_PATH=$(CONTRACT_TOOLS)/node_modules node tests/contract/validate.js $(BUILD)/openapi.json $(CONTRACT_LOG) \
 	    || rc=1; exit $$rc
+
+sql-check: $(BUILD)/revopsd $(BUILD)/tests/api_tests $(BUILD)/openapi.json
+	CK_RUN_SUITE=migrate REVOPSD=$(BUILD)/revopsd OPENAPI_JSON=$(BUILD)/openapi.json \
+	    scripts/run-tests.sh $(BUILD)/tests/api_tests
 
 # The OpenAPI document must pass a real linter (Redocly CLI from npm, pinned).
 REDOCLY_VERSION = 1.34.20

@@ -2,6 +2,7 @@
 #include "migrate.h"
 
 #include <openssl/sha.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,18 +61,38 @@ fail:
     return -1;
 }
 
-int migrate_run(db_conn *c, app_err *err)
+/* One sql/ file whose text is not the one recorded: run it and record its
+ * checksum, in one transaction. */
+static int apply_repeatable(PGconn *pg, const migration_file *m, const char *sum, app_err *err)
 {
-    PGconn *pg = db_native(c);
-    if (!pg) {
-        app_err_set(err, ERR_DB_UNAVAILABLE, "no database connection");
+    char what[160];
+    snprintf(what, sizeof what, "sql/%s failed", m->name);
+    if (exec_simple(pg, "BEGIN", err, what) != 0)
         return -1;
+    if (exec_simple(pg, m->sql, err, what) != 0)
+        goto fail;
+    const char *params[] = {m->name, sum};
+    PGresult *r = PQexecParams(pg,
+                               "INSERT INTO schema_repeatables (name, checksum) VALUES ($1, $2)"
+                               " ON CONFLICT (name) DO UPDATE SET checksum = excluded.checksum, applied_at = now()",
+                               2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        app_err_set(err, ERR_INTERNAL, "%s: %s", what, PQerrorMessage(pg));
+        PQclear(r);
+        goto fail;
     }
-    /* Two instances starting together: the second waits here, then finds
-     * everything applied. Migrations may run long: no statement timeout. */
-    if (exec_simple(pg, "SET statement_timeout = 0", err, "migrate") != 0 ||
-        exec_simple(pg, "SELECT pg_advisory_lock(" MIGRATE_LOCK_ID ")", err, "migration lock") != 0)
-        return -1;
+    PQclear(r);
+    if (exec_simple(pg, "COMMIT", err, what) != 0)
+        goto fail;
+    log_info("migrate", "applied sql/%s", m->name);
+    return 0;
+fail:
+    PQclear(PQexec(pg, "ROLLBACK"));
+    return -1;
+}
+
+static int run_versioned(PGconn *pg, const migration_file *files, size_t count, app_err *err)
+{
     int rc = -1;
     PGresult *applied = NULL;
     if (exec_simple(pg,
@@ -85,8 +106,8 @@ int migrate_run(db_conn *c, app_err *err)
         app_err_set(err, ERR_INTERNAL, "reading schema_migrations: %s", PQerrorMessage(pg));
         goto done;
     }
-    for (size_t i = 0; i < migration_count; i++) {
-        const migration_file *m = &migration_files[i];
+    for (size_t i = 0; i < count; i++) {
+        const migration_file *m = &files[i];
         int version = atoi(m->name);
         char sum[65];
         sha256_hex(m->sql, sum);
@@ -110,7 +131,59 @@ int migrate_run(db_conn *c, app_err *err)
     rc = 0;
 done:
     PQclear(applied);
+    return rc;
+}
+
+/* sql/NN_area.sql after the versioned migrations (Flyway's repeatable migrations):
+ * a file runs when its text differs from the one recorded, in name order. */
+static int run_repeatable(PGconn *pg, const migration_file *files, size_t count, app_err *err)
+{
+    if (count == 0)
+        return 0;
+    PGresult *have = PQexec(pg, "SELECT name, checksum FROM schema_repeatables");
+    if (PQresultStatus(have) != PGRES_TUPLES_OK) {
+        app_err_set(err, ERR_INTERNAL, "reading schema_repeatables: %s", PQerrorMessage(pg));
+        PQclear(have);
+        return -1;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        const migration_file *m = &files[i];
+        char sum[65];
+        sha256_hex(m->sql, sum);
+        bool same = false;
+        for (int row = 0; row < PQntuples(have); row++)
+            if (strcmp(PQgetvalue(have, row, 0), m->name) == 0)
+                same = strcmp(PQgetvalue(have, row, 1), sum) == 0;
+        if (!same)
+            rc = apply_repeatable(pg, m, sum, err);
+    }
+    PQclear(have);
+    return rc;
+}
+
+int migrate_run_files(db_conn *c, const migration_file *versioned, size_t nversioned,
+                      const migration_file *repeatable, size_t nrepeatable, app_err *err)
+{
+    PGconn *pg = db_native(c);
+    if (!pg) {
+        app_err_set(err, ERR_DB_UNAVAILABLE, "no database connection");
+        return -1;
+    }
+    /* Two instances starting together: the second waits here, then finds
+     * everything applied. Migrations may run long: no statement timeout. */
+    if (exec_simple(pg, "SET statement_timeout = 0", err, "migrate") != 0 ||
+        exec_simple(pg, "SELECT pg_advisory_lock(" MIGRATE_LOCK_ID ")", err, "migration lock") != 0)
+        return -1;
+    int rc = run_versioned(pg, versioned, nversioned, err);
+    if (rc == 0)
+        rc = run_repeatable(pg, repeatable, nrepeatable, err);
     PQclear(PQexec(pg, "SELECT pg_advisory_unlock(" MIGRATE_LOCK_ID ")"));
     PQclear(PQexec(pg, "RESET statement_timeout"));
     return rc;
+}
+
+int migrate_run(db_conn *c, app_err *err)
+{
+    return migrate_run_files(c, migration_files, migration_count, repeatable_files, repeatable_count, err);
 }

@@ -342,7 +342,7 @@ static int scan_logs_for_secrets(void)
 {
     char path[300], cmd[2048], out[4096];
     secrets_path(path, sizeof path);
-    snprintf(cmd, sizeof cmd, "sort -u '%s' | grep -c .", path);
+    snprintf(cmd, sizeof cmd, "sort -u '%s' 2>/dev/null | grep -c .", path);
     int rc = api_run(cmd, out, sizeof out);
     long nsecrets = rc == 0 ? strtol(out, NULL, 10) : 0;
     snprintf(cmd, sizeof cmd, "find '%s' -name '*.log' -type f | xargs cat | wc -lc", g_tmp);
@@ -350,7 +350,7 @@ static int scan_logs_for_secrets(void)
     api_run(cmd, sizes, sizeof sizes);
     long lines = 0, bytes = 0;
     sscanf(sizes, "%ld %ld", &lines, &bytes);
-    snprintf(cmd, sizeof cmd, "sort -u '%s' > '%s.u' && grep -rFl -f '%s.u' --include='*.log' '%s'", path, path, path,
+    snprintf(cmd, sizeof cmd, "sort -u '%s' > '%s.u' 2>/dev/null && grep -rFl -f '%s.u' --include='*.log' '%s'", path, path, path,
              g_tmp);
     rc = api_run(cmd, out, sizeof out);
     if (nsecrets == 0) {

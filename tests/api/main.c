@@ -53,6 +53,7 @@ int main(int argc, char **argv)
     SRunner *sr = srunner_create(foundation_suite());
     srunner_add_suite(sr, robustness_suite());
     srunner_add_suite(sr, lifecycle_suite());
+    srunner_add_suite(sr, migrate_suite());
     srunner_add_suite(sr, revenue_suite());
     srunner_add_suite(sr, crm_suite());
     srunner_add_suite(sr, import_suite());

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "migrate.h"
 
 static double now_s(void)
 {
@@ -147,6 +148,12 @@ START_TEST(migrations_concurrent_and_tamper_proof)
     int total = 0, distinct = 0;
     ck_assert_int_eq(sscanf(out, "%d|%d", &total, &distinct), 2);
     ck_assert_int_ge(total, 1);
+    ck_assert_int_eq(total, distinct);
+    /* and every sql/ file once */
+    snprintf(cmd, sizeof cmd, "psql '%s' -tAc 'SELECT count(*), count(DISTINCT name) FROM schema_repeatables'", url);
+    ck_assert_int_eq(api_run(cmd, out, sizeof out), 0);
+    ck_assert_int_eq(sscanf(out, "%d|%d", &total, &distinct), 2);
+    ck_assert_int_eq(total, (int)repeatable_count);
     ck_assert_int_eq(total, distinct);
     /* an applied file whose text changed stops startup */
     snprintf(cmd, sizeof cmd, "psql '%s' -tAc \"UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1\"",
