@@ -5,7 +5,8 @@
 -- whenever this file changes (docs/migrations.md). Change a rule here, never in a
 -- migration. "history:" names the migrations that defined earlier versions.
 
--- history: 0020_pipeline_as_of
+-- history: 0020_pipeline_as_of, 0029_deals_as_of_lateral (per-deal LATERAL lookups: plans that
+-- do not depend on fresh statistics)
 -- The deals open at p_at, each as it was then (docs/forecast-quality.md says
 -- how): created before p_at, not closed before it, not deleted before it.
 -- Field values come from deal_changes by event time (changed_at): the latest
@@ -27,37 +28,6 @@ CREATE OR REPLACE FUNCTION deals_as_of(p_ws uuid, p_at timestamptz)
                    account text, name text, last_activity date, pushes bigint)
     LANGUAGE sql STABLE
     AS $$
-    WITH live AS (
-        SELECT d.* FROM deals d
-        WHERE d.workspace_id = p_ws AND d.created_at < p_at AND (d.closed_at IS NULL OR d.closed_at >= p_at)
-          AND (d.deleted_at IS NULL OR d.deleted_at >= p_at)),
-    ch AS (
-        SELECT c.deal_id, c.field,
-               (array_agg(c.new_value ORDER BY c.changed_at DESC, c.id DESC) FILTER (WHERE c.changed_at < p_at))[1] AS before_v,
-               bool_or(c.changed_at < p_at) AS has_before,
-               (array_agg(CASE WHEN c.old_value IS NULL THEN c.new_value ELSE c.old_value END ORDER BY c.changed_at, c.id)
-                    FILTER (WHERE c.changed_at >= p_at AND c.applied))[1] AS after_v,
-               bool_or(c.changed_at >= p_at AND c.applied) AS has_after
-        FROM deal_changes c JOIN live l ON l.external_id = c.deal_id
-        WHERE c.workspace_id = p_ws
-          AND c.field IN ('amount', 'stage', 'probability', 'forecast_category', 'expected_close_date')
-        GROUP BY 1, 2),
-    piv AS (
-        SELECT deal_id, jsonb_object_agg(field, CASE WHEN has_before THEN before_v ELSE after_v END) AS v
-        FROM ch WHERE has_before OR has_after GROUP BY 1),
-    h AS (
-        SELECT DISTINCT ON (s.deal_id) s.deal_id, s.stage, s.entered_at
-        FROM deal_stage_history s JOIN live l ON l.external_id = s.deal_id
-        WHERE s.workspace_id = p_ws AND s.entered_at < p_at
-        ORDER BY s.deal_id, s.entered_at DESC, s.id DESC),
-    pu AS (
-        SELECT c.deal_id, count(*) AS n
-        FROM deal_changes c JOIN live l ON l.external_id = c.deal_id
-        WHERE c.workspace_id = p_ws AND c.field = 'expected_close_date' AND c.applied AND c.changed_at < p_at
-          AND jsonb_typeof(c.old_value) = 'string' AND jsonb_typeof(c.new_value) = 'string'
-          AND (c.new_value #>> '{}')::date >= fiscal_quarter_end((c.old_value #>> '{}')::date,
-                  (SELECT w.fiscal_year_start_month FROM workspaces w WHERE w.id = p_ws))
-        GROUP BY 1)
     SELECT l.external_id,
            CASE WHEN piv.v ? 'amount' THEN round((piv.v ->> 'amount')::numeric * 100)::bigint ELSE l.amount_cents END,
            COALESCE(h.stage, CASE WHEN piv.v ? 'stage' THEN piv.v ->> 'stage' ELSE l.stage END),
@@ -69,11 +39,34 @@ CREATE OR REPLACE FUNCTION deals_as_of(p_ws uuid, p_at timestamptz)
            l.owner, l.segment, r.region, l.account, l.name,
            CASE WHEN l.last_activity_at < p_at THEN (l.last_activity_at AT TIME ZONE 'UTC')::date END,
            COALESCE(pu.n, 0)
-    FROM live l
-    LEFT JOIN piv ON piv.deal_id = l.external_id
-    LEFT JOIN h ON h.deal_id = l.external_id
-    LEFT JOIN pu ON pu.deal_id = l.external_id
+    FROM deals l
+    LEFT JOIN LATERAL (
+        SELECT jsonb_object_agg(ch.field, CASE WHEN ch.has_before THEN ch.before_v ELSE ch.after_v END) AS v
+        FROM (SELECT c.field,
+                     (array_agg(c.new_value ORDER BY c.changed_at DESC, c.id DESC) FILTER (WHERE c.changed_at < p_at))[1]
+                         AS before_v,
+                     bool_or(c.changed_at < p_at) AS has_before,
+                     (array_agg(CASE WHEN c.old_value IS NULL THEN c.new_value ELSE c.old_value END
+                                ORDER BY c.changed_at, c.id) FILTER (WHERE c.changed_at >= p_at AND c.applied))[1] AS after_v,
+                     bool_or(c.changed_at >= p_at AND c.applied) AS has_after
+              FROM deal_changes c
+              WHERE c.workspace_id = p_ws AND c.deal_id = l.external_id
+                AND c.field IN ('amount', 'stage', 'probability', 'forecast_category', 'expected_close_date')
+              GROUP BY c.field) ch
+        WHERE ch.has_before OR ch.has_after) piv ON true
+    LEFT JOIN LATERAL (
+        SELECT s.stage, s.entered_at FROM deal_stage_history s
+        WHERE s.workspace_id = p_ws AND s.deal_id = l.external_id AND s.entered_at < p_at
+        ORDER BY s.entered_at DESC, s.id DESC LIMIT 1) h ON true
+    LEFT JOIN LATERAL (
+        SELECT count(*) AS n FROM deal_changes c
+        WHERE c.workspace_id = p_ws AND c.deal_id = l.external_id AND c.field = 'expected_close_date' AND c.applied
+          AND c.changed_at < p_at AND jsonb_typeof(c.old_value) = 'string' AND jsonb_typeof(c.new_value) = 'string'
+          AND (c.new_value #>> '{}')::date >= fiscal_quarter_end((c.old_value #>> '{}')::date,
+                  (SELECT w.fiscal_year_start_month FROM workspaces w WHERE w.id = p_ws))) pu ON true
     LEFT JOIN reps r ON r.workspace_id = p_ws AND r.external_id = l.owner AND r.deleted_at IS NULL
+    WHERE l.workspace_id = p_ws AND l.created_at < p_at AND (l.closed_at IS NULL OR l.closed_at >= p_at)
+      AND (l.deleted_at IS NULL OR l.deleted_at >= p_at)
     ORDER BY l.external_id
 $$;
 
