@@ -83,7 +83,7 @@ typedef struct {
 /* Fit on what is known at as_of, forecast [as_of, as_of + days), and the
  * true model's own expected value for the same pipeline. */
 static sim_point sim_period(const sim_deal *v, size_t n, caldate_t as_of, int days, caldate_t history_from,
-                            bool with_record)
+                            const sim_point *record, int nrecord)
 {
     fclearn_input in = {.funnel = &F, .fy_start_month = 1, .as_of = as_of};
     fclearn_episode *ep = malloc((n + 1) * sizeof *ep);
@@ -156,11 +156,11 @@ static sim_point sim_period(const sim_deal *v, size_t n, caldate_t as_of, int da
                          .learned = &m,
                          .nquantiles = 2,
                          .quantiles = {0.1, 0.9}};
-    /* the record: the method's own forecasts of the windows before, as the server's fcrecord does */
-    for (int k = 1; with_record && k <= 3; k++) {
-        sim_point prev = sim_period(v, n, as_of - k * days, days, history_from - k * days, false);
-        fi.record_pred[fi.record_n] = (double)prev.forecast;
-        fi.record_actual[fi.record_n++] = (double)prev.actual;
+    /* the record: the method's own forecasts of the windows of the same
+     * length before as_of, each made at its start (as server/fcrecord.c) */
+    for (int k = 0; k < nrecord; k++) {
+        fi.record_pred[fi.record_n] = (double)record[k].forecast;
+        fi.record_actual[fi.record_n++] = (double)record[k].actual;
     }
     forecast_result res = {0};
     ck_assert_int_eq(forecast_compute(open, no, &fi, &res), 0);
@@ -172,10 +172,11 @@ static sim_point sim_period(const sim_deal *v, size_t n, caldate_t as_of, int da
     return pt;
 }
 
-/* 48 quarters of a stationary synthetic CRM: the learned method's error is
- * close to the true model's own, and its P10-P90 holds the actual in 70-90%
- * of the quarters (the issue's goal, measured here as a test because the
- * generator is seeded: the same numbers every run). */
+/* 48 periods of a stationary synthetic CRM: the learned method's error is
+ * within 1.2x the true model's own, and its P10-P90 holds the actual in
+ * 70-90% of the periods (the issue's goals, measured here as a test because
+ * the generator is seeded: the same numbers every run; measured: 4.83% vs
+ * 4.59%, 0.792). */
 START_TEST(synthetic_crm_calibration)
 {
     rng_state = 20261202;
@@ -184,9 +185,22 @@ START_TEST(synthetic_crm_calibration)
     sim_deal *v = simulate(start, end, &n);
     int periods = 0, inside = 0;
     double ape_learned = 0, ape_true = 0;
-    for (int q = 0; q < 48; q++) {
-        caldate_t ps = caldate_from_ymd(2011 + q / 4, 1 + 3 * (q % 4), 1), pe = caldate_add_months(ps, 3);
-        sim_point pt = sim_period(v, n, ps, (int)(pe - ps), ps - 730, true);
+    /* 48 consecutive 91-day periods from 2011-01-01, each fitted on the two
+     * years before it; the three windows before each are the periods before
+     * it (the same length), forecast first without a record */
+    enum { NQ = 48, NREC = 3, DAYS = 91 };
+    caldate_t first = caldate_from_ymd(2011, 1, 1);
+    sim_point plain[NQ + NREC];
+    for (int q = -NREC; q < NQ; q++) {
+        caldate_t ps = first + q * DAYS;
+        plain[q + NREC] = sim_period(v, n, ps, DAYS, ps - 730, NULL, 0);
+    }
+    for (int q = 0; q < NQ; q++) {
+        caldate_t ps = first + q * DAYS;
+        sim_point rec[NREC];
+        for (int k = 0; k < NREC; k++)
+            rec[k] = plain[q + NREC - 1 - k];
+        sim_point pt = sim_period(v, n, ps, DAYS, ps - 730, rec, NREC);
         periods++;
         inside += pt.actual >= pt.p10 && pt.actual <= pt.p90;
         ape_learned += fabs((double)(pt.forecast - pt.actual)) / (double)pt.actual;
@@ -209,8 +223,8 @@ START_TEST(ranges_widen_as_history_shrinks)
     caldate_t start = caldate_from_ymd(2020, 1, 1), as_of = caldate_from_ymd(2022, 1, 1);
     size_t n;
     sim_deal *v = simulate(start, caldate_from_ymd(2022, 4, 1), &n);
-    sim_point full = sim_period(v, n, as_of, 90, start, false);
-    sim_point thin = sim_period(v, n, as_of, 90, as_of - 120, false);
+    sim_point full = sim_period(v, n, as_of, 90, start, NULL, 0);
+    sim_point thin = sim_period(v, n, as_of, 90, as_of - 120, NULL, 0);
     free(v);
     ck_assert_msg(thin.p90 - thin.p10 > full.p90 - full.p10, "thin %lld..%lld full %lld..%lld", (long long)thin.p10,
                   (long long)thin.p90, (long long)full.p10, (long long)full.p90);
@@ -335,7 +349,7 @@ int main(void)
     Suite *s = suite_create("fclearn");
     TCase *tc = tcase_create("learned");
     tcase_add_checked_fixture(tc, setup, NULL);
-    tcase_set_timeout(tc, 120);
+    tcase_set_timeout(tc, 600); /* the synthetic CRM: 99 fits, slow under ASan */
     tcase_add_test(tc, crafted_history_exact_rates);
     tcase_add_test(tc, threshold_and_state);
     tcase_add_test(tc, record_correction);
