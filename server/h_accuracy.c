@@ -494,6 +494,59 @@ static json_t *deals_json(const fcdata_pipeline *pl, const funnel_def *def)
     return a;
 }
 
+/* One method's forecast of one period against its actual: the answer's row,
+ * and the method's range scores (P10-P90 held, pinball loss) updated. */
+static json_t *method_result(const forecast_result *res, const forecast_input *in, forecast_method asked,
+                             forecast_method used, money_t actual, range_score *sc)
+{
+    accuracy_point pt = accuracy_point_of(res->total.expected, actual);
+    bool inside = accuracy_inside(res->quantile_values[0], res->quantile_values[2], actual);
+    double pinball = 0;
+    for (int q = 0; q < 3; q++)
+        pinball += accuracy_pinball(in->quantiles[q], res->quantile_values[q], actual) / 3;
+    sc->periods++;
+    sc->inside += inside;
+    sc->pinball += pinball;
+    sc->pinball_pct += actual > 0 ? pinball / (double)actual * 100 : 0;
+    sc->with_actual += actual > 0;
+    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:{s:o, s:o, s:o}, s:b, s:o, s:o}", "method",
+                     forecast_method_name(asked), "method_used", forecast_method_name(used), "forecast",
+                     money_j(res->total.expected), "run_rate", money_j(res->total.run_rate), "error", money_j(pt.error),
+                     "ape", pt.defined ? pct_j(pt.ape_pct) : json_null(), "bias",
+                     pt.defined ? pct_j(pt.bias_pct) : json_null(), "deals_counted", (json_int_t)res->total.open_deals,
+                     "quantiles", "p10", money_j(res->quantile_values[0]), "p50", money_j(res->quantile_values[1]),
+                     "p90", money_j(res->quantile_values[2]), "inside_p10_p90", inside, "pinball_loss",
+                     money_j((money_t)llround(pinball)), "record_factor",
+                     used == FM_LEARNED ? json_real(round(res->record_factor * 1e4) / 1e4) : json_null());
+}
+
+/* Per method over the periods: MAPE, bias, grade (core/metrics) and the range scores. */
+static json_t *summary_json(const bool *run, const metrics_accuracy *acc, const range_score *score)
+{
+    json_t *summary = json_array();
+    for (int m = 0; m < FM__COUNT; m++) {
+        if (!run[m])
+            continue;
+        const metrics_accuracy *a = &acc[m];
+        const range_score *sc = &score[m];
+        json_t *row = json_pack(
+            "{s:s, s:I, s:o, s:o, s:o, s:o}", "method", forecast_method_name((forecast_method)m), "periods",
+            (json_int_t)a->periods, "mape", a->periods ? pct_j(a->mape_pct) : json_null(), "bias",
+            a->periods ? pct_j(a->bias_pct) : json_null(), "direction",
+            a->periods ? json_string(accuracy_direction(a->bias_pct)) : json_null(), "grade",
+            a->periods ? json_string(mape_grade_name(a->grade)) : json_null());
+        json_object_set_new(row, "coverage_p10_p90",
+                            sc->periods ? json_real(round((double)sc->inside / (double)sc->periods * 10000) / 10000)
+                                        : json_null());
+        json_object_set_new(row, "pinball_loss",
+                            sc->periods ? money_j((money_t)llround(sc->pinball / (double)sc->periods)) : json_null());
+        json_object_set_new(row, "pinball_loss_pct",
+                            sc->with_actual ? pct_j(sc->pinball_pct / (double)sc->with_actual) : json_null());
+        json_array_append_new(summary, row);
+    }
+    return summary;
+}
+
 void h_forecasts_backtest(http_req *rq)
 {
     app_err err = {0};
@@ -594,28 +647,8 @@ void h_forecasts_backtest(http_req *rq)
                 http_fail(rq, ERR_INTERNAL, "the forecast could not be computed");
                 goto done;
             }
-            accuracy_point pt = accuracy_point_of(res.total.expected, actual);
             pairs[npairs++] = (metrics_forecast_pair){.group = m, .forecast = res.total.expected, .actual = actual};
-            bool inside = accuracy_inside(res.quantile_values[0], res.quantile_values[2], actual);
-            double pinball = 0;
-            for (int q = 0; q < 3; q++)
-                pinball += accuracy_pinball(in.quantiles[q], res.quantile_values[q], actual) / 3;
-            score[m].periods++;
-            score[m].inside += inside;
-            score[m].pinball += pinball;
-            score[m].pinball_pct += actual > 0 ? pinball / (double)actual * 100 : 0;
-            score[m].with_actual += actual > 0;
-            json_array_append_new(
-                results,
-                json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:{s:o, s:o, s:o}, s:b, s:o, s:o}", "method",
-                          forecast_method_name((forecast_method)m), "method_used", forecast_method_name(used),
-                          "forecast", money_j(res.total.expected), "run_rate", money_j(res.total.run_rate), "error",
-                          money_j(pt.error), "ape", pt.defined ? pct_j(pt.ape_pct) : json_null(), "bias",
-                          pt.defined ? pct_j(pt.bias_pct) : json_null(), "deals_counted",
-                          (json_int_t)res.total.open_deals, "quantiles", "p10", money_j(res.quantile_values[0]),
-                          "p50", money_j(res.quantile_values[1]), "p90", money_j(res.quantile_values[2]),
-                          "inside_p10_p90", inside, "pinball_loss", money_j((money_t)llround(pinball)), "record_factor",
-                          used == FM_LEARNED ? json_real(round(res.record_factor * 1e4) / 1e4) : json_null()));
+            json_array_append_new(results, method_result(&res, &in, (forecast_method)m, used, actual, &score[m]));
         }
         json_t *po =
             json_pack("{s:s, s:o, s:o, s:o, s:I, s:o, s:I, s:I, s:I, s:o, s:o}", "period", label, "period_start",
@@ -631,27 +664,7 @@ void h_forecasts_backtest(http_req *rq)
     }
     metrics_accuracy acc[FM__COUNT];
     metrics_accuracy_compute(pairs, npairs, FM__COUNT, acc);
-    json_t *summary = json_array();
-    for (int m = 0; m < FM__COUNT; m++) {
-        if (!run[m])
-            continue;
-        const metrics_accuracy *a = &acc[m];
-        const range_score *sc = &score[m];
-        json_t *row = json_pack(
-            "{s:s, s:I, s:o, s:o, s:o, s:o}", "method", forecast_method_name((forecast_method)m), "periods",
-            (json_int_t)a->periods, "mape", a->periods ? pct_j(a->mape_pct) : json_null(), "bias",
-            a->periods ? pct_j(a->bias_pct) : json_null(), "direction",
-            a->periods ? json_string(accuracy_direction(a->bias_pct)) : json_null(), "grade",
-            a->periods ? json_string(mape_grade_name(a->grade)) : json_null());
-        json_object_set_new(row, "coverage_p10_p90",
-                            sc->periods ? json_real(round((double)sc->inside / (double)sc->periods * 10000) / 10000)
-                                        : json_null());
-        json_object_set_new(row, "pinball_loss",
-                            sc->periods ? money_j((money_t)llround(sc->pinball / (double)sc->periods)) : json_null());
-        json_object_set_new(row, "pinball_loss_pct",
-                            sc->with_actual ? pct_j(sc->pinball_pct / (double)sc->with_actual) : json_null());
-        json_array_append_new(summary, row);
-    }
+    json_t *summary = summary_json(run, acc, score);
     json_t *out = json_pack("{s:s, s:s, s:o, s:o}", "method", method_s ? method_s : "all", "funnel_id", funnel_id,
                             "periods", plist, "summary", summary);
     plist = NULL;
