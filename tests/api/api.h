@@ -105,6 +105,7 @@ Suite *forecasts_suite(void);
 Suite *security_suite(void);
 Suite *faults_suite(void);
 Suite *plans_suite(void);
+Suite *writes_suite(void);
 
 #define ck_assert_status(r, want)                                                                               \
     ck_assert_msg((r)->status == (want), "status %ld, want %d; body: %.400s", (r)->status, (want),             \
