@@ -505,11 +505,11 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
     json_t *conversion = json_object();
     for (size_t k = 0; k < sizeof conv / sizeof conv[0]; k++) {
         funnel_cohort co = {0};
-        bool ok = ev && funnel_cohort_conversion(ev, m, ndeals, funnel_stage_index(&def, conv[k].from),
+        bool ok = ev && funnel_cohort_conversion(&def, ev, m, ndeals, funnel_stage_index(&def, conv[k].from),
                                                  funnel_stage_index(&def, conv[k].to), P->start, P->end, &co) == 0 &&
                   co.entered > 0;
         json_object_set_new(conversion, conv[k].name, ok ? json_real(round(co.rate * 10000) / 10000) : json_null());
-        explain(&c, conv[k].name, "deals that entered the first stage in the period and ever reached the second",
+        explain(&c, conv[k].name, "deals that first reached the first stage in the period and ever reached the second (a later stage, not lost, counts as reached)",
                 json_pack("{s:I, s:I}", "entered", (json_int_t)co.entered, "converted", (json_int_t)co.converted));
     }
     free(ev);

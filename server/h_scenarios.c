@@ -76,7 +76,7 @@ static int load_history(db_conn *db, const char *ws, const char *from, const cha
     h->cycle = atof(PQgetvalue(r, 0, 6));
     h->exp_cycle = atof(PQgetvalue(r, 0, 7));
     PQclear(r);
-    /* funnel conversions: a deal reached a stage when its furthest stage (by
+    /* funnel conversions (the rule of funnel_reaches): a deal reached a stage when its furthest stage (by
      * the seed funnel's order; closed_lost says nothing about how far it got)
      * is that stage or later */
     r = db_query(db,

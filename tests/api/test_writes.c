@@ -42,12 +42,61 @@ START_TEST(new_deal_stage_entered_at_creation)
 }
 END_TEST
 
+static void move_at(const api_ws *ws, const char *id, const char *stage, int day)
+{
+    char path[80], body[256], d[11];
+    snprintf(path, sizeof path, "/v1/deals/%s", id);
+    snprintf(body, sizeof body, "{\"name\":\"%s\",\"amount\":1000,\"stage\":\"%s\",\"as_of\":\"%sT10:00:00Z\"}", id,
+             stage, api_day(day, d));
+    api_resp *r = put(path, ws->write, body);
+    ck_assert_msg(r->status == 200 || r->status == 201, "%ld %s", r->status, r->body);
+    api_resp_free(r);
+}
+
+static const json_t *transition(const json_t *body, const char *from, const char *to)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(body, "transitions"), i, t) if (strcmp(str(t, "from"), from) == 0 &&
+                                                                       strcmp(str(t, "to"), to) == 0) return t;
+    ck_abort_msg("no transition %s -> %s", from, to);
+    return NULL;
+}
+
+/* MQL -> SQL without SAL passed SAL: not a 0% SAL -> SQL bottleneck. */
+START_TEST(conversion_infers_skipped_stage)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    move_at(&ws, "d1", "mql", -10);
+    move_at(&ws, "d1", "sql", -8); /* skipped SAL */
+    move_at(&ws, "d2", "mql", -10);
+    move_at(&ws, "d2", "sal", -9);
+    api_resp *r = api_get("/v1/funnels", ws.read);
+    ck_assert_status(r, 200);
+    char path[160];
+    snprintf(path, sizeof path, "/v1/funnels/%s/conversion", str(json_array_get(json_object_get(r->json, "items"), 0), "id"));
+    api_resp_free(r);
+    r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    const json_t *ms = transition(r->json, "mql", "sal"), *ss = transition(r->json, "sal", "sql");
+    ck_assert_int_eq(json_integer_value(json_object_get(ms, "from_count")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(ms, "to_count")), 2);
+    ck_assert(json_real_value(json_object_get(ms, "rate")) == 1.0);
+    ck_assert_int_eq(json_integer_value(json_object_get(ss, "from_count")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(ss, "to_count")), 1);
+    ck_assert(json_real_value(json_object_get(ss, "rate")) == 0.5);
+    api_resp_free(r);
+}
+END_TEST
+
 Suite *writes_suite(void)
 {
     Suite *s = suite_create("writes");
     TCase *tc = tcase_create("writes");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, new_deal_stage_entered_at_creation);
+    tcase_add_test(tc, conversion_infers_skipped_stage);
     suite_add_tcase(s, tc);
     return s;
 }
