@@ -90,6 +90,49 @@ START_TEST(conversion_infers_skipped_stage)
 }
 END_TEST
 
+static void send_ok(const char *key, const char *path, const char *json)
+{
+    api_resp *r = put(path, key, json);
+    ck_assert_msg(r->status == 200 || r->status == 201, "%s: %ld %s", path, r->status, r->body);
+    api_resp_free(r);
+}
+
+/* A plan without a territory the accounts have today moves those accounts:
+ * the plan says so as its change report against today's map does. */
+START_TEST(territory_plan_removing_a_territory_counts_its_accounts_moved)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    send_ok(ws.write, "/v1/accounts/a1", "{\"name\":\"a1\",\"potential\":100000,\"territory\":\"T1\"}");
+    send_ok(ws.write, "/v1/accounts/a2", "{\"name\":\"a2\",\"potential\":100000,\"territory\":\"T1\"}");
+    send_ok(ws.write, "/v1/accounts/c1", "{\"name\":\"c1\",\"potential\":70000,\"territory\":\"T3\"}");
+    send_ok(ws.write, "/v1/accounts/c2", "{\"name\":\"c2\",\"potential\":20000,\"territory\":\"T3\"}");
+    send_ok(ws.write, "/v1/accounts/c3", "{\"name\":\"c3\",\"potential\":10000,\"territory\":\"T3\"}");
+    send_ok(ws.write, "/v1/deals/d1", "{\"name\":\"d1\",\"account\":\"c1\",\"amount\":500,\"stage\":\"proposal\"}");
+    api_resp *r = api_send_json("POST", "/v1/territory-plans", ws.write,
+                                "{\"name\":\"no T3\",\"territories\":[{\"id\":\"T1\"},{\"id\":\"T2\"}],"
+                                "\"from_accounts\":true,\"pins\":{\"a1\":\"T1\",\"a2\":\"T1\"}}");
+    ck_assert_status(r, 201);
+    const json_t *dis = json_object_get(r->json, "disruption");
+    ck_assert_int_eq(json_integer_value(json_object_get(dis, "accounts_moved")), 3);
+    ck_assert_int_eq(json_integer_value(json_object_get(dis, "newly_assigned")), 0);
+    ck_assert(json_number_value(json_object_get(dis, "potential_moved")) == 100000);
+    ck_assert(json_number_value(json_object_get(dis, "pipeline_moved")) == 500);
+    const json_t *imp = json_object_get(r->json, "pipeline_impact");
+    ck_assert_int_eq(json_integer_value(json_object_get(imp, "deals")), 1);
+    ck_assert_str_eq(str(json_array_get(json_object_get(imp, "items"), 0), "from"), "T3");
+    char path[160];
+    snprintf(path, sizeof path, "/v1/territory-plans/%s/diff?against=current", str(r->json, "id"));
+    api_resp_free(r);
+    r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "accounts_moved")), 3);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "newly_assigned")), 0);
+    ck_assert(json_number_value(json_object_get(r->json, "potential_moved")) == 100000);
+    api_resp_free(r);
+}
+END_TEST
+
 Suite *writes_suite(void)
 {
     Suite *s = suite_create("writes");
@@ -97,6 +140,7 @@ Suite *writes_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, new_deal_stage_entered_at_creation);
     tcase_add_test(tc, conversion_infers_skipped_stage);
+    tcase_add_test(tc, territory_plan_removing_a_territory_counts_its_accounts_moved);
     suite_add_tcase(s, tc);
     return s;
 }
