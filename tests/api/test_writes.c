@@ -14,6 +14,104 @@ static api_resp *put(const char *path, const char *key, const char *json)
     return api_send_json("PUT", path, key, json);
 }
 
+static void send_ok(const char *key, const char *path, const char *json)
+{
+    api_resp *r = put(path, key, json);
+    ck_assert_msg(r->status == 200 || r->status == 201, "%s: %ld %s", path, r->status, r->body);
+    api_resp_free(r);
+}
+
+static const char *first_error_field(const json_t *body)
+{
+    return str(json_array_get(json_object_get(body, "errors"), 0), "field");
+}
+
+/* One rule for PUT, batch and import: a stage of the default funnel, an owner
+ * that is a rep and an account that exists (once the workspace has any), a
+ * currency with an exchange rate. */
+START_TEST(unknown_references_refused_by_every_way_in)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    /* no reps nor accounts loaded: owners and accounts are not checked */
+    api_resp *r = put("/v1/deals/x0", ws.write, "{\"name\":\"x0\",\"stage\":\"sql\",\"owner\":\"zed\",\"account\":\"nope\"}");
+    ck_assert_status(r, 201);
+    api_resp_free(r);
+    send_ok(ws.write, "/v1/reps/ann", "{\"name\":\"Ann\",\"role\":\"ae\"}");
+    send_ok(ws.write, "/v1/accounts/acme", "{\"name\":\"Acme\"}");
+    static const struct {
+        const char *body, *field, *message;
+    } bad[] = {
+        {"{\"name\":\"d\",\"stage\":\"negotiation\"}", "stage",
+         "'negotiation' is not a stage of the workspace's default funnel"},
+        {"{\"name\":\"d\",\"stage\":\"sql\",\"owner\":\"zed\"}", "owner",
+         "'zed' is not a rep of this workspace (PUT /v1/reps/{id} first)"},
+        {"{\"name\":\"d\",\"stage\":\"sql\",\"account\":\"nope\"}", "account",
+         "'nope' is not an account of this workspace (PUT /v1/accounts/{id} first)"},
+        {"{\"name\":\"d\",\"stage\":\"sql\",\"amount\":10,\"currency\":\"EUR\"}", "currency",
+         "no exchange rate for EUR: PUT /v1/fx-rates/EUR"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r = put("/v1/deals/d1", ws.write, bad[i].body);
+        ck_assert_status(r, 422);
+        ck_assert_str_eq(first_error_field(r->json), bad[i].field);
+        ck_assert_str_eq(str(json_array_get(json_object_get(r->json, "errors"), 0), "message"), bad[i].message);
+        api_resp_free(r);
+    }
+    r = api_get("/v1/deals/d1", ws.read);
+    ck_assert_status(r, 404); /* nothing written */
+    api_resp_free(r);
+    /* an existing deal: the same check on the fields a PUT changes, none on the others */
+    r = put("/v1/deals/x0", ws.write, "{\"amount\":5}");
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    r = put("/v1/deals/x0", ws.write, "{\"owner\":\"bob\"}");
+    ck_assert_status(r, 422);
+    ck_assert_str_eq(first_error_field(r->json), "owner");
+    api_resp_free(r);
+    r = put("/v1/deals/x0", ws.write, "{\"owner\":\"ann\",\"account\":\"acme\"}");
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+
+    /* the batch: per-item results */
+    r = api_send_json("POST", "/v1/deals/batch", ws.write,
+                      "{\"items\":[{\"id\":\"b1\",\"name\":\"b1\",\"stage\":\"sql\",\"owner\":\"ann\"},"
+                      "{\"id\":\"b2\",\"name\":\"b2\",\"stage\":\"sql\",\"owner\":\"zed\"},"
+                      "{\"id\":\"b3\",\"name\":\"b3\",\"stage\":\"negotiation\"}]}");
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "created")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "rejected")), 2);
+    json_t *res = json_object_get(r->json, "results");
+    ck_assert_str_eq(str(json_array_get(res, 0), "status"), "created");
+    ck_assert_str_eq(str(json_array_get(res, 1), "status"), "rejected");
+    ck_assert_str_eq(first_error_field(json_array_get(res, 1)), "owner");
+    ck_assert_str_eq(first_error_field(json_array_get(res, 2)), "stage");
+    api_resp_free(r);
+
+    /* the import: the same rule, rows rejected with the reason */
+    const char *csv = "id,name,stage,owner,account\n"
+                      "i1,One,sql,ann,acme\n"
+                      "i2,Two,sql,zed,acme\n"
+                      "i3,Three,negotiation,ann,\n"
+                      "i4,Four,sql,ann,nope\n";
+    r = api_req("POST", "/v1/imports?object=deals", ws.write, "text/csv", csv, strlen(csv), NULL);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "created")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "rejected")), 3);
+    json_t *rej = json_object_get(r->json, "rejections");
+    ck_assert_str_eq(str(json_array_get(rej, 0), "id"), "i2");
+    ck_assert_str_eq(str(json_array_get(rej, 0), "reason"),
+                     "owner: 'zed' is not a rep of this workspace (PUT /v1/reps/{id} first)");
+    ck_assert_str_eq(str(json_array_get(rej, 1), "reason"),
+                     "stage: 'negotiation' is not a stage of the workspace's default funnel");
+    ck_assert_str_eq(str(json_array_get(rej, 2), "id"), "i4");
+    api_resp_free(r);
+    r = api_get("/v1/deals/i2", ws.read);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+}
+END_TEST
+
 /* A new deal's stage was entered when the deal was created (a closed one: when it closed). */
 START_TEST(new_deal_stage_entered_at_creation)
 {
@@ -90,12 +188,6 @@ START_TEST(conversion_infers_skipped_stage)
 }
 END_TEST
 
-static void send_ok(const char *key, const char *path, const char *json)
-{
-    api_resp *r = put(path, key, json);
-    ck_assert_msg(r->status == 200 || r->status == 201, "%s: %ld %s", path, r->status, r->body);
-    api_resp_free(r);
-}
 
 /* A plan without a territory the accounts have today moves those accounts:
  * the plan says so as its change report against today's map does. */
@@ -138,6 +230,7 @@ Suite *writes_suite(void)
     Suite *s = suite_create("writes");
     TCase *tc = tcase_create("writes");
     tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, unknown_references_refused_by_every_way_in);
     tcase_add_test(tc, new_deal_stage_entered_at_creation);
     tcase_add_test(tc, conversion_infers_skipped_stage);
     tcase_add_test(tc, territory_plan_removing_a_territory_counts_its_accounts_moved);

@@ -1,0 +1,31 @@
+-- 0023_fx_rates.sql - dated exchange rates into the workspace currency (issue
+-- 15: a EUR deal in a USD workspace was summed at par). A rate says 1 unit of
+-- `currency` = `rate` units of the workspace currency from `day` on, until the
+-- next dated rate. Deals in a currency without a rate are refused at write time
+-- (crm_refs in server/crm.c); fx_convert is the one conversion of an amount.
+CREATE TABLE fx_rates (
+    workspace_id uuid NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+    currency     text NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
+    day          date NOT NULL,
+    rate         numeric(20, 8) NOT NULL CHECK (rate > 0),
+    updated_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (workspace_id, currency, day)
+);
+
+-- cents of `cur` in the workspace currency at the rate in force on p_at's UTC
+-- day (the latest rate dated on or before it; before the first rate, the first
+-- rate: the nearest known). Exact: numeric cents x rate, rounded half away from
+-- zero to a whole cent, per deal. NULL or the workspace currency: unchanged. A
+-- currency with no rate at all (only deals written before 0023) stays at par.
+CREATE FUNCTION fx_convert(p_ws uuid, cur text, cents bigint, p_at timestamptz) RETURNS bigint
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT CASE WHEN cents IS NULL OR cur IS NULL OR cur = (SELECT w.currency FROM workspaces w WHERE w.id = p_ws)
+                THEN cents
+                ELSE COALESCE(round(cents * (
+                         SELECT r.rate FROM fx_rates r
+                         WHERE r.workspace_id = p_ws AND r.currency = cur
+                         ORDER BY r.day <= (p_at AT TIME ZONE 'UTC')::date DESC,
+                                  CASE WHEN r.day <= (p_at AT TIME ZONE 'UTC')::date THEN r.day END DESC, r.day
+                         LIMIT 1))::bigint, cents) END
+$$;
