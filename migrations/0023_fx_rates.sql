@@ -29,3 +29,14 @@ CREATE FUNCTION fx_convert(p_ws uuid, cur text, cents bigint, p_at timestamptz) 
                                   CASE WHEN r.day <= (p_at AT TIME ZONE 'UTC')::date THEN r.day END DESC, r.day
                          LIMIT 1))::bigint, cents) END
 $$;
+
+-- One currency's rates, by date: {currency, base, rates: [{date, rate}]}.
+CREATE FUNCTION fx_json(p_ws uuid, cur text) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT jsonb_build_object(
+        'currency', cur, 'base', (SELECT w.currency FROM workspaces w WHERE w.id = p_ws),
+        'rates', COALESCE((SELECT jsonb_agg(jsonb_build_object('date', to_char(r.day, 'YYYY-MM-DD'),
+                                                               'rate', trim_scale(r.rate)) ORDER BY r.day)
+                           FROM fx_rates r WHERE r.workspace_id = p_ws AND r.currency = cur), '[]'))
+$$;

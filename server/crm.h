@@ -89,6 +89,12 @@ bool crm_is_timestamp(const char *s);
  * patches; non-objects skipped) name; NULL with err on a database error.
  * crm_refs_check appends one field error per unknown reference of one patch
  * and returns false when it did. */
+/* A deal row's amount in the workspace currency, as SQL over the columns of
+ * `deals` (unqualified): an open deal at today's rate, a closed one at its
+ * close's (fx_convert, migrations 0023). */
+#define CRM_FX_AMOUNT \
+    "fx_convert(workspace_id, currency, amount_cents, CASE WHEN status = 'open' THEN now() ELSE closed_at END)"
+
 typedef struct crm_refs crm_refs;
 crm_refs *crm_refs_load(db_conn *c, const char *workspace_id, const json_t *patches, app_err *err)
     __attribute__((warn_unused_result));

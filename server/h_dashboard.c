@@ -15,6 +15,7 @@
 #include "forecast.h"
 #include "funnel.h"
 #include "funneldoc.h"
+#include "crm.h"
 #include "handlers.h"
 #include "jsonv.h"
 #include "log.h"
@@ -322,7 +323,7 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
         " count(*) FILTER (WHERE closed),"
         " COALESCE(avg(extract(epoch FROM closed_at - created_at) / 86400) FILTER (WHERE won), 0),"
         " COALESCE(sum(amount_cents) FILTER (WHERE created_at >= $5::date AND created_at < ($5::date + interval '1 month')), 0)"
-        " FROM (SELECT amount_cents, closed_at, created_at,"
+        " FROM (SELECT " CRM_FX_AMOUNT " AS amount_cents, closed_at, created_at,"
         "   status = 'won' AND closed_at >= $3::date AND closed_at < $4::date AS won,"
         "   status IN ('won', 'lost') AND closed_at >= $3::date AND closed_at < $4::date AS closed"
         "   FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL) d",

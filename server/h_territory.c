@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crm.h"
 #include "handlers.h"
 #include "jsonv.h"
 #include "territory.h"
@@ -249,7 +250,7 @@ static int load_accounts(db_conn *db, const char *ws, const json_t *pins, plan_i
                            " COALESCE(CASE WHEN jsonb_typeof(a.custom -> 'workload') = 'number'"
                            "  THEN (a.custom ->> 'workload')::float8 END, 1 + COALESCE(d.n, 0)),"
                            " a.segment, a.region, a.territory"
-                           " FROM accounts a LEFT JOIN (SELECT account, sum(COALESCE(amount_cents, 0)) AS amount, count(*) AS n"
+                           " FROM accounts a LEFT JOIN (SELECT account, sum(COALESCE(" CRM_FX_AMOUNT ", 0)) AS amount, count(*) AS n"
                            "  FROM deals WHERE workspace_id = $1 AND status = 'open' AND deleted_at IS NULL GROUP BY account) d"
                            "  ON d.account = a.external_id"
                            " WHERE a.workspace_id = $1 AND a.deleted_at IS NULL ORDER BY a.external_id LIMIT 200001",
@@ -360,9 +361,9 @@ static json_t *pipeline_impact(db_conn *db, const char *ws, json_t *moved, app_e
     json_decref(ids);
     const char *prm[] = {ws, ids_text ? ids_text : "[]"};
     PGresult *r = db_query(db,
-                           "SELECT external_id, account, owner, COALESCE(amount_cents, 0) FROM deals WHERE workspace_id = $1"
+                           "SELECT external_id, account, owner, COALESCE(" CRM_FX_AMOUNT ", 0) FROM deals WHERE workspace_id = $1"
                            " AND status = 'open' AND deleted_at IS NULL"
-                           " AND account IN (SELECT jsonb_array_elements_text($2::jsonb)) ORDER BY amount_cents DESC NULLS LAST,"
+                           " AND account IN (SELECT jsonb_array_elements_text($2::jsonb)) ORDER BY 4 DESC,"
                            " external_id",
                            2, prm, err);
     free(ids_text);

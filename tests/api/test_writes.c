@@ -112,6 +112,121 @@ START_TEST(unknown_references_refused_by_every_way_in)
 }
 END_TEST
 
+static double num(const json_t *o, const char *k) { return json_number_value(json_object_get(o, k)); }
+
+static double snapshot_total(const api_ws *ws, const char *as_of)
+{
+    char body[128];
+    if (as_of)
+        snprintf(body, sizeof body, "{\"label\":\"fx\",\"as_of\":\"%sT12:00:00Z\"}", as_of);
+    else
+        snprintf(body, sizeof body, "{\"label\":\"fx\"}");
+    api_resp *r = api_send_json("POST", "/v1/snapshots", ws->write, body);
+    ck_assert_status(r, 201);
+    char path[96];
+    snprintf(path, sizeof path, "/v1/snapshots/%s", str(r->json, "id"));
+    api_resp_free(r);
+    r = api_get(path, ws->read);
+    ck_assert_status(r, 200);
+    double total = num(json_object_get(r->json, "summary"), "total");
+    api_resp_free(r);
+    return total;
+}
+
+/* A EUR deal in a USD workspace: refused without a rate, then converted at the
+ * rate in force on each figure's date, cents x rate rounded half away from zero. */
+START_TEST(fx_rates_convert_deals_exactly)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char d400[11], d100[11], d60[11], d30[11], today[11], q[11], body[512];
+    api_day(-400, d400);
+    api_day(-100, d100);
+    api_day(-60, d60);
+    api_day(-30, d30);
+    api_day(0, today);
+    api_quarter_of_day(0, q);
+    snprintf(body, sizeof body,
+             "{\"name\":\"e1\",\"amount\":1000.01,\"currency\":\"EUR\",\"stage\":\"proposal\",\"probability\":1,"
+             "\"expected_close_date\":\"%s\",\"created_at\":\"%sT12:00:00Z\",\"as_of\":\"%sT12:00:00Z\"}",
+             today, d100, d100);
+    api_resp *r = put("/v1/deals/e1", ws.write, body);
+    ck_assert_status(r, 422);
+    ck_assert_str_eq(str(json_array_get(json_object_get(r->json, "errors"), 0), "message"),
+                     "no exchange rate for EUR: PUT /v1/fx-rates/EUR");
+    api_resp_free(r);
+
+    /* rates: 1.5 from d-400, 1.0825 from d-30 */
+    char rates[256];
+    snprintf(rates, sizeof rates, "{\"rates\":[{\"date\":\"%s\",\"rate\":1.5},{\"date\":\"%s\",\"rate\":1.0825}]}", d30,
+             d400);
+    r = put("/v1/fx-rates/EUR", ws.write, rates); /* dates swapped on purpose, fixed below */
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    snprintf(rates, sizeof rates, "{\"rates\":[{\"date\":\"%s\",\"rate\":1.5},{\"date\":\"%s\",\"rate\":1.0825}]}", d400,
+             d30);
+    r = put("/v1/fx-rates/EUR", ws.write, rates); /* same dates: replaced */
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(r->json, "base"), "USD");
+    json_t *rl = json_object_get(r->json, "rates");
+    ck_assert_int_eq(json_array_size(rl), 2);
+    ck_assert_str_eq(str(json_array_get(rl, 0), "date"), d400);
+    ck_assert(num(json_array_get(rl, 0), "rate") == 1.5);
+    ck_assert(num(json_array_get(rl, 1), "rate") == 1.0825);
+    api_resp_free(r);
+    r = put("/v1/fx-rates/USD", ws.write, rates);
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+    r = put("/v1/fx-rates/EUR", ws.write, "{\"rates\":[{\"date\":\"2026-02-30\",\"rate\":0}]}");
+    ck_assert_status(r, 422);
+    ck_assert_str_eq(str(json_array_get(json_object_get(r->json, "errors"), 0), "field"), "rates[0].date");
+    api_resp_free(r);
+    r = api_get("/v1/fx-rates", ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "items")), 1);
+    ck_assert_str_eq(str(json_array_get(json_object_get(r->json, "items"), 0), "currency"), "EUR");
+    api_resp_free(r);
+
+    r = put("/v1/deals/e1", ws.write, body);
+    ck_assert_status(r, 201);
+    api_resp_free(r);
+    snprintf(body, sizeof body,
+             "{\"name\":\"u1\",\"amount\":500,\"stage\":\"proposal\",\"probability\":1,\"expected_close_date\":\"%s\","
+             "\"created_at\":\"%sT12:00:00Z\",\"as_of\":\"%sT12:00:00Z\"}",
+             today, d100, d100);
+    r = put("/v1/deals/u1", ws.write, body);
+    ck_assert_status(r, 201);
+    api_resp_free(r);
+    snprintf(body, sizeof body,
+             "{\"name\":\"w1\",\"amount\":200,\"currency\":\"EUR\",\"stage\":\"closed_won\",\"status\":\"won\","
+             "\"closed_at\":\"%sT00:00:00Z\"}",
+             today);
+    r = put("/v1/deals/w1", ws.write, body);
+    ck_assert_status(r, 201);
+    ck_assert(num(r->json, "amount") == 200); /* stored as given, in its currency */
+    api_resp_free(r);
+
+    /* today: 100001 x 1.0825 = 108251.0825 -> 108251 cents, + 500.00 */
+    ck_assert_msg(snapshot_total(&ws, NULL) == 1582.51, "%f", snapshot_total(&ws, NULL));
+    /* 60 days ago, at 1.5: 100001 x 1.5 = 150001.5 -> 150002 (half away from zero), + 500.00 */
+    ck_assert_msg(snapshot_total(&ws, d60) == 2000.02, "%f", snapshot_total(&ws, d60));
+
+    /* the forecast of this quarter: the open EUR deal at today's rate, the win at its close's */
+    snprintf(body, sizeof body, "{\"period\":\"%s\",\"method\":\"weighted\"}", q);
+    r = api_send_json("POST", "/v1/forecasts", ws.write, body);
+    ck_assert_status(r, 201);
+    ck_assert_msg(num(r->json, "closed_won") == 216.5, "%f", num(r->json, "closed_won")); /* 20000 x 1.0825 */
+    ck_assert_msg(num(r->json, "weighted") == 1582.51, "%f", num(r->json, "weighted"));
+    api_resp_free(r);
+    /* as of 60 days ago: the pipeline then, at the rate then */
+    snprintf(body, sizeof body, "{\"period\":\"%s\",\"method\":\"weighted\",\"as_of\":\"%s\"}", q, d60);
+    r = api_send_json("POST", "/v1/forecasts", ws.write, body);
+    ck_assert_status(r, 201);
+    ck_assert_msg(num(r->json, "weighted") == 2000.02, "%f", num(r->json, "weighted"));
+    api_resp_free(r);
+}
+END_TEST
+
 /* A new deal's stage was entered when the deal was created (a closed one: when it closed). */
 START_TEST(new_deal_stage_entered_at_creation)
 {
@@ -231,6 +346,7 @@ Suite *writes_suite(void)
     TCase *tc = tcase_create("writes");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, unknown_references_refused_by_every_way_in);
+    tcase_add_test(tc, fx_rates_convert_deals_exactly);
     tcase_add_test(tc, new_deal_stage_entered_at_creation);
     tcase_add_test(tc, conversion_infers_skipped_stage);
     tcase_add_test(tc, territory_plan_removing_a_territory_counts_its_accounts_moved);
