@@ -62,7 +62,9 @@ static int load_history(db_conn *db, const char *ws, const char *from, const cha
         " COALESCE(round(avg(amount_cents) FILTER (WHERE status = 'won' AND x)), 0),"
         " COALESCE(avg(extract(epoch FROM closed_at - created_at) / 86400) FILTER (WHERE status = 'won' AND NOT x), 0),"
         " COALESCE(avg(extract(epoch FROM closed_at - created_at) / 86400) FILTER (WHERE status = 'won' AND x), 0)"
-        " FROM (SELECT *, pipeline IS NOT DISTINCT FROM 'expansion' AS x FROM deals WHERE workspace_id = $1"
+        /* amounts in the workspace currency at the close's rate (fx_convert) */
+        " FROM (SELECT status, closed_at, created_at, pipeline IS NOT DISTINCT FROM 'expansion' AS x,"
+        "  fx_convert(workspace_id, currency, amount_cents, closed_at) AS amount_cents FROM deals WHERE workspace_id = $1"
         "  AND deleted_at IS NULL AND status IN ('won', 'lost') AND closed_at >= $2::date AND closed_at < $3::date) d",
         3, p, err);
     if (!r)
