@@ -17,10 +17,10 @@ CREATE TABLE fx_rates (
 -- rate: the nearest known). Exact: numeric cents x rate, rounded half away from
 -- zero to a whole cent, per deal. NULL or the workspace currency: unchanged. A
 -- currency with no rate at all (only deals written before 0023) stays at par.
-CREATE FUNCTION fx_convert(p_ws uuid, cur text, cents bigint, p_at timestamptz) RETURNS bigint
+CREATE FUNCTION fx_convert_rate(p_ws uuid, cur text, cents bigint, p_at timestamptz) RETURNS bigint
     LANGUAGE sql STABLE
     AS $$
-    SELECT CASE WHEN cents IS NULL OR cur IS NULL OR cur = (SELECT w.currency FROM workspaces w WHERE w.id = p_ws)
+    SELECT CASE WHEN cur = (SELECT w.currency FROM workspaces w WHERE w.id = p_ws)
                 THEN cents
                 ELSE COALESCE(round(cents * (
                          SELECT r.rate FROM fx_rates r
@@ -29,6 +29,13 @@ CREATE FUNCTION fx_convert(p_ws uuid, cur text, cents bigint, p_at timestamptz) 
                                   CASE WHEN r.day <= (p_at AT TIME ZONE 'UTC')::date THEN r.day END DESC, r.day
                          LIMIT 1))::bigint, cents) END
 $$;
+
+-- The entry point. Without subqueries, so the planner inlines it: a deal
+-- without a currency of its own (most of them) costs a NULL test, not a
+-- function call (measured on 100,000 open deals in deals_as_of).
+CREATE FUNCTION fx_convert(p_ws uuid, cur text, cents bigint, p_at timestamptz) RETURNS bigint
+    LANGUAGE sql STABLE
+    AS $$ SELECT CASE WHEN cur IS NULL OR cents IS NULL THEN cents ELSE fx_convert_rate(p_ws, cur, cents, p_at) END $$;
 
 -- One currency's rates, by date: {currency, base, rates: [{date, rate}]}.
 CREATE FUNCTION fx_json(p_ws uuid, cur text) RETURNS jsonb
