@@ -47,3 +47,13 @@ CREATE FUNCTION fx_json(p_ws uuid, cur text) RETURNS jsonb
                                                                'rate', trim_scale(r.rate)) ORDER BY r.day)
                            FROM fx_rates r WHERE r.workspace_id = p_ws AND r.currency = cur), '[]'))
 $$;
+
+-- The same with the workspace currency given (`base`), for sums over many
+-- deals: a call site passes (SELECT currency FROM workspaces WHERE id = $1),
+-- computed once per statement, so a deal in the workspace currency or none
+-- costs two comparisons (100,000 deals with currency = 'USD': 1.1 s through
+-- the four-argument form, whose lookup of the workspace is not inlined).
+CREATE FUNCTION fx_convert(p_ws uuid, base text, cur text, cents bigint, p_at timestamptz) RETURNS bigint
+    LANGUAGE sql STABLE
+    AS $$ SELECT CASE WHEN cur IS NULL OR cents IS NULL OR cur = base THEN cents
+                      ELSE fx_convert_rate(p_ws, cur, cents, p_at) END $$;

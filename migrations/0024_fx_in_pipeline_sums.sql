@@ -44,7 +44,7 @@ CREATE OR REPLACE FUNCTION deals_as_of(p_ws uuid, p_at timestamptz)
                   (SELECT w.fiscal_year_start_month FROM workspaces w WHERE w.id = p_ws))
         GROUP BY 1)
     SELECT l.external_id,
-           fx_convert(p_ws, l.currency,
+           fx_convert(p_ws, (SELECT w.currency FROM workspaces w WHERE w.id = p_ws), l.currency,
                       CASE WHEN piv.v ? 'amount' THEN round((piv.v ->> 'amount')::numeric * 100)::bigint
                            ELSE l.amount_cents END, p_at),
            COALESCE(h.stage, CASE WHEN piv.v ? 'stage' THEN piv.v ->> 'stage' ELSE l.stage END),
@@ -79,7 +79,7 @@ BEGIN
         WHERE f.workspace_id = ws AND f.is_default AND f.deleted_at IS NULL),
     raw AS (
         SELECT d.external_id, d.name,
-               COALESCE(fx_convert(ws, d.currency, d.amount_cents, CASE WHEN d.status = 'open' THEN p_as_of
+               COALESCE(fx_convert(ws, (SELECT w.currency FROM workspaces w WHERE w.id = ws), d.currency, d.amount_cents, CASE WHEN d.status = 'open' THEN p_as_of
                                                                      ELSE d.closed_at END), 0) AS amount_cents,
                d.stage, d.status,
                d.forecast_category, d.probability, d.expected_close_date, d.owner, d.segment, d.account, d.closed_at
@@ -92,7 +92,7 @@ BEGIN
         FROM deals_as_of(ws, p_as_of) a
         WHERE past
         UNION ALL
-        SELECT d.external_id, d.name, COALESCE(fx_convert(ws, d.currency, d.amount_cents, d.closed_at), 0), d.stage,
+        SELECT d.external_id, d.name, COALESCE(fx_convert(ws, (SELECT w.currency FROM workspaces w WHERE w.id = ws), d.currency, d.amount_cents, d.closed_at), 0), d.stage,
                d.status, d.forecast_category,
                d.probability, d.expected_close_date, d.owner, d.segment, d.account, d.closed_at
         FROM deals d

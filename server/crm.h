@@ -91,9 +91,12 @@ bool crm_is_timestamp(const char *s);
  * and returns false when it did. */
 /* A deal row's amount in the workspace currency, as SQL over the columns of
  * `deals` (unqualified): an open deal at today's rate, a closed one at its
- * close's (fx_convert, migrations 0023). */
-#define CRM_FX_AMOUNT \
-    "fx_convert(workspace_id, currency, amount_cents, CASE WHEN status = 'open' THEN now() ELSE closed_at END)"
+ * close's (fx_convert, migrations 0023). The statement's $1 must be the
+ * workspace id. */
+#define CRM_WS_CURRENCY "(SELECT w.currency FROM workspaces w WHERE w.id = $1::uuid)" /* $1: the workspace */
+#define CRM_FX_AMOUNT                                                                                                \
+    "fx_convert(workspace_id, " CRM_WS_CURRENCY ", currency, amount_cents,"                                        \
+    " CASE WHEN status = 'open' THEN now() ELSE closed_at END)"
 
 typedef struct crm_refs crm_refs;
 crm_refs *crm_refs_load(db_conn *c, const char *workspace_id, const json_t *patches, app_err *err)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "caldate.h"
+#include "crm.h"
 #include "funneldoc.h"
 
 int fcdata_default_funnel(db_conn *db, const char *ws, funnel_def *def, char *id, char *version, app_err *err)
@@ -91,7 +92,7 @@ int fcdata_load_history(db_conn *db, const char *ws, const funnel_def *def, cons
                  "SELECT count(*)::float8 / 365, COALESCE(avg((status = 'won')::int) FILTER (WHERE status <> 'open'), 0),"
                  " COALESCE(avg(a) FILTER (WHERE status = 'won'), 0),"
                  " COALESCE(avg(a::float8 * a) FILTER (WHERE status = 'won'), 0)"
-                 " FROM (SELECT *, fx_convert(workspace_id, currency, amount_cents, closed_at) AS a FROM deals) d WHERE workspace_id = $1 AND deleted_at IS NULL AND created_at < $2::date"
+                 " FROM (SELECT *, fx_convert(workspace_id, " CRM_WS_CURRENCY ", currency, amount_cents, closed_at) AS a FROM deals) d WHERE workspace_id = $1 AND deleted_at IS NULL AND created_at < $2::date"
                  " AND created_at >= $2::date - 365 AND (status = 'open' OR closed_at < $2::date)",
                  2, p, err);
     if (!r)
@@ -208,7 +209,7 @@ int fcdata_won_between(db_conn *db, const char *ws, caldate_t start, caldate_t e
     caldate_format(end, e, sizeof e);
     const char *p[] = {ws, s, e};
     int rc = db_query_value(db,
-                            "SELECT COALESCE(sum(fx_convert(workspace_id, currency, amount_cents, closed_at)), 0)"
+                            "SELECT COALESCE(sum(fx_convert(workspace_id, " CRM_WS_CURRENCY ", currency, amount_cents, closed_at)), 0)"
                             " FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL"
                             " AND status = 'won' AND closed_at >= ($2::date::timestamp AT TIME ZONE 'UTC')"
                             " AND closed_at < ($3::date::timestamp AT TIME ZONE 'UTC')",
@@ -265,8 +266,8 @@ static const char LEARN_FACTS_SQL[] =
     " count(*) FILTER (WHERE created_at >= t.at - interval '30 days' * 12 AND created_at < t.at - interval '30 days' * 11)"
     /* amounts in the workspace currency at the close's rate (fx_convert), the earlier one too */
     " FROM (SELECT d.created_at, d.status, d.closed_at,"
-    "  fx_convert(d.workspace_id, d.currency, d.amount_cents, d.closed_at) AS amount_cents, t.at, w.won_year,"
-    "  CASE WHEN w.won_year THEN (SELECT fx_convert(d.workspace_id, d.currency,"
+    "  fx_convert(d.workspace_id, " CRM_WS_CURRENCY ", d.currency, d.amount_cents, d.closed_at) AS amount_cents, t.at, w.won_year,"
+    "  CASE WHEN w.won_year THEN (SELECT fx_convert(d.workspace_id, " CRM_WS_CURRENCY ", d.currency,"
     "   round((c.new_value #>> '{}')::numeric * 100)::bigint, d.closed_at)::float8 FROM deal_changes c"
     "   WHERE c.workspace_id = $1 AND c.deal_id = d.external_id AND c.field = 'amount'"
     "   AND c.changed_at < d.closed_at - interval '1 day' AND jsonb_typeof(c.new_value) = 'number'"

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crm.h"
 #include "handlers.h"
 #include "jsonv.h"
 #include "scenario.h"
@@ -64,7 +65,7 @@ static int load_history(db_conn *db, const char *ws, const char *from, const cha
         " COALESCE(avg(extract(epoch FROM closed_at - created_at) / 86400) FILTER (WHERE status = 'won' AND x), 0)"
         /* amounts in the workspace currency at the close's rate (fx_convert) */
         " FROM (SELECT status, closed_at, created_at, pipeline IS NOT DISTINCT FROM 'expansion' AS x,"
-        "  fx_convert(workspace_id, currency, amount_cents, closed_at) AS amount_cents FROM deals WHERE workspace_id = $1"
+        "  fx_convert(workspace_id, " CRM_WS_CURRENCY ", currency, amount_cents, closed_at) AS amount_cents FROM deals WHERE workspace_id = $1"
         "  AND deleted_at IS NULL AND status IN ('won', 'lost') AND closed_at >= $2::date AND closed_at < $3::date) d",
         3, p, err);
     if (!r)
