@@ -289,33 +289,49 @@ void funnel_diagnose_cohorts(const funnel_def *f, const funnel_cohort *cohorts, 
 
 /* ---- history ------------------------------------------------------------ */
 
-int funnel_cohort_conversion(const funnel_event *ev, size_t n, int ndeals, int from, int to, caldate_t start,
-                             caldate_t end, funnel_cohort *out)
+bool funnel_reaches(const funnel_def *f, int stage, int target)
+{
+    return stage == target || (stage > target && !f->stages[stage].lost);
+}
+
+int funnel_cohort_conversion(const funnel_def *f, const funnel_event *ev, size_t n, int ndeals, int from, int to,
+                             caldate_t start, caldate_t end, funnel_cohort *out)
 {
     memset(out, 0, sizeof *out);
     if (ndeals < 0)
         return -1;
-    /* per deal: bit 0 entered `from` in the period, bit 1 ever reached `to` */
-    uint8_t *flags = calloc((size_t)ndeals + 1, 1);
-    if (!flags)
+    if (from < 0 || from >= f->nstages || to < 0 || to >= f->nstages)
+        return 0; /* a stage the funnel does not have: nobody reached it */
+    /* per deal: the first known day it reached `from`, and whether it ever reached `to` */
+    caldate_t *first = malloc(((size_t)ndeals + 1) * sizeof *first);
+    uint8_t *reached = calloc((size_t)ndeals + 1, 1);
+    if (!first || !reached) {
+        free(first);
+        free(reached);
         return -1;
-    for (size_t i = 0; i < n; i++) {
-        if (ev[i].deal < 0 || ev[i].deal >= ndeals) {
-            free(flags);
-            return -1;
-        }
-        if (ev[i].stage == from && ev[i].day >= start && ev[i].day < end)
-            flags[ev[i].deal] |= 1;
-        if (ev[i].stage == to)
-            flags[ev[i].deal] |= 2;
     }
     for (int d = 0; d < ndeals; d++)
-        if (flags[d] & 1) {
+        first[d] = INT32_MAX;
+    for (size_t i = 0; i < n; i++) {
+        if (ev[i].deal < 0 || ev[i].deal >= ndeals || ev[i].stage < 0 || ev[i].stage >= f->nstages) {
+            free(first);
+            free(reached);
+            return -1;
+        }
+        /* an undated entry (INT32_MIN) counts as reached, never as the day it happened */
+        if (funnel_reaches(f, ev[i].stage, from) && ev[i].day != INT32_MIN && ev[i].day < first[ev[i].deal])
+            first[ev[i].deal] = ev[i].day;
+        if (funnel_reaches(f, ev[i].stage, to))
+            reached[ev[i].deal] = 1;
+    }
+    for (int d = 0; d < ndeals; d++)
+        if (first[d] >= start && first[d] < end) {
             out->entered++;
-            out->converted += (flags[d] & 2) ? 1 : 0;
+            out->converted += reached[d];
         }
     out->rate = out->entered ? (double)out->converted / (double)out->entered : 0.0;
-    free(flags);
+    free(first);
+    free(reached);
     return 0;
 }
 

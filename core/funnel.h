@@ -105,12 +105,20 @@ typedef struct {
     double rate;         /* converted / entered; 0 when entered = 0 */
 } funnel_cohort;
 
-/* Cohort conversion from stage history: the cohort is every deal with an
- * event for stage `from` in [start, end); it converts when the deal has an
- * event for `to` at any time. events need not be sorted; ndeals bounds the
- * deal indexes. Returns -1 on a bad index or allocation failure. */
-int funnel_cohort_conversion(const funnel_event *events, size_t n, int ndeals, int from, int to, caldate_t start,
-                             caldate_t end, funnel_cohort *out) __attribute__((warn_unused_result));
+/* A deal that entered `stage` has reached `target` when it is that stage or
+ * a later one that is not the lost stage (a deal that went from MQL to SQL
+ * passed SAL; closed lost says nothing about how far it got). The one rule
+ * of stage reach: conversion from history, the dashboard's conversion and
+ * the scenarios' from_history use it. */
+bool funnel_reaches(const funnel_def *f, int stage, int target);
+
+/* Cohort conversion from stage history: the cohort is every deal that first
+ * reached `from` (funnel_reaches) on a day in [start, end); it converts when
+ * it ever reached `to`. Events need not be sorted; undated ones (day
+ * INT32_MIN) count as reached but never place a deal in a period; ndeals
+ * bounds the deal indexes. Returns -1 on a bad index or allocation failure. */
+int funnel_cohort_conversion(const funnel_def *f, const funnel_event *events, size_t n, int ndeals, int from, int to,
+                             caldate_t start, caldate_t end, funnel_cohort *out) __attribute__((warn_unused_result));
 
 /* The same diagnosis from cohorts: cohorts[i] is benchmark i's cohort (the
  * deals that entered its `from` stage in the period) and how many of them

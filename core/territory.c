@@ -127,7 +127,7 @@ static int check(const territory_account *acc, size_t n, const territory_def *te
             snprintf(f, sizeof f, "accounts[%zu].pinned", i);
             return fail(err, f, "no such territory");
         }
-        if (a->current < -1 || a->current >= (long)k) {
+        if (a->current < TERRITORY_REMOVED || a->current >= (long)k) {
             snprintf(f, sizeof f, "accounts[%zu].current", i);
             return fail(err, f, "no such territory");
         }
@@ -474,12 +474,13 @@ static void build_report(const territory_account *acc, size_t n, const territory
         const territory_account *a = &acc[i];
         territory_row *to = &out->rows[asg[i]];
         add_to(&to->proposed, a);
-        if (a->current < 0) {
+        if (a->current == -1) {
             out->newly_assigned++;
             continue;
         }
-        territory_row *from = &out->rows[a->current];
-        add_to(&from->current, a);
+        territory_row *from = a->current >= 0 ? &out->rows[a->current] : NULL; /* NULL: removed territory */
+        if (from)
+            add_to(&from->current, a);
         if (a->current != asg[i]) {
             out->moved++;
             out->potential_moved += a->potential;
@@ -487,9 +488,11 @@ static void build_report(const territory_account *acc, size_t n, const territory
             to->gained++;
             to->potential_gained += a->potential;
             to->pipeline_gained += a->pipeline;
-            from->lost++;
-            from->potential_lost += a->potential;
-            from->pipeline_lost += a->pipeline;
+            if (from) {
+                from->lost++;
+                from->potential_lost += a->potential;
+                from->pipeline_lost += a->pipeline;
+            }
         }
     }
     double tam_max = 0.0, tam_min = INFINITY, obj = 0.0;

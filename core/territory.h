@@ -38,13 +38,19 @@ typedef struct {
     char message[160];
 } territory_error;
 
+/* current of an account whose territory today is not one of the plan's (the
+ * plan removes it): the account moves whatever the plan does, so it counts as
+ * moved (as a change report against today's map counts it) but costs no
+ * disruption the balancer could avoid. */
+#define TERRITORY_REMOVED (-2)
+
 typedef struct {
     money_t potential; /* revenue potential (TAM), >= 0 */
     money_t pipeline;  /* open pipeline, >= 0 */
     double workload;   /* effort to cover, >= 0 */
     int segment;       /* segment/region tag 0..63, or -1 = fits anywhere */
     int pinned;        /* territory index it must stay in, or -1 */
-    int current;       /* territory index today, or -1 (new account) */
+    int current;       /* territory index today, -1 (new account) or TERRITORY_REMOVED */
 } territory_account;
 
 typedef struct {
@@ -91,7 +97,7 @@ typedef struct {
     double lower_bound;       /* the best composite max/mean any assignment can reach (>= 1) */
     double tam_ratio;         /* max / min potential per unit capacity */
     bool tam_rule_ok;         /* seed: no rep > 2x the TAM of another */
-    long moved;               /* accounts with a current territory that changes */
+    long moved;               /* accounts with a current territory that changes (a removed one too) */
     long newly_assigned;      /* accounts without a current territory */
     money_t potential_moved, pipeline_moved;
     double objective;         /* final imbalance (without disruption) */

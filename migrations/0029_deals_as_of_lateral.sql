@@ -5,7 +5,8 @@
 -- small the planner expected one row per side and nested-looped a workspace's
 -- history against every open deal (quadratic: a freshly bulk-loaded two-year
 -- history hit the 5 s statement timeout; tests/api/test_bulkplan.c,
--- docs/benchmarks-notes.md). Same columns, same values.
+-- docs/benchmarks-notes.md). Same columns, same values as 0024 (amounts in
+-- the workspace currency, fx_convert).
 CREATE OR REPLACE FUNCTION deals_as_of(p_ws uuid, p_at timestamptz)
     RETURNS TABLE (external_id text, amount_cents bigint, stage text, stage_entered date, probability float8,
                    forecast_category text, expected_close_date date, owner text, segment text, region text,
@@ -13,7 +14,9 @@ CREATE OR REPLACE FUNCTION deals_as_of(p_ws uuid, p_at timestamptz)
     LANGUAGE sql STABLE
     AS $$
     SELECT l.external_id,
-           CASE WHEN piv.v ? 'amount' THEN round((piv.v ->> 'amount')::numeric * 100)::bigint ELSE l.amount_cents END,
+           fx_convert(p_ws, (SELECT w.currency FROM workspaces w WHERE w.id = p_ws), l.currency,
+                      CASE WHEN piv.v ? 'amount' THEN round((piv.v ->> 'amount')::numeric * 100)::bigint
+                           ELSE l.amount_cents END, p_at),
            COALESCE(h.stage, CASE WHEN piv.v ? 'stage' THEN piv.v ->> 'stage' ELSE l.stage END),
            (h.entered_at AT TIME ZONE 'UTC')::date,
            CASE WHEN piv.v ? 'probability' THEN (piv.v ->> 'probability')::float8 ELSE l.probability::float8 END,

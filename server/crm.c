@@ -361,3 +361,120 @@ int crm_apply(db_conn *c, const crm_object *o, const char *workspace_id, const j
     *results = out;
     return 0;
 }
+
+struct crm_refs {
+    json_t *stages;     /* [key] of the default funnel, or NULL: the seed's */
+    bool has_reps, has_accounts;
+    json_t *reps;       /* {id: true} of the named owners that are reps */
+    json_t *accounts;   /* {id: true} of the named accounts that exist */
+    char currency[4];   /* the workspace's */
+    json_t *fx;         /* {currency: true} with an exchange rate */
+};
+
+static json_t *set_of(const char *text)
+{
+    json_t *arr = json_loads(text, 0, NULL), *set = json_object();
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v) if (json_is_string(v)) json_object_set_new(set, json_string_value(v), json_true());
+    json_decref(arr);
+    return set;
+}
+
+crm_refs *crm_refs_load(db_conn *c, const char *workspace_id, const json_t *patches, app_err *err)
+{
+    json_t *owners = json_array(), *accounts = json_array();
+    size_t i;
+    json_t *p;
+    json_array_foreach((json_t *)patches, i, p)
+    {
+        const char *o = json_string_value(json_object_get(p, "owner"));
+        const char *a = json_string_value(json_object_get(p, "account"));
+        if (o)
+            json_array_append_new(owners, json_string(o));
+        if (a)
+            json_array_append_new(accounts, json_string(a));
+    }
+    char *ot = json_dumps(owners, JSON_COMPACT), *at = json_dumps(accounts, JSON_COMPACT);
+    json_decref(owners);
+    json_decref(accounts);
+    crm_refs *r = NULL;
+    PGresult *res = NULL;
+    if (!ot || !at) {
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+        goto out;
+    }
+    const char *prm[] = {workspace_id, ot, at};
+    res = db_query(c,
+                   "SELECT (SELECT jsonb_agg(x ->> 'key') FROM funnels f, jsonb_array_elements(f.document -> 'stages') x"
+                   "        WHERE f.workspace_id = $1 AND f.is_default AND f.deleted_at IS NULL),"
+                   " EXISTS (SELECT 1 FROM reps WHERE workspace_id = $1),"
+                   " (SELECT COALESCE(jsonb_agg(external_id), '[]') FROM reps WHERE workspace_id = $1"
+                   "  AND external_id IN (SELECT jsonb_array_elements_text($2::jsonb))),"
+                   " EXISTS (SELECT 1 FROM accounts WHERE workspace_id = $1),"
+                   " (SELECT COALESCE(jsonb_agg(external_id), '[]') FROM accounts WHERE workspace_id = $1"
+                   "  AND external_id IN (SELECT jsonb_array_elements_text($3::jsonb))),"
+                   " (SELECT currency FROM workspaces WHERE id = $1),"
+                   " (SELECT COALESCE(jsonb_agg(DISTINCT currency), '[]') FROM fx_rates WHERE workspace_id = $1)",
+                   3, prm, err);
+    if (!res)
+        goto out;
+    r = calloc(1, sizeof *r);
+    if (!r) {
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+        goto out;
+    }
+    r->stages = PQgetisnull(res, 0, 0) ? NULL : json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    r->has_reps = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+    r->reps = set_of(PQgetvalue(res, 0, 2));
+    r->has_accounts = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
+    r->accounts = set_of(PQgetvalue(res, 0, 4));
+    snprintf(r->currency, sizeof r->currency, "%s", PQgetvalue(res, 0, 5));
+    r->fx = set_of(PQgetvalue(res, 0, 6));
+out:
+    PQclear(res);
+    free(ot);
+    free(at);
+    return r;
+}
+
+static bool funnel_has(const crm_refs *r, const char *stage)
+{
+    if (!r->stages)
+        return crm_is_seed_stage(stage);
+    size_t i;
+    json_t *k;
+    json_array_foreach(r->stages, i, k) if (json_is_string(k) && strcmp(json_string_value(k), stage) == 0) return true;
+    return false;
+}
+
+bool crm_refs_check(const crm_refs *r, const json_t *patch, app_err *e)
+{
+    int before = e->nfields;
+    app_error code = e->code;
+    const char *stage = json_string_value(json_object_get(patch, "stage"));
+    const char *owner = json_string_value(json_object_get(patch, "owner"));
+    const char *account = json_string_value(json_object_get(patch, "account"));
+    const char *cur = json_string_value(json_object_get(patch, "currency"));
+    if (stage && !funnel_has(r, stage))
+        app_err_field(e, "stage", "'%.64s' is not a stage of the workspace's default funnel", stage);
+    if (owner && r->has_reps && !json_object_get(r->reps, owner))
+        app_err_field(e, "owner", "'%.64s' is not a rep of this workspace (PUT /v1/reps/{id} first)", owner);
+    if (account && r->has_accounts && !json_object_get(r->accounts, account))
+        app_err_field(e, "account", "'%.64s' is not an account of this workspace (PUT /v1/accounts/{id} first)",
+                      account);
+    if (cur && strcmp(cur, r->currency) != 0 && !json_object_get(r->fx, cur))
+        app_err_field(e, "currency", "no exchange rate for %s: PUT /v1/fx-rates/%s", cur, cur);
+    return e->nfields == before && e->code == code;
+}
+
+void crm_refs_free(crm_refs *r)
+{
+    if (!r)
+        return;
+    json_decref(r->stages);
+    json_decref(r->reps);
+    json_decref(r->accounts);
+    json_decref(r->fx);
+    free(r);
+}

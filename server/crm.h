@@ -74,6 +74,36 @@ bool crm_is_timestamp(const char *s);
 /* Apply ops [{id, patch, at?, origin?, stage_at?}] in the caller's
  * transaction; *results gets one string per op: created | updated |
  * unchanged | stale. Returns 0 or -1. */
+/* What deal changes refer to, checked against the workspace: the one rule
+ * of every way in that validates (PUT /v1/deals/{id}, the deal batch, the
+ * import; the webhook path stays tolerant, docs/data-import.md):
+ * - stage: a key of the workspace's default funnel (the seed's stages when
+ *   it has none yet);
+ * - owner: a rep of the workspace (a soft-deleted one too), checked only when
+ *   the workspace has reps at all: a workspace that never loaded its reps
+ *   cannot tell a rep from a typo;
+ * - account: the same with accounts;
+ * - currency: the workspace's, or one with an exchange rate (PUT
+ *   /v1/fx-rates/{currency}): sums never add currencies at par.
+ * crm_refs_load reads, in one query, what the patches (an array of deal
+ * patches; non-objects skipped) name; NULL with err on a database error.
+ * crm_refs_check appends one field error per unknown reference of one patch
+ * and returns false when it did. */
+/* A deal row's amount in the workspace currency, as SQL over the columns of
+ * `deals` (unqualified): an open deal at today's rate, a closed one at its
+ * close's (fx_convert, migrations 0023). The statement's $1 must be the
+ * workspace id. */
+#define CRM_WS_CURRENCY "(SELECT w.currency FROM workspaces w WHERE w.id = $1::uuid)" /* $1: the workspace */
+#define CRM_FX_AMOUNT                                                                                                \
+    "fx_convert(workspace_id, " CRM_WS_CURRENCY ", currency, amount_cents,"                                        \
+    " CASE WHEN status = 'open' THEN now() ELSE closed_at END)"
+
+typedef struct crm_refs crm_refs;
+crm_refs *crm_refs_load(db_conn *c, const char *workspace_id, const json_t *patches, app_err *err)
+    __attribute__((warn_unused_result));
+bool crm_refs_check(const crm_refs *r, const json_t *patch, app_err *e);
+void crm_refs_free(crm_refs *r);
+
 int crm_apply(db_conn *c, const crm_object *o, const char *workspace_id, const json_t *ops, json_t **results,
               app_err *err) __attribute__((warn_unused_result));
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "caldate.h"
+#include "crm.h"
 #include "funneldoc.h"
 
 int fcdata_default_funnel(db_conn *db, const char *ws, funnel_def *def, char *id, char *version, app_err *err)
@@ -94,9 +95,9 @@ int fcdata_load_history(db_conn *db, const char *ws, const funnel_def *def, cons
     /* run-rate: the last year of created deals */
     r = db_query(db,
                  "SELECT count(*)::float8 / 365, COALESCE(avg((status = 'won')::int) FILTER (WHERE status <> 'open'), 0),"
-                 " COALESCE(avg(amount_cents) FILTER (WHERE status = 'won'), 0),"
-                 " COALESCE(avg(amount_cents::float8 * amount_cents) FILTER (WHERE status = 'won'), 0)"
-                 " FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL AND created_at < $2::date"
+                 " COALESCE(avg(a) FILTER (WHERE status = 'won'), 0),"
+                 " COALESCE(avg(a::float8 * a) FILTER (WHERE status = 'won'), 0)"
+                 " FROM (SELECT *, fx_convert(workspace_id, " CRM_WS_CURRENCY ", currency, amount_cents, closed_at) AS a FROM deals) d WHERE workspace_id = $1 AND deleted_at IS NULL AND created_at < $2::date"
                  " AND created_at >= $2::date - 365 AND (status = 'open' OR closed_at < $2::date)",
                  2, p, err);
     if (!r)
@@ -213,8 +214,8 @@ int fcdata_won_between(db_conn *db, const char *ws, caldate_t start, caldate_t e
     caldate_format(end, e, sizeof e);
     const char *p[] = {ws, s, e};
     int rc = db_query_value(db,
-                            "SELECT COALESCE(sum(amount_cents), 0) FROM deals WHERE workspace_id = "
-                            "$1 AND deleted_at IS NULL"
+                            "SELECT COALESCE(sum(fx_convert(workspace_id, " CRM_WS_CURRENCY ", currency, amount_cents, closed_at)), 0)"
+                            " FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL"
                             " AND status = 'won' AND closed_at >= ($2::date::timestamp AT TIME ZONE 'UTC')"
                             " AND closed_at < ($3::date::timestamp AT TIME ZONE 'UTC')",
                             3, p, buf, sizeof buf, err);
@@ -272,8 +273,11 @@ static const char LEARN_FACTS_SQL[] =
     CREATED_SPAN(0, 1) CREATED_SPAN(1, 2) CREATED_SPAN(2, 3) CREATED_SPAN(3, 4) CREATED_SPAN(4, 5) CREATED_SPAN(5, 6)
     CREATED_SPAN(6, 7) CREATED_SPAN(7, 8) CREATED_SPAN(8, 9) CREATED_SPAN(9, 10) CREATED_SPAN(10, 11)
     " count(*) FILTER (WHERE created_at >= t.at - interval '30 days' * 12 AND created_at < t.at - interval '30 days' * 11)"
-    " FROM (SELECT d.created_at, d.status, d.closed_at, d.amount_cents, t.at, w.won_year,"
-    "  CASE WHEN w.won_year THEN (SELECT round((c.new_value #>> '{}')::numeric * 100)::float8 FROM deal_changes c"
+    /* amounts in the workspace currency at the close's rate (fx_convert), the earlier one too */
+    " FROM (SELECT d.created_at, d.status, d.closed_at,"
+    "  fx_convert(d.workspace_id, " CRM_WS_CURRENCY ", d.currency, d.amount_cents, d.closed_at) AS amount_cents, t.at, w.won_year,"
+    "  CASE WHEN w.won_year THEN (SELECT fx_convert(d.workspace_id, " CRM_WS_CURRENCY ", d.currency,"
+    "   round((c.new_value #>> '{}')::numeric * 100)::bigint, d.closed_at)::float8 FROM deal_changes c"
     "   WHERE c.workspace_id = $1 AND c.deal_id = d.external_id AND c.field = 'amount'"
     "   AND c.changed_at < d.closed_at - interval '1 day' AND jsonb_typeof(c.new_value) = 'number'"
     "   ORDER BY c.changed_at DESC, c.id DESC LIMIT 1) END AS before"

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "caldate.h"
+#include "crm.h"
 
 /* Index of key in names (appended when new); index maps key -> number. */
 static int index_of(json_t *index, json_t *names, const char *key)
@@ -111,7 +112,10 @@ static int load_live(db_conn *db, const char *ws, const funnel_def *def, const f
 {
     char sql[1500], ps[16], pe[16];
     snprintf(sql, sizeof sql,
-             "SELECT d.external_id, COALESCE(d.amount_cents, 0), d.expected_close_date, d.stage, d.forecast_category,"
+             /* in the workspace currency: open deals at today's rate, won ones at their close's (fx_convert) */
+             "SELECT d.external_id, COALESCE(fx_convert(d.workspace_id, " CRM_WS_CURRENCY ", d.currency, d.amount_cents,"
+             "  CASE WHEN d.status = 'open' THEN now() ELSE d.closed_at END), 0),"
+             " d.expected_close_date, d.stage, d.forecast_category,"
              " d.probability::float8, d.status, to_char(d.closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
              " to_char(d.stage_entered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
              " to_char(d.last_activity_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), d.push_count, %s, d.owner"
@@ -186,7 +190,8 @@ static int load_rebuilt(db_conn *db, const char *ws, const funnel_def *def, cons
     if (fcdata_load_asof(db, ws, def, o->as_of, &p->hist, &p->asof, err) != 0)
         return -1;
     snprintf(sql, sizeof sql,
-             "SELECT d.external_id, COALESCE(d.amount_cents, 0), to_char(d.closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
+             "SELECT d.external_id, COALESCE(fx_convert(d.workspace_id, " CRM_WS_CURRENCY ", d.currency, d.amount_cents, d.closed_at), 0),"
+             " to_char(d.closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
              " d.stage, d.forecast_category, d.probability::float8, %s, d.owner"
              " FROM deals d LEFT JOIN reps r ON r.workspace_id = d.workspace_id AND r.external_id = d.owner"
              "  AND r.deleted_at IS NULL"

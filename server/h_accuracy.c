@@ -13,6 +13,7 @@
 #include "fcdata.h"
 #include "fcrecord.h"
 #include "forecast.h"
+#include "crm.h"
 #include "handlers.h"
 #include "jsonv.h"
 #include "metrics.h"
@@ -291,7 +292,7 @@ void h_forecasts_accuracy(http_req *rq)
             const char *ap[] = {ws, PQgetvalue(c, i, 1), PQgetvalue(c, i, 2)};
             pa.r = db_query(db,
                             "SELECT COALESCE(owner, '(none)'), COALESCE(segment, '(none)'), "
-                            "sum(amount_cents) FROM deals"
+                            "sum(" CRM_FX_AMOUNT ") FROM deals"
                             " WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'won'"
                             " AND closed_at >= ($2::date::timestamp AT TIME ZONE 'UTC')"
                             " AND closed_at < ($3::date::timestamp AT TIME ZONE 'UTC') GROUP BY "

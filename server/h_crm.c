@@ -98,6 +98,15 @@ static int put_tx_run(db_conn *c, void *ctx, app_err *err)
             return -1;
         }
     }
+    if (t->id && t->o->kind == CRM_DEALS) { /* a batch checked its items before */
+        json_t *patches = json_pack("[O]", json_object_get(json_array_get(t->ops, 0), "patch"));
+        crm_refs *refs = crm_refs_load(c, t->ws, patches, err);
+        bool ok = refs && crm_refs_check(refs, json_array_get(patches, 0), err);
+        crm_refs_free(refs);
+        json_decref(patches);
+        if (!ok)
+            return -1;
+    }
     if (crm_apply(c, t->o, t->ws, t->ops, &t->results, err) != 0)
         return -1;
     if (!t->id)
@@ -224,6 +233,45 @@ static void crm_delete(http_req *rq, const crm_object *o)
     PQclear(r);
 }
 
+/* The batch's deal items that name an unknown stage, owner, account or
+ * currency (crm_refs) become rejected results with the field errors; *ops and
+ * *where are replaced by the rest. 0, or -1 with err on a database error. */
+static int reject_unknown_refs(db_conn *db, const char *ws, json_t *results, json_t **ops, json_t **where, app_err *err)
+{
+    json_t *patches = json_array();
+    size_t k;
+    json_t *op;
+    json_array_foreach(*ops, k, op) json_array_append(patches, json_object_get(op, "patch"));
+    crm_refs *refs = crm_refs_load(db, ws, patches, err);
+    json_decref(patches);
+    if (!refs)
+        return -1;
+    json_t *kept = json_array(), *kept_where = json_array();
+    json_array_foreach(*ops, k, op)
+    {
+        app_err one = {0};
+        json_t *idx = json_array_get(*where, k);
+        if (crm_refs_check(refs, json_object_get(op, "patch"), &one)) {
+            json_array_append(kept, op);
+            json_array_append(kept_where, idx);
+            continue;
+        }
+        json_t *res = json_array_get(results, (size_t)json_integer_value(idx));
+        json_t *errs = json_array();
+        for (int f = 0; f < one.nfields; f++)
+            json_array_append_new(errs, json_pack("{s:s, s:s}", "field", one.fields[f].field, "message",
+                                                  one.fields[f].message));
+        json_object_set_new(res, "status", json_string("rejected"));
+        json_object_set_new(res, "errors", errs);
+    }
+    crm_refs_free(refs);
+    json_decref(*ops);
+    json_decref(*where);
+    *ops = kept;
+    *where = kept_where;
+    return 0;
+}
+
 static void crm_batch(http_req *rq, const crm_object *o)
 {
     app_err err = {0};
@@ -279,6 +327,13 @@ static void crm_batch(http_req *rq, const crm_object *o)
         db = http_db(rq);
         if (!db)
             goto out;
+        if (o->kind == CRM_DEALS && reject_unknown_refs(db, rq->auth.workspace_id, results, &ops, &where, &err) != 0) {
+            http_reply_error(rq, &err);
+            goto out;
+        }
+        t.ops = ops;
+    }
+    if (json_array_size(ops) > 0) {
         if (db_transaction(db, put_tx_run, &t, &err) != 0) {
             http_reply_error(rq, &err);
             goto out;

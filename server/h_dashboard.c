@@ -15,6 +15,7 @@
 #include "forecast.h"
 #include "funnel.h"
 #include "funneldoc.h"
+#include "crm.h"
 #include "handlers.h"
 #include "jsonv.h"
 #include "log.h"
@@ -322,7 +323,7 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
         " count(*) FILTER (WHERE closed),"
         " COALESCE(avg(extract(epoch FROM closed_at - created_at) / 86400) FILTER (WHERE won), 0),"
         " COALESCE(sum(amount_cents) FILTER (WHERE created_at >= $5::date AND created_at < ($5::date + interval '1 month')), 0)"
-        " FROM (SELECT amount_cents, closed_at, created_at,"
+        " FROM (SELECT " CRM_FX_AMOUNT " AS amount_cents, closed_at, created_at,"
         "   status = 'won' AND closed_at >= $3::date AND closed_at < $4::date AS won,"
         "   status IN ('won', 'lost') AND closed_at >= $3::date AND closed_at < $4::date AS closed"
         "   FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL) d",
@@ -505,11 +506,11 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
     json_t *conversion = json_object();
     for (size_t k = 0; k < sizeof conv / sizeof conv[0]; k++) {
         funnel_cohort co = {0};
-        bool ok = ev && funnel_cohort_conversion(ev, m, ndeals, funnel_stage_index(&def, conv[k].from),
+        bool ok = ev && funnel_cohort_conversion(&def, ev, m, ndeals, funnel_stage_index(&def, conv[k].from),
                                                  funnel_stage_index(&def, conv[k].to), P->start, P->end, &co) == 0 &&
                   co.entered > 0;
         json_object_set_new(conversion, conv[k].name, ok ? json_real(round(co.rate * 10000) / 10000) : json_null());
-        explain(&c, conv[k].name, "deals that entered the first stage in the period and ever reached the second",
+        explain(&c, conv[k].name, "deals that first reached the first stage in the period and ever reached the second (a later stage, not lost, counts as reached)",
                 json_pack("{s:I, s:I}", "entered", (json_int_t)co.entered, "converted", (json_int_t)co.converted));
     }
     free(ev);

@@ -441,7 +441,7 @@ static json_t *cohort_block(const funnel_def *def, const funnel_event *ev, const
             sel[m++] = ev[i];
     funnel_cohort c[FUNNEL_MAX_BENCH];
     for (int b = 0; b < def->nbench; b++)
-        if (!sel || funnel_cohort_conversion(sel, m, ndeals, def->bench[b].from, def->bench[b].to, start, end, &c[b]) != 0)
+        if (!sel || funnel_cohort_conversion(def, sel, m, ndeals, def->bench[b].from, def->bench[b].to, start, end, &c[b]) != 0)
             c[b] = (funnel_cohort){0};
     free(sel);
     funnel_diagnosis d;

@@ -9,6 +9,7 @@
 #include "fcdata.h"
 #include "forecast.h"
 #include "funneldoc.h"
+#include "crm.h"
 #include "handlers.h"
 #include "jsonv.h"
 
@@ -26,7 +27,7 @@ static int forecast_calls(db_conn *db, const char *ws, const char *owner, const 
     PGresult *r = db_query(
         db,
         "WITH x AS ("
-        "  SELECT status, forecast_category AS cat, amount_cents AS a, expected_close_date AS close, closed_at"
+        "  SELECT status, forecast_category AS cat, " CRM_FX_AMOUNT " AS a, expected_close_date AS close, closed_at"
         "  FROM deals WHERE $5::uuid IS NULL AND workspace_id = $1 AND deleted_at IS NULL AND ($2::text IS NULL OR owner = $2)"
         "  UNION ALL SELECT status, forecast_category, amount_cents, expected_close_date, closed_at"
         "  FROM snapshot_deals WHERE snapshot_id = $5::uuid AND workspace_id = $1 AND ($2::text IS NULL OR owner = $2))"
@@ -210,11 +211,11 @@ static int review_live(db_conn *db, const char *ws, const char *owner, const fun
 {
     const char *dp[] = {ws, owner};
     PGresult *r = rd->r = db_query(db,
-                                   "SELECT external_id, name, COALESCE(amount_cents, 0), stage, expected_close_date,"
+                                   "SELECT external_id, name, COALESCE(" CRM_FX_AMOUNT ", 0), stage, expected_close_date,"
                                    " to_char(stage_entered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
                                    " to_char(last_activity_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), push_count, owner"
                                    " FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'open'"
-                                   " AND ($2::text IS NULL OR owner = $2) ORDER BY amount_cents DESC NULLS LAST, external_id",
+                                   " AND ($2::text IS NULL OR owner = $2) ORDER BY " CRM_FX_AMOUNT " DESC NULLS LAST, external_id",
                                    2, dp, err);
     if (!r || alloc_rows(rd, (size_t)PQntuples(r), err) != 0)
         return -1;
@@ -256,7 +257,7 @@ static int review_rebuilt(db_conn *db, const char *ws, const char *owner, const 
     const char *wp[] = {ws, owner, caldate_format(q->start, qs, sizeof qs), caldate_format(q->end, qe, sizeof qe),
                         caldate_format(at, ab, sizeof ab)};
     PGresult *w = rd->w = db_query(db,
-                                   "SELECT COALESCE(sum(amount_cents), 0), count(*) FROM deals WHERE workspace_id = $1"
+                                   "SELECT COALESCE(sum(" CRM_FX_AMOUNT "), 0), count(*) FROM deals WHERE workspace_id = $1"
                                    " AND status = 'won' AND ($2::text IS NULL OR owner = $2)"
                                    " AND (deleted_at IS NULL OR deleted_at >= ($5::date::timestamp AT TIME ZONE 'UTC'))"
                                    " AND closed_at >= ($3::date::timestamp AT TIME ZONE 'UTC')"
@@ -393,7 +394,7 @@ void h_pipeline_review(http_req *rq)
     PGresult *r = db_query(
         db,
         "SELECT"
-        " (SELECT COALESCE(sum(amount_cents), 0) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL"
+        " (SELECT COALESCE(sum(" CRM_FX_AMOUNT "), 0) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL"
         "   AND ($2::text IS NULL OR owner = $2) AND created_at >= $3::date AND created_at < $4::date),"
         " (SELECT count(*) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL"
         "   AND ($2::text IS NULL OR owner = $2) AND created_at >= $3::date AND created_at < $4::date),"
@@ -403,7 +404,7 @@ void h_pipeline_review(http_req *rq)
         "   AND jsonb_typeof(c.old_value) = 'string' AND jsonb_typeof(c.new_value) = 'string'"
         "   AND (c.new_value #>> '{}')::date >= fiscal_quarter_end((c.old_value #>> '{}')::date,"
         "       (SELECT fiscal_year_start_month FROM workspaces WHERE id = $1))),"
-        " (SELECT COALESCE(sum(amount_cents), 0) FROM deals d WHERE workspace_id = $1 AND deleted_at IS NULL"
+        " (SELECT COALESCE(sum(" CRM_FX_AMOUNT "), 0) FROM deals d WHERE workspace_id = $1 AND deleted_at IS NULL"
         "   AND ($2::text IS NULL OR owner = $2) AND EXISTS (SELECT 1 FROM deal_changes c WHERE c.workspace_id = $1"
         "   AND c.deal_id = d.external_id AND c.field = 'expected_close_date' AND c.applied"
         "   AND c.changed_at >= $3::date AND c.changed_at < $4::date AND jsonb_typeof(c.old_value) = 'string'"
@@ -411,7 +412,7 @@ void h_pipeline_review(http_req *rq)
         "       (c.old_value #>> '{}')::date, (SELECT fiscal_year_start_month FROM workspaces WHERE id = $1)))),"
         " (SELECT count(*) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'lost'"
         "   AND ($2::text IS NULL OR owner = $2) AND closed_at >= $3::date AND closed_at < $4::date),"
-        " (SELECT COALESCE(sum(amount_cents), 0) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL"
+        " (SELECT COALESCE(sum(" CRM_FX_AMOUNT "), 0) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL"
         "   AND status = 'lost' AND ($2::text IS NULL OR owner = $2) AND closed_at >= $3::date AND closed_at < $4::date),"
         " (SELECT COALESCE(jsonb_agg(jsonb_build_object('reason', reason, 'deals', n) ORDER BY n DESC, reason), '[]')"
         "   FROM (SELECT COALESCE(lost_reason, '(no reason recorded)') AS reason, count(*) AS n FROM deals"
@@ -438,7 +439,7 @@ void h_pipeline_review(http_req *rq)
     if (past) /* the rebuilt calls counted what was won by the week's end */
         won = rd_won;
     else if (db_query_value(db,
-                            "SELECT COALESCE(sum(amount_cents), 0) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL"
+                            "SELECT COALESCE(sum(" CRM_FX_AMOUNT "), 0) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL"
                             " AND status = 'won' AND ($2::text IS NULL OR owner = $2) AND closed_at >= $3::date"
                             " AND closed_at < $4::date",
                             4, wp, wonb, sizeof wonb, &err) > 0)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crm.h"
 #include "handlers.h"
 #include "jsonv.h"
 #include "scenario.h"
@@ -62,7 +63,9 @@ static int load_history(db_conn *db, const char *ws, const char *from, const cha
         " COALESCE(round(avg(amount_cents) FILTER (WHERE status = 'won' AND x)), 0),"
         " COALESCE(avg(extract(epoch FROM closed_at - created_at) / 86400) FILTER (WHERE status = 'won' AND NOT x), 0),"
         " COALESCE(avg(extract(epoch FROM closed_at - created_at) / 86400) FILTER (WHERE status = 'won' AND x), 0)"
-        " FROM (SELECT *, pipeline IS NOT DISTINCT FROM 'expansion' AS x FROM deals WHERE workspace_id = $1"
+        /* amounts in the workspace currency at the close's rate (fx_convert) */
+        " FROM (SELECT status, closed_at, created_at, pipeline IS NOT DISTINCT FROM 'expansion' AS x,"
+        "  fx_convert(workspace_id, " CRM_WS_CURRENCY ", currency, amount_cents, closed_at) AS amount_cents FROM deals WHERE workspace_id = $1"
         "  AND deleted_at IS NULL AND status IN ('won', 'lost') AND closed_at >= $2::date AND closed_at < $3::date) d",
         3, p, err);
     if (!r)
@@ -76,7 +79,7 @@ static int load_history(db_conn *db, const char *ws, const char *from, const cha
     h->cycle = atof(PQgetvalue(r, 0, 6));
     h->exp_cycle = atof(PQgetvalue(r, 0, 7));
     PQclear(r);
-    /* funnel conversions: a deal reached a stage when its furthest stage (by
+    /* funnel conversions (the rule of funnel_reaches): a deal reached a stage when its furthest stage (by
      * the seed funnel's order; closed_lost says nothing about how far it got)
      * is that stage or later */
     r = db_query(db,

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crm.h"
 #include "handlers.h"
 #include "jsonv.h"
 #include "territory.h"
@@ -31,6 +32,7 @@ typedef struct {
     territory_def *defs;
     json_t *acc_ids;  /* [account id] */
     json_t *terrs;    /* [{id, segment, region, capacity}] */
+    json_t *removed;  /* {account id: its territory today, which the plan does not have} */
     territory_options opt;
     double max_tam_ratio;
 } plan_in;
@@ -41,7 +43,26 @@ static void plan_in_free(plan_in *p)
     free(p->defs);
     json_decref(p->acc_ids);
     json_decref(p->terrs);
+    json_decref(p->removed);
     memset(p, 0, sizeof *p);
+}
+
+static int terr_index(const json_t *terrs, const char *id);
+
+/* An account's territory today as a plan index: -1 when it has none, and
+ * TERRITORY_REMOVED (noted in p->removed) when the plan does not have it: the
+ * account moves, as the change report against today's map says. */
+static int current_of(plan_in *p, const char *account, const char *terr)
+{
+    if (!terr)
+        return -1;
+    int t = terr_index(p->terrs, terr);
+    if (t >= 0)
+        return t;
+    if (!p->removed)
+        p->removed = json_object();
+    json_object_set_new(p->removed, account ? account : "", json_string(terr));
+    return TERRITORY_REMOVED;
 }
 
 static int terr_index(const json_t *terrs, const char *id)
@@ -210,7 +231,7 @@ static void decode_accounts(const json_t *v, plan_in *p, json_t *acc_seg, app_er
         ta->pinned = terr_index(p->terrs, pin);
         if (pin && ta->pinned < 0)
             app_err_field(&sub, "pinned_territory", "no territory \"%s\" in this plan", pin);
-        ta->current = terr_index(p->terrs, cur); /* a territory not in the plan: the account is new to it */
+        ta->current = current_of(p, id, cur);
         jv_merge_prefixed(err, &sub, path);
         json_array_append_new(p->acc_ids, json_string(id ? id : ""));
         json_array_append_new(acc_seg, json_pack("[s?s?]", seg, reg));
@@ -229,7 +250,7 @@ static int load_accounts(db_conn *db, const char *ws, const json_t *pins, plan_i
                            " COALESCE(CASE WHEN jsonb_typeof(a.custom -> 'workload') = 'number'"
                            "  THEN (a.custom ->> 'workload')::float8 END, 1 + COALESCE(d.n, 0)),"
                            " a.segment, a.region, a.territory"
-                           " FROM accounts a LEFT JOIN (SELECT account, sum(COALESCE(amount_cents, 0)) AS amount, count(*) AS n"
+                           " FROM accounts a LEFT JOIN (SELECT account, sum(COALESCE(" CRM_FX_AMOUNT ", 0)) AS amount, count(*) AS n"
                            "  FROM deals WHERE workspace_id = $1 AND status = 'open' AND deleted_at IS NULL GROUP BY account) d"
                            "  ON d.account = a.external_id"
                            " WHERE a.workspace_id = $1 AND a.deleted_at IS NULL ORDER BY a.external_id LIMIT 200001",
@@ -261,7 +282,7 @@ static int load_accounts(db_conn *db, const char *ws, const json_t *pins, plan_i
         ta->workload = atof(PQgetvalue(r, i, 3));
         if (!(ta->workload >= 0))
             ta->workload = 0;
-        ta->current = PQgetisnull(r, i, 6) ? -1 : terr_index(p->terrs, PQgetvalue(r, i, 6));
+        ta->current = current_of(p, id, PQgetisnull(r, i, 6) ? NULL : PQgetvalue(r, i, 6));
         const json_t *pin = json_object_get(pins, id);
         ta->pinned = pin ? terr_index(p->terrs, json_string_value(pin)) : -1;
         json_array_append_new(p->acc_ids, json_string(id));
@@ -340,9 +361,9 @@ static json_t *pipeline_impact(db_conn *db, const char *ws, json_t *moved, app_e
     json_decref(ids);
     const char *prm[] = {ws, ids_text ? ids_text : "[]"};
     PGresult *r = db_query(db,
-                           "SELECT external_id, account, owner, COALESCE(amount_cents, 0) FROM deals WHERE workspace_id = $1"
+                           "SELECT external_id, account, owner, COALESCE(" CRM_FX_AMOUNT ", 0) FROM deals WHERE workspace_id = $1"
                            " AND status = 'open' AND deleted_at IS NULL"
-                           " AND account IN (SELECT jsonb_array_elements_text($2::jsonb)) ORDER BY amount_cents DESC NULLS LAST,"
+                           " AND account IN (SELECT jsonb_array_elements_text($2::jsonb)) ORDER BY 4 DESC,"
                            " external_id",
                            2, prm, err);
     free(ids_text);
@@ -513,7 +534,10 @@ void h_territory_plans_create(http_req *rq)
             pinned++;
             pins_held += asg[i] == p.acc[i].pinned;
         }
-        if (p.acc[i].current >= 0 && p.acc[i].current != asg[i])
+        if (p.acc[i].current == TERRITORY_REMOVED)
+            json_object_set_new(moved, aid, json_pack("[ss]", json_string_value(json_object_get(p.removed, aid)),
+                                                      terr_id(&p, asg[i])));
+        else if (p.acc[i].current >= 0 && p.acc[i].current != asg[i])
             json_object_set_new(moved, aid, json_pack("[ss]", terr_id(&p, p.acc[i].current), terr_id(&p, asg[i])));
     }
     for (size_t t = 0; t < p.k; t++)

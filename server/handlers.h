@@ -79,6 +79,8 @@ void h_spend_create(http_req *rq);
 void h_spend_list(http_req *rq);
 void h_finance_put(http_req *rq);
 void h_finance_list(http_req *rq);
+void h_fx_put(http_req *rq);
+void h_fx_list(http_req *rq);
 
 /* h_crm.c: deals, accounts, reps */
 void h_deals_put(http_req *rq);

@@ -648,6 +648,64 @@ static int apply_tx_run(db_conn *c, void *ctx, app_err *err)
     return 0;
 }
 
+/* Deal rows whose changes name an unknown stage, owner, account or currency
+ * (crm_refs: the rule of PUT /v1/deals/{id}) are rejected with the reasons;
+ * their ops leave x->ops (op_rows and last_op rebuilt). 0, or -1 with err. */
+static int reject_unknown_refs(db_conn *c, const char *ws, import_ctx *x, app_err *err)
+{
+    json_t *patches = json_array();
+    size_t i;
+    json_t *op;
+    json_array_foreach(x->ops, i, op) json_array_append(patches, json_object_get(op, "patch"));
+    crm_refs *refs = crm_refs_load(c, ws, patches, err);
+    json_decref(patches);
+    if (!refs)
+        return -1;
+    json_t *bad = json_object(); /* row -> true */
+    json_array_foreach(x->ops, i, op)
+    {
+        app_err one = {0};
+        long row = (long)json_integer_value(json_array_get(x->op_rows, i));
+        char key[32];
+        snprintf(key, sizeof key, "%ld", row);
+        if (json_object_get(bad, key) || crm_refs_check(refs, json_object_get(op, "patch"), &one))
+            continue;
+        json_object_set_new(bad, key, json_true());
+        char msg[400] = "";
+        size_t n = 0;
+        for (int f = 0; f < one.nfields && n < sizeof msg; f++)
+            n += (size_t)snprintf(msg + n, sizeof msg - n, "%s%s: %s", f ? "; " : "", one.fields[f].field,
+                                  one.fields[f].message);
+        reject(x, row, json_string_value(json_object_get(op, "id")), "%s%s", msg, "");
+    }
+    crm_refs_free(refs);
+    if (json_object_size(bad) > 0) {
+        json_t *ops = json_array(), *rows = json_array(), *last = json_array();
+        json_array_foreach(x->ops, i, op)
+        {
+            json_t *row = json_array_get(x->op_rows, i);
+            char key[32];
+            snprintf(key, sizeof key, "%lld", (long long)json_integer_value(row));
+            if (json_object_get(bad, key))
+                continue;
+            json_array_append(ops, op);
+            json_array_append(rows, row);
+            /* a record's ops are consecutive: its last one ends it */
+            json_t *next = json_array_get(x->op_rows, i + 1);
+            if (!next || json_integer_value(next) != json_integer_value(row))
+                json_array_append_new(last, json_integer((json_int_t)json_array_size(ops) - 1));
+        }
+        json_decref(x->ops);
+        json_decref(x->op_rows);
+        json_decref(x->last_op);
+        x->ops = ops;
+        x->op_rows = rows;
+        x->last_op = last;
+    }
+    json_decref(bad);
+    return 0;
+}
+
 int import_run(db_conn *c, const char *workspace_id, const json_t *req, json_t **report, app_err *err)
 {
     *report = NULL;
@@ -675,6 +733,8 @@ int import_run(db_conn *c, const char *workspace_id, const json_t *req, json_t *
     }
     size_t nrows = json_array_size(recs) + 0;
     json_decref(recs);
+    if (o->kind == CRM_DEALS && json_array_size(x.ops) > 0 && c && reject_unknown_refs(c, workspace_id, &x, err) != 0)
+        goto out;
     if (json_array_size(x.ops) > 0 && c && db_transaction(c, apply_tx_run, &t, err) != 0)
         goto out;
     long counts[4] = {0};

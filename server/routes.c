@@ -53,6 +53,8 @@ const http_route routes[] = {
     {"GET", "/v1/spend", h_spend_list, ROLE_READ, 0},
     {"PUT", "/v1/finance/{period}", h_finance_put, ROLE_WRITE, 0},
     {"GET", "/v1/finance", h_finance_list, ROLE_READ, 0},
+    {"PUT", "/v1/fx-rates/{currency}", h_fx_put, ROLE_WRITE, 0},
+    {"GET", "/v1/fx-rates", h_fx_list, ROLE_READ, 0},
     {"POST", "/v1/deals/batch", h_deals_batch, ROLE_WRITE, 0},
     {"GET", "/v1/deals", h_deals_list, ROLE_READ, 0},
     {"PUT", "/v1/deals/{id}", h_deals_put, ROLE_WRITE, 0},

@@ -6,7 +6,7 @@
 -- whenever this file changes (docs/migrations.md). Change a rule here, never in a
 -- migration. "history:" names the migrations that defined earlier versions.
 
--- history: 0016_deal_apply_rounds
+-- history: 0016_deal_apply_rounds, 0022_stage_entered_at_creation (a new deal entered its first stage at its created_at)
 -- ops: [{n, id, patch, at, origin, has_stage_at, stage_at}], ids distinct.
 -- Returns created | updated | unchanged | stale per n (0002 has the contract).
 --
@@ -78,7 +78,13 @@ BEGIN
         FROM ch GROUP BY ch.n),
     st AS ( -- stage: entry time and the status it implies
         SELECT q.*, COALESCE(cnt.nchanged, 0) AS nchanged, COALESCE(cnt.nstale, 0) AS nstale,
-               CASE WHEN q.stage_moved THEN CASE WHEN q.has_stage_at THEN q.stage_at ELSE q.at END
+               CASE WHEN q.stage_moved THEN CASE WHEN q.has_stage_at THEN q.stage_at
+                                                 -- a new deal entered its first stage when it was created
+                                                 -- (a deal created closed entered its closed stage when it closed)
+                                                 WHEN q.created AND (q.nr).stage IN ('closed_won', 'closed_lost')
+                                                      AND (q.nr).closed_at IS NOT NULL THEN LEAST((q.nr).closed_at, q.at)
+                                                 WHEN q.created AND (q.nr).created_at < q.at THEN (q.nr).created_at
+                                                 ELSE q.at END
                     ELSE (q.nr).stage_entered_at END AS entered,
                CASE WHEN q.stage_moved AND NOT q.fresh ? 'status'
                     THEN CASE (q.nr).stage WHEN 'closed_won' THEN 'won' WHEN 'closed_lost' THEN 'lost' ELSE 'open' END

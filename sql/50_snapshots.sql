@@ -5,7 +5,7 @@
 -- whenever this file changes (docs/migrations.md). Change a rule here, never in a
 -- migration. "history:" names the migrations that defined earlier versions.
 
--- history: 0020_pipeline_as_of, 0029_deals_as_of_lateral (per-deal LATERAL lookups: plans that
+-- history: 0020_pipeline_as_of, 0024_fx_in_pipeline_sums, 0029_deals_as_of_lateral (per-deal LATERAL lookups: plans that do not depend on fresh statistics)
 -- do not depend on fresh statistics)
 -- The deals open at p_at, each as it was then (docs/forecast-quality.md says
 -- how): created before p_at, not closed before it, not deleted before it.
@@ -29,7 +29,9 @@ CREATE OR REPLACE FUNCTION deals_as_of(p_ws uuid, p_at timestamptz)
     LANGUAGE sql STABLE
     AS $$
     SELECT l.external_id,
-           CASE WHEN piv.v ? 'amount' THEN round((piv.v ->> 'amount')::numeric * 100)::bigint ELSE l.amount_cents END,
+           fx_convert(p_ws, (SELECT w.currency FROM workspaces w WHERE w.id = p_ws), l.currency,
+                      CASE WHEN piv.v ? 'amount' THEN round((piv.v ->> 'amount')::numeric * 100)::bigint
+                           ELSE l.amount_cents END, p_at),
            COALESCE(h.stage, CASE WHEN piv.v ? 'stage' THEN piv.v ->> 'stage' ELSE l.stage END),
            (h.entered_at AT TIME ZONE 'UTC')::date,
            CASE WHEN piv.v ? 'probability' THEN (piv.v ->> 'probability')::float8 ELSE l.probability::float8 END,
@@ -70,7 +72,7 @@ CREATE OR REPLACE FUNCTION deals_as_of(p_ws uuid, p_at timestamptz)
     ORDER BY l.external_id
 $$;
 
--- history: 0005_snapshots, 0020_pipeline_as_of
+-- history: 0005_snapshots, 0020_pipeline_as_of, 0024_fx_in_pipeline_sums (amounts in the workspace currency)
 -- Capture in one statement (as 0005): every open deal plus the deals closed
 -- inside the period, with the default funnel's stage probability when the deal
 -- has no override (weighted = amount x p, rounded half away from zero per
@@ -96,7 +98,10 @@ BEGIN
         FROM funnels f, jsonb_array_elements(f.document -> 'stages') WITH ORDINALITY AS x(e, n)
         WHERE f.workspace_id = ws AND f.is_default AND f.deleted_at IS NULL),
     raw AS (
-        SELECT d.external_id, d.name, COALESCE(d.amount_cents, 0) AS amount_cents, d.stage, d.status,
+        SELECT d.external_id, d.name,
+               COALESCE(fx_convert(ws, (SELECT w.currency FROM workspaces w WHERE w.id = ws), d.currency, d.amount_cents, CASE WHEN d.status = 'open' THEN p_as_of
+                                                                     ELSE d.closed_at END), 0) AS amount_cents,
+               d.stage, d.status,
                d.forecast_category, d.probability, d.expected_close_date, d.owner, d.segment, d.account, d.closed_at
         FROM deals d
         WHERE NOT past AND d.workspace_id = ws AND d.deleted_at IS NULL
@@ -107,7 +112,8 @@ BEGIN
         FROM deals_as_of(ws, p_as_of) a
         WHERE past
         UNION ALL
-        SELECT d.external_id, d.name, COALESCE(d.amount_cents, 0), d.stage, d.status, d.forecast_category,
+        SELECT d.external_id, d.name, COALESCE(fx_convert(ws, (SELECT w.currency FROM workspaces w WHERE w.id = ws), d.currency, d.amount_cents, d.closed_at), 0), d.stage,
+               d.status, d.forecast_category,
                d.probability, d.expected_close_date, d.owner, d.segment, d.account, d.closed_at
         FROM deals d
         WHERE past AND d.workspace_id = ws AND (d.deleted_at IS NULL OR d.deleted_at >= p_as_of)

@@ -111,6 +111,7 @@ Suite *security_suite(void);
 Suite *faults_suite(void);
 Suite *plans_suite(void);
 Suite *migrate_suite(void);
+Suite *writes_suite(void);
 
 #define ck_assert_status(r, want)                                                                               \
     ck_assert_msg((r)->status == (want), "status %ld, want %d; body: %.400s", (r)->status, (want),             \

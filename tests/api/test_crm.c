@@ -431,6 +431,20 @@ START_TEST(deal_apply_set_matches_one_by_one)
     char *sql = calloc(1, strlen(at) + strlen(nh) + 1);
     strcpy(sql, nh);
     strcat(sql, at + hl);
+    /* with 0022's rule: a new deal entered its first stage when it was created (closed: when it closed) */
+    const char *old_entered = "n.stage_entered_at := CASE WHEN has_stage_at THEN stage_at ELSE at END;";
+    const char *new_entered = "n.stage_entered_at := CASE WHEN has_stage_at THEN stage_at"
+                              " WHEN created AND n.stage IN ('closed_won', 'closed_lost') AND n.closed_at IS NOT NULL"
+                              " THEN LEAST(n.closed_at, at) WHEN created AND n.created_at < at THEN n.created_at"
+                              " ELSE at END;";
+    char *ent = strstr(sql, old_entered);
+    ck_assert(ent != NULL);
+    char *sql22 = calloc(1, strlen(sql) + strlen(new_entered) + 1);
+    memcpy(sql22, sql, (size_t)(ent - sql));
+    strcat(sql22, new_entered);
+    strcat(sql22, ent + strlen(old_entered));
+    free(sql);
+    sql = sql22;
     PGresult *r = PQexec(pg, sql);
     pg_ok(pg, r);
     PQclear(r);

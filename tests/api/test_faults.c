@@ -282,7 +282,7 @@ END_TEST
 #define RACE_PER 24
 #define RACE_DEALS 3
 
-static const char *race_stages[] = {"opportunity", "proposal", "negotiation", "sql", "closed_won"};
+static const char *race_stages[] = {"opportunity", "proposal", "sal", "sql", "closed_won"};
 
 typedef struct {
     int slot;   /* global write number */

@@ -222,6 +222,10 @@ START_TEST(weekly_pipeline_review)
     api_resp *r = api_send_json("PUT", "/v1/reps/ann", ws.write, rep);
     ck_assert_msg(r->status == 200 || r->status == 201, "%s", r->body);
     api_resp_free(r);
+    /* once a workspace has reps, a deal's owner must be one (issue 15): bob, without a quota */
+    r = api_send_json("PUT", "/v1/reps/bob", ws.write, "{\"name\":\"Bob\"}");
+    ck_assert_msg(r->status == 200 || r->status == 201, "%s", r->body);
+    api_resp_free(r);
     put_deal(&ws, "big", "9000", "proposal", "open", IN, "ann");
     put_deal(&ws, "late", "4000", "proposal", "open", late, "ann"); /* past its close date */
     put_deal(&ws, "small", "1000", "opportunity", "open", IN, "ann");

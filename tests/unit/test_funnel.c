@@ -121,7 +121,7 @@ START_TEST(cohort_conversion_and_counts)
         {3, sql, jan + 7},  {3, opp, jan + 9},
     };
     funnel_cohort c;
-    ck_assert_int_eq(funnel_cohort_conversion(ev, 7, 4, sql, opp, jan, feb, &c), 0);
+    ck_assert_int_eq(funnel_cohort_conversion(&f, ev, 7, 4, sql, opp, jan, feb, &c), 0);
     ck_assert_int_eq(c.entered, 3);
     ck_assert_int_eq(c.converted, 2);
     ck_assert(fabs(c.rate - 2.0 / 3.0) < 1e-12);
@@ -130,7 +130,34 @@ START_TEST(cohort_conversion_and_counts)
     ck_assert_int_eq(counts[sql], 3);
     ck_assert_int_eq(counts[opp], 2);
     funnel_event bad = {9, sql, jan};
-    ck_assert_int_eq(funnel_cohort_conversion(&bad, 1, 4, sql, opp, jan, feb, &c), -1);
+    ck_assert_int_eq(funnel_cohort_conversion(&f, &bad, 1, 4, sql, opp, jan, feb, &c), -1);
+}
+END_TEST
+
+/* A deal that reached a later stage passed the earlier ones: MQL -> SQL
+ * without SAL counts for MQL -> SAL and SAL -> SQL; closed lost reaches nothing. */
+START_TEST(cohort_conversion_infers_skipped_stages)
+{
+    caldate_t jan = caldate_from_ymd(2026, 1, 1), feb = caldate_from_ymd(2026, 2, 1);
+    int mql = funnel_stage_index(&f, "mql"), sal = funnel_stage_index(&f, "sal"), sql = funnel_stage_index(&f, "sql"),
+        lost = funnel_stage_index(&f, "closed_lost");
+    funnel_event ev[] = {
+        {0, mql, jan + 1}, {0, sql, jan + 5},  /* skipped SAL */
+        {1, mql, jan + 2}, {1, sal, jan + 3},  /* stays in SAL */
+        {2, mql, jan + 4}, {2, lost, jan + 9}, /* lost from MQL */
+        {3, sql, jan - 20},                    /* reached SAL before the period */
+    };
+    funnel_cohort c;
+    ck_assert_int_eq(funnel_cohort_conversion(&f, ev, 7, 4, mql, sal, jan, feb, &c), 0);
+    ck_assert_int_eq(c.entered, 3);
+    ck_assert_int_eq(c.converted, 2);
+    ck_assert_int_eq(funnel_cohort_conversion(&f, ev, 7, 4, sal, sql, jan, feb, &c), 0);
+    ck_assert_int_eq(c.entered, 2); /* deal 0 reached SAL on jan + 5, deal 1 on jan + 3 */
+    ck_assert_int_eq(c.converted, 1);
+    ck_assert(c.rate == 0.5);
+    ck_assert(funnel_reaches(&f, sql, sal) && !funnel_reaches(&f, lost, sal) && funnel_reaches(&f, lost, lost));
+    ck_assert_int_eq(funnel_cohort_conversion(&f, ev, 7, 4, -1, sal, jan, feb, &c), 0);
+    ck_assert_int_eq(c.entered, 0);
 }
 END_TEST
 
@@ -183,6 +210,7 @@ int main(void)
     tcase_add_test(tc, tiers_at_the_thresholds);
     tcase_add_test(tc, validation_names_each_problem);
     tcase_add_test(tc, cohort_conversion_and_counts);
+    tcase_add_test(tc, cohort_conversion_infers_skipped_stages);
     tcase_add_test(tc, diagnosis_from_cohorts);
     tcase_add_test(tc, time_in_stage_median_and_p90);
     suite_add_tcase(s, tc);

@@ -143,6 +143,32 @@ START_TEST(change_and_disruption_report)
 }
 END_TEST
 
+/* An account whose territory the plan removes moves: counted with its
+ * potential and pipeline, gained by its new territory, lost by no row. */
+START_TEST(removed_territory_counts_as_moved)
+{
+    territory_account a[3] = {acct(USD(100), USD(10), 1), acct(USD(200), USD(20), 1), acct(USD(300), 0, 1)};
+    a[0].current = 0;
+    a[1].current = TERRITORY_REMOVED;
+    a[2].current = -1;
+    territory_def t[2] = {{1, 0}, {1, 0}};
+    int proposed[3] = {0, 1, 1};
+    territory_row rows[2];
+    territory_result r = {.rows = rows};
+    territory_error err;
+    ck_assert_int_eq(territory_report(a, 3, t, 2, NULL, proposed, &r, &err), 0);
+    ck_assert_int_eq(r.moved, 1);
+    ck_assert_int_eq(r.newly_assigned, 1);
+    ck_assert_int_eq(r.potential_moved, USD(200));
+    ck_assert_int_eq(r.pipeline_moved, USD(20));
+    ck_assert_int_eq(rows[1].gained, 1);
+    ck_assert_int_eq(rows[0].lost + rows[1].lost, 0);
+    ck_assert_int_eq(rows[0].current.accounts + rows[1].current.accounts, 1);
+    a[1].current = TERRITORY_REMOVED - 1;
+    ck_assert_int_eq(territory_report(a, 3, t, 2, NULL, proposed, &r, &err), -1);
+}
+END_TEST
+
 static void check_properties(const territory_account *a, size_t n, const territory_def *t, size_t k,
                              const territory_result *r)
 {
@@ -320,6 +346,7 @@ int main(void)
     tcase_add_test(tc, capacity_factor);
     tcase_add_test(tc, one_account_above_the_mean);
     tcase_add_test(tc, change_and_disruption_report);
+    tcase_add_test(tc, removed_territory_counts_as_moved);
     tcase_add_test(tc, properties_unconstrained);
     tcase_add_test(tc, properties_pins_and_segments);
     tcase_add_test(tc, disruption_weight);

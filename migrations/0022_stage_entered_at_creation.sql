@@ -1,0 +1,128 @@
+-- A deal created by a change that does not say when its stage was entered
+-- (no stage_at) entered that stage when it was created: a PUT with a past
+-- created_at and no as_of used to date the stage at the write (issue 15).
+-- A deal created closed entered its closed stage at closed_at. deal_apply_round
+-- as in 0016 but for the `entered` rule in `st`.
+CREATE OR REPLACE FUNCTION deal_apply_round(ws uuid, ops jsonb)
+RETURNS TABLE (n int, result text)
+LANGUAGE plpgsql SET enable_seqscan = off AS $$
+#variable_conflict use_column
+DECLARE
+    new_ids text[];
+    fsm int;
+BEGIN
+    SELECT w.fiscal_year_start_month INTO fsm FROM workspaces w WHERE w.id = ws;
+    -- Create the deals that do not exist and lock the ones that do, in key
+    -- order: "DO UPDATE ... WHERE false" updates nothing but locks every
+    -- conflicting row. Two writers may create the same deal at once: ON
+    -- CONFLICT waits for the other's commit, and the loser then locks and
+    -- merges into its row (0012). The lock is taken here, in a statement of
+    -- its own, so that the next statement's snapshot sees the row versions
+    -- it holds: a FOR UPDATE inside that statement returned a version newer
+    -- than its snapshot, which its UPDATE could not see (a lost update, found
+    -- by the fault tests).
+    WITH c AS (
+        INSERT INTO deals AS d (workspace_id, external_id, created_at)
+        SELECT ws, o.id, COALESCE((o.patch ->> 'created_at')::timestamptz, o.at)
+        FROM jsonb_to_recordset(ops) AS o(id text, patch jsonb, at timestamptz)
+        ORDER BY o.id
+        ON CONFLICT (workspace_id, external_id) DO UPDATE SET external_id = d.external_id WHERE false
+        RETURNING d.external_id)
+    SELECT COALESCE(array_agg(c.external_id), '{}') INTO new_ids FROM c;
+
+    RETURN QUERY
+    WITH o AS (
+        SELECT x.*, x.id = ANY (new_ids) AS created
+        FROM jsonb_to_recordset(ops) AS x(n int, id text, patch jsonb, at timestamptz, origin text,
+                                          has_stage_at boolean, stage_at timestamptz)),
+    cur AS ( -- the stored rows (locked above), looked up and below updated row by row; the
+             -- LIMIT keeps the lookup a per-change subquery, which the planner would otherwise
+             -- turn into a join over all of the workspace's deals
+        SELECT o.*, l.drow, l.tid, to_jsonb(l.drow) AS old, (l.drow).field_changed_at AS fca
+        FROM o CROSS JOIN LATERAL (SELECT d AS drow, d.ctid AS tid FROM deals d
+                                   WHERE d.workspace_id = ws AND d.external_id = o.id LIMIT 1) AS l),
+    fr AS ( -- a field changed later than this change keeps its value
+        SELECT cur.*,
+               (SELECT COALESCE(jsonb_object_agg(p.key, p.value), '{}') FROM jsonb_each(cur.patch) AS p
+                WHERE (cur.fca ->> p.key) IS NULL OR (cur.fca ->> p.key)::timestamptz <= cur.at) AS fresh
+        FROM cur),
+    pa AS (
+        SELECT fr.*, jsonb_populate_record(fr.drow, fr.fresh) AS nr FROM fr),
+    q AS (
+        SELECT pa.*, to_jsonb(pa.nr) AS newj,
+               (pa.nr).stage IS DISTINCT FROM (pa.drow).stage AND (pa.nr).stage IS NOT NULL AS stage_moved
+        FROM pa),
+    ch AS ( -- field history: the stale changes (recorded, not applied), then the applied ones
+        SELECT q.n, 1 AS kind, e.k, deal_field_name(e.key) AS field, deal_value_json(e.key, q.old -> e.key) AS old_value,
+               deal_value_json(e.key, e.value) AS new_value, false AS applied
+        FROM q, jsonb_each(q.patch) WITH ORDINALITY AS e(key, value, k)
+        WHERE (q.fca ->> e.key)::timestamptz > q.at
+        UNION ALL
+        SELECT q.n, 2, e.k, deal_field_name(e.key), CASE WHEN q.created THEN NULL ELSE deal_value_json(e.key, q.old -> e.key) END,
+               deal_value_json(e.key, q.newj -> e.key), true
+        FROM q, jsonb_object_keys(q.fresh) WITH ORDINALITY AS e(key, k)
+        WHERE q.old -> e.key IS DISTINCT FROM q.newj -> e.key),
+    cnt AS (
+        SELECT ch.n, count(*) FILTER (WHERE ch.applied) AS nchanged, count(*) FILTER (WHERE NOT ch.applied) AS nstale
+        FROM ch GROUP BY ch.n),
+    st AS ( -- stage: entry time and the status it implies
+        SELECT q.*, COALESCE(cnt.nchanged, 0) AS nchanged, COALESCE(cnt.nstale, 0) AS nstale,
+               CASE WHEN q.stage_moved THEN CASE WHEN q.has_stage_at THEN q.stage_at
+                                                 -- a new deal entered its first stage when it was created
+                                                 -- (a deal created closed entered its closed stage when it closed)
+                                                 WHEN q.created AND (q.nr).stage IN ('closed_won', 'closed_lost')
+                                                      AND (q.nr).closed_at IS NOT NULL THEN LEAST((q.nr).closed_at, q.at)
+                                                 WHEN q.created AND (q.nr).created_at < q.at THEN (q.nr).created_at
+                                                 ELSE q.at END
+                    ELSE (q.nr).stage_entered_at END AS entered,
+               CASE WHEN q.stage_moved AND NOT q.fresh ? 'status'
+                    THEN CASE (q.nr).stage WHEN 'closed_won' THEN 'won' WHEN 'closed_lost' THEN 'lost' ELSE 'open' END
+                    ELSE (q.nr).status END AS status
+        FROM q LEFT JOIN cnt ON cnt.n = q.n),
+    f AS (
+        SELECT st.*,
+               CASE WHEN st.status <> 'open' AND (st.nr).closed_at IS NULL AND NOT st.fresh ? 'closed_at'
+                    THEN CASE WHEN st.has_stage_at AND st.stage_at IS NOT NULL THEN st.stage_at ELSE st.at END
+                    ELSE (st.nr).closed_at END AS closed,
+               st.status IS DISTINCT FROM (st.drow).status AND NOT st.created AS status_moved,
+               -- a close date moved past the end of its fiscal quarter is a push
+               CASE WHEN (st.drow).expected_close_date IS NOT NULL AND (st.nr).expected_close_date IS NOT NULL
+                         AND NOT st.created
+                         AND (st.nr).expected_close_date >= fiscal_quarter_end((st.drow).expected_close_date, fsm)
+                    THEN (st.drow).push_count + 1 ELSE (st.nr).push_count END AS pushes,
+               st.fca || COALESCE((SELECT jsonb_object_agg(k, to_jsonb(st.at)) FROM jsonb_object_keys(st.fresh) AS k), '{}')
+                   AS fca_fresh
+        FROM st),
+    upd AS (
+        UPDATE deals d SET
+            name = (f.nr).name, amount_cents = (f.nr).amount_cents, currency = (f.nr).currency, stage = (f.nr).stage,
+            status = f.status, forecast_category = (f.nr).forecast_category, probability = (f.nr).probability,
+            expected_close_date = (f.nr).expected_close_date, created_at = (f.nr).created_at, closed_at = f.closed,
+            owner = (f.nr).owner, account = (f.nr).account, segment = (f.nr).segment, source = (f.nr).source,
+            lost_reason = (f.nr).lost_reason, last_activity_at = (f.nr).last_activity_at, pipeline = (f.nr).pipeline,
+            custom = (f.nr).custom, stage_entered_at = f.entered, push_count = f.pushes,
+            field_changed_at = f.fca_fresh || CASE WHEN f.status_moved THEN jsonb_build_object('status', to_jsonb(f.at))
+                                                   ELSE '{}' END,
+            deleted_at = NULL,
+            updated_at = CASE WHEN f.nchanged > 0 OR f.created OR (f.drow).deleted_at IS NOT NULL THEN now()
+                              ELSE (f.drow).updated_at END
+        FROM f WHERE d.ctid = f.tid), -- the rows locked above, by TID
+    hist AS (
+        INSERT INTO deal_stage_history (workspace_id, deal_id, stage, entered_at, origin)
+        SELECT ws, f.id, (f.nr).stage, f.entered, f.origin FROM f WHERE f.stage_moved ORDER BY f.n),
+    chg AS ( -- one INSERT, ordered, so each deal's history rows keep deal_apply's order
+        INSERT INTO deal_changes (workspace_id, deal_id, field, old_value, new_value, changed_at, applied, origin)
+        SELECT ws, x.id, x.field, x.old_value, x.new_value, x.at, x.applied, x.origin
+        FROM (SELECT f.n, f.id, f.at, f.origin, ch.kind, ch.k, ch.field, ch.old_value, ch.new_value, ch.applied
+              FROM ch JOIN f ON f.n = ch.n
+              UNION ALL
+              SELECT f.n, f.id, f.at, f.origin, 3, 0, 'status', to_jsonb((f.drow).status), to_jsonb(f.status), true
+              FROM f WHERE f.status_moved AND NOT f.fresh ? 'status') AS x
+        ORDER BY x.n, x.kind, x.k)
+    SELECT f.n,
+           CASE WHEN f.created THEN 'created'
+                WHEN f.nchanged > 0 OR (f.drow).deleted_at IS NOT NULL THEN 'updated'
+                WHEN f.nstale > 0 AND f.fresh = '{}' THEN 'stale'
+                ELSE 'unchanged' END
+    FROM f ORDER BY f.n;
+END $$;
