@@ -145,7 +145,7 @@ test-future: deps
 	$(MAKE) --no-print-directory BUILD=build build/revopsd build/tests/api_tests build/openapi.json
 	faketime -f '$(FUTURE_CLOCK)' $(MAKE) --no-print-directory BUILD=build api
 
-test: deps lint-openapi
+test: deps lint-openapi fmt-check
 	$(MAKE) --no-print-directory test-plain
 	$(MAKE) --no-print-directory test-future
 	$(MAKE) --no-print-directory test-sanitize
@@ -237,10 +237,12 @@ fuzz:
 	    WARN='$(WARN) -Wno-error' fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh build/fuzz $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/fuzzers/%)
 
+FMT_SRC = core/*.[ch] server/*.[ch] tests/unit/*.c tests/api/*.[ch] tests/fuzz/*.c tests/bench/*.c scripts/*.c
 fmt:
-	clang-format -i core/*.[ch] server/*.[ch] tests/unit/*.c tests/api/*.[ch]
+	clang-format -i $(FMT_SRC)
 fmt-check:
-	clang-format --dry-run --Werror core/*.[ch] server/*.[ch]
+	@scripts/install-deps.sh clang-format
+	clang-format --dry-run --Werror $(FMT_SRC)
 
 clean:
 	rm -rf build

@@ -212,10 +212,7 @@ static money_t cumulative_capacity(const model *md, const sim *s, int last)
     return money_mul_rate(md->a->quota, rate * md->a->attainment / 12.0);
 }
 
-static money_t year_capacity(const model *md, const sim *s)
-{
-    return cumulative_capacity(md, s, CAPACITY_MONTHS - 1);
-}
+static money_t year_capacity(const model *md, const sim *s) { return cumulative_capacity(md, s, CAPACITY_MONTHS - 1); }
 
 static int check_input(const capacity_input *in, capacity_error *err)
 {

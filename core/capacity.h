@@ -25,41 +25,41 @@
 #include "money.h"
 
 #define CAPACITY_MONTHS 12
-#define CAPACITY_MAX_RAMP 24       /* ramp schedule entries (tenure months) */
-#define CAPACITY_NO_END INT32_MAX  /* a rep with no planned end date */
+#define CAPACITY_MAX_RAMP 24      /* ramp schedule entries (tenure months) */
+#define CAPACITY_NO_END INT32_MAX /* a rep with no planned end date */
 
 typedef struct {
-    char field[64];    /* input field at fault, e.g. "reps[3].start" */
+    char field[64]; /* input field at fault, e.g. "reps[3].start" */
     char message[160];
 } capacity_error;
 
 typedef struct {
-    money_t quota;              /* annual quota of a fully ramped AE, > 0 */
-    double attainment;          /* expected attainment, (0, 3] */
-    int ramp_len;               /* entries used in ramp[]; tenure beyond = 100% */
-    double ramp[CAPACITY_MAX_RAMP]; /* productivity in tenure month 1..ramp_len, each 0..1 */
-    double annual_attrition;    /* share of reps leaving per year, [0, 1) */
-    bool backfill;              /* replace every departure */
-    int time_to_hire;           /* months a seat stays empty before the backfill starts, 0..24 */
+    money_t quota;                       /* annual quota of a fully ramped AE, > 0 */
+    double attainment;                   /* expected attainment, (0, 3] */
+    int ramp_len;                        /* entries used in ramp[]; tenure beyond = 100% */
+    double ramp[CAPACITY_MAX_RAMP];      /* productivity in tenure month 1..ramp_len, each 0..1 */
+    double annual_attrition;             /* share of reps leaving per year, [0, 1) */
+    bool backfill;                       /* replace every departure */
+    int time_to_hire;                    /* months a seat stays empty before the backfill starts, 0..24 */
     double seasonality[CAPACITY_MONTHS]; /* weight per fiscal month; all 0 = flat; scaled to mean 1 */
 } capacity_assumptions;
 
 typedef struct {
-    caldate_t start;   /* first working day */
-    caldate_t end;     /* exclusive; CAPACITY_NO_END when staying */
-    money_t quota;     /* 0 = the assumptions' quota */
-    int count;         /* identical reps in this row; 0 counts as 1 */
-    bool planned;      /* a planned (not yet started) hire, for reporting */
+    caldate_t start; /* first working day */
+    caldate_t end;   /* exclusive; CAPACITY_NO_END when staying */
+    money_t quota;   /* 0 = the assumptions' quota */
+    int count;       /* identical reps in this row; 0 counts as 1 */
+    bool planned;    /* a planned (not yet started) hire, for reporting */
 } capacity_rep;
 
 typedef struct {
-    caldate_t fy_start;        /* first day of fiscal month 1 (must be a 1st) */
-    money_t target;            /* bookings the team must close in the year */
+    caldate_t fy_start; /* first day of fiscal month 1 (must be a 1st) */
+    money_t target;     /* bookings the team must close in the year */
     capacity_assumptions a;
-    const capacity_rep *reps;  /* existing team and already planned hires */
+    const capacity_rep *reps; /* existing team and already planned hires */
     size_t nreps;
-    int hire_from_month;       /* earliest fiscal month index (0..11) a new hire can start */
-    int max_hires_per_month;   /* recruiting limit per month; 0 = no limit */
+    int hire_from_month;     /* earliest fiscal month index (0..11) a new hire can start */
+    int max_hires_per_month; /* recruiting limit per month; 0 = no limit */
 } capacity_input;
 
 typedef struct {
@@ -74,16 +74,16 @@ typedef struct {
 } capacity_month;
 
 typedef struct {
-    int aes_at_full_ramp;      /* ceil(target / (quota x attainment)) */
-    money_t capacity_before;   /* the roster alone (with attrition and backfill) */
-    money_t gap_before;        /* target - capacity_before; <= 0 means covered */
-    money_t per_hire[CAPACITY_MONTHS]; /* capacity one hire starting that month adds in the year */
-    int hires[CAPACITY_MONTHS];        /* the plan: hires starting in each fiscal month */
-    int hires_needed;          /* sum of hires[] */
-    money_t capacity;          /* with the plan */
-    money_t gap;               /* target - capacity; > 0 only when not closable */
-    bool closable;             /* the plan reaches the target by year end */
-    int last_useful_month;     /* last fiscal month (0..11) whose hire adds capacity this year; -1 none */
+    int aes_at_full_ramp;                   /* ceil(target / (quota x attainment)) */
+    money_t capacity_before;                /* the roster alone (with attrition and backfill) */
+    money_t gap_before;                     /* target - capacity_before; <= 0 means covered */
+    money_t per_hire[CAPACITY_MONTHS];      /* capacity one hire starting that month adds in the year */
+    int hires[CAPACITY_MONTHS];             /* the plan: hires starting in each fiscal month */
+    int hires_needed;                       /* sum of hires[] */
+    money_t capacity;                       /* with the plan */
+    money_t gap;                            /* target - capacity; > 0 only when not closable */
+    bool closable;                          /* the plan reaches the target by year end */
+    int last_useful_month;                  /* last fiscal month (0..11) whose hire adds capacity this year; -1 none */
     capacity_month months[CAPACITY_MONTHS]; /* with the plan */
 } capacity_plan;
 

@@ -16,8 +16,8 @@
 #include "money.h"
 
 typedef struct {
-    int account; /* dense account index */
-    int month;   /* months since an epoch, e.g. year * 12 + month - 1 */
+    int account;   /* dense account index */
+    int month;     /* months since an epoch, e.g. year * 12 + month - 1 */
     money_t delta; /* signed ARR change */
 } cohort_move;
 

@@ -151,14 +151,16 @@ static int calendar_build(calendar *c, caldate_t lo, caldate_t hi, int fsm, cald
 }
 
 /* The weight of days [a, e), and of day d. */
-static double span_weight(const calendar *c, caldate_t a, caldate_t e) { return c->cumw[e - c->lo] - c->cumw[a - c->lo]; }
+static double span_weight(const calendar *c, caldate_t a, caldate_t e)
+{
+    return c->cumw[e - c->lo] - c->cumw[a - c->lo];
+}
 static double day_weight(const calendar *c, caldate_t d) { return span_weight(c, d, d + 1); }
 
 typedef struct {
     double E[FUNNEL_MAX_STAGES][FCLEARN_NCELLS][FCLEARN_NPOS]; /* exposure, deal-days */
     double O[3][FUNNEL_MAX_STAGES][FCLEARN_NCELLS][FCLEARN_NPOS];
 } tables;
-
 
 static double day_weight_raw(caldate_t as_of, caldate_t d) { return pow(0.5, (double)(as_of - d) / HALF_LIFE_DAYS); }
 
@@ -458,7 +460,7 @@ int fclearn_window_compute(const fclearn_model *m, caldate_t from, caldate_t cou
         return 0;
     }
     /* the spread of the expected total over posterior draws of the rates */
-    double (*pd)[FCLEARN_NSTATES] = malloc(sizeof(double[FUNNEL_MAX_STAGES][FCLEARN_NSTATES]));
+    double(*pd)[FCLEARN_NSTATES] = malloc(sizeof(double[FUNNEL_MAX_STAGES][FCLEARN_NSTATES]));
     if (!pd) {
         calendar_free(&cal);
         return -1;

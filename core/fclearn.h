@@ -49,11 +49,11 @@
 typedef enum { FCL_CENSORED, FCL_MOVED, FCL_WON, FCL_LOST } fclearn_outcome;
 
 typedef struct {
-    int stage;          /* open funnel stage index */
-    caldate_t start;    /* day entered */
-    caldate_t end;      /* day left (the event's day) or as_of when censored; >= start */
+    int stage;       /* open funnel stage index */
+    caldate_t start; /* day entered */
+    caldate_t end;   /* day left (the event's day) or as_of when censored; >= start */
     fclearn_outcome outcome;
-    int to_stage;       /* FCL_MOVED: the open stage entered next */
+    int to_stage; /* FCL_MOVED: the open stage entered next */
 } fclearn_episode;
 
 typedef struct {
@@ -63,14 +63,14 @@ typedef struct {
     const fclearn_episode *episodes;
     size_t nepisodes;
     long entry_stage[FUNNEL_MAX_STAGES]; /* deals whose first open stage was s (new deals enter like them) */
-    long created_recent; /* deals created in [as_of - 91, as_of) */
-    long created_prior;  /* deals created in [as_of - 182, as_of - 91) */
-    int nmonths;         /* deals created in each of the last nmonths 30-day spans before as_of */
+    long created_recent;                 /* deals created in [as_of - 91, as_of) */
+    long created_prior;                  /* deals created in [as_of - 182, as_of - 91) */
+    int nmonths;                         /* deals created in each of the last nmonths 30-day spans before as_of */
     long created_month[12];
     long closed_deals, won_deals; /* deals closed before as_of (the threshold) */
     /* realised amounts of deals won in the year before as_of */
     long nwon_amounts;
-    double won_amount_mean; /* cents */
+    double won_amount_mean;    /* cents */
     double won_amount_sq_mean; /* cents^2 */
     /* won deals whose amount was known a day before the close: sum of final
      * and of earlier amounts (realised / expected ratio) */
@@ -79,21 +79,21 @@ typedef struct {
 } fclearn_input;
 
 typedef struct {
-    bool usable;        /* enough history (FCLEARN_MIN_CLOSED closed, FCLEARN_MIN_WON won) */
+    bool usable; /* enough history (FCLEARN_MIN_CLOSED closed, FCLEARN_MIN_WON won) */
     int nstages;
     bool open[FUNNEL_MAX_STAGES];
     /* posterior Gamma(shape, rate) per type (0 won, 1 lost, 2 moved), stage, bucket */
     double shape[3][FUNNEL_MAX_STAGES][FCLEARN_NCELLS];
     double rate[3][FUNNEL_MAX_STAGES][FCLEARN_NCELLS];
-    double season[2][FCLEARN_NPOS]; /* won, lost factor by month of quarter */
+    double season[2][FCLEARN_NPOS];                       /* won, lost factor by month of quarter */
     double move_to[FUNNEL_MAX_STAGES][FUNNEL_MAX_STAGES]; /* destination shares */
-    double entry[FUNNEL_MAX_STAGES];                        /* shares of new deals' first stage */
-    double create_per_day;   /* recent creation rate */
-    double create_trend;     /* daily growth factor of the creation rate (damped) */
-    double create_shape;     /* the rate's uncertainty: Gamma with this shape and mean create_per_day */
-    caldate_t observed_from; /* the history's first recorded close: exposure starts there */
+    double entry[FUNNEL_MAX_STAGES];                      /* shares of new deals' first stage */
+    double create_per_day;                                /* recent creation rate */
+    double create_trend;                                  /* daily growth factor of the creation rate (damped) */
+    double create_shape;          /* the rate's uncertainty: Gamma with this shape and mean create_per_day */
+    caldate_t observed_from;      /* the history's first recorded close: exposure starts there */
     double won_mean, won_sq_mean; /* cents, cents^2 */
-    double amount_ratio;     /* realised / expected amount, shrunk to 1 */
+    double amount_ratio;          /* realised / expected amount, shrunk to 1 */
     int fy_start_month;
     /* what was learned from, for explain */
     long episodes, events[3], closed_deals, won_deals, nratio;

@@ -9,7 +9,10 @@
 static const char *method_names[FM__COUNT] = {"weighted", "category", "historical", "learned"};
 static const char *risk_names[RISK__COUNT] = {"past_close", "pushed", "no_activity", "stale_stage", "outsized"};
 
-const char *forecast_method_name(forecast_method m) { return (m >= FM_WEIGHTED && m < FM__COUNT) ? method_names[m] : ""; }
+const char *forecast_method_name(forecast_method m)
+{
+    return (m >= FM_WEIGHTED && m < FM__COUNT) ? method_names[m] : "";
+}
 
 int forecast_method_parse(const char *s)
 {
@@ -310,7 +313,10 @@ static int cmp_money(const void *a, const void *b)
 
 /* The index RISK_OUTSIZED compares a deal within: its owner, or its group
  * when the caller gives no owners. */
-static int outsized_key(const forecast_deal *d, const forecast_input *in) { return in->nowners > 0 ? d->owner : d->group; }
+static int outsized_key(const forecast_deal *d, const forecast_input *in)
+{
+    return in->nowners > 0 ? d->owner : d->group;
+}
 
 /* Median deal amount per owner (open and won deals), for RISK_OUTSIZED. */
 static int group_medians(const forecast_deal *deals, size_t n, const forecast_input *in, int ngroups, money_t *median,
@@ -392,7 +398,7 @@ static int learned_window(const forecast_deal *deals, size_t n, const forecast_i
     caldate_t from = in->as_of, count_from = in->period_start > in->as_of ? in->period_start : in->as_of;
     if (count_from >= in->period_end)
         return 0;
-    double (*amount)[FCLEARN_NSTATES] = calloc(FUNNEL_MAX_STAGES, sizeof *amount);
+    double(*amount)[FCLEARN_NSTATES] = calloc(FUNNEL_MAX_STAGES, sizeof *amount);
     fclearn_window *w = malloc(sizeof *w);
     if (!amount || !w) {
         free(amount);
@@ -405,9 +411,9 @@ static int learned_window(const forecast_deal *deals, size_t n, const forecast_i
             amount[s][a] += (double)learned_amount(&deals[i], in);
     }
     int draws = in->learned_draws > 0 ? in->learned_draws : FORECAST_LEARNED_DRAWS;
-    int rc = fclearn_window_compute(in->learned, from, count_from, in->period_end,
-                                    (const double (*)[FCLEARN_NSTATES])amount, draws,
-                                    0x5eed0000ULL + (unsigned long long)from, w);
+    int rc =
+        fclearn_window_compute(in->learned, from, count_from, in->period_end, (const double(*)[FCLEARN_NSTATES])amount,
+                               draws, 0x5eed0000ULL + (unsigned long long)from, w);
     free(amount);
     if (rc != 0) {
         free(w);
@@ -501,12 +507,12 @@ int forecast_compute(const forecast_deal *deals, size_t n, const forecast_input 
             p = in_period ? p_stage : 0;
             break;
         case FM_CATEGORY:
-            p = !in_period                          ? 0
-                : d->category == FC_COMMIT         ? CATEGORY_P_COMMIT
-                : d->category == FC_CLOSED         ? CATEGORY_P_COMMIT
-                : d->category == FC_BEST_CASE      ? CATEGORY_P_BEST_CASE
-                : d->category == FC_PIPELINE       ? p_stage
-                                                   : 0;
+            p = !in_period                    ? 0
+                : d->category == FC_COMMIT    ? CATEGORY_P_COMMIT
+                : d->category == FC_CLOSED    ? CATEGORY_P_COMMIT
+                : d->category == FC_BEST_CASE ? CATEGORY_P_BEST_CASE
+                : d->category == FC_PIPELINE  ? p_stage
+                                              : 0;
             break;
         case FM_HISTORICAL: {
             const forecast_stage_history *sh = &h->stages[d->stage];
@@ -582,9 +588,8 @@ int forecast_compute(const forecast_deal *deals, size_t n, const forecast_input 
                     add_totals(&out->groups[a], &own[g]);
             }
     }
-    if (in->nquantiles > 0 &&
-        forecast_dist_quantiles(amt, pp, m, out->total.closed_won, rr_mean, rr_var, in->quantiles, in->nquantiles,
-                                out->quantile_values) != 0)
+    if (in->nquantiles > 0 && forecast_dist_quantiles(amt, pp, m, out->total.closed_won, rr_mean, rr_var, in->quantiles,
+                                                      in->nquantiles, out->quantile_values) != 0)
         goto done;
     rc = 0;
 done:

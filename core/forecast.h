@@ -31,11 +31,11 @@ int forecast_method_parse(const char *s); /* -1 when unknown */
 
 /* Risk flags ("happy ears"), a bit each. */
 enum {
-    RISK_PAST_CLOSE = 1 << 0,   /* expected close date already passed */
-    RISK_PUSHED = 1 << 1,       /* close date pushed 2+ times */
-    RISK_NO_ACTIVITY = 1 << 2,  /* no activity for 14+ days */
-    RISK_STALE_STAGE = 1 << 3,  /* in its stage for more than 2x the stage's median */
-    RISK_OUTSIZED = 1 << 4,     /* amount above 3x its owner's median deal */
+    RISK_PAST_CLOSE = 1 << 0,  /* expected close date already passed */
+    RISK_PUSHED = 1 << 1,      /* close date pushed 2+ times */
+    RISK_NO_ACTIVITY = 1 << 2, /* no activity for 14+ days */
+    RISK_STALE_STAGE = 1 << 3, /* in its stage for more than 2x the stage's median */
+    RISK_OUTSIZED = 1 << 4,    /* amount above 3x its owner's median deal */
 };
 #define RISK__COUNT 5
 const char *forecast_risk_name(int bit_index); /* past_close, pushed, no_activity, stale_stage, outsized */
@@ -52,15 +52,15 @@ typedef struct {
     caldate_t closed_at;
     caldate_t stage_entered, last_activity; /* FORECAST_NO_DATE when unknown */
     int push_count;
-    bool excluded; /* what-if: leave this deal out */
+    bool excluded;        /* what-if: leave this deal out */
     bool close_estimated; /* expected_close came from forecast_estimate_close: nobody's promise, never past_close */
     bool amount_imputed;  /* amount not known then (the history's average won deal): no realised/expected ratio */
 } forecast_deal;
 
 /* Learned from the workspace's closed deals (historical method). */
 typedef struct {
-    long long reached; /* closed deals that were in the stage */
-    long long won;     /* of those, won */
+    long long reached;   /* closed deals that were in the stage */
+    long long won;       /* of those, won */
     const int *won_days; /* sorted days from entering the stage to a won close */
     size_t nwon_days;
 } forecast_stage_history;
@@ -69,10 +69,10 @@ typedef struct {
     const forecast_stage_history *stages; /* funnel->nstages entries */
     double prior_strength;                /* Beta prior weight in deals (default 10) */
     /* run-rate: deals not created yet */
-    double created_per_day;    /* historical creation rate */
-    double new_win_rate;       /* share of created deals that are won */
+    double created_per_day; /* historical creation rate */
+    double new_win_rate;    /* share of created deals that are won */
     money_t avg_won_amount;
-    double won_amount_sq_mean; /* E[amount^2] in cents^2, for the variance */
+    double won_amount_sq_mean;       /* E[amount^2] in cents^2, for the variance */
     const int *create_to_close_days; /* sorted, won deals */
     size_t ncreate_to_close;
 } forecast_history;
@@ -82,16 +82,16 @@ typedef struct {
     caldate_t period_start, period_end; /* [start, end) */
     caldate_t as_of;
     const funnel_def *funnel;
-    const forecast_history *history;  /* historical method; NULL otherwise */
-    const fclearn_model *learned;     /* learned method (fitted on what was known at as_of); NULL otherwise */
-    int learned_draws;                /* posterior draws for the parameter spread (0: FORECAST_LEARNED_DRAWS) */
+    const forecast_history *history; /* historical method; NULL otherwise */
+    const fclearn_model *learned;    /* learned method (fitted on what was known at as_of); NULL otherwise */
+    int learned_draws;               /* posterior draws for the parameter spread (0: FORECAST_LEARNED_DRAWS) */
     /* the learned method's record (fclearn_correction) on its n windows
      * before as_of, or n = 0: applied to the open deals' probabilities
      * (capped at 1) and the new-deal term, and its relative variance added to the range */
     int record_n;
     double record_pred[8], record_actual[8];
-    const double *stage_median_days;  /* per stage, for RISK_STALE_STAGE; NULL or NAN = unknown */
-    double win_rate_delta;            /* what-if: added to every open deal's probability, clamped to 0..1 */
+    const double *stage_median_days; /* per stage, for RISK_STALE_STAGE; NULL or NAN = unknown */
+    double win_rate_delta;           /* what-if: added to every open deal's probability, clamped to 0..1 */
     int nquantiles;
     double quantiles[FORECAST_MAX_QUANTILES]; /* e.g. 0.1, 0.5, 0.9 */
     int ngroups;
@@ -104,12 +104,12 @@ typedef struct {
 
 typedef struct {
     money_t closed_won;
-    money_t commit;    /* closed won + commit deals (seed: the base forecast) */
-    money_t best_case; /* commit + best-case deals */
-    money_t pipeline;  /* pipeline-category deals, weighted */
-    money_t weighted;  /* sum of amount x p over the period's open deals */
-    money_t expected;  /* closed won + weighted (+ run-rate) */
-    money_t run_rate;  /* deals not created yet (historical and learned methods) */
+    money_t commit;        /* closed won + commit deals (seed: the base forecast) */
+    money_t best_case;     /* commit + best-case deals */
+    money_t pipeline;      /* pipeline-category deals, weighted */
+    money_t weighted;      /* sum of amount x p over the period's open deals */
+    money_t expected;      /* closed won + weighted (+ run-rate) */
+    money_t run_rate;      /* deals not created yet (historical and learned methods) */
     money_t at_risk;       /* open amount of flagged deals in the period */
     money_t risk_adjusted; /* expected with each flagged deal's p halved per flag, at most twice */
     long open_deals;       /* open deals counted in the period */
@@ -119,9 +119,9 @@ typedef struct {
 typedef struct {
     forecast_totals total;
     money_t quantile_values[FORECAST_MAX_QUANTILES];
-    double record_factor; /* the learned method's correction from its record (1: none) */
-    forecast_totals *groups; /* caller-allocated, ngroups entries (roll-ups included) */
-    unsigned *flags;         /* caller-allocated, one per deal */
+    double record_factor;     /* the learned method's correction from its record (1: none) */
+    forecast_totals *groups;  /* caller-allocated, ngroups entries (roll-ups included) */
+    unsigned *flags;          /* caller-allocated, one per deal */
     double *deal_probability; /* caller-allocated, one per deal: p used (0 when not in the period) */
     money_t *deal_value;      /* caller-allocated or NULL, one per deal: what it adds to expected
                                  (a win in the period in full, an open deal its weighted value) */
@@ -145,7 +145,8 @@ caldate_t forecast_estimate_close(const forecast_stage_history *h, caldate_t sta
 /* Quantiles of closed + sum of Bernoulli(p_i) x a_i + Normal(extra_mean, extra_var).
  * amounts in cents. Deterministic. Returns 0 or -1 (allocation). */
 int forecast_dist_quantiles(const money_t *amounts, const double *p, size_t n, money_t base, double extra_mean,
-                            double extra_var, const double *qs, int nq, money_t *out) __attribute__((warn_unused_result));
+                            double extra_var, const double *qs, int nq, money_t *out)
+    __attribute__((warn_unused_result));
 
 /* Seeded Monte Carlo of the same distribution (the reference for tests and
  * benchmarks). */

@@ -71,8 +71,13 @@ void funnel_default(funnel_def *f)
     }
     f->nbench = (int)(sizeof bench / sizeof bench[0]);
     for (int i = 0; i < f->nbench; i++)
-        f->bench[i] = (funnel_benchmark){funnel_stage_index(f, bench[i].from), funnel_stage_index(f, bench[i].to),
-                                         bench[i].b25, bench[i].mlo, bench[i].mhi, bench[i].t25, bench[i].wc,
+        f->bench[i] = (funnel_benchmark){funnel_stage_index(f, bench[i].from),
+                                         funnel_stage_index(f, bench[i].to),
+                                         bench[i].b25,
+                                         bench[i].mlo,
+                                         bench[i].mhi,
+                                         bench[i].t25,
+                                         bench[i].wc,
                                          bench[i].summary};
 }
 

@@ -28,14 +28,14 @@ typedef struct {
     char name[FUNNEL_NAME_LEN];
     double probability; /* 0..1: chance a deal in this stage is won */
     forecast_category category;
-    bool won, lost;  /* terminal stages */
+    bool won, lost;   /* terminal stages */
     double sla_hours; /* response SLA in hours; 0 = none */
 } funnel_stage;
 
 typedef struct {
-    int from, to;       /* stage indexes */
-    double bottom25;    /* below this: bottom quartile ("<30%") */
-    double median_low;  /* median band low .. high ("40-50%") */
+    int from, to;      /* stage indexes */
+    double bottom25;   /* below this: bottom quartile ("<30%") */
+    double median_low; /* median band low .. high ("40-50%") */
     double median_high;
     double top25;       /* top quartile from here ("55-65%" -> 0.55) */
     double world_class; /* world-class from here ("70%+") */
@@ -65,12 +65,19 @@ typedef struct {
  * of problems written (at most cap); 0 means valid. */
 int funnel_validate(const funnel_def *f, funnel_problem *out, int cap);
 
-typedef enum { TIER_NONE, TIER_BOTTOM_QUARTILE, TIER_BELOW_MEDIAN, TIER_MEDIAN, TIER_TOP_QUARTILE, TIER_WORLD_CLASS } funnel_tier;
+typedef enum {
+    TIER_NONE,
+    TIER_BOTTOM_QUARTILE,
+    TIER_BELOW_MEDIAN,
+    TIER_MEDIAN,
+    TIER_TOP_QUARTILE,
+    TIER_WORLD_CLASS
+} funnel_tier;
 const char *funnel_tier_name(funnel_tier t); /* bottom_quartile, below_median, median, top_quartile, world_class */
 funnel_tier funnel_tier_of(const funnel_benchmark *b, double rate);
 
 typedef struct {
-    int bench;   /* index into f->bench */
+    int bench; /* index into f->bench */
     bool has_rate;
     double rate; /* to / from */
     long long from_count, to_count;

@@ -156,7 +156,8 @@ metric_value metrics_ltv_cac(money_t ltv, money_t cac)
 
 metric_value metrics_cac_payback(money_t cac, money_t arpa_monthly, double gross_margin)
 {
-    static const band_row rows[] = {{12.0, "great", STATUS_GREEN}, {18.0, "good", STATUS_GREEN}, {24.0, "slow", STATUS_YELLOW}};
+    static const band_row rows[] = {
+        {12.0, "great", STATUS_GREEN}, {18.0, "good", STATUS_GREEN}, {24.0, "slow", STATUS_YELLOW}};
     double monthly_margin = (double)arpa_monthly * gross_margin;
     if (monthly_margin <= 0)
         return undefined();
@@ -165,7 +166,8 @@ metric_value metrics_cac_payback(money_t cac, money_t arpa_monthly, double gross
 
 metric_value metrics_magic_number(money_t net_new_arr, money_t prior_sm_spend)
 {
-    static const band_row rows[] = {{1.0, "great", STATUS_GREEN}, {0.75, "good", STATUS_GREEN}, {0.5, "below good", STATUS_YELLOW}};
+    static const band_row rows[] = {
+        {1.0, "great", STATUS_GREEN}, {0.75, "good", STATUS_GREEN}, {0.5, "below good", STATUS_YELLOW}};
     if (prior_sm_spend <= 0)
         return undefined();
     /* the seed's thresholds are strict: "> 0.75" good, "> 1.0" great */

@@ -91,8 +91,8 @@ typedef struct {
 typedef struct {
     long deals;
     money_t total;
-    money_t weighted;     /* per deal amount x p rounded to the cent, then summed */
-    money_t age_adjusted; /* per deal amount x age factor */
+    money_t weighted;               /* per deal amount x p rounded to the cent, then summed */
+    money_t age_adjusted;           /* per deal amount x age factor */
     metric_value coverage;          /* total / remaining quota: >= 3x green, >= 2x yellow */
     metric_value weighted_coverage; /* weighted / remaining quota: >= 1.5x green, >= 1x yellow */
     metric_value age_adjusted_coverage;
@@ -124,10 +124,10 @@ typedef struct {
 
 typedef struct {
     int group;
-    long periods;        /* pairs with actual > 0 (MAPE is undefined for actual = 0) */
-    double mape_pct;     /* mean of |actual - forecast| / actual x 100 */
-    double bias_pct;     /* mean of (forecast - actual) / actual x 100: > 0 over-forecasts */
-    money_t abs_error;   /* sum of |actual - forecast| */
+    long periods;      /* pairs with actual > 0 (MAPE is undefined for actual = 0) */
+    double mape_pct;   /* mean of |actual - forecast| / actual x 100 */
+    double bias_pct;   /* mean of (forecast - actual) / actual x 100: > 0 over-forecasts */
+    money_t abs_error; /* sum of |actual - forecast| */
     mape_grade grade;
 } metrics_accuracy;
 

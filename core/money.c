@@ -70,10 +70,7 @@ char *money_format(money_t v, char *buf, size_t len)
     return buf;
 }
 
-double money_to_double(money_t v)
-{
-    return (double)v / 100.0;
-}
+double money_to_double(money_t v) { return (double)v / 100.0; }
 
 money_t money_mul_rate(money_t v, double rate)
 {

@@ -4,9 +4,10 @@
 #include <stdint.h>
 #include <string.h>
 
-static const char *kind_names[PD__KINDS] = {"new",     "won",         "lost",           "pushed",
-                                            "pulled_in", "amount_up", "amount_down",    "stage_advanced",
-                                            "stage_regressed", "owner_changed", "removed", "reopened"};
+static const char *kind_names[PD__KINDS] = {
+    "new",       "won",         "lost",           "pushed",          "pulled_in",
+    "amount_up", "amount_down", "stage_advanced", "stage_regressed", "owner_changed",
+    "removed",   "reopened"};
 
 const char *pipediff_kind_name(int bit) { return (bit >= 0 && bit < PD__KINDS) ? kind_names[bit] : ""; }
 

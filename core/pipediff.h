@@ -39,9 +39,9 @@ typedef enum { PD_OPEN, PD_CLOSED_WON, PD_CLOSED_LOST } pd_status;
 typedef struct {
     money_t amount;
     pd_status status;
-    int stage_order;  /* position of the stage in the funnel; -1 unknown */
-    caldate_t close;  /* expected close date; INT32_MIN unknown */
-    int owner;        /* caller's owner index, -1 none */
+    int stage_order; /* position of the stage in the funnel; -1 unknown */
+    caldate_t close; /* expected close date; INT32_MIN unknown */
+    int owner;       /* caller's owner index, -1 none */
 } pd_deal;
 
 /* One deal seen in either snapshot: before/after NULL when absent. */

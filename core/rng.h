@@ -12,9 +12,9 @@ typedef struct {
 } rng;
 
 void rng_seed(rng *r, uint64_t seed);
-uint64_t rng_next(rng *r);  /* 64 uniform bits */
-double rng_uniform(rng *r); /* in (0, 1) */
-double rng_normal(rng *r);  /* standard normal (Box-Muller) */
+uint64_t rng_next(rng *r);              /* 64 uniform bits */
+double rng_uniform(rng *r);             /* in (0, 1) */
+double rng_normal(rng *r);              /* standard normal (Box-Muller) */
 double rng_gamma(rng *r, double shape); /* Gamma(shape, 1), shape > 0 (Marsaglia-Tsang); 0 for shape <= 0 */
 
 #endif

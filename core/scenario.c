@@ -24,16 +24,24 @@ static int fail(scenario_error *err, const char *field, const char *fmt, ...)
 }
 
 static const char *const field_names[SF__COUNT] = {
-    "total_arr_target", "new_business",          "expansion",          "gross_churn_rate",
-    "expansion_rate",   "avg_new_deal_size",     "avg_expansion_deal_size", "new_win_rate",
-    "expansion_win_rate", "avg_sales_cycle_new", "avg_sales_cycle_expansion", "sql_to_opp_rate",
-    "mql_to_sql_rate",  "quota_per_ae",          "expected_attainment",
+    "total_arr_target",
+    "new_business",
+    "expansion",
+    "gross_churn_rate",
+    "expansion_rate",
+    "avg_new_deal_size",
+    "avg_expansion_deal_size",
+    "new_win_rate",
+    "expansion_win_rate",
+    "avg_sales_cycle_new",
+    "avg_sales_cycle_expansion",
+    "sql_to_opp_rate",
+    "mql_to_sql_rate",
+    "quota_per_ae",
+    "expected_attainment",
 };
 
-const char *scenario_field_name(scenario_field f)
-{
-    return (unsigned)f < SF__COUNT ? field_names[f] : "?";
-}
+const char *scenario_field_name(scenario_field f) { return (unsigned)f < SF__COUNT ? field_names[f] : "?"; }
 
 int scenario_field_parse(const char *s)
 {
@@ -45,10 +53,7 @@ int scenario_field_parse(const char *s)
 
 static const char *const op_names[] = {"add", "mul", "set"};
 
-const char *scenario_op_name(scenario_op op)
-{
-    return (unsigned)op <= SCENARIO_SET ? op_names[op] : "?";
-}
+const char *scenario_op_name(scenario_op op) { return (unsigned)op <= SCENARIO_SET ? op_names[op] : "?"; }
 
 int scenario_op_parse(const char *s)
 {
@@ -207,19 +212,27 @@ static int apply_one(knobs *k, const scenario_adjustment *adj, bool *total_set, 
         k->t.total_arr_target = op_money(k->t.total_arr_target, adj->op, adj->value, 0);
         *total_set = true;
         break;
-    case SF_NEW_BUSINESS: k->t.new_business = op_money(k->t.new_business, adj->op, adj->value, 0); break;
-    case SF_EXPANSION: k->t.expansion = op_money(k->t.expansion, adj->op, adj->value, 0); break;
+    case SF_NEW_BUSINESS:
+        k->t.new_business = op_money(k->t.new_business, adj->op, adj->value, 0);
+        break;
+    case SF_EXPANSION:
+        k->t.expansion = op_money(k->t.expansion, adj->op, adj->value, 0);
+        break;
     case SF_GROSS_CHURN_RATE:
         a->gross_churn_rate = clampd(op_apply(a->gross_churn_rate, adj->op, adj->value), 0.0, 0.99);
         break;
     case SF_EXPANSION_RATE:
         a->expansion_rate = clampd(op_apply(a->expansion_rate, adj->op, adj->value), 0.0, 100.0);
         break;
-    case SF_AVG_NEW_DEAL_SIZE: a->avg_new_deal_size = op_money(a->avg_new_deal_size, adj->op, adj->value, 1); break;
+    case SF_AVG_NEW_DEAL_SIZE:
+        a->avg_new_deal_size = op_money(a->avg_new_deal_size, adj->op, adj->value, 1);
+        break;
     case SF_AVG_EXPANSION_DEAL_SIZE:
         a->avg_expansion_deal_size = op_money(a->avg_expansion_deal_size, adj->op, adj->value, 1);
         break;
-    case SF_NEW_WIN_RATE: a->new_win_rate = clampd(op_apply(a->new_win_rate, adj->op, adj->value), 0.01, 1.0); break;
+    case SF_NEW_WIN_RATE:
+        a->new_win_rate = clampd(op_apply(a->new_win_rate, adj->op, adj->value), 0.01, 1.0);
+        break;
     case SF_EXPANSION_WIN_RATE:
         a->expansion_win_rate = clampd(op_apply(a->expansion_win_rate, adj->op, adj->value), 0.01, 1.0);
         break;
@@ -236,8 +249,12 @@ static int apply_one(knobs *k, const scenario_adjustment *adj, bool *total_set, 
     case SF_MQL_TO_SQL_RATE:
         a->mql_to_sql_rate = clampd(op_apply(a->mql_to_sql_rate, adj->op, adj->value), 0.01, 1.0);
         break;
-    case SF_QUOTA_PER_AE: k->quota = op_money(k->quota, adj->op, adj->value, 1); break;
-    case SF_EXPECTED_ATTAINMENT: k->attainment = clampd(op_apply(k->attainment, adj->op, adj->value), 0.01, 3.0); break;
+    case SF_QUOTA_PER_AE:
+        k->quota = op_money(k->quota, adj->op, adj->value, 1);
+        break;
+    case SF_EXPECTED_ATTAINMENT:
+        k->attainment = clampd(op_apply(k->attainment, adj->op, adj->value), 0.01, 3.0);
+        break;
     default:
         return fail(err, "adjustments", "unknown field");
     }
@@ -258,10 +275,7 @@ static long long ceil_div_rate(long long a, double r)
     return q > SCENARIO_MAX_COUNT ? -1 : (long long)q; /* -1: out of range, the caller fails */
 }
 
-static long long ceil_div_money(money_t a, money_t b)
-{
-    return a <= 0 ? 0 : (long long)((a + b - 1) / b);
-}
+static long long ceil_div_money(money_t a, money_t b) { return a <= 0 ? 0 : (long long)((a + b - 1) / b); }
 
 static money_t starting_arr_of(const scenario_input *in)
 {
@@ -506,12 +520,12 @@ int scenario_tornado_at(const scenario_input *base, const scenario_adjustment *a
         scenario_op op;
         double step;
     } steps[] = {
-        {SF_GROSS_CHURN_RATE, SCENARIO_ADD, 0.02},      {SF_EXPANSION_RATE, SCENARIO_MUL, 0.10},
-        {SF_AVG_NEW_DEAL_SIZE, SCENARIO_MUL, 0.10},     {SF_AVG_EXPANSION_DEAL_SIZE, SCENARIO_MUL, 0.10},
-        {SF_NEW_WIN_RATE, SCENARIO_ADD, 0.05},          {SF_EXPANSION_WIN_RATE, SCENARIO_ADD, 0.05},
-        {SF_AVG_SALES_CYCLE_NEW, SCENARIO_ADD, 15},     {SF_AVG_SALES_CYCLE_EXPANSION, SCENARIO_ADD, 15},
-        {SF_SQL_TO_OPP_RATE, SCENARIO_ADD, 0.05},       {SF_MQL_TO_SQL_RATE, SCENARIO_ADD, 0.05},
-        {SF_QUOTA_PER_AE, SCENARIO_MUL, 0.10},          {SF_EXPECTED_ATTAINMENT, SCENARIO_ADD, 0.05},
+        {SF_GROSS_CHURN_RATE, SCENARIO_ADD, 0.02},  {SF_EXPANSION_RATE, SCENARIO_MUL, 0.10},
+        {SF_AVG_NEW_DEAL_SIZE, SCENARIO_MUL, 0.10}, {SF_AVG_EXPANSION_DEAL_SIZE, SCENARIO_MUL, 0.10},
+        {SF_NEW_WIN_RATE, SCENARIO_ADD, 0.05},      {SF_EXPANSION_WIN_RATE, SCENARIO_ADD, 0.05},
+        {SF_AVG_SALES_CYCLE_NEW, SCENARIO_ADD, 15}, {SF_AVG_SALES_CYCLE_EXPANSION, SCENARIO_ADD, 15},
+        {SF_SQL_TO_OPP_RATE, SCENARIO_ADD, 0.05},   {SF_MQL_TO_SQL_RATE, SCENARIO_ADD, 0.05},
+        {SF_QUOTA_PER_AE, SCENARIO_MUL, 0.10},      {SF_EXPECTED_ATTAINMENT, SCENARIO_ADD, 0.05},
     };
     const int n = (int)(sizeof steps / sizeof steps[0]);
     if (!rows)

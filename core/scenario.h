@@ -37,11 +37,11 @@ typedef struct {
 } scenario_targets;
 
 typedef struct {
-    double gross_churn_rate;          /* share of starting ARR lost in the year */
-    double expansion_rate;            /* expansion propensity of the installed base (relative scale) */
+    double gross_churn_rate; /* share of starting ARR lost in the year */
+    double expansion_rate;   /* expansion propensity of the installed base (relative scale) */
     money_t avg_new_deal_size;
     money_t avg_expansion_deal_size;
-    double new_win_rate;              /* opp -> won */
+    double new_win_rate; /* opp -> won */
     double expansion_win_rate;
     double avg_sales_cycle_new;       /* days */
     double avg_sales_cycle_expansion; /* days */
@@ -50,35 +50,35 @@ typedef struct {
 } scenario_assumptions;
 
 typedef struct {
-    long long new_deals_needed;      /* ceil(new_business / avg_new_deal_size) */
-    long long opps_needed;           /* ceil(new_deals_needed / new_win_rate) */
-    long long sqls_needed;           /* ceil(opps_needed / sql_to_opp_rate) */
-    long long mqls_needed;           /* ceil(sqls_needed / mql_to_sql_rate) */
-    money_t pipeline_needed;         /* opps_needed x avg_new_deal_size */
+    long long new_deals_needed; /* ceil(new_business / avg_new_deal_size) */
+    long long opps_needed;      /* ceil(new_deals_needed / new_win_rate) */
+    long long sqls_needed;      /* ceil(opps_needed / sql_to_opp_rate) */
+    long long mqls_needed;      /* ceil(sqls_needed / mql_to_sql_rate) */
+    money_t pipeline_needed;    /* opps_needed x avg_new_deal_size */
     long long expansion_deals_needed;
     long long expansion_opps_needed;
     money_t expansion_pipeline_needed;
-    money_t starting_arr;            /* given, or implied by total_arr_target */
-    money_t churn_arr;               /* starting_arr x gross_churn_rate */
+    money_t starting_arr; /* given, or implied by total_arr_target */
+    money_t churn_arr;    /* starting_arr x gross_churn_rate */
 } scenario_derived;
 
 typedef struct {
-    int aes_at_full_ramp;            /* ceil(new_business / (quota x attainment)) */
+    int aes_at_full_ramp; /* ceil(new_business / (quota x attainment)) */
     money_t quota_per_ae;
     double expected_attainment;
-    money_t productive_capacity;     /* current_aes x quota x attainment */
-    money_t gap;                     /* new_business - productive_capacity */
-    int hires_needed;                /* capacity engine: ramp, attrition, backfill */
-    bool gap_closable;               /* the hiring plan reaches new_business this year */
-    money_t gap_after_hires;         /* > 0 when not closable */
+    money_t productive_capacity; /* current_aes x quota x attainment */
+    money_t gap;                 /* new_business - productive_capacity */
+    int hires_needed;            /* capacity engine: ramp, attrition, backfill */
+    bool gap_closable;           /* the hiring plan reaches new_business this year */
+    money_t gap_after_hires;     /* > 0 when not closable */
 } scenario_capacity;
 
 typedef struct {
     money_t new_business;
     money_t expansion;
     money_t churn;
-    money_t ending_arr;   /* starting - churn + new + expansion */
-    money_t vs_target;    /* ending_arr - total_arr_target of this plan */
+    money_t ending_arr; /* starting - churn + new + expansion */
+    money_t vs_target;  /* ending_arr - total_arr_target of this plan */
 } scenario_projection;
 
 /* Inputs of the base plan. */
@@ -86,7 +86,7 @@ typedef struct {
     int fiscal_year;
     scenario_targets targets;
     scenario_assumptions assumptions;
-    money_t starting_arr;      /* 0 = implied: (total - new - expansion) / (1 - churn) */
+    money_t starting_arr; /* 0 = implied: (total - new - expansion) / (1 - churn) */
     money_t quota_per_ae;
     double expected_attainment;
     int current_aes;           /* fully ramped AEs on the team at the start of the year */
@@ -125,7 +125,7 @@ typedef enum {
     SF__COUNT
 } scenario_field;
 const char *scenario_field_name(scenario_field f); /* the YAML name */
-int scenario_field_parse(const char *s);            /* -1 when unknown */
+int scenario_field_parse(const char *s);           /* -1 when unknown */
 
 /* ADD: value in the field's unit (rates as fractions: -0.05 = -5 pts; money
  * in cents; cycles in days). MUL: relative (1.1 = +10%). SET: replace. */

@@ -408,8 +408,7 @@ static void add_to(territory_totals *x, const territory_account *a)
  *  - segment s's accounts must share the territories that take s (with what
  *    is pinned there), so that group's capacity-weighted mean bounds its max.
  * Returns 1 when memory for the per-territory sums is unavailable. */
-static double lower_bound(const territory_account *acc, size_t n, const territory_def *terrs, size_t k,
-                          const norm *nm)
+static double lower_bound(const territory_account *acc, size_t n, const territory_def *terrs, size_t k, const norm *nm)
 {
     double lb = 1.0, capmax_all = 0.0;
     double *pinned = calloc(k, sizeof *pinned);
@@ -463,8 +462,8 @@ static double lower_bound(const territory_account *acc, size_t n, const territor
     return lb;
 }
 
-static void build_report(const territory_account *acc, size_t n, const territory_def *terrs, size_t k,
-                         const norm *nm, const int *asg, territory_result *out)
+static void build_report(const territory_account *acc, size_t n, const territory_def *terrs, size_t k, const norm *nm,
+                         const int *asg, territory_result *out)
 {
     for (size_t t = 0; t < k; t++)
         memset(&out->rows[t], 0, sizeof out->rows[t]);
@@ -518,8 +517,7 @@ static void build_report(const territory_account *acc, size_t n, const territory
 }
 
 int territory_report(const territory_account *acc, size_t n, const territory_def *terrs, size_t k,
-                     const territory_options *opt, const int *assignment, territory_result *out,
-                     territory_error *err)
+                     const territory_options *opt, const int *assignment, territory_result *out, territory_error *err)
 {
     if (!out || !out->rows || (n > 0 && !assignment))
         return fail(err, "", "missing output or assignment");

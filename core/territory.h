@@ -30,7 +30,7 @@
 #include "money.h"
 
 enum { TERR_ACCOUNTS, TERR_POTENTIAL, TERR_PIPELINE, TERR_WORKLOAD, TERR_CRITERIA };
-#define TERR_COMPOSITE TERR_CRITERIA /* index of the composite in balance arrays */
+#define TERR_COMPOSITE TERR_CRITERIA         /* index of the composite in balance arrays */
 const char *territory_criterion_name(int c); /* accounts, potential, pipeline, workload, composite */
 
 typedef struct {
@@ -54,8 +54,8 @@ typedef struct {
 } territory_account;
 
 typedef struct {
-    double capacity;      /* > 0; 1 = a full rep, 0.5 = a ramping rep */
-    uint64_t segments;    /* bit s set = takes segment s; 0 = takes all */
+    double capacity;   /* > 0; 1 = a full rep, 0.5 = a ramping rep */
+    uint64_t segments; /* bit s set = takes segment s; 0 = takes all */
 } territory_def;
 
 typedef struct {
@@ -75,8 +75,8 @@ typedef struct {
 
 typedef struct {
     territory_totals proposed;
-    territory_totals current;    /* accounts whose current is this territory */
-    long gained, lost;           /* accounts moving in / out */
+    territory_totals current; /* accounts whose current is this territory */
+    long gained, lost;        /* accounts moving in / out */
     money_t potential_gained, potential_lost;
     money_t pipeline_gained, pipeline_lost;
 } territory_row;
@@ -94,14 +94,14 @@ typedef struct {
 
     territory_balance_index balance;         /* proposed */
     territory_balance_index balance_current; /* current (accounts with one) */
-    double lower_bound;       /* the best composite max/mean any assignment can reach (>= 1) */
-    double tam_ratio;         /* max / min potential per unit capacity */
-    bool tam_rule_ok;         /* seed: no rep > 2x the TAM of another */
-    long moved;               /* accounts with a current territory that changes (a removed one too) */
-    long newly_assigned;      /* accounts without a current territory */
+    double lower_bound;                      /* the best composite max/mean any assignment can reach (>= 1) */
+    double tam_ratio;                        /* max / min potential per unit capacity */
+    bool tam_rule_ok;                        /* seed: no rep > 2x the TAM of another */
+    long moved;                              /* accounts with a current territory that changes (a removed one too) */
+    long newly_assigned;                     /* accounts without a current territory */
     money_t potential_moved, pipeline_moved;
-    double objective;         /* final imbalance (without disruption) */
-    int passes;               /* local-search passes run */
+    double objective; /* final imbalance (without disruption) */
+    int passes;       /* local-search passes run */
 } territory_result;
 
 /* The seed's weights and no disruption weight. */
@@ -118,7 +118,7 @@ int territory_balance(const territory_account *accounts, size_t n, const territo
  * manual edit, or today's map): fills everything in out but the assignment,
  * which it reads. Returns 0 or -1 with err. */
 int territory_report(const territory_account *accounts, size_t n, const territory_def *terrs, size_t k,
-                     const territory_options *opt, const int *assignment, territory_result *out,
-                     territory_error *err) __attribute__((warn_unused_result));
+                     const territory_options *opt, const int *assignment, territory_result *out, territory_error *err)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -187,7 +187,8 @@ int auth_create_key(db_conn *c, const char *workspace_id, auth_role role, const 
     const char *params[] = {workspace_id, auth_role_name(role), name ? name : "", hash, prefix};
     PGresult *r = db_query(c,
                            "INSERT INTO api_keys (workspace_id, role, name, key_hash, key_prefix)"
-                           " VALUES ($1, $2, $3, $4, $5) RETURNING " "api_key_json(api_keys)",
+                           " VALUES ($1, $2, $3, $4, $5) RETURNING "
+                           "api_key_json(api_keys)",
                            5, params, err);
     if (!r)
         return -1;

@@ -15,7 +15,10 @@ static const char *const forecast_values[] = {"pipeline", "best_case", "commit",
 static const char *const role_values[] = {"ae", "sdr", "csm", "manager", NULL};
 static const char *const tier_values[] = {"A", "B", "C", "D", NULL};
 
-#define TXT(n, req, len) {n, n, CRM_TEXT, req, NULL, len}
+#define TXT(n, req, len)                                                                                               \
+    {                                                                                                                  \
+        n, n, CRM_TEXT, req, NULL, len                                                                                 \
+    }
 
 static const crm_field deal_fields[] = {
     TXT("name", true, 500),
@@ -363,12 +366,12 @@ int crm_apply(db_conn *c, const crm_object *o, const char *workspace_id, const j
 }
 
 struct crm_refs {
-    json_t *stages;     /* [key] of the default funnel, or NULL: the seed's */
+    json_t *stages; /* [key] of the default funnel, or NULL: the seed's */
     bool has_reps, has_accounts;
-    json_t *reps;       /* {id: true} of the named owners that are reps */
-    json_t *accounts;   /* {id: true} of the named accounts that exist */
-    char currency[4];   /* the workspace's */
-    json_t *fx;         /* {currency: true} with an exchange rate */
+    json_t *reps;     /* {id: true} of the named owners that are reps */
+    json_t *accounts; /* {id: true} of the named accounts that exist */
+    char currency[4]; /* the workspace's */
+    json_t *fx;       /* {currency: true} with an exchange rate */
 };
 
 static json_t *set_of(const char *text)
@@ -405,18 +408,19 @@ crm_refs *crm_refs_load(db_conn *c, const char *workspace_id, const json_t *patc
         goto out;
     }
     const char *prm[] = {workspace_id, ot, at};
-    res = db_query(c,
-                   "SELECT (SELECT jsonb_agg(x ->> 'key') FROM funnels f, jsonb_array_elements(f.document -> 'stages') x"
-                   "        WHERE f.workspace_id = $1 AND f.is_default AND f.deleted_at IS NULL),"
-                   " EXISTS (SELECT 1 FROM reps WHERE workspace_id = $1),"
-                   " (SELECT COALESCE(jsonb_agg(external_id), '[]') FROM reps WHERE workspace_id = $1"
-                   "  AND external_id IN (SELECT jsonb_array_elements_text($2::jsonb))),"
-                   " EXISTS (SELECT 1 FROM accounts WHERE workspace_id = $1),"
-                   " (SELECT COALESCE(jsonb_agg(external_id), '[]') FROM accounts WHERE workspace_id = $1"
-                   "  AND external_id IN (SELECT jsonb_array_elements_text($3::jsonb))),"
-                   " (SELECT currency FROM workspaces WHERE id = $1),"
-                   " (SELECT COALESCE(jsonb_agg(DISTINCT currency), '[]') FROM fx_rates WHERE workspace_id = $1)",
-                   3, prm, err);
+    res =
+        db_query(c,
+                 "SELECT (SELECT jsonb_agg(x ->> 'key') FROM funnels f, jsonb_array_elements(f.document -> 'stages') x"
+                 "        WHERE f.workspace_id = $1 AND f.is_default AND f.deleted_at IS NULL),"
+                 " EXISTS (SELECT 1 FROM reps WHERE workspace_id = $1),"
+                 " (SELECT COALESCE(jsonb_agg(external_id), '[]') FROM reps WHERE workspace_id = $1"
+                 "  AND external_id IN (SELECT jsonb_array_elements_text($2::jsonb))),"
+                 " EXISTS (SELECT 1 FROM accounts WHERE workspace_id = $1),"
+                 " (SELECT COALESCE(jsonb_agg(external_id), '[]') FROM accounts WHERE workspace_id = $1"
+                 "  AND external_id IN (SELECT jsonb_array_elements_text($3::jsonb))),"
+                 " (SELECT currency FROM workspaces WHERE id = $1),"
+                 " (SELECT COALESCE(jsonb_agg(DISTINCT currency), '[]') FROM fx_rates WHERE workspace_id = $1)",
+                 3, prm, err);
     if (!res)
         goto out;
     r = calloc(1, sizeof *r);

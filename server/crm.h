@@ -33,7 +33,7 @@ typedef struct {
     const char *name;   /* API field */
     const char *column; /* table column */
     crm_ftype type;
-    bool required;      /* on PUT and batch items */
+    bool required; /* on PUT and batch items */
     const char *const *values;
     long long max; /* TEXT: bytes; INT: max */
 } crm_field;
@@ -45,7 +45,7 @@ typedef struct {
     const char *name;     /* "deals" */
     const char *singular; /* "deal" */
     const char *table;
-    const char *json_fn;  /* SQL renderer for lists */
+    const char *json_fn; /* SQL renderer for lists */
     const crm_field *fields;
 } crm_object;
 
@@ -94,8 +94,8 @@ bool crm_is_timestamp(const char *s);
  * close's (fx_convert, migrations 0023). The statement's $1 must be the
  * workspace id. */
 #define CRM_WS_CURRENCY "(SELECT w.currency FROM workspaces w WHERE w.id = $1::uuid)" /* $1: the workspace */
-#define CRM_FX_AMOUNT                                                                                                \
-    "fx_convert(workspace_id, " CRM_WS_CURRENCY ", currency, amount_cents,"                                        \
+#define CRM_FX_AMOUNT                                                                                                  \
+    "fx_convert(workspace_id, " CRM_WS_CURRENCY ", currency, amount_cents,"                                            \
     " CASE WHEN status = 'open' THEN now() ELSE closed_at END)"
 
 typedef struct crm_refs crm_refs;

@@ -48,9 +48,9 @@ json_t *csv_parse(const char *data, size_t len, char *err, size_t errlen)
     size_t i = 0;
     if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
         i = 3;
-    int quoted = 0;    /* inside a quoted field */
+    int quoted = 0; /* inside a quoted field */
     int was_quoted = 0;
-    int any = 0;       /* the current record has content */
+    int any = 0; /* the current record has content */
     for (; i < len; i++) {
         char c = data[i];
         if (c == '\0') {

@@ -37,8 +37,9 @@ static bool conn_open(db_conn *c)
     }
     /* expand_dbname=1: the URL is expanded first, later keywords override it.
      * Keepalives bound how long a silently dead TCP peer can hold a request. */
-    const char *keys[] = {"dbname", "options", "connect_timeout", "application_name", "keepalives_idle",
-                          "keepalives_interval", "keepalives_count", NULL};
+    const char *keys[] = {
+        "dbname",           "options", "connect_timeout", "application_name", "keepalives_idle", "keepalives_interval",
+        "keepalives_count", NULL};
     const char *vals[] = {c->url, c->options, CONNECT_TIMEOUT_S, "revopsd", "5", "2", "2", NULL};
     c->pg = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(c->pg) != CONNECTION_OK) {

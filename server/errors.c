@@ -9,10 +9,9 @@ static const struct {
     int status;
     const char *slug;
     const char *title;
-} error_rows[ERR__COUNT] = {
-    [ERR_NONE] = {200, "none", "OK"},
+} error_rows[ERR__COUNT] = {[ERR_NONE] = {200, "none", "OK"},
 #define X(code, st, sl, ti) [code] = {st, sl, ti},
-    APP_ERROR_TABLE(X)
+                            APP_ERROR_TABLE(X)
 #undef X
 };
 

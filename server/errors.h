@@ -7,24 +7,24 @@
 #ifndef REVOPS_ERRORS_H
 #define REVOPS_ERRORS_H
 
-#define APP_ERROR_TABLE(X)                                                                         \
-    X(ERR_BAD_REQUEST, 400, "bad-request", "Bad request")                                          \
-    X(ERR_MALFORMED_JSON, 400, "malformed-json", "Malformed JSON body")                            \
-    X(ERR_UNAUTHORIZED, 401, "unauthorized", "Missing or invalid API key")                         \
-    X(ERR_BAD_SIGNATURE, 401, "invalid-signature", "Webhook signature check failed")               \
-    X(ERR_FORBIDDEN, 403, "forbidden", "The API key's role does not allow this")                   \
-    X(ERR_NOT_FOUND, 404, "not-found", "Not found")                                                \
-    X(ERR_METHOD_NOT_ALLOWED, 405, "method-not-allowed", "Method not allowed")                     \
-    X(ERR_CONFLICT, 409, "conflict", "Conflict")                                                   \
-    X(ERR_PRECONDITION_FAILED, 412, "precondition-failed", "Precondition failed")                  \
-    X(ERR_PRECONDITION_REQUIRED, 428, "precondition-required", "If-Match is required")              \
-    X(ERR_TOO_LARGE, 413, "payload-too-large", "Request body too large")                           \
-    X(ERR_URI_TOO_LONG, 414, "uri-too-long", "Request URI too long")                               \
-    X(ERR_UNSUPPORTED_MEDIA, 415, "unsupported-media-type", "Unsupported content type")            \
-    X(ERR_HEADERS_TOO_LARGE, 431, "headers-too-large", "Request header fields too large")           \
-    X(ERR_VALIDATION, 422, "validation-error", "The request breaks a rule")                        \
-    X(ERR_RATE_LIMITED, 429, "rate-limited", "Too many requests")                                  \
-    X(ERR_INTERNAL, 500, "internal-error", "Internal error")                                       \
+#define APP_ERROR_TABLE(X)                                                                                             \
+    X(ERR_BAD_REQUEST, 400, "bad-request", "Bad request")                                                              \
+    X(ERR_MALFORMED_JSON, 400, "malformed-json", "Malformed JSON body")                                                \
+    X(ERR_UNAUTHORIZED, 401, "unauthorized", "Missing or invalid API key")                                             \
+    X(ERR_BAD_SIGNATURE, 401, "invalid-signature", "Webhook signature check failed")                                   \
+    X(ERR_FORBIDDEN, 403, "forbidden", "The API key's role does not allow this")                                       \
+    X(ERR_NOT_FOUND, 404, "not-found", "Not found")                                                                    \
+    X(ERR_METHOD_NOT_ALLOWED, 405, "method-not-allowed", "Method not allowed")                                         \
+    X(ERR_CONFLICT, 409, "conflict", "Conflict")                                                                       \
+    X(ERR_PRECONDITION_FAILED, 412, "precondition-failed", "Precondition failed")                                      \
+    X(ERR_PRECONDITION_REQUIRED, 428, "precondition-required", "If-Match is required")                                 \
+    X(ERR_TOO_LARGE, 413, "payload-too-large", "Request body too large")                                               \
+    X(ERR_URI_TOO_LONG, 414, "uri-too-long", "Request URI too long")                                                   \
+    X(ERR_UNSUPPORTED_MEDIA, 415, "unsupported-media-type", "Unsupported content type")                                \
+    X(ERR_HEADERS_TOO_LARGE, 431, "headers-too-large", "Request header fields too large")                              \
+    X(ERR_VALIDATION, 422, "validation-error", "The request breaks a rule")                                            \
+    X(ERR_RATE_LIMITED, 429, "rate-limited", "Too many requests")                                                      \
+    X(ERR_INTERNAL, 500, "internal-error", "Internal error")                                                           \
     X(ERR_DB_UNAVAILABLE, 503, "database-unavailable", "Database unavailable")
 
 typedef enum {

@@ -55,13 +55,14 @@ int fcdata_load_history(db_conn *db, const char *ws, const funnel_def *def, cons
     /* Each closed deal's stage history by its key (LATERAL, OFFSET 0 keeps it
      * a per-deal lookup): planned as a join on stale statistics, it scanned
      * the workspace's deals once per history row (see ASOF_SQL). */
-    PGresult *r = db_query(db,
-                           "SELECT h.stage, count(DISTINCT h.deal_id), count(DISTINCT h.deal_id) FILTER (WHERE d.status = 'won')"
-                           " FROM deals d CROSS JOIN LATERAL (SELECT s.deal_id, s.stage FROM deal_stage_history s"
-                           "  WHERE s.workspace_id = $1 AND s.deal_id = d.external_id OFFSET 0) h"
-                           " WHERE d.workspace_id = $1 AND d.deleted_at IS NULL AND d.status IN ('won', 'lost')"
-                           " AND d.closed_at < $2::date GROUP BY h.stage",
-                           2, p, err);
+    PGresult *r =
+        db_query(db,
+                 "SELECT h.stage, count(DISTINCT h.deal_id), count(DISTINCT h.deal_id) FILTER (WHERE d.status = 'won')"
+                 " FROM deals d CROSS JOIN LATERAL (SELECT s.deal_id, s.stage FROM deal_stage_history s"
+                 "  WHERE s.workspace_id = $1 AND s.deal_id = d.external_id OFFSET 0) h"
+                 " WHERE d.workspace_id = $1 AND d.deleted_at IS NULL AND d.status IN ('won', 'lost')"
+                 " AND d.closed_at < $2::date GROUP BY h.stage",
+                 2, p, err);
     if (!r)
         return -1;
     for (int i = 0; i < PQntuples(r); i++) {
@@ -72,13 +73,14 @@ int fcdata_load_history(db_conn *db, const char *ws, const funnel_def *def, cons
         }
     }
     PQclear(r);
-    r = db_query(db,
-                 "SELECT h.stage, greatest(0, floor(extract(epoch FROM d.closed_at - h.entered_at) / 86400))::int AS days"
-                 " FROM deals d CROSS JOIN LATERAL (SELECT s.stage, s.entered_at FROM deal_stage_history s"
-                 "  WHERE s.workspace_id = $1 AND s.deal_id = d.external_id AND s.entered_at IS NOT NULL OFFSET 0) h"
-                 " WHERE d.workspace_id = $1 AND d.deleted_at IS NULL AND d.status = 'won'"
-                 " AND d.closed_at < $2::date ORDER BY 1, 2",
-                 2, p, err);
+    r = db_query(
+        db,
+        "SELECT h.stage, greatest(0, floor(extract(epoch FROM d.closed_at - h.entered_at) / 86400))::int AS days"
+        " FROM deals d CROSS JOIN LATERAL (SELECT s.stage, s.entered_at FROM deal_stage_history s"
+        "  WHERE s.workspace_id = $1 AND s.deal_id = d.external_id AND s.entered_at IS NOT NULL OFFSET 0) h"
+        " WHERE d.workspace_id = $1 AND d.deleted_at IS NULL AND d.status = 'won'"
+        " AND d.closed_at < $2::date ORDER BY 1, 2",
+        2, p, err);
     if (!r)
         return -1;
     int n = PQntuples(r);
@@ -93,13 +95,16 @@ int fcdata_load_history(db_conn *db, const char *ws, const funnel_def *def, cons
     for (int s = 0; s < def->nstages; s++)
         b->st[s].won_days = b->days[s];
     /* run-rate: the last year of created deals */
-    r = db_query(db,
-                 "SELECT count(*)::float8 / 365, COALESCE(avg((status = 'won')::int) FILTER (WHERE status <> 'open'), 0),"
-                 " COALESCE(avg(a) FILTER (WHERE status = 'won'), 0),"
-                 " COALESCE(avg(a::float8 * a) FILTER (WHERE status = 'won'), 0)"
-                 " FROM (SELECT *, fx_convert(workspace_id, " CRM_WS_CURRENCY ", currency, amount_cents, closed_at) AS a FROM deals) d WHERE workspace_id = $1 AND deleted_at IS NULL AND created_at < $2::date"
-                 " AND created_at >= $2::date - 365 AND (status = 'open' OR closed_at < $2::date)",
-                 2, p, err);
+    r = db_query(
+        db,
+        "SELECT count(*)::float8 / 365, COALESCE(avg((status = 'won')::int) FILTER (WHERE status <> 'open'), 0),"
+        " COALESCE(avg(a) FILTER (WHERE status = 'won'), 0),"
+        " COALESCE(avg(a::float8 * a) FILTER (WHERE status = 'won'), 0)"
+        " FROM (SELECT *, fx_convert(workspace_id, " CRM_WS_CURRENCY
+        ", currency, amount_cents, closed_at) AS a FROM deals) d WHERE workspace_id = $1 AND deleted_at IS NULL AND "
+        "created_at < $2::date"
+        " AND created_at >= $2::date - 365 AND (status = 'open' OR closed_at < $2::date)",
+        2, p, err);
     if (!r)
         return -1;
     b->h.created_per_day = atof(PQgetvalue(r, 0, 0));
@@ -107,10 +112,11 @@ int fcdata_load_history(db_conn *db, const char *ws, const funnel_def *def, cons
     b->h.avg_won_amount = (money_t)llround(atof(PQgetvalue(r, 0, 2)));
     b->h.won_amount_sq_mean = atof(PQgetvalue(r, 0, 3));
     PQclear(r);
-    r = db_query(db,
-                 "SELECT greatest(0, floor(extract(epoch FROM closed_at - created_at) / 86400))::int FROM deals"
-                 " WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'won' AND closed_at < $2::date ORDER BY 1",
-                 2, p, err);
+    r = db_query(
+        db,
+        "SELECT greatest(0, floor(extract(epoch FROM closed_at - created_at) / 86400))::int FROM deals"
+        " WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'won' AND closed_at < $2::date ORDER BY 1",
+        2, p, err);
     if (!r)
         return -1;
     n = PQntuples(r);
@@ -214,7 +220,8 @@ int fcdata_won_between(db_conn *db, const char *ws, caldate_t start, caldate_t e
     caldate_format(end, e, sizeof e);
     const char *p[] = {ws, s, e};
     int rc = db_query_value(db,
-                            "SELECT COALESCE(sum(fx_convert(workspace_id, " CRM_WS_CURRENCY ", currency, amount_cents, closed_at)), 0)"
+                            "SELECT COALESCE(sum(fx_convert(workspace_id, " CRM_WS_CURRENCY
+                            ", currency, amount_cents, closed_at)), 0)"
                             " FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL"
                             " AND status = 'won' AND closed_at >= ($2::date::timestamp AT TIME ZONE 'UTC')"
                             " AND closed_at < ($3::date::timestamp AT TIME ZONE 'UTC')",
@@ -249,7 +256,8 @@ static const char EPISODES_SQL[] =
 
 /* Deals created in the 30-day span k before T (k = 0 is the last 30 days). */
 #define CREATED_SPAN(k, k1)                                                                                            \
-    " count(*) FILTER (WHERE created_at >= t.at - interval '30 days' * " #k1 " AND created_at < t.at - interval '30 days'" \
+    " count(*) FILTER (WHERE created_at >= t.at - interval '30 days' * " #k1                                           \
+    " AND created_at < t.at - interval '30 days'"                                                                      \
     " * " #k "),"
 
 /* Everything the learned method needs besides the episodes, in one pass
@@ -269,24 +277,28 @@ static const char LEARN_FACTS_SQL[] =
     " COALESCE(avg(amount_cents::float8) FILTER (WHERE won_year), 0),"
     " COALESCE(avg(amount_cents::float8 * amount_cents) FILTER (WHERE won_year), 0),"
     " extract(epoch FROM t.at - min(created_at)) / 86400,"
-    " count(before), COALESCE(sum(amount_cents::float8) FILTER (WHERE before IS NOT NULL), 0), COALESCE(sum(before), 0),"
-    CREATED_SPAN(0, 1) CREATED_SPAN(1, 2) CREATED_SPAN(2, 3) CREATED_SPAN(3, 4) CREATED_SPAN(4, 5) CREATED_SPAN(5, 6)
-    CREATED_SPAN(6, 7) CREATED_SPAN(7, 8) CREATED_SPAN(8, 9) CREATED_SPAN(9, 10) CREATED_SPAN(10, 11)
-    " count(*) FILTER (WHERE created_at >= t.at - interval '30 days' * 12 AND created_at < t.at - interval '30 days' * 11)"
-    /* amounts in the workspace currency at the close's rate (fx_convert), the earlier one too */
-    " FROM (SELECT d.created_at, d.status, d.closed_at,"
-    "  fx_convert(d.workspace_id, " CRM_WS_CURRENCY ", d.currency, d.amount_cents, d.closed_at) AS amount_cents, t.at, w.won_year,"
-    "  CASE WHEN w.won_year THEN (SELECT fx_convert(d.workspace_id, " CRM_WS_CURRENCY ", d.currency,"
-    "   round((c.new_value #>> '{}')::numeric * 100)::bigint, d.closed_at)::float8 FROM deal_changes c"
-    "   WHERE c.workspace_id = $1 AND c.deal_id = d.external_id AND c.field = 'amount'"
-    "   AND c.changed_at < d.closed_at - interval '1 day' AND jsonb_typeof(c.new_value) = 'number'"
-    "   ORDER BY c.changed_at DESC, c.id DESC LIMIT 1) END AS before"
-    "  FROM deals d, (SELECT ($2::date::timestamp AT TIME ZONE 'UTC') AS at) t,"
-    "  LATERAL (SELECT d.status = 'won' AND d.closed_at < t.at AND d.closed_at >= t.at - interval '365 days'"
-    "   AND d.amount_cents IS NOT NULL AS won_year) w"
-    "  WHERE d.workspace_id = $1 AND d.created_at < t.at AND (d.deleted_at IS NULL OR d.deleted_at >= t.at)"
-    "  OFFSET 0) x," /* not flattened: the lookup runs once per win, not once per use */
-    " (SELECT ($2::date::timestamp AT TIME ZONE 'UTC') AS at) t GROUP BY t.at";
+    " count(before), COALESCE(sum(amount_cents::float8) FILTER (WHERE before IS NOT NULL), 0), COALESCE(sum(before), "
+    "0)," CREATED_SPAN(0, 1) CREATED_SPAN(1, 2) CREATED_SPAN(2, 3) CREATED_SPAN(3, 4) CREATED_SPAN(4, 5)
+        CREATED_SPAN(5, 6) CREATED_SPAN(6, 7) CREATED_SPAN(7, 8) CREATED_SPAN(8, 9) CREATED_SPAN(9, 10) CREATED_SPAN(
+            10,
+            11) " count(*) FILTER (WHERE created_at >= t.at - interval '30 days' * 12 AND created_at < t.at - interval "
+                "'30 days' * 11)"
+                /* amounts in the workspace currency at the close's rate (fx_convert), the earlier one too */
+                " FROM (SELECT d.created_at, d.status, d.closed_at,"
+                "  fx_convert(d.workspace_id, " CRM_WS_CURRENCY
+                ", d.currency, d.amount_cents, d.closed_at) AS amount_cents, t.at, w.won_year,"
+                "  CASE WHEN w.won_year THEN (SELECT fx_convert(d.workspace_id, " CRM_WS_CURRENCY ", d.currency,"
+                "   round((c.new_value #>> '{}')::numeric * 100)::bigint, d.closed_at)::float8 FROM deal_changes c"
+                "   WHERE c.workspace_id = $1 AND c.deal_id = d.external_id AND c.field = 'amount'"
+                "   AND c.changed_at < d.closed_at - interval '1 day' AND jsonb_typeof(c.new_value) = 'number'"
+                "   ORDER BY c.changed_at DESC, c.id DESC LIMIT 1) END AS before"
+                "  FROM deals d, (SELECT ($2::date::timestamp AT TIME ZONE 'UTC') AS at) t,"
+                "  LATERAL (SELECT d.status = 'won' AND d.closed_at < t.at AND d.closed_at >= t.at - interval '365 "
+                "days'"
+                "   AND d.amount_cents IS NOT NULL AS won_year) w"
+                "  WHERE d.workspace_id = $1 AND d.created_at < t.at AND (d.deleted_at IS NULL OR d.deleted_at >= t.at)"
+                "  OFFSET 0) x," /* not flattened: the lookup runs once per win, not once per use */
+                " (SELECT ($2::date::timestamp AT TIME ZONE 'UTC') AS at) t GROUP BY t.at";
 
 static bool int_of(PGresult *r, int row, int col, caldate_t *out)
 {
@@ -380,7 +392,7 @@ int fcdata_load_learned(db_conn *db, const char *ws, const funnel_def *def, int 
 
 json_t *fcdata_learned_json(const fclearn_model *m, const funnel_def *def)
 {
-    static const char *const bucket_names[FCLEARN_NBUCKETS] = {"0-6", "7-13", "14-29", "30-59",
+    static const char *const bucket_names[FCLEARN_NBUCKETS] = {"0-6",   "7-13",   "14-29",   "30-59",
                                                                "60-89", "90-179", "180-364", "365+"};
     if (!m->usable && m->episodes == 0)
         return json_pack("{s:b, s:I, s:I}", "usable", 0, "closed_deals", (json_int_t)m->closed_deals, "won_deals",
@@ -390,16 +402,17 @@ json_t *fcdata_learned_json(const fclearn_model *m, const funnel_def *def)
         if (!m->open[s])
             continue;
         json_t *buckets = json_array();
-        if (m->entry[s] == 0 && m->events[0] + m->events[1] + m->events[2] > 0 && m->shape[0][s][0] == m->shape[0][s][1] &&
-            m->rate[0][s][0] == m->rate[0][s][1])
+        if (m->entry[s] == 0 && m->events[0] + m->events[1] + m->events[2] > 0 &&
+            m->shape[0][s][0] == m->shape[0][s][1] && m->rate[0][s][0] == m->rate[0][s][1])
             continue; /* a stage no deal was seen in */
         for (int b = 0; b < FCLEARN_NCELLS; b++) {
             json_t *o = json_pack("{s:s, s:b}", "age_days", bucket_names[b % FCLEARN_NBUCKETS], "slipped",
                                   b >= FCLEARN_NBUCKETS);
             static const char *const kinds[3] = {"won_per_day", "lost_per_day", "moved_per_day"};
             for (int k = 0; k < 3; k++)
-                json_object_set_new(o, kinds[k],
-                                    json_real(m->rate[k][s][b] > 0 ? round(m->shape[k][s][b] / m->rate[k][s][b] * 1e6) / 1e6 : 0));
+                json_object_set_new(
+                    o, kinds[k],
+                    json_real(m->rate[k][s][b] > 0 ? round(m->shape[k][s][b] / m->rate[k][s][b] * 1e6) / 1e6 : 0));
             json_array_append_new(buckets, o);
         }
         json_array_append_new(stages, json_pack("{s:s, s:o, s:o}", "stage", def->stages[s].key, "entry_share",
@@ -407,18 +420,17 @@ json_t *fcdata_learned_json(const fclearn_model *m, const funnel_def *def)
     }
     char from[16];
     caldate_format(m->observed_from, from, sizeof from);
-    return json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:s, s:o, s:[f, f, f], s:[f, f, f], s:{s:o, s:o, s:o}, "
-                     "s:{s:o, s:o, s:I}}",
-                     "usable", m->usable, "closed_deals", (json_int_t)m->closed_deals, "won_deals",
-                     (json_int_t)m->won_deals, "episodes", (json_int_t)m->episodes, "wins", (json_int_t)m->events[0],
-                     "losses", (json_int_t)m->events[1], "moves", (json_int_t)m->events[2], "exposure_deal_days",
-                     json_real(round(m->exposure_days)), "observed_from", from, "stages", stages,
-                     "season_won", round(m->season[0][0] * 1e4) / 1e4, round(m->season[0][1] * 1e4) / 1e4,
-                     round(m->season[0][2] * 1e4) / 1e4, "season_lost", round(m->season[1][0] * 1e4) / 1e4,
-                     round(m->season[1][1] * 1e4) / 1e4, round(m->season[1][2] * 1e4) / 1e4, "creation",
-                     "per_day", json_real(round(m->create_per_day * 1e4) / 1e4), "trend_per_quarter",
-                     json_real(round(pow(m->create_trend, 91) * 1e4) / 1e4), "rate_shape",
-                     json_real(round(m->create_shape * 100) / 100), "amounts", "won_mean",
-                     json_real(round(m->won_mean) / 100), "realised_ratio", json_real(round(m->amount_ratio * 1e4) / 1e4),
-                     "ratio_deals", (json_int_t)m->nratio);
+    return json_pack(
+        "{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:s, s:o, s:[f, f, f], s:[f, f, f], s:{s:o, s:o, s:o}, "
+        "s:{s:o, s:o, s:I}}",
+        "usable", m->usable, "closed_deals", (json_int_t)m->closed_deals, "won_deals", (json_int_t)m->won_deals,
+        "episodes", (json_int_t)m->episodes, "wins", (json_int_t)m->events[0], "losses", (json_int_t)m->events[1],
+        "moves", (json_int_t)m->events[2], "exposure_deal_days", json_real(round(m->exposure_days)), "observed_from",
+        from, "stages", stages, "season_won", round(m->season[0][0] * 1e4) / 1e4, round(m->season[0][1] * 1e4) / 1e4,
+        round(m->season[0][2] * 1e4) / 1e4, "season_lost", round(m->season[1][0] * 1e4) / 1e4,
+        round(m->season[1][1] * 1e4) / 1e4, round(m->season[1][2] * 1e4) / 1e4, "creation", "per_day",
+        json_real(round(m->create_per_day * 1e4) / 1e4), "trend_per_quarter",
+        json_real(round(pow(m->create_trend, 91) * 1e4) / 1e4), "rate_shape",
+        json_real(round(m->create_shape * 100) / 100), "amounts", "won_mean", json_real(round(m->won_mean) / 100),
+        "realised_ratio", json_real(round(m->amount_ratio * 1e4) / 1e4), "ratio_deals", (json_int_t)m->nratio);
 }

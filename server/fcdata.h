@@ -56,9 +56,20 @@ typedef struct {
  * `at`; NULL when unknown then. The raw category and close date are the
  * deal's own (deals[] carries the stage's category and an estimated date). */
 enum {
-    FCDATA_COL_ID, FCDATA_COL_AMOUNT, FCDATA_COL_STAGE, FCDATA_COL_STAGE_ENTERED, FCDATA_COL_PROBABILITY,
-    FCDATA_COL_CATEGORY, FCDATA_COL_CLOSE, FCDATA_COL_OWNER, FCDATA_COL_SEGMENT, FCDATA_COL_REGION,
-    FCDATA_COL_ACCOUNT, FCDATA_COL_NAME, FCDATA_COL_LAST_ACTIVITY, FCDATA_COL_PUSHES
+    FCDATA_COL_ID,
+    FCDATA_COL_AMOUNT,
+    FCDATA_COL_STAGE,
+    FCDATA_COL_STAGE_ENTERED,
+    FCDATA_COL_PROBABILITY,
+    FCDATA_COL_CATEGORY,
+    FCDATA_COL_CLOSE,
+    FCDATA_COL_OWNER,
+    FCDATA_COL_SEGMENT,
+    FCDATA_COL_REGION,
+    FCDATA_COL_ACCOUNT,
+    FCDATA_COL_NAME,
+    FCDATA_COL_LAST_ACTIVITY,
+    FCDATA_COL_PUSHES
 };
 
 /* Give an open deal without a close date the one forecast_estimate_close

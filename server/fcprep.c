@@ -31,16 +31,16 @@ static bool parse_day(PGresult *r, int row, int col, caldate_t *out)
  * the owners, rolled up by the caller). */
 static const char *group_sql(const char *group_by)
 {
-    return !group_by                               ? "NULL::text"
-           : strcmp(group_by, "segment") == 0      ? "COALESCE(d.segment, '(none)')"
-           : strcmp(group_by, "region") == 0       ? "COALESCE(r.region, '(none)')"
-                                                   : "COALESCE(d.owner, '(none)')";
+    return !group_by                          ? "NULL::text"
+           : strcmp(group_by, "segment") == 0 ? "COALESCE(d.segment, '(none)')"
+           : strcmp(group_by, "region") == 0  ? "COALESCE(r.region, '(none)')"
+                                              : "COALESCE(d.owner, '(none)')";
 }
 
 /* The same key for a rebuilt row. */
 static const char *group_of_asof(PGresult *r, int row, const char *group_by)
 {
-    int col = strcmp(group_by, "segment") == 0 ? FCDATA_COL_SEGMENT
+    int col = strcmp(group_by, "segment") == 0  ? FCDATA_COL_SEGMENT
               : strcmp(group_by, "region") == 0 ? FCDATA_COL_REGION
                                                 : FCDATA_COL_OWNER;
     return PQgetisnull(r, row, col) ? "(none)" : PQgetvalue(r, row, col);
@@ -113,7 +113,8 @@ static int load_live(db_conn *db, const char *ws, const funnel_def *def, const f
     char sql[1500], ps[16], pe[16];
     snprintf(sql, sizeof sql,
              /* in the workspace currency: open deals at today's rate, won ones at their close's (fx_convert) */
-             "SELECT d.external_id, COALESCE(fx_convert(d.workspace_id, " CRM_WS_CURRENCY ", d.currency, d.amount_cents,"
+             "SELECT d.external_id, COALESCE(fx_convert(d.workspace_id, " CRM_WS_CURRENCY
+             ", d.currency, d.amount_cents,"
              "  CASE WHEN d.status = 'open' THEN now() ELSE d.closed_at END), 0),"
              " d.expected_close_date, d.stage, d.forecast_category,"
              " d.probability::float8, d.status, to_char(d.closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
@@ -124,7 +125,8 @@ static int load_live(db_conn *db, const char *ws, const funnel_def *def, const f
              " WHERE d.workspace_id = $1 AND d.deleted_at IS NULL AND (d.status = 'open' OR (d.status = 'won'"
              "  AND d.closed_at >= $2::date AND d.closed_at < $3::date)) ORDER BY d.external_id",
              group_sql(o->group_by));
-    const char *dp[] = {ws, caldate_format(o->period_start, ps, sizeof ps), caldate_format(o->period_end, pe, sizeof pe)};
+    const char *dp[] = {ws, caldate_format(o->period_start, ps, sizeof ps),
+                        caldate_format(o->period_end, pe, sizeof pe)};
     PGresult *r = p->live = db_query(db, sql, 3, dp, err);
     if (!r)
         return -1;
@@ -190,7 +192,8 @@ static int load_rebuilt(db_conn *db, const char *ws, const funnel_def *def, cons
     if (fcdata_load_asof(db, ws, def, o->as_of, &p->hist, &p->asof, err) != 0)
         return -1;
     snprintf(sql, sizeof sql,
-             "SELECT d.external_id, COALESCE(fx_convert(d.workspace_id, " CRM_WS_CURRENCY ", d.currency, d.amount_cents, d.closed_at), 0),"
+             "SELECT d.external_id, COALESCE(fx_convert(d.workspace_id, " CRM_WS_CURRENCY
+             ", d.currency, d.amount_cents, d.closed_at), 0),"
              " to_char(d.closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
              " d.stage, d.forecast_category, d.probability::float8, %s, d.owner"
              " FROM deals d LEFT JOIN reps r ON r.workspace_id = d.workspace_id AND r.external_id = d.owner"
@@ -200,8 +203,8 @@ static int load_rebuilt(db_conn *db, const char *ws, const funnel_def *def, cons
              " AND d.closed_at >= ($2::date::timestamp AT TIME ZONE 'UTC')"
              " AND d.closed_at < (least($3::date, $4::date)::timestamp AT TIME ZONE 'UTC') ORDER BY d.external_id",
              group_sql(o->group_by));
-    const char *wp[] = {ws, caldate_format(o->period_start, ps, sizeof ps), caldate_format(o->period_end, pe, sizeof pe),
-                        ao};
+    const char *wp[] = {ws, caldate_format(o->period_start, ps, sizeof ps),
+                        caldate_format(o->period_end, pe, sizeof pe), ao};
     PGresult *w = p->won = db_query(db, sql, 4, wp, err);
     if (!w)
         return -1;

@@ -31,13 +31,13 @@ typedef struct {
     forecast_deal *deals; /* open deals first, then the period's won deals */
     const char **ids;     /* per deal; points into the results below */
     size_t n;
-    json_t *groups;       /* group keys by forecast_deal.group (group_by), else empty */
-    int nowners;          /* owners by forecast_deal.owner: forecast_input.nowners */
-    fcdata_history hist;  /* learned before as_of (loaded when needed; see has_history) */
+    json_t *groups;      /* group keys by forecast_deal.group (group_by), else empty */
+    int nowners;         /* owners by forecast_deal.owner: forecast_input.nowners */
+    fcdata_history hist; /* learned before as_of (loaded when needed; see has_history) */
     bool has_history;
-    long estimated;        /* open deals whose close date came from history */
-    long never_closing;    /* of those, in no period */
-    long imputed_amounts;  /* rebuilt deals without a known amount then: the average won amount */
+    long estimated;             /* open deals whose close date came from history */
+    long never_closing;         /* of those, in no period */
+    long imputed_amounts;       /* rebuilt deals without a known amount then: the average won amount */
     money_t pipeline_in_period; /* open, not excluded, expected to close before the period end */
     /* owned results */
     PGresult *live, *won;

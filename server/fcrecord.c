@@ -31,7 +31,8 @@ int fcrecord_load(db_conn *db, const char *ws, const funnel_def *def, int fsm, c
         }
         if (!m->usable)
             break; /* older windows have even less history */
-        if (fcprep_load(db, ws, def, &o, &d, err) != 0 || fcdata_won_between(db, ws, t, t + (caldate_t)w, &actual, err) != 0) {
+        if (fcprep_load(db, ws, def, &o, &d, err) != 0 ||
+            fcdata_won_between(db, ws, t, t + (caldate_t)w, &actual, err) != 0) {
             fcprep_free(&d);
             rc = -1;
             break;

@@ -14,7 +14,8 @@ static const struct {
     {"known", "Identified by email (form fill, content download, event)", "Marketing", NULL},
     {"mql", "Meets minimum engagement threshold (score >= 50) AND fits ICP criteria", "Marketing",
      "Routed to SDR within 5 minutes"},
-    {"sal", "SDR confirms lead is real, reachable, and worth pursuing", "SDR", "Accept or reject within 4 business hours"},
+    {"sal", "SDR confirms lead is real, reachable, and worth pursuing", "SDR",
+     "Accept or reject within 4 business hours"},
     {"sql", "Discovery completed, BANT confirmed, has budget/authority/need/timeline", "SDR → AE handoff",
      "AE must have first meeting within 48 hours of handoff"},
     {"opportunity", "AE confirms deal is real, enters in CRM with amount and close date", "AE", NULL},
@@ -23,11 +24,12 @@ static const struct {
     {"closed_lost", "Deal dead — reason MUST be captured", "AE", NULL},
 };
 
-static const char *const stage_fields[] = {"key", "name", "definition", "owner", "probability", "forecast_category",
-                                           "sla", "sla_hours", "criteria", "entry_criteria", "required_fields",
-                                           "required", "rejection_reasons", "terminal", NULL};
-static const char *const bench_fields[] = {"from", "to", "bottom_25", "median_low", "median_high", "top_25",
-                                           "world_class", "summary", NULL};
+static const char *const stage_fields[] = {
+    "key",       "name",     "definition",     "owner",           "probability", "forecast_category", "sla",
+    "sla_hours", "criteria", "entry_criteria", "required_fields", "required",    "rejection_reasons", "terminal",
+    NULL};
+static const char *const bench_fields[] = {"from",   "to",          "bottom_25", "median_low", "median_high",
+                                           "top_25", "world_class", "summary",   NULL};
 
 static void field_err(app_err *e, const char *prefix, int i, const char *field, const char *msg)
 {
@@ -145,7 +147,8 @@ static json_t *decode_stage(const json_t *s, int i, const funnel_def *dflt, funn
     if (c && !json_is_null(c)) {
         int cat = forecast_category_parse(json_string_value(c));
         if (cat < 0)
-            field_err(e, "stages", i, "forecast_category", "must be one of pipeline, best_case, commit, upside, omitted, closed");
+            field_err(e, "stages", i, "forecast_category",
+                      "must be one of pipeline, best_case, commit, upside, omitted, closed");
         else
             out->category = (forecast_category)cat;
     }
@@ -187,10 +190,14 @@ static json_t *decode_stage(const json_t *s, int i, const funnel_def *dflt, funn
     json_object_set_new(norm, "name", json_string(out->name));
     json_object_set_new(norm, "probability", json_real(out->probability));
     json_object_set_new(norm, "forecast_category", json_string(forecast_category_name(out->category)));
-    json_object_set_new(norm, "terminal", out->won ? json_string("won") : out->lost ? json_string("lost") : json_null());
+    json_object_set_new(norm, "terminal",
+                        out->won    ? json_string("won")
+                        : out->lost ? json_string("lost")
+                                    : json_null());
     json_object_set_new(norm, "sla_hours", json_real(out->sla_hours));
-    const char *const copy[] = {"definition", "owner", "sla", "required", "criteria", "entry_criteria",
-                                "required_fields", "rejection_reasons", NULL};
+    const char *const copy[] = {
+        "definition",        "owner", "sla", "required", "criteria", "entry_criteria", "required_fields",
+        "rejection_reasons", NULL};
     for (const char *const *f = copy; *f; f++) {
         json_t *x = json_object_get(s, *f);
         if (x && !json_is_null(x))
@@ -276,7 +283,8 @@ json_t *funneldoc_decode(const json_t *body, funnel_def *def, app_err *e)
                 bool ok = threshold(b, "bottom_25", bi, &fb->bottom25, e) &
                           threshold(b, "median_low", bi, &fb->median_low, e) &
                           threshold(b, "median_high", bi, &fb->median_high, e) &
-                          threshold(b, "top_25", bi, &fb->top25, e) & threshold(b, "world_class", bi, &fb->world_class, e);
+                          threshold(b, "top_25", bi, &fb->top25, e) &
+                          threshold(b, "world_class", bi, &fb->world_class, e);
                 fb->summary = json_is_true(json_object_get(b, "summary"));
                 if (ok && fb->from >= 0 && fb->to >= 0)
                     def->nbench++;
@@ -329,8 +337,10 @@ json_t *funneldoc_default(void)
         const funnel_stage *s = &d.stages[i];
         json_t *o = json_pack("{s:s, s:s, s:f, s:s, s:o, s:f}", "key", s->key, "name", s->name, "probability",
                               s->probability, "forecast_category", forecast_category_name(s->category), "terminal",
-                              s->won ? json_string("won") : s->lost ? json_string("lost") : json_null(), "sla_hours",
-                              s->sla_hours);
+                              s->won    ? json_string("won")
+                              : s->lost ? json_string("lost")
+                                        : json_null(),
+                              "sla_hours", s->sla_hours);
         for (size_t t = 0; t < sizeof seed_texts / sizeof seed_texts[0]; t++)
             if (strcmp(seed_texts[t].key, s->key) == 0) {
                 json_object_set_new(o, "definition", json_string(seed_texts[t].definition));

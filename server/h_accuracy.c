@@ -530,12 +530,12 @@ static json_t *summary_json(const bool *run, const metrics_accuracy *acc, const 
             continue;
         const metrics_accuracy *a = &acc[m];
         const range_score *sc = &score[m];
-        json_t *row = json_pack(
-            "{s:s, s:I, s:o, s:o, s:o, s:o}", "method", forecast_method_name((forecast_method)m), "periods",
-            (json_int_t)a->periods, "mape", a->periods ? pct_j(a->mape_pct) : json_null(), "bias",
-            a->periods ? pct_j(a->bias_pct) : json_null(), "direction",
-            a->periods ? json_string(accuracy_direction(a->bias_pct)) : json_null(), "grade",
-            a->periods ? json_string(mape_grade_name(a->grade)) : json_null());
+        json_t *row =
+            json_pack("{s:s, s:I, s:o, s:o, s:o, s:o}", "method", forecast_method_name((forecast_method)m), "periods",
+                      (json_int_t)a->periods, "mape", a->periods ? pct_j(a->mape_pct) : json_null(), "bias",
+                      a->periods ? pct_j(a->bias_pct) : json_null(), "direction",
+                      a->periods ? json_string(accuracy_direction(a->bias_pct)) : json_null(), "grade",
+                      a->periods ? json_string(mape_grade_name(a->grade)) : json_null());
         json_object_set_new(row, "coverage_p10_p90",
                             sc->periods ? json_real(round((double)sc->inside / (double)sc->periods * 10000) / 10000)
                                         : json_null());
@@ -555,7 +555,8 @@ void h_forecasts_backtest(http_req *rq)
         http_reply_error(rq, &err);
         return;
     }
-    static const char *const allowed[] = {"periods", "from", "to", "granularity", "method", "include_deals", "explain", NULL};
+    static const char *const allowed[] = {"periods", "from",          "to",      "granularity",
+                                          "method",  "include_deals", "explain", NULL};
     (void)jv_only_fields(rq->json, allowed, &err);
     const char *method_s = NULL;
     if (jv_string(rq->json, "method", false, 16, &method_s, &err) && method_s && strcmp(method_s, "all") != 0 &&

@@ -157,10 +157,20 @@ void h_capacity_plan(http_req *rq)
         http_reply_error(rq, &err);
         return;
     }
-    static const char *const allowed[] = {"target",         "quota",          "attainment",    "ramp",
-                                          "attrition_rate", "time_to_hire_months", "backfill", "seasonality",
-                                          "fiscal_year_start", "roster",      "from_reps",     "hire_from_month",
-                                          "max_hires_per_month", NULL};
+    static const char *const allowed[] = {"target",
+                                          "quota",
+                                          "attainment",
+                                          "ramp",
+                                          "attrition_rate",
+                                          "time_to_hire_months",
+                                          "backfill",
+                                          "seasonality",
+                                          "fiscal_year_start",
+                                          "roster",
+                                          "from_reps",
+                                          "hire_from_month",
+                                          "max_hires_per_month",
+                                          NULL};
     (void)jv_only_fields(rq->json, allowed, &err);
     capacity_input in = {0};
     double attainment = 0;
@@ -310,8 +320,11 @@ void h_capacity_plan(http_req *rq)
     json_object_set_new(out, "required_aes", json_integer(p.aes_at_full_ramp));
     json_object_set_new(out, "seats_for_required_aes", seats >= 0 ? json_integer(seats) : json_null());
     json_object_set_new(out, "roster",
-                        json_pack("{s:s, s:I, s:I}", "source", from_reps ? "reps" : nroster ? "request" : "none", "rows",
-                                  (json_int_t)nreps, "reps", (json_int_t)headcount));
+                        json_pack("{s:s, s:I, s:I}", "source",
+                                  from_reps ? "reps"
+                                  : nroster ? "request"
+                                            : "none",
+                                  "rows", (json_int_t)nreps, "reps", (json_int_t)headcount));
     json_object_set_new(out, "capacity_before", money_j(p.capacity_before));
     json_object_set_new(out, "gap_before", money_j(p.gap_before));
     json_object_set_new(out, "hires_needed", json_integer(p.hires_needed));
@@ -320,13 +333,13 @@ void h_capacity_plan(http_req *rq)
         const capacity_month *cm = &p.months[m];
         month_label(cm->month_start, buf, sizeof buf);
         json_object_set_new(plan, buf, json_integer(p.hires[m]));
-        json_array_append_new(
-            monthly, json_pack("{s:s, s:f, s:f, s:o, s:o, s:o, s:o, s:i, s:f}", "month", buf, "headcount",
-                               round(cm->headcount * 1e4) / 1e4, "ramped_equivalent",
-                               round(cm->ramped_equivalent * 1e4) / 1e4, "capacity", money_j(cm->capacity),
-                               "cumulative", money_j(cm->cumulative), "target", money_j(cm->target_cumulative), "gap",
-                               money_j(cm->target_cumulative - cm->cumulative), "hires", cm->hires, "backfills",
-                               round(cm->backfills * 1e4) / 1e4));
+        json_array_append_new(monthly,
+                              json_pack("{s:s, s:f, s:f, s:o, s:o, s:o, s:o, s:i, s:f}", "month", buf, "headcount",
+                                        round(cm->headcount * 1e4) / 1e4, "ramped_equivalent",
+                                        round(cm->ramped_equivalent * 1e4) / 1e4, "capacity", money_j(cm->capacity),
+                                        "cumulative", money_j(cm->cumulative), "target", money_j(cm->target_cumulative),
+                                        "gap", money_j(cm->target_cumulative - cm->cumulative), "hires", cm->hires,
+                                        "backfills", round(cm->backfills * 1e4) / 1e4));
     }
     json_object_set_new(out, "hiring_plan", plan);
     json_object_set_new(out, "monthly", monthly);

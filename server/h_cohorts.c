@@ -111,12 +111,14 @@ void h_cohorts_retention(http_req *rq)
             const cohort_cell *c = &cells[g * horizon + m];
             bool base = c0->arr > 0;
             json_array_append_new(
-                months, json_pack("{s:i, s:f, s:o, s:o, s:o}", "month", m, "arr", (double)c->arr / 100.0, "nrr",
-                                  base ? json_real(round((double)c->arr / (double)c0->arr * 10000) / 10000) : json_null(),
-                                  "grr", base ? json_real(round((double)c->kept / (double)c0->arr * 10000) / 10000) : json_null(),
-                                  "logo_retention",
-                                  c0->logos > 0 ? json_real(round((double)c->logos / (double)c0->logos * 10000) / 10000)
-                                                : json_null()));
+                months,
+                json_pack("{s:i, s:f, s:o, s:o, s:o}", "month", m, "arr", (double)c->arr / 100.0, "nrr",
+                          base ? json_real(round((double)c->arr / (double)c0->arr * 10000) / 10000) : json_null(),
+                          "grr",
+                          base ? json_real(round((double)c->kept / (double)c0->arr * 10000) / 10000) : json_null(),
+                          "logo_retention",
+                          c0->logos > 0 ? json_real(round((double)c->logos / (double)c0->logos * 10000) / 10000)
+                                        : json_null()));
         }
         json_array_append_new(rows, json_pack("{s:O, s:I, s:f, s:o}", "cohort", json_array_get(names, (size_t)g),
                                               "accounts", (json_int_t)(c0->logos > 0 ? c0->logos : 0), "starting_arr",
@@ -197,11 +199,13 @@ void h_unit_economics(http_req *rq)
     PQclear(r);
     /* spend per group in the period */
     char sb[16], eb[16], sql[400];
-    snprintf(sql, sizeof sql,
-             "SELECT CASE WHEN %s = '' THEN '(none)' ELSE %s END, sum(amount_cents) FROM spend WHERE workspace_id = $1"
-             " AND category IN ('sales', 'marketing') AND period_start >= $2::date AND period_end <= $3::date GROUP BY 1",
-             strcmp(by, "channel") == 0 ? "channel" : "segment", strcmp(by, "channel") == 0 ? "channel" : "segment");
-    const char *sp[] = {rq->auth.workspace_id, caldate_format(P.start, sb, sizeof sb), caldate_format(P.end, eb, sizeof eb)};
+    snprintf(
+        sql, sizeof sql,
+        "SELECT CASE WHEN %s = '' THEN '(none)' ELSE %s END, sum(amount_cents) FROM spend WHERE workspace_id = $1"
+        " AND category IN ('sales', 'marketing') AND period_start >= $2::date AND period_end <= $3::date GROUP BY 1",
+        strcmp(by, "channel") == 0 ? "channel" : "segment", strcmp(by, "channel") == 0 ? "channel" : "segment");
+    const char *sp[] = {rq->auth.workspace_id, caldate_format(P.start, sb, sizeof sb),
+                        caldate_format(P.end, eb, sizeof eb)};
     PGresult *s = db_query(db, sql, 3, sp, &err);
     if (!s) {
         free(accts);
@@ -241,14 +245,15 @@ void h_unit_economics(http_req *rq)
         metric_value lc = has_cac && has_ltv ? metrics_ltv_cac(ltv, cac) : (metric_value){0};
         metric_value pb = has_cac && gm_s[0] ? metrics_cac_payback(cac, arpa, gm) : (metric_value){0};
         json_array_append_new(
-            groups, json_pack("{s:O, s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "group", json_array_get(names, (size_t)g),
-                              "sm_spend", has_spend ? json_real((double)spend / 100.0) : json_null(), "new_customers",
-                              (json_int_t)acquired, "cac", has_cac ? json_real((double)cac / 100.0) : json_null(),
-                              "arpa_monthly", logos_end ? json_real((double)arpa / 100.0) : json_null(), "ltv",
-                              has_ltv ? json_real((double)ltv / 100.0) : json_null(), "ltv_cac_ratio",
-                              lc.ok ? json_real(round(lc.value * 10000) / 10000) : json_null(), "cac_payback_months",
-                              pb.ok ? json_real(round(pb.value * 10000) / 10000) : json_null(), "status",
-                              lc.ok ? json_string(metric_status_name(lc.status)) : json_null()));
+            groups,
+            json_pack("{s:O, s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "group", json_array_get(names, (size_t)g),
+                      "sm_spend", has_spend ? json_real((double)spend / 100.0) : json_null(), "new_customers",
+                      (json_int_t)acquired, "cac", has_cac ? json_real((double)cac / 100.0) : json_null(),
+                      "arpa_monthly", logos_end ? json_real((double)arpa / 100.0) : json_null(), "ltv",
+                      has_ltv ? json_real((double)ltv / 100.0) : json_null(), "ltv_cac_ratio",
+                      lc.ok ? json_real(round(lc.value * 10000) / 10000) : json_null(), "cac_payback_months",
+                      pb.ok ? json_real(round(pb.value * 10000) / 10000) : json_null(), "status",
+                      lc.ok ? json_string(metric_status_name(lc.status)) : json_null()));
     }
     PQclear(s);
     free(accts);

@@ -213,14 +213,12 @@ static void crm_delete(http_req *rq, const crm_object *o)
         return;
     app_err err = {0};
     const char *p[] = {rq->auth.workspace_id, id};
-    const char *sql =
-        o->kind == CRM_DEALS
-            ? "SELECT 1 WHERE deal_delete($1::uuid, $2, now(), 'api')"
-            : o->kind == CRM_ACCOUNTS
-                  ? "UPDATE accounts SET deleted_at = now(), updated_at = now() WHERE workspace_id = $1"
-                    " AND external_id = $2 AND deleted_at IS NULL RETURNING 1"
-                  : "UPDATE reps SET deleted_at = now(), updated_at = now() WHERE workspace_id = $1"
-                    " AND external_id = $2 AND deleted_at IS NULL RETURNING 1";
+    const char *sql = o->kind == CRM_DEALS ? "SELECT 1 WHERE deal_delete($1::uuid, $2, now(), 'api')"
+                      : o->kind == CRM_ACCOUNTS
+                          ? "UPDATE accounts SET deleted_at = now(), updated_at = now() WHERE workspace_id = $1"
+                            " AND external_id = $2 AND deleted_at IS NULL RETURNING 1"
+                          : "UPDATE reps SET deleted_at = now(), updated_at = now() WHERE workspace_id = $1"
+                            " AND external_id = $2 AND deleted_at IS NULL RETURNING 1";
     PGresult *r = db_query(db, sql, 2, p, &err);
     if (!r) {
         http_reply_error(rq, &err);
@@ -259,8 +257,8 @@ static int reject_unknown_refs(db_conn *db, const char *ws, json_t *results, jso
         json_t *res = json_array_get(results, (size_t)json_integer_value(idx));
         json_t *errs = json_array();
         for (int f = 0; f < one.nfields; f++)
-            json_array_append_new(errs, json_pack("{s:s, s:s}", "field", one.fields[f].field, "message",
-                                                  one.fields[f].message));
+            json_array_append_new(
+                errs, json_pack("{s:s, s:s}", "field", one.fields[f].field, "message", one.fields[f].message));
         json_object_set_new(res, "status", json_string("rejected"));
         json_object_set_new(res, "errors", errs);
     }
@@ -311,8 +309,8 @@ static void crm_batch(http_req *rq, const crm_object *o)
             json_decref(patch);
             json_t *errs = json_array();
             for (int k = 0; k < one.nfields; k++)
-                json_array_append_new(errs, json_pack("{s:s, s:s}", "field", one.fields[k].field, "message",
-                                                      one.fields[k].message));
+                json_array_append_new(
+                    errs, json_pack("{s:s, s:s}", "field", one.fields[k].field, "message", one.fields[k].message));
             json_object_set_new(res, "status", json_string("rejected"));
             json_object_set_new(res, "errors", errs);
         } else {
@@ -441,21 +439,22 @@ static void crm_list(http_req *rq, const crm_object *o)
     snprintf(lbuf, sizeof lbuf, "%ld", limit + 1);
     PGresult *r;
     if (o->kind == CRM_DEALS) {
-        const char *p[] = {rq->auth.workspace_id, cursor, lbuf, since, deleted ? "t" : "f", stage, owner, status,
-                           from,                  to};
-        r = db_query(db,
-                     "SELECT deal_json(t), t.external_id FROM deals t WHERE t.workspace_id = $1"
-                     " AND ($2::text IS NULL OR t.external_id > $2)"
-                     " AND ($4::timestamptz IS NULL OR t.updated_at >= $4::timestamptz)"
-                     " AND ($5::boolean OR t.deleted_at IS NULL)"
-                     " AND ($6::text IS NULL OR t.stage = $6) AND ($7::text IS NULL OR t.owner = $7)"
-                     " AND ($8::text IS NULL OR t.status = $8)"
-                     " AND ($9::date IS NULL OR CASE WHEN t.status = 'open' THEN t.expected_close_date"
-                     "      ELSE COALESCE((t.closed_at AT TIME ZONE 'UTC')::date, t.expected_close_date) END >= $9::date)"
-                     " AND ($10::date IS NULL OR CASE WHEN t.status = 'open' THEN t.expected_close_date"
-                     "      ELSE COALESCE((t.closed_at AT TIME ZONE 'UTC')::date, t.expected_close_date) END <= $10::date)"
-                     " ORDER BY t.external_id LIMIT $3",
-                     10, p, &err);
+        const char *p[] = {
+            rq->auth.workspace_id, cursor, lbuf, since, deleted ? "t" : "f", stage, owner, status, from, to};
+        r = db_query(
+            db,
+            "SELECT deal_json(t), t.external_id FROM deals t WHERE t.workspace_id = $1"
+            " AND ($2::text IS NULL OR t.external_id > $2)"
+            " AND ($4::timestamptz IS NULL OR t.updated_at >= $4::timestamptz)"
+            " AND ($5::boolean OR t.deleted_at IS NULL)"
+            " AND ($6::text IS NULL OR t.stage = $6) AND ($7::text IS NULL OR t.owner = $7)"
+            " AND ($8::text IS NULL OR t.status = $8)"
+            " AND ($9::date IS NULL OR CASE WHEN t.status = 'open' THEN t.expected_close_date"
+            "      ELSE COALESCE((t.closed_at AT TIME ZONE 'UTC')::date, t.expected_close_date) END >= $9::date)"
+            " AND ($10::date IS NULL OR CASE WHEN t.status = 'open' THEN t.expected_close_date"
+            "      ELSE COALESCE((t.closed_at AT TIME ZONE 'UTC')::date, t.expected_close_date) END <= $10::date)"
+            " ORDER BY t.external_id LIMIT $3",
+            10, p, &err);
     } else {
         char sql[640];
         snprintf(sql, sizeof sql,

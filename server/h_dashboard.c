@@ -26,7 +26,10 @@
 
 static json_t *money_j(money_t c) { return json_real((double)c / 100.0); }
 static json_t *no_money(money_t c) { return (void)c, json_null(); }
-static json_t *ratio_j(const metric_value *m) { return m->ok ? json_real(round(m->value * 10000) / 10000) : json_null(); }
+static json_t *ratio_j(const metric_value *m)
+{
+    return m->ok ? json_real(round(m->value * 10000) / 10000) : json_null();
+}
 
 typedef struct {
     json_t *signals;
@@ -63,10 +66,11 @@ static long load_moves(db_conn *db, const char *ws, caldate_t end, metrics_accou
 {
     char eb[16];
     const char *p[] = {ws, caldate_format(end, eb, sizeof eb)};
-    PGresult *r = db_query(db,
-                           "SELECT dense_rank() OVER (ORDER BY account) - 1, event_date, kind, amount_cents FROM arr_events"
-                           " WHERE workspace_id = $1 AND event_date < $2::date ORDER BY account, event_date, id",
-                           2, p, err);
+    PGresult *r =
+        db_query(db,
+                 "SELECT dense_rank() OVER (ORDER BY account) - 1, event_date, kind, amount_cents FROM arr_events"
+                 " WHERE workspace_id = $1 AND event_date < $2::date ORDER BY account, event_date, id",
+                 2, p, err);
     if (!r)
         return -1;
     long n = PQntuples(r);
@@ -114,10 +118,11 @@ static int sm_spend(db_conn *db, const char *ws, caldate_t start, caldate_t end,
 {
     char sb[16], eb[16];
     const char *p[] = {ws, caldate_format(start, sb, sizeof sb), caldate_format(end, eb, sizeof eb)};
-    PGresult *r = db_query(db,
-                           "SELECT COALESCE(sum(amount_cents), 0), count(*) FROM spend WHERE workspace_id = $1"
-                           " AND category IN ('sales', 'marketing') AND period_start >= $2::date AND period_end <= $3::date",
-                           3, p, err);
+    PGresult *r =
+        db_query(db,
+                 "SELECT COALESCE(sum(amount_cents), 0), count(*) FROM spend WHERE workspace_id = $1"
+                 " AND category IN ('sales', 'marketing') AND period_start >= $2::date AND period_end <= $3::date",
+                 3, p, err);
     if (!r)
         return -1;
     *out = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
@@ -185,15 +190,15 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
                             "expansion", arr_j(w.expansion), "contraction", arr_j(w.contraction), "churned",
                             arr_j(w.churn), "net_new", arr_j(w.net_new), "reactivation", arr_j(w.reactivation));
     if (arr_rows == 0)
-        signal(&c, "arr", NULL, "no ARR movements recorded up to the period's end (POST /v1/arr-events or subscriptions)",
-               "", 0);
+        signal(&c, "arr", NULL,
+               "no ARR movements recorded up to the period's end (POST /v1/arr-events or subscriptions)", "", 0);
     explain(&c, "arr", "ending = beginning + new + expansion + reactivation - contraction - churn (ARR movements)",
             json_pack("{s:I}", "movements", (json_int_t)arr_rows));
     metric_value nrr = metrics_nrr(w.starting, w.expansion, w.contraction, w.churn);
     metric_value grr = metrics_grr(w.starting, w.contraction, w.churn);
     metric_value logo = metrics_logo_retention(w.logos_start, w.logos_churned);
-    json_t *retention = json_pack("{s:o, s:o, s:o}", "nrr", ratio_j(&nrr), "grr", ratio_j(&grr), "logo_retention",
-                                  ratio_j(&logo));
+    json_t *retention =
+        json_pack("{s:o, s:o, s:o}", "nrr", ratio_j(&nrr), "grr", ratio_j(&grr), "logo_retention", ratio_j(&logo));
     explain(&c, "nrr", "(beginning + expansion - contraction - churn) / beginning",
             json_pack("{s:o, s:o, s:o, s:o}", "beginning", money_j(w.starting), "expansion", money_j(w.expansion),
                       "contraction", money_j(w.contraction), "churn", money_j(w.churn)));
@@ -217,8 +222,9 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
         return -1;
     char gm_s[32] = "", burn_s[32] = "";
     const char *fp[] = {ws, label};
-    PGresult *fr = db_query(db, "SELECT gross_margin, net_burn_cents FROM finance_periods WHERE workspace_id = $1 AND period = $2",
-                            2, fp, err);
+    PGresult *fr =
+        db_query(db, "SELECT gross_margin, net_burn_cents FROM finance_periods WHERE workspace_id = $1 AND period = $2",
+                 2, fp, err);
     if (!fr)
         return -1;
     if (PQntuples(fr)) {
@@ -238,8 +244,10 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
     bool has_ltv = gm_s[0] && arpa > 0 && metrics_ltv(arpa, gm, churn_rate, &ltv);
     metric_value lc = has_cac && has_ltv ? metrics_ltv_cac(ltv, cac) : (metric_value){.band = "undefined"};
     metric_value pb = has_cac && gm_s[0] ? metrics_cac_payback(cac, arpa, gm) : (metric_value){.band = "undefined"};
-    metric_value magic = prior_rows > 0 ? metrics_magic_number(w.net_new, prior_spend) : (metric_value){.band = "undefined"};
-    metric_value burn = burn_s[0] ? metrics_burn_multiple(strtoll(burn_s, NULL, 10), w.net_new) : (metric_value){.band = "undefined"};
+    metric_value magic =
+        prior_rows > 0 ? metrics_magic_number(w.net_new, prior_spend) : (metric_value){.band = "undefined"};
+    metric_value burn =
+        burn_s[0] ? metrics_burn_multiple(strtoll(burn_s, NULL, 10), w.net_new) : (metric_value){.band = "undefined"};
     json_t *eff = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "cac", has_cac ? money_j(cac) : json_null(), "ltv",
                             has_ltv ? money_j(ltv) : json_null(), "ltv_cac_ratio", ratio_j(&lc), "cac_payback_months",
                             ratio_j(&pb), "magic_number", ratio_j(&magic), "burn_multiple", ratio_j(&burn));
@@ -247,8 +255,8 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
             json_pack("{s:o, s:I, s:I}", "sm_spend", money_j(spend), "new_customers", (json_int_t)w.logos_new,
                       "spend_rows", (json_int_t)spend_rows));
     explain(&c, "ltv", "ARPA (monthly) x gross margin / monthly logo churn rate",
-            json_pack("{s:o, s:o, s:f}", "arpa_monthly", money_j(arpa), "gross_margin", gm_s[0] ? json_real(gm) : json_null(),
-                      "monthly_churn_rate", churn_rate));
+            json_pack("{s:o, s:o, s:f}", "arpa_monthly", money_j(arpa), "gross_margin",
+                      gm_s[0] ? json_real(gm) : json_null(), "monthly_churn_rate", churn_rate));
     explain(&c, "cac_payback_months", "CAC / (ARPA monthly x gross margin)", json_pack("{}"));
     explain(&c, "magic_number", "net new ARR / prior period S&M spend",
             json_pack("{s:o, s:o, s:I}", "net_new_arr", money_j(w.net_new), "prior_sm_spend", money_j(prior_spend),
@@ -257,14 +265,17 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
             json_pack("{s:o, s:o}", "net_burn", burn_s[0] ? money_j(strtoll(burn_s, NULL, 10)) : json_null(),
                       "net_new_arr", money_j(w.net_new)));
     signal(&c, "ltv_cac_ratio", &lc,
-           !has_cac ? "no S&M spend or no new customers in the period" : "no gross margin for the period (PUT /v1/finance)",
+           !has_cac ? "no S&M spend or no new customers in the period"
+                    : "no gross margin for the period (PUT /v1/finance)",
            "LTV:CAC %.1f:1 (%s)", lc.value);
     signal(&c, "cac_payback_months", &pb,
-           !has_cac ? "no S&M spend or no new customers in the period" : "no gross margin for the period (PUT /v1/finance)",
+           !has_cac ? "no S&M spend or no new customers in the period"
+                    : "no gross margin for the period (PUT /v1/finance)",
            "CAC payback %.1f months (%s)", pb.value);
     signal(&c, "magic_number", &magic, "no S&M spend recorded for the prior period", "Magic number %.2f (%s)",
            magic.value);
-    signal(&c, "burn_multiple", &burn, burn_s[0] ? "net new ARR is not positive" : "no net burn for the period (PUT /v1/finance)",
+    signal(&c, "burn_multiple", &burn,
+           burn_s[0] ? "net new ARR is not positive" : "no net burn for the period (PUT /v1/finance)",
            "Burn multiple %.2fx (%s)", burn.value);
 
     /* ---- pipeline, coverage, velocity and forecast ----
@@ -281,7 +292,8 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
     if (fcdata_default_funnel(db, ws, &wdef, funnel_id, funnel_ver, err) != 0)
         return -1;
     bool ended = P->end <= today;
-    fcprep_opts at_end = {.period_start = P->start, .period_end = P->end, .as_of = ended ? P->end : today, .rebuild = ended};
+    fcprep_opts at_end = {
+        .period_start = P->start, .period_end = P->end, .as_of = ended ? P->end : today, .rebuild = ended};
     fcprep_opts at_start = at_end;
     if (ended)
         at_start.as_of = P->start;
@@ -292,7 +304,7 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
         fcprep_free(&ps);
         return -1;
     }
-    const fcprep_deals *fc = ended ? &ps : &pe;   /* coverage and forecast */
+    const fcprep_deals *fc = ended ? &ps : &pe; /* coverage and forecast */
     const fcprep_opts *fco = ended ? &at_start : &at_end;
     metrics_open_deal *od = calloc(pe.n + 1, sizeof *od);
     size_t nopen = 0;
@@ -315,19 +327,20 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
     caldate_t ms = period_containing(PERIOD_MONTH, as_of, fsm).start;
     caldate_format(ms, month_start, sizeof month_start);
     const char *qp[] = {ws, label, sb, eb, month_start};
-    PGresult *qr = db_query(
-        db,
-        /* one scan of the workspace's deals for every aggregate (five scans before) */
-        "SELECT (SELECT sum((quotas ->> $2)::bigint) FROM reps WHERE workspace_id = $1 AND deleted_at IS NULL AND quotas ? $2),"
-        " COALESCE(sum(amount_cents) FILTER (WHERE won), 0), count(*) FILTER (WHERE won),"
-        " count(*) FILTER (WHERE closed),"
-        " COALESCE(avg(extract(epoch FROM closed_at - created_at) / 86400) FILTER (WHERE won), 0),"
-        " COALESCE(sum(amount_cents) FILTER (WHERE created_at >= $5::date AND created_at < ($5::date + interval '1 month')), 0)"
-        " FROM (SELECT " CRM_FX_AMOUNT " AS amount_cents, closed_at, created_at,"
-        "   status = 'won' AND closed_at >= $3::date AND closed_at < $4::date AS won,"
-        "   status IN ('won', 'lost') AND closed_at >= $3::date AND closed_at < $4::date AS closed"
-        "   FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL) d",
-        5, qp, err);
+    PGresult *qr = db_query(db,
+                            /* one scan of the workspace's deals for every aggregate (five scans before) */
+                            "SELECT (SELECT sum((quotas ->> $2)::bigint) FROM reps WHERE workspace_id = $1 AND "
+                            "deleted_at IS NULL AND quotas ? $2),"
+                            " COALESCE(sum(amount_cents) FILTER (WHERE won), 0), count(*) FILTER (WHERE won),"
+                            " count(*) FILTER (WHERE closed),"
+                            " COALESCE(avg(extract(epoch FROM closed_at - created_at) / 86400) FILTER (WHERE won), 0),"
+                            " COALESCE(sum(amount_cents) FILTER (WHERE created_at >= $5::date AND created_at < "
+                            "($5::date + interval '1 month')), 0)"
+                            " FROM (SELECT " CRM_FX_AMOUNT " AS amount_cents, closed_at, created_at,"
+                            "   status = 'won' AND closed_at >= $3::date AND closed_at < $4::date AS won,"
+                            "   status IN ('won', 'lost') AND closed_at >= $3::date AND closed_at < $4::date AS closed"
+                            "   FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL) d",
+                            5, qp, err);
     if (!qr) {
         free(od);
         fcprep_free(&pe);
@@ -347,7 +360,7 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
     metric_value cov = has_quota && quota > won_then ? mp.coverage : (metric_value){.band = "undefined"};
     if (cov.ok) {
         cov.value = (double)in_period / (double)(quota - won_then);
-        cov = cov.value >= 3 ? (metric_value){true, cov.value, STATUS_GREEN, "healthy"}
+        cov = cov.value >= 3   ? (metric_value){true, cov.value, STATUS_GREEN, "healthy"}
               : cov.value >= 2 ? (metric_value){true, cov.value, STATUS_YELLOW, "thin"}
                                : (metric_value){true, cov.value, STATUS_RED, "insufficient"};
     }
@@ -403,16 +416,18 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
     li.quantiles[0] = 0.1;
     li.quantiles[1] = 0.9;
     forecast_result lres = {0};
-    if (od && forecast_compute(fc->deals, fc->n, &fi, &fres) == 0 && forecast_compute(fc->deals, fc->n, &li, &lres) == 0)
+    if (od && forecast_compute(fc->deals, fc->n, &fi, &fres) == 0 &&
+        forecast_compute(fc->deals, fc->n, &li, &lres) == 0)
         forecast = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:s}", "commit", money_j(fres.total.commit), "best_case",
                              money_j(fres.total.best_case), "pipeline", money_j(fres.total.pipeline), "expected",
                              money_j(lres.total.expected), "p10", money_j(lres.quantile_values[0]), "p90",
                              money_j(lres.quantile_values[1]), "method", forecast_method_name(li.method));
     else
-        forecast = json_pack("{s:n, s:n, s:n, s:n, s:n, s:n, s:n}", "commit", "best_case", "pipeline", "expected", "p10",
-                             "p90", "method");
+        forecast = json_pack("{s:n, s:n, s:n, s:n, s:n, s:n, s:n}", "commit", "best_case", "pipeline", "expected",
+                             "p10", "p90", "method");
     free(lmod);
-    explain(&c, "commit", "category forecast at as_of: won in the period by then + commit deals (as POST /v1/forecasts)",
+    explain(&c, "commit",
+            "category forecast at as_of: won in the period by then + commit deals (as POST /v1/forecasts)",
             json_pack("{s:s, s:b, s:o, s:I}", "as_of", fc_s, "rebuilt", ended, "closed_won",
                       money_j(fres.total.closed_won), "close_dates_estimated", (json_int_t)fc->estimated));
     free(od);
@@ -450,8 +465,9 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
     metrics_accuracy acc;
     metrics_accuracy_compute(pairs, (size_t)npairs, 1, &acc);
     json_object_set_new(forecast, "actual_vs_forecast_last_month",
-                        has_lm && lm_forecast > 0 ? json_real(round((double)lm_actual / (double)lm_forecast * 10000) / 10000)
-                                                  : json_null());
+                        has_lm && lm_forecast > 0
+                            ? json_real(round((double)lm_actual / (double)lm_forecast * 10000) / 10000)
+                            : json_null());
     json_object_set_new(forecast, "mape", acc.periods ? json_real(round(acc.mape_pct * 100) / 100) : json_null());
     explain(&c, "mape",
             "mean of |actual - forecast| / actual over the last four ended periods with a forecast made by their start",
@@ -460,13 +476,17 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
             json_pack("{s:o, s:o}", "forecast", has_lm ? money_j(lm_forecast) : json_null(), "actual",
                       has_lm ? money_j(lm_actual) : json_null()));
     if (acc.periods) {
-        metric_value mv = {.ok = true, .value = acc.mape_pct,
-                           .status = acc.grade <= GRADE_GOOD ? STATUS_GREEN : acc.grade == GRADE_NEEDS_WORK ? STATUS_YELLOW : STATUS_RED,
+        metric_value mv = {.ok = true,
+                           .value = acc.mape_pct,
+                           .status = acc.grade <= GRADE_GOOD         ? STATUS_GREEN
+                                     : acc.grade == GRADE_NEEDS_WORK ? STATUS_YELLOW
+                                                                     : STATUS_RED,
                            .band = mape_grade_name(acc.grade)};
         signal(&c, "forecast_mape", &mv, "", "MAPE %.1f%% (%s)", acc.mape_pct);
     } else {
-        json_array_append_new(c.signals, json_pack("{s:s, s:n, s:s}", "metric", "forecast_mape", "status", "note",
-                                                   "no forecast made by the start of an ended period with actuals yet"));
+        json_array_append_new(c.signals,
+                              json_pack("{s:s, s:n, s:s}", "metric", "forecast_mape", "status", "note",
+                                        "no forecast made by the start of an ended period with actuals yet"));
     }
 
     funnel_def def; /* the seed's stage keys, for the conversion cohorts */
@@ -506,11 +526,14 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
     json_t *conversion = json_object();
     for (size_t k = 0; k < sizeof conv / sizeof conv[0]; k++) {
         funnel_cohort co = {0};
-        bool ok = ev && funnel_cohort_conversion(&def, ev, m, ndeals, funnel_stage_index(&def, conv[k].from),
-                                                 funnel_stage_index(&def, conv[k].to), P->start, P->end, &co) == 0 &&
+        bool ok = ev &&
+                  funnel_cohort_conversion(&def, ev, m, ndeals, funnel_stage_index(&def, conv[k].from),
+                                           funnel_stage_index(&def, conv[k].to), P->start, P->end, &co) == 0 &&
                   co.entered > 0;
         json_object_set_new(conversion, conv[k].name, ok ? json_real(round(co.rate * 10000) / 10000) : json_null());
-        explain(&c, conv[k].name, "deals that first reached the first stage in the period and ever reached the second (a later stage, not lost, counts as reached)",
+        explain(&c, conv[k].name,
+                "deals that first reached the first stage in the period and ever reached the second (a later stage, "
+                "not lost, counts as reached)",
                 json_pack("{s:I, s:I}", "entered", (json_int_t)co.entered, "converted", (json_int_t)co.converted));
     }
     free(ev);
@@ -520,8 +543,8 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(updated, sizeof updated, "%Y-%m-%d", &tm);
-    json_t *doc = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "period", label, "updated", updated,
-                            "arr", arr, "retention", retention, "efficiency", eff, "pipeline", pipeline, "conversion",
+    json_t *doc = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "period", label, "updated", updated, "arr",
+                            arr, "retention", retention, "efficiency", eff, "pipeline", pipeline, "conversion",
                             conversion, "forecast", forecast, "health_signals", c.signals);
     if (c.explain)
         json_object_set_new(doc, "explain", c.explain);
@@ -532,10 +555,10 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
 /* The seed renders ratios as "112%", "3.2x", "4.1:1" in YAML. */
 static void yaml_style(json_t *doc)
 {
-    static const char *const pct[][2] = {{"retention", "nrr"},           {"retention", "grr"},
-                                         {"retention", "logo_retention"}, {"conversion", "mql_to_sql"},
-                                         {"conversion", "sql_to_opp"},    {"conversion", "opp_to_closed_won"},
-                                         {"conversion", "full_funnel"}};
+    static const char *const pct[][2] = {
+        {"retention", "nrr"},         {"retention", "grr"},         {"retention", "logo_retention"},
+        {"conversion", "mql_to_sql"}, {"conversion", "sql_to_opp"}, {"conversion", "opp_to_closed_won"},
+        {"conversion", "full_funnel"}};
     char buf[32];
     for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++) {
         json_t *sec = json_object_get(doc, pct[i][0]), *v = json_object_get(sec, pct[i][1]);
@@ -628,7 +651,7 @@ void h_dashboard(http_req *rq)
     const char *ps = http_query(rq, "period"), *ex = http_query(rq, "explain");
     if (ex && strcmp(ex, "true") != 0 && strcmp(ex, "false") != 0)
         app_err_field(&err, "explain", "must be true or false");
-    if (ps && strlen(ps) >= sizeof ((dash_req *)0)->period)
+    if (ps && strlen(ps) >= sizeof((dash_req *)0)->period)
         app_err_field(&err, "period", "must be a period such as 2026-Q1, 2026-03 or FY2026");
     if (err.code != ERR_NONE) {
         http_reply_error(rq, &err);
@@ -713,12 +736,11 @@ void h_revenue_waterfall(http_req *rq)
         http_reply_error(rq, &err);
         return;
     }
-    http_reply_json_etag(rq, json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:I, s:I, s:I}, s:I}",
-                                       "from", fs, "to", ts, "starting", money_j(w.starting), "new_business",
-                                       money_j(w.new_business), "expansion", money_j(w.expansion), "reactivation",
-                                       money_j(w.reactivation), "contraction", money_j(w.contraction), "churn",
-                                       money_j(w.churn), "ending", money_j(w.ending), "net_new", money_j(w.net_new),
-                                       "logos", "start", (json_int_t)w.logos_start, "churned",
-                                       (json_int_t)w.logos_churned, "new", (json_int_t)w.logos_new, "movements",
-                                       (json_int_t)rows));
+    http_reply_json_etag(
+        rq, json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:I, s:I, s:I}, s:I}", "from", fs, "to",
+                      ts, "starting", money_j(w.starting), "new_business", money_j(w.new_business), "expansion",
+                      money_j(w.expansion), "reactivation", money_j(w.reactivation), "contraction",
+                      money_j(w.contraction), "churn", money_j(w.churn), "ending", money_j(w.ending), "net_new",
+                      money_j(w.net_new), "logos", "start", (json_int_t)w.logos_start, "churned",
+                      (json_int_t)w.logos_churned, "new", (json_int_t)w.logos_new, "movements", (json_int_t)rows));
 }

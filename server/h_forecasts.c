@@ -16,8 +16,8 @@ static json_t *money_j(money_t c) { return json_real((double)c / 100.0); }
 
 static json_t *totals_json(const forecast_totals *t)
 {
-    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I}", "closed_won", money_j(t->closed_won), "commit",
-                     money_j(t->commit), "best_case", money_j(t->best_case), "pipeline", money_j(t->pipeline),
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I}", "closed_won", money_j(t->closed_won),
+                     "commit", money_j(t->commit), "best_case", money_j(t->best_case), "pipeline", money_j(t->pipeline),
                      "weighted", money_j(t->weighted), "expected", money_j(t->expected), "run_rate",
                      money_j(t->run_rate), "risk_adjusted", money_j(t->risk_adjusted), "open_deals",
                      (json_int_t)t->open_deals, "flagged_deals", (json_int_t)t->flagged_deals);
@@ -34,7 +34,8 @@ typedef struct {
 
 static void parse_request(const json_t *body, fc_request *q, forecast_input *in, app_err *err)
 {
-    static const char *const allowed[] = {"period", "method", "group_by", "quantiles", "as_of", "what_if", "explain", NULL};
+    static const char *const allowed[] = {"period", "method",  "group_by", "quantiles",
+                                          "as_of",  "what_if", "explain",  NULL};
     (void)jv_only_fields(body, allowed, err);
     (void)jv_string(body, "period", true, 16, &q->period, err);
     if (jv_string(body, "method", false, 16, &q->method, err) && q->method && forecast_method_parse(q->method) < 0)
@@ -90,8 +91,9 @@ static void parse_request(const json_t *body, fc_request *q, forecast_input *in,
 static int manager_groups(db_conn *db, const char *ws, fcprep_deals *pd, int **parent, app_err *err)
 {
     const char *fp[] = {ws};
-    PGresult *mr = db_query(db, "SELECT external_id, manager FROM reps WHERE workspace_id = $1 AND deleted_at IS NULL"
-                                " AND manager IS NOT NULL",
+    PGresult *mr = db_query(db,
+                            "SELECT external_id, manager FROM reps WHERE workspace_id = $1 AND deleted_at IS NULL"
+                            " AND manager IS NOT NULL",
                             1, fp, err);
     if (!mr)
         return -1;
@@ -137,8 +139,9 @@ static json_t *groups_json(const json_t *names, const forecast_result *res, cons
     for (int g = 0; g < ngroups; g++) {
         json_t *o = totals_json(&res->groups[g]);
         json_object_set(o, "key", json_array_get(names, (size_t)g));
-        json_object_set_new(o, "parent", parent && parent[g] >= 0 ? json_incref(json_array_get(names, (size_t)parent[g]))
-                                                                   : json_null());
+        json_object_set_new(o, "parent",
+                            parent && parent[g] >= 0 ? json_incref(json_array_get(names, (size_t)parent[g]))
+                                                     : json_null());
         json_array_append_new(groups, o);
     }
     return groups;
@@ -151,10 +154,11 @@ static int coverage_json(db_conn *db, const char *ws, const char *plabel, money_
 {
     char quota_s[32];
     const char *qp[] = {ws, plabel};
-    int has_quota = db_query_value(db,
-                                   "SELECT sum((quotas ->> $2)::bigint) FROM reps WHERE workspace_id = $1 AND deleted_at IS NULL"
-                                   " AND quotas ? $2",
-                                   2, qp, quota_s, sizeof quota_s, err);
+    int has_quota =
+        db_query_value(db,
+                       "SELECT sum((quotas ->> $2)::bigint) FROM reps WHERE workspace_id = $1 AND deleted_at IS NULL"
+                       " AND quotas ? $2",
+                       2, qp, quota_s, sizeof quota_s, err);
     if (has_quota < 0)
         return -1;
     money_t quota = has_quota > 0 && quota_s[0] ? strtoll(quota_s, NULL, 10) : 0;
@@ -169,11 +173,12 @@ static int coverage_json(db_conn *db, const char *ws, const char *plabel, money_
 static json_t *ranges_json(forecast_method m)
 {
     return json_pack("{s:b, s:s}", "calibrated", m == FM_LEARNED, "basis",
-                     m == FM_LEARNED ? "deal outcomes, new deals (compound Poisson), the learned rates' posterior spread "
-                                       "and the spread of the method's own record; P10-P90 coverage measured by "
-                                       "POST /v1/forecasts/backtest"
-                                     : "deal outcomes only (independent wins at the method's probabilities); "
-                                       "not calibrated: ranges are too narrow");
+                     m == FM_LEARNED
+                         ? "deal outcomes, new deals (compound Poisson), the learned rates' posterior spread "
+                           "and the spread of the method's own record; P10-P90 coverage measured by "
+                           "POST /v1/forecasts/backtest"
+                         : "deal outcomes only (independent wins at the method's probabilities); "
+                           "not calibrated: ranges are too narrow");
 }
 
 /* Keep the forecast and answer 201 with it. */
@@ -186,16 +191,26 @@ static void store_and_reply(http_req *rq, db_conn *db, const period *P, const ch
     caldate_format(P->start, ps, sizeof ps);
     caldate_format(P->end, pe, sizeof pe);
     caldate_format(as_of, ao, sizeof ao);
-    char *req_text = json_dumps(rq->json, JSON_COMPACT), *res_text = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(15));
-    const char *ip[] = {rq->auth.workspace_id, plabel, ps, pe, method, funnel_id[0] ? funnel_id : NULL,
-                        funnel_ver[0] ? funnel_ver : NULL, ao, req_text, res_text};
-    PGresult *ir = req_text && res_text
-                       ? db_query(db,
-                                  "INSERT INTO forecasts AS f (workspace_id, period, period_start, period_end, method, funnel_id,"
-                                  " funnel_version, as_of, request, result) VALUES ($1, $2, $3::date, $4::date, $5, $6::uuid,"
-                                  " $7::int, $8::date, $9::jsonb, $10::jsonb) RETURNING forecast_json(f)",
-                                  10, ip, &err)
-                       : NULL;
+    char *req_text = json_dumps(rq->json, JSON_COMPACT),
+         *res_text = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    const char *ip[] = {rq->auth.workspace_id,
+                        plabel,
+                        ps,
+                        pe,
+                        method,
+                        funnel_id[0] ? funnel_id : NULL,
+                        funnel_ver[0] ? funnel_ver : NULL,
+                        ao,
+                        req_text,
+                        res_text};
+    PGresult *ir =
+        req_text && res_text
+            ? db_query(db,
+                       "INSERT INTO forecasts AS f (workspace_id, period, period_start, period_end, method, funnel_id,"
+                       " funnel_version, as_of, request, result) VALUES ($1, $2, $3::date, $4::date, $5, $6::uuid,"
+                       " $7::int, $8::date, $9::jsonb, $10::jsonb) RETURNING forecast_json(f)",
+                       10, ip, &err)
+            : NULL;
     free(req_text);
     free(res_text);
     if (!ir) {
@@ -277,7 +292,8 @@ void h_forecasts_create(http_req *rq)
     }
     if (in.method == FM_LEARNED && !lm->usable) {
         in.method = q.method ? FM_HISTORICAL : FM_WEIGHTED;
-        method_note = "not enough closed history for the learned method (30 closed deals, 10 of them won, before as_of)";
+        method_note =
+            "not enough closed history for the learned method (30 closed deals, 10 of them won, before as_of)";
     }
     forecast_method used = in.method;
     fcprep_input(&pd, &po, &def, used, &in);
@@ -316,8 +332,9 @@ void h_forecasts_create(http_req *rq)
     json_object_set_new(out, "coverage", coverage);
     coverage = NULL;
     json_object_set_new(out, "group_by", q.group_by ? json_string(q.group_by) : json_null());
-    json_object_set_new(out, "close_dates_estimated", json_pack("{s:I, s:I}", "deals", (json_int_t)pd.estimated,
-                                                               "in_no_period", (json_int_t)pd.never_closing));
+    json_object_set_new(
+        out, "close_dates_estimated",
+        json_pack("{s:I, s:I}", "deals", (json_int_t)pd.estimated, "in_no_period", (json_int_t)pd.never_closing));
     json_object_set_new(out, "method_asked", json_string(forecast_method_name(asked)));
     json_object_set_new(out, "method_used", json_string(forecast_method_name(used)));
     json_object_set_new(out, "method_note", method_note ? json_string(method_note) : json_null());
@@ -352,12 +369,13 @@ void h_forecasts_list(http_req *rq)
 
 void h_forecasts_get(http_req *rq)
 {
-    PGresult *r = http_query_one(rq, NULL,
-                                 "SELECT forecast_json(f) || jsonb_build_object('submissions', (SELECT COALESCE(jsonb_agg("
-                                 " forecast_submission_json(s) ORDER BY s.created_at, s.id), '[]') FROM forecast_submissions s"
-                                 " WHERE s.workspace_id = f.workspace_id AND s.forecast_id = f.id))"
-                                 " FROM forecasts f WHERE workspace_id = $1 AND id = $2::uuid",
-                                 "No forecast with this id");
+    PGresult *r =
+        http_query_one(rq, NULL,
+                       "SELECT forecast_json(f) || jsonb_build_object('submissions', (SELECT COALESCE(jsonb_agg("
+                       " forecast_submission_json(s) ORDER BY s.created_at, s.id), '[]') FROM forecast_submissions s"
+                       " WHERE s.workspace_id = f.workspace_id AND s.forecast_id = f.id))"
+                       " FROM forecasts f WHERE workspace_id = $1 AND id = $2::uuid",
+                       "No forecast with this id");
     if (!r)
         return;
     http_reply_json_etag(rq, json_loads(PQgetvalue(r, 0, 0), 0, NULL));

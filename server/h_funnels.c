@@ -138,8 +138,9 @@ static int funnel_write_tx(db_conn *c, void *ctx, app_err *err)
     if (w->is_put) {
         char ver[24];
         const char *p[] = {w->ws, w->id};
-        int f = db_query_value(c, "SELECT version FROM funnels WHERE workspace_id = $1 AND id = $2::uuid"
-                                  " AND deleted_at IS NULL FOR UPDATE",
+        int f = db_query_value(c,
+                               "SELECT version FROM funnels WHERE workspace_id = $1 AND id = $2::uuid"
+                               " AND deleted_at IS NULL FOR UPDATE",
                                2, p, ver, sizeof ver, err);
         if (f <= 0) {
             if (f == 0)
@@ -176,10 +177,11 @@ static int funnel_write_tx(db_conn *c, void *ctx, app_err *err)
     snprintf(fid, sizeof fid, "%s", PQgetvalue(r, 0, 1));
     PQclear(r);
     const char *vp[] = {w->ws, fid};
-    return db_exec(c,
-                   "INSERT INTO funnel_versions (funnel_id, workspace_id, version, name, document)"
-                   " SELECT id, workspace_id, version, name, document FROM funnels WHERE workspace_id = $1 AND id = $2::uuid",
-                   2, vp, err);
+    return db_exec(
+        c,
+        "INSERT INTO funnel_versions (funnel_id, workspace_id, version, name, document)"
+        " SELECT id, workspace_id, version, name, document FROM funnels WHERE workspace_id = $1 AND id = $2::uuid",
+        2, vp, err);
 }
 
 static void write_funnel(http_req *rq, bool is_put)
@@ -199,8 +201,8 @@ static void write_funnel(http_req *rq, bool is_put)
     json_t *body = body_document(rq);
     if (!body)
         return;
-    funnel_write w = {.ws = rq->auth.workspace_id, .id = is_put ? rq->params[0] : NULL, .if_match = if_match,
-                      .is_put = is_put};
+    funnel_write w = {
+        .ws = rq->auth.workspace_id, .id = is_put ? rq->params[0] : NULL, .if_match = if_match, .is_put = is_put};
     json_t *doc = decode_definition(rq, body, &w.name, &w.is_default, !is_put);
     if (!doc) {
         json_decref(body);
@@ -240,12 +242,13 @@ void h_funnels_list(http_req *rq)
     char lbuf[24];
     snprintf(lbuf, sizeof lbuf, "%ld", limit + 1);
     const char *p[] = {rq->auth.workspace_id, cursor, lbuf};
-    PGresult *r = db_query(db,
-                           "SELECT funnel_json(f), f.id FROM funnels f WHERE f.workspace_id = $1 AND f.deleted_at IS NULL"
-                           " AND ($2::uuid IS NULL OR (f.created_at, f.id) > (SELECT created_at, id FROM funnels"
-                           "      WHERE id = $2::uuid AND workspace_id = $1))"
-                           " ORDER BY f.created_at, f.id LIMIT $3",
-                           3, p, &err);
+    PGresult *r =
+        db_query(db,
+                 "SELECT funnel_json(f), f.id FROM funnels f WHERE f.workspace_id = $1 AND f.deleted_at IS NULL"
+                 " AND ($2::uuid IS NULL OR (f.created_at, f.id) > (SELECT created_at, id FROM funnels"
+                 "      WHERE id = $2::uuid AND workspace_id = $1))"
+                 " ORDER BY f.created_at, f.id LIMIT $3",
+                 3, p, &err);
     if (!r) {
         http_reply_error(rq, &err);
         return;
@@ -302,13 +305,14 @@ void h_funnels_delete(http_req *rq)
     app_err err = {0};
     const char *p[] = {rq->auth.workspace_id, rq->params[0]};
     char state[8];
-    int f = db_query_value(db,
-                           "WITH t AS (SELECT id, is_default FROM funnels WHERE workspace_id = $1 AND id = $2::uuid"
-                           "   AND deleted_at IS NULL),"
-                           " d AS (UPDATE funnels SET deleted_at = now() WHERE id = (SELECT id FROM t WHERE NOT is_default)"
-                           "   RETURNING id)"
-                           " SELECT CASE WHEN EXISTS (SELECT 1 FROM d) THEN 'deleted' ELSE 'default' END FROM t",
-                           2, p, state, sizeof state, &err);
+    int f =
+        db_query_value(db,
+                       "WITH t AS (SELECT id, is_default FROM funnels WHERE workspace_id = $1 AND id = $2::uuid"
+                       "   AND deleted_at IS NULL),"
+                       " d AS (UPDATE funnels SET deleted_at = now() WHERE id = (SELECT id FROM t WHERE NOT is_default)"
+                       "   RETURNING id)"
+                       " SELECT CASE WHEN EXISTS (SELECT 1 FROM d) THEN 'deleted' ELSE 'default' END FROM t",
+                       2, p, state, sizeof state, &err);
     if (f < 0)
         http_reply_error(rq, &err);
     else if (f == 0)
@@ -392,9 +396,9 @@ void h_funnels_diagnose(http_req *rq)
     funnel_diagnosis d;
     funnel_diagnose(&def, c, &d);
     json_t *tr = transitions_json(&def, &d), *bn = bottleneck_json(&def, &d);
-    json_t *out = json_pack("{s:O, s:O, s:o, s:o, s:s}", "funnel_id", json_object_get(stored, "id"), "funnel_version",
-                            json_object_get(stored, "version"), "transitions", tr, "bottleneck", bn, "summary",
-                            d.explanation);
+    json_t *out =
+        json_pack("{s:O, s:O, s:o, s:o, s:s}", "funnel_id", json_object_get(stored, "id"), "funnel_version",
+                  json_object_get(stored, "version"), "transitions", tr, "bottleneck", bn, "summary", d.explanation);
     json_decref(stored);
     http_reply_json(rq, 200, out);
 }
@@ -407,15 +411,15 @@ static json_t *transitions_json(const funnel_def *def, const funnel_diagnosis *d
     for (int i = 0; i < d->ntransitions; i++) {
         const funnel_transition *t = &d->transitions[i];
         const funnel_benchmark *b = &def->bench[t->bench];
-        json_array_append_new(
-            tr, json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:b, s:{s:f, s:f, s:f, s:f, s:f}}", "from",
-                          def->stages[b->from].key, "to", def->stages[b->to].key, "from_count",
-                          t->from_count >= 0 ? json_integer(t->from_count) : json_null(), "to_count",
-                          t->to_count >= 0 ? json_integer(t->to_count) : json_null(), "rate",
-                          t->has_rate ? json_real(t->rate) : json_null(), "tier",
-                          t->has_rate ? json_string(funnel_tier_name(t->tier)) : json_null(), "summary", b->summary,
-                          "benchmark", "bottom_25", b->bottom25, "median_low", b->median_low, "median_high",
-                          b->median_high, "top_25", b->top25, "world_class", b->world_class));
+        json_array_append_new(tr, json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:b, s:{s:f, s:f, s:f, s:f, s:f}}", "from",
+                                            def->stages[b->from].key, "to", def->stages[b->to].key, "from_count",
+                                            t->from_count >= 0 ? json_integer(t->from_count) : json_null(), "to_count",
+                                            t->to_count >= 0 ? json_integer(t->to_count) : json_null(), "rate",
+                                            t->has_rate ? json_real(t->rate) : json_null(), "tier",
+                                            t->has_rate ? json_string(funnel_tier_name(t->tier)) : json_null(),
+                                            "summary", b->summary, "benchmark", "bottom_25", b->bottom25, "median_low",
+                                            b->median_low, "median_high", b->median_high, "top_25", b->top25,
+                                            "world_class", b->world_class));
     }
     return tr;
 }
@@ -441,7 +445,8 @@ static json_t *cohort_block(const funnel_def *def, const funnel_event *ev, const
             sel[m++] = ev[i];
     funnel_cohort c[FUNNEL_MAX_BENCH];
     for (int b = 0; b < def->nbench; b++)
-        if (!sel || funnel_cohort_conversion(def, sel, m, ndeals, def->bench[b].from, def->bench[b].to, start, end, &c[b]) != 0)
+        if (!sel ||
+            funnel_cohort_conversion(def, sel, m, ndeals, def->bench[b].from, def->bench[b].to, start, end, &c[b]) != 0)
             c[b] = (funnel_cohort){0};
     free(sel);
     funnel_diagnosis d;
@@ -495,7 +500,9 @@ void h_funnels_conversion(http_req *rq)
              "SELECT h.deal_id, h.stage, to_char(h.entered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), %s"
              " FROM deal_stage_history h JOIN deals d ON d.workspace_id = h.workspace_id AND d.external_id = h.deal_id"
              " WHERE h.workspace_id = $1 AND d.deleted_at IS NULL ORDER BY h.deal_id, h.id",
-             group_by ? (strcmp(group_by, "owner") == 0 ? "d.owner" : strcmp(group_by, "segment") == 0 ? "d.segment" : "d.source")
+             group_by ? (strcmp(group_by, "owner") == 0     ? "d.owner"
+                         : strcmp(group_by, "segment") == 0 ? "d.segment"
+                                                            : "d.source")
                       : "NULL::text");
     const char *p[] = {rq->auth.workspace_id};
     PGresult *r = db_query(db, sql, 1, p, &err);
@@ -548,10 +555,11 @@ void h_funnels_conversion(http_req *rq)
     json_t *tis = json_array();
     for (int s = 0; s < def.nstages; s++)
         if (!def.stages[s].won && !def.stages[s].lost)
-            json_array_append_new(tis, json_pack("{s:s, s:I, s:o, s:o}", "stage", def.stages[s].key, "samples",
-                                                 (json_int_t)times[s].samples, "median_days",
-                                                 times[s].samples ? json_real(times[s].median_days) : json_null(),
-                                                 "p90_days", times[s].samples ? json_real(times[s].p90_days) : json_null()));
+            json_array_append_new(tis,
+                                  json_pack("{s:s, s:I, s:o, s:o}", "stage", def.stages[s].key, "samples",
+                                            (json_int_t)times[s].samples, "median_days",
+                                            times[s].samples ? json_real(times[s].median_days) : json_null(),
+                                            "p90_days", times[s].samples ? json_real(times[s].p90_days) : json_null()));
     json_object_set_new(out, "time_in_stage", tis);
     json_object_set(out, "funnel_id", json_object_get(stored, "id"));
     json_object_set(out, "funnel_version", json_object_get(stored, "version"));

@@ -89,15 +89,16 @@ void h_fx_put(http_req *rq)
     json_decref(rows);
     const char *p[] = {rq->auth.workspace_id, cur, text};
     /* one statement: refuse the workspace's own currency, merge, answer */
-    PGresult *r = db_query(db,
-                           "WITH w AS (SELECT currency FROM workspaces WHERE id = $1),"
-                           " ins AS (INSERT INTO fx_rates AS f (workspace_id, currency, day, rate)"
-                           "  SELECT $1, $2, (x ->> 0)::date, (x ->> 1)::numeric FROM jsonb_array_elements($3::jsonb) x"
-                           "  WHERE $2 <> (SELECT currency FROM w)"
-                           "  ON CONFLICT (workspace_id, currency, day) DO UPDATE SET rate = EXCLUDED.rate, updated_at = now()"
-                           "  RETURNING 1)"
-                           " SELECT (SELECT currency FROM w), (SELECT count(*) FROM ins)",
-                           3, p, &err);
+    PGresult *r =
+        db_query(db,
+                 "WITH w AS (SELECT currency FROM workspaces WHERE id = $1),"
+                 " ins AS (INSERT INTO fx_rates AS f (workspace_id, currency, day, rate)"
+                 "  SELECT $1, $2, (x ->> 0)::date, (x ->> 1)::numeric FROM jsonb_array_elements($3::jsonb) x"
+                 "  WHERE $2 <> (SELECT currency FROM w)"
+                 "  ON CONFLICT (workspace_id, currency, day) DO UPDATE SET rate = EXCLUDED.rate, updated_at = now()"
+                 "  RETURNING 1)"
+                 " SELECT (SELECT currency FROM w), (SELECT count(*) FROM ins)",
+                 3, p, &err);
     free(text);
     if (!r) {
         http_reply_error(rq, &err);

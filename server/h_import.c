@@ -31,8 +31,7 @@ void h_imports_create(http_req *rq)
                media_is(ctype, "application/ndjson")) {
         const char *object = http_query(rq, "object");
         req = json_pack("{s:s, s:s, s:s%}", "object", object ? object : "", "format",
-                        media_is(ctype, "text/csv") ? "csv" : "ndjson", "data", rq->body ? rq->body : "",
-                        rq->body_len);
+                        media_is(ctype, "text/csv") ? "csv" : "ndjson", "data", rq->body ? rq->body : "", rq->body_len);
         if (!req) {
             app_err_field(&err, "data", "must be UTF-8 text");
             http_reply_error(rq, &err);

@@ -120,8 +120,7 @@ static void check_arr_event(const json_t *it, json_t *rows, void *ctx, app_err *
     if (e->code != ERR_NONE)
         return;
     json_array_append_new(rows, json_pack("{s:s, s:o, s:s, s:I, s:s}", "account", account, "date", date_json(date),
-                                          "kind", kind, "amount_cents", (json_int_t)cents, "note",
-                                          note ? note : ""));
+                                          "kind", kind, "amount_cents", (json_int_t)cents, "note", note ? note : ""));
 }
 
 void h_arr_events_create(http_req *rq)
@@ -133,14 +132,15 @@ void h_arr_events_create(http_req *rq)
     json_decref(items);
     if (!rows)
         return;
-    insert_rows(rq,
-                "INSERT INTO arr_events (workspace_id, account, event_date, kind, amount_cents, note)"
-                " SELECT $1, x.account, x.date, x.kind, x.amount_cents, x.note"
-                " FROM ROWS FROM (jsonb_to_recordset($2::jsonb) AS (account text, date date, kind text,"
-                "      amount_cents bigint, note text)) WITH ORDINALITY AS x(account, date, kind, amount_cents, note, n)"
-                " ORDER BY x.n"
-                " RETURNING arr_event_json(arr_events)",
-                rows);
+    insert_rows(
+        rq,
+        "INSERT INTO arr_events (workspace_id, account, event_date, kind, amount_cents, note)"
+        " SELECT $1, x.account, x.date, x.kind, x.amount_cents, x.note"
+        " FROM ROWS FROM (jsonb_to_recordset($2::jsonb) AS (account text, date date, kind text,"
+        "      amount_cents bigint, note text)) WITH ORDINALITY AS x(account, date, kind, amount_cents, note, n)"
+        " ORDER BY x.n"
+        " RETURNING arr_event_json(arr_events)",
+        rows);
 }
 
 static bool optional_date_query(http_req *rq, const char *name, const char **out, app_err *err)
@@ -247,9 +247,9 @@ static int rederive_account(db_conn *c, const char *ws, const char *account, app
         goto done;
     json_t *rows = json_array();
     for (int i = 0; i < nm; i++)
-        json_array_append_new(rows, json_pack("{s:o, s:s, s:I}", "date", date_json(moves[i].date), "kind",
-                                              arr_kind_name(moves[i].kind), "amount_cents",
-                                              (json_int_t)moves[i].amount));
+        json_array_append_new(rows,
+                              json_pack("{s:o, s:s, s:I}", "date", date_json(moves[i].date), "kind",
+                                        arr_kind_name(moves[i].kind), "amount_cents", (json_int_t)moves[i].amount));
     char *text = json_dumps(rows, JSON_COMPACT);
     json_decref(rows);
     const char *ip[] = {ws, account, text};
@@ -278,8 +278,9 @@ static int sub_put_tx(db_conn *c, void *ctx, app_err *err)
         return -1;
     char old_account[256] = "";
     const char *op[] = {s->workspace_id, s->external_id};
-    int had = db_query_value(c, "SELECT account FROM subscriptions WHERE workspace_id = $1 AND external_id = $2 FOR UPDATE",
-                             2, op, old_account, sizeof old_account, err);
+    int had =
+        db_query_value(c, "SELECT account FROM subscriptions WHERE workspace_id = $1 AND external_id = $2 FOR UPDATE",
+                       2, op, old_account, sizeof old_account, err);
     if (had < 0)
         return -1;
     const char *p[] = {s->workspace_id, s->external_id, s->account, cents, s->start, s->end, s->renewal};
@@ -381,11 +382,10 @@ static void check_spend(const json_t *it, json_t *rows, void *ctx, app_err *e)
     if (e->code != ERR_NONE)
         return;
     char label[16];
-    json_array_append_new(rows, json_pack("{s:s, s:o, s:o, s:s, s:s, s:s, s:I}", "period",
-                                          period_format(&per, label, sizeof label), "start", date_json(per.start),
-                                          "end", date_json(per.end), "category", category, "channel",
-                                          channel ? channel : "", "segment", segment ? segment : "", "amount_cents",
-                                          (json_int_t)cents));
+    json_array_append_new(
+        rows, json_pack("{s:s, s:o, s:o, s:s, s:s, s:s, s:I}", "period", period_format(&per, label, sizeof label),
+                        "start", date_json(per.start), "end", date_json(per.end), "category", category, "channel",
+                        channel ? channel : "", "segment", segment ? segment : "", "amount_cents", (json_int_t)cents));
 }
 
 void h_spend_create(http_req *rq)
@@ -406,14 +406,15 @@ void h_spend_create(http_req *rq)
     json_decref(items);
     if (!rows)
         return;
-    insert_rows(rq,
-                "INSERT INTO spend (workspace_id, period, period_start, period_end, category, channel, segment,"
-                " amount_cents) SELECT $1, x.period, x.start, x.end, x.category, x.channel, x.segment, x.amount_cents"
-                " FROM ROWS FROM (jsonb_to_recordset($2::jsonb) AS (period text, start date, \"end\" date,"
-                "      category text, channel text, segment text, amount_cents bigint))"
-                " WITH ORDINALITY AS x(period, start, \"end\", category, channel, segment, amount_cents, n) ORDER BY x.n"
-                " RETURNING spend_json(spend)",
-                rows);
+    insert_rows(
+        rq,
+        "INSERT INTO spend (workspace_id, period, period_start, period_end, category, channel, segment,"
+        " amount_cents) SELECT $1, x.period, x.start, x.end, x.category, x.channel, x.segment, x.amount_cents"
+        " FROM ROWS FROM (jsonb_to_recordset($2::jsonb) AS (period text, start date, \"end\" date,"
+        "      category text, channel text, segment text, amount_cents bigint))"
+        " WITH ORDINALITY AS x(period, start, \"end\", category, channel, segment, amount_cents, n) ORDER BY x.n"
+        " RETURNING spend_json(spend)",
+        rows);
 }
 
 void h_spend_list(http_req *rq)
@@ -496,8 +497,12 @@ void h_finance_put(http_req *rq)
     period_format(&per, label, sizeof label);
     snprintf(gmb, sizeof gmb, "%.5f", gm);
     snprintf(bb, sizeof bb, "%lld", burn);
-    const char *p[] = {rq->auth.workspace_id,           label, caldate_format(per.start, sb, sizeof sb),
-                       caldate_format(per.end, eb, sizeof eb), has_gm ? gmb : NULL, has_burn ? bb : NULL};
+    const char *p[] = {rq->auth.workspace_id,
+                       label,
+                       caldate_format(per.start, sb, sizeof sb),
+                       caldate_format(per.end, eb, sizeof eb),
+                       has_gm ? gmb : NULL,
+                       has_burn ? bb : NULL};
     PGresult *r = db_query(db,
                            "INSERT INTO finance_periods AS f (workspace_id, period, period_start, period_end,"
                            " gross_margin, net_burn_cents) VALUES ($1, $2, $3::date, $4::date, $5::numeric, $6::bigint)"

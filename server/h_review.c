@@ -28,7 +28,8 @@ static int forecast_calls(db_conn *db, const char *ws, const char *owner, const 
         db,
         "WITH x AS ("
         "  SELECT status, forecast_category AS cat, " CRM_FX_AMOUNT " AS a, expected_close_date AS close, closed_at"
-        "  FROM deals WHERE $5::uuid IS NULL AND workspace_id = $1 AND deleted_at IS NULL AND ($2::text IS NULL OR owner = $2)"
+        "  FROM deals WHERE $5::uuid IS NULL AND workspace_id = $1 AND deleted_at IS NULL AND ($2::text IS NULL OR "
+        "owner = $2)"
         "  UNION ALL SELECT status, forecast_category, amount_cents, expected_close_date, closed_at"
         "  FROM snapshot_deals WHERE snapshot_id = $5::uuid AND workspace_id = $1 AND ($2::text IS NULL OR owner = $2))"
         " SELECT COALESCE(sum(a) FILTER (WHERE c), 0), count(*) FILTER (WHERE c),"
@@ -60,11 +61,11 @@ static char *markdown(const json_t *j)
     if (!b)
         return NULL;
     b[0] = '\0';
-#define OUT(...)                                                                                                   \
-    do {                                                                                                           \
-        int n_ = snprintf(b + len, cap - len, __VA_ARGS__);                                                        \
-        if (n_ > 0 && (size_t)n_ < cap - len)                                                                      \
-            len += (size_t)n_;                                                                                     \
+#define OUT(...)                                                                                                       \
+    do {                                                                                                               \
+        int n_ = snprintf(b + len, cap - len, __VA_ARGS__);                                                            \
+        if (n_ > 0 && (size_t)n_ < cap - len)                                                                          \
+            len += (size_t)n_;                                                                                         \
     } while (0)
     const json_t *f = json_object_get(j, "forecast"), *h = json_object_get(j, "health");
     const json_t *chg = json_object_get(f, "change_from_last_week");
@@ -73,14 +74,16 @@ static char *markdown(const json_t *j)
         json_string_value(json_object_get(j, "week_start")));
     OUT("- Commit: $%.2f (%lld deals)\n", json_number_value(json_object_get(json_object_get(f, "commit"), "amount")),
         (long long)json_integer_value(json_object_get(json_object_get(f, "commit"), "deals")));
-    OUT("- Best case: $%.2f (%lld deals)\n", json_number_value(json_object_get(json_object_get(f, "best_case"), "amount")),
+    OUT("- Best case: $%.2f (%lld deals)\n",
+        json_number_value(json_object_get(json_object_get(f, "best_case"), "amount")),
         (long long)json_integer_value(json_object_get(json_object_get(f, "best_case"), "deals")));
     if (json_is_number(json_object_get(chg, "commit")))
-        OUT("- Change from last week: %+.2f commit, %+.2f best case\n", json_number_value(json_object_get(chg, "commit")),
-            json_number_value(json_object_get(chg, "best_case")));
+        OUT("- Change from last week: %+.2f commit, %+.2f best case\n",
+            json_number_value(json_object_get(chg, "commit")), json_number_value(json_object_get(chg, "best_case")));
     else
         OUT("- Change from last week: no snapshot from last week\n");
-    OUT("\n### Top 5 Deals\n| Deal | Amount | Stage | Next Step | Risk | Close Date |\n|------|--------|-------|-----------|------|------------|\n");
+    OUT("\n### Top 5 Deals\n| Deal | Amount | Stage | Next Step | Risk | Close Date "
+        "|\n|------|--------|-------|-----------|------|------------|\n");
     size_t i;
     const json_t *d;
     json_array_foreach(json_object_get(j, "top_deals"), i, d)
@@ -96,9 +99,11 @@ static char *markdown(const json_t *j)
         }
         OUT("| %s | $%.2f | %s | %s | %s | %s |\n", json_string_value(json_object_get(d, "name")),
             json_number_value(json_object_get(d, "amount")),
-            json_is_string(json_object_get(d, "stage")) ? json_string_value(json_object_get(d, "stage")) : "",
-            "", risk[0] ? risk : "—",
-            json_is_string(json_object_get(d, "expected_close_date")) ? json_string_value(json_object_get(d, "expected_close_date")) : "");
+            json_is_string(json_object_get(d, "stage")) ? json_string_value(json_object_get(d, "stage")) : "", "",
+            risk[0] ? risk : "—",
+            json_is_string(json_object_get(d, "expected_close_date"))
+                ? json_string_value(json_object_get(d, "expected_close_date"))
+                : "");
     }
     const json_t *cov = json_object_get(h, "coverage");
     OUT("\n### Pipeline Health\n");
@@ -106,7 +111,8 @@ static char *markdown(const json_t *j)
         OUT("- Coverage: %.1fx vs %.1fx target\n", json_number_value(cov), COVERAGE_TARGET);
     else
         OUT("- Coverage: no quota for the quarter (target %.1fx)\n", COVERAGE_TARGET);
-    const json_t *np = json_object_get(h, "new_pipeline"), *pu = json_object_get(h, "pushed"), *lo = json_object_get(h, "lost");
+    const json_t *np = json_object_get(h, "new_pipeline"), *pu = json_object_get(h, "pushed"),
+                 *lo = json_object_get(h, "lost");
     OUT("- New pipe created this week: $%.2f\n", json_number_value(json_object_get(np, "amount")));
     OUT("- Deals pushed: %lld ($%.2f)\n", (long long)json_integer_value(json_object_get(pu, "deals")),
         json_number_value(json_object_get(pu, "amount")));
@@ -115,8 +121,9 @@ static char *markdown(const json_t *j)
     const json_t *reasons = json_object_get(lo, "reasons");
     if (json_array_size(reasons)) {
         OUT(" — reasons: ");
-        json_array_foreach(reasons, i, d) OUT("%s%s (%lld)", i ? ", " : "", json_string_value(json_object_get(d, "reason")),
-                                              (long long)json_integer_value(json_object_get(d, "deals")));
+        json_array_foreach(reasons, i, d)
+            OUT("%s%s (%lld)", i ? ", " : "", json_string_value(json_object_get(d, "reason")),
+                (long long)json_integer_value(json_object_get(d, "deals")));
     }
     OUT("\n\n### Actions\n");
     json_array_foreach(json_object_get(j, "actions"), i, d) OUT("%zu. %s\n", i + 1, json_string_value(d));
@@ -210,13 +217,14 @@ static int review_live(db_conn *db, const char *ws, const char *owner, const fun
                        review_deals *rd, app_err *err)
 {
     const char *dp[] = {ws, owner};
-    PGresult *r = rd->r = db_query(db,
-                                   "SELECT external_id, name, COALESCE(" CRM_FX_AMOUNT ", 0), stage, expected_close_date,"
-                                   " to_char(stage_entered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
-                                   " to_char(last_activity_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), push_count, owner"
-                                   " FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'open'"
-                                   " AND ($2::text IS NULL OR owner = $2) ORDER BY " CRM_FX_AMOUNT " DESC NULLS LAST, external_id",
-                                   2, dp, err);
+    PGresult *r = rd->r =
+        db_query(db,
+                 "SELECT external_id, name, COALESCE(" CRM_FX_AMOUNT ", 0), stage, expected_close_date,"
+                 " to_char(stage_entered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
+                 " to_char(last_activity_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), push_count, owner"
+                 " FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'open'"
+                 " AND ($2::text IS NULL OR owner = $2) ORDER BY " CRM_FX_AMOUNT " DESC NULLS LAST, external_id",
+                 2, dp, err);
     if (!r || alloc_rows(rd, (size_t)PQntuples(r), err) != 0)
         return -1;
     for (int i = 0; i < PQntuples(r); i++) {
@@ -256,13 +264,14 @@ static int review_rebuilt(db_conn *db, const char *ws, const char *owner, const 
     char qs[16], qe[16], ab[16];
     const char *wp[] = {ws, owner, caldate_format(q->start, qs, sizeof qs), caldate_format(q->end, qe, sizeof qe),
                         caldate_format(at, ab, sizeof ab)};
-    PGresult *w = rd->w = db_query(db,
-                                   "SELECT COALESCE(sum(" CRM_FX_AMOUNT "), 0), count(*) FROM deals WHERE workspace_id = $1"
-                                   " AND status = 'won' AND ($2::text IS NULL OR owner = $2)"
-                                   " AND (deleted_at IS NULL OR deleted_at >= ($5::date::timestamp AT TIME ZONE 'UTC'))"
-                                   " AND closed_at >= ($3::date::timestamp AT TIME ZONE 'UTC')"
-                                   " AND closed_at < (least($4::date, $5::date)::timestamp AT TIME ZONE 'UTC')",
-                                   5, wp, err);
+    PGresult *w = rd->w =
+        db_query(db,
+                 "SELECT COALESCE(sum(" CRM_FX_AMOUNT "), 0), count(*) FROM deals WHERE workspace_id = $1"
+                 " AND status = 'won' AND ($2::text IS NULL OR owner = $2)"
+                 " AND (deleted_at IS NULL OR deleted_at >= ($5::date::timestamp AT TIME ZONE 'UTC'))"
+                 " AND closed_at >= ($3::date::timestamp AT TIME ZONE 'UTC')"
+                 " AND closed_at < (least($4::date, $5::date)::timestamp AT TIME ZONE 'UTC')",
+                 5, wp, err);
     if (!w || alloc_rows(rd, rd->pl.n, err) != 0)
         return -1;
     rd->won = strtoll(PQgetvalue(w, 0, 0), NULL, 10);
@@ -279,7 +288,8 @@ static int review_rebuilt(db_conn *db, const char *ws, const char *owner, const 
         x->name = PQgetvalue(r, i, FCDATA_COL_NAME);
         x->stage = value_or_null(r, i, FCDATA_COL_STAGE);
         x->close = value_or_null(r, i, FCDATA_COL_CLOSE);
-        money_t amount = PQgetisnull(r, i, FCDATA_COL_AMOUNT) ? 0 : strtoll(PQgetvalue(r, i, FCDATA_COL_AMOUNT), NULL, 10);
+        money_t amount =
+            PQgetisnull(r, i, FCDATA_COL_AMOUNT) ? 0 : strtoll(PQgetvalue(r, i, FCDATA_COL_AMOUNT), NULL, 10);
         review_deal_fill(x, def, amount, rd->pl.deals[k].stage_entered, day_or_none(r, i, FCDATA_COL_LAST_ACTIVITY),
                          atoi(PQgetvalue(r, i, FCDATA_COL_PUSHES)), owner_index(rd, o));
         if (x->d.expected_close >= q->end)
@@ -369,8 +379,12 @@ void h_pipeline_review(http_req *rq)
     unsigned *flags = calloc(n + 1, sizeof *flags);
     for (size_t i = 0; fd && i < n; i++)
         fd[i] = rd.rows[i].d;
-    forecast_input in = {.method = FM_WEIGHTED, .period_start = q.start, .period_end = q.end, .as_of = as_of,
-                         .funnel = &def, .nowners = rd.nowners};
+    forecast_input in = {.method = FM_WEIGHTED,
+                         .period_start = q.start,
+                         .period_end = q.end,
+                         .as_of = as_of,
+                         .funnel = &def,
+                         .nowners = rd.nowners};
     forecast_result fr = {.flags = flags};
     json_t *top = json_array();
     if (fd && flags && forecast_compute(fd, n, &in, &fr) == 0)
@@ -413,7 +427,8 @@ void h_pipeline_review(http_req *rq)
         " (SELECT count(*) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'lost'"
         "   AND ($2::text IS NULL OR owner = $2) AND closed_at >= $3::date AND closed_at < $4::date),"
         " (SELECT COALESCE(sum(" CRM_FX_AMOUNT "), 0) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL"
-        "   AND status = 'lost' AND ($2::text IS NULL OR owner = $2) AND closed_at >= $3::date AND closed_at < $4::date),"
+        "   AND status = 'lost' AND ($2::text IS NULL OR owner = $2) AND closed_at >= $3::date AND closed_at < "
+        "$4::date),"
         " (SELECT COALESCE(jsonb_agg(jsonb_build_object('reason', reason, 'deals', n) ORDER BY n DESC, reason), '[]')"
         "   FROM (SELECT COALESCE(lost_reason, '(no reason recorded)') AS reason, count(*) AS n FROM deals"
         "   WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'lost' AND ($2::text IS NULL OR owner = $2)"
@@ -439,7 +454,8 @@ void h_pipeline_review(http_req *rq)
     if (past) /* the rebuilt calls counted what was won by the week's end */
         won = rd_won;
     else if (db_query_value(db,
-                            "SELECT COALESCE(sum(" CRM_FX_AMOUNT "), 0) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL"
+                            "SELECT COALESCE(sum(" CRM_FX_AMOUNT
+                            "), 0) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL"
                             " AND status = 'won' AND ($2::text IS NULL OR owner = $2) AND closed_at >= $3::date"
                             " AND closed_at < $4::date",
                             4, wp, wonb, sizeof wonb, &err) > 0)
@@ -465,7 +481,8 @@ void h_pipeline_review(http_req *rq)
                  json_string_value(json_array_get(json_object_get(d, "risks"), 0)));
         json_array_append_new(actions, json_string(a));
     }
-    json_array_foreach(reasons, i, d) if (strcmp(json_string_value(json_object_get(d, "reason")), "(no reason recorded)") == 0)
+    json_array_foreach(reasons, i,
+                       d) if (strcmp(json_string_value(json_object_get(d, "reason")), "(no reason recorded)") == 0)
     {
         char a[160];
         snprintf(a, sizeof a, "Record the loss reason of %lld lost deal(s) (seed: required on close)",

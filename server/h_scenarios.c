@@ -12,8 +12,8 @@
 #include "jsonv.h"
 #include "scenario.h"
 
-#define SCENARIO_MAX_DEFS 8          /* scenarios in one request */
-#define HISTORY_DEFAULT_DAYS 365     /* from_history window */
+#define SCENARIO_MAX_DEFS 8      /* scenarios in one request */
+#define HISTORY_DEFAULT_DAYS 365 /* from_history window */
 
 static json_t *money_j(money_t c) { return json_real((double)c / 100.0); }
 
@@ -65,7 +65,8 @@ static int load_history(db_conn *db, const char *ws, const char *from, const cha
         " COALESCE(avg(extract(epoch FROM closed_at - created_at) / 86400) FILTER (WHERE status = 'won' AND x), 0)"
         /* amounts in the workspace currency at the close's rate (fx_convert) */
         " FROM (SELECT status, closed_at, created_at, pipeline IS NOT DISTINCT FROM 'expansion' AS x,"
-        "  fx_convert(workspace_id, " CRM_WS_CURRENCY ", currency, amount_cents, closed_at) AS amount_cents FROM deals WHERE workspace_id = $1"
+        "  fx_convert(workspace_id, " CRM_WS_CURRENCY
+        ", currency, amount_cents, closed_at) AS amount_cents FROM deals WHERE workspace_id = $1"
         "  AND deleted_at IS NULL AND status IN ('won', 'lost') AND closed_at >= $2::date AND closed_at < $3::date) d",
         3, p, err);
     if (!r)
@@ -82,14 +83,15 @@ static int load_history(db_conn *db, const char *ws, const char *from, const cha
     /* funnel conversions (the rule of funnel_reaches): a deal reached a stage when its furthest stage (by
      * the seed funnel's order; closed_lost says nothing about how far it got)
      * is that stage or later */
-    r = db_query(db,
-                 "SELECT count(*) FILTER (WHERE top >= 3), count(*) FILTER (WHERE top >= 5), count(*) FILTER (WHERE top >= 6)"
-                 " FROM (SELECT max(array_position(ARRAY['visitor', 'known', 'mql', 'sal', 'sql', 'opportunity',"
-                 "  'proposal', 'closed_won'], h.stage)) AS top FROM deal_stage_history h JOIN deals d"
-                 "  ON d.workspace_id = h.workspace_id AND d.external_id = h.deal_id"
-                 "  WHERE h.workspace_id = $1 AND d.deleted_at IS NULL AND d.pipeline IS DISTINCT FROM 'expansion'"
-                 "  AND d.created_at >= $2::date AND d.created_at < $3::date GROUP BY h.deal_id) t",
-                 3, p, err);
+    r = db_query(
+        db,
+        "SELECT count(*) FILTER (WHERE top >= 3), count(*) FILTER (WHERE top >= 5), count(*) FILTER (WHERE top >= 6)"
+        " FROM (SELECT max(array_position(ARRAY['visitor', 'known', 'mql', 'sal', 'sql', 'opportunity',"
+        "  'proposal', 'closed_won'], h.stage)) AS top FROM deal_stage_history h JOIN deals d"
+        "  ON d.workspace_id = h.workspace_id AND d.external_id = h.deal_id"
+        "  WHERE h.workspace_id = $1 AND d.deleted_at IS NULL AND d.pipeline IS DISTINCT FROM 'expansion'"
+        "  AND d.created_at >= $2::date AND d.created_at < $3::date GROUP BY h.deal_id) t",
+        3, p, err);
     if (!r)
         return -1;
     h->reached_mql = atoll(PQgetvalue(r, 0, 0));
@@ -105,11 +107,14 @@ typedef struct {
     size_t off;
 } assumption_field;
 
-#define AF(n, k) {#n, k, offsetof(scenario_assumptions, n)}
+#define AF(n, k)                                                                                                       \
+    {                                                                                                                  \
+#n, k, offsetof(scenario_assumptions, n)                                                                       \
+    }
 static const assumption_field ASSUMPTIONS[] = {
-    AF(gross_churn_rate, 0),  AF(expansion_rate, 3),     AF(avg_new_deal_size, 1),        AF(avg_expansion_deal_size, 1),
-    AF(new_win_rate, 0),      AF(expansion_win_rate, 0), AF(avg_sales_cycle_new, 2),      AF(avg_sales_cycle_expansion, 2),
-    AF(sql_to_opp_rate, 0),   AF(mql_to_sql_rate, 0),
+    AF(gross_churn_rate, 0), AF(expansion_rate, 3),     AF(avg_new_deal_size, 1),   AF(avg_expansion_deal_size, 1),
+    AF(new_win_rate, 0),     AF(expansion_win_rate, 0), AF(avg_sales_cycle_new, 2), AF(avg_sales_cycle_expansion, 2),
+    AF(sql_to_opp_rate, 0),  AF(mql_to_sql_rate, 0),
 };
 #undef AF
 #define NASSUMPTIONS (sizeof ASSUMPTIONS / sizeof ASSUMPTIONS[0])
@@ -157,8 +162,8 @@ static void history_fill(const history *h, const bool given[NASSUMPTIONS], const
             have = true;
         } else if (strcmp(f->name, "avg_sales_cycle_expansion") == 0 && h->exp_won > 0) {
             *(double *)p = h->exp_cycle;
-            snprintf(basis, sizeof basis, "mean days from creation to close of %lld expansion deals won %s",
-                     h->exp_won, window);
+            snprintf(basis, sizeof basis, "mean days from creation to close of %lld expansion deals won %s", h->exp_won,
+                     window);
             have = true;
         } else if (strcmp(f->name, "sql_to_opp_rate") == 0 && h->reached_sql > 0) {
             *(double *)p = (double)h->reached_opp / (double)h->reached_sql;
@@ -167,8 +172,8 @@ static void history_fill(const history *h, const bool given[NASSUMPTIONS], const
             have = true;
         } else if (strcmp(f->name, "mql_to_sql_rate") == 0 && h->reached_mql > 0) {
             *(double *)p = (double)h->reached_sql / (double)h->reached_mql;
-            snprintf(basis, sizeof basis, "%lld of %lld deals created %s that reached mql reached sql",
-                     h->reached_sql, h->reached_mql, window);
+            snprintf(basis, sizeof basis, "%lld of %lld deals created %s that reached mql reached sql", h->reached_sql,
+                     h->reached_mql, window);
             have = true;
         }
         if (have)
@@ -224,7 +229,8 @@ static void decode_def(const json_t *v, size_t i, scenario_def *d, app_err *err)
         {
             char ap[48];
             snprintf(ap, sizeof ap, "adjustments[%zu]", k);
-            const json_t *fv = json_object_get(a, "field"), *ov = json_object_get(a, "op"), *vv = json_object_get(a, "value");
+            const json_t *fv = json_object_get(a, "field"), *ov = json_object_get(a, "op"),
+                         *vv = json_object_get(a, "value");
             int f = scenario_field_parse(json_string_value(fv));
             int op = ov ? scenario_op_parse(json_string_value(ov)) : SCENARIO_ADD;
             if (!json_is_object(a) || json_object_size(a) > 3 || f < 0 || op < 0 || !json_is_number(vv) ||
@@ -271,11 +277,11 @@ static json_t *derived_json(const scenario_derived *d)
 
 static json_t *capacity_json(const scenario_capacity *c, bool delta)
 {
-    json_t *o = json_pack("{s:i, s:o, s:f, s:o, s:o, s:i, s:o}", "aes_at_full_ramp", c->aes_at_full_ramp,
-                          "quota_per_ae", money_j(c->quota_per_ae), "expected_attainment",
-                          round(c->expected_attainment * 1e9) / 1e9, "productive_capacity",
-                          money_j(c->productive_capacity), "gap", money_j(c->gap), "hires_needed", c->hires_needed,
-                          "gap_after_hires", money_j(c->gap_after_hires));
+    json_t *o =
+        json_pack("{s:i, s:o, s:f, s:o, s:o, s:i, s:o}", "aes_at_full_ramp", c->aes_at_full_ramp, "quota_per_ae",
+                  money_j(c->quota_per_ae), "expected_attainment", round(c->expected_attainment * 1e9) / 1e9,
+                  "productive_capacity", money_j(c->productive_capacity), "gap", money_j(c->gap), "hires_needed",
+                  c->hires_needed, "gap_after_hires", money_j(c->gap_after_hires));
     if (!delta)
         json_object_set_new(o, "gap_closable", json_boolean(c->gap_closable));
     return o;
@@ -300,7 +306,9 @@ static json_t *assumption_delta_json(const scenario_assumptions *a)
 
 static const char *outcome_name(scenario_outcome o)
 {
-    return o == SCENARIO_OUT_HIRES_NEEDED ? "hires_needed" : o == SCENARIO_OUT_PIPELINE_NEEDED ? "pipeline_needed" : "ending_arr";
+    return o == SCENARIO_OUT_HIRES_NEEDED      ? "hires_needed"
+           : o == SCENARIO_OUT_PIPELINE_NEEDED ? "pipeline_needed"
+                                               : "ending_arr";
 }
 
 static json_t *outcome_j(scenario_outcome o, long long v)
@@ -315,8 +323,8 @@ static json_t *tornado_json(const scenario_tornado_row *rows, int n, scenario_ou
         const scenario_tornado_row *r = &rows[i];
         double step = field_is_money(r->field) && r->op != SCENARIO_MUL ? r->step / 100.0 : r->step;
         json_array_append_new(arr, json_pack("{s:s, s:s, s:f, s:o, s:o, s:o, s:o}", "field",
-                                             scenario_field_name(r->field), "op", scenario_op_name(r->op), "step",
-                                             step, "base", outcome_j(o, r->base), "low", outcome_j(o, r->low), "high",
+                                             scenario_field_name(r->field), "op", scenario_op_name(r->op), "step", step,
+                                             "base", outcome_j(o, r->base), "low", outcome_j(o, r->low), "high",
                                              outcome_j(o, r->high), "swing", outcome_j(o, r->swing)));
     }
     return json_pack("{s:s, s:o}", "outcome", outcome_name(o), "rows", arr);
@@ -332,10 +340,10 @@ static json_t *result_json(const scenario_result *r, const scenario_def *d, json
         json_array_append_new(adj, json_pack("{s:s, s:s, s:f}", "field", scenario_field_name(a->field), "op",
                                              scenario_op_name(a->op), "value", v));
     }
-    json_t *delta = json_pack("{s:o, s:o, s:o, s:o, s:o}", "targets", targets_json(&r->delta.targets), "assumptions",
-                              assumption_delta_json(&r->delta.assumptions), "derived", derived_json(&r->delta.derived),
-                              "capacity", capacity_json(&r->delta.capacity, true), "revenue",
-                              revenue_json(&r->delta.projection));
+    json_t *delta =
+        json_pack("{s:o, s:o, s:o, s:o, s:o}", "targets", targets_json(&r->delta.targets), "assumptions",
+                  assumption_delta_json(&r->delta.assumptions), "derived", derived_json(&r->delta.derived), "capacity",
+                  capacity_json(&r->delta.capacity, true), "revenue", revenue_json(&r->delta.projection));
     return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "name", r->name, "confidence",
                      isnan(r->confidence) ? json_null() : json_real(r->confidence), "actions",
                      r->actions ? json_string(r->actions) : json_null(), "adjustments", adj, "targets",
@@ -358,9 +366,11 @@ static void decode_plan(const json_t *plan, int fsm, scenario_input *in, bool gi
     period P = period_containing(PERIOD_YEAR, utc_today(), fsm);
     if (fy && !json_is_null(fy)) {
         char label[24];
-        long long y = json_is_integer(fy) ? json_integer_value(fy)
-                      : json_is_string(fy) ? strtoll(json_string_value(fy) + (strncmp(json_string_value(fy), "FY", 2) == 0 ? 2 : 0), NULL, 10)
-                                           : 0;
+        long long y =
+            json_is_integer(fy) ? json_integer_value(fy)
+            : json_is_string(fy)
+                ? strtoll(json_string_value(fy) + (strncmp(json_string_value(fy), "FY", 2) == 0 ? 2 : 0), NULL, 10)
+                : 0;
         snprintf(label, sizeof label, "FY%lld", y);
         if (y < 1900 || y > 9999 || !period_parse(label, fsm, &P))
             app_err_field(&sub, "fiscal_year", "must be a year such as \"2026\"");
@@ -394,10 +404,17 @@ static void decode_plan(const json_t *plan, int fsm, scenario_input *in, bool gi
     if (a && !json_is_object(a)) {
         app_err_field(&sub, "assumptions", "must be an object");
     } else if (a) {
-        static const char *const ak[] = {"gross_churn_rate", "expansion_rate", "avg_new_deal_size",
-                                         "avg_expansion_deal_size", "new_win_rate", "expansion_win_rate",
-                                         "avg_sales_cycle_new", "avg_sales_cycle_expansion", "sql_to_opp_rate",
-                                         "mql_to_sql_rate", NULL};
+        static const char *const ak[] = {"gross_churn_rate",
+                                         "expansion_rate",
+                                         "avg_new_deal_size",
+                                         "avg_expansion_deal_size",
+                                         "new_win_rate",
+                                         "expansion_win_rate",
+                                         "avg_sales_cycle_new",
+                                         "avg_sales_cycle_expansion",
+                                         "sql_to_opp_rate",
+                                         "mql_to_sql_rate",
+                                         NULL};
         (void)jv_only_fields(a, ak, &as);
     }
     for (size_t i = 0; i < NASSUMPTIONS; i++) {
@@ -424,8 +441,8 @@ static void decode_plan(const json_t *plan, int fsm, scenario_input *in, bool gi
         app_err_field(&sub, "capacity", "is required: {quota_per_ae, expected_attainment, current_aes, ...}");
     } else {
         app_err cs = {0};
-        static const char *const ck[] = {"quota_per_ae", "expected_attainment", "current_aes", "ramp",
-                                         "attrition_rate", "time_to_hire_months", "backfill", "seasonality",
+        static const char *const ck[] = {"quota_per_ae",    "expected_attainment", "current_aes", "ramp",
+                                         "attrition_rate",  "time_to_hire_months", "backfill",    "seasonality",
                                          "hire_from_month", "max_hires_per_month", NULL};
         (void)jv_only_fields(c, ck, &cs);
         long long quota = 0, aes = 0, hfm = 0, mhpm = 0;
@@ -451,7 +468,7 @@ void h_scenarios_create(http_req *rq)
         http_reply_error(rq, &err);
         return;
     }
-    static const char *const allowed[] = {"name",         "plan",           "scenarios", "sensitivity_outcome",
+    static const char *const allowed[] = {"name",         "plan",          "scenarios",    "sensitivity_outcome",
                                           "from_history", "history_as_of", "history_days", NULL};
     (void)jv_only_fields(rq->json, allowed, &err);
     const char *name = NULL, *outcome_s = NULL;
@@ -476,7 +493,8 @@ void h_scenarios_create(http_req *rq)
     (void)jv_int(rq->json, "history_days", false, 1, 3660, &days, NULL, &err);
     const json_t *plan = json_object_get(rq->json, "plan");
     if (!json_is_object(plan))
-        app_err_field(&err, "plan", "is required: {fiscal_year, targets, assumptions, capacity} as in revenue-plan.yaml");
+        app_err_field(&err, "plan",
+                      "is required: {fiscal_year, targets, assumptions, capacity} as in revenue-plan.yaml");
     scenario_def defs[SCENARIO_MAX_DEFS];
     size_t ndefs = 0;
     const json_t *sc = json_object_get(rq->json, "scenarios");
@@ -555,11 +573,13 @@ void h_scenarios_create(http_req *rq)
     for (size_t i = 0; i < ndefs; i++) {
         scenario_tornado_row rows[SF__COUNT];
         int n = scenario_tornado_at(&in, defs[i].adjust, defs[i].nadjust, outcome, rows, &se);
-        json_array_append_new(results, result_json(&res[i], &defs[i], n > 0 ? tornado_json(rows, n, outcome) : json_null()));
+        json_array_append_new(results,
+                              result_json(&res[i], &defs[i], n > 0 ? tornado_json(rows, n, outcome) : json_null()));
     }
-    out = json_pack("{s:o, s:b, s:o, s:o}", "fiscal_year", fy_label, "from_history", from_history, "sources", pv.sources,
-                    "results", results);
-    char *req_text = json_dumps(rq->json, JSON_COMPACT), *res_text = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    out = json_pack("{s:o, s:b, s:o, s:o}", "fiscal_year", fy_label, "from_history", from_history, "sources",
+                    pv.sources, "results", results);
+    char *req_text = json_dumps(rq->json, JSON_COMPACT),
+         *res_text = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(15));
     const char *ip[] = {ws, name, req_text, res_text};
     PGresult *ir = req_text && res_text ? db_query(db,
                                                    "INSERT INTO scenarios AS s (workspace_id, name, request, result)"
@@ -594,9 +614,9 @@ void h_scenarios_list(http_req *rq)
 
 void h_scenarios_get(http_req *rq)
 {
-    PGresult *r = http_query_one(rq, NULL,
-                                 "SELECT scenario_json(s) FROM scenarios s WHERE workspace_id = $1 AND id = $2::uuid",
-                                 "No scenario with this id");
+    PGresult *r =
+        http_query_one(rq, NULL, "SELECT scenario_json(s) FROM scenarios s WHERE workspace_id = $1 AND id = $2::uuid",
+                       "No scenario with this id");
     if (!r)
         return;
     http_reply_json_etag(rq, json_loads(PQgetvalue(r, 0, 0), 0, NULL));

@@ -30,7 +30,13 @@ int snapshots_take(db_conn *db, const char *ws, const char *label, const char *a
     char plabel[16], ps[16], pe[16], deflabel[64];
     period_format(&q, plabel, sizeof plabel);
     snprintf(deflabel, sizeof deflabel, "%s %s", kind, day);
-    const char *p[] = {ws, label ? label : deflabel, as_of, kind, slot, plabel, caldate_format(q.start, ps, sizeof ps),
+    const char *p[] = {ws,
+                       label ? label : deflabel,
+                       as_of,
+                       kind,
+                       slot,
+                       plabel,
+                       caldate_format(q.start, ps, sizeof ps),
                        caldate_format(q.end, pe, sizeof pe)};
     int f = db_query_value(db,
                            "SELECT snapshot_take($1, $2, COALESCE($3::timestamptz, now()), $4, $5::date, $6, $7::date,"
@@ -159,10 +165,11 @@ void h_snapshots_get(http_req *rq)
         char lbuf[24];
         snprintf(lbuf, sizeof lbuf, "%ld", limit + 1);
         const char *p[] = {rq->params[0], cursor, lbuf};
-        PGresult *r = db_query(db,
-                               "SELECT snapshot_deal_json(d), d.deal_id FROM snapshot_deals d WHERE snapshot_id = $1::uuid"
-                               " AND ($2::text IS NULL OR d.deal_id > $2) ORDER BY d.deal_id LIMIT $3",
-                               3, p, &err);
+        PGresult *r =
+            db_query(db,
+                     "SELECT snapshot_deal_json(d), d.deal_id FROM snapshot_deals d WHERE snapshot_id = $1::uuid"
+                     " AND ($2::text IS NULL OR d.deal_id > $2) ORDER BY d.deal_id LIMIT $3",
+                     3, p, &err);
         if (!r) {
             json_decref(snap);
             http_reply_error(rq, &err);
@@ -190,7 +197,8 @@ void h_snapshots_delete(http_req *rq)
         return;
     app_err err = {0};
     const char *p[] = {rq->auth.workspace_id, rq->params[0]};
-    PGresult *r = db_query(db, "DELETE FROM snapshots WHERE workspace_id = $1 AND id = $2::uuid RETURNING id", 2, p, &err);
+    PGresult *r =
+        db_query(db, "DELETE FROM snapshots WHERE workspace_id = $1 AND id = $2::uuid RETURNING id", 2, p, &err);
     if (!r) {
         http_reply_error(rq, &err);
         return;
@@ -315,7 +323,8 @@ void h_snapshots_diff(http_req *rq)
             pairs[np] = (pd_pair){NULL, &b[j].d};
             names[np++] = &b[j++];
         } else {
-            bool same = (!a[i].owner && !b[j].owner) || (a[i].owner && b[j].owner && strcmp(a[i].owner, b[j].owner) == 0);
+            bool same =
+                (!a[i].owner && !b[j].owner) || (a[i].owner && b[j].owner && strcmp(a[i].owner, b[j].owner) == 0);
             a[i].d.owner = 0;
             b[j].d.owner = same ? 0 : 1;
             pairs[np] = (pd_pair){&a[i].d, &b[j].d};
@@ -346,9 +355,9 @@ void h_snapshots_diff(http_req *rq)
         const snap_row *after = NULL;
         if (pairs[k].after) /* find the row holding this pd_deal */
             after = (const snap_row *)((const char *)pairs[k].after - offsetof(snap_row, d));
-        json_array_append_new(changes, json_pack("{s:s, s:s, s:o, s:o, s:o}", "deal", names[k]->id, "name",
-                                                 names[k]->name, "kinds", kl, "before", row_json(before), "after",
-                                                 row_json(after)));
+        json_array_append_new(changes,
+                              json_pack("{s:s, s:s, s:o, s:o, s:o}", "deal", names[k]->id, "name", names[k]->name,
+                                        "kinds", kl, "before", row_json(before), "after", row_json(after)));
     }
     json_t *wf = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "start", money_j(s.start), "new",
                            money_j(s.new_deals), "reopened", money_j(s.reopened), "amount_up", money_j(s.amount_up),

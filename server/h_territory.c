@@ -16,8 +16,8 @@
 
 #define TERR_MAX_TERRITORIES 1000
 #define TERR_MAX_ACCOUNTS 200000
-#define TERR_MAX_CHANGES 5000   /* change rows listed in a diff (counts cover all) */
-#define TERR_MAX_IMPACT 1000    /* deals listed in pipeline_impact (counts cover all) */
+#define TERR_MAX_CHANGES 5000      /* change rows listed in a diff (counts cover all) */
+#define TERR_MAX_IMPACT 1000       /* deals listed in pipeline_impact (counts cover all) */
 #define TERR_DEFAULT_TAM_RATIO 2.0 /* seed: "No rep should have >2x the TAM of another rep" */
 
 static json_t *money_j(money_t c) { return json_real((double)c / 100.0); }
@@ -30,9 +30,9 @@ typedef struct {
     size_t n, k;
     territory_account *acc;
     territory_def *defs;
-    json_t *acc_ids;  /* [account id] */
-    json_t *terrs;    /* [{id, segment, region, capacity}] */
-    json_t *removed;  /* {account id: its territory today, which the plan does not have} */
+    json_t *acc_ids; /* [account id] */
+    json_t *terrs;   /* [{id, segment, region, capacity}] */
+    json_t *removed; /* {account id: its territory today, which the plan does not have} */
     territory_options opt;
     double max_tam_ratio;
 } plan_in;
@@ -88,7 +88,8 @@ static void decode_territories(const json_t *v, plan_in *p, app_err *err)
         for (long long i = 1; i <= n; i++) {
             char id[24];
             snprintf(id, sizeof id, "T%lld", i);
-            json_array_append_new(p->terrs, json_pack("{s:s, s:n, s:n, s:f}", "id", id, "segment", "region", "capacity", 1.0));
+            json_array_append_new(p->terrs,
+                                  json_pack("{s:s, s:n, s:n, s:f}", "id", id, "segment", "region", "capacity", 1.0));
         }
         return;
     }
@@ -119,8 +120,8 @@ static void decode_territories(const json_t *v, plan_in *p, app_err *err)
         if (id && terr_index(p->terrs, id) >= 0)
             app_err_field(&sub, "id", "\"%s\" is given twice", id);
         jv_merge_prefixed(err, &sub, path);
-        json_array_append_new(p->terrs, json_pack("{s:s, s:s?, s:s?, s:f}", "id", id ? id : "", "segment", seg, "region",
-                                                  reg, "capacity", cap));
+        json_array_append_new(p->terrs, json_pack("{s:s, s:s?, s:s?, s:f}", "id", id ? id : "", "segment", seg,
+                                                  "region", reg, "capacity", cap));
     }
 }
 
@@ -148,7 +149,8 @@ static int assign_segments(plan_in *p, json_t *acc_seg, app_err *err)
         if (!tag) {
             if (json_object_size(pairs) >= 63) {
                 json_decref(pairs);
-                app_err_field(err, "accounts", "at most 63 distinct segment/region combinations when territories are restricted");
+                app_err_field(err, "accounts",
+                              "at most 63 distinct segment/region combinations when territories are restricted");
                 return -1;
             }
             tag = json_integer((json_int_t)json_object_size(pairs));
@@ -161,7 +163,8 @@ static int assign_segments(plan_in *p, json_t *acc_seg, app_err *err)
     int none_tag = (int)json_object_size(pairs);
     json_array_foreach(p->terrs, i, t)
     {
-        const char *ts = json_string_value(json_object_get(t, "segment")), *tr = json_string_value(json_object_get(t, "region"));
+        const char *ts = json_string_value(json_object_get(t, "segment")),
+                   *tr = json_string_value(json_object_get(t, "region"));
         if (!ts && !tr)
             continue;
         uint64_t mask = 0;
@@ -200,8 +203,8 @@ static void decode_accounts(const json_t *v, plan_in *p, json_t *acc_seg, app_er
         char path[40];
         snprintf(path, sizeof path, "accounts[%zu]", i);
         app_err sub = {0};
-        static const char *const allowed[] = {"id",      "potential", "pipeline",         "workload",
-                                              "segment", "region",    "pinned_territory", "current_territory", NULL};
+        static const char *const allowed[] = {"id",     "potential",        "pipeline",          "workload", "segment",
+                                              "region", "pinned_territory", "current_territory", NULL};
         const char *id = NULL, *seg = NULL, *reg = NULL, *pin = NULL, *cur = NULL;
         long long pot = 0, pipe = 0;
         double work = 0;
@@ -245,16 +248,17 @@ static void decode_accounts(const json_t *v, plan_in *p, json_t *acc_seg, app_er
 static int load_accounts(db_conn *db, const char *ws, const json_t *pins, plan_in *p, json_t *acc_seg, app_err *err)
 {
     const char *prm[] = {ws};
-    PGresult *r = db_query(db,
-                           "SELECT a.external_id, COALESCE(a.potential_cents, 0), COALESCE(d.amount, 0),"
-                           " COALESCE(CASE WHEN jsonb_typeof(a.custom -> 'workload') = 'number'"
-                           "  THEN (a.custom ->> 'workload')::float8 END, 1 + COALESCE(d.n, 0)),"
-                           " a.segment, a.region, a.territory"
-                           " FROM accounts a LEFT JOIN (SELECT account, sum(COALESCE(" CRM_FX_AMOUNT ", 0)) AS amount, count(*) AS n"
-                           "  FROM deals WHERE workspace_id = $1 AND status = 'open' AND deleted_at IS NULL GROUP BY account) d"
-                           "  ON d.account = a.external_id"
-                           " WHERE a.workspace_id = $1 AND a.deleted_at IS NULL ORDER BY a.external_id LIMIT 200001",
-                           1, prm, err);
+    PGresult *r = db_query(
+        db,
+        "SELECT a.external_id, COALESCE(a.potential_cents, 0), COALESCE(d.amount, 0),"
+        " COALESCE(CASE WHEN jsonb_typeof(a.custom -> 'workload') = 'number'"
+        "  THEN (a.custom ->> 'workload')::float8 END, 1 + COALESCE(d.n, 0)),"
+        " a.segment, a.region, a.territory"
+        " FROM accounts a LEFT JOIN (SELECT account, sum(COALESCE(" CRM_FX_AMOUNT ", 0)) AS amount, count(*) AS n"
+        "  FROM deals WHERE workspace_id = $1 AND status = 'open' AND deleted_at IS NULL GROUP BY account) d"
+        "  ON d.account = a.external_id"
+        " WHERE a.workspace_id = $1 AND a.deleted_at IS NULL ORDER BY a.external_id LIMIT 200001",
+        1, prm, err);
     if (!r)
         return -1;
     int n = PQntuples(r);
@@ -360,12 +364,13 @@ static json_t *pipeline_impact(db_conn *db, const char *ws, json_t *moved, app_e
     char *ids_text = json_dumps(ids, JSON_COMPACT);
     json_decref(ids);
     const char *prm[] = {ws, ids_text ? ids_text : "[]"};
-    PGresult *r = db_query(db,
-                           "SELECT external_id, account, owner, COALESCE(" CRM_FX_AMOUNT ", 0) FROM deals WHERE workspace_id = $1"
-                           " AND status = 'open' AND deleted_at IS NULL"
-                           " AND account IN (SELECT jsonb_array_elements_text($2::jsonb)) ORDER BY 4 DESC,"
-                           " external_id",
-                           2, prm, err);
+    PGresult *r =
+        db_query(db,
+                 "SELECT external_id, account, owner, COALESCE(" CRM_FX_AMOUNT ", 0) FROM deals WHERE workspace_id = $1"
+                 " AND status = 'open' AND deleted_at IS NULL"
+                 " AND account IN (SELECT jsonb_array_elements_text($2::jsonb)) ORDER BY 4 DESC,"
+                 " external_id",
+                 2, prm, err);
     free(ids_text);
     if (!r)
         return NULL;
@@ -378,10 +383,10 @@ static json_t *pipeline_impact(db_conn *db, const char *ws, json_t *moved, app_e
         if (i >= TERR_MAX_IMPACT)
             continue;
         const json_t *ft = json_object_get(moved, PQgetvalue(r, i, 1));
-        json_array_append_new(items, json_pack("{s:s, s:s, s:s?, s:o, s:O, s:O}", "deal_id", PQgetvalue(r, i, 0),
-                                               "account_id", PQgetvalue(r, i, 1), "owner",
-                                               PQgetisnull(r, i, 2) ? NULL : PQgetvalue(r, i, 2), "amount", money_j(amt),
-                                               "from", json_array_get(ft, 0), "to", json_array_get(ft, 1)));
+        json_array_append_new(
+            items, json_pack("{s:s, s:s, s:s?, s:o, s:O, s:O}", "deal_id", PQgetvalue(r, i, 0), "account_id",
+                             PQgetvalue(r, i, 1), "owner", PQgetisnull(r, i, 2) ? NULL : PQgetvalue(r, i, 2), "amount",
+                             money_j(amt), "from", json_array_get(ft, 0), "to", json_array_get(ft, 1)));
     }
     PQclear(r);
     return json_pack("{s:i, s:o, s:o, s:b}", "deals", n, "amount", money_j(total), "items", items, "truncated",
@@ -394,8 +399,9 @@ static json_t *inputs_json(const plan_in *p, const int *assignment)
     json_t *acc = json_array(), *asg = json_array(), *defs = json_array();
     for (size_t i = 0; i < p->n; i++) {
         const territory_account *a = &p->acc[i];
-        json_array_append_new(acc, json_pack("[O, I, I, f, i, i]", json_array_get(p->acc_ids, i), (json_int_t)a->potential,
-                                             (json_int_t)a->pipeline, a->workload, a->segment, a->current));
+        json_array_append_new(acc,
+                              json_pack("[O, I, I, f, i, i]", json_array_get(p->acc_ids, i), (json_int_t)a->potential,
+                                        (json_int_t)a->pipeline, a->workload, a->segment, a->current));
         json_array_append_new(asg, json_integer(assignment[i]));
     }
     for (size_t t = 0; t < p->k; t++) {
@@ -417,8 +423,8 @@ void h_territory_plans_create(http_req *rq)
         http_reply_error(rq, &err);
         return;
     }
-    static const char *const allowed[] = {"name",     "territories", "weights", "disruption_weight", "accounts",
-                                          "from_accounts", "pins",   "rules",   NULL};
+    static const char *const allowed[] = {
+        "name", "territories", "weights", "disruption_weight", "accounts", "from_accounts", "pins", "rules", NULL};
     (void)jv_only_fields(rq->json, allowed, &err);
     const char *name = NULL;
     (void)jv_string(rq->json, "name", true, 200, &name, &err);
@@ -468,7 +474,9 @@ void h_territory_plans_create(http_req *rq)
     if (from_accounts == (inline_acc != NULL))
         app_err_field(&err, "accounts", "give either accounts or \"from_accounts\": true");
     if (pins && (!from_accounts || !json_is_object(pins)))
-        app_err_field(&err, "pins", "an object {account id: territory id}, with from_accounts (inline accounts carry pinned_territory)");
+        app_err_field(
+            &err, "pins",
+            "an object {account id: territory id}, with from_accounts (inline accounts carry pinned_territory)");
     json_t *acc_seg = json_array();
     if (p.k > 0) {
         p.defs = calloc(p.k, sizeof *p.defs);
@@ -508,8 +516,8 @@ void h_territory_plans_create(http_req *rq)
             /* name the account rather than its index */
             size_t ai;
             if (sscanf(te.field, "accounts[%zu]", &ai) == 1 && ai < p.n)
-                app_err_field(&err, "accounts", "account \"%s\": %s",
-                              json_string_value(json_array_get(p.acc_ids, ai)), te.message);
+                app_err_field(&err, "accounts", "account \"%s\": %s", json_string_value(json_array_get(p.acc_ids, ai)),
+                              te.message);
             else
                 app_err_field(&err, te.field[0] ? te.field : "accounts", "%s", te.message);
         }
@@ -535,8 +543,8 @@ void h_territory_plans_create(http_req *rq)
             pins_held += asg[i] == p.acc[i].pinned;
         }
         if (p.acc[i].current == TERRITORY_REMOVED)
-            json_object_set_new(moved, aid, json_pack("[ss]", json_string_value(json_object_get(p.removed, aid)),
-                                                      terr_id(&p, asg[i])));
+            json_object_set_new(
+                moved, aid, json_pack("[ss]", json_string_value(json_object_get(p.removed, aid)), terr_id(&p, asg[i])));
         else if (p.acc[i].current >= 0 && p.acc[i].current != asg[i])
             json_object_set_new(moved, aid, json_pack("[ss]", terr_id(&p, p.acc[i].current), terr_id(&p, asg[i])));
     }
@@ -545,13 +553,13 @@ void h_territory_plans_create(http_req *rq)
     json_t *rule_list = json_pack(
         "[{s:s, s:s, s:f, s:o, s:b}, {s:s, s:s, s:I, s:b}]", "rule", "max_tam_ratio", "description",
         "No rep should have >2x the TAM of another rep (potential per unit of capacity, max / min)", "limit",
-        p.max_tam_ratio, "value", ratio_j(res.tam_ratio), "holds", res.tam_ratio <= p.max_tam_ratio + 1e-12, "rule", "pins",
-        "description", "Named accounts assigned by relationship, not geography (pinned accounts stay put)", "pinned",
-        (json_int_t)pinned, "holds", pins_held == pinned);
-    json_t *disruption = json_pack("{s:I, s:I, s:o, s:o, s:o}", "accounts_moved", (json_int_t)res.moved,
-                                   "newly_assigned", (json_int_t)res.newly_assigned, "potential_moved",
-                                   money_j(res.potential_moved), "pipeline_moved", money_j(res.pipeline_moved),
-                                   "territories", movement_json(&p, &res, p.k));
+        p.max_tam_ratio, "value", ratio_j(res.tam_ratio), "holds", res.tam_ratio <= p.max_tam_ratio + 1e-12, "rule",
+        "pins", "description", "Named accounts assigned by relationship, not geography (pinned accounts stay put)",
+        "pinned", (json_int_t)pinned, "holds", pins_held == pinned);
+    json_t *disruption =
+        json_pack("{s:I, s:I, s:o, s:o, s:o}", "accounts_moved", (json_int_t)res.moved, "newly_assigned",
+                  (json_int_t)res.newly_assigned, "potential_moved", money_j(res.potential_moved), "pipeline_moved",
+                  money_j(res.pipeline_moved), "territories", movement_json(&p, &res, p.k));
     json_t *impact = pipeline_impact(db, rq->auth.workspace_id, moved, &err);
     json_decref(moved);
     if (!impact) {
@@ -575,10 +583,9 @@ void h_territory_plans_create(http_req *rq)
     json_t *out = json_pack("{s:O, s:o, s:f, s:b, s:o, s:o, s:o, s:o, s:o, s:f, s:f, s:o, s:o, s:o}", "territories",
                             p.terrs, "weights", weights, "disruption_weight", p.opt.disruption_weight, "from_accounts",
                             from_accounts, "assignment", assignment, "totals", totals, "balance",
-                            balance_json(&res.balance), "balance_current", balance_json(&res.balance_current),
-                            "rules", rule_list, "lower_bound", r4(res.lower_bound), "objective", r4(res.objective),
-                            "disruption", disruption, "pipeline_impact", impact, "accounts",
-                            json_integer((json_int_t)p.n));
+                            balance_json(&res.balance), "balance_current", balance_json(&res.balance_current), "rules",
+                            rule_list, "lower_bound", r4(res.lower_bound), "objective", r4(res.objective), "disruption",
+                            disruption, "pipeline_impact", impact, "accounts", json_integer((json_int_t)p.n));
     json_t *inputs = inputs_json(&p, asg);
     free(asg);
     free(rows);
@@ -626,11 +633,12 @@ void h_territory_plans_create(http_req *rq)
 
 void h_territory_plans_list(http_req *rq)
 {
-    http_reply_list(rq, true,
-                    "SELECT territory_plan_json(p) - 'assignment', p.id FROM territory_plans p WHERE p.workspace_id = $1"
-                    " AND ($2::uuid IS NULL OR (p.created_at, p.id) < (SELECT created_at, id FROM territory_plans"
-                    "      WHERE id = $2::uuid AND workspace_id = $1))"
-                    " ORDER BY p.created_at DESC, p.id DESC LIMIT $3");
+    http_reply_list(
+        rq, true,
+        "SELECT territory_plan_json(p) - 'assignment', p.id FROM territory_plans p WHERE p.workspace_id = $1"
+        " AND ($2::uuid IS NULL OR (p.created_at, p.id) < (SELECT created_at, id FROM territory_plans"
+        "      WHERE id = $2::uuid AND workspace_id = $1))"
+        " ORDER BY p.created_at DESC, p.id DESC LIMIT $3");
 }
 
 /* The plan's row as JSON (column 0) and its stored inputs (column 1), or a
@@ -724,8 +732,9 @@ void h_territory_plans_diff(http_req *rq)
     PGresult *o = NULL;
     const char *prm[] = {rq->auth.workspace_id, against};
     if (vs_current)
-        o = db_query(db, "SELECT external_id, territory FROM accounts WHERE workspace_id = $1 AND deleted_at IS NULL"
-                         " AND territory IS NOT NULL",
+        o = db_query(db,
+                     "SELECT external_id, territory FROM accounts WHERE workspace_id = $1 AND deleted_at IS NULL"
+                     " AND territory IS NOT NULL",
                      1, prm, &err);
     else
         o = db_query(db,
@@ -758,7 +767,8 @@ void h_territory_plans_diff(http_req *rq)
         }
         int t = terr_index(p.terrs, tid);
         if (t < 0) { /* a territory this plan does not have: report it too */
-            json_array_append_new(p.terrs, json_pack("{s:s, s:n, s:n, s:f}", "id", tid, "segment", "region", "capacity", 1.0));
+            json_array_append_new(p.terrs,
+                                  json_pack("{s:s, s:n, s:n, s:f}", "id", tid, "segment", "region", "capacity", 1.0));
             territory_def *nd = realloc(p.defs, (p.k + 1) * sizeof *nd);
             if (!nd)
                 break;
@@ -794,12 +804,12 @@ void h_territory_plans_diff(http_req *rq)
         if (p.acc[i].current != asg[i])
             json_array_append_new(changes, json_pack("{s:O, s:s?, s:s}", "account_id", json_array_get(p.acc_ids, i),
                                                      "from", terr_id(&p, p.acc[i].current), "to", terr_id(&p, asg[i])));
-    json_t *out = json_pack("{s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:b}", "plan_id", rq->params[0], "against",
-                            against, "accounts_moved", (json_int_t)res.moved, "newly_assigned",
-                            (json_int_t)res.newly_assigned, "removed", (json_int_t)removed, "potential_moved",
-                            money_j(res.potential_moved), "pipeline_moved", money_j(res.pipeline_moved), "territories",
-                            movement_json(&p, &res, p.k), "changes", changes, "changes_truncated",
-                            res.moved + res.newly_assigned > TERR_MAX_CHANGES);
+    json_t *out =
+        json_pack("{s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:b}", "plan_id", rq->params[0], "against", against,
+                  "accounts_moved", (json_int_t)res.moved, "newly_assigned", (json_int_t)res.newly_assigned, "removed",
+                  (json_int_t)removed, "potential_moved", money_j(res.potential_moved), "pipeline_moved",
+                  money_j(res.pipeline_moved), "territories", movement_json(&p, &res, p.k), "changes", changes,
+                  "changes_truncated", res.moved + res.newly_assigned > TERR_MAX_CHANGES);
     free(rows);
     free(asg);
     plan_in_free(&p);
@@ -832,8 +842,9 @@ static void apply_or_revert(http_req *rq, bool apply)
     char effs[16];
     caldate_format(eff, effs, sizeof effs);
     const char *p[] = {rq->auth.workspace_id, rq->params[0], effs};
-    r = db_query(db, apply ? "SELECT territory_plan_apply($1, $2::uuid, $3::date)"
-                           : "SELECT territory_plan_revert($1, $2::uuid, $3::date)",
+    r = db_query(db,
+                 apply ? "SELECT territory_plan_apply($1, $2::uuid, $3::date)"
+                       : "SELECT territory_plan_revert($1, $2::uuid, $3::date)",
                  3, p, &err);
     if (!r) {
         http_reply_error(rq, &err);

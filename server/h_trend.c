@@ -90,7 +90,8 @@ static const char *move_kind(const forecast_deal *a, const forecast_deal *b, cal
     return "probability";
 }
 
-static const char *const KINDS[] = {"new", "won", "lost", "pushed", "pulled_in", "amount_up", "amount_down", "probability"};
+static const char *const KINDS[] = {"new",       "won",       "lost",        "pushed",
+                                    "pulled_in", "amount_up", "amount_down", "probability"};
 #define NKINDS (sizeof KINDS / sizeof *KINDS)
 
 /* The movers from point a to point b: every deal's value change, by kind,
@@ -140,8 +141,8 @@ static json_t *movers_json(const kept_point *a, const kept_point *b, caldate_t e
     free(m);
     free(seen);
     json_decref(index);
-    return json_pack("{s:o, s:I, s:o, s:o}", "change", money_j(change), "deals_changed", (json_int_t)nm, "by_kind", kinds,
-                     "deals", deals);
+    return json_pack("{s:o, s:I, s:o, s:o}", "change", money_j(change), "deals_changed", (json_int_t)nm, "by_kind",
+                     kinds, "deals", deals);
 }
 
 static void kept_free(kept_point *k)
@@ -262,9 +263,9 @@ void h_forecasts_trend(http_req *rq)
     json_object_set_new(moves, "to", day_j(pts[ib]));
     char label[16];
     period_format(&P, label, sizeof label);
-    json_t *out = json_pack("{s:s, s:o, s:o, s:s, s:o, s:o}", "period", label, "period_start", day_j(P.start),
-                            "period_end", day_j(P.end - 1), "method", forecast_method_name(asked), "points", points,
-                            "movers", moves);
+    json_t *out =
+        json_pack("{s:s, s:o, s:o, s:s, s:o, s:o}", "period", label, "period_start", day_j(P.start), "period_end",
+                  day_j(P.end - 1), "method", forecast_method_name(asked), "points", points, "movers", moves);
     points = NULL;
     http_reply_json(rq, 200, out);
 done:

@@ -65,8 +65,8 @@ static bool standard_secret_ok(const char *s)
 static bool check_endpoint(const json_t *b, const char *source, bool create, char *secrets, size_t slen,
                            char pass_hash[65], app_err *e)
 {
-    static const char *const allowed[] = {"source",    "secret",     "additional_secrets", "basic_auth",
-                                          "stage_map", "field_map",  "public_url",         NULL};
+    static const char *const allowed[] = {"source",    "secret",    "additional_secrets", "basic_auth",
+                                          "stage_map", "field_map", "public_url",         NULL};
     if (!jv_require_object(b, e) || !jv_only_fields(b, allowed, e))
         return false;
     bool standard = strcmp(source, "standard") == 0, hubspot = strcmp(source, "hubspot") == 0;
@@ -166,12 +166,13 @@ void h_webhook_endpoints_create(http_req *rq)
     if (!db)
         return;
     char secrets[600];
-    PGresult *r = endpoint_write(rq, db, source, true, source,
-                                 "INSERT INTO webhook_endpoints AS e (workspace_id, source, secret, basic_username,"
-                                 " basic_password, stage_map, field_map, public_url)"
-                                 " VALUES ($1, $2, $3, $4, $5, COALESCE($6::jsonb, '{}'), COALESCE($7::jsonb, '{}'), $8)"
-                                 " RETURNING " ENDPOINT_SQL,
-                                 secrets, sizeof secrets);
+    PGresult *r =
+        endpoint_write(rq, db, source, true, source,
+                       "INSERT INTO webhook_endpoints AS e (workspace_id, source, secret, basic_username,"
+                       " basic_password, stage_map, field_map, public_url)"
+                       " VALUES ($1, $2, $3, $4, $5, COALESCE($6::jsonb, '{}'), COALESCE($7::jsonb, '{}'), $8)"
+                       " RETURNING " ENDPOINT_SQL,
+                       secrets, sizeof secrets);
     if (!r)
         return;
     json_t *out = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
@@ -205,14 +206,14 @@ void h_webhook_endpoints_update(http_req *rq)
         return;
     }
     char secrets[600];
-    PGresult *r = endpoint_write(
-        rq, db, source, false, rq->params[0],
-        "UPDATE webhook_endpoints AS e SET secret = COALESCE($3, secret),"
-        " basic_username = COALESCE($4, basic_username), basic_password = COALESCE($5, basic_password),"
-        " stage_map = COALESCE($6::jsonb, stage_map), field_map = COALESCE($7::jsonb, field_map),"
-        " public_url = COALESCE($8, public_url)"
-        " WHERE workspace_id = $1 AND id = $2::uuid AND deleted_at IS NULL RETURNING " ENDPOINT_SQL,
-        secrets, sizeof secrets);
+    PGresult *r =
+        endpoint_write(rq, db, source, false, rq->params[0],
+                       "UPDATE webhook_endpoints AS e SET secret = COALESCE($3, secret),"
+                       " basic_username = COALESCE($4, basic_username), basic_password = COALESCE($5, basic_password),"
+                       " stage_map = COALESCE($6::jsonb, stage_map), field_map = COALESCE($7::jsonb, field_map),"
+                       " public_url = COALESCE($8, public_url)"
+                       " WHERE workspace_id = $1 AND id = $2::uuid AND deleted_at IS NULL RETURNING " ENDPOINT_SQL,
+                       secrets, sizeof secrets);
     if (!r)
         return;
     if (PQntuples(r) == 0)
@@ -409,8 +410,8 @@ void h_hooks_receive(http_req *rq)
     json_decref(hdrs);
     const char *p[] = {ep.workspace_id, id, hdr_text, rq->body ? rq->body : "", ev_text};
     /* one statement: the delivery, its events and their effects commit together */
-    PGresult *r = db_query(db, "SELECT event_id, status, detail FROM webhook_ingest($1, $2, $3, $4, $5) ORDER BY n", 5,
-                           p, &err);
+    PGresult *r =
+        db_query(db, "SELECT event_id, status, detail FROM webhook_ingest($1, $2, $3, $4, $5) ORDER BY n", 5, p, &err);
     free(hdr_text);
     free(ev_text);
     prom_count_webhook(prom_source(ep.source), r != NULL);
@@ -428,11 +429,11 @@ void h_hooks_receive(http_req *rq)
         json_t *c = json_object_get(counts, st);
         if (c)
             json_integer_set(c, json_integer_value(c) + 1);
-        json_array_append_new(out, json_pack("{s:s, s:O, s:O, s:s, s:s}", "id", PQgetvalue(r, k, 0), "dedupe_key",
-                                             json_object_get(ev, "dedupe_key"), "object_id",
-                                             json_object_get(ev, "object_id") ? json_object_get(ev, "object_id")
-                                                                               : json_null(),
-                                             "status", st, "detail", PQgetvalue(r, k, 2)));
+        json_array_append_new(
+            out, json_pack("{s:s, s:O, s:O, s:s, s:s}", "id", PQgetvalue(r, k, 0), "dedupe_key",
+                           json_object_get(ev, "dedupe_key"), "object_id",
+                           json_object_get(ev, "object_id") ? json_object_get(ev, "object_id") : json_null(), "status",
+                           st, "detail", PQgetvalue(r, k, 2)));
     }
     PQclear(r);
     json_decref(events);
@@ -488,9 +489,9 @@ void h_webhook_events_list(http_req *rq)
 
 void h_webhook_events_get(http_req *rq)
 {
-    PGresult *r = http_query_one(rq, NULL,
-                                 "SELECT webhook_event_json(e) FROM webhook_events e WHERE workspace_id = $1 AND id = $2::uuid",
-                                 "No webhook event with this id");
+    PGresult *r = http_query_one(
+        rq, NULL, "SELECT webhook_event_json(e) FROM webhook_events e WHERE workspace_id = $1 AND id = $2::uuid",
+        "No webhook event with this id");
     if (!r)
         return;
     http_reply_json_text(rq, 200, PQgetvalue(r, 0, 0));

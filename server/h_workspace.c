@@ -32,9 +32,15 @@ void h_workspace_get(http_req *rq)
 
 void h_workspace_patch(http_req *rq)
 {
-    static const char *const allowed[] = {"name", "currency", "fiscal_year_start_month", "timezone",
-                                          "snapshot_schedule", "snapshot_hour", "snapshot_keep_daily_days",
-                                          "snapshot_keep_weekly_days", NULL};
+    static const char *const allowed[] = {"name",
+                                          "currency",
+                                          "fiscal_year_start_month",
+                                          "timezone",
+                                          "snapshot_schedule",
+                                          "snapshot_hour",
+                                          "snapshot_keep_daily_days",
+                                          "snapshot_keep_weekly_days",
+                                          NULL};
     app_err err = {0};
     if (!jv_require_object(rq->json, &err)) {
         http_reply_error(rq, &err);
@@ -57,7 +63,8 @@ void h_workspace_patch(http_req *rq)
     /* snapshot schedule: null turns it off, so presence matters, not just the value */
     const json_t *sched = json_object_get(rq->json, "snapshot_schedule");
     const char *sched_s = json_string_value(sched);
-    if (sched && !json_is_null(sched) && (!sched_s || (strcmp(sched_s, "daily") != 0 && strcmp(sched_s, "weekly") != 0)))
+    if (sched && !json_is_null(sched) &&
+        (!sched_s || (strcmp(sched_s, "daily") != 0 && strcmp(sched_s, "weekly") != 0)))
         app_err_field(&err, "snapshot_schedule", "must be daily, weekly or null");
     long long hour = 0, keep_d = 0, keep_w = 0;
     bool hour_p = false, keep_d_p = false, keep_w_p = false;
@@ -90,18 +97,20 @@ void h_workspace_patch(http_req *rq)
     snprintf(hb, sizeof hb, "%lld", hour);
     snprintf(kdb, sizeof kdb, "%lld", keep_d);
     snprintf(kwb, sizeof kwb, "%lld", keep_w);
-    const char *params[] = {rq->auth.workspace_id, name, currency, fy_present ? fybuf : NULL, tz,
-                            sched ? "t" : "f", sched_s, hour_p ? hb : NULL, keep_d_p ? kdb : NULL, keep_w_p ? kwb : NULL};
-    PGresult *r = db_query(db,
-                           "UPDATE workspaces w SET name = COALESCE($2, name), currency = COALESCE($3, currency),"
-                           " fiscal_year_start_month = COALESCE($4::smallint, fiscal_year_start_month),"
-                           " timezone = COALESCE($5, timezone),"
-                           " snapshot_schedule = CASE WHEN $6::boolean THEN $7 ELSE snapshot_schedule END,"
-                           " snapshot_hour = COALESCE($8::smallint, snapshot_hour),"
-                           " snapshot_keep_daily_days = COALESCE($9::int, snapshot_keep_daily_days),"
-                           " snapshot_keep_weekly_days = COALESCE($10::int, snapshot_keep_weekly_days), updated_at = now()"
-                           " WHERE id = $1 RETURNING workspace_json(w)",
-                           10, params, &err);
+    const char *params[] = {
+        rq->auth.workspace_id, name,    currency,           fy_present ? fybuf : NULL, tz,
+        sched ? "t" : "f",     sched_s, hour_p ? hb : NULL, keep_d_p ? kdb : NULL,     keep_w_p ? kwb : NULL};
+    PGresult *r =
+        db_query(db,
+                 "UPDATE workspaces w SET name = COALESCE($2, name), currency = COALESCE($3, currency),"
+                 " fiscal_year_start_month = COALESCE($4::smallint, fiscal_year_start_month),"
+                 " timezone = COALESCE($5, timezone),"
+                 " snapshot_schedule = CASE WHEN $6::boolean THEN $7 ELSE snapshot_schedule END,"
+                 " snapshot_hour = COALESCE($8::smallint, snapshot_hour),"
+                 " snapshot_keep_daily_days = COALESCE($9::int, snapshot_keep_daily_days),"
+                 " snapshot_keep_weekly_days = COALESCE($10::int, snapshot_keep_weekly_days), updated_at = now()"
+                 " WHERE id = $1 RETURNING workspace_json(w)",
+                 10, params, &err);
     if (!r) {
         if (err.code == ERR_CONFLICT)
             app_err_set(&err, ERR_CONFLICT, "Another workspace already has this name");
@@ -163,8 +172,8 @@ int workspace_fy_start(db_conn *db, const char *workspace_id, app_err *err)
 {
     char buf[8];
     const char *p[] = {workspace_id};
-    int f = db_query_value(db, "SELECT fiscal_year_start_month FROM workspaces WHERE id = $1", 1, p, buf, sizeof buf,
-                           err);
+    int f =
+        db_query_value(db, "SELECT fiscal_year_start_month FROM workspaces WHERE id = $1", 1, p, buf, sizeof buf, err);
     if (f <= 0) {
         if (f == 0)
             app_err_set(err, ERR_NOT_FOUND, "workspace not found");
@@ -191,7 +200,8 @@ void h_keys_delete(http_req *rq)
         db,
         "WITH target AS (SELECT id, role FROM api_keys WHERE workspace_id = $1 AND id = $2::uuid AND revoked_at IS NULL"
         "   FOR UPDATE),"
-        " admins AS (SELECT count(*) AS n FROM api_keys WHERE workspace_id = $1 AND role = 'admin' AND revoked_at IS NULL)"
+        " admins AS (SELECT count(*) AS n FROM api_keys WHERE workspace_id = $1 AND role = 'admin' AND revoked_at IS "
+        "NULL)"
         " UPDATE api_keys k SET revoked_at = now() FROM target, admins"
         " WHERE k.id = target.id AND (target.role <> 'admin' OR admins.n > 1)"
         " RETURNING k.id",
@@ -208,8 +218,9 @@ void h_keys_delete(http_req *rq)
         return;
     }
     char exists[8];
-    int f = db_query_value(db, "SELECT 1 FROM api_keys WHERE workspace_id = $1 AND id = $2::uuid AND revoked_at IS NULL",
-                           2, params, exists, sizeof exists, &err);
+    int f =
+        db_query_value(db, "SELECT 1 FROM api_keys WHERE workspace_id = $1 AND id = $2::uuid AND revoked_at IS NULL", 2,
+                       params, exists, sizeof exists, &err);
     if (f < 0)
         http_reply_error(rq, &err);
     else if (f == 0)

@@ -45,9 +45,9 @@ struct http_server {
     const http_route *routes;
     size_t nroutes;
     int port;
-    int in_flight; /* requests between first callback and completion */
-    int stopping;  /* set on SIGTERM: every answer closes its connection */
-    ratelimit *rl; /* per-key buckets; NULL when --rate-limit is 0 */
+    int in_flight;                   /* requests between first callback and completion */
+    int stopping;                    /* set on SIGTERM: every answer closes its connection */
+    ratelimit *rl;                   /* per-key buckets; NULL when --rate-limit is 0 */
     const char *const **query_names; /* per route: the query parameters it takes (http_op_decls) */
     bool *negotiated;                /* per route: the answer depends on Accept (http_op_decls) */
 };
@@ -629,8 +629,8 @@ static bool check_query_names(http_req *rq)
     MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, query_known_check, &q);
     if (e.code == ERR_NONE)
         return true;
-    snprintf(e.detail, sizeof e.detail, "Unknown query parameter%s: %s%s", e.nfields > 1 ? "s" : "",
-             e.fields[0].field, e.nfields > 1 ? " (and more, see errors)" : "");
+    snprintf(e.detail, sizeof e.detail, "Unknown query parameter%s: %s%s", e.nfields > 1 ? "s" : "", e.fields[0].field,
+             e.nfields > 1 ? " (and more, see errors)" : "");
     http_reply_error(rq, &e);
     return false;
 }
@@ -663,8 +663,7 @@ static bool decode_body(http_req *rq)
         return false;
     }
     if (!rq->json) {
-        http_fail(rq, ERR_MALFORMED_JSON, "Invalid JSON at line %d, column %d: %s", jerr.line, jerr.column,
-                  jerr.text);
+        http_fail(rq, ERR_MALFORMED_JSON, "Invalid JSON at line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
         return false;
     }
     return true;
@@ -745,10 +744,11 @@ static bool idempotency_begin(http_req *rq, const char *key, char *hash, bool *l
         return true;
     }
     *locked = true;
-    PGresult *r = db_query(db,
-                           "SELECT status, body, method = $3 AND path = $4, request_hash, location FROM idempotency_keys"
-                           " WHERE workspace_id = $1 AND key = $2",
-                           4, p, &err);
+    PGresult *r =
+        db_query(db,
+                 "SELECT status, body, method = $3 AND path = $4, request_hash, location FROM idempotency_keys"
+                 " WHERE workspace_id = $1 AND key = $2",
+                 4, p, &err);
     if (!r) {
         http_reply_error(rq, &err);
         return true;
@@ -913,9 +913,9 @@ static void dispatch(http_req *rq)
 
 static enum MHD_Result send_reply(struct MHD_Connection *conn, http_req *rq)
 {
-    struct MHD_Response *resp =
-        rq->reply ? MHD_create_response_from_buffer(rq->reply_len, rq->reply, MHD_RESPMEM_MUST_FREE)
-                  : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *resp = rq->reply
+                                    ? MHD_create_response_from_buffer(rq->reply_len, rq->reply, MHD_RESPMEM_MUST_FREE)
+                                    : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     if (!resp)
         return MHD_NO;
     rq->reply = NULL; /* owned by the response now */
@@ -1089,8 +1089,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         /* Bulk routes take larger bodies; dispatch matches the route again. */
         char allow[128];
         int idx = route_find(srv, method, url, rq, allow, sizeof allow);
-        rq->body_limit = idx >= 0 && (srv->routes[idx].flags & ROUTE_LARGE_BODY) ? srv->cfg->max_import_body
-                                                                                  : srv->cfg->max_body;
+        rq->body_limit =
+            idx >= 0 && (srv->routes[idx].flags & ROUTE_LARGE_BODY) ? srv->cfg->max_import_body : srv->cfg->max_body;
         /* Refuse a declared oversize body before reading any of it. */
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > rq->body_limit) {

@@ -26,10 +26,10 @@ typedef struct http_req http_req;
 typedef void (*http_handler)(http_req *rq);
 
 /* Route flags */
-#define ROUTE_PUBLIC 0x1    /* no API key needed (health, webhooks check their own signatures) */
-#define ROUTE_RAW_BODY 0x2  /* keep the raw body; do not require or parse JSON */
-#define ROUTE_YAML_BODY 0x4 /* application/yaml bodies are accepted besides JSON */
-#define ROUTE_IDEMPOTENT 0x8 /* a create that honours Idempotency-Key (2xx answers are replayed) */
+#define ROUTE_PUBLIC 0x1      /* no API key needed (health, webhooks check their own signatures) */
+#define ROUTE_RAW_BODY 0x2    /* keep the raw body; do not require or parse JSON */
+#define ROUTE_YAML_BODY 0x4   /* application/yaml bodies are accepted besides JSON */
+#define ROUTE_IDEMPOTENT 0x8  /* a create that honours Idempotency-Key (2xx answers are replayed) */
 #define ROUTE_LARGE_BODY 0x10 /* bulk uploads: body limit is --max-import-body instead of --max-body */
 
 typedef struct {
@@ -82,7 +82,7 @@ struct http_req {
     size_t received;
     bool too_large;
     app_error oversize; /* the request line or headers over their limit (414, 431), else ERR_NONE */
-    size_t body_limit; /* max_body, or max_import_body on ROUTE_LARGE_BODY routes */
+    size_t body_limit;  /* max_body, or max_import_body on ROUTE_LARGE_BODY routes */
     bool replied;
     char *path_copy;
 };

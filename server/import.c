@@ -29,13 +29,12 @@ typedef struct {
 
 /* ---- fixes --------------------------------------------------------------- */
 
-static void note_fix(import_ctx *x, long row, const char *field, const char *from, const char *to,
-                     const char *reason)
+static void note_fix(import_ctx *x, long row, const char *field, const char *from, const char *to, const char *reason)
 {
     x->nfixes++;
     if (json_array_size(x->fixes) < IMPORT_FIX_DETAIL)
-        json_array_append_new(x->fixes, json_pack("{s:I, s:s, s:s, s:s, s:s}", "row", (json_int_t)row, "field",
-                                                  field, "from", from, "to", to, "reason", reason));
+        json_array_append_new(x->fixes, json_pack("{s:I, s:s, s:s, s:s, s:s}", "row", (json_int_t)row, "field", field,
+                                                  "from", from, "to", to, "reason", reason));
     char key[600];
     snprintf(key, sizeof key, "%s\x01%.200s\x01%.200s\x01%s", field, from, to, reason);
     json_t *n = json_object_get(x->fix_summary, key);
@@ -236,8 +235,8 @@ static bool check_obj_of(const json_t *req, const char *key, app_err *e)
 
 static const crm_object *check_request(const json_t *req, app_err *e)
 {
-    static const char *const allowed[] = {"object", "format", "data", "mapping", "stage_map", "price_list",
-                                          "vocabulary", "defaults", "scale", "as_of", NULL};
+    static const char *const allowed[] = {"object",     "format",   "data",  "mapping", "stage_map", "price_list",
+                                          "vocabulary", "defaults", "scale", "as_of",   NULL};
     const char *key;
     json_t *v;
     if (!json_is_object(req)) {
@@ -279,11 +278,10 @@ static const crm_object *check_request(const json_t *req, app_err *e)
             json_array_foreach(targets, i, t)
             {
                 const char *s = json_string_value(t);
-                bool ok = s && (strcmp(s, "id") == 0 || crm_field_named(o, s) ||
-                                (strncmp(s, "custom.", 7) == 0 && s[7]) ||
-                                (o->kind == CRM_DEALS &&
-                                 (strcmp(s, "product") == 0 ||
-                                  (strncmp(s, "stage_date.", 11) == 0 && crm_is_stage_key(s + 11)))));
+                bool ok =
+                    s && (strcmp(s, "id") == 0 || crm_field_named(o, s) || (strncmp(s, "custom.", 7) == 0 && s[7]) ||
+                          (o->kind == CRM_DEALS && (strcmp(s, "product") == 0 ||
+                                                    (strncmp(s, "stage_date.", 11) == 0 && crm_is_stage_key(s + 11)))));
                 if (!ok)
                     app_err_field(e, path, "'%.100s' is not a field of a %s", s ? s : "?", o->singular);
             }
@@ -359,9 +357,8 @@ static json_t *decode_records(const json_t *req, import_ctx *x, app_err *e)
             for (size_t c = 0; c < json_array_size(rec) && c < json_array_size(head); c++)
                 json_object_set(vals, json_string_value(json_array_get(head, c)), json_array_get(rec, c));
             if (json_array_size(rec) != json_array_size(head))
-                json_array_append_new(x->rejections,
-                                      json_pack("{s:I, s:n, s:s}", "row", (json_int_t)r, "id", "reason",
-                                                "the number of columns differs from the header"));
+                json_array_append_new(x->rejections, json_pack("{s:I, s:n, s:s}", "row", (json_int_t)r, "id", "reason",
+                                                               "the number of columns differs from the header"));
             else
                 json_array_append_new(out, json_pack("{s:I, s:o}", "row", (json_int_t)r, "values", vals));
             if (json_array_size(rec) != json_array_size(head))
@@ -433,8 +430,7 @@ static void one_record(import_ctx *x, long row, const json_t *vals)
     json_object_foreach((json_t *)vals, col, raw)
     {
         json_t *tg = json_object_get(mapping, col);
-        json_t *targets = tg ? (json_is_string(tg) ? json_pack("[O]", tg) : json_incref(tg))
-                             : json_pack("[s]", col);
+        json_t *targets = tg ? (json_is_string(tg) ? json_pack("[O]", tg) : json_incref(tg)) : json_pack("[s]", col);
         size_t i;
         json_t *t;
         json_array_foreach(targets, i, t)
@@ -598,7 +594,9 @@ static void one_record(import_ctx *x, long row, const json_t *vals)
         json_object_set_new(op, "at", json_string(at));
     if (o->kind == CRM_DEALS) /* when the final stage was entered; null when no date says */
         json_object_set_new(op, "stage_at",
-                            final_at ? json_string(final_at) : closed ? json_string(closed) : json_null());
+                            final_at ? json_string(final_at)
+                            : closed ? json_string(closed)
+                                     : json_null());
     json_array_append_new(x->ops, op);
     json_array_append_new(x->op_rows, json_integer(row));
     json_array_append_new(x->last_op, json_integer((json_int_t)json_array_size(x->ops) - 1));
@@ -771,9 +769,8 @@ int import_run(db_conn *c, const char *workspace_id, const json_t *req, json_t *
     *report = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:O, s:O}", "object", o->name, "rows",
                         (json_int_t)(json_array_size(x.last_op) + json_array_size(x.rejections)), "created",
                         (json_int_t)counts[0], "updated", (json_int_t)counts[1], "unchanged", (json_int_t)counts[2],
-                        "stale", (json_int_t)counts[3], "rejected", (json_int_t)json_array_size(x.rejections),
-                        "fixed", (json_int_t)x.nfixes, "fix_summary", summary, "fixes", x.fixes, "rejections",
-                        x.rejections);
+                        "stale", (json_int_t)counts[3], "rejected", (json_int_t)json_array_size(x.rejections), "fixed",
+                        (json_int_t)x.nfixes, "fix_summary", summary, "fixes", x.fixes, "rejections", x.rejections);
     rc = 0;
 out:
     json_decref(x.fixes);

@@ -32,15 +32,16 @@ int jobs_tick(db_conn *db, app_err *err)
     /* Due slots: the local day (or ISO week) once the local clock has passed
      * snapshot_hour, for every workspace that has a schedule and no snapshot
      * for that slot yet. */
-    PGresult *r = db_query(db,
-                           "SELECT w.id, w.snapshot_schedule, s.slot FROM workspaces w,"
-                           " LATERAL (SELECT CASE w.snapshot_schedule"
-                           "   WHEN 'daily' THEN ((now() AT TIME ZONE w.timezone) - make_interval(hours => w.snapshot_hour))::date"
-                           "   ELSE date_trunc('week', (now() AT TIME ZONE w.timezone) - make_interval(hours => w.snapshot_hour))::date"
-                           "   END AS slot) s"
-                           " WHERE w.snapshot_schedule IS NOT NULL AND NOT EXISTS (SELECT 1 FROM snapshots x"
-                           "   WHERE x.workspace_id = w.id AND x.kind = w.snapshot_schedule AND x.slot = s.slot)",
-                           0, NULL, err);
+    PGresult *r = db_query(
+        db,
+        "SELECT w.id, w.snapshot_schedule, s.slot FROM workspaces w,"
+        " LATERAL (SELECT CASE w.snapshot_schedule"
+        "   WHEN 'daily' THEN ((now() AT TIME ZONE w.timezone) - make_interval(hours => w.snapshot_hour))::date"
+        "   ELSE date_trunc('week', (now() AT TIME ZONE w.timezone) - make_interval(hours => w.snapshot_hour))::date"
+        "   END AS slot) s"
+        " WHERE w.snapshot_schedule IS NOT NULL AND NOT EXISTS (SELECT 1 FROM snapshots x"
+        "   WHERE x.workspace_id = w.id AND x.kind = w.snapshot_schedule AND x.slot = s.slot)",
+        0, NULL, err);
     if (!r) {
         taken = -1;
         goto unlock;

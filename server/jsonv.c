@@ -13,7 +13,8 @@ bool jv_require_object(const json_t *j, app_err *e)
 {
     if (json_is_object(j))
         return true;
-    app_err_set(e, j ? ERR_VALIDATION : ERR_BAD_REQUEST, j ? "The body must be a JSON object" : "A JSON body is required");
+    app_err_set(e, j ? ERR_VALIDATION : ERR_BAD_REQUEST,
+                j ? "The body must be a JSON object" : "A JSON body is required");
     return false;
 }
 

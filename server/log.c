@@ -69,13 +69,13 @@ static void log_v(const char *level, const char *component, const char *fmt, va_
     json_decref(o);
 }
 
-#define LOG_FN(name, level)                                                                        \
-    void name(const char *component, const char *fmt, ...)                                         \
-    {                                                                                              \
-        va_list ap;                                                                                \
-        va_start(ap, fmt);                                                                         \
-        log_v(level, component, fmt, ap);                                                          \
-        va_end(ap);                                                                                \
+#define LOG_FN(name, level)                                                                                            \
+    void name(const char *component, const char *fmt, ...)                                                             \
+    {                                                                                                                  \
+        va_list ap;                                                                                                    \
+        va_start(ap, fmt);                                                                                             \
+        log_v(level, component, fmt, ap);                                                                              \
+        va_end(ap);                                                                                                    \
     }
 LOG_FN(log_info, "info")
 LOG_FN(log_warn, "warn")

@@ -92,7 +92,9 @@ static int cmd_keys_create(config *cfg, int argc, char **argv)
                            1, wp, wsid, sizeof wsid, &err);
     if (f <= 0) {
         fprintf(stderr, "revopsd: cannot create workspace: %s\n",
-                f == 0 ? "not found" : err.detail[0] ? err.detail : "database error (did you run migrate?)");
+                f == 0          ? "not found"
+                : err.detail[0] ? err.detail
+                                : "database error (did you run migrate?)");
     } else if (auth_create_key(c, wsid, role, name, key, sizeof key, &row, &err) != 0) {
         fprintf(stderr, "revopsd: cannot create key: %s\n", err.detail);
     } else {

@@ -162,8 +162,8 @@ static int run_repeatable(PGconn *pg, const migration_file *files, size_t count,
     return rc;
 }
 
-int migrate_run_files(db_conn *c, const migration_file *versioned, size_t nversioned,
-                      const migration_file *repeatable, size_t nrepeatable, app_err *err)
+int migrate_run_files(db_conn *c, const migration_file *versioned, size_t nversioned, const migration_file *repeatable,
+                      size_t nrepeatable, app_err *err)
 {
     PGconn *pg = db_native(c);
     if (!pg) {

@@ -32,8 +32,7 @@ int migrate_run(db_conn *c, app_err *err) __attribute__((warn_unused_result));
 
 /* The same with other files (tests: a database as an older binary left it,
  * a changed sql/ file). */
-int migrate_run_files(db_conn *c, const migration_file *versioned, size_t nversioned,
-                      const migration_file *repeatable, size_t nrepeatable, app_err *err)
-    __attribute__((warn_unused_result));
+int migrate_run_files(db_conn *c, const migration_file *versioned, size_t nversioned, const migration_file *repeatable,
+                      size_t nrepeatable, app_err *err) __attribute__((warn_unused_result));
 
 #endif

@@ -127,8 +127,8 @@ char *prom_render(int db_in_use, int db_size, size_t *len)
                 sb_printf(&b, "revops_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n", label,
                           bucket_ms[k] / 1000.0, (unsigned long long)acc);
             else
-                sb_printf(&b, "revops_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
-                          label, (unsigned long long)acc);
+                sb_printf(&b, "revops_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n", label,
+                          (unsigned long long)acc);
         }
         sb_printf(&b, "revops_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", label,
                   (double)__atomic_load_n(&lat_sum_us[r], __ATOMIC_RELAXED) / 1e6);

@@ -81,8 +81,8 @@ static bool epoch_ts(long long v, char *out, size_t len)
     struct tm tm;
     if (!gmtime_r(&s, &tm))
         return false;
-    snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+    snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, (int)(ms % 1000));
     return true;
 }
 
@@ -281,7 +281,8 @@ static json_t *apply_op(build *b, const char *id, const char *at, const char *st
     json_t *patch = crm_check(&crm_deals, b->fields, false, NULL, &e);
     if (!patch) {
         char m[300];
-        snprintf(m, sizeof m, "%.100s %.190s", e.nfields ? e.fields[0].field : "", e.nfields ? e.fields[0].message : e.detail);
+        snprintf(m, sizeof m, "%.100s %.190s", e.nfields ? e.fields[0].field : "",
+                 e.nfields ? e.fields[0].message : e.detail);
         fail(b, "%s%s", m, "");
         return NULL;
     }
@@ -321,8 +322,11 @@ static const struct {
 
 static const char *hubspot_category(const char *v)
 {
-    static const char *const map[][2] = {{"OMIT", "omitted"},       {"PIPELINE", "pipeline"}, {"BEST_CASE", "best_case"},
-                                         {"COMMIT", "commit"},      {"CLOSED", "closed"}};
+    static const char *const map[][2] = {{"OMIT", "omitted"},
+                                         {"PIPELINE", "pipeline"},
+                                         {"BEST_CASE", "best_case"},
+                                         {"COMMIT", "commit"},
+                                         {"CLOSED", "closed"}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strcasecmp(v, map[i][0]) == 0)
             return map[i][1];
@@ -516,8 +520,8 @@ static void pipedrive_event(build *b, const json_t *p, json_t *ev, json_t *ops)
     if (has_at)
         json_object_set_new(ev, "occurred_at", json_string(at));
     if (!json_is_object(meta) || !action || !entity || !has_id || !has_at || (!v1 && !evid[0])) {
-        fail(b, "a Pipedrive event needs meta.action, meta.%s, an id, meta.timestamp%s",
-             v1 ? "object" : "entity", v1 ? "" : " and meta.id");
+        fail(b, "a Pipedrive event needs meta.action, meta.%s, an id, meta.timestamp%s", v1 ? "object" : "entity",
+             v1 ? "" : " and meta.id");
         return;
     }
     if (strcmp(entity, "deal") != 0) {

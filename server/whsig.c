@@ -118,8 +118,8 @@ long whsig_hubspot_uri(const char *uri, char *out, size_t len)
     return (long)n;
 }
 
-static whsig_result hubspot_v3(const char *secret, const char *method, const char *uri, const char *body,
-                               size_t len, const char *sig, const char *ts, long long now_ms)
+static whsig_result hubspot_v3(const char *secret, const char *method, const char *uri, const char *body, size_t len,
+                               const char *sig, const char *ts, long long now_ms)
 {
     long long t;
     if (!parse_ts(ts, &t))
@@ -140,8 +140,8 @@ static whsig_result hubspot_v3(const char *secret, const char *method, const cha
 }
 
 /* v1: sha256(secret + body); v2: sha256(secret + method + uri + body); hex. */
-static whsig_result hubspot_v12(const char *secret, const char *method, const char *uri, const char *body,
-                                size_t len, const char *sig, bool v2)
+static whsig_result hubspot_v12(const char *secret, const char *method, const char *uri, const char *body, size_t len,
+                                const char *sig, bool v2)
 {
     unsigned char md[32];
     const void *parts[] = {secret, method, uri, body};

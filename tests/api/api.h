@@ -85,8 +85,8 @@ int api_run(const char *cmdline, char *out, size_t outlen); /* shell command; ex
 
 /* Contract: load the spec (JSON form of openapi.yaml) and check one response. */
 int contract_load(const char *json_path);
-bool contract_check(const char *method, const char *path, long status, const char *ctype, const json_t *body,
-                    char *err, size_t errlen);
+bool contract_check(const char *method, const char *path, long status, const char *ctype, const json_t *body, char *err,
+                    size_t errlen);
 /* Does the spec declare this method+path template? */
 bool contract_has_operation(const char *method, const char *template_path);
 /* Does the spec declare this status for method+path template? */
@@ -113,8 +113,8 @@ Suite *plans_suite(void);
 Suite *migrate_suite(void);
 Suite *writes_suite(void);
 
-#define ck_assert_status(r, want)                                                                               \
-    ck_assert_msg((r)->status == (want), "status %ld, want %d; body: %.400s", (r)->status, (want),             \
+#define ck_assert_status(r, want)                                                                                      \
+    ck_assert_msg((r)->status == (want), "status %ld, want %d; body: %.400s", (r)->status, (want),                     \
                   (r)->body ? (r)->body : "")
 
 #endif

@@ -180,7 +180,7 @@ static bool validate(const json_t *schema, const json_t *x, const char *where, v
         }
         if (one && matches != 1)
             return vfail(v, where, matches ? "matches more than one oneOf branch%s" : "matches no oneOf branch (%s)",
-                        first_err);
+                         first_err);
         if (any && matches == 0)
             return vfail(v, where, "matches no anyOf branch (%s)", first_err);
     }
@@ -312,8 +312,8 @@ bool contract_declares_status(const char *method, const char *template_path, int
     return json_object_get(json_object_get(op, "responses"), st) != NULL;
 }
 
-bool contract_check(const char *method, const char *path, long status, const char *ctype, const json_t *body,
-                    char *err, size_t errlen)
+bool contract_check(const char *method, const char *path, long status, const char *ctype, const json_t *body, char *err,
+                    size_t errlen)
 {
     vctx v = {err, errlen};
     err[0] = '\0';

@@ -350,8 +350,8 @@ static int scan_logs_for_secrets(void)
     api_run(cmd, sizes, sizeof sizes);
     long lines = 0, bytes = 0;
     sscanf(sizes, "%ld %ld", &lines, &bytes);
-    snprintf(cmd, sizeof cmd, "sort -u '%s' > '%s.u' 2>/dev/null && grep -rFl -f '%s.u' --include='*.log' '%s'", path, path, path,
-             g_tmp);
+    snprintf(cmd, sizeof cmd, "sort -u '%s' > '%s.u' 2>/dev/null && grep -rFl -f '%s.u' --include='*.log' '%s'", path,
+             path, path, g_tmp);
     rc = api_run(cmd, out, sizeof out);
     if (nsecrets == 0) {
         fprintf(stderr, "secrets scan: no key was used, nothing to look for\n");
@@ -424,8 +424,8 @@ void api_new_workspace(api_ws *ws)
     memset(ws, 0, sizeof *ws);
     snprintf(ws->name, sizeof ws->name, "test-%d-%d-%ld", (int)getpid(), ++counter, (long)time(NULL));
     char cmd[1200], out[4096];
-    snprintf(cmd, sizeof cmd, "'%s' keys create --workspace '%s' --role admin --database-url '%s'", g_revopsd,
-             ws->name, g_db_url);
+    snprintf(cmd, sizeof cmd, "'%s' keys create --workspace '%s' --role admin --database-url '%s'", g_revopsd, ws->name,
+             g_db_url);
     ck_assert_int_eq(api_run(cmd, out, sizeof out), 0);
     last_line(out, ws->admin, sizeof ws->admin);
     ck_assert_msg(strncmp(ws->admin, "rvk_", 4) == 0, "keys create printed %s", out);

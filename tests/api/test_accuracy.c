@@ -90,7 +90,8 @@ START_TEST(accuracy_of_crafted_history)
              "31\"}",
              f1, sizeof f1);
     json_decref(send(&ws, "PUT", "/v1/deals/o1",
-                     "{\"name\":\"O1\",\"stage\":\"proposal\",\"amount\":12000,\"as_of\":\"2026-04-10T12:00:00Z\"}", 200));
+                     "{\"name\":\"O1\",\"stage\":\"proposal\",\"amount\":12000,\"as_of\":\"2026-04-10T12:00:00Z\"}",
+                     200));
     forecast(&ws,
              "{\"period\":\"2026-Q2\",\"group_by\":\"owner\",\"as_of\":\"2026-04-"
              "15\"}",
@@ -397,9 +398,10 @@ START_TEST(undated_deals_get_a_close_date_from_history)
     api_resp *r = api_send_json("POST", "/v1/forecasts", ws.write, "{\"period\":\"2026-Q2\",\"as_of\":\"2026-04-01\"}");
     ck_assert_status(r, 201);
     ck_assert(num(r->json, "weighted") == 6000); /* x at 60%; y in no period */
-    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r->json, "close_dates_estimated"), "deals")), 2);
-    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r->json, "close_dates_estimated"), "in_no_period")),
-                     1);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r->json, "close_dates_estimated"), "deals")),
+                     2);
+    ck_assert_int_eq(
+        json_integer_value(json_object_get(json_object_get(r->json, "close_dates_estimated"), "in_no_period")), 1);
     ck_assert(num(json_object_get(r->json, "at_risk"), "amount") == 0); /* an estimated date is nobody's promise */
     api_resp_free(r);
     r = api_send_json("POST", "/v1/forecasts", ws.write, "{\"period\":\"2026-Q3\",\"as_of\":\"2026-04-01\"}");
@@ -413,7 +415,8 @@ START_TEST(undated_deals_get_a_close_date_from_history)
     const json_t *p = json_array_get(json_object_get(r->json, "periods"), 0);
     ck_assert_int_eq(json_integer_value(json_object_get(p, "close_dates_estimated")), 2);
     ck_assert_int_eq(json_integer_value(json_object_get(p, "never_closing")), 1);
-    const json_t *x = json_array_get(json_object_get(p, "deals"), 0), *y = json_array_get(json_object_get(p, "deals"), 1);
+    const json_t *x = json_array_get(json_object_get(p, "deals"), 0),
+                 *y = json_array_get(json_object_get(p, "deals"), 1);
     ck_assert_str_eq(str(x, "id"), "x");
     ck_assert_str_eq(str(x, "expected_close_date"), "2026-04-14");
     ck_assert(json_is_true(json_object_get(x, "close_estimated")));
@@ -449,7 +452,8 @@ START_TEST(learned_backtest_sees_nothing_after_as_of)
     const char *bt = "{\"periods\":[\"2026-Q2\"],\"method\":\"learned\"}";
     api_resp *r = api_send_json("POST", "/v1/forecasts/backtest", ws.read, bt);
     ck_assert_status(r, 200);
-    const json_t *res = json_array_get(json_object_get(json_array_get(json_object_get(r->json, "periods"), 0), "results"), 0);
+    const json_t *res =
+        json_array_get(json_object_get(json_array_get(json_object_get(r->json, "periods"), 0), "results"), 0);
     ck_assert_str_eq(str(res, "method_used"), "learned");
     char *before = json_dumps(json_object_get(r->json, "periods"), JSON_SORT_KEYS);
     api_resp_free(r);
@@ -493,7 +497,8 @@ START_TEST(learned_backtest_sees_nothing_after_as_of)
     ck_assert(num(r->json, "closed_won") == 0);
     api_resp_free(r);
     /* as of 04-11 the win of 04-10 counts, and nothing created later does */
-    r = api_send_json("POST", "/v1/forecasts", ws.write, "{\"period\":\"2026-Q2\",\"as_of\":\"2026-04-11\",\"method\":\"weighted\"}");
+    r = api_send_json("POST", "/v1/forecasts", ws.write,
+                      "{\"period\":\"2026-Q2\",\"as_of\":\"2026-04-11\",\"method\":\"weighted\"}");
     ck_assert_status(r, 201);
     ck_assert(num(r->json, "closed_won") == 5000);
     api_resp_free(r);

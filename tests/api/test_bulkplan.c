@@ -231,7 +231,8 @@ START_TEST(backtest_right_after_a_bulk_load)
     {
         fprintf(stderr, "bulkplan: %s MAPE %.2f bias %.2f coverage %.2f pinball %.2f%%\n",
                 json_string_value(json_object_get(p, "method")), json_number_value(json_object_get(p, "mape")),
-                json_number_value(json_object_get(p, "bias")), json_number_value(json_object_get(p, "coverage_p10_p90")),
+                json_number_value(json_object_get(p, "bias")),
+                json_number_value(json_object_get(p, "coverage_p10_p90")),
                 json_number_value(json_object_get(p, "pinball_loss_pct")));
         int m = forecast_method_parse(json_string_value(json_object_get(p, "method")));
         ck_assert(m >= 0);

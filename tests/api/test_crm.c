@@ -84,8 +84,8 @@ START_TEST(deal_validation_names_fields)
                       "\"expected_close_date\":\"2026-02-30\",\"closed_at\":\"yesterday\",\"colour\":\"red\"}");
     ck_assert_status(r, 422);
     json_t *errs = arr(r->json, "errors");
-    const char *want[] = {"stage", "amount", "status", "probability", "expected_close_date", "closed_at", "colour",
-                          "name"};
+    const char *want[] = {"stage",     "amount", "status", "probability", "expected_close_date",
+                          "closed_at", "colour", "name"};
     ck_assert_int_eq(json_array_size(errs), 8);
     for (size_t i = 0; i < 8; i++) {
         bool found = false;
@@ -206,7 +206,8 @@ START_TEST(deal_batch_per_item_results_and_lists)
         "\"expected_close_date\":\"2026-03-01\"},"
         "{\"id\":\"d2\",\"name\":\"Two\",\"stage\":\"closed_lost\",\"lost_reason\":\"price\",\"owner\":\"bob\"},"
         "{\"id\":\"d3\",\"name\":\"Three\",\"stage\":\"BAD\"},"
-        "{\"id\":\"d4\",\"name\":\"Four\",\"stage\":\"proposal\",\"owner\":\"ann\",\"expected_close_date\":\"2026-05-01\"}]}");
+        "{\"id\":\"d4\",\"name\":\"Four\",\"stage\":\"proposal\",\"owner\":\"ann\",\"expected_close_date\":\"2026-05-"
+        "01\"}]}");
     ck_assert_status(r, 200);
     ck_assert_int_eq(json_integer_value(json_object_get(r->json, "created")), 3);
     ck_assert_int_eq(json_integer_value(json_object_get(r->json, "rejected")), 1);
@@ -293,8 +294,9 @@ START_TEST(accounts_and_reps)
     ck_assert_status(r, 422);
     ck_assert_str_eq(str(json_array_get(arr(r->json, "errors"), 1), "field"), "quotas.Q5");
     api_resp_free(r);
-    r = api_send_json("POST", "/v1/reps/batch", ws.write,
-                      "{\"items\":[{\"id\":\"bob\",\"name\":\"Bob\",\"role\":\"sdr\"},{\"id\":\"ann\",\"name\":\"Ann\"}]}");
+    r = api_send_json(
+        "POST", "/v1/reps/batch", ws.write,
+        "{\"items\":[{\"id\":\"bob\",\"name\":\"Bob\",\"role\":\"sdr\"},{\"id\":\"ann\",\"name\":\"Ann\"}]}");
     ck_assert_status(r, 200);
     ck_assert_int_eq(json_integer_value(json_object_get(r->json, "created")), 1);
     ck_assert_int_eq(json_integer_value(json_object_get(r->json, "updated")), 1);
@@ -381,16 +383,31 @@ static json_t *generated_ops(void)
         int nf = 1 + (int)(lcg(&seed) % 4);
         for (int f = 0; f < nf; f++) {
             switch (lcg(&seed) % 9) {
-            case 0: snprintf(v, sizeof v, "Deal %u", lcg(&seed) % 50); json_object_set_new(patch, "name", json_string(v)); break;
-            case 1: json_object_set_new(patch, "amount_cents", json_integer(lcg(&seed) * 37)); break;
-            case 2: case 3: json_object_set_new(patch, "stage", json_string(stages[lcg(&seed) % 6])); break;
-            case 4: json_object_set_new(patch, "status", json_string(statuses[lcg(&seed) % 3])); break;
+            case 0:
+                snprintf(v, sizeof v, "Deal %u", lcg(&seed) % 50);
+                json_object_set_new(patch, "name", json_string(v));
+                break;
+            case 1:
+                json_object_set_new(patch, "amount_cents", json_integer(lcg(&seed) * 37));
+                break;
+            case 2:
+            case 3:
+                json_object_set_new(patch, "stage", json_string(stages[lcg(&seed) % 6]));
+                break;
+            case 4:
+                json_object_set_new(patch, "status", json_string(statuses[lcg(&seed) % 3]));
+                break;
             case 5:
                 snprintf(v, sizeof v, "2026-%02u-%02u", 1 + lcg(&seed) % 12, 1 + lcg(&seed) % 28);
                 json_object_set_new(patch, "expected_close_date", json_string(v));
                 break;
-            case 6: json_object_set_new(patch, "probability", json_real((lcg(&seed) % 101) / 100.0)); break;
-            case 7: snprintf(v, sizeof v, "rep-%u", lcg(&seed) % 5); json_object_set_new(patch, "owner", json_string(v)); break;
+            case 6:
+                json_object_set_new(patch, "probability", json_real((lcg(&seed) % 101) / 100.0));
+                break;
+            case 7:
+                snprintf(v, sizeof v, "rep-%u", lcg(&seed) % 5);
+                json_object_set_new(patch, "owner", json_string(v));
+                break;
             default:
                 snprintf(v, sizeof v, "2026-02-%02uT08:00:00Z", 1 + lcg(&seed) % 28);
                 json_object_set_new(patch, (lcg(&seed) % 2) ? "closed_at" : "created_at", json_string(v));
@@ -505,8 +522,7 @@ START_TEST(deal_apply_set_matches_one_by_one)
         r = PQexecParams(pg, q, 2, NULL, pab, NULL, NULL, 0);
         pg_ok(pg, r);
         static const int at_least[] = {10, 100, 20}; /* so the comparison is never of nothing */
-        ck_assert_msg(atoi(PQgetvalue(r, 0, 0)) > at_least[i], "query %zu: only %s rows", i,
-                      PQgetvalue(r, 0, 0));
+        ck_assert_msg(atoi(PQgetvalue(r, 0, 0)) > at_least[i], "query %zu: only %s rows", i, PQgetvalue(r, 0, 0));
         ck_assert_msg(strcmp(PQgetvalue(r, 0, 1), "0") == 0 && strcmp(PQgetvalue(r, 0, 2), "0") == 0,
                       "query %zu: %s rows only one by one, %s only set-wise", i, PQgetvalue(r, 0, 1),
                       PQgetvalue(r, 0, 2));

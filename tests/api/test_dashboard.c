@@ -29,8 +29,8 @@ static const json_t *signal_of(const json_t *d, const char *metric)
 {
     size_t i;
     const json_t *s;
-    json_array_foreach(json_object_get(d, "health_signals"), i, s) if (strcmp(json_string_value(json_object_get(s, "metric")),
-                                                                             metric) == 0) return s;
+    json_array_foreach(json_object_get(d, "health_signals"), i,
+                       s) if (strcmp(json_string_value(json_object_get(s, "metric")), metric) == 0) return s;
     return NULL;
 }
 
@@ -79,10 +79,10 @@ START_TEST(every_number_of_a_crafted_quarter)
     ck_assert_str_eq(json_string_value(json_object_get(d, "period")), "2026-Q1");
     ck_assert(num(sec(d, "arr"), "beginning_of_quarter") == 150000 && num(sec(d, "arr"), "current") == 150000);
     ck_assert(num(sec(d, "arr"), "new_business") == 30000 && num(sec(d, "arr"), "churned") == 50000);
-    ck_assert(num(sec(d, "retention"), "nrr") == 0.8);       /* (150 + 20 - 50) / 150 */
-    ck_assert(num(sec(d, "retention"), "grr") == 0.6667);    /* 100 / 150 */
+    ck_assert(num(sec(d, "retention"), "nrr") == 0.8);    /* (150 + 20 - 50) / 150 */
+    ck_assert(num(sec(d, "retention"), "grr") == 0.6667); /* 100 / 150 */
     ck_assert(num(sec(d, "retention"), "logo_retention") == 0.5);
-    ck_assert(num(sec(d, "efficiency"), "cac") == 40000);    /* 40,000 spend / 1 new logo */
+    ck_assert(num(sec(d, "efficiency"), "cac") == 40000);            /* 40,000 spend / 1 new logo */
     ck_assert(num(sec(d, "efficiency"), "cac_payback_months") == 8); /* 40,000 / (150,000 / 12 / 2 x 0.8) */
     ck_assert(num(sec(d, "efficiency"), "magic_number") == 0);       /* net new 0 / prior 80,000 */
     ck_assert(json_is_null(json_object_get(sec(d, "efficiency"), "burn_multiple")));
@@ -91,12 +91,12 @@ START_TEST(every_number_of_a_crafted_quarter)
     ck_assert(num(sec(d, "pipeline"), "total_value") == 24000);
     ck_assert_int_eq(json_integer_value(json_object_get(sec(d, "pipeline"), "total_deals")), 3);
     ck_assert(num(sec(d, "pipeline"), "weighted_pipeline") == 10000 * 0.6 + 10000 * 0.225 + 4000 * 0.6);
-    ck_assert(num(sec(d, "pipeline"), "velocity_per_day") == 1500);  /* 3 x 50% x 30,000 / 30 days */
+    ck_assert(num(sec(d, "pipeline"), "velocity_per_day") == 1500); /* 3 x 50% x 30,000 / 30 days */
     /* at 2026-01-01: 24,000 closing in the quarter / (50,000 - nothing won yet) */
     ck_assert(num(sec(d, "pipeline"), "coverage_ratio") == 0.48);
-    ck_assert(num(sec(d, "forecast"), "commit") == 10000);          /* nothing won yet + the committed deal */
-    ck_assert(num(sec(d, "forecast"), "best_case") == 14000);       /* + late, proposal: best case */
-    ck_assert(num(sec(d, "forecast"), "pipeline") == 2250);         /* 22.5% of the pipeline deal */
+    ck_assert(num(sec(d, "forecast"), "commit") == 10000);    /* nothing won yet + the committed deal */
+    ck_assert(num(sec(d, "forecast"), "best_case") == 14000); /* + late, proposal: best case */
+    ck_assert(num(sec(d, "forecast"), "pipeline") == 2250);   /* 22.5% of the pipeline deal */
     ck_assert(json_is_null(json_object_get(sec(d, "forecast"), "mape")));
     ck_assert_str_eq(json_string_value(json_object_get(signal_of(d, "nrr"), "status")), "red");
     ck_assert_str_eq(json_string_value(json_object_get(signal_of(d, "cac_payback_months"), "status")), "green");
@@ -130,7 +130,8 @@ START_TEST(every_number_of_a_crafted_quarter)
     ck_assert_status(r, 304);
     api_resp_free(r);
     r = api_get("/v1/dashboard?period=2026-Q1&explain=true", ws.read);
-    ck_assert(num(json_object_get(json_object_get(json_object_get(r->json, "explain"), "cac"), "inputs"), "new_customers") == 1);
+    ck_assert(num(json_object_get(json_object_get(json_object_get(r->json, "explain"), "cac"), "inputs"),
+                  "new_customers") == 1);
     api_resp_free(r);
 
     r = api_get("/v1/revenue/waterfall?from=2026-01-01&to=2026-03-31", ws.read);
@@ -158,11 +159,12 @@ START_TEST(missing_inputs_are_null_with_a_reason)
      * followed its own rule for ARR too) */
     ck_assert(json_is_null(json_object_get(sec(r->json, "arr"), "current")));
     ck_assert(json_is_null(json_object_get(sec(r->json, "arr"), "net_new")));
-    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(signal_of(r->json, "arr"), "note")),
-                                 "no ARR movements"));
+    ck_assert_ptr_nonnull(
+        strstr(json_string_value(json_object_get(signal_of(r->json, "arr"), "note")), "no ARR movements"));
     api_resp_free(r);
     /* a write through this instance is visible at once (the answer cache is emptied) */
-    send(&ws, "POST", "/v1/arr-events", "{\"account\":\"Z\",\"date\":\"2020-01-01\",\"kind\":\"new\",\"amount\":123.45}");
+    send(&ws, "POST", "/v1/arr-events",
+         "{\"account\":\"Z\",\"date\":\"2020-01-01\",\"kind\":\"new\",\"amount\":123.45}");
     r = api_get("/v1/dashboard", ws.read);
     ck_assert(num(sec(r->json, "arr"), "current") == 123.45);
     api_resp_free(r);
@@ -202,7 +204,8 @@ START_TEST(cohorts_and_unit_economics)
     ck_assert_int_eq(json_array_size(json_object_get(r->json, "cohorts")), 2); /* smb, (none) */
     api_resp_free(r);
 
-    send(&ws, "POST", "/v1/spend", "{\"period\":\"2026-Q3\",\"category\":\"marketing\",\"segment\":\"smb\",\"amount\":2000}");
+    send(&ws, "POST", "/v1/spend",
+         "{\"period\":\"2026-Q3\",\"category\":\"marketing\",\"segment\":\"smb\",\"amount\":2000}");
     send(&ws, "PUT", "/v1/finance/2026-Q3", "{\"gross_margin\":0.5}");
     r = api_get("/v1/metrics/unit-economics?by=segment&period=2026-Q3", ws.read);
     ck_assert_status(r, 200);
@@ -242,7 +245,8 @@ START_TEST(the_current_quarter_matches_post_forecasts)
     snprintf(body, sizeof body, "{\"period\":\"%s\",\"method\":\"category\"}", q);
     api_resp *f = api_send_json("POST", "/v1/forecasts", ws.write, body);
     ck_assert_status(f, 201);
-    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(f->json, "close_dates_estimated"), "deals")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(f->json, "close_dates_estimated"), "deals")),
+                     1);
     snprintf(path, sizeof path, "/v1/dashboard?period=%s", q);
     api_resp *r = api_get(path, ws.read);
     ck_assert_status(r, 200);
@@ -287,31 +291,35 @@ START_TEST(forecasts_from_stored_deals)
          "{\"name\":\"A1\",\"amount\":10000,\"stage\":\"proposal\",\"forecast_category\":\"commit\",\"owner\":\"ann\","
          "\"expected_close_date\":\"2026-12-20\",\"as_of\":\"2026-10-01T12:00:00Z\"}"); /* existing on 11-23 */
     send(&ws, "PUT", "/v1/deals/b1",
-         "{\"name\":\"B1\",\"amount\":20000,\"stage\":\"opportunity\",\"owner\":\"bob\",\"expected_close_date\":\"2026-11-01\","
+         "{\"name\":\"B1\",\"amount\":20000,\"stage\":\"opportunity\",\"owner\":\"bob\",\"expected_close_date\":\"2026-"
+         "11-01\","
          "\"as_of\":\"2026-10-01T12:00:00Z\"}");
     send(&ws, "PUT", "/v1/deals/w1",
          "{\"name\":\"W1\",\"amount\":5000,\"stage\":\"closed_won\",\"status\":\"won\",\"owner\":\"ann\","
          "\"closed_at\":\"2026-10-15T10:00:00Z\"}");
-    api_resp *r = api_send_json("POST", "/v1/forecasts", ws.write,
-                                "{\"period\":\"2026-Q4\",\"method\":\"weighted\",\"group_by\":\"manager\",\"as_of\":\"2026-11-23\"}");
+    api_resp *r = api_send_json(
+        "POST", "/v1/forecasts", ws.write,
+        "{\"period\":\"2026-Q4\",\"method\":\"weighted\",\"group_by\":\"manager\",\"as_of\":\"2026-11-23\"}");
     ck_assert_status(r, 201);
     const json_t *f = r->json;
     ck_assert(num(f, "closed_won") == 5000);
     ck_assert(num(f, "weighted") == 10000 * 0.6 + 20000 * 0.225); /* 6,000 + 4,500 */
     ck_assert(num(f, "expected") == 15500);
-    ck_assert(num(f, "commit") == 15000); /* won + the committed deal */
+    ck_assert(num(f, "commit") == 15000);    /* won + the committed deal */
     ck_assert(num(f, "coverage") == 0.8571); /* 30,000 / (40,000 - 5,000) */
     const json_t *q = json_object_get(f, "quantiles");
     ck_assert(num(q, "p10") <= num(q, "p50") && num(q, "p50") <= num(q, "p90"));
     ck_assert(num(q, "p10") >= 5000 && num(q, "p90") <= 35000);
     const json_t *risk = json_object_get(f, "at_risk");
     ck_assert(num(risk, "amount") == 20000); /* b1 is past its close date */
-    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(json_array_get(json_object_get(risk, "deals"), 0),
-                                                                      "reasons"), 0)), "past_close");
+    ck_assert_str_eq(json_string_value(json_array_get(
+                         json_object_get(json_array_get(json_object_get(risk, "deals"), 0), "reasons"), 0)),
+                     "past_close");
     size_t i;
     json_t *g;
     bool saw_mia = false;
-    json_array_foreach(json_object_get(f, "groups"), i, g) if (strcmp(json_string_value(json_object_get(g, "key")), "mia") == 0)
+    json_array_foreach(json_object_get(f, "groups"), i,
+                       g) if (strcmp(json_string_value(json_object_get(g, "key")), "mia") == 0)
     {
         saw_mia = true;
         ck_assert(num(g, "weighted") == 10500); /* rolled up from ann and bob */
@@ -337,7 +345,8 @@ START_TEST(forecasts_from_stored_deals)
     r = api_get("/v1/forecasts", ws.read);
     ck_assert_int_eq(json_array_size(json_object_get(r->json, "items")), 3);
     api_resp_free(r);
-    r = api_send_json("POST", "/v1/forecasts", ws.write, "{\"period\":\"2026-Q9\",\"method\":\"magic\",\"quantiles\":[2]}");
+    r = api_send_json("POST", "/v1/forecasts", ws.write,
+                      "{\"period\":\"2026-Q9\",\"method\":\"magic\",\"quantiles\":[2]}");
     ck_assert_status(r, 422);
     ck_assert_int_eq(json_array_size(json_object_get(r->json, "errors")), 2);
     api_resp_free(r);
@@ -354,12 +363,15 @@ START_TEST(dashboard_accuracy_from_stored_forecasts)
     api_ws ws;
     api_new_workspace(&ws);
     /* both deals exist from 06-01 (event time); w is won on 08-01 */
-    send(&ws, "PUT", "/v1/deals/w", "{\"name\":\"W\",\"amount\":10000,\"stage\":\"proposal\","
-                                    "\"expected_close_date\":\"2026-08-01\",\"as_of\":\"2026-06-01T12:00:00Z\"}");
-    send(&ws, "PUT", "/v1/deals/w", "{\"name\":\"W\",\"stage\":\"closed_won\",\"status\":\"won\","
-                                    "\"as_of\":\"2026-08-01T00:00:00Z\"}");
-    send(&ws, "PUT", "/v1/deals/o", "{\"name\":\"O\",\"amount\":20000,\"stage\":\"proposal\","
-                                    "\"expected_close_date\":\"2026-09-15\",\"as_of\":\"2026-06-01T12:00:00Z\"}");
+    send(&ws, "PUT", "/v1/deals/w",
+         "{\"name\":\"W\",\"amount\":10000,\"stage\":\"proposal\","
+         "\"expected_close_date\":\"2026-08-01\",\"as_of\":\"2026-06-01T12:00:00Z\"}");
+    send(&ws, "PUT", "/v1/deals/w",
+         "{\"name\":\"W\",\"stage\":\"closed_won\",\"status\":\"won\","
+         "\"as_of\":\"2026-08-01T00:00:00Z\"}");
+    send(&ws, "PUT", "/v1/deals/o",
+         "{\"name\":\"O\",\"amount\":20000,\"stage\":\"proposal\","
+         "\"expected_close_date\":\"2026-09-15\",\"as_of\":\"2026-06-01T12:00:00Z\"}");
     /* the Q3 call as of 06-30 sees both deals open in proposal: 60% of 10,000 +
      * 60% of 20,000 = 18,000 (the win of 08-01 was not known then; this test
      * counted it before the as-of rule); Q3 actually won 10,000: APE 80% */
@@ -370,8 +382,9 @@ START_TEST(dashboard_accuracy_from_stored_forecasts)
     send(&ws, "POST", "/v1/forecasts", "{\"period\":\"2026-Q3\"}");
     /* 2026-Q2 won 5,000 and has only a forecast made now (5,000, APE 0): the old rule ("else
      * the latest") graded it, making the MAPE (60 + 0) / 2 */
-    send(&ws, "PUT", "/v1/deals/w2", "{\"name\":\"W2\",\"amount\":5000,\"stage\":\"closed_won\",\"status\":\"won\","
-                                     "\"closed_at\":\"2026-05-01T00:00:00Z\"}");
+    send(&ws, "PUT", "/v1/deals/w2",
+         "{\"name\":\"W2\",\"amount\":5000,\"stage\":\"closed_won\",\"status\":\"won\","
+         "\"closed_at\":\"2026-05-01T00:00:00Z\"}");
     send(&ws, "POST", "/v1/forecasts", "{\"period\":\"2026-Q2\"}");
     api_resp *r = api_get("/v1/dashboard?period=2026-Q4", ws.read);
     ck_assert_status(r, 200);
@@ -385,8 +398,8 @@ START_TEST(dashboard_accuracy_from_stored_forecasts)
     ck_assert_status(r, 200);
     size_t i;
     const json_t *s, *ps = NULL;
-    json_array_foreach(json_object_get(r->json, "summary"), i, s) if (strcmp(json_string_value(json_object_get(s, "horizon")),
-                                                                           "period_start") == 0) ps = s;
+    json_array_foreach(json_object_get(r->json, "summary"), i,
+                       s) if (strcmp(json_string_value(json_object_get(s, "horizon")), "period_start") == 0) ps = s;
     ck_assert_ptr_nonnull(ps);
     ck_assert(num(ps, "mape") == 80);
     api_resp_free(r);

@@ -23,8 +23,8 @@
 /* ---- a thread-safe client that reports transport errors as data ---------- */
 
 typedef struct {
-    long status;   /* 0: no HTTP answer */
-    CURLcode cc;   /* transport outcome */
+    long status;    /* 0: no HTTP answer */
+    CURLcode cc;    /* transport outcome */
     char body[768]; /* first bytes of the body */
     size_t len;
     char ctype[96];
@@ -58,8 +58,8 @@ static size_t fq_on_header(char *data, size_t size, size_t n, void *ud)
 }
 
 /* One request on handle c (reused between calls: keep-alive like a real client). */
-static void fq_do(CURL *c, const char *base, const char *method, const char *path, const char *key,
-                  const char *body, const char *const *extra, fq_resp *out)
+static void fq_do(CURL *c, const char *base, const char *method, const char *path, const char *key, const char *body,
+                  const char *const *extra, fq_resp *out)
 {
     memset(out, 0, sizeof *out);
     char url[512], auth[128];
@@ -214,8 +214,8 @@ static void *term_run(void *arg)
         if (r.status < 200 || r.status >= 300) {
             c->non2xx++;
             if (!c->first_bad[0])
-                snprintf(c->first_bad, sizeof c->first_bad, "%s %s: %ld %.150s", write ? "PUT" : "GET", path,
-                         r.status, r.body);
+                snprintf(c->first_bad, sizeof c->first_bad, "%s %s: %ld %.150s", write ? "PUT" : "GET", path, r.status,
+                         r.body);
             continue;
         }
         __atomic_add_fetch(&c->acked, 1, __ATOMIC_RELAXED);
@@ -258,8 +258,9 @@ START_TEST(sigterm_under_load_finishes_in_flight_and_refuses_new)
         sent += cl[t].sent, acked += cl[t].acked, refused += cl[t].refused, dropped += cl[t].dropped;
         non2xx += cl[t].non2xx, after += cl[t].acked_after_term, writes += cl[t].n_acked_ids;
     }
-    fprintf(stderr, "faults: SIGTERM under load: %d requests, %d answered 2xx (%d of them after SIGTERM), %d refused,"
-                    " %d dropped, %d non-2xx; exit %d after %.2f s\n",
+    fprintf(stderr,
+            "faults: SIGTERM under load: %d requests, %d answered 2xx (%d of them after SIGTERM), %d refused,"
+            " %d dropped, %d non-2xx; exit %d after %.2f s\n",
             sent, acked, after, refused, dropped, non2xx, rc, took);
     for (int t = 0; t < TERM_THREADS; t++)
         ck_assert_msg(cl[t].dropped == 0 && cl[t].non2xx == 0, "client %d: %s", t, cl[t].first_bad);
@@ -285,9 +286,9 @@ END_TEST
 static const char *race_stages[] = {"opportunity", "proposal", "sal", "sql", "closed_won"};
 
 typedef struct {
-    int slot;   /* global write number */
+    int slot; /* global write number */
     int deal;
-    int stamp;  /* as_of = base + stamp seconds (a permutation of the slots) */
+    int stamp; /* as_of = base + stamp seconds (a permutation of the slots) */
     fq_resp r;
 } race_write;
 
@@ -416,9 +417,8 @@ START_TEST(two_instances_same_deals_no_lost_update)
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM deals d JOIN workspaces w ON w.id = d.workspace_id WHERE w.name = '%s'", ws.name);
     ck_assert_int_eq(sql_long(sql), RACE_DEALS);
-    fprintf(stderr,
-            "faults: two instances: %d concurrent PUTs to %d new deals in %.2f s, all 2xx, latest as_of won\n", N,
-            RACE_DEALS, took);
+    fprintf(stderr, "faults: two instances: %d concurrent PUTs to %d new deals in %.2f s, all 2xx, latest as_of won\n",
+            N, RACE_DEALS, took);
 }
 END_TEST
 
@@ -443,8 +443,8 @@ static void kill_deal_body(int t, int i, char *body, size_t len)
 static void kill_event_body(int t, int i, char *body, size_t len)
 {
     snprintf(body, len,
-             "{\"items\":[{\"account\":\"acct-%d-%d\",\"date\":\"2026-02-01\",\"kind\":\"new\",\"amount\":%d}]}", t,
-             i, 100 + i);
+             "{\"items\":[{\"account\":\"acct-%d-%d\",\"date\":\"2026-02-01\",\"kind\":\"new\",\"amount\":%d}]}", t, i,
+             100 + i);
 }
 
 /* Even requests: PUT a new deal; odd: POST an ARR event with an Idempotency-Key. */
@@ -537,8 +537,8 @@ START_TEST(sigkill_in_write_storm_loses_nothing_acknowledged)
                 api_resp_free(r);
             } else {
                 acked_events++;
-                alen += (size_t)snprintf(accounts + alen, sizeof accounts - alen, "%sacct-%d-%d", alen ? "," : "",
-                                         t, i);
+                alen +=
+                    (size_t)snprintf(accounts + alen, sizeof accounts - alen, "%sacct-%d-%d", alen ? "," : "", t, i);
             }
         }
     /* the acknowledged ARR events: each stored once */
@@ -595,12 +595,11 @@ END_TEST
 /* A Pipedrive v2 endpoint (HTTP Basic: no signature to compute per request). */
 static void wh_endpoint(const api_ws *ws, const char *base, char *id, size_t len)
 {
-    api_resp *r = api_req_at(base, "POST", "/v1/webhook-endpoints", ws->admin, "application/json",
-                             "{\"source\":\"pipedrive\",\"basic_auth\":{\"username\":\"" WH_USER
-                             "\",\"password\":\"" WH_PASS "\"}}",
-                             strlen("{\"source\":\"pipedrive\",\"basic_auth\":{\"username\":\"" WH_USER
-                                    "\",\"password\":\"" WH_PASS "\"}}"),
-                             NULL);
+    api_resp *r = api_req_at(
+        base, "POST", "/v1/webhook-endpoints", ws->admin, "application/json",
+        "{\"source\":\"pipedrive\",\"basic_auth\":{\"username\":\"" WH_USER "\",\"password\":\"" WH_PASS "\"}}",
+        strlen("{\"source\":\"pipedrive\",\"basic_auth\":{\"username\":\"" WH_USER "\",\"password\":\"" WH_PASS "\"}}"),
+        NULL);
     ck_assert_status(r, 201);
     snprintf(id, len, "%s", json_string_value(json_object_get(r->json, "id")));
     api_resp_free(r);

@@ -38,7 +38,8 @@ START_TEST(metrics_exposition)
     ck_assert_status(r, 200);
     ck_assert_ptr_nonnull(strstr(r->content_type, "text/plain"));
     ck_assert_ptr_nonnull(strstr(r->body, "revops_http_requests_total{route=\"GET /healthz\",status=\"200\"}"));
-    ck_assert_ptr_nonnull(strstr(r->body, "revops_http_request_duration_seconds_bucket{route=\"GET /healthz\",le=\"+Inf\"}"));
+    ck_assert_ptr_nonnull(
+        strstr(r->body, "revops_http_request_duration_seconds_bucket{route=\"GET /healthz\",le=\"+Inf\"}"));
     ck_assert_ptr_nonnull(strstr(r->body, "revops_db_pool_in_use "));
     ck_assert_ptr_nonnull(strstr(r->body, "revops_webhook_events_total{source=\"hubspot\",outcome=\"accepted\"}"));
     api_resp_free(r);
@@ -159,7 +160,8 @@ START_TEST(keys_lifecycle_and_pagination)
     ck_assert_status(r, 200);
     ck_assert_int_eq(json_array_size(json_object_get(r->json, "items")), 1);
     ck_assert(json_is_null(json_object_get(r->json, "next_cursor")));
-    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(r->json, "items"), 0), "id")), id);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(r->json, "items"), 0), "id")),
+                     id);
     api_resp_free(r);
 
     r = api_get("/v1/workspace", secret);
@@ -186,8 +188,8 @@ START_TEST(last_admin_key_cannot_be_revoked)
     const char *admin_id = NULL;
     size_t i;
     json_t *k;
-    json_array_foreach(json_object_get(r->json, "items"), i, k) if (strcmp(json_string_value(json_object_get(k, "role")),
-                                                                           "admin") == 0) admin_id =
+    json_array_foreach(json_object_get(r->json, "items"), i,
+                       k) if (strcmp(json_string_value(json_object_get(k, "role")), "admin") == 0) admin_id =
         json_string_value(json_object_get(k, "id"));
     ck_assert_ptr_nonnull(admin_id);
     char path[128];
@@ -273,8 +275,8 @@ START_TEST(every_route_declares_the_dispatchers_statuses)
     for (size_t i = 0; i < routes_count; i++) {
         const http_route *rt = &routes[i];
         bool authed = !(rt->flags & ROUTE_PUBLIC);
-        bool body = strcmp(rt->method, "POST") == 0 || strcmp(rt->method, "PUT") == 0 ||
-                    strcmp(rt->method, "PATCH") == 0;
+        bool body =
+            strcmp(rt->method, "POST") == 0 || strcmp(rt->method, "PUT") == 0 || strcmp(rt->method, "PATCH") == 0;
         struct {
             int status;
             bool applies;

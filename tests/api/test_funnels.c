@@ -51,14 +51,16 @@ START_TEST(seed_bottleneck_over_http)
     char id[40], path[128];
     default_funnel(&ws, id, sizeof id);
     snprintf(path, sizeof path, "/v1/funnels/%s/diagnose", id);
-    api_resp *r = api_send_json("POST", path, ws.read,
-                                "{\"counts\":{\"mql\":1000,\"sal\":500,\"sql\":140,\"opportunity\":98,\"closed_won\":22}}");
+    api_resp *r =
+        api_send_json("POST", path, ws.read,
+                      "{\"counts\":{\"mql\":1000,\"sal\":500,\"sql\":140,\"opportunity\":98,\"closed_won\":22}}");
     ck_assert_status(r, 200);
     json_t *b = json_object_get(r->json, "bottleneck");
     ck_assert_str_eq(str(b, "from"), "sal");
     ck_assert_str_eq(str(b, "to"), "sql");
     ck_assert_str_eq(str(b, "tier"), "bottom_quartile");
-    ck_assert_str_eq(str(b, "explanation"), "SAL→SQL 28% is bottom quartile (<30%); fix before optimising anything else");
+    ck_assert_str_eq(str(b, "explanation"),
+                     "SAL→SQL 28% is bottom quartile (<30%); fix before optimising anything else");
     ck_assert(json_real_value(json_object_get(b, "rate")) == 0.28);
     ck_assert_int_eq(json_array_size(json_object_get(r->json, "transitions")), 7);
     api_resp_free(r);
@@ -111,7 +113,8 @@ START_TEST(create_update_versions_and_if_match)
     r = api_get(vpath, ws.read);
     ck_assert_status(r, 200);
     ck_assert_int_eq(json_array_size(json_object_get(r->json, "items")), 2);
-    ck_assert_int_eq(json_array_size(json_object_get(json_array_get(json_object_get(r->json, "items"), 0), "stages")), 5);
+    ck_assert_int_eq(json_array_size(json_object_get(json_array_get(json_object_get(r->json, "items"), 0), "stages")),
+                     5);
     api_resp_free(r);
     r = api_req("DELETE", path, ws.write, NULL, NULL, 0, NULL);
     ck_assert_status(r, 204);
@@ -138,24 +141,27 @@ START_TEST(validation_reports_field_paths)
 {
     api_ws ws;
     api_new_workspace(&ws);
-    api_resp *r = api_send_json("POST", "/v1/funnels", ws.write,
-                                "{\"name\":\"Bad\",\"stages\":[{\"name\":\"SQL\",\"probability\":0.5},"
-                                "{\"name\":\"Demo\",\"probability\":0.2},{\"name\":\"Closed Won\"},"
-                                "{\"name\":\"Also Won\",\"probability\":1,\"terminal\":\"won\"},{\"name\":\"Closed Lost\"}],"
-                                "\"benchmarks\":[{\"from\":\"sql\",\"to\":\"demo\",\"bottom_25\":0.5,\"median_low\":0.4,"
-                                "\"median_high\":0.6,\"top_25\":0.7,\"world_class\":0.9}]}");
+    api_resp *r =
+        api_send_json("POST", "/v1/funnels", ws.write,
+                      "{\"name\":\"Bad\",\"stages\":[{\"name\":\"SQL\",\"probability\":0.5},"
+                      "{\"name\":\"Demo\",\"probability\":0.2},{\"name\":\"Closed Won\"},"
+                      "{\"name\":\"Also Won\",\"probability\":1,\"terminal\":\"won\"},{\"name\":\"Closed Lost\"}],"
+                      "\"benchmarks\":[{\"from\":\"sql\",\"to\":\"demo\",\"bottom_25\":0.5,\"median_low\":0.4,"
+                      "\"median_high\":0.6,\"top_25\":0.7,\"world_class\":0.9}]}");
     ck_assert_status(r, 422);
     const char *want[] = {"stages[1].probability", "stages", "benchmarks[0]"};
     for (size_t w = 0; w < 3; w++) {
         bool seen = false;
         size_t i;
         json_t *e;
-        json_array_foreach(json_object_get(r->json, "errors"), i, e) seen = seen || strcmp(str(e, "field"), want[w]) == 0;
+        json_array_foreach(json_object_get(r->json, "errors"), i, e) seen =
+            seen || strcmp(str(e, "field"), want[w]) == 0;
         ck_assert_msg(seen, "no error at %s: %s", want[w], r->body);
     }
     api_resp_free(r);
-    r = api_send_json("POST", "/v1/funnels", ws.write,
-                      "{\"name\":\"Bad\",\"stages\":[{\"name\":\"Custom\"},{\"name\":\"Closed Won\",\"color\":\"red\"}]}");
+    r = api_send_json(
+        "POST", "/v1/funnels", ws.write,
+        "{\"name\":\"Bad\",\"stages\":[{\"name\":\"Custom\"},{\"name\":\"Closed Won\",\"color\":\"red\"}]}");
     ck_assert_status(r, 422);
     ck_assert_str_eq(str(json_array_get(json_object_get(r->json, "errors"), 0), "field"), "stages[0].probability");
     ck_assert_str_eq(str(json_array_get(json_object_get(r->json, "errors"), 1), "field"), "stages[1].color");
@@ -213,7 +219,8 @@ static void move(const api_ws *ws, const char *id, const char *owner, const char
 {
     char path[96], body[256];
     snprintf(path, sizeof path, "/v1/deals/%s", id);
-    snprintf(body, sizeof body, "{\"name\":\"%s\",\"amount\":1000,\"stage\":\"%s\",\"owner\":\"%s\"}", id, stage, owner);
+    snprintf(body, sizeof body, "{\"name\":\"%s\",\"amount\":1000,\"stage\":\"%s\",\"owner\":\"%s\"}", id, stage,
+             owner);
     api_resp *r = api_send_json("PUT", path, ws->write, body);
     ck_assert_msg(r->status == 200 || r->status == 201, "%ld %s", r->status, r->body);
     api_resp_free(r);

@@ -177,8 +177,8 @@ START_TEST(cli_contract)
     const char *must[] = {"serve", "migrate", "keys create", "DATABASE_URL", "REVOPS_LISTEN", "REVOPS_THREADS"};
     for (size_t i = 0; i < sizeof must / sizeof must[0]; i++)
         ck_assert_msg(strstr(out, must[i]) != NULL, "--help lacks %s", must[i]);
-    snprintf(cmd, sizeof cmd, "'%s' keys create --workspace x --role superuser --database-url '%s' 2>&1",
-             api_revopsd(), api_db_url());
+    snprintf(cmd, sizeof cmd, "'%s' keys create --workspace x --role superuser --database-url '%s' 2>&1", api_revopsd(),
+             api_db_url());
     ck_assert_int_eq(api_run(cmd, out, sizeof out), 2);
     snprintf(cmd, sizeof cmd, "'%s' serve --no-such-flag 2>&1", api_revopsd());
     ck_assert_int_eq(api_run(cmd, out, sizeof out), 2);

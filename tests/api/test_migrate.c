@@ -162,8 +162,7 @@ static const char *one_value(PGconn *pg, const char *sql)
     static char ring[8][16384];
     static int next;
     PGresult *r = PQexec(pg, sql);
-    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1, "%.200s: %s", sql,
-                  PQerrorMessage(pg));
+    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1, "%.200s: %s", sql, PQerrorMessage(pg));
     char *v = ring[next++ % 8];
     snprintf(v, sizeof ring[0], "%s", PQgetvalue(r, 0, 0));
     PQclear(r);
@@ -255,8 +254,8 @@ START_TEST(every_function_has_one_home_in_sql)
             continue;
         for (size_t b = 0; b < sizeof banned / sizeof banned[0]; b++)
             ck_assert_msg(strcasestr(migration_files[i].sql, banned[b]) == NULL,
-                          "migrations/%s: %s: functions and views change in sql/, not in a migration", migration_files[i].name,
-                          banned[b]);
+                          "migrations/%s: %s: functions and views change in sql/, not in a migration",
+                          migration_files[i].name, banned[b]);
     }
 
     char url[600];
@@ -292,7 +291,8 @@ START_TEST(every_function_has_one_home_in_sql)
     int nmissing = 0;
     const char *key;
     json_t *v;
-    json_object_foreach(before, key, v) {
+    json_object_foreach(before, key, v)
+    {
         if (!json_object_get(homed, key)) {
             nmissing++;
             size_t l = strlen(missing);
@@ -304,7 +304,8 @@ START_TEST(every_function_has_one_home_in_sql)
                   "scripts/sql-last-definitions.py NAME): %s",
                   nmissing, missing);
     /* and the move changed nothing */
-    json_object_foreach(before, key, v) {
+    json_object_foreach(before, key, v)
+    {
         const char *was = json_string_value(v);
         const char *now = json_string_value(json_object_get(after, key));
         ck_assert_msg(now != NULL, "%s: gone after sql/", key);
@@ -324,7 +325,8 @@ START_TEST(every_function_has_one_home_in_sql)
     size_t listed = 0, changed = 0;
     while (changed_since_move[listed])
         listed++;
-    json_object_foreach(after, key, v) {
+    json_object_foreach(after, key, v)
+    {
         if (changed_on_purpose(key))
             changed++;
     }
@@ -338,14 +340,16 @@ START_TEST(every_function_has_one_home_in_sql)
     pg = connect_url(fresh);
     json_t *migrated = defs(pg);
     PQfinish(pg);
-    json_object_foreach(after, key, v) {
+    json_object_foreach(after, key, v)
+    {
         const char *got = json_string_value(json_object_get(migrated, key));
         ck_assert_msg(got && strcmp(got, json_string_value(v)) == 0, "%s: revopsd migrate gave another definition",
                       key);
     }
     ck_assert_int_eq(json_object_size(migrated), json_object_size(after));
-    fprintf(stderr, "migrate: %zu functions and views, every one at home in sql/ (%zu files), %zu as their last "
-                    "migration defined them\n",
+    fprintf(stderr,
+            "migrate: %zu functions and views, every one at home in sql/ (%zu files), %zu as their last "
+            "migration defined them\n",
             json_object_size(after), repeatable_count, json_object_size(before));
     json_decref(before);
     json_decref(homed);
@@ -366,10 +370,11 @@ START_TEST(database_before_sql_upgrades_cleanly)
     /* some data, written by the functions as they were */
     char *ws = kept_value(pg, "INSERT INTO workspaces (name) VALUES ('upgrade') RETURNING id");
     char sql[1024];
-    snprintf(sql, sizeof sql,
-             "SELECT deal_apply('%s', 'd1', '{\"name\": \"Acme\", \"stage\": \"discovery\", \"amount_cents\": 1250000}',"
-             " '2026-01-05T10:00:00Z', 'test')",
-             ws);
+    snprintf(
+        sql, sizeof sql,
+        "SELECT deal_apply('%s', 'd1', '{\"name\": \"Acme\", \"stage\": \"discovery\", \"amount_cents\": 1250000}',"
+        " '2026-01-05T10:00:00Z', 'test')",
+        ws);
     ck_assert_str_eq(one_value(pg, sql), "created");
     snprintf(sql, sizeof sql, "SELECT deal_detail_json(d)::text FROM deals d WHERE workspace_id = '%s'", ws);
     char *deal_before = kept_value(pg, sql);
@@ -398,17 +403,16 @@ START_TEST(database_before_sql_upgrades_cleanly)
     ck_assert_msg(json_equal(want, got), "an upgraded database's functions differ from a fresh one's");
     ck_assert_str_eq(one_value(pg, sql), deal_before);
     char upd[1024];
-    snprintf(upd, sizeof upd, "SELECT deal_apply('%s', 'd1', '{\"stage\": \"proposal\"}', '2026-01-12T10:00:00Z', 'test')",
-             ws);
+    snprintf(upd, sizeof upd,
+             "SELECT deal_apply('%s', 'd1', '{\"stage\": \"proposal\"}', '2026-01-12T10:00:00Z', 'test')", ws);
     ck_assert_str_eq(one_value(pg, upd), "updated");
 
     /* a second run applies nothing: no file run, no catalog row rewritten */
-    const char *state_sql =
-        "SELECT (SELECT string_agg(name || ':' || checksum || ':' || applied_at, ',' ORDER BY name)"
-        "        FROM schema_repeatables)"
-        " || '|' || (SELECT count(*) FROM schema_migrations)"
-        " || '|' || (SELECT string_agg(oid || ':' || xmin, ',' ORDER BY oid) FROM pg_proc"
-        "            WHERE pronamespace = 'public'::regnamespace)";
+    const char *state_sql = "SELECT (SELECT string_agg(name || ':' || checksum || ':' || applied_at, ',' ORDER BY name)"
+                            "        FROM schema_repeatables)"
+                            " || '|' || (SELECT count(*) FROM schema_migrations)"
+                            " || '|' || (SELECT string_agg(oid || ':' || xmin, ',' ORDER BY oid) FROM pg_proc"
+                            "            WHERE pronamespace = 'public'::regnamespace)";
     char *state = kept_value(pg, state_sql);
     ck_assert_msg(run_migrate(url, out, sizeof out) == 0, "migrate: %s", out);
     ck_assert_msg(count_applied(out, NULL) == 0, "second run applied something: %s", out);
@@ -488,8 +492,7 @@ START_TEST(changed_sql_file_is_applied_again_once)
     ck_assert_str_eq(one_value(pg, rows_sql), others); /* the other files were not run */
     char *applied1 = kept_value(pg, "SELECT applied_at FROM schema_repeatables WHERE name = '30_deals.sql'");
     ck_assert_msg(migrate_with(url, v1, &err) == 0, "%s", err.detail); /* unchanged: not again */
-    ck_assert_str_eq(one_value(pg, "SELECT applied_at FROM schema_repeatables WHERE name = '30_deals.sql'"),
-                     applied1);
+    ck_assert_str_eq(one_value(pg, "SELECT applied_at FROM schema_repeatables WHERE name = '30_deals.sql'"), applied1);
 
     /* changed again: the new rule is the one in force */
     migration_file *v2 = repeatables_with(file, "\nCREATE OR REPLACE FUNCTION sqlhome_probe() RETURNS int\n"

@@ -39,8 +39,9 @@ START_TEST(capacity_seed_twelve_aes)
     ck_assert_str_eq(str(json_array_get(json_object_get(r->json, "monthly"), 0), "month"), "2026-01");
     api_resp_free(r);
     /* one cent more than 12 x 420,000 needs a 13th */
-    r = api_send_json("POST", "/v1/capacity/plan", ws.read,
-                      "{\"target\":5040000.01,\"quota\":600000,\"attainment\":0.7,\"fiscal_year_start\":\"2026-01-01\"}");
+    r = api_send_json(
+        "POST", "/v1/capacity/plan", ws.read,
+        "{\"target\":5040000.01,\"quota\":600000,\"attainment\":0.7,\"fiscal_year_start\":\"2026-01-01\"}");
     ck_assert_status(r, 200);
     ck_assert_int_eq(inum(r->json, "required_aes"), 13);
     api_resp_free(r);
@@ -126,9 +127,10 @@ START_TEST(capacity_from_reps_and_shortfall)
     ck_assert(num(r->json, "capacity") == 1612500);
     api_resp_free(r);
     /* a roster row by rep id takes the rep's dates and quota */
-    r = api_send_json("POST", "/v1/capacity/plan", ws.read,
-                      "{\"target\":0,\"quota\":600000,\"attainment\":1,\"fiscal_year_start\":\"2026-01-01\",\"backfill\":false,"
-                      "\"roster\":[{\"rep_id\":\"a2\"},{\"rep_id\":\"a3\",\"quota\":1200000}]}");
+    r = api_send_json(
+        "POST", "/v1/capacity/plan", ws.read,
+        "{\"target\":0,\"quota\":600000,\"attainment\":1,\"fiscal_year_start\":\"2026-01-01\",\"backfill\":false,"
+        "\"roster\":[{\"rep_id\":\"a2\"},{\"rep_id\":\"a3\",\"quota\":1200000}]}");
     ck_assert_status(r, 200);
     ck_assert(num(r->json, "capacity_before") == 900000); /* 300K + half of 1.2M */
     api_resp_free(r);
@@ -176,11 +178,13 @@ END_TEST
 /* docs/planning.md's worked example (core test_scenario.c), in the seed's
  * revenue-plan.yaml spelling. */
 static const char SEED_PLAN[] =
-    "{\"fiscal_year\":\"2026\",\"targets\":{\"total_arr_target\":20000000,\"new_business\":5000000,\"expansion\":2500000},"
+    "{\"fiscal_year\":\"2026\",\"targets\":{\"total_arr_target\":20000000,\"new_business\":5000000,\"expansion\":"
+    "2500000},"
     "\"assumptions\":{\"gross_churn_rate\":\"20%\",\"expansion_rate\":\"16%\",\"avg_new_deal_size\":50000,"
     "\"avg_expansion_deal_size\":25000,\"new_win_rate\":\"20%\",\"expansion_win_rate\":0.5,"
     "\"avg_sales_cycle_new\":\"90 days\",\"avg_sales_cycle_expansion\":45,\"sql_to_opp_rate\":\"50%\","
-    "\"mql_to_sql_rate\":\"25%\"},\"capacity\":{\"quota_per_ae\":600000,\"expected_attainment\":\"70%\",\"current_aes\":8}}";
+    "\"mql_to_sql_rate\":\"25%\"},\"capacity\":{\"quota_per_ae\":600000,\"expected_attainment\":\"70%\",\"current_"
+    "aes\":8}}";
 
 static const json_t *result_named(const json_t *set, const char *name)
 {
@@ -297,11 +301,13 @@ START_TEST(scenarios_bear_base_bull)
 
     /* the hires tornado: only quota and attainment move hires */
     snprintf(body, sizeof body,
-             "{\"name\":\"hires\",\"plan\":%s,\"scenarios\":[\"base\"],\"sensitivity_outcome\":\"hires_needed\"}", SEED_PLAN);
+             "{\"name\":\"hires\",\"plan\":%s,\"scenarios\":[\"base\"],\"sensitivity_outcome\":\"hires_needed\"}",
+             SEED_PLAN);
     r = api_send_json("POST", "/v1/scenarios", ws.write, body);
     ck_assert_status(r, 201);
     row0 = json_array_get(sub(result_named(r->json, "base"), "sensitivity", "rows"), 0);
-    ck_assert(strcmp(str(row0, "field"), "quota_per_ae") == 0 || strcmp(str(row0, "field"), "expected_attainment") == 0);
+    ck_assert(strcmp(str(row0, "field"), "quota_per_ae") == 0 ||
+              strcmp(str(row0, "field"), "expected_attainment") == 0);
     ck_assert_int_eq(inum(row0, "base"), 6);
     ck_assert_int_gt(inum(row0, "low"), inum(row0, "high"));
     api_resp_free(r);
@@ -316,19 +322,22 @@ START_TEST(scenarios_invalid)
     ck_assert_status(r, 422);
     ck_assert_str_eq(str(json_array_get(json_object_get(r->json, "errors"), 0), "field"), "plan");
     api_resp_free(r);
-    r = api_send_json("POST", "/v1/scenarios", ws.write,
-                      "{\"name\":\"x\",\"plan\":{\"targets\":{\"new_business\":100},\"assumptions\":{\"new_win_rate\":\"lots\"},"
-                      "\"capacity\":{\"quota_per_ae\":1000,\"expected_attainment\":0.5}},"
-                      "\"scenarios\":[\"sideways\",{\"name\":\"a\",\"adjustments\":[{\"field\":\"mood\",\"value\":1}]}]}");
+    r = api_send_json(
+        "POST", "/v1/scenarios", ws.write,
+        "{\"name\":\"x\",\"plan\":{\"targets\":{\"new_business\":100},\"assumptions\":{\"new_win_rate\":\"lots\"},"
+        "\"capacity\":{\"quota_per_ae\":1000,\"expected_attainment\":0.5}},"
+        "\"scenarios\":[\"sideways\",{\"name\":\"a\",\"adjustments\":[{\"field\":\"mood\",\"value\":1}]}]}");
     ck_assert_status(r, 422);
     ck_assert_int_eq(json_array_size(json_object_get(r->json, "errors")), 3);
     api_resp_free(r);
     /* valid shape, but the plan needs a win rate for its new business */
-    r = api_send_json("POST", "/v1/scenarios", ws.write,
-                      "{\"name\":\"x\",\"plan\":{\"targets\":{\"new_business\":100},\"assumptions\":{\"avg_new_deal_size\":10},"
-                      "\"capacity\":{\"quota_per_ae\":1000,\"expected_attainment\":0.5}}}");
+    r = api_send_json(
+        "POST", "/v1/scenarios", ws.write,
+        "{\"name\":\"x\",\"plan\":{\"targets\":{\"new_business\":100},\"assumptions\":{\"avg_new_deal_size\":10},"
+        "\"capacity\":{\"quota_per_ae\":1000,\"expected_attainment\":0.5}}}");
     ck_assert_status(r, 422);
-    ck_assert_str_eq(str(json_array_get(json_object_get(r->json, "errors"), 0), "field"), "plan.assumptions.new_win_rate");
+    ck_assert_str_eq(str(json_array_get(json_object_get(r->json, "errors"), 0), "field"),
+                     "plan.assumptions.new_win_rate");
     api_resp_free(r);
     r = api_get("/v1/scenarios/not-a-uuid", ws.read);
     ck_assert_status(r, 404);
@@ -361,8 +370,9 @@ START_TEST(scenarios_from_history)
         {"x1", "{\"name\":\"x1\",\"pipeline\":\"expansion\",\"stage\":\"opportunity\",\"amount\":20000,"
                "\"created_at\":\"2026-03-01T00:00:00Z\"}"},
         {"x1", "{\"name\":\"x1\",\"stage\":\"closed_won\",\"closed_at\":\"2026-03-31T00:00:00Z\"}"},
-        {"old1", "{\"name\":\"old1\",\"stage\":\"closed_won\",\"amount\":999000,\"created_at\":\"2024-01-01T00:00:00Z\","
-                 "\"closed_at\":\"2024-06-01T00:00:00Z\"}"},
+        {"old1",
+         "{\"name\":\"old1\",\"stage\":\"closed_won\",\"amount\":999000,\"created_at\":\"2024-01-01T00:00:00Z\","
+         "\"closed_at\":\"2024-06-01T00:00:00Z\"}"},
     };
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         char path[64];
@@ -387,7 +397,7 @@ START_TEST(scenarios_from_history)
     ck_assert(num(json_object_get(src, "avg_sales_cycle_expansion"), "value") == 30);
     ck_assert(num(json_object_get(src, "expansion_win_rate"), "value") == 1);
     ck_assert(num(json_object_get(src, "avg_expansion_deal_size"), "value") == 20000);
-    ck_assert(num(json_object_get(src, "mql_to_sql_rate"), "value") == 0.75);        /* w1, w2, l1 of 4 */
+    ck_assert(num(json_object_get(src, "mql_to_sql_rate"), "value") == 0.75);                 /* w1, w2, l1 of 4 */
     ck_assert(fabs(num(json_object_get(src, "sql_to_opp_rate"), "value") - 2.0 / 3) < 1e-12); /* w1, w2 of 3 */
     ck_assert_str_eq(str(json_object_get(src, "expansion_rate"), "source"), "default");
     const json_t *base = result_named(r->json, "base");
@@ -409,7 +419,8 @@ START_TEST(scenarios_from_history)
                       "\"plan\":{\"targets\":{\"new_business\":1000000},"
                       "\"capacity\":{\"quota_per_ae\":500000,\"expected_attainment\":1}}}");
     ck_assert_status(r, 422);
-    ck_assert_str_eq(str(json_array_get(json_object_get(r->json, "errors"), 0), "field"), "plan.assumptions.avg_new_deal_size");
+    ck_assert_str_eq(str(json_array_get(json_object_get(r->json, "errors"), 0), "field"),
+                     "plan.assumptions.avg_new_deal_size");
     api_resp_free(r);
 }
 END_TEST
@@ -420,7 +431,8 @@ static const char *territory_of(const json_t *plan, const char *account)
 {
     size_t i;
     const json_t *a;
-    json_array_foreach(json_object_get(plan, "assignment"), i, a) if (strcmp(str(a, "account_id"), account) == 0) return str(a, "territory");
+    json_array_foreach(json_object_get(plan, "assignment"), i,
+                       a) if (strcmp(str(a, "account_id"), account) == 0) return str(a, "territory");
     ck_abort_msg("account %s not assigned", account);
     return NULL;
 }
@@ -523,7 +535,8 @@ START_TEST(territory_pins_and_tam_rule)
                       "\"accounts\":[{\"id\":\"e1\",\"potential\":500000,\"segment\":\"enterprise\"},"
                       "{\"id\":\"e2\",\"potential\":300000,\"segment\":\"enterprise\"},"
                       "{\"id\":\"s1\",\"potential\":100000,\"segment\":\"smb\",\"pinned_territory\":\"smb2\"},"
-                      "{\"id\":\"s2\",\"potential\":100000,\"segment\":\"smb\"},{\"id\":\"s3\",\"potential\":100000,\"segment\":\"smb\"},"
+                      "{\"id\":\"s2\",\"potential\":100000,\"segment\":\"smb\"},{\"id\":\"s3\",\"potential\":100000,"
+                      "\"segment\":\"smb\"},"
                       "{\"id\":\"s4\",\"potential\":100000,\"segment\":\"smb\"}]}");
     ck_assert_status(r, 201);
     ck_assert_str_eq(territory_of(r->json, "e1"), "ent");
@@ -540,9 +553,11 @@ START_TEST(territory_pins_and_tam_rule)
 
     /* invalid: unknown pin, no territory for a segment, both account sources */
     r = api_send_json("POST", "/v1/territory-plans", ws.write,
-                      "{\"name\":\"bad\",\"territories\":2,\"accounts\":[{\"id\":\"a\",\"potential\":1,\"pinned_territory\":\"T9\"}]}");
+                      "{\"name\":\"bad\",\"territories\":2,\"accounts\":[{\"id\":\"a\",\"potential\":1,\"pinned_"
+                      "territory\":\"T9\"}]}");
     ck_assert_status(r, 422);
-    ck_assert_str_eq(str(json_array_get(json_object_get(r->json, "errors"), 0), "field"), "accounts[0].pinned_territory");
+    ck_assert_str_eq(str(json_array_get(json_object_get(r->json, "errors"), 0), "field"),
+                     "accounts[0].pinned_territory");
     api_resp_free(r);
     r = api_send_json("POST", "/v1/territory-plans", ws.write,
                       "{\"name\":\"bad\",\"territories\":[{\"id\":\"ent\",\"segment\":\"enterprise\"}],"
@@ -569,9 +584,12 @@ START_TEST(territory_apply_diff_revert)
     send_ok(ws.write, "PUT", "/v1/accounts/a2", "{\"name\":\"a2\",\"potential\":100000,\"territory\":\"T1\"}");
     send_ok(ws.write, "PUT", "/v1/accounts/a3", "{\"name\":\"a3\",\"potential\":100000,\"territory\":\"T1\"}");
     send_ok(ws.write, "PUT", "/v1/accounts/a4", "{\"name\":\"a4\",\"potential\":100000,\"territory\":\"T2\"}");
-    send_ok(ws.write, "PUT", "/v1/deals/d1", "{\"name\":\"d1\",\"account\":\"a1\",\"amount\":1000,\"stage\":\"proposal\",\"owner\":\"ann\"}");
-    send_ok(ws.write, "PUT", "/v1/deals/d2", "{\"name\":\"d2\",\"account\":\"a2\",\"amount\":2000,\"stage\":\"proposal\",\"owner\":\"ann\"}");
-    send_ok(ws.write, "PUT", "/v1/deals/d3", "{\"name\":\"d3\",\"account\":\"a3\",\"amount\":3000,\"stage\":\"proposal\",\"owner\":\"ann\"}");
+    send_ok(ws.write, "PUT", "/v1/deals/d1",
+            "{\"name\":\"d1\",\"account\":\"a1\",\"amount\":1000,\"stage\":\"proposal\",\"owner\":\"ann\"}");
+    send_ok(ws.write, "PUT", "/v1/deals/d2",
+            "{\"name\":\"d2\",\"account\":\"a2\",\"amount\":2000,\"stage\":\"proposal\",\"owner\":\"ann\"}");
+    send_ok(ws.write, "PUT", "/v1/deals/d3",
+            "{\"name\":\"d3\",\"account\":\"a3\",\"amount\":3000,\"stage\":\"proposal\",\"owner\":\"ann\"}");
     /* balance on count and potential only; moving an account costs a little */
     api_resp *r = api_send_json("POST", "/v1/territory-plans", ws.write,
                                 "{\"name\":\"rebalance\",\"territories\":2,\"from_accounts\":true,"
@@ -604,16 +622,19 @@ START_TEST(territory_apply_diff_revert)
     ck_assert(num(sub(plan, "balance", "accounts"), "max_min") == 1);
     /* with a pin, the pinned account stays in T1 whoever else moves */
     char body[400];
-    snprintf(body, sizeof body,
-             "{\"name\":\"pinned\",\"territories\":2,\"from_accounts\":true,\"weights\":{\"accounts\":1,\"potential\":1},"
-             "\"disruption_weight\":0.01,\"pins\":{\"%s\":\"T1\"}}", mover);
+    snprintf(
+        body, sizeof body,
+        "{\"name\":\"pinned\",\"territories\":2,\"from_accounts\":true,\"weights\":{\"accounts\":1,\"potential\":1},"
+        "\"disruption_weight\":0.01,\"pins\":{\"%s\":\"T1\"}}",
+        mover);
     r = api_send_json("POST", "/v1/territory-plans", ws.write, body);
     ck_assert_status(r, 201);
     ck_assert_str_eq(territory_of(r->json, mover), "T1");
     ck_assert_int_eq(inum(json_object_get(r->json, "disruption"), "accounts_moved"), 1);
     api_resp_free(r);
-    r = api_send_json("POST", "/v1/territory-plans", ws.write,
-                      "{\"name\":\"x\",\"territories\":2,\"from_accounts\":true,\"pins\":{\"zz\":\"T1\",\"a1\":\"T7\"}}");
+    r = api_send_json(
+        "POST", "/v1/territory-plans", ws.write,
+        "{\"name\":\"x\",\"territories\":2,\"from_accounts\":true,\"pins\":{\"zz\":\"T1\",\"a1\":\"T7\"}}");
     ck_assert_status(r, 422);
     ck_assert_int_eq(json_array_size(json_object_get(r->json, "errors")), 2);
     api_resp_free(r);
@@ -778,19 +799,23 @@ START_TEST(plans_extremes)
          "{\"name\":\"huge\",\"plan\":{\"targets\":{\"total_arr_target\":10000000000000,\"new_business\":1000000000000,"
          "\"expansion\":1000000000000},\"assumptions\":{\"avg_new_deal_size\":0.01,\"avg_expansion_deal_size\":0.01,"
          "\"new_win_rate\":0.0001,\"expansion_win_rate\":0.0001,\"sql_to_opp_rate\":0.0001,\"mql_to_sql_rate\":0.0001,"
-         "\"gross_churn_rate\":0.99,\"expansion_rate\":100},\"capacity\":{\"quota_per_ae\":1000000,\"expected_attainment\":0.01,"
-         "\"current_aes\":1000000}},\"scenarios\":[\"bear\",\"bull\",{\"name\":\"x\",\"adjustments\":[{\"field\":\"new_business\","
+         "\"gross_churn_rate\":0.99,\"expansion_rate\":100},\"capacity\":{\"quota_per_ae\":1000000,\"expected_"
+         "attainment\":0.01,"
+         "\"current_aes\":1000000}},\"scenarios\":[\"bear\",\"bull\",{\"name\":\"x\",\"adjustments\":[{\"field\":\"new_"
+         "business\","
          "\"op\":\"mul\",\"value\":1e300},{\"field\":\"quota_per_ae\",\"op\":\"set\",\"value\":-5}]}]}"},
         {"/v1/scenarios",
          "{\"name\":\"big team\",\"plan\":{\"targets\":{\"total_arr_target\":900000000000000,\"new_business\":"
          "100000000000000,\"expansion\":100000000000000},\"assumptions\":{\"avg_new_deal_size\":1000000000,"
-         "\"avg_expansion_deal_size\":1000000000,\"new_win_rate\":0.5,\"expansion_win_rate\":0.5,\"sql_to_opp_rate\":0.5,"
+         "\"avg_expansion_deal_size\":1000000000,\"new_win_rate\":0.5,\"expansion_win_rate\":0.5,\"sql_to_opp_rate\":0."
+         "5,"
          "\"mql_to_sql_rate\":0.5,\"gross_churn_rate\":0.99,\"expansion_rate\":100,\"avg_sales_cycle_new\":364},"
          "\"capacity\":{\"quota_per_ae\":1000000000000000,\"expected_attainment\":3,\"current_aes\":1000000,"
          "\"attrition_rate\":0.99}},\"sensitivity_outcome\":\"hires_needed\"}"},
         {"/v1/territory-plans",
          "{\"name\":\"huge\",\"territories\":[{\"id\":\"a\",\"capacity\":0.01},{\"id\":\"b\",\"capacity\":100}],"
-         "\"weights\":{\"accounts\":1000000,\"potential\":0,\"pipeline\":0,\"workload\":0},\"disruption_weight\":1000000,"
+         "\"weights\":{\"accounts\":1000000,\"potential\":0,\"pipeline\":0,\"workload\":0},\"disruption_weight\":"
+         "1000000,"
          "\"accounts\":[{\"id\":\"x\",\"potential\":900000000000,\"pipeline\":900000000000,\"workload\":1e9,"
          "\"current_territory\":\"a\"},{\"id\":\"y\",\"potential\":0}]}"},
         {"/v1/territory-plans", "{\"name\":\"zero\",\"territories\":3,\"accounts\":[{\"id\":\"x\",\"potential\":0}]}"},

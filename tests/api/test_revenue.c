@@ -100,8 +100,8 @@ static void expect_moves(const api_ws *ws, const char *account, const char *cons
     snprintf(path, sizeof path, "/v1/arr-events?account=%s", account);
     api_resp *r = api_get(path, ws->read);
     json_t *items = json_object_get(r->json, "items");
-    ck_assert_msg((int)json_array_size(items) == n, "%s: %zu movements, want %d: %s", account, json_array_size(items), n,
-                  r->body);
+    ck_assert_msg((int)json_array_size(items) == n, "%s: %zu movements, want %d: %s", account, json_array_size(items),
+                  n, r->body);
     for (int i = 0; i < n; i++) {
         json_t *e = json_array_get(items, (size_t)i);
         ck_assert_str_eq(str(e, "kind"), kinds[i]);
@@ -121,8 +121,9 @@ START_TEST(subscriptions_derive_movements)
     ck_assert_status(r, 201);
     ck_assert(num(r->json, "arr") == 12000);
     api_resp_free(r);
-    r = api_send_json("PUT", "/v1/subscriptions/sub-2", ws.write,
-                      "{\"account\":\"Acme\",\"arr\":6000.25,\"start_date\":\"2025-07-01\",\"end_date\":\"2025-10-01\"}");
+    r = api_send_json(
+        "PUT", "/v1/subscriptions/sub-2", ws.write,
+        "{\"account\":\"Acme\",\"arr\":6000.25,\"start_date\":\"2025-07-01\",\"end_date\":\"2025-10-01\"}");
     ck_assert_status(r, 201);
     api_resp_free(r);
     const char *k1[] = {"new", "expansion", "contraction", "churn"};
@@ -139,8 +140,9 @@ START_TEST(subscriptions_derive_movements)
     expect_moves(&ws, "Acme", k2, a1, 3);
 
     /* moving sub-2 to another account re-derives both */
-    r = api_send_json("PUT", "/v1/subscriptions/sub-2", ws.write,
-                      "{\"account\":\"Beta\",\"arr\":6000.25,\"start_date\":\"2025-07-01\",\"end_date\":\"2025-10-01\"}");
+    r = api_send_json(
+        "PUT", "/v1/subscriptions/sub-2", ws.write,
+        "{\"account\":\"Beta\",\"arr\":6000.25,\"start_date\":\"2025-07-01\",\"end_date\":\"2025-10-01\"}");
     ck_assert_status(r, 200);
     api_resp_free(r);
     const char *k3[] = {"new"};

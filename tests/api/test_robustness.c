@@ -68,7 +68,8 @@ START_TEST(wrong_content_type)
     expect_problem(api_req("PATCH", "/v1/workspace", ws.admin, NULL, body, strlen(body), NULL), 415,
                    "/problems/unsupported-media-type");
     /* parameters on the media type are fine */
-    api_resp *r = api_req("PATCH", "/v1/workspace", ws.admin, "application/json; charset=utf-8", body, strlen(body), NULL);
+    api_resp *r =
+        api_req("PATCH", "/v1/workspace", ws.admin, "application/json; charset=utf-8", body, strlen(body), NULL);
     ck_assert_status(r, 200);
     api_resp_free(r);
 }
@@ -93,8 +94,8 @@ END_TEST
 
 START_TEST(hostile_ids_and_query_parameters)
 {
-    expect_problem(api_req("DELETE", "/v1/keys/'%3B%20DROP%20TABLE%20api_keys%3B--", ws.admin, NULL, NULL, 0, NULL), 404,
-                   "/problems/not-found");
+    expect_problem(api_req("DELETE", "/v1/keys/'%3B%20DROP%20TABLE%20api_keys%3B--", ws.admin, NULL, NULL, 0, NULL),
+                   404, "/problems/not-found");
     expect_problem(api_req("DELETE", "/v1/keys/00000000-0000-0000-0000-000000000000", ws.admin, NULL, NULL, 0, NULL),
                    404, "/problems/not-found");
     expect_problem(api_get("/v1/keys?cursor=%27%20OR%201%3D1--", ws.admin), 422, "/problems/validation-error");

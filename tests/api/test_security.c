@@ -214,8 +214,8 @@ static bool is_problem(const sresp *r, const char *slug)
     return ok;
 }
 
-static void expect(report *rep, const char *what, const char *method, const char *path, const char *authz,
-                   long want, const char *slug)
+static void expect(report *rep, const char *what, const char *method, const char *path, const char *authz, long want,
+                   const char *slug)
 {
     sresp r = sreq(rep, method, path, authz, NULL);
     if (r.status && (r.status != want || !is_problem(&r, slug)))
@@ -275,8 +275,16 @@ START_TEST(every_route_refuses_missing_bad_and_revoked_keys)
     char almost[80]; /* the real key with its last character changed */
     bearer(almost, sizeof almost, ws.admin);
     almost[strlen(almost) - 1] = almost[strlen(almost) - 1] == 'a' ? 'b' : 'a';
-    const char *bad[] = {"Bearer", "Bearer ", "Bearer not-a-key", "Bearer rvk_' OR '1'='1", "Basic YWRtaW46YWRtaW4=",
-                         "bearer", almost, longkey, revoked, NULL};
+    const char *bad[] = {"Bearer",
+                         "Bearer ",
+                         "Bearer not-a-key",
+                         "Bearer rvk_' OR '1'='1",
+                         "Basic YWRtaW46YWRtaW4=",
+                         "bearer",
+                         almost,
+                         longkey,
+                         revoked,
+                         NULL};
     report rep = {0};
     int swept = 0;
     for (size_t i = 0; i < routes_count; i++) {
@@ -340,7 +348,8 @@ static const char *const foreign_seed[][3] = {
     {"PUT", "/v1/deals/" MARKER "-deal", "{\"name\":\"" MARKER "\",\"stage\":\"sql\",\"amount\":100}"},
     {"PUT", "/v1/accounts/" MARKER "-acct", "{\"name\":\"" MARKER "\"}"},
     {"PUT", "/v1/reps/" MARKER "-rep", "{\"name\":\"" MARKER "\"}"},
-    {"PUT", "/v1/subscriptions/" MARKER "-sub", "{\"account\":\"" MARKER "\",\"arr\":1200,\"start_date\":\"2025-01-01\"}"},
+    {"PUT", "/v1/subscriptions/" MARKER "-sub",
+     "{\"account\":\"" MARKER "\",\"arr\":1200,\"start_date\":\"2025-01-01\"}"},
     {"PUT", "/v1/finance/2026-Q1", "{\"gross_margin\":0.5}"},
     {"POST", "/v1/forecasts", "{\"period\":\"2026-Q1\"}"},
     {"POST", "/v1/scenarios",
@@ -420,8 +429,8 @@ START_TEST(path_parameters_hostile_or_foreign_are_not_found)
         if (foreign_id(rt, b.admin, fid, sizeof fid))
             with_foreign++;
         else
-            fprintf(stderr, "security sweep: no foreign %s to try on %s %s (add one to foreign_seed)\n",
-                    rt->pattern, rt->method, rt->pattern);
+            fprintf(stderr, "security sweep: no foreign %s to try on %s %s (add one to foreign_seed)\n", rt->pattern,
+                    rt->method, rt->pattern);
         const char *vals[32];
         int nv = 0;
         if (fid[0])
@@ -449,8 +458,8 @@ START_TEST(path_parameters_hostile_or_foreign_are_not_found)
             bool same = r.status == base.status && strcmp(r.ctype, base.ctype) == 0;
             bool not_found = r.status == 404 && is_problem(&r, "not-found"); /* refused before the handler */
             if (r.status && !put && !same && !not_found)
-                note(&rep, "%s %.100s -> %ld, but %ld for an id that does not exist: %.160s", rt->method, p,
-                     r.status, base.status, r.body ? r.body : "");
+                note(&rep, "%s %.100s -> %ld, but %ld for an id that does not exist: %.160s", rt->method, p, r.status,
+                     base.status, r.body ? r.body : "");
             if (r.status && put && (r.status < 400 || r.status >= 500))
                 note(&rep, "%s %.100s (no body) -> %ld, want 4xx", rt->method, p, r.status);
             sfree(&r);
@@ -504,8 +513,18 @@ START_TEST(query_parameters_hostile_values_never_fail_the_server)
     char big[6000];
     memset(big, '9', 5000);
     big[5000] = '\0';
-    const char *vals[] = {"%27%20OR%201%3D1--", "%22%3B%20DROP%20TABLE%20deals%3B--", "-1", "0",
-                          "99999999999999999999999", "1e309", "%00", "%C3%28", "2026-13-45", "%25%27", big, NULL};
+    const char *vals[] = {"%27%20OR%201%3D1--",
+                          "%22%3B%20DROP%20TABLE%20deals%3B--",
+                          "-1",
+                          "0",
+                          "99999999999999999999999",
+                          "1e309",
+                          "%00",
+                          "%C3%28",
+                          "2026-13-45",
+                          "%25%27",
+                          big,
+                          NULL};
     report rep = {0};
     int params = 0, requests = 0;
     const char *tmpl;

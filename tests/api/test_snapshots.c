@@ -49,7 +49,8 @@ static const json_t *category_of(const json_t *summary, const char *cat)
 {
     size_t i;
     const json_t *c;
-    json_array_foreach(json_object_get(summary, "by_category"), i, c) if (strcmp(str(c, "category"), cat) == 0) return c;
+    json_array_foreach(json_object_get(summary, "by_category"), i,
+                       c) if (strcmp(str(c, "category"), cat) == 0) return c;
     return NULL;
 }
 
@@ -112,8 +113,9 @@ START_TEST(one_deal_of_each_change_kind)
     r = api_get(path, ws.read);
     ck_assert_status(r, 200);
     json_t *counts = json_object_get(r->json, "counts");
-    const char *kinds[] = {"new", "won", "lost", "pushed", "pulled_in", "amount_up", "amount_down", "stage_advanced",
-                           "stage_regressed", "owner_changed", "removed"};
+    const char *kinds[] = {"new",       "won",         "lost",           "pushed",          "pulled_in",
+                           "amount_up", "amount_down", "stage_advanced", "stage_regressed", "owner_changed",
+                           "removed"};
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
         ck_assert_msg(json_integer_value(json_object_get(counts, kinds[i])) == 1, "%s: %s", kinds[i], r->body);
     ck_assert_int_eq(json_integer_value(json_object_get(counts, "reopened")), 0);
@@ -126,7 +128,9 @@ START_TEST(one_deal_of_each_change_kind)
     /* parts add up to the cent */
     long long end = (long long)(num(w, "end") * 100 + 0.5);
     long long parts = (long long)((num(w, "start") + num(w, "new") + num(w, "reopened") + num(w, "amount_up") -
-                                   num(w, "amount_down") - num(w, "won") - num(w, "lost") - num(w, "removed")) * 100 + 0.5);
+                                   num(w, "amount_down") - num(w, "won") - num(w, "lost") - num(w, "removed")) *
+                                      100 +
+                                  0.5);
     ck_assert_int_eq(end, parts);
     ck_assert_int_eq(end, 4370000); /* 3000 + 4000 + 5500.01 + 5999.99 + 7000 + 8000 + 9000 + 1200 */
     json_t *pp = json_object_get(r->json, "period_pipeline");
@@ -278,13 +282,16 @@ START_TEST(a_past_snapshot_is_the_pipeline_known_then)
     char f[256];
     api_ws ws;
     api_new_workspace(&ws);
-    snprintf(f, sizeof f, "\"amount\":1000,\"stage\":\"proposal\",\"owner\":\"ann\",\"expected_close_date\":\"%s\"", close);
+    snprintf(f, sizeof f, "\"amount\":1000,\"stage\":\"proposal\",\"owner\":\"ann\",\"expected_close_date\":\"%s\"",
+             close);
     put_at(&ws, "a", d30, f);
     put_at(&ws, "a", d10, "\"amount\":5000,\"stage\":\"proposal\"");
-    snprintf(f, sizeof f, "\"amount\":3000,\"stage\":\"opportunity\",\"owner\":\"ann\",\"expected_close_date\":\"%s\"", close);
+    snprintf(f, sizeof f, "\"amount\":3000,\"stage\":\"opportunity\",\"owner\":\"ann\",\"expected_close_date\":\"%s\"",
+             close);
     put_at(&ws, "c", d30, f);
     put_at(&ws, "c", d8, "\"stage\":\"closed_won\"");
-    snprintf(f, sizeof f, "\"amount\":7000,\"stage\":\"proposal\",\"owner\":\"bob\",\"expected_close_date\":\"%s\"", close);
+    snprintf(f, sizeof f, "\"amount\":7000,\"stage\":\"proposal\",\"owner\":\"bob\",\"expected_close_date\":\"%s\"",
+             close);
     put_at(&ws, "b", d5, f);
 
     snprintf(body, sizeof body, "{\"label\":\"then\",\"as_of\":\"%sT12:00:00Z\"}", d15);
@@ -347,10 +354,12 @@ START_TEST(a_past_weeks_review_is_the_pipeline_then)
              wk);
     put_at(&ws, "old", d30, f);
     put_at(&ws, "old", d2, "\"amount\":9000,\"stage\":\"proposal\"");
-    snprintf(f, sizeof f, "\"amount\":2000,\"stage\":\"proposal\",\"owner\":\"ann\",\"expected_close_date\":\"%s\"", wk);
+    snprintf(f, sizeof f, "\"amount\":2000,\"stage\":\"proposal\",\"owner\":\"ann\",\"expected_close_date\":\"%s\"",
+             wk);
     put_at(&ws, "gone", d30, f);
     put_at(&ws, "gone", d3, "\"stage\":\"closed_won\"");
-    snprintf(f, sizeof f, "\"amount\":5000,\"stage\":\"proposal\",\"owner\":\"ann\",\"expected_close_date\":\"%s\"", wk);
+    snprintf(f, sizeof f, "\"amount\":5000,\"stage\":\"proposal\",\"owner\":\"ann\",\"expected_close_date\":\"%s\"",
+             wk);
     put_at(&ws, "newer", d3, f);
 
     snprintf(path, sizeof path, "/v1/pipeline/review?owner=ann&week=%s", wk);

@@ -297,8 +297,7 @@ START_TEST(hubspot_v1_v2_signatures)
                        : snprintf(msg, sizeof msg, "%sPOST%s%s", HS_SECRET, uri, body);
         sha_hex(msg, (size_t)n, hex);
         snprintf(h1, sizeof h1, "X-HubSpot-Signature: %s", hex);
-        const char *hdr[] = {h1, v == 1 ? "X-HubSpot-Signature-Version: v1" : "X-HubSpot-Signature-Version: v2",
-                             NULL};
+        const char *hdr[] = {h1, v == 1 ? "X-HubSpot-Signature-Version: v1" : "X-HubSpot-Signature-Version: v2", NULL};
         api_resp *r = api_req("POST", path, NULL, "application/json", body, strlen(body), hdr);
         ck_assert_status(r, 200);
         /* v2's change is older than v1's: recorded, not applied */
@@ -431,9 +430,10 @@ START_TEST(standard_webhooks_rotation_and_tolerance)
     ck_assert(json_is_true(json_object_get(r->json, "has_secret")));
     api_resp_free(r);
 
-    const char *body = "{\"type\":\"deal.updated\",\"timestamp\":\"2026-11-25T12:00:00Z\",\"data\":{"
-                       "\"external_id\":\"sf-006A\",\"name\":\"Initech\",\"amount\":\"75000.25\",\"stage\":\"proposal\","
-                       "\"status\":\"open\",\"owner\":\"rep-1\"}}";
+    const char *body =
+        "{\"type\":\"deal.updated\",\"timestamp\":\"2026-11-25T12:00:00Z\",\"data\":{"
+        "\"external_id\":\"sf-006A\",\"name\":\"Initech\",\"amount\":\"75000.25\",\"stage\":\"proposal\","
+        "\"status\":\"open\",\"owner\":\"rep-1\"}}";
     long long ts = (long long)time(NULL);
     char good[200], other[200], both[420];
     standard_sig(secret, "msg_1", ts, body, good);
@@ -497,10 +497,11 @@ static void *race_one(void *p)
 {
     race_arg *a = p;
     char body[400], id[32], sig[200];
-    snprintf(body, sizeof body,
-             "{\"type\":\"deal.updated\",\"timestamp\":\"2026-11-25T12:00:%02dZ\",\"data\":{\"external_id\":\"race-%d\","
-             "\"name\":\"Race\",\"amount\":%d,\"stage\":\"proposal\"}}",
-             a->n, a->round, 1000 + a->n);
+    snprintf(
+        body, sizeof body,
+        "{\"type\":\"deal.updated\",\"timestamp\":\"2026-11-25T12:00:%02dZ\",\"data\":{\"external_id\":\"race-%d\","
+        "\"name\":\"Race\",\"amount\":%d,\"stage\":\"proposal\"}}",
+        a->n, a->round, 1000 + a->n);
     snprintf(id, sizeof id, "msg_race_%d_%d", a->round, a->n);
     long long ts = (long long)time(NULL);
     standard_sig(a->secret, id, ts, body, sig);
@@ -600,14 +601,14 @@ START_TEST(endpoint_validation_and_isolation)
     api_new_workspace(&a);
     api_new_workspace(&b);
     const char *bad[] = {
-        "{\"source\":\"hubspot\",\"public_url\":\"https://x.example\"}",            /* no secret */
-        "{\"source\":\"hubspot\",\"secret\":\"s\",\"public_url\":\"ftp://x\"}",      /* url */
-        "{\"source\":\"pipedrive\"}",                                                 /* no basic_auth */
-        "{\"source\":\"standard\",\"secret\":\"not-whsec\"}",                        /* secret shape */
-        "{\"source\":\"salesforce\"}",                                                /* source */
-        "{\"source\":\"standard\",\"stage_map\":{\"x\":\"Bad Stage\"}}",             /* stage key */
-        "{\"source\":\"standard\",\"field_map\":{\"x\":\"no_such_field\"}}",         /* field */
-        "{\"source\":\"standard\",\"bogus\":1}",                                      /* unknown */
+        "{\"source\":\"hubspot\",\"public_url\":\"https://x.example\"}",        /* no secret */
+        "{\"source\":\"hubspot\",\"secret\":\"s\",\"public_url\":\"ftp://x\"}", /* url */
+        "{\"source\":\"pipedrive\"}",                                           /* no basic_auth */
+        "{\"source\":\"standard\",\"secret\":\"not-whsec\"}",                   /* secret shape */
+        "{\"source\":\"salesforce\"}",                                          /* source */
+        "{\"source\":\"standard\",\"stage_map\":{\"x\":\"Bad Stage\"}}",        /* stage key */
+        "{\"source\":\"standard\",\"field_map\":{\"x\":\"no_such_field\"}}",    /* field */
+        "{\"source\":\"standard\",\"bogus\":1}",                                /* unknown */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         api_resp *r = api_send_json("POST", "/v1/webhook-endpoints", a.admin, bad[i]);

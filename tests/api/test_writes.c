@@ -34,7 +34,8 @@ START_TEST(unknown_references_refused_by_every_way_in)
     api_ws ws;
     api_new_workspace(&ws);
     /* no reps nor accounts loaded: owners and accounts are not checked */
-    api_resp *r = put("/v1/deals/x0", ws.write, "{\"name\":\"x0\",\"stage\":\"sql\",\"owner\":\"zed\",\"account\":\"nope\"}");
+    api_resp *r =
+        put("/v1/deals/x0", ws.write, "{\"name\":\"x0\",\"stage\":\"sql\",\"owner\":\"zed\",\"account\":\"nope\"}");
     ck_assert_status(r, 201);
     api_resp_free(r);
     send_ok(ws.write, "/v1/reps/ann", "{\"name\":\"Ann\",\"role\":\"ae\"}");
@@ -163,8 +164,8 @@ START_TEST(fx_rates_convert_deals_exactly)
     r = put("/v1/fx-rates/EUR", ws.write, rates); /* dates swapped on purpose, fixed below */
     ck_assert_status(r, 200);
     api_resp_free(r);
-    snprintf(rates, sizeof rates, "{\"rates\":[{\"date\":\"%s\",\"rate\":1.5},{\"date\":\"%s\",\"rate\":1.0825}]}", d400,
-             d30);
+    snprintf(rates, sizeof rates, "{\"rates\":[{\"date\":\"%s\",\"rate\":1.5},{\"date\":\"%s\",\"rate\":1.0825}]}",
+             d400, d30);
     r = put("/v1/fx-rates/EUR", ws.write, rates); /* same dates: replaced */
     ck_assert_status(r, 200);
     ck_assert_str_eq(str(r->json, "base"), "USD");
@@ -270,8 +271,8 @@ static const json_t *transition(const json_t *body, const char *from, const char
 {
     size_t i;
     json_t *t;
-    json_array_foreach(json_object_get(body, "transitions"), i, t) if (strcmp(str(t, "from"), from) == 0 &&
-                                                                       strcmp(str(t, "to"), to) == 0) return t;
+    json_array_foreach(json_object_get(body, "transitions"), i,
+                       t) if (strcmp(str(t, "from"), from) == 0 && strcmp(str(t, "to"), to) == 0) return t;
     ck_abort_msg("no transition %s -> %s", from, to);
     return NULL;
 }
@@ -288,7 +289,8 @@ START_TEST(conversion_infers_skipped_stage)
     api_resp *r = api_get("/v1/funnels", ws.read);
     ck_assert_status(r, 200);
     char path[160];
-    snprintf(path, sizeof path, "/v1/funnels/%s/conversion", str(json_array_get(json_object_get(r->json, "items"), 0), "id"));
+    snprintf(path, sizeof path, "/v1/funnels/%s/conversion",
+             str(json_array_get(json_object_get(r->json, "items"), 0), "id"));
     api_resp_free(r);
     r = api_get(path, ws.read);
     ck_assert_status(r, 200);
@@ -302,7 +304,6 @@ START_TEST(conversion_infers_skipped_stage)
     api_resp_free(r);
 }
 END_TEST
-
 
 /* A plan without a territory the accounts have today moves those accounts:
  * the plan says so as its change report against today's map does. */

@@ -36,9 +36,9 @@ int main(int argc, char **argv)
     sigaddset(&s, SIGTERM);
     sigaddset(&s, SIGINT);
     pthread_sigmask(SIG_BLOCK, &s, NULL);
-    struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, (uint16_t)atoi(argv[1]),
-                                            NULL, NULL, answer, NULL, MHD_OPTION_THREAD_POOL_SIZE,
-                                            (unsigned)atoi(argv[2]), MHD_OPTION_END);
+    struct MHD_Daemon *d =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, (uint16_t)atoi(argv[1]), NULL, NULL, answer,
+                         NULL, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)atoi(argv[2]), MHD_OPTION_END);
     if (!d)
         return 1;
     int sig;

@@ -70,7 +70,8 @@ int main(int argc, char **argv)
         runs = 5;
     double times[100];
     const size_t sizes[] = {10000, 100000};
-    printf("| accounts | territories | run | ms median (min-max) | composite max/mean | lower bound | composite max/min | composite CV |"
+    printf("| accounts | territories | run | ms median (min-max) | composite max/mean | lower bound | composite "
+           "max/min | composite CV |"
            " potential max/mean | pipeline max/mean | workload max/mean | TAM ratio | passes | moved |\n");
     printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
@@ -101,12 +102,13 @@ int main(int argc, char **argv)
                 times[k] = now_ms() - t0;
             }
             qsort(times, (size_t)runs, sizeof times[0], cmp_double);
-            printf("| %zu | %d | %s | %.0f (%.0f-%.0f) | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.3f | %d | %ld |\n", n,
-                   NTERR, run == 0 ? "from scratch" : "re-run, disruption weight 1", times[runs / 2], times[0], times[runs - 1],
-                   r.balance.max_over_mean[TERR_COMPOSITE], r.lower_bound, r.balance.max_over_min[TERR_COMPOSITE],
-                   r.balance.cv[TERR_COMPOSITE], r.balance.max_over_mean[TERR_POTENTIAL],
-                   r.balance.max_over_mean[TERR_PIPELINE], r.balance.max_over_mean[TERR_WORKLOAD], r.tam_ratio,
-                   r.passes, r.moved);
+            printf("| %zu | %d | %s | %.0f (%.0f-%.0f) | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.3f | %d | "
+                   "%ld |\n",
+                   n, NTERR, run == 0 ? "from scratch" : "re-run, disruption weight 1", times[runs / 2], times[0],
+                   times[runs - 1], r.balance.max_over_mean[TERR_COMPOSITE], r.lower_bound,
+                   r.balance.max_over_min[TERR_COMPOSITE], r.balance.cv[TERR_COMPOSITE],
+                   r.balance.max_over_mean[TERR_POTENTIAL], r.balance.max_over_mean[TERR_PIPELINE],
+                   r.balance.max_over_mean[TERR_WORKLOAD], r.tam_ratio, r.passes, r.moved);
         }
         free(a);
         free(asg);

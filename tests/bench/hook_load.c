@@ -79,12 +79,13 @@ static size_t make_body(const worker *w, long seq, char *body, size_t cap, long 
         n += (size_t)snprintf(body + n, cap - n, "[");
         for (int k = 0; k < BATCH; k++) {
             long long ev = salt + (seq * BATCH + k) * 64 + w->index; /* unique per run, thread and event */
-            n += (size_t)snprintf(body + n, cap - n,
-                                  "%s{\"eventId\":%lld,\"subscriptionId\":7,\"portalId\":62515,\"appId\":1,"
-                                  "\"occurredAt\":%lld,\"subscriptionType\":\"deal.propertyChange\",\"attemptNumber\":0,"
-                                  "\"objectId\":%lld,\"changeSource\":\"CRM\",\"propertyName\":\"amount\","
-                                  "\"propertyValue\":\"%lld.00\"}",
-                                  k ? "," : "", ev, now_ms - 1000 + k, 9000000 + ev, 1000 + ev % 90000);
+            n +=
+                (size_t)snprintf(body + n, cap - n,
+                                 "%s{\"eventId\":%lld,\"subscriptionId\":7,\"portalId\":62515,\"appId\":1,"
+                                 "\"occurredAt\":%lld,\"subscriptionType\":\"deal.propertyChange\",\"attemptNumber\":0,"
+                                 "\"objectId\":%lld,\"changeSource\":\"CRM\",\"propertyName\":\"amount\","
+                                 "\"propertyValue\":\"%lld.00\"}",
+                                 k ? "," : "", ev, now_ms - 1000 + k, 9000000 + ev, 1000 + ev % 90000);
         }
         n += (size_t)snprintf(body + n, cap - n, "]");
     } else {
@@ -156,7 +157,8 @@ static void *run(void *arg)
         json_t *counts = json_object_get(doc, "counts");
         if (!counts) {
             if (w->failed++ < 3)
-                fprintf(stderr, "hook_load: HTTP %ld (%s): %.300s\n", status, curl_easy_strerror(rc), w->buf ? w->buf : "");
+                fprintf(stderr, "hook_load: HTTP %ld (%s): %.300s\n", status, curl_easy_strerror(rc),
+                        w->buf ? w->buf : "");
         } else {
             long applied = (long)json_integer_value(json_object_get(counts, "applied"));
             w->applied += applied;

@@ -23,8 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     period p, q;
     if (period_parse(s, fsm, &p)) {
-        if (p.end <= p.start || !period_parse(period_format(&p, buf, sizeof buf), fsm, &q) ||
-            q.start != p.start || q.end != p.end || strcasecmp(buf, s) != 0)
+        if (p.end <= p.start || !period_parse(period_format(&p, buf, sizeof buf), fsm, &q) || q.start != p.start ||
+            q.end != p.end || strcasecmp(buf, s) != 0)
             abort();
     }
     free(s);

@@ -28,7 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         json_int_t rows = json_integer_value(json_object_get(report, "rows"));
         json_int_t rejected = json_integer_value(json_object_get(report, "rejected"));
-        if (rejected < 0 || rejected > rows || (size_t)rejected != json_array_size(json_object_get(report, "rejections")))
+        if (rejected < 0 || rejected > rows ||
+            (size_t)rejected != json_array_size(json_object_get(report, "rejections")))
             abort();
         char *s = json_dumps(report, JSON_COMPACT);
         if (!s)

@@ -57,8 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     static const char *const sources[] = {"hubspot", "pipedrive", "standard"};
-    json_t *stage_map = json_pack("{s:s, s:s, s:s}", "1", "discovery", "appointmentscheduled", "proposal",
-                                  "closedwon", "closed_won");
+    json_t *stage_map =
+        json_pack("{s:s, s:s, s:s}", "1", "discovery", "appointmentscheduled", "proposal", "closedwon", "closed_won");
     json_t *field_map = json_pack("{s:s, s:s}", "hs_priority", "custom.priority", "region", "segment");
     whadapt_endpoint ep = {.source = sources[data[0] % 3],
                            .stage_map = (data[0] & 4) ? stage_map : NULL,

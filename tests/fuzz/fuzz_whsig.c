@@ -122,8 +122,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         h = (hdrs){{"X-HubSpot-Signature-v3", "X-HubSpot-Request-Timestamp", "X-HubSpot-Signature",
                     "X-HubSpot-Signature-Version"},
                    {fbuf[0][0] ? fbuf[0] : NULL, fbuf[1], fbuf[2], fbuf[3]}};
-        r = whsig_hubspot("hs-fixed-client-secret", "POST", fbuf[4][0] ? fbuf[4] : "https://x.example/v1/hooks/a",
-                          body, blen, get, &h, now_s * 1000);
+        r = whsig_hubspot("hs-fixed-client-secret", "POST", fbuf[4][0] ? fbuf[4] : "https://x.example/v1/hooks/a", body,
+                          blen, get, &h, now_s * 1000);
         if (r == WHSIG_OK)
             abort();
         break;

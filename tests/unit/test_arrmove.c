@@ -9,9 +9,9 @@ static caldate_t d(int y, int m, int dd) { return caldate_from_ymd(y, m, dd); }
 START_TEST(new_expand_contract_churn_reactivate)
 {
     arr_sub subs[] = {
-        {1200000, d(2025, 1, 1), d(2026, 1, 1)},          /* $12,000 for a year */
-        {600000, d(2025, 7, 1), d(2025, 10, 1)},          /* +$6,000 add-on for a quarter */
-        {300050, d(2026, 3, 15), ARRMOVE_OPEN},           /* comes back at $3,000.50 */
+        {1200000, d(2025, 1, 1), d(2026, 1, 1)}, /* $12,000 for a year */
+        {600000, d(2025, 7, 1), d(2025, 10, 1)}, /* +$6,000 add-on for a quarter */
+        {300050, d(2026, 3, 15), ARRMOVE_OPEN},  /* comes back at $3,000.50 */
     };
     arr_movement out[6];
     int n = arrmove_derive(subs, 3, out);

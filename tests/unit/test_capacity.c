@@ -7,7 +7,7 @@
 
 #include "capacity.h"
 
-#define USD(x) ((money_t)(x) * 100)
+#define USD(x) ((money_t)(x)*100)
 
 static caldate_t d(int y, int m, int dd) { return caldate_from_ymd(y, m, dd); }
 
@@ -116,7 +116,7 @@ START_TEST(ramp_month_by_month)
     capacity_error err;
     ck_assert_int_eq(capacity_plan_compute(&in, &p, &err), 0);
     /* monthly quota 50K: 0, 0, 12.5K, 25K, 25K, then 50K */
-    const money_t want[12] = {0,         0,         USD(12500), USD(25000), USD(25000), USD(50000),
+    const money_t want[12] = {0,          0,          USD(12500), USD(25000), USD(25000), USD(50000),
                               USD(50000), USD(50000), USD(50000), USD(50000), USD(50000), USD(50000)};
     money_t sum = 0;
     for (int m = 0; m < 12; m++) {
@@ -240,7 +240,7 @@ START_TEST(quota_override_and_seasonality)
     ck_assert_int_eq(p.capacity_before, USD(1500000)); /* seasonality moves, never adds */
     ck_assert_int_eq(p.months[0].capacity, USD(1500000) / 17);
     /* months are differences of the cumulative rounded once: they add up exactly */
-    ck_assert_int_eq(p.months[11].capacity, 26470588); /* 150000000 - round(150000000 x 14/17) */
+    ck_assert_int_eq(p.months[11].capacity, 26470588);         /* 150000000 - round(150000000 x 14/17) */
     ck_assert_int_eq(p.months[2].target_cumulative, 35294118); /* 150000000 x 4/17 rounded */
     ck_assert_int_eq(p.months[11].target_cumulative, USD(1500000));
     ck_assert_int_eq(p.hires_needed, 0);
@@ -286,8 +286,8 @@ START_TEST(plan_closes_gap_property)
     for (int it = 0; it < 300; it++) {
         capacity_rep team[2] = {ramped(1 + (int)(unif() * 20)),
                                 {.start = d(2026, 1 + (int)(unif() * 12), 1), .end = CAPACITY_NO_END}};
-        capacity_input in = base_input(USD(1000000 + (money_t)(unif() * 20000000)), USD(300000 + (money_t)(unif() * 700000)),
-                                       0.5 + unif() * 0.7);
+        capacity_input in = base_input(USD(1000000 + (money_t)(unif() * 20000000)),
+                                       USD(300000 + (money_t)(unif() * 700000)), 0.5 + unif() * 0.7);
         in.reps = team;
         in.nreps = 2;
         in.a.annual_attrition = unif() * 0.4;
@@ -314,7 +314,9 @@ START_TEST(plan_closes_gap_property)
                     int h = p.hires[m] - (m == last);
                     if (h > 0)
                         roster[n++] = (capacity_rep){.start = caldate_add_months(in.fy_start, m),
-                                                     .end = CAPACITY_NO_END, .count = h, .planned = true};
+                                                     .end = CAPACITY_NO_END,
+                                                     .count = h,
+                                                     .planned = true};
                 }
                 capacity_input in2 = in;
                 in2.reps = roster;

@@ -14,12 +14,12 @@ START_TEST(expansion_does_not_hide_churn)
     ck_assert_int_eq(cohort_table(mv, 5, 3, cohorts, 2, 4, 12, cells), 0);
     ck_assert_int_eq(cells[0].arr, 2000);
     ck_assert_int_eq(cells[0].logos, 2);
-    ck_assert_int_eq(cells[1].arr, 3000); /* NRR 150% */
+    ck_assert_int_eq(cells[1].arr, 3000);  /* NRR 150% */
     ck_assert_int_eq(cells[1].kept, 2000); /* GRR 100%: the expansion is capped */
     ck_assert_int_eq(cells[2].arr, 2000);  /* month 12: account 1 churned */
     ck_assert_int_eq(cells[2].kept, 1000); /* GRR 50% */
     ck_assert_int_eq(cells[2].logos, 1);
-    ck_assert_int_eq(cells[3].logos, -1);  /* month 13 has not happened */
+    ck_assert_int_eq(cells[3].logos, -1); /* month 13 has not happened */
     ck_assert_int_eq(cells[4 + 0].arr, 500);
     ck_assert_int_eq(cells[4 + 1].arr, 500);
     ck_assert_int_eq(cells[4 + 2].logos, -1);

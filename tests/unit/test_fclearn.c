@@ -25,8 +25,8 @@ static void setup(void)
 /* ---- a seeded synthetic CRM: one open stage, constant daily win and loss
  * hazards, Poisson creation, amounts uniform in 1,000..5,000.00 ------------ */
 
-#define HW 0.012 /* true daily win hazard */
-#define HL 0.008 /* true daily loss hazard */
+#define HW 0.012   /* true daily win hazard */
+#define HL 0.008   /* true daily loss hazard */
 #define CREATE 6.0 /* deals a day */
 
 typedef struct {
@@ -106,7 +106,9 @@ static sim_point sim_period(const sim_deal *v, size_t n, caldate_t as_of, int da
         ep[ne++] = (fclearn_episode){.stage = PROPOSAL,
                                      .start = s->created,
                                      .end = closed ? s->closed : as_of,
-                                     .outcome = !closed ? FCL_CENSORED : s->won ? FCL_WON : FCL_LOST,
+                                     .outcome = !closed  ? FCL_CENSORED
+                                                : s->won ? FCL_WON
+                                                         : FCL_LOST,
                                      .to_stage = -1};
         in.entry_stage[PROPOSAL]++;
         if (s->created >= as_of - 91)
@@ -251,8 +253,13 @@ START_TEST(crafted_history_exact_rates)
         {PROPOSAL, e0, e0 + 6, FCL_WON, -1},
         {PROPOSAL, e0, as_of, FCL_CENSORED, -1},
     };
-    fclearn_input in = {.funnel = &F, .fy_start_month = 1, .as_of = as_of, .episodes = ep, .nepisodes = 4,
-                        .closed_deals = 3, .won_deals = 3};
+    fclearn_input in = {.funnel = &F,
+                        .fy_start_month = 1,
+                        .as_of = as_of,
+                        .episodes = ep,
+                        .nepisodes = 4,
+                        .closed_deals = 3,
+                        .won_deals = 3};
     fclearn_model m;
     ck_assert_int_eq(fclearn_fit(&in, &m), 0);
     ck_assert(!m.usable); /* 3 closed deals: below the threshold */
@@ -294,7 +301,8 @@ START_TEST(crafted_history_exact_rates)
         caldate_to_ymd(day, &y, &mo, &dd);
         double fac = mo == 3 ? f : m.season[0][0];
         double lw = m.shape[0][PROPOSAL][cell] / m.rate[0][PROPOSAL][cell] * fac;
-        double ll = m.shape[1][PROPOSAL][cell] / m.rate[1][PROPOSAL][cell] * (mo == 3 ? m.season[1][2] : m.season[1][0]);
+        double ll =
+            m.shape[1][PROPOSAL][cell] / m.rate[1][PROPOSAL][cell] * (mo == 3 ? m.season[1][2] : m.season[1][0]);
         double L = lw + ll, pe = 1 - exp(-L);
         p += alive * pe * lw / L;
         alive *= 1 - pe;
@@ -326,8 +334,8 @@ END_TEST
 
 START_TEST(threshold_and_state)
 {
-    fclearn_input in = {.funnel = &F, .fy_start_month = 1, .as_of = caldate_from_ymd(2026, 5, 1), .closed_deals = 30,
-                        .won_deals = 9};
+    fclearn_input in = {
+        .funnel = &F, .fy_start_month = 1, .as_of = caldate_from_ymd(2026, 5, 1), .closed_deals = 30, .won_deals = 9};
     fclearn_episode ep = {PROPOSAL, caldate_from_ymd(2026, 3, 1), caldate_from_ymd(2026, 3, 20), FCL_WON, -1};
     in.episodes = &ep;
     in.nepisodes = 1;

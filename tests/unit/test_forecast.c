@@ -13,16 +13,26 @@ static caldate_t D(int y, int m, int d) { return caldate_from_ymd(y, m, d); }
 
 static forecast_deal open_deal(money_t amount, const char *stage, forecast_category cat, caldate_t close, int group)
 {
-    forecast_deal d = {.amount = amount, .expected_close = close, .stage = funnel_stage_index(&f, stage),
-                       .category = cat, .probability = NAN, .group = group, .stage_entered = FORECAST_NO_DATE,
+    forecast_deal d = {.amount = amount,
+                       .expected_close = close,
+                       .stage = funnel_stage_index(&f, stage),
+                       .category = cat,
+                       .probability = NAN,
+                       .group = group,
+                       .stage_entered = FORECAST_NO_DATE,
                        .last_activity = FORECAST_NO_DATE};
     return d;
 }
 
 static forecast_input q1_input(forecast_method m)
 {
-    forecast_input in = {.method = m, .period_start = D(2026, 1, 1), .period_end = D(2026, 4, 1),
-                         .as_of = D(2026, 1, 10), .funnel = &f, .nquantiles = 3, .quantiles = {0.1, 0.5, 0.9}};
+    forecast_input in = {.method = m,
+                         .period_start = D(2026, 1, 1),
+                         .period_end = D(2026, 4, 1),
+                         .as_of = D(2026, 1, 10),
+                         .funnel = &f,
+                         .nquantiles = 3,
+                         .quantiles = {0.1, 0.5, 0.9}};
     return in;
 }
 
@@ -55,10 +65,22 @@ START_TEST(category_method_and_seed_categories)
         open_deal(4000000, "opportunity", FC_PIPELINE, D(2026, 3, 1), 1),
         open_deal(9000000, "sql", FC_UPSIDE, D(2026, 3, 1), 1),
         open_deal(7000000, "opportunity", FC_OMITTED, D(2026, 3, 1), 1),
-        {.amount = 2500000, .won = true, .closed_at = D(2026, 1, 5), .stage = funnel_stage_index(&f, "closed_won"),
-         .group = 0, .probability = NAN, .stage_entered = FORECAST_NO_DATE, .last_activity = FORECAST_NO_DATE},
-        {.amount = 9900000, .won = true, .closed_at = D(2025, 12, 31), .stage = funnel_stage_index(&f, "closed_won"),
-         .group = 0, .probability = NAN, .stage_entered = FORECAST_NO_DATE, .last_activity = FORECAST_NO_DATE},
+        {.amount = 2500000,
+         .won = true,
+         .closed_at = D(2026, 1, 5),
+         .stage = funnel_stage_index(&f, "closed_won"),
+         .group = 0,
+         .probability = NAN,
+         .stage_entered = FORECAST_NO_DATE,
+         .last_activity = FORECAST_NO_DATE},
+        {.amount = 9900000,
+         .won = true,
+         .closed_at = D(2025, 12, 31),
+         .stage = funnel_stage_index(&f, "closed_won"),
+         .group = 0,
+         .probability = NAN,
+         .stage_entered = FORECAST_NO_DATE,
+         .last_activity = FORECAST_NO_DATE},
     };
     forecast_input in = q1_input(FM_CATEGORY);
     in.ngroups = 2;
@@ -103,11 +125,11 @@ START_TEST(happy_ears_flags)
     forecast_deal d[8];
     for (int i = 0; i < 8; i++)
         d[i] = open_deal(100000, "opportunity", FC_PIPELINE, D(2026, 2, 1), 0);
-    d[0].expected_close = D(2026, 1, 5);   /* past close */
-    d[1].push_count = 2;                   /* pushed twice */
-    d[2].last_activity = asof - 14;        /* silent 14 days */
-    d[3].stage_entered = asof - 41;        /* median 20 -> stale after 40 */
-    d[4].amount = 310000;                  /* > 3x the rep's median 100000 */
+    d[0].expected_close = D(2026, 1, 5); /* past close */
+    d[1].push_count = 2;                 /* pushed twice */
+    d[2].last_activity = asof - 14;      /* silent 14 days */
+    d[3].stage_entered = asof - 41;      /* median 20 -> stale after 40 */
+    d[4].amount = 310000;                /* > 3x the rep's median 100000 */
     d[5].last_activity = asof - 13;
     d[6].stage_entered = asof - 40;
     double med[9];
@@ -276,9 +298,9 @@ static void check_against_mc(size_t n, long trials)
 
 START_TEST(quantiles_within_half_a_percent_of_monte_carlo)
 {
-    check_against_mc(40, 200000);   /* grid convolution of every deal */
-    check_against_mc(1500, 40000);  /* still exact grid */
-    check_against_mc(6000, 10000);  /* largest 256 on the grid, the rest normal */
+    check_against_mc(40, 200000);  /* grid convolution of every deal */
+    check_against_mc(1500, 40000); /* still exact grid */
+    check_against_mc(6000, 10000); /* largest 256 on the grid, the rest normal */
 }
 END_TEST
 

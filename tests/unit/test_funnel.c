@@ -38,10 +38,10 @@ START_TEST(seed_diagnostic_rule_sal_to_sql)
     ck_assert(fabs(t->rate - 0.28) < 1e-12);
     ck_assert_int_eq(t->tier, TIER_BOTTOM_QUARTILE);
     ck_assert_str_eq(d.explanation, "SAL→SQL 28% is bottom quartile (<30%); fix before optimising anything else");
-    ck_assert(!d.transitions[0].has_rate); /* visitor/known unknown */
-    ck_assert_int_eq(d.transitions[2].tier, TIER_MEDIAN);   /* MQL→SAL 50% */
-    ck_assert_int_eq(d.transitions[4].tier, TIER_MEDIAN);   /* SQL→Opp 70% */
-    ck_assert_int_eq(d.transitions[5].tier, TIER_MEDIAN);   /* Opp→Won 22.4% */
+    ck_assert(!d.transitions[0].has_rate);                      /* visitor/known unknown */
+    ck_assert_int_eq(d.transitions[2].tier, TIER_MEDIAN);       /* MQL→SAL 50% */
+    ck_assert_int_eq(d.transitions[4].tier, TIER_MEDIAN);       /* SQL→Opp 70% */
+    ck_assert_int_eq(d.transitions[5].tier, TIER_MEDIAN);       /* Opp→Won 22.4% */
     ck_assert_int_eq(d.transitions[6].tier, TIER_BELOW_MEDIAN); /* MQL→Won 2.2% (summary) */
 }
 END_TEST
@@ -89,15 +89,15 @@ END_TEST
 START_TEST(validation_names_each_problem)
 {
     funnel_def g = f;
-    strcpy(g.stages[2].key, "known");       /* duplicate */
-    g.stages[4].probability = 0.01;         /* lower than SAL's 0.07 */
-    g.stages[5].probability = 1.5;          /* out of range */
-    g.stages[8].won = true;                 /* lost and won */
-    g.bench[0].median_low = 0.5;            /* above top25 */
+    strcpy(g.stages[2].key, "known"); /* duplicate */
+    g.stages[4].probability = 0.01;   /* lower than SAL's 0.07 */
+    g.stages[5].probability = 1.5;    /* out of range */
+    g.stages[8].won = true;           /* lost and won */
+    g.bench[0].median_low = 0.5;      /* above top25 */
     funnel_problem p[16];
     int n = funnel_validate(&g, p, 16);
-    const char *want[] = {"stages[2].key", "stages[4].probability", "stages[5].probability", "stages[8]", "stages",
-                          "benchmarks[0]"};
+    const char *want[] = {"stages[2].key", "stages[4].probability", "stages[5].probability", "stages[8]",
+                          "stages",        "benchmarks[0]"};
     for (size_t w = 0; w < sizeof want / sizeof want[0]; w++) {
         bool seen = false;
         for (int i = 0; i < n; i++)
@@ -142,10 +142,10 @@ START_TEST(cohort_conversion_infers_skipped_stages)
     int mql = funnel_stage_index(&f, "mql"), sal = funnel_stage_index(&f, "sal"), sql = funnel_stage_index(&f, "sql"),
         lost = funnel_stage_index(&f, "closed_lost");
     funnel_event ev[] = {
-        {0, mql, jan + 1}, {0, sql, jan + 5},  /* skipped SAL */
-        {1, mql, jan + 2}, {1, sal, jan + 3},  /* stays in SAL */
-        {2, mql, jan + 4}, {2, lost, jan + 9}, /* lost from MQL */
-        {3, sql, jan - 20},                    /* reached SAL before the period */
+        {0, mql, jan + 1},  {0, sql, jan + 5},  /* skipped SAL */
+        {1, mql, jan + 2},  {1, sal, jan + 3},  /* stays in SAL */
+        {2, mql, jan + 4},  {2, lost, jan + 9}, /* lost from MQL */
+        {3, sql, jan - 20},                     /* reached SAL before the period */
     };
     funnel_cohort c;
     ck_assert_int_eq(funnel_cohort_conversion(&f, ev, 7, 4, mql, sal, jan, feb, &c), 0);

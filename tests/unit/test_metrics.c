@@ -5,7 +5,7 @@
 
 #include "metrics.h"
 
-#define USD(x) ((money_t)((x) * 100LL))
+#define USD(x) ((money_t)((x)*100LL))
 
 START_TEST(seed_velocity_is_6250_per_day)
 {
@@ -41,7 +41,7 @@ END_TEST
 START_TEST(age_factor_boundaries)
 {
     caldate_t close = caldate_from_ymd(2026, 1, 1);
-    ck_assert(metrics_age_factor(close, close - 10) == 1.0);  /* not due yet */
+    ck_assert(metrics_age_factor(close, close - 10) == 1.0); /* not due yet */
     ck_assert(metrics_age_factor(close, close + 29) == 1.0);
     ck_assert(metrics_age_factor(close, close + 30) == 0.5);
     ck_assert(metrics_age_factor(close, close + 59) == 0.5);
@@ -90,7 +90,7 @@ START_TEST(retention_and_unit_economics)
     ck_assert_str_eq(nrr.band, "good"); /* 112%: good is 105%+, great 115%+ */
     ck_assert_int_eq(nrr.status, STATUS_GREEN);
     ck_assert_str_eq(metrics_nrr(USD(100), USD(15), 0, 0).band, "great");
-    ck_assert_int_eq(metrics_nrr(USD(100), 0, USD(1), 0).status, STATUS_RED);     /* 99%: shrinking */
+    ck_assert_int_eq(metrics_nrr(USD(100), 0, USD(1), 0).status, STATUS_RED);         /* 99%: shrinking */
     ck_assert_int_eq(metrics_nrr(USD(100), USD(2), USD(1), 0).status, STATUS_YELLOW); /* 101% */
     metric_value grr = metrics_grr(USD(1000000), USD(50000), USD(30000));
     ck_assert(fabs(grr.value - 0.92) < 1e-12);
@@ -134,7 +134,7 @@ START_TEST(waterfall_adds_up_to_the_cent)
 {
     caldate_t q1 = caldate_from_ymd(2026, 1, 1), q2 = caldate_from_ymd(2026, 4, 1);
     metrics_account_move m[] = {
-        {0, {caldate_from_ymd(2025, 6, 1), ARR_NEW, 1000001}},  /* $10,000.01 before the quarter */
+        {0, {caldate_from_ymd(2025, 6, 1), ARR_NEW, 1000001}}, /* $10,000.01 before the quarter */
         {1, {caldate_from_ymd(2025, 7, 1), ARR_NEW, 500000}},
         {2, {caldate_from_ymd(2025, 8, 1), ARR_NEW, 250033}},
         {0, {caldate_from_ymd(2026, 1, 5), ARR_EXPANSION, 333333}},

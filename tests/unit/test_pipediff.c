@@ -23,14 +23,15 @@ START_TEST(each_kind_once_and_the_waterfall_adds_up)
     pd_deal a_own = {900000, PD_OPEN, 5, in, 2}, b_own = {900000, PD_OPEN, 5, in, 3};
     pd_deal a_rem = {110000, PD_OPEN, 5, in, 2};
     pd_deal b_new = {120000, PD_OPEN, 5, in, 2};
-    pd_pair pairs[] = {{&a_won, &b_won},   {&a_lost, &b_lost}, {&a_push, &b_push}, {&a_pull, &b_pull},
-                       {&a_up, &b_up},     {&a_down, &b_down}, {&a_adv, &b_adv},   {&a_reg, &b_reg},
-                       {&a_own, &b_own},   {&a_rem, NULL},     {NULL, &b_new}};
+    pd_pair pairs[] = {{&a_won, &b_won}, {&a_lost, &b_lost}, {&a_push, &b_push}, {&a_pull, &b_pull},
+                       {&a_up, &b_up},   {&a_down, &b_down}, {&a_adv, &b_adv},   {&a_reg, &b_reg},
+                       {&a_own, &b_own}, {&a_rem, NULL},     {NULL, &b_new}};
     unsigned kinds[11];
     pd_summary s;
     pipediff_compute(pairs, 11, Q2END, kinds, &s);
-    unsigned want[] = {PD_WON, PD_LOST, PD_PUSHED, PD_PULLED_IN, PD_AMOUNT_UP, PD_AMOUNT_DOWN, PD_STAGE_ADVANCED,
-                       PD_STAGE_REGRESSED, PD_OWNER_CHANGED, PD_REMOVED, PD_NEW};
+    unsigned want[] = {PD_WON,         PD_LOST,           PD_PUSHED,          PD_PULLED_IN,     PD_AMOUNT_UP,
+                       PD_AMOUNT_DOWN, PD_STAGE_ADVANCED, PD_STAGE_REGRESSED, PD_OWNER_CHANGED, PD_REMOVED,
+                       PD_NEW};
     for (int i = 0; i < 11; i++)
         ck_assert_msg(kinds[i] == want[i], "pair %d: kinds %#x want %#x", i, kinds[i], want[i]);
     for (int k = 0; k < 11; k++)
@@ -42,7 +43,8 @@ START_TEST(each_kind_once_and_the_waterfall_adds_up)
     ck_assert_int_eq(s.amount_down, 1);
     ck_assert_int_eq(s.removed, 110000);
     ck_assert_int_eq(s.new_deals, 120000);
-    ck_assert_int_eq(s.end, s.start + s.new_deals + s.reopened + s.amount_up - s.amount_down - s.won - s.lost - s.removed);
+    ck_assert_int_eq(s.end,
+                     s.start + s.new_deals + s.reopened + s.amount_up - s.amount_down - s.won - s.lost - s.removed);
     ck_assert_int_eq(s.pushed, 300000);
     ck_assert_int_eq(s.pulled_in, 400000);
     ck_assert_str_eq(pipediff_kind_name(4), "pulled_in");
@@ -64,7 +66,8 @@ START_TEST(reopened_and_closed_new_deals)
     ck_assert_int_eq(s.reopened, 1500);
     ck_assert_int_eq(s.start, 0);
     ck_assert_int_eq(s.end, 1500);
-    ck_assert_int_eq(s.end, s.start + s.new_deals + s.reopened + s.amount_up - s.amount_down - s.won - s.lost - s.removed);
+    ck_assert_int_eq(s.end,
+                     s.start + s.new_deals + s.reopened + s.amount_up - s.amount_down - s.won - s.lost - s.removed);
 }
 END_TEST
 

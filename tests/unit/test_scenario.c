@@ -8,7 +8,7 @@
 
 #include "scenario.h"
 
-#define USD(x) ((money_t)(x) * 100)
+#define USD(x) ((money_t)(x)*100)
 
 /* FY2026: end at $20M ARR with $5M new business and $2.5M expansion; 20%
  * gross churn implies starting ARR (20 - 5 - 2.5) / 0.8 = $15.625M. */
@@ -46,10 +46,10 @@ START_TEST(base_plan)
     ck_assert_int_eq(scenario_plan_compute(&in, &p, &err), 0);
     ck_assert_int_eq(p.derived.starting_arr, USD(15625000));
     ck_assert_int_eq(p.derived.churn_arr, USD(3125000));
-    ck_assert_int_eq(p.derived.new_deals_needed, 100);  /* 5M / 50K */
-    ck_assert_int_eq(p.derived.opps_needed, 500);       /* 100 / 20% */
-    ck_assert_int_eq(p.derived.sqls_needed, 1000);      /* 500 / 50% */
-    ck_assert_int_eq(p.derived.mqls_needed, 4000);      /* 1000 / 25% */
+    ck_assert_int_eq(p.derived.new_deals_needed, 100);          /* 5M / 50K */
+    ck_assert_int_eq(p.derived.opps_needed, 500);               /* 100 / 20% */
+    ck_assert_int_eq(p.derived.sqls_needed, 1000);              /* 500 / 50% */
+    ck_assert_int_eq(p.derived.mqls_needed, 4000);              /* 1000 / 25% */
     ck_assert_int_eq(p.derived.pipeline_needed, USD(25000000)); /* 500 x 50K */
     ck_assert_int_eq(p.derived.expansion_deals_needed, 100);
     ck_assert_int_eq(p.derived.expansion_opps_needed, 200);
@@ -118,7 +118,7 @@ START_TEST(bear_base_bull)
     ck_assert_int_eq(u->derived.opps_needed, 480);
     ck_assert_int_eq(u->derived.pipeline_needed, USD(24000000));
     ck_assert_int_eq(u->capacity.aes_at_full_ramp, 15);
-    ck_assert_int_eq(u->capacity.hires_needed, 10); /* ceil(2.64M / 288,750): "accelerate hiring" */
+    ck_assert_int_eq(u->capacity.hires_needed, 10);          /* ceil(2.64M / 288,750): "accelerate hiring" */
     ck_assert_int_eq(u->projection.new_business, 647727273); /* 5M x 1.25 x 285/275 */
     ck_assert_int_eq(u->projection.expansion, USD(2750000));
     ck_assert_int_eq(u->projection.ending_arr, 2172727273);
@@ -235,8 +235,8 @@ START_TEST(tornado_at_scenario)
     ck_assert_int_eq(scenario_tornado_at(&in, NULL, 0, SCENARIO_OUT_ENDING_ARR, rows, &err), 12);
     ck_assert_int_eq(scenario_tornado(&in, SCENARIO_OUT_ENDING_ARR, plain, &err), 12);
     ck_assert_int_eq(memcmp(rows, plain, 12 * sizeof rows[0]), 0);
-    ck_assert_int_eq(scenario_tornado_at(&in, bear.adjust, SCENARIO_MAX_ADJUSTMENTS + 1, SCENARIO_OUT_ENDING_ARR,
-                                         rows, &err), -1);
+    ck_assert_int_eq(
+        scenario_tornado_at(&in, bear.adjust, SCENARIO_MAX_ADJUSTMENTS + 1, SCENARIO_OUT_ENDING_ARR, rows, &err), -1);
 }
 END_TEST
 

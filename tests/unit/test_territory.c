@@ -8,7 +8,7 @@
 
 #include "territory.h"
 
-#define USD(x) ((money_t)(x) * 100)
+#define USD(x) ((money_t)(x)*100)
 
 static uint64_t rng;
 static double unif(void)
@@ -21,7 +21,8 @@ static double unif(void)
 
 static territory_account acct(money_t pot, money_t pipe, double work)
 {
-    territory_account a = {.potential = pot, .pipeline = pipe, .workload = work, .segment = -1, .pinned = -1, .current = -1};
+    territory_account a = {
+        .potential = pot, .pipeline = pipe, .workload = work, .segment = -1, .pinned = -1, .current = -1};
     return a;
 }
 
@@ -100,7 +101,7 @@ START_TEST(one_account_above_the_mean)
     territory_result r = {.assignment = asg, .rows = rows};
     territory_error err;
     ck_assert_int_eq(territory_balance(a, 11, t, 3, &opt, &r, &err), 0);
-    ck_assert_double_eq_tol(r.lower_bound, 1.5, 1e-12); /* 10 / (20/3) */
+    ck_assert_double_eq_tol(r.lower_bound, 1.5, 1e-12);  /* 10 / (20/3) */
     ck_assert_int_eq(rows[asg[0]].proposed.accounts, 1); /* nothing else joins the whale */
     ck_assert_double_eq_tol(rows[asg[0]].proposed.composite, 1.5, 1e-12);
     for (int i = 0; i < 3; i++)
@@ -245,7 +246,8 @@ START_TEST(properties_pins_and_segments)
         ck_assert_int_eq(territory_balance(a, N, t, K, NULL, &r, &err), 0);
         check_properties(a, N, t, K, &r);
         ck_assert_double_ge(r.balance.max_over_mean[TERR_COMPOSITE] + 1e-9, r.lower_bound / 1.0001 - 0.05);
-        ck_assert_double_le(r.balance.max_over_mean[TERR_COMPOSITE], (r.lower_bound > 1.0 ? r.lower_bound : 1.0) + 0.02);
+        ck_assert_double_le(r.balance.max_over_mean[TERR_COMPOSITE],
+                            (r.lower_bound > 1.0 ? r.lower_bound : 1.0) + 0.02);
     }
     free(a);
     free(asg);
