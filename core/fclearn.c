@@ -246,12 +246,11 @@ int fclearn_fit(const fclearn_input *in, fclearn_model *m)
             moves[e->stage][e->to_stage] += day_weight(&cal, end);
     }
     /* collapse to (stage, bucket) and position totals */
-    double Esb[FUNNEL_MAX_STAGES][FCLEARN_NCELLS] = {{0}}, Osb[3][FUNNEL_MAX_STAGES][FCLEARN_NCELLS] = {{{0}}};
+    double Osb[3][FUNNEL_MAX_STAGES][FCLEARN_NCELLS] = {{{0}}};
     double Etot = 0, Otot[3] = {0};
     for (int s = 0; s < S; s++)
         for (int b = 0; b < FCLEARN_NCELLS; b++)
             for (int p = 0; p < FCLEARN_NPOS; p++) {
-                Esb[s][b] += t->E[s][b][p];
                 Etot += t->E[s][b][p];
                 for (int k = 0; k < 3; k++) {
                     Osb[k][s][b] += t->O[k][s][b][p];

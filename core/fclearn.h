@@ -69,7 +69,6 @@ typedef struct {
     long created_month[12];
     long closed_deals, won_deals; /* deals closed before as_of (the threshold) */
     /* realised amounts of deals won in the year before as_of */
-    long nwon_amounts;
     double won_amount_mean;    /* cents */
     double won_amount_sq_mean; /* cents^2 */
     /* won deals whose amount was known a day before the close: sum of final

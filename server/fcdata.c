@@ -273,7 +273,6 @@ static const char LEARN_FACTS_SQL[] =
     " count(*) FILTER (WHERE status = 'won' AND closed_at < t.at),"
     " count(*) FILTER (WHERE created_at >= t.at - interval '91 days'),"
     " count(*) FILTER (WHERE created_at >= t.at - interval '182 days' AND created_at < t.at - interval '91 days'),"
-    " count(*) FILTER (WHERE won_year),"
     " COALESCE(avg(amount_cents::float8) FILTER (WHERE won_year), 0),"
     " COALESCE(avg(amount_cents::float8 * amount_cents) FILTER (WHERE won_year), 0),"
     " extract(epoch FROM t.at - min(created_at)) / 86400,"
@@ -323,16 +322,15 @@ int fcdata_load_learned(db_conn *db, const char *ws, const funnel_def *def, int 
         in.won_deals = atol(PQgetvalue(f, 0, 1));
         in.created_recent = atol(PQgetvalue(f, 0, 2));
         in.created_prior = atol(PQgetvalue(f, 0, 3));
-        in.nwon_amounts = atol(PQgetvalue(f, 0, 4));
-        in.won_amount_mean = atof(PQgetvalue(f, 0, 5));
-        in.won_amount_sq_mean = atof(PQgetvalue(f, 0, 6));
-        double span = atof(PQgetvalue(f, 0, 7)); /* the 30-day spans the history covers */
+        in.won_amount_mean = atof(PQgetvalue(f, 0, 4));
+        in.won_amount_sq_mean = atof(PQgetvalue(f, 0, 5));
+        double span = atof(PQgetvalue(f, 0, 6)); /* the 30-day spans the history covers */
         in.nmonths = span >= 360 ? 12 : (int)(span / 30);
-        in.nratio = atol(PQgetvalue(f, 0, 8));
-        in.ratio_final = atof(PQgetvalue(f, 0, 9));
-        in.ratio_expected = atof(PQgetvalue(f, 0, 10));
+        in.nratio = atol(PQgetvalue(f, 0, 7));
+        in.ratio_final = atof(PQgetvalue(f, 0, 8));
+        in.ratio_expected = atof(PQgetvalue(f, 0, 9));
         for (int k = 0; k < in.nmonths; k++)
-            in.created_month[k] = atol(PQgetvalue(f, 0, 11 + k));
+            in.created_month[k] = atol(PQgetvalue(f, 0, 10 + k));
     }
     PQclear(f);
     PGresult *r = db_query(db, EPISODES_SQL, 2, p, err);

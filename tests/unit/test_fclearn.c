@@ -141,7 +141,6 @@ static sim_point sim_period(const sim_deal *v, size_t n, caldate_t as_of, int da
     }
     in.episodes = ep;
     in.nepisodes = ne;
-    in.nwon_amounts = won_n;
     in.won_amount_mean = won_n ? won_sum / won_n : 0;
     in.won_amount_sq_mean = won_n ? won_sq / won_n : 0;
     /* the true new-deal term: created on day c, won by the end */
