@@ -186,3 +186,6 @@ period period_shift(const period *p, int n, int fsm)
         return make_period(PERIOD_YEAR, p->fiscal_year + n, 0, fsm);
     }
 }
+
+/* 1970-01-01 (day 0) was a Thursday: ((day % 7) + 10) % 7 days since Monday. */
+caldate_t caldate_monday(caldate_t day) { return day - (((day % 7) + 10) % 7); }

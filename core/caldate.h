@@ -28,6 +28,9 @@ char *caldate_format(caldate_t day, char *buf, size_t len);
 /* Add months, clamping the day to the target month's length. */
 caldate_t caldate_add_months(caldate_t day, int months);
 
+/* The Monday of the week (Monday to Sunday) that holds day. */
+caldate_t caldate_monday(caldate_t day);
+
 typedef enum { PERIOD_MONTH, PERIOD_QUARTER, PERIOD_YEAR } period_kind;
 
 typedef struct {

@@ -332,8 +332,8 @@ void h_pipeline_review(http_req *rq)
     }
     if (!week)
         day = today;
-    /* weeks run Monday to Sunday; 1970-01-01 was a Thursday */
-    caldate_t ws_day = day - (((day % 7) + 10) % 7), we_day = ws_day + 7;
+    /* weeks run Monday to Sunday */
+    caldate_t ws_day = caldate_monday(day), we_day = ws_day + 7;
     period q = period_containing(PERIOD_QUARTER, day, fsm);
     char wsb[16], web[16], qsb[16], qeb[16], ql[16];
     caldate_format(ws_day, wsb, sizeof wsb);

@@ -36,9 +36,8 @@ static int trend_points(const period *P, caldate_t today, caldate_t *pts)
     int n = 0;
     caldate_t first = P->start <= today ? P->start : today, last = P->end < today ? P->end : today;
     pts[n++] = first;
-    /* 1970-01-01 was a Thursday: day % 7 == 4 is a Monday */
     for (caldate_t d = first + 1; d <= last && n < TREND_MAX_POINTS - 1; d++)
-        if (((d % 7) + 7) % 7 == 4 || d == P->end)
+        if (caldate_monday(d) == d || d == P->end)
             pts[n++] = d;
     if (pts[n - 1] != last && n < TREND_MAX_POINTS)
         pts[n++] = last;
