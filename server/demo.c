@@ -233,9 +233,9 @@ static int write_spend(db_conn *c, const char *ws, int fsm, double base, demo_mo
         for (size_t j = 0; j < sizeof channels / sizeof channels[0]; j++) {
             long long cents = dollars(base * channels[j].share * (1 + noise(&r, 0.08)));
             m->sm[k] += (double)cents;
-            json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:f}", "period", label, "category",
-                                                   channels[j].category, "channel", channels[j].channel, "amount",
-                                                   (double)cents / 100.0));
+            json_array_append_new(items,
+                                  json_pack("{s:s, s:s, s:s, s:f}", "period", label, "category", channels[j].category,
+                                            "channel", channels[j].channel, "amount", (double)cents / 100.0));
         }
     }
     size_t i;
@@ -372,12 +372,13 @@ static int demo_synth(db_conn *c, const char *ws, app_err *err)
     if (fsm < 0)
         return -1;
     const char *p[] = {ws};
-    PGresult *won = db_query(c,
-                             "SELECT external_id, account, amount_cents, to_char(closed_at AT TIME ZONE 'UTC', "
-                             "'YYYY-MM-DD') FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'won'"
-                             " AND account IS NOT NULL AND amount_cents > 0 AND closed_at IS NOT NULL"
-                             " ORDER BY external_id",
-                             1, p, err);
+    PGresult *won =
+        db_query(c,
+                 "SELECT external_id, account, amount_cents, to_char(closed_at AT TIME ZONE 'UTC', "
+                 "'YYYY-MM-DD') FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'won'"
+                 " AND account IS NOT NULL AND amount_cents > 0 AND closed_at IS NOT NULL"
+                 " ORDER BY external_id",
+                 1, p, err);
     if (!won)
         return -1;
     PGresult *span = db_query(c,
