@@ -263,7 +263,8 @@ void h_webhook_endpoints_update(http_req *rq)
         "UPDATE webhook_endpoints AS e SET"
         " secret = CASE WHEN $3::text IS NULL AND $9::text IS NULL THEN secret"
         "          ELSE NULLIF(concat_ws(' ', COALESCE($3::text, NULLIF(split_part(secret, ' ', 1), '')),"
-        "                                NULLIF(COALESCE($9::text, NULLIF(substr(secret, strpos(secret || ' ', ' ') + 1),"
+        "                                NULLIF(COALESCE($9::text, NULLIF(substr(secret, strpos(secret || ' ', ' ') + "
+        "1),"
         "                                                                 '')), '')), '') END,"
         " basic_username = COALESCE($4, basic_username), basic_password = COALESCE($5, basic_password),"
         " stage_map = COALESCE($6::jsonb, stage_map), field_map = COALESCE($7::jsonb, field_map),"
@@ -335,11 +336,12 @@ static int endpoint_load(db_conn *db, const char *id, const char *workspace_id, 
 {
     memset(ep, 0, sizeof *ep);
     const char *p[] = {id, workspace_id};
-    PGresult *r = db_query(db,
-                           "SELECT workspace_id, source, secret, basic_username, basic_password, public_url,"
-                           " stage_map, field_map, portal_id FROM webhook_endpoints WHERE id = $1::uuid AND deleted_at IS NULL"
-                           " AND ($2::uuid IS NULL OR workspace_id = $2::uuid)",
-                           2, p, err);
+    PGresult *r =
+        db_query(db,
+                 "SELECT workspace_id, source, secret, basic_username, basic_password, public_url,"
+                 " stage_map, field_map, portal_id FROM webhook_endpoints WHERE id = $1::uuid AND deleted_at IS NULL"
+                 " AND ($2::uuid IS NULL OR workspace_id = $2::uuid)",
+                 2, p, err);
     if (!r)
         return -1;
     if (PQntuples(r) == 0) {
@@ -506,12 +508,13 @@ static int portal_bind(db_conn *db, const char *id, const json_t *payloads, endp
     if (!portal[0])
         return 0;
     const char *p[] = {id, portal};
-    PGresult *r = db_query(db,
-                           "WITH b AS (UPDATE webhook_endpoints SET portal_id = $2 WHERE id = $1::uuid"
-                           " AND portal_id IS NULL RETURNING portal_id)"
-                           " SELECT portal_id FROM b UNION ALL"
-                           " SELECT portal_id FROM webhook_endpoints WHERE id = $1::uuid AND NOT EXISTS (SELECT 1 FROM b)",
-                           2, p, err);
+    PGresult *r =
+        db_query(db,
+                 "WITH b AS (UPDATE webhook_endpoints SET portal_id = $2 WHERE id = $1::uuid"
+                 " AND portal_id IS NULL RETURNING portal_id)"
+                 " SELECT portal_id FROM b UNION ALL"
+                 " SELECT portal_id FROM webhook_endpoints WHERE id = $1::uuid AND NOT EXISTS (SELECT 1 FROM b)",
+                 2, p, err);
     if (!r)
         return -1;
     if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
@@ -569,10 +572,7 @@ void h_hooks_receive(http_req *rq)
     json_t *events = json_array();
     size_t i;
     json_t *pl;
-    json_array_foreach(payloads, i, pl)
-    {
-        json_array_append_new(events, whadapt_event(&wep, pl, msg_id));
-    }
+    json_array_foreach(payloads, i, pl) { json_array_append_new(events, whadapt_event(&wep, pl, msg_id)); }
     json_decref(payloads);
     json_t *hdrs = kept_headers(rq);
     char *hdr_text = json_dumps(hdrs, JSON_COMPACT);
