@@ -261,11 +261,9 @@ void h_webhook_endpoints_update(http_req *rq)
     PGresult *r = endpoint_write(
         rq, db, source, false, rq->params[0],
         "UPDATE webhook_endpoints AS e SET"
-        " secret = CASE WHEN $3::text IS NULL AND $9::text IS NULL THEN secret"
-        "          ELSE NULLIF(concat_ws(' ', COALESCE($3::text, NULLIF(split_part(secret, ' ', 1), '')),"
-        "                                NULLIF(COALESCE($9::text, NULLIF(substr(secret, strpos(secret || ' ', ' ') + "
-        "1),"
-        "                                                                 '')), '')), '') END,"
+        " secret = CASE WHEN $3::text IS NULL AND $9::text IS NULL THEN secret ELSE NULLIF(concat_ws(' ',"
+        "   COALESCE($3::text, NULLIF(split_part(secret, ' ', 1), '')),"                               /* the primary */
+        "   NULLIF(COALESCE($9::text, substr(secret, strpos(secret || ' ', ' ') + 1)), '')), '') END," /* others */
         " basic_username = COALESCE($4, basic_username), basic_password = COALESCE($5, basic_password),"
         " stage_map = COALESCE($6::jsonb, stage_map), field_map = COALESCE($7::jsonb, field_map),"
         " public_url = COALESCE($8, public_url), portal_id = COALESCE($10, portal_id)"
