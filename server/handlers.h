@@ -134,4 +134,7 @@ void h_territory_plans_diff(http_req *rq);
 void h_territory_plans_apply(http_req *rq);
 void h_territory_plans_revert(http_req *rq);
 
+/* h_attain.c: quota attainment, pace and projection */
+void h_attainment(http_req *rq);
+
 #endif
