@@ -18,6 +18,8 @@ typedef struct {
     int conn_timeout;       /* REVOPS_CONN_TIMEOUT seconds of client idleness */
     int request_timeout;    /* REVOPS_REQUEST_TIMEOUT seconds to send one request's body; 0 = none */
     int stmt_timeout_ms;    /* REVOPS_STATEMENT_TIMEOUT_MS */
+    int db_deadline_ms;     /* REVOPS_DB_DEADLINE_MS: client-side deadline of each database call */
+    int ready_deadline_ms;  /* REVOPS_READY_DEADLINE_MS: /readyz answers 503 within it */
     char *cors_origins;     /* REVOPS_CORS_ORIGINS, comma list or "*"; empty = no CORS */
     char *public_url;       /* REVOPS_PUBLIC_URL, for webhook signature URIs behind proxies */
     int shutdown_grace;     /* REVOPS_SHUTDOWN_GRACE seconds to finish in-flight requests */

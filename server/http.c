@@ -252,9 +252,23 @@ void http_reply_not_modified(http_req *rq, char *text, size_t len)
     http_reply_text(rq, 304, NULL, text, len);
 }
 
+/* Every 503 says when to come back (RFC 9110 section 10.2.3): a client
+ * that retries at once only adds to an outage. */
+#define HTTP_RETRY_AFTER_503_S "2"
+static void add_retry_after(http_req *rq, int status)
+{
+    if (status != 503)
+        return;
+    for (int i = 0; i < rq->nheaders; i++)
+        if (strcasecmp(rq->headers[i][0], "Retry-After") == 0)
+            return;
+    http_add_header(rq, "Retry-After", HTTP_RETRY_AFTER_503_S);
+}
+
 void http_reply_error(http_req *rq, const app_err *e)
 {
     app_error code = e->code == ERR_NONE ? ERR_INTERNAL : e->code;
+    add_retry_after(rq, app_error_status(code));
     char type[96];
     snprintf(type, sizeof type, "/problems/%s", app_error_slug(code));
     json_t *doc = json_object();

@@ -28,6 +28,7 @@ typedef struct {
     char body[768]; /* first bytes of the body */
     size_t len;
     char ctype[96];
+    char retry_after[16];
 } fq_resp;
 
 static size_t fq_on_body(char *data, size_t size, size_t n, void *ud)
@@ -53,6 +54,15 @@ static size_t fq_on_header(char *data, size_t size, size_t n, void *ud)
         while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
             vl--;
         snprintf(r->ctype, sizeof r->ctype, "%.*s", (int)vl, v);
+    }
+    if (len > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
+        const char *v = data + 12;
+        size_t vl = len - 12;
+        while (vl && *v == ' ')
+            v++, vl--;
+        while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
+            vl--;
+        snprintf(r->retry_after, sizeof r->retry_after, "%.*s", (int)vl, v);
     }
     return len;
 }
@@ -889,6 +899,235 @@ START_TEST(concurrent_webhooks_creating_one_deal_lose_nothing)
 }
 END_TEST
 
+/* ---- 6. a hung database (SIGSTOP of the whole cluster) ------------------- */
+
+#define HUNG_DEADLINE_MS 2000
+#define HUNG_READY_MS 1000
+#define HUNG_WRITERS 3
+#define HUNG_MAX 4000
+
+/* The postmaster of the cluster in dir (scripts/devdb's layout: dir, or the
+ * directory dir/LOCATION names) and every process it started. */
+static int cluster_pids(const char *dir, pid_t *out, int max)
+{
+    char real[512], path[600], buf[512];
+    snprintf(real, sizeof real, "%s", dir);
+    snprintf(path, sizeof path, "%s/LOCATION", dir);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (fgets(real, sizeof real, f))
+            real[strcspn(real, "\n")] = '\0';
+        fclose(f);
+    }
+    snprintf(path, sizeof path, "%s/data/postmaster.pid", real);
+    f = fopen(path, "r");
+    if (!f)
+        return 0;
+    long pm = 0;
+    if (fgets(buf, sizeof buf, f))
+        pm = strtol(buf, NULL, 10);
+    fclose(f);
+    if (pm <= 0)
+        return 0;
+    int n = 0;
+    out[n++] = (pid_t)pm;
+    /* children: /proc/<pid>/stat's fourth field is the parent */
+    FILE *ls = popen("ls /proc", "r");
+    while (ls && fgets(buf, sizeof buf, ls) && n < max) {
+        long pid = strtol(buf, NULL, 10);
+        if (pid <= 0)
+            continue;
+        char st[128], line[512];
+        snprintf(st, sizeof st, "/proc/%ld/stat", pid);
+        FILE *sf = fopen(st, "r");
+        if (!sf)
+            continue;
+        long ppid = 0;
+        if (fgets(line, sizeof line, sf)) {
+            const char *rp = strrchr(line, ')');
+            if (rp)
+                sscanf(rp + 2, "%*c %ld", &ppid);
+        }
+        fclose(sf);
+        if (ppid == pm)
+            out[n++] = (pid_t)pid;
+    }
+    if (ls)
+        pclose(ls);
+    return n;
+}
+
+typedef struct {
+    const char *base;
+    const char *key;
+    int t;
+    volatile int *stop;
+    int n, acked, unavailable, other;
+    char acked_ids[HUNG_MAX][24];
+    int acked_amount[HUNG_MAX];
+    int n_acked;
+    bool bad_503; /* a 503 without Retry-After */
+    char first_other[200];
+} hung_client;
+
+static void *hung_run(void *arg)
+{
+    hung_client *c = arg;
+    CURL *h = curl_easy_init();
+    for (c->n = 0; c->n < HUNG_MAX && !*c->stop; c->n++) {
+        char path[64], body[160], id[24];
+        snprintf(id, sizeof id, "h%d-%d", c->t, c->n);
+        snprintf(path, sizeof path, "/v1/deals/%s", id);
+        snprintf(body, sizeof body, "{\"name\":\"%s\",\"stage\":\"opportunity\",\"amount\":%d}", id, 1000 + c->n);
+        fq_resp r;
+        fq_do(h, c->base, "PUT", path, c->key, body, NULL, &r);
+        if (fq_2xx(&r)) {
+            snprintf(c->acked_ids[c->n_acked], 24, "%s", id);
+            c->acked_amount[c->n_acked++] = 1000 + c->n;
+            c->acked++;
+        } else if (r.status == 503) {
+            c->unavailable++;
+            if (!r.retry_after[0])
+                c->bad_503 = true;
+        } else {
+            c->other++;
+            if (!c->first_other[0])
+                snprintf(c->first_other, sizeof c->first_other, "%ld %d %.120s", r.status, (int)r.cc, r.body);
+        }
+    }
+    curl_easy_cleanup(h);
+    return NULL;
+}
+
+static double timed_get(CURL *h, const char *base, const char *path, const char *key, fq_resp *r)
+{
+    double t0 = now_s();
+    fq_do(h, base, "GET", path, key ? key : "", NULL, NULL, r);
+    return now_s() - t0;
+}
+
+START_TEST(hung_database_answers_503_in_time_and_loses_nothing)
+{
+    char dir[300], url[512], cmd[1400], out[4096];
+    snprintf(dir, sizeof dir, "%s/hung-pg", api_tmpdir());
+    ck_assert_int_eq(api_devdb("start", dir, url, sizeof url), 0);
+    snprintf(cmd, sizeof cmd, "'%s' migrate --database-url '%s' 2>&1", api_revopsd(), url);
+    ck_assert_int_eq(api_run(cmd, out, sizeof out), 0);
+    snprintf(cmd, sizeof cmd, "'%s' keys create --workspace hung --role write --database-url '%s' 2>&1", api_revopsd(),
+             url);
+    ck_assert_int_eq(api_run(cmd, out, sizeof out), 0);
+    char key[64];
+    out[strcspn(out, "\0")] = '\0';
+    size_t ol = strlen(out);
+    while (ol && (out[ol - 1] == '\n' || out[ol - 1] == ' '))
+        out[--ol] = '\0';
+    const char *last = strrchr(out, '\n');
+    snprintf(key, sizeof key, "%.63s", last ? last + 1 : out);
+    int port = api_free_port();
+    char deadline[16], ready[16];
+    snprintf(deadline, sizeof deadline, "%d", HUNG_DEADLINE_MS);
+    snprintf(ready, sizeof ready, "%d", HUNG_READY_MS);
+    const char *args[] = {"--db-deadline-ms", deadline, "--ready-deadline-ms", ready, "--threads", "4", NULL};
+    pid_t pid = api_spawn_server(url, port, args);
+    ck_assert(api_wait_healthy(port, 10000));
+    char base[64];
+    base_of(port, base, sizeof base);
+
+    static hung_client cl[HUNG_WRITERS];
+    pthread_t th[HUNG_WRITERS];
+    volatile int stop = 0;
+    for (int t = 0; t < HUNG_WRITERS; t++) {
+        memset(&cl[t], 0, sizeof cl[t]);
+        cl[t] = (hung_client){.base = base, .key = key, .t = t, .stop = &stop};
+        pthread_create(&th[t], NULL, hung_run, &cl[t]);
+    }
+    usleep(700 * 1000);
+    pid_t pids[256];
+    int np = cluster_pids(dir, pids, 256);
+    ck_assert_int_ge(np, 2);
+    for (int i = 0; i < np; i++)
+        kill(pids[i], SIGSTOP);
+    /* measure first, assert after SIGCONT: a failed check must not leave the
+     * cluster frozen */
+    usleep(300 * 1000); /* the writers are now stuck inside their statements */
+    CURL *h = curl_easy_init();
+    fq_resp ready_r, ws_r, health_r, metrics_r;
+    double t_ready = timed_get(h, base, "/readyz", NULL, &ready_r);
+    double t_ws = timed_get(h, base, "/v1/workspace", key, &ws_r);
+    double t_health = timed_get(h, base, "/healthz", NULL, &health_r);
+    double t_metrics = timed_get(h, base, "/metrics", NULL, &metrics_r);
+    double worst_health = t_health;
+    for (int i = 0; i < 10; i++) {
+        fq_resp x;
+        double t = timed_get(h, base, "/healthz", NULL, &x);
+        if (x.status != 200)
+            worst_health = 99;
+        if (t > worst_health)
+            worst_health = t;
+        usleep(100 * 1000);
+    }
+    for (int i = 0; i < np; i++)
+        kill(pids[i], SIGCONT);
+    double thaw = now_s();
+    bool back = false;
+    while (now_s() - thaw < 15 && !back) {
+        fq_resp x;
+        timed_get(h, base, "/readyz", NULL, &x);
+        back = x.status == 200;
+        if (!back)
+            usleep(100 * 1000);
+    }
+    usleep(500 * 1000); /* some writes after the thaw */
+    stop = 1;
+    for (int t = 0; t < HUNG_WRITERS; t++)
+        pthread_join(th[t], NULL);
+    fq_resp after;
+    fq_do(h, base, "PUT", "/v1/deals/after-thaw", key, "{\"name\":\"after\",\"stage\":\"opportunity\",\"amount\":1}",
+          NULL, &after);
+    curl_easy_cleanup(h);
+
+    ck_assert_msg(ready_r.status == 503 && ready_r.retry_after[0], "/readyz on a hung database: %ld (Retry-After '%s')",
+                  ready_r.status, ready_r.retry_after);
+    ck_assert_msg(t_ready <= HUNG_READY_MS / 1000.0 + 1.0, "/readyz took %.2f s", t_ready);
+    ck_assert_msg(ws_r.status == 503 && ws_r.retry_after[0], "GET /v1/workspace on a hung database: %ld %s",
+                  ws_r.status, ws_r.body);
+    ck_assert_msg(t_ws <= HUNG_DEADLINE_MS / 1000.0 + 1.0, "GET /v1/workspace took %.2f s", t_ws);
+    ck_assert_msg(health_r.status == 200 && metrics_r.status == 200, "healthz %ld, metrics %ld", health_r.status,
+                  metrics_r.status);
+    ck_assert_msg(worst_health <= HUNG_DEADLINE_MS / 1000.0 + 1.0, "/healthz took up to %.2f s", worst_health);
+    ck_assert_msg(t_metrics <= HUNG_DEADLINE_MS / 1000.0 + 1.0, "/metrics took %.2f s", t_metrics);
+    ck_assert_msg(back, "/readyz not 200 within 15 s of SIGCONT");
+    ck_assert_msg(fq_2xx(&after), "a write after the thaw: %ld %s", after.status, after.body);
+    fq_contract("GET", "/readyz", &ready_r);
+    fq_contract("GET", "/v1/workspace", &ws_r);
+    int acked = 0, unavailable = 0;
+    for (int t = 0; t < HUNG_WRITERS; t++) {
+        ck_assert_msg(!cl[t].bad_503, "writer %d got a 503 without Retry-After", t);
+        ck_assert_msg(cl[t].other == 0, "writer %d: an answer neither 2xx nor 503: %s", t, cl[t].first_other);
+        acked += cl[t].acked;
+        unavailable += cl[t].unavailable;
+    }
+    ck_assert_int_gt(unavailable, 0); /* the freeze was felt */
+    /* every acknowledged write is there, with its amount */
+    for (int t = 0; t < HUNG_WRITERS; t++)
+        for (int i = 0; i < cl[t].n_acked; i++) {
+            snprintf(cmd, sizeof cmd, "psql '%s' -tAc \"SELECT amount_cents FROM deals WHERE external_id = '%s'\" 2>&1",
+                     url, cl[t].acked_ids[i]);
+            ck_assert_int_eq(api_run(cmd, out, sizeof out), 0);
+            ck_assert_msg(strtol(out, NULL, 10) == (long)cl[t].acked_amount[i] * 100, "deal %s: stored '%s', acked %d",
+                          cl[t].acked_ids[i], out, cl[t].acked_amount[i]);
+        }
+    kill(pid, SIGTERM);
+    ck_assert_int_eq(wait_exit(pid, 10.0), 0);
+    api_devdb("stop", dir, NULL, 0);
+    fprintf(stderr,
+            "faults: hung database (SIGSTOP of %d cluster processes): /readyz 503 in %.2f s (deadline %d ms),"
+            " GET 503 in %.2f s (deadline %d ms), /healthz worst %.3f s, /metrics %.3f s; %d writes acknowledged,"
+            " %d answered 503, all acknowledged present after SIGCONT\n",
+            np, t_ready, HUNG_READY_MS, t_ws, HUNG_DEADLINE_MS, worst_health, t_metrics, acked, unavailable);
+}
+END_TEST
+
 Suite *faults_suite(void)
 {
     Suite *s = suite_create("faults");
@@ -899,6 +1138,7 @@ Suite *faults_suite(void)
     tcase_add_test(tc, sigkill_in_write_storm_loses_nothing_acknowledged);
     tcase_add_test(tc, sigkill_in_webhook_storm_applies_each_event_once);
     tcase_add_test(tc, concurrent_webhooks_creating_one_deal_lose_nothing);
+    tcase_add_test(tc, hung_database_answers_503_in_time_and_loses_nothing);
     suite_add_tcase(s, tc);
     return s;
 }
