@@ -31,6 +31,14 @@ static const option_row options[] = {
      "seconds an idle client connection is kept"},
     {"request-timeout", "REVOPS_REQUEST_TIMEOUT", OPT_INT, OFF(request_timeout), "300",
      "seconds a client may take to send one request body (a slower trickle is cut off); 0 = no limit"},
+    {"header-timeout", "REVOPS_HEADER_TIMEOUT", OPT_INT, OFF(header_timeout), "10",
+     "seconds a client may take to send a request line and its headers (from the connection's start, or the end "
+     "of its previous request); the connection is closed past it; 0 = no limit"},
+    {"max-connections", "REVOPS_MAX_CONNECTIONS", OPT_INT, OFF(max_connections), "512",
+     "open client connections per instance; more are closed on accept"},
+    {"max-connections-per-ip", "REVOPS_MAX_CONNECTIONS_PER_IP", OPT_INT, OFF(max_conns_per_ip), "64",
+     "open connections from one client address (closed on accept above); behind a proxy every client has the "
+     "proxy's address: raise it or set 0 (no limit)"},
     {"statement-timeout-ms", "REVOPS_STATEMENT_TIMEOUT_MS", OPT_INT, OFF(stmt_timeout_ms), "5000",
      "PostgreSQL statement_timeout per query"},
     {"db-deadline-ms", "REVOPS_DB_DEADLINE_MS", OPT_INT, OFF(db_deadline_ms), "8000",

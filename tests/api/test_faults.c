@@ -7,13 +7,19 @@
  * the test's own thread, and a fault test has to see connection errors as
  * data, not as failures. Every response that did arrive is still checked
  * against openapi.yaml afterwards (on the test thread). */
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1128,6 +1134,160 @@ START_TEST(hung_database_answers_503_in_time_and_loses_nothing)
 }
 END_TEST
 
+/* ---- 7. slow-header flood --------------------------------------------------- */
+
+#define SLOW_CONNS 2000
+#define SLOW_ADDRS 10
+#define SLOW_PER_IP 50
+#define SLOW_HEADER_S 2
+
+/* A connection from 127.0.0.<src> that sends part of a header block and
+ * stops: -1 when the socket could not be made. Non-blocking. */
+static int slow_open(int src, int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in me = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7F000000u | (unsigned)src)};
+    struct sockaddr_in to = {
+        .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (bind(fd, (struct sockaddr *)&me, sizeof me) != 0 ||
+        (connect(fd, (struct sockaddr *)&to, sizeof to) != 0 && errno != EINPROGRESS)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Has the server closed fd (EOF or reset)? Sends the partial header block
+ * once the connection is up. */
+static bool slow_closed(int fd, bool *sent)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN | POLLOUT};
+    if (poll(&p, 1, 0) <= 0)
+        return false;
+    if (p.revents & (POLLERR | POLLHUP))
+        return true;
+    if (p.revents & POLLIN) {
+        char b[64];
+        ssize_t n = recv(fd, b, sizeof b, MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+            return true;
+    }
+    if ((p.revents & POLLOUT) && !*sent) {
+        static const char part[] = "GET /v1/deals HTTP/1.1\r\nHost: x\r\nX-Slow: a";
+        if (send(fd, part, sizeof part - 1, MSG_NOSIGNAL) < 0)
+            return true;
+        *sent = true;
+    }
+    return false;
+}
+
+static int slow_count_open(const int *fds, bool *sent, int n)
+{
+    int open_n = 0;
+    for (int i = 0; i < n; i++)
+        if (fds[i] >= 0 && !slow_closed(fds[i], &sent[i]))
+            open_n++;
+    return open_n;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+START_TEST(slow_header_flood_is_refused_and_cut)
+{
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < SLOW_CONNS + 256 && rl.rlim_max >= SLOW_CONNS + 256) {
+        rl.rlim_cur = SLOW_CONNS + 256;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    getrlimit(RLIMIT_NOFILE, &rl);
+    ck_assert_msg(rl.rlim_cur >= SLOW_CONNS + 256, "need %d descriptors, have %ld", SLOW_CONNS + 256,
+                  (long)rl.rlim_cur);
+    api_ws ws;
+    api_new_workspace(&ws);
+    int port = api_free_port();
+    char per_ip[16], hdr_s[16];
+    snprintf(per_ip, sizeof per_ip, "%d", SLOW_PER_IP);
+    snprintf(hdr_s, sizeof hdr_s, "%d", SLOW_HEADER_S);
+    const char *args[] = {
+        "--max-connections", "600", "--max-connections-per-ip", per_ip, "--header-timeout", hdr_s, NULL};
+    pid_t pid = api_spawn_server(api_db_url(), port, args);
+    ck_assert(api_wait_healthy(port, 10000));
+    char base[64];
+    base_of(port, base, sizeof base);
+
+    static int fds[SLOW_CONNS];
+    static bool sent[SLOW_CONNS];
+    memset(sent, 0, sizeof sent);
+    int made = 0;
+    double t0 = now_s();
+    for (int i = 0; i < SLOW_CONNS; i++) {
+        fds[i] = slow_open(2 + i % SLOW_ADDRS, port);
+        made += fds[i] >= 0;
+    }
+    /* let the connections come up and the partial headers go out */
+    for (int k = 0; k < 5; k++) {
+        (void)slow_count_open(fds, sent, SLOW_CONNS);
+        usleep(100 * 1000);
+    }
+    int open_early = slow_count_open(fds, sent, SLOW_CONNS);
+    /* cheap requests from another address while the flood holds its slots */
+    double lat[40];
+    int ok = 0;
+    CURL *h = curl_easy_init();
+    for (int i = 0; i < 40; i++) {
+        fq_resp r;
+        double a = now_s();
+        fq_do(h, base, "GET", i % 4 == 3 ? "/v1/deals?limit=5" : "/healthz", ws.read, NULL, NULL, &r);
+        lat[i] = now_s() - a;
+        ok += r.status == 200;
+        if (i == 20) /* a byte more on every slow connection: libmicrohttpd's idle timeout is not the guard */
+            for (int k = 0; k < SLOW_CONNS; k++)
+                if (fds[k] >= 0 && sent[k])
+                    (void)send(fds[k], "a", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        usleep(20 * 1000);
+    }
+    curl_easy_cleanup(h);
+    int open_late = SLOW_CONNS;
+    while (now_s() - t0 < SLOW_HEADER_S + 3.0 && open_late > 0) {
+        open_late = slow_count_open(fds, sent, SLOW_CONNS);
+        usleep(100 * 1000);
+    }
+    double cut_at = now_s() - t0;
+    for (int i = 0; i < SLOW_CONNS; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    qsort(lat, 40, sizeof *lat, cmp_double);
+    fq_resp after;
+    CURL *h2 = curl_easy_init();
+    fq_do(h2, base, "GET", "/healthz", "", NULL, NULL, &after);
+    curl_easy_cleanup(h2);
+    kill(pid, SIGTERM);
+    int rc = wait_exit(pid, 10.0);
+
+    ck_assert_int_eq(made, SLOW_CONNS);
+    ck_assert_msg(open_early <= SLOW_ADDRS * SLOW_PER_IP, "%d slow connections held open (limit %d per address)",
+                  open_early, SLOW_PER_IP);
+    ck_assert_msg(open_early > 0, "no slow connection was accepted at all");
+    ck_assert_int_eq(ok, 40);
+    ck_assert_msg(lat[39] < 1.0, "a cheap request took %.3f s during the flood", lat[39]);
+    ck_assert_msg(open_late == 0, "%d slow connections still open %.1f s after they started (header timeout %d s)",
+                  open_late, cut_at, SLOW_HEADER_S);
+    ck_assert_int_eq(after.status, 200);
+    ck_assert_int_eq(rc, 0);
+    fprintf(stderr,
+            "faults: slow-header flood: %d connections from %d addresses, %d accepted (per-address limit %d), all cut "
+            "%.1f s after they started (header timeout %d s); 40 cheap requests meanwhile: p50 %.1f ms, max %.1f ms\n",
+            SLOW_CONNS, SLOW_ADDRS, open_early, SLOW_PER_IP, cut_at, SLOW_HEADER_S, lat[19] * 1000, lat[39] * 1000);
+}
+END_TEST
+
 Suite *faults_suite(void)
 {
     Suite *s = suite_create("faults");
@@ -1139,6 +1299,7 @@ Suite *faults_suite(void)
     tcase_add_test(tc, sigkill_in_webhook_storm_applies_each_event_once);
     tcase_add_test(tc, concurrent_webhooks_creating_one_deal_lose_nothing);
     tcase_add_test(tc, hung_database_answers_503_in_time_and_loses_nothing);
+    tcase_add_test(tc, slow_header_flood_is_refused_and_cut);
     suite_add_tcase(s, tc);
     return s;
 }
