@@ -882,7 +882,7 @@ static void dispatch(http_req *rq)
             return;
         }
     }
-    if (!check_utf8(rq) || !check_query_names(rq) || !decode_body(rq))
+    if (!check_utf8(rq) || (!(rq->route->flags & ROUTE_ANY_QUERY) && !check_query_names(rq)) || !decode_body(rq))
         return;
     const char *idem = (rq->route->flags & ROUTE_IDEMPOTENT) ? http_header(rq, "Idempotency-Key") : NULL;
     char hash[65] = "";

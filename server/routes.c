@@ -83,7 +83,7 @@ const http_route routes[] = {
     {"GET", "/v1/webhook-endpoints/{id}", h_webhook_endpoints_get, ROLE_ADMIN, 0},
     {"PATCH", "/v1/webhook-endpoints/{id}", h_webhook_endpoints_update, ROLE_ADMIN, 0},
     {"DELETE", "/v1/webhook-endpoints/{id}", h_webhook_endpoints_delete, ROLE_ADMIN, 0},
-    {"POST", "/v1/hooks/{id}", h_hooks_receive, ROLE_READ, ROUTE_PUBLIC | ROUTE_RAW_BODY},
+    {"POST", "/v1/hooks/{id}", h_hooks_receive, ROLE_READ, ROUTE_PUBLIC | ROUTE_RAW_BODY | ROUTE_ANY_QUERY},
     {"GET", "/v1/webhook-events", h_webhook_events_list, ROLE_READ, 0},
     {"GET", "/v1/webhook-events/{id}", h_webhook_events_get, ROLE_READ, 0},
     {"POST", "/v1/webhook-events/{id}/replay", h_webhook_events_replay, ROLE_WRITE, 0},

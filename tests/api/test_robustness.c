@@ -229,6 +229,12 @@ START_TEST(unknown_query_parameters_are_refused)
         const char *m = routes[i].method;
         bool body = strcmp(m, "GET") != 0 && strcmp(m, "DELETE") != 0;
         r = api_req(m, path, ws.admin, body ? "application/json" : NULL, body ? "{}" : NULL, body ? 2 : 0, NULL);
+        if (routes[i].flags & ROUTE_ANY_QUERY) { /* a CRM's own target URL: its query is signed, not judged */
+            ck_assert_msg(r->status != 422, "%s %s -> 422: %.300s", m, path, r->body);
+            api_resp_free(r);
+            checked++;
+            continue;
+        }
         ck_assert_msg(r->status == 422, "%s %s -> %ld, want 422: %.300s", m, path, r->status, r->body);
         e0 = json_array_get(json_object_get(r->json, "errors"), 0);
         ck_assert_str_eq(json_string_value(json_object_get(e0, "field")), "zz_not_a_param");
