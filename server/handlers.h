@@ -134,4 +134,16 @@ void h_territory_plans_diff(http_req *rq);
 void h_territory_plans_apply(http_req *rq);
 void h_territory_plans_revert(http_req *rq);
 
+/* h_leads.c: leads and contacts (issue 19) */
+void h_leads_put(http_req *rq);
+void h_leads_get(http_req *rq);
+void h_leads_list(http_req *rq);
+void h_leads_delete(http_req *rq);
+void h_leads_batch(http_req *rq);
+/* h_activities.c: activities and touchpoints */
+void h_activities_create(http_req *rq);
+void h_activities_batch(http_req *rq);
+void h_activities_get(http_req *rq);
+void h_activities_list(http_req *rq);
+
 #endif
