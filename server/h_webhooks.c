@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <microhttpd.h>
+
 #include "crm.h"
 #include "handlers.h"
 #include "jsonv.h"
@@ -59,14 +61,36 @@ static bool standard_secret_ok(const char *s)
     return true;
 }
 
-/* Validate the settable fields of an endpoint (create: source known and
- * required ones enforced; update: only what is present). Fills secret (the
- * stored, space-separated secrets) and pass_hash. */
-static bool check_endpoint(const json_t *b, const char *source, bool create, char *secrets, size_t slen,
-                           char pass_hash[65], app_err *e)
+/* A HubSpot portal id (portalId): digits, as a string or a number. */
+static bool portal_of(const json_t *v, char *out, size_t len)
 {
-    static const char *const allowed[] = {"source",    "secret",    "additional_secrets", "basic_auth",
-                                          "stage_map", "field_map", "public_url",         NULL};
+    if (json_is_integer(v) && json_integer_value(v) > 0)
+        snprintf(out, len, "%lld", (long long)json_integer_value(v));
+    else if (json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) <= 20 &&
+             strspn(json_string_value(v), "0123456789") == json_string_length(v))
+        snprintf(out, len, "%s", json_string_value(v));
+    else
+        return false;
+    return true;
+}
+
+/* What an endpoint write stores, validated: the primary secret, the
+ * additional ones (space-separated; more_given false when the field was
+ * absent), the password's hash and the portal. */
+typedef struct {
+    char secret[520];
+    char more[600];
+    bool more_given;
+    char pass_hash[65];
+    char portal[24];
+} endpoint_fields;
+
+/* Validate the settable fields of an endpoint (create: source known and
+ * required ones enforced; update: only what is present). */
+static bool check_endpoint(const json_t *b, const char *source, bool create, endpoint_fields *f, app_err *e)
+{
+    static const char *const allowed[] = {"source",    "secret",     "additional_secrets", "basic_auth", "stage_map",
+                                          "field_map", "public_url", "portal_id",          NULL};
     if (!jv_require_object(b, e) || !jv_only_fields(b, allowed, e))
         return false;
     bool standard = strcmp(source, "standard") == 0, hubspot = strcmp(source, "hubspot") == 0;
@@ -85,29 +109,36 @@ static bool check_endpoint(const json_t *b, const char *source, bool create, cha
     (void)jv_string(b, "public_url", create && hubspot, 1000, &url, e);
     if (url && strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
         app_err_field(e, "public_url", "must be an http(s) URL: the base URL the CRM calls");
+    const json_t *portal = json_object_get(b, "portal_id");
+    f->portal[0] = '\0';
+    if (portal && (!hubspot || !portal_of(portal, f->portal, sizeof f->portal)))
+        app_err_field(e, "portal_id", "is for hubspot endpoints: the HubSpot portal (account) id, digits");
     const json_t *ba = json_object_get(b, "basic_auth");
     const char *user = NULL, *pass = NULL;
+    f->pass_hash[0] = '\0';
     if (ba || (create && strcmp(source, "pipedrive") == 0)) {
         app_err sub = {0};
         if (!json_is_object(ba))
             app_err_field(e, "basic_auth", "must be {username, password} (Pipedrive's webhook credentials)");
         else if (jv_string(ba, "username", true, 200, &user, &sub) & jv_string(ba, "password", true, 200, &pass, &sub))
-            whsig_sha256_hex(pass, pass_hash);
+            whsig_sha256_hex(pass, f->pass_hash);
         jv_merge_prefixed(e, &sub, "basic_auth.");
     }
     (void)check_map(b, "stage_map", true, e);
     (void)check_map(b, "field_map", false, e);
     if (e->code != ERR_NONE)
         return false;
-    secrets[0] = '\0';
+    f->secret[0] = '\0';
     if (create && standard && !secret) {
-        if (whsig_new_secret(secrets, slen) != 0) {
+        if (whsig_new_secret(f->secret, sizeof f->secret) != 0) {
             app_err_set(e, ERR_INTERNAL, "could not generate a secret");
             return false;
         }
     } else if (secret) {
-        snprintf(secrets, slen, "%s", secret);
+        snprintf(f->secret, sizeof f->secret, "%s", secret);
     }
+    f->more[0] = '\0';
+    f->more_given = more != NULL;
     size_t i;
     const json_t *s;
     json_array_foreach(more, i, s)
@@ -116,22 +147,23 @@ static bool check_endpoint(const json_t *b, const char *source, bool create, cha
             app_err_field(e, "additional_secrets", "must be whsec_ secrets");
             return false;
         }
-        size_t l = strlen(secrets);
-        snprintf(secrets + l, slen - l, "%s%s", l ? " " : "", json_string_value(s));
+        size_t l = strlen(f->more);
+        snprintf(f->more + l, sizeof f->more - l, "%s%s", l ? " " : "", json_string_value(s));
     }
     return true;
 }
 
 /* Validate the body for an endpoint of source, then run sql with $1 the
- * workspace, $2 key (the source on create, the id on update), $3 the secrets,
- * $4 the Basic username, $5 its password's hash, $6 the stage map, $7 the
- * field map, $8 the public URL. NULL when it has replied with an error. */
+ * workspace, $2 key (the source on create, the id on update), $3 the primary
+ * secret (NULL: not given), $4 the Basic username, $5 its password's hash,
+ * $6 the stage map, $7 the field map, $8 the public URL, $9 the additional
+ * secrets (NULL: not given; '': none), $10 the portal. NULL when it has
+ * replied with an error. */
 static PGresult *endpoint_write(http_req *rq, db_conn *db, const char *source, bool create, const char *key,
-                                const char *sql, char *secrets, size_t slen)
+                                const char *sql, endpoint_fields *f)
 {
     app_err err = {0};
-    char pass_hash[65] = "";
-    if (!check_endpoint(rq->json, source, create, secrets, slen, pass_hash, &err)) {
+    if (!check_endpoint(rq->json, source, create, f, &err)) {
         http_reply_error(rq, &err);
         return NULL;
     }
@@ -139,13 +171,15 @@ static PGresult *endpoint_write(http_req *rq, db_conn *db, const char *source, b
     char *stages = sm ? json_dumps(sm, JSON_COMPACT) : NULL, *fields = fm ? json_dumps(fm, JSON_COMPACT) : NULL;
     const char *p[] = {rq->auth.workspace_id,
                        key,
-                       secrets[0] ? secrets : NULL,
+                       f->secret[0] ? f->secret : NULL,
                        json_string_value(json_object_get(json_object_get(rq->json, "basic_auth"), "username")),
-                       pass_hash[0] ? pass_hash : NULL,
+                       f->pass_hash[0] ? f->pass_hash : NULL,
                        stages,
                        fields,
-                       json_string_value(json_object_get(rq->json, "public_url"))};
-    PGresult *r = db_query(db, sql, 8, p, &err);
+                       json_string_value(json_object_get(rq->json, "public_url")),
+                       f->more_given ? f->more : NULL,
+                       f->portal[0] ? f->portal : NULL};
+    PGresult *r = db_query(db, sql, 10, p, &err);
     free(stages);
     free(fields);
     if (!r)
@@ -165,21 +199,21 @@ void h_webhook_endpoints_create(http_req *rq)
     db_conn *db = http_db(rq);
     if (!db)
         return;
-    char secrets[600];
-    PGresult *r =
-        endpoint_write(rq, db, source, true, source,
-                       "INSERT INTO webhook_endpoints AS e (workspace_id, source, secret, basic_username,"
-                       " basic_password, stage_map, field_map, public_url)"
-                       " VALUES ($1, $2, $3, $4, $5, COALESCE($6::jsonb, '{}'), COALESCE($7::jsonb, '{}'), $8)"
-                       " RETURNING " ENDPOINT_SQL,
-                       secrets, sizeof secrets);
+    endpoint_fields f;
+    PGresult *r = endpoint_write(rq, db, source, true, source,
+                                 "INSERT INTO webhook_endpoints AS e (workspace_id, source, secret, basic_username,"
+                                 " basic_password, stage_map, field_map, public_url, portal_id)"
+                                 " VALUES ($1, $2, NULLIF(concat_ws(' ', $3::text, NULLIF($9::text, '')), ''), $4, $5,"
+                                 " COALESCE($6::jsonb, '{}'), COALESCE($7::jsonb, '{}'), $8, $10)"
+                                 " RETURNING " ENDPOINT_SQL,
+                                 &f);
     if (!r)
         return;
     json_t *out = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
     PQclear(r);
     /* a secret the server generated is shown this once; a given one never */
     if (strcmp(source, "standard") == 0 && !json_object_get(rq->json, "secret"))
-        json_object_set_new(out, "secret", json_stringn(secrets, strcspn(secrets, " ")));
+        json_object_set_new(out, "secret", json_string(f.secret));
     char loc[128];
     snprintf(loc, sizeof loc, "/v1/webhook-endpoints/%s", json_string_value(json_object_get(out, "id")));
     http_add_header(rq, "Location", loc);
@@ -190,13 +224,14 @@ void h_webhook_endpoints_update(http_req *rq)
 {
     db_conn *db = NULL;
     PGresult *found = http_query_one(rq, &db,
-                                     "SELECT source FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2::uuid"
-                                     " AND deleted_at IS NULL",
+                                     "SELECT source, COALESCE(portal_id, '') FROM webhook_endpoints"
+                                     " WHERE workspace_id = $1 AND id = $2::uuid AND deleted_at IS NULL",
                                      "No webhook endpoint with this id");
     if (!found)
         return;
-    char source[16];
+    char source[16], bound_portal[24];
     snprintf(source, sizeof source, "%s", PQgetvalue(found, 0, 0));
+    snprintf(bound_portal, sizeof bound_portal, "%s", PQgetvalue(found, 0, 1));
     PQclear(found);
     app_err err = {0};
     const json_t *src = json_object_get(rq->json, "source");
@@ -205,15 +240,35 @@ void h_webhook_endpoints_update(http_req *rq)
         http_reply_error(rq, &err);
         return;
     }
-    char secrets[600];
-    PGresult *r =
-        endpoint_write(rq, db, source, false, rq->params[0],
-                       "UPDATE webhook_endpoints AS e SET secret = COALESCE($3, secret),"
-                       " basic_username = COALESCE($4, basic_username), basic_password = COALESCE($5, basic_password),"
-                       " stage_map = COALESCE($6::jsonb, stage_map), field_map = COALESCE($7::jsonb, field_map),"
-                       " public_url = COALESCE($8, public_url)"
-                       " WHERE workspace_id = $1 AND id = $2::uuid AND deleted_at IS NULL RETURNING " ENDPOINT_SQL,
-                       secrets, sizeof secrets);
+    /* a portal once bound stays: another portal's deals would land on the
+     * same ids in this workspace */
+    const json_t *portal = json_object_get(rq->json, "portal_id");
+    if (portal && bound_portal[0]) {
+        char want[24] = "";
+        if (!portal_of(portal, want, sizeof want) || strcmp(want, bound_portal) != 0) {
+            app_err_field(&err, "portal_id",
+                          "is bound to portal %s: create another endpoint (in another workspace) for another portal",
+                          bound_portal);
+            http_reply_error(rq, &err);
+            return;
+        }
+    }
+    /* Every field absent from the PATCH keeps its value. The stored secret is
+     * "primary additional...": a new secret replaces the primary one only,
+     * additional_secrets replaces the additional ones only (so a PATCH with
+     * just additional_secrets keeps the current secret). */
+    endpoint_fields f;
+    PGresult *r = endpoint_write(
+        rq, db, source, false, rq->params[0],
+        "UPDATE webhook_endpoints AS e SET"
+        " secret = CASE WHEN $3::text IS NULL AND $9::text IS NULL THEN secret ELSE NULLIF(concat_ws(' ',"
+        "   COALESCE($3::text, NULLIF(split_part(secret, ' ', 1), '')),"                               /* the primary */
+        "   NULLIF(COALESCE($9::text, substr(secret, strpos(secret || ' ', ' ') + 1)), '')), '') END," /* others */
+        " basic_username = COALESCE($4, basic_username), basic_password = COALESCE($5, basic_password),"
+        " stage_map = COALESCE($6::jsonb, stage_map), field_map = COALESCE($7::jsonb, field_map),"
+        " public_url = COALESCE($8, public_url), portal_id = COALESCE($10, portal_id)"
+        " WHERE workspace_id = $1 AND id = $2::uuid AND deleted_at IS NULL RETURNING " ENDPOINT_SQL,
+        &f);
     if (!r)
         return;
     if (PQntuples(r) == 0)
@@ -257,7 +312,7 @@ void h_webhook_endpoints_delete(http_req *rq) { endpoint_one(rq, true); }
 typedef struct {
     char workspace_id[40];
     char source[16];
-    char *secret, *basic_username, *basic_password, *public_url;
+    char *secret, *basic_username, *basic_password, *public_url, *portal_id;
     json_t *stage_map, *field_map;
 } endpoint;
 
@@ -267,6 +322,7 @@ static void endpoint_free(endpoint *ep)
     free(ep->basic_username);
     free(ep->basic_password);
     free(ep->public_url);
+    free(ep->portal_id);
     json_decref(ep->stage_map);
     json_decref(ep->field_map);
 }
@@ -278,11 +334,12 @@ static int endpoint_load(db_conn *db, const char *id, const char *workspace_id, 
 {
     memset(ep, 0, sizeof *ep);
     const char *p[] = {id, workspace_id};
-    PGresult *r = db_query(db,
-                           "SELECT workspace_id, source, secret, basic_username, basic_password, public_url,"
-                           " stage_map, field_map FROM webhook_endpoints WHERE id = $1::uuid AND deleted_at IS NULL"
-                           " AND ($2::uuid IS NULL OR workspace_id = $2::uuid)",
-                           2, p, err);
+    PGresult *r =
+        db_query(db,
+                 "SELECT workspace_id, source, secret, basic_username, basic_password, public_url,"
+                 " stage_map, field_map, portal_id FROM webhook_endpoints WHERE id = $1::uuid AND deleted_at IS NULL"
+                 " AND ($2::uuid IS NULL OR workspace_id = $2::uuid)",
+                 2, p, err);
     if (!r)
         return -1;
     if (PQntuples(r) == 0) {
@@ -297,11 +354,77 @@ static int endpoint_load(db_conn *db, const char *id, const char *workspace_id, 
     ep->public_url = col(r, 5);
     ep->stage_map = json_loads(PQgetvalue(r, 0, 6), 0, NULL);
     ep->field_map = json_loads(PQgetvalue(r, 0, 7), 0, NULL);
+    ep->portal_id = col(r, 8);
     PQclear(r);
     return 1;
 }
 
 static const char *req_header(void *ctx, const char *name) { return http_header(ctx, name); }
+
+typedef struct {
+    char *out;
+    size_t len, cap;
+    bool overflow;
+} query_buf;
+
+/* Append s percent-encoded the way HubSpot's v3 normalisation leaves a URI:
+ * unreserved characters and : / ? @ ! $ ' ( ) * , ; as they are (the ones
+ * it decodes), everything else (& = + space, non-ASCII...) as %XX. */
+static void query_put(query_buf *q, const char *s)
+{
+    static const char keep[] = "-._~:/?@!$'()*,;";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        bool plain = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+                     strchr(keep, *p) != NULL;
+        if (q->len + 4 >= q->cap) {
+            q->overflow = true;
+            return;
+        }
+        if (plain)
+            q->out[q->len++] = (char)*p;
+        else
+            q->len += (size_t)snprintf(q->out + q->len, q->cap - q->len, "%%%02X", *p);
+    }
+    q->out[q->len] = '\0';
+}
+
+static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    query_buf *q = cls;
+    if (q->len + 2 >= q->cap) {
+        q->overflow = true;
+        return MHD_YES;
+    }
+    char sep = q->len ? '&' : '?';
+    q->out[q->len++] = sep;
+    q->out[q->len] = '\0';
+    query_put(q, key);
+    if (value) {
+        if (q->len + 2 >= q->cap) {
+            q->overflow = true;
+            return MHD_YES;
+        }
+        q->out[q->len++] = '=';
+        q->out[q->len] = '\0';
+        query_put(q, value);
+    }
+    return MHD_YES;
+}
+
+/* The request's query string ("?a=1&b=2", or "" without one), rebuilt from
+ * the parsed arguments in their order (libmicrohttpd does not keep the raw
+ * request line): byte for byte what the sender signed when its target URL's
+ * query is made of the characters query_put keeps. Separators are added
+ * unencoded so the leading "?" and the "&"s stay literal. -1 when too long. */
+static int request_query(http_req *rq, char *out, size_t cap)
+{
+    query_buf q = {out, 0, cap, false};
+    out[0] = '\0';
+    if (rq->conn)
+        MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, query_arg, &q);
+    return q.overflow ? -1 : 0;
+}
 
 static prom_hook_source prom_source(const char *source)
 {
@@ -318,15 +441,19 @@ static whsig_result verify(http_req *rq, const endpoint *ep)
         return whsig_basic(http_header(rq, "Authorization"), ep->basic_username, ep->basic_password);
     if (strcmp(ep->source, "standard") == 0)
         return whsig_standard(ep->secret, body, rq->body_len, req_header, rq, (long long)time(NULL));
-    /* HubSpot signs the public URI: the configured base URL plus this path,
-     * unless the configured URL already is the whole hook URL */
-    char uri[2048];
+    /* HubSpot signs the public URI: the configured base URL plus this path
+     * (unless the configured URL already is the whole hook URL) plus the
+     * query string the request came with (v3 and v2 both cover it, so a
+     * target URL with ?portal=... verifies and its query is authenticated) */
+    char uri[2048], query[1024];
+    if (request_query(rq, query, sizeof query) != 0)
+        return WHSIG_BAD;
     const char *base = ep->public_url ? ep->public_url : "";
-    size_t bl = strlen(base), pl = strlen(rq->path);
-    if (bl >= pl && strcmp(base + bl - pl, rq->path) == 0)
-        snprintf(uri, sizeof uri, "%s", base);
+    size_t bl = strcspn(base, "?#"), pl = strlen(rq->path); /* a query in the configured URL is the request's */
+    if (bl >= pl && strncmp(base + bl - pl, rq->path, pl) == 0)
+        snprintf(uri, sizeof uri, "%.*s%s", (int)bl, base, query);
     else
-        snprintf(uri, sizeof uri, "%.*s%s", (int)(bl && base[bl - 1] == '/' ? bl - 1 : bl), base, rq->path);
+        snprintf(uri, sizeof uri, "%.*s%s%s", (int)(bl && base[bl - 1] == '/' ? bl - 1 : bl), base, rq->path, query);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return whsig_hubspot(ep->secret, rq->method, uri, body, rq->body_len, req_header, rq,
@@ -346,6 +473,9 @@ static json_t *kept_headers(http_req *rq)
                                         "webhook-id",
                                         "webhook-timestamp",
                                         "webhook-signature",
+                                        "svix-id",
+                                        "svix-timestamp",
+                                        "svix-signature",
                                         "X-Request-Id",
                                         NULL};
     json_t *h = json_object();
@@ -355,6 +485,40 @@ static json_t *kept_headers(http_req *rq)
             json_object_set_new(h, names[i], json_string(v));
     }
     return h;
+}
+
+/* A HubSpot endpoint not yet bound to a portal is bound to the portal of
+ * the first verified delivery (one app's deliveries for every portal that
+ * installed it are signed with the same client secret, and deal ids are per
+ * portal: two portals on one endpoint would merge unrelated deals). Two first
+ * deliveries at once: the first UPDATE wins, the other reads its portal.
+ * 0 (ep->portal_id set when the delivery names a portal) or -1. */
+static int portal_bind(db_conn *db, const char *id, const json_t *payloads, endpoint *ep, app_err *err)
+{
+    char portal[24] = "";
+    size_t i;
+    const json_t *pl;
+    json_array_foreach(payloads, i, pl)
+    {
+        if (!portal[0] && portal_of(json_object_get(pl, "portalId"), portal, sizeof portal))
+            break;
+    }
+    if (!portal[0])
+        return 0;
+    const char *p[] = {id, portal};
+    PGresult *r =
+        db_query(db,
+                 "WITH b AS (UPDATE webhook_endpoints SET portal_id = $2 WHERE id = $1::uuid"
+                 " AND portal_id IS NULL RETURNING portal_id)"
+                 " SELECT portal_id FROM b UNION ALL"
+                 " SELECT portal_id FROM webhook_endpoints WHERE id = $1::uuid AND NOT EXISTS (SELECT 1 FROM b)",
+                 2, p, err);
+    if (!r)
+        return -1;
+    if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+        ep->portal_id = strdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return 0;
 }
 
 void h_hooks_receive(http_req *rq)
@@ -395,14 +559,18 @@ void h_hooks_receive(http_req *rq)
         endpoint_free(&ep);
         return;
     }
-    whadapt_endpoint wep = {ep.source, ep.stage_map, ep.field_map};
+    if (strcmp(ep.source, "hubspot") == 0 && !ep.portal_id && portal_bind(db, id, payloads, &ep, &err) != 0) {
+        http_reply_error(rq, &err);
+        endpoint_free(&ep);
+        json_decref(payloads);
+        return;
+    }
+    whadapt_endpoint wep = {ep.source, ep.stage_map, ep.field_map, ep.portal_id};
+    const char *msg_id = whsig_standard_header(req_header, rq, "id");
     json_t *events = json_array();
     size_t i;
     json_t *pl;
-    json_array_foreach(payloads, i, pl)
-    {
-        json_array_append_new(events, whadapt_event(&wep, pl, http_header(rq, "webhook-id")));
-    }
+    json_array_foreach(payloads, i, pl) { json_array_append_new(events, whadapt_event(&wep, pl, msg_id)); }
     json_decref(payloads);
     json_t *hdrs = kept_headers(rq);
     char *hdr_text = json_dumps(hdrs, JSON_COMPACT);
@@ -504,7 +672,8 @@ void h_webhook_events_replay(http_req *rq)
 {
     db_conn *db = NULL;
     PGresult *r = http_query_one(rq, &db,
-                                 "SELECT e.endpoint_id, e.payload, d.headers ->> 'webhook-id' FROM webhook_events e"
+                                 "SELECT e.endpoint_id, e.payload, COALESCE(d.headers ->> 'webhook-id',"
+                                 " d.headers ->> 'svix-id') FROM webhook_events e"
                                  " JOIN webhook_deliveries d ON d.id = e.delivery_id"
                                  " WHERE e.workspace_id = $1 AND e.id = $2::uuid",
                                  "No webhook event with this id");
@@ -525,7 +694,7 @@ void h_webhook_events_replay(http_req *rq)
             http_fail(rq, ERR_CONFLICT, "The event's webhook endpoint was deleted; it cannot be replayed");
         return;
     }
-    whadapt_endpoint wep = {ep.source, ep.stage_map, ep.field_map};
+    whadapt_endpoint wep = {ep.source, ep.stage_map, ep.field_map, ep.portal_id};
     json_t *ev = whadapt_event(&wep, payload, hid);
     json_decref(payload);
     free(hid);

@@ -145,5 +145,7 @@ void h_activities_create(http_req *rq);
 void h_activities_batch(http_req *rq);
 void h_activities_get(http_req *rq);
 void h_activities_list(http_req *rq);
+/* h_attain.c: quota attainment, pace and projection */
+void h_attainment(http_req *rq);
 
 #endif

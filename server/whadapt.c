@@ -156,6 +156,7 @@ typedef struct {
     long long cents; /* -1: cleared */
     char error[300];
     char note[200];
+    char stage_at[64]; /* when the stage was entered, when the payload says (Pipedrive's close times) */
 } build;
 
 static void fail(build *b, const char *fmt, const char *a, const char *c)
@@ -383,6 +384,12 @@ static void hubspot_event(build *b, const json_t *p, json_t *ev, json_t *ops)
         fail(b, "a HubSpot event needs subscriptionType, eventId, objectId and occurredAt (ms)%s%s", "", "");
         return;
     }
+    /* deal ids are per portal: another portal's deal 5150 is not ours */
+    if (b->ep->portal_id && portal[0] && strcmp(portal, b->ep->portal_id) != 0) {
+        fail(b, "portal %s is not this endpoint's portal (%s): give each portal its own endpoint", portal,
+             b->ep->portal_id);
+        return;
+    }
     const char *dot = strchr(type, '.');
     const char *kind = dot ? dot + 1 : type;
     const char *otype = json_string_value(json_object_get(p, "objectTypeId"));
@@ -474,8 +481,19 @@ static void pipedrive_deal(build *b, const json_t *d, bool v1)
         json_decref(p);
     }
     const json_t *stage = json_object_get(d, "stage_id");
-    if (stage && !json_is_null(stage))
+    /* A won or lost deal keeps the stage_id of the open stage it was in: the
+     * funnel's closed stage is what it is in now, entered when it closed, so
+     * its stage history closes (a reopened deal comes back as open with its
+     * stage_id). */
+    if (st && (strcmp(st, "won") == 0 || strcmp(st, "lost") == 0)) {
+        put(b, "stage", json_string(strcmp(st, "won") == 0 ? "closed_won" : "closed_lost"));
+        const json_t *when = json_object_get(d, strcmp(st, "won") == 0 ? "won_time" : "lost_time");
+        char t[64];
+        if (when && !json_is_null(when) && ts_of(when, t, sizeof t))
+            snprintf(b->stage_at, sizeof b->stage_at, "%s", t);
+    } else if (stage && !json_is_null(stage)) {
         put_stage(b, stage, "stage_id");
+    }
     /* every other field the endpoint maps explicitly */
     const char *k;
     const json_t *v;
@@ -539,7 +557,8 @@ static void pipedrive_event(build *b, const json_t *p, json_t *ev, json_t *ops)
     pipedrive_deal(b, data, v1);
     char stage_at[64];
     const json_t *sct = json_object_get(data, "stage_change_time");
-    bool has_sat = sct && !json_is_null(sct) && ts_of(sct, stage_at, sizeof stage_at);
+    bool has_sat = b->stage_at[0] ? (snprintf(stage_at, sizeof stage_at, "%s", b->stage_at), true)
+                                  : sct && !json_is_null(sct) && ts_of(sct, stage_at, sizeof stage_at);
     json_t *op = b->error[0] ? NULL : apply_op(b, id, at, has_sat ? stage_at : NULL);
     if (op)
         json_array_append_new(ops, op);
@@ -555,14 +574,26 @@ static void standard_event(build *b, const json_t *p, const char *header_id, jso
     snprintf(key, sizeof key, "standard:%.250s", header_id ? header_id : "");
     json_object_set_new(ev, "dedupe_key", json_string(key));
     json_object_set_new(ev, "type", json_string(type ? type : ""));
-    bool has_id = id_of(json_object_get(data, "external_id"), id, sizeof id);
+    /* the deal's id: data.id (the canonical deal's own field, as GET
+     * /v1/deals/{id} shows it) or data.external_id (the CRM's name for it);
+     * both given must agree */
+    char alt[201] = "";
+    bool has_ext = id_of(json_object_get(data, "external_id"), id, sizeof id);
+    bool has_canon = id_of(json_object_get(data, "id"), alt, sizeof alt);
+    if (!has_ext && has_canon)
+        snprintf(id, sizeof id, "%s", alt);
+    bool has_id = has_ext || has_canon;
     bool has_at = ts_of(json_object_get(p, "timestamp"), at, sizeof at);
     if (has_id)
         json_object_set_new(ev, "object_id", json_string(id));
     if (has_at)
         json_object_set_new(ev, "occurred_at", json_string(at));
     if (!type || !json_is_object(data) || !has_id || !has_at) {
-        fail(b, "a Standard Webhooks event needs type, timestamp and data.external_id%s%s", "", "");
+        fail(b, "a Standard Webhooks event needs type, timestamp and data.id (or data.external_id)%s%s", "", "");
+        return;
+    }
+    if (has_ext && has_canon && strcmp(id, alt) != 0) {
+        fail(b, "data.id '%s' and data.external_id '%s' name different deals", alt, id);
         return;
     }
     if (strncmp(type, "deal.", 5) != 0) {
@@ -577,7 +608,7 @@ static void standard_event(build *b, const json_t *p, const char *header_id, jso
     const json_t *v;
     json_object_foreach((json_t *)data, k, v)
     {
-        if (strcmp(k, "external_id") == 0)
+        if (strcmp(k, "external_id") == 0 || strcmp(k, "id") == 0)
             continue;
         if (strcmp(k, "stage") == 0)
             put_stage(b, v, "stage");
@@ -609,6 +640,10 @@ json_t *whadapt_event(const whadapt_endpoint *ep, const json_t *payload, const c
     } else {
         standard_event(&b, payload, header_id, ev, ops);
     }
+    /* an event from the future would make every later change look stale */
+    const char *at = json_string_value(json_object_get(ev, "occurred_at"));
+    if (!b.error[0] && at && (!crm_is_timestamp(at) || crm_timestamp_too_late(at)))
+        fail(&b, "the event time %s is in the future (more than 5 minutes ahead of this server's clock)%s", at, "");
     if (b.error[0]) {
         json_array_clear(ops);
         json_object_set_new(ev, "error", json_string(b.error));

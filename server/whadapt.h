@@ -17,6 +17,7 @@ typedef struct {
     const char *source;      /* hubspot | pipedrive | standard */
     const json_t *stage_map; /* provider stage id -> funnel stage key */
     const json_t *field_map; /* provider property -> deal field or custom.KEY */
+    const char *portal_id;   /* HubSpot: the portal the endpoint is bound to, or NULL */
 } whadapt_endpoint;
 
 #define WHADAPT_MAX_EVENTS 100 /* HubSpot's batch size; more is refused */

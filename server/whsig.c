@@ -191,11 +191,22 @@ static int standard_key(const char *secret, size_t n, unsigned char *key, size_t
     return unb64(secret, n, key, cap);
 }
 
+const char *whsig_standard_header(whsig_header_fn hdr, void *ctx, const char *part)
+{
+    /* the svix libraries send the same scheme under svix-*; a request uses
+     * one family for all three, so the webhook- one wins only when its id is
+     * there (mixing families would let a header be swapped unnoticed) */
+    char name[40];
+    bool svix = !hdr(ctx, "webhook-id") && hdr(ctx, "svix-id");
+    snprintf(name, sizeof name, "%s-%s", svix ? "svix" : "webhook", part);
+    return hdr(ctx, name);
+}
+
 whsig_result whsig_standard(const char *secrets, const char *body, size_t len, whsig_header_fn hdr, void *ctx,
                             long long now_s)
 {
-    const char *id = hdr(ctx, "webhook-id"), *ts = hdr(ctx, "webhook-timestamp");
-    const char *sigs = hdr(ctx, "webhook-signature");
+    const char *id = whsig_standard_header(hdr, ctx, "id"), *ts = whsig_standard_header(hdr, ctx, "timestamp");
+    const char *sigs = whsig_standard_header(hdr, ctx, "signature");
     long long t;
     if (!id || !sigs || !parse_ts(ts, &t))
         return WHSIG_MISSING;

@@ -1,7 +1,8 @@
 /* whsig.h - webhook signature checks for each source (WEBHOOKS.md): HubSpot
  * v3 (HMAC-SHA256 over method + URI + body + timestamp, 5-minute window), v2
  * and v1 (SHA-256 hex), Standard Webhooks (HMAC-SHA256 over id.timestamp.body,
- * several signatures and several secrets for rotation, 5-minute window), and
+ * several signatures and several secrets for rotation, 5-minute window; the
+ * webhook-* or the svix-* header family), and
  * HTTP Basic credentials (Pipedrive). Every comparison is constant-time; the
  * raw body bytes are what is checked, before any parsing. No I/O. */
 #ifndef REVOPS_WHSIG_H
@@ -32,6 +33,12 @@ whsig_result whsig_hubspot(const char *secret, const char *method, const char *u
  * current one and those being rotated out). now_s: seconds since the epoch. */
 whsig_result whsig_standard(const char *secrets, const char *body, size_t len, whsig_header_fn hdr, void *ctx,
                             long long now_s);
+
+/* One of the Standard Webhooks headers (part: "id", "timestamp" or
+ * "signature"): webhook-PART, or svix-PART when the request carries the Svix
+ * family instead (svix-id without webhook-id), as the official libraries
+ * accept. NULL when absent. */
+const char *whsig_standard_header(whsig_header_fn hdr, void *ctx, const char *part);
 
 /* HTTP Basic: the Authorization header against a username and the SHA-256
  * (hex) of the password; the password itself is never stored. */

@@ -102,24 +102,6 @@ CREATE OR REPLACE FUNCTION deal_detail_json(d deals) RETURNS jsonb
                               FROM deal_changes c WHERE c.workspace_id = d.workspace_id AND c.deal_id = d.external_id
                               ORDER BY c.id DESC LIMIT 200) x)) $$;
 
--- history: 0002_crm
-CREATE OR REPLACE FUNCTION webhook_endpoint_json(e webhook_endpoints) RETURNS jsonb
-    LANGUAGE sql STABLE
-    AS $$ SELECT jsonb_build_object(
-        'id', e.id, 'source', e.source, 'url', '/v1/hooks/' || e.id, 'public_url', e.public_url,
-        'stage_map', e.stage_map, 'field_map', e.field_map,
-        'has_secret', e.secret IS NOT NULL, 'basic_auth_username', e.basic_username,
-        'created_at', rfc3339(e.created_at)) $$;
-
--- history: 0002_crm
-CREATE OR REPLACE FUNCTION webhook_event_json(e webhook_events) RETURNS jsonb
-    LANGUAGE sql STABLE
-    AS $$ SELECT jsonb_build_object(
-        'id', e.id, 'endpoint_id', e.endpoint_id, 'dedupe_key', e.dedupe_key, 'type', e.event_type,
-        'object_id', e.object_id, 'occurred_at', rfc3339(e.occurred_at), 'status', e.status,
-        'detail', e.detail, 'payload', e.payload, 'received_at', rfc3339(e.received_at),
-        'applied_at', rfc3339(e.applied_at)) $$;
-
 -- history: 0003_revenue_inputs
 CREATE OR REPLACE FUNCTION subscription_json(s subscriptions) RETURNS jsonb
     LANGUAGE sql STABLE

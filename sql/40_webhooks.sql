@@ -5,6 +5,24 @@
 -- whenever this file changes (docs/migrations.md). Change a rule here, never in a
 -- migration. "history:" names the migrations that defined earlier versions.
 
+-- history: 0002_crm, 20_json.sql (moved here with the portal binding, 0032)
+CREATE OR REPLACE FUNCTION webhook_endpoint_json(e webhook_endpoints) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$ SELECT jsonb_build_object(
+        'id', e.id, 'source', e.source, 'url', '/v1/hooks/' || e.id, 'public_url', e.public_url,
+        'stage_map', e.stage_map, 'field_map', e.field_map,
+        'has_secret', e.secret IS NOT NULL, 'basic_auth_username', e.basic_username,
+        'portal_id', e.portal_id, 'created_at', rfc3339(e.created_at)) $$;
+
+-- history: 0002_crm, 20_json.sql
+CREATE OR REPLACE FUNCTION webhook_event_json(e webhook_events) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$ SELECT jsonb_build_object(
+        'id', e.id, 'endpoint_id', e.endpoint_id, 'dedupe_key', e.dedupe_key, 'type', e.event_type,
+        'object_id', e.object_id, 'occurred_at', rfc3339(e.occurred_at), 'status', e.status,
+        'detail', e.detail, 'payload', e.payload, 'received_at', rfc3339(e.received_at),
+        'applied_at', rfc3339(e.applied_at)) $$;
+
 -- history: 0014_webhook_ingest_fast
 -- The ops of one event, applied without a subtransaction of their own.
 CREATE OR REPLACE FUNCTION webhook_apply_ops_raw(ws uuid, ops jsonb, OUT status text, OUT detail text)

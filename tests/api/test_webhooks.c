@@ -675,6 +675,278 @@ START_TEST(endpoint_validation_and_isolation)
 }
 END_TEST
 
+/* HubSpot v3 and v2 sign the target URL with its query string (issue 17): a
+ * target URL with ?portal=... verifies, and the query is authenticated: a
+ * request whose query differs from the signed one is refused. */
+static api_resp *hubspot_post_query(const char *ep, int version, const char *sent_query, const char *signed_query,
+                                    const char *body)
+{
+    char path[256], uri[400], tsb[32], sig[80], msg[4096], h1[160], h2[64];
+    snprintf(path, sizeof path, "/v1/hooks/%s%s", ep, sent_query);
+    snprintf(uri, sizeof uri, HS_BASE "/v1/hooks/%s%s", ep, signed_query);
+    snprintf(tsb, sizeof tsb, "%lld", now_ms());
+    const char *hdr[4] = {h1, h2, NULL, NULL};
+    if (version == 3) {
+        int m = snprintf(msg, sizeof msg, "POST%s%s%s", uri, body, tsb);
+        hmac_b64(HS_SECRET, (int)strlen(HS_SECRET), msg, (size_t)m, sig);
+        snprintf(h1, sizeof h1, "X-HubSpot-Signature-v3: %s", sig);
+        snprintf(h2, sizeof h2, "X-HubSpot-Request-Timestamp: %s", tsb);
+    } else {
+        int m = snprintf(msg, sizeof msg, "%sPOST%s%s", HS_SECRET, uri, body);
+        sha_hex(msg, (size_t)m, sig);
+        snprintf(h1, sizeof h1, "X-HubSpot-Signature: %s", sig);
+        snprintf(h2, sizeof h2, "X-HubSpot-Signature-Version: v2");
+    }
+    return api_req("POST", path, NULL, "application/json", body, strlen(body), hdr);
+}
+
+START_TEST(hubspot_signs_the_query_string)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char ep[64];
+    make_endpoint(ws.admin, hs_endpoint_json, ep, sizeof ep, NULL, 0);
+    char ev[512], body[600];
+    for (int v = 2; v <= 3; v++) {
+        hs_event(ev, sizeof ev, 400 + v, "8080", now_ms() - 10000 + v, "dealname", v == 2 ? "Query v2" : "Query v3");
+        snprintf(body, sizeof body, "[%s]", ev);
+        /* the query is signed: another portal= than the one signed is refused, nothing stored */
+        api_resp *r = hubspot_post_query(ep, v, "?portal=62515&src=hs", "?portal=99999&src=hs", body);
+        ck_assert_msg(r->status == 401, "v%d: %ld", v, r->status);
+        api_resp_free(r);
+        /* a query dropped in transit is refused too */
+        r = hubspot_post_query(ep, v, "", "?portal=62515&src=hs", body);
+        ck_assert_msg(r->status == 401, "v%d: %ld", v, r->status);
+        api_resp_free(r);
+        r = hubspot_post_query(ep, v, "?portal=62515&src=hs", "?portal=62515&src=hs", body);
+        ck_assert_msg(r->status == 200, "v%d: %ld %s", v, r->status, r->body);
+        ck_assert_int_eq(inum(json_object_get(r->json, "counts"), "applied"), 1);
+        api_resp_free(r);
+    }
+    /* the characters HubSpot's v3 normalisation decodes, sent encoded, signed decoded */
+    hs_event(ev, sizeof ev, 404, "8080", now_ms() - 1000, "dealname", "Query colon");
+    snprintf(body, sizeof body, "[%s]", ev);
+    api_resp *r = hubspot_post_query(ep, 3, "?next=a%3Ab%2Fc", "?next=a:b/c", body);
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    ck_assert_int_eq(count_events(ws.read, ""), 3);
+    r = api_get("/v1/deals/8080", ws.read);
+    ck_assert_str_eq(str(r->json, "name"), "Query colon");
+    api_resp_free(r);
+}
+END_TEST
+
+/* PATCH: a field absent keeps its value; additional_secrets alone keeps the
+ * current secret (it used to replace it, and deliveries signed with it then
+ * answered 401); [] drops the additional ones. Svix's header family is
+ * accepted like webhook-*; data.id names the deal as data.external_id does. */
+START_TEST(standard_patch_svix_and_data_id)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char ep[64], secret[128];
+    make_endpoint(ws.admin, "{\"source\":\"standard\",\"stage_map\":{\"s1\":\"discovery\"}}", ep, sizeof ep, secret,
+                  sizeof secret);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/webhook-endpoints/%s", ep);
+    const char *old = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    char patch[300];
+    snprintf(patch, sizeof patch, "{\"additional_secrets\":[\"%s\"]}", old);
+    api_resp *r = api_send_json("PATCH", path, ws.admin, patch);
+    ck_assert_status(r, 200);
+    ck_assert(json_is_true(json_object_get(r->json, "has_secret")));
+    ck_assert_str_eq(str(json_object_get(r->json, "stage_map"), "s1"), "discovery"); /* absent: kept */
+    api_resp_free(r);
+    r = api_send_json("PATCH", path, ws.admin, "{\"field_map\":{\"prio\":\"custom.prio\"}}");
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(json_object_get(r->json, "stage_map"), "s1"), "discovery");
+    api_resp_free(r);
+
+    long long ts = (long long)time(NULL);
+    char sig[200], body[400];
+    const char *secrets[] = {secret, old};
+    for (int i = 0; i < 2; i++) { /* the current secret and the additional one both verify */
+        char id[32];
+        snprintf(id, sizeof id, "msg_keep_%d", i);
+        snprintf(body, sizeof body,
+                 "{\"type\":\"deal.updated\",\"timestamp\":\"2026-11-25T12:00:0%dZ\",\"data\":{\"id\":\"sf-7\","
+                 "\"name\":\"Umbrella %d\",\"stage\":\"s1\"}}",
+                 i, i);
+        standard_sig(secrets[i], id, ts, body, sig);
+        r = standard_post(ep, id, ts, sig, body);
+        ck_assert_msg(r->status == 200, "secret %d: %ld %s", i, r->status, r->body);
+        ck_assert_int_eq(inum(json_object_get(r->json, "counts"), "applied"), 1);
+        api_resp_free(r);
+    }
+    r = api_get("/v1/deals/sf-7", ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(r->json, "name"), "Umbrella 1");
+    ck_assert_str_eq(str(r->json, "stage"), "discovery");
+    api_resp_free(r);
+
+    /* [] drops the additional secret; the current one stays */
+    r = api_send_json("PATCH", path, ws.admin, "{\"additional_secrets\":[]}");
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    snprintf(body, sizeof body,
+             "{\"type\":\"deal.updated\",\"timestamp\":\"2026-11-25T12:01:00Z\",\"data\":{\"external_id\":\"sf-7\","
+             "\"id\":\"sf-7\",\"amount\":\"10.50\"}}");
+    standard_sig(old, "msg_drop", ts, body, sig);
+    r = standard_post(ep, "msg_drop", ts, sig, body);
+    ck_assert_status(r, 401);
+    api_resp_free(r);
+
+    /* Svix headers, signed with the current secret */
+    char h1[64], h2[64], h3[300], hp[128];
+    snprintf(hp, sizeof hp, "/v1/hooks/%s", ep);
+    standard_sig(secret, "msg_svix", ts, body, sig);
+    snprintf(h1, sizeof h1, "svix-id: msg_svix");
+    snprintf(h2, sizeof h2, "svix-timestamp: %lld", ts);
+    snprintf(h3, sizeof h3, "svix-signature: %s", sig);
+    const char *hdr[] = {h1, h2, h3, NULL};
+    r = api_req("POST", hp, NULL, "application/json", body, strlen(body), hdr);
+    ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+    ck_assert_int_eq(inum(json_object_get(r->json, "counts"), "applied"), 1);
+    api_resp_free(r);
+    /* the same message again under the webhook- names: the same event, a duplicate */
+    r = standard_post(ep, "msg_svix", ts, sig, body);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(inum(json_object_get(r->json, "counts"), "duplicate"), 1);
+    api_resp_free(r);
+    /* a Svix signature over another id than the one sent is refused */
+    snprintf(h1, sizeof h1, "svix-id: msg_svix_other");
+    r = api_req("POST", hp, NULL, "application/json", body, strlen(body), hdr);
+    ck_assert_status(r, 401);
+    api_resp_free(r);
+    r = api_get("/v1/deals/sf-7", ws.read);
+    ck_assert(json_number_value(json_object_get(r->json, "amount")) == 10.5);
+    api_resp_free(r);
+
+    /* data.id and data.external_id naming different deals: rejected with the reason */
+    snprintf(body, sizeof body,
+             "{\"type\":\"deal.updated\",\"timestamp\":\"2026-11-25T12:02:00Z\",\"data\":{\"external_id\":\"sf-7\","
+             "\"id\":\"sf-8\",\"amount\":\"99\"}}");
+    standard_sig(secret, "msg_both", ts, body, sig);
+    r = standard_post(ep, "msg_both", ts, sig, body);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(inum(json_object_get(r->json, "counts"), "rejected"), 1);
+    ck_assert_ptr_nonnull(strstr(str(json_array_get(json_object_get(r->json, "events"), 0), "detail"), "sf-8"));
+    api_resp_free(r);
+}
+END_TEST
+
+/* A Pipedrive deal won (or lost) keeps the stage_id of its open stage: it is
+ * now in closed_won, entered at won_time, so its stage history closes. */
+START_TEST(pipedrive_won_closes_the_stage)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char ep[64];
+    make_endpoint(ws.admin,
+                  "{\"source\":\"pipedrive\",\"basic_auth\":{\"username\":\"pd\",\"password\":\"pw-2\"},"
+                  "\"stage_map\":{\"1\":\"discovery\",\"2\":\"proposal\"}}",
+                  ep, sizeof ep, NULL, 0);
+    const char *fmt = "{\"meta\":{\"action\":\"change\",\"entity\":\"deal\",\"entity_id\":\"77\","
+                      "\"id\":\"%s\",\"timestamp\":\"%s\",\"version\":\"2.0\",\"webhook_id\":\"55\"},"
+                      "\"data\":{\"id\":77,\"title\":\"Hooli\",\"value\":1000,\"currency\":\"USD\",\"status\":\"%s\","
+                      "\"stage_id\":2,\"stage_change_time\":\"2026-11-10T08:00:00Z\",\"won_time\":%s,"
+                      "\"lost_time\":%s,\"add_time\":\"2026-11-01T09:00:00Z\"}}";
+    char body[1200];
+    snprintf(body, sizeof body, fmt, "9c6b6b8e-0001-4b1e-9e52-2c8a7f9c2d11", "2026-11-10T08:00:00Z", "open", "null",
+             "null");
+    api_resp *r = pipedrive_post(ep, "pd", "pw-2", body);
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    snprintf(body, sizeof body, fmt, "9c6b6b8e-0002-4b1e-9e52-2c8a7f9c2d11", "2026-11-20T15:00:00Z", "won",
+             "\"2026-11-20T15:00:00Z\"", "null");
+    r = pipedrive_post(ep, "pd", "pw-2", body);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(inum(json_object_get(r->json, "counts"), "applied"), 1);
+    api_resp_free(r);
+    r = api_get("/v1/deals/77", ws.read);
+    ck_assert_str_eq(str(r->json, "status"), "won");
+    ck_assert_str_eq(str(r->json, "stage"), "closed_won");
+    ck_assert_str_eq(str(r->json, "closed_at"), "2026-11-20T15:00:00Z");
+    json_t *sh = json_object_get(r->json, "stage_history");
+    ck_assert_int_eq(json_array_size(sh), 2);
+    ck_assert_str_eq(str(json_array_get(sh, 0), "stage"), "proposal");
+    ck_assert_str_eq(str(json_array_get(sh, 1), "stage"), "closed_won");
+    ck_assert_str_eq(str(json_array_get(sh, 1), "entered_at"), "2026-11-20T15:00:00Z");
+    api_resp_free(r);
+    /* reopened: back in the stage Pipedrive names */
+    snprintf(body, sizeof body, fmt, "9c6b6b8e-0003-4b1e-9e52-2c8a7f9c2d11", "2026-11-22T10:00:00Z", "open", "null",
+             "null");
+    r = pipedrive_post(ep, "pd", "pw-2", body);
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    r = api_get("/v1/deals/77", ws.read);
+    ck_assert_str_eq(str(r->json, "status"), "open");
+    ck_assert_str_eq(str(r->json, "stage"), "proposal");
+    api_resp_free(r);
+}
+END_TEST
+
+/* A HubSpot endpoint takes one portal's deals: bound at creation or by its
+ * first delivery; another portal's events are rejected (stored, with the
+ * reason), so two portals' deal 6000 never merge; the binding cannot move. */
+START_TEST(hubspot_endpoint_bound_to_a_portal)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char ep[64];
+    make_endpoint(ws.admin, hs_endpoint_json, ep, sizeof ep, NULL, 0);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/webhook-endpoints/%s", ep);
+    api_resp *r = api_get(path, ws.admin);
+    ck_assert(json_is_null(json_object_get(r->json, "portal_id")));
+    api_resp_free(r);
+    char ev[512], body[1200], other[512];
+    hs_event(ev, sizeof ev, 500, "6000", now_ms() - 5000, "dealname", "Ours");
+    snprintf(body, sizeof body, "[%s]", ev);
+    r = hubspot_post(ep, body, HS_SECRET, now_ms());
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    r = api_get(path, ws.admin);
+    ck_assert_str_eq(str(r->json, "portal_id"), "62515"); /* hs_event's portal */
+    api_resp_free(r);
+    hs_event(other, sizeof other, 501, "6000", now_ms() - 4000, "dealname", "Theirs");
+    char *pp = strstr(other, "62515");
+    memcpy(pp, "77777", 5);
+    hs_event(ev, sizeof ev, 502, "6000", now_ms() - 3000, "amount", "50");
+    snprintf(body, sizeof body, "[%s,%s]", other, ev);
+    r = hubspot_post(ep, body, HS_SECRET, now_ms());
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(inum(json_object_get(r->json, "counts"), "applied"), 1);
+    ck_assert_int_eq(inum(json_object_get(r->json, "counts"), "rejected"), 1);
+    ck_assert_ptr_nonnull(strstr(str(json_array_get(json_object_get(r->json, "events"), 0), "detail"), "77777"));
+    api_resp_free(r);
+    r = api_get("/v1/deals/6000", ws.read);
+    ck_assert_str_eq(str(r->json, "name"), "Ours");
+    api_resp_free(r);
+    r = api_send_json("PATCH", path, ws.admin, "{\"portal_id\":\"77777\"}");
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+    r = api_send_json("PATCH", path, ws.admin, "{\"portal_id\":62515}"); /* the same portal: fine */
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    /* set at creation; only for hubspot */
+    r = api_send_json("POST", "/v1/webhook-endpoints", ws.admin,
+                      "{\"source\":\"hubspot\",\"secret\":\"x\",\"public_url\":\"https://a.example\","
+                      "\"portal_id\":\"77777\"}");
+    ck_assert_status(r, 201);
+    ck_assert_str_eq(str(r->json, "portal_id"), "77777");
+    api_resp_free(r);
+    const char *bad[] = {"{\"source\":\"standard\",\"portal_id\":\"1\"}",
+                         "{\"source\":\"hubspot\",\"secret\":\"x\",\"public_url\":\"https://a.example\","
+                         "\"portal_id\":\"12a\"}"};
+    for (int i = 0; i < 2; i++) {
+        r = api_send_json("POST", "/v1/webhook-endpoints", ws.admin, bad[i]);
+        ck_assert_status(r, 422);
+        api_resp_free(r);
+    }
+}
+END_TEST
+
 Suite *webhooks_suite(void)
 {
     Suite *s = suite_create("webhooks");
@@ -688,6 +960,10 @@ Suite *webhooks_suite(void)
     tcase_add_test(tc, concurrent_create_waits_and_applies);
     tcase_add_test(tc, concurrent_same_event_applies_once);
     tcase_add_test(tc, endpoint_validation_and_isolation);
+    tcase_add_test(tc, hubspot_signs_the_query_string);
+    tcase_add_test(tc, standard_patch_svix_and_data_id);
+    tcase_add_test(tc, pipedrive_won_closes_the_stage);
+    tcase_add_test(tc, hubspot_endpoint_bound_to_a_portal);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,109 @@
+/* comp.h - quota attainment and pace, and variable-compensation payout math:
+ * rate tables (decelerator, 1x, accelerators, cap), per-deal lines, SPIF
+ * budgets and clawbacks (seed 001 phase 9; docs/metrics.md "Reps and comp").
+ *
+ * Money is cents; rates and attainment thresholds are integer basis points
+ * (10000 = 100%, 1x) so every payout is exact: one rounding, half away from
+ * zero, at the end of each computation.
+ */
+#ifndef REVOPS_COMP_H
+#define REVOPS_COMP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "caldate.h"
+#include "money.h"
+
+/* ---- attainment and pace ---- */
+
+typedef struct {
+    bool has_quota; /* quota > 0 known for the period */
+    money_t quota;
+    money_t won;       /* won in the period up to as_of */
+    money_t projected; /* won + the forecast of what is still open (per owner) */
+    int elapsed_days;  /* days of the period before as_of, 0..period_days */
+    int period_days;
+} comp_pace_input;
+
+typedef enum { COMP_PACE_NONE, COMP_PACE_NOT_STARTED, COMP_PACE_AHEAD, COMP_PACE_BEHIND } comp_pace_status;
+
+typedef struct {
+    double elapsed_share;     /* elapsed_days / period_days */
+    bool has_attainment;      /* has_quota */
+    double attainment;        /* won / quota */
+    double projected_attain;  /* projected / quota */
+    money_t expected_to_date; /* quota x elapsed share, to the cent */
+    money_t pace_gap;         /* won - expected_to_date (negative: behind) */
+    bool has_pace;            /* has_quota and some of the period elapsed */
+    double pace;              /* attainment / elapsed share (1 = exactly on pace) */
+    comp_pace_status status;
+} comp_pace;
+
+void comp_pace_compute(const comp_pace_input *in, comp_pace *out);
+const char *comp_pace_status_name(comp_pace_status s); /* NULL for NONE */
+
+/* ---- rate tables ---- */
+
+#define COMP_BP 10000 /* 1x, 100% */
+#define COMP_MAX_TIERS 8
+#define COMP_OPEN_END INT32_MAX
+
+/* Attainment band [from_bp, to_bp) paid at rate_bp (10000 = 1x). */
+typedef struct {
+    int32_t from_bp, to_bp; /* to_bp COMP_OPEN_END: no upper bound (the last band) */
+    int32_t rate_bp;
+} comp_tier;
+
+typedef struct {
+    comp_tier tiers[COMP_MAX_TIERS];
+    int ntiers;
+    int32_t cap_bp; /* payout at most cap_bp/10000 x target incentive; 0 = no cap */
+} comp_rates;
+
+/* Check a table: bands contiguous from 0 in increasing order, the last one
+ * open-ended, rates 0..100000 (10x), cap 0 or >= 10000. NULL when sound, else
+ * the reason (a static string). */
+const char *comp_rates_check(const comp_rates *r);
+
+/* The seed's table: below 50% at 0.5x, 50-100% at 1x, above 100% at 1.5x,
+ * no cap. */
+void comp_rates_default(comp_rates *r);
+
+/* What a rep has earned for `achieved` against `quota` with `target` the
+ * incentive paid at exactly 100%: below quota the rate of the band the
+ * attainment reached applies to all of it (a decelerator is lifted once the
+ * rep crosses its threshold; at 100% the rep earns exactly the target);
+ * above quota each band's rate applies to the part of the attainment inside
+ * it (accelerators are marginal). Negative achievement earns 0. Capped at
+ * cap_bp x target. quota <= 0 earns 0. Exact, rounded half away from zero. */
+money_t comp_earned(const comp_rates *r, money_t target, money_t quota, money_t achieved);
+
+/* Index of the band the attainment achieved/quota falls in (0 below the
+ * table, the last band above it). */
+int comp_tier_of(const comp_rates *r, money_t quota, money_t achieved);
+
+/* Per-credit lines: credits[i] added in order on top of `prior` (what the rep
+ * had already achieved in the quota period); line[i] = earned after it minus
+ * earned before it, so the lines sum exactly to earned(prior + all) -
+ * earned(prior). tier[i] (may be NULL) the band after it. */
+void comp_lines(const comp_rates *r, money_t target, money_t quota, money_t prior, const money_t *credits, size_t n,
+                money_t *line, int *tier);
+
+/* ---- SPIF and clawback ---- */
+
+/* A SPIF pays `per_deal` for each qualifying deal until the budget is spent:
+ * given what earlier deals used, what this one gets (the rest of the budget
+ * when less than per_deal; 0 once it is spent). */
+money_t comp_spif_award(money_t per_deal, money_t budget, money_t used_before);
+
+/* Seed rule 5: a commission is clawed back when the account churns within
+ * window_days of the deal's close (day 0 .. window_days inclusive). */
+bool comp_clawback_applies(caldate_t closed, caldate_t churned, int window_days);
+
+/* The target incentive of one component for a quota period of `months`:
+ * annual variable x weight_bp/10000 x months/12, to the cent. */
+money_t comp_target_incentive(money_t annual_variable, int32_t weight_bp, int months);
+
+#endif
