@@ -204,3 +204,22 @@ CREATE OR REPLACE FUNCTION scoring_model_version_json(v scoring_model_versions) 
     LANGUAGE sql STABLE
     AS $$ SELECT jsonb_build_object('version', v.version, 'name', v.name,
         'created_at', rfc3339(v.created_at)) || v.document $$;
+
+-- A lead's fields as known at time t (event time): a field whose current value
+-- was set at or before t has it; else the last applied change at or before t
+-- gives it; else it had none. NULL when the lead did not exist at t (or
+-- does not exist, or is deleted).
+CREATE OR REPLACE FUNCTION lead_as_of(ws uuid, ext text, t timestamptz) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT (SELECT jsonb_object_agg(f.key,
+                CASE WHEN (l.field_changed_at ->> f.key) IS NULL OR (l.field_changed_at ->> f.key)::timestamptz <= t
+                     THEN f.value
+                     ELSE COALESCE((SELECT c.new_value FROM lead_changes c
+                                    WHERE c.workspace_id = ws AND c.lead_id = ext AND c.field = lead_field_name(f.key)
+                                      AND c.applied AND c.changed_at <= t
+                                    ORDER BY c.changed_at DESC, c.id DESC LIMIT 1), 'null') END)
+            FROM jsonb_each(to_jsonb(l) - 'field_changed_at' - 'workspace_id') AS f(key, value))
+    FROM leads l
+    WHERE l.workspace_id = ws AND l.external_id = ext AND l.deleted_at IS NULL AND l.created_at <= t
+$$;

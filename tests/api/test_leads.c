@@ -282,6 +282,181 @@ START_TEST(leads_isolation_and_roles)
 }
 END_TEST
 
+/* The workspace's default scoring model id into id. */
+static void default_model(const api_ws *ws, char *id, size_t len, json_t **doc)
+{
+    api_resp *r = api_get("/v1/scoring-models", ws->read);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_array_size(arr(r->json, "items")), 1);
+    json_t *m = json_array_get(arr(r->json, "items"), 0);
+    ck_assert(json_is_true(json_object_get(m, "is_default")));
+    snprintf(id, len, "%s", str(m, "id"));
+    if (doc)
+        *doc = json_incref(m);
+    api_resp_free(r);
+}
+
+START_TEST(seed_scoring_model_is_the_default)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char id[40];
+    json_t *m;
+    default_model(&ws, id, sizeof id, &m);
+    ck_assert_str_eq(str(m, "name"), "B2B SaaS (seed)");
+    json_t *b = arr(m, "behavioral_signals");
+    ck_assert_int_eq(json_array_size(b), 8);
+    json_t *pricing = json_array_get(b, 0);
+    ck_assert_str_eq(str(pricing, "action"), "Visited pricing page");
+    ck_assert_str_eq(str(pricing, "decay"), "5 points/week after 14 days");
+    ck_assert_str_eq(json_string_value(json_array_get(arr(pricing, "activity"), 0)), "pricing_page_view");
+    json_t *emails = json_array_get(b, 4);
+    ck_assert_int_eq(json_integer_value(json_object_get(emails, "min_count")), 3);
+    ck_assert(json_number_value(json_object_get(emails, "within_days")) == 7);
+    ck_assert_str_eq(str(json_array_get(b, 5), "per"), "session");
+    ck_assert_int_eq(json_array_size(arr(m, "firmographic_signals")), 4);
+    ck_assert_str_eq(str(json_array_get(arr(m, "negative_signals"), 0), "match"), "competitor_domain");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(m, "thresholds"), "mql")), 50);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(m, "thresholds"), "hot_lead")), 75);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(m, "caps"), "behavioral")), 60);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(m, "caps"), "firmographic")), 40);
+    json_decref(m);
+    /* the seed's YAML verbatim makes the same model */
+    char *yaml = api_slurp("tests/data/lead-scoring.yaml");
+    ck_assert_ptr_nonnull(yaml);
+    api_resp *r = api_req("POST", "/v1/scoring-models", ws.write, "application/yaml", yaml, strlen(yaml), NULL);
+    free(yaml);
+    ck_assert_status(r, 201);
+    ck_assert_str_eq(r->etag, "\"v1\"");
+    ck_assert_int_eq(json_array_size(arr(r->json, "behavioral_signals")), 8);
+    ck_assert(!json_is_true(json_object_get(r->json, "is_default")));
+    api_resp_free(r);
+    /* a signal the model cannot read, wrong points, a read key */
+    r = api_send_json("POST", "/v1/scoring-models", ws.write,
+                      "{\"name\":\"x\",\"behavioral_signals\":[{\"action\":\"Read our mind\",\"points\":5},"
+                      "{\"action\":\"Requested demo\",\"points\":-5}],"
+                      "\"negative_signals\":[{\"signal\":\"Competitor domain\",\"points\":10}]}");
+    ck_assert_status(r, 422);
+    ck_assert_int_eq(json_array_size(arr(r->json, "errors")), 3);
+    ck_assert(strstr(r->body, "behavioral_signals[0].action") != NULL);
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/scoring-models", ws.read, "{\"name\":\"x\"}");
+    ck_assert_status(r, 403);
+    api_resp_free(r);
+    /* the default cannot be deleted */
+    char path[96];
+    snprintf(path, sizeof path, "/v1/scoring-models/%s", id);
+    r = api_req("DELETE", path, ws.write, NULL, NULL, 0, NULL);
+    ck_assert_status(r, 409);
+    api_resp_free(r);
+}
+END_TEST
+
+static json_t *signal_named(const json_t *score, const char *name)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach(arr(score, "signals"), i, s) if (strcmp(str(s, "signal"), name) == 0) return s;
+    ck_abort_msg("no signal %s", name);
+    return NULL;
+}
+
+START_TEST(score_as_of_with_decay_and_competitor)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char t30[32], t20[32], t10[32], t5[32], body[1024];
+    ts(-30, "09:00:00", t30);
+    ts(-20, "09:00:00", t20);
+    ts(-10, "09:00:00", t10);
+    ts(-5, "09:00:00", t5);
+    snprintf(body, sizeof body, "{\"email\":\"ann@acme.example\",\"title\":\"Engineer\",\"as_of\":\"%s\"}", t30);
+    api_resp *r = put("/v1/leads/S-1", ws.write, body);
+    ck_assert_status(r, 201);
+    api_resp_free(r);
+    snprintf(body, sizeof body, "{\"title\":\"VP Sales\",\"as_of\":\"%s\"}", t5);
+    api_resp_free(put("/v1/leads/S-1", ws.write, body));
+    snprintf(body, sizeof body,
+             "{\"items\":[{\"id\":\"p1\",\"type\":\"pricing_page_view\",\"occurred_at\":\"%s\",\"lead\":\"S-1\"},"
+             "{\"id\":\"d1\",\"type\":\"demo_request\",\"occurred_at\":\"%s\",\"lead\":\"S-1\"}]}",
+             t20, t10);
+    api_resp_free(api_send_json("POST", "/v1/activities/batch", ws.write, body));
+    /* now: the pricing visit is 20 days old (10 points), the demo 25, the VP title 10 */
+    r = api_get("/v1/leads/S-1/score", ws.read);
+    ck_assert_status(r, 200);
+    json_t *p = signal_named(r->json, "Visited pricing page");
+    ck_assert_int_eq(json_integer_value(json_object_get(p, "points")), 10);
+    ck_assert(json_is_true(json_object_get(p, "decayed")));
+    ck_assert_str_eq(str(p, "at"), t20);
+    ck_assert_int_eq(json_integer_value(json_object_get(signal_named(r->json, "Decision-maker title"), "points")), 10);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "score")), 45);
+    ck_assert_str_eq(str(r->json, "band"), "below_mql");
+    api_resp_free(r);
+    /* 10 days ago: the visit was 10 days old (15), the demo that morning (25), the title was Engineer */
+    char path[160];
+    snprintf(path, sizeof path, "/v1/leads/S-1/score?as_of=%s", t10);
+    r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(signal_named(r->json, "Visited pricing page"), "points")), 15);
+    ck_assert_int_eq(json_integer_value(json_object_get(signal_named(r->json, "Decision-maker title"), "points")), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "score")), 40);
+    api_resp_free(r);
+    /* before the lead existed */
+    char t40[32];
+    ts(-40, "09:00:00", t40);
+    snprintf(path, sizeof path, "/v1/leads/S-1/score?as_of=%s", t40);
+    r = api_get(path, ws.read);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    r = api_get("/v1/leads/S-1/score?as_of=soon", ws.read);
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+    /* a competitor's domain: -100 once the model names it */
+    char id[40];
+    default_model(&ws, id, sizeof id, NULL);
+    snprintf(path, sizeof path, "/v1/scoring-models/%s", id);
+    char *yaml = api_slurp("tests/data/lead-scoring.yaml");
+    size_t cap = strlen(yaml) + 256;
+    char *doc = malloc(cap);
+    snprintf(doc, cap, "%s\nicp:\n  competitor_domains: [rival.example]\n  industries: [Software]\n", yaml);
+    free(yaml);
+    const char *stale[] = {"If-Match: \"v7\"", NULL}, *ok[] = {"If-Match: \"v1\"", NULL};
+    r = api_req("PUT", path, ws.write, "application/yaml", doc, strlen(doc), stale);
+    ck_assert_status(r, 412);
+    api_resp_free(r);
+    r = api_req("PUT", path, ws.write, "application/yaml", doc, strlen(doc), ok);
+    free(doc);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(r->etag, "\"v2\"");
+    api_resp_free(r);
+    api_resp_free(put("/v1/leads/S-2", ws.write, "{\"email\":\"spy@rival.example\"}"));
+    r = api_get("/v1/leads/S-2/score", ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "score")), -100);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "negative")), -100);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r->json, "model"), "version")), 2);
+    api_resp_free(r);
+    snprintf(path, sizeof path, "/v1/scoring-models/%s/versions", id);
+    r = api_get(path, ws.read);
+    ck_assert_int_eq(json_array_size(arr(r->json, "items")), 2);
+    api_resp_free(r);
+    /* isolation */
+    api_ws other;
+    api_new_workspace(&other);
+    r = api_get("/v1/leads/S-1/score", other.read);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    snprintf(path, sizeof path, "/v1/scoring-models/%s", id);
+    r = api_get(path, other.read);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    snprintf(path, sizeof path, "/v1/leads/S-1/score?model=%s", id);
+    r = api_get(path, other.read);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+}
+END_TEST
+
 Suite *leads_suite(void)
 {
     Suite *s = suite_create("leads");
@@ -291,6 +466,8 @@ Suite *leads_suite(void)
     tcase_add_test(tc, lead_batch_and_filters);
     tcase_add_test(tc, activities_idempotent_by_id);
     tcase_add_test(tc, leads_isolation_and_roles);
+    tcase_add_test(tc, seed_scoring_model_is_the_default);
+    tcase_add_test(tc, score_as_of_with_decay_and_competitor);
     suite_add_tcase(s, tc);
     return s;
 }
