@@ -72,6 +72,8 @@ static int act_tx_run(db_conn *c, void *ctx, app_err *err)
     t->res = db_query(c, "SELECT n, id, result FROM activity_insert_many($1::uuid, $2::jsonb) ORDER BY n", 2, p, err);
     if (!t->res)
         return -1;
+    if (scoring_auto_mql(c, t->ws, t->items_text, err) != 0)
+        return -1;
     if (!t->id)
         return 0;
     const char *q[] = {t->ws, t->id};

@@ -905,3 +905,68 @@ void h_leads_score(http_req *rq)
         http_reply_json(rq, 200, out);
     free(text);
 }
+
+/* ---- auto-MQL --------------------------------------------------------------- */
+
+/* When the workspace's default model has auto_mql, move each lead of the
+ * activities just written whose score now reaches the MQL threshold, and whose
+ * stage comes before mql in the default funnel, to mql at the time of its
+ * latest activity (origin "scoring", in its stage history). Runs in the
+ * caller's transaction. items_json: the activities [{lead, occurred_at}...]. */
+int scoring_auto_mql(db_conn *c, const char *ws, const char *items_json, app_err *err)
+{
+    const char *p[] = {ws};
+    PGresult *r = db_query(c,
+                           "SELECT scoring_model_json(f) FROM scoring_models f WHERE workspace_id = $1"
+                           " AND is_default AND deleted_at IS NULL AND (document ->> 'auto_mql')::boolean",
+                           1, p, err);
+    if (!r)
+        return -1;
+    char *model = PQntuples(r) ? strdup(PQgetvalue(r, 0, 0)) : NULL;
+    PQclear(r);
+    if (!model)
+        return 0;
+    const char *q[] = {ws, items_json};
+    /* the leads, when their stage is before mql in the default funnel */
+    r = db_query(
+        c,
+        "WITH st AS (SELECT s.x ->> 'key' AS key, s.k FROM funnels f,"
+        "   jsonb_array_elements(f.document -> 'stages') WITH ORDINALITY AS s(x, k)"
+        "   WHERE f.workspace_id = $1 AND f.is_default AND f.deleted_at IS NULL)"
+        " SELECT l.external_id, rfc3339(max((x ->> 'occurred_at')::timestamptz))"
+        " FROM jsonb_array_elements($2::jsonb) AS x"
+        " JOIN leads l ON l.workspace_id = $1 AND l.external_id = x ->> 'lead' AND l.deleted_at IS NULL"
+        " WHERE COALESCE((SELECT k FROM st WHERE key = l.lifecycle_stage), 0) < (SELECT k FROM st WHERE key = 'mql')"
+        " GROUP BY l.external_id ORDER BY l.external_id",
+        2, q, err);
+    if (!r) {
+        free(model);
+        return -1;
+    }
+    int rc = 0;
+    for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
+        json_t *score = NULL;
+        app_err one = {0};
+        if (scoring_lead_score(c, ws, PQgetvalue(r, i, 0), NULL, model, &score, &one) != 0) {
+            if (one.code != ERR_NOT_FOUND) {
+                *err = one;
+                rc = -1;
+            }
+            continue;
+        }
+        json_int_t total = json_integer_value(json_object_get(score, "score"));
+        json_int_t mql = json_integer_value(json_object_get(json_object_get(score, "thresholds"), "mql"));
+        json_decref(score);
+        if (total < mql)
+            continue;
+        const char *a[] = {ws, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1)};
+        rc = db_exec(c,
+                     "SELECT lead_apply($1::uuid, $2, '{\"lifecycle_stage\": \"mql\"}', GREATEST($3::timestamptz,"
+                     " (SELECT (field_changed_at ->> 'lifecycle_stage')::timestamptz FROM leads"
+                     "  WHERE workspace_id = $1 AND external_id = $2)), 'scoring')",
+                     3, a, err);
+    }
+    PQclear(r);
+    free(model);
+    return rc;
+}

@@ -158,6 +158,10 @@ void h_leads_score(http_req *rq);
  * (ERR_NOT_FOUND when the lead did not exist then). */
 int scoring_lead_score(db_conn *db, const char *workspace_id, const char *lead_id, const char *as_of,
                        const char *model_text, json_t **out, app_err *err);
+/* After activities are written (items_json: their JSON array), move the
+ * leads whose score reached the MQL threshold to mql when the default model
+ * has auto_mql. In the caller's transaction; 0 or -1. */
+int scoring_auto_mql(db_conn *c, const char *workspace_id, const char *items_json, app_err *err);
 /* h_attain.c: quota attainment, pace and projection */
 void h_attainment(http_req *rq);
 

@@ -457,6 +457,62 @@ START_TEST(score_as_of_with_decay_and_competitor)
 }
 END_TEST
 
+START_TEST(auto_mql_when_the_model_says_so)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char t3[32], t2[32], t1[32], body[1024];
+    ts(-3, "09:00:00", t3);
+    ts(-2, "09:00:00", t2);
+    ts(-1, "09:00:00", t1);
+    snprintf(body, sizeof body, "{\"email\":\"m@acme.example\",\"as_of\":\"%s\"}", t3);
+    api_resp_free(put("/v1/leads/M-1", ws.write, body));
+    snprintf(body, sizeof body,
+             "{\"items\":[{\"id\":\"m1\",\"type\":\"demo_request\",\"occurred_at\":\"%s\",\"lead\":\"M-1\"},"
+             "{\"id\":\"m2\",\"type\":\"webinar_attended\",\"occurred_at\":\"%s\",\"lead\":\"M-1\"}]}",
+             t2, t2);
+    api_resp_free(api_send_json("POST", "/v1/activities/batch", ws.write, body));
+    /* off by default: 37 points, and it would not move anyway */
+    char id[40], path[96];
+    default_model(&ws, id, sizeof id, NULL);
+    snprintf(path, sizeof path, "/v1/scoring-models/%s", id);
+    char *yaml = api_slurp("tests/data/lead-scoring.yaml");
+    size_t cap = strlen(yaml) + 64;
+    char *doc = malloc(cap);
+    snprintf(doc, cap, "%s\nauto_mql: true\n", yaml);
+    free(yaml);
+    const char *im[] = {"If-Match: \"v1\"", NULL};
+    api_resp *r = api_req("PUT", path, ws.write, "application/yaml", doc, strlen(doc), im);
+    free(doc);
+    ck_assert_status(r, 200);
+    ck_assert(json_is_true(json_object_get(r->json, "auto_mql")));
+    api_resp_free(r);
+    /* a pricing-page visit: 25 + 12 + 15 = 52 >= 50 -> mql at the visit's time */
+    snprintf(body, sizeof body,
+             "{\"id\":\"m3\",\"type\":\"pricing_page_view\",\"occurred_at\":\"%s\",\"lead\":\"M-1\"}", t1);
+    r = api_send_json("POST", "/v1/activities", ws.write, body);
+    ck_assert_status(r, 201);
+    api_resp_free(r);
+    r = api_get("/v1/leads/M-1", ws.read);
+    ck_assert_str_eq(str(r->json, "lifecycle_stage"), "mql");
+    ck_assert_str_eq(str(r->json, "stage_entered_at"), t1);
+    json_t *h = json_array_get(arr(r->json, "stage_history"), 1);
+    ck_assert_str_eq(str(h, "origin"), "scoring");
+    api_resp_free(r);
+    /* a lead already past mql is not moved back */
+    api_resp_free(put("/v1/leads/M-2", ws.write, "{\"lifecycle_stage\":\"sql\"}"));
+    snprintf(body, sizeof body,
+             "{\"items\":[{\"id\":\"n1\",\"type\":\"demo_request\",\"occurred_at\":\"%s\",\"lead\":\"M-2\"},"
+             "{\"id\":\"n2\",\"type\":\"webinar_attended\",\"occurred_at\":\"%s\",\"lead\":\"M-2\"},"
+             "{\"id\":\"n3\",\"type\":\"pricing_page_view\",\"occurred_at\":\"%s\",\"lead\":\"M-2\"}]}",
+             t2, t2, t1);
+    api_resp_free(api_send_json("POST", "/v1/activities/batch", ws.write, body));
+    r = api_get("/v1/leads/M-2", ws.read);
+    ck_assert_str_eq(str(r->json, "lifecycle_stage"), "sql");
+    api_resp_free(r);
+}
+END_TEST
+
 Suite *leads_suite(void)
 {
     Suite *s = suite_create("leads");
@@ -468,6 +524,7 @@ Suite *leads_suite(void)
     tcase_add_test(tc, leads_isolation_and_roles);
     tcase_add_test(tc, seed_scoring_model_is_the_default);
     tcase_add_test(tc, score_as_of_with_decay_and_competitor);
+    tcase_add_test(tc, auto_mql_when_the_model_says_so);
     suite_add_tcase(s, tc);
     return s;
 }
