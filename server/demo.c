@@ -1,12 +1,25 @@
-/* demo.c - load the CRM sample data set into the demo workspace. */
+/* demo.c - load the CRM sample data set into the demo workspace, then its
+ * deterministic synthetic companion (subscriptions and ARR movements from the
+ * won deals, S&M spend by channel and month, gross margin and net burn by
+ * month, quarters and years, quotas per rep per quarter), so the demo's board
+ * metrics have their inputs. Everything is written through the writers the
+ * API uses (import_run, revenue.h, crm_apply); data/crm-sample/README.md says
+ * which figures are synthetic and how they are drawn. */
 #include "demo.h"
 
 #include <jansson.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "caldate.h"
+#include "crm.h"
+#include "handlers.h"
 #include "import.h"
+#include "revenue.h"
+#include "rng.h"
 
 static char *read_file(const char *path, size_t *len)
 {
@@ -35,6 +48,445 @@ static char *read_file(const char *path, size_t *len)
     fclose(f);
     buf[*len] = '\0';
     return buf;
+}
+
+/* ---- the synthetic companion -------------------------------------------- */
+
+/* One seed for everything: each object draws from its own stream (the seed
+ * xor a hash of its id), so the figures do not depend on load order. */
+#define DEMO_SEED 0x2017C0FFEEULL
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static void stream(rng *r, const char *what, const char *id)
+{
+    rng_seed(r, DEMO_SEED ^ fnv1a(what) ^ (fnv1a(id) * 31));
+}
+
+/* a normal draw clipped to +-2 standard deviations: no absurd month */
+static double noise(rng *r, double sd)
+{
+    double z = rng_normal(r);
+    return sd * (z > 2 ? 2 : z < -2 ? -2 : z);
+}
+
+/* whole dollars, in cents */
+static long long dollars(double cents) { return (long long)llround(cents / 100.0) * 100; }
+
+typedef struct {
+    char id[48];
+    char account[204];
+    long long arr;
+    caldate_t start, end, renewal; /* end: ARRMOVE-style, 0 = open */
+} demo_sub;
+
+typedef struct {
+    demo_sub *v;
+    size_t n, cap;
+} sub_list;
+
+static demo_sub *sub_add(sub_list *l)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 1024;
+        demo_sub *nv = realloc(l->v, cap * sizeof *nv);
+        if (!nv)
+            return NULL;
+        l->v = nv;
+        l->cap = cap;
+    }
+    demo_sub *s = &l->v[l->n++];
+    memset(s, 0, sizeof *s);
+    return s;
+}
+
+/* Renewal outcomes per term end (README): churn 8%, contraction 10% (to 60-90%),
+ * expansion 18% (to 110-150%), else renewed flat. Per 6-month term that is
+ * about 15% of subscriptions lost a year, in line with mid-market B2B gross
+ * revenue retention of 85-90% (the seed's GRR "good" band). */
+#define P_CHURN 0.08
+#define P_CONTRACT 0.10
+#define P_EXPAND 0.18
+
+/* Each won deal starts a subscription of its account on its close date, at
+ * its value as ARR, for a 6- or 12-month term (even odds); each term that
+ * ends before the sample's horizon renews, expands, contracts or churns. */
+static int gen_subscriptions(PGresult *won, caldate_t horizon, sub_list *out)
+{
+    for (int i = 0; i < PQntuples(won); i++) {
+        const char *id = PQgetvalue(won, i, 0);
+        rng r;
+        stream(&r, "subscription", id);
+        caldate_t start;
+        if (!caldate_parse(PQgetvalue(won, i, 3), &start))
+            continue;
+        int term = rng_uniform(&r) < 0.5 ? 6 : 12;
+        long long arr = strtoll(PQgetvalue(won, i, 2), NULL, 10);
+        if (arr <= 0)
+            continue;
+        for (int k = 0;; k++) {
+            demo_sub *s = sub_add(out);
+            if (!s)
+                return -1;
+            if (k == 0)
+                snprintf(s->id, sizeof s->id, "%s", id);
+            else
+                snprintf(s->id, sizeof s->id, "%.32s-r%d", id, k);
+            snprintf(s->account, sizeof s->account, "%s", PQgetvalue(won, i, 1));
+            s->arr = arr;
+            s->start = start;
+            caldate_t end = caldate_add_months(start, term);
+            s->renewal = end;
+            if (end >= horizon) /* still in its term when the sample ends */
+                break;
+            s->end = end;
+            double u = rng_uniform(&r);
+            if (u < P_CHURN)
+                break;
+            if (u < P_CHURN + P_CONTRACT)
+                arr = dollars((double)arr * (0.6 + 0.3 * rng_uniform(&r)));
+            else if (u < P_CHURN + P_CONTRACT + P_EXPAND)
+                arr = dollars((double)arr * (1.1 + 0.4 * rng_uniform(&r)));
+            if (arr <= 0)
+                break;
+            start = end;
+        }
+    }
+    return 0;
+}
+
+typedef struct {
+    sub_list *subs;
+    const char *ws;
+    long written;
+} subs_tx;
+
+static int write_subs(db_conn *c, void *ctx, app_err *err)
+{
+    subs_tx *t = ctx;
+    for (size_t i = 0; i < t->subs->n; i++) {
+        const demo_sub *d = &t->subs->v[i];
+        char sb[16], eb[16], rb[16];
+        sub_put s = {.workspace_id = t->ws,
+                     .external_id = d->id,
+                     .account = d->account,
+                     .arr_cents = d->arr,
+                     .start = caldate_format(d->start, sb, sizeof sb),
+                     .end = d->end ? caldate_format(d->end, eb, sizeof eb) : NULL,
+                     .renewal = caldate_format(d->renewal, rb, sizeof rb)};
+        int rc = revenue_sub_put_tx(c, &s, err);
+        free(s.result);
+        if (rc != 0)
+            return -1;
+        t->written++;
+    }
+    return 0;
+}
+
+/* Recognised revenue of month [ms, me): each subscription's ARR pro rata
+ * over the days it was active. */
+static double month_revenue(const sub_list *l, caldate_t ms, caldate_t me)
+{
+    double cents = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        caldate_t a = l->v[i].start > ms ? l->v[i].start : ms;
+        caldate_t e = l->v[i].end ? l->v[i].end : INT32_MAX;
+        caldate_t b = e < me ? e : me;
+        if (b > a)
+            cents += (double)l->v[i].arr * (double)(b - a) / 365.0;
+    }
+    return cents;
+}
+
+/* S&M spend by channel: a share of the mean monthly bookings each (sales
+ * 55%, marketing 45%), +-8% a month. */
+static const struct {
+    const char *category, *channel;
+    double share;
+} channels[] = {{"sales", "field_sales", 0.35}, {"sales", "inside_sales", 0.20}, {"marketing", "paid_search", 0.16},
+                {"marketing", "events", 0.11},  {"marketing", "content", 0.09},  {"marketing", "partners", 0.09}};
+
+#define MAX_MONTHS 120
+
+typedef struct {
+    caldate_t start[MAX_MONTHS + 1];
+    int n;
+    double sm[MAX_MONTHS], revenue[MAX_MONTHS], gm[MAX_MONTHS], burn[MAX_MONTHS];
+} demo_months;
+
+static int write_spend(db_conn *c, const char *ws, int fsm, double base, demo_months *m, app_err *err)
+{
+    json_t *items = json_array(), *rows = json_array();
+    for (int k = 0; k < m->n; k++) {
+        char label[16];
+        period p = period_containing(PERIOD_MONTH, m->start[k], fsm);
+        period_format(&p, label, sizeof label);
+        rng r;
+        stream(&r, "spend", label);
+        m->sm[k] = 0;
+        for (size_t j = 0; j < sizeof channels / sizeof channels[0]; j++) {
+            long long cents = dollars(base * channels[j].share * (1 + noise(&r, 0.08)));
+            m->sm[k] += (double)cents;
+            json_array_append_new(items,
+                                  json_pack("{s:s, s:s, s:s, s:f}", "period", label, "category", channels[j].category,
+                                            "channel", channels[j].channel, "amount", (double)cents / 100.0));
+        }
+    }
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it) revenue_spend_check(it, rows, &fsm, err);
+    json_decref(items);
+    char *text = err->code == ERR_NONE ? json_dumps(rows, JSON_COMPACT) : NULL;
+    json_decref(rows);
+    if (!text)
+        return -1;
+    const char *p[] = {ws, text};
+    PGresult *r = db_query(c, REVENUE_SPEND_INSERT_SQL, 2, p, err);
+    free(text);
+    if (!r)
+        return -1;
+    PQclear(r);
+    return 0;
+}
+
+static int finance_put(db_conn *c, const char *ws, const period *p, double gm, long long burn, app_err *err)
+{
+    char label[16], sb[16], eb[16], gmb[32], bb[24];
+    snprintf(gmb, sizeof gmb, "%.5f", gm);
+    snprintf(bb, sizeof bb, "%lld", burn);
+    const char *prm[] = {ws,
+                         period_format(p, label, sizeof label),
+                         caldate_format(p->start, sb, sizeof sb),
+                         caldate_format(p->end, eb, sizeof eb),
+                         gmb,
+                         bb};
+    PGresult *r = db_query(c, REVENUE_FINANCE_UPSERT_SQL, 6, prm, err);
+    if (!r)
+        return -1;
+    PQclear(r);
+    return 0;
+}
+
+/* Gross margin 74% +-1.5 points a month (clipped 70-78%); other operating
+ * expense (R&D, G&A) 55% of the mean S&M, +-5%; net burn = S&M + other -
+ * revenue x gross margin. A quarter or year whose months are all generated
+ * gets their sum and the revenue-weighted margin. */
+static int write_finance(db_conn *c, const char *ws, int fsm, double base, demo_months *m, long *nrows, app_err *err)
+{
+    for (int k = 0; k < m->n; k++) {
+        char label[16];
+        period p = period_containing(PERIOD_MONTH, m->start[k], fsm);
+        period_format(&p, label, sizeof label);
+        rng r;
+        stream(&r, "finance", label);
+        double gm = 0.74 + noise(&r, 0.015);
+        gm = round((gm < 0.70 ? 0.70 : gm > 0.78 ? 0.78 : gm) * 10000) / 10000;
+        double other = base * 0.55 * (1 + noise(&r, 0.05));
+        m->gm[k] = gm;
+        m->burn[k] = (double)dollars(m->sm[k] + other - m->revenue[k] * gm);
+        if (finance_put(c, ws, &p, gm, (long long)m->burn[k], err) != 0)
+            return -1;
+        (*nrows)++;
+    }
+    period_kind kinds[] = {PERIOD_QUARTER, PERIOD_YEAR};
+    for (size_t j = 0; j < 2; j++) {
+        period done = {0};
+        for (int k = 0; k < m->n; k++) {
+            period p = period_containing(kinds[j], m->start[k], fsm);
+            if (p.start == done.start || p.start < m->start[0] || p.end > m->start[m->n])
+                continue;
+            done = p;
+            double rev = 0, wgm = 0, burn = 0, sgm = 0;
+            int nm = 0;
+            for (int q = 0; q < m->n; q++)
+                if (m->start[q] >= p.start && m->start[q] < p.end) {
+                    rev += m->revenue[q];
+                    wgm += m->revenue[q] * m->gm[q];
+                    sgm += m->gm[q];
+                    burn += m->burn[q];
+                    nm++;
+                }
+            if (finance_put(c, ws, &p, rev > 0 ? wgm / rev : sgm / nm, (long long)burn, err) != 0)
+                return -1;
+            (*nrows)++;
+        }
+    }
+    return 0;
+}
+
+/* Quotas per rep per quarter, from the quarter of the first won deal to the
+ * one after the last: the team's mean quarterly bookings x 1.15 per head
+ * (quotas are set above what the team books: most reps miss, a few beat
+ * it), by seniority 0.8 / 1.0 / 1.25 (30% / 50% / 20% of reps), rounded to
+ * $5,000; the first quarter is a ramp at half. */
+typedef struct {
+    const char *ws;
+    PGresult *reps;
+    const period *quarters;
+    int nq;
+    double base;
+    long written;
+} quota_tx;
+
+static int write_quotas(db_conn *c, void *ctx, app_err *err)
+{
+    quota_tx *t = ctx;
+    json_t *ops = json_array();
+    for (int i = 0; i < PQntuples(t->reps); i++) {
+        const char *id = PQgetvalue(t->reps, i, 0);
+        rng r;
+        stream(&r, "quota", id);
+        double u = rng_uniform(&r), level = u < 0.3 ? 0.8 : u < 0.8 ? 1.0 : 1.25;
+        json_t *q = json_object();
+        for (int k = 0; k < t->nq; k++) {
+            char label[16];
+            double amount = round(t->base * level * (k == 0 ? 0.5 : 1.0) / 500000.0) * 5000.0;
+            json_object_set_new(q, period_format(&t->quarters[k], label, sizeof label), json_real(amount));
+        }
+        json_t *in = json_pack("{s:s, s:o}", "name", PQgetvalue(t->reps, i, 1), "quotas", q);
+        json_t *patch = crm_check(&crm_reps, in, false, NULL, err);
+        json_decref(in);
+        if (!patch) {
+            json_decref(ops);
+            return -1;
+        }
+        json_array_append_new(ops, json_pack("{s:s, s:o, s:s}", "id", id, "patch", patch, "origin", "import"));
+    }
+    json_t *results = NULL;
+    int rc = crm_apply(c, &crm_reps, t->ws, ops, &results, err);
+    json_decref(ops);
+    t->written = (long)json_array_size(results);
+    json_decref(results);
+    return rc;
+}
+
+static int demo_synth(db_conn *c, const char *ws, app_err *err)
+{
+    int fsm = workspace_fy_start(c, ws, err);
+    if (fsm < 0)
+        return -1;
+    const char *p[] = {ws};
+    PGresult *won =
+        db_query(c,
+                 "SELECT external_id, account, amount_cents, to_char(closed_at AT TIME ZONE 'UTC', "
+                 "'YYYY-MM-DD') FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'won'"
+                 " AND account IS NOT NULL AND amount_cents > 0 AND closed_at IS NOT NULL"
+                 " ORDER BY external_id",
+                 1, p, err);
+    if (!won)
+        return -1;
+    PGresult *span = db_query(c,
+                              "SELECT to_char(min(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
+                              " to_char(max(closed_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
+                              " (SELECT count(*) FROM spend WHERE workspace_id = $1) FROM deals WHERE workspace_id = $1"
+                              " AND deleted_at IS NULL",
+                              1, p, err);
+    if (!span) {
+        PQclear(won);
+        return -1;
+    }
+    caldate_t first = 0, last = 0;
+    bool have_spend = atol(PQgetvalue(span, 0, 2)) > 0;
+    if (PQntuples(won) == 0 || !caldate_parse(PQgetvalue(span, 0, 0), &first) ||
+        !caldate_parse(PQgetvalue(span, 0, 1), &last)) {
+        PQclear(won);
+        PQclear(span);
+        printf("demo: no won deals: no synthetic companion\n");
+        return 0;
+    }
+    PQclear(span);
+    /* the horizon: the first day of the month after the last close */
+    caldate_t horizon = period_containing(PERIOD_MONTH, last, fsm).end;
+    int rc = -1;
+    sub_list subs = {0};
+    PGresult *reps = NULL;
+    if (gen_subscriptions(won, horizon, &subs) != 0) {
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+        goto out;
+    }
+    subs_tx st = {&subs, ws, 0};
+    if (db_transaction(c, write_subs, &st, err) != 0)
+        goto out;
+
+    /* months from the first deal's to the horizon, their revenue, the mean
+     * monthly bookings of the months that won anything */
+    demo_months *m = calloc(1, sizeof *m);
+    if (!m) {
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+        goto out;
+    }
+    double booked = 0;
+    int booking_months = 0;
+    for (caldate_t d = period_containing(PERIOD_MONTH, first, fsm).start; d < horizon && m->n < MAX_MONTHS;
+         d = caldate_add_months(d, 1)) {
+        m->start[m->n] = d;
+        m->start[m->n + 1] = caldate_add_months(d, 1);
+        m->revenue[m->n] = month_revenue(&subs, d, m->start[m->n + 1]);
+        double month_won = 0;
+        for (int i = 0; i < PQntuples(won); i++) {
+            caldate_t cd;
+            if (caldate_parse(PQgetvalue(won, i, 3), &cd) && cd >= d && cd < m->start[m->n + 1])
+                month_won += (double)strtoll(PQgetvalue(won, i, 2), NULL, 10);
+        }
+        booked += month_won;
+        booking_months += month_won > 0;
+        m->n++;
+    }
+    double base = booking_months ? booked / booking_months : 0;
+    long nfin = 0;
+    if (have_spend) {
+        printf("demo: the workspace has spend already: no synthetic spend or finance written\n");
+    } else if (write_spend(c, ws, fsm, base, m, err) != 0 || write_finance(c, ws, fsm, base, m, &nfin, err) != 0) {
+        free(m);
+        goto out;
+    }
+
+    /* quotas: quarters from the first won deal's to the one after the last */
+    period quarters[16];
+    int nq = 0;
+    caldate_t first_won = INT32_MAX;
+    for (int i = 0; i < PQntuples(won); i++) {
+        caldate_t cd;
+        if (caldate_parse(PQgetvalue(won, i, 3), &cd) && cd < first_won)
+            first_won = cd;
+    }
+    for (period q = period_containing(PERIOD_QUARTER, first_won, fsm); nq < 16; q = period_shift(&q, 1, fsm)) {
+        quarters[nq++] = q;
+        if (q.start >= horizon)
+            break;
+    }
+    int selling_quarters = nq > 1 ? nq - 1 : 1;
+    reps = db_query(c,
+                    "SELECT external_id, name FROM reps WHERE workspace_id = $1 AND deleted_at IS NULL"
+                    " AND role IN ('ae', 'manager') ORDER BY external_id",
+                    1, p, err);
+    if (!reps) {
+        free(m);
+        goto out;
+    }
+    int nreps = PQntuples(reps);
+    quota_tx qt = {ws, reps, quarters, nq, nreps ? booked / selling_quarters / nreps * 1.15 : 0, 0};
+    if (nreps && db_transaction(c, write_quotas, &qt, err) != 0) {
+        free(m);
+        goto out;
+    }
+    printf("demo: synthetic companion (seed %#llx): %ld subscriptions from %d won deals, %d months of S&M spend"
+           " (%zu channels) and finance, %ld finance periods, quotas for %ld reps x %d quarters\n",
+           (unsigned long long)DEMO_SEED, st.written, PQntuples(won), have_spend ? 0 : m->n,
+           sizeof channels / sizeof channels[0], nfin, qt.written, nq);
+    free(m);
+    rc = 0;
+out:
+    PQclear(won);
+    PQclear(reps);
+    free(subs.v);
+    return rc;
 }
 
 int demo_load(db_conn *c, const char *dir, const char *name, int force)
@@ -115,5 +567,13 @@ int demo_load(db_conn *c, const char *dir, const char *name, int force)
         json_decref(req);
     }
     json_decref(plan);
+    if (rc == 0) {
+        memset(&err, 0, sizeof err);
+        if (demo_synth(c, wsid, &err) != 0) {
+            fprintf(stderr, "revopsd: demo: synthetic companion: %s%s%s\n", err.detail, err.nfields ? " " : "",
+                    err.nfields ? err.fields[0].message : "");
+            rc = -1;
+        }
+    }
     return rc;
 }

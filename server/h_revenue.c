@@ -8,6 +8,7 @@
 #include "caldate.h"
 #include "handlers.h"
 #include "jsonv.h"
+#include "revenue.h"
 
 #define BATCH_MAX 1000
 
@@ -197,16 +198,6 @@ void h_arr_events_list(http_req *rq)
 
 /* ---- subscriptions ------------------------------------------------------- */
 
-typedef struct {
-    const char *workspace_id;
-    const char *external_id;
-    const char *account;
-    long long arr_cents;
-    const char *start, *end, *renewal; /* YYYY-MM-DD or NULL */
-    char *result;                      /* subscription JSON */
-    bool created;
-} sub_put;
-
 /* Rebuild the derived ('subscription') movements of one account. */
 static int rederive_account(db_conn *c, const char *ws, const char *account, app_err *err)
 {
@@ -267,7 +258,7 @@ done:
     return rc;
 }
 
-static int sub_put_tx(db_conn *c, void *ctx, app_err *err)
+int revenue_sub_put_tx(db_conn *c, void *ctx, app_err *err)
 {
     sub_put *s = ctx;
     char cents[24];
@@ -340,7 +331,7 @@ void h_subscriptions_put(http_req *rq)
     db_conn *db = http_db(rq);
     if (!db)
         return;
-    if (db_transaction(db, sub_put_tx, &s, &err) != 0) {
+    if (db_transaction(db, revenue_sub_put_tx, &s, &err) != 0) {
         free(s.result);
         http_reply_error(rq, &err);
         return;
@@ -358,7 +349,7 @@ void h_subscriptions_list(http_req *rq)
 
 /* ---- spend and finance --------------------------------------------------- */
 
-static void check_spend(const json_t *it, json_t *rows, void *ctx, app_err *e)
+void revenue_spend_check(const json_t *it, json_t *rows, void *ctx, app_err *e)
 {
     int fsm = *(int *)ctx;
     static const char *const allowed[] = {"period", "category", "channel", "segment", "amount", NULL};
@@ -402,19 +393,11 @@ void h_spend_create(http_req *rq)
             http_reply_error(rq, &err);
         return;
     }
-    json_t *rows = check_items(rq, items, check_spend, &fsm);
+    json_t *rows = check_items(rq, items, revenue_spend_check, &fsm);
     json_decref(items);
     if (!rows)
         return;
-    insert_rows(
-        rq,
-        "INSERT INTO spend (workspace_id, period, period_start, period_end, category, channel, segment,"
-        " amount_cents) SELECT $1, x.period, x.start, x.end, x.category, x.channel, x.segment, x.amount_cents"
-        " FROM ROWS FROM (jsonb_to_recordset($2::jsonb) AS (period text, start date, \"end\" date,"
-        "      category text, channel text, segment text, amount_cents bigint))"
-        " WITH ORDINALITY AS x(period, start, \"end\", category, channel, segment, amount_cents, n) ORDER BY x.n"
-        " RETURNING spend_json(spend)",
-        rows);
+    insert_rows(rq, REVENUE_SPEND_INSERT_SQL, rows);
 }
 
 void h_spend_list(http_req *rq)
@@ -503,14 +486,7 @@ void h_finance_put(http_req *rq)
                        caldate_format(per.end, eb, sizeof eb),
                        has_gm ? gmb : NULL,
                        has_burn ? bb : NULL};
-    PGresult *r = db_query(db,
-                           "INSERT INTO finance_periods AS f (workspace_id, period, period_start, period_end,"
-                           " gross_margin, net_burn_cents) VALUES ($1, $2, $3::date, $4::date, $5::numeric, $6::bigint)"
-                           " ON CONFLICT (workspace_id, period) DO UPDATE SET"
-                           " gross_margin = COALESCE(EXCLUDED.gross_margin, f.gross_margin),"
-                           " net_burn_cents = COALESCE(EXCLUDED.net_burn_cents, f.net_burn_cents), updated_at = now()"
-                           " RETURNING finance_json(f), (xmax = 0)",
-                           6, p, &err);
+    PGresult *r = db_query(db, REVENUE_FINANCE_UPSERT_SQL, 6, p, &err);
     if (!r) {
         http_reply_error(rq, &err);
         return;

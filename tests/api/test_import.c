@@ -196,6 +196,70 @@ START_TEST(import_rejects_rows_with_reasons)
 }
 END_TEST
 
+static double num(const json_t *o, const char *k) { return json_number_value(json_object_get(o, k)); }
+
+/* The signal of metric m on a dashboard, or NULL. */
+static const json_t *signal_of(const json_t *dash, const char *m)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(dash, "health_signals"), i, x) if (strcmp(str(x, "metric"), m) == 0) return x;
+    return NULL;
+}
+
+/* The demo's dashboard for the sample's last quarter: every board figure
+ * the synthetic companion feeds has a value (exact: the generator is
+ * seeded), and each one still null is so for a stated reason. */
+static void demo_dashboard_check(const char *ws)
+{
+    char cmd[600], out[4096];
+    snprintf(cmd, sizeof cmd, "'%s' keys create --workspace '%s' --role read --database-url '%s' 2>/dev/null | tail -1",
+             api_revopsd(), ws, api_db_url());
+    ck_assert_int_eq(api_run(cmd, out, sizeof out), 0);
+    out[strcspn(out, "\n")] = '\0';
+    api_resp *r = api_get("/v1/dashboard?period=2017-Q4", out);
+    ck_assert_status(r, 200);
+    const json_t *arr = json_object_get(r->json, "arr"), *ret = json_object_get(r->json, "retention"),
+                 *eff = json_object_get(r->json, "efficiency"), *pl = json_object_get(r->json, "pipeline");
+    ck_assert_double_eq_tol(num(arr, "beginning_of_quarter"), 7170462.00, 0.001);
+    ck_assert_double_eq_tol(num(arr, "expansion"), 2874337.00, 0.001);
+    ck_assert_double_eq_tol(num(arr, "contraction"), 150063.00, 0.001);
+    ck_assert_double_eq_tol(num(arr, "current"), 9894736.00, 0.001);
+    ck_assert_double_eq_tol(num(ret, "nrr"), 1.3799, 1e-9);
+    ck_assert_double_eq_tol(num(ret, "grr"), 0.9791, 1e-9);
+    ck_assert_double_eq_tol(num(eff, "magic_number"), 0.9388, 1e-9);
+    ck_assert_double_eq_tol(num(eff, "burn_multiple"), 1.1232, 1e-9);
+    ck_assert_double_eq_tol(num(pl, "coverage_ratio"), 1.549, 1e-9);
+    /* the sample's 85 accounts all first bought in 2017-Q1/Q2 and none
+     * lapsed: no new customer in the quarter, so CAC and what is built on it
+     * stay null, with that reason */
+    const char *nullable[][2] = {{"cac", "ltv_cac_ratio"},
+                                 {"ltv", "ltv_cac_ratio"},
+                                 {"ltv_cac_ratio", "ltv_cac_ratio"},
+                                 {"cac_payback_months", "cac_payback_months"}};
+    for (size_t i = 0; i < sizeof nullable / sizeof nullable[0]; i++) {
+        ck_assert_msg(json_is_null(json_object_get(eff, nullable[i][0])), "%s", nullable[i][0]);
+        const json_t *sg = signal_of(r->json, nullable[i][1]);
+        ck_assert_ptr_nonnull(sg);
+        ck_assert_msg(strstr(str(sg, "note"), "no new customers") != NULL, "%s", str(sg, "note"));
+    }
+    const char *valued[] = {"magic_number", "burn_multiple", NULL};
+    for (const char *const *v = valued; *v; v++)
+        ck_assert_msg(json_is_number(json_object_get(eff, *v)), "%s", *v);
+    const char *arr_keys[] = {"current", "beginning_of_quarter", "expansion", "contraction", "net_new", NULL};
+    for (const char *const *v = arr_keys; *v; v++)
+        ck_assert_msg(json_is_number(json_object_get(arr, *v)), "%s", *v);
+    api_resp_free(r);
+    r = api_get("/v1/spend?period=2017-12&limit=200", out);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "items")), 6); /* one a channel */
+    api_resp_free(r);
+    r = api_get("/v1/reps/Anna%20Snelling", out);
+    ck_assert_status(r, 200);
+    ck_assert(json_is_number(json_object_get(json_object_get(r->json, "quotas"), "2017-Q4")));
+    api_resp_free(r);
+}
+
 START_TEST(demo_load_cli)
 {
     char name[64], cmd[1200], out[8192];
@@ -205,9 +269,15 @@ START_TEST(demo_load_cli)
     ck_assert_int_eq(api_run(cmd, out, sizeof out), 0);
     ck_assert_msg(strstr(out, "8800 rows, 8800 created, 0 updated, 0 rejected") != NULL, "%s", out);
     ck_assert_msg(strstr(out, "'GTXPro' -> 'GTX Pro'") != NULL, "%s", out);
+    /* the synthetic companion: deterministic (seeded), so its figures are exact */
+    ck_assert_msg(strstr(out, "synthetic companion (seed 0x2017c0ffee): 5067 subscriptions from 4238 won deals, 15 "
+                              "months of S&M spend (6 channels) and finance, 21 finance periods, quotas for 35 reps x "
+                              "5 quarters") != NULL,
+                  "%s", out);
     /* second start: nothing loaded again */
     ck_assert_int_eq(api_run(cmd, out, sizeof out), 0);
     ck_assert_msg(strstr(out, "already has deals") != NULL, "%s", out);
+    demo_dashboard_check(name);
 }
 END_TEST
 
