@@ -1225,6 +1225,94 @@ START_TEST(async_storm_sigkill_and_two_appliers)
 }
 END_TEST
 
+/* Backpressure: while the appliers cannot finish (the test holds the deals
+ * table, so their batches wait and the events stay pending), an instance
+ * started with --webhook-max-backlog 3 and --webhook-max-lag 1 answers
+ * /readyz degraded with the figures, and an async delivery above the backlog
+ * 503 with Retry-After, storing nothing; a sync endpoint still answers. Once
+ * the lock goes, everything acknowledged applies. */
+START_TEST(async_backlog_503_and_degraded)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char ep[64], secret[128];
+    make_endpoint(ws.admin, "{\"source\":\"standard\"}", ep, sizeof ep, secret, sizeof secret);
+    int port = api_free_port();
+    const char *args[] = {"--webhook-appliers", "1", "--webhook-max-backlog", "3", "--webhook-max-lag", "1", NULL};
+    pid_t other = api_spawn_server(api_db_url(), port, args);
+    ck_assert(api_wait_healthy(port, 15000));
+    char base[64];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    PGconn *pg = PQconnectdb(api_db_url());
+    ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+    PQclear(PQexec(pg, "BEGIN"));
+    PGresult *res = PQexec(pg, "LOCK TABLE deals IN EXCLUSIVE MODE");
+    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s", PQerrorMessage(pg));
+    PQclear(res);
+    long status[8] = {0};
+    char retry[8][16] = {{0}};
+    for (int i = 0; i < 8; i++) {
+        char body[300], id[40], sig[200], h1[64], h2[64], h3[300], hp[128];
+        snprintf(body, sizeof body,
+                 "{\"type\":\"deal.updated\",\"timestamp\":\"2026-11-25T12:00:00Z\",\"data\":{\"id\":\"bp-%d\","
+                 "\"name\":\"Backlog\",\"stage\":\"proposal\"}}",
+                 i);
+        snprintf(id, sizeof id, "msg_bp_%d", i);
+        long long ts = (long long)time(NULL);
+        standard_sig(secret, id, ts, body, sig);
+        snprintf(hp, sizeof hp, "/v1/hooks/%s", ep);
+        snprintf(h1, sizeof h1, "webhook-id: %s", id);
+        snprintf(h2, sizeof h2, "webhook-timestamp: %lld", ts);
+        snprintf(h3, sizeof h3, "webhook-signature: %s", sig);
+        const char *hdr[] = {h1, h2, h3, NULL};
+        api_resp *r = api_req_at(base, "POST", hp, NULL, "application/json", body, strlen(body), hdr);
+        status[i] = r->status;
+        if (r->status == 503) {
+            ck_assert_str_eq(str(r->json, "type"), "/problems/webhook-backlog");
+            snprintf(retry[i], sizeof retry[i], "%s", r->retry_after);
+        }
+        api_resp_free(r);
+        if (i == 3) { /* 4 pending: let the instance read its backlog (once a second) */
+            struct timespec pause = {1, 600 * 1000 * 1000};
+            nanosleep(&pause, NULL);
+        }
+    }
+    for (int i = 0; i < 4; i++)
+        ck_assert_msg(status[i] == 200, "delivery %d: %ld", i, status[i]);
+    for (int i = 4; i < 8; i++) {
+        ck_assert_msg(status[i] == 503, "delivery %d: %ld", i, status[i]);
+        ck_assert_str_eq(retry[i], "30");
+    }
+    struct timespec lag = {1, 300 * 1000 * 1000}; /* the oldest is over 1 s old at the next reading */
+    nanosleep(&lag, NULL);
+    api_resp *r = api_req_at(base, "GET", "/readyz", NULL, NULL, NULL, 0, NULL);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(r->json, "status"), "degraded");
+    ck_assert_int_ge(inum(r->json, "webhook_pending"), 4);
+    api_resp_free(r);
+    PQclear(PQexec(pg, "COMMIT"));
+    const char *p[] = {ws.id};
+    char left[32] = "?";
+    for (int i = 0; i < 300 && strcmp(left, "0") != 0; i++) {
+        struct timespec pause = {0, 50 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        res =
+            PQexecParams(pg, "SELECT count(*) FROM webhook_events WHERE workspace_id = $1::uuid AND status = 'pending'",
+                         1, NULL, p, NULL, NULL, 0);
+        snprintf(left, sizeof left, "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+    }
+    ck_assert_str_eq(left, "0");
+    PQfinish(pg);
+    ck_assert_int_eq(count_events(ws.read, "&status=applied"), 4); /* the refused ones were not stored */
+    r = api_get("/v1/deals/bp-3", ws.read);
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    kill(other, SIGTERM);
+    waitpid(other, NULL, 0);
+}
+END_TEST
+
 Suite *webhooks_suite(void)
 {
     Suite *s = suite_create("webhooks");
@@ -1244,6 +1332,7 @@ Suite *webhooks_suite(void)
     tcase_add_test(tc, hubspot_endpoint_bound_to_a_portal);
     tcase_add_test(tc, async_store_then_apply_and_held_deals);
     tcase_add_test(tc, async_storm_sigkill_and_two_appliers);
+    tcase_add_test(tc, async_backlog_503_and_degraded);
     suite_add_tcase(s, tc);
     return s;
 }
