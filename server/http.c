@@ -19,6 +19,7 @@
 #include "jsonv.h"
 #include "log.h"
 #include "prom.h"
+#include "fccache.h"
 #include "respcache.h"
 #include "ratelimit.h"
 
@@ -1042,8 +1043,11 @@ static void dispatch(http_req *rq)
         http_fail(rq, ERR_INTERNAL, "The handler produced no response");
     if (idem)
         idempotency_end(rq, idem, hash, locked, tx);
-    if (rq->status < 300 && strcmp(rq->route->method, "GET") != 0)
+    if (rq->status < 300 && strcmp(rq->route->method, "GET") != 0) {
         respcache_bump(); /* a write: cached reads may be stale now */
+        if (!(rq->route->flags & ROUTE_DERIVED) && rq->auth.workspace_id[0])
+            fccache_touch(rq->auth.workspace_id); /* the forecast engine's learned inputs too */
+    }
 }
 
 static enum MHD_Result send_reply(struct MHD_Connection *conn, http_req *rq)

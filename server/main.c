@@ -15,6 +15,7 @@
 #include "refresh.h"
 #include "routes.h"
 #include "jobs.h"
+#include "fccache.h"
 #include "respcache.h"
 #include "whapply.h"
 
@@ -179,6 +180,7 @@ static int cmd_serve(config *cfg, int argc, char **argv)
     whapply_stop();
     jobs_stop(bg);
     respcache_clear();
+    fccache_clear();
     srv = NULL;
     log_info("serve", "stopped");
     rc = 0;
