@@ -32,6 +32,8 @@
  * edits its rule in sql/. */
 static const char *const changed_since_move[] = {
     "webhook_endpoint_json", /* issue 17: portal_id */
+    "rep_json",              /* issue 20: fully_loaded_cost */
+    "account_json",          /* issue 20: last_price_increase */
     NULL,
 };
 

@@ -463,6 +463,239 @@ START_TEST(plans_versions_templates_and_rules)
 }
 END_TEST
 
+/* One rep over an ended quarter: won 60,000 of 100,000 (two deals of 30,000,
+ * each 30 days 10 hours from creation to win), one lost, 40,000 created in the
+ * quarter, 50,000 open at its start closing inside it. */
+START_TEST(scorecard_json_yaml_markdown)
+{
+    api_ws ws, other;
+    api_new_workspace(&ws);
+    api_new_workspace(&other);
+    quarter q = quarter_at(-200);
+    rep(&ws, "ann", NULL, q.label, 100000);
+    won(&ws, "a1", "ann", 30000, q.first + 10);
+    won(&ws, "a2", "ann", 30000, q.first + 40);
+    char body[400], c[11], w[11], path[128];
+    snprintf(body, sizeof body,
+             "{\"name\":\"l1\",\"amount\":10000,\"stage\":\"closed_lost\",\"status\":\"lost\",\"owner\":\"ann\","
+             "\"created_at\":\"%sT00:00:00Z\",\"closed_at\":\"%sT00:00:00Z\"}",
+             api_day(q.first + 15, c), api_day(q.first + 25, w));
+    send(&ws, "PUT", "/v1/deals/l1", body);
+    snprintf(body, sizeof body,
+             "{\"as_of\":\"%sT12:00:00Z\",\"name\":\"o1\",\"amount\":50000,\"stage\":\"proposal\",\"owner\":\"ann\","
+             "\"expected_close_date\":\"%s\"}",
+             api_day(q.first - 5, c), api_day(q.first + 60, w));
+    send(&ws, "PUT", "/v1/deals/o1", body);
+    snprintf(path, sizeof path, "/v1/reps/ann/scorecard?period=%s", q.label);
+    api_resp *r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    const json_t *s = r->json, *pl = json_object_get(s, "pipeline"), *ef = json_object_get(s, "efficiency");
+    ck_assert(num(s, "quota") == 100000 && num(s, "won") == 60000 && num(s, "attainment") == 0.6);
+    ck_assert(num(pl, "created_this_period") == 40000);
+    ck_assert_int_eq(json_integer_value(json_object_get(pl, "deals_created")), 2);
+    ck_assert(num(pl, "coverage_ratio") == 0.5);
+    ck_assert_str_eq(str(pl, "coverage_as_of"), api_day(q.first, c));
+    ck_assert(num(pl, "avg_deal_size") == 30000);
+    ck_assert(num(pl, "win_rate") == 0.6667);
+    ck_assert(num(pl, "avg_cycle_days") == 30.4);
+    ck_assert_str_eq(str(ef, "pipeline_to_close_ratio"), "0.67:1");
+    ck_assert(json_is_null(json_object_get(ef, "cost_per_meeting")));
+    ck_assert(json_is_false(json_object_get(ef, "fully_loaded_cost_recorded")));
+    const json_t *act = json_object_get(s, "activity");
+    ck_assert(json_is_null(json_object_get(act, "calls_per_day")) && json_is_string(json_object_get(act, "reason")));
+    ck_assert_int_eq(
+        json_integer_value(json_array_get(json_object_get(json_object_get(act, "targets"), "calls_per_day"), 0)), 8);
+    const json_t *cn = json_object_get(s, "coaching_notes");
+    ck_assert_int_eq(json_array_size(json_object_get(cn, "action_items")), 2);
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(cn, "action_items"), 0)),
+                     "Close $40000.00 more to be back on pace");
+    char want[96];
+    snprintf(want, sizeof want, "Add $250000.00 of pipeline closing in %s", q.label);
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(cn, "action_items"), 1)), want);
+    api_resp_free(r);
+    /* YAML and Markdown */
+    const char *ay[] = {"Accept: application/yaml", NULL}, *am[] = {"Accept: text/markdown", NULL};
+    r = api_req("GET", path, ws.read, NULL, NULL, 0, ay);
+    ck_assert_status(r, 200);
+    ck_assert(strstr(r->content_type, "application/yaml") && strstr(r->body, "coverage_ratio: 0.5"));
+    api_resp_free(r);
+    r = api_req("GET", path, ws.read, NULL, NULL, 0, am);
+    ck_assert_status(r, 200);
+    ck_assert(strstr(r->content_type, "text/markdown") && strstr(r->body, "## Rep Scorecard") &&
+              strstr(r->body, "- Attainment: 60.0%"));
+    api_resp_free(r);
+    /* the fully loaded cost is a rep field */
+    send(&ws, "PUT", "/v1/reps/ann", "{\"fully_loaded_cost\":150000}");
+    r = api_get("/v1/reps/ann", ws.read);
+    ck_assert(num(r->json, "fully_loaded_cost") == 150000);
+    api_resp_free(r);
+    r = api_get(path, ws.read);
+    ck_assert(json_is_true(json_object_get(json_object_get(r->json, "efficiency"), "fully_loaded_cost_recorded")));
+    api_resp_free(r);
+    /* unknown rep, another workspace, a bad period */
+    r = api_get("/v1/reps/zed/scorecard", ws.read);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    r = api_get(path, other.read);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    r = api_get("/v1/reps/ann/scorecard?period=Q9", ws.read);
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+}
+END_TEST
+
+static void usage(const api_ws *ws, const char *account, int day, int seats, int limit, int active, long api,
+                  const char *depts)
+{
+    char body[400], d[11];
+    snprintf(body, sizeof body,
+             "{\"account\":\"%s\",\"date\":\"%s\",\"seats_used\":%d,\"seats_limit\":%d,\"active_users\":%d,"
+             "\"api_calls\":%ld,\"departments\":%s}",
+             account, api_day(day, d), seats, limit, active, api, depts);
+    send(ws, "POST", "/v1/usage", body);
+}
+
+static void subscription(const api_ws *ws, const char *id, const char *account, long arr, int start, int renewal)
+{
+    char path[64], body[300], s[11], r[11];
+    snprintf(path, sizeof path, "/v1/subscriptions/%s", id);
+    snprintf(body, sizeof body,
+             "{\"account\":\"%s\",\"arr\":%ld,\"start_date\":\"%s\",\"end_date\":\"%s\",\"renewal_date\":\"%s\"}",
+             account, arr, api_day(start, s), api_day(renewal, r), r);
+    send(ws, "PUT", path, body);
+}
+
+static bool has_signal(const json_t *sig, const char *account, const char *code)
+{
+    size_t i;
+    const json_t *x;
+    json_array_foreach(json_object_get(sig, "items"), i,
+                       x) if (strcmp(str(x, "account"), account) == 0 && strcmp(str(x, "code"), code) == 0) return true;
+    return false;
+}
+
+/* acme: a fifth of its seats used, active users halved month over month, one
+ * detractor, 100,000 renewing in 20 days; beta: 90% of seats, growing, a new
+ * department, API calls up 30%, promoters, 50,000 renewing in 40 days, no
+ * price increase for 400 days; gamma renews next quarter. Seen from day 10 of
+ * a past quarter. */
+START_TEST(health_at_risk_and_signals)
+{
+    api_ws ws, other;
+    api_new_workspace(&ws);
+    api_new_workspace(&other);
+    quarter q = quarter_at(-200);
+    int A = q.first + 10;
+    usage(&ws, "acme", A - 45, 20, 100, 100, 100, "[]");
+    usage(&ws, "acme", A - 40, 20, 100, 100, 100, "[]");
+    usage(&ws, "acme", A - 10, 20, 100, 50, 100, "[]");
+    usage(&ws, "acme", A - 5, 20, 100, 50, 100, "[]");
+    usage(&ws, "beta", A - 45, 80, 100, 100, 500, "[\"sales\"]");
+    usage(&ws, "beta", A - 40, 80, 100, 100, 500, "[\"sales\"]");
+    usage(&ws, "beta", A - 10, 85, 100, 130, 650, "[\"sales\"]");
+    usage(&ws, "beta", A - 5, 90, 100, 130, 650, "[\"sales\",\"finance\"]");
+    usage(&ws, "beta", A + 5, 1, 100, 1, 1, "[\"later\"]"); /* after as_of: never read */
+    char body[600], d1[11], d2[11], d3[11], d4[11];
+    snprintf(body, sizeof body,
+             "{\"items\":[{\"id\":\"T1\",\"account\":\"beta\",\"opened\":\"%s\",\"closed\":\"%s\",\"csat\":5,"
+             "\"department\":\"sales\"},{\"id\":\"T2\",\"account\":\"beta\",\"opened\":\"%s\",\"csat\":5,"
+             "\"priority\":\"low\",\"department\":\"legal\"}]}",
+             api_day(A - 50, d1), api_day(A - 49, d2), api_day(A - 20, d3));
+    send(&ws, "POST", "/v1/support-tickets", body);
+    snprintf(body, sizeof body,
+             "{\"items\":[{\"account\":\"acme\",\"date\":\"%s\",\"score\":3},{\"account\":\"beta\",\"date\":\"%s\","
+             "\"score\":10},{\"account\":\"beta\",\"date\":\"%s\",\"score\":9,\"comment\":\"great\"}]}",
+             api_day(A - 30, d1), d1, api_day(A - 20, d2));
+    send(&ws, "POST", "/v1/nps-responses", body);
+    subscription(&ws, "s-acme", "acme", 100000, A - 300, A + 20);
+    subscription(&ws, "s-beta", "beta", 50000, A - 300, A + 40);
+    subscription(&ws, "s-gamma", "gamma", 70000, A - 300, q.last + 30);
+    snprintf(body, sizeof body, "{\"name\":\"Beta\",\"last_price_increase\":\"%s\"}", api_day(A - 400, d4));
+    send(&ws, "PUT", "/v1/accounts/beta", body);
+
+    char path[128], asof[11];
+    api_day(A, asof);
+    snprintf(path, sizeof path, "/v1/accounts/at-risk?quarter=%s&as_of=%s", q.label, asof);
+    api_resp *r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    const json_t *items = json_object_get(r->json, "items");
+    ck_assert_int_eq(json_array_size(items), 2);
+    const json_t *acme = json_array_get(items, 0), *beta = json_array_get(items, 1);
+    ck_assert_str_eq(str(acme, "account"), "acme");
+    /* (30 x 25 + 25 x 0 + 25 x 0) / 80 = 9.4 -> 9 */
+    ck_assert_int_eq(json_integer_value(json_object_get(acme, "health")), 9);
+    ck_assert_str_eq(str(acme, "band"), "critical");
+    ck_assert(num(acme, "arr_renewing") == 100000 && num(acme, "arr_at_risk") == 91000);
+    ck_assert_int_eq(json_integer_value(json_object_get(acme, "renewal_reminder_days")), 30);
+    ck_assert_int_eq(json_array_size(json_object_get(acme, "reasons")), 6);
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(acme, "reasons"), 1)),
+                     "active users down 50% month over month");
+    ck_assert_int_eq(json_integer_value(json_object_get(beta, "health")), 100);
+    ck_assert(num(beta, "arr_at_risk") == 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(beta, "renewal_reminder_days")), 60);
+    ck_assert(num(r->json, "arr_renewing") == 150000 && num(r->json, "arr_at_risk") == 91000);
+    char want[160];
+    snprintf(want, sizeof want, "$91000.00 ARR at risk this quarter (%s) of $150000.00 renewing", q.label);
+    ck_assert_str_eq(str(r->json, "summary"), want);
+    api_resp_free(r);
+
+    /* the seed's expansion rules on beta; churn on acme */
+    snprintf(path, sizeof path, "/v1/signals?kind=expansion&as_of=%s", asof);
+    r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    const char *exp[] = {"usage_limit",           "new_department",      "api_growth",
+                         "ticket_new_department", "renewal_healthy_nps", "price_review"};
+    for (size_t i = 0; i < sizeof exp / sizeof *exp; i++)
+        ck_assert_msg(has_signal(r->json, "beta", exp[i]), "beta has no %s: %s", exp[i], r->body);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "items")), 6);
+    const json_t *first = json_array_get(json_object_get(r->json, "items"), 0);
+    ck_assert_str_eq(str(first, "urgency"), "high");
+    const json_t *last = json_array_get(json_object_get(r->json, "items"), 5);
+    ck_assert_str_eq(str(last, "code"), "price_review");
+    ck_assert_str_eq(str(last, "action"), "Flag for pricing review at renewal");
+    api_resp_free(r);
+    snprintf(path, sizeof path, "/v1/signals?kind=churn&as_of=%s", asof);
+    r = api_get(path, ws.read);
+    ck_assert(has_signal(r->json, "acme", "usage_decline") && has_signal(r->json, "acme", "detractors") &&
+              has_signal(r->json, "acme", "critical_renewal"));
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "items")), 3);
+    api_resp_free(r);
+
+    /* isolation, roles and bad input */
+    r = api_get(path, other.read);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "items")), 0);
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/usage", ws.read, "{\"account\":\"a\",\"date\":\"2026-01-01\"}");
+    ck_assert_status(r, 403);
+    api_resp_free(r);
+    r = api_send_json(
+        "POST", "/v1/usage", ws.write,
+        "{\"items\":[{\"account\":\"a\",\"date\":\"2026-01-01\"},{\"account\":\"a\",\"date\":\"2026-01-01\"},"
+        "{\"account\":\"a\",\"date\":\"2026-02-30\",\"seats_used\":-1}]}");
+    ck_assert_status(r, 422);
+    ck_assert_str_eq(str(json_array_get(json_object_get(r->json, "errors"), 0), "field"), "items[1].date");
+    ck_assert_str_eq(str(json_array_get(json_object_get(r->json, "errors"), 1), "field"), "items[2].date");
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/nps-responses", ws.write,
+                      "{\"account\":\"a\",\"date\":\"2026-01-01\",\"score\":11}");
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+    r = api_send_json(
+        "POST", "/v1/support-tickets", ws.write,
+        "{\"id\":\"T9\",\"account\":\"a\",\"opened\":\"2026-01-05\",\"closed\":\"2026-01-01\",\"csat\":0}");
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+    const char *bad[] = {"/v1/signals?kind=upsell", "/v1/accounts/at-risk?quarter=2026-03",
+                         "/v1/accounts/at-risk?as_of=2999-01-01"};
+    for (size_t i = 0; i < 3; i++) {
+        r = api_get(bad[i], ws.read);
+        ck_assert_status(r, 422);
+        api_resp_free(r);
+    }
+}
+END_TEST
+
 Suite *reps_suite(void)
 {
     Suite *s = suite_create("reps");
@@ -476,5 +709,10 @@ Suite *reps_suite(void)
     tcase_add_test(c, statements_to_the_cent);
     tcase_add_test(c, plans_versions_templates_and_rules);
     suite_add_tcase(s, c);
+    TCase *sc = tcase_create("scorecard");
+    tcase_set_timeout(sc, 60);
+    tcase_add_test(sc, scorecard_json_yaml_markdown);
+    tcase_add_test(sc, health_at_risk_and_signals);
+    suite_add_tcase(s, sc);
     return s;
 }
