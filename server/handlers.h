@@ -155,4 +155,7 @@ void h_nps_responses_create(http_req *rq);
 void h_accounts_at_risk(http_req *rq);
 void h_signals(http_req *rq);
 
+/* h_quota.c: quota plans */
+void h_quota_plans_create(http_req *rq);
+
 #endif

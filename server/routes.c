@@ -83,6 +83,7 @@ const http_route routes[] = {
     {"POST", "/v1/nps-responses", h_nps_responses_create, ROLE_WRITE, ROUTE_IDEMPOTENT},
     {"GET", "/v1/accounts/at-risk", h_accounts_at_risk, ROLE_READ, 0},
     {"GET", "/v1/signals", h_signals, ROLE_READ, 0},
+    {"POST", "/v1/quota-plans", h_quota_plans_create, ROLE_WRITE, 0},
     {"POST", "/v1/imports", h_imports_create, ROLE_WRITE, ROUTE_RAW_BODY | ROUTE_LARGE_BODY},
     {"POST", "/v1/webhook-endpoints", h_webhook_endpoints_create, ROLE_ADMIN, 0},
     {"GET", "/v1/webhook-endpoints", h_webhook_endpoints_list, ROLE_ADMIN, 0},

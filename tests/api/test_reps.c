@@ -696,6 +696,70 @@ START_TEST(health_at_risk_and_signals)
 }
 END_TEST
 
+/* A future quarter: ann and bob in seat all along, newbie hired on its first
+ * day (ramp 0, 0, 25%: 1/12 on average); potential 600K / 300K / 100K; target
+ * 310,000 + 10%. */
+START_TEST(quota_plan_split_and_apply)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    quarter q = quarter_at(200);
+    char body[400], d[11];
+    send(&ws, "PUT", "/v1/reps/ann", "{\"name\":\"Ann\",\"role\":\"ae\",\"start_date\":\"2020-01-06\"}");
+    send(&ws, "PUT", "/v1/reps/bob", "{\"name\":\"Bob\",\"role\":\"ae\"}");
+    snprintf(body, sizeof body, "{\"name\":\"Newbie\",\"role\":\"ae\",\"start_date\":\"%s\"}", api_day(q.first, d));
+    send(&ws, "PUT", "/v1/reps/newbie", body);
+    send(&ws, "PUT", "/v1/reps/mia", "{\"name\":\"Mia\",\"role\":\"manager\"}");
+    send(&ws, "PUT", "/v1/accounts/a1", "{\"name\":\"A1\",\"owner\":\"ann\",\"potential\":600000}");
+    send(&ws, "PUT", "/v1/accounts/b1", "{\"name\":\"B1\",\"owner\":\"bob\",\"potential\":300000}");
+    send(&ws, "PUT", "/v1/accounts/n1", "{\"name\":\"N1\",\"owner\":\"newbie\",\"potential\":100000}");
+    api_resp *r = api_send_json("POST", "/v1/comp-plans", ws.write, "{\"name\":\"MM\",\"template\":\"ae_mid_market\"}");
+    ck_assert_status(r, 201);
+    char plan[40];
+    snprintf(plan, sizeof plan, "%s", str(r->json, "id"));
+    api_resp_free(r);
+    snprintf(body, sizeof body, "{\"period\":\"%s\",\"target\":310000,\"comp_plan_id\":\"%s\"}", q.label, plan);
+    r = api_send_json("POST", "/v1/quota-plans", ws.write, body);
+    ck_assert_status(r, 200);
+    const json_t *it = json_object_get(r->json, "items");
+    ck_assert_int_eq(json_array_size(it), 3); /* the manager is not an AE */
+    const json_t *ann = json_array_get(it, 0), *bob = json_array_get(it, 1), *nb = json_array_get(it, 2);
+    ck_assert(num(ann, "quota") == 225247.71 && num(bob, "quota") == 112623.85 && num(nb, "quota") == 3128.44);
+    ck_assert(num(nb, "ramp") == 0.0833 && num(ann, "ramp") == 1 && num(ann, "share") == 0.6);
+    ck_assert(num(r->json, "quota_total") == 341000 && num(r->json, "over_assignment") == 31000);
+    ck_assert(num(r->json, "over_assignment_rate") == 0.1);
+    ck_assert_str_eq(str(ann, "vs_seed_multiple"), "within"); /* 4.5x OTE a year */
+    ck_assert_str_eq(str(bob, "vs_seed_multiple"), "below");
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "below_multiple")), 2);
+    ck_assert(json_is_false(json_object_get(r->json, "applied")));
+    api_resp_free(r);
+    r = api_get("/v1/reps/ann", ws.read);
+    ck_assert(json_object_get(json_object_get(r->json, "quotas"), q.label) == NULL); /* a proposal writes nothing */
+    api_resp_free(r);
+    /* applied: the quotas are the reps' */
+    snprintf(body, sizeof body, "{\"period\":\"%s\",\"target\":310000,\"apply\":true}", q.label);
+    r = api_send_json("POST", "/v1/quota-plans", ws.write, body);
+    ck_assert_status(r, 200);
+    ck_assert(json_is_true(json_object_get(r->json, "applied")));
+    api_resp_free(r);
+    r = api_get("/v1/reps/newbie", ws.read);
+    ck_assert(num(json_object_get(r->json, "quotas"), q.label) == 3128.44);
+    api_resp_free(r);
+    /* bad input, roles */
+    r = api_send_json("POST", "/v1/quota-plans", ws.read, body);
+    ck_assert_status(r, 403);
+    api_resp_free(r);
+    snprintf(body, sizeof body, "{\"period\":\"%s\",\"target\":1,\"reps\":[\"ann\",\"zed\"]}", q.label);
+    r = api_send_json("POST", "/v1/quota-plans", ws.write, body);
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/quota-plans", ws.write, "{\"period\":\"2027-Q1\",\"over_assignment\":2}");
+    ck_assert_status(r, 422);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "errors")), 2);
+    api_resp_free(r);
+}
+END_TEST
+
 Suite *reps_suite(void)
 {
     Suite *s = suite_create("reps");
@@ -708,6 +772,7 @@ Suite *reps_suite(void)
     tcase_set_timeout(c, 60);
     tcase_add_test(c, statements_to_the_cent);
     tcase_add_test(c, plans_versions_templates_and_rules);
+    tcase_add_test(c, quota_plan_split_and_apply);
     suite_add_tcase(s, c);
     TCase *sc = tcase_create("scorecard");
     tcase_set_timeout(sc, 60);
