@@ -17,7 +17,12 @@ typedef struct {
     size_t max_import_body; /* REVOPS_MAX_IMPORT_BODY bytes, 64 MiB: bulk imports */
     int conn_timeout;       /* REVOPS_CONN_TIMEOUT seconds of client idleness */
     int request_timeout;    /* REVOPS_REQUEST_TIMEOUT seconds to send one request's body; 0 = none */
+    int header_timeout;     /* REVOPS_HEADER_TIMEOUT seconds to send a request line and headers; 0 = none */
+    int max_connections;    /* REVOPS_MAX_CONNECTIONS open client connections per instance */
+    int max_conns_per_ip;   /* REVOPS_MAX_CONNECTIONS_PER_IP from one client address; 0 = no limit */
     int stmt_timeout_ms;    /* REVOPS_STATEMENT_TIMEOUT_MS */
+    int db_deadline_ms;     /* REVOPS_DB_DEADLINE_MS: client-side deadline of each database call */
+    int ready_deadline_ms;  /* REVOPS_READY_DEADLINE_MS: /readyz answers 503 within it */
     char *cors_origins;     /* REVOPS_CORS_ORIGINS, comma list or "*"; empty = no CORS */
     char *public_url;       /* REVOPS_PUBLIC_URL, for webhook signature URIs behind proxies */
     int shutdown_grace;     /* REVOPS_SHUTDOWN_GRACE seconds to finish in-flight requests */

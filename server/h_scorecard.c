@@ -15,7 +15,7 @@
 #include "yconv.h"
 
 #define COVERAGE_TARGET 3.0 /* seed phase 4: pipeline coverage minimum 3x */
-#define NO_ACTIVITIES "no activities are recorded for the rep (the engine has no activity data yet)"
+#define NO_ACTIVITIES "no sales activities (call, email_sent, meeting) of the rep in the period (POST /v1/activities)"
 
 static json_t *money_j(money_t c) { return json_real((double)c / 100.0); }
 static json_t *r4(double v) { return json_real(round(v * 10000) / 10000); }
@@ -63,6 +63,79 @@ static int coverage_inputs(db_conn *db, const char *ws, const char *rep, const p
     *as_of = o.as_of;
     fcprep_free(&pd);
     return 0;
+}
+
+/* Monday to Friday days in [a, b). */
+static int working_days(caldate_t a, caldate_t b)
+{
+    int n = 0;
+    for (caldate_t d = a; d < b; d++)
+        n += ((d + 3) % 7 + 7) % 7 < 5; /* day 0, 1970-01-01, was a Thursday */
+    return n;
+}
+
+typedef struct {
+    long calls, emails, meetings, demos;
+    int days, working;
+} activity_counts;
+
+/* The rep's sales activities in [start, end) (end: the period's end or today, 00:00 UTC). */
+static int load_activities(db_conn *db, const char *ws, const char *rep, caldate_t start, caldate_t end,
+                           activity_counts *a, app_err *err)
+{
+    char sb[16], eb[16];
+    const char *p[] = {ws, rep, caldate_format(start, sb, sizeof sb), caldate_format(end, eb, sizeof eb)};
+    PGresult *r = db_query(db,
+                           "SELECT count(*) FILTER (WHERE type = 'call'), count(*) FILTER (WHERE type = 'email_sent'),"
+                           " count(*) FILTER (WHERE type = 'meeting'), 0"
+                           " FROM activities WHERE workspace_id = $1 AND rep = $2"
+                           " AND occurred_at >= ($3::date::timestamp AT TIME ZONE 'UTC')"
+                           " AND occurred_at < ($4::date::timestamp AT TIME ZONE 'UTC')",
+                           4, p, err);
+    if (!r)
+        return -1;
+    *a = (activity_counts){.calls = atol(PQgetvalue(r, 0, 0)),
+                           .emails = atol(PQgetvalue(r, 0, 1)),
+                           .meetings = atol(PQgetvalue(r, 0, 2)),
+                           .demos = atol(PQgetvalue(r, 0, 3)),
+                           .days = end > start ? (int)(end - start) : 0,
+                           .working = end > start ? working_days(start, end) : 0};
+    PQclear(r);
+    return 0;
+}
+
+static json_t *per(long n, double unit)
+{
+    return unit > 0 ? json_real(round((double)n / unit * 10) / 10) : json_null();
+}
+
+static json_t *activity_json(const activity_counts *a, const char *role)
+{
+    long total = a->calls + a->emails + a->meetings + a->demos;
+    double weeks = a->working / 5.0;
+    const char *reason = total == 0        ? NO_ACTIVITIES
+                         : a->working == 0 ? "none of the period's working days has passed yet"
+                                           : "demos_per_week: the activity API has no demo type";
+    return json_pack("{s:o, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I}, s:i, s:o, s:o}", "calls_per_day",
+                     total ? per(a->calls, a->working) : json_null(), "emails_per_day",
+                     total ? per(a->emails, a->working) : json_null(), "meetings_booked_per_week",
+                     total ? per(a->meetings, weeks) : json_null(), "demos_per_week", json_null(), "counts", "calls",
+                     (json_int_t)a->calls, "emails", (json_int_t)a->emails, "meetings", (json_int_t)a->meetings,
+                     "demos", (json_int_t)a->demos, "working_days", a->working, "targets", activity_targets(role),
+                     "reason", reason ? json_string(reason) : json_null());
+}
+
+/* A metric against the seed's target range: a strength at or above its low
+ * end, an improvement area below it. */
+static void activity_note(json_t *strengths, json_t *improve, const json_t *act, const char *key, const char *what)
+{
+    const json_t *v = json_object_get(act, key), *t = json_object_get(json_object_get(act, "targets"), key);
+    if (!json_is_number(v) || !json_is_array(t))
+        return;
+    double lo = (double)json_integer_value(json_array_get(t, 0)), hi = (double)json_integer_value(json_array_get(t, 1));
+    char b[200];
+    snprintf(b, sizeof b, "%s: %.1f against the seed's %g-%g", what, json_number_value(v), lo, hi);
+    json_array_append_new(json_number_value(v) >= lo ? strengths : improve, json_string(b));
 }
 
 static void note(json_t *arr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -134,6 +207,10 @@ static char *markdown(const json_t *j)
     OUT("- Quota: %s\n", num_or(json_object_get(j, "quota"), t1, sizeof t1, "$%.2f", 1));
     OUT("- Attainment: %s\n\n", num_or(json_object_get(j, "attainment"), t1, sizeof t1, "%.1f%%", 100));
     OUT("### Activity\n");
+    OUT("- Calls per day: %s\n", num_or(json_object_get(ac, "calls_per_day"), t1, sizeof t1, "%.1f", 1));
+    OUT("- Emails per day: %s\n", num_or(json_object_get(ac, "emails_per_day"), t1, sizeof t1, "%.1f", 1));
+    OUT("- Meetings booked per week: %s\n",
+        num_or(json_object_get(ac, "meetings_booked_per_week"), t1, sizeof t1, "%.1f", 1));
     if (json_is_string(json_object_get(ac, "reason")))
         OUT("- %s\n", json_string_value(json_object_get(ac, "reason")));
     OUT("\n### Pipeline\n");
@@ -222,6 +299,7 @@ void h_reps_scorecard(http_req *rq)
     bool has_quota = !PQgetisnull(r, 0, 2) && strtoll(PQgetvalue(r, 0, 2), NULL, 10) > 0;
     money_t quota = has_quota ? strtoll(PQgetvalue(r, 0, 2), NULL, 10) : 0;
     bool has_cost = !PQgetisnull(r, 0, 3);
+    money_t cost_year = has_cost ? strtoll(PQgetvalue(r, 0, 3), NULL, 10) : 0;
     long nwon = atol(PQgetvalue(r, 0, 4)), nlost = atol(PQgetvalue(r, 0, 6)), ncreated = atol(PQgetvalue(r, 0, 8));
     money_t won = strtoll(PQgetvalue(r, 0, 5), NULL, 10), created = strtoll(PQgetvalue(r, 0, 9), NULL, 10);
     bool has_cycle = !PQgetisnull(r, 0, 7);
@@ -236,6 +314,23 @@ void h_reps_scorecard(http_req *rq)
         return;
     }
     caldate_t as_of = today < P.end ? today : P.end;
+    activity_counts ac = {0};
+    if (load_activities(db, ws, rep, P.start, as_of, &ac, &err) != 0) {
+        free(name);
+        free(role);
+        http_reply_error(rq, &err);
+        return;
+    }
+    long nact = ac.calls + ac.emails + ac.meetings + ac.demos;
+    json_t *activity = activity_json(&ac, role);
+    /* the rep's cost over the days of the period gone, per meeting held */
+    money_t cost = has_cost ? money_mul_rate(cost_year, (double)ac.days / 365.0) : 0;
+    const char *eff_reason = !has_cost && !nact ? "no fully loaded cost recorded for the rep (reps.fully_loaded_cost), "
+                                                  "and " NO_ACTIVITIES
+                             : !has_cost        ? "no fully loaded cost recorded for the rep (reps.fully_loaded_cost)"
+                             : !nact            ? NO_ACTIVITIES
+                             : !ac.meetings     ? "no meetings held in the period"
+                                                : NULL;
     comp_pace pace;
     comp_pace_compute(&(comp_pace_input){.has_quota = has_quota,
                                          .quota = quota,
@@ -252,26 +347,34 @@ void h_reps_scorecard(http_req *rq)
         snprintf(ratio, sizeof ratio, "%.2f:1", (double)created / (double)won);
     json_t *out = json_pack(
         "{s:s, s:o, s:o, s:s, s:o, s:o, s:o,"
-        " s:{s:n, s:n, s:n, s:n, s:o, s:s},"
+        " s:o,"
         " s:{s:o, s:I, s:o, s:s, s:o, s:o, s:o, s:I, s:I},"
-        " s:{s:n, s:n, s:o, s:s, s:b},"
+        " s:{s:o, s:o, s:o, s:o, s:b},"
         " s:o}",
         "rep", rep, "rep_name", name ? json_string(name) : json_null(), "role", role ? json_string(role) : json_null(),
         "period", label, "quota", has_quota ? money_j(quota) : json_null(), "won", money_j(won), "attainment",
-        pace.has_attainment ? r4(pace.attainment) : json_null(), "activity", "calls_per_day", "emails_per_day",
-        "meetings_booked_per_week", "demos_per_week", "targets", activity_targets(role), "reason", NO_ACTIVITIES,
-        "pipeline", "created_this_period", money_j(created), "deals_created", (json_int_t)ncreated, "coverage_ratio",
-        cov, "coverage_as_of", caldate_format(cov_as_of, cab, sizeof cab), "avg_deal_size",
+        pace.has_attainment ? r4(pace.attainment) : json_null(), "activity", activity, "pipeline",
+        "created_this_period", money_j(created), "deals_created", (json_int_t)ncreated, "coverage_ratio", cov,
+        "coverage_as_of", caldate_format(cov_as_of, cab, sizeof cab), "avg_deal_size",
         nwon ? money_j((won + nwon / 2) / nwon) : json_null(), "win_rate", win_rate >= 0 ? r4(win_rate) : json_null(),
         "avg_cycle_days", has_cycle ? json_real(round(cycle * 10) / 10) : json_null(), "deals_won", (json_int_t)nwon,
-        "deals_lost", (json_int_t)nlost, "efficiency", "cost_per_meeting", "revenue_per_activity",
-        "pipeline_to_close_ratio", won > 0 ? json_string(ratio) : json_null(), "reason",
-        has_cost ? "cost per meeting and revenue per activity need activities: " NO_ACTIVITIES
-                 : "no fully loaded cost is recorded for the rep (reps.fully_loaded_cost), and " NO_ACTIVITIES,
+        "deals_lost", (json_int_t)nlost, "efficiency", "cost_per_meeting",
+        has_cost && ac.meetings ? money_j((cost + ac.meetings / 2) / ac.meetings) : json_null(), "revenue_per_activity",
+        nact ? money_j((won + nact / 2) / nact) : json_null(), "pipeline_to_close_ratio",
+        won > 0 ? json_string(ratio) : json_null(), "reason", eff_reason ? json_string(eff_reason) : json_null(),
         "fully_loaded_cost_recorded", has_cost, "coaching_notes",
         coaching(&pace, has_quota, cov, to_cover > 0 ? to_cover : 0, win_rate, nwon + nlost, label));
     free(name);
     free(role);
+    if (out) {
+        json_t *cn = json_object_get(out, "coaching_notes"), *act = json_object_get(out, "activity");
+        activity_note(json_object_get(cn, "strengths"), json_object_get(cn, "improvement_areas"), act, "calls_per_day",
+                      "Calls a day");
+        activity_note(json_object_get(cn, "strengths"), json_object_get(cn, "improvement_areas"), act, "emails_per_day",
+                      "Emails a day");
+        activity_note(json_object_get(cn, "strengths"), json_object_get(cn, "improvement_areas"), act,
+                      "meetings_booked_per_week", "Meetings a week");
+    }
     if (!out) {
         http_fail(rq, ERR_INTERNAL, "could not build the scorecard");
         return;

@@ -15,6 +15,7 @@
 #include "refresh.h"
 #include "routes.h"
 #include "jobs.h"
+#include "fccache.h"
 #include "respcache.h"
 
 static db_conn *connect_cli(const config *cfg)
@@ -160,6 +161,7 @@ static int cmd_serve(config *cfg, int argc, char **argv)
     http_server *srv = NULL;
     if (!pool || prom_init(routes, routes_count) != 0)
         goto out;
+    db_pool_set_deadline(pool, cfg->db_deadline_ms);
     srv = http_server_start(cfg, pool, routes, routes_count);
     if (!srv)
         goto out;
@@ -174,6 +176,7 @@ static int cmd_serve(config *cfg, int argc, char **argv)
     refresh_stop();
     jobs_stop(bg);
     respcache_clear();
+    fccache_clear();
     srv = NULL;
     log_info("serve", "stopped");
     rc = 0;

@@ -112,6 +112,7 @@ Suite *faults_suite(void);
 Suite *plans_suite(void);
 Suite *migrate_suite(void);
 Suite *writes_suite(void);
+Suite *leads_suite(void);
 Suite *reps_suite(void);
 
 #define ck_assert_status(r, want)                                                                                      \

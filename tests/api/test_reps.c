@@ -2,7 +2,9 @@
  * (as of a past day and now, per rep, team and manager). */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api.h"
 
@@ -472,6 +474,7 @@ START_TEST(scorecard_json_yaml_markdown)
     api_new_workspace(&ws);
     api_new_workspace(&other);
     quarter q = quarter_at(-200);
+    int len_q = q.last - q.first + 1;
     rep(&ws, "ann", NULL, q.label, 100000);
     won(&ws, "a1", "ann", 30000, q.first + 10);
     won(&ws, "a2", "ann", 30000, q.first + 40);
@@ -532,6 +535,50 @@ START_TEST(scorecard_json_yaml_markdown)
     r = api_get(path, ws.read);
     ck_assert(json_is_true(json_object_get(json_object_get(r->json, "efficiency"), "fully_loaded_cost_recorded")));
     api_resp_free(r);
+    /* sales activities: 10 calls, 6 emails, 4 meetings in the quarter (and one after it) */
+    json_t *acts = json_array();
+    for (int i = 0; i < 21; i++) {
+        char id[16], at[40], day[11];
+        snprintf(id, sizeof id, "act%d", i);
+        snprintf(at, sizeof at, "%sT09:00:00Z", api_day(i == 20 ? q.last + 3 : q.first + i, day));
+        json_array_append_new(acts, json_pack("{s:s, s:s, s:s, s:s}", "id", id, "type",
+                                              i < 10   ? "call"
+                                              : i < 16 ? "email_sent"
+                                                       : "meeting",
+                                              "occurred_at", at, "rep", "ann"));
+    }
+    json_t *ab = json_pack("{s:o}", "items", acts);
+    char *abt = json_dumps(ab, JSON_COMPACT);
+    json_decref(ab);
+    send(&ws, "POST", "/v1/activities/batch", abt);
+    free(abt);
+    r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    int wd = 0;
+    for (int d = q.first; d <= q.last; d++) {
+        char day[11];
+        int y, m, dd;
+        sscanf(api_day(d, day), "%d-%d-%d", &y, &m, &dd);
+        struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = dd, .tm_hour = 12};
+        time_t t = timegm(&tm);
+        int wday = gmtime(&t)->tm_wday;
+        wd += wday >= 1 && wday <= 5;
+    }
+    act = json_object_get(r->json, "activity");
+    ck_assert_int_eq(json_integer_value(json_object_get(act, "working_days")), wd);
+    ck_assert(num(act, "calls_per_day") == round(10.0 / wd * 10) / 10);
+    ck_assert(num(act, "meetings_booked_per_week") == round(4.0 / (wd / 5.0) * 10) / 10);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(act, "counts"), "emails")), 6);
+    ef = json_object_get(r->json, "efficiency");
+    long long cost = llround(15000000.0 * len_q / 365);
+    ck_assert_msg(num(ef, "cost_per_meeting") == (double)((cost + 2) / 4) / 100, "%s", r->body);
+    ck_assert(num(ef, "revenue_per_activity") == 3000); /* 60,000 / 20 */
+    api_resp_free(r);
+    const char *am2[] = {"Accept: text/markdown", NULL};
+    r = api_req("GET", path, ws.read, NULL, NULL, 0, am2);
+    ck_assert(strstr(r->body, "- Calls per day: "));
+    api_resp_free(r);
+
     /* unknown rep, another workspace, a bad period */
     r = api_get("/v1/reps/zed/scorecard", ws.read);
     ck_assert_status(r, 404);
