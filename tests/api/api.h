@@ -26,6 +26,7 @@ typedef struct {
     char vary[128]; /* every Vary header, joined with ", " */
     char content_length[32];
     char replayed[16]; /* Idempotent-Replayed */
+    char retry_after[16];
 } api_resp;
 
 typedef struct {
