@@ -49,18 +49,26 @@ bool money_parse(const char *s, money_t *out)
 
 bool money_from_double(double v, money_t *out)
 {
-    if (!isfinite(v))
+    if (!isfinite(v) || fabs(v) > (double)(MONEY_JSON_MAX_ABS / 100))
         return false;
-    double cents = v * 100.0;
-    if (fabs(cents) > (double)MONEY_MAX_ABS)
-        return false;
-    double r = round(cents);
-    /* A JSON number like 19.99 is 1998.9999999 cents in binary: tolerate that,
-     * but refuse a genuine third decimal. */
-    if (fabs(cents - r) > 1e-6 * fmax(1.0, fabs(cents)) && fabs(cents - r) > 1e-4)
-        return false;
-    *out = (money_t)r;
-    return true;
+    /* v * 100 is itself rounded: the cents v stands for is r or a neighbour.
+     * c / 100.0 is correctly rounded (both operands exact below 2^53), so it
+     * is the double nearest c cents: the one a two-decimal text parses to. */
+    money_t r = (money_t)llround(v * 100.0);
+    for (money_t c = r - 1; c <= r + 1; c++)
+        if ((double)c / 100.0 == v) {
+            *out = c;
+            return true;
+        }
+    if (fabs(v) < 4294967296.0) {
+        double cv = (double)r / 100.0;
+        double ulp = nextafter(fmax(fabs(v), fabs(cv)), INFINITY) - fmax(fabs(v), fabs(cv));
+        if (fabs(v - cv) <= 2.0 * ulp) {
+            *out = r;
+            return true;
+        }
+    }
+    return false;
 }
 
 char *money_format(money_t v, char *buf, size_t len)

@@ -21,8 +21,19 @@ typedef int64_t money_t; /* minor units (cents) */
  * At most two fraction digits; returns false on syntax error or overflow. */
 bool money_parse(const char *s, money_t *out) __attribute__((warn_unused_result));
 
-/* Convert a JSON number (double) to cents; false when not finite, above
- * MONEY_MAX_ABS, or with more than two decimals (beyond 1e-6 tolerance). */
+/* Largest absolute amount accepted as a JSON number: 10^13 major units
+ * (10^15 cents, below 2^53), where every whole number of cents still has a
+ * double of its own; above it two amounts a cent apart can read as the same
+ * double, so a third decimal could no longer be told from rounding. */
+#define MONEY_JSON_MAX_ABS ((money_t)1000000000000000LL)
+
+/* Convert a JSON number (double) to cents, exactly: true only when v is the
+ * double nearest a whole number of cents (what a decimal with at most two
+ * decimals parses to), whatever its size. False when not finite, beyond
+ * MONEY_JSON_MAX_ABS, or with a third decimal. One allowance: below 2^32
+ * major units a value within 2 ulps of a whole cent is that cent (0.1 + 0.2
+ * summed by a client in binary is 0.30000000000000004); no decimal written
+ * with 15 significant digits or fewer lies that close to another. */
 bool money_from_double(double v, money_t *out) __attribute__((warn_unused_result));
 
 /* Decimal rendering "-1234.50" into buf (at least 32 bytes); returns buf. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "caldate.h"
 #include "money.h"
@@ -149,6 +150,31 @@ bool crm_is_timestamp(const char *s)
         return true;
     return (*p == '+' || *p == '-') && digits(p + 1, 2) && p[3] == ':' && digits(p + 4, 2) && p[6] == '\0' &&
            atoi(p + 1) < 24 && atoi(p + 4) < 60;
+}
+
+long long crm_timestamp_epoch(const char *s)
+{
+    char date[11];
+    memcpy(date, s, 10);
+    date[10] = '\0';
+    caldate_t d = 0;
+    if (!caldate_parse(date, &d))
+        return 0;
+    long long t = (long long)d * 86400 + atoi(s + 11) * 3600LL + atoi(s + 14) * 60LL + atoi(s + 17);
+    const char *p = s + 19;
+    if (*p == '.')
+        for (p++; isdigit((unsigned char)*p); p++)
+            ;
+    if (*p == '+' || *p == '-') { /* local time = UTC + offset */
+        long long off = atoi(p + 1) * 3600LL + atoi(p + 4) * 60LL;
+        t += *p == '+' ? -off : off;
+    }
+    return t;
+}
+
+bool crm_timestamp_too_late(const char *s)
+{
+    return crm_timestamp_epoch(s) > (long long)time(NULL) + CRM_MAX_FUTURE_SKEW_S;
 }
 
 static bool in_list(const char *const *values, const char *s)

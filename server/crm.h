@@ -70,6 +70,15 @@ json_t *crm_check(const crm_object *o, const json_t *in, bool require, const cha
 
 /* RFC 3339 timestamp (Z or offset, optional fraction)? */
 bool crm_is_timestamp(const char *s);
+/* How far ahead of this server's clock an event time may be: the tolerance
+ * Standard Webhooks gives a signature's timestamp (5 minutes), for clocks
+ * that disagree. A later time is refused: a change stamped 9999-12-31 would
+ * make every later change to the deal look stale and never be applied. */
+#define CRM_MAX_FUTURE_SKEW_S 300
+/* Seconds since 1970 of a crm_is_timestamp() text (its offset applied). */
+long long crm_timestamp_epoch(const char *s);
+/* Is the crm_is_timestamp() text later than now + CRM_MAX_FUTURE_SKEW_S? */
+bool crm_timestamp_too_late(const char *s);
 
 /* Apply ops [{id, patch, at?, origin?, stage_at?}] in the caller's
  * transaction; *results gets one string per op: created | updated |

@@ -16,7 +16,9 @@ static const char *const deal_extra[] = {"as_of", NULL};
 static const char *const batch_deal_extra[] = {"id", "as_of", NULL};
 static const char *const batch_extra[] = {"id", NULL};
 
-static bool valid_id(const char *id) { return id && *id && strlen(id) <= 200; }
+/* Control characters are refused (jv_id_clean): an id with CR/LF or a NUL
+ * could not be named in a path, and would split a log line or a CSV export. */
+static bool valid_id(const char *id) { return id && *id && strlen(id) <= 200 && jv_id_clean(id); }
 
 /* The deal/account/rep JSON of one row: the detailed form for deals. */
 static const char *one_sql(const crm_object *o)
@@ -53,6 +55,11 @@ static bool check_as_of(const json_t *obj, const char **as_of, app_err *e)
         return true;
     if (!json_is_string(v) || !crm_is_timestamp(json_string_value(v))) {
         app_err_field(e, "as_of", "must be an RFC 3339 timestamp such as 2026-03-01T12:00:00Z");
+        return false;
+    }
+    if (crm_timestamp_too_late(json_string_value(v))) {
+        app_err_field(e, "as_of", "is in the future (more than %d minutes ahead of this server's clock)",
+                      CRM_MAX_FUTURE_SKEW_S / 60);
         return false;
     }
     *as_of = json_string_value(v);
@@ -299,7 +306,7 @@ static void crm_batch(http_req *rq, const crm_object *o)
             app_err_field(&one, "item", "must be an object");
         } else {
             if (!valid_id(id))
-                app_err_field(&one, "id", "must be a string of 1 to 200 characters");
+                app_err_field(&one, "id", "must be a string of 1 to 200 characters without control characters");
             patch = crm_check(o, it, true, o->kind == CRM_DEALS ? batch_deal_extra : batch_extra, &one);
             if (o->kind == CRM_DEALS)
                 (void)check_as_of(it, &as_of, &one);

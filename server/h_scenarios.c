@@ -2,6 +2,7 @@
  * as a request, core/scenario's bear/base/bull (or custom) results with
  * deltas and a tornado each, optionally with assumptions learned from the
  * workspace's deals (and a record of where each number came from). */
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -366,11 +367,18 @@ static void decode_plan(const json_t *plan, int fsm, scenario_input *in, bool gi
     period P = period_containing(PERIOD_YEAR, utc_today(), fsm);
     if (fy && !json_is_null(fy)) {
         char label[24];
-        long long y =
-            json_is_integer(fy) ? json_integer_value(fy)
-            : json_is_string(fy)
-                ? strtoll(json_string_value(fy) + (strncmp(json_string_value(fy), "FY", 2) == 0 ? 2 : 0), NULL, 10)
-                : 0;
+        /* the whole text is the year ("2026" or "FY2026"): strtoll alone took
+         * "2026xyz" and "2026-Q5" as 2026 */
+        long long y = 0;
+        if (json_is_integer(fy)) {
+            y = json_integer_value(fy);
+        } else if (json_is_string(fy)) {
+            const char *s = json_string_value(fy) + (strncmp(json_string_value(fy), "FY", 2) == 0 ? 2 : 0);
+            char *end = NULL;
+            y = strlen(s) == 4 && isdigit((unsigned char)s[0]) ? strtoll(s, &end, 10) : 0;
+            if (!end || *end)
+                y = 0;
+        }
         snprintf(label, sizeof label, "FY%lld", y);
         if (y < 1900 || y > 9999 || !period_parse(label, fsm, &P))
             app_err_field(&sub, "fiscal_year", "must be a year such as \"2026\"");

@@ -551,6 +551,53 @@ static enum MHD_Result query_utf8_check(void *cls, enum MHD_ValueKind kind, cons
     return MHD_NO;
 }
 
+static enum MHD_Result query_control_check(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    if (jv_id_clean(key) && (!value || jv_id_clean(value)))
+        return MHD_YES;
+    *(const char **)cls = jv_id_clean(key) && utf8_valid(key) ? key : "query";
+    return MHD_NO;
+}
+
+/* libmicrohttpd decodes %XX in the path and the query in place and hands
+ * us C strings: a %00 would cut "victim%00-other" to the deal "victim" (a
+ * PUT overwrote it, a DELETE removed it). Decoding here turns a NUL into
+ * DEL (0x7F), which no id may contain, so the whole segment reaches the
+ * dispatcher and check_path_controls refuses it. */
+static size_t unescape_keep_nul(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    size_t n = MHD_http_unescape(s);
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '\0')
+            s[i] = 0x7F;
+    return n;
+}
+
+/* Path ids and query values with control characters (NUL, CR, LF, DEL, ...)
+ * name nothing a client can have created: 400, before any handler runs.
+ * Returns false after replying. */
+static bool check_path_controls(http_req *rq)
+{
+    for (int k = 0; k < HTTP_MAX_PARAMS && rq->params[k]; k++)
+        if (!jv_id_clean(rq->params[k])) {
+            http_fail(rq, ERR_BAD_REQUEST,
+                      "A path segment contains a control character (such as %%00, %%0A or %%7F); ids never do");
+            return false;
+        }
+    const char *bad = NULL;
+    MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, query_control_check, &bad);
+    if (bad) {
+        app_err e = {0};
+        app_err_field(&e, bad, "must not contain control characters (such as %%00 or %%0A)");
+        http_reply_error(rq, &e);
+        return false;
+    }
+    return true;
+}
+
 /* Path parameters and query values that are not UTF-8 never match stored
  * text, and PostgreSQL would refuse them with an error (a 500): answer 404
  * or 422 here, before any handler runs. Returns false after replying. */
@@ -561,6 +608,8 @@ static bool check_utf8(http_req *rq)
             http_fail(rq, ERR_NOT_FOUND, "No resource at this path");
             return false;
         }
+    if (!check_path_controls(rq))
+        return false;
     const char *bad = NULL;
     MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, query_utf8_check, &bad);
     if (bad) {
@@ -637,6 +686,38 @@ static bool check_query_names(http_req *rq)
     return false;
 }
 
+/* Bodies are text in UTF-8 (RFC 8259 section 8.1 for JSON; YAML and CSV
+ * here too): a charset parameter naming anything else would be read as if
+ * it were UTF-8, so it is 415 instead. Returns false after replying. */
+static bool check_charset(http_req *rq, const char *ctype)
+{
+    const char *p = ctype ? strchr(ctype, ';') : NULL;
+    while (p) {
+        p++;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (strncasecmp(p, "charset", 7) == 0) {
+            const char *v = p + 7;
+            while (*v == ' ')
+                v++;
+            if (*v == '=') {
+                v++;
+                while (*v == ' ')
+                    v++;
+                bool quoted = *v == '"';
+                v += quoted;
+                size_t n = strcspn(v, quoted ? "\"" : " ;\t");
+                if (!((n == 5 && strncasecmp(v, "utf-8", 5) == 0) || (n == 4 && strncasecmp(v, "utf8", 4) == 0))) {
+                    http_fail(rq, ERR_UNSUPPORTED_MEDIA, "Bodies are UTF-8: send charset=utf-8 or no charset");
+                    return false;
+                }
+            }
+        }
+        p = strchr(p, ';');
+    }
+    return true;
+}
+
 /* Decode the body for a JSON route: content type, depth, syntax. Returns
  * false after replying with the problem. */
 static bool decode_body(http_req *rq)
@@ -644,6 +725,12 @@ static bool decode_body(http_req *rq)
     if (rq->body_len == 0)
         return true;
     const char *ctype = http_header(rq, "Content-Type");
+    if (!check_charset(rq, ctype))
+        return false;
+    if ((rq->route->flags & ROUTE_RAW_JSON) && !media_is(ctype, "application/json")) {
+        http_fail(rq, ERR_UNSUPPORTED_MEDIA, "Send the body as application/json");
+        return false;
+    }
     if (rq->route->flags & ROUTE_RAW_BODY)
         return true;
     if ((rq->route->flags & ROUTE_YAML_BODY) &&
@@ -666,6 +753,14 @@ static bool decode_body(http_req *rq)
     }
     if (!rq->json) {
         http_fail(rq, ERR_MALFORMED_JSON, "Invalid JSON at line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
+        return false;
+    }
+    size_t litlen = 0;
+    const char *lossy = jv_lossy_number(rq->body + skip, rq->body_len - skip, &litlen);
+    if (lossy) {
+        http_fail(rq, ERR_VALIDATION,
+                  "The number %.*s%s is too small to be held (it would read as 0); no field takes such a value",
+                  (int)(litlen > 40 ? 40 : litlen), lossy, litlen > 40 ? "..." : "");
         return false;
     }
     return true;
@@ -1230,11 +1325,11 @@ http_server *http_server_start(const config *cfg, db_pool *pool, const http_rout
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-                              MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT,
-                              (unsigned)cfg->conn_timeout, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                              (size_t)HTTP_CONNECTION_POOL_BYTES, MHD_OPTION_END);
+    s->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->conn_timeout, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)HTTP_CONNECTION_POOL_BYTES, MHD_OPTION_UNESCAPE_CALLBACK, unescape_keep_nul, NULL, MHD_OPTION_END);
     if (!s->mhd) {
         fprintf(stderr, "revopsd: cannot listen on %s\n", cfg->listen);
         ratelimit_destroy(s->rl);

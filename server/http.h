@@ -31,6 +31,7 @@ typedef void (*http_handler)(http_req *rq);
 #define ROUTE_YAML_BODY 0x4   /* application/yaml bodies are accepted besides JSON */
 #define ROUTE_IDEMPOTENT 0x8  /* a create that honours Idempotency-Key (2xx answers are replayed) */
 #define ROUTE_LARGE_BODY 0x10 /* bulk uploads: body limit is --max-import-body instead of --max-body */
+#define ROUTE_RAW_JSON 0x20   /* with ROUTE_RAW_BODY: the raw bytes are kept, but they must be application/json */
 #define ROUTE_ANY_QUERY 0x40  /* the caller's own query string (a CRM's target URL; signed, not ours to name) */
 
 typedef struct {

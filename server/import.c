@@ -10,6 +10,7 @@
 #include "caldate.h"
 #include "crm.h"
 #include "csv.h"
+#include "jsonv.h"
 #include "money.h"
 
 #define IMPORT_CHUNK 500      /* ops per round trip */
@@ -492,6 +493,10 @@ static void one_record(import_ctx *x, long row, const json_t *vals)
     }
     if (!id) {
         reject(x, row, NULL, "%s%s", "no id column is mapped or the id is empty", "");
+        goto out;
+    }
+    if (!jv_id_clean(id)) { /* the same rule as a path or batch id */
+        reject(x, row, NULL, "%s%s", "the id contains a control character (CR, LF, NUL, ...); ids never do", "");
         goto out;
     }
     json_object_foreach(in, col, raw)

@@ -2,6 +2,7 @@
 #include "jsonv.h"
 
 #include <ctype.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,73 @@ bool jv_int(const json_t *obj, const char *key, bool required, long long min, lo
     if (present)
         *present = true;
     return true;
+}
+
+bool jv_id_clean(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7F)
+            return false;
+    return true;
+}
+
+/* Does the literal [s, s+n) read as a double without underflow? Only a
+ * literal with a non-zero digit and an exponent, or a long run of leading
+ * zeros, can underflow; the rest are not converted at all. */
+static bool literal_underflows(const char *s, size_t n)
+{
+    bool nonzero = false, exp = false;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == 'e' || s[i] == 'E') {
+            exp = true;
+            break;
+        }
+        nonzero = nonzero || (s[i] >= '1' && s[i] <= '9');
+    }
+    if (!nonzero || (!exp && n < 300))
+        return false;
+    char stackbuf[128];
+    char *buf = n < sizeof stackbuf ? stackbuf : malloc(n + 1);
+    if (!buf)
+        return false;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    double v = strtod(buf, NULL);
+    bool under = fabs(v) < DBL_MIN; /* zero or subnormal: digits were lost */
+    if (buf != stackbuf)
+        free(buf);
+    return under;
+}
+
+const char *jv_lossy_number(const char *s, size_t len, size_t *litlen)
+{
+    bool in_str = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = false;
+            continue;
+        }
+        if (c == '"') {
+            in_str = true;
+            continue;
+        }
+        if (c != '-' && !(c >= '0' && c <= '9'))
+            continue;
+        size_t j = i;
+        while (j < len && (s[j] == '-' || s[j] == '+' || s[j] == '.' || s[j] == 'e' || s[j] == 'E' ||
+                           (s[j] >= '0' && s[j] <= '9')))
+            j++;
+        if (literal_underflows(s + i, j - i)) {
+            *litlen = j - i;
+            return s + i;
+        }
+        i = j - 1;
+    }
+    return NULL;
 }
 
 bool jv_is_uuid(const char *s)

@@ -41,6 +41,14 @@ bool jv_days(const json_t *obj, const char *key, bool required, double min, doub
              app_err *e);
 /* Copy src's field errors into dst with "prefix." in front (batch items). */
 void jv_merge_prefixed(app_err *dst, const app_err *src, const char *prefix);
+/* An id as a client may name a resource: no control characters (bytes
+ * below 0x20, DEL; a %00 in a path reaches here as DEL, see http.c), so an id
+ * can never be cut short or split a log line. */
+bool jv_id_clean(const char *s);
+/* The first number literal of a JSON text (outside strings) that a double
+ * cannot hold: a non-zero value that underflows (1e-400 reads as 0). NULL
+ * when there is none; *litlen gets the literal's length. */
+const char *jv_lossy_number(const char *s, size_t len, size_t *litlen);
 /* Canonical textual UUID (8-4-4-4-12 hex)? */
 bool jv_is_uuid(const char *s);
 

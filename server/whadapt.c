@@ -640,6 +640,10 @@ json_t *whadapt_event(const whadapt_endpoint *ep, const json_t *payload, const c
     } else {
         standard_event(&b, payload, header_id, ev, ops);
     }
+    /* an event from the future would make every later change look stale */
+    const char *at = json_string_value(json_object_get(ev, "occurred_at"));
+    if (!b.error[0] && at && (!crm_is_timestamp(at) || crm_timestamp_too_late(at)))
+        fail(&b, "the event time %s is in the future (more than 5 minutes ahead of this server's clock)%s", at, "");
     if (b.error[0]) {
         json_array_clear(ops);
         json_object_set_new(ev, "error", json_string(b.error));

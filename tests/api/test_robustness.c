@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -407,6 +408,281 @@ START_TEST(garbage_on_the_wire)
 }
 END_TEST
 
+/* ---- input rules (issue 22) ---------------------------------------------- */
+
+static void put_ok(const char *path, const char *key, const char *body)
+{
+    api_resp *r = api_send_json("PUT", path, key, body);
+    ck_assert_msg(r->status == 200 || r->status == 201, "PUT %s: %ld %s", path, r->status, r->body);
+    api_resp_free(r);
+}
+
+START_TEST(control_characters_in_ids_are_refused)
+{
+    /* a %00 used to cut the id: PUT .../victim%00-other overwrote "victim" */
+    put_ok("/v1/deals/victim", ws.write, "{\"name\":\"Victim\",\"stage\":\"opportunity\",\"amount\":100}");
+    put_ok("/v1/accounts/victim", ws.write, "{\"name\":\"Victim Inc\"}");
+    put_ok("/v1/reps/victim", ws.write, "{\"name\":\"Vic Tim\"}");
+    const char *colls[] = {"deals", "accounts", "reps", "subscriptions"};
+    const char *suffixes[] = {"%00-other", "%00", "%0Aother", "%0D%0Ainjected", "%7F", "%1F", "%09x"};
+    for (size_t c = 0; c < sizeof colls / sizeof *colls; c++)
+        for (size_t k = 0; k < sizeof suffixes / sizeof *suffixes; k++) {
+            char path[128];
+            snprintf(path, sizeof path, "/v1/%s/victim%s", colls[c], suffixes[k]);
+            expect_problem(api_send_json("PUT", path, ws.write,
+                                         "{\"name\":\"Evil\",\"stage\":\"closed_lost\",\"amount\":1,\"mrr\":1}"),
+                           400, "/problems/bad-request");
+            if (strcmp(colls[c], "subscriptions") != 0) {
+                expect_problem(api_req("DELETE", path, ws.admin, NULL, NULL, 0, NULL), 400, "/problems/bad-request");
+                expect_problem(api_get(path, ws.read), 400, "/problems/bad-request");
+            }
+        }
+    api_resp *r = api_get("/v1/deals/victim", ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "name")), "Victim");
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "stage")), "opportunity");
+    api_resp_free(r);
+    r = api_get("/v1/accounts/victim", ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "name")), "Victim Inc");
+    api_resp_free(r);
+    r = api_get("/v1/reps/victim", ws.read);
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+
+    /* every route with a path parameter, whatever the method and role */
+    for (size_t i = 0; i < routes_count; i++) {
+        if (!strchr(routes[i].pattern, '{'))
+            continue;
+        char path[256];
+        size_t n = 0;
+        for (const char *p = routes[i].pattern; *p && n + 16 < sizeof path;) {
+            if (*p == '{') {
+                n += (size_t)snprintf(path + n, sizeof path - n, "a%%00b");
+                p = strchr(p, '}') + 1;
+            } else {
+                path[n++] = *p++;
+            }
+        }
+        path[n] = '\0';
+        bool body = strcmp(routes[i].method, "GET") != 0 && strcmp(routes[i].method, "DELETE") != 0;
+        api_resp *x = api_req(routes[i].method, path, ws.admin, body ? "application/json" : NULL, body ? "{}" : NULL,
+                              body ? 2 : 0, NULL);
+        ck_assert_msg(x->status == 400, "%s %s: %ld %s", routes[i].method, path, x->status, x->body);
+        api_resp_free(x);
+    }
+    /* query values too */
+    expect_problem(api_get("/v1/deals?cursor=a%00b", ws.read), 422, "/problems/validation-error");
+
+    /* batch ids: rejected one by one, the rest applied */
+    r = api_send_json("POST", "/v1/deals/batch", ws.write,
+                      "{\"items\":[{\"id\":\"ok-1\",\"name\":\"A\",\"stage\":\"opportunity\",\"amount\":5},"
+                      "{\"id\":\"bad\\nid\",\"name\":\"B\",\"stage\":\"opportunity\",\"amount\":5},"
+                      "{\"id\":\"bad\\u007fid\",\"name\":\"C\",\"stage\":\"opportunity\",\"amount\":5}]}");
+    ck_assert_msg(r->status < 300, "batch: %ld %s", r->status, r->body);
+    json_t *res = json_object_get(r->json, "results");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(res, 0), "status")), "created");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(res, 1), "status")), "rejected");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(res, 2), "status")), "rejected");
+    api_resp_free(r);
+}
+END_TEST
+
+static void utc_stamp(long long offset_s, char *out, size_t len)
+{
+    time_t t = time(NULL) + (time_t)offset_s;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+START_TEST(event_times_from_the_future_are_refused)
+{
+    put_ok("/v1/deals/clock", ws.write, "{\"name\":\"Clock\",\"stage\":\"opportunity\",\"amount\":100}");
+    api_resp *r = api_send_json("PUT", "/v1/deals/clock", ws.write,
+                                "{\"stage\":\"proposal\",\"as_of\":\"9999-12-31T23:59:59Z\"}");
+    ck_assert_status(r, 422);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(r->json, "errors"), 0), "field")),
+                     "as_of");
+    api_resp_free(r);
+    char body[256], ts[32];
+    utc_stamp(3600, ts, sizeof ts); /* an hour ahead: beyond the 5-minute skew */
+    snprintf(body, sizeof body, "{\"stage\":\"proposal\",\"as_of\":\"%s\"}", ts);
+    expect_problem(api_send_json("PUT", "/v1/deals/clock", ws.write, body), 422, "/problems/validation-error");
+    /* with an offset: 23:00-02:00 is 01:00Z the next day */
+    utc_stamp(2 * 3600, ts, sizeof ts);
+    ts[19] = '\0';
+    snprintf(body, sizeof body, "{\"stage\":\"proposal\",\"as_of\":\"%s-01:00\"}", ts);
+    expect_problem(api_send_json("PUT", "/v1/deals/clock", ws.write, body), 422, "/problems/validation-error");
+    utc_stamp(60, ts, sizeof ts); /* a minute ahead: a clock off by that much is tolerated */
+    snprintf(body, sizeof body, "{\"stage\":\"proposal\",\"as_of\":\"%s\"}", ts);
+    put_ok("/v1/deals/clock", ws.write, body);
+    /* and a later plain PUT still applies (a far-future stamp used to freeze the deal) */
+    put_ok("/v1/deals/clock", ws.write, "{\"name\":\"Clock 2\"}");
+    r = api_get("/v1/deals/clock", ws.read);
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "name")), "Clock 2");
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "stage")), "proposal");
+    api_resp_free(r);
+    /* a batch refuses per item */
+    r = api_send_json("POST", "/v1/deals/batch", ws.write,
+                      "{\"items\":[{\"id\":\"b-ok\",\"name\":\"A\",\"stage\":\"opportunity\",\"amount\":5},"
+                      "{\"id\":\"b-late\",\"name\":\"B\",\"stage\":\"opportunity\",\"amount\":5,"
+                      "\"as_of\":\"9999-12-31T23:59:59Z\"}]}");
+    ck_assert_msg(r->status < 300, "batch: %ld %s", r->status, r->body);
+    json_t *res = json_object_get(r->json, "results");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(res, 0), "status")), "created");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(res, 1), "status")), "rejected");
+    api_resp_free(r);
+
+    /* a webhook event from the future: rejected with its reason, the deal not frozen */
+    r = api_send_json("POST", "/v1/webhook-endpoints", ws.admin,
+                      "{\"source\":\"pipedrive\",\"basic_auth\":{\"username\":\"u\",\"password\":\"p\"}}");
+    ck_assert_status(r, 201);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/hooks/%s", json_string_value(json_object_get(r->json, "id")));
+    api_resp_free(r);
+    const char *hdr[] = {"Authorization: Basic dTpw", NULL};
+    const char *late = "{\"meta\":{\"action\":\"change\",\"entity\":\"deal\",\"entity_id\":\"77\",\"id\":\"ev-late\","
+                       "\"timestamp\":\"9999-12-31T23:59:59Z\"},\"data\":{\"id\":77,\"title\":\"Frozen\"}}";
+    r = api_req("POST", path, NULL, "application/json", late, strlen(late), hdr);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r->json, "counts"), "rejected")), 1);
+    const char *detail =
+        json_string_value(json_object_get(json_array_get(json_object_get(r->json, "events"), 0), "detail"));
+    ck_assert_msg(detail && strstr(detail, "future"), "detail: %s", detail ? detail : "(none)");
+    api_resp_free(r);
+    utc_stamp(-60, ts, sizeof ts);
+    snprintf(body, sizeof body,
+             "{\"meta\":{\"action\":\"change\",\"entity\":\"deal\",\"entity_id\":\"77\",\"id\":\"ev-now\","
+             "\"timestamp\":\"%s\"},\"data\":{\"id\":77,\"title\":\"Thawed\"}}",
+             ts);
+    r = api_req("POST", path, NULL, "application/json", body, strlen(body), hdr);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r->json, "counts"), "applied")), 1);
+    api_resp_free(r);
+    r = api_get("/v1/deals/77", ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "name")), "Thawed");
+    api_resp_free(r);
+}
+END_TEST
+
+START_TEST(money_is_exact_whatever_its_size)
+{
+    /* the tolerance used to be relative: 12345.678 was stored as 12345.68 */
+    const char *bad[] = {"99.999",
+                         "12345.678",
+                         "99999999.999",
+                         "123456789012.345",
+                         "0.001",
+                         "1e-400",
+                         "-1e-400",
+                         "1.0000001",
+                         "10000000000000.01",
+                         "1e16",
+                         "123456789012345678901234567890"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char body[256];
+        snprintf(body, sizeof body, "{\"name\":\"M\",\"stage\":\"opportunity\",\"amount\":%s}", bad[i]);
+        api_resp *r = api_send_json("PUT", "/v1/deals/money", ws.write, body);
+        ck_assert_msg(r->status == 422 || r->status == 400, "amount %s: %ld %s", bad[i], r->status, r->body);
+        api_resp_free(r);
+    }
+    api_resp *r = api_get("/v1/deals/money", ws.read); /* nothing was stored */
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    const char *good[] = {"12345.67", "99999999.99", "0.1", "1e3", "1.50", "9999999999999.99"};
+    const char *want[] = {"12345.67", "99999999.99", "0.1", "1000", "1.5", "9999999999999.99"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        char body[256];
+        snprintf(body, sizeof body, "{\"name\":\"M\",\"stage\":\"opportunity\",\"amount\":%s}", good[i]);
+        put_ok("/v1/deals/money", ws.write, body);
+        r = api_get("/v1/deals/money", ws.read);
+        char got[64];
+        snprintf(got, sizeof got, "%.15g", json_number_value(json_object_get(r->json, "amount")));
+        ck_assert_msg(strcmp(got, want[i]) == 0, "amount %s read back as %s", good[i], got);
+        api_resp_free(r);
+    }
+    /* a quota map and an import row follow the same rule */
+    expect_problem(
+        api_send_json("PUT", "/v1/reps/money", ws.write, "{\"name\":\"R\",\"quotas\":{\"2026-Q1\":250000.005}}"), 422,
+        "/problems/validation-error");
+}
+END_TEST
+
+START_TEST(plan_fiscal_year_is_a_whole_year)
+{
+    const char *bad[] = {"\"2026xyz\"", "\"2026-Q5\"", "\"20266\"", "\"FY2026x\"", "\" 2026\"", "\"\"", "1800"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char body[1024];
+        snprintf(body, sizeof body,
+                 "{\"name\":\"fy\",\"scenarios\":[\"base\"],\"plan\":{\"fiscal_year\":%s,"
+                 "\"targets\":{\"new_business\":100000},\"assumptions\":{\"avg_new_deal_size\":10000,"
+                 "\"new_win_rate\":0.2,\"sql_to_opp_rate\":0.5,\"mql_to_sql_rate\":0.25},"
+                 "\"capacity\":{\"quota_per_ae\":500000,\"expected_attainment\":0.7}}}",
+                 bad[i]);
+        api_resp *r = api_send_json("POST", "/v1/scenarios", ws.write, body);
+        ck_assert_msg(r->status == 422, "fiscal_year %s: %ld %s", bad[i], r->status, r->body);
+        ck_assert_msg(strstr(r->body, "plan.fiscal_year") != NULL, "fiscal_year %s: %s", bad[i], r->body);
+        api_resp_free(r);
+    }
+    const char *good[] = {"\"2026\"", "\"FY2027\"", "2028"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        char body[1024];
+        snprintf(body, sizeof body,
+                 "{\"name\":\"fy\",\"scenarios\":[\"base\"],\"plan\":{\"fiscal_year\":%s,"
+                 "\"targets\":{\"new_business\":100000},\"assumptions\":{\"avg_new_deal_size\":10000,"
+                 "\"new_win_rate\":0.2,\"sql_to_opp_rate\":0.5,\"mql_to_sql_rate\":0.25},"
+                 "\"capacity\":{\"quota_per_ae\":500000,\"expected_attainment\":0.7}}}",
+                 good[i]);
+        api_resp *r = api_send_json("POST", "/v1/scenarios", ws.write, body);
+        ck_assert_msg(r->status == 201, "fiscal_year %s: %ld %s", good[i], r->status, r->body);
+        api_resp_free(r);
+    }
+}
+END_TEST
+
+START_TEST(charsets_other_than_utf8_are_415)
+{
+    const char *body = "{\"currency\":\"EUR\"}";
+    const char *bad[] = {"application/json; charset=latin1", "application/json;charset=ISO-8859-1",
+                         "application/json; charset=\"utf-16\"", "application/json; foo=bar; charset=windows-1252"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        expect_problem(api_req("PATCH", "/v1/workspace", ws.admin, bad[i], body, strlen(body), NULL), 415,
+                       "/problems/unsupported-media-type");
+    const char *good[] = {"application/json; charset=UTF-8", "application/json;charset=\"utf-8\"",
+                          "application/json; charset=utf8"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        api_resp *r = api_req("PATCH", "/v1/workspace", ws.admin, good[i], body, strlen(body), NULL);
+        ck_assert_msg(r->status == 200, "%s: %ld %s", good[i], r->status, r->body);
+        api_resp_free(r);
+    }
+    /* a CSV import in latin1 is not read as UTF-8 either */
+    const char *csv = "id,name\nx,Caf\xe9\n";
+    expect_problem(
+        api_req("POST", "/v1/imports?object=accounts", ws.write, "text/csv; charset=latin1", csv, strlen(csv), NULL),
+        415, "/problems/unsupported-media-type");
+    /* the webhook receiver checks the Content-Type before anything else */
+    api_resp *r = api_send_json("POST", "/v1/webhook-endpoints", ws.admin,
+                                "{\"source\":\"pipedrive\",\"basic_auth\":{\"username\":\"u\",\"password\":\"p\"}}");
+    ck_assert_status(r, 201);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/hooks/%s", json_string_value(json_object_get(r->json, "id")));
+    api_resp_free(r);
+    const char *hdr[] = {"Authorization: Basic dTpw", NULL};
+    const char *ev = "{\"meta\":{\"action\":\"change\",\"entity\":\"deal\",\"entity_id\":\"5\",\"id\":\"ct-1\","
+                     "\"timestamp\":\"2026-01-01T00:00:00Z\"},\"data\":{\"id\":5,\"title\":\"CT\"}}";
+    expect_problem(api_req("POST", path, NULL, "text/plain", ev, strlen(ev), hdr), 415,
+                   "/problems/unsupported-media-type");
+    expect_problem(api_req("POST", path, NULL, NULL, ev, strlen(ev), hdr), 415, "/problems/unsupported-media-type");
+    expect_problem(api_req("POST", path, NULL, "application/json; charset=latin1", ev, strlen(ev), hdr), 415,
+                   "/problems/unsupported-media-type");
+    r = api_req("POST", path, NULL, "application/json; charset=utf-8", ev, strlen(ev), hdr);
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+}
+END_TEST
+
 Suite *robustness_suite(void)
 {
     Suite *s = suite_create("robustness");
@@ -426,6 +702,11 @@ Suite *robustness_suite(void)
     tcase_add_test(tc, http_details);
     tcase_add_test(tc, cors);
     tcase_add_test(tc, garbage_on_the_wire);
+    tcase_add_test(tc, control_characters_in_ids_are_refused);
+    tcase_add_test(tc, event_times_from_the_future_are_refused);
+    tcase_add_test(tc, money_is_exact_whatever_its_size);
+    tcase_add_test(tc, plan_fiscal_year_is_a_whole_year);
+    tcase_add_test(tc, charsets_other_than_utf8_are_415);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -20,6 +20,9 @@ START_TEST(money_parse_and_format)
     ck_assert_int_eq(m, 150);
     ck_assert(!money_parse("1.505", &m)); /* sub-cent precision is refused */
     ck_assert(!money_parse("1e3", &m));
+    ck_assert(!money_parse("12345.678", &m)); /* whatever the size */
+    ck_assert(!money_parse("99999999.999", &m));
+    ck_assert(!money_parse("1e-400", &m));
     ck_assert(!money_parse("", &m));
     ck_assert(!money_parse("12.", &m));
     ck_assert(!money_parse("99999999999999999999", &m));
@@ -45,6 +48,49 @@ START_TEST(money_from_json_numbers)
     ck_assert_int_eq(m, 30);
     ck_assert(!money_from_double(1.234, &m));
     ck_assert(!money_from_double(1e300, &m));
+    /* a third decimal is refused whatever the size (the tolerance used to be
+     * relative: 12345.678 read as 12345.68) */
+    ck_assert(!money_from_double(99.999, &m));
+    ck_assert(!money_from_double(12345.678, &m));
+    ck_assert(!money_from_double(99999999.999, &m));
+    ck_assert(!money_from_double(123456789012.345, &m));
+    ck_assert(!money_from_double(0.001, &m));
+    ck_assert(!money_from_double(-0.005, &m));
+    ck_assert(!money_from_double(19.9900001, &m));
+    ck_assert(!money_from_double(1e-300, &m));
+    ck_assert(money_from_double(99999999.99, &m));
+    ck_assert_int_eq(m, 9999999999);
+    ck_assert(money_from_double(-12345.67, &m));
+    ck_assert_int_eq(m, -1234567);
+    ck_assert(money_from_double(0.0, &m));
+    ck_assert_int_eq(m, 0);
+    ck_assert(money_from_double(1.1, &m));
+    ck_assert_int_eq(m, 110);
+    ck_assert(money_from_double(4503599627370.49, &m)); /* large, still every cent */
+    ck_assert_int_eq(m, 450359962737049);
+    /* the range a JSON number holds to the cent: 10^13 major units */
+    ck_assert(money_from_double(10000000000000.0, &m));
+    ck_assert_int_eq(m, MONEY_JSON_MAX_ABS);
+    ck_assert(money_from_double(-9999999999999.99, &m));
+    ck_assert_int_eq(m, -999999999999999);
+    ck_assert(!money_from_double(10000000000000.01, &m));
+    ck_assert(!money_from_double(1e15, &m));
+    ck_assert(!money_from_double(INFINITY, &m));
+    ck_assert(!money_from_double(NAN, &m));
+    /* every two-decimal value in a sweep reads back exactly */
+    for (money_t c = -100000; c <= 100000; c += 7) {
+        ck_assert(money_from_double((double)c / 100.0, &m));
+        ck_assert_int_eq(m, c);
+    }
+    for (money_t c = 999999999000000LL; c <= 999999999999999LL; c += 999999937LL) {
+        ck_assert(money_from_double((double)c / 100.0, &m));
+        ck_assert_int_eq(m, c);
+    }
+    /* and a third decimal next to each is refused */
+    for (money_t c = -100000; c <= 100000; c += 7) {
+        ck_assert(!money_from_double((double)c / 100.0 + 0.004, &m));
+        ck_assert(!money_from_double((double)c / 100.0 - 0.001, &m));
+    }
     ck_assert_int_eq(money_mul_rate(12345, 0.5), 6173); /* half away from zero */
     ck_assert_int_eq(money_mul_rate(-12345, 0.5), -6173);
     ck_assert_int_eq(money_mul_rate(1000001, 0.225), 225000);
