@@ -141,4 +141,12 @@ void h_territory_plans_revert(http_req *rq);
 /* h_attain.c: quota attainment, pace and projection */
 void h_attainment(http_req *rq);
 
+/* h_comp.c: comp plans (versioned, JSON or YAML), templates, statements */
+void h_comp_plans_create(http_req *rq);
+void h_comp_plans_list(http_req *rq);
+void h_comp_plans_templates(http_req *rq);
+void h_comp_plans_get(http_req *rq);
+void h_comp_plans_put(http_req *rq);
+void h_comp_plans_statements(http_req *rq);
+
 #endif

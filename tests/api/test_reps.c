@@ -191,6 +191,278 @@ START_TEST(attainment_bad_input)
 }
 END_TEST
 
+/* A deal won on day `won_day` with an account. */
+static void won_at(const api_ws *ws, const char *id, const char *owner, const char *account, long amount, int won_day)
+{
+    char path[64], body[400], c[11], w[11];
+    snprintf(path, sizeof path, "/v1/deals/%s", id);
+    snprintf(body, sizeof body,
+             "{\"name\":\"%s\",\"amount\":%ld,\"stage\":\"closed_won\",\"status\":\"won\",\"owner\":\"%s\","
+             "\"account\":\"%s\",\"created_at\":\"%sT00:00:00Z\",\"closed_at\":\"%sT10:00:00Z\"}",
+             id, amount, owner, account, api_day(won_day - 30, c), api_day(won_day, w));
+    send(ws, "PUT", path, body);
+}
+
+static void churn(const api_ws *ws, const char *account, int day)
+{
+    char body[200], d[11];
+    snprintf(body, sizeof body, "{\"account\":\"%s\",\"date\":\"%s\",\"kind\":\"churn\",\"amount\":1000}", account,
+             api_day(day, d));
+    send(ws, "POST", "/v1/arr-events", body);
+}
+
+/* The month label ("2026-03") of the day offset days from today. */
+static char *month_of(int offset, char out[static 11])
+{
+    api_day(offset, out);
+    out[7] = 0;
+    return out;
+}
+
+static const json_t *stmt_of(const json_t *s, const char *rep)
+{
+    size_t i;
+    const json_t *x;
+    json_array_foreach(json_object_get(s, "items"), i, x) if (strcmp(str(x, "rep"), rep) == 0) return x;
+    ck_abort_msg("no statement for %s", rep);
+    return NULL;
+}
+
+static api_resp *statement(const api_ws *ws, const char *key, const char *plan, const char *period)
+{
+    char path[128], body[64];
+    snprintf(path, sizeof path, "/v1/comp-plans/%s/statements", plan);
+    snprintf(body, sizeof body, "{\"period\":\"%s\"}", period);
+    (void)ws;
+    return api_send_json("POST", path, key, body);
+}
+
+static double sub(const json_t *o, const char *a, const char *b) { return num(json_object_get(o, a), b); }
+
+/* $100,000 variable, one new-ARR component at $250,000 a quarter (target
+ * incentive $25,000 a quarter), the seed's rate table, paid monthly; a $1,000
+ * SPIF at $400 a deal; ann at 40%, bob at 100%, cy at 150% of quota; ann's
+ * account churns 60 days after her deal (clawed back), bob's after 120 (not). */
+START_TEST(statements_to_the_cent)
+{
+    api_ws ws, other;
+    api_new_workspace(&ws);
+    api_new_workspace(&other);
+    quarter q = quarter_at(-200);
+    rep(&ws, "ann", NULL, q.label, 1);
+    rep(&ws, "bob", NULL, q.label, 1);
+    rep(&ws, "cy", NULL, q.label, 1);
+    won_at(&ws, "a1", "ann", "acme", 100000, q.first + 5);
+    won_at(&ws, "b1", "bob", "beta", 250000, q.first + 5);
+    won_at(&ws, "c1", "cy", "gamma", 250000, q.first + 5);
+    won_at(&ws, "c2", "cy", "delta", 125000, q.first + 35);
+    churn(&ws, "acme", q.first + 5 + 60);
+    churn(&ws, "beta", q.first + 5 + 120);
+    char body[900], f[11], t[11];
+    snprintf(body, sizeof body,
+             "{\"name\":\"AE MM\",\"role\":\"ae_mid_market\",\"base\":100000,\"variable\":100000,"
+             "\"quota_period\":\"quarter\",\"payout_frequency\":\"monthly\","
+             "\"components\":[{\"metric\":\"new_arr\",\"weight\":1,\"quota\":250000}],"
+             "\"rate_table\":[{\"from\":0,\"to\":0.5,\"rate\":0.5},{\"from\":0.5,\"to\":1,\"rate\":1},"
+             "{\"from\":1,\"to\":null,\"rate\":1.5}],\"cap\":2,"
+             "\"spif\":{\"budget\":1000,\"per_deal\":400,\"from\":\"%s\",\"to\":\"%s\"},"
+             "\"clawback_days\":90,\"reps\":[\"ann\",\"bob\",\"cy\"]}",
+             api_day(q.first, f), api_day(q.last, t));
+    api_resp *r = api_send_json("POST", "/v1/comp-plans", ws.write, body);
+    ck_assert_status(r, 201);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "warnings")), 0);
+    ck_assert(num(r->json, "ote") == 200000);
+    char id[40];
+    snprintf(id, sizeof id, "%s", str(r->json, "id"));
+    api_resp_free(r);
+
+    /* the quarter: 40% -> 25,000 x 0.4 x 0.5; 100% -> 25,000; 150% -> 25,000 + 12,500 x 1.5 */
+    r = statement(&ws, ws.read, id, q.label);
+    ck_assert_status(r, 200);
+    const json_t *ann = stmt_of(r->json, "ann"), *bob = stmt_of(r->json, "bob"), *cy = stmt_of(r->json, "cy");
+    const json_t *ac = json_array_get(json_object_get(ann, "components"), 0);
+    ck_assert(num(ac, "payout") == 5000 && num(ac, "attainment") == 0.4 && num(ac, "target_incentive") == 25000);
+    ck_assert(num(json_object_get(ac, "tier"), "rate") == 0.5);
+    ck_assert(num(json_array_get(json_object_get(bob, "components"), 0), "payout") == 25000);
+    const json_t *cc = json_array_get(json_object_get(cy, "components"), 0);
+    ck_assert(num(cc, "payout") == 43750 && num(cc, "attainment") == 1.5);
+    ck_assert(num(json_object_get(cc, "tier"), "rate") == 1.5);
+    /* a line per deal: c1 takes cy to 100% (25,000), c2 is all accelerator (18,750) */
+    const json_t *l = json_object_get(cy, "lines");
+    ck_assert_int_eq(json_array_size(l), 2);
+    ck_assert_str_eq(str(json_array_get(l, 0), "id"), "c1");
+    ck_assert(num(json_array_get(l, 0), "commission") == 25000);
+    ck_assert(num(json_array_get(l, 1), "commission") == 18750);
+    /* SPIF: a1, b1, c1 (same day, by id) get 400, 400 and the 200 left; c2 nothing */
+    ck_assert(sub(ann, "spif", "amount") == 400 && sub(bob, "spif", "amount") == 400);
+    ck_assert(sub(cy, "spif", "amount") == 200);
+    ck_assert(num(r->json, "spif_budget_left") == 0);
+    /* acme churned 60 days after a1: its 5,000 comes back in this quarter */
+    ck_assert(sub(ann, "clawbacks", "amount") == -5000);
+    const json_t *cb = json_array_get(json_object_get(json_object_get(ann, "clawbacks"), "items"), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(cb, "days")), 60);
+    ck_assert(num(ann, "payout") == 400 && num(bob, "payout") == 25400 && num(cy, "payout") == 43950);
+    ck_assert(sub(r->json, "totals", "payout") == 400 + 25400 + 43950);
+    api_resp_free(r);
+
+    /* monthly: the second month pays cy only c2's accelerated part */
+    char m[11];
+    r = statement(&ws, ws.read, id, month_of(q.first + 35, m));
+    ck_assert_status(r, 200);
+    cy = stmt_of(r->json, "cy");
+    cc = json_array_get(json_object_get(cy, "components"), 0);
+    ck_assert(num(cc, "achieved_before") == 250000 && num(cc, "achieved") == 375000 && num(cc, "payout") == 18750);
+    ck_assert(num(cy, "payout") == 18750 && num(stmt_of(r->json, "ann"), "payout") == 0);
+    api_resp_free(r);
+    /* the month of the churn at day 60 claws back; the month of the churn at day 120 does not */
+    r = statement(&ws, ws.read, id, month_of(q.first + 65, m));
+    ck_assert_status(r, 200);
+    ck_assert(num(stmt_of(r->json, "ann"), "payout") == -5000);
+    api_resp_free(r);
+    r = statement(&ws, ws.read, id, month_of(q.first + 125, m));
+    ck_assert_status(r, 200);
+    bob = stmt_of(r->json, "bob");
+    ck_assert_int_eq(json_array_size(json_object_get(json_object_get(bob, "clawbacks"), "items")), 0);
+    ck_assert(num(bob, "payout") == 0);
+    api_resp_free(r);
+
+    /* isolation and roles */
+    r = statement(&other, other.read, id, q.label);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    char path[96];
+    snprintf(path, sizeof path, "/v1/comp-plans/%s", id);
+    r = api_get(path, other.read);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/comp-plans", ws.read, "{\"name\":\"x\",\"template\":\"sdr\"}");
+    ck_assert_status(r, 403);
+    api_resp_free(r);
+    /* bad statement requests */
+    r = statement(&ws, ws.read, id, "2026-Q7");
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+    snprintf(path, sizeof path, "/v1/comp-plans/%s/statements", id);
+    r = api_send_json("POST", path, ws.read, "{\"period\":\"2026-Q1\",\"reps\":[\"zed\"]}");
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+}
+END_TEST
+
+static bool has_rule(const json_t *plan, const char *rule)
+{
+    size_t i;
+    const json_t *w;
+    json_array_foreach(json_object_get(plan, "warnings"), i, w) if (strcmp(str(w, "rule"), rule) == 0) return true;
+    return false;
+}
+
+START_TEST(plans_versions_templates_and_rules)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    /* the seed's table as templates */
+    api_resp *r = api_get("/v1/comp-plans/templates", ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "items")), 5);
+    api_resp_free(r);
+    /* from a template: OTE 200,000 at 50:50, 4.5x OTE a year = 225,000 a quarter; no warnings */
+    r = api_send_json("POST", "/v1/comp-plans", ws.write, "{\"name\":\"MM\",\"template\":\"ae_mid_market\"}");
+    ck_assert_status(r, 201);
+    ck_assert(num(r->json, "base") == 100000 && num(r->json, "variable") == 100000);
+    ck_assert(num(json_array_get(json_object_get(r->json, "components"), 0), "quota") == 225000);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "warnings")), 0);
+    char id[40], path[128], etag[128];
+    snprintf(id, sizeof id, "%s", str(r->json, "id"));
+    snprintf(etag, sizeof etag, "%s", r->etag);
+    api_resp_free(r);
+    /* every design rule broken at once */
+    const char *yaml = "name: Messy\n"
+                       "role: ae_enterprise\n"
+                       "base: 150000\n"
+                       "variable: 150000\n"
+                       "payout_frequency: quarterly\n"
+                       "components:\n"
+                       "  - {metric: new_arr, weight: 0.4, quota: 450000}\n"
+                       "  - {metric: new_arr, weight: 0.2, quota: 450000}\n"
+                       "  - {metric: pipeline_generated, weight: 0.2, quota: 900000}\n"
+                       "  - {metric: expansion_arr, weight: 0.2, quota: 50000}\n"
+                       "rate_table:\n"
+                       "  - {from: 0, to: 0.5, rate: 1}\n"
+                       "  - {from: 0.5, to: 1.2, rate: 1}\n"
+                       "  - {from: 1.2, to: null, rate: 3}\n"
+                       "spif: {budget: 40000, per_deal: 1000, from: 2026-01-01, to: 2026-03-31}\n"
+                       "clawback_days: 180\n";
+    r = api_req("POST", "/v1/comp-plans", ws.write, "application/yaml", yaml, strlen(yaml), NULL);
+    ck_assert_status(r, 201);
+    const char *rules[] = {"max_3_components", "accelerator_at_100",      "accelerator_rate", "decelerator_below_50",
+                           "spif_over_10pct",  "clawback_within_90_days", "pay_monthly",      "pay_mix",
+                           "quota_multiple"};
+    for (size_t i = 0; i < sizeof rules / sizeof *rules; i++)
+        ck_assert_msg(has_rule(r->json, rules[i]), "no %s in %s", rules[i], r->body);
+    ck_assert(!has_rule(r->json, "ote_range")); /* 300,000 is inside 200-350K */
+    api_resp_free(r);
+    /* a new version needs If-Match; the old one stays readable */
+    snprintf(path, sizeof path, "/v1/comp-plans/%s", id);
+    const char *upd = "{\"template\":\"ae_mid_market\",\"clawback_days\":30}";
+    r = api_send_json("PUT", path, ws.write, upd);
+    ck_assert_status(r, 428);
+    api_resp_free(r);
+    const char *stale[] = {"If-Match: \"v7\"", NULL};
+    r = api_req("PUT", path, ws.write, "application/json", upd, strlen(upd), stale);
+    ck_assert_status(r, 412);
+    api_resp_free(r);
+    char im[160];
+    snprintf(im, sizeof im, "If-Match: %s", etag);
+    const char *fresh[] = {im, NULL};
+    r = api_req("PUT", path, ws.write, "application/json", upd, strlen(upd), fresh);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "version")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "clawback_days")), 30);
+    ck_assert_str_eq(str(r->json, "name"), "MM");
+    api_resp_free(r);
+    snprintf(path, sizeof path, "/v1/comp-plans/%s?version=1", id);
+    r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "clawback_days")), 90);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "current_version")), 2);
+    api_resp_free(r);
+    snprintf(path, sizeof path, "/v1/comp-plans/%s?version=9", id);
+    r = api_get(path, ws.read);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    /* YAML out */
+    snprintf(path, sizeof path, "/v1/comp-plans/%s", id);
+    const char *ay[] = {"Accept: application/yaml", NULL};
+    r = api_req("GET", path, ws.read, NULL, NULL, 0, ay);
+    ck_assert_status(r, 200);
+    ck_assert(strstr(r->content_type, "yaml") && strstr(r->body, "clawback_days: 30"));
+    api_resp_free(r);
+    r = api_get("/v1/comp-plans", ws.read);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "items")), 2);
+    api_resp_free(r);
+    /* refused: weights that do not add up, a gap in the rate table, an unknown metric and template */
+    r = api_send_json(
+        "POST", "/v1/comp-plans", ws.write,
+        "{\"name\":\"bad\",\"base\":1,\"variable\":1,\"components\":[{\"metric\":\"new_arr\",\"weight\":0.9}]}");
+    ck_assert_status(r, 422);
+    ck_assert_str_eq(str(json_array_get(json_object_get(r->json, "errors"), 0), "field"), "components");
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/comp-plans", ws.write,
+                      "{\"name\":\"bad\",\"template\":\"sdr\",\"rate_table\":[{\"from\":0,\"to\":0.5,\"rate\":0.5},"
+                      "{\"from\":0.6,\"rate\":1}]}");
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/comp-plans", ws.write,
+                      "{\"name\":\"bad\",\"template\":\"vp\",\"components\":[{\"metric\":\"logos\",\"weight\":1}]}");
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/comp-plans", ws.write, "[1]");
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+}
+END_TEST
+
 Suite *reps_suite(void)
 {
     Suite *s = suite_create("reps");
@@ -199,5 +471,10 @@ Suite *reps_suite(void)
     tcase_add_test(t, attainment_and_pace_on_crafted_quotas);
     tcase_add_test(t, attainment_bad_input);
     suite_add_tcase(s, t);
+    TCase *c = tcase_create("comp");
+    tcase_set_timeout(c, 60);
+    tcase_add_test(c, statements_to_the_cent);
+    tcase_add_test(c, plans_versions_templates_and_rules);
+    suite_add_tcase(s, c);
     return s;
 }
