@@ -184,7 +184,7 @@ const SECTIONS = [
   ['Efficiency', 'efficiency', [['cac', 'CAC', money], ['ltv', 'LTV', money], ['ltv_cac_ratio', 'LTV:CAC', (v) => ratio(v, 1, ':1')], ['cac_payback_months', 'CAC payback (months)', (v) => ratio(v, 1, '')], ['magic_number', 'Magic number', (v) => ratio(v, 2, '')], ['burn_multiple', 'Burn multiple', (v) => ratio(v, 2)]]],
   ['Pipeline', 'pipeline', [['total_value', 'Total', money], ['total_deals', 'Deals', int], ['coverage_ratio', 'Coverage', (v) => ratio(v, 1)], ['weighted_pipeline', 'Weighted', money], ['new_created_this_month', 'Created this month', money], ['velocity_per_day', 'Velocity per day', money]]],
   ['Conversion', 'conversion', [['mql_to_sql', 'MQL → SQL', pct], ['sql_to_opp', 'SQL → opportunity', pct], ['opp_to_closed_won', 'Opportunity → won', pct], ['full_funnel', 'Full funnel', pct]]],
-  ['Forecast', 'forecast', [['commit', 'Commit', money], ['best_case', 'Best case', money], ['pipeline', 'Pipeline', money], ['expected', 'Expected', money], ['p10', 'P10', money], ['p90', 'P90', money], ['actual_vs_forecast_last_month', 'Actual / forecast last month', pct], ['mape', 'MAPE (%)', (v) => ratio(v, 1, '%')]]],
+  ['Forecast', 'forecast', [['commit', 'Commit', money], ['best_case', 'Best case', money], ['pipeline', 'Pipeline', money], ['expected', 'Expected', money], ['p10', 'P10', money], ['p90', 'P90', money], ['actual_vs_forecast_last_month', 'Actual / forecast last month', pct], ['mape', 'MAPE', pct]]],
 ];
 
 // Why a figure is null, when the answer says: a null_reasons map (section.key

@@ -78,9 +78,9 @@ void h_session(http_req *rq)
         return;
     }
     json_t *out = json_pack("{s:s, s:s, s:s?, s:{s:s, s:s, s:s, s:i}}", "role", auth_role_name(rq->auth.role), "key_id",
-                            rq->auth.key_id, "key_name", PQgetisnull(r, 0, 3) ? NULL : PQgetvalue(r, 0, 3),
-                            "workspace", "id", rq->auth.workspace_id, "name", PQgetvalue(r, 0, 0), "currency",
-                            PQgetvalue(r, 0, 1), "fiscal_year_start_month", atoi(PQgetvalue(r, 0, 2)));
+                            rq->auth.key_id, "key_name", PQgetisnull(r, 0, 3) ? NULL : PQgetvalue(r, 0, 3), "workspace",
+                            "id", rq->auth.workspace_id, "name", PQgetvalue(r, 0, 0), "currency", PQgetvalue(r, 0, 1),
+                            "fiscal_year_start_month", atoi(PQgetvalue(r, 0, 2)));
     PQclear(r);
     http_reply_json(rq, 200, out);
 }

@@ -50,7 +50,10 @@ async function main() {
     for (const role of ['admin', 'write', 'read']) keys[role] = cli('keys', 'create', '--workspace', 'demo', '--role', role, '--name', `browser ${role}`).trim().split('\n').pop();
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    server = spawn(REVOPSD, ['serve', '--database-url', url, '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', fs.openSync(log, 'w')] });
+    // the machine is shared: the trend (a rebuilt pipeline each Monday) can take a minute under
+    // load, so the connection and statement limits are raised for this run only
+    server = spawn(REVOPSD, ['serve', '--database-url', url, '--listen', `127.0.0.1:${port}`, '--conn-timeout', '600',
+      '--statement-timeout-ms', '300000'], { stdio: ['ignore', 'ignore', fs.openSync(log, 'w')] });
     for (let i = 0; i < 100; i++) {
       try { if ((await fetch(`${base}/readyz`)).ok) break; } catch (e) { /* not yet */ }
       await new Promise((r) => setTimeout(r, 100));
