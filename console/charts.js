@@ -121,3 +121,30 @@ export function band(el, title, points, fmt) {
   });
   return u;
 }
+
+// A tornado: per input, the outcome at its low and high step around the base.
+// rows: [{field, low, high, base}]
+export function tornado(title, rows, fmt) {
+  const W = 720, rowH = 28, pad = { l: 190, r: 20, t: 10, b: 24 };
+  const H = pad.t + rows.length * rowH + pad.b;
+  const base = rows.length ? rows[0].base : 0;
+  const lo = Math.min(base, ...rows.map((r) => Math.min(r.low, r.high)));
+  const hi = Math.max(base + 1, ...rows.map((r) => Math.max(r.low, r.high)));
+  const x = (v) => pad.l + ((W - pad.l - pad.r) * (v - lo)) / (hi - lo || 1);
+  const svg = s('svg', { class: 'chart', viewBox: `0 0 ${W} ${H}`, role: 'group', 'aria-label': title });
+  svg.append(s('title', {}, title));
+  rows.forEach((r, i) => {
+    const y = pad.t + i * rowH;
+    const a = Math.min(r.low, r.high), b = Math.max(r.low, r.high);
+    const label = `${r.field.replace(/_/g, ' ')}: ${fmt(r.low)} to ${fmt(r.high)} (base ${fmt(r.base)})`;
+    const rect = s('rect', { class: 'bar total', x: x(a), y: y + 4, width: Math.max(1, x(b) - x(a)), height: rowH - 8, tabindex: '0', role: 'img', 'aria-label': label });
+    rect.append(s('title', {}, label));
+    rect.addEventListener('focus', () => announce(label));
+    svg.append(rect);
+    svg.append(s('text', { x: pad.l - 6, y: y + rowH / 2 + 4, 'text-anchor': 'end' }, r.field.replace(/_/g, ' ')));
+  });
+  svg.append(s('line', { class: 'axis', x1: x(base), x2: x(base), y1: pad.t, y2: H - pad.b }));
+  svg.append(s('text', { x: x(base), y: H - 6, 'text-anchor': 'middle' }, `base ${fmt(base)}`));
+  arrowNav(svg, '.bar');
+  return svg;
+}

@@ -2,7 +2,7 @@
 // figure comes from the API as it answered (data-value keeps the exact
 // number); a control that writes exists only for a key whose role may use it.
 import { session, get, post, all, h, money, pct, ratio, int, fig, kpi, table, loading, errorBox, quarters, setParams } from './util.js';
-import { waterfall, funnel, band } from './charts.js';
+import { waterfall, funnel, band, tornado } from './charts.js';
 
 // The period a page opens on: the one GET /v1/dashboard answers for without
 // ?period= (the latest period with data when the current one has none).
@@ -358,10 +358,88 @@ async function dataPage(root, params, alive) {
   }
 }
 
+// ---- Plans ----------------------------------------------------------------
+
+const PLAN_ROWS = [
+  ['Target ARR', (r) => r.targets.total_arr_target, money],
+  ['New business', (r) => r.revenue.new_business, money],
+  ['Expansion', (r) => r.revenue.expansion, money],
+  ['Churn', (r) => r.revenue.churn, money],
+  ['Ending ARR', (r) => r.revenue.ending_arr, money],
+  ['Ending ARR vs target', (r) => r.revenue.vs_target, money],
+  ['Pipeline needed', (r) => r.derived.pipeline_needed, money],
+  ['New deals needed', (r) => r.derived.new_deals_needed, int],
+  ['SQLs needed', (r) => r.derived.sqls_needed, int],
+  ['MQLs needed', (r) => r.derived.mqls_needed, int],
+  ['AEs to hire', (r) => r.capacity.hires_needed, int],
+  ['Capacity gap after hires', (r) => r.capacity.gap_after_hires, money],
+  ['Confidence', (r) => r.confidence, pct],
+];
+
+async function plansPage(root, params, alive) {
+  root.append(h('h1', {}, 'Plans'));
+  const sets = (await all('/v1/scenarios', 200)).sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
+  if (!alive()) return;
+  if (session.can('write')) {
+    const period = await periodOf(params);
+    const year = Number(String(period).slice(0, 4)) + 1;
+    const dash = await get(`/v1/dashboard?period=${encodeURIComponent(period)}`);
+    const arr = dash.arr && dash.arr.current ? dash.arr.current : 0;
+    const field = (name, label, value) => h('label', {}, `${label} `, h('input', { name, type: 'number', min: '0', step: 'any', value: String(value) }));
+    const msg = h('p', { role: 'status' });
+    root.append(section('Plan a year from history', h('p', { class: 'note' }, `Targets and capacity are yours; the other assumptions are learned from the deals closed in the year to the end of ${period} (from_history).`),
+      h('form', { class: 'toolbar write-control', 'data-control': 'plan', onsubmit: async (e) => {
+        e.preventDefault();
+        const f = e.target, n = (k) => Number(f[k].value);
+        msg.textContent = 'Computing…';
+        try {
+          await post('/v1/scenarios', { name: `FY${year} plan`, from_history: true, history_as_of: `${year - 1}-12-31`,
+            plan: { fiscal_year: String(year), targets: { total_arr_target: n('target'), new_business: n('nb'), expansion: n('exp') },
+              assumptions: { avg_expansion_deal_size: n('expsize'), expansion_win_rate: 0.5, avg_sales_cycle_expansion: 45 },
+              capacity: { quota_per_ae: n('quota'), expected_attainment: 0.7, current_aes: n('aes') } },
+            scenarios: ['bear', 'base', 'bull'] });
+          window.dispatchEvent(new HashChangeEvent('hashchange'));
+        } catch (x) { msg.replaceChildren(errorBox(x)); }
+      } },
+      field('target', 'Target ARR', Math.round(arr * 1.4)), field('nb', 'New business', Math.round(arr * 0.3)),
+      field('exp', 'Expansion', Math.round(arr * 0.2)), field('expsize', 'Expansion deal', 5000),
+      field('quota', 'Quota per AE', 400000), field('aes', 'AEs', 30), h('button', { type: 'submit' }, 'Compute bear / base / bull')), msg));
+  }
+  const set = sets[0];
+  if (!set) { root.append(h('p', { class: 'note' }, 'No scenario stored yet.')); return; }
+  const res = set.results || [];
+  root.append(section(`${set.name} (FY${set.fiscal_year}): bear / base / bull`, h('p', { class: 'note' }, `Stored ${set.created_at}.`),
+    table('Each scenario side by side', [{ label: '', key: 'label' },
+      ...res.map((r) => ({ label: r.name, key: r.name, num: true, fmt: (v, row) => row.fmt(v), figure: (row) => `plan.${r.name}.${row.label}` }))],
+    PLAN_ROWS.map(([label, pick, fmt]) => Object.fromEntries([['label', label], ['fmt', fmt], ...res.map((r) => [r.name, pick(r)])])), { name: 'scenarios' })));
+  const base = res.find((r) => r.name === 'base') || res[0];
+  if (base && base.sensitivity && base.sensitivity.rows.length) {
+    const rows = base.sensitivity.rows;
+    root.append(section(`Sensitivity of the ${base.name} scenario's ending ARR`, h('div', { class: 'row' },
+      h('div', {}, tornado('Ending ARR when one input moves a step', rows, (v) => money(v))),
+      h('div', {}, table('Ending ARR at each input\'s low and high step', [
+        { label: 'Input', key: 'field', fmt: (v) => v.replace(/_/g, ' ') },
+        { label: 'Step', value: (r) => `${r.op === 'mul' ? '×' : '±'}${r.step}` },
+        { label: 'Low', key: 'low', num: true, fmt: (v) => money(v) },
+        { label: 'High', key: 'high', num: true, fmt: (v) => money(v) },
+        { label: 'Swing', key: 'swing', num: true, fmt: (v) => money(v), figure: (r) => `tornado.${r.field}` },
+      ], rows, { name: 'tornado' })))));
+  }
+  if (set.sources) {
+    root.append(section('Where each assumption came from', table('Assumptions of the plan', [
+      { label: 'Assumption', key: 'k', fmt: (v) => v.replace(/_/g, ' ') },
+      { label: 'Value', key: 'value', num: true, fmt: (v) => (typeof v === 'number' ? String(Math.round(v * 10000) / 10000) : String(v)) },
+      { label: 'Source', key: 'source' },
+      { label: 'Basis', key: 'basis', fmt: (v) => v || '' },
+    ], Object.entries(set.sources).map(([k, v]) => ({ k, ...v })), { name: 'sources' })));
+  }
+}
+
 export const pages = {
   forecast: { title: 'Forecast call', render: forecastPage },
   dashboard: { title: 'Dashboard', render: dashboardPage },
   pipeline: { title: 'Pipeline', render: pipelinePage },
   funnel: { title: 'Funnel', render: funnelPage },
+  plans: { title: 'Plans', render: plansPage },
   data: { title: 'Data', render: dataPage },
 };

@@ -15,8 +15,8 @@ const puppeteer = require('puppeteer-core');
 const REVOPSD = path.resolve(process.env.REVOPSD || 'build/revopsd');
 const OUT = path.resolve(process.env.OUT || 'build/browser');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const PAGES = ['forecast', 'dashboard', 'pipeline', 'funnel', 'data'];
-const WRITE_CONTROLS = '.write-control, .admin-control, [data-control="run-forecast"], [data-control="take-snapshots"], [data-control="replay"], [data-control="create-key"]';
+const PAGES = ['forecast', 'dashboard', 'pipeline', 'funnel', 'plans', 'data'];
+const WRITE_CONTROLS = '.write-control, .admin-control, [data-control="run-forecast"], [data-control="take-snapshots"], [data-control="replay"], [data-control="create-key"], [data-control="plan"]';
 
 let passed = 0, failed = 0;
 const failures = [];
@@ -110,6 +110,10 @@ async function main() {
     await page.waitForSelector('[data-page="forecast"][data-ready="true"] table[data-table="rollup"]', { timeout: 180000 });
     await page.click('[data-control="take-snapshots"]');
     await page.waitForSelector('[data-page="forecast"][data-ready="true"] table[data-table="waterfall"]', { timeout: 180000 });
+    await open('plans');
+    check(await page.$('[data-control="plan"]') !== null, 'an admin key sees the plan form');
+    await page.click('[data-control="plan"] button[type=submit]');
+    await page.waitForSelector('[data-page="plans"][data-ready="true"] table[data-table="scenarios"]', { timeout: 180000 });
     for (const name of PAGES) {
       await open(name);
       check(problems.length === 0, `${name} (admin) loads with no console error or failed request: ${problems.join('; ')}`);
@@ -169,6 +173,18 @@ async function main() {
       for (const k of Object.keys(d.waterfall)) check(byName[`waterfall.${k}`] && num(byName[`waterfall.${k}`].value) === d.waterfall[k], `waterfall ${k} as the API`);
     }
     check(snaps.length >= 2, 'the console took two snapshots');
+
+    // the plan on screen is the stored scenarios' answer
+    await open('plans');
+    const set = (await apiGet('/v1/scenarios?limit=200')).items.sort((a, b) => (a.created_at < b.created_at ? 1 : -1))[0];
+    const pf = Object.fromEntries((await figures()).map((f) => [f.name, f]));
+    for (const r of set.results) {
+      const f = pf[`plan.${r.name}.Ending ARR`];
+      check(f && num(f.value) === r.revenue.ending_arr, `plan ${r.name} ending ARR: screen ${f && f.value}, API ${r.revenue.ending_arr}`);
+    }
+    const base = set.results.find((r) => r.name === 'base');
+    for (const row of base.sensitivity.rows) check(pf[`tornado.${row.field}`] && num(pf[`tornado.${row.field}`].value) === row.swing, `tornado ${row.field} swing as the API`);
+    await open('forecast');
 
     // keyboard: the waterfall's bars and the band take focus and arrow keys
     await page.evaluate(() => document.querySelector('svg.chart .bar').focus());
