@@ -145,6 +145,8 @@ void h_activities_create(http_req *rq);
 void h_activities_batch(http_req *rq);
 void h_activities_get(http_req *rq);
 void h_activities_list(http_req *rq);
+/* h_attrib.c: multi-touch attribution */
+void h_attribution(http_req *rq);
 /* h_scoring.c: lead scoring models and a lead's score */
 void h_scoring_models_create(http_req *rq);
 void h_scoring_models_list(http_req *rq);

@@ -76,6 +76,7 @@ const http_route routes[] = {
     {"GET", "/v1/leads/{id}", h_leads_get, ROLE_READ, 0},
     {"DELETE", "/v1/leads/{id}", h_leads_delete, ROLE_WRITE, 0},
     {"GET", "/v1/leads/{id}/score", h_leads_score, ROLE_READ, 0},
+    {"GET", "/v1/attribution", h_attribution, ROLE_READ, 0},
     {"POST", "/v1/scoring-models", h_scoring_models_create, ROLE_WRITE, ROUTE_YAML_BODY},
     {"GET", "/v1/scoring-models", h_scoring_models_list, ROLE_READ, 0},
     {"GET", "/v1/scoring-models/{id}", h_scoring_models_get, ROLE_READ, 0},
