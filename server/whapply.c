@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "db.h"
+#include "fccache.h"
 #include "log.h"
 
 #define MAX_APPLIERS 32
@@ -58,6 +59,23 @@ static bool stopping(unsigned long *seen)
     return s;
 }
 
+/* The forecast engine's cached inputs of the workspaces in a uuid[] text
+ * ("{a,b}") are stale now: these writes did not pass through http.c. */
+static void touch_workspaces(const char *list)
+{
+    char ws[40];
+    for (const char *p = list; *p;) {
+        p += strspn(p, "{},");
+        size_t n = strcspn(p, "{},");
+        if (n > 0 && n < sizeof ws) {
+            memcpy(ws, p, n);
+            ws[n] = '\0';
+            fccache_touch(ws);
+        }
+        p += n;
+    }
+}
+
 /* One batch in its own transaction: applied count, claimed count; -1 on error. */
 static int one_batch(db_conn *db, int *claimed, app_err *err)
 {
@@ -66,17 +84,20 @@ static int one_batch(db_conn *db, int *claimed, app_err *err)
     const char *p[] = {lim};
     if (db_begin(db, err) != 0)
         return -1;
-    PGresult *r = db_query(db, "SELECT applied, claimed FROM webhook_apply_batch($1::int)", 1, p, err);
+    PGresult *r = db_query(db, "SELECT applied, claimed, workspaces FROM webhook_apply_batch($1::int)", 1, p, err);
     if (!r) {
         db_rollback(db);
         return -1;
     }
     int applied = atoi(PQgetvalue(r, 0, 0));
     *claimed = atoi(PQgetvalue(r, 0, 1));
+    char *wss = strdup(PQgetvalue(r, 0, 2));
     PQclear(r);
-    if (db_commit(db, err) != 0)
-        return -1;
-    return applied;
+    int rc = db_commit(db, err);
+    if (wss && rc == 0)
+        touch_workspaces(wss); /* after the commit: a forecast computed from now on sees the changes */
+    free(wss);
+    return rc == 0 ? applied : -1;
 }
 
 static void *applier(void *arg)

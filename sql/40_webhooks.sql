@@ -202,14 +202,19 @@ END $$;
 -- two appliers never apply one deal's changes out of order. The caller
 -- commits: claim, changes and states commit together, so a crash before the
 -- commit leaves the events pending and none is applied twice. Returns the
--- number of events applied (0 with a non-zero *claimed: all were deferred).
-CREATE OR REPLACE FUNCTION webhook_apply_batch(lim int, OUT applied int, OUT claimed int)
+-- number of events applied (0 with a non-zero *claimed: all were deferred)
+-- and the workspaces they were applied in (revopsd marks their cached
+-- forecast inputs stale, server/fccache.c). The OUT list changed once
+-- (workspaces added): CREATE OR REPLACE cannot change it, hence the DROP.
+DROP FUNCTION IF EXISTS webhook_apply_batch(int);
+CREATE FUNCTION webhook_apply_batch(lim int, OUT applied int, OUT claimed int, OUT workspaces uuid[])
 LANGUAGE plpgsql AS $$
 DECLARE
     ids uuid[];
     g record;
 BEGIN
     applied := 0;
+    workspaces := '{}';
     SELECT array_agg(c.id) INTO ids
     FROM (SELECT w.id FROM webhook_events w WHERE w.status = 'pending' ORDER BY w.seq LIMIT lim
           FOR UPDATE SKIP LOCKED) c;
@@ -225,6 +230,7 @@ BEGIN
              GROUP BY w.workspace_id LOOP
         PERFORM webhook_apply_events(g.workspace_id, g.ids);
         applied := applied + cardinality(g.ids);
+        workspaces := workspaces || g.workspace_id;
     END LOOP;
 END $$;
 

@@ -1346,6 +1346,70 @@ START_TEST(async_backlog_503_and_degraded)
 }
 END_TEST
 
+/* Events applied in the background (async endpoints) reach the forecast
+ * engine's cache: the learned model of the next forecast counts the closes
+ * they brought (server/whapply.c marks the workspace; without it the model
+ * kept from before would be served for minutes). */
+static double learned_closed_deals(const api_ws *ws, const char *body)
+{
+    api_resp *r = api_send_json("POST", "/v1/forecasts", ws->write, body);
+    ck_assert_status(r, 201);
+    double n = (double)json_integer_value(json_object_get(json_object_get(r->json, "learned"), "closed_deals"));
+    api_resp_free(r);
+    return n;
+}
+
+START_TEST(async_applied_closes_reach_the_learned_forecast)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char path[96], body[512], day[16], day2[16];
+    for (int i = 0; i < 40; i++) { /* created 400..361 days ago, closed 30 days later */
+        snprintf(path, sizeof path, "/v1/deals/h%d", i);
+        snprintf(body, sizeof body,
+                 "{\"as_of\":\"%sT12:00:00Z\",\"name\":\"h%d\",\"amount\":%d,\"stage\":\"proposal\"}",
+                 api_day(-400 + i, day), i, 1000 + 100 * i);
+        api_resp *r = api_send_json("PUT", path, ws.write, body);
+        ck_assert_status(r, 201); /* created */
+        api_resp_free(r);
+        snprintf(body, sizeof body, "{\"as_of\":\"%sT12:00:00Z\",\"name\":\"h%d\",\"stage\":\"%s\"}",
+                 api_day(-370 + i, day), i, i % 3 ? "closed_won" : "closed_lost");
+        r = api_send_json("PUT", path, ws.write, body);
+        ck_assert_status(r, 200);
+        api_resp_free(r);
+    }
+    char q[16], fc[128];
+    snprintf(fc, sizeof fc, "{\"period\":\"%s\",\"method\":\"learned\",\"explain\":true}", api_quarter_of_day(0, q));
+    char ep[64], secret[128];
+    make_endpoint(ws.admin, "{\"source\":\"standard\"}", ep, sizeof ep, secret, sizeof secret); /* async */
+    ck_assert(learned_closed_deals(&ws, fc) == 40); /* the model is kept from here */
+    for (int i = 0; i < 3; i++) { /* three deals won 200 days ago, each created and closed by one event */
+        char msg_id[32], sig[128], h1[64], h2[64], h3[200], p2[160];
+        snprintf(msg_id, sizeof msg_id, "msg_fc_%d", i);
+        snprintf(body, sizeof body,
+                 "{\"type\":\"deal.updated\",\"timestamp\":\"%sT12:00:00Z\",\"data\":{\"external_id\":\"w%d\","
+                 "\"name\":\"w%d\",\"amount\":5000,\"stage\":\"closed_won\"}}",
+                 api_day(-200, day2), i, i);
+        long long ts = now_ms() / 1000;
+        standard_sig(secret, msg_id, ts, body, sig);
+        snprintf(h1, sizeof h1, "webhook-id: %s", msg_id);
+        snprintf(h2, sizeof h2, "webhook-timestamp: %lld", ts);
+        snprintf(h3, sizeof h3, "webhook-signature: %s", sig);
+        const char *hdr[] = {h1, h2, h3, NULL};
+        snprintf(p2, sizeof p2, "/v1/hooks/%s?wait=applied", ep);
+        api_resp *r = api_req("POST", p2, NULL, "application/json", body, strlen(body), hdr);
+        ck_assert_status(r, 200);
+        api_resp_free(r);
+    }
+    snprintf(path, sizeof path, "/v1/deals/w2");
+    api_resp *r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(r->json, "status"), "won");
+    api_resp_free(r);
+    ck_assert(learned_closed_deals(&ws, fc) == 43);
+}
+END_TEST
+
 Suite *webhooks_suite(void)
 {
     Suite *s = suite_create("webhooks");
@@ -1366,6 +1430,7 @@ Suite *webhooks_suite(void)
     tcase_add_test(tc, async_store_then_apply_and_held_deals);
     tcase_add_test(tc, async_storm_sigkill_and_two_appliers);
     tcase_add_test(tc, async_backlog_503_and_degraded);
+    tcase_add_test(tc, async_applied_closes_reach_the_learned_forecast);
     suite_add_tcase(s, tc);
     return s;
 }
