@@ -3,10 +3,13 @@
  * run, or the assignment recorded), the assignments, and escalation of
  * assignments nobody acted on (exactly once across instances). */
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "caldate.h"
+#include "funnel.h"
 #include "handlers.h"
 #include "jsonv.h"
 #include "routing.h"
@@ -770,4 +773,178 @@ void h_routing_escalations(http_req *rq)
         json_array_append_new(items, json_loads(PQgetvalue(r, i, 0), 0, NULL));
     PQclear(r);
     http_reply_json(rq, 200, json_pack("{s:o}", "escalated", items));
+}
+
+/* ---- automatic routing ------------------------------------------------------ */
+
+/* Route the leads that became MQL (ids: a JSON array of lead ids) and have no
+ * assignment since they entered it, in the caller's transaction: the seed's
+ * "MQLs routed to correct SDR within 5 minutes". 0 or -1. */
+int routing_route_new_mqls(db_conn *c, const char *ws, const char *ids_json, app_err *err)
+{
+    const char *p[] = {ws, ids_json};
+    PGresult *r = db_query(c,
+                           "SELECT l.external_id FROM leads l WHERE l.workspace_id = $1"
+                           " AND l.external_id IN (SELECT jsonb_array_elements_text($2::jsonb))"
+                           " AND l.deleted_at IS NULL AND l.lifecycle_stage = 'mql'"
+                           " AND NOT EXISTS (SELECT 1 FROM lead_assignments a WHERE a.workspace_id = l.workspace_id"
+                           "   AND a.lead_id = l.external_id AND a.routed_at >= l.stage_entered_at)"
+                           " ORDER BY l.external_id",
+                           2, p, err);
+    if (!r)
+        return -1;
+    int rc = PQntuples(r) ? routing_ensure_default(c, ws, err) : 0;
+    for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
+        route_tx t = {.ws = ws, .lead_id = PQgetvalue(r, i, 0), .dry_run = false};
+        rc = route_tx_run(c, &t, err);
+        json_decref(t.out);
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* ---- SLA compliance ----------------------------------------------------------- */
+
+typedef struct {
+    char *key;
+    long total, met, breached, pending;
+    double *elapsed; /* of the responded ones */
+    size_t nel, cap;
+} sla_group;
+
+static sla_group *sla_group_of(sla_group **gs, size_t *n, size_t *cap, const char *key)
+{
+    for (size_t i = 0; i < *n; i++)
+        if ((!key && !(*gs)[i].key) || (key && (*gs)[i].key && strcmp(key, (*gs)[i].key) == 0))
+            return &(*gs)[i];
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 8;
+        sla_group *ng = realloc(*gs, nc * sizeof *ng);
+        if (!ng)
+            return NULL;
+        *gs = ng;
+        *cap = nc;
+    }
+    sla_group *g = &(*gs)[(*n)++];
+    memset(g, 0, sizeof *g);
+    g->key = key ? strdup(key) : NULL;
+    return g;
+}
+
+static json_t *minutes_json(double v) { return isnan(v) ? json_null() : json_real(round(v * 100) / 100); }
+
+void h_sla_compliance(http_req *rq)
+{
+    app_err err = {0};
+    const char *from = http_query(rq, "from"), *to = http_query(rq, "to"), *group_by = http_query(rq, "group_by");
+    caldate_t df = 0, dt = 0;
+    if (!from || !caldate_parse(from, &df))
+        app_err_field(&err, "from", "is required: a date YYYY-MM-DD (the first day)");
+    if (!to || !caldate_parse(to, &dt))
+        app_err_field(&err, "to", "is required: a date YYYY-MM-DD (the last day, included)");
+    else if (from && df > dt)
+        app_err_field(&err, "to", "must not be before from");
+    int col = 0; /* sla */
+    if (group_by && strcmp(group_by, "owner") == 0)
+        col = 2;
+    else if (group_by && strcmp(group_by, "source") == 0)
+        col = 3;
+    else if (group_by && strcmp(group_by, "sla") != 0)
+        app_err_field(&err, "group_by", "must be owner, source or sla");
+    if (err.code != ERR_NONE) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    db_conn *db = http_db(rq);
+    if (!db)
+        return;
+    if (funnels_ensure_default(db, rq->auth.workspace_id, &err) != 0) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    char end[16];
+    caldate_format(dt + 1, end, sizeof end);
+    const char *p[] = {rq->auth.workspace_id, from, end};
+    PGresult *r = db_query(db,
+                           "SELECT sla, subject, owner, source, rfc3339(started_at), rfc3339(done_at), target_minutes,"
+                           " business, elapsed_minutes FROM sla_instances($1::uuid, $2::date, $3::date)",
+                           3, p, &err);
+    if (!r) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    sla_group *gs = NULL;
+    size_t ng = 0, cap = 0;
+    json_t *breaches = json_array();
+    long nbreach = 0;
+    bool ok = true;
+    for (int i = 0; i < PQntuples(r) && ok; i++) {
+        sla_group *g = sla_group_of(&gs, &ng, &cap, PQgetisnull(r, i, col) ? NULL : PQgetvalue(r, i, col));
+        if (!g) {
+            ok = false;
+            break;
+        }
+        double target = atof(PQgetvalue(r, i, 6)), elapsed = atof(PQgetvalue(r, i, 8));
+        bool done = !PQgetisnull(r, i, 5);
+        g->total++;
+        if (elapsed > target) {
+            g->breached++;
+            if (nbreach++ < 200)
+                json_array_append_new(
+                    breaches, json_pack("{s:s, s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:b}", "sla", PQgetvalue(r, i, 0),
+                                        "subject", PQgetvalue(r, i, 1), "owner",
+                                        PQgetisnull(r, i, 2) ? json_null() : json_string(PQgetvalue(r, i, 2)), "source",
+                                        PQgetisnull(r, i, 3) ? json_null() : json_string(PQgetvalue(r, i, 3)),
+                                        "started_at", PQgetvalue(r, i, 4), "responded_at",
+                                        done ? json_string(PQgetvalue(r, i, 5)) : json_null(), "elapsed_minutes",
+                                        minutes_json(elapsed), "target_minutes", minutes_json(target), "business_hours",
+                                        strcmp(PQgetvalue(r, i, 7), "t") == 0));
+        } else if (done) {
+            g->met++;
+        } else {
+            g->pending++;
+        }
+        if (done) {
+            if (g->nel == g->cap) {
+                size_t nc = g->cap ? g->cap * 2 : 16;
+                double *ne = realloc(g->elapsed, nc * sizeof *ne);
+                if (!ne) {
+                    ok = false;
+                    break;
+                }
+                g->elapsed = ne;
+                g->cap = nc;
+            }
+            g->elapsed[g->nel++] = elapsed;
+        }
+    }
+    PQclear(r);
+    json_t *groups = json_array();
+    for (size_t i = 0; i < ng; i++) {
+        sla_group *g = &gs[i];
+        long decided = g->met + g->breached;
+        double med = g->nel ? funnel_quantile(g->elapsed, g->nel, 0.5) : NAN;
+        double p90 = g->nel ? funnel_quantile(g->elapsed, g->nel, 0.9) : NAN;
+        json_array_append_new(groups, json_pack("{s:o, s:I, s:I, s:I, s:I, s:o, s:o, s:o}", "key",
+                                                g->key ? json_string(g->key) : json_null(), "total",
+                                                (json_int_t)g->total, "met", (json_int_t)g->met, "breached",
+                                                (json_int_t)g->breached, "pending", (json_int_t)g->pending, "share_met",
+                                                decided ? json_real((double)g->met / decided) : json_null(),
+                                                "median_minutes", minutes_json(med), "p90_minutes", minutes_json(p90)));
+        free(g->key);
+        free(g->elapsed);
+    }
+    free(gs);
+    if (!ok) {
+        json_decref(groups);
+        json_decref(breaches);
+        http_fail(rq, ERR_INTERNAL, "out of memory");
+        return;
+    }
+    http_reply_json(rq, 200,
+                    json_pack("{s:s, s:s, s:s, s:o, s:I, s:o}", "from", from, "to", to, "group_by",
+                              col == 2   ? "owner"
+                              : col == 3 ? "source"
+                                         : "sla",
+                              "groups", groups, "breaches_total", (json_int_t)nbreach, "breaches", breaches));
 }

@@ -965,6 +965,13 @@ int scoring_auto_mql(db_conn *c, const char *ws, const char *items_json, app_err
                      " (SELECT (field_changed_at ->> 'lifecycle_stage')::timestamptz FROM leads"
                      "  WHERE workspace_id = $1 AND external_id = $2)), 'scoring')",
                      3, a, err);
+        if (rc == 0) { /* and routed, as every new MQL is */
+            json_t *idl = json_pack("[s]", PQgetvalue(r, i, 0));
+            char *ids = json_dumps(idl, JSON_COMPACT);
+            json_decref(idl);
+            rc = routing_route_new_mqls(c, ws, ids, err);
+            free(ids);
+        }
     }
     PQclear(r);
     free(model);

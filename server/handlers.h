@@ -151,6 +151,10 @@ void h_routing_rules_put(http_req *rq);
 void h_routing_route(http_req *rq);
 void h_routing_assignments(http_req *rq);
 void h_routing_escalations(http_req *rq);
+void h_sla_compliance(http_req *rq);
+/* Route the leads (ids_json: a JSON array of lead ids) that are MQL and have
+ * no assignment since they became one; in the caller's transaction. 0 or -1. */
+int routing_route_new_mqls(db_conn *c, const char *workspace_id, const char *ids_json, app_err *err);
 /* h_attrib.c: multi-touch attribution */
 void h_attribution(http_req *rq);
 /* h_scoring.c: lead scoring models and a lead's score */

@@ -82,6 +82,7 @@ const http_route routes[] = {
     {"POST", "/v1/routing/route", h_routing_route, ROLE_WRITE, 0},
     {"GET", "/v1/routing/assignments", h_routing_assignments, ROLE_READ, 0},
     {"POST", "/v1/routing/escalations", h_routing_escalations, ROLE_WRITE, 0},
+    {"GET", "/v1/sla/compliance", h_sla_compliance, ROLE_READ, 0},
     {"POST", "/v1/scoring-models", h_scoring_models_create, ROLE_WRITE, ROUTE_YAML_BODY},
     {"GET", "/v1/scoring-models", h_scoring_models_list, ROLE_READ, 0},
     {"GET", "/v1/scoring-models/{id}", h_scoring_models_get, ROLE_READ, 0},

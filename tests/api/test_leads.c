@@ -503,6 +503,11 @@ START_TEST(auto_mql_when_the_model_says_so)
     json_t *h = json_array_get(arr(r->json, "stage_history"), 1);
     ck_assert_str_eq(str(h, "origin"), "scoring");
     api_resp_free(r);
+    /* and routed at once, as every new MQL: no rule takes an unknown company size with 52 points */
+    r = api_get("/v1/routing/assignments?lead=M-1", ws.read);
+    ck_assert_int_eq(json_array_size(arr(r->json, "items")), 1);
+    ck_assert_str_eq(str(json_array_get(arr(r->json, "items"), 0), "queue"), "marketing_ops_queue");
+    api_resp_free(r);
     /* a lead already past mql is not moved back */
     api_resp_free(put("/v1/leads/M-2", ws.write, "{\"lifecycle_stage\":\"sql\"}"));
     snprintf(body, sizeof body,
@@ -851,6 +856,88 @@ START_TEST(escalation_fires_exactly_once)
 }
 END_TEST
 
+START_TEST(sla_accept_in_business_hours_across_a_weekend)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    time_t nowt = time(NULL);
+    struct tm tm;
+    gmtime_r(&nowt, &tm);
+    int fri = -((tm.tm_wday - 5 + 7) % 7) - 14; /* a Friday two weeks ago or more */
+    char f12[32], f15[32], f16[32], m10[32], m13[32], body[256];
+    ts(fri, "12:00:00", f12);
+    ts(fri, "15:00:00", f15);
+    ts(fri, "16:00:00", f16);
+    ts(fri + 3, "10:00:00", m10);
+    ts(fri + 3, "13:00:00", m13);
+    static const char *const leads[] = {"sla-ok", "sla-late"};
+    const char *mql_at[] = {f16, f15}, *sal_at[] = {m10, m13};
+    for (int i = 0; i < 2; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/v1/leads/%s", leads[i]);
+        snprintf(body, sizeof body, "{\"owner\":\"sam\",\"original_source\":\"webinar\",\"as_of\":\"%s\"}", f12);
+        api_resp_free(put(path, ws.write, body));
+        snprintf(body, sizeof body, "{\"lifecycle_stage\":\"mql\",\"as_of\":\"%s\"}", mql_at[i]);
+        api_resp_free(put(path, ws.write, body));
+        snprintf(body, sizeof body, "{\"lifecycle_stage\":\"sal\",\"as_of\":\"%s\"}", sal_at[i]);
+        api_resp_free(put(path, ws.write, body));
+    }
+    char from[11], to[11], path[160];
+    api_day(fri - 1, from);
+    api_day(fri + 5, to);
+    snprintf(path, sizeof path, "/v1/sla/compliance?from=%s&to=%s", from, to);
+    api_resp *r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    json_t *acc = NULL, *routed = NULL;
+    size_t i;
+    json_t *g;
+    json_array_foreach(arr(r->json, "groups"), i, g)
+    {
+        if (strcmp(str(g, "key"), "accepted") == 0)
+            acc = g;
+        if (strcmp(str(g, "key"), "routed") == 0)
+            routed = g;
+    }
+    ck_assert_ptr_nonnull(acc);
+    ck_assert_ptr_nonnull(routed);
+    /* Fri 16:00 -> Mon 10:00 is 120 business minutes (met); Fri 15:00 -> Mon 13:00 is 360 (breached) */
+    ck_assert_int_eq(json_integer_value(json_object_get(acc, "total")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(acc, "met")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(acc, "breached")), 1);
+    ck_assert(json_number_value(json_object_get(acc, "median_minutes")) == 240);
+    ck_assert(json_number_value(json_object_get(acc, "share_met")) == 0.5);
+    /* nobody routed them: both past the 5 minutes */
+    ck_assert_int_eq(json_integer_value(json_object_get(routed, "breached")), 2);
+    int late = 0;
+    json_array_foreach(arr(r->json, "breaches"), i, g) if (strcmp(str(g, "sla"), "accepted") == 0)
+    {
+        ck_assert_str_eq(str(g, "subject"), "sla-late");
+        ck_assert(json_number_value(json_object_get(g, "elapsed_minutes")) == 360);
+        ck_assert(json_number_value(json_object_get(g, "target_minutes")) == 240);
+        ck_assert(json_is_true(json_object_get(g, "business_hours")));
+        late++;
+    }
+    ck_assert_int_eq(late, 1);
+    api_resp_free(r);
+    snprintf(path, sizeof path, "/v1/sla/compliance?from=%s&to=%s&group_by=owner", from, to);
+    r = api_get(path, ws.read);
+    ck_assert_int_eq(json_array_size(arr(r->json, "groups")), 1);
+    ck_assert_str_eq(str(json_array_get(arr(r->json, "groups"), 0), "key"), "sam");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(arr(r->json, "groups"), 0), "total")), 4);
+    api_resp_free(r);
+    r = api_get("/v1/sla/compliance?from=2026-02-30&group_by=team", ws.read);
+    ck_assert_status(r, 422);
+    ck_assert_int_eq(json_array_size(arr(r->json, "errors")), 3);
+    api_resp_free(r);
+    api_ws other;
+    api_new_workspace(&other);
+    snprintf(path, sizeof path, "/v1/sla/compliance?from=%s&to=%s", from, to);
+    r = api_get(path, other.read);
+    ck_assert_int_eq(json_array_size(arr(r->json, "groups")), 0);
+    api_resp_free(r);
+}
+END_TEST
+
 Suite *leads_suite(void)
 {
     Suite *s = suite_create("leads");
@@ -867,6 +954,7 @@ Suite *leads_suite(void)
     tcase_add_test(tc, routing_each_seed_rule);
     tcase_add_test(tc, round_robin_fair_across_two_instances);
     tcase_add_test(tc, escalation_fires_exactly_once);
+    tcase_add_test(tc, sla_accept_in_business_hours_across_a_weekend);
     suite_add_tcase(s, tc);
     return s;
 }
