@@ -9,6 +9,12 @@ const http_route routes[] = {
     {"GET", "/healthz", h_healthz, ROLE_NONE, ROUTE_PUBLIC},
     {"GET", "/readyz", h_readyz, ROLE_NONE, ROUTE_PUBLIC},
     {"GET", "/metrics", h_metrics, ROLE_NONE, ROUTE_PUBLIC},
+    /* the console (issue 18): static files embedded in the binary; the key is
+     * sent by the page's own requests, never in these URLs */
+    {"GET", "/", h_console_root, ROLE_NONE, ROUTE_PUBLIC},
+    {"GET", "/console/", h_console_index, ROLE_NONE, ROUTE_PUBLIC},
+    {"GET", "/console/{file}", h_console_file, ROLE_NONE, ROUTE_PUBLIC},
+    {"GET", "/v1/session", h_session, ROLE_READ, 0},
 
     {"GET", "/v1/workspace", h_workspace_get, ROLE_READ, 0},
     {"PATCH", "/v1/workspace", h_workspace_patch, ROLE_ADMIN, 0},
@@ -70,6 +76,7 @@ const http_route routes[] = {
     {"PUT", "/v1/reps/{id}", h_reps_put, ROLE_WRITE, 0},
     {"GET", "/v1/reps/{id}", h_reps_get, ROLE_READ, 0},
     {"DELETE", "/v1/reps/{id}", h_reps_delete, ROLE_WRITE, 0},
+    {"GET", "/v1/reps/{id}/scorecard", h_reps_scorecard, ROLE_READ, 0},
     {"POST", "/v1/leads/batch", h_leads_batch, ROLE_WRITE, 0},
     {"GET", "/v1/leads", h_leads_list, ROLE_READ, 0},
     {"PUT", "/v1/leads/{id}", h_leads_put, ROLE_WRITE, 0},
@@ -100,6 +107,12 @@ const http_route routes[] = {
     {"GET", "/v1/comp-plans/{id}", h_comp_plans_get, ROLE_READ, 0},
     {"PUT", "/v1/comp-plans/{id}", h_comp_plans_put, ROLE_WRITE, ROUTE_YAML_BODY},
     {"POST", "/v1/comp-plans/{id}/statements", h_comp_plans_statements, ROLE_READ, 0},
+    {"POST", "/v1/usage", h_usage_create, ROLE_WRITE, 0},
+    {"POST", "/v1/support-tickets", h_support_tickets_create, ROLE_WRITE, 0},
+    {"POST", "/v1/nps-responses", h_nps_responses_create, ROLE_WRITE, ROUTE_IDEMPOTENT},
+    {"GET", "/v1/accounts/at-risk", h_accounts_at_risk, ROLE_READ, 0},
+    {"GET", "/v1/signals", h_signals, ROLE_READ, 0},
+    {"POST", "/v1/quota-plans", h_quota_plans_create, ROLE_WRITE, 0},
     {"POST", "/v1/imports", h_imports_create, ROLE_WRITE, ROUTE_RAW_BODY | ROUTE_LARGE_BODY},
     {"POST", "/v1/webhook-endpoints", h_webhook_endpoints_create, ROLE_ADMIN, 0},
     {"GET", "/v1/webhook-endpoints", h_webhook_endpoints_list, ROLE_ADMIN, 0},
