@@ -36,7 +36,7 @@ const http_route routes[] = {
     /* the most literal pattern that matches a path owns it for every method
      * (http.c route_find): GET /v1/forecasts/backtest is a 405, not forecast "backtest" */
     {"GET", "/v1/forecasts/accuracy", h_forecasts_accuracy, ROLE_READ, 0},
-    {"POST", "/v1/forecasts/backtest", h_forecasts_backtest, ROLE_READ, 0},
+    {"POST", "/v1/forecasts/backtest", h_forecasts_backtest, ROLE_READ, ROUTE_COSTLY},
     {"GET", "/v1/forecasts/trend", h_forecasts_trend, ROLE_READ, 0},
     {"GET", "/v1/forecasts/{id}", h_forecasts_get, ROLE_READ, 0},
     {"POST", "/v1/forecasts/{id}/submit", h_forecasts_submit, ROLE_WRITE, ROUTE_IDEMPOTENT},
@@ -77,7 +77,7 @@ const http_route routes[] = {
     {"GET", "/v1/comp-plans/{id}", h_comp_plans_get, ROLE_READ, 0},
     {"PUT", "/v1/comp-plans/{id}", h_comp_plans_put, ROLE_WRITE, ROUTE_YAML_BODY},
     {"POST", "/v1/comp-plans/{id}/statements", h_comp_plans_statements, ROLE_READ, 0},
-    {"POST", "/v1/imports", h_imports_create, ROLE_WRITE, ROUTE_RAW_BODY | ROUTE_LARGE_BODY},
+    {"POST", "/v1/imports", h_imports_create, ROLE_WRITE, ROUTE_RAW_BODY | ROUTE_LARGE_BODY | ROUTE_COSTLY},
     {"POST", "/v1/webhook-endpoints", h_webhook_endpoints_create, ROLE_ADMIN, 0},
     {"GET", "/v1/webhook-endpoints", h_webhook_endpoints_list, ROLE_ADMIN, 0},
     {"GET", "/v1/webhook-endpoints/{id}", h_webhook_endpoints_get, ROLE_ADMIN, 0},
@@ -92,7 +92,8 @@ const http_route routes[] = {
     {"POST", "/v1/scenarios", h_scenarios_create, ROLE_WRITE, ROUTE_IDEMPOTENT},
     {"GET", "/v1/scenarios", h_scenarios_list, ROLE_READ, 0},
     {"GET", "/v1/scenarios/{id}", h_scenarios_get, ROLE_READ, 0},
-    {"POST", "/v1/territory-plans", h_territory_plans_create, ROLE_WRITE, ROUTE_IDEMPOTENT | ROUTE_LARGE_BODY},
+    {"POST", "/v1/territory-plans", h_territory_plans_create, ROLE_WRITE,
+     ROUTE_IDEMPOTENT | ROUTE_LARGE_BODY | ROUTE_COSTLY},
     {"GET", "/v1/territory-plans", h_territory_plans_list, ROLE_READ, 0},
     {"GET", "/v1/territory-plans/{id}", h_territory_plans_get, ROLE_READ, 0},
     {"GET", "/v1/territory-plans/{id}/diff", h_territory_plans_diff, ROLE_READ, 0},

@@ -2432,8 +2432,37 @@ const migration_file migration_files[] = {
      "ALTER TABLE webhook_endpoints ADD COLUMN portal_id text\n"
      "    CHECK (portal_id IS NULL OR (portal_id ~ '^[0-9]{1,20}$' AND source = 'hubspot'));\n"
     },
+    {"0036_comp_plans.sql",
+     "-- 0036_comp_plans.sql - comp plans as versioned documents (issue 20). The\n"
+     "-- document (role, base and variable, components, rate table, SPIF, clawback,\n"
+     "-- payout frequency, reps) is kept as validated JSON with the design-rule\n"
+     "-- warnings it had when written; every update is a new version, and every\n"
+     "-- version is kept so a statement can name the one it paid on.\n"
+     "CREATE TABLE comp_plans (\n"
+     "    id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),\n"
+     "    workspace_id uuid NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,\n"
+     "    name         text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),\n"
+     "    version      integer NOT NULL DEFAULT 1,\n"
+     "    document     jsonb NOT NULL,\n"
+     "    warnings     jsonb NOT NULL DEFAULT '[]',\n"
+     "    created_at   timestamptz NOT NULL DEFAULT now(),\n"
+     "    updated_at   timestamptz NOT NULL DEFAULT now()\n"
+     ");\n"
+     "CREATE INDEX comp_plans_by_workspace ON comp_plans (workspace_id, created_at, id);\n"
+     "\n"
+     "CREATE TABLE comp_plan_versions (\n"
+     "    plan_id      uuid NOT NULL REFERENCES comp_plans (id) ON DELETE CASCADE,\n"
+     "    workspace_id uuid NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,\n"
+     "    version      integer NOT NULL,\n"
+     "    name         text NOT NULL,\n"
+     "    document     jsonb NOT NULL,\n"
+     "    warnings     jsonb NOT NULL,\n"
+     "    created_at   timestamptz NOT NULL DEFAULT now(),\n"
+     "    PRIMARY KEY (plan_id, version)\n"
+     ");\n"
+    },
 };
-const size_t migration_count = 27;
+const size_t migration_count = 28;
 const migration_file repeatable_files[] = {
     {"10_common.sql",
      "-- sql/10_common.sql - formatting and field helpers the other files use: timestamps,\n"
@@ -3488,5 +3517,25 @@ const migration_file repeatable_files[] = {
      "    RETURN territory_application_json(app, true);\n"
      "END $$;\n"
     },
+    {"72_reps.sql",
+     "-- sql/72_reps.sql - reps and accounts (issue 20): comp plans.\n"
+     "--\n"
+     "-- The one home of these functions: applied after the versioned migrations, again\n"
+     "-- whenever this file changes (docs/migrations.md). Change a rule here, never in a\n"
+     "-- migration.\n"
+     "\n"
+     "-- A comp plan as the API shows it: its id, version and warnings around the document.\n"
+     "CREATE OR REPLACE FUNCTION comp_plan_json(p comp_plans) RETURNS jsonb\n"
+     "    LANGUAGE sql STABLE\n"
+     "    AS $$ SELECT jsonb_build_object('id', p.id, 'name', p.name, 'version', p.version,\n"
+     "        'created_at', rfc3339(p.created_at), 'updated_at', rfc3339(p.updated_at), 'warnings', p.warnings)\n"
+     "        || p.document $$;\n"
+     "\n"
+     "CREATE OR REPLACE FUNCTION comp_plan_version_json(v comp_plan_versions) RETURNS jsonb\n"
+     "    LANGUAGE sql STABLE\n"
+     "    AS $$ SELECT jsonb_build_object('id', v.plan_id, 'name', v.name, 'version', v.version,\n"
+     "        'created_at', rfc3339(v.created_at), 'updated_at', rfc3339(v.created_at), 'warnings', v.warnings)\n"
+     "        || v.document $$;\n"
+    },
 };
-const size_t repeatable_count = 7;
+const size_t repeatable_count = 8;

@@ -60,26 +60,32 @@ static const char *const q55[] = {NULL};
 static const char *const q56[] = {NULL};
 static const char *const q57[] = {NULL};
 static const char *const q58[] = {"period", "group_by", "as_of", NULL};
-static const char *const q59[] = {"object", NULL};
-static const char *const q60[] = {"limit", "cursor", NULL};
+static const char *const q59[] = {"limit", "cursor", NULL};
+static const char *const q60[] = {NULL};
 static const char *const q61[] = {NULL};
-static const char *const q62[] = {NULL};
+static const char *const q62[] = {"version", NULL};
 static const char *const q63[] = {NULL};
 static const char *const q64[] = {NULL};
-static const char *const q65[] = {NULL};
-static const char *const q66[] = {"limit", "cursor", "endpoint_id", "status", "object_id", NULL};
+static const char *const q65[] = {"object", NULL};
+static const char *const q66[] = {"limit", "cursor", NULL};
 static const char *const q67[] = {NULL};
 static const char *const q68[] = {NULL};
 static const char *const q69[] = {NULL};
-static const char *const q70[] = {"limit", "cursor", NULL};
+static const char *const q70[] = {NULL};
 static const char *const q71[] = {NULL};
-static const char *const q72[] = {NULL};
-static const char *const q73[] = {"limit", "cursor", NULL};
+static const char *const q72[] = {"limit", "cursor", "endpoint_id", "status", "object_id", NULL};
+static const char *const q73[] = {NULL};
 static const char *const q74[] = {NULL};
 static const char *const q75[] = {NULL};
-static const char *const q76[] = {"against", NULL};
+static const char *const q76[] = {"limit", "cursor", NULL};
 static const char *const q77[] = {NULL};
 static const char *const q78[] = {NULL};
+static const char *const q79[] = {"limit", "cursor", NULL};
+static const char *const q80[] = {NULL};
+static const char *const q81[] = {NULL};
+static const char *const q82[] = {"against", NULL};
+static const char *const q83[] = {NULL};
+static const char *const q84[] = {NULL};
 
 const http_op_decl http_op_decls[] = {
     {"GET", "/healthz", q0, false},
@@ -141,25 +147,31 @@ const http_op_decl http_op_decls[] = {
     {"PUT", "/v1/reps/{id}", q56, false},
     {"DELETE", "/v1/reps/{id}", q57, false},
     {"GET", "/v1/attainment", q58, false},
-    {"POST", "/v1/imports", q59, false},
-    {"GET", "/v1/webhook-endpoints", q60, false},
-    {"POST", "/v1/webhook-endpoints", q61, false},
-    {"GET", "/v1/webhook-endpoints/{id}", q62, false},
-    {"PATCH", "/v1/webhook-endpoints/{id}", q63, false},
-    {"DELETE", "/v1/webhook-endpoints/{id}", q64, false},
-    {"POST", "/v1/hooks/{id}", q65, false},
-    {"GET", "/v1/webhook-events", q66, false},
-    {"GET", "/v1/webhook-events/{id}", q67, false},
-    {"POST", "/v1/webhook-events/{id}/replay", q68, false},
-    {"POST", "/v1/capacity/plan", q69, false},
-    {"GET", "/v1/scenarios", q70, false},
-    {"POST", "/v1/scenarios", q71, false},
-    {"GET", "/v1/scenarios/{id}", q72, false},
-    {"GET", "/v1/territory-plans", q73, false},
-    {"POST", "/v1/territory-plans", q74, false},
-    {"GET", "/v1/territory-plans/{id}", q75, false},
-    {"GET", "/v1/territory-plans/{id}/diff", q76, false},
-    {"POST", "/v1/territory-plans/{id}/apply", q77, false},
-    {"POST", "/v1/territory-plans/{id}/revert", q78, false},
+    {"GET", "/v1/comp-plans", q59, false},
+    {"POST", "/v1/comp-plans", q60, true},
+    {"GET", "/v1/comp-plans/templates", q61, false},
+    {"GET", "/v1/comp-plans/{id}", q62, true},
+    {"PUT", "/v1/comp-plans/{id}", q63, true},
+    {"POST", "/v1/comp-plans/{id}/statements", q64, false},
+    {"POST", "/v1/imports", q65, false},
+    {"GET", "/v1/webhook-endpoints", q66, false},
+    {"POST", "/v1/webhook-endpoints", q67, false},
+    {"GET", "/v1/webhook-endpoints/{id}", q68, false},
+    {"PATCH", "/v1/webhook-endpoints/{id}", q69, false},
+    {"DELETE", "/v1/webhook-endpoints/{id}", q70, false},
+    {"POST", "/v1/hooks/{id}", q71, false},
+    {"GET", "/v1/webhook-events", q72, false},
+    {"GET", "/v1/webhook-events/{id}", q73, false},
+    {"POST", "/v1/webhook-events/{id}/replay", q74, false},
+    {"POST", "/v1/capacity/plan", q75, false},
+    {"GET", "/v1/scenarios", q76, false},
+    {"POST", "/v1/scenarios", q77, false},
+    {"GET", "/v1/scenarios/{id}", q78, false},
+    {"GET", "/v1/territory-plans", q79, false},
+    {"POST", "/v1/territory-plans", q80, false},
+    {"GET", "/v1/territory-plans/{id}", q81, false},
+    {"GET", "/v1/territory-plans/{id}/diff", q82, false},
+    {"POST", "/v1/territory-plans/{id}/apply", q83, false},
+    {"POST", "/v1/territory-plans/{id}/revert", q84, false},
 };
-const size_t http_op_decls_count = 79;
+const size_t http_op_decls_count = 85;
