@@ -21,6 +21,7 @@
 #include "jsonv.h"
 #include "log.h"
 #include "prom.h"
+#include "fccache.h"
 #include "respcache.h"
 #include "ratelimit.h"
 
@@ -1069,10 +1070,13 @@ static void dispatch(http_req *rq)
         http_fail(rq, ERR_INTERNAL, "The handler produced no response");
     if (idem)
         idempotency_end(rq, idem, hash, locked, tx);
-    if (rq->status < 300 && strcmp(rq->route->method, "GET") != 0)
-        respcache_bump_workspace(rq->auth.workspace_id); /* its cached reads may be stale now; a
-                                                          * public route (a webhook) knows no
-                                                          * workspace here: all are dropped */
+    if (rq->status < 300 && strcmp(rq->route->method, "GET") != 0) {
+        /* its cached reads may be stale now; a public route (a webhook)
+         * knows no workspace here: all are dropped */
+        respcache_bump_workspace(rq->auth.workspace_id);
+        if (!(rq->route->flags & ROUTE_DERIVED) && rq->auth.workspace_id[0])
+            fccache_touch(rq->auth.workspace_id); /* the forecast engine's learned inputs too */
+    }
 }
 
 static enum MHD_Result send_reply(struct MHD_Connection *conn, http_req *rq)

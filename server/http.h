@@ -34,6 +34,9 @@ typedef void (*http_handler)(http_req *rq);
 #define ROUTE_RAW_JSON 0x20   /* with ROUTE_RAW_BODY: the raw bytes are kept, but they must be application/json */
 #define ROUTE_ANY_QUERY 0x40  /* the caller's own query string (a CRM's target URL; signed, not ours to name) */
 #define ROUTE_COSTLY 0x80     /* expensive (seconds of CPU or database): bounded concurrency, see http_costly_enter */
+/* a POST that only stores what it computed from the data (a forecast, a
+ * snapshot, a plan): it leaves the forecast engine's cached inputs (fccache) valid */
+#define ROUTE_DERIVED 0x100
 
 typedef struct {
     const char *method;

@@ -15,6 +15,7 @@
 #include "refresh.h"
 #include "routes.h"
 #include "jobs.h"
+#include "fccache.h"
 #include "respcache.h"
 
 static db_conn *connect_cli(const config *cfg)
@@ -175,6 +176,7 @@ static int cmd_serve(config *cfg, int argc, char **argv)
     refresh_stop();
     jobs_stop(bg);
     respcache_clear();
+    fccache_clear();
     srv = NULL;
     log_info("serve", "stopped");
     rc = 0;
