@@ -307,9 +307,9 @@ say "webhook ingest (durable commits: fsync $(psql -tA "$url" -c 'SHOW fsync'), 
 hkey=$("$build/revopsd" keys create --workspace hooks --role admin --database-url "$url" | tail -1)
 hauth="Authorization: Bearer $hkey"
 hs_id=$(curl -sf -H "$hauth" -H "$json" "$base/v1/webhook-endpoints" \
-    -d '{"source":"hubspot","secret":"bench-hubspot-secret","public_url":"https://bench.example"}' |
+    -d '{"source":"hubspot","apply_mode":"sync","secret":"bench-hubspot-secret","public_url":"https://bench.example"}' |
     "$py" -c 'import json, sys; print(json.load(sys.stdin)["id"])')
-read -r st_id st_secret < <(curl -sf -H "$hauth" -H "$json" "$base/v1/webhook-endpoints" -d '{"source":"standard"}' |
+read -r st_id st_secret < <(curl -sf -H "$hauth" -H "$json" "$base/v1/webhook-endpoints" -d '{"source":"standard","apply_mode":"sync"}' |
     "$py" -c 'import json, sys; d = json.load(sys.stdin); print(d["id"], d["secret"])')
 psql -q "$url" -c "CREATE TABLE bench_inserts (id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     workspace_id uuid NOT NULL, dedupe_key text NOT NULL, payload jsonb NOT NULL,

@@ -69,6 +69,16 @@ static const option_row options[] = {
      "requests per second per API key on this instance (429 above); 0 = no limit"},
     {"rate-burst", "REVOPS_RATE_BURST", OPT_INT, OFF(rate_burst), "0",
      "requests a key may make at once before --rate-limit applies; 0 = twice the rate"},
+    {"webhook-appliers", "REVOPS_WEBHOOK_APPLIERS", OPT_INT, OFF(webhook_appliers), "2",
+     "threads applying stored webhook events in batches (every instance shares the queue); 0 = none here"},
+    {"webhook-batch", "REVOPS_WEBHOOK_BATCH", OPT_INT, OFF(webhook_batch), "500",
+     "webhook events one applier claims and applies per transaction"},
+    {"webhook-max-lag", "REVOPS_WEBHOOK_MAX_LAG", OPT_INT, OFF(webhook_max_lag), "60",
+     "seconds the oldest pending webhook event may wait before /readyz answers degraded"},
+    {"webhook-max-backlog", "REVOPS_WEBHOOK_MAX_BACKLOG", OPT_INT, OFF(webhook_max_backlog), "200000",
+     "pending webhook events above which async deliveries answer 503 with Retry-After; 0 = no limit"},
+    {"webhook-wait-ms", "REVOPS_WEBHOOK_WAIT_MS", OPT_INT, OFF(webhook_wait_ms), "10000",
+     "longest a delivery with ?wait=applied waits for its events to be applied"},
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 

@@ -17,6 +17,7 @@
 #include "jobs.h"
 #include "fccache.h"
 #include "respcache.h"
+#include "whapply.h"
 
 static db_conn *connect_cli(const config *cfg)
 {
@@ -167,6 +168,8 @@ static int cmd_serve(config *cfg, int argc, char **argv)
         goto out;
     log_info("serve", "listening on %s (port %d, %d threads)", cfg->listen, http_server_port(srv), cfg->threads);
     jobs *bg = jobs_start(pool, cfg->scheduler_interval);
+    if (whapply_start(cfg) != 0)
+        log_warn("serve", "webhook appliers did not all start: stored events wait for another instance");
     if (refresh_start(pool) != 0)
         log_warn("serve", "no background refresh thread: stale cached answers are recomputed inline");
     int sig = 0;
@@ -174,6 +177,7 @@ static int cmd_serve(config *cfg, int argc, char **argv)
     log_info("serve", "signal %d: finishing in-flight requests (up to %d s)", sig, cfg->shutdown_grace);
     http_server_stop(srv, cfg->shutdown_grace);
     refresh_stop();
+    whapply_stop();
     jobs_stop(bg);
     respcache_clear();
     fccache_clear();

@@ -608,14 +608,18 @@ END_TEST
 #define WH_USER "storm"
 #define WH_PASS "storm-password-0001"
 
+/* sync: these fault tests read each event's outcome from the answer (the
+ * store-then-apply path has its own SIGKILL test in test_webhooks.c); a
+ * stage, as every new deal needs one (its events are held until then) */
+#define WH_ENDPOINT_JSON                                                                                               \
+    "{\"source\":\"pipedrive\",\"apply_mode\":\"sync\",\"stage_map\":{\"1\":\"proposal\"},\"basic_auth\":{"            \
+    "\"username\":\"" WH_USER "\",\"password\":\"" WH_PASS "\"}}"
+
 /* A Pipedrive v2 endpoint (HTTP Basic: no signature to compute per request). */
 static void wh_endpoint(const api_ws *ws, const char *base, char *id, size_t len)
 {
-    api_resp *r = api_req_at(
-        base, "POST", "/v1/webhook-endpoints", ws->admin, "application/json",
-        "{\"source\":\"pipedrive\",\"basic_auth\":{\"username\":\"" WH_USER "\",\"password\":\"" WH_PASS "\"}}",
-        strlen("{\"source\":\"pipedrive\",\"basic_auth\":{\"username\":\"" WH_USER "\",\"password\":\"" WH_PASS "\"}}"),
-        NULL);
+    api_resp *r = api_req_at(base, "POST", "/v1/webhook-endpoints", ws->admin, "application/json", WH_ENDPOINT_JSON,
+                             strlen(WH_ENDPOINT_JSON), NULL);
     ck_assert_status(r, 201);
     snprintf(id, len, "%s", json_string_value(json_object_get(r->json, "id")));
     api_resp_free(r);
@@ -629,7 +633,8 @@ static void wh_event(char *out, size_t len, const char *event_id, const char *de
     snprintf(out, len,
              "{\"meta\":{\"action\":\"change\",\"entity\":\"deal\",\"entity_id\":\"%s\",\"id\":\"%s\","
              "\"timestamp\":\"2026-11-20T%02d:%02d:%02d.000Z\",\"version\":\"2.0\",\"webhook_id\":\"77\"},"
-             "\"data\":{\"id\":\"%s\",\"title\":\"%s\",\"value\":%d,\"currency\":\"EUR\",\"status\":\"open\"}}",
+             "\"data\":{\"id\":\"%s\",\"title\":\"%s\",\"value\":%d,\"currency\":\"EUR\",\"status\":\"open\","
+             "\"stage_id\":1}}",
              deal, event_id, at_s / 3600, (at_s / 60) % 60, at_s % 60, deal, title, value);
 }
 
