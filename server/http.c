@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,6 +51,7 @@
  * leaves the list in the CLOSED notification, which libmicrohttpd sends
  * before it closes the descriptor, so under the lock fd is always the
  * connection's own. */
+#define HTTP_HEADER_PRESSURE_MS 1000
 typedef struct conn_track {
     struct conn_track *prev, *next;
     int fd;
@@ -64,6 +66,7 @@ typedef struct {
     bool running;
     int stop;
     int header_timeout_ms;
+    int max_connections;
 } conn_guard;
 
 /* The cost guard (http_costly_enter): who runs now, by key. At most
@@ -73,7 +76,8 @@ typedef struct {
     pthread_cond_t cv;
     int limit, per_key, queue_ms;
     int running;
-    char (*keys)[40]; /* the key id of each running slot, "" when free */
+    int waiting, max_waiting; /* requests in the brief queue, and how many may be */
+    char (*keys)[40];         /* the key id of each running slot, "" when free */
 } cost_guard;
 
 struct http_server {
@@ -1235,6 +1239,12 @@ static int cost_start(http_server *s)
         g->limit = 1;
     g->per_key = s->cfg->costly_per_key > 0 ? s->cfg->costly_per_key : 1;
     g->queue_ms = s->cfg->costly_queue_ms;
+    /* a queued request holds its worker thread: queue no more than leaves
+     * one thread free for cheap requests (a thread blocked here accepts no
+     * new connection, so with every thread queued /healthz would wait) */
+    g->max_waiting = s->cfg->threads - g->limit - 1;
+    if (g->max_waiting < 0)
+        g->max_waiting = 0;
     g->keys = calloc((size_t)g->limit, sizeof *g->keys);
     if (!g->keys)
         return -1;
@@ -1282,15 +1292,24 @@ bool http_costly_enter(http_req *rq)
         until.tv_nsec -= 1000000000L;
     }
     pthread_mutex_lock(&g->mu);
-    bool key_full = false, timed_out = false;
+    bool key_full = false, timed_out = false, queued = false;
     for (;;) {
         key_full = cost_key_running(g, key) >= g->per_key;
         if (!key_full && g->running < g->limit)
             break;
-        if (timed_out || pthread_cond_timedwait(&g->cv, &g->mu, &until) == ETIMEDOUT)
-            timed_out = true;
+        if (!queued && g->waiting >= g->max_waiting) {
+            timed_out = true; /* the queue is full: answer at once */
+        } else {
+            if (!queued)
+                g->waiting++;
+            queued = true;
+            if (timed_out || pthread_cond_timedwait(&g->cv, &g->mu, &until) == ETIMEDOUT)
+                timed_out = true;
+        }
         if (timed_out && (cost_key_running(g, key) >= g->per_key || g->running >= g->limit)) {
             key_full = cost_key_running(g, key) >= g->per_key;
+            if (queued)
+                g->waiting--;
             pthread_mutex_unlock(&g->mu);
             http_add_header(rq, "Retry-After", "2");
             if (key_full)
@@ -1310,6 +1329,8 @@ bool http_costly_enter(http_req *rq)
             break;
         }
     g->running++;
+    if (queued)
+        g->waiting--;
     pthread_mutex_unlock(&g->mu);
     rq->costly_held = true;
     snprintf(rq->costly_key, sizeof rq->costly_key, "%s", key);
@@ -1409,11 +1430,29 @@ static void *guard_sweep(void *arg)
         struct timespec ts = {0, 200 * 1000 * 1000};
         nanosleep(&ts, NULL);
         int64_t now = guard_now_ms();
-        int cut = 0;
+        int cut = 0, open_n = 0;
         pthread_mutex_lock(&g->mu);
+        for (conn_track *t = g->head.next; t != &g->head; t = t->next)
+            open_n++;
+        /* Under pressure (three quarters of --max-connections open) the
+         * deadline shrinks to HTTP_HEADER_PRESSURE_MS: at the limit
+         * libmicrohttpd stops accepting, and every new client, /healthz
+         * included, waits in the listen queue until slots free up (measured:
+         * 2,000 slow connections from 10 addresses held all 512 slots and
+         * /healthz waited the full 10 s). A real client sends its headers in
+         * far less than a second. */
+        int limit_ms = g->header_timeout_ms;
+        if (g->max_connections > 0 && open_n * 4 >= g->max_connections * 3 && limit_ms > HTTP_HEADER_PRESSURE_MS)
+            limit_ms = HTTP_HEADER_PRESSURE_MS;
         for (conn_track *t = g->head.next; t != &g->head; t = t->next) {
             int64_t since = __atomic_load_n(&t->waiting_since_ms, __ATOMIC_RELAXED);
-            if (!t->cut && since > 0 && now - since > g->header_timeout_ms) {
+            int unread = 0;
+            /* bytes waiting in the socket mean the slowness is ours: the
+             * connection's thread is busy with another request and has not
+             * read the headers the client did send (libmicrohttpd binds a
+             * connection to one thread) */
+            if (!t->cut && since > 0 && now - since > limit_ms &&
+                !(ioctl(t->fd, FIONREAD, &unread) == 0 && unread > 0)) {
                 shutdown(t->fd, SHUT_RDWR);
                 t->cut = true;
                 cut++;
@@ -1421,8 +1460,8 @@ static void *guard_sweep(void *arg)
         }
         pthread_mutex_unlock(&g->mu);
         if (cut)
-            log_warn_limited("http", "closed %d connection(s) without a complete request line and headers in %d s", cut,
-                             g->header_timeout_ms / 1000);
+            log_warn_limited("http", "closed %d connection(s) without a complete request line and headers in %d ms",
+                             cut, limit_ms);
     }
     return NULL;
 }
@@ -1433,6 +1472,7 @@ static int guard_start(http_server *s)
     pthread_mutex_init(&g->mu, NULL);
     g->head.next = g->head.prev = &g->head;
     g->header_timeout_ms = s->cfg->header_timeout * 1000;
+    g->max_connections = s->cfg->max_connections;
     if (s->cfg->header_timeout <= 0)
         return 0;
     if (pthread_create(&g->sweeper, NULL, guard_sweep, g) != 0)
