@@ -42,7 +42,7 @@ const http_route routes[] = {
     /* the most literal pattern that matches a path owns it for every method
      * (http.c route_find): GET /v1/forecasts/backtest is a 405, not forecast "backtest" */
     {"GET", "/v1/forecasts/accuracy", h_forecasts_accuracy, ROLE_READ, 0},
-    {"POST", "/v1/forecasts/backtest", h_forecasts_backtest, ROLE_READ, ROUTE_DERIVED},
+    {"POST", "/v1/forecasts/backtest", h_forecasts_backtest, ROLE_READ, ROUTE_DERIVED | ROUTE_COSTLY},
     {"GET", "/v1/forecasts/trend", h_forecasts_trend, ROLE_READ, 0},
     {"GET", "/v1/forecasts/{id}", h_forecasts_get, ROLE_READ, 0},
     {"POST", "/v1/forecasts/{id}/submit", h_forecasts_submit, ROLE_WRITE, ROUTE_IDEMPOTENT | ROUTE_DERIVED},
@@ -114,7 +114,7 @@ const http_route routes[] = {
     {"GET", "/v1/accounts/at-risk", h_accounts_at_risk, ROLE_READ, 0},
     {"GET", "/v1/signals", h_signals, ROLE_READ, 0},
     {"POST", "/v1/quota-plans", h_quota_plans_create, ROLE_WRITE, 0},
-    {"POST", "/v1/imports", h_imports_create, ROLE_WRITE, ROUTE_RAW_BODY | ROUTE_LARGE_BODY},
+    {"POST", "/v1/imports", h_imports_create, ROLE_WRITE, ROUTE_RAW_BODY | ROUTE_LARGE_BODY | ROUTE_COSTLY},
     {"POST", "/v1/webhook-endpoints", h_webhook_endpoints_create, ROLE_ADMIN, 0},
     {"GET", "/v1/webhook-endpoints", h_webhook_endpoints_list, ROLE_ADMIN, 0},
     {"GET", "/v1/webhook-endpoints/{id}", h_webhook_endpoints_get, ROLE_ADMIN, 0},
@@ -130,7 +130,7 @@ const http_route routes[] = {
     {"GET", "/v1/scenarios", h_scenarios_list, ROLE_READ, 0},
     {"GET", "/v1/scenarios/{id}", h_scenarios_get, ROLE_READ, 0},
     {"POST", "/v1/territory-plans", h_territory_plans_create, ROLE_WRITE,
-     ROUTE_IDEMPOTENT | ROUTE_LARGE_BODY | ROUTE_DERIVED},
+     ROUTE_IDEMPOTENT | ROUTE_LARGE_BODY | ROUTE_DERIVED | ROUTE_COSTLY},
     {"GET", "/v1/territory-plans", h_territory_plans_list, ROLE_READ, 0},
     {"GET", "/v1/territory-plans/{id}", h_territory_plans_get, ROLE_READ, 0},
     {"GET", "/v1/territory-plans/{id}/diff", h_territory_plans_diff, ROLE_READ, 0},
