@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef __int128 i128;
@@ -345,4 +346,79 @@ money_t comp_period_payout(const comp_rates *r, money_t target, money_t quota, c
         *prior = cum;
     *achieved = cum;
     return sum;
+}
+
+/* ---- quota setting ---- */
+
+static double ramp_at(const comp_quota_rep *r, caldate_t month_start, caldate_t month_end, const double *ramp,
+                      int ramp_len)
+{
+    if (r->start != INT32_MIN && r->start >= month_end)
+        return 0;
+    if (r->end != INT32_MAX && r->end <= month_start)
+        return 0;
+    if (r->start == INT32_MIN)
+        return 1;
+    int hy, hm, hd, y, m, d;
+    caldate_to_ymd(r->start, &hy, &hm, &hd);
+    caldate_to_ymd(month_start, &y, &m, &d);
+    int tenure = (y * 12 + m) - (hy * 12 + hm) + 1;
+    if (tenure < 1)
+        tenure = 1; /* hired inside the month: its first month */
+    return tenure > ramp_len ? 1.0 : ramp[tenure - 1];
+}
+
+int comp_quota_split(money_t total, const comp_quota_rep *reps, size_t n, caldate_t period_start, int months,
+                     const double *ramp, int ramp_len, comp_quota_out *out)
+{
+    money_t pot = 0;
+    for (size_t i = 0; i < n; i++)
+        pot += reps[i].potential > 0 ? reps[i].potential : 0;
+    double csum = 0;
+    for (size_t i = 0; i < n; i++) {
+        double share =
+            pot > 0 ? (double)(reps[i].potential > 0 ? reps[i].potential : 0) / (double)pot : 1.0 / (double)n;
+        double rsum = 0;
+        for (int k = 0; k < months; k++) {
+            caldate_t ms = caldate_add_months(period_start, k), me = caldate_add_months(period_start, k + 1);
+            rsum += ramp_at(&reps[i], ms, me, ramp, ramp_len);
+        }
+        out[i] = (comp_quota_out){.share = share, .ramp = months > 0 ? rsum / months : 0};
+        csum += share * out[i].ramp;
+    }
+    if (n == 0 || csum <= 0 || total <= 0)
+        return n == 0 || total <= 0 ? 0 : -1;
+    /* floors, then the cents left to the largest remainders */
+    money_t given = 0;
+    double *rem = malloc(n * sizeof *rem);
+    if (!rem)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        double exact = (double)total * out[i].share * out[i].ramp / csum;
+        out[i].quota = (money_t)floor(exact);
+        rem[i] = exact - (double)out[i].quota;
+        given += out[i].quota;
+    }
+    money_t left = total - given;
+    for (; left > 0; left--) {
+        size_t best = 0;
+        for (size_t i = 1; i < n; i++)
+            if (rem[i] > rem[best])
+                best = i;
+        if (rem[best] < 0) /* floating point left more cents than reps: none is expected */
+            break;
+        out[best].quota++;
+        rem[best] = -1;
+    }
+    /* whatever floating point left over (in either direction) goes to the
+     * largest quota, so the sum stays exact */
+    if (left != 0) {
+        size_t big = 0;
+        for (size_t i = 1; i < n; i++)
+            if (out[i].quota > out[big].quota)
+                big = i;
+        out[big].quota += left;
+    }
+    free(rem);
+    return 0;
 }

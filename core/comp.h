@@ -190,4 +190,27 @@ typedef struct {
 money_t comp_period_payout(const comp_rates *r, money_t target, money_t quota, const comp_credit *c, size_t n,
                            caldate_t from, caldate_t to, money_t *line, int *tier, money_t *prior, money_t *achieved);
 
+/* ---- quota setting ---- */
+
+typedef struct {
+    money_t potential;    /* territory potential of the rep's accounts (>= 0) */
+    caldate_t start, end; /* employment: INT32_MIN / INT32_MAX when unknown (in seat all along) */
+} comp_quota_rep;
+
+typedef struct {
+    money_t quota; /* for the period */
+    double share;  /* of the territory potential (equal shares when nobody has any) */
+    double ramp;   /* mean productivity over the period's months (seed ramp by tenure) */
+} comp_quota_out;
+
+/* Split `total` (the target with its over-assignment) over n reps for the
+ * period of `months` months from period_start: rep i gets total x c_i /
+ * sum(c), c_i = share_i x ramp_i, where ramp_i is the mean over the months of
+ * ramp[tenure - 1] (tenure month 1 = the month of hire; 1 beyond ramp_len; 0
+ * outside employment). Cents by largest remainder, so the quotas add up to
+ * total exactly (ties to the earlier rep). Returns 0, or -1 when nobody has
+ * capacity in the period (every quota 0). */
+int comp_quota_split(money_t total, const comp_quota_rep *reps, size_t n, caldate_t period_start, int months,
+                     const double *ramp, int ramp_len, comp_quota_out *out);
+
 #endif

@@ -10,6 +10,10 @@
 
 /* h_system.c */
 void h_healthz(http_req *rq);
+void h_console_root(http_req *rq);
+void h_console_index(http_req *rq);
+void h_console_file(http_req *rq);
+void h_session(http_req *rq);
 void h_readyz(http_req *rq);
 void h_metrics(http_req *rq);
 
@@ -145,6 +149,8 @@ void h_activities_create(http_req *rq);
 void h_activities_batch(http_req *rq);
 void h_activities_get(http_req *rq);
 void h_activities_list(http_req *rq);
+/* h_attrib.c: multi-touch attribution */
+void h_attribution(http_req *rq);
 /* h_scoring.c: lead scoring models and a lead's score */
 void h_scoring_models_create(http_req *rq);
 void h_scoring_models_list(http_req *rq);
@@ -172,5 +178,18 @@ void h_comp_plans_templates(http_req *rq);
 void h_comp_plans_get(http_req *rq);
 void h_comp_plans_put(http_req *rq);
 void h_comp_plans_statements(http_req *rq);
+
+/* h_scorecard.c: the seed's rep scorecard */
+void h_reps_scorecard(http_req *rq);
+
+/* h_health.c: account health inputs, accounts at risk, signals */
+void h_usage_create(http_req *rq);
+void h_support_tickets_create(http_req *rq);
+void h_nps_responses_create(http_req *rq);
+void h_accounts_at_risk(http_req *rq);
+void h_signals(http_req *rq);
+
+/* h_quota.c: quota plans */
+void h_quota_plans_create(http_req *rq);
 
 #endif

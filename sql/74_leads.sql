@@ -223,3 +223,47 @@ CREATE OR REPLACE FUNCTION lead_as_of(ws uuid, ext text, t timestamptz) RETURNS 
     FROM leads l
     WHERE l.workspace_id = ws AND l.external_id = ext AND l.deleted_at IS NULL AND l.created_at <= t
 $$;
+
+-- Attribution paths (issue 19): the deals of [from, to) by metric (pipeline:
+-- deals created then, the path up to their creation; revenue: deals won then,
+-- the path up to the win) with their amount in the workspace currency, the
+-- milestone times and their marketing touches in time order. A deal's touches
+-- are the touchpoint activities of the deal itself, of the leads linked to it
+-- (leads.deals) and of its account, each once; touch_types are the types
+-- core/leadscore counts as touchpoints (passed by the caller).
+CREATE OR REPLACE FUNCTION attribution_paths(ws uuid, d_from date, d_to date, metric text, touch_types text[])
+RETURNS TABLE (deal_id text, amount_cents bigint, end_at bigint, lead_created bigint, opp_created bigint,
+               won_at bigint, linked boolean, touch_at bigint[], touch_channel text[], touch_campaign text[])
+LANGUAGE sql STABLE AS $$
+    WITH d AS (
+        SELECT x.external_id, x.account, x.currency, x.amount_cents, x.created_at,
+               CASE WHEN metric = 'revenue' THEN x.closed_at ELSE x.created_at END AS end_ts,
+               CASE WHEN x.status = 'won' THEN x.closed_at END AS won_ts
+        FROM deals x
+        WHERE x.workspace_id = ws AND x.deleted_at IS NULL
+          AND CASE WHEN metric = 'revenue'
+                   THEN x.status = 'won' AND x.closed_at >= d_from::timestamptz AND x.closed_at < d_to::timestamptz
+                   ELSE x.created_at >= d_from::timestamptz AND x.created_at < d_to::timestamptz END)
+    SELECT d.external_id,
+           COALESCE(fx_convert(ws, d.currency, d.amount_cents, d.end_ts), 0),
+           extract(epoch FROM d.end_ts)::bigint,
+           (SELECT extract(epoch FROM min(l.created_at))::bigint FROM leads l
+            WHERE l.workspace_id = ws AND l.deals ? d.external_id AND l.deleted_at IS NULL),
+           extract(epoch FROM d.created_at)::bigint,
+           CASE WHEN metric = 'revenue' THEN extract(epoch FROM d.won_ts)::bigint END,
+           EXISTS (SELECT 1 FROM leads l WHERE l.workspace_id = ws AND l.deals ? d.external_id AND l.deleted_at IS NULL),
+           COALESCE(t.ats, '{}'), COALESCE(t.chans, '{}'), COALESCE(t.camps, '{}')
+    FROM d
+    LEFT JOIN LATERAL (
+        SELECT array_agg(extract(epoch FROM a.occurred_at)::bigint ORDER BY a.occurred_at, a.external_id) AS ats,
+               array_agg(a.channel ORDER BY a.occurred_at, a.external_id) AS chans,
+               array_agg(a.campaign ORDER BY a.occurred_at, a.external_id) AS camps
+        FROM activities a
+        WHERE a.workspace_id = ws AND a.occurred_at <= d.end_ts
+          AND a.type = ANY (touch_types) -- core/leadscore's leadscore_is_touch
+          AND (a.deal_id = d.external_id
+               OR a.lead_id IN (SELECT l.external_id FROM leads l
+                                WHERE l.workspace_id = ws AND l.deals ? d.external_id AND l.deleted_at IS NULL)
+               OR (d.account IS NOT NULL AND a.account_id = d.account))) AS t ON true
+    ORDER BY d.external_id
+$$;

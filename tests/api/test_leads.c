@@ -513,6 +513,105 @@ START_TEST(auto_mql_when_the_model_says_so)
 }
 END_TEST
 
+START_TEST(attribution_four_touches_to_the_cent)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char t30[32], t20a[32], t20[32], t10a[32], t10[32], t2a[32], t2[32], body[2048];
+    ts(-30, "08:00:00", t30);
+    ts(-20, "08:00:00", t20a);
+    ts(-20, "09:00:00", t20);
+    ts(-10, "08:00:00", t10a);
+    ts(-10, "09:00:00", t10);
+    ts(-2, "08:00:00", t2a);
+    ts(-2, "09:00:00", t2);
+    snprintf(
+        body, sizeof body,
+        "{\"name\":\"Acme\",\"stage\":\"closed_won\",\"amount\":10000.01,\"created_at\":\"%s\",\"closed_at\":\"%s\","
+        "\"as_of\":\"%s\"}",
+        t10, t2, t2);
+    api_resp *r = put("/v1/deals/D-1", ws.write, body);
+    ck_assert_status(r, 201);
+    api_resp_free(r);
+    snprintf(body, sizeof body, "{\"email\":\"a@acme.example\",\"deals\":[\"D-1\"],\"as_of\":\"%s\"}", t20);
+    api_resp_free(put("/v1/leads/AL-1", ws.write, body));
+    snprintf(
+        body, sizeof body,
+        "{\"items\":[{\"id\":\"t1\",\"type\":\"webinar_attended\",\"occurred_at\":\"%s\",\"lead\":\"AL-1\","
+        "\"channel\":\"webinar\",\"campaign\":\"q1-webinar\"},"
+        "{\"id\":\"t2\",\"type\":\"form_submit\",\"occurred_at\":\"%s\",\"lead\":\"AL-1\",\"channel\":\"paid_search\"},"
+        "{\"id\":\"t3\",\"type\":\"email_click\",\"occurred_at\":\"%s\",\"lead\":\"AL-1\",\"channel\":\"email\"},"
+        "{\"id\":\"t4\",\"type\":\"page_view\",\"occurred_at\":\"%s\",\"deal\":\"D-1\",\"channel\":\"organic\"},"
+        "{\"id\":\"t5\",\"type\":\"meeting\",\"occurred_at\":\"%s\",\"deal\":\"D-1\",\"channel\":\"sales\"}]}",
+        t30, t20a, t10a, t2a, t2a);
+    r = api_send_json("POST", "/v1/activities/batch", ws.write, body);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "created")), 5);
+    api_resp_free(r);
+    char from[11], to[11], path[256];
+    api_day(-40, from);
+    api_day(0, to);
+    static const struct {
+        const char *model;
+        double credit[4]; /* webinar, paid_search, email, organic */
+    } cases[] = {
+        {"first_touch", {10000.01, 0, 0, 0}},      {"last_touch", {0, 0, 0, 10000.01}},
+        {"linear", {2500.01, 2500, 2500, 2500}},   {"u_shaped", {4000.01, 4000, 1000, 1000}},
+        {"w_shaped", {3000.01, 3000, 3000, 1000}}, {"full_path", {2500.01, 2500, 2500, 2500}},
+    };
+    static const char *const chans[] = {"webinar", "paid_search", "email", "organic"};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        snprintf(path, sizeof path, "/v1/attribution?model=%s&from=%s&to=%s", cases[c].model, from, to);
+        r = api_get(path, ws.read);
+        ck_assert_status(r, 200);
+        ck_assert(json_number_value(json_object_get(r->json, "total")) == 10000.01);
+        ck_assert_int_eq(json_integer_value(json_object_get(r->json, "deals_with_touches")), 1);
+        for (int k = 0; k < 4; k++) {
+            double got = -1;
+            size_t i;
+            json_t *g;
+            json_array_foreach(arr(r->json, "groups"), i, g) if (str(g, "key") && strcmp(str(g, "key"), chans[k]) == 0)
+                got = json_number_value(json_object_get(g, "credit"));
+            ck_assert_msg(got == cases[c].credit[k] || (got == -1 && cases[c].credit[k] == 0), "%s %s: %.2f want %.2f",
+                          cases[c].model, chans[k], got, cases[c].credit[k]);
+        }
+        api_resp_free(r);
+    }
+    /* no model: the decision rule (few wins, every deal linked to a lead: W-shaped) */
+    snprintf(path, sizeof path, "/v1/attribution?from=%s&to=%s&group_by=campaign", from, to);
+    r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(r->json, "model"), "w_shaped");
+    ck_assert_str_eq(str(json_object_get(r->json, "recommendation"), "model"), "w_shaped");
+    /* by campaign: the three touches without one make the null group */
+    json_t *g0 = json_array_get(arr(r->json, "groups"), 0), *g1 = json_array_get(arr(r->json, "groups"), 1);
+    ck_assert(json_is_null(json_object_get(g0, "key")));
+    ck_assert(json_number_value(json_object_get(g0, "credit")) == 7000);
+    ck_assert_int_eq(json_integer_value(json_object_get(g0, "touches")), 3);
+    ck_assert_str_eq(str(g1, "key"), "q1-webinar");
+    ck_assert(json_number_value(json_object_get(g1, "credit")) == 3000.01);
+    api_resp_free(r);
+    /* pipeline: the deal's path up to its creation (three touches) */
+    snprintf(path, sizeof path, "/v1/attribution?model=linear&metric=pipeline&from=%s&to=%s", from, to);
+    r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_array_size(arr(r->json, "groups")), 3);
+    api_resp_free(r);
+    snprintf(path, sizeof path, "/v1/attribution?model=magic&from=%s", from);
+    r = api_get(path, ws.read);
+    ck_assert_status(r, 422);
+    ck_assert_int_eq(json_array_size(arr(r->json, "errors")), 2);
+    api_resp_free(r);
+    api_ws other;
+    api_new_workspace(&other);
+    snprintf(path, sizeof path, "/v1/attribution?from=%s&to=%s", from, to);
+    r = api_get(path, other.read);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "deals")), 0);
+    ck_assert_str_eq(str(json_object_get(r->json, "recommendation"), "model"), "u_shaped");
+    api_resp_free(r);
+}
+END_TEST
+
 Suite *leads_suite(void)
 {
     Suite *s = suite_create("leads");
@@ -525,6 +624,7 @@ Suite *leads_suite(void)
     tcase_add_test(tc, seed_scoring_model_is_the_default);
     tcase_add_test(tc, score_as_of_with_decay_and_competitor);
     tcase_add_test(tc, auto_mql_when_the_model_says_so);
+    tcase_add_test(tc, attribution_four_touches_to_the_cent);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -275,6 +275,45 @@ START_TEST(period_payout_months_of_a_quarter)
 }
 END_TEST
 
+START_TEST(quota_split_by_potential_and_ramp)
+{
+    static const double ramp[] = {0.0, 0.0, 0.25, 0.5, 0.5}; /* the seed's */
+    caldate_t q = caldate_from_ymd(2027, 1, 1);
+    comp_quota_rep reps[] = {{USD(600000), INT32_MIN, INT32_MAX},
+                             {USD(300000), caldate_from_ymd(2020, 1, 6), INT32_MAX},
+                             {USD(100000), q, INT32_MAX}};
+    comp_quota_out out[3];
+    ck_assert_int_eq(comp_quota_split(USD(341000), reps, 3, q, 3, ramp, 5, out), 0);
+    /* c = 0.6, 0.3, 0.1 x 1/12: 341,000 x c / 0.908333 */
+    ck_assert_int_eq(out[0].quota, 22524771);
+    ck_assert_int_eq(out[1].quota, 11262385);
+    ck_assert_int_eq(out[2].quota, 312844);
+    ck_assert_int_eq(out[0].quota + out[1].quota + out[2].quota, USD(341000));
+    ck_assert_double_eq_tol(out[2].ramp, 1.0 / 12, 1e-12);
+    /* hired in month 2 of the quarter: months 1 (0) and 2 (0) of tenure; leaving: nothing after */
+    comp_quota_rep late[] = {{0, caldate_from_ymd(2027, 2, 15), INT32_MAX},
+                             {0, INT32_MIN, caldate_from_ymd(2027, 2, 1)}};
+    ck_assert_int_eq(comp_quota_split(USD(100), late, 2, q, 3, ramp, 5, out), 0);
+    ck_assert_double_eq(out[0].ramp, 0);
+    ck_assert_double_eq_tol(out[1].ramp, 1.0 / 3, 1e-12);
+    ck_assert_int_eq(out[1].quota, USD(100)); /* equal shares, all the capacity */
+    /* a year, a rep in month 4 of tenure at the start: 0.5, 0.5, then 1 x 10 = 11/12 */
+    comp_quota_rep yr[] = {{0, caldate_from_ymd(2026, 10, 1), INT32_MAX}};
+    ck_assert_int_eq(comp_quota_split(USD(1000), yr, 1, q, 12, ramp, 5, out), 0);
+    ck_assert_double_eq_tol(out[0].ramp, 11.0 / 12, 1e-12);
+    ck_assert_int_eq(out[0].quota, USD(1000));
+    /* nobody in seat */
+    comp_quota_rep gone[] = {{USD(1), INT32_MIN, q}};
+    ck_assert_int_eq(comp_quota_split(USD(1000), gone, 1, q, 3, ramp, 5, out), -1);
+    /* three equal reps and one cent too many to split evenly: the earlier rep gets it */
+    comp_quota_rep eq[] = {{0, INT32_MIN, INT32_MAX}, {0, INT32_MIN, INT32_MAX}, {0, INT32_MIN, INT32_MAX}};
+    ck_assert_int_eq(comp_quota_split(100, eq, 3, q, 3, ramp, 5, out), 0);
+    ck_assert_int_eq(out[0].quota, 34);
+    ck_assert_int_eq(out[1].quota, 33);
+    ck_assert_int_eq(out[2].quota, 33);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("comp");
@@ -290,6 +329,7 @@ int main(void)
     tcase_add_test(t, templates_are_the_seed_table);
     tcase_add_test(t, design_rules);
     tcase_add_test(t, period_payout_months_of_a_quarter);
+    tcase_add_test(t, quota_split_by_potential_and_ramp);
     suite_add_tcase(s, t);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
