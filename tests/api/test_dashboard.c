@@ -457,6 +457,8 @@ START_TEST(responses_are_gzip_coded_when_asked)
     ck_assert_status(del, 204);
     ck_assert_str_eq(del->content_encoding, "");
     api_resp_free(del);
+}
+END_TEST
 
 /* Without ?period= the answer is for the current quarter unless it has no
  * data; then for the latest quarter with data, and it says so (issue 18). */
