@@ -266,6 +266,9 @@ static const crm_object *check_request(const json_t *req, app_err *e)
     const char *as_of = json_string_value(json_object_get(req, "as_of"));
     if (json_object_get(req, "as_of") && (!as_of || !crm_is_timestamp(as_of)))
         app_err_field(e, "as_of", "must be an RFC 3339 timestamp");
+    else if (as_of && crm_timestamp_too_late(as_of))
+        app_err_field(e, "as_of", "is in the future (more than %d minutes ahead of this server's clock)",
+                      CRM_MAX_FUTURE_SKEW_S / 60);
     json_object_foreach(json_object_get(req, "mapping"), key, v)
     {
         char path[300];
@@ -469,6 +472,11 @@ static int map_record(import_ctx *x, long row, const json_t *vals, import_rec *r
                 const char *ts = parse_ts(s, buf, sizeof buf);
                 if (!ts) {
                     reject(x, row, r->id, "%s: '%.60s' is not a date", col, s);
+                    json_decref(targets);
+                    return -1;
+                }
+                if (crm_timestamp_too_late(ts)) { /* it would make every later change look stale */
+                    reject(x, row, r->id, "%s: '%.60s' is in the future", col, s);
                     json_decref(targets);
                     return -1;
                 }

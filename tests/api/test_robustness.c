@@ -536,6 +536,19 @@ START_TEST(event_times_from_the_future_are_refused)
     ck_assert_str_eq(json_string_value(json_object_get(r->json, "name")), "Clock 2");
     ck_assert_str_eq(json_string_value(json_object_get(r->json, "stage")), "proposal");
     api_resp_free(r);
+    /* an import refuses a future stage date per row, and a future as_of for the whole file */
+    r = api_send_json("POST", "/v1/imports", ws.write,
+                      "{\"object\":\"deals\",\"format\":\"csv\",\"mapping\":{\"won_at\":\"stage_date.proposal\"},"
+                      "\"data\":\"id,name,stage,amount,won_at\\nimp-late,L,proposal,1,2999-01-01\\nimp-ok,K,proposal,1,"
+                      "2020-01-01\\n\"}");
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "rejected")), 1);
+    ck_assert_msg(strstr(r->body, "in the future") != NULL, "%s", r->body);
+    api_resp_free(r);
+    expect_problem(api_send_json("POST", "/v1/imports", ws.write,
+                                 "{\"object\":\"deals\",\"format\":\"csv\",\"as_of\":\"9999-12-31T00:00:00Z\","
+                                 "\"data\":\"id,name,stage,amount\\nimp-2,L,proposal,1\\n\"}"),
+                   422, "/problems/validation-error");
     /* a batch refuses per item */
     r = api_send_json("POST", "/v1/deals/batch", ws.write,
                       "{\"items\":[{\"id\":\"b-ok\",\"name\":\"A\",\"stage\":\"opportunity\",\"amount\":5},"
