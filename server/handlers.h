@@ -137,4 +137,8 @@ void h_territory_plans_revert(http_req *rq);
 /* h_attain.c: quota attainment, pace and projection */
 void h_attainment(http_req *rq);
 
+/* h_hygiene.c: the seed's data hygiene rules (audit.h has the shared builder) */
+void h_hygiene(http_req *rq);
+void h_hygiene_rule(http_req *rq);
+
 #endif

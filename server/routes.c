@@ -71,6 +71,8 @@ const http_route routes[] = {
     {"GET", "/v1/reps/{id}", h_reps_get, ROLE_READ, 0},
     {"DELETE", "/v1/reps/{id}", h_reps_delete, ROLE_WRITE, 0},
     {"GET", "/v1/attainment", h_attainment, ROLE_READ, 0},
+    {"GET", "/v1/hygiene", h_hygiene, ROLE_READ, 0},
+    {"GET", "/v1/hygiene/{rule}", h_hygiene_rule, ROLE_READ, 0},
     {"POST", "/v1/imports", h_imports_create, ROLE_WRITE, ROUTE_RAW_BODY | ROUTE_LARGE_BODY},
     {"POST", "/v1/webhook-endpoints", h_webhook_endpoints_create, ROLE_ADMIN, 0},
     {"GET", "/v1/webhook-endpoints", h_webhook_endpoints_list, ROLE_ADMIN, 0},

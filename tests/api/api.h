@@ -113,6 +113,7 @@ Suite *plans_suite(void);
 Suite *migrate_suite(void);
 Suite *writes_suite(void);
 Suite *reps_suite(void);
+Suite *audit_suite(void);
 
 #define ck_assert_status(r, want)                                                                                      \
     ck_assert_msg((r)->status == (want), "status %ld, want %d; body: %.400s", (r)->status, (want),                     \
