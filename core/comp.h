@@ -106,4 +106,111 @@ bool comp_clawback_applies(caldate_t closed, caldate_t churned, int window_days)
  * annual variable x weight_bp/10000 x months/12, to the cent. */
 money_t comp_target_incentive(money_t annual_variable, int32_t weight_bp, int months);
 
+/* ---- plans ---- */
+
+#define COMP_MAX_COMPONENTS 6 /* accepted; the seed's rule warns above 3 */
+
+typedef enum { COMP_NEW_ARR, COMP_PIPELINE_GENERATED, COMP_EXPANSION_ARR, COMP_METRIC__COUNT } comp_metric;
+const char *comp_metric_name(comp_metric m);
+int comp_metric_parse(const char *s); /* -1 when unknown */
+
+typedef struct {
+    comp_metric metric;
+    int32_t weight_bp; /* share of the variable, 10000 = all of it */
+    bool has_quota;    /* false: the rep's quota of the quota period (reps.quotas) */
+    money_t quota;     /* per quota period */
+} comp_component;
+
+/* The seed's comp plan architecture table (001 phase 9), one row per role. */
+typedef struct {
+    const char *role;                  /* sdr, ae_smb, ae_mid_market, ae_enterprise, cs_am */
+    const char *label;                 /* "AE (Mid-Market)" */
+    int base_pct;                      /* base share of OTE: 70 for 70:30 */
+    money_t ote_min, ote_max;          /* annual */
+    comp_metric metric;                /* what the quota counts */
+    double multiple_min, multiple_max; /* annual quota / OTE; 0 = the seed gives none (CS/AM: NRR targets) */
+} comp_template;
+
+extern const comp_template comp_templates[];
+extern const size_t comp_ntemplates;
+const comp_template *comp_template_find(const char *role); /* NULL when unknown */
+
+typedef struct {
+    const comp_template *role; /* NULL: a role outside the table (no role-specific rules) */
+    money_t base, variable;    /* annual; OTE = base + variable */
+    int quota_months;          /* 1, 3 or 12 */
+    int payout_months;         /* 1 (monthly) or 3 (quarterly) */
+    comp_component comps[COMP_MAX_COMPONENTS];
+    int ncomps;
+    comp_rates rates;
+    bool has_spif;
+    money_t spif_budget, spif_per_deal; /* over the SPIF's window, across the plan's reps */
+    int nreps;                          /* reps on the plan, for the SPIF share of pay (0: unknown) */
+    int clawback_days;                  /* 0: no clawback */
+} comp_plan;
+
+/* One design-rule finding (seed 001 phase 9): a stable code and a sentence. */
+typedef struct {
+    const char *rule;
+    char message[200];
+} comp_warning;
+
+#define COMP_MAX_WARNINGS 16
+
+/* The seed's design rules on a plan: more than three components, an
+ * accelerator that does not start at 100% or pays outside 1.5-2x, no 0.5x
+ * decelerator below 50%, SPIF over 10% of total comp, clawback beyond 90
+ * days, payout less often than monthly, and for a role of the table its
+ * base:variable mix, OTE range and quota multiple of OTE (annual quota /
+ * OTE, where the plan sets the quota). Returns the number written (at most
+ * max). */
+int comp_plan_warnings(const comp_plan *p, comp_warning *w, int max);
+
+/* The quota-multiple rule for one rep's quota (annualised from a quota
+ * period of `months`): 1 warning written when outside the role's range,
+ * else 0 (also for a role without a multiple). */
+int comp_quota_warning(const comp_plan *p, money_t quota, int months, comp_warning *w);
+
+/* A plan filled from a template: OTE at the middle of the range, the
+ * role's mix, one component on the role's metric with the quota at the
+ * middle multiple (annual quota / 12 x quota_months, to the cent; none for
+ * a role without a multiple: the rep's own quota), the seed's rate table,
+ * monthly payout, clawback 90 days. */
+void comp_plan_from_template(const comp_template *t, int quota_months, comp_plan *p);
+
+/* Credits of one rep and one component inside one quota period, sorted by
+ * day: those before `from` are what the rep had achieved already; each of
+ * those in [from, to) gets its line (comp_lines). *achieved is everything
+ * before `to`, *prior what came before `from`. Returns the sum of the lines. */
+typedef struct {
+    caldate_t day;
+    money_t amount; /* may be negative (a contraction) */
+} comp_credit;
+
+money_t comp_period_payout(const comp_rates *r, money_t target, money_t quota, const comp_credit *c, size_t n,
+                           caldate_t from, caldate_t to, money_t *line, int *tier, money_t *prior, money_t *achieved);
+
+/* ---- quota setting ---- */
+
+typedef struct {
+    money_t potential;    /* territory potential of the rep's accounts (>= 0) */
+    caldate_t start, end; /* employment: INT32_MIN / INT32_MAX when unknown (in seat all along) */
+} comp_quota_rep;
+
+typedef struct {
+    money_t quota; /* for the period */
+    double share;  /* of the territory potential (equal shares when nobody has any) */
+    double ramp;   /* mean productivity over the period's months (seed ramp by tenure) */
+} comp_quota_out;
+
+/* Split `total` (the target with its over-assignment) over n reps for the
+ * period of `months` months from period_start: rep i gets total x c_i /
+ * sum(c), c_i = share_i x ramp_i, where ramp_i is the mean over the months of
+ * ramp[tenure - 1] (tenure month 1 = the month of hire; 1 beyond ramp_len; 0
+ * outside employment). Cents by largest remainder, so the quotas add up to
+ * total exactly (ties to the earlier rep). Returns 0, or -1 when nobody has
+ * capacity in the period (every quota 0). */
+int comp_quota_split(money_t total, const comp_quota_rep *reps, size_t n, caldate_t period_start, int months,
+                     const double *ramp, int ramp_len, comp_quota_out *out);
+
 #endif

@@ -31,7 +31,17 @@ int fclearn_state(const fclearn_model *m, caldate_t entered, caldate_t on)
     if (entered == INT32_MIN || entered > on)
         entered = on;
     long age = (long)(on - entered);
-    bool slipped = period_containing(PERIOD_QUARTER, on, m->fy_start_month).start > entered;
+    /* every deal of a forecast is seen on the same day: its quarter's start
+     * once per thread and day, not once per deal (a tenth of a warm
+     * 100,000-deal forecast was calendar arithmetic) */
+    static _Thread_local caldate_t memo_on = INT32_MIN, memo_start;
+    static _Thread_local int memo_fsm;
+    if (on != memo_on || m->fy_start_month != memo_fsm) {
+        memo_start = period_containing(PERIOD_QUARTER, on, m->fy_start_month).start;
+        memo_on = on;
+        memo_fsm = m->fy_start_month;
+    }
+    bool slipped = memo_start > entered;
     return (int)(age > FCLEARN_MAX_AGE ? FCLEARN_MAX_AGE : age) + (slipped ? FCLEARN_MAX_AGE + 1 : 0);
 }
 
@@ -428,69 +438,110 @@ static int window_pass(const fclearn_model *m, const params *pr, const calendar 
     return 0;
 }
 
-int fclearn_window_compute(const fclearn_model *m, caldate_t from, caldate_t count_from, caldate_t to,
-                           const double (*state_amount)[FCLEARN_NSTATES], int ndraws, unsigned long long seed,
-                           fclearn_window *out)
+int fclearn_kernel_compute(const fclearn_model *m, caldate_t from, caldate_t count_from, caldate_t to, int ndraws,
+                           unsigned long long seed, fclearn_kernel *k)
 {
-    memset(out, 0, sizeof *out);
+    memset(k, 0, sizeof *k);
     if (!m || to <= from || count_from >= to || m->nstages <= 0)
         return -1;
     if (count_from < from)
         count_from = from;
+    k->from = from;
+    k->count_from = count_from;
+    k->to = to;
+    k->seed = seed;
     params pr;
-    for (int k = 0; k < 3; k++)
+    for (int t = 0; t < 3; t++)
         for (int s = 0; s < m->nstages; s++)
             for (int b = 0; b < FCLEARN_NCELLS; b++)
-                pr.r[k][s][b] = m->rate[k][s][b] > 0 ? m->shape[k][s][b] / m->rate[k][s][b] : 0;
+                pr.r[t][s][b] = m->rate[t][s][b] > 0 ? m->shape[t][s][b] / m->rate[t][s][b] : 0;
     pr.create = m->create_per_day;
     double created = 0;
     calendar cal;
     if (calendar_build(&cal, from, to, m->fy_start_month, to) != 0)
         return -1;
-    if (window_pass(m, &pr, &cal, from, count_from, to, out->p_won, &created) != 0) {
-        calendar_free(&cal);
-        return -1;
-    }
-    out->created_count = created;
-    out->created_mean = created * m->won_mean;
-    out->created_var = created * m->won_sq_mean;
+    if (window_pass(m, &pr, &cal, from, count_from, to, k->mean.p_won, &created) != 0)
+        goto fail;
+    k->mean.created_count = created;
+    k->mean.created_mean = created * m->won_mean;
+    k->mean.created_var = created * m->won_sq_mean;
+    k->won_mean = m->won_mean;
+    k->nstages = m->nstages;
     if (ndraws < 2) {
         calendar_free(&cal);
         return 0;
     }
-    /* the spread of the expected total over posterior draws of the rates */
-    double(*pd)[FCLEARN_NSTATES] = malloc(sizeof(double[FUNNEL_MAX_STAGES][FCLEARN_NSTATES]));
-    if (!pd) {
-        calendar_free(&cal);
-        return -1;
-    }
+    /* posterior draws of the rates: each draw's probabilities and new-deal count */
+    k->draw_p = malloc((size_t)ndraws * sizeof *k->draw_p);
+    k->draw_created = malloc((size_t)ndraws * sizeof *k->draw_created);
+    if (!k->draw_p || !k->draw_created)
+        goto fail;
     rng r;
     rng_seed(&r, seed);
-    double sum = 0, sumsq = 0;
     for (int dr = 0; dr < ndraws; dr++) {
         params q;
-        for (int k = 0; k < 3; k++)
+        for (int t = 0; t < 3; t++)
             for (int s = 0; s < m->nstages; s++)
                 for (int b = 0; b < FCLEARN_NCELLS; b++)
-                    q.r[k][s][b] = m->rate[k][s][b] > 0 ? rng_gamma(&r, m->shape[k][s][b]) / m->rate[k][s][b] : 0;
+                    q.r[t][s][b] = m->rate[t][s][b] > 0 ? rng_gamma(&r, m->shape[t][s][b]) / m->rate[t][s][b] : 0;
         q.create = m->create_per_day * rng_gamma(&r, m->create_shape) / m->create_shape;
-        double c = 0;
-        if (window_pass(m, &q, &cal, from, count_from, to, pd, &c) != 0) {
-            free(pd);
-            calendar_free(&cal);
-            return -1;
-        }
-        double mu = c * m->won_mean;
-        for (int s = 0; state_amount && s < m->nstages; s++)
+        if (window_pass(m, &q, &cal, from, count_from, to, k->draw_p[dr], &k->draw_created[dr]) != 0)
+            goto fail;
+        k->ndraws = dr + 1;
+    }
+    calendar_free(&cal);
+    return 0;
+fail:
+    calendar_free(&cal);
+    fclearn_kernel_free(k);
+    return -1;
+}
+
+void fclearn_kernel_free(fclearn_kernel *k)
+{
+    free(k->draw_p);
+    free(k->draw_created);
+    memset(k, 0, sizeof *k);
+}
+
+void fclearn_kernel_apply(const fclearn_kernel *k, const double (*state_amount)[FCLEARN_NSTATES], fclearn_window *out)
+{
+    *out = k->mean;
+    out->param_var = 0;
+    if (k->ndraws < 2)
+        return;
+    double sum = 0, sumsq = 0;
+    for (int dr = 0; dr < k->ndraws; dr++) {
+        double mu = k->draw_created[dr] * k->won_mean;
+        for (int s = 0; state_amount && s < k->nstages; s++)
             for (int a = 0; a < FCLEARN_NSTATES; a++)
                 if (state_amount[s][a] != 0)
-                    mu += state_amount[s][a] * pd[s][a];
+                    mu += state_amount[s][a] * k->draw_p[dr][s][a];
         sum += mu;
         sumsq += mu * mu;
     }
-    free(pd);
-    calendar_free(&cal);
-    double mean = sum / ndraws;
-    out->param_var = fmax(0, (sumsq - ndraws * mean * mean) / (ndraws - 1));
-    return 0;
+    double mean = sum / k->ndraws;
+    out->param_var = fmax(0, (sumsq - k->ndraws * mean * mean) / (k->ndraws - 1));
+}
+
+size_t fclearn_kernel_bytes(const fclearn_kernel *k)
+{
+    return sizeof *k + (size_t)k->ndraws * (sizeof *k->draw_p + sizeof *k->draw_created);
+}
+
+int fclearn_window_compute(const fclearn_model *m, caldate_t from, caldate_t count_from, caldate_t to,
+                           const double (*state_amount)[FCLEARN_NSTATES], int ndraws, unsigned long long seed,
+                           fclearn_window *out)
+{
+    memset(out, 0, sizeof *out);
+    fclearn_kernel *k = malloc(sizeof *k);
+    if (!k)
+        return -1;
+    int rc = fclearn_kernel_compute(m, from, count_from, to, ndraws, seed, k);
+    if (rc == 0) {
+        fclearn_kernel_apply(k, state_amount, out);
+        fclearn_kernel_free(k);
+    }
+    free(k);
+    return rc;
 }

@@ -122,6 +122,29 @@ int fclearn_window_compute(const fclearn_model *m, caldate_t from, caldate_t cou
                            const double (*state_amount)[FCLEARN_NSTATES], int ndraws, unsigned long long seed,
                            fclearn_window *out) __attribute__((warn_unused_result));
 
+/* A window's part that does not depend on the open deals: the mean
+ * model's fclearn_window (param_var 0) and, per posterior draw, its win
+ * probabilities and new-deal count. fclearn_window_compute is
+ * fclearn_kernel_compute then fclearn_kernel_apply; a caller that forecasts
+ * the same window again (the server's cache) keeps the kernel and only
+ * applies it to the new open amounts. */
+typedef struct {
+    caldate_t from, count_from, to;
+    unsigned long long seed;
+    int nstages, ndraws;
+    double won_mean;
+    fclearn_window mean;
+    double (*draw_p)[FUNNEL_MAX_STAGES][FCLEARN_NSTATES]; /* ndraws */
+    double *draw_created;                                 /* ndraws */
+} fclearn_kernel;
+
+int fclearn_kernel_compute(const fclearn_model *m, caldate_t from, caldate_t count_from, caldate_t to, int ndraws,
+                           unsigned long long seed, fclearn_kernel *k) __attribute__((warn_unused_result));
+void fclearn_kernel_free(fclearn_kernel *k);
+/* The window for these open amounts (as fclearn_window_compute). */
+void fclearn_kernel_apply(const fclearn_kernel *k, const double (*state_amount)[FCLEARN_NSTATES], fclearn_window *out);
+size_t fclearn_kernel_bytes(const fclearn_kernel *k);
+
 /* The model's own record: its forecasts pred[i] of the n windows before
  * as_of of the same length (each made at the window's start with what was
  * known then) against what was won in them. With r_i = ln(actual_i /

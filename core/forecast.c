@@ -182,6 +182,12 @@ int forecast_dist_quantiles(const money_t *amounts, const double *p, size_t n, m
                 x = (next > lo && next < up) ? next : 0.5 * (lo + up);
             }
         }
+        /* every part is a sum of amounts won: never below nothing more won.
+         * The normal part (parameter spread, the record's spread) can reach
+         * below it; clamping gives the quantiles of max(0, X), a distribution
+         * on the possible totals. */
+        if (x < 0)
+            x = 0;
         out[qi] = (money_t)llround(fixed + x);
     }
     free(mass);
@@ -389,6 +395,8 @@ static int learned_state(const forecast_deal *d, const forecast_input *in, int *
     return 0;
 }
 
+unsigned long long forecast_learned_seed(caldate_t as_of) { return 0x5eed0000ULL + (unsigned long long)as_of; }
+
 /* The learned method's window for this forecast: win probabilities per
  * state, the new-deal term and the parameter spread of the open amounts.
  * *out stays NULL when the period has already ended at as_of. */
@@ -411,9 +419,15 @@ static int learned_window(const forecast_deal *deals, size_t n, const forecast_i
             amount[s][a] += (double)learned_amount(&deals[i], in);
     }
     int draws = in->learned_draws > 0 ? in->learned_draws : FORECAST_LEARNED_DRAWS;
-    int rc =
-        fclearn_window_compute(in->learned, from, count_from, in->period_end, (const double(*)[FCLEARN_NSTATES])amount,
-                               draws, 0x5eed0000ULL + (unsigned long long)from, w);
+    unsigned long long seed = forecast_learned_seed(from);
+    const fclearn_kernel *k = in->learned_kernel;
+    int rc = 0;
+    if (k && k->from == from && k->count_from == count_from && k->to == in->period_end && k->seed == seed &&
+        (k->ndraws == draws || (draws < 2 && k->ndraws < 2)))
+        fclearn_kernel_apply(k, (const double(*)[FCLEARN_NSTATES])amount, w);
+    else
+        rc = fclearn_window_compute(in->learned, from, count_from, in->period_end,
+                                    (const double(*)[FCLEARN_NSTATES])amount, draws, seed, w);
     free(amount);
     if (rc != 0) {
         free(w);

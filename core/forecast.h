@@ -85,6 +85,10 @@ typedef struct {
     const forecast_history *history; /* historical method; NULL otherwise */
     const fclearn_model *learned;    /* learned method (fitted on what was known at as_of); NULL otherwise */
     int learned_draws;               /* posterior draws for the parameter spread (0: FORECAST_LEARNED_DRAWS) */
+    /* the learned window's deal-independent part, computed before (e.g.
+     * kept by the server): used when it is this forecast's window (as_of,
+     * period, draws, forecast_learned_seed), else the window is computed */
+    const fclearn_kernel *learned_kernel;
     /* the learned method's record (fclearn_correction) on its n windows
      * before as_of, or n = 0: applied to the open deals' probabilities
      * (capped at 1) and the new-deal term, and its relative variance added to the range */
@@ -129,6 +133,10 @@ typedef struct {
 
 /* Compute. Returns 0, or -1 for bad input (stage or group index out of
  * range, no funnel, historical without history) or allocation failure. */
+/* The seed of the learned window's posterior draws for a forecast made at
+ * as_of (deterministic: the same forecast twice draws the same rates). */
+unsigned long long forecast_learned_seed(caldate_t as_of);
+
 int forecast_compute(const forecast_deal *deals, size_t n, const forecast_input *in, forecast_result *out)
     __attribute__((warn_unused_result));
 

@@ -263,24 +263,33 @@ for i in $(seq 1 100); do curl -sf "http://127.0.0.1:$p_fc/healthz" >/dev/null &
 fauth="Authorization: Bearer $fkey"
 nextq=$("$py" -c 'import datetime; d = datetime.date.today(); q = (d.month - 1) // 3 + 1; print("%d-Q%d" % ((d.year + 1, 1) if q == 4 else (d.year, q + 1)))')
 : >"$tmp/fc_ms"
-for r in $(seq 1 "$runs"); do
+# The first forecast reads the history and fits (cold); the later ones find
+# the model and the record in fccache (warm): both are reported.
+for r in $(seq 0 "$runs"); do
     curl -s -o /dev/null -w '%{time_total}\n' -H "$fauth" -H "$json" -d "{\"period\":\"$nextq\"}" \
         "http://127.0.0.1:$p_fc/v1/forecasts" | awk '{printf "%.0f\n", $1 * 1000}' >>"$tmp/fc_ms"
 done
-read -r fmed fmin fmax < <(stat_col 1 <"$tmp/fc_ms")
+fcold=$(head -1 "$tmp/fc_ms")
+read -r fmed fmin fmax < <(tail -n +2 "$tmp/fc_ms" | stat_col 1)
 bt_from=$("$py" -c 'import datetime; d = datetime.date.today().replace(day=1); y, m = d.year - 2, d.month; print("%d-%02d-01" % (y, m))')
 bt_to=$("$py" -c 'import datetime; print(datetime.date.today().replace(day=1) - datetime.timedelta(days=1))')
-bt_ms=$(curl -s -o /dev/null -w '%{time_total}\n' -H "$fauth" -H "$json" \
-    -d "{\"from\":\"$bt_from\",\"to\":\"$bt_to\",\"granularity\":\"month\",\"method\":\"learned\"}" \
+bt_body="{\"from\":\"$bt_from\",\"to\":\"$bt_to\",\"granularity\":\"month\",\"method\":\"learned\"}"
+bt_ms=$(curl -s -o /dev/null -w '%{time_total}\n' -H "$fauth" -H "$json" -d "$bt_body" \
+    "http://127.0.0.1:$p_fc/v1/forecasts/backtest" | awk '{printf "%.0f\n", $1 * 1000}')
+bt_warm=$(curl -s -o /dev/null -w '%{time_total}\n' -H "$fauth" -H "$json" -d "$bt_body" \
     "http://127.0.0.1:$p_fc/v1/forecasts/backtest" | awk '{printf "%.0f\n", $1 * 1000}')
 {
     echo "| learned method, 250,000 deals (100,000 open, 400,000 stage entries) | ms median (min-max) |"
     echo "|---|---|"
-    echo "| POST /v1/forecasts $nextq ($runs runs) | $fmed ($fmin-$fmax) |"
-    echo "| POST /v1/forecasts/backtest, 24 months (one run) | $bt_ms |"
+    echo "| POST /v1/forecasts $nextq, first (history read, models fitted) | $fcold |"
+    echo "| POST /v1/forecasts $nextq, $runs more (model and record from fccache) | $fmed ($fmin-$fmax) |"
+    echo "| POST /v1/forecasts/backtest, 24 months, first | $bt_ms |"
+    echo "| POST /v1/forecasts/backtest, 24 months, again | $bt_warm |"
 } >"$tmp/learned.md"
-result forecast.learned_100k_ms "$fmed" "<" 200 ms "POST /v1/forecasts learned, 100k open deals, two years of history"
-result backtest.learned_24m_ms "$bt_ms" "<" 5000 ms "24-month learned backtest on the same workspace"
+result forecast.learned_100k_ms "$fmed" "<" 200 ms "POST /v1/forecasts learned, 100k open deals, two years of history (warm)"
+result forecast.learned_100k_cold_ms "$fcold" "<" 200 ms "the same, first request after a write (history read, models fitted)"
+result backtest.learned_24m_ms "$bt_ms" "<" 5000 ms "24-month learned backtest on the same workspace (first)"
+result backtest.learned_24m_warm_ms "$bt_warm" "<" 5000 ms "the same backtest again"
 
 # ---- webhook ingest -------------------------------------------------------------------
 # signed deliveries (tests/bench/hook_load.c) against pgbench single-row inserts into a table
@@ -298,9 +307,9 @@ say "webhook ingest (durable commits: fsync $(psql -tA "$url" -c 'SHOW fsync'), 
 hkey=$("$build/revopsd" keys create --workspace hooks --role admin --database-url "$url" | tail -1)
 hauth="Authorization: Bearer $hkey"
 hs_id=$(curl -sf -H "$hauth" -H "$json" "$base/v1/webhook-endpoints" \
-    -d '{"source":"hubspot","secret":"bench-hubspot-secret","public_url":"https://bench.example"}' |
+    -d '{"source":"hubspot","apply_mode":"sync","secret":"bench-hubspot-secret","public_url":"https://bench.example"}' |
     "$py" -c 'import json, sys; print(json.load(sys.stdin)["id"])')
-read -r st_id st_secret < <(curl -sf -H "$hauth" -H "$json" "$base/v1/webhook-endpoints" -d '{"source":"standard"}' |
+read -r st_id st_secret < <(curl -sf -H "$hauth" -H "$json" "$base/v1/webhook-endpoints" -d '{"source":"standard","apply_mode":"sync"}' |
     "$py" -c 'import json, sys; d = json.load(sys.stdin); print(d["id"], d["secret"])')
 psql -q "$url" -c "CREATE TABLE bench_inserts (id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     workspace_id uuid NOT NULL, dedupe_key text NOT NULL, payload jsonb NOT NULL,

@@ -33,14 +33,19 @@ void auth_hash_key(const char *key, char *out);
 
 /* Resolve an Authorization header value. Returns 1 and fills id for a live
  * key, 0 for a missing/malformed/unknown/revoked key, -1 on a database error.
- * Live keys are remembered in process for AUTH_CACHE_TTL_MS so a busy
- * client costs one query per request, not two; a revocation through this
- * instance applies at once (auth_cache_clear), through another instance
- * within the TTL. */
+ * Live keys are remembered in process (1,024 slots, by hash) for
+ * AUTH_CACHE_TTL_MS so a busy client costs one query per request, not two; a
+ * revocation through this instance applies at once (auth_cache_clear),
+ * through another instance within the TTL: a second at most (issue 17). A
+ * short TTL rather than LISTEN/NOTIFY: no connection per instance to keep
+ * listening, nothing to miss while it reconnects, and at a second a busy key
+ * still costs one lookup a second per instance. */
 int auth_resolve(db_conn *c, const char *authorization, auth_identity *id, app_err *err)
     __attribute__((warn_unused_result));
 
-#define AUTH_CACHE_TTL_MS 2000
+#ifndef AUTH_CACHE_TTL_MS /* a build may set it (-DAUTH_CACHE_TTL_MS=0: no cache, to measure) */
+#define AUTH_CACHE_TTL_MS 1000
+#endif
 
 /* Forget every remembered key (after a revocation). */
 void auth_cache_clear(void);

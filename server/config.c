@@ -31,8 +31,22 @@ static const option_row options[] = {
      "seconds an idle client connection is kept"},
     {"request-timeout", "REVOPS_REQUEST_TIMEOUT", OPT_INT, OFF(request_timeout), "300",
      "seconds a client may take to send one request body (a slower trickle is cut off); 0 = no limit"},
+    {"header-timeout", "REVOPS_HEADER_TIMEOUT", OPT_INT, OFF(header_timeout), "10",
+     "seconds a client may take to send a request line and its headers (from the connection's start, or the end "
+     "of its previous request); the connection is closed past it; 0 = no limit"},
+    {"max-connections", "REVOPS_MAX_CONNECTIONS", OPT_INT, OFF(max_connections), "512",
+     "open client connections per instance; more are closed on accept"},
+    {"max-connections-per-ip", "REVOPS_MAX_CONNECTIONS_PER_IP", OPT_INT, OFF(max_conns_per_ip), "64",
+     "open connections from one client address (closed on accept above); behind a proxy every client has the "
+     "proxy's address: raise it or set 0 (no limit)"},
     {"statement-timeout-ms", "REVOPS_STATEMENT_TIMEOUT_MS", OPT_INT, OFF(stmt_timeout_ms), "5000",
      "PostgreSQL statement_timeout per query"},
+    {"db-deadline-ms", "REVOPS_DB_DEADLINE_MS", OPT_INT, OFF(db_deadline_ms), "8000",
+     "client-side deadline of each database call (connect, statement, wait for a pooled connection): past it the "
+     "statement is cancelled, the connection dropped and the request answered 503 with Retry-After; keep it above "
+     "--statement-timeout-ms"},
+    {"ready-deadline-ms", "REVOPS_READY_DEADLINE_MS", OPT_INT, OFF(ready_deadline_ms), "1000",
+     "GET /readyz answers 503 when the database has not answered SELECT 1 within this many ms"},
     {"cors-origins", "REVOPS_CORS_ORIGINS", OPT_STR, OFF(cors_origins), "",
      "comma-separated allowed CORS origins, or *"},
     {"public-url", "REVOPS_PUBLIC_URL", OPT_STR, OFF(public_url), "",
@@ -47,6 +61,16 @@ static const option_row options[] = {
      "requests per second per API key on this instance (429 above); 0 = no limit"},
     {"rate-burst", "REVOPS_RATE_BURST", OPT_INT, OFF(rate_burst), "0",
      "requests a key may make at once before --rate-limit applies; 0 = twice the rate"},
+    {"webhook-appliers", "REVOPS_WEBHOOK_APPLIERS", OPT_INT, OFF(webhook_appliers), "2",
+     "threads applying stored webhook events in batches (every instance shares the queue); 0 = none here"},
+    {"webhook-batch", "REVOPS_WEBHOOK_BATCH", OPT_INT, OFF(webhook_batch), "500",
+     "webhook events one applier claims and applies per transaction"},
+    {"webhook-max-lag", "REVOPS_WEBHOOK_MAX_LAG", OPT_INT, OFF(webhook_max_lag), "60",
+     "seconds the oldest pending webhook event may wait before /readyz answers degraded"},
+    {"webhook-max-backlog", "REVOPS_WEBHOOK_MAX_BACKLOG", OPT_INT, OFF(webhook_max_backlog), "200000",
+     "pending webhook events above which async deliveries answer 503 with Retry-After; 0 = no limit"},
+    {"webhook-wait-ms", "REVOPS_WEBHOOK_WAIT_MS", OPT_INT, OFF(webhook_wait_ms), "10000",
+     "longest a delivery with ?wait=applied waits for its events to be applied"},
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 

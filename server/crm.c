@@ -57,6 +57,7 @@ static const crm_field account_fields[] = {
     TXT("territory", false, 200),
     TXT("parent", false, 200),
     {"year_established", "year_established", CRM_INT, false, NULL, 3000},
+    {"last_price_increase", "last_price_increase", CRM_DATE, false, NULL, 0},
     {"custom", "custom", CRM_OBJECT, false, NULL, 0},
     {NULL, NULL, CRM_TEXT, false, NULL, 0},
 };
@@ -71,6 +72,7 @@ static const crm_field rep_fields[] = {
     {"quotas", "quotas", CRM_QUOTAS, false, NULL, 0},
     {"start_date", "start_date", CRM_DATE, false, NULL, 0},
     {"end_date", "end_date", CRM_DATE, false, NULL, 0},
+    {"fully_loaded_cost", "fully_loaded_cost_cents", CRM_MONEY, false, NULL, 0}, /* a year: salary, benefits, tools */
     {"custom", "custom", CRM_OBJECT, false, NULL, 0},
     {NULL, NULL, CRM_TEXT, false, NULL, 0},
 };

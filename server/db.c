@@ -1,10 +1,13 @@
 /* db.c - libpq pool with lazy (re)connection and SQLSTATE -> app_error mapping. */
 #include "db.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -12,6 +15,9 @@ struct db_conn {
     PGconn *pg;
     bool busy;
     bool in_tx;
+    bool timed_out;  /* the last call passed its deadline (the connection was dropped) */
+    int deadline_ms; /* for each call on this connection: connect, or one statement */
+    int pool_deadline_ms;
     char options[64];
     const char *url;
 };
@@ -20,13 +26,108 @@ struct db_pool {
     char *url;
     int size;
     int in_use;
+    int deadline_ms;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     db_conn *conns;
 };
 
-static const char *CONNECT_TIMEOUT_S = "3";
+/* A connection attempt never takes longer than this, whatever the deadline. */
+#define DB_CONNECT_MAX_MS 3000
+/* The default client-side deadline (db_pool_set_deadline overrides it). */
+#define DB_DEFAULT_DEADLINE_MS 10000
 
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Wait until the connection's socket is ready for events or the absolute
+ * deadline end (mono_ms) passes; false on the deadline or a poll error. */
+static bool wait_socket(PGconn *pg, short events, double end)
+{
+    int fd = PQsocket(pg);
+    if (fd < 0)
+        return false;
+    for (;;) {
+        double left = end - mono_ms();
+        if (left <= 0)
+            return false;
+        struct pollfd pfd = {.fd = fd, .events = events};
+        int n = poll(&pfd, 1, (int)(left + 1));
+        if (n > 0)
+            return true;
+        if (n < 0 && errno != EINTR)
+            return false;
+    }
+}
+
+/* PQcancel cannot be bounded in time (libpq 15 has no asynchronous cancel):
+ * it connects to the postmaster and waits for it to close the socket, which
+ * a frozen server never does. So it runs on a detached thread, at most
+ * DB_MAX_CANCELS at once; past that the connection is only dropped (the
+ * server's statement_timeout ends the query once it runs again). */
+#define DB_MAX_CANCELS 4
+static int cancels_running;
+
+static void *cancel_run(void *arg)
+{
+    PGcancel *cn = arg;
+    char errbuf[256];
+    (void)PQcancel(cn, errbuf, sizeof errbuf);
+    PQfreeCancel(cn);
+    __atomic_sub_fetch(&cancels_running, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+/* Past the deadline: cancel the statement (best effort), drop the
+ * connection. A transaction in progress is lost with it (rolled back by the
+ * server); in_tx stays set so no later statement of the same request runs
+ * outside it on a fresh connection. */
+static void conn_abandon(db_conn *c)
+{
+    PGcancel *cn = PQgetCancel(c->pg);
+    if (cn && __atomic_add_fetch(&cancels_running, 1, __ATOMIC_SEQ_CST) <= DB_MAX_CANCELS) {
+        pthread_t t;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        pthread_attr_setstacksize(&attr, 256 * 1024);
+        if (pthread_create(&t, &attr, cancel_run, cn) != 0) {
+            PQfreeCancel(cn);
+            __atomic_sub_fetch(&cancels_running, 1, __ATOMIC_SEQ_CST);
+        }
+        pthread_attr_destroy(&attr);
+    } else if (cn) {
+        PQfreeCancel(cn);
+        __atomic_sub_fetch(&cancels_running, 1, __ATOMIC_SEQ_CST);
+    }
+    PQfinish(c->pg);
+    c->pg = NULL;
+    c->timed_out = true;
+    log_warn_limited("db", "no answer within the %d ms deadline: statement cancelled, connection dropped",
+                     c->deadline_ms);
+}
+
+/* Notices (a WARNING, a RAISE NOTICE) go to the JSON log: libpq's default
+ * prints them to stderr as plain text, which broke the one-object-per-line
+ * log. Severity and message only; a notice never carries parameters. */
+static void notice_to_log(void *arg, const char *message)
+{
+    (void)arg;
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", message ? message : "");
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+        msg[--n] = '\0';
+    log_warn_limited("db", "server notice: %s", msg);
+}
+
+/* Connect with libpq's non-blocking API, so a server that accepts the
+ * socket and then never answers (SIGSTOP, a stuck disk) cannot hold the
+ * caller past min(deadline, DB_CONNECT_MAX_MS). */
 static bool conn_open(db_conn *c)
 {
     if (c->pg && PQstatus(c->pg) == CONNECTION_OK)
@@ -36,27 +137,108 @@ static bool conn_open(db_conn *c)
         c->pg = NULL;
     }
     /* expand_dbname=1: the URL is expanded first, later keywords override it.
-     * Keepalives bound how long a silently dead TCP peer can hold a request. */
+     * Keepalives and tcp_user_timeout bound how long a silently dead TCP peer
+     * can hold a connection (both are ignored on a Unix socket). */
+    char user_timeout[16];
+    snprintf(user_timeout, sizeof user_timeout, "%d", c->deadline_ms);
     const char *keys[] = {
-        "dbname",           "options", "connect_timeout", "application_name", "keepalives_idle", "keepalives_interval",
-        "keepalives_count", NULL};
-    const char *vals[] = {c->url, c->options, CONNECT_TIMEOUT_S, "revopsd", "5", "2", "2", NULL};
-    c->pg = PQconnectdbParams(keys, vals, 1);
-    if (PQstatus(c->pg) != CONNECTION_OK) {
-        log_warn("db", "connect failed: %s", PQerrorMessage(c->pg));
+        "dbname",           "options", "application_name", "keepalives_idle", "keepalives_interval", "keepalives_count",
+        "tcp_user_timeout", NULL};
+    const char *vals[] = {c->url, c->options, "revopsd", "5", "2", "2", user_timeout, NULL};
+    double end = mono_ms() + (c->deadline_ms < DB_CONNECT_MAX_MS ? c->deadline_ms : DB_CONNECT_MAX_MS);
+    c->pg = PQconnectStartParams(keys, vals, 1);
+    bool ok = c->pg && PQstatus(c->pg) != CONNECTION_BAD;
+    for (PostgresPollingStatusType st = PGRES_POLLING_WRITING; ok;) {
+        if (st == PGRES_POLLING_OK)
+            break;
+        if (st == PGRES_POLLING_FAILED || !wait_socket(c->pg, st == PGRES_POLLING_READING ? POLLIN : POLLOUT, end)) {
+            ok = false;
+            break;
+        }
+        st = PQconnectPoll(c->pg);
+    }
+    if (!ok || PQstatus(c->pg) != CONNECTION_OK) {
+        const char *why = c->pg && PQstatus(c->pg) == CONNECTION_BAD ? PQerrorMessage(c->pg) : "timed out";
+        log_warn_limited("db", "connect failed: %s", why);
         PQfinish(c->pg);
         c->pg = NULL;
         return false;
     }
+    PQsetNoticeProcessor(c->pg, notice_to_log, NULL);
     c->in_tx = false;
     return true;
+}
+
+/* Send sql (with params when nparams >= 0, else as a simple query) and
+ * collect its result within the connection's deadline: the result (the
+ * first error if any), or NULL when the connection failed or the deadline
+ * passed (c->timed_out set, the connection dropped). */
+static PGresult *exec_deadline(db_conn *c, const char *sql, int nparams, const char *const *params)
+{
+    c->timed_out = false;
+    double end = mono_ms() + c->deadline_ms;
+    int sent =
+        nparams >= 0 ? PQsendQueryParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0) : PQsendQuery(c->pg, sql);
+    if (!sent)
+        return NULL;
+    for (int f; (f = PQflush(c->pg)) != 0;) {
+        if (f < 0)
+            return NULL;
+        if (!wait_socket(c->pg, POLLOUT | POLLIN, end)) {
+            conn_abandon(c);
+            return NULL;
+        }
+        if (!PQconsumeInput(c->pg))
+            return NULL;
+    }
+    PGresult *keep = NULL;
+    for (;;) {
+        while (PQisBusy(c->pg)) {
+            if (!wait_socket(c->pg, POLLIN, end)) {
+                PQclear(keep);
+                conn_abandon(c);
+                return NULL;
+            }
+            if (!PQconsumeInput(c->pg))
+                break; /* PQgetResult reports the broken connection */
+        }
+        PGresult *r = PQgetResult(c->pg);
+        if (!r)
+            break;
+        ExecStatusType st = PQresultStatus(r);
+        if (keep && PQresultStatus(keep) == PGRES_FATAL_ERROR) {
+            PQclear(r); /* the first error is the one to report */
+        } else if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
+            PQclear(r); /* not used here; never wait on it */
+            PQclear(keep);
+            conn_abandon(c);
+            c->timed_out = false;
+            return NULL;
+        } else {
+            PQclear(keep);
+            keep = r;
+        }
+        if (PQstatus(c->pg) == CONNECTION_BAD)
+            break;
+    }
+    return keep;
 }
 
 static void conn_init(db_conn *c, const char *url, int stmt_timeout_ms)
 {
     memset(c, 0, sizeof *c);
     c->url = url;
+    c->deadline_ms = c->pool_deadline_ms = DB_DEFAULT_DEADLINE_MS;
     snprintf(c->options, sizeof c->options, "-c statement_timeout=%d", stmt_timeout_ms);
+}
+
+void db_pool_set_deadline(db_pool *p, int ms)
+{
+    pthread_mutex_lock(&p->mu);
+    p->deadline_ms = ms > 0 ? ms : DB_DEFAULT_DEADLINE_MS;
+    for (int i = 0; i < p->size; i++)
+        p->conns[i].deadline_ms = p->conns[i].pool_deadline_ms = p->deadline_ms;
+    pthread_mutex_unlock(&p->mu);
 }
 
 db_pool *db_pool_create(const char *url, int size, int stmt_timeout_ms)
@@ -66,6 +248,7 @@ db_pool *db_pool_create(const char *url, int size, int stmt_timeout_ms)
         return NULL;
     p->url = strdup(url ? url : "");
     p->size = size < 1 ? 1 : size;
+    p->deadline_ms = DB_DEFAULT_DEADLINE_MS;
     p->conns = calloc((size_t)p->size, sizeof *p->conns);
     if (!p->url || !p->conns) {
         free(p->url);
@@ -94,7 +277,9 @@ void db_pool_destroy(db_pool *p)
     free(p);
 }
 
-db_conn *db_acquire(db_pool *p, app_err *err)
+db_conn *db_acquire(db_pool *p, app_err *err) { return db_acquire_within(p, 0, err); }
+
+db_conn *db_acquire_within(db_pool *p, int deadline_ms, app_err *err)
 {
     pthread_mutex_lock(&p->mu);
     db_conn *c = NULL;
@@ -108,11 +293,33 @@ db_conn *db_acquire(db_pool *p, app_err *err)
                 c = &p->conns[i];
         if (c)
             break;
-        pthread_cond_wait(&p->cv, &p->mu);
+        /* every connection busy: wait at most one deadline (their holders
+         * are themselves bounded by it), then 503 rather than queue forever */
+        int wait_ms = deadline_ms > 0 ? deadline_ms : p->deadline_ms;
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += wait_ms / 1000;
+        until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        if (pthread_cond_timedwait(&p->cv, &p->mu, &until) == ETIMEDOUT) {
+            bool any = false;
+            for (int i = 0; i < p->size && !any; i++)
+                any = !p->conns[i].busy;
+            if (!any) {
+                pthread_mutex_unlock(&p->mu);
+                app_err_set(err, ERR_DB_UNAVAILABLE, "Every database connection is busy; retry shortly");
+                return NULL;
+            }
+        }
     }
     c->busy = true;
     p->in_use++;
     pthread_mutex_unlock(&p->mu);
+    if (deadline_ms > 0)
+        c->deadline_ms = deadline_ms;
     if (!conn_open(c)) {
         db_release(p, c);
         app_err_set(err, ERR_DB_UNAVAILABLE, "The database cannot be reached; retry shortly");
@@ -125,11 +332,13 @@ void db_release(db_pool *p, db_conn *c)
 {
     if (!c)
         return;
-    if (c->in_tx && c->pg) { /* a handler left a transaction open: never reuse it */
-        PQfinish(c->pg);
+    if (c->in_tx) { /* a handler left a transaction open (or lost it): never reuse it */
+        if (c->pg)
+            PQfinish(c->pg);
         c->pg = NULL;
         c->in_tx = false;
     }
+    c->deadline_ms = c->pool_deadline_ms; /* db_acquire_within's deadline lasts one borrowing */
     pthread_mutex_lock(&p->mu);
     c->busy = false;
     p->in_use--;
@@ -157,8 +366,10 @@ static void map_error(db_conn *c, const PGresult *r, app_err *err)
 {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    if (!c->pg || PQstatus(c->pg) != CONNECTION_OK || !state || strncmp(state, "08", 2) == 0 ||
-        strncmp(state, "57P", 3) == 0) {
+    if (c->timed_out) {
+        app_err_set(err, ERR_DB_UNAVAILABLE, "The database did not answer within %d ms; retry shortly", c->deadline_ms);
+    } else if (!c->pg || PQstatus(c->pg) != CONNECTION_OK || !state || strncmp(state, "08", 2) == 0 ||
+               strncmp(state, "57P", 3) == 0) {
         app_err_set(err, ERR_DB_UNAVAILABLE, "The database connection was lost; retry shortly");
     } else if (strcmp(state, "57014") == 0) {
         app_err_set(err, ERR_DB_UNAVAILABLE, "The query took longer than the statement timeout");
@@ -169,7 +380,7 @@ static void map_error(db_conn *c, const PGresult *r, app_err *err)
     } else if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0) {
         app_err_set(err, ERR_CONFLICT, "Concurrent update; retry the request");
     } else {
-        log_error("db", "query failed: %s %s", state, msg ? msg : "");
+        log_warn_limited("db", "query failed: %s %s", state, msg ? msg : "");
         app_err_set(err, ERR_INTERNAL, "Internal database error");
     }
 }
@@ -185,12 +396,14 @@ PGresult *db_query(db_conn *c, const char *sql, int nparams, const char *const *
             app_err_set(err, ERR_DB_UNAVAILABLE, "The database connection was lost; retry shortly");
             return NULL;
         }
-        PGresult *r = PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+        PGresult *r = exec_deadline(c, sql, nparams < 0 ? 0 : nparams, params);
         ExecStatusType st = PQresultStatus(r);
         if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
             return r;
-        bool lost = PQstatus(c->pg) != CONNECTION_OK;
-        if (lost && !c->in_tx && attempt == 0) { /* stale pooled connection: reopen and retry once */
+        bool lost = !c->pg || PQstatus(c->pg) != CONNECTION_OK;
+        /* a stale pooled connection: reopen and retry once (not after the
+         * deadline: the database is there but not answering) */
+        if (lost && !c->timed_out && !c->in_tx && attempt == 0) {
             PQclear(r);
             continue;
         }
@@ -226,7 +439,9 @@ int db_query_value(db_conn *c, const char *sql, int nparams, const char *const *
 
 static int raw_exec(db_conn *c, const char *sql, app_err *err, bool *retryable)
 {
-    PGresult *r = PQexec(c->pg, sql);
+    if (retryable)
+        *retryable = false;
+    PGresult *r = c->pg ? exec_deadline(c, sql, -1, NULL) : NULL;
     int st = PQresultStatus(r);
     if (st == PGRES_COMMAND_OK) {
         PQclear(r);

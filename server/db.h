@@ -19,10 +19,19 @@ typedef struct db_conn db_conn;
  * every session. Connections open lazily, so this never fails on an outage. */
 db_pool *db_pool_create(const char *url, int size, int stmt_timeout_ms);
 void db_pool_destroy(db_pool *p);
+/* The client-side deadline of every call (connect, each statement, and the
+ * wait for a free connection), in ms: past it the statement is cancelled,
+ * the connection dropped and the call fails with 503 (ERR_DB_UNAVAILABLE).
+ * statement_timeout is enforced by the server, which is no help when the
+ * server is frozen; this is. Default 10000. */
+void db_pool_set_deadline(db_pool *p, int ms);
 
 /* Borrow a connection (waits while all are busy). Returns NULL with
  * ERR_DB_UNAVAILABLE when the database cannot be reached. */
 db_conn *db_acquire(db_pool *p, app_err *err) __attribute__((warn_unused_result));
+/* db_acquire with a deadline of its own for the wait, the connect and every
+ * call until db_release (0: the pool's); /readyz answers within its own. */
+db_conn *db_acquire_within(db_pool *p, int deadline_ms, app_err *err) __attribute__((warn_unused_result));
 void db_release(db_pool *p, db_conn *c);
 int db_pool_in_use(db_pool *p);
 int db_pool_size(db_pool *p);

@@ -25,7 +25,8 @@
     X(ERR_VALIDATION, 422, "validation-error", "The request breaks a rule")                                            \
     X(ERR_RATE_LIMITED, 429, "rate-limited", "Too many requests")                                                      \
     X(ERR_INTERNAL, 500, "internal-error", "Internal error")                                                           \
-    X(ERR_DB_UNAVAILABLE, 503, "database-unavailable", "Database unavailable")
+    X(ERR_DB_UNAVAILABLE, 503, "database-unavailable", "Database unavailable")                                         \
+    X(ERR_WEBHOOK_BACKLOG, 503, "webhook-backlog", "Too many webhook events are waiting to be applied")
 
 typedef enum {
     ERR_NONE = 0,

@@ -12,6 +12,12 @@
 #include "crm.h"
 #include "funneldoc.h"
 
+/* The cached history with the funnel its stage indexes refer to. */
+typedef struct {
+    fchist h;
+    char stages[FUNNEL_MAX_STAGES * 72];
+} rawhist;
+
 int fcdata_default_funnel(db_conn *db, const char *ws, funnel_def *def, char *id, char *version, app_err *err)
 {
     const char *fp[] = {ws};
@@ -37,98 +43,26 @@ int fcdata_default_funnel(db_conn *db, const char *ws, funnel_def *def, char *id
     return 0;
 }
 
-void fcdata_history_free(fcdata_history *b)
-{
-    for (int i = 0; i < FUNNEL_MAX_STAGES; i++) {
-        free(b->days[i]);
-        b->days[i] = NULL;
-    }
-    free(b->c2c);
-    b->c2c = NULL;
-}
+void fcdata_history_free(fcdata_history *b) { fchist_history_free(b); }
 
 int fcdata_load_history(db_conn *db, const char *ws, const funnel_def *def, const char *as_of, fcdata_history *b,
                         app_err *err)
 {
     memset(b, 0, sizeof *b);
-    const char *p[] = {ws, as_of};
-    /* Each closed deal's stage history by its key (LATERAL, OFFSET 0 keeps it
-     * a per-deal lookup): planned as a join on stale statistics, it scanned
-     * the workspace's deals once per history row (see ASOF_SQL). */
-    PGresult *r =
-        db_query(db,
-                 "SELECT h.stage, count(DISTINCT h.deal_id), count(DISTINCT h.deal_id) FILTER (WHERE d.status = 'won')"
-                 " FROM deals d CROSS JOIN LATERAL (SELECT s.deal_id, s.stage FROM deal_stage_history s"
-                 "  WHERE s.workspace_id = $1 AND s.deal_id = d.external_id OFFSET 0) h"
-                 " WHERE d.workspace_id = $1 AND d.deleted_at IS NULL AND d.status IN ('won', 'lost')"
-                 " AND d.closed_at < $2::date GROUP BY h.stage",
-                 2, p, err);
-    if (!r)
+    caldate_t at;
+    if (!caldate_parse(as_of, &at)) {
+        app_err_set(err, ERR_INTERNAL, "bad history date");
         return -1;
-    for (int i = 0; i < PQntuples(r); i++) {
-        int s = funnel_stage_index(def, PQgetvalue(r, i, 0));
-        if (s >= 0) {
-            b->st[s].reached = atoll(PQgetvalue(r, i, 1));
-            b->st[s].won = atoll(PQgetvalue(r, i, 2));
-        }
     }
-    PQclear(r);
-    r = db_query(
-        db,
-        "SELECT h.stage, greatest(0, floor(extract(epoch FROM d.closed_at - h.entered_at) / 86400))::int AS days"
-        " FROM deals d CROSS JOIN LATERAL (SELECT s.stage, s.entered_at FROM deal_stage_history s"
-        "  WHERE s.workspace_id = $1 AND s.deal_id = d.external_id AND s.entered_at IS NOT NULL OFFSET 0) h"
-        " WHERE d.workspace_id = $1 AND d.deleted_at IS NULL AND d.status = 'won'"
-        " AND d.closed_at < $2::date ORDER BY 1, 2",
-        2, p, err);
-    if (!r)
+    const fchist *h;
+    fccache_ref *ref;
+    if (fcdata_history_raw(db, ws, def, at * 86400.0, &h, &ref, err) != 0)
         return -1;
-    int n = PQntuples(r);
-    for (int s = 0; s < def->nstages; s++)
-        b->days[s] = malloc(((size_t)n + 1) * sizeof(int));
-    for (int i = 0; i < n; i++) {
-        int s = funnel_stage_index(def, PQgetvalue(r, i, 0));
-        if (s >= 0 && b->days[s])
-            b->days[s][b->st[s].nwon_days++] = atoi(PQgetvalue(r, i, 1));
-    }
-    PQclear(r);
-    for (int s = 0; s < def->nstages; s++)
-        b->st[s].won_days = b->days[s];
-    /* run-rate: the last year of created deals */
-    r = db_query(
-        db,
-        "SELECT count(*)::float8 / 365, COALESCE(avg((status = 'won')::int) FILTER (WHERE status <> 'open'), 0),"
-        " COALESCE(avg(a) FILTER (WHERE status = 'won'), 0),"
-        " COALESCE(avg(a::float8 * a) FILTER (WHERE status = 'won'), 0)"
-        " FROM (SELECT *, fx_convert(workspace_id, " CRM_WS_CURRENCY
-        ", currency, amount_cents, closed_at) AS a FROM deals) d WHERE workspace_id = $1 AND deleted_at IS NULL AND "
-        "created_at < $2::date"
-        " AND created_at >= $2::date - 365 AND (status = 'open' OR closed_at < $2::date)",
-        2, p, err);
-    if (!r)
-        return -1;
-    b->h.created_per_day = atof(PQgetvalue(r, 0, 0));
-    b->h.new_win_rate = atof(PQgetvalue(r, 0, 1));
-    b->h.avg_won_amount = (money_t)llround(atof(PQgetvalue(r, 0, 2)));
-    b->h.won_amount_sq_mean = atof(PQgetvalue(r, 0, 3));
-    PQclear(r);
-    r = db_query(
-        db,
-        "SELECT greatest(0, floor(extract(epoch FROM closed_at - created_at) / 86400))::int FROM deals"
-        " WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'won' AND closed_at < $2::date ORDER BY 1",
-        2, p, err);
-    if (!r)
-        return -1;
-    n = PQntuples(r);
-    b->c2c = malloc(((size_t)n + 1) * sizeof(int));
-    for (int i = 0; b->c2c && i < n; i++)
-        b->c2c[i] = atoi(PQgetvalue(r, i, 0));
-    PQclear(r);
-    b->h.stages = b->st;
-    b->h.prior_strength = 10;
-    b->h.create_to_close_days = b->c2c;
-    b->h.ncreate_to_close = b->c2c ? (size_t)n : 0;
-    return 0;
+    int rc = fchist_history_at(h, def, at, b);
+    fccache_release(ref);
+    if (rc != 0)
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+    return rc;
 }
 
 /* The open pipeline at `at` (00:00 UTC), in one query: deals_as_of
@@ -215,6 +149,14 @@ int fcdata_load_asof(db_conn *db, const char *ws, const funnel_def *def, caldate
 
 int fcdata_won_between(db_conn *db, const char *ws, caldate_t start, caldate_t end, money_t *out, app_err *err)
 {
+    /* A history read after the window ended knows every close in it. */
+    fccache_ref *ref;
+    const rawhist *rh = fccache_get(ws, "hist", end * 86400.0, &ref);
+    if (rh) {
+        *out = fchist_won_between(&rh->h, start, end);
+        fccache_release(ref);
+        return 0;
+    }
     char s[16], e[16], buf[32];
     caldate_format(start, s, sizeof s);
     caldate_format(end, e, sizeof e);
@@ -232,160 +174,241 @@ int fcdata_won_between(db_conn *db, const char *ws, caldate_t start, caldate_t e
     return 0;
 }
 
-/* ---- the learned method's history ---------------------------------------- */
+/* ---- the history read once ------------------------------------------------ */
 
-/* Stage episodes known at T: every stage entry before T of a deal that
- * existed then, with the next entry before T and the close if it was before
- * T; later facts are not read. Days are whole days since 1970-01-01 UTC
- * (caldate_t). Each deal's entries are a LATERAL lookup on the history index
- * (workspace_id, deal_id, id), whatever the statistics say: joined as sets,
- * tables analysed while small were nested-looped against each other (the
- * bulk-load test hit the statement timeout), and a CTE read twice was
- * materialised and hashed (3.7x slower on 400k entries). */
-static const char EPISODES_SQL[] =
-    "SELECT e.stage, (e.entered_at AT TIME ZONE 'UTC')::date - date '1970-01-01', e.next_stage,"
-    " (e.next_at AT TIME ZONE 'UTC')::date - date '1970-01-01',"
-    " CASE WHEN d.closed_at < ($2::date::timestamp AT TIME ZONE 'UTC') THEN d.status END,"
-    " (d.closed_at AT TIME ZONE 'UTC')::date - date '1970-01-01', e.k"
-    " FROM deals d CROSS JOIN LATERAL (SELECT s.stage, s.entered_at, lead(s.stage) OVER w AS next_stage,"
-    "  lead(s.entered_at) OVER w AS next_at, row_number() OVER w AS k FROM deal_stage_history s"
-    "  WHERE s.workspace_id = $1 AND s.deal_id = d.external_id AND s.entered_at IS NOT NULL"
-    "  AND s.entered_at < ($2::date::timestamp AT TIME ZONE 'UTC') WINDOW w AS (ORDER BY s.entered_at, s.id)) e"
-    " WHERE d.workspace_id = $1 AND d.created_at < ($2::date::timestamp AT TIME ZONE 'UTC')"
-    " AND (d.deleted_at IS NULL OR d.deleted_at >= ($2::date::timestamp AT TIME ZONE 'UTC'))";
-
-/* Deals created in the 30-day span k before T (k = 0 is the last 30 days). */
-#define CREATED_SPAN(k, k1)                                                                                            \
-    " count(*) FILTER (WHERE created_at >= t.at - interval '30 days' * " #k1                                           \
-    " AND created_at < t.at - interval '30 days'"                                                                      \
-    " * " #k "),"
-
-/* Everything the learned method needs besides the episodes, in one pass
- * over the workspace's deals known at T: closed deals (the threshold),
- * deals created in the two 91-day windows before T (rate and trend) and in
- * each 30-day span of the year (the rate's spread), the days of history,
- * the realised amounts of the year's wins, and of those whose amount was
- * known a day before their close, the final and the earlier amounts
- * (realised / expected; the lookup runs for those wins only: FILTER is
- * evaluated before the aggregate's argument). */
-static const char LEARN_FACTS_SQL[] =
-    "SELECT count(*) FILTER (WHERE status IN ('won', 'lost') AND closed_at < t.at),"
-    " count(*) FILTER (WHERE status = 'won' AND closed_at < t.at),"
-    " count(*) FILTER (WHERE created_at >= t.at - interval '91 days'),"
-    " count(*) FILTER (WHERE created_at >= t.at - interval '182 days' AND created_at < t.at - interval '91 days'),"
-    " COALESCE(avg(amount_cents::float8) FILTER (WHERE won_year), 0),"
-    " COALESCE(avg(amount_cents::float8 * amount_cents) FILTER (WHERE won_year), 0),"
-    " extract(epoch FROM t.at - min(created_at)) / 86400,"
-    " count(before), COALESCE(sum(amount_cents::float8) FILTER (WHERE before IS NOT NULL), 0), COALESCE(sum(before), "
-    "0)," CREATED_SPAN(0, 1) CREATED_SPAN(1, 2) CREATED_SPAN(2, 3) CREATED_SPAN(3, 4) CREATED_SPAN(4, 5)
-        CREATED_SPAN(5, 6) CREATED_SPAN(6, 7) CREATED_SPAN(7, 8) CREATED_SPAN(8, 9) CREATED_SPAN(9, 10) CREATED_SPAN(
-            10,
-            11) " count(*) FILTER (WHERE created_at >= t.at - interval '30 days' * 12 AND created_at < t.at - interval "
-                "'30 days' * 11)"
-                /* amounts in the workspace currency at the close's rate (fx_convert), the earlier one too */
-                " FROM (SELECT d.created_at, d.status, d.closed_at,"
-                "  fx_convert(d.workspace_id, " CRM_WS_CURRENCY
-                ", d.currency, d.amount_cents, d.closed_at) AS amount_cents, t.at, w.won_year,"
-                "  CASE WHEN w.won_year THEN (SELECT fx_convert(d.workspace_id, " CRM_WS_CURRENCY ", d.currency,"
-                "   round((c.new_value #>> '{}')::numeric * 100)::bigint, d.closed_at)::float8 FROM deal_changes c"
-                "   WHERE c.workspace_id = $1 AND c.deal_id = d.external_id AND c.field = 'amount'"
-                "   AND c.changed_at < d.closed_at - interval '1 day' AND jsonb_typeof(c.new_value) = 'number'"
-                "   ORDER BY c.changed_at DESC, c.id DESC LIMIT 1) END AS before"
-                "  FROM deals d, (SELECT ($2::date::timestamp AT TIME ZONE 'UTC') AS at) t,"
-                "  LATERAL (SELECT d.status = 'won' AND d.closed_at < t.at AND d.closed_at >= t.at - interval '365 "
-                "days'"
-                "   AND d.amount_cents IS NOT NULL AS won_year) w"
-                "  WHERE d.workspace_id = $1 AND d.created_at < t.at AND (d.deleted_at IS NULL OR d.deleted_at >= t.at)"
-                "  OFFSET 0) x," /* not flattened: the lookup runs once per win, not once per use */
-                " (SELECT ($2::date::timestamp AT TIME ZONE 'UTC') AS at) t GROUP BY t.at";
-
-static bool int_of(PGresult *r, int row, int col, caldate_t *out)
+void fcdata_cache_key(char *buf, size_t len, const char *kind, const funnel_def *def)
 {
-    if (PQgetisnull(r, row, col))
-        return false;
-    *out = (caldate_t)atol(PQgetvalue(r, row, col));
-    return true;
+    size_t n = (size_t)snprintf(buf, len, "%s:", kind);
+    for (int s = 0; s < def->nstages && n < len; s++)
+        n += (size_t)snprintf(buf + n, len - n, "%s%s", s ? "," : "", def->stages[s].key);
 }
+
+/* Every deal of the workspace, deleted ones too (a deal deleted after T
+ * existed at T), with its amount in the workspace currency at the close's
+ * rate and, for wins, the last amount recorded more than a day before the
+ * close (the realised / expected ratio). The earlier amount is a lookup on
+ * the change index for wins only. */
+static const char RAW_DEALS_SQL[] =
+    "SELECT d.external_id, extract(epoch FROM d.created_at)::float8, extract(epoch FROM d.closed_at)::float8,"
+    " extract(epoch FROM d.deleted_at)::float8, d.status,"
+    " fx_convert(d.workspace_id, " CRM_WS_CURRENCY ", d.currency, d.amount_cents, d.closed_at),"
+    " CASE WHEN d.status = 'won' AND d.closed_at IS NOT NULL THEN (SELECT fx_convert(d.workspace_id, " CRM_WS_CURRENCY
+    ",  d.currency, round((c.new_value #>> '{}')::numeric * 100)::bigint, d.closed_at) FROM deal_changes c"
+    "  WHERE c.workspace_id = $1 AND c.deal_id = d.external_id AND c.field = 'amount'"
+    "  AND c.changed_at < d.closed_at - interval '1 day' AND jsonb_typeof(c.new_value) = 'number'"
+    "  ORDER BY c.changed_at DESC, c.id DESC LIMIT 1) END"
+    " FROM deals d WHERE d.workspace_id = $1";
+
+/* Every stage entry, grouped by deal, in time order (entries without a time last). */
+static const char RAW_ENTRIES_SQL[] = "SELECT deal_id, stage, extract(epoch FROM entered_at)::float8"
+                                      " FROM deal_stage_history WHERE workspace_id = $1"
+                                      " ORDER BY deal_id, entered_at, id";
+
+static double secs_or_never(PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? INFINITY : atof(PQgetvalue(r, row, col));
+}
+
+/* Deal index by external id: open addressing over the deal rows. */
+static unsigned long hash_str(const char *s)
+{
+    unsigned long h = 1469598103934665603ul;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ul;
+    return h;
+}
+
+static void rawhist_free(void *p)
+{
+    rawhist *rh = p;
+    fchist_free(&rh->h);
+    free(rh);
+}
+
+static int read_raw(db_conn *db, const char *ws, const funnel_def *def, rawhist *rh, app_err *err)
+{
+    fchist *h = &rh->h;
+    const char *p[] = {ws};
+    PGresult *dr = db_query(db, RAW_DEALS_SQL, 1, p, err);
+    if (!dr)
+        return -1;
+    size_t n = (size_t)PQntuples(dr), cap = 1;
+    while (cap < 2 * n + 2)
+        cap <<= 1;
+    long *slots = malloc(cap * sizeof *slots);
+    h->deals = calloc(n + 1, sizeof *h->deals);
+    if (!slots || !h->deals)
+        goto oom;
+    memset(slots, 0xff, cap * sizeof *slots);
+    for (size_t i = 0; i < n; i++) {
+        int row = (int)i;
+        fchist_deal *d = &h->deals[i];
+        d->created = atof(PQgetvalue(dr, row, 1));
+        d->closed = secs_or_never(dr, row, 2);
+        d->deleted = secs_or_never(dr, row, 3);
+        const char *st = PQgetvalue(dr, row, 4);
+        d->status = strcmp(st, "won") == 0 ? FCH_WON : strcmp(st, "lost") == 0 ? FCH_LOST : FCH_OPEN;
+        if ((d->has_amount = !PQgetisnull(dr, row, 5)))
+            d->amount = strtoll(PQgetvalue(dr, row, 5), NULL, 10);
+        if ((d->has_before = !PQgetisnull(dr, row, 6)))
+            d->before = strtoll(PQgetvalue(dr, row, 6), NULL, 10);
+        unsigned long k = hash_str(PQgetvalue(dr, row, 0)) & (cap - 1);
+        while (slots[k] >= 0)
+            k = (k + 1) & (cap - 1);
+        slots[k] = (long)i;
+    }
+    h->ndeals = n;
+    PGresult *er = db_query(db, RAW_ENTRIES_SQL, 1, p, err);
+    if (!er) {
+        free(slots);
+        PQclear(dr);
+        return -1;
+    }
+    size_t ne = (size_t)PQntuples(er);
+    h->entries = malloc((ne + 1) * sizeof *h->entries);
+    if (!h->entries) {
+        PQclear(er);
+        goto oom;
+    }
+    fchist_deal *cur = NULL;
+    const char *cur_id = "";
+    for (size_t i = 0; i < ne; i++) {
+        int row = (int)i;
+        const char *id = PQgetvalue(er, row, 0);
+        if (!cur || strcmp(id, cur_id) != 0) { /* the next deal's group */
+            cur = NULL;
+            cur_id = id;
+            for (unsigned long k = hash_str(id) & (cap - 1); slots[k] >= 0; k = (k + 1) & (cap - 1))
+                if (strcmp(PQgetvalue(dr, (int)slots[k], 0), id) == 0) {
+                    cur = &h->deals[slots[k]];
+                    cur->first = h->nentries;
+                    break;
+                }
+            if (!cur)
+                continue;
+        }
+        fchist_entry *e = &h->entries[h->nentries++];
+        e->stage = funnel_stage_index(def, PQgetvalue(er, row, 1));
+        e->entered = secs_or_never(er, row, 2);
+        cur->n++;
+    }
+    PQclear(er);
+    free(slots);
+    PQclear(dr);
+    return 0;
+oom:
+    free(slots);
+    PQclear(dr);
+    app_err_set(err, ERR_INTERNAL, "out of memory");
+    return -1;
+}
+
+int fcdata_history_raw(db_conn *db, const char *ws, const funnel_def *def, double not_before_s, const fchist **h,
+                       fccache_ref **ref, app_err *err)
+{
+    char stages[sizeof((rawhist *)0)->stages];
+    fcdata_cache_key(stages, sizeof stages, "stages", def);
+    const rawhist *rh = fccache_get(ws, "hist", not_before_s, ref);
+    if (rh && strcmp(rh->stages, stages) == 0) {
+        *h = &rh->h;
+        return 0;
+    }
+    fccache_release(*ref);
+    unsigned long gen = fccache_generation(ws);
+    rawhist *nh = calloc(1, sizeof *nh);
+    if (!nh) {
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    snprintf(nh->stages, sizeof nh->stages, "%s", stages);
+    if (read_raw(db, ws, def, nh, err) != 0) {
+        rawhist_free(nh);
+        return -1;
+    }
+    fccache_put(ws, "hist", gen, nh, sizeof *nh + fchist_bytes(&nh->h), rawhist_free, ref);
+    if (!*ref) { /* the cache could not take it (out of memory): it was freed */
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    *h = &nh->h;
+    return 0;
+}
+
+/* ---- the learned method ------------------------------------------------------ */
+
+static void model_free(void *p) { free(p); }
 
 int fcdata_load_learned(db_conn *db, const char *ws, const funnel_def *def, int fsm, caldate_t at, fclearn_model *m,
                         app_err *err)
 {
-    char day[16];
-    caldate_format(at, day, sizeof day);
-    const char *p[] = {ws, day};
-    fclearn_input in = {.funnel = def, .fy_start_month = fsm, .as_of = at};
-    PGresult *f = db_query(db, LEARN_FACTS_SQL, 2, p, err);
-    if (!f)
-        return -1;
-    if (PQntuples(f) == 1) { /* no row: no deal existed then */
-        in.closed_deals = atol(PQgetvalue(f, 0, 0));
-        in.won_deals = atol(PQgetvalue(f, 0, 1));
-        in.created_recent = atol(PQgetvalue(f, 0, 2));
-        in.created_prior = atol(PQgetvalue(f, 0, 3));
-        in.won_amount_mean = atof(PQgetvalue(f, 0, 4));
-        in.won_amount_sq_mean = atof(PQgetvalue(f, 0, 5));
-        double span = atof(PQgetvalue(f, 0, 6)); /* the 30-day spans the history covers */
-        in.nmonths = span >= 360 ? 12 : (int)(span / 30);
-        in.nratio = atol(PQgetvalue(f, 0, 7));
-        in.ratio_final = atof(PQgetvalue(f, 0, 8));
-        in.ratio_expected = atof(PQgetvalue(f, 0, 9));
-        for (int k = 0; k < in.nmonths; k++)
-            in.created_month[k] = atol(PQgetvalue(f, 0, 10 + k));
+    char key[FUNNEL_MAX_STAGES * 72];
+    fcdata_cache_key(key, sizeof key, "model", def);
+    size_t kl = strlen(key);
+    snprintf(key + kl, sizeof key - kl, ":%d:%ld", fsm, (long)at);
+    fccache_ref *ref;
+    const fclearn_model *cached = fccache_get(ws, key, at * 86400.0, &ref);
+    if (cached) {
+        *m = *cached;
+        fccache_release(ref);
+        return 0;
     }
-    PQclear(f);
-    PGresult *r = db_query(db, EPISODES_SQL, 2, p, err);
-    if (!r)
+    unsigned long gen = fccache_generation(ws);
+    const fchist *h;
+    if (fcdata_history_raw(db, ws, def, at * 86400.0, &h, &ref, err) != 0)
         return -1;
-    int n = PQntuples(r);
-    fclearn_episode *ep = malloc(((size_t)n + 1) * sizeof *ep);
+    fclearn_episode *ep = malloc((h->nentries + 1) * sizeof *ep);
     if (!ep) {
-        PQclear(r);
+        fccache_release(ref);
         app_err_set(err, ERR_INTERNAL, "out of memory");
         return -1;
     }
-    size_t k = 0;
-    for (int i = 0; i < n; i++) {
-        fclearn_episode *e = &ep[k];
-        e->stage = funnel_stage_index(def, PQgetvalue(r, i, 0));
-        if (e->stage < 0 || !int_of(r, i, 1, &e->start))
-            continue;
-        bool first = strcmp(PQgetvalue(r, i, 6), "1") == 0;
-        if (first && !def->stages[e->stage].won && !def->stages[e->stage].lost)
-            in.entry_stage[e->stage]++;
-        caldate_t next = 0, closed = 0;
-        bool has_next = int_of(r, i, 3, &next), has_closed = !PQgetisnull(r, i, 4) && int_of(r, i, 5, &closed);
-        e->to_stage = -1;
-        e->outcome = FCL_CENSORED;
-        e->end = at;
-        if (has_next && (!has_closed || next <= closed)) {
-            int to = funnel_stage_index(def, PQgetvalue(r, i, 2));
-            e->end = next;
-            if (to < 0)
-                e->end = at; /* a stage outside the funnel: followed no further */
-            else if (def->stages[to].won)
-                e->outcome = FCL_WON;
-            else if (def->stages[to].lost)
-                e->outcome = FCL_LOST;
-            else {
-                e->outcome = FCL_MOVED;
-                e->to_stage = to;
-            }
-        } else if (has_closed) {
-            e->end = closed;
-            e->outcome = strcmp(PQgetvalue(r, i, 4), "won") == 0 ? FCL_WON : FCL_LOST;
-        }
-        if (e->end < e->start)
-            e->end = e->start;
-        k++;
-    }
-    PQclear(r);
-    in.episodes = ep;
-    in.nepisodes = k;
+    fclearn_input in;
+    fchist_learn_input(h, def, fsm, at, ep, &in);
     int rc = fclearn_fit(&in, m);
     free(ep);
-    if (rc != 0)
+    fccache_release(ref);
+    if (rc != 0) {
         app_err_set(err, ERR_INTERNAL, "the learned model could not be fitted");
-    return rc;
+        return rc;
+    }
+    fclearn_model *copy = malloc(sizeof *copy);
+    if (copy) {
+        *copy = *m;
+        fccache_put(ws, key, gen, copy, sizeof *copy, model_free, NULL);
+    }
+    return 0;
+}
+
+static void kernel_free(void *p)
+{
+    fclearn_kernel_free(p);
+    free(p);
+}
+
+const fclearn_kernel *fcdata_learned_kernel(const char *ws, const funnel_def *def, int fsm, const fclearn_model *m,
+                                            caldate_t at, caldate_t start, caldate_t end, fccache_ref **ref)
+{
+    *ref = NULL;
+    caldate_t count_from = start > at ? start : at;
+    if (!m->usable || count_from >= end)
+        return NULL;
+    char key[FUNNEL_MAX_STAGES * 72];
+    fcdata_cache_key(key, sizeof key, "kernel", def);
+    size_t kl = strlen(key);
+    snprintf(key + kl, sizeof key - kl, ":%d:%ld:%ld:%ld:%d", fsm, (long)at, (long)count_from, (long)end,
+             FORECAST_LEARNED_DRAWS);
+    const fclearn_kernel *k = fccache_get(ws, key, at * 86400.0, ref);
+    if (k)
+        return k;
+    unsigned long gen = fccache_generation(ws);
+    fclearn_kernel *nk = malloc(sizeof *nk);
+    if (!nk ||
+        fclearn_kernel_compute(m, at, count_from, end, FORECAST_LEARNED_DRAWS, forecast_learned_seed(at), nk) != 0) {
+        free(nk);
+        return NULL;
+    }
+    fccache_put(ws, key, gen, nk, fclearn_kernel_bytes(nk), kernel_free, ref);
+    return *ref ? nk : NULL;
 }
 
 json_t *fcdata_learned_json(const fclearn_model *m, const funnel_def *def)

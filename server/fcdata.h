@@ -10,6 +10,8 @@
 
 #include "db.h"
 #include "errors.h"
+#include "fccache.h"
+#include "fchist.h"
 #include "fclearn.h"
 #include "forecast.h"
 #include "funnel.h"
@@ -20,14 +22,9 @@ int fcdata_default_funnel(db_conn *db, const char *ws, funnel_def *def, char *id
     __attribute__((warn_unused_result));
 
 /* Learned inputs of the historical method, from deals closed before as_of
- * only (no future data). h points into the buffers; free with
- * fcdata_history_free (which accepts a zeroed struct). */
-typedef struct {
-    forecast_stage_history st[FUNNEL_MAX_STAGES];
-    int *days[FUNNEL_MAX_STAGES];
-    int *c2c;
-    forecast_history h;
-} fcdata_history;
+ * only (no future data; core/fchist says which). h points into the
+ * buffers; free with fcdata_history_free (which accepts a zeroed struct). */
+typedef fchist_history fcdata_history;
 
 int fcdata_load_history(db_conn *db, const char *ws, const funnel_def *def, const char *as_of, fcdata_history *b,
                         app_err *err) __attribute__((warn_unused_result));
@@ -84,15 +81,34 @@ void fcdata_pipeline_free(fcdata_pipeline *p);
 /* The learned method's model fitted on what was known at 00:00 UTC of `at`:
  * stage episodes of deals that existed then (a deal still open then is
  * censored there, never a loss), closes before it, creation counts and won
- * amounts of the year before it (core/fclearn). 0 or -1. */
+ * amounts of the year before it (core/fchist, core/fclearn). Kept in
+ * fccache. 0 or -1. */
 int fcdata_load_learned(db_conn *db, const char *ws, const funnel_def *def, int fsm, caldate_t at, fclearn_model *m,
                         app_err *err) __attribute__((warn_unused_result));
+
+/* The workspace's history (core/fchist) as read at or after not_before_s
+ * (seconds; a day T's inputs need a read after T began), from fccache or
+ * read now and kept there. Release *ref when done. 0 or -1. */
+int fcdata_history_raw(db_conn *db, const char *ws, const funnel_def *def, double not_before_s, const fchist **h,
+                       fccache_ref **ref, app_err *err) __attribute__((warn_unused_result));
+
+/* The cache key prefix naming the funnel's stages (what fchist's stage
+ * indexes mean): "<kind>:<stage keys>" into buf. */
+void fcdata_cache_key(char *buf, size_t len, const char *kind, const funnel_def *def);
+
+/* The learned window's deal-independent part (fclearn_kernel) for model m,
+ * fitted at `at` by fcdata_load_learned, and a forecast at `at` of the
+ * period [start, end) with FORECAST_LEARNED_DRAWS draws: from fccache, or
+ * computed and kept. NULL when it cannot be (forecast_compute then
+ * computes the window itself). Release *ref. */
+const fclearn_kernel *fcdata_learned_kernel(const char *ws, const funnel_def *def, int fsm, const fclearn_model *m,
+                                            caldate_t at, caldate_t start, caldate_t end, fccache_ref **ref);
 
 /* What the learned model was fitted on and learned, for explain. */
 json_t *fcdata_learned_json(const fclearn_model *m, const funnel_def *def);
 
 /* Deals won in [start, end), not deleted: the actual a forecast is graded on.
- */
+ * From the history in fccache when it was read after end began, else a query. */
 int fcdata_won_between(db_conn *db, const char *ws, caldate_t start, caldate_t end, money_t *out, app_err *err)
     __attribute__((warn_unused_result));
 

@@ -16,9 +16,13 @@
 #define FCRECORD_WINDOWS 3
 
 /* Fill in->record_n, record_pred and record_actual for a forecast made at
- * as_of whose open part runs to `end`: the windows [as_of - k W, as_of -
- * (k - 1) W), W = end - as_of, k = 1..FCRECORD_WINDOWS, where the learned
- * method was usable. 0 or -1 with err. */
+ * as_of whose open part runs to `end`, on FCRECORD_WINDOWS windows back to
+ * back before as_of, as far back as the learned method was usable: when
+ * as_of and end are the 1st of a month, the periods of the same number of
+ * whole months (a quarter's record is the three quarters before it, so a
+ * backtest's periods share their predecessors' forecasts); otherwise the
+ * windows [as_of - k W, as_of - (k - 1) W), W = end - as_of. Each window's
+ * forecast is kept in fccache. 0 or -1 with err. */
 int fcrecord_load(db_conn *db, const char *ws, const funnel_def *def, int fsm, caldate_t as_of, caldate_t end,
                   forecast_input *in, app_err *err) __attribute__((warn_unused_result));
 

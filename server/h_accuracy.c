@@ -214,6 +214,123 @@ static bool same_text(PGresult *r, int a, int b, int col)
     return strcmp(PQgetvalue(r, a, col), PQgetvalue(r, b, col)) == 0;
 }
 
+/* The won revenue of [start, end) per owner and segment, and its total
+ * (what a forecast of the period is graded against). */
+static int period_actuals_load(db_conn *db, const char *ws, const char *start, const char *end, period_actuals *pa,
+                               app_err *err)
+{
+    PQclear(pa->r);
+    const char *ap[] = {ws, start, end};
+    pa->r = db_query(db,
+                     "SELECT COALESCE(owner, '(none)'), COALESCE(segment, '(none)'), "
+                     "sum(" CRM_FX_AMOUNT ") FROM deals"
+                     " WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'won'"
+                     " AND closed_at >= ($2::date::timestamp AT TIME ZONE 'UTC')"
+                     " AND closed_at < ($3::date::timestamp AT TIME ZONE 'UTC') GROUP BY "
+                     "1, 2",
+                     3, ap, err);
+    if (!pa->r)
+        return -1;
+    pa->total = 0;
+    for (int k = 0; k < PQntuples(pa->r); k++)
+        pa->total += cents_of(PQgetvalue(pa->r, k, 2));
+    return 0;
+}
+
+/* What the grading pass over the candidate rows shares. */
+typedef struct {
+    PGresult *c; /* CANDIDATES_SQL's rows */
+    const rep_tree *tree;
+    const char *group_by;
+    json_t *index; /* "kind|method|key" -> [kind, method, key, group number] */
+    accuracy_candidate *cand;
+    metrics_forecast_pair *pairs;
+    size_t npairs;
+} acc_pass;
+
+/* One (kind, method, key) run of candidate rows [i, j) within the period
+ * [ps, pe): the forecast each horizon takes (accuracy_pick) graded against
+ * the actual, as a period row; each graded pair is added to x->pairs. */
+static json_t *grade_run(acc_pass *x, int i, int j, const period_actuals *pa, caldate_t ps, caldate_t pe)
+{
+    const char *kind = PQgetvalue(x->c, i, 3), *method = PQgetvalue(x->c, i, 4), *key = PQgetvalue(x->c, i, 5);
+    for (int k = i; k < j; k++) {
+        if (!caldate_parse(PQgetvalue(x->c, k, 6), &x->cand[k - i].as_of))
+            x->cand[k - i].as_of = INT32_MAX;
+        x->cand[k - i].seq = k; /* rows are in creation order within the run */
+    }
+    char gkey[512];
+    snprintf(gkey, sizeof gkey, "%s|%s|%s", kind, method, key);
+    json_t *g = json_object_get(x->index, gkey);
+    if (!g) {
+        g = json_pack("[s, s, s, I]", kind, method, key, (json_int_t)json_object_size(x->index));
+        json_object_set_new(x->index, gkey, g);
+    }
+    int gno = (int)json_integer_value(json_array_get(g, 3));
+    money_t actual = actual_for(pa, x->tree, kind, x->group_by, key);
+    json_t *fl = json_array();
+    for (int h = 0; h < ACC__HORIZONS; h++) {
+        long pick = accuracy_pick(x->cand, (size_t)(j - i), accuracy_cutoff((accuracy_horizon)h, ps, pe));
+        if (pick < 0)
+            continue;
+        int row = i + (int)pick;
+        money_t fc = cents_of(PQgetvalue(x->c, row, 8));
+        accuracy_point pt = accuracy_point_of(fc, actual);
+        json_array_append_new(fl, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "horizon",
+                                            accuracy_horizon_name((accuracy_horizon)h), "id", PQgetvalue(x->c, row, 7),
+                                            "as_of", PQgetvalue(x->c, row, 6), "forecast", money_j(fc), "error",
+                                            money_j(pt.error), "ape", pt.defined ? pct_j(pt.ape_pct) : json_null(),
+                                            "bias", pt.defined ? pct_j(pt.bias_pct) : json_null()));
+        x->pairs[x->npairs++] =
+            (metrics_forecast_pair){.group = gno * ACC__HORIZONS + h, .forecast = fc, .actual = actual};
+    }
+    return json_pack("{s:s, s:o, s:s, s:o, s:o}", "kind", kind, "method", *method ? json_string(method) : json_null(),
+                     "key", key, "actual", money_j(actual), "forecasts", fl);
+}
+
+/* Per group and horizon, over the periods: MAPE, bias, grade. NULL when out
+ * of memory. */
+static json_t *accuracy_summary(const json_t *index, const metrics_forecast_pair *pairs, size_t npairs)
+{
+    int ngroups = (int)json_object_size(index) * ACC__HORIZONS;
+    metrics_accuracy *acc = calloc((size_t)ngroups + 1, sizeof *acc);
+    long *seen = calloc((size_t)ngroups + 1, sizeof *seen); /* forecasts graded, periods with actual 0 included */
+    if (!acc || !seen) {
+        free(acc);
+        free(seen);
+        return NULL;
+    }
+    metrics_accuracy_compute(pairs, npairs, ngroups, acc);
+    for (size_t k = 0; k < npairs; k++)
+        seen[pairs[k].group]++;
+    json_t *summary = json_array();
+    const char *gk;
+    json_t *g;
+    json_object_foreach((json_t *)index, gk, g)
+    {
+        int gno = (int)json_integer_value(json_array_get(g, 3));
+        for (int h = 0; h < ACC__HORIZONS; h++) {
+            const metrics_accuracy *a = &acc[gno * ACC__HORIZONS + h];
+            if (!seen[gno * ACC__HORIZONS + h])
+                continue;
+            const char *method = json_string_value(json_array_get(g, 1));
+            json_array_append_new(
+                summary, json_pack("{s:O, s:o, s:O, s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "kind",
+                                   json_array_get(g, 0), "method", *method ? json_string(method) : json_null(), "key",
+                                   json_array_get(g, 2), "horizon", accuracy_horizon_name((accuracy_horizon)h),
+                                   "forecasts", (json_int_t)seen[gno * ACC__HORIZONS + h], "periods",
+                                   (json_int_t)a->periods, "mape", a->periods ? pct_j(a->mape_pct) : json_null(),
+                                   "bias", a->periods ? pct_j(a->bias_pct) : json_null(), "direction",
+                                   a->periods ? json_string(accuracy_direction(a->bias_pct)) : json_null(), "abs_error",
+                                   money_j(a->abs_error), "grade",
+                                   a->periods ? json_string(mape_grade_name(a->grade)) : json_null()));
+        }
+    }
+    free(seen);
+    free(acc);
+    return summary;
+}
+
 void h_forecasts_accuracy(http_req *rq)
 {
     app_err err = {0};
@@ -254,7 +371,6 @@ void h_forecasts_accuracy(http_req *rq)
     json_t *out = NULL, *periods = NULL, *index = NULL;
     metrics_forecast_pair *pairs = NULL;
     accuracy_candidate *cand = NULL;
-    metrics_accuracy *acc = NULL;
     rep_tree tree = {0};
     period_actuals pa = {0};
     if (!c || !reps) {
@@ -278,8 +394,8 @@ void h_forecasts_accuracy(http_req *rq)
         tree.id[i] = PQgetvalue(reps, i, 0);
         tree.manager[i] = PQgetisnull(reps, i, 1) ? NULL : PQgetvalue(reps, i, 1);
     }
-    size_t npairs = 0;
-    json_t *prow = NULL, *rows = NULL;
+    acc_pass x = {.c = c, .tree = &tree, .group_by = group_by, .index = index, .cand = cand, .pairs = pairs};
+    json_t *rows = NULL;
     caldate_t ps = 0, pe = 0; /* the current period */
     for (int i = 0; i < n;) {
         /* a new period: its actuals */
@@ -288,108 +404,28 @@ void h_forecasts_accuracy(http_req *rq)
                 http_fail(rq, ERR_INTERNAL, "a stored forecast has a bad period");
                 goto done;
             }
-            PQclear(pa.r);
-            const char *ap[] = {ws, PQgetvalue(c, i, 1), PQgetvalue(c, i, 2)};
-            pa.r = db_query(db,
-                            "SELECT COALESCE(owner, '(none)'), COALESCE(segment, '(none)'), "
-                            "sum(" CRM_FX_AMOUNT ") FROM deals"
-                            " WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'won'"
-                            " AND closed_at >= ($2::date::timestamp AT TIME ZONE 'UTC')"
-                            " AND closed_at < ($3::date::timestamp AT TIME ZONE 'UTC') GROUP BY "
-                            "1, 2",
-                            3, ap, &err);
-            if (!pa.r) {
+            if (period_actuals_load(db, ws, PQgetvalue(c, i, 1), PQgetvalue(c, i, 2), &pa, &err) != 0) {
                 http_reply_error(rq, &err);
                 goto done;
             }
-            pa.total = 0;
-            for (int k = 0; k < PQntuples(pa.r); k++)
-                pa.total += cents_of(PQgetvalue(pa.r, k, 2));
             rows = json_array();
-            prow = json_pack("{s:s, s:s, s:o, s:o}", "period", PQgetvalue(c, i, 0), "period_start", PQgetvalue(c, i, 1),
-                             "period_end", day_j(pe - 1), "rows", rows);
-            json_array_append_new(periods, prow);
+            json_array_append_new(periods,
+                                  json_pack("{s:s, s:s, s:o, s:o}", "period", PQgetvalue(c, i, 0), "period_start",
+                                            PQgetvalue(c, i, 1), "period_end", day_j(pe - 1), "rows", rows));
         }
         /* one (kind, method, key) run within the period */
         int j = i;
         while (j < n && same_text(c, j, i, 1) && same_text(c, j, i, 2) && same_text(c, j, i, 3) &&
                same_text(c, j, i, 4) && same_text(c, j, i, 5))
             j++;
-        const char *kind = PQgetvalue(c, i, 3), *method = PQgetvalue(c, i, 4), *key = PQgetvalue(c, i, 5);
-        for (int k = i; k < j; k++) {
-            if (!caldate_parse(PQgetvalue(c, k, 6), &cand[k - i].as_of))
-                cand[k - i].as_of = INT32_MAX;
-            cand[k - i].seq = k; /* rows are in creation order within the run */
-        }
-        char gkey[512];
-        snprintf(gkey, sizeof gkey, "%s|%s|%s", kind, method, key);
-        json_t *g = json_object_get(index, gkey);
-        if (!g) {
-            g = json_pack("[s, s, s, I]", kind, method, key, (json_int_t)json_object_size(index));
-            json_object_set_new(index, gkey, g);
-        }
-        int gno = (int)json_integer_value(json_array_get(g, 3));
-        money_t actual = actual_for(&pa, &tree, kind, group_by, key);
-        json_t *fl = json_array();
-        for (int h = 0; h < ACC__HORIZONS; h++) {
-            long pick = accuracy_pick(cand, (size_t)(j - i), accuracy_cutoff((accuracy_horizon)h, ps, pe));
-            if (pick < 0)
-                continue;
-            int row = i + (int)pick;
-            money_t fc = cents_of(PQgetvalue(c, row, 8));
-            accuracy_point pt = accuracy_point_of(fc, actual);
-            json_array_append_new(fl, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "horizon",
-                                                accuracy_horizon_name((accuracy_horizon)h), "id", PQgetvalue(c, row, 7),
-                                                "as_of", PQgetvalue(c, row, 6), "forecast", money_j(fc), "error",
-                                                money_j(pt.error), "ape", pt.defined ? pct_j(pt.ape_pct) : json_null(),
-                                                "bias", pt.defined ? pct_j(pt.bias_pct) : json_null()));
-            pairs[npairs++] =
-                (metrics_forecast_pair){.group = gno * ACC__HORIZONS + h, .forecast = fc, .actual = actual};
-        }
-        json_array_append_new(rows, json_pack("{s:s, s:o, s:s, s:o, s:o}", "kind", kind, "method",
-                                              *method ? json_string(method) : json_null(), "key", key, "actual",
-                                              money_j(actual), "forecasts", fl));
+        json_array_append_new(rows, grade_run(&x, i, j, &pa, ps, pe));
         i = j;
     }
-    /* per group and horizon, over the periods: MAPE, bias, grade */
-    int ngroups = (int)json_object_size(index) * ACC__HORIZONS;
-    acc = calloc((size_t)ngroups + 1, sizeof *acc);
-    if (!acc) {
+    json_t *summary = accuracy_summary(index, pairs, x.npairs);
+    if (!summary) {
         http_fail(rq, ERR_INTERNAL, "out of memory");
         goto done;
     }
-    metrics_accuracy_compute(pairs, npairs, ngroups, acc);
-    long *seen = calloc((size_t)ngroups + 1, sizeof *seen); /* forecasts graded, periods with actual 0 included */
-    if (!seen) {
-        http_fail(rq, ERR_INTERNAL, "out of memory");
-        goto done;
-    }
-    for (size_t k = 0; k < npairs; k++)
-        seen[pairs[k].group]++;
-    json_t *summary = json_array();
-    const char *gk;
-    json_t *g;
-    json_object_foreach(index, gk, g)
-    {
-        int gno = (int)json_integer_value(json_array_get(g, 3));
-        for (int h = 0; h < ACC__HORIZONS; h++) {
-            const metrics_accuracy *a = &acc[gno * ACC__HORIZONS + h];
-            if (!seen[gno * ACC__HORIZONS + h])
-                continue;
-            const char *method = json_string_value(json_array_get(g, 1));
-            json_array_append_new(
-                summary, json_pack("{s:O, s:o, s:O, s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "kind",
-                                   json_array_get(g, 0), "method", *method ? json_string(method) : json_null(), "key",
-                                   json_array_get(g, 2), "horizon", accuracy_horizon_name((accuracy_horizon)h),
-                                   "forecasts", (json_int_t)seen[gno * ACC__HORIZONS + h], "periods",
-                                   (json_int_t)a->periods, "mape", a->periods ? pct_j(a->mape_pct) : json_null(),
-                                   "bias", a->periods ? pct_j(a->bias_pct) : json_null(), "direction",
-                                   a->periods ? json_string(accuracy_direction(a->bias_pct)) : json_null(), "abs_error",
-                                   money_j(a->abs_error), "grade",
-                                   a->periods ? json_string(mape_grade_name(a->grade)) : json_null()));
-        }
-    }
-    free(seen);
     out = json_pack("{s:s, s:o, s:o, s:[s, s, s, s], s:O, s:o}", "group_by", group_by, "from",
                     from_s ? json_string(from_c) : json_null(), "to", to_s ? json_string(to_c) : json_null(),
                     "horizons", accuracy_horizon_name(ACC_PERIOD_START), accuracy_horizon_name(ACC_LEAD_90),
@@ -408,7 +444,6 @@ done:
     free(tree.manager);
     free(pairs);
     free(cand);
-    free(acc);
 }
 
 /* ---- backtest

@@ -24,16 +24,31 @@
 #include "respcache.h"
 #include "yconv.h"
 
+/* Units on the dashboard (docs/metrics.md "Units"): money in the workspace
+ * currency; a share or a ratio of two like quantities (retention, conversion,
+ * actual ÷ forecast, MAPE) is a fraction, 1.0 = 100%; a multiple (coverage,
+ * LTV:CAC, magic number, burn multiple) is a plain number of times; a
+ * duration names its unit (_months, _per_day). Fractions and multiples keep
+ * four decimals (0.01% of a percentage). */
 static json_t *money_j(money_t c) { return json_real((double)c / 100.0); }
-static json_t *no_money(money_t c) { return (void)c, json_null(); }
-static json_t *ratio_j(const metric_value *m)
-{
-    return m->ok ? json_real(round(m->value * 10000) / 10000) : json_null();
-}
+static json_t *frac_j(double v) { return json_real(round(v * 10000) / 10000); }
+static json_t *ratio_j(const metric_value *m) { return m->ok ? frac_j(m->value) : json_null(); }
 
+/* What the sections share while one dashboard is built. */
 typedef struct {
+    db_conn *db;
+    const char *ws;
+    const period *P;
+    int fsm;
+    char label[16];
+    caldate_t today;
+    caldate_t as_of; /* the month figures' day: today, or a past period's last day */
+    app_err *err;
     json_t *signals;
-    json_t *explain; /* NULL unless ?explain=true */
+    json_t *explain;      /* NULL unless ?explain=true */
+    json_t *null_reasons; /* "section.key" -> why that figure is null */
+    metrics_waterfall w;  /* the period's ARR waterfall: arr, retention, efficiency */
+    long arr_rows;        /* ARR movements up to the period's end */
 } dash_ctx;
 
 static void signal(dash_ctx *c, const char *metric, const metric_value *m, const char *why_missing, const char *fmt,
@@ -57,6 +72,19 @@ static void explain(dash_ctx *c, const char *metric, const char *formula, json_t
         return;
     }
     json_object_set_new(c->explain, metric, json_pack("{s:s, s:o}", "formula", formula, "inputs", inputs));
+}
+
+/* sec[key] = v. A null figure is never silent (issue 15): its reason goes to
+ * null_reasons under "section.key"; every caller passes the reason that
+ * applies when v is null. */
+static void figure(dash_ctx *c, json_t *sec, const char *sname, const char *key, json_t *v, const char *why_null)
+{
+    if (json_is_null(v)) {
+        char k[80];
+        snprintf(k, sizeof k, "%s.%s", sname, key);
+        json_object_set_new(c->null_reasons, k, json_string(why_null ? why_null : "could not be computed"));
+    }
+    json_object_set_new(sec, key, v);
 }
 
 /* ARR movements of the workspace up to `end`, as core input; accounts get
@@ -167,66 +195,78 @@ static int stored_forecast(db_conn *db, const char *ws, const period *q, money_t
     return pick >= 0 ? 1 : 0;
 }
 
-static int build(db_conn *db, const char *ws, const period *P, int fsm, bool want_explain, json_t **out, app_err *err)
+/* ---- arr: the period's waterfall from ARR movements ---- */
+static json_t *sec_arr(dash_ctx *c)
 {
-    dash_ctx c = {json_array(), want_explain ? json_object() : NULL};
-    char label[16], sb[16], eb[16];
-    period_format(P, label, sizeof label);
-    caldate_format(P->start, sb, sizeof sb);
-    caldate_format(P->end, eb, sizeof eb);
-    caldate_t today = utc_today();
-    caldate_t as_of = today < P->end ? today : P->end - 1;
-
-    /* ---- ARR and retention ---- */
-    metrics_waterfall w;
-    long arr_rows = 0;
-    if (waterfall(db, ws, P->start, P->end, &w, &arr_rows, err) != 0)
-        return -1;
+    if (waterfall(c->db, c->ws, c->P->start, c->P->end, &c->w, &c->arr_rows, c->err) != 0)
+        return NULL;
+    const metrics_waterfall *w = &c->w;
     /* with no ARR movement recorded at all, ARR is unknown, not zero (issue 8: a metric without
      * its inputs is null with a reason) */
-    json_t *(*arr_j)(money_t) = arr_rows > 0 ? money_j : no_money;
-    json_t *arr = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "current", arr_j(w.ending),
-                            "beginning_of_quarter", arr_j(w.starting), "new_business", arr_j(w.new_business),
-                            "expansion", arr_j(w.expansion), "contraction", arr_j(w.contraction), "churned",
-                            arr_j(w.churn), "net_new", arr_j(w.net_new), "reactivation", arr_j(w.reactivation));
-    if (arr_rows == 0)
-        signal(&c, "arr", NULL,
-               "no ARR movements recorded up to the period's end (POST /v1/arr-events or subscriptions)", "", 0);
-    explain(&c, "arr", "ending = beginning + new + expansion + reactivation - contraction - churn (ARR movements)",
-            json_pack("{s:I}", "movements", (json_int_t)arr_rows));
-    metric_value nrr = metrics_nrr(w.starting, w.expansion, w.contraction, w.churn);
-    metric_value grr = metrics_grr(w.starting, w.contraction, w.churn);
-    metric_value logo = metrics_logo_retention(w.logos_start, w.logos_churned);
-    json_t *retention =
-        json_pack("{s:o, s:o, s:o}", "nrr", ratio_j(&nrr), "grr", ratio_j(&grr), "logo_retention", ratio_j(&logo));
-    explain(&c, "nrr", "(beginning + expansion - contraction - churn) / beginning",
-            json_pack("{s:o, s:o, s:o, s:o}", "beginning", money_j(w.starting), "expansion", money_j(w.expansion),
-                      "contraction", money_j(w.contraction), "churn", money_j(w.churn)));
-    explain(&c, "grr", "(beginning - contraction - churn) / beginning",
-            json_pack("{s:o, s:o, s:o}", "beginning", money_j(w.starting), "contraction", money_j(w.contraction),
-                      "churn", money_j(w.churn)));
-    explain(&c, "logo_retention", "(logos at start - churned logos) / logos at start",
-            json_pack("{s:I, s:I}", "logos_start", (json_int_t)w.logos_start, "logos_churned",
-                      (json_int_t)w.logos_churned));
-    const char *no_arr = "no ARR at the start of the period (record ARR movements or subscriptions)";
-    signal(&c, "nrr", &nrr, no_arr, "NRR %.1f%% (%s)", nrr.value * 100);
-    signal(&c, "grr", &grr, no_arr, "GRR %.1f%% (%s)", grr.value * 100);
-    signal(&c, "logo_retention", &logo, no_arr, "Logo retention %.1f%% (%s)", logo.value * 100);
+    bool known = c->arr_rows > 0;
+    const char *why = "no ARR movements recorded up to the period's end (POST /v1/arr-events or subscriptions)";
+    const struct {
+        const char *key;
+        money_t v;
+    } f[] = {{"current", w->ending},      {"beginning_of_quarter", w->starting}, {"new_business", w->new_business},
+             {"expansion", w->expansion}, {"contraction", w->contraction},       {"churned", w->churn},
+             {"net_new", w->net_new},     {"reactivation", w->reactivation}};
+    json_t *arr = json_object();
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        figure(c, arr, "arr", f[i].key, known ? money_j(f[i].v) : json_null(), why);
+    if (!known)
+        signal(c, "arr", NULL, why, "", 0);
+    explain(c, "arr", "ending = beginning + new + expansion + reactivation - contraction - churn (ARR movements)",
+            json_pack("{s:I}", "movements", (json_int_t)c->arr_rows));
+    return arr;
+}
 
-    /* ---- efficiency ---- */
+/* ---- retention: NRR, GRR, logo retention of the waterfall (fractions) ---- */
+static json_t *sec_retention(dash_ctx *c)
+{
+    const metrics_waterfall *w = &c->w;
+    metric_value nrr = metrics_nrr(w->starting, w->expansion, w->contraction, w->churn);
+    metric_value grr = metrics_grr(w->starting, w->contraction, w->churn);
+    metric_value logo = metrics_logo_retention(w->logos_start, w->logos_churned);
+    const char *no_arr = "no ARR at the start of the period (record ARR movements or subscriptions)";
+    const char *no_logos = "no account with ARR at the start of the period (record ARR movements or subscriptions)";
+    json_t *ret = json_object();
+    figure(c, ret, "retention", "nrr", ratio_j(&nrr), no_arr);
+    figure(c, ret, "retention", "grr", ratio_j(&grr), no_arr);
+    figure(c, ret, "retention", "logo_retention", ratio_j(&logo), no_logos);
+    explain(c, "nrr", "(beginning + expansion - contraction - churn) / beginning",
+            json_pack("{s:o, s:o, s:o, s:o}", "beginning", money_j(w->starting), "expansion", money_j(w->expansion),
+                      "contraction", money_j(w->contraction), "churn", money_j(w->churn)));
+    explain(c, "grr", "(beginning - contraction - churn) / beginning",
+            json_pack("{s:o, s:o, s:o}", "beginning", money_j(w->starting), "contraction", money_j(w->contraction),
+                      "churn", money_j(w->churn)));
+    explain(c, "logo_retention", "(logos at start - churned logos) / logos at start",
+            json_pack("{s:I, s:I}", "logos_start", (json_int_t)w->logos_start, "logos_churned",
+                      (json_int_t)w->logos_churned));
+    signal(c, "nrr", &nrr, no_arr, "NRR %.1f%% (%s)", nrr.value * 100);
+    signal(c, "grr", &grr, no_arr, "GRR %.1f%% (%s)", grr.value * 100);
+    signal(c, "logo_retention", &logo, no_logos, "Logo retention %.1f%% (%s)", logo.value * 100);
+    return ret;
+}
+
+/* ---- efficiency: CAC, LTV, LTV:CAC, payback, magic number, burn multiple ---- */
+static json_t *sec_efficiency(dash_ctx *c)
+{
+    const metrics_waterfall *w = &c->w;
+    const period *P = c->P;
     money_t spend = 0, prior_spend = 0;
     long spend_rows = 0, prior_rows = 0;
-    period prior = period_shift(P, -1, fsm);
-    if (sm_spend(db, ws, P->start, P->end, &spend, &spend_rows, err) != 0 ||
-        sm_spend(db, ws, prior.start, prior.end, &prior_spend, &prior_rows, err) != 0)
-        return -1;
+    period prior = period_shift(P, -1, c->fsm);
+    if (sm_spend(c->db, c->ws, P->start, P->end, &spend, &spend_rows, c->err) != 0 ||
+        sm_spend(c->db, c->ws, prior.start, prior.end, &prior_spend, &prior_rows, c->err) != 0)
+        return NULL;
     char gm_s[32] = "", burn_s[32] = "";
-    const char *fp[] = {ws, label};
-    PGresult *fr =
-        db_query(db, "SELECT gross_margin, net_burn_cents FROM finance_periods WHERE workspace_id = $1 AND period = $2",
-                 2, fp, err);
+    const char *fp[] = {c->ws, c->label};
+    PGresult *fr = db_query(
+        c->db, "SELECT gross_margin, net_burn_cents FROM finance_periods WHERE workspace_id = $1 AND period = $2", 2,
+        fp, c->err);
     if (!fr)
-        return -1;
+        return NULL;
     if (PQntuples(fr)) {
         if (!PQgetisnull(fr, 0, 0))
             snprintf(gm_s, sizeof gm_s, "%s", PQgetvalue(fr, 0, 0));
@@ -235,87 +275,130 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
     }
     PQclear(fr);
     double months = (double)(P->end - P->start) / (365.25 / 12.0);
-    long logos_end = w.logos_start - w.logos_churned + w.logos_new;
+    long logos_end = w->logos_start - w->logos_churned + w->logos_new;
     money_t cac = 0, ltv = 0;
-    bool has_cac = spend_rows > 0 && metrics_cac(spend, w.logos_new, &cac);
-    money_t arpa = logos_end > 0 ? money_mul_rate(w.ending, 1.0 / 12.0 / (double)logos_end) : 0;
-    double churn_rate = w.logos_start > 0 ? (double)w.logos_churned / (double)w.logos_start / months : 0;
+    bool has_cac = spend_rows > 0 && metrics_cac(spend, w->logos_new, &cac);
+    money_t arpa = logos_end > 0 ? money_mul_rate(w->ending, 1.0 / 12.0 / (double)logos_end) : 0;
+    double churn_rate = w->logos_start > 0 ? (double)w->logos_churned / (double)w->logos_start / months : 0;
     double gm = gm_s[0] ? atof(gm_s) : NAN;
     bool has_ltv = gm_s[0] && arpa > 0 && metrics_ltv(arpa, gm, churn_rate, &ltv);
     metric_value lc = has_cac && has_ltv ? metrics_ltv_cac(ltv, cac) : (metric_value){.band = "undefined"};
     metric_value pb = has_cac && gm_s[0] ? metrics_cac_payback(cac, arpa, gm) : (metric_value){.band = "undefined"};
     metric_value magic =
-        prior_rows > 0 ? metrics_magic_number(w.net_new, prior_spend) : (metric_value){.band = "undefined"};
+        prior_rows > 0 ? metrics_magic_number(w->net_new, prior_spend) : (metric_value){.band = "undefined"};
     metric_value burn =
-        burn_s[0] ? metrics_burn_multiple(strtoll(burn_s, NULL, 10), w.net_new) : (metric_value){.band = "undefined"};
-    json_t *eff = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "cac", has_cac ? money_j(cac) : json_null(), "ltv",
-                            has_ltv ? money_j(ltv) : json_null(), "ltv_cac_ratio", ratio_j(&lc), "cac_payback_months",
-                            ratio_j(&pb), "magic_number", ratio_j(&magic), "burn_multiple", ratio_j(&burn));
-    explain(&c, "cac", "S&M spend / new customers",
-            json_pack("{s:o, s:I, s:I}", "sm_spend", money_j(spend), "new_customers", (json_int_t)w.logos_new,
+        burn_s[0] ? metrics_burn_multiple(strtoll(burn_s, NULL, 10), w->net_new) : (metric_value){.band = "undefined"};
+
+    /* why each one is null, from its first missing input */
+    const char *no_gm = "no gross margin for the period (PUT /v1/finance)";
+    const char *why_cac = spend_rows == 0 ? "no S&M spend recorded for the period (POST /v1/spend)"
+                                          : "no new customers in the period (CAC has no denominator)";
+    const char *why_ltv = !gm_s[0]    ? no_gm
+                          : arpa <= 0 ? "no ARR at the period's end: ARPA is 0"
+                          : w->logos_start <= 0
+                              ? "no account with ARR at the start of the period: no churn rate"
+                              : "no logo churned in the period: at a churn rate of 0, LTV is unbounded";
+    const char *why_lc = !has_cac ? why_cac : !has_ltv ? why_ltv : "CAC is 0 (the period's S&M spend is 0)";
+    const char *why_pb = !has_cac   ? why_cac
+                         : !gm_s[0] ? no_gm
+                                    : "monthly ARPA x gross margin is 0 (no ARR at the period's end or a margin of 0)";
+    const char *why_magic = prior_rows == 0 ? "no S&M spend recorded for the prior period (POST /v1/spend)"
+                                            : "the prior period's S&M spend is 0";
+    const char *why_burn = !burn_s[0] ? "no net burn for the period (PUT /v1/finance)"
+                           : burn.status == STATUS_RED
+                               ? "net new ARR is not positive while burning: the multiple is unbounded (signal red)"
+                               : "no net new ARR and no net burn in the period: nothing to measure";
+    json_t *eff = json_object();
+    figure(c, eff, "efficiency", "cac", has_cac ? money_j(cac) : json_null(), why_cac);
+    figure(c, eff, "efficiency", "ltv", has_ltv ? money_j(ltv) : json_null(), why_ltv);
+    figure(c, eff, "efficiency", "ltv_cac_ratio", ratio_j(&lc), why_lc);
+    figure(c, eff, "efficiency", "cac_payback_months", ratio_j(&pb), why_pb);
+    figure(c, eff, "efficiency", "magic_number", ratio_j(&magic), why_magic);
+    figure(c, eff, "efficiency", "burn_multiple", ratio_j(&burn), why_burn);
+    explain(c, "cac", "S&M spend / new customers",
+            json_pack("{s:o, s:I, s:I}", "sm_spend", money_j(spend), "new_customers", (json_int_t)w->logos_new,
                       "spend_rows", (json_int_t)spend_rows));
-    explain(&c, "ltv", "ARPA (monthly) x gross margin / monthly logo churn rate",
+    explain(c, "ltv", "ARPA (monthly) x gross margin / monthly logo churn rate",
             json_pack("{s:o, s:o, s:f}", "arpa_monthly", money_j(arpa), "gross_margin",
                       gm_s[0] ? json_real(gm) : json_null(), "monthly_churn_rate", churn_rate));
-    explain(&c, "cac_payback_months", "CAC / (ARPA monthly x gross margin)", json_pack("{}"));
-    explain(&c, "magic_number", "net new ARR / prior period S&M spend",
-            json_pack("{s:o, s:o, s:I}", "net_new_arr", money_j(w.net_new), "prior_sm_spend", money_j(prior_spend),
+    explain(c, "cac_payback_months", "CAC / (ARPA monthly x gross margin)", json_pack("{}"));
+    explain(c, "magic_number", "net new ARR / prior period S&M spend",
+            json_pack("{s:o, s:o, s:I}", "net_new_arr", money_j(w->net_new), "prior_sm_spend", money_j(prior_spend),
                       "prior_spend_rows", (json_int_t)prior_rows));
-    explain(&c, "burn_multiple", "net burn / net new ARR",
+    explain(c, "burn_multiple", "net burn / net new ARR",
             json_pack("{s:o, s:o}", "net_burn", burn_s[0] ? money_j(strtoll(burn_s, NULL, 10)) : json_null(),
-                      "net_new_arr", money_j(w.net_new)));
-    signal(&c, "ltv_cac_ratio", &lc,
-           !has_cac ? "no S&M spend or no new customers in the period"
-                    : "no gross margin for the period (PUT /v1/finance)",
-           "LTV:CAC %.1f:1 (%s)", lc.value);
-    signal(&c, "cac_payback_months", &pb,
-           !has_cac ? "no S&M spend or no new customers in the period"
-                    : "no gross margin for the period (PUT /v1/finance)",
-           "CAC payback %.1f months (%s)", pb.value);
-    signal(&c, "magic_number", &magic, "no S&M spend recorded for the prior period", "Magic number %.2f (%s)",
-           magic.value);
-    signal(&c, "burn_multiple", &burn,
-           burn_s[0] ? "net new ARR is not positive" : "no net burn for the period (PUT /v1/finance)",
-           "Burn multiple %.2fx (%s)", burn.value);
+                      "net_new_arr", money_j(w->net_new)));
+    signal(c, "ltv_cac_ratio", &lc, why_lc, "LTV:CAC %.1f:1 (%s)", lc.value);
+    signal(c, "cac_payback_months", &pb, why_pb, "CAC payback %.1f months (%s)", pb.value);
+    signal(c, "magic_number", &magic, why_magic, "Magic number %.2f (%s)", magic.value);
+    signal(c, "burn_multiple", &burn, why_burn, "Burn multiple %.2fx (%s)", burn.value);
+    return eff;
+}
 
-    /* ---- pipeline, coverage, velocity and forecast ----
-     * The deals as POST /v1/forecasts prepares them (fcprep: the workspace's
-     * funnel, close dates estimated from history). As of when (docs/metrics.md,
-     * "The dashboard"): for an ended period, the pipeline and velocity at its
-     * end (00:00 UTC of the day after), coverage and the forecast at its start,
-     * each rebuilt from history (nothing created, won or changed later
-     * counts); for the current or a future period, now. */
-    if (funnels_ensure_default(db, ws, err) != 0)
-        return -1;
+/* The deals of the pipeline and the forecast, as POST /v1/forecasts prepares
+ * them (fcprep: the workspace's funnel, close dates estimated from history).
+ * As of when (docs/metrics.md, "The dashboard"): for an ended period, the
+ * pipeline and velocity at its end (00:00 UTC of the day after), coverage and
+ * the forecast at its start, each rebuilt from history (nothing created, won
+ * or changed later counts); for the current or a future period, now. */
+typedef struct {
     funnel_def wdef;
+    bool ended;
+    fcprep_opts at_end, at_start;
+    fcprep_deals pe, ps;    /* at the end (or now); at the start of an ended period */
+    const fcprep_deals *fc; /* coverage and forecast */
+    const fcprep_opts *fco;
+} dash_deals;
+
+static void dash_deals_free(dash_deals *d)
+{
+    fcprep_free(&d->pe);
+    fcprep_free(&d->ps);
+}
+
+static int dash_deals_load(dash_ctx *c, dash_deals *d)
+{
+    memset(d, 0, sizeof *d);
     char funnel_id[40], funnel_ver[16];
-    if (fcdata_default_funnel(db, ws, &wdef, funnel_id, funnel_ver, err) != 0)
+    if (funnels_ensure_default(c->db, c->ws, c->err) != 0 ||
+        fcdata_default_funnel(c->db, c->ws, &d->wdef, funnel_id, funnel_ver, c->err) != 0)
         return -1;
-    bool ended = P->end <= today;
-    fcprep_opts at_end = {
-        .period_start = P->start, .period_end = P->end, .as_of = ended ? P->end : today, .rebuild = ended};
-    fcprep_opts at_start = at_end;
-    if (ended)
-        at_start.as_of = P->start;
-    fcprep_deals pe = {0}, ps = {0};
-    if (fcprep_load(db, ws, &wdef, &at_end, &pe, err) != 0 ||
-        (ended && fcprep_load(db, ws, &wdef, &at_start, &ps, err) != 0)) {
-        fcprep_free(&pe);
-        fcprep_free(&ps);
+    d->ended = c->P->end <= c->today;
+    d->at_end = (fcprep_opts){.period_start = c->P->start,
+                              .period_end = c->P->end,
+                              .as_of = d->ended ? c->P->end : c->today,
+                              .rebuild = d->ended};
+    d->at_start = d->at_end;
+    if (d->ended)
+        d->at_start.as_of = c->P->start;
+    if (fcprep_load(c->db, c->ws, &d->wdef, &d->at_end, &d->pe, c->err) != 0 ||
+        (d->ended && fcprep_load(c->db, c->ws, &d->wdef, &d->at_start, &d->ps, c->err) != 0)) {
+        dash_deals_free(d);
         return -1;
     }
-    const fcprep_deals *fc = ended ? &ps : &pe; /* coverage and forecast */
-    const fcprep_opts *fco = ended ? &at_start : &at_end;
-    metrics_open_deal *od = calloc(pe.n + 1, sizeof *od);
+    d->fc = d->ended ? &d->ps : &d->pe;
+    d->fco = d->ended ? &d->at_start : &d->at_end;
+    return 0;
+}
+
+/* ---- pipeline: open deals, coverage, new this month, velocity ---- */
+static json_t *sec_pipeline(dash_ctx *c, const dash_deals *d)
+{
+    const fcprep_deals *pe = &d->pe, *fc = d->fc;
+    metrics_open_deal *od = calloc(pe->n + 1, sizeof *od);
+    if (!od) {
+        app_err_set(c->err, ERR_INTERNAL, "out of memory");
+        return NULL;
+    }
     size_t nopen = 0;
-    for (size_t i = 0; od && i < pe.n; i++) {
-        const forecast_deal *d = &pe.deals[i];
-        if (d->won)
+    for (size_t i = 0; i < pe->n; i++) {
+        const forecast_deal *x = &pe->deals[i];
+        if (x->won)
             continue;
-        od[nopen++] = (metrics_open_deal){.amount = d->amount,
-                                          .probability = isnan(d->probability) ? wdef.stages[d->stage].probability
-                                                                               : d->probability,
-                                          .expected_close = d->expected_close};
+        od[nopen++] = (metrics_open_deal){.amount = x->amount,
+                                          .probability = isnan(x->probability) ? d->wdef.stages[x->stage].probability
+                                                                               : x->probability,
+                                          .expected_close = x->expected_close};
     }
     money_t won_then = 0; /* won in the period by the coverage's date */
     for (size_t i = 0; i < fc->n; i++)
@@ -323,11 +406,13 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
             won_then += fc->deals[i].amount;
     money_t in_period = fc->pipeline_in_period;
     /* quota (reps), what the period won (velocity), new this month */
-    char month_start[16];
-    caldate_t ms = period_containing(PERIOD_MONTH, as_of, fsm).start;
+    char month_start[16], sb[16], eb[16];
+    caldate_t ms = period_containing(PERIOD_MONTH, c->as_of, c->fsm).start;
     caldate_format(ms, month_start, sizeof month_start);
-    const char *qp[] = {ws, label, sb, eb, month_start};
-    PGresult *qr = db_query(db,
+    caldate_format(c->P->start, sb, sizeof sb);
+    caldate_format(c->P->end, eb, sizeof eb);
+    const char *qp[] = {c->ws, c->label, sb, eb, month_start};
+    PGresult *qr = db_query(c->db,
                             /* one scan of the workspace's deals for every aggregate (five scans before) */
                             "SELECT (SELECT sum((quotas ->> $2)::bigint) FROM reps WHERE workspace_id = $1 AND "
                             "deleted_at IS NULL AND quotas ? $2),"
@@ -340,12 +425,10 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
                             "   status = 'won' AND closed_at >= $3::date AND closed_at < $4::date AS won,"
                             "   status IN ('won', 'lost') AND closed_at >= $3::date AND closed_at < $4::date AS closed"
                             "   FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL) d",
-                            5, qp, err);
+                            5, qp, c->err);
     if (!qr) {
         free(od);
-        fcprep_free(&pe);
-        fcprep_free(&ps);
-        return -1;
+        return NULL;
     }
     bool has_quota = !PQgetisnull(qr, 0, 0);
     money_t quota = has_quota ? strtoll(PQgetvalue(qr, 0, 0), NULL, 10) : 0;
@@ -355,7 +438,8 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
     money_t new_month = strtoll(PQgetvalue(qr, 0, 5), NULL, 10);
     PQclear(qr);
     metrics_pipeline mp;
-    metrics_pipeline_compute(od, nopen, has_quota && quota > won_then ? quota - won_then : 0, at_end.as_of, &mp);
+    metrics_pipeline_compute(od, nopen, has_quota && quota > won_then ? quota - won_then : 0, d->at_end.as_of, &mp);
+    free(od);
     /* coverage counts the pipeline closing in the period (seed: pipeline / remaining quota) */
     metric_value cov = has_quota && quota > won_then ? mp.coverage : (metric_value){.band = "undefined"};
     if (cov.ok) {
@@ -367,92 +451,107 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
     money_t velocity = 0;
     bool has_vel = nwon > 0 && nclosed > 0 &&
                    metrics_velocity(mp.deals, (double)nwon / (double)nclosed, won / nwon, cycle, &velocity);
-    json_t *pipeline = json_pack("{s:o, s:I, s:o, s:o, s:o, s:o}", "total_value", money_j(mp.total), "total_deals",
-                                 (json_int_t)mp.deals, "coverage_ratio", ratio_j(&cov), "weighted_pipeline",
-                                 money_j(mp.weighted), "new_created_this_month", money_j(new_month), "velocity_per_day",
-                                 has_vel ? money_j(velocity) : json_null());
     char end_s[16], fc_s[16];
-    caldate_format(at_end.as_of, end_s, sizeof end_s);
-    caldate_format(fco->as_of, fc_s, sizeof fc_s);
-    explain(&c, "total_value", "open deals at as_of (an ended period: its end, rebuilt from history)",
-            json_pack("{s:s, s:b, s:I, s:I}", "as_of", end_s, "rebuilt", ended, "amounts_imputed",
-                      (json_int_t)pe.imputed_amounts, "close_dates_estimated", (json_int_t)pe.estimated));
-    explain(&c, "coverage_ratio", "open pipeline closing in the period / (quota - won in the period), at as_of",
+    caldate_format(d->at_end.as_of, end_s, sizeof end_s);
+    caldate_format(d->fco->as_of, fc_s, sizeof fc_s);
+    const char *why_cov = !has_quota ? "no quota for the period on any rep (PUT /v1/reps/{id} quotas)"
+                                     : "the period's quota is already won: no remaining quota to cover";
+    const char *why_vel = nwon == 0 ? "no deal won in the period: no win rate or average won deal"
+                                    : "the won deals' average cycle is 0 days";
+    json_t *pl = json_object();
+    figure(c, pl, "pipeline", "total_value", money_j(mp.total), NULL);
+    figure(c, pl, "pipeline", "total_deals", json_integer((json_int_t)mp.deals), NULL);
+    figure(c, pl, "pipeline", "coverage_ratio", ratio_j(&cov), why_cov);
+    figure(c, pl, "pipeline", "weighted_pipeline", money_j(mp.weighted), NULL);
+    figure(c, pl, "pipeline", "new_created_this_month", money_j(new_month), NULL);
+    figure(c, pl, "pipeline", "velocity_per_day", has_vel ? money_j(velocity) : json_null(), why_vel);
+    explain(c, "total_value", "open deals at as_of (an ended period: its end, rebuilt from history)",
+            json_pack("{s:s, s:b, s:I, s:I}", "as_of", end_s, "rebuilt", d->ended, "amounts_imputed",
+                      (json_int_t)pe->imputed_amounts, "close_dates_estimated", (json_int_t)pe->estimated));
+    explain(c, "coverage_ratio", "open pipeline closing in the period / (quota - won in the period), at as_of",
             json_pack("{s:s, s:o, s:o, s:o}", "as_of", fc_s, "pipeline_in_period", money_j(in_period), "quota",
                       has_quota ? money_j(quota) : json_null(), "won", money_j(won_then)));
-    explain(&c, "velocity_per_day", "open opportunities at as_of x win rate x average won deal / average cycle days",
+    explain(c, "velocity_per_day", "open opportunities at as_of x win rate x average won deal / average cycle days",
             json_pack("{s:s, s:I, s:I, s:I, s:f}", "as_of", end_s, "opportunities", (json_int_t)mp.deals, "won",
                       (json_int_t)nwon, "closed", (json_int_t)nclosed, "cycle_days", cycle));
-    signal(&c, "coverage_ratio", &cov, "no quota for the period on any rep (reps' quotas)", "Coverage %.1fx (%s)",
-           cov.value);
+    signal(c, "coverage_ratio", &cov, why_cov, "Coverage %.1fx (%s)", cov.value);
+    return pl;
+}
 
-    /* ---- forecast: the calls by category (commit, best case, pipeline), and
-     * the expected revenue with its P10-P90 from the learned method when the
-     * workspace has the history for it, else from the category method (the
-     * deals of POST /v1/forecasts, as of the same day) ---- */
+/* ---- forecast: the calls by category (commit, best case, pipeline), and
+ * the expected revenue with its P10-P90 from the learned method when the
+ * workspace has the history for it, else from the category method (the
+ * deals of POST /v1/forecasts, as of the same day) ---- */
+static json_t *sec_forecast(dash_ctx *c, const dash_deals *d)
+{
+    const fcprep_deals *fc = d->fc;
+    const fcprep_opts *fco = d->fco;
     forecast_input fi = {0};
-    fcprep_input(fc, fco, &wdef, FM_CATEGORY, &fi);
-    forecast_result fres = {0};
-    json_t *forecast;
+    fcprep_input(fc, fco, &d->wdef, FM_CATEGORY, &fi);
     fclearn_model *lmod = calloc(1, sizeof *lmod);
-    if (!lmod || fcdata_load_learned(db, ws, &wdef, fsm, fco->as_of, lmod, err) != 0) {
+    if (!lmod || fcdata_load_learned(c->db, c->ws, &d->wdef, c->fsm, fco->as_of, lmod, c->err) != 0) {
+        if (!lmod)
+            app_err_set(c->err, ERR_INTERNAL, "out of memory");
         free(lmod);
-        free(od);
-        fcprep_free(&pe);
-        fcprep_free(&ps);
-        return -1;
+        return NULL;
     }
     forecast_input li = {0};
-    fcprep_input(fc, fco, &wdef, lmod->usable ? FM_LEARNED : FM_CATEGORY, &li);
+    fcprep_input(fc, fco, &d->wdef, lmod->usable ? FM_LEARNED : FM_CATEGORY, &li);
     li.learned = lmod->usable ? lmod : NULL;
-    if (lmod->usable && fcrecord_load(db, ws, &wdef, fsm, fco->as_of, fco->period_end, &li, err) != 0) {
+    if (lmod->usable && fcrecord_load(c->db, c->ws, &d->wdef, c->fsm, fco->as_of, fco->period_end, &li, c->err) != 0) {
         free(lmod);
-        free(od);
-        fcprep_free(&pe);
-        fcprep_free(&ps);
-        return -1;
+        return NULL;
     }
     li.nquantiles = 2;
     li.quantiles[0] = 0.1;
     li.quantiles[1] = 0.9;
-    forecast_result lres = {0};
-    if (od && forecast_compute(fc->deals, fc->n, &fi, &fres) == 0 &&
-        forecast_compute(fc->deals, fc->n, &li, &lres) == 0)
-        forecast = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:s}", "commit", money_j(fres.total.commit), "best_case",
-                             money_j(fres.total.best_case), "pipeline", money_j(fres.total.pipeline), "expected",
-                             money_j(lres.total.expected), "p10", money_j(lres.quantile_values[0]), "p90",
-                             money_j(lres.quantile_values[1]), "method", forecast_method_name(li.method));
-    else
-        forecast = json_pack("{s:n, s:n, s:n, s:n, s:n, s:n, s:n}", "commit", "best_case", "pipeline", "expected",
-                             "p10", "p90", "method");
+    forecast_result fres = {0}, lres = {0};
+    bool ok =
+        forecast_compute(fc->deals, fc->n, &fi, &fres) == 0 && forecast_compute(fc->deals, fc->n, &li, &lres) == 0;
     free(lmod);
-    explain(&c, "commit",
-            "category forecast at as_of: won in the period by then + commit deals (as POST /v1/forecasts)",
-            json_pack("{s:s, s:b, s:o, s:I}", "as_of", fc_s, "rebuilt", ended, "closed_won",
+    /* forecast_compute refuses only inputs fcprep never builds: a bug, logged, the figures null */
+    const char *why = "the forecast could not be computed from the period's deals (see the server log)";
+    if (!ok)
+        log_warn("dashboard", "forecast_compute failed for %s %s", c->ws, c->label);
+    json_t *f = json_object();
+    figure(c, f, "forecast", "commit", ok ? money_j(fres.total.commit) : json_null(), why);
+    figure(c, f, "forecast", "best_case", ok ? money_j(fres.total.best_case) : json_null(), why);
+    figure(c, f, "forecast", "pipeline", ok ? money_j(fres.total.pipeline) : json_null(), why);
+    figure(c, f, "forecast", "expected", ok ? money_j(lres.total.expected) : json_null(), why);
+    figure(c, f, "forecast", "p10", ok ? money_j(lres.quantile_values[0]) : json_null(), why);
+    figure(c, f, "forecast", "p90", ok ? money_j(lres.quantile_values[1]) : json_null(), why);
+    figure(c, f, "forecast", "method", ok ? json_string(forecast_method_name(li.method)) : json_null(), why);
+    char fc_s[16];
+    caldate_format(fco->as_of, fc_s, sizeof fc_s);
+    explain(c, "commit", "category forecast at as_of: won in the period by then + commit deals (as POST /v1/forecasts)",
+            json_pack("{s:s, s:b, s:o, s:I}", "as_of", fc_s, "rebuilt", d->ended, "closed_won",
                       money_j(fres.total.closed_won), "close_dates_estimated", (json_int_t)fc->estimated));
-    free(od);
-    fcprep_free(&pe);
-    fcprep_free(&ps);
-    /* accuracy of stored forecasts: last month, and MAPE over the last four
-     * ended periods of this kind; which forecast counts is the accuracy
-     * report's rule at its period-start horizon (stored_forecast) */
-    period this_month = period_containing(PERIOD_MONTH, as_of, fsm);
-    period lm = period_shift(&this_month, -1, fsm);
+    return f;
+}
+
+/* ---- forecast accuracy from stored forecasts: last month, and MAPE over
+ * the last four ended periods of this kind; which forecast counts is the
+ * accuracy report's rule at its period-start horizon (stored_forecast).
+ * Both are fractions (0.8 = 80%). ---- */
+static int sec_accuracy(dash_ctx *c, json_t *forecast)
+{
+    period this_month = period_containing(PERIOD_MONTH, c->as_of, c->fsm);
+    period lm = period_shift(&this_month, -1, c->fsm);
     metrics_forecast_pair pairs[4];
     int npairs = 0;
     money_t lm_forecast = 0, lm_actual = 0;
     bool has_lm = false;
     for (int k = 0; k <= 4; k++) {
-        period q = k == 0 ? lm : period_shift(P, -k, fsm);
-        if (q.end > today) /* not ended: no actual to grade yet */
+        period q = k == 0 ? lm : period_shift(c->P, -k, c->fsm);
+        if (q.end > c->today) /* not ended: no actual to grade yet */
             continue;
         money_t fcv = 0, actual = 0;
-        int f = stored_forecast(db, ws, &q, &fcv, err);
+        int f = stored_forecast(c->db, c->ws, &q, &fcv, c->err);
         if (f < 0)
             return -1;
         if (f == 0)
             continue;
-        if (fcdata_won_between(db, ws, q.start, q.end, &actual, err) != 0)
+        if (fcdata_won_between(c->db, c->ws, q.start, q.end, &actual, c->err) != 0)
             return -1;
         if (k == 0) {
             has_lm = true;
@@ -464,15 +563,23 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
     }
     metrics_accuracy acc;
     metrics_accuracy_compute(pairs, (size_t)npairs, 1, &acc);
-    json_object_set_new(forecast, "actual_vs_forecast_last_month",
-                        has_lm && lm_forecast > 0
-                            ? json_real(round((double)lm_actual / (double)lm_forecast * 10000) / 10000)
-                            : json_null());
-    json_object_set_new(forecast, "mape", acc.periods ? json_real(round(acc.mape_pct * 100) / 100) : json_null());
-    explain(&c, "mape",
+    char lm_label[16], why_lm[160];
+    period_format(&lm, lm_label, sizeof lm_label);
+    if (!has_lm)
+        snprintf(why_lm, sizeof why_lm, "no forecast for last month (%s) stored by its start (POST /v1/forecasts)",
+                 lm_label);
+    else
+        snprintf(why_lm, sizeof why_lm, "the forecast for last month (%s) expected 0", lm_label);
+    const char *why_mape = "none of the last four ended periods has a forecast stored by its start and won revenue "
+                           "(MAPE is undefined for an actual of 0)";
+    figure(c, forecast, "forecast", "actual_vs_forecast_last_month",
+           has_lm && lm_forecast > 0 ? frac_j((double)lm_actual / (double)lm_forecast) : json_null(), why_lm);
+    /* core keeps MAPE in percent (as the accuracy report shows it); the dashboard's fraction */
+    figure(c, forecast, "forecast", "mape", acc.periods ? frac_j(acc.mape_pct / 100) : json_null(), why_mape);
+    explain(c, "mape",
             "mean of |actual - forecast| / actual over the last four ended periods with a forecast made by their start",
             json_pack("{s:I, s:f}", "periods", (json_int_t)acc.periods, "bias_pct", acc.bias_pct));
-    explain(&c, "actual_vs_forecast_last_month", "won last month / the forecast made for it by its start",
+    explain(c, "actual_vs_forecast_last_month", "won last month / the forecast made for it by its start",
             json_pack("{s:o, s:o}", "forecast", has_lm ? money_j(lm_forecast) : json_null(), "actual",
                       has_lm ? money_j(lm_actual) : json_null()));
     if (acc.periods) {
@@ -482,31 +589,37 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
                                      : acc.grade == GRADE_NEEDS_WORK ? STATUS_YELLOW
                                                                      : STATUS_RED,
                            .band = mape_grade_name(acc.grade)};
-        signal(&c, "forecast_mape", &mv, "", "MAPE %.1f%% (%s)", acc.mape_pct);
+        signal(c, "forecast_mape", &mv, "", "MAPE %.1f%% (%s)", acc.mape_pct);
     } else {
-        json_array_append_new(c.signals,
-                              json_pack("{s:s, s:n, s:s}", "metric", "forecast_mape", "status", "note",
-                                        "no forecast made by the start of an ended period with actuals yet"));
+        signal(c, "forecast_mape", NULL, why_mape, "", 0);
     }
+    return 0;
+}
 
+/* ---- conversion: cohorts that first reached a stage in the period (fractions) ---- */
+static json_t *sec_conversion(dash_ctx *c)
+{
     funnel_def def; /* the seed's stage keys, for the conversion cohorts */
     funnel_default(&def);
-    const char *pp[] = {ws};
-
-    /* ---- conversion (cohorts that entered a stage in the period) ---- */
-    PGresult *cr = db_query(db,
+    const char *pp[] = {c->ws};
+    PGresult *cr = db_query(c->db,
                             /* ordered by deal: the dense deal index is counted here, not by a window */
                             "SELECT h.deal_id, h.stage, to_char(h.entered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
                             " FROM deal_stage_history h JOIN deals d ON d.workspace_id = h.workspace_id"
                             "  AND d.external_id = h.deal_id WHERE h.workspace_id = $1 AND d.deleted_at IS NULL"
                             " ORDER BY h.deal_id",
-                            1, pp, err);
+                            1, pp, c->err);
     if (!cr)
-        return -1;
+        return NULL;
     int ne = PQntuples(cr), ndeals = 0;
     funnel_event *ev = calloc((size_t)ne + 1, sizeof *ev);
+    if (!ev) {
+        PQclear(cr);
+        app_err_set(c->err, ERR_INTERNAL, "out of memory");
+        return NULL;
+    }
     size_t m = 0;
-    for (int i = 0; ev && i < ne; i++) {
+    for (int i = 0; i < ne; i++) {
         int st = funnel_stage_index(&def, PQgetvalue(cr, i, 1));
         if (i == 0 || strcmp(PQgetvalue(cr, i, 0), PQgetvalue(cr, i - 1, 0)) != 0)
             ndeals++;
@@ -526,39 +639,99 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
     json_t *conversion = json_object();
     for (size_t k = 0; k < sizeof conv / sizeof conv[0]; k++) {
         funnel_cohort co = {0};
-        bool ok = ev &&
-                  funnel_cohort_conversion(&def, ev, m, ndeals, funnel_stage_index(&def, conv[k].from),
-                                           funnel_stage_index(&def, conv[k].to), P->start, P->end, &co) == 0 &&
-                  co.entered > 0;
-        json_object_set_new(conversion, conv[k].name, ok ? json_real(round(co.rate * 10000) / 10000) : json_null());
-        explain(&c, conv[k].name,
+        int rc = funnel_cohort_conversion(&def, ev, m, ndeals, funnel_stage_index(&def, conv[k].from),
+                                          funnel_stage_index(&def, conv[k].to), c->P->start, c->P->end, &co);
+        char why[120];
+        if (rc != 0)
+            snprintf(why, sizeof why, "the conversion %s -> %s could not be computed", conv[k].from, conv[k].to);
+        else
+            snprintf(why, sizeof why, "no deal first reached %s in the period", conv[k].from);
+        figure(c, conversion, "conversion", conv[k].name, rc == 0 && co.entered > 0 ? frac_j(co.rate) : json_null(),
+               why);
+        explain(c, conv[k].name,
                 "deals that first reached the first stage in the period and ever reached the second (a later stage, "
                 "not lost, counts as reached)",
                 json_pack("{s:I, s:I}", "entered", (json_int_t)co.entered, "converted", (json_int_t)co.converted));
     }
     free(ev);
+    return conversion;
+}
 
-    char updated[32];
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(updated, sizeof updated, "%Y-%m-%d", &tm);
-    json_t *doc = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "period", label, "updated", updated, "arr",
-                            arr, "retention", retention, "efficiency", eff, "pipeline", pipeline, "conversion",
-                            conversion, "forecast", forecast, "health_signals", c.signals);
-    if (c.explain)
+/* The whole document, sections in the seed's order (then null_reasons,
+ * then explain). 0, or -1 with err. */
+static int build(db_conn *db, const char *ws, const period *P, int fsm, bool want_explain, json_t **out, app_err *err)
+{
+    dash_ctx c = {.db = db, .ws = ws, .P = P, .fsm = fsm, .err = err, .today = utc_today()};
+    period_format(P, c.label, sizeof c.label);
+    c.as_of = c.today < P->end ? c.today : P->end - 1;
+    c.signals = json_array();
+    c.null_reasons = json_object();
+    c.explain = want_explain ? json_object() : NULL;
+    char updated[16];
+    caldate_format(c.today, updated, sizeof updated);
+    json_t *doc = json_pack("{s:s, s:s}", "period", c.label, "updated", updated);
+    dash_deals dd;
+    bool have_deals = false;
+    json_t *s, *forecast = NULL;
+    int rc = -1;
+    if (!(s = sec_arr(&c)) || json_object_set_new(doc, "arr", s) || !(s = sec_retention(&c)) ||
+        json_object_set_new(doc, "retention", s) || !(s = sec_efficiency(&c)) ||
+        json_object_set_new(doc, "efficiency", s))
+        goto done;
+    if (dash_deals_load(&c, &dd) != 0)
+        goto done;
+    have_deals = true;
+    if (!(s = sec_pipeline(&c, &dd)) || json_object_set_new(doc, "pipeline", s) || !(forecast = sec_forecast(&c, &dd)))
+        goto done;
+    dash_deals_free(&dd);
+    have_deals = false;
+    if (sec_accuracy(&c, forecast) != 0) {
+        json_decref(forecast);
+        goto done;
+    }
+    if (!(s = sec_conversion(&c))) {
+        json_decref(forecast);
+        goto done;
+    }
+    json_object_set_new(doc, "conversion", s);
+    json_object_set_new(doc, "forecast", forecast);
+    json_object_set_new(doc, "health_signals", c.signals);
+    json_object_set_new(doc, "null_reasons", c.null_reasons);
+    c.signals = c.null_reasons = NULL;
+    if (c.explain) {
         json_object_set_new(doc, "explain", c.explain);
+        c.explain = NULL;
+    }
+    rc = 0;
+done:
+    if (have_deals)
+        dash_deals_free(&dd);
+    json_decref(c.signals);
+    json_decref(c.null_reasons);
+    json_decref(c.explain);
+    if (rc != 0) {
+        json_decref(doc);
+        if (err->code == ERR_NONE)
+            app_err_set(err, ERR_INTERNAL, "could not build the dashboard");
+        return -1;
+    }
     *out = doc;
     return 0;
 }
 
-/* The seed renders ratios as "112%", "3.2x", "4.1:1" in YAML. */
+/* The seed renders ratios as "112%", "3.2x", "4.1:1" in YAML: the JSON
+ * fractions become percentages with one decimal. */
 static void yaml_style(json_t *doc)
 {
-    static const char *const pct[][2] = {
-        {"retention", "nrr"},         {"retention", "grr"},         {"retention", "logo_retention"},
-        {"conversion", "mql_to_sql"}, {"conversion", "sql_to_opp"}, {"conversion", "opp_to_closed_won"},
-        {"conversion", "full_funnel"}};
+    static const char *const pct[][2] = {{"retention", "nrr"},
+                                         {"retention", "grr"},
+                                         {"retention", "logo_retention"},
+                                         {"conversion", "mql_to_sql"},
+                                         {"conversion", "sql_to_opp"},
+                                         {"conversion", "opp_to_closed_won"},
+                                         {"conversion", "full_funnel"},
+                                         {"forecast", "actual_vs_forecast_last_month"},
+                                         {"forecast", "mape"}};
     char buf[32];
     for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++) {
         json_t *sec = json_object_get(doc, pct[i][0]), *v = json_object_get(sec, pct[i][1]);

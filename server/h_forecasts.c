@@ -280,6 +280,7 @@ void h_forecasts_create(http_req *rq)
     forecast_totals *gt = NULL;
     json_t *out = NULL, *coverage = NULL;
     const char *method_note = NULL;
+    fccache_ref *kref = NULL;
     forecast_method asked = in.method;
     if (!lm) {
         http_fail(rq, ERR_INTERNAL, "out of memory");
@@ -305,6 +306,8 @@ void h_forecasts_create(http_req *rq)
     }
     in.ngroups = (int)json_array_size(pd.groups);
     in.group_parent = parent;
+    if (used == FM_LEARNED) /* NULL (computed in the forecast) when it cannot be kept */
+        in.learned_kernel = fcdata_learned_kernel(ws, &def, fsm, lm, as_of, P.start, P.end, &kref);
     flags = calloc(pd.n + 1, sizeof *flags);
     probs = calloc(pd.n + 1, sizeof *probs);
     gt = calloc((size_t)in.ngroups + 1, sizeof *gt);
@@ -348,6 +351,7 @@ void h_forecasts_create(http_req *rq)
         json_object_set_new(out, "learned", fcdata_learned_json(lm, &def));
     store_and_reply(rq, db, &P, forecast_method_name(used), funnel_id, funnel_ver, as_of, out);
 done:
+    fccache_release(kref);
     fcprep_free(&pd);
     free(lm);
     json_decref(out);

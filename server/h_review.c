@@ -308,6 +308,139 @@ static int review_rebuilt(db_conn *db, const char *ws, const char *owner, const 
     return 0;
 }
 
+/* The top five open deals by amount with their risk flags (core/forecast's
+ * flags on the weighted method's deals as of `as_of`). */
+static json_t *top_deals(const review_deals *rd, const funnel_def *def, const period *q, caldate_t as_of)
+{
+    size_t n = rd->n;
+    forecast_deal *fd = calloc(n + 1, sizeof *fd);
+    unsigned *flags = calloc(n + 1, sizeof *flags);
+    for (size_t i = 0; fd && i < n; i++)
+        fd[i] = rd->rows[i].d;
+    forecast_input in = {.method = FM_WEIGHTED,
+                         .period_start = q->start,
+                         .period_end = q->end,
+                         .as_of = as_of,
+                         .funnel = def,
+                         .nowners = rd->nowners};
+    forecast_result fr = {.flags = flags};
+    json_t *top = json_array();
+    if (fd && flags && forecast_compute(fd, n, &in, &fr) == 0)
+        for (size_t i = 0; i < n && i < TOP_DEALS; i++) {
+            const review_deal *x = &rd->rows[i];
+            json_t *risks = json_array();
+            for (int bit = 0; bit < RISK__COUNT; bit++)
+                if (flags[i] & (1u << bit))
+                    json_array_append_new(risks, json_string(risk_text(bit)));
+            json_array_append_new(top, json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "deal", x->id, "name", x->name,
+                                                 "amount", money_j(x->d.amount), "stage",
+                                                 x->stage ? json_string(x->stage) : json_null(), "expected_close_date",
+                                                 x->close ? json_string(x->close) : json_null(), "risks", risks));
+        }
+    free(fd);
+    free(flags);
+    return top;
+}
+
+/* The week's health: new pipeline, deals pushed out of their quarter, losses
+ * and their reasons, and the owner's (or everyone's) quota for coverage. */
+typedef struct {
+    long long new_amt, new_n, push_n, push_amt, lost_n, lost_amt, quota;
+    bool has_quota;
+    json_t *reasons; /* [{reason, deals}] */
+} week_health;
+
+static int week_health_load(db_conn *db, const char *ws, const char *owner, const char *wsb, const char *web,
+                            const char *ql, week_health *h, app_err *err)
+{
+    const char *hp[] = {ws, owner, wsb, web, ql};
+    PGresult *r = db_query(
+        db,
+        "SELECT"
+        " (SELECT COALESCE(sum(" CRM_FX_AMOUNT "), 0) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL"
+        "   AND ($2::text IS NULL OR owner = $2) AND created_at >= $3::date AND created_at < $4::date),"
+        " (SELECT count(*) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL"
+        "   AND ($2::text IS NULL OR owner = $2) AND created_at >= $3::date AND created_at < $4::date),"
+        " (SELECT count(DISTINCT d.external_id) FROM deal_changes c JOIN deals d ON d.workspace_id = c.workspace_id"
+        "   AND d.external_id = c.deal_id WHERE c.workspace_id = $1 AND c.field = 'expected_close_date' AND c.applied"
+        "   AND c.changed_at >= $3::date AND c.changed_at < $4::date AND ($2::text IS NULL OR d.owner = $2)"
+        "   AND jsonb_typeof(c.old_value) = 'string' AND jsonb_typeof(c.new_value) = 'string'"
+        "   AND (c.new_value #>> '{}')::date >= fiscal_quarter_end((c.old_value #>> '{}')::date,"
+        "       (SELECT fiscal_year_start_month FROM workspaces WHERE id = $1))),"
+        " (SELECT COALESCE(sum(" CRM_FX_AMOUNT "), 0) FROM deals d WHERE workspace_id = $1 AND deleted_at IS NULL"
+        "   AND ($2::text IS NULL OR owner = $2) AND EXISTS (SELECT 1 FROM deal_changes c WHERE c.workspace_id = $1"
+        "   AND c.deal_id = d.external_id AND c.field = 'expected_close_date' AND c.applied"
+        "   AND c.changed_at >= $3::date AND c.changed_at < $4::date AND jsonb_typeof(c.old_value) = 'string'"
+        "   AND jsonb_typeof(c.new_value) = 'string' AND (c.new_value #>> '{}')::date >= fiscal_quarter_end("
+        "       (c.old_value #>> '{}')::date, (SELECT fiscal_year_start_month FROM workspaces WHERE id = $1)))),"
+        " (SELECT count(*) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'lost'"
+        "   AND ($2::text IS NULL OR owner = $2) AND closed_at >= $3::date AND closed_at < $4::date),"
+        " (SELECT COALESCE(sum(" CRM_FX_AMOUNT "), 0) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL"
+        "   AND status = 'lost' AND ($2::text IS NULL OR owner = $2) AND closed_at >= $3::date AND closed_at < "
+        "$4::date),"
+        " (SELECT COALESCE(jsonb_agg(jsonb_build_object('reason', reason, 'deals', n) ORDER BY n DESC, reason), '[]')"
+        "   FROM (SELECT COALESCE(lost_reason, '(no reason recorded)') AS reason, count(*) AS n FROM deals"
+        "   WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'lost' AND ($2::text IS NULL OR owner = $2)"
+        "   AND closed_at >= $3::date AND closed_at < $4::date GROUP BY 1) x),"
+        " (SELECT sum((quotas ->> $5)::bigint) FROM reps WHERE workspace_id = $1 AND deleted_at IS NULL"
+        "   AND quotas ? $5 AND ($2::text IS NULL OR external_id = $2))",
+        5, hp, err);
+    if (!r)
+        return -1;
+    h->new_amt = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    h->new_n = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+    h->push_n = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+    h->push_amt = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
+    h->lost_n = strtoll(PQgetvalue(r, 0, 4), NULL, 10);
+    h->lost_amt = strtoll(PQgetvalue(r, 0, 5), NULL, 10);
+    h->reasons = json_loads(PQgetvalue(r, 0, 6), 0, NULL);
+    h->has_quota = !PQgetisnull(r, 0, 7);
+    h->quota = h->has_quota ? strtoll(PQgetvalue(r, 0, 7), NULL, 10) : 0;
+    PQclear(r);
+    return 0;
+}
+
+/* Coverage (pipeline closing in the quarter / remaining quota; null without
+ * a quota left) into *coverage, and the actions the review suggests: thin
+ * coverage, each risky top deal, losses without a reason. */
+static json_t *review_actions(const week_health *h, long long won, long long pipeline_in_q, const char *ql,
+                              const json_t *top, json_t **coverage)
+{
+    long long quota = h->quota;
+    json_t *reasons = h->reasons;
+    *coverage = json_null();
+    json_t *actions = json_array();
+    if (h->has_quota && quota > won) {
+        double cov = (double)pipeline_in_q / (double)(quota - won);
+        json_decref(*coverage);
+        *coverage = json_real(round(cov * 100) / 100);
+        if (cov < COVERAGE_TARGET) {
+            char a[200];
+            snprintf(a, sizeof a, "Coverage is %.1fx against a %.1fx target: add $%.2f of pipeline closing in %s", cov,
+                     COVERAGE_TARGET, ((double)(quota - won) * COVERAGE_TARGET - (double)pipeline_in_q) / 100.0, ql);
+            json_array_append_new(actions, json_string(a));
+        }
+    }
+    size_t i;
+    json_t *d;
+    json_array_foreach(top, i, d) if (json_array_size(json_object_get(d, "risks")))
+    {
+        char a[300];
+        snprintf(a, sizeof a, "%s: %s", json_string_value(json_object_get(d, "name")),
+                 json_string_value(json_array_get(json_object_get(d, "risks"), 0)));
+        json_array_append_new(actions, json_string(a));
+    }
+    json_array_foreach(reasons, i,
+                       d) if (strcmp(json_string_value(json_object_get(d, "reason")), "(no reason recorded)") == 0)
+    {
+        char a[160];
+        snprintf(a, sizeof a, "Record the loss reason of %lld lost deal(s) (seed: required on close)",
+                 (long long)json_integer_value(json_object_get(d, "deals")));
+        json_array_append_new(actions, json_string(a));
+    }
+    return actions;
+}
+
 void h_pipeline_review(http_req *rq)
 {
     app_err err = {0};
@@ -374,80 +507,16 @@ void h_pipeline_review(http_req *rq)
         return;
     }
     long long pipeline_in_q = rd.pipeline_in_q, rd_won = rd.won;
-    size_t n = rd.n;
-    forecast_deal *fd = calloc(n + 1, sizeof *fd);
-    unsigned *flags = calloc(n + 1, sizeof *flags);
-    for (size_t i = 0; fd && i < n; i++)
-        fd[i] = rd.rows[i].d;
-    forecast_input in = {.method = FM_WEIGHTED,
-                         .period_start = q.start,
-                         .period_end = q.end,
-                         .as_of = as_of,
-                         .funnel = &def,
-                         .nowners = rd.nowners};
-    forecast_result fr = {.flags = flags};
-    json_t *top = json_array();
-    if (fd && flags && forecast_compute(fd, n, &in, &fr) == 0)
-        for (size_t i = 0; i < n && i < TOP_DEALS; i++) {
-            const review_deal *x = &rd.rows[i];
-            json_t *risks = json_array();
-            for (int bit = 0; bit < RISK__COUNT; bit++)
-                if (flags[i] & (1u << bit))
-                    json_array_append_new(risks, json_string(risk_text(bit)));
-            json_array_append_new(top, json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "deal", x->id, "name", x->name,
-                                                 "amount", money_j(x->d.amount), "stage",
-                                                 x->stage ? json_string(x->stage) : json_null(), "expected_close_date",
-                                                 x->close ? json_string(x->close) : json_null(), "risks", risks));
-        }
+    json_t *top = top_deals(&rd, &def, &q, as_of);
     review_free(&rd);
-    free(fd);
-    free(flags);
 
     /* the week's health: new pipeline, pushes, losses; quota for coverage */
-    const char *hp[] = {ws, owner, wsb, web, ql};
-    PGresult *r = db_query(
-        db,
-        "SELECT"
-        " (SELECT COALESCE(sum(" CRM_FX_AMOUNT "), 0) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL"
-        "   AND ($2::text IS NULL OR owner = $2) AND created_at >= $3::date AND created_at < $4::date),"
-        " (SELECT count(*) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL"
-        "   AND ($2::text IS NULL OR owner = $2) AND created_at >= $3::date AND created_at < $4::date),"
-        " (SELECT count(DISTINCT d.external_id) FROM deal_changes c JOIN deals d ON d.workspace_id = c.workspace_id"
-        "   AND d.external_id = c.deal_id WHERE c.workspace_id = $1 AND c.field = 'expected_close_date' AND c.applied"
-        "   AND c.changed_at >= $3::date AND c.changed_at < $4::date AND ($2::text IS NULL OR d.owner = $2)"
-        "   AND jsonb_typeof(c.old_value) = 'string' AND jsonb_typeof(c.new_value) = 'string'"
-        "   AND (c.new_value #>> '{}')::date >= fiscal_quarter_end((c.old_value #>> '{}')::date,"
-        "       (SELECT fiscal_year_start_month FROM workspaces WHERE id = $1))),"
-        " (SELECT COALESCE(sum(" CRM_FX_AMOUNT "), 0) FROM deals d WHERE workspace_id = $1 AND deleted_at IS NULL"
-        "   AND ($2::text IS NULL OR owner = $2) AND EXISTS (SELECT 1 FROM deal_changes c WHERE c.workspace_id = $1"
-        "   AND c.deal_id = d.external_id AND c.field = 'expected_close_date' AND c.applied"
-        "   AND c.changed_at >= $3::date AND c.changed_at < $4::date AND jsonb_typeof(c.old_value) = 'string'"
-        "   AND jsonb_typeof(c.new_value) = 'string' AND (c.new_value #>> '{}')::date >= fiscal_quarter_end("
-        "       (c.old_value #>> '{}')::date, (SELECT fiscal_year_start_month FROM workspaces WHERE id = $1)))),"
-        " (SELECT count(*) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'lost'"
-        "   AND ($2::text IS NULL OR owner = $2) AND closed_at >= $3::date AND closed_at < $4::date),"
-        " (SELECT COALESCE(sum(" CRM_FX_AMOUNT "), 0) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL"
-        "   AND status = 'lost' AND ($2::text IS NULL OR owner = $2) AND closed_at >= $3::date AND closed_at < "
-        "$4::date),"
-        " (SELECT COALESCE(jsonb_agg(jsonb_build_object('reason', reason, 'deals', n) ORDER BY n DESC, reason), '[]')"
-        "   FROM (SELECT COALESCE(lost_reason, '(no reason recorded)') AS reason, count(*) AS n FROM deals"
-        "   WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'lost' AND ($2::text IS NULL OR owner = $2)"
-        "   AND closed_at >= $3::date AND closed_at < $4::date GROUP BY 1) x),"
-        " (SELECT sum((quotas ->> $5)::bigint) FROM reps WHERE workspace_id = $1 AND deleted_at IS NULL"
-        "   AND quotas ? $5 AND ($2::text IS NULL OR external_id = $2))",
-        5, hp, &err);
-    if (!r) {
+    week_health wh = {0};
+    if (week_health_load(db, ws, owner, wsb, web, ql, &wh, &err) != 0) {
         json_decref(top);
         http_reply_error(rq, &err);
         return;
     }
-    long long new_amt = strtoll(PQgetvalue(r, 0, 0), NULL, 10), new_n = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
-    long long push_n = strtoll(PQgetvalue(r, 0, 2), NULL, 10), push_amt = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
-    long long lost_n = strtoll(PQgetvalue(r, 0, 4), NULL, 10), lost_amt = strtoll(PQgetvalue(r, 0, 5), NULL, 10);
-    json_t *reasons = json_loads(PQgetvalue(r, 0, 6), 0, NULL);
-    bool has_quota = !PQgetisnull(r, 0, 7);
-    long long quota = has_quota ? strtoll(PQgetvalue(r, 0, 7), NULL, 10) : 0;
-    PQclear(r);
     long long won = now_calls[0]; /* commit includes won; remaining quota needs won alone */
     char wonb[32], asofb[16];
     const char *wp[] = {ws, owner, qsb, qeb, caldate_format(as_of, asofb, sizeof asofb)};
@@ -460,35 +529,8 @@ void h_pipeline_review(http_req *rq)
                             " AND closed_at < $4::date",
                             4, wp, wonb, sizeof wonb, &err) > 0)
         won = strtoll(wonb, NULL, 10);
-    json_t *coverage = json_null();
-    json_t *actions = json_array();
-    if (has_quota && quota > won) {
-        double cov = (double)pipeline_in_q / (double)(quota - won);
-        coverage = json_real(round(cov * 100) / 100);
-        if (cov < COVERAGE_TARGET) {
-            char a[200];
-            snprintf(a, sizeof a, "Coverage is %.1fx against a %.1fx target: add $%.2f of pipeline closing in %s", cov,
-                     COVERAGE_TARGET, ((double)(quota - won) * COVERAGE_TARGET - (double)pipeline_in_q) / 100.0, ql);
-            json_array_append_new(actions, json_string(a));
-        }
-    }
-    size_t i;
-    json_t *d;
-    json_array_foreach(top, i, d) if (json_array_size(json_object_get(d, "risks")))
-    {
-        char a[300];
-        snprintf(a, sizeof a, "%s: %s", json_string_value(json_object_get(d, "name")),
-                 json_string_value(json_array_get(json_object_get(d, "risks"), 0)));
-        json_array_append_new(actions, json_string(a));
-    }
-    json_array_foreach(reasons, i,
-                       d) if (strcmp(json_string_value(json_object_get(d, "reason")), "(no reason recorded)") == 0)
-    {
-        char a[160];
-        snprintf(a, sizeof a, "Record the loss reason of %lld lost deal(s) (seed: required on close)",
-                 (long long)json_integer_value(json_object_get(d, "deals")));
-        json_array_append_new(actions, json_string(a));
-    }
+    json_t *coverage = NULL;
+    json_t *actions = review_actions(&wh, won, pipeline_in_q, ql, top, &coverage);
     json_t *chg = has_prev ? json_pack("{s:o, s:o, s:s}", "commit", money_j(now_calls[0] - prev_calls[0]), "best_case",
                                        money_j(now_calls[2] - prev_calls[2]), "snapshot", prev_snap)
                            : json_pack("{s:n, s:n, s:n}", "commit", "best_case", "snapshot");
@@ -500,10 +542,10 @@ void h_pipeline_review(http_req *rq)
         caldate_format(we_day - 1, we_incl, sizeof we_incl), "period", ql, "forecast", "commit", "amount",
         money_j(now_calls[0]), "deals", (json_int_t)now_calls[1], "best_case", "amount", money_j(now_calls[2]), "deals",
         (json_int_t)now_calls[3], "change_from_last_week", chg, "top_deals", top, "health", "coverage", coverage,
-        "coverage_target", COVERAGE_TARGET, "quota", has_quota ? money_j(quota) : json_null(), "pipeline",
-        money_j(pipeline_in_q), "new_pipeline", "amount", money_j(new_amt), "deals", (json_int_t)new_n, "pushed",
-        "deals", (json_int_t)push_n, "amount", money_j(push_amt), "lost", "deals", (json_int_t)lost_n, "amount",
-        money_j(lost_amt), "reasons", reasons ? reasons : json_array(), "actions", actions);
+        "coverage_target", COVERAGE_TARGET, "quota", wh.has_quota ? money_j(wh.quota) : json_null(), "pipeline",
+        money_j(pipeline_in_q), "new_pipeline", "amount", money_j(wh.new_amt), "deals", (json_int_t)wh.new_n, "pushed",
+        "deals", (json_int_t)wh.push_n, "amount", money_j(wh.push_amt), "lost", "deals", (json_int_t)wh.lost_n,
+        "amount", money_j(wh.lost_amt), "reasons", wh.reasons ? wh.reasons : json_array(), "actions", actions);
     const char *accept = http_header(rq, "Accept");
     if (out && accept && strstr(accept, "text/markdown")) {
         char *md = markdown(out);

@@ -1,21 +1,42 @@
 /* h_system.c - liveness, readiness and Prometheus metrics. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "handlers.h"
 #include "prom.h"
+#include "whapply.h"
 
 void h_healthz(http_req *rq) { http_reply_json(rq, 200, json_pack("{s:s}", "status", "ok")); }
 
 void h_readyz(http_req *rq)
 {
-    db_conn *db = http_db(rq);
-    if (!db)
-        return; /* http_db answered 503 */
+    /* a probe answers within its own deadline (connecting included): a hung
+     * database is "not ready" in about a second, not after the full one */
+    int ready_ms = http_config(rq)->ready_deadline_ms, full_ms = http_config(rq)->db_deadline_ms;
     app_err err = {0};
+    db_conn *db =
+        rq->db ? rq->db
+               : db_acquire_within(http_pool(rq),
+                                   ready_ms > 0 && (full_ms <= 0 || ready_ms < full_ms) ? ready_ms : full_ms, &err);
+    if (!db) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    rq->db = db; /* released by the dispatcher */
     char one[8];
     if (db_query_value(db, "SELECT 1", 0, NULL, one, sizeof one, &err) < 0) {
         http_reply_error(rq, &err);
+        return;
+    }
+    /* webhook events waiting longer than --webhook-max-lag: still serving
+     * (the backlog is the database's, shared by every instance; taking this
+     * one out would not drain it), but degraded, with the figures */
+    whapply_backlog b = whapply_stats();
+    if (b.known && b.oldest_age_s > http_config(rq)->webhook_max_lag) {
+        http_reply_json(rq, 200,
+                        json_pack("{s:s, s:s, s:I, s:f}", "status", "degraded", "database", "ok", "webhook_pending",
+                                  (json_int_t)b.pending, "webhook_lag_seconds", b.oldest_age_s));
         return;
     }
     http_reply_json(rq, 200, json_pack("{s:s, s:s}", "status", "ready", "database", "ok"));
@@ -29,6 +50,22 @@ void h_metrics(http_req *rq)
     if (!text) {
         http_fail(rq, ERR_INTERNAL, "could not render metrics");
         return;
+    }
+    whapply_backlog b = whapply_stats();
+    char more[600];
+    int m = snprintf(more, sizeof more,
+                     "# HELP revops_webhook_pending_events Webhook events stored and waiting for an applier (all "
+                     "instances).\n# TYPE revops_webhook_pending_events gauge\nrevops_webhook_pending_events %lld\n"
+                     "# HELP revops_webhook_oldest_pending_seconds Age of the oldest pending webhook event.\n"
+                     "# TYPE revops_webhook_oldest_pending_seconds gauge\nrevops_webhook_oldest_pending_seconds %.3f\n"
+                     "# HELP revops_webhook_applied_total Webhook events this instance's appliers applied.\n"
+                     "# TYPE revops_webhook_applied_total counter\nrevops_webhook_applied_total %lld\n",
+                     b.pending, b.oldest_age_s, b.applied);
+    char *all = m > 0 ? realloc(text, len + (size_t)m + 1) : NULL;
+    if (all) {
+        memcpy(all + len, more, (size_t)m + 1);
+        text = all;
+        len += (size_t)m;
     }
     http_reply_text(rq, 200, "text/plain; version=0.0.4", text, len);
 }

@@ -416,6 +416,178 @@ static json_t *inputs_json(const plan_in *p, const int *assignment)
                      "assignment", asg, "weights", w, "disruption_weight", p->opt.disruption_weight);
 }
 
+/* The optimiser's options beside the territories: weights,
+ * disruption_weight and rules. Bad fields go to err. */
+static void decode_plan_options(const json_t *body, plan_in *p, app_err *err)
+{
+    const json_t *w = json_object_get(body, "weights");
+    if (w) {
+        app_err sub = {0};
+        static const char *const wk[] = {"accounts", "potential", "pipeline", "workload", NULL};
+        if (!json_is_object(w))
+            app_err_field(&sub, "weights", "must be {accounts, potential, pipeline, workload}");
+        else {
+            (void)jv_only_fields(w, wk, &sub);
+            for (int c = 0; c < TERR_CRITERIA; c++) {
+                p->opt.weights[c] = 0;
+                (void)jv_number(w, wk[c], false, 0, 1e6, &p->opt.weights[c], NULL, &sub);
+            }
+        }
+        jv_merge_prefixed(err, &sub, "weights");
+    }
+    (void)jv_number(body, "disruption_weight", false, 0, 1e6, &p->opt.disruption_weight, NULL, err);
+    const json_t *rules = json_object_get(body, "rules");
+    if (rules) {
+        app_err sub = {0};
+        static const char *const rk[] = {"max_tam_ratio", NULL};
+        if (!json_is_object(rules))
+            app_err_field(&sub, "rules", "must be {max_tam_ratio}");
+        else {
+            (void)jv_only_fields(rules, rk, &sub);
+            (void)jv_number(rules, "max_tam_ratio", false, 1, 1e6, &p->max_tam_ratio, NULL, &sub);
+        }
+        jv_merge_prefixed(err, &sub, "rules");
+    }
+}
+
+/* Balance the accounts over the territories (core/territory) into res,
+ * whose assignment and rows are allocated here. 0, or -1 with err (an
+ * infeasible plan names the account, not its index). */
+static int balance_plan(plan_in *p, territory_result *res, app_err *err)
+{
+    memset(res, 0, sizeof *res);
+    res->assignment = calloc(p->n, sizeof *res->assignment);
+    res->rows = calloc(p->k, sizeof *res->rows);
+    territory_error te = {{0}, {0}};
+    if (!res->assignment || !res->rows) {
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    if (territory_balance(p->acc, p->n, p->defs, p->k, &p->opt, res, &te) != 0) {
+        size_t ai;
+        if (sscanf(te.field, "accounts[%zu]", &ai) == 1 && ai < p->n)
+            app_err_field(err, "accounts", "account \"%s\": %s", json_string_value(json_array_get(p->acc_ids, ai)),
+                          te.message);
+        else
+            app_err_field(err, te.field[0] ? te.field : "accounts", "%s", te.message);
+        return -1;
+    }
+    return 0;
+}
+
+static void result_free(territory_result *res)
+{
+    free(res->assignment);
+    free(res->rows);
+    memset(res, 0, sizeof *res);
+}
+
+/* The plan's answer before it is stored: assignment, totals, balance, the
+ * rules and whether they hold, the disruption and the open pipeline on moved
+ * accounts. NULL with err when the pipeline could not be read. */
+static json_t *plan_result_json(db_conn *db, const char *ws, const plan_in *p, const territory_result *res,
+                                bool from_accounts, app_err *err)
+{
+    json_t *assignment = json_array(), *totals = json_array(), *moved = json_object();
+    long pinned = 0, pins_held = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        const char *aid = json_string_value(json_array_get(p->acc_ids, i));
+        json_array_append_new(assignment,
+                              json_pack("{s:s, s:s}", "account_id", aid, "territory", terr_id(p, res->assignment[i])));
+        if (p->acc[i].pinned >= 0) {
+            pinned++;
+            pins_held += res->assignment[i] == p->acc[i].pinned;
+        }
+        if (p->acc[i].current == TERRITORY_REMOVED)
+            json_object_set_new(
+                moved, aid,
+                json_pack("[ss]", json_string_value(json_object_get(p->removed, aid)), terr_id(p, res->assignment[i])));
+        else if (p->acc[i].current >= 0 && p->acc[i].current != res->assignment[i])
+            json_object_set_new(moved, aid,
+                                json_pack("[ss]", terr_id(p, p->acc[i].current), terr_id(p, res->assignment[i])));
+    }
+    for (size_t t = 0; t < p->k; t++)
+        json_array_append_new(totals, totals_json(&res->rows[t].proposed, terr_id(p, (int)t)));
+    json_t *rule_list = json_pack(
+        "[{s:s, s:s, s:f, s:o, s:b}, {s:s, s:s, s:I, s:b}]", "rule", "max_tam_ratio", "description",
+        "No rep should have >2x the TAM of another rep (potential per unit of capacity, max / min)", "limit",
+        p->max_tam_ratio, "value", ratio_j(res->tam_ratio), "holds", res->tam_ratio <= p->max_tam_ratio + 1e-12, "rule",
+        "pins", "description", "Named accounts assigned by relationship, not geography (pinned accounts stay put)",
+        "pinned", (json_int_t)pinned, "holds", pins_held == pinned);
+    json_t *disruption =
+        json_pack("{s:I, s:I, s:o, s:o, s:o}", "accounts_moved", (json_int_t)res->moved, "newly_assigned",
+                  (json_int_t)res->newly_assigned, "potential_moved", money_j(res->potential_moved), "pipeline_moved",
+                  money_j(res->pipeline_moved), "territories", movement_json(p, res, p->k));
+    json_t *impact = pipeline_impact(db, ws, moved, err);
+    json_decref(moved);
+    if (!impact) {
+        json_decref(assignment);
+        json_decref(totals);
+        json_decref(rule_list);
+        json_decref(disruption);
+        return NULL;
+    }
+    json_t *weights = json_object();
+    double wsum = 0;
+    for (int c = 0; c < TERR_CRITERIA; c++)
+        wsum += p->opt.weights[c];
+    for (int c = 0; c < TERR_CRITERIA; c++) /* all 0 = the seed's 30/30/20/20 */
+        json_object_set_new(weights, territory_criterion_name(c),
+                            json_real(wsum > 0 ? p->opt.weights[c] : (c < 2 ? 30.0 : 20.0)));
+    json_t *out =
+        json_pack("{s:O, s:o, s:f, s:b, s:o, s:o, s:o, s:o, s:o, s:f, s:f, s:o, s:o, s:o}", "territories", p->terrs,
+                  "weights", weights, "disruption_weight", p->opt.disruption_weight, "from_accounts", from_accounts,
+                  "assignment", assignment, "totals", totals, "balance", balance_json(&res->balance), "balance_current",
+                  balance_json(&res->balance_current), "rules", rule_list, "lower_bound", r4(res->lower_bound),
+                  "objective", r4(res->objective), "disruption", disruption, "pipeline_impact", impact, "accounts",
+                  json_integer((json_int_t)p->n));
+    return out;
+}
+
+/* Store the plan (request, inputs, result) and complete the answer with
+ * what was stored (territory_plan_json's shape). 0, or -1 with err. */
+static int store_plan(db_conn *db, const json_t *body, const char *ws, const char *name, const plan_in *p,
+                      const int *asg, json_t *out, char *loc, size_t loclen, app_err *err)
+{
+    const json_t *inline_acc = json_object_get(body, "accounts");
+    json_t *inputs = inputs_json(p, asg);
+    /* the request is kept as sent, but an inline account list becomes its
+     * length: the accounts are in inputs and the assignment already, and a
+     * third copy of 100k accounts was the slowest part of the insert */
+    json_t *req = json_copy((json_t *)body);
+    if (inline_acc)
+        json_object_set_new(req, "accounts", json_integer((json_int_t)json_array_size(inline_acc)));
+    char *req_text = json_dumps(req, JSON_COMPACT), *in_text = json_dumps(inputs, JSON_COMPACT),
+         *res_text = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(inputs);
+    const char *ip[] = {ws, name, req_text, in_text, res_text};
+    PGresult *ir = req_text && in_text && res_text
+                       ? db_query(db,
+                                  "INSERT INTO territory_plans AS p (workspace_id, name, request, inputs, result)"
+                                  " VALUES ($1, $2, $3::jsonb, $4::jsonb, $5::jsonb) RETURNING id, rfc3339(created_at)",
+                                  5, ip, err)
+                       : NULL;
+    free(req_text);
+    free(in_text);
+    free(res_text);
+    if (!ir) {
+        json_decref(req);
+        if (err->code == ERR_NONE)
+            app_err_set(err, ERR_INTERNAL, "could not store the plan");
+        return -1;
+    }
+    /* the answer is what was stored (territory_plan_json), built here
+     * rather than read back: the plan can be megabytes */
+    json_object_set_new(out, "id", json_string(PQgetvalue(ir, 0, 0)));
+    json_object_set_new(out, "name", json_string(name));
+    json_object_set_new(out, "request", req);
+    json_object_set_new(out, "created_at", json_string(PQgetvalue(ir, 0, 1)));
+    json_object_set_new(out, "applications", json_array());
+    snprintf(loc, loclen, "/v1/territory-plans/%s", PQgetvalue(ir, 0, 0));
+    PQclear(ir);
+    return 0;
+}
+
 void h_territory_plans_create(http_req *rq)
 {
     app_err err = {0};
@@ -438,34 +610,7 @@ void h_territory_plans_create(http_req *rq)
     else
         decode_territories(tv, &p, &err);
     p.k = json_array_size(p.terrs);
-    const json_t *w = json_object_get(rq->json, "weights");
-    if (w) {
-        app_err sub = {0};
-        static const char *const wk[] = {"accounts", "potential", "pipeline", "workload", NULL};
-        if (!json_is_object(w))
-            app_err_field(&sub, "weights", "must be {accounts, potential, pipeline, workload}");
-        else {
-            (void)jv_only_fields(w, wk, &sub);
-            for (int c = 0; c < TERR_CRITERIA; c++) {
-                p.opt.weights[c] = 0;
-                (void)jv_number(w, wk[c], false, 0, 1e6, &p.opt.weights[c], NULL, &sub);
-            }
-        }
-        jv_merge_prefixed(&err, &sub, "weights");
-    }
-    (void)jv_number(rq->json, "disruption_weight", false, 0, 1e6, &p.opt.disruption_weight, NULL, &err);
-    const json_t *rules = json_object_get(rq->json, "rules");
-    if (rules) {
-        app_err sub = {0};
-        static const char *const rk[] = {"max_tam_ratio", NULL};
-        if (!json_is_object(rules))
-            app_err_field(&sub, "rules", "must be {max_tam_ratio}");
-        else {
-            (void)jv_only_fields(rules, rk, &sub);
-            (void)jv_number(rules, "max_tam_ratio", false, 1, 1e6, &p.max_tam_ratio, NULL, &sub);
-        }
-        jv_merge_prefixed(&err, &sub, "rules");
-    }
+    decode_plan_options(rq->json, &p, &err);
     const json_t *fa = json_object_get(rq->json, "from_accounts"), *inline_acc = json_object_get(rq->json, "accounts"),
                  *pins = json_object_get(rq->json, "pins");
     bool from_accounts = json_is_true(fa);
@@ -500,133 +645,24 @@ void h_territory_plans_create(http_req *rq)
         app_err_set(&err, ERR_INTERNAL, "out of memory");
     if (err.code == ERR_NONE)
         (void)assign_segments(&p, acc_seg, &err);
-    int *asg = NULL;
-    territory_row *rows = NULL;
     territory_result res;
     memset(&res, 0, sizeof res);
-    if (err.code == ERR_NONE) {
-        asg = calloc(p.n, sizeof *asg);
-        rows = calloc(p.k, sizeof *rows);
-        res.assignment = asg;
-        res.rows = rows;
-        territory_error te = {{0}, {0}};
-        if (!asg || !rows)
-            app_err_set(&err, ERR_INTERNAL, "out of memory");
-        else if (territory_balance(p.acc, p.n, p.defs, p.k, &p.opt, &res, &te) != 0) {
-            /* name the account rather than its index */
-            size_t ai;
-            if (sscanf(te.field, "accounts[%zu]", &ai) == 1 && ai < p.n)
-                app_err_field(&err, "accounts", "account \"%s\": %s", json_string_value(json_array_get(p.acc_ids, ai)),
-                              te.message);
-            else
-                app_err_field(&err, te.field[0] ? te.field : "accounts", "%s", te.message);
-        }
-    }
-    if (err.code != ERR_NONE) {
-        free(asg);
-        free(rows);
-        json_decref(acc_seg);
-        plan_in_free(&p);
-        http_reply_error(rq, &err);
-        return;
-    }
+    if (err.code == ERR_NONE)
+        (void)balance_plan(&p, &res, &err);
     json_decref(acc_seg);
-
-    /* the answer */
-    json_t *assignment = json_array(), *totals = json_array(), *moved = json_object();
-    long pinned = 0, pins_held = 0;
-    for (size_t i = 0; i < p.n; i++) {
-        const char *aid = json_string_value(json_array_get(p.acc_ids, i));
-        json_array_append_new(assignment, json_pack("{s:s, s:s}", "account_id", aid, "territory", terr_id(&p, asg[i])));
-        if (p.acc[i].pinned >= 0) {
-            pinned++;
-            pins_held += asg[i] == p.acc[i].pinned;
-        }
-        if (p.acc[i].current == TERRITORY_REMOVED)
-            json_object_set_new(
-                moved, aid, json_pack("[ss]", json_string_value(json_object_get(p.removed, aid)), terr_id(&p, asg[i])));
-        else if (p.acc[i].current >= 0 && p.acc[i].current != asg[i])
-            json_object_set_new(moved, aid, json_pack("[ss]", terr_id(&p, p.acc[i].current), terr_id(&p, asg[i])));
-    }
-    for (size_t t = 0; t < p.k; t++)
-        json_array_append_new(totals, totals_json(&rows[t].proposed, terr_id(&p, (int)t)));
-    json_t *rule_list = json_pack(
-        "[{s:s, s:s, s:f, s:o, s:b}, {s:s, s:s, s:I, s:b}]", "rule", "max_tam_ratio", "description",
-        "No rep should have >2x the TAM of another rep (potential per unit of capacity, max / min)", "limit",
-        p.max_tam_ratio, "value", ratio_j(res.tam_ratio), "holds", res.tam_ratio <= p.max_tam_ratio + 1e-12, "rule",
-        "pins", "description", "Named accounts assigned by relationship, not geography (pinned accounts stay put)",
-        "pinned", (json_int_t)pinned, "holds", pins_held == pinned);
-    json_t *disruption =
-        json_pack("{s:I, s:I, s:o, s:o, s:o}", "accounts_moved", (json_int_t)res.moved, "newly_assigned",
-                  (json_int_t)res.newly_assigned, "potential_moved", money_j(res.potential_moved), "pipeline_moved",
-                  money_j(res.pipeline_moved), "territories", movement_json(&p, &res, p.k));
-    json_t *impact = pipeline_impact(db, rq->auth.workspace_id, moved, &err);
-    json_decref(moved);
-    if (!impact) {
-        json_decref(assignment);
-        json_decref(totals);
-        json_decref(rule_list);
-        json_decref(disruption);
-        free(asg);
-        free(rows);
+    json_t *out =
+        err.code == ERR_NONE ? plan_result_json(db, rq->auth.workspace_id, &p, &res, from_accounts, &err) : NULL;
+    char loc[96];
+    if (!out ||
+        store_plan(db, rq->json, rq->auth.workspace_id, name, &p, res.assignment, out, loc, sizeof loc, &err) != 0) {
+        json_decref(out);
+        result_free(&res);
         plan_in_free(&p);
         http_reply_error(rq, &err);
         return;
     }
-    json_t *weights = json_object();
-    double wsum = 0;
-    for (int c = 0; c < TERR_CRITERIA; c++)
-        wsum += p.opt.weights[c];
-    for (int c = 0; c < TERR_CRITERIA; c++) /* all 0 = the seed's 30/30/20/20 */
-        json_object_set_new(weights, territory_criterion_name(c),
-                            json_real(wsum > 0 ? p.opt.weights[c] : (c < 2 ? 30.0 : 20.0)));
-    json_t *out = json_pack("{s:O, s:o, s:f, s:b, s:o, s:o, s:o, s:o, s:o, s:f, s:f, s:o, s:o, s:o}", "territories",
-                            p.terrs, "weights", weights, "disruption_weight", p.opt.disruption_weight, "from_accounts",
-                            from_accounts, "assignment", assignment, "totals", totals, "balance",
-                            balance_json(&res.balance), "balance_current", balance_json(&res.balance_current), "rules",
-                            rule_list, "lower_bound", r4(res.lower_bound), "objective", r4(res.objective), "disruption",
-                            disruption, "pipeline_impact", impact, "accounts", json_integer((json_int_t)p.n));
-    json_t *inputs = inputs_json(&p, asg);
-    free(asg);
-    free(rows);
-    /* the request is kept as sent, but an inline account list becomes its
-     * length: the accounts are in inputs and the assignment already, and a
-     * third copy of 100k accounts was the slowest part of the insert */
-    json_t *req = json_copy(rq->json);
-    if (inline_acc)
-        json_object_set_new(req, "accounts", json_integer((json_int_t)json_array_size(inline_acc)));
-    char *req_text = json_dumps(req, JSON_COMPACT), *in_text = json_dumps(inputs, JSON_COMPACT),
-         *res_text = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(15));
-    json_decref(inputs);
+    result_free(&res);
     plan_in_free(&p);
-    const char *ip[] = {rq->auth.workspace_id, name, req_text, in_text, res_text};
-    PGresult *ir = req_text && in_text && res_text
-                       ? db_query(db,
-                                  "INSERT INTO territory_plans AS p (workspace_id, name, request, inputs, result)"
-                                  " VALUES ($1, $2, $3::jsonb, $4::jsonb, $5::jsonb) RETURNING id, rfc3339(created_at)",
-                                  5, ip, &err)
-                       : NULL;
-    free(req_text);
-    free(in_text);
-    free(res_text);
-    if (!ir) {
-        json_decref(req);
-        json_decref(out);
-        if (err.code == ERR_NONE)
-            app_err_set(&err, ERR_INTERNAL, "could not store the plan");
-        http_reply_error(rq, &err);
-        return;
-    }
-    /* the answer is what was stored (territory_plan_json), built here
-     * rather than read back: the plan can be megabytes */
-    json_object_set_new(out, "id", json_string(PQgetvalue(ir, 0, 0)));
-    json_object_set_new(out, "name", json_string(name));
-    json_object_set_new(out, "request", req);
-    json_object_set_new(out, "created_at", json_string(PQgetvalue(ir, 0, 1)));
-    json_object_set_new(out, "applications", json_array());
-    char loc[96];
-    snprintf(loc, sizeof loc, "/v1/territory-plans/%s", PQgetvalue(ir, 0, 0));
-    PQclear(ir);
     http_add_header(rq, "Location", loc);
     http_reply_json(rq, 201, out);
 }

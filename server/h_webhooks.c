@@ -15,6 +15,7 @@
 #include "log.h"
 #include "prom.h"
 #include "whadapt.h"
+#include "whapply.h"
 #include "whsig.h"
 
 #define ENDPOINT_SQL "webhook_endpoint_json(e)"
@@ -90,7 +91,7 @@ typedef struct {
 static bool check_endpoint(const json_t *b, const char *source, bool create, endpoint_fields *f, app_err *e)
 {
     static const char *const allowed[] = {"source",    "secret",     "additional_secrets", "basic_auth", "stage_map",
-                                          "field_map", "public_url", "portal_id",          NULL};
+                                          "field_map", "public_url", "portal_id",          "apply_mode", NULL};
     if (!jv_require_object(b, e) || !jv_only_fields(b, allowed, e))
         return false;
     bool standard = strcmp(source, "standard") == 0, hubspot = strcmp(source, "hubspot") == 0;
@@ -109,6 +110,10 @@ static bool check_endpoint(const json_t *b, const char *source, bool create, end
     (void)jv_string(b, "public_url", create && hubspot, 1000, &url, e);
     if (url && strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
         app_err_field(e, "public_url", "must be an http(s) URL: the base URL the CRM calls");
+    const char *mode = NULL;
+    if (jv_string(b, "apply_mode", false, 10, &mode, e) && mode && strcmp(mode, "async") != 0 &&
+        strcmp(mode, "sync") != 0)
+        app_err_field(e, "apply_mode", "must be async (answer once stored, apply in batches) or sync");
     const json_t *portal = json_object_get(b, "portal_id");
     f->portal[0] = '\0';
     if (portal && (!hubspot || !portal_of(portal, f->portal, sizeof f->portal)))
@@ -178,8 +183,9 @@ static PGresult *endpoint_write(http_req *rq, db_conn *db, const char *source, b
                        fields,
                        json_string_value(json_object_get(rq->json, "public_url")),
                        f->more_given ? f->more : NULL,
-                       f->portal[0] ? f->portal : NULL};
-    PGresult *r = db_query(db, sql, 10, p, &err);
+                       f->portal[0] ? f->portal : NULL,
+                       json_string_value(json_object_get(rq->json, "apply_mode"))};
+    PGresult *r = db_query(db, sql, 11, p, &err);
     free(stages);
     free(fields);
     if (!r)
@@ -202,9 +208,10 @@ void h_webhook_endpoints_create(http_req *rq)
     endpoint_fields f;
     PGresult *r = endpoint_write(rq, db, source, true, source,
                                  "INSERT INTO webhook_endpoints AS e (workspace_id, source, secret, basic_username,"
-                                 " basic_password, stage_map, field_map, public_url, portal_id)"
+                                 " basic_password, stage_map, field_map, public_url, portal_id, apply_mode)"
                                  " VALUES ($1, $2, NULLIF(concat_ws(' ', $3::text, NULLIF($9::text, '')), ''), $4, $5,"
-                                 " COALESCE($6::jsonb, '{}'), COALESCE($7::jsonb, '{}'), $8, $10)"
+                                 " COALESCE($6::jsonb, '{}'), COALESCE($7::jsonb, '{}'), $8, $10,"
+                                 " COALESCE($11, 'async'))"
                                  " RETURNING " ENDPOINT_SQL,
                                  &f);
     if (!r)
@@ -266,7 +273,8 @@ void h_webhook_endpoints_update(http_req *rq)
         "   NULLIF(COALESCE($9::text, substr(secret, strpos(secret || ' ', ' ') + 1)), '')), '') END," /* others */
         " basic_username = COALESCE($4, basic_username), basic_password = COALESCE($5, basic_password),"
         " stage_map = COALESCE($6::jsonb, stage_map), field_map = COALESCE($7::jsonb, field_map),"
-        " public_url = COALESCE($8, public_url), portal_id = COALESCE($10, portal_id)"
+        " public_url = COALESCE($8, public_url), portal_id = COALESCE($10, portal_id),"
+        " apply_mode = COALESCE($11, apply_mode)"
         " WHERE workspace_id = $1 AND id = $2::uuid AND deleted_at IS NULL RETURNING " ENDPOINT_SQL,
         &f);
     if (!r)
@@ -312,6 +320,7 @@ void h_webhook_endpoints_delete(http_req *rq) { endpoint_one(rq, true); }
 typedef struct {
     char workspace_id[40];
     char source[16];
+    char apply_mode[8];
     char *secret, *basic_username, *basic_password, *public_url, *portal_id;
     json_t *stage_map, *field_map;
 } endpoint;
@@ -334,12 +343,12 @@ static int endpoint_load(db_conn *db, const char *id, const char *workspace_id, 
 {
     memset(ep, 0, sizeof *ep);
     const char *p[] = {id, workspace_id};
-    PGresult *r =
-        db_query(db,
-                 "SELECT workspace_id, source, secret, basic_username, basic_password, public_url,"
-                 " stage_map, field_map, portal_id FROM webhook_endpoints WHERE id = $1::uuid AND deleted_at IS NULL"
-                 " AND ($2::uuid IS NULL OR workspace_id = $2::uuid)",
-                 2, p, err);
+    PGresult *r = db_query(
+        db,
+        "SELECT workspace_id, source, secret, basic_username, basic_password, public_url,"
+        " stage_map, field_map, portal_id, apply_mode FROM webhook_endpoints WHERE id = $1::uuid AND deleted_at IS NULL"
+        " AND ($2::uuid IS NULL OR workspace_id = $2::uuid)",
+        2, p, err);
     if (!r)
         return -1;
     if (PQntuples(r) == 0) {
@@ -355,6 +364,7 @@ static int endpoint_load(db_conn *db, const char *id, const char *workspace_id, 
     ep->stage_map = json_loads(PQgetvalue(r, 0, 6), 0, NULL);
     ep->field_map = json_loads(PQgetvalue(r, 0, 7), 0, NULL);
     ep->portal_id = col(r, 8);
+    snprintf(ep->apply_mode, sizeof ep->apply_mode, "%s", PQgetvalue(r, 0, 9));
     PQclear(r);
     return 1;
 }
@@ -521,6 +531,157 @@ static int portal_bind(db_conn *db, const char *id, const json_t *payloads, endp
     return 0;
 }
 
+/* The per-event answer (sync endpoints, ?wait=applied): rows of (event_id,
+ * status, detail) in event order beside the adapted events. */
+static void reply_outcomes(http_req *rq, PGresult *r, int c0, const json_t *events)
+{
+    json_t *out = json_array();
+    json_t *counts = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i}", "applied", 0, "duplicate", 0, "stale", 0, "rejected",
+                               0, "held", 0, "pending", 0);
+    for (int k = 0; k < PQntuples(r); k++) {
+        json_t *ev = json_array_get(events, (size_t)k);
+        const char *st = PQgetvalue(r, k, c0 + 1);
+        json_t *c = json_object_get(counts, st);
+        if (c)
+            json_integer_set(c, json_integer_value(c) + 1);
+        json_array_append_new(
+            out, json_pack("{s:s, s:O, s:O, s:s, s:s}", "id", PQgetvalue(r, k, c0), "dedupe_key",
+                           json_object_get(ev, "dedupe_key"), "object_id",
+                           json_object_get(ev, "object_id") ? json_object_get(ev, "object_id") : json_null(), "status",
+                           st, "detail", PQgetvalue(r, k, c0 + 2)));
+    }
+    http_reply_json(rq, 200, json_pack("{s:o, s:o}", "counts", counts, "events", out));
+}
+
+/* ?wait=applied on an async endpoint: poll until none of the delivery's
+ * events is pending or the configured bound passes, then answer each
+ * event's state (pending ones still pending). ids: the stored events' ids
+ * as a PostgreSQL array literal. */
+static void wait_applied(http_req *rq, db_conn *db, const char *ids, const json_t *events)
+{
+    const config *cfg = http_config(rq);
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    app_err err = {0};
+    const char *p[] = {ids};
+    for (;;) {
+        char left[24];
+        if (db_query_value(db, "SELECT count(*) FROM webhook_events WHERE id = ANY ($1::uuid[]) AND status = 'pending'",
+                           1, p, left, sizeof left, &err) < 0) {
+            http_reply_error(rq, &err);
+            return;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double ms = (double)(now.tv_sec - t0.tv_sec) * 1000.0 + (double)(now.tv_nsec - t0.tv_nsec) / 1e6;
+        if (strcmp(left, "0") == 0 || ms >= cfg->webhook_wait_ms)
+            break;
+        whapply_notify();
+        struct timespec pause = {0, 10 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    PGresult *r = db_query(db,
+                           "SELECT w.id, w.status, w.detail FROM unnest($1::uuid[]) WITH ORDINALITY AS x(id, k)"
+                           " JOIN webhook_events w ON w.id = x.id ORDER BY x.k",
+                           1, p, &err);
+    if (!r) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    reply_outcomes(rq, r, 0, events);
+    PQclear(r);
+}
+
+/* Store (async) or store and apply (sync) the adapted events, and answer. */
+static void ingest(http_req *rq, db_conn *db, const endpoint *ep, const char *id, json_t *events, bool wait)
+{
+    app_err err = {0};
+    json_t *hdrs = kept_headers(rq);
+    char *hdr_text = json_dumps(hdrs, JSON_COMPACT);
+    char *ev_text = json_dumps(events, JSON_COMPACT);
+    json_decref(hdrs);
+    const char *p[] = {ep->workspace_id, id, hdr_text, rq->body ? rq->body : "", ev_text};
+    bool sync = strcmp(ep->apply_mode, "sync") == 0;
+    /* one transaction each way: the delivery and its events (sync: and their
+     * effects) are committed before the 2xx */
+    PGresult *r = db_query(db,
+                           sync ? "SELECT event_id, status, detail FROM webhook_ingest($1, $2, $3, $4, $5) ORDER BY n"
+                                : "SELECT event_id, status, detail FROM webhook_store($1, $2, $3, $4, $5) ORDER BY n",
+                           5, p, &err);
+    free(hdr_text);
+    free(ev_text);
+    prom_count_webhook(prom_source(ep->source), r != NULL);
+    if (!r) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    if (sync) {
+        reply_outcomes(rq, r, 0, events);
+        PQclear(r);
+        return;
+    }
+    long accepted = 0, duplicates = 0, pending = 0;
+    size_t cap = (size_t)PQntuples(r) * 40 + 4, len = 1;
+    char *ids = malloc(cap);
+    if (!ids) {
+        PQclear(r);
+        http_fail(rq, ERR_INTERNAL, "out of memory");
+        return;
+    }
+    ids[0] = '{';
+    for (int k = 0; k < PQntuples(r); k++) {
+        const char *st = PQgetvalue(r, k, 1);
+        if (strcmp(st, "duplicate") == 0)
+            duplicates++;
+        else
+            accepted++;
+        pending += strcmp(st, "pending") == 0;
+        len += (size_t)snprintf(ids + len, cap - len, "%s%s", k ? "," : "", PQgetvalue(r, k, 0));
+    }
+    snprintf(ids + len, cap - len, "}");
+    PQclear(r);
+    if (pending > 0)
+        whapply_notify();
+    if (wait)
+        wait_applied(rq, db, ids, events);
+    else
+        http_reply_json(
+            rq, 200, json_pack("{s:i, s:i}", "accepted", (json_int_t)accepted, "duplicates", (json_int_t)duplicates));
+    free(ids);
+}
+
+/* The receiver's own query parameter: ?wait=applied (bounded). Other query
+ * parameters are the CRM's (its target URL) and are left alone. False after
+ * replying 422. */
+static bool wait_param(http_req *rq, bool *wait)
+{
+    const char *w = http_query(rq, "wait");
+    *wait = w != NULL;
+    if (w && strcmp(w, "applied") != 0) {
+        app_err err = {0};
+        app_err_field(&err, "wait", "must be 'applied' (answer once this delivery's events are applied)");
+        http_reply_error(rq, &err);
+        return false;
+    }
+    return true;
+}
+
+/* Above the configured backlog, an async delivery is refused before anything
+ * is stored: the sender retries later (HubSpot, Pipedrive and Svix all retry
+ * a 5xx) instead of the queue growing without bound. False after replying. */
+static bool backlog_ok(http_req *rq, const endpoint *ep)
+{
+    const config *cfg = http_config(rq);
+    if (strcmp(ep->apply_mode, "async") != 0 || cfg->webhook_max_backlog <= 0)
+        return true;
+    whapply_backlog b = whapply_stats();
+    if (!b.known || b.pending < cfg->webhook_max_backlog)
+        return true;
+    http_add_header(rq, "Retry-After", "30");
+    http_fail(rq, ERR_WEBHOOK_BACKLOG, "%lld webhook events are waiting to be applied (limit %d); retry later",
+              b.pending, cfg->webhook_max_backlog);
+    return false;
+}
+
 void h_hooks_receive(http_req *rq)
 {
     const char *id = rq->params[0];
@@ -551,6 +712,11 @@ void h_hooks_receive(http_req *rq)
         endpoint_free(&ep);
         return;
     }
+    bool wait = false;
+    if (!wait_param(rq, &wait) || !backlog_ok(rq, &ep)) {
+        endpoint_free(&ep);
+        return;
+    }
     char msg[200];
     json_t *payloads = whadapt_split(ep.source, rq->body ? rq->body : "", rq->body_len, msg, sizeof msg);
     if (!payloads) {
@@ -572,45 +738,14 @@ void h_hooks_receive(http_req *rq)
     json_t *pl;
     json_array_foreach(payloads, i, pl) { json_array_append_new(events, whadapt_event(&wep, pl, msg_id)); }
     json_decref(payloads);
-    json_t *hdrs = kept_headers(rq);
-    char *hdr_text = json_dumps(hdrs, JSON_COMPACT);
-    char *ev_text = json_dumps(events, JSON_COMPACT);
-    json_decref(hdrs);
-    const char *p[] = {ep.workspace_id, id, hdr_text, rq->body ? rq->body : "", ev_text};
-    /* one statement: the delivery, its events and their effects commit together */
-    PGresult *r =
-        db_query(db, "SELECT event_id, status, detail FROM webhook_ingest($1, $2, $3, $4, $5) ORDER BY n", 5, p, &err);
-    free(hdr_text);
-    free(ev_text);
-    prom_count_webhook(prom_source(ep.source), r != NULL);
-    endpoint_free(&ep);
-    if (!r) {
-        json_decref(events);
-        http_reply_error(rq, &err);
-        return;
-    }
-    json_t *out = json_array();
-    json_t *counts = json_pack("{s:i, s:i, s:i, s:i}", "applied", 0, "duplicate", 0, "stale", 0, "rejected", 0);
-    for (int k = 0; k < PQntuples(r); k++) {
-        json_t *ev = json_array_get(events, (size_t)k);
-        const char *st = PQgetvalue(r, k, 1);
-        json_t *c = json_object_get(counts, st);
-        if (c)
-            json_integer_set(c, json_integer_value(c) + 1);
-        json_array_append_new(
-            out, json_pack("{s:s, s:O, s:O, s:s, s:s}", "id", PQgetvalue(r, k, 0), "dedupe_key",
-                           json_object_get(ev, "dedupe_key"), "object_id",
-                           json_object_get(ev, "object_id") ? json_object_get(ev, "object_id") : json_null(), "status",
-                           st, "detail", PQgetvalue(r, k, 2)));
-    }
-    PQclear(r);
+    ingest(rq, db, &ep, id, events, wait);
     json_decref(events);
-    http_reply_json(rq, 200, json_pack("{s:o, s:o}", "counts", counts, "events", out));
+    endpoint_free(&ep);
 }
 
 /* ---- the event log ---------------------------------------------------------- */
 
-static const char *const event_statuses[] = {"received", "applied", "duplicate", "stale", "rejected", NULL};
+static const char *const event_statuses[] = {"pending", "held", "applied", "duplicate", "stale", "rejected", NULL};
 
 void h_webhook_events_list(http_req *rq)
 {
@@ -627,7 +762,7 @@ void h_webhook_events_list(http_req *rq)
     for (int i = 0; status && event_statuses[i]; i++)
         known = known || strcmp(status, event_statuses[i]) == 0;
     if (!known)
-        app_err_field(&err, "status", "must be one of received, applied, duplicate, stale, rejected");
+        app_err_field(&err, "status", "must be one of pending, held, applied, duplicate, stale, rejected");
     if (object_id && (!*object_id || strlen(object_id) > 200))
         app_err_field(&err, "object_id", "must be 1 to 200 characters");
     if (cursor && (strspn(cursor, "0123456789") != strlen(cursor) || strlen(cursor) > 18))
@@ -673,12 +808,22 @@ void h_webhook_events_replay(http_req *rq)
     db_conn *db = NULL;
     PGresult *r = http_query_one(rq, &db,
                                  "SELECT e.endpoint_id, e.payload, COALESCE(d.headers ->> 'webhook-id',"
-                                 " d.headers ->> 'svix-id') FROM webhook_events e"
+                                 " d.headers ->> 'svix-id'), e.status FROM webhook_events e"
                                  " JOIN webhook_deliveries d ON d.id = e.delivery_id"
                                  " WHERE e.workspace_id = $1 AND e.id = $2::uuid",
                                  "No webhook event with this id");
     if (!r)
         return;
+    const char *state = PQgetvalue(r, 0, 3);
+    if (strcmp(state, "pending") == 0 || strcmp(state, "held") == 0) {
+        http_fail(rq, ERR_CONFLICT, "%s",
+                  strcmp(state, "pending") == 0
+                      ? "The event is pending: an applier applies it shortly (POST with ?wait=applied waits for it)"
+                      : "The event is held until its deal's name and stage arrive; replaying it would create a deal "
+                        "without them");
+        PQclear(r);
+        return;
+    }
     app_err err = {0};
     endpoint ep;
     int f = endpoint_load(db, PQgetvalue(r, 0, 0), rq->auth.workspace_id, &ep, &err);

@@ -134,11 +134,61 @@ void h_territory_plans_diff(http_req *rq);
 void h_territory_plans_apply(http_req *rq);
 void h_territory_plans_revert(http_req *rq);
 
+/* h_leads.c: leads and contacts (issue 19) */
+void h_leads_put(http_req *rq);
+void h_leads_get(http_req *rq);
+void h_leads_list(http_req *rq);
+void h_leads_delete(http_req *rq);
+void h_leads_batch(http_req *rq);
+/* h_activities.c: activities and touchpoints */
+void h_activities_create(http_req *rq);
+void h_activities_batch(http_req *rq);
+void h_activities_get(http_req *rq);
+void h_activities_list(http_req *rq);
+/* h_attrib.c: multi-touch attribution */
+void h_attribution(http_req *rq);
+/* h_scoring.c: lead scoring models and a lead's score */
+void h_scoring_models_create(http_req *rq);
+void h_scoring_models_list(http_req *rq);
+void h_scoring_models_get(http_req *rq);
+void h_scoring_models_put(http_req *rq);
+void h_scoring_models_delete(http_req *rq);
+void h_scoring_models_versions(http_req *rq);
+void h_leads_score(http_req *rq);
+/* A lead's score as of as_of (RFC 3339; NULL: now) by the model whose
+ * stored JSON is model_text: *out the LeadScore answer. 0, or -1 with err
+ * (ERR_NOT_FOUND when the lead did not exist then). */
+int scoring_lead_score(db_conn *db, const char *workspace_id, const char *lead_id, const char *as_of,
+                       const char *model_text, json_t **out, app_err *err);
+/* After activities are written (items_json: their JSON array), move the
+ * leads whose score reached the MQL threshold to mql when the default model
+ * has auto_mql. In the caller's transaction; 0 or -1. */
+int scoring_auto_mql(db_conn *c, const char *workspace_id, const char *items_json, app_err *err);
 /* h_attain.c: quota attainment, pace and projection */
 void h_attainment(http_req *rq);
 
 /* h_hygiene.c: the seed's data hygiene rules (audit.h has the shared builder) */
 void h_hygiene(http_req *rq);
 void h_hygiene_rule(http_req *rq);
+/* h_comp.c: comp plans (versioned, JSON or YAML), templates, statements */
+void h_comp_plans_create(http_req *rq);
+void h_comp_plans_list(http_req *rq);
+void h_comp_plans_templates(http_req *rq);
+void h_comp_plans_get(http_req *rq);
+void h_comp_plans_put(http_req *rq);
+void h_comp_plans_statements(http_req *rq);
+
+/* h_scorecard.c: the seed's rep scorecard */
+void h_reps_scorecard(http_req *rq);
+
+/* h_health.c: account health inputs, accounts at risk, signals */
+void h_usage_create(http_req *rq);
+void h_support_tickets_create(http_req *rq);
+void h_nps_responses_create(http_req *rq);
+void h_accounts_at_risk(http_req *rq);
+void h_signals(http_req *rq);
+
+/* h_quota.c: quota plans */
+void h_quota_plans_create(http_req *rq);
 
 #endif

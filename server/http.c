@@ -19,6 +19,7 @@
 #include "jsonv.h"
 #include "log.h"
 #include "prom.h"
+#include "fccache.h"
 #include "respcache.h"
 #include "ratelimit.h"
 
@@ -38,6 +39,31 @@
 #define HTTP_MAX_HEADER_BYTES (16 * 1024)
 #define HTTP_CONNECTION_POOL_BYTES (80 * 1024)
 
+/* Connections whose request line and headers are not complete yet, so
+ * that a slow-header client (one byte every few seconds keeps libmicrohttpd's
+ * idle timeout from firing) is cut at --header-timeout. libmicrohttpd has no
+ * such deadline and no call to close a connection from outside its
+ * callbacks; the sweeper shuts the socket down (not close: the descriptor
+ * stays libmicrohttpd's, which then sees EOF and closes it itself). An entry
+ * leaves the list in the CLOSED notification, which libmicrohttpd sends
+ * before it closes the descriptor, so under the lock fd is always the
+ * connection's own. */
+typedef struct conn_track {
+    struct conn_track *prev, *next;
+    int fd;
+    int64_t waiting_since_ms; /* start of the current wait for headers; 0 while a request runs */
+    bool cut;
+} conn_track;
+
+typedef struct {
+    pthread_mutex_t mu;
+    conn_track head; /* sentinel of a circular list */
+    pthread_t sweeper;
+    bool running;
+    int stop;
+    int header_timeout_ms;
+} conn_guard;
+
 struct http_server {
     struct MHD_Daemon *mhd;
     const config *cfg;
@@ -50,6 +76,7 @@ struct http_server {
     ratelimit *rl;                   /* per-key buckets; NULL when --rate-limit is 0 */
     const char *const **query_names; /* per route: the query parameters it takes (http_op_decls) */
     bool *negotiated;                /* per route: the answer depends on Accept (http_op_decls) */
+    conn_guard guard;                /* --header-timeout */
 };
 
 static double now_ms(void)
@@ -252,9 +279,23 @@ void http_reply_not_modified(http_req *rq, char *text, size_t len)
     http_reply_text(rq, 304, NULL, text, len);
 }
 
+/* Every 503 says when to come back (RFC 9110 section 10.2.3): a client
+ * that retries at once only adds to an outage. */
+#define HTTP_RETRY_AFTER_503_S "2"
+static void add_retry_after(http_req *rq, int status)
+{
+    if (status != 503)
+        return;
+    for (int i = 0; i < rq->nheaders; i++)
+        if (strcasecmp(rq->headers[i][0], "Retry-After") == 0)
+            return;
+    http_add_header(rq, "Retry-After", HTTP_RETRY_AFTER_503_S);
+}
+
 void http_reply_error(http_req *rq, const app_err *e)
 {
     app_error code = e->code == ERR_NONE ? ERR_INTERNAL : e->code;
+    add_retry_after(rq, app_error_status(code));
     char type[96];
     snprintf(type, sizeof type, "/problems/%s", app_error_slug(code));
     json_t *doc = json_object();
@@ -1002,8 +1043,11 @@ static void dispatch(http_req *rq)
         http_fail(rq, ERR_INTERNAL, "The handler produced no response");
     if (idem)
         idempotency_end(rq, idem, hash, locked, tx);
-    if (rq->status < 300 && strcmp(rq->route->method, "GET") != 0)
+    if (rq->status < 300 && strcmp(rq->route->method, "GET") != 0) {
         respcache_bump(); /* a write: cached reads may be stale now */
+        if (!(rq->route->flags & ROUTE_DERIVED) && rq->auth.workspace_id[0])
+            fccache_touch(rq->auth.workspace_id); /* the forecast engine's learned inputs too */
+    }
 }
 
 static enum MHD_Result send_reply(struct MHD_Connection *conn, http_req *rq)
@@ -1152,6 +1196,114 @@ static void release_db(http_req *rq)
     }
 }
 
+/* ---- connection guard: the deadline for a request line and headers ---- */
+
+static int64_t guard_now_ms(void) { return (int64_t)now_ms(); }
+
+static conn_track *track_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* The headers are in (the first callback of a request): no deadline while it runs. */
+static void guard_headers_done(struct MHD_Connection *conn)
+{
+    conn_track *t = track_of(conn);
+    if (t)
+        __atomic_store_n(&t->waiting_since_ms, 0, __ATOMIC_RELAXED);
+}
+
+/* A request ended: the next one's headers have the deadline from now. */
+static void guard_request_done(struct MHD_Connection *conn)
+{
+    conn_track *t = track_of(conn);
+    if (t)
+        __atomic_store_n(&t->waiting_since_ms, guard_now_ms(), __ATOMIC_RELAXED);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    conn_guard *g = &((http_server *)cls)->guard;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        conn_track *t = calloc(1, sizeof *t);
+        if (!t || !ci) {
+            free(t);
+            *socket_context = NULL;
+            return;
+        }
+        t->fd = ci->connect_fd;
+        t->waiting_since_ms = guard_now_ms();
+        pthread_mutex_lock(&g->mu);
+        t->next = g->head.next;
+        t->prev = &g->head;
+        g->head.next->prev = t;
+        g->head.next = t;
+        pthread_mutex_unlock(&g->mu);
+        *socket_context = t;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
+        conn_track *t = *socket_context;
+        pthread_mutex_lock(&g->mu);
+        t->prev->next = t->next;
+        t->next->prev = t->prev;
+        pthread_mutex_unlock(&g->mu);
+        free(t);
+        *socket_context = NULL;
+    }
+}
+
+static void *guard_sweep(void *arg)
+{
+    conn_guard *g = arg;
+    while (!__atomic_load_n(&g->stop, __ATOMIC_SEQ_CST)) {
+        struct timespec ts = {0, 200 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        int64_t now = guard_now_ms();
+        int cut = 0;
+        pthread_mutex_lock(&g->mu);
+        for (conn_track *t = g->head.next; t != &g->head; t = t->next) {
+            int64_t since = __atomic_load_n(&t->waiting_since_ms, __ATOMIC_RELAXED);
+            if (!t->cut && since > 0 && now - since > g->header_timeout_ms) {
+                shutdown(t->fd, SHUT_RDWR);
+                t->cut = true;
+                cut++;
+            }
+        }
+        pthread_mutex_unlock(&g->mu);
+        if (cut)
+            log_warn_limited("http", "closed %d connection(s) without a complete request line and headers in %d s", cut,
+                             g->header_timeout_ms / 1000);
+    }
+    return NULL;
+}
+
+static int guard_start(http_server *s)
+{
+    conn_guard *g = &s->guard;
+    pthread_mutex_init(&g->mu, NULL);
+    g->head.next = g->head.prev = &g->head;
+    g->header_timeout_ms = s->cfg->header_timeout * 1000;
+    if (s->cfg->header_timeout <= 0)
+        return 0;
+    if (pthread_create(&g->sweeper, NULL, guard_sweep, g) != 0)
+        return -1;
+    g->running = true;
+    return 0;
+}
+
+/* After MHD_stop_daemon: every connection is closed (and its entry freed). */
+static void guard_stop(http_server *s)
+{
+    conn_guard *g = &s->guard;
+    __atomic_store_n(&g->stop, 1, __ATOMIC_SEQ_CST);
+    if (g->running)
+        pthread_join(g->sweeper, NULL);
+    g->running = false;
+    pthread_mutex_destroy(&g->mu);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
@@ -1169,6 +1321,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         rq->path = url;
         rq->route_index = -1;
         rq->started_ms = now_ms();
+        guard_headers_done(conn);
         const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
         if (rid && request_id_ok(rid))
             snprintf(rq->request_id, sizeof rq->request_id, "%s", rid);
@@ -1230,9 +1383,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
-    (void)conn;
     http_server *srv = cls;
     http_req *rq = *con_cls;
+    guard_request_done(conn);
     if (!rq)
         return;
     release_db(rq);
@@ -1262,7 +1415,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     size_t n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
         msg[--n] = '\0';
-    log_warn("mhd", "%s", msg);
+    /* a line per refused connection under an attack: limited */
+    log_warn_limited("mhd", "%s", msg);
 }
 
 static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *sslen)
@@ -1320,6 +1474,13 @@ http_server *http_server_start(const config *cfg, db_pool *pool, const http_rout
             return NULL;
         }
     }
+    if (guard_start(s) != 0) {
+        ratelimit_destroy(s->rl);
+        free(s->query_names);
+        free(s->negotiated);
+        free(s);
+        return NULL;
+    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
@@ -1327,9 +1488,12 @@ http_server *http_server_start(const config *cfg, db_pool *pool, const http_rout
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->conn_timeout, MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)HTTP_CONNECTION_POOL_BYTES, MHD_OPTION_UNESCAPE_CALLBACK, unescape_keep_nul, NULL, MHD_OPTION_END);
+        (size_t)HTTP_CONNECTION_POOL_BYTES, MHD_OPTION_UNESCAPE_CALLBACK, unescape_keep_nul, NULL,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)cfg->max_conns_per_ip, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
     if (!s->mhd) {
         fprintf(stderr, "revopsd: cannot listen on %s\n", cfg->listen);
+        guard_stop(s);
         ratelimit_destroy(s->rl);
         free(s->query_names);
         free(s->negotiated);
@@ -1370,6 +1534,7 @@ void http_server_stop(http_server *s, int grace_s)
         nanosleep(&ts, NULL);
     }
     MHD_stop_daemon(s->mhd);
+    guard_stop(s);
     ratelimit_destroy(s->rl);
     free(s->query_names);
     free(s->negotiated);

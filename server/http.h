@@ -33,6 +33,9 @@ typedef void (*http_handler)(http_req *rq);
 #define ROUTE_LARGE_BODY 0x10 /* bulk uploads: body limit is --max-import-body instead of --max-body */
 #define ROUTE_RAW_JSON 0x20   /* with ROUTE_RAW_BODY: the raw bytes are kept, but they must be application/json */
 #define ROUTE_ANY_QUERY 0x40  /* the caller's own query string (a CRM's target URL; signed, not ours to name) */
+/* a POST that only stores what it computed from the data (a forecast, a
+ * snapshot, a plan): it leaves the forecast engine's cached inputs (fccache) valid */
+#define ROUTE_DERIVED 0x100
 
 typedef struct {
     const char *method;

@@ -414,18 +414,24 @@ static int cmp_stage_date(const void *a, const void *b)
     return strcmp(((const stage_date *)a)->at, ((const stage_date *)b)->at);
 }
 
-/* Turn one record into ops (deals: one per reconstructed stage, then the final state). */
-static void one_record(import_ctx *x, long row, const json_t *vals)
+/* One record while it becomes ops: the fields it gives (in, custom), its
+ * dated stages, product and id. */
+typedef struct {
+    json_t *in, *custom;
+    stage_date dates[16];
+    int ndates;
+    const char *product, *id;
+    char idbuf[256];
+} import_rec;
+
+/* The record's columns through the mapping into r: fields coerced to their
+ * type, custom.*, product, stage_date.* and the id. -1 when a value is
+ * rejected (the rejection is recorded). */
+static int map_record(import_ctx *x, long row, const json_t *vals, import_rec *r)
 {
     const crm_object *o = x->o;
     const json_t *req = x->req;
     const json_t *mapping = json_object_get(req, "mapping");
-    json_t *in = json_object();
-    json_t *custom = json_object();
-    stage_date dates[16];
-    int ndates = 0;
-    const char *product = NULL, *id = NULL;
-    char idbuf[256] = "";
     const char *col;
     json_t *raw;
     json_object_foreach((json_t *)vals, col, raw)
@@ -442,64 +448,61 @@ static void one_record(import_ctx *x, long row, const json_t *vals)
                 continue; /* an empty cell is "not given" */
             if (strcmp(target, "id") == 0) {
                 if (s)
-                    snprintf(idbuf, sizeof idbuf, "%s", s);
+                    snprintf(r->idbuf, sizeof r->idbuf, "%s", s);
                 else if (json_is_integer(raw))
-                    snprintf(idbuf, sizeof idbuf, "%lld", (long long)json_integer_value(raw));
-                id = idbuf;
+                    snprintf(r->idbuf, sizeof r->idbuf, "%lld", (long long)json_integer_value(raw));
+                r->id = r->idbuf;
             } else if (strncmp(target, "custom.", 7) == 0) {
-                json_object_set(custom, target + 7, raw);
+                json_object_set(r->custom, target + 7, raw);
             } else if (o->kind == CRM_DEALS && strcmp(target, "product") == 0 && s) {
-                product = s;
+                r->product = s;
             } else if (o->kind == CRM_DEALS && strncmp(target, "stage_date.", 11) == 0 && s) {
                 char buf[40];
                 const char *ts = parse_ts(s, buf, sizeof buf);
                 if (!ts) {
-                    reject(x, row, id, "%s: '%.60s' is not a date", col, s);
+                    reject(x, row, r->id, "%s: '%.60s' is not a date", col, s);
                     json_decref(targets);
-                    goto out;
+                    return -1;
                 }
-                if (ndates < 16) {
-                    snprintf(dates[ndates].stage, sizeof dates[0].stage, "%s", target + 11);
-                    snprintf(dates[ndates].at, sizeof dates[0].at, "%s", ts);
-                    ndates++;
+                if (r->ndates < 16) {
+                    snprintf(r->dates[r->ndates].stage, sizeof r->dates[0].stage, "%s", target + 11);
+                    snprintf(r->dates[r->ndates].at, sizeof r->dates[0].at, "%s", ts);
+                    r->ndates++;
                 }
             } else {
                 const crm_field *f = crm_field_named(o, target);
                 if (!f)
                     continue; /* an unmapped column that is not a field */
                 if (!s) {
-                    json_object_set(in, target, raw);
+                    json_object_set(r->in, target, raw);
                     continue;
                 }
                 const char *why = NULL;
                 long long scale = json_integer_value(json_object_get(json_object_get(req, "scale"), target));
                 json_t *v = coerce(f, s, scale, &why);
                 if (!v) {
-                    reject(x, row, id, "%s: '%.60s' %s", col, s);
+                    reject(x, row, r->id, "%s: '%.60s' %s", col, s);
                     json_decref(targets);
-                    goto out;
+                    return -1;
                 }
-                json_object_set_new(in, target, v);
+                json_object_set_new(r->in, target, v);
             }
         }
         json_decref(targets);
     }
-    /* defaults, then fixes */
-    json_t *dv;
-    json_object_foreach(json_object_get(req, "defaults"), col, dv)
-    {
-        if (!json_object_get(in, col))
-            json_object_set(in, col, dv);
-    }
-    if (!id) {
-        reject(x, row, NULL, "%s%s", "no id column is mapped or the id is empty", "");
-        goto out;
-    }
-    if (!jv_id_clean(id)) { /* the same rule as a path or batch id */
-        reject(x, row, NULL, "%s%s", "the id contains a control character (CR, LF, NUL, ...); ids never do", "");
-        goto out;
-    }
-    json_object_foreach(in, col, raw)
+    return 0;
+}
+
+/* Stage through stage_map (or a near match of its keys, reported as a fix),
+ * enum and vocabulary values to their known spelling. -1 when a stage is
+ * unknown (recorded). */
+static int fix_values(import_ctx *x, long row, import_rec *r)
+{
+    const crm_object *o = x->o;
+    const json_t *req = x->req;
+    const char *col;
+    json_t *raw;
+    json_object_foreach(r->in, col, raw)
     {
         const char *s = json_string_value(raw);
         const crm_field *f = crm_field_named(o, col);
@@ -510,7 +513,7 @@ static void one_record(import_ctx *x, long row, const json_t *vals)
             const json_t *sm = json_object_get(req, "stage_map");
             const char *mapped = json_string_value(json_object_get(sm, s));
             if (mapped) {
-                json_object_set_new(in, col, json_string(mapped));
+                json_object_set_new(r->in, col, json_string(mapped));
                 continue;
             }
             if (crm_is_stage_key(s))
@@ -520,11 +523,11 @@ static void one_record(import_ctx *x, long row, const json_t *vals)
             const char *k = match_known(known, s, &why);
             if (k) {
                 note_fix(x, row, "stage", s, json_string_value(json_object_get(sm, k)), why);
-                json_object_set_new(in, col, json_string(json_string_value(json_object_get(sm, k))));
+                json_object_set_new(r->in, col, json_string(json_string_value(json_object_get(sm, k))));
             } else {
-                reject(x, row, id, "stage: '%.60s' is not in stage_map nor a funnel stage key%s", s, "");
+                reject(x, row, r->id, "stage: '%.60s' is not in stage_map nor a funnel stage key%s", s, "");
                 json_decref(known);
-                goto out;
+                return -1;
             }
         } else if (f->type == CRM_ENUM || json_object_get(json_object_get(req, "vocabulary"), col)) {
             known = f->type == CRM_ENUM ? values_of(f->values)
@@ -533,68 +536,70 @@ static void one_record(import_ctx *x, long row, const json_t *vals)
             const char *k = match_known(known, s, &why);
             if (k && why) {
                 note_fix(x, row, col, s, k, why);
-                json_object_set_new(in, col, json_string(k));
+                json_object_set_new(r->in, col, json_string(k));
             }
         }
         json_decref(known);
     }
-    if (o->kind == CRM_DEALS && product) {
-        const json_t *pl = json_object_get(req, "price_list");
-        json_t *known = keys_of(pl);
-        const char *why;
-        const char *k = json_object_size(pl) ? match_known(known, product, &why) : product;
-        if (k && k != product && why)
-            note_fix(x, row, "product", product, k, why);
-        json_object_set_new(custom, "product", json_string(k ? k : product));
-        const char *stage = json_string_value(json_object_get(in, "stage"));
-        const char *status = json_string_value(json_object_get(in, "status"));
-        bool open = !(status && strcmp(status, "open") != 0) &&
-                    !(stage && (strcmp(stage, "closed_won") == 0 || strcmp(stage, "closed_lost") == 0));
-        json_t *price = k ? json_object_get(pl, k) : NULL;
-        if (open && !json_object_get(in, "amount") && price) {
-            char amt[40];
-            money_t c = 0;
-            if (!money_from_double(json_number_value(price), &c))
-                c = 0; /* price_list amounts were validated */
-            note_fix(x, row, "amount", "", money_format(c, amt, sizeof amt), "estimated from price_list");
-            json_object_set(in, "amount", price);
-        }
-        json_decref(known);
+    return 0;
+}
+
+/* A deal's product: its price-list spelling (a fix when corrected), and an
+ * open deal without an amount gets the list price (reported as estimated). */
+static void apply_product(import_ctx *x, long row, import_rec *r)
+{
+    const json_t *req = x->req;
+    const json_t *pl = json_object_get(req, "price_list");
+    json_t *known = keys_of(pl);
+    const char *why;
+    const char *k = json_object_size(pl) ? match_known(known, r->product, &why) : r->product;
+    if (k && k != r->product && why)
+        note_fix(x, row, "product", r->product, k, why);
+    json_object_set_new(r->custom, "product", json_string(k ? k : r->product));
+    const char *stage = json_string_value(json_object_get(r->in, "stage"));
+    const char *status = json_string_value(json_object_get(r->in, "status"));
+    bool open = !(status && strcmp(status, "open") != 0) &&
+                !(stage && (strcmp(stage, "closed_won") == 0 || strcmp(stage, "closed_lost") == 0));
+    json_t *price = k ? json_object_get(pl, k) : NULL;
+    if (open && !json_object_get(r->in, "amount") && price) {
+        char amt[40];
+        money_t c = 0;
+        if (!money_from_double(json_number_value(price), &c))
+            c = 0; /* price_list amounts were validated */
+        note_fix(x, row, "amount", "", money_format(c, amt, sizeof amt), "estimated from price_list");
+        json_object_set(r->in, "amount", price);
     }
-    if (json_object_size(custom))
-        json_object_set(in, "custom", custom);
-    app_err ferr = {0};
-    json_t *patch = crm_check(o, in, true, NULL, &ferr);
-    if (!patch) {
-        char msg[400] = "";
-        size_t n = 0;
-        for (int i = 0; i < ferr.nfields && n < sizeof msg; i++)
-            n += (size_t)snprintf(msg + n, sizeof msg - n, "%s%s %s", i ? "; " : "", ferr.fields[i].field,
-                                  ferr.fields[i].message);
-        reject(x, row, id, "%s%s", msg, "");
-        goto out;
-    }
+    json_decref(known);
+}
+
+/* The ops of a checked record: every dated stage before the final one in
+ * time order, then the final state (at the close, else the last known date,
+ * else as_of). */
+static void emit_ops(import_ctx *x, long row, import_rec *r, json_t *patch)
+{
+    const crm_object *o = x->o;
+    const json_t *req = x->req;
     /* the stage history: every dated stage before the final one, in time order */
     const char *final_stage = json_string_value(json_object_get(patch, "stage"));
-    qsort(dates, (size_t)ndates, sizeof dates[0], cmp_stage_date);
+    qsort(r->dates, (size_t)r->ndates, sizeof r->dates[0], cmp_stage_date);
     const char *as_of = json_string_value(json_object_get(req, "as_of"));
     const char *closed = json_string_value(json_object_get(patch, "closed_at"));
     const char *final_at = NULL;
-    for (int i = 0; i < ndates; i++) {
-        if (final_stage && strcmp(dates[i].stage, final_stage) == 0) {
-            final_at = dates[i].at;
+    for (int i = 0; i < r->ndates; i++) {
+        if (final_stage && strcmp(r->dates[i].stage, final_stage) == 0) {
+            final_at = r->dates[i].at;
             continue;
         }
-        json_t *op = json_pack("{s:s, s:{s:s}, s:s, s:s}", "id", id, "patch", "stage", dates[i].stage, "at",
-                               dates[i].at, "origin", "import");
+        json_t *op = json_pack("{s:s, s:{s:s}, s:s, s:s}", "id", r->id, "patch", "stage", r->dates[i].stage, "at",
+                               r->dates[i].at, "origin", "import");
         json_array_append_new(x->ops, op);
         json_array_append_new(x->op_rows, json_integer(row));
     }
     /* the final state happens at the close, else at the last known date, else as_of */
-    const char *at = closed ? closed : ndates ? dates[ndates - 1].at : as_of;
-    if (closed && ndates && strcmp(dates[ndates - 1].at, closed) > 0)
-        at = dates[ndates - 1].at;
-    json_t *op = json_pack("{s:s, s:o, s:s}", "id", id, "patch", patch, "origin", "import");
+    const char *at = closed ? closed : r->ndates ? r->dates[r->ndates - 1].at : as_of;
+    if (closed && r->ndates && strcmp(r->dates[r->ndates - 1].at, closed) > 0)
+        at = r->dates[r->ndates - 1].at;
+    json_t *op = json_pack("{s:s, s:o, s:s}", "id", r->id, "patch", patch, "origin", "import");
     if (at)
         json_object_set_new(op, "at", json_string(at));
     if (o->kind == CRM_DEALS) /* when the final stage was entered; null when no date says */
@@ -605,9 +610,52 @@ static void one_record(import_ctx *x, long row, const json_t *vals)
     json_array_append_new(x->ops, op);
     json_array_append_new(x->op_rows, json_integer(row));
     json_array_append_new(x->last_op, json_integer((json_int_t)json_array_size(x->ops) - 1));
+}
+
+/* Turn one record into ops (deals: one per reconstructed stage, then the final state). */
+static void one_record(import_ctx *x, long row, const json_t *vals)
+{
+    const crm_object *o = x->o;
+    import_rec r = {.in = json_object(), .custom = json_object()};
+    if (map_record(x, row, vals, &r) != 0)
+        goto out;
+    /* defaults, then fixes */
+    const char *col;
+    json_t *dv;
+    json_object_foreach(json_object_get(x->req, "defaults"), col, dv)
+    {
+        if (!json_object_get(r.in, col))
+            json_object_set(r.in, col, dv);
+    }
+    if (!r.id) {
+        reject(x, row, NULL, "%s%s", "no id column is mapped or the id is empty", "");
+        goto out;
+    }
+    if (!jv_id_clean(r.id)) { /* the same rule as a path or batch id */
+        reject(x, row, NULL, "%s%s", "the id contains a control character (CR, LF, NUL, ...); ids never do", "");
+        goto out;
+    }
+    if (fix_values(x, row, &r) != 0)
+        goto out;
+    if (o->kind == CRM_DEALS && r.product)
+        apply_product(x, row, &r);
+    if (json_object_size(r.custom))
+        json_object_set(r.in, "custom", r.custom);
+    app_err ferr = {0};
+    json_t *patch = crm_check(o, r.in, true, NULL, &ferr);
+    if (!patch) {
+        char msg[400] = "";
+        size_t n = 0;
+        for (int i = 0; i < ferr.nfields && n < sizeof msg; i++)
+            n += (size_t)snprintf(msg + n, sizeof msg - n, "%s%s %s", i ? "; " : "", ferr.fields[i].field,
+                                  ferr.fields[i].message);
+        reject(x, row, r.id, "%s%s", msg, "");
+        goto out;
+    }
+    emit_ops(x, row, &r, patch);
 out:
-    json_decref(in);
-    json_decref(custom);
+    json_decref(r.in);
+    json_decref(r.custom);
 }
 
 typedef struct {

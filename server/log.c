@@ -52,7 +52,14 @@ void log_line_n(const char *json, size_t len)
 
 void log_line(const char *json) { log_line_n(json, strlen(json)); }
 
+static void log_v2(const char *level, const char *component, long suppressed, const char *fmt, va_list ap);
+
 static void log_v(const char *level, const char *component, const char *fmt, va_list ap)
+{
+    log_v2(level, component, -1, fmt, ap);
+}
+
+static void log_v2(const char *level, const char *component, long suppressed, const char *fmt, va_list ap)
 {
     char msg[1024];
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -62,6 +69,8 @@ static void log_v(const char *level, const char *component, const char *fmt, va_
     gmtime_r(&now, &tm);
     strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
     json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "ts", ts, "level", level, "component", component, "msg", msg);
+    if (o && suppressed > 0)
+        json_object_set_new(o, "suppressed", json_integer(suppressed));
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     if (s)
         log_line(s);
@@ -80,3 +89,44 @@ static void log_v(const char *level, const char *component, const char *fmt, va_
 LOG_FN(log_info, "info")
 LOG_FN(log_warn, "warn")
 LOG_FN(log_error, "error")
+
+/* One slot per call site (its format string): when it last wrote and how
+ * many lines it has held back since. A site beyond the table is not limited. */
+#define LOG_SITES 32
+static struct {
+    const char *fmt;
+    time_t last;
+    long held;
+} log_sites[LOG_SITES];
+static pthread_mutex_t sites_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void log_warn_limited(const char *component, const char *fmt, ...)
+{
+    time_t now = time(NULL);
+    long suppressed = -1;
+    bool write = true;
+    pthread_mutex_lock(&sites_mu);
+    int i = 0;
+    while (i < LOG_SITES && log_sites[i].fmt && log_sites[i].fmt != fmt)
+        i++;
+    if (i < LOG_SITES) {
+        if (!log_sites[i].fmt) {
+            log_sites[i].fmt = fmt;
+            log_sites[i].last = now;
+        } else if (now - log_sites[i].last < LOG_REPEAT_WINDOW_S) {
+            log_sites[i].held++;
+            write = false;
+        } else {
+            suppressed = log_sites[i].held;
+            log_sites[i].held = 0;
+            log_sites[i].last = now;
+        }
+    }
+    pthread_mutex_unlock(&sites_mu);
+    if (!write)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    log_v2("warn", component, suppressed, fmt, ap);
+    va_end(ap);
+}

@@ -8,6 +8,12 @@
 void log_info(const char *component, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_warn(const char *component, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_error(const char *component, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* log_warn for a failure that repeats on every request while it lasts (a
+ * database outage): the first line of a call site (its fmt) is written, the
+ * repeats within LOG_REPEAT_WINDOW_S are counted, and the next line written
+ * says how many were suppressed ("suppressed": N). */
+#define LOG_REPEAT_WINDOW_S 10
+void log_warn_limited(const char *component, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Write an already-serialised JSON line (the access log); a newline is added. */
 void log_line(const char *json);
 void log_line_n(const char *json, size_t len);

@@ -15,7 +15,9 @@
 #include "refresh.h"
 #include "routes.h"
 #include "jobs.h"
+#include "fccache.h"
 #include "respcache.h"
+#include "whapply.h"
 
 static db_conn *connect_cli(const config *cfg)
 {
@@ -160,11 +162,14 @@ static int cmd_serve(config *cfg, int argc, char **argv)
     http_server *srv = NULL;
     if (!pool || prom_init(routes, routes_count) != 0)
         goto out;
+    db_pool_set_deadline(pool, cfg->db_deadline_ms);
     srv = http_server_start(cfg, pool, routes, routes_count);
     if (!srv)
         goto out;
     log_info("serve", "listening on %s (port %d, %d threads)", cfg->listen, http_server_port(srv), cfg->threads);
     jobs *bg = jobs_start(pool, cfg->scheduler_interval);
+    if (whapply_start(cfg) != 0)
+        log_warn("serve", "webhook appliers did not all start: stored events wait for another instance");
     if (refresh_start(pool) != 0)
         log_warn("serve", "no background refresh thread: stale cached answers are recomputed inline");
     int sig = 0;
@@ -172,8 +177,10 @@ static int cmd_serve(config *cfg, int argc, char **argv)
     log_info("serve", "signal %d: finishing in-flight requests (up to %d s)", sig, cfg->shutdown_grace);
     http_server_stop(srv, cfg->shutdown_grace);
     refresh_stop();
+    whapply_stop();
     jobs_stop(bg);
     respcache_clear();
+    fccache_clear();
     srv = NULL;
     log_info("serve", "stopped");
     rc = 0;

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fccache.h"
+
 /* Bucket bounds in milliseconds: chosen around the p99 < 20 ms goal. */
 static const double bucket_ms[] = {1, 2.5, 5, 10, 20, 50, 100, 250, 500, 1000, 5000};
 #define NBUCKETS (sizeof bucket_ms / sizeof bucket_ms[0])
@@ -148,6 +150,17 @@ char *prom_render(int db_in_use, int db_size, size_t *len)
             sb_printf(&b, "revops_webhook_events_total{source=\"%s\",outcome=\"%s\"} %llu\n", hook_names[s],
                       a ? "accepted" : "rejected",
                       (unsigned long long)__atomic_load_n(&hook_count[s][a], __ATOMIC_RELAXED));
+    unsigned long fc_hits, fc_misses;
+    size_t fc_bytes;
+    fccache_stats(&fc_hits, &fc_misses, &fc_bytes);
+    sb_printf(&b,
+              "# HELP revops_forecast_cache_lookups_total Lookups of learned forecast inputs (server/fccache.c).\n"
+              "# TYPE revops_forecast_cache_lookups_total counter\n"
+              "revops_forecast_cache_lookups_total{result=\"hit\"} %lu\n"
+              "revops_forecast_cache_lookups_total{result=\"miss\"} %lu\n"
+              "# HELP revops_forecast_cache_bytes Bytes held by the forecast cache.\n"
+              "# TYPE revops_forecast_cache_bytes gauge\nrevops_forecast_cache_bytes %zu\n",
+              fc_hits, fc_misses, fc_bytes);
     *len = b.len;
     return b.buf;
 }

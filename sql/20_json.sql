@@ -36,7 +36,8 @@ CREATE OR REPLACE FUNCTION rep_json(r reps) RETURNS jsonb
     AS $$ SELECT jsonb_build_object(
         'id', r.external_id, 'name', r.name, 'email', r.email, 'role', r.role, 'manager', r.manager,
         'segment', r.segment, 'region', r.region, 'quotas', quotas_json(r.quotas),
-        'start_date', r.start_date, 'end_date', r.end_date, 'custom', r.custom,
+        'start_date', r.start_date, 'end_date', r.end_date,
+        'fully_loaded_cost', money_json(r.fully_loaded_cost_cents), 'custom', r.custom,
         'created_at', rfc3339(r.created_at), 'updated_at', rfc3339(r.updated_at),
         'deleted_at', rfc3339(r.deleted_at)) $$;
 
@@ -48,7 +49,8 @@ CREATE OR REPLACE FUNCTION account_json(a accounts) RETURNS jsonb
         'annual_revenue', money_json(a.annual_revenue_cents), 'region', a.region, 'country', a.country,
         'segment', a.segment, 'icp_tier', a.icp_tier, 'potential', money_json(a.potential_cents),
         'owner', a.owner, 'territory', a.territory, 'parent', a.parent,
-        'year_established', a.year_established, 'custom', a.custom,
+        'year_established', a.year_established, 'last_price_increase', a.last_price_increase,
+        'custom', a.custom,
         'created_at', rfc3339(a.created_at), 'updated_at', rfc3339(a.updated_at),
         'deleted_at', rfc3339(a.deleted_at)) $$;
 

@@ -12,14 +12,14 @@ CREATE OR REPLACE FUNCTION webhook_endpoint_json(e webhook_endpoints) RETURNS js
         'id', e.id, 'source', e.source, 'url', '/v1/hooks/' || e.id, 'public_url', e.public_url,
         'stage_map', e.stage_map, 'field_map', e.field_map,
         'has_secret', e.secret IS NOT NULL, 'basic_auth_username', e.basic_username,
-        'portal_id', e.portal_id, 'created_at', rfc3339(e.created_at)) $$;
+        'portal_id', e.portal_id, 'apply_mode', e.apply_mode, 'created_at', rfc3339(e.created_at)) $$;
 
--- history: 0002_crm, 20_json.sql
+-- history: 0002_crm, 20_json.sql (state: issue 17's name for status, the same value)
 CREATE OR REPLACE FUNCTION webhook_event_json(e webhook_events) RETURNS jsonb
     LANGUAGE sql STABLE
     AS $$ SELECT jsonb_build_object(
         'id', e.id, 'endpoint_id', e.endpoint_id, 'dedupe_key', e.dedupe_key, 'type', e.event_type,
-        'object_id', e.object_id, 'occurred_at', rfc3339(e.occurred_at), 'status', e.status,
+        'object_id', e.object_id, 'occurred_at', rfc3339(e.occurred_at), 'status', e.status, 'state', e.status,
         'detail', e.detail, 'payload', e.payload, 'received_at', rfc3339(e.received_at),
         'applied_at', rfc3339(e.applied_at)) $$;
 
@@ -57,142 +57,192 @@ EXCEPTION WHEN others THEN
     detail := SQLERRM;
 END $$;
 
--- history: 0014_webhook_ingest_fast
--- 0008's event-by-event path, as a pass of the same shape.
-CREATE OR REPLACE FUNCTION webhook_ingest_each(ws uuid, ep uuid, dlv uuid, evs jsonb) RETURNS jsonb
-LANGUAGE plpgsql AS $$
-#variable_conflict use_column
-DECLARE
-    e jsonb;
-    eid uuid;
-    first uuid;
-    st text;
-    dt text;
-    out jsonb := '[]';
-BEGIN
-    FOR e IN SELECT value FROM jsonb_array_elements(evs) LOOP
-        eid := NULL;
-        INSERT INTO webhook_events (workspace_id, endpoint_id, delivery_id, dedupe_key, event_type, object_id,
-                                    occurred_at, payload, ops, status)
-        VALUES (ws, ep, dlv, e ->> 'dedupe_key', COALESCE(e ->> 'type', ''), e ->> 'object_id',
-                (e ->> 'occurred_at')::timestamptz, e -> 'payload', COALESCE(e -> 'ops', '[]'), 'received')
-        ON CONFLICT (workspace_id, endpoint_id, dedupe_key) WHERE status <> 'duplicate' DO NOTHING
-        RETURNING id INTO eid;
-        IF eid IS NULL THEN
-            SELECT w.id INTO first FROM webhook_events w
-            WHERE w.workspace_id = ws AND w.endpoint_id = ep AND w.dedupe_key = e ->> 'dedupe_key'
-              AND w.status <> 'duplicate';
-            st := 'duplicate';
-            dt := 'already received as event ' || first;
-            INSERT INTO webhook_events (workspace_id, endpoint_id, delivery_id, dedupe_key, event_type, object_id,
-                                        occurred_at, payload, ops, status, detail)
-            VALUES (ws, ep, dlv, e ->> 'dedupe_key', COALESCE(e ->> 'type', ''), e ->> 'object_id',
-                    (e ->> 'occurred_at')::timestamptz, e -> 'payload', '[]', st, dt)
-            RETURNING id INTO eid;
-        ELSE
-            IF e ? 'error' THEN
-                st := 'rejected';
-                dt := e ->> 'error';
-            ELSE
-                SELECT a.status, a.detail INTO st, dt FROM webhook_apply_ops(ws, e -> 'ops') a;
-                IF e ? 'note' THEN
-                    dt := e ->> 'note';
-                END IF;
-            END IF;
-            UPDATE webhook_events SET status = st, detail = dt,
-                   applied_at = CASE WHEN st IN ('applied', 'stale') THEN now() END
-            WHERE id = eid;
-        END IF;
-        out := out || jsonb_build_array(jsonb_build_array(eid, st, dt));
-    END LOOP;
-    RETURN out;
-END $$;
-
--- history: 0016_deal_apply_rounds
--- Webhook ingest, a delivery at a time: look every event's identity up, apply
--- the changes of the new ones through deal_apply_set, insert every event row
--- with its outcome. Same result shape as 0014's passes. Raises (and the
--- caller falls back to webhook_ingest_each) when a dedupe key repeats within
--- the delivery or when an event turns up from a concurrent delivery between
--- the lookup and the insert.
-CREATE OR REPLACE FUNCTION webhook_ingest_set(ws uuid, ep uuid, dlv uuid, evs jsonb) RETURNS jsonb
-LANGUAGE plpgsql AS $$
-#variable_conflict use_column
-DECLARE
-    firsts uuid[];
-    ops jsonb;
-    res text[];
-    nins int;
-    out jsonb;
-BEGIN
-    IF EXISTS (SELECT 1 FROM jsonb_array_elements(evs) AS v GROUP BY v ->> 'dedupe_key' HAVING count(*) > 1) THEN
-        RAISE EXCEPTION 'a dedupe key repeats within the delivery';
-    END IF;
-    -- Planned on each call (EXECUTE), with the table's size of the moment: a plan cached while
-    -- webhook_events was empty could read it through the list index for every lookup (0017).
-    EXECUTE 'SELECT array_agg((SELECT w.id FROM webhook_events w
-                               WHERE w.workspace_id = $1 AND w.endpoint_id = $2
-                                 AND w.dedupe_key = e.v ->> ''dedupe_key'' AND w.status <> ''duplicate'')
-                              ORDER BY e.k)
-             FROM jsonb_array_elements($3) WITH ORDINALITY AS e(v, k)'
-        INTO firsts USING ws, ep, evs;
-    SELECT COALESCE(jsonb_agg(o.op || jsonb_build_object('ev', e.k) ORDER BY e.k, o.k), '[]') INTO ops
-    FROM jsonb_array_elements(evs) WITH ORDINALITY AS e(v, k),
-         jsonb_array_elements(COALESCE(e.v -> 'ops', '[]')) WITH ORDINALITY AS o(op, k)
-    WHERE firsts[e.k::int] IS NULL AND NOT e.v ? 'error';
-    SELECT array_agg(a.result ORDER BY a.n) INTO res FROM deal_apply_set(ws, ops) AS a;
-    WITH e AS (
-        SELECT t.v, t.k::int AS k FROM jsonb_array_elements(evs) WITH ORDINALITY AS t(v, k)),
-    opres AS (
-        SELECT (x.op ->> 'ev')::int AS ev, array_agg(res[x.k::int] ORDER BY x.k) AS results
-        FROM jsonb_array_elements(ops) WITH ORDINALITY AS x(op, k) GROUP BY 1),
-    evrows AS (
-        SELECT e.k, gen_random_uuid() AS id, e.v, firsts[e.k] AS first,
-               CASE WHEN firsts[e.k] IS NOT NULL THEN 'duplicate'
-                    WHEN e.v ? 'error' THEN 'rejected'
-                    -- every change older than what is stored: recorded in field history, not applied
-                    WHEN cardinality(r.results) > 0 AND r.results <@ ARRAY['stale'] THEN 'stale'
-                    ELSE 'applied' END AS st,
-               CASE WHEN firsts[e.k] IS NOT NULL THEN 'already received as event ' || firsts[e.k]
-                    WHEN e.v ? 'error' THEN e.v ->> 'error'
-                    WHEN e.v ? 'note' THEN e.v ->> 'note'
-                    ELSE array_to_string(COALESCE(r.results, '{}'), ', ') END AS dt
-        FROM e LEFT JOIN opres r ON r.ev = e.k),
-    ins AS (
-        INSERT INTO webhook_events (id, workspace_id, endpoint_id, delivery_id, dedupe_key, event_type, object_id,
-                                    occurred_at, payload, ops, status, detail, applied_at)
-        SELECT evrows.id, ws, ep, dlv, evrows.v ->> 'dedupe_key', COALESCE(evrows.v ->> 'type', ''), evrows.v ->> 'object_id',
-               (evrows.v ->> 'occurred_at')::timestamptz, evrows.v -> 'payload',
-               CASE WHEN evrows.first IS NOT NULL THEN '[]' ELSE COALESCE(evrows.v -> 'ops', '[]') END,
-               evrows.st, evrows.dt, CASE WHEN evrows.st IN ('applied', 'stale') THEN now() END
-        FROM evrows ORDER BY evrows.k
-        ON CONFLICT (workspace_id, endpoint_id, dedupe_key) WHERE status <> 'duplicate' DO NOTHING
-        RETURNING 1)
-    SELECT (SELECT count(*) FROM ins), COALESCE(jsonb_agg(jsonb_build_array(evrows.id, evrows.st, evrows.dt) ORDER BY evrows.k), '[]')
-      INTO nins, out FROM evrows;
-    IF nins <> jsonb_array_length(evs) THEN
-        RAISE EXCEPTION 'an event of this delivery arrived twice at once';
-    END IF;
-    RETURN out;
-END $$;
-
--- history: 0008_webhooks, 0014_webhook_ingest_fast, 0015_generic_plans_for_writes, 0016_deal_apply_rounds
-CREATE OR REPLACE FUNCTION webhook_ingest(ws uuid, ep uuid, hdrs jsonb, body text, evs jsonb)
+-- history: 0008_webhooks, 0014_webhook_ingest_fast, 0016_deal_apply_rounds (webhook_ingest_set/_each, dropped by 0033)
+-- Store a delivery: the raw request and one row per event, nothing applied.
+-- A new event is 'pending' ('rejected' with the adapter's reason; an event with
+-- nothing to apply, 'applied' with its note); an event whose identity was seen
+-- before, in an earlier delivery, earlier in this one or in a delivery
+-- committing at the same moment (ON CONFLICT waits for it), is stored as a
+-- 'duplicate' of the first. Two statements whatever the delivery's size.
+CREATE OR REPLACE FUNCTION webhook_store(ws uuid, ep uuid, hdrs jsonb, body text, evs jsonb)
 RETURNS TABLE (n int, event_id uuid, status text, detail text)
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+#variable_conflict use_column
 DECLARE
     dlv uuid;
-    res jsonb;
 BEGIN
     INSERT INTO webhook_deliveries (workspace_id, endpoint_id, headers, body)
     VALUES (ws, ep, hdrs, body) RETURNING id INTO dlv;
+    INSERT INTO webhook_events (workspace_id, endpoint_id, delivery_id, dedupe_key, event_type, object_id,
+                                occurred_at, payload, ops, status, detail, applied_at)
+    SELECT ws, ep, dlv, t.v ->> 'dedupe_key', COALESCE(t.v ->> 'type', ''), t.v ->> 'object_id',
+           (t.v ->> 'occurred_at')::timestamptz, t.v -> 'payload', COALESCE(t.v -> 'ops', '[]'),
+           CASE WHEN t.v ? 'error' THEN 'rejected'
+                WHEN jsonb_array_length(COALESCE(t.v -> 'ops', '[]')) = 0 THEN 'applied' ELSE 'pending' END,
+           COALESCE(t.v ->> 'error', t.v ->> 'note', ''),
+           CASE WHEN NOT t.v ? 'error' AND jsonb_array_length(COALESCE(t.v -> 'ops', '[]')) = 0 THEN now() END
+    FROM jsonb_array_elements(evs) WITH ORDINALITY AS t(v, k)
+    ORDER BY t.k
+    ON CONFLICT (workspace_id, endpoint_id, dedupe_key) WHERE status <> 'duplicate' DO NOTHING;
+    RETURN QUERY
+    WITH e AS (
+        SELECT t.v, t.k::int AS k, row_number() OVER (PARTITION BY t.v ->> 'dedupe_key' ORDER BY t.k) AS nth
+        FROM jsonb_array_elements(evs) WITH ORDINALITY AS t(v, k)),
+    f AS ( -- the first event of each identity, whether this delivery stored it, else its duplicate's id
+        SELECT e.*, w.id AS first_id, w.status AS first_status, w.detail AS first_detail,
+               COALESCE(w.delivery_id = dlv AND e.nth = 1, false) AS ours, gen_random_uuid() AS dup_id
+        FROM e LEFT JOIN LATERAL (SELECT w.id, w.status, w.detail, w.delivery_id FROM webhook_events w
+                                  WHERE w.workspace_id = ws AND w.endpoint_id = ep
+                                    AND w.dedupe_key = e.v ->> 'dedupe_key' AND w.status <> 'duplicate') w ON true),
+    dup AS (
+        INSERT INTO webhook_events (id, workspace_id, endpoint_id, delivery_id, dedupe_key, event_type, object_id,
+                                    occurred_at, payload, ops, status, detail)
+        SELECT f.dup_id, ws, ep, dlv, f.v ->> 'dedupe_key', COALESCE(f.v ->> 'type', ''), f.v ->> 'object_id',
+               (f.v ->> 'occurred_at')::timestamptz, f.v -> 'payload', '[]', 'duplicate',
+               'already received as event ' || f.first_id
+        FROM f WHERE NOT f.ours ORDER BY f.k
+        RETURNING 1)
+    SELECT f.k, CASE WHEN f.ours THEN f.first_id ELSE f.dup_id END,
+           CASE WHEN f.ours THEN f.first_status ELSE 'duplicate' END,
+           CASE WHEN f.ours THEN f.first_detail ELSE 'already received as event ' || f.first_id END
+    FROM f -- dup runs to completion whether or not it is read
+    ORDER BY f.k;
+END $$;
+
+-- Apply events (ids: pending events of workspace ws, locked by the caller:
+-- claimed by webhook_apply_batch or just stored by webhook_ingest) through
+-- deal_apply_set, each deal's changes in event-time order (deal_apply_set puts
+-- a deal's k-th change in round k, in list order). A deal that does not exist
+-- yet is created only once its events, with those held before, carry a name
+-- and a stage (what PUT /v1/deals/{id} requires): until then they are 'held',
+-- and the event that completes them applies them all, in their time order.
+-- If the set-wise pass fails (a value PostgreSQL refuses) it is rolled back
+-- and the events are applied one by one, each in its own subtransaction, so
+-- one bad event cannot take its batch down.
+CREATE OR REPLACE FUNCTION webhook_apply_events(ws uuid, ids uuid[]) RETURNS void
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    todo jsonb;
+    ops jsonb;
+    res text[];
+    e record;
+    st text;
+    dt text;
+BEGIN
+    WITH mine AS (
+        SELECT w.id, w.object_id, w.ops, w.occurred_at, w.seq FROM webhook_events w
+        WHERE w.id = ANY (ids) AND w.workspace_id = ws AND w.status = 'pending'),
+    unknown AS ( -- the deals these events create: they do not exist (a deleted deal exists)
+        SELECT DISTINCT m.object_id FROM mine m
+        WHERE m.object_id IS NOT NULL AND EXISTS (SELECT 1 FROM jsonb_array_elements(m.ops) o
+                                                  WHERE o ->> 'op' = 'apply' AND o ->> 'id' = m.object_id)
+          AND NOT EXISTS (SELECT 1 FROM deals d WHERE d.workspace_id = ws AND d.external_id = m.object_id)),
+    held AS ( -- what waited for them before
+        SELECT w.id, w.object_id, w.ops, w.occurred_at, w.seq FROM webhook_events w
+        WHERE w.workspace_id = ws AND w.status = 'held' AND w.object_id IN (SELECT u.object_id FROM unknown u)
+        FOR UPDATE),
+    pool AS (SELECT m.*, false AS was_held FROM mine m UNION ALL SELECT h.*, true FROM held h),
+    complete AS (
+        SELECT p.object_id, bool_or(o.v -> 'patch' ? 'name') AND bool_or(o.v -> 'patch' ? 'stage') AS ok
+        FROM pool p, jsonb_array_elements(p.ops) AS o(v)
+        WHERE p.object_id IN (SELECT u.object_id FROM unknown u) AND o.v ->> 'op' = 'apply'
+          AND o.v ->> 'id' = p.object_id
+        GROUP BY p.object_id)
+    SELECT COALESCE(jsonb_agg(jsonb_build_object('id', p.id, 'ops', p.ops,
+                                                 'hold', COALESCE(NOT c.ok, false), 'was_held', p.was_held)
+                              ORDER BY p.occurred_at NULLS FIRST, p.seq), '[]')
+      INTO todo
+    FROM pool p LEFT JOIN complete c ON c.object_id = p.object_id
+    WHERE NOT (p.was_held AND NOT COALESCE(c.ok, false));
+    UPDATE webhook_events w SET status = 'held',
+           detail = 'held: deal ' || w.object_id || ' is not known yet; applied once its name and stage arrive'
+    FROM jsonb_array_elements(todo) AS t(v)
+    WHERE w.id = (t.v ->> 'id')::uuid AND (t.v ->> 'hold')::boolean;
+    SELECT COALESCE(jsonb_agg(o.op || jsonb_build_object('ev', t.k) ORDER BY t.k, o.k), '[]') INTO ops
+    FROM jsonb_array_elements(todo) WITH ORDINALITY AS t(v, k),
+         jsonb_array_elements(t.v -> 'ops') WITH ORDINALITY AS o(op, k)
+    WHERE NOT (t.v ->> 'hold')::boolean;
+    IF jsonb_array_length(ops) = 0 THEN
+        RETURN;
+    END IF;
     BEGIN
-        res := webhook_ingest_set(ws, ep, dlv, evs);
-    EXCEPTION WHEN others THEN -- one bad event must not take its delivery down: event by event
-        res := webhook_ingest_each(ws, ep, dlv, evs);
+        SELECT array_agg(a.result ORDER BY a.n) INTO res FROM deal_apply_set(ws, ops) AS a;
+    EXCEPTION WHEN others THEN -- rolled back to here: event by event below
+        res := NULL;
     END;
-    RETURN QUERY SELECT t.i::int, (t.x ->> 0)::uuid, t.x ->> 1, t.x ->> 2
-                 FROM jsonb_array_elements(res) WITH ORDINALITY AS t(x, i) ORDER BY t.i;
+    IF res IS NOT NULL THEN
+        WITH r AS (
+            SELECT (x.op ->> 'ev')::int AS ev, array_agg(res[x.k::int] ORDER BY x.k) AS results
+            FROM jsonb_array_elements(ops) WITH ORDINALITY AS x(op, k) GROUP BY 1)
+        UPDATE webhook_events w SET
+            -- every change older than what is stored: recorded in field history, not applied
+            status = CASE WHEN r.results <@ ARRAY['stale'] THEN 'stale' ELSE 'applied' END,
+            detail = array_to_string(r.results, ', '), applied_at = now()
+        FROM r, jsonb_array_elements(todo) WITH ORDINALITY AS t(v, k)
+        WHERE t.k = r.ev AND w.id = (t.v ->> 'id')::uuid;
+        RETURN;
+    END IF;
+    FOR e IN SELECT (t.v ->> 'id')::uuid AS id, t.v -> 'ops' AS ops
+             FROM jsonb_array_elements(todo) WITH ORDINALITY AS t(v, k)
+             WHERE NOT (t.v ->> 'hold')::boolean ORDER BY t.k LOOP
+        SELECT a.status, a.detail INTO st, dt FROM webhook_apply_ops(ws, e.ops) a;
+        UPDATE webhook_events w SET status = st, detail = dt,
+               applied_at = CASE WHEN st IN ('applied', 'stale') THEN now() END
+        WHERE w.id = e.id;
+    END LOOP;
+END $$;
+
+-- Claim up to lim pending events (oldest first; rows another applier holds are
+-- skipped, not waited for) and apply them, one call per workspace. An event
+-- behind an earlier pending event of the same deal that is not in this claim
+-- (another applier holds it) is left for later (its lock goes at commit), so
+-- two appliers never apply one deal's changes out of order. The caller
+-- commits: claim, changes and states commit together, so a crash before the
+-- commit leaves the events pending and none is applied twice. Returns the
+-- number of events applied (0 with a non-zero *claimed: all were deferred).
+CREATE OR REPLACE FUNCTION webhook_apply_batch(lim int, OUT applied int, OUT claimed int)
+LANGUAGE plpgsql AS $$
+DECLARE
+    ids uuid[];
+    g record;
+BEGIN
+    applied := 0;
+    SELECT array_agg(c.id) INTO ids
+    FROM (SELECT w.id FROM webhook_events w WHERE w.status = 'pending' ORDER BY w.seq LIMIT lim
+          FOR UPDATE SKIP LOCKED) c;
+    claimed := COALESCE(cardinality(ids), 0);
+    IF claimed = 0 THEN
+        RETURN;
+    END IF;
+    FOR g IN SELECT w.workspace_id, array_agg(w.id) AS ids FROM webhook_events w
+             WHERE w.id = ANY (ids) AND w.status = 'pending'
+               AND NOT EXISTS (SELECT 1 FROM webhook_events p
+                               WHERE p.workspace_id = w.workspace_id AND p.object_id = w.object_id
+                                 AND p.status = 'pending' AND p.seq < w.seq AND p.id <> ALL (ids))
+             GROUP BY w.workspace_id LOOP
+        PERFORM webhook_apply_events(g.workspace_id, g.ids);
+        applied := applied + cardinality(g.ids);
+    END LOOP;
+END $$;
+
+-- history: 0008_webhooks, 0014_webhook_ingest_fast, 0015_generic_plans_for_writes, 0016_deal_apply_rounds
+-- A sync endpoint's delivery: stored, then its events applied in the same
+-- transaction, each event's outcome returned (the 200 is sent after the commit).
+CREATE OR REPLACE FUNCTION webhook_ingest(ws uuid, ep uuid, hdrs jsonb, body text, evs jsonb)
+RETURNS TABLE (n int, event_id uuid, status text, detail text)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+#variable_conflict use_column
+DECLARE
+    stored jsonb;
+BEGIN
+    SELECT jsonb_agg(jsonb_build_array(s.n, s.event_id, s.status) ORDER BY s.n) INTO stored
+    FROM webhook_store(ws, ep, hdrs, body, evs) AS s;
+    PERFORM webhook_apply_events(ws, ARRAY(SELECT (x ->> 1)::uuid FROM jsonb_array_elements(stored) AS x
+                                           WHERE x ->> 2 = 'pending'));
+    RETURN QUERY SELECT (x ->> 0)::int, w.id, w.status, w.detail
+                 FROM jsonb_array_elements(stored) AS x JOIN webhook_events w ON w.id = (x ->> 1)::uuid
+                 ORDER BY (x ->> 0)::int;
 END $$;
 
 -- history: 0008_webhooks, 0015_generic_plans_for_writes

@@ -84,7 +84,8 @@ CREATE OR REPLACE FUNCTION hygiene_open_deal_fields(ws uuid) RETURNS TABLE (k te
           ORDER BY d.external_id $$;
 
 -- When an open deal was last touched: the latest of its creation, its stage
--- entry, its last activity (last_activity_at, as the CRM reports it) and its
+-- entry, its last activity (last_activity_at, as the CRM reports it, and the
+-- activities logged against it at /v1/activities) and its
 -- applied field changes (deal_changes by event time: a CRM re-sending the
 -- same values is no activity). Stale: untouched for stale_days days at at.
 CREATE OR REPLACE FUNCTION hygiene_stale_opportunities(ws uuid, at timestamptz, stale_days int)
@@ -93,9 +94,12 @@ CREATE OR REPLACE FUNCTION hygiene_stale_opportunities(ws uuid, at timestamptz, 
     AS $$
     WITH c AS (SELECT deal_id, max(changed_at) AS last_change FROM deal_changes
                WHERE workspace_id = ws AND applied AND changed_at <= at GROUP BY deal_id),
+         act AS (SELECT deal_id, max(occurred_at) AS last_act FROM activities
+                 WHERE workspace_id = ws AND deal_id IS NOT NULL AND occurred_at <= at GROUP BY deal_id),
          t AS (SELECT d.external_id, d.name, d.owner, d.stage, d.amount_cents, d.expected_close_date,
-                      GREATEST(d.created_at, d.stage_entered_at, d.last_activity_at, c.last_change) AS touched
-               FROM deals d LEFT JOIN c ON c.deal_id = d.external_id
+                      GREATEST(d.created_at, d.stage_entered_at, d.last_activity_at, c.last_change, act.last_act)
+                          AS touched
+               FROM deals d LEFT JOIN c ON c.deal_id = d.external_id LEFT JOIN act ON act.deal_id = d.external_id
                WHERE d.workspace_id = ws AND d.deleted_at IS NULL AND d.status = 'open')
     SELECT external_id, jsonb_build_object('deal_id', external_id, 'name', name, 'owner', owner, 'stage', stage,
                                            'amount', money_json(amount_cents),
@@ -147,6 +151,20 @@ CREATE OR REPLACE FUNCTION hygiene_unknown_references(ws uuid) RETURNS TABLE (k 
                                            'account', account, 'unknown', why)
     FROM u WHERE why <> '{}' ORDER BY external_id $$;
 
+-- Leads not matched to an account (seed: "Lead-to-account matching, 95%+
+-- match rate"): a live lead is matched when its account names a live account
+-- of the workspace.
+CREATE OR REPLACE FUNCTION hygiene_lead_account_match(ws uuid) RETURNS TABLE (k text, item jsonb)
+    LANGUAGE sql STABLE
+    AS $$ SELECT l.external_id, jsonb_build_object('lead_id', l.external_id, 'email', l.email, 'company', l.company,
+                                                  'account', l.account,
+                                                  'reason', CASE WHEN l.account IS NULL THEN 'no account'
+                                                                 WHEN a.external_id IS NULL THEN 'not an account'
+                                                                 ELSE 'account deleted' END)
+          FROM leads l LEFT JOIN accounts a ON a.workspace_id = ws AND a.external_id = l.account
+          WHERE l.workspace_id = ws AND l.deleted_at IS NULL AND (a.external_id IS NULL OR a.deleted_at IS NOT NULL)
+          ORDER BY l.external_id $$;
+
 -- Every rule's counts in one document: population and offending records,
 -- with per-field counts where a rule has fields (hygiene_* above are the
 -- definitions; this counts their rows).
@@ -168,6 +186,8 @@ CREATE OR REPLACE FUNCTION hygiene_counts(ws uuid, at timestamptz, stale_days in
         'lost_deals', (SELECT count(*) FROM deals WHERE workspace_id = ws AND deleted_at IS NULL AND status = 'lost'),
         'closed_lost_reason', (SELECT count(*) FROM hygiene_closed_lost_reason(ws)),
         'deals', (SELECT count(*) FROM deals WHERE workspace_id = ws AND deleted_at IS NULL),
+        'leads', (SELECT count(*) FROM leads WHERE workspace_id = ws AND deleted_at IS NULL),
+        'lead_account_match', (SELECT count(*) FROM hygiene_lead_account_match(ws)),
         'unknown_references', (SELECT count(*) FROM hygiene_unknown_references(ws)),
         'unknown_by_field', (SELECT jsonb_build_object(
                                  'stage', count(*) FILTER (WHERE item -> 'unknown' ? 'stage'),

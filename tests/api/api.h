@@ -26,6 +26,7 @@ typedef struct {
     char vary[128]; /* every Vary header, joined with ", " */
     char content_length[32];
     char replayed[16]; /* Idempotent-Replayed */
+    char retry_after[16];
 } api_resp;
 
 typedef struct {
@@ -112,6 +113,7 @@ Suite *faults_suite(void);
 Suite *plans_suite(void);
 Suite *migrate_suite(void);
 Suite *writes_suite(void);
+Suite *leads_suite(void);
 Suite *reps_suite(void);
 Suite *audit_suite(void);
 

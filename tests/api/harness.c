@@ -529,6 +529,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud)
     copy_header(data, len, "Location", r->location, sizeof r->location);
     copy_header(data, len, "X-Request-Id", r->request_id, sizeof r->request_id);
     copy_header(data, len, "WWW-Authenticate", r->www_authenticate, sizeof r->www_authenticate);
+    copy_header(data, len, "Retry-After", r->retry_after, sizeof r->retry_after);
     copy_header(data, len, "Access-Control-Allow-Origin", r->cors_origin, sizeof r->cors_origin);
     copy_header(data, len, "Access-Control-Expose-Headers", r->cors_expose, sizeof r->cors_expose);
     copy_header(data, len, "Content-Length", r->content_length, sizeof r->content_length);

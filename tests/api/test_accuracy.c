@@ -508,6 +508,50 @@ START_TEST(learned_backtest_sees_nothing_after_as_of)
 }
 END_TEST
 
+/* The learned model is kept between requests (server/fccache.c): the same
+ * forecast twice gives the same figures, and a backfilled past close (a
+ * write to the workspace) is learned by the next forecast at once. */
+START_TEST(learned_model_follows_a_backfill)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char id[32], at[16], fields[160];
+    for (int i = 0; i < 40; i++) { /* created 400..361 days ago, closed 30 days later */
+        snprintf(id, sizeof id, "h%d", i);
+        snprintf(fields, sizeof fields, "\"amount\":%d,\"stage\":\"proposal\"", 1000 + 100 * i);
+        put_at(&ws, id, api_day(-400 + i, at), fields);
+        put_at(&ws, id, api_day(-370 + i, at), i % 3 ? "\"stage\":\"closed_won\"" : "\"stage\":\"closed_lost\"");
+    }
+    put_at(&ws, "open1", api_day(-20, at), "\"amount\":5000,\"stage\":\"proposal\"");
+    char q[16], body[128];
+    snprintf(body, sizeof body, "{\"period\":\"%s\",\"method\":\"learned\",\"explain\":true}",
+             api_quarter_of_day(0, q));
+    api_resp *r = api_send_json("POST", "/v1/forecasts", ws.write, body);
+    ck_assert_status(r, 201);
+    ck_assert_str_eq(str(r->json, "method_used"), "learned");
+    const json_t *lj = json_object_get(r->json, "learned");
+    ck_assert_int_eq(json_integer_value(json_object_get(lj, "closed_deals")), 40);
+    double expected = num(r->json, "expected");
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/forecasts", ws.write, body);
+    ck_assert_status(r, 201);
+    ck_assert(num(r->json, "expected") == expected);
+    api_resp_free(r);
+    for (int i = 0; i < 10; i++) { /* backfill: ten more wins, long closed */
+        snprintf(id, sizeof id, "b%d", i);
+        put_at(&ws, id, api_day(-300 + i, at), "\"amount\":90000,\"stage\":\"proposal\"");
+        put_at(&ws, id, api_day(-250 + i, at), "\"stage\":\"closed_won\"");
+    }
+    r = api_send_json("POST", "/v1/forecasts", ws.write, body);
+    ck_assert_status(r, 201);
+    lj = json_object_get(r->json, "learned");
+    ck_assert_int_eq(json_integer_value(json_object_get(lj, "closed_deals")), 50);
+    ck_assert_int_eq(json_integer_value(json_object_get(lj, "won_deals")), 36);
+    ck_assert(num(r->json, "expected") != expected);
+    api_resp_free(r);
+}
+END_TEST
+
 static const json_t *trend_point(const json_t *t, const char *day)
 {
     size_t i;
@@ -570,6 +614,7 @@ Suite *accuracy_suite(void)
     tcase_add_test(tc, backtest_rebuilds_the_pipeline_as_of_the_period_start);
     tcase_add_test(tc, undated_deals_get_a_close_date_from_history);
     tcase_add_test(tc, learned_backtest_sees_nothing_after_as_of);
+    tcase_add_test(tc, learned_model_follows_a_backfill);
     tcase_add_test(tc, trend_week_by_week_and_movers);
     suite_add_tcase(s, tc);
     return s;

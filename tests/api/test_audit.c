@@ -183,8 +183,20 @@ START_TEST(deal_rules_on_a_crafted_pipeline)
     ck_assert_int_eq(r->status, 204);
     api_resp_free(r);
 
+    /* leads: three matched to Acme, one to no account */
+    send(&ws, "PUT", "/v1/leads/ld1", "{\"email\":\"a@acme.example\",\"account\":\"a1\"}");
+    send(&ws, "PUT", "/v1/leads/ld2", "{\"email\":\"b@acme.example\",\"account\":\"a1\"}");
+    send(&ws, "PUT", "/v1/leads/ld3", "{\"email\":\"c@acme.example\",\"account\":\"a1\"}");
+    send(&ws, "PUT", "/v1/leads/ld4", "{\"email\":\"d@initech.example\"}");
+
     r = api_get("/v1/hygiene", ws.read);
     ck_assert_status(r, 200);
+    const json_t *lm = rule_of(r->json, "lead_to_account_match");
+    ck_assert_int_eq(json_integer_value(json_object_get(lm, "population")), 4);
+    ck_assert_double_eq_tol(num(lm, "value"), 0.75, 1e-12);
+    ck_assert_str_eq(str(lm, "status"), "red");
+    ck_assert_str_eq(str(json_array_get(json_object_get(lm, "sample"), 0), "lead_id"), "ld4");
+    ck_assert_str_eq(str(json_array_get(json_object_get(lm, "sample"), 0), "reason"), "no account");
     const json_t *f = rule_of(r->json, "open_deal_required_fields");
     ck_assert_int_eq(json_integer_value(json_object_get(f, "population")), 5);
     ck_assert_int_eq(json_integer_value(json_object_get(f, "offending")), 2);
@@ -231,10 +243,9 @@ START_TEST(deal_rules_on_a_crafted_pipeline)
     ck_assert(json_is_null(json_object_get(bounce, "value")));
     ck_assert_str_eq(str(bounce, "status"), "unknown");
     ck_assert_ptr_nonnull(str(bounce, "reason"));
-    ck_assert_str_eq(str(rule_of(r->json, "lead_to_account_match"), "status"), "unknown");
     const json_t *sum = json_object_get(r->json, "summary");
-    ck_assert_int_eq(json_integer_value(json_object_get(sum, "measured")), 5);
-    ck_assert_int_eq(json_integer_value(json_object_get(sum, "red")), 3);
+    ck_assert_int_eq(json_integer_value(json_object_get(sum, "measured")), 6);
+    ck_assert_int_eq(json_integer_value(json_object_get(sum, "red")), 4);
     ck_assert_int_eq(json_integer_value(json_object_get(sum, "yellow")), 1);
     ck_assert_int_eq(json_integer_value(json_object_get(sum, "green")), 1); /* Acme alone: no duplicate */
     api_resp_free(r);

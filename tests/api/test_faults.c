@@ -7,13 +7,19 @@
  * the test's own thread, and a fault test has to see connection errors as
  * data, not as failures. Every response that did arrive is still checked
  * against openapi.yaml afterwards (on the test thread). */
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +34,7 @@ typedef struct {
     char body[768]; /* first bytes of the body */
     size_t len;
     char ctype[96];
+    char retry_after[16];
 } fq_resp;
 
 static size_t fq_on_body(char *data, size_t size, size_t n, void *ud)
@@ -53,6 +60,15 @@ static size_t fq_on_header(char *data, size_t size, size_t n, void *ud)
         while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
             vl--;
         snprintf(r->ctype, sizeof r->ctype, "%.*s", (int)vl, v);
+    }
+    if (len > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
+        const char *v = data + 12;
+        size_t vl = len - 12;
+        while (vl && *v == ' ')
+            v++, vl--;
+        while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
+            vl--;
+        snprintf(r->retry_after, sizeof r->retry_after, "%.*s", (int)vl, v);
     }
     return len;
 }
@@ -592,14 +608,18 @@ END_TEST
 #define WH_USER "storm"
 #define WH_PASS "storm-password-0001"
 
+/* sync: these fault tests read each event's outcome from the answer (the
+ * store-then-apply path has its own SIGKILL test in test_webhooks.c); a
+ * stage, as every new deal needs one (its events are held until then) */
+#define WH_ENDPOINT_JSON                                                                                               \
+    "{\"source\":\"pipedrive\",\"apply_mode\":\"sync\",\"stage_map\":{\"1\":\"proposal\"},\"basic_auth\":{"            \
+    "\"username\":\"" WH_USER "\",\"password\":\"" WH_PASS "\"}}"
+
 /* A Pipedrive v2 endpoint (HTTP Basic: no signature to compute per request). */
 static void wh_endpoint(const api_ws *ws, const char *base, char *id, size_t len)
 {
-    api_resp *r = api_req_at(
-        base, "POST", "/v1/webhook-endpoints", ws->admin, "application/json",
-        "{\"source\":\"pipedrive\",\"basic_auth\":{\"username\":\"" WH_USER "\",\"password\":\"" WH_PASS "\"}}",
-        strlen("{\"source\":\"pipedrive\",\"basic_auth\":{\"username\":\"" WH_USER "\",\"password\":\"" WH_PASS "\"}}"),
-        NULL);
+    api_resp *r = api_req_at(base, "POST", "/v1/webhook-endpoints", ws->admin, "application/json", WH_ENDPOINT_JSON,
+                             strlen(WH_ENDPOINT_JSON), NULL);
     ck_assert_status(r, 201);
     snprintf(id, len, "%s", json_string_value(json_object_get(r->json, "id")));
     api_resp_free(r);
@@ -613,7 +633,8 @@ static void wh_event(char *out, size_t len, const char *event_id, const char *de
     snprintf(out, len,
              "{\"meta\":{\"action\":\"change\",\"entity\":\"deal\",\"entity_id\":\"%s\",\"id\":\"%s\","
              "\"timestamp\":\"2026-11-20T%02d:%02d:%02d.000Z\",\"version\":\"2.0\",\"webhook_id\":\"77\"},"
-             "\"data\":{\"id\":\"%s\",\"title\":\"%s\",\"value\":%d,\"currency\":\"EUR\",\"status\":\"open\"}}",
+             "\"data\":{\"id\":\"%s\",\"title\":\"%s\",\"value\":%d,\"currency\":\"EUR\",\"status\":\"open\","
+             "\"stage_id\":1}}",
              deal, event_id, at_s / 3600, (at_s / 60) % 60, at_s % 60, deal, title, value);
 }
 
@@ -889,6 +910,389 @@ START_TEST(concurrent_webhooks_creating_one_deal_lose_nothing)
 }
 END_TEST
 
+/* ---- 6. a hung database (SIGSTOP of the whole cluster) ------------------- */
+
+#define HUNG_DEADLINE_MS 2000
+#define HUNG_READY_MS 1000
+#define HUNG_WRITERS 3
+#define HUNG_MAX 4000
+
+/* The postmaster of the cluster in dir (scripts/devdb's layout: dir, or the
+ * directory dir/LOCATION names) and every process it started. */
+static int cluster_pids(const char *dir, pid_t *out, int max)
+{
+    char real[512], path[600], buf[512];
+    snprintf(real, sizeof real, "%s", dir);
+    snprintf(path, sizeof path, "%s/LOCATION", dir);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (fgets(real, sizeof real, f))
+            real[strcspn(real, "\n")] = '\0';
+        fclose(f);
+    }
+    snprintf(path, sizeof path, "%s/data/postmaster.pid", real);
+    f = fopen(path, "r");
+    if (!f)
+        return 0;
+    long pm = 0;
+    if (fgets(buf, sizeof buf, f))
+        pm = strtol(buf, NULL, 10);
+    fclose(f);
+    if (pm <= 0)
+        return 0;
+    int n = 0;
+    out[n++] = (pid_t)pm;
+    /* children: /proc/<pid>/stat's fourth field is the parent */
+    FILE *ls = popen("ls /proc", "r");
+    while (ls && fgets(buf, sizeof buf, ls) && n < max) {
+        long pid = strtol(buf, NULL, 10);
+        if (pid <= 0)
+            continue;
+        char st[128], line[512];
+        snprintf(st, sizeof st, "/proc/%ld/stat", pid);
+        FILE *sf = fopen(st, "r");
+        if (!sf)
+            continue;
+        long ppid = 0;
+        if (fgets(line, sizeof line, sf)) {
+            const char *rp = strrchr(line, ')');
+            if (rp)
+                sscanf(rp + 2, "%*c %ld", &ppid);
+        }
+        fclose(sf);
+        if (ppid == pm)
+            out[n++] = (pid_t)pid;
+    }
+    if (ls)
+        pclose(ls);
+    return n;
+}
+
+typedef struct {
+    const char *base;
+    const char *key;
+    int t;
+    volatile int *stop;
+    int n, acked, unavailable, other;
+    char acked_ids[HUNG_MAX][24];
+    int acked_amount[HUNG_MAX];
+    int n_acked;
+    bool bad_503; /* a 503 without Retry-After */
+    char first_other[200];
+} hung_client;
+
+static void *hung_run(void *arg)
+{
+    hung_client *c = arg;
+    CURL *h = curl_easy_init();
+    for (c->n = 0; c->n < HUNG_MAX && !*c->stop; c->n++) {
+        char path[64], body[160], id[24];
+        snprintf(id, sizeof id, "h%d-%d", c->t, c->n);
+        snprintf(path, sizeof path, "/v1/deals/%s", id);
+        snprintf(body, sizeof body, "{\"name\":\"%s\",\"stage\":\"opportunity\",\"amount\":%d}", id, 1000 + c->n);
+        fq_resp r;
+        fq_do(h, c->base, "PUT", path, c->key, body, NULL, &r);
+        if (fq_2xx(&r)) {
+            snprintf(c->acked_ids[c->n_acked], 24, "%s", id);
+            c->acked_amount[c->n_acked++] = 1000 + c->n;
+            c->acked++;
+        } else if (r.status == 503) {
+            c->unavailable++;
+            if (!r.retry_after[0])
+                c->bad_503 = true;
+        } else {
+            c->other++;
+            if (!c->first_other[0])
+                snprintf(c->first_other, sizeof c->first_other, "%ld %d %.120s", r.status, (int)r.cc, r.body);
+        }
+    }
+    curl_easy_cleanup(h);
+    return NULL;
+}
+
+static double timed_get(CURL *h, const char *base, const char *path, const char *key, fq_resp *r)
+{
+    double t0 = now_s();
+    fq_do(h, base, "GET", path, key ? key : "", NULL, NULL, r);
+    return now_s() - t0;
+}
+
+START_TEST(hung_database_answers_503_in_time_and_loses_nothing)
+{
+    char dir[300], url[512], cmd[1400], out[4096];
+    snprintf(dir, sizeof dir, "%s/hung-pg", api_tmpdir());
+    ck_assert_int_eq(api_devdb("start", dir, url, sizeof url), 0);
+    snprintf(cmd, sizeof cmd, "'%s' migrate --database-url '%s' 2>&1", api_revopsd(), url);
+    ck_assert_int_eq(api_run(cmd, out, sizeof out), 0);
+    snprintf(cmd, sizeof cmd, "'%s' keys create --workspace hung --role write --database-url '%s' 2>&1", api_revopsd(),
+             url);
+    ck_assert_int_eq(api_run(cmd, out, sizeof out), 0);
+    char key[64];
+    out[strcspn(out, "\0")] = '\0';
+    size_t ol = strlen(out);
+    while (ol && (out[ol - 1] == '\n' || out[ol - 1] == ' '))
+        out[--ol] = '\0';
+    const char *last = strrchr(out, '\n');
+    snprintf(key, sizeof key, "%.63s", last ? last + 1 : out);
+    int port = api_free_port();
+    char deadline[16], ready[16];
+    snprintf(deadline, sizeof deadline, "%d", HUNG_DEADLINE_MS);
+    snprintf(ready, sizeof ready, "%d", HUNG_READY_MS);
+    const char *args[] = {"--db-deadline-ms", deadline, "--ready-deadline-ms", ready, "--threads", "4", NULL};
+    pid_t pid = api_spawn_server(url, port, args);
+    ck_assert(api_wait_healthy(port, 10000));
+    char base[64];
+    base_of(port, base, sizeof base);
+
+    static hung_client cl[HUNG_WRITERS];
+    pthread_t th[HUNG_WRITERS];
+    volatile int stop = 0;
+    for (int t = 0; t < HUNG_WRITERS; t++) {
+        memset(&cl[t], 0, sizeof cl[t]);
+        cl[t] = (hung_client){.base = base, .key = key, .t = t, .stop = &stop};
+        pthread_create(&th[t], NULL, hung_run, &cl[t]);
+    }
+    usleep(700 * 1000);
+    pid_t pids[256];
+    int np = cluster_pids(dir, pids, 256);
+    ck_assert_int_ge(np, 2);
+    for (int i = 0; i < np; i++)
+        kill(pids[i], SIGSTOP);
+    /* measure first, assert after SIGCONT: a failed check must not leave the
+     * cluster frozen */
+    usleep(300 * 1000); /* the writers are now stuck inside their statements */
+    CURL *h = curl_easy_init();
+    fq_resp ready_r, ws_r, health_r, metrics_r;
+    double t_ready = timed_get(h, base, "/readyz", NULL, &ready_r);
+    double t_ws = timed_get(h, base, "/v1/workspace", key, &ws_r);
+    double t_health = timed_get(h, base, "/healthz", NULL, &health_r);
+    double t_metrics = timed_get(h, base, "/metrics", NULL, &metrics_r);
+    double worst_health = t_health;
+    for (int i = 0; i < 10; i++) {
+        fq_resp x;
+        double t = timed_get(h, base, "/healthz", NULL, &x);
+        if (x.status != 200)
+            worst_health = 99;
+        if (t > worst_health)
+            worst_health = t;
+        usleep(100 * 1000);
+    }
+    for (int i = 0; i < np; i++)
+        kill(pids[i], SIGCONT);
+    double thaw = now_s();
+    bool back = false;
+    while (now_s() - thaw < 15 && !back) {
+        fq_resp x;
+        timed_get(h, base, "/readyz", NULL, &x);
+        back = x.status == 200;
+        if (!back)
+            usleep(100 * 1000);
+    }
+    usleep(500 * 1000); /* some writes after the thaw */
+    stop = 1;
+    for (int t = 0; t < HUNG_WRITERS; t++)
+        pthread_join(th[t], NULL);
+    fq_resp after;
+    fq_do(h, base, "PUT", "/v1/deals/after-thaw", key, "{\"name\":\"after\",\"stage\":\"opportunity\",\"amount\":1}",
+          NULL, &after);
+    curl_easy_cleanup(h);
+
+    ck_assert_msg(ready_r.status == 503 && ready_r.retry_after[0], "/readyz on a hung database: %ld (Retry-After '%s')",
+                  ready_r.status, ready_r.retry_after);
+    ck_assert_msg(t_ready <= HUNG_READY_MS / 1000.0 + 1.0, "/readyz took %.2f s", t_ready);
+    ck_assert_msg(ws_r.status == 503 && ws_r.retry_after[0], "GET /v1/workspace on a hung database: %ld %s",
+                  ws_r.status, ws_r.body);
+    ck_assert_msg(t_ws <= HUNG_DEADLINE_MS / 1000.0 + 1.0, "GET /v1/workspace took %.2f s", t_ws);
+    ck_assert_msg(health_r.status == 200 && metrics_r.status == 200, "healthz %ld, metrics %ld", health_r.status,
+                  metrics_r.status);
+    ck_assert_msg(worst_health <= HUNG_DEADLINE_MS / 1000.0 + 1.0, "/healthz took up to %.2f s", worst_health);
+    ck_assert_msg(t_metrics <= HUNG_DEADLINE_MS / 1000.0 + 1.0, "/metrics took %.2f s", t_metrics);
+    ck_assert_msg(back, "/readyz not 200 within 15 s of SIGCONT");
+    ck_assert_msg(fq_2xx(&after), "a write after the thaw: %ld %s", after.status, after.body);
+    fq_contract("GET", "/readyz", &ready_r);
+    fq_contract("GET", "/v1/workspace", &ws_r);
+    int acked = 0, unavailable = 0;
+    for (int t = 0; t < HUNG_WRITERS; t++) {
+        ck_assert_msg(!cl[t].bad_503, "writer %d got a 503 without Retry-After", t);
+        ck_assert_msg(cl[t].other == 0, "writer %d: an answer neither 2xx nor 503: %s", t, cl[t].first_other);
+        acked += cl[t].acked;
+        unavailable += cl[t].unavailable;
+    }
+    ck_assert_int_gt(unavailable, 0); /* the freeze was felt */
+    /* every acknowledged write is there, with its amount */
+    for (int t = 0; t < HUNG_WRITERS; t++)
+        for (int i = 0; i < cl[t].n_acked; i++) {
+            snprintf(cmd, sizeof cmd, "psql '%s' -tAc \"SELECT amount_cents FROM deals WHERE external_id = '%s'\" 2>&1",
+                     url, cl[t].acked_ids[i]);
+            ck_assert_int_eq(api_run(cmd, out, sizeof out), 0);
+            ck_assert_msg(strtol(out, NULL, 10) == (long)cl[t].acked_amount[i] * 100, "deal %s: stored '%s', acked %d",
+                          cl[t].acked_ids[i], out, cl[t].acked_amount[i]);
+        }
+    kill(pid, SIGTERM);
+    ck_assert_int_eq(wait_exit(pid, 10.0), 0);
+    api_devdb("stop", dir, NULL, 0);
+    fprintf(stderr,
+            "faults: hung database (SIGSTOP of %d cluster processes): /readyz 503 in %.2f s (deadline %d ms),"
+            " GET 503 in %.2f s (deadline %d ms), /healthz worst %.3f s, /metrics %.3f s; %d writes acknowledged,"
+            " %d answered 503, all acknowledged present after SIGCONT\n",
+            np, t_ready, HUNG_READY_MS, t_ws, HUNG_DEADLINE_MS, worst_health, t_metrics, acked, unavailable);
+}
+END_TEST
+
+/* ---- 7. slow-header flood --------------------------------------------------- */
+
+#define SLOW_CONNS 2000
+#define SLOW_ADDRS 10
+#define SLOW_PER_IP 50
+#define SLOW_HEADER_S 2
+
+/* A connection from 127.0.0.<src> that sends part of a header block and
+ * stops: -1 when the socket could not be made. Non-blocking. */
+static int slow_open(int src, int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in me = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7F000000u | (unsigned)src)};
+    struct sockaddr_in to = {
+        .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (bind(fd, (struct sockaddr *)&me, sizeof me) != 0 ||
+        (connect(fd, (struct sockaddr *)&to, sizeof to) != 0 && errno != EINPROGRESS)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Has the server closed fd (EOF or reset)? Sends the partial header block
+ * once the connection is up. */
+static bool slow_closed(int fd, bool *sent)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN | POLLOUT};
+    if (poll(&p, 1, 0) <= 0)
+        return false;
+    if (p.revents & (POLLERR | POLLHUP))
+        return true;
+    if (p.revents & POLLIN) {
+        char b[64];
+        ssize_t n = recv(fd, b, sizeof b, MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+            return true;
+    }
+    if ((p.revents & POLLOUT) && !*sent) {
+        static const char part[] = "GET /v1/deals HTTP/1.1\r\nHost: x\r\nX-Slow: a";
+        if (send(fd, part, sizeof part - 1, MSG_NOSIGNAL) < 0)
+            return true;
+        *sent = true;
+    }
+    return false;
+}
+
+static int slow_count_open(const int *fds, bool *sent, int n)
+{
+    int open_n = 0;
+    for (int i = 0; i < n; i++)
+        if (fds[i] >= 0 && !slow_closed(fds[i], &sent[i]))
+            open_n++;
+    return open_n;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+START_TEST(slow_header_flood_is_refused_and_cut)
+{
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < SLOW_CONNS + 256 && rl.rlim_max >= SLOW_CONNS + 256) {
+        rl.rlim_cur = SLOW_CONNS + 256;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    getrlimit(RLIMIT_NOFILE, &rl);
+    ck_assert_msg(rl.rlim_cur >= SLOW_CONNS + 256, "need %d descriptors, have %ld", SLOW_CONNS + 256,
+                  (long)rl.rlim_cur);
+    api_ws ws;
+    api_new_workspace(&ws);
+    int port = api_free_port();
+    char per_ip[16], hdr_s[16];
+    snprintf(per_ip, sizeof per_ip, "%d", SLOW_PER_IP);
+    snprintf(hdr_s, sizeof hdr_s, "%d", SLOW_HEADER_S);
+    const char *args[] = {
+        "--max-connections", "600", "--max-connections-per-ip", per_ip, "--header-timeout", hdr_s, NULL};
+    pid_t pid = api_spawn_server(api_db_url(), port, args);
+    ck_assert(api_wait_healthy(port, 10000));
+    char base[64];
+    base_of(port, base, sizeof base);
+
+    static int fds[SLOW_CONNS];
+    static bool sent[SLOW_CONNS];
+    memset(sent, 0, sizeof sent);
+    int made = 0;
+    double t0 = now_s();
+    for (int i = 0; i < SLOW_CONNS; i++) {
+        fds[i] = slow_open(2 + i % SLOW_ADDRS, port);
+        made += fds[i] >= 0;
+    }
+    /* let the connections come up and the partial headers go out */
+    for (int k = 0; k < 5; k++) {
+        (void)slow_count_open(fds, sent, SLOW_CONNS);
+        usleep(100 * 1000);
+    }
+    int open_early = slow_count_open(fds, sent, SLOW_CONNS);
+    /* cheap requests from another address while the flood holds its slots */
+    double lat[40];
+    int ok = 0;
+    CURL *h = curl_easy_init();
+    for (int i = 0; i < 40; i++) {
+        fq_resp r;
+        double a = now_s();
+        fq_do(h, base, "GET", i % 4 == 3 ? "/v1/deals?limit=5" : "/healthz", ws.read, NULL, NULL, &r);
+        lat[i] = now_s() - a;
+        ok += r.status == 200;
+        if (i == 20) /* a byte more on every slow connection: libmicrohttpd's idle timeout is not the guard */
+            for (int k = 0; k < SLOW_CONNS; k++)
+                if (fds[k] >= 0 && sent[k])
+                    (void)send(fds[k], "a", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        usleep(20 * 1000);
+    }
+    curl_easy_cleanup(h);
+    int open_late = SLOW_CONNS;
+    while (now_s() - t0 < SLOW_HEADER_S + 3.0 && open_late > 0) {
+        open_late = slow_count_open(fds, sent, SLOW_CONNS);
+        usleep(100 * 1000);
+    }
+    double cut_at = now_s() - t0;
+    for (int i = 0; i < SLOW_CONNS; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    qsort(lat, 40, sizeof *lat, cmp_double);
+    fq_resp after;
+    CURL *h2 = curl_easy_init();
+    fq_do(h2, base, "GET", "/healthz", "", NULL, NULL, &after);
+    curl_easy_cleanup(h2);
+    kill(pid, SIGTERM);
+    int rc = wait_exit(pid, 10.0);
+
+    ck_assert_int_eq(made, SLOW_CONNS);
+    ck_assert_msg(open_early <= SLOW_ADDRS * SLOW_PER_IP, "%d slow connections held open (limit %d per address)",
+                  open_early, SLOW_PER_IP);
+    ck_assert_msg(open_early > 0, "no slow connection was accepted at all");
+    ck_assert_int_eq(ok, 40);
+    ck_assert_msg(lat[39] < 1.0, "a cheap request took %.3f s during the flood", lat[39]);
+    ck_assert_msg(open_late == 0, "%d slow connections still open %.1f s after they started (header timeout %d s)",
+                  open_late, cut_at, SLOW_HEADER_S);
+    ck_assert_int_eq(after.status, 200);
+    ck_assert_int_eq(rc, 0);
+    fprintf(stderr,
+            "faults: slow-header flood: %d connections from %d addresses, %d accepted (per-address limit %d), all cut "
+            "%.1f s after they started (header timeout %d s); 40 cheap requests meanwhile: p50 %.1f ms, max %.1f ms\n",
+            SLOW_CONNS, SLOW_ADDRS, open_early, SLOW_PER_IP, cut_at, SLOW_HEADER_S, lat[19] * 1000, lat[39] * 1000);
+}
+END_TEST
+
 Suite *faults_suite(void)
 {
     Suite *s = suite_create("faults");
@@ -899,6 +1303,8 @@ Suite *faults_suite(void)
     tcase_add_test(tc, sigkill_in_write_storm_loses_nothing_acknowledged);
     tcase_add_test(tc, sigkill_in_webhook_storm_applies_each_event_once);
     tcase_add_test(tc, concurrent_webhooks_creating_one_deal_lose_nothing);
+    tcase_add_test(tc, hung_database_answers_503_in_time_and_loses_nothing);
+    tcase_add_test(tc, slow_header_flood_is_refused_and_cut);
     suite_add_tcase(s, tc);
     return s;
 }

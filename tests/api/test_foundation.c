@@ -1,6 +1,9 @@
 /* test_foundation.c - health, metrics, workspace settings, keys, roles, isolation. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 
 #include "api.h"
 #include "routes.h"
@@ -180,6 +183,63 @@ START_TEST(keys_lifecycle_and_pagination)
 }
 END_TEST
 
+static double mono_now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
+}
+
+/* A key revoked through one instance stops working on another that has it
+ * cached within a second (issue 17: the in-process key cache's TTL), and at
+ * once on the instance that revoked it. */
+START_TEST(revocation_reaches_other_instances_within_a_second)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    api_resp *r = api_send_json("POST", "/v1/keys", ws.admin, "{\"role\":\"read\",\"name\":\"cached\"}");
+    ck_assert_status(r, 201);
+    char id[40], secret[64];
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(r->json, "id")));
+    snprintf(secret, sizeof secret, "%s", json_string_value(json_object_get(r->json, "key")));
+    api_resp_free(r);
+    int port = api_free_port();
+    const char *args[] = {"--access-log", "0", NULL};
+    pid_t other = api_spawn_server(api_db_url(), port, args);
+    ck_assert(api_wait_healthy(port, 15000));
+    char base[64];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    r = api_req_at(base, "GET", "/v1/workspace", secret, NULL, NULL, 0, NULL); /* now cached there */
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/keys/%s", id);
+    r = api_req("DELETE", path, ws.admin, NULL, NULL, 0, NULL);
+    ck_assert_status(r, 204);
+    api_resp_free(r);
+    double t0 = mono_now_ms();
+    r = api_get("/v1/workspace", secret);
+    ck_assert_status(r, 401);
+    api_resp_free(r);
+    long status = 200;
+    double waited = 0;
+    while (status == 200 && waited < 3000) {
+        r = api_req_at(base, "GET", "/v1/workspace", secret, NULL, NULL, 0, NULL);
+        status = r->status;
+        api_resp_free(r);
+        waited = mono_now_ms() - t0;
+        if (status == 200) {
+            struct timespec pause = {0, 20 * 1000 * 1000};
+            nanosleep(&pause, NULL);
+        }
+    }
+    kill(other, SIGTERM);
+    waitpid(other, NULL, 0);
+    ck_assert_int_eq(status, 401);
+    ck_assert_msg(waited <= 1100, "the other instance accepted the revoked key for %.0f ms", waited);
+}
+END_TEST
+
 START_TEST(last_admin_key_cannot_be_revoked)
 {
     api_ws ws;
@@ -317,6 +377,7 @@ Suite *foundation_suite(void)
     tcase_add_test(tc, roles_are_enforced);
     tcase_add_test(tc, keys_lifecycle_and_pagination);
     tcase_add_test(tc, last_admin_key_cannot_be_revoked);
+    tcase_add_test(tc, revocation_reaches_other_instances_within_a_second);
     tcase_add_test(tc, workspaces_are_isolated);
     tcase_add_test(tc, route_table_matches_contract);
     tcase_add_test(tc, every_route_declares_the_dispatchers_statuses);

@@ -31,7 +31,11 @@
  * what proves a move changed nothing. Add a name here in the change that
  * edits its rule in sql/. */
 static const char *const changed_since_move[] = {
-    "webhook_endpoint_json", /* issue 17: portal_id */
+    "webhook_endpoint_json", /* issue 17: portal_id, apply_mode */
+    "webhook_event_json",    /* issue 17: state */
+    "webhook_ingest",        /* issue 17: store, then apply (webhook_store + webhook_apply_events) */
+    "rep_json",              /* issue 20: fully_loaded_cost */
+    "account_json",          /* issue 20: last_price_increase */
     NULL,
 };
 

@@ -7,6 +7,8 @@
 #include <openssl/sha.h>
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +86,23 @@ static api_resp *hubspot_post(const char *ep, const char *body, const char *secr
 
 /* One HubSpot deal.propertyChange event. */
 static void hs_event(char *out, size_t len, int event_id, const char *object, long long at, const char *prop,
+                     const char *value);
+
+static void hs_seed_deal(const char *ep, const char *object, long long at)
+{
+    char e1[512], e2[512], body[1100];
+    hs_event(e1, sizeof e1, 90001, object, at, "dealname", "Seeded");
+    hs_event(e2, sizeof e2, 90002, object, at, "dealstage", "appointmentscheduled");
+    snprintf(body, sizeof body, "[%s,%s]", e1, e2);
+    api_resp *r = hubspot_post(ep, body, HS_SECRET, now_ms());
+    ck_assert_status(r, 200);
+    if (json_object_get(r->json, "counts")) /* sync */
+        ck_assert_int_eq(inum(json_object_get(r->json, "counts"), "applied"), 2);
+    api_resp_free(r);
+}
+
+/* One HubSpot deal.propertyChange event. */
+static void hs_event(char *out, size_t len, int event_id, const char *object, long long at, const char *prop,
                      const char *value)
 {
     snprintf(out, len,
@@ -104,9 +123,17 @@ static long count_events(const char *key, const char *query)
     return n;
 }
 
-static const char *hs_endpoint_json = "{\"source\":\"hubspot\",\"secret\":\"" HS_SECRET "\",\"public_url\":\"" HS_BASE
-                                      "\",\"stage_map\":{\"appointmentscheduled\":\"discovery\","
-                                      "\"contractsent\":\"negotiation\"}}";
+/* sync: these tests read each event's outcome from the answer, which only a
+ * sync endpoint (or ?wait=applied) gives since deliveries are stored, then
+ * applied (issue 17); the async path has its own tests below */
+static const char *hs_endpoint_json =
+    "{\"source\":\"hubspot\",\"apply_mode\":\"sync\",\"secret\":\"" HS_SECRET "\",\"public_url\":\"" HS_BASE
+    "\",\"stage_map\":{\"appointmentscheduled\":\"discovery\","
+    "\"contractsent\":\"negotiation\"}}";
+
+/* A deal the CRM created at ms: its name and stage (a deal is created only
+ * with both; until then its events are held). */
+static void hs_seed_deal(const char *ep, const char *object, long long at);
 
 START_TEST(hubspot_v3_batch_applies_and_rejects_tampering)
 {
@@ -115,15 +142,16 @@ START_TEST(hubspot_v3_batch_applies_and_rejects_tampering)
     char ep[64];
     make_endpoint(ws.admin, hs_endpoint_json, ep, sizeof ep, NULL, 0);
     long long t0 = now_ms() - 60000;
-    char e1[512], e2[512], e3[512], e4[512], body[2400];
+    char e0[512], e1[512], e2[512], e3[512], e4[512], body[3000];
+    hs_event(e0, sizeof e0, 100, "5150", t0 - 1000, "dealname", "Acme renewal"); /* a new deal: name and stage */
     hs_event(e1, sizeof e1, 101, "5150", t0, "dealstage", "appointmentscheduled");
     hs_event(e2, sizeof e2, 102, "5150", t0 + 1000, "amount", "12500.10");
     hs_event(e3, sizeof e3, 103, "5150", t0 + 2000, "dealstage", "not-a-mapped-stage");
     hs_event(e4, sizeof e4, 104, "5150", t0 + 3000, "hs_manual_forecast_category", "BEST_CASE");
-    snprintf(body, sizeof body, "[%s,%s,%s,%s]", e1, e2, e3, e4);
+    snprintf(body, sizeof body, "[%s,%s,%s,%s,%s]", e0, e1, e2, e3, e4);
 
     /* refused, with nothing stored: tampered body, wrong secret, stale timestamp */
-    char tampered[2400];
+    char tampered[3000];
     snprintf(tampered, sizeof tampered, "%s", body);
     *strstr(tampered, "12500.10") = '9'; /* the amount changed in transit */
     api_resp *r = NULL;
@@ -147,13 +175,13 @@ START_TEST(hubspot_v3_batch_applies_and_rejects_tampering)
     r = hubspot_post(ep, body, HS_SECRET, now_ms());
     ck_assert_status(r, 200);
     json_t *counts = json_object_get(r->json, "counts");
-    ck_assert_int_eq(inum(counts, "applied"), 3);
+    ck_assert_int_eq(inum(counts, "applied"), 4);
     ck_assert_int_eq(inum(counts, "rejected"), 1);
     json_t *evs = json_object_get(r->json, "events");
-    ck_assert_str_eq(str(json_array_get(evs, 2), "status"), "rejected");
-    ck_assert_ptr_nonnull(strstr(str(json_array_get(evs, 2), "detail"), "not-a-mapped-stage"));
+    ck_assert_str_eq(str(json_array_get(evs, 3), "status"), "rejected");
+    ck_assert_ptr_nonnull(strstr(str(json_array_get(evs, 3), "detail"), "not-a-mapped-stage"));
     char rejected_id[64];
-    snprintf(rejected_id, sizeof rejected_id, "%s", str(json_array_get(evs, 2), "id"));
+    snprintf(rejected_id, sizeof rejected_id, "%s", str(json_array_get(evs, 3), "id"));
     api_resp_free(r);
 
     r = api_get("/v1/deals/5150", ws.read);
@@ -169,10 +197,10 @@ START_TEST(hubspot_v3_batch_applies_and_rejects_tampering)
     /* redelivery: 2xx, all duplicates, nothing changes */
     r = hubspot_post(ep, body, HS_SECRET, now_ms());
     ck_assert_status(r, 200);
-    ck_assert_int_eq(inum(json_object_get(r->json, "counts"), "duplicate"), 4);
+    ck_assert_int_eq(inum(json_object_get(r->json, "counts"), "duplicate"), 5);
     api_resp_free(r);
-    ck_assert_int_eq(count_events(ws.read, "&status=applied"), 3);
-    ck_assert_int_eq(count_events(ws.read, "&status=duplicate"), 4);
+    ck_assert_int_eq(count_events(ws.read, "&status=applied"), 4);
+    ck_assert_int_eq(count_events(ws.read, "&status=duplicate"), 5);
 
     /* the same event twice in one delivery: the first applies, the second is its duplicate */
     char e5[512], twice[1100];
@@ -222,6 +250,7 @@ START_TEST(hubspot_out_of_order_and_push_count)
     char ep[64];
     make_endpoint(ws.admin, hs_endpoint_json, ep, sizeof ep, NULL, 0);
     long long t0 = now_ms() - 120000;
+    hs_seed_deal(ep, "777", t0 - 1000);
     char e1[512], e2[512], body[1600];
     /* the newer amount arrives first, the older one after: the older is recorded, not applied */
     hs_event(e1, sizeof e1, 201, "777", t0 + 5000, "amount", "900");
@@ -290,6 +319,7 @@ START_TEST(hubspot_v1_v2_signatures)
     char ev[512], body[600], path[128], uri[256], msg[2000], hex[65], h1[128];
     snprintf(path, sizeof path, "/v1/hooks/%s", ep);
     snprintf(uri, sizeof uri, HS_BASE "%s", path);
+    hs_seed_deal(ep, "9001", now_ms() - 60000);
     for (int v = 1; v <= 2; v++) {
         hs_event(ev, sizeof ev, 300 + v, "9001", now_ms() - 1000 * v, "dealname", v == 1 ? "Acme v1" : "Acme v2");
         snprintf(body, sizeof body, "[%s]", ev);
@@ -332,7 +362,8 @@ START_TEST(pipedrive_v2_and_v1_with_basic_auth)
     api_new_workspace(&ws);
     char ep[64];
     make_endpoint(ws.admin,
-                  "{\"source\":\"pipedrive\",\"basic_auth\":{\"username\":\"pd\",\"password\":\"s3cret-pw\"},"
+                  "{\"source\":\"pipedrive\",\"apply_mode\":\"sync\","
+                  "\"basic_auth\":{\"username\":\"pd\",\"password\":\"s3cret-pw\"},"
                   "\"stage_map\":{\"1\":\"discovery\",\"2\":\"proposal\"}}",
                   ep, sizeof ep, NULL, 0);
     const char *v2 = "{\"meta\":{\"action\":\"change\",\"entity\":\"deal\",\"entity_id\":\"42\","
@@ -420,7 +451,7 @@ START_TEST(standard_webhooks_rotation_and_tolerance)
     api_ws ws;
     api_new_workspace(&ws);
     char ep[64], secret[128];
-    make_endpoint(ws.admin, "{\"source\":\"standard\"}", ep, sizeof ep, secret, sizeof secret);
+    make_endpoint(ws.admin, "{\"source\":\"standard\",\"apply_mode\":\"sync\"}", ep, sizeof ep, secret, sizeof secret);
     ck_assert_int_eq(strncmp(secret, "whsec_", 6), 0); /* generated, shown once */
     char path[128];
     snprintf(path, sizeof path, "/v1/webhook-endpoints/%s", ep);
@@ -523,7 +554,7 @@ START_TEST(concurrent_create_waits_and_applies)
     api_ws ws;
     api_new_workspace(&ws);
     char ep[64], secret[128];
-    make_endpoint(ws.admin, "{\"source\":\"standard\"}", ep, sizeof ep, secret, sizeof secret);
+    make_endpoint(ws.admin, "{\"source\":\"standard\",\"apply_mode\":\"sync\"}", ep, sizeof ep, secret, sizeof secret);
     PGconn *pg = PQconnectdb(api_db_url());
     ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
     const char *p[] = {ws.id};
@@ -563,7 +594,7 @@ START_TEST(concurrent_same_event_applies_once)
     api_ws ws;
     api_new_workspace(&ws);
     char ep[64], secret[128];
-    make_endpoint(ws.admin, "{\"source\":\"standard\"}", ep, sizeof ep, secret, sizeof secret);
+    make_endpoint(ws.admin, "{\"source\":\"standard\",\"apply_mode\":\"sync\"}", ep, sizeof ep, secret, sizeof secret);
     PGconn *pg = PQconnectdb(api_db_url());
     ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
     const char *p[] = {ws.id, ep};
@@ -706,6 +737,7 @@ START_TEST(hubspot_signs_the_query_string)
     api_new_workspace(&ws);
     char ep[64];
     make_endpoint(ws.admin, hs_endpoint_json, ep, sizeof ep, NULL, 0);
+    hs_seed_deal(ep, "8080", now_ms() - 60000);
     char ev[512], body[600];
     for (int v = 2; v <= 3; v++) {
         hs_event(ev, sizeof ev, 400 + v, "8080", now_ms() - 10000 + v, "dealname", v == 2 ? "Query v2" : "Query v3");
@@ -729,7 +761,7 @@ START_TEST(hubspot_signs_the_query_string)
     api_resp *r = hubspot_post_query(ep, 3, "?next=a%3Ab%2Fc", "?next=a:b/c", body);
     ck_assert_status(r, 200);
     api_resp_free(r);
-    ck_assert_int_eq(count_events(ws.read, ""), 3);
+    ck_assert_int_eq(count_events(ws.read, ""), 5);
     r = api_get("/v1/deals/8080", ws.read);
     ck_assert_str_eq(str(r->json, "name"), "Query colon");
     api_resp_free(r);
@@ -745,8 +777,8 @@ START_TEST(standard_patch_svix_and_data_id)
     api_ws ws;
     api_new_workspace(&ws);
     char ep[64], secret[128];
-    make_endpoint(ws.admin, "{\"source\":\"standard\",\"stage_map\":{\"s1\":\"discovery\"}}", ep, sizeof ep, secret,
-                  sizeof secret);
+    make_endpoint(ws.admin, "{\"source\":\"standard\",\"apply_mode\":\"sync\",\"stage_map\":{\"s1\":\"discovery\"}}",
+                  ep, sizeof ep, secret, sizeof secret);
     char path[128];
     snprintf(path, sizeof path, "/v1/webhook-endpoints/%s", ep);
     const char *old = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -843,7 +875,8 @@ START_TEST(pipedrive_won_closes_the_stage)
     api_new_workspace(&ws);
     char ep[64];
     make_endpoint(ws.admin,
-                  "{\"source\":\"pipedrive\",\"basic_auth\":{\"username\":\"pd\",\"password\":\"pw-2\"},"
+                  "{\"source\":\"pipedrive\",\"apply_mode\":\"sync\","
+                  "\"basic_auth\":{\"username\":\"pd\",\"password\":\"pw-2\"},"
                   "\"stage_map\":{\"1\":\"discovery\",\"2\":\"proposal\"}}",
                   ep, sizeof ep, NULL, 0);
     const char *fmt = "{\"meta\":{\"action\":\"change\",\"entity\":\"deal\",\"entity_id\":\"77\","
@@ -900,6 +933,7 @@ START_TEST(hubspot_endpoint_bound_to_a_portal)
     api_resp *r = api_get(path, ws.admin);
     ck_assert(json_is_null(json_object_get(r->json, "portal_id")));
     api_resp_free(r);
+    hs_seed_deal(ep, "6000", now_ms() - 60000);
     char ev[512], body[1200], other[512];
     hs_event(ev, sizeof ev, 500, "6000", now_ms() - 5000, "dealname", "Ours");
     snprintf(body, sizeof body, "[%s]", ev);
@@ -947,6 +981,338 @@ START_TEST(hubspot_endpoint_bound_to_a_portal)
 }
 END_TEST
 
+/* The state of one stored event, by id. */
+static char *event_state(const char *key, const char *id, char *out, size_t len)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/webhook-events/%s", id);
+    api_resp *r = api_get(path, key);
+    ck_assert_status(r, 200);
+    snprintf(out, len, "%s", str(r->json, "state"));
+    ck_assert_str_eq(str(r->json, "state"), str(r->json, "status"));
+    api_resp_free(r);
+    return out;
+}
+
+/* Store, then apply (the default): the answer is {accepted, duplicates} once
+ * stored; the appliers apply afterwards; ?wait=applied answers each event's
+ * state once applied. A HubSpot deal.creation alone, or changes for a deal
+ * not known yet, are held until its name and stage arrive, then applied in
+ * their time order with the event that completes them. */
+START_TEST(async_store_then_apply_and_held_deals)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char ep[64];
+    make_endpoint(ws.admin,
+                  "{\"source\":\"hubspot\",\"secret\":\"" HS_SECRET "\",\"public_url\":\"" HS_BASE
+                  "\",\"stage_map\":{\"appointmentscheduled\":\"discovery\",\"contractsent\":\"negotiation\"}}",
+                  ep, sizeof ep, NULL, 0);
+    char path[160];
+    snprintf(path, sizeof path, "/v1/webhook-endpoints/%s", ep);
+    api_resp *r = api_get(path, ws.admin);
+    ck_assert_str_eq(str(r->json, "apply_mode"), "async");
+    api_resp_free(r);
+
+    long long t0 = now_ms() - 100000;
+    char e1[512], e2[512], e3[512], body[2000];
+    snprintf(e1, sizeof e1,
+             "{\"eventId\":700,\"subscriptionId\":7,\"portalId\":62515,\"occurredAt\":%lld,"
+             "\"subscriptionType\":\"deal.creation\",\"objectId\":4040,\"changeFlag\":\"CREATED\"}",
+             t0);
+    hs_event(e2, sizeof e2, 701, "4040", t0 + 1000, "amount", "2500");
+    snprintf(body, sizeof body, "[%s,%s]", e1, e2);
+    r = hubspot_post(ep, body, HS_SECRET, now_ms());
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(inum(r->json, "accepted"), 2); /* stored; applied afterwards */
+    ck_assert_int_eq(inum(r->json, "duplicates"), 0);
+    ck_assert_ptr_null(json_object_get(r->json, "events"));
+    api_resp_free(r);
+    /* redelivered while (or after) it applies: a duplicate, nothing changes */
+    r = hubspot_post(ep, body, HS_SECRET, now_ms());
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(inum(r->json, "accepted"), 0);
+    ck_assert_int_eq(inum(r->json, "duplicates"), 2);
+    api_resp_free(r);
+
+    /* the creation and the amount alone: held, no deal without a name and a stage */
+    hs_event(e3, sizeof e3, 702, "4040", t0 + 1500, "closedate", "2026-12-20");
+    snprintf(body, sizeof body, "[%s]", e3);
+    char *wpath = NULL;
+    {
+        char p2[200], uri[300], tsb[32], sig[80], msg[2000], h1[160], h2[64];
+        snprintf(p2, sizeof p2, "/v1/hooks/%s?wait=applied", ep);
+        snprintf(uri, sizeof uri, HS_BASE "%s", p2);
+        snprintf(tsb, sizeof tsb, "%lld", now_ms());
+        int m = snprintf(msg, sizeof msg, "POST%s%s%s", uri, body, tsb);
+        hmac_b64(HS_SECRET, (int)strlen(HS_SECRET), msg, (size_t)m, sig);
+        snprintf(h1, sizeof h1, "X-HubSpot-Signature-v3: %s", sig);
+        snprintf(h2, sizeof h2, "X-HubSpot-Request-Timestamp: %s", tsb);
+        const char *hdr[] = {h1, h2, NULL};
+        r = api_req("POST", p2, NULL, "application/json", body, strlen(body), hdr);
+        wpath = p2;
+        (void)wpath;
+    }
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(inum(json_object_get(r->json, "counts"), "held"), 1);
+    ck_assert_ptr_nonnull(strstr(str(json_array_get(json_object_get(r->json, "events"), 0), "detail"), "4040"));
+    api_resp_free(r);
+    r = api_get("/v1/deals/4040", ws.read);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    ck_assert_int_eq(count_events(ws.read, "&status=held"), 3);
+    char id[64];
+    r = api_get("/v1/webhook-events?status=held&limit=1", ws.read);
+    snprintf(id, sizeof id, "%s", str(json_array_get(json_object_get(r->json, "items"), 0), "id"));
+    api_resp_free(r);
+    snprintf(path, sizeof path, "/v1/webhook-events/%s/replay", id);
+    r = api_req("POST", path, ws.write, "application/json", "{}", 2, NULL);
+    ck_assert_status(r, 409); /* replaying a held event would create the deal without name and stage */
+    api_resp_free(r);
+
+    /* the name and the stage arrive (async, waited for): everything applies, in time order */
+    hs_event(e1, sizeof e1, 703, "4040", t0 + 2000, "dealname", "Initrode");
+    hs_event(e2, sizeof e2, 704, "4040", t0 + 3000, "dealstage", "contractsent");
+    snprintf(body, sizeof body, "[%s,%s]", e1, e2);
+    char p2[200], uri[300], tsb[32], sig[80], msg[2000], h1[160], h2[64];
+    snprintf(p2, sizeof p2, "/v1/hooks/%s?wait=applied", ep);
+    snprintf(uri, sizeof uri, HS_BASE "%s", p2);
+    snprintf(tsb, sizeof tsb, "%lld", now_ms());
+    int m = snprintf(msg, sizeof msg, "POST%s%s%s", uri, body, tsb);
+    hmac_b64(HS_SECRET, (int)strlen(HS_SECRET), msg, (size_t)m, sig);
+    snprintf(h1, sizeof h1, "X-HubSpot-Signature-v3: %s", sig);
+    snprintf(h2, sizeof h2, "X-HubSpot-Request-Timestamp: %s", tsb);
+    const char *hdr[] = {h1, h2, NULL};
+    r = api_req("POST", p2, NULL, "application/json", body, strlen(body), hdr);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(inum(json_object_get(r->json, "counts"), "applied"), 2);
+    api_resp_free(r);
+    r = api_get("/v1/deals/4040", ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(r->json, "name"), "Initrode");
+    ck_assert_str_eq(str(r->json, "stage"), "negotiation");
+    ck_assert(json_number_value(json_object_get(r->json, "amount")) == 2500.0);
+    ck_assert_str_eq(str(r->json, "expected_close_date"), "2026-12-20");
+    api_resp_free(r);
+    ck_assert_int_eq(count_events(ws.read, "&status=held"), 0);
+    ck_assert_int_eq(count_events(ws.read, "&status=pending"), 0);
+    char st[32];
+    ck_assert_str_eq(event_state(ws.read, id, st, sizeof st), "applied");
+
+    /* bad ?wait: 422 before anything is stored */
+    r = api_req("POST", "/v1/hooks/00000000-0000-4000-8000-000000000000?wait=soon", NULL, "application/json", "[]", 2,
+                NULL);
+    ck_assert_int_ne(r->status, 200);
+    api_resp_free(r);
+    r = api_get("/metrics", NULL);
+    ck_assert_ptr_nonnull(strstr(r->body, "revops_webhook_pending_events "));
+    ck_assert_ptr_nonnull(strstr(r->body, "revops_webhook_oldest_pending_seconds "));
+    api_resp_free(r);
+    r = api_get("/readyz", NULL);
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+}
+END_TEST
+
+/* Faults: a second revopsd applies beside the suite's (two instances at
+ * once) and is SIGKILLed in the middle of an async storm sent to it. Every
+ * acknowledged event must end applied exactly once (a trigger records each
+ * event's leaving 'pending'), and each deal's stage changes in time order
+ * (an out-of-order application would leave a stage change stale and the
+ * history short). */
+START_TEST(async_storm_sigkill_and_two_appliers)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char ep[64], secret[128];
+    make_endpoint(ws.admin, "{\"source\":\"standard\"}", ep, sizeof ep, secret, sizeof secret);
+    PGconn *pg = PQconnectdb(api_db_url());
+    ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+    PQclear(PQexec(pg, "CREATE TABLE IF NOT EXISTS test_hook_audit (id uuid, ws uuid, n bigserial)"));
+    PQclear(PQexec(pg, "CREATE OR REPLACE FUNCTION test_hook_audit_fn() RETURNS trigger LANGUAGE plpgsql AS $$"
+                       " BEGIN INSERT INTO test_hook_audit (id, ws) VALUES (NEW.id, NEW.workspace_id); RETURN NEW;"
+                       " END $$"));
+    PQclear(PQexec(pg, "DROP TRIGGER IF EXISTS test_hook_audit_t ON webhook_events"));
+    PGresult *res = PQexec(pg, "CREATE TRIGGER test_hook_audit_t AFTER UPDATE OF status ON webhook_events FOR EACH ROW"
+                               " WHEN (OLD.status = 'pending' AND NEW.status <> 'pending')"
+                               " EXECUTE FUNCTION test_hook_audit_fn()");
+    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s", PQerrorMessage(pg));
+    PQclear(res);
+
+    int port = api_free_port();
+    const char *args[] = {"--webhook-appliers", "2", "--webhook-batch", "7", NULL};
+    pid_t other = api_spawn_server(api_db_url(), port, args);
+    ck_assert(api_wait_healthy(port, 15000));
+    char base[64];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    enum { DEALS = 12, CHANGES = 10 };
+    int acked = 0;
+    const char *stages[] = {"discovery", "proposal"};
+    for (int c = 0; c < CHANGES; c++) {
+        for (int d = 0; d < DEALS; d++) {
+            char body[400], id[40], sig[200], h1[64], h2[64], h3[300], hp[128];
+            snprintf(
+                body, sizeof body,
+                "{\"type\":\"deal.updated\",\"timestamp\":\"2026-11-25T12:%02d:00Z\",\"data\":{\"id\":\"storm-%d\","
+                "\"name\":\"Storm %d\",\"amount\":%d,\"stage\":\"%s\"}}",
+                c, d, d, 100 * c + d, stages[c % 2]);
+            snprintf(id, sizeof id, "msg_storm_%d_%d", c, d);
+            long long ts = (long long)time(NULL);
+            standard_sig(secret, id, ts, body, sig);
+            snprintf(hp, sizeof hp, "/v1/hooks/%s", ep);
+            snprintf(h1, sizeof h1, "webhook-id: %s", id);
+            snprintf(h2, sizeof h2, "webhook-timestamp: %lld", ts);
+            snprintf(h3, sizeof h3, "webhook-signature: %s", sig);
+            const char *hdr[] = {h1, h2, h3, NULL};
+            bool to_other = other > 0 && c < CHANGES / 2;
+            api_resp *r = to_other ? api_req_at(base, "POST", hp, NULL, "application/json", body, strlen(body), hdr)
+                                   : api_req("POST", hp, NULL, "application/json", body, strlen(body), hdr);
+            if (r->status == 200) {
+                ck_assert_int_eq(inum(r->json, "accepted"), 1);
+                acked++;
+            }
+            api_resp_free(r);
+        }
+        if (c == CHANGES / 2 - 1 && other > 0) { /* mid-storm, appliers busy: no chance to finish anything */
+            kill(other, SIGKILL);
+            waitpid(other, NULL, 0);
+            other = 0;
+        }
+    }
+    ck_assert_int_eq(acked, DEALS * CHANGES); /* every delivery was acknowledged (the killed one before its kill) */
+    /* the suite's instance applies what the killed one left */
+    const char *p[] = {ws.id};
+    char left[32] = "?";
+    for (int i = 0; i < 300; i++) {
+        res =
+            PQexecParams(pg, "SELECT count(*) FROM webhook_events WHERE workspace_id = $1::uuid AND status = 'pending'",
+                         1, NULL, p, NULL, NULL, 0);
+        snprintf(left, sizeof left, "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+        if (strcmp(left, "0") == 0)
+            break;
+        struct timespec pause = {0, 50 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    ck_assert_str_eq(left, "0");
+    res = PQexecParams(
+        pg,
+        "SELECT (SELECT count(*) FROM webhook_events WHERE workspace_id = $1::uuid AND status = 'applied'),"
+        " (SELECT count(*) FROM test_hook_audit WHERE ws = $1::uuid),"
+        " (SELECT count(DISTINCT id) FROM test_hook_audit WHERE ws = $1::uuid)",
+        1, NULL, p, NULL, NULL, 0);
+    ck_assert_int_eq(atoi(PQgetvalue(res, 0, 0)), DEALS * CHANGES); /* all applied, none stale */
+    ck_assert_int_eq(atoi(PQgetvalue(res, 0, 1)), DEALS * CHANGES); /* each left pending once */
+    ck_assert_int_eq(atoi(PQgetvalue(res, 0, 2)), DEALS * CHANGES);
+    PQclear(res);
+    PQclear(PQexec(pg, "DROP TRIGGER IF EXISTS test_hook_audit_t ON webhook_events"));
+    PQfinish(pg);
+    for (int d = 0; d < DEALS; d++) {
+        char path[64];
+        snprintf(path, sizeof path, "/v1/deals/storm-%d", d);
+        api_resp *r = api_get(path, ws.read);
+        ck_assert_status(r, 200);
+        ck_assert(json_number_value(json_object_get(r->json, "amount")) == 100.0 * (CHANGES - 1) + d);
+        json_t *sh = json_object_get(r->json, "stage_history");
+        ck_assert_msg(json_array_size(sh) == CHANGES, "deal %d: %zu stage entries", d, json_array_size(sh));
+        for (int c = 0; c < CHANGES; c++) {
+            char want[32];
+            snprintf(want, sizeof want, "2026-11-25T12:%02d:00Z", c);
+            ck_assert_str_eq(str(json_array_get(sh, (size_t)c), "entered_at"), want);
+        }
+        api_resp_free(r);
+    }
+}
+END_TEST
+
+/* Backpressure: while the appliers cannot finish (the test holds the deals
+ * table, so their batches wait and the events stay pending), an instance
+ * started with --webhook-max-backlog 3 and --webhook-max-lag 1 answers
+ * /readyz degraded with the figures, and an async delivery above the backlog
+ * 503 with Retry-After, storing nothing; a sync endpoint still answers. Once
+ * the lock goes, everything acknowledged applies. */
+START_TEST(async_backlog_503_and_degraded)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char ep[64], secret[128];
+    make_endpoint(ws.admin, "{\"source\":\"standard\"}", ep, sizeof ep, secret, sizeof secret);
+    int port = api_free_port();
+    const char *args[] = {"--webhook-appliers", "1", "--webhook-max-backlog", "3", "--webhook-max-lag", "1", NULL};
+    pid_t other = api_spawn_server(api_db_url(), port, args);
+    ck_assert(api_wait_healthy(port, 15000));
+    char base[64];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    PGconn *pg = PQconnectdb(api_db_url());
+    ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+    PQclear(PQexec(pg, "BEGIN"));
+    PGresult *res = PQexec(pg, "LOCK TABLE deals IN EXCLUSIVE MODE");
+    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s", PQerrorMessage(pg));
+    PQclear(res);
+    long status[8] = {0};
+    char retry[8][16] = {{0}};
+    for (int i = 0; i < 8; i++) {
+        char body[300], id[40], sig[200], h1[64], h2[64], h3[300], hp[128];
+        snprintf(body, sizeof body,
+                 "{\"type\":\"deal.updated\",\"timestamp\":\"2026-11-25T12:00:00Z\",\"data\":{\"id\":\"bp-%d\","
+                 "\"name\":\"Backlog\",\"stage\":\"proposal\"}}",
+                 i);
+        snprintf(id, sizeof id, "msg_bp_%d", i);
+        long long ts = (long long)time(NULL);
+        standard_sig(secret, id, ts, body, sig);
+        snprintf(hp, sizeof hp, "/v1/hooks/%s", ep);
+        snprintf(h1, sizeof h1, "webhook-id: %s", id);
+        snprintf(h2, sizeof h2, "webhook-timestamp: %lld", ts);
+        snprintf(h3, sizeof h3, "webhook-signature: %s", sig);
+        const char *hdr[] = {h1, h2, h3, NULL};
+        api_resp *r = api_req_at(base, "POST", hp, NULL, "application/json", body, strlen(body), hdr);
+        status[i] = r->status;
+        if (r->status == 503) {
+            ck_assert_str_eq(str(r->json, "type"), "/problems/webhook-backlog");
+            snprintf(retry[i], sizeof retry[i], "%s", r->retry_after);
+        }
+        api_resp_free(r);
+        if (i == 3) { /* 4 pending: let the instance read its backlog (once a second) */
+            struct timespec pause = {1, 600 * 1000 * 1000};
+            nanosleep(&pause, NULL);
+        }
+    }
+    for (int i = 0; i < 4; i++)
+        ck_assert_msg(status[i] == 200, "delivery %d: %ld", i, status[i]);
+    for (int i = 4; i < 8; i++) {
+        ck_assert_msg(status[i] == 503, "delivery %d: %ld", i, status[i]);
+        ck_assert_str_eq(retry[i], "30");
+    }
+    struct timespec lag = {1, 300 * 1000 * 1000}; /* the oldest is over 1 s old at the next reading */
+    nanosleep(&lag, NULL);
+    api_resp *r = api_req_at(base, "GET", "/readyz", NULL, NULL, NULL, 0, NULL);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(r->json, "status"), "degraded");
+    ck_assert_int_ge(inum(r->json, "webhook_pending"), 4);
+    api_resp_free(r);
+    PQclear(PQexec(pg, "COMMIT"));
+    const char *p[] = {ws.id};
+    char left[32] = "?";
+    for (int i = 0; i < 300 && strcmp(left, "0") != 0; i++) {
+        struct timespec pause = {0, 50 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        res =
+            PQexecParams(pg, "SELECT count(*) FROM webhook_events WHERE workspace_id = $1::uuid AND status = 'pending'",
+                         1, NULL, p, NULL, NULL, 0);
+        snprintf(left, sizeof left, "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+    }
+    ck_assert_str_eq(left, "0");
+    PQfinish(pg);
+    ck_assert_int_eq(count_events(ws.read, "&status=applied"), 4); /* the refused ones were not stored */
+    r = api_get("/v1/deals/bp-3", ws.read);
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    kill(other, SIGTERM);
+    waitpid(other, NULL, 0);
+}
+END_TEST
+
 Suite *webhooks_suite(void)
 {
     Suite *s = suite_create("webhooks");
@@ -964,6 +1330,9 @@ Suite *webhooks_suite(void)
     tcase_add_test(tc, standard_patch_svix_and_data_id);
     tcase_add_test(tc, pipedrive_won_closes_the_stage);
     tcase_add_test(tc, hubspot_endpoint_bound_to_a_portal);
+    tcase_add_test(tc, async_store_then_apply_and_held_deals);
+    tcase_add_test(tc, async_storm_sigkill_and_two_appliers);
+    tcase_add_test(tc, async_backlog_503_and_degraded);
     suite_add_tcase(s, tc);
     return s;
 }

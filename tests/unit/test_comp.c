@@ -3,6 +3,7 @@
  * budget, a clawback after a churn at day 60 and none at day 120). */
 #include <check.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "comp.h"
 
@@ -172,6 +173,147 @@ START_TEST(pace_on_crafted_quotas)
 }
 END_TEST
 
+START_TEST(templates_are_the_seed_table)
+{
+    ck_assert_int_eq((int)comp_ntemplates, 5);
+    const comp_template *mm = comp_template_find("ae_mid_market");
+    ck_assert_ptr_nonnull(mm);
+    ck_assert_ptr_null(comp_template_find("vp_sales"));
+    comp_plan p;
+    comp_plan_from_template(mm, 3, &p);
+    /* OTE 150-250K -> 200K at 50:50; 4-5x -> 4.5x a year = 900K, 225K a quarter */
+    ck_assert_int_eq(p.base, USD(100000));
+    ck_assert_int_eq(p.variable, USD(100000));
+    ck_assert_int_eq(p.comps[0].quota, USD(225000));
+    comp_warning w[COMP_MAX_WARNINGS];
+    ck_assert_int_eq(comp_plan_warnings(&p, w, COMP_MAX_WARNINGS), 0);
+    /* enterprise: 275K at 60:40 = 165K + 110K; 3.5x = 962.5K a year, 240,625 a quarter */
+    comp_plan_from_template(comp_template_find("ae_enterprise"), 3, &p);
+    ck_assert_int_eq(p.base, USD(165000));
+    ck_assert_int_eq(p.variable, USD(110000));
+    ck_assert_int_eq(p.comps[0].quota, USD(240625));
+    ck_assert_int_eq(comp_plan_warnings(&p, w, COMP_MAX_WARNINGS), 0);
+    /* CS/AM: no multiple in the seed, the rep's own quota */
+    comp_plan_from_template(comp_template_find("cs_am"), 3, &p);
+    ck_assert(!p.comps[0].has_quota);
+    ck_assert_int_eq(p.comps[0].metric, COMP_EXPANSION_ARR);
+    ck_assert_int_eq(comp_quota_warning(&p, USD(1), 3, w), 0);
+}
+END_TEST
+
+static bool has(const comp_warning *w, int n, const char *rule)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(w[i].rule, rule) == 0)
+            return true;
+    return false;
+}
+
+START_TEST(design_rules)
+{
+    comp_plan p;
+    comp_plan_from_template(comp_template_find("ae_smb"), 3, &p);
+    comp_warning w[COMP_MAX_WARNINGS];
+    ck_assert_int_eq(comp_plan_warnings(&p, w, COMP_MAX_WARNINGS), 0);
+    p.ncomps = 4;
+    for (int i = 0; i < 4; i++)
+        p.comps[i] = (comp_component){.metric = COMP_NEW_ARR, .weight_bp = 2500};
+    p.rates.tiers[2].from_bp = 11000; /* accelerator at 110% ... */
+    p.rates.tiers[1].to_bp = 11000;
+    p.rates.tiers[2].rate_bp = 25000; /* ... paying 2.5x */
+    p.rates.tiers[0].rate_bp = 10000; /* no decelerator */
+    p.has_spif = true;
+    p.spif_budget = USD(13000); /* 10.4% of a 125K OTE */
+    p.nreps = 1;
+    p.clawback_days = 91;
+    p.payout_months = 3;
+    p.base = USD(90000); /* 72:28 */
+    p.variable = USD(35000);
+    int n = comp_plan_warnings(&p, w, COMP_MAX_WARNINGS);
+    const char *want[] = {"max_3_components", "accelerator_rate",        "accelerator_at_100", "decelerator_below_50",
+                          "spif_over_10pct",  "clawback_within_90_days", "pay_monthly",        "pay_mix"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        ck_assert_msg(has(w, n, want[i]), "missing %s", want[i]);
+    ck_assert(!has(w, n, "ote_range") && !has(w, n, "one_x_to_100"));
+    ck_assert_int_eq(n, 8);
+    /* a SPIF shared by 2 reps is 5.2% each */
+    p.nreps = 2;
+    ck_assert(!has(w, comp_plan_warnings(&p, w, COMP_MAX_WARNINGS), "spif_over_10pct"));
+    /* quota multiple: 4-6x of 125K OTE is 500-750K a year */
+    comp_plan_from_template(comp_template_find("ae_smb"), 3, &p);
+    ck_assert_int_eq(comp_quota_warning(&p, USD(125000), 3, w), 0);  /* 500K: 4x */
+    ck_assert_int_eq(comp_quota_warning(&p, USD(124999), 3, w), 1);  /* just under */
+    ck_assert_int_eq(comp_quota_warning(&p, USD(750000), 12, w), 0); /* 6x */
+    ck_assert_int_eq(comp_quota_warning(&p, USD(800000), 12, w), 1);
+    ck_assert_str_eq(w[0].rule, "quota_multiple");
+}
+END_TEST
+
+START_TEST(period_payout_months_of_a_quarter)
+{
+    comp_rates r;
+    comp_rates_default(&r);
+    caldate_t q = caldate_from_ymd(2026, 1, 1), feb = caldate_from_ymd(2026, 2, 1), mar = caldate_from_ymd(2026, 3, 1),
+              apr = caldate_from_ymd(2026, 4, 1);
+    comp_credit c[] = {{q + 5, USD(250000)}, {feb + 3, USD(125000)}, {mar + 1, -USD(25000)}};
+    money_t line[3], prior, ach;
+    /* January: 100% */
+    ck_assert_int_eq(comp_period_payout(&r, TARGET, QUOTA, c, 3, q, feb, line, NULL, &prior, &ach), TARGET);
+    ck_assert_int_eq(prior, 0);
+    ck_assert_int_eq(ach, QUOTA);
+    /* February: the accelerated 50% */
+    ck_assert_int_eq(comp_period_payout(&r, TARGET, QUOTA, c, 3, feb, mar, line, NULL, &prior, &ach), USD(18750));
+    ck_assert_int_eq(prior, QUOTA);
+    ck_assert_int_eq(line[0], 0);
+    ck_assert_int_eq(line[1], USD(18750));
+    /* March: a contraction takes back 10% of quota at 1.5x */
+    ck_assert_int_eq(comp_period_payout(&r, TARGET, QUOTA, c, 3, mar, apr, line, NULL, &prior, &ach), -USD(3750));
+    /* the three months add up to the quarter */
+    ck_assert_int_eq(comp_period_payout(&r, TARGET, QUOTA, c, 3, q, apr, line, NULL, &prior, &ach),
+                     comp_earned(&r, TARGET, QUOTA, USD(350000)));
+    ck_assert_int_eq(comp_period_payout(&r, TARGET, QUOTA, c, 0, q, apr, line, NULL, &prior, &ach), 0);
+}
+END_TEST
+
+START_TEST(quota_split_by_potential_and_ramp)
+{
+    static const double ramp[] = {0.0, 0.0, 0.25, 0.5, 0.5}; /* the seed's */
+    caldate_t q = caldate_from_ymd(2027, 1, 1);
+    comp_quota_rep reps[] = {{USD(600000), INT32_MIN, INT32_MAX},
+                             {USD(300000), caldate_from_ymd(2020, 1, 6), INT32_MAX},
+                             {USD(100000), q, INT32_MAX}};
+    comp_quota_out out[3];
+    ck_assert_int_eq(comp_quota_split(USD(341000), reps, 3, q, 3, ramp, 5, out), 0);
+    /* c = 0.6, 0.3, 0.1 x 1/12: 341,000 x c / 0.908333 */
+    ck_assert_int_eq(out[0].quota, 22524771);
+    ck_assert_int_eq(out[1].quota, 11262385);
+    ck_assert_int_eq(out[2].quota, 312844);
+    ck_assert_int_eq(out[0].quota + out[1].quota + out[2].quota, USD(341000));
+    ck_assert_double_eq_tol(out[2].ramp, 1.0 / 12, 1e-12);
+    /* hired in month 2 of the quarter: months 1 (0) and 2 (0) of tenure; leaving: nothing after */
+    comp_quota_rep late[] = {{0, caldate_from_ymd(2027, 2, 15), INT32_MAX},
+                             {0, INT32_MIN, caldate_from_ymd(2027, 2, 1)}};
+    ck_assert_int_eq(comp_quota_split(USD(100), late, 2, q, 3, ramp, 5, out), 0);
+    ck_assert_double_eq(out[0].ramp, 0);
+    ck_assert_double_eq_tol(out[1].ramp, 1.0 / 3, 1e-12);
+    ck_assert_int_eq(out[1].quota, USD(100)); /* equal shares, all the capacity */
+    /* a year, a rep in month 4 of tenure at the start: 0.5, 0.5, then 1 x 10 = 11/12 */
+    comp_quota_rep yr[] = {{0, caldate_from_ymd(2026, 10, 1), INT32_MAX}};
+    ck_assert_int_eq(comp_quota_split(USD(1000), yr, 1, q, 12, ramp, 5, out), 0);
+    ck_assert_double_eq_tol(out[0].ramp, 11.0 / 12, 1e-12);
+    ck_assert_int_eq(out[0].quota, USD(1000));
+    /* nobody in seat */
+    comp_quota_rep gone[] = {{USD(1), INT32_MIN, q}};
+    ck_assert_int_eq(comp_quota_split(USD(1000), gone, 1, q, 3, ramp, 5, out), -1);
+    /* three equal reps and one cent too many to split evenly: the earlier rep gets it */
+    comp_quota_rep eq[] = {{0, INT32_MIN, INT32_MAX}, {0, INT32_MIN, INT32_MAX}, {0, INT32_MIN, INT32_MAX}};
+    ck_assert_int_eq(comp_quota_split(100, eq, 3, q, 3, ramp, 5, out), 0);
+    ck_assert_int_eq(out[0].quota, 34);
+    ck_assert_int_eq(out[1].quota, 33);
+    ck_assert_int_eq(out[2].quota, 33);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("comp");
@@ -184,6 +326,10 @@ int main(void)
     tcase_add_test(t, spif_capped_by_budget);
     tcase_add_test(t, clawback_window);
     tcase_add_test(t, pace_on_crafted_quotas);
+    tcase_add_test(t, templates_are_the_seed_table);
+    tcase_add_test(t, design_rules);
+    tcase_add_test(t, period_payout_months_of_a_quarter);
+    tcase_add_test(t, quota_split_by_potential_and_ramp);
     suite_add_tcase(s, t);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -267,6 +267,26 @@ START_TEST(identical_deals_match_the_binomial)
 }
 END_TEST
 
+START_TEST(quantiles_never_below_what_is_won)
+{
+    /* $5,000 won, one $1,000 deal at 50% and a normal part with mean $100
+     * and sd $1,000 (the parameter and record spread): X = B + N(100, 1000^2)
+     * in dollars, P(X < 0) = 0.5 Phi(-0.1) + 0.5 Phi(-1.1) = 0.2979, so the
+     * P10 and P25 of max(0, X) are 0 (nothing more won: $5,000); the P90
+     * solves 0.5 Phi((x - 100) / 1000) + 0.5 Phi((x - 1100) / 1000) = 0.9. */
+    money_t a[] = {100000};
+    double p[] = {0.5};
+    double qs[] = {0.1, 0.25, 0.9};
+    money_t out[3];
+    ck_assert_int_eq(forecast_dist_quantiles(a, p, 1, 500000, 10000, 1e10, qs, 3, out), 0);
+    ck_assert_int_eq(out[0], 500000);
+    ck_assert_int_eq(out[1], 500000);
+    double x = (double)(out[2] - 500000) / 100; /* dollars */
+    double F = 0.5 * 0.5 * erfc(-(x - 100) / 1000 / sqrt(2)) + 0.5 * 0.5 * erfc(-(x - 1100) / 1000 / sqrt(2));
+    ck_assert_msg(fabs(F - 0.9) < 1e-6, "P90 %f has CDF %f", x, F);
+}
+END_TEST
+
 static void rand_deals(size_t n, money_t *a, double *p, unsigned seed)
 {
     srand(seed);
@@ -318,6 +338,7 @@ int main(void)
     tcase_add_test(tc, what_if_exclusion_and_win_rate_delta);
     tcase_add_test(tc, historical_prior_and_timing);
     tcase_add_test(tc, identical_deals_match_the_binomial);
+    tcase_add_test(tc, quantiles_never_below_what_is_won);
     tcase_add_test(tc, quantiles_within_half_a_percent_of_monte_carlo);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -1,0 +1,972 @@
+/* h_scoring.c - lead scoring models (versioned documents, JSON or the seed's
+ * lead-scoring.yaml verbatim) and a lead's score as of a time. The document
+ * is decoded into core/leadscore's model; the seed's prose is read into
+ * explicit rules, which the stored (normalised) document shows. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crm.h"
+#include "handlers.h"
+#include "jsonv.h"
+#include "leadscore.h"
+#include "yconv.h"
+
+#define DEFAULT_MODEL_NAME "B2B SaaS (seed)"
+
+/* The seed's lead-scoring.yaml (001 phase 3), verbatim: a new workspace's
+ * default model. tests/data/lead-scoring.yaml is the same text. */
+static const char seed_yaml[] = "# lead-scoring.yaml\n"
+                                "behavioral_signals:  # Max 60 points\n"
+                                "  - action: \"Visited pricing page\"\n"
+                                "    points: 15\n"
+                                "    decay: \"5 points/week after 14 days\"\n"
+                                "  - action: \"Downloaded whitepaper/ebook\"\n"
+                                "    points: 10\n"
+                                "  - action: \"Attended webinar\"\n"
+                                "    points: 12\n"
+                                "  - action: \"Requested demo\"\n"
+                                "    points: 25\n"
+                                "  - action: \"Opened 3+ emails in 7 days\"\n"
+                                "    points: 8\n"
+                                "  - action: \"Visited 5+ pages in session\"\n"
+                                "    points: 10\n"
+                                "  - action: \"Returned to site within 7 days\"\n"
+                                "    points: 8\n"
+                                "  - action: \"Engaged with chatbot\"\n"
+                                "    points: 5\n"
+                                "\n"
+                                "firmographic_signals:  # Max 40 points\n"
+                                "  - signal: \"ICP industry match\"\n"
+                                "    points: 15\n"
+                                "  - signal: \"Company size in sweet spot\"\n"
+                                "    points: 10\n"
+                                "  - signal: \"Decision-maker title\"\n"
+                                "    points: 10\n"
+                                "  - signal: \"Target geography\"\n"
+                                "    points: 5\n"
+                                "\n"
+                                "thresholds:\n"
+                                "  mql: 50\n"
+                                "  hot_lead: 75\n"
+                                "  \n"
+                                "negative_signals:\n"
+                                "  - signal: \"Competitor domain\"\n"
+                                "    points: -100\n"
+                                "  - signal: \"Student/edu email\"\n"
+                                "    points: -30\n"
+                                "  - signal: \"Unsubscribed from emails\"\n"
+                                "    points: -20\n"
+                                "  - signal: \"No activity in 30 days\"\n"
+                                "    points: -15\n";
+
+/* ---- the document ----------------------------------------------------------- */
+
+static const char *const firm_match[] = {"industry", "company_size", "decision_maker", "geography", NULL};
+static const ls_rule firm_rule[] = {LS_FIRM_INDUSTRY, LS_FIRM_SIZE, LS_FIRM_DECISION_MAKER, LS_FIRM_GEOGRAPHY};
+static const char *const neg_match[] = {"competitor_domain", "edu_email", "unsubscribed", "inactive", NULL};
+static const ls_rule neg_rule[] = {LS_NEG_COMPETITOR, LS_NEG_EDU, LS_NEG_UNSUBSCRIBED, LS_NEG_INACTIVE};
+
+static int index_of(const char *const *names, const char *s)
+{
+    for (int i = 0; s && names[i]; i++)
+        if (strcmp(names[i], s) == 0)
+            return i;
+    return -1;
+}
+
+static void ferr(app_err *e, const char *list, size_t i, const char *field, const char *msg)
+{
+    char path[96];
+    snprintf(path, sizeof path, "%s[%zu].%s", list, i, field);
+    app_err_field(e, path, "%s", msg);
+}
+
+/* activity: a type name or a list of them -> bitmask; 0 after an error. */
+static unsigned activity_bits(const json_t *v, const char *list, size_t i, app_err *e)
+{
+    unsigned bits = 0;
+    json_t *one = json_is_string(v) ? json_pack("[O]", v) : json_incref((json_t *)v);
+    size_t k;
+    json_t *t;
+    if (!json_is_array(one) || json_array_size(one) == 0)
+        goto bad;
+    json_array_foreach(one, k, t)
+    {
+        int ty = leadscore_activity_type(json_string_value(t));
+        if (ty < 0)
+            goto bad;
+        bits |= 1u << ty;
+    }
+    json_decref(one);
+    return bits;
+bad:
+    json_decref(one);
+    ferr(e, list, i, "activity", "must be an activity type or a list of them (see ActivityType)");
+    return 0;
+}
+
+static json_t *bits_json(unsigned bits)
+{
+    json_t *a = json_array();
+    for (int t = 0; t < LS_ACT__COUNT; t++)
+        if (bits & (1u << t))
+            json_array_append_new(a, json_string(leadscore_activity_name(t)));
+    return a;
+}
+
+/* One signal of a list: decoded into m->sig, its normalised form returned. */
+static json_t *decode_signal(const json_t *it, ls_group g, const char *list, size_t i, ls_model *m, app_err *e)
+{
+    if (!json_is_object(it)) {
+        ferr(e, list, i, "item", "must be an object");
+        return NULL;
+    }
+    static const char *const b_allowed[] = {"action",    "points",      "decay", "activity",
+                                            "min_count", "within_days", "per",   NULL};
+    static const char *const o_allowed[] = {"signal", "points", "match", "days", NULL};
+    const char *textkey = g == LS_BEHAVIOURAL ? "action" : "signal";
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)it, key, v) if (index_of(g == LS_BEHAVIOURAL ? b_allowed : o_allowed, key) < 0)
+        ferr(e, list, i, key, "is not a field of a signal");
+    const char *text = json_string_value(json_object_get(it, textkey));
+    json_t *pts = json_object_get(it, "points");
+    if (!text || !*text || strlen(text) >= LS_LABEL_LEN)
+        ferr(e, list, i, textkey, "is required: the signal's text, up to 159 characters");
+    if (!json_is_integer(pts) || json_integer_value(pts) < -1000 || json_integer_value(pts) > 1000 ||
+        (g != LS_NEGATIVE && json_integer_value(pts) < 0) || (g == LS_NEGATIVE && json_integer_value(pts) > 0))
+        ferr(e, list, i, "points",
+             g == LS_NEGATIVE ? "must be a whole number from -1000 to 0" : "must be a whole number from 0 to 1000");
+    if (m->nsig >= LS_MAX_SIGNALS) {
+        ferr(e, list, i, "item", "too many signals (32 at most in a model)");
+        return NULL;
+    }
+    if (e->code != ERR_NONE)
+        return NULL;
+    ls_signal s;
+    char why[160] = "";
+    const json_t *act = json_object_get(it, "activity"), *match = json_object_get(it, "match");
+    const char *per = json_string_value(json_object_get(it, "per"));
+    bool inferred = true;
+    if (g == LS_BEHAVIOURAL && act) {
+        memset(&s, 0, sizeof s);
+        s.group = g;
+        snprintf(s.label, sizeof s.label, "%s", text);
+        s.rule = LS_RULE_OCCURRED;
+        s.min_count = 1;
+        s.types = activity_bits(act, list, i, e);
+        inferred = false;
+    } else if (g != LS_BEHAVIOURAL && match) {
+        const char *const *names = g == LS_FIRMOGRAPHIC ? firm_match : neg_match;
+        int k = index_of(names, json_string_value(match));
+        memset(&s, 0, sizeof s);
+        s.group = g;
+        snprintf(s.label, sizeof s.label, "%s", text);
+        s.min_count = 1;
+        if (k < 0)
+            ferr(e, list, i, "match",
+                 g == LS_FIRMOGRAPHIC ? "must be one of industry, company_size, decision_maker, geography"
+                                      : "must be one of competitor_domain, edu_email, unsubscribed, inactive");
+        else
+            s.rule = g == LS_FIRMOGRAPHIC ? firm_rule[k] : neg_rule[k];
+        if (s.rule == LS_NEG_INACTIVE)
+            s.window_days = 30;
+        inferred = false;
+    } else if (!leadscore_signal_from_text(g, text, &s, why, sizeof why)) {
+        ferr(e, list, i, textkey, why);
+        return NULL;
+    }
+    (void)inferred;
+    s.points = (int)json_integer_value(pts);
+    if (g == LS_BEHAVIOURAL) {
+        if (per && strcmp(per, "session") == 0)
+            s.rule = LS_RULE_SESSION;
+        else if (per && strcmp(per, "return_visit") == 0)
+            s.rule = LS_RULE_RETURN_VISIT;
+        else if (per)
+            ferr(e, list, i, "per", "must be session or return_visit");
+        if ((s.rule == LS_RULE_SESSION || s.rule == LS_RULE_RETURN_VISIT) && !act)
+            s.types = (1u << LS_ACT_PAGE_VIEW) | (1u << LS_ACT_PRICING_PAGE_VIEW);
+        const json_t *mc = json_object_get(it, "min_count");
+        if (mc && (!json_is_integer(mc) || json_integer_value(mc) < 1 || json_integer_value(mc) > 1000))
+            ferr(e, list, i, "min_count", "must be a whole number from 1 to 1000");
+        else if (mc)
+            s.min_count = (int)json_integer_value(mc);
+        const json_t *wd = json_object_get(it, "within_days");
+        if (wd && !json_is_null(wd) &&
+            (!json_is_number(wd) || json_number_value(wd) <= 0 || json_number_value(wd) > 3650))
+            ferr(e, list, i, "within_days", "must be a number of days above 0, at most 3650");
+        else if (wd && !json_is_null(wd))
+            s.window_days = json_number_value(wd);
+        const json_t *dc = json_object_get(it, "decay");
+        if (dc && !json_is_null(dc) &&
+            (!json_is_string(dc) ||
+             !leadscore_parse_decay(json_string_value(dc), &s.decay_points, &s.decay_every_days, &s.decay_after_days)))
+            ferr(e, list, i, "decay", "must read like \"5 points/week after 14 days\" (/day, /week or /month)");
+    } else if (s.rule == LS_NEG_INACTIVE) {
+        const json_t *d = json_object_get(it, "days");
+        if (d && (!json_is_number(d) || json_number_value(d) <= 0 || json_number_value(d) > 3650))
+            ferr(e, list, i, "days", "must be a number of days above 0, at most 3650");
+        else if (d)
+            s.window_days = json_number_value(d);
+    }
+    if (e->code != ERR_NONE)
+        return NULL;
+    m->sig[m->nsig++] = s;
+    json_t *out = json_pack("{s:s, s:i}", textkey, text, "points", s.points);
+    if (g == LS_BEHAVIOURAL) {
+        json_object_set_new(out, "activity", bits_json(s.types));
+        json_object_set_new(out, "min_count", json_integer(s.min_count));
+        json_object_set_new(out, "within_days", s.window_days > 0 ? json_real(s.window_days) : json_null());
+        json_object_set_new(out, "per",
+                            s.rule == LS_RULE_SESSION        ? json_string("session")
+                            : s.rule == LS_RULE_RETURN_VISIT ? json_string("return_visit")
+                                                             : json_null());
+        json_object_set(out, "decay", json_object_get(it, "decay") ? json_object_get(it, "decay") : json_null());
+    } else {
+        int k = 0;
+        const ls_rule *rules = g == LS_FIRMOGRAPHIC ? firm_rule : neg_rule;
+        while (rules[k] != s.rule)
+            k++;
+        json_object_set_new(out, "match", json_string(g == LS_FIRMOGRAPHIC ? firm_match[k] : neg_match[k]));
+        if (s.rule == LS_NEG_INACTIVE)
+            json_object_set_new(out, "days", json_real(s.window_days));
+    }
+    return out;
+}
+
+static void decode_list(const json_t *obj, const char *key, ls_list *l, json_t *norm_icp, app_err *e)
+{
+    const json_t *v = json_object_get(obj, key);
+    char path[64];
+    snprintf(path, sizeof path, "icp.%s", key);
+    json_t *out = json_array();
+    if (v && !json_is_null(v)) {
+        size_t i;
+        json_t *s;
+        if (!json_is_array(v) || json_array_size(v) > LS_MAX_LIST)
+            app_err_field(e, path, "must be a list of up to 64 strings");
+        else
+            json_array_foreach(v, i, s)
+            {
+                if (!json_is_string(s) || json_string_length(s) == 0 || json_string_length(s) >= LS_ITEM_LEN) {
+                    app_err_field(e, path, "must hold strings of 1 to 95 characters");
+                    break;
+                }
+                snprintf(l->items[l->n++], LS_ITEM_LEN, "%s", json_string_value(s));
+                json_array_append(out, s);
+            }
+    } else if (l->n > 0) { /* the defaults (decision makers) */
+        for (int i = 0; i < l->n; i++)
+            json_array_append_new(out, json_string(l->items[i]));
+    }
+    json_object_set_new(norm_icp, key, out);
+}
+
+static void decode_icp(const json_t *doc, ls_model *m, json_t *norm, app_err *e)
+{
+    const json_t *icp = json_object_get(doc, "icp");
+    if (icp && !json_is_object(icp)) {
+        app_err_field(e, "icp", "must be an object");
+        return;
+    }
+    static const char *const allowed[] = {"industries",
+                                          "company_size",
+                                          "geographies",
+                                          "decision_maker_seniorities",
+                                          "decision_maker_title_keywords",
+                                          "competitor_domains",
+                                          NULL};
+    const char *key;
+    json_t *v;
+    if (icp)
+        json_object_foreach((json_t *)icp, key, v) if (index_of(allowed, key) < 0)
+        {
+            char path[96];
+            snprintf(path, sizeof path, "icp.%.60s", key);
+            app_err_field(e, path, "is not a field of the ICP");
+        }
+    json_t *n = json_object();
+    json_t *empty = json_object();
+    const json_t *o = icp ? icp : empty;
+    /* a list given replaces the decision-maker defaults, [] included */
+    if (json_object_get(o, "decision_maker_seniorities"))
+        m->seniorities.n = 0;
+    if (json_object_get(o, "decision_maker_title_keywords"))
+        m->title_keywords.n = 0;
+    decode_list(o, "industries", &m->industries, n, e);
+    decode_list(o, "geographies", &m->geographies, n, e);
+    decode_list(o, "decision_maker_seniorities", &m->seniorities, n, e);
+    decode_list(o, "decision_maker_title_keywords", &m->title_keywords, n, e);
+    decode_list(o, "competitor_domains", &m->competitor_domains, n, e);
+    const json_t *cs = json_object_get(o, "company_size");
+    json_t *csn = json_pack("{s:n, s:n}", "min", "max");
+    if (cs && !json_is_null(cs)) {
+        const json_t *mn = json_object_get(cs, "min"), *mx = json_object_get(cs, "max");
+        bool ok = json_is_object(cs) &&
+                  (!mn || json_is_null(mn) || (json_is_integer(mn) && json_integer_value(mn) >= 0)) &&
+                  (!mx || json_is_null(mx) || (json_is_integer(mx) && json_integer_value(mx) >= 0));
+        if (!ok)
+            app_err_field(e, "icp.company_size", "must be {min, max}: employee counts (either may be null)");
+        else {
+            if (json_is_integer(mn))
+                m->size_min = (long)json_integer_value(mn);
+            if (json_is_integer(mx))
+                m->size_max = (long)json_integer_value(mx);
+            if (m->size_min >= 0 && m->size_max >= 0 && m->size_min > m->size_max)
+                app_err_field(e, "icp.company_size", "min must not be above max");
+            json_object_set(csn, "min", (json_t *)mn ? (json_t *)mn : json_null());
+            json_object_set(csn, "max", (json_t *)mx ? (json_t *)mx : json_null());
+        }
+    }
+    json_object_set_new(n, "company_size", csn);
+    json_decref(empty);
+    json_object_set_new(norm, "icp", n);
+}
+
+/* Decode a scoring document (JSON from JSON or YAML) into m; returns the
+ * normalised document to store, or NULL with e filled. */
+static json_t *scoring_decode(const json_t *doc, ls_model *m, app_err *e)
+{
+    leadscore_model_init(m);
+    static const char *const lists[] = {"behavioral_signals", "firmographic_signals", "negative_signals"};
+    static const ls_group groups[] = {LS_BEHAVIOURAL, LS_FIRMOGRAPHIC, LS_NEGATIVE};
+    json_t *norm = json_object();
+    for (int l = 0; l < 3; l++) {
+        const json_t *arr = json_object_get(doc, lists[l]);
+        json_t *out = json_array();
+        if (arr && !json_is_array(arr))
+            app_err_field(e, lists[l], "must be a list of signals");
+        size_t i;
+        json_t *it;
+        if (json_is_array(arr))
+            json_array_foreach(arr, i, it)
+            {
+                json_t *one = decode_signal(it, groups[l], lists[l], i, m, e);
+                if (one)
+                    json_array_append_new(out, one);
+            }
+        json_object_set_new(norm, lists[l], out);
+    }
+    if (m->nsig == 0 && e->code == ERR_NONE)
+        app_err_field(e, "behavioral_signals", "a model needs at least one signal");
+    const json_t *th = json_object_get(doc, "thresholds"), *caps = json_object_get(doc, "caps");
+    long long v;
+    bool present;
+    if (th && !json_is_object(th))
+        app_err_field(e, "thresholds", "must be {mql, hot_lead}");
+    else if (th) {
+        if (jv_int(th, "mql", false, -1000, 10000, &v, &present, e) && present)
+            m->mql = (int)v;
+        if (jv_int(th, "hot_lead", false, -1000, 10000, &v, &present, e) && present)
+            m->hot = (int)v;
+        if (m->hot < m->mql)
+            app_err_field(e, "thresholds.hot_lead", "must not be below mql");
+    }
+    if (caps && !json_is_object(caps))
+        app_err_field(e, "caps", "must be {behavioral, firmographic}");
+    else if (caps) {
+        if (jv_int(caps, "behavioral", false, 0, 10000, &v, &present, e) && present)
+            m->behavioural_cap = (int)v;
+        if (jv_int(caps, "firmographic", false, 0, 10000, &v, &present, e) && present)
+            m->firmographic_cap = (int)v;
+    }
+    decode_icp(doc, m, norm, e);
+    const json_t *am = json_object_get(doc, "auto_mql");
+    if (am && !json_is_boolean(am))
+        app_err_field(e, "auto_mql", "must be true or false");
+    if (e->code != ERR_NONE) {
+        json_decref(norm);
+        return NULL;
+    }
+    json_object_set_new(norm, "thresholds", json_pack("{s:i, s:i}", "mql", m->mql, "hot_lead", m->hot));
+    json_object_set_new(norm, "caps",
+                        json_pack("{s:i, s:i}", "behavioral", m->behavioural_cap, "firmographic", m->firmographic_cap));
+    json_object_set_new(norm, "auto_mql", json_boolean(json_is_true(am)));
+    return norm;
+}
+
+/* A stored (normalised) document back into a model: 0 or -1. */
+static int scoring_model_of(const json_t *stored, ls_model *m)
+{
+    app_err e = {0};
+    json_t *n = scoring_decode(stored, m, &e);
+    json_decref(n);
+    return e.code == ERR_NONE ? 0 : -1;
+}
+
+/* ---- stored models -------------------------------------------------------- */
+
+/* A workspace without scoring models gets the seed's, as its default.
+ * Concurrent first requests race harmlessly: the partial unique index keeps one. */
+static int scoring_ensure_default(db_conn *db, const char *ws, app_err *err)
+{
+    char msg[256];
+    json_t *doc = yconv_parse(seed_yaml, sizeof seed_yaml - 1, msg, sizeof msg);
+    ls_model *m = malloc(sizeof *m);
+    app_err e = {0};
+    json_t *norm = doc && m ? scoring_decode(doc, m, &e) : NULL;
+    char *text = norm ? json_dumps(norm, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+    json_decref(doc);
+    json_decref(norm);
+    free(m);
+    if (!text) {
+        app_err_set(err, ERR_INTERNAL, "the seed's scoring model does not decode");
+        return -1;
+    }
+    const char *p[] = {ws, DEFAULT_MODEL_NAME, text};
+    int rc = db_exec(db,
+                     "WITH f AS (INSERT INTO scoring_models (workspace_id, name, is_default, document)"
+                     "   SELECT $1, $2, true, $3::jsonb"
+                     "   WHERE NOT EXISTS (SELECT 1 FROM scoring_models WHERE workspace_id = $1 AND deleted_at IS NULL)"
+                     "   ON CONFLICT (workspace_id) WHERE is_default AND deleted_at IS NULL DO NOTHING RETURNING *)"
+                     " INSERT INTO scoring_model_versions (model_id, workspace_id, version, name, document)"
+                     " SELECT id, workspace_id, version, name, document FROM f",
+                     3, p, err);
+    free(text);
+    return rc;
+}
+
+/* The request body as JSON, from JSON or YAML. NULL after replying. */
+static json_t *body_document(http_req *rq)
+{
+    const char *ctype = http_header(rq, "Content-Type");
+    if (rq->json)
+        return json_incref(rq->json);
+    if (rq->body_len && ctype && strstr(ctype, "yaml")) {
+        char msg[256];
+        json_t *j = yconv_parse(rq->body, rq->body_len, msg, sizeof msg);
+        if (!j)
+            http_fail(rq, ERR_BAD_REQUEST, "%s", msg);
+        return j;
+    }
+    http_fail(rq, ERR_BAD_REQUEST, "A scoring model body is required (JSON or YAML)");
+    return NULL;
+}
+
+static void reply_model(http_req *rq, int status, const char *json_text)
+{
+    json_t *f = json_loads(json_text, 0, NULL);
+    if (!f) {
+        http_fail(rq, ERR_INTERNAL, "could not decode the stored scoring model");
+        return;
+    }
+    char etag[32], loc[112];
+    snprintf(etag, sizeof etag, "\"v%lld\"", (long long)json_integer_value(json_object_get(f, "version")));
+    http_add_header(rq, "ETag", etag);
+    if (status == 201) {
+        snprintf(loc, sizeof loc, "/v1/scoring-models/%s", json_string_value(json_object_get(f, "id")));
+        http_add_header(rq, "Location", loc);
+    }
+    bool yaml = http_wants_yaml(rq);
+    size_t len = 0;
+    char *text = yaml ? yconv_emit(f, &len) : json_dumps(f, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(f);
+    if (!text) {
+        http_fail(rq, ERR_INTERNAL, "could not encode the scoring model");
+        return;
+    }
+    if (!yaml)
+        len = strlen(text);
+    if (status == 200 && rq->method[0] == 'G') {
+        const char *inm = http_header(rq, "If-None-Match");
+        if (inm && (strcmp(inm, etag) == 0 || strcmp(inm, "*") == 0)) {
+            http_reply_not_modified(rq, text, len);
+            return;
+        }
+    }
+    http_reply_text(rq, status, yaml ? "application/yaml" : "application/json", text, len);
+}
+
+typedef struct {
+    const char *ws, *id, *name, *if_match;
+    bool is_default, is_put;
+    char *doc_text;
+    char *result;
+} model_write;
+
+static int model_write_tx(db_conn *c, void *ctx, app_err *err)
+{
+    model_write *w = ctx;
+    if (w->is_default) {
+        const char *p[] = {w->ws, w->id};
+        if (db_exec(c,
+                    "UPDATE scoring_models SET is_default = false WHERE workspace_id = $1 AND is_default"
+                    " AND ($2::uuid IS NULL OR id <> $2::uuid)",
+                    2, p, err) != 0)
+            return -1;
+    }
+    PGresult *r;
+    if (w->is_put) {
+        char ver[24];
+        const char *p[] = {w->ws, w->id};
+        int f = db_query_value(c,
+                               "SELECT version FROM scoring_models WHERE workspace_id = $1 AND id = $2::uuid"
+                               " AND deleted_at IS NULL FOR UPDATE",
+                               2, p, ver, sizeof ver, err);
+        if (f <= 0) {
+            if (f == 0)
+                app_err_set(err, ERR_NOT_FOUND, "No scoring model with this id");
+            return -1;
+        }
+        char want[32];
+        snprintf(want, sizeof want, "\"v%s\"", ver);
+        const char *im = w->if_match;
+        if (strncmp(im, "W/", 2) == 0)
+            im += 2;
+        if (strcmp(im, want) != 0 && strcmp(im, "*") != 0) {
+            app_err_set(err, ERR_PRECONDITION_FAILED, "The scoring model is at version %s; fetch it again and reapply",
+                        ver);
+            return -1;
+        }
+        const char *u[] = {w->ws, w->id, w->name, w->doc_text, w->is_default ? "t" : NULL};
+        r = db_query(
+            c,
+            "UPDATE scoring_models f SET name = COALESCE($3, name), document = $4::jsonb, version = version + 1,"
+            " is_default = COALESCE($5::boolean, is_default), updated_at = now()"
+            " WHERE workspace_id = $1 AND id = $2::uuid RETURNING scoring_model_json(f), f.id",
+            5, u, err);
+    } else {
+        const char *p[] = {w->ws, w->name, w->is_default ? "t" : "f", w->doc_text};
+        r = db_query(c,
+                     "INSERT INTO scoring_models AS f (workspace_id, name, is_default, document)"
+                     " VALUES ($1, $2, $3::boolean, $4::jsonb) RETURNING scoring_model_json(f), f.id",
+                     4, p, err);
+    }
+    if (!r)
+        return -1;
+    free(w->result);
+    w->result = strdup(PQgetvalue(r, 0, 0));
+    char fid[40];
+    snprintf(fid, sizeof fid, "%s", PQgetvalue(r, 0, 1));
+    PQclear(r);
+    const char *vp[] = {w->ws, fid};
+    return db_exec(c,
+                   "INSERT INTO scoring_model_versions (model_id, workspace_id, version, name, document)"
+                   " SELECT id, workspace_id, version, name, document FROM scoring_models"
+                   " WHERE workspace_id = $1 AND id = $2::uuid",
+                   2, vp, err);
+}
+
+/* name and is_default, then the document (the rest of the body). */
+static char *decode_body(http_req *rq, const json_t *body, model_write *w)
+{
+    app_err err = {0};
+    if (!jv_require_object(body, &err)) {
+        http_reply_error(rq, &err);
+        return NULL;
+    }
+    static const char *const allowed[] = {"name",
+                                          "is_default",
+                                          "behavioral_signals",
+                                          "firmographic_signals",
+                                          "negative_signals",
+                                          "thresholds",
+                                          "caps",
+                                          "icp",
+                                          "auto_mql",
+                                          NULL};
+    (void)jv_only_fields(body, allowed, &err);
+    (void)jv_string(body, "name", false, 200, &w->name, &err);
+    if (!w->name && !w->is_put) /* the seed's YAML verbatim has no name */
+        w->name = "Lead scoring model";
+    const json_t *d = json_object_get(body, "is_default");
+    if (d && !json_is_boolean(d))
+        app_err_field(&err, "is_default", "must be true or false");
+    w->is_default = json_is_true(d);
+    ls_model *m = malloc(sizeof *m);
+    json_t *norm = m ? scoring_decode(body, m, &err) : NULL;
+    free(m);
+    if (err.code != ERR_NONE || !norm) {
+        json_decref(norm);
+        if (err.code == ERR_NONE)
+            app_err_set(&err, ERR_INTERNAL, "out of memory");
+        http_reply_error(rq, &err);
+        return NULL;
+    }
+    char *text = json_dumps(norm, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(norm);
+    return text;
+}
+
+static void write_model(http_req *rq, bool is_put)
+{
+    const char *if_match = NULL;
+    if (is_put) {
+        if (!jv_is_uuid(rq->params[0])) {
+            http_fail(rq, ERR_NOT_FOUND, "No scoring model with this id");
+            return;
+        }
+        if_match = http_header(rq, "If-Match");
+        if (!if_match) {
+            http_fail(rq, ERR_PRECONDITION_REQUIRED, "Send If-Match with the ETag of the version you edited");
+            return;
+        }
+    }
+    json_t *body = body_document(rq);
+    if (!body)
+        return;
+    model_write w = {
+        .ws = rq->auth.workspace_id, .id = is_put ? rq->params[0] : NULL, .if_match = if_match, .is_put = is_put};
+    w.doc_text = decode_body(rq, body, &w);
+    if (!w.doc_text) {
+        json_decref(body);
+        return;
+    }
+    db_conn *db = http_db(rq);
+    app_err err = {0};
+    if (db && (is_put || scoring_ensure_default(db, rq->auth.workspace_id, &err) == 0) &&
+        db_transaction(db, model_write_tx, &w, &err) == 0)
+        reply_model(rq, is_put ? 200 : 201, w.result);
+    else if (db)
+        http_reply_error(rq, &err);
+    json_decref(body); /* after the transaction: w.name points into it */
+    free(w.doc_text);
+    free(w.result);
+}
+
+void h_scoring_models_create(http_req *rq) { write_model(rq, false); }
+void h_scoring_models_put(http_req *rq) { write_model(rq, true); }
+
+void h_scoring_models_list(http_req *rq)
+{
+    long limit;
+    const char *cursor;
+    if (!http_page_params(rq, true, &limit, &cursor))
+        return;
+    db_conn *db = http_db(rq);
+    if (!db)
+        return;
+    app_err err = {0};
+    if (scoring_ensure_default(db, rq->auth.workspace_id, &err) != 0) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    char lbuf[24];
+    snprintf(lbuf, sizeof lbuf, "%ld", limit + 1);
+    const char *p[] = {rq->auth.workspace_id, cursor, lbuf};
+    PGresult *r = db_query(db,
+                           "SELECT scoring_model_json(f), f.id FROM scoring_models f WHERE f.workspace_id = $1"
+                           " AND f.deleted_at IS NULL"
+                           " AND ($2::uuid IS NULL OR (f.created_at, f.id) > (SELECT created_at, id FROM scoring_models"
+                           "      WHERE id = $2::uuid AND workspace_id = $1))"
+                           " ORDER BY f.created_at, f.id LIMIT $3",
+                           3, p, &err);
+    if (!r) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    http_reply_page(rq, r, limit);
+}
+
+/* The stored model's JSON text (caller frees): the one named by id, or the
+ * default when id is NULL. NULL after replying. */
+static char *load_model(http_req *rq, db_conn *db, const char *id)
+{
+    if (id && !jv_is_uuid(id)) {
+        http_fail(rq, ERR_NOT_FOUND, "No scoring model with this id");
+        return NULL;
+    }
+    app_err err = {0};
+    if (scoring_ensure_default(db, rq->auth.workspace_id, &err) != 0) {
+        http_reply_error(rq, &err);
+        return NULL;
+    }
+    const char *p[] = {rq->auth.workspace_id, id};
+    PGresult *r = db_query(db,
+                           "SELECT scoring_model_json(f) FROM scoring_models f WHERE workspace_id = $1"
+                           " AND deleted_at IS NULL AND ($2::uuid IS NULL AND is_default OR id = $2::uuid)",
+                           2, p, &err);
+    if (!r) {
+        http_reply_error(rq, &err);
+        return NULL;
+    }
+    char *text = PQntuples(r) ? strdup(PQgetvalue(r, 0, 0)) : NULL;
+    PQclear(r);
+    if (!text)
+        http_fail(rq, ERR_NOT_FOUND, "No scoring model with this id");
+    return text;
+}
+
+void h_scoring_models_get(http_req *rq)
+{
+    db_conn *db = http_db(rq);
+    char *text = db ? load_model(rq, db, rq->params[0]) : NULL;
+    if (text)
+        reply_model(rq, 200, text);
+    free(text);
+}
+
+void h_scoring_models_delete(http_req *rq)
+{
+    if (!jv_is_uuid(rq->params[0])) {
+        http_fail(rq, ERR_NOT_FOUND, "No scoring model with this id");
+        return;
+    }
+    db_conn *db = http_db(rq);
+    if (!db)
+        return;
+    app_err err = {0};
+    const char *p[] = {rq->auth.workspace_id, rq->params[0]};
+    char state[8];
+    int f = db_query_value(
+        db,
+        "WITH t AS (SELECT id, is_default FROM scoring_models WHERE workspace_id = $1 AND id = $2::uuid"
+        "   AND deleted_at IS NULL),"
+        " d AS (UPDATE scoring_models SET deleted_at = now() WHERE id = (SELECT id FROM t WHERE NOT is_default)"
+        "   RETURNING id)"
+        " SELECT CASE WHEN EXISTS (SELECT 1 FROM d) THEN 'deleted' ELSE 'default' END FROM t",
+        2, p, state, sizeof state, &err);
+    if (f < 0)
+        http_reply_error(rq, &err);
+    else if (f == 0)
+        http_fail(rq, ERR_NOT_FOUND, "No scoring model with this id");
+    else if (strcmp(state, "default") == 0)
+        http_fail(rq, ERR_CONFLICT, "This is the workspace's default scoring model; make another one default first");
+    else
+        http_reply_empty(rq, 204);
+}
+
+void h_scoring_models_versions(http_req *rq)
+{
+    db_conn *db = http_db(rq);
+    char *text = db ? load_model(rq, db, rq->params[0]) : NULL;
+    if (!text)
+        return;
+    free(text);
+    app_err err = {0};
+    const char *p[] = {rq->auth.workspace_id, rq->params[0]};
+    PGresult *r = db_query(db,
+                           "SELECT scoring_model_version_json(v), v.version FROM scoring_model_versions v"
+                           " WHERE workspace_id = $1 AND model_id = $2::uuid ORDER BY version",
+                           2, p, &err);
+    if (!r) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    http_reply_page(rq, r, 1000000);
+}
+
+/* ---- a lead's score -------------------------------------------------------- */
+
+static const char *group_name(ls_group g)
+{
+    return g == LS_BEHAVIOURAL ? "behavioral" : g == LS_FIRMOGRAPHIC ? "firmographic" : "negative";
+}
+
+static json_t *ts_json(int64_t t)
+{
+    if (t <= 0)
+        return json_null();
+    char buf[32];
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return json_string(buf);
+}
+
+static const char *text_or_null(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+
+/* Score one lead as of as_of (RFC 3339, NULL: now) with the model (NULL:
+ * the default). *out: the answer; 0, or -1 with err (404 when the lead did
+ * not exist then). */
+int scoring_lead_score(db_conn *db, const char *ws, const char *lead_id, const char *as_of, const char *model_text,
+                       json_t **out, app_err *err)
+{
+    *out = NULL;
+    json_t *stored = json_loads(model_text, 0, NULL);
+    ls_model *m = malloc(sizeof *m);
+    PGresult *r = NULL, *acts = NULL;
+    ls_activity *a = NULL;
+    int rc = -1;
+    if (!stored || !m || scoring_model_of(stored, m) != 0) {
+        app_err_set(err, ERR_INTERNAL, "the stored scoring model does not decode");
+        goto out;
+    }
+    const char *p[] = {ws, lead_id, as_of};
+    r = db_query(db,
+                 "SELECT lead_as_of($1::uuid, $2, t), extract(epoch FROM t)::bigint, rfc3339(t)"
+                 " FROM COALESCE($3::timestamptz, now()) AS t",
+                 3, p, err);
+    if (!r)
+        goto out;
+    if (PQgetisnull(r, 0, 0)) {
+        app_err_set(err, ERR_NOT_FOUND, as_of ? "No lead with this id as of %s" : "No lead with this id", as_of);
+        goto out;
+    }
+    json_t *lj = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
+    int64_t at = atoll(PQgetvalue(r, 0, 1));
+    const char *q[] = {ws, lead_id, PQgetvalue(r, 0, 2)};
+    acts = db_query(db,
+                    "SELECT type, extract(epoch FROM occurred_at)::bigint, session_id FROM activities"
+                    " WHERE workspace_id = $1 AND lead_id = $2 AND occurred_at <= $3::timestamptz"
+                    " ORDER BY occurred_at, external_id",
+                    3, q, err);
+    if (!acts || !lj) {
+        json_decref(lj);
+        if (!acts)
+            goto out;
+        app_err_set(err, ERR_INTERNAL, "could not decode the lead");
+        goto out;
+    }
+    int n = PQntuples(acts);
+    a = calloc((size_t)(n ? n : 1), sizeof *a);
+    if (!a) {
+        json_decref(lj);
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < n; i++)
+        a[i] = (ls_activity){leadscore_activity_type(PQgetvalue(acts, i, 0)), atoll(PQgetvalue(acts, i, 1)),
+                             PQgetisnull(acts, i, 2) ? NULL : PQgetvalue(acts, i, 2)};
+    ls_lead lead = {text_or_null(lj, "email"),
+                    text_or_null(lj, "industry"),
+                    text_or_null(lj, "seniority"),
+                    text_or_null(lj, "title"),
+                    text_or_null(lj, "geography"),
+                    -1,
+                    0};
+    const json_t *cs = json_object_get(lj, "company_size");
+    if (json_is_integer(cs))
+        lead.company_size = (long)json_integer_value(cs);
+    /* created_at comes back as PostgreSQL's text of a timestamptz */
+    const char *ca = text_or_null(lj, "created_at");
+    PGresult *cr = NULL;
+    if (ca) {
+        const char *cp[] = {ca};
+        cr = db_query(db, "SELECT extract(epoch FROM $1::timestamptz)::bigint", 1, cp, err);
+        if (!cr) {
+            json_decref(lj);
+            goto out;
+        }
+        lead.created_at = atoll(PQgetvalue(cr, 0, 0));
+    }
+    ls_result res;
+    leadscore_eval(m, &lead, a, (size_t)n, at, &res);
+    PQclear(cr);
+    json_t *sig = json_array();
+    for (int i = 0; i < m->nsig; i++) {
+        const ls_signal_score *s = &res.s[i];
+        json_array_append_new(sig, json_pack("{s:s, s:s, s:b, s:i, s:i, s:o, s:b, s:s}", "group",
+                                             group_name(m->sig[i].group), "signal", m->sig[i].label, "matched",
+                                             s->matched, "points", s->points, "base_points", s->base_points, "at",
+                                             ts_json(s->at), "decayed", s->decayed, "detail", s->detail));
+    }
+    *out = json_pack(
+        "{s:s, s:s, s:{s:O, s:O, s:O}, s:i, s:s, s:{s:i, s:i, s:i}, s:{s:i, s:i, s:i}, s:i, s:{s:i, s:i}, s:o, "
+        "s:o, s:O}",
+        "lead", lead_id, "as_of", PQgetvalue(r, 0, 2), "model", "id", json_object_get(stored, "id"), "name",
+        json_object_get(stored, "name"), "version", json_object_get(stored, "version"), "score", res.total, "band",
+        leadscore_band_name(res.band), "behavioral", "points", res.behavioural, "uncapped", res.behavioural_raw, "cap",
+        m->behavioural_cap, "firmographic", "points", res.firmographic, "uncapped", res.firmographic_raw, "cap",
+        m->firmographic_cap, "negative", res.negative, "thresholds", "mql", m->mql, "hot_lead", m->hot,
+        "last_activity_at", ts_json(res.last_activity_at), "signals", sig, "lifecycle_stage",
+        json_object_get(lj, "lifecycle_stage") ? json_object_get(lj, "lifecycle_stage") : json_null());
+    json_decref(lj);
+    rc = *out ? 0 : -1;
+    if (rc)
+        app_err_set(err, ERR_INTERNAL, "could not encode the score");
+out:
+    free(a);
+    PQclear(acts);
+    PQclear(r);
+    free(m);
+    json_decref(stored);
+    return rc;
+}
+
+void h_leads_score(http_req *rq)
+{
+    const char *id = rq->params[0], *as_of = http_query(rq, "as_of"), *model = http_query(rq, "model");
+    app_err err = {0};
+    if (!id || !*id || strlen(id) > 200) {
+        http_fail(rq, ERR_NOT_FOUND, "No lead with this id");
+        return;
+    }
+    if (as_of && !crm_is_timestamp(as_of))
+        app_err_field(&err, "as_of", "must be an RFC 3339 timestamp such as 2026-03-01T12:00:00Z");
+    if (model && !jv_is_uuid(model))
+        app_err_field(&err, "model", "must be a scoring model id (a UUID)");
+    if (err.code != ERR_NONE) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    db_conn *db = http_db(rq);
+    char *text = db ? load_model(rq, db, model) : NULL;
+    if (!text)
+        return;
+    json_t *out = NULL;
+    if (scoring_lead_score(db, rq->auth.workspace_id, id, as_of, text, &out, &err) != 0)
+        http_reply_error(rq, &err);
+    else
+        http_reply_json(rq, 200, out);
+    free(text);
+}
+
+/* ---- auto-MQL --------------------------------------------------------------- */
+
+/* When the workspace's default model has auto_mql, move each lead of the
+ * activities just written whose score now reaches the MQL threshold, and whose
+ * stage comes before mql in the default funnel, to mql at the time of its
+ * latest activity (origin "scoring", in its stage history). Runs in the
+ * caller's transaction. items_json: the activities [{lead, occurred_at}...]. */
+int scoring_auto_mql(db_conn *c, const char *ws, const char *items_json, app_err *err)
+{
+    const char *p[] = {ws};
+    PGresult *r = db_query(c,
+                           "SELECT scoring_model_json(f) FROM scoring_models f WHERE workspace_id = $1"
+                           " AND is_default AND deleted_at IS NULL AND (document ->> 'auto_mql')::boolean",
+                           1, p, err);
+    if (!r)
+        return -1;
+    char *model = PQntuples(r) ? strdup(PQgetvalue(r, 0, 0)) : NULL;
+    PQclear(r);
+    if (!model)
+        return 0;
+    const char *q[] = {ws, items_json};
+    /* the leads, when their stage is before mql in the default funnel */
+    r = db_query(
+        c,
+        "WITH st AS (SELECT s.x ->> 'key' AS key, s.k FROM funnels f,"
+        "   jsonb_array_elements(f.document -> 'stages') WITH ORDINALITY AS s(x, k)"
+        "   WHERE f.workspace_id = $1 AND f.is_default AND f.deleted_at IS NULL)"
+        " SELECT l.external_id, rfc3339(max((x ->> 'occurred_at')::timestamptz))"
+        " FROM jsonb_array_elements($2::jsonb) AS x"
+        " JOIN leads l ON l.workspace_id = $1 AND l.external_id = x ->> 'lead' AND l.deleted_at IS NULL"
+        " WHERE COALESCE((SELECT k FROM st WHERE key = l.lifecycle_stage), 0) < (SELECT k FROM st WHERE key = 'mql')"
+        " GROUP BY l.external_id ORDER BY l.external_id",
+        2, q, err);
+    if (!r) {
+        free(model);
+        return -1;
+    }
+    int rc = 0;
+    for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
+        json_t *score = NULL;
+        app_err one = {0};
+        if (scoring_lead_score(c, ws, PQgetvalue(r, i, 0), NULL, model, &score, &one) != 0) {
+            if (one.code != ERR_NOT_FOUND) {
+                *err = one;
+                rc = -1;
+            }
+            continue;
+        }
+        json_int_t total = json_integer_value(json_object_get(score, "score"));
+        json_int_t mql = json_integer_value(json_object_get(json_object_get(score, "thresholds"), "mql"));
+        json_decref(score);
+        if (total < mql)
+            continue;
+        const char *a[] = {ws, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1)};
+        rc = db_exec(c,
+                     "SELECT lead_apply($1::uuid, $2, '{\"lifecycle_stage\": \"mql\"}', GREATEST($3::timestamptz,"
+                     " (SELECT (field_changed_at ->> 'lifecycle_stage')::timestamptz FROM leads"
+                     "  WHERE workspace_id = $1 AND external_id = $2)), 'scoring')",
+                     3, a, err);
+    }
+    PQclear(r);
+    free(model);
+    return rc;
+}

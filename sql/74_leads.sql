@@ -1,0 +1,269 @@
+-- sql/74_leads.sql - leads/contacts, activities and lead scoring models (issue 19):
+-- the lead writer with the deals' event-time merge rule, and the JSON renderers.
+--
+-- The one home of these functions: applied after the versioned migrations, again
+-- whenever this file changes (docs/migrations.md).
+
+-- API field name of a leads column (they are the same today; one place if not).
+CREATE OR REPLACE FUNCTION lead_field_name(col text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $$ SELECT col $$;
+
+-- Create or merge one lead: the deals' rule (sql/30_deals.sql). Every field
+-- carries the source time of its current value (field_changed_at); a change
+-- older than a field's last one is recorded in lead_changes with applied =
+-- false and not applied, so late or replayed events never overwrite newer
+-- data. A lifecycle stage move is recorded in lead_stage_history with its
+-- event time (a new lead entered its first stage at its created_at). A new
+-- lead without a stage is 'known': identified by email (seed 001 phase 3).
+-- Returns created | updated | unchanged | stale.
+CREATE OR REPLACE FUNCTION lead_apply(ws uuid, ext text, patch jsonb, at timestamptz, origin text)
+RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    old leads;
+    nr leads;
+    created boolean;
+    fresh jsonb;
+    oldj jsonb;
+    newj jsonb;
+    nstale int;
+    nchanged int;
+    entered timestamptz;
+BEGIN
+    -- Two writers may create the same lead at once: DO NOTHING waits for the
+    -- other's commit, and the FOR UPDATE below then merges into its row.
+    INSERT INTO leads (workspace_id, external_id, created_at)
+    VALUES (ws, ext, COALESCE((patch ->> 'created_at')::timestamptz, at))
+    ON CONFLICT (workspace_id, external_id) DO NOTHING;
+    created := FOUND;
+    SELECT * INTO old FROM leads l WHERE l.workspace_id = ws AND l.external_id = ext FOR UPDATE;
+    IF created AND NOT patch ? 'lifecycle_stage' THEN
+        patch := patch || '{"lifecycle_stage": "known"}';
+    END IF;
+    oldj := to_jsonb(old);
+    SELECT COALESCE(jsonb_object_agg(p.key, p.value), '{}') INTO fresh FROM jsonb_each(patch) AS p
+    WHERE (old.field_changed_at ->> p.key) IS NULL OR (old.field_changed_at ->> p.key)::timestamptz <= at;
+    INSERT INTO lead_changes (workspace_id, lead_id, field, old_value, new_value, changed_at, applied, origin)
+    SELECT ws, ext, lead_field_name(p.key), oldj -> p.key, p.value, at, false, origin
+    FROM jsonb_each(patch) WITH ORDINALITY AS p(key, value, k) WHERE NOT fresh ? p.key ORDER BY p.k;
+    GET DIAGNOSTICS nstale = ROW_COUNT;
+    nr := jsonb_populate_record(old, fresh);
+    nr.deals := COALESCE(nr.deals, '[]');
+    nr.custom := COALESCE(nr.custom, '{}');
+    newj := to_jsonb(nr);
+    INSERT INTO lead_changes (workspace_id, lead_id, field, old_value, new_value, changed_at, applied, origin)
+    SELECT ws, ext, lead_field_name(k.key), CASE WHEN created THEN NULL ELSE oldj -> k.key END, newj -> k.key, at,
+           true, origin
+    FROM jsonb_object_keys(fresh) WITH ORDINALITY AS k(key, n)
+    WHERE created OR oldj -> k.key IS DISTINCT FROM newj -> k.key ORDER BY k.n;
+    GET DIAGNOSTICS nchanged = ROW_COUNT;
+    IF nr.lifecycle_stage IS DISTINCT FROM old.lifecycle_stage AND nr.lifecycle_stage IS NOT NULL THEN
+        entered := CASE WHEN created AND nr.created_at < at THEN nr.created_at ELSE at END;
+        INSERT INTO lead_stage_history (workspace_id, lead_id, stage, entered_at, origin)
+        VALUES (ws, ext, nr.lifecycle_stage, entered, origin);
+        nr.stage_entered_at := entered;
+    END IF;
+    nr.field_changed_at := old.field_changed_at
+        || COALESCE((SELECT jsonb_object_agg(k, to_jsonb(at)) FROM jsonb_object_keys(fresh) AS k), '{}');
+    UPDATE leads l SET
+        email = nr.email, name = nr.name, company = nr.company, title = nr.title, seniority = nr.seniority,
+        persona = nr.persona, industry = nr.industry, company_size = nr.company_size, geography = nr.geography,
+        icp_tier = nr.icp_tier, original_source = nr.original_source, latest_source = nr.latest_source,
+        owner = nr.owner, account = nr.account, lifecycle_stage = nr.lifecycle_stage,
+        rejection_reason = nr.rejection_reason, deals = nr.deals, custom = nr.custom, created_at = nr.created_at,
+        stage_entered_at = nr.stage_entered_at, field_changed_at = nr.field_changed_at, deleted_at = NULL,
+        updated_at = CASE WHEN nchanged > 0 OR created OR old.deleted_at IS NOT NULL THEN now() ELSE old.updated_at END
+    WHERE l.workspace_id = ws AND l.external_id = ext;
+    RETURN CASE WHEN created THEN 'created'
+                WHEN nchanged > 0 OR old.deleted_at IS NOT NULL THEN 'updated'
+                WHEN nstale > 0 AND fresh = '{}' THEN 'stale'
+                ELSE 'unchanged' END;
+END $$;
+
+-- Many leads in one transaction: [{id, patch, at?, origin?}] -> one result per
+-- change, n from 1 in list order. Rows are locked in id order (then list order
+-- for the same id), so two batches over the same leads cannot deadlock.
+CREATE OR REPLACE FUNCTION lead_apply_many(ws uuid, ops jsonb)
+RETURNS TABLE (n bigint, result text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    o record;
+    res text[];
+BEGIN
+    res := array_fill(NULL::text, ARRAY[jsonb_array_length(ops)]);
+    FOR o IN SELECT v.k, v.op FROM jsonb_array_elements(ops) WITH ORDINALITY AS v(op, k)
+             ORDER BY v.op ->> 'id', v.k LOOP
+        res[o.k] := lead_apply(ws, o.op ->> 'id', COALESCE(o.op -> 'patch', '{}'),
+                               COALESCE((o.op ->> 'at')::timestamptz, now()), COALESCE(o.op ->> 'origin', 'api'));
+    END LOOP;
+    RETURN QUERY SELECT t.k, t.result FROM unnest(res) WITH ORDINALITY AS t(result, k);
+END $$;
+
+CREATE OR REPLACE FUNCTION lead_delete(ws uuid, ext text, at timestamptz, origin text) RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE leads SET deleted_at = at, updated_at = now()
+    WHERE workspace_id = ws AND external_id = ext AND deleted_at IS NULL;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    INSERT INTO lead_changes (workspace_id, lead_id, field, old_value, new_value, changed_at, applied, origin)
+    VALUES (ws, ext, 'deleted', 'false', 'true', at, true, origin);
+    RETURN true;
+END $$;
+
+CREATE OR REPLACE FUNCTION lead_json(l leads) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$ SELECT jsonb_build_object(
+        'id', l.external_id, 'email', l.email, 'name', l.name, 'company', l.company, 'title', l.title,
+        'seniority', l.seniority, 'persona', l.persona, 'industry', l.industry, 'company_size', l.company_size,
+        'geography', l.geography, 'icp_tier', l.icp_tier, 'original_source', l.original_source,
+        'latest_source', l.latest_source, 'owner', l.owner, 'account', l.account,
+        'lifecycle_stage', l.lifecycle_stage, 'rejection_reason', l.rejection_reason, 'deals', l.deals,
+        'custom', l.custom, 'created_at', rfc3339(l.created_at), 'stage_entered_at', rfc3339(l.stage_entered_at),
+        'field_updated_at', (SELECT COALESCE(jsonb_object_agg(lead_field_name(k), rfc3339(v::text::timestamptz)), '{}')
+                             FROM jsonb_each_text(l.field_changed_at) AS f(k, v)),
+        'updated_at', rfc3339(l.updated_at), 'deleted_at', rfc3339(l.deleted_at)) $$;
+
+CREATE OR REPLACE FUNCTION lead_detail_json(l leads) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$ SELECT lead_json(l) || jsonb_build_object(
+        'stage_history', (SELECT COALESCE(jsonb_agg(jsonb_build_object(
+                              'stage', h.stage, 'entered_at', rfc3339(h.entered_at), 'origin', h.origin)
+                              ORDER BY h.id), '[]')
+                          FROM lead_stage_history h WHERE h.workspace_id = l.workspace_id AND h.lead_id = l.external_id),
+        'field_history', (SELECT COALESCE(jsonb_agg(x.j ORDER BY x.id), '[]') FROM (
+                              SELECT c.id, jsonb_build_object('field', c.field, 'old', c.old_value, 'new', c.new_value,
+                                  'changed_at', rfc3339(c.changed_at), 'applied', c.applied, 'origin', c.origin) AS j
+                              FROM lead_changes c WHERE c.workspace_id = l.workspace_id AND c.lead_id = l.external_id
+                              ORDER BY c.id DESC LIMIT 200) x)) $$;
+
+CREATE OR REPLACE FUNCTION activity_json(a activities) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$ SELECT jsonb_build_object(
+        'id', a.external_id, 'type', a.type, 'occurred_at', rfc3339(a.occurred_at), 'lead', a.lead_id,
+        'deal', a.deal_id, 'account', a.account_id, 'rep', a.rep, 'channel', a.channel, 'campaign', a.campaign,
+        'session', a.session_id, 'url', a.url, 'custom', a.custom, 'recorded_at', rfc3339(a.recorded_at)) $$;
+
+-- Insert activities [{id, type, occurred_at, lead?, ...}] idempotently by id:
+-- per item created, duplicate (the same id with the same content: a retry) or
+-- conflict (the same id with other content: refused, the first one stays).
+CREATE OR REPLACE FUNCTION activity_insert_many(ws uuid, items jsonb)
+RETURNS TABLE (n bigint, id text, result text)
+LANGUAGE sql AS $$
+    WITH x AS (
+        SELECT v.k, v.a ->> 'id' AS id, v.a
+        FROM jsonb_array_elements(items) WITH ORDINALITY AS v(a, k)),
+    ins AS (
+        INSERT INTO activities AS t (workspace_id, external_id, type, occurred_at, lead_id, deal_id, account_id, rep,
+                                     channel, campaign, session_id, url, custom)
+        SELECT DISTINCT ON (x.id) ws, x.id, x.a ->> 'type', (x.a ->> 'occurred_at')::timestamptz, x.a ->> 'lead',
+               x.a ->> 'deal', x.a ->> 'account', x.a ->> 'rep', x.a ->> 'channel', x.a ->> 'campaign',
+               x.a ->> 'session', x.a ->> 'url', COALESCE(x.a -> 'custom', '{}')
+        FROM x ORDER BY x.id, x.k
+        ON CONFLICT (workspace_id, external_id) DO NOTHING
+        RETURNING t.external_id, t.type, t.occurred_at, t.lead_id, t.deal_id, t.account_id, t.rep, t.channel,
+                  t.campaign, t.session_id, t.url, t.custom),
+    first AS (SELECT DISTINCT ON (x.id) x.id, x.k FROM x ORDER BY x.id, x.k),
+    stored AS ( -- what each id holds now: the row just inserted, or the one before
+        SELECT x.k, x.id, x.a, COALESCE(i.external_id IS NOT NULL AND f.k = x.k, false) AS created,
+               COALESCE(
+                   (SELECT jsonb_build_object('type', i.type, 'occurred_at', i.occurred_at, 'lead', i.lead_id,
+                        'deal', i.deal_id, 'account', i.account_id, 'rep', i.rep, 'channel', i.channel,
+                        'campaign', i.campaign, 'session', i.session_id, 'url', i.url, 'custom', i.custom)
+                    WHERE i.external_id IS NOT NULL),
+                   (SELECT jsonb_build_object('type', a.type, 'occurred_at', a.occurred_at, 'lead', a.lead_id,
+                        'deal', a.deal_id, 'account', a.account_id, 'rep', a.rep, 'channel', a.channel,
+                        'campaign', a.campaign, 'session', a.session_id, 'url', a.url, 'custom', a.custom)
+                    FROM activities a WHERE a.workspace_id = ws AND a.external_id = x.id)) AS cur
+        FROM x LEFT JOIN ins i ON i.external_id = x.id LEFT JOIN first f ON f.id = x.id)
+    SELECT s.k, s.id,
+           CASE WHEN s.created THEN 'created'
+                WHEN s.cur IS NOT NULL
+                     AND s.cur ->> 'type' = s.a ->> 'type'
+                     AND (s.cur ->> 'occurred_at')::timestamptz = (s.a ->> 'occurred_at')::timestamptz
+                     AND s.cur -> 'lead' = COALESCE(s.a -> 'lead', 'null') AND s.cur -> 'deal' = COALESCE(s.a -> 'deal', 'null')
+                     AND s.cur -> 'account' = COALESCE(s.a -> 'account', 'null') AND s.cur -> 'rep' = COALESCE(s.a -> 'rep', 'null')
+                     AND s.cur -> 'channel' = COALESCE(s.a -> 'channel', 'null')
+                     AND s.cur -> 'campaign' = COALESCE(s.a -> 'campaign', 'null')
+                     AND s.cur -> 'session' = COALESCE(s.a -> 'session', 'null') AND s.cur -> 'url' = COALESCE(s.a -> 'url', 'null')
+                     AND s.cur -> 'custom' = COALESCE(s.a -> 'custom', '{}')
+                THEN 'duplicate'
+                ELSE 'conflict' END
+    FROM stored s ORDER BY s.k
+$$;
+
+CREATE OR REPLACE FUNCTION scoring_model_json(m scoring_models) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$ SELECT jsonb_build_object('id', m.id, 'name', m.name, 'is_default', m.is_default,
+        'version', m.version, 'created_at', rfc3339(m.created_at), 'updated_at', rfc3339(m.updated_at))
+        || m.document $$;
+
+CREATE OR REPLACE FUNCTION scoring_model_version_json(v scoring_model_versions) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$ SELECT jsonb_build_object('version', v.version, 'name', v.name,
+        'created_at', rfc3339(v.created_at)) || v.document $$;
+
+-- A lead's fields as known at time t (event time): a field whose current value
+-- was set at or before t has it; else the last applied change at or before t
+-- gives it; else it had none. NULL when the lead did not exist at t (or
+-- does not exist, or is deleted).
+CREATE OR REPLACE FUNCTION lead_as_of(ws uuid, ext text, t timestamptz) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT (SELECT jsonb_object_agg(f.key,
+                CASE WHEN (l.field_changed_at ->> f.key) IS NULL OR (l.field_changed_at ->> f.key)::timestamptz <= t
+                     THEN f.value
+                     ELSE COALESCE((SELECT c.new_value FROM lead_changes c
+                                    WHERE c.workspace_id = ws AND c.lead_id = ext AND c.field = lead_field_name(f.key)
+                                      AND c.applied AND c.changed_at <= t
+                                    ORDER BY c.changed_at DESC, c.id DESC LIMIT 1), 'null') END)
+            FROM jsonb_each(to_jsonb(l) - 'field_changed_at' - 'workspace_id') AS f(key, value))
+    FROM leads l
+    WHERE l.workspace_id = ws AND l.external_id = ext AND l.deleted_at IS NULL AND l.created_at <= t
+$$;
+
+-- Attribution paths (issue 19): the deals of [from, to) by metric (pipeline:
+-- deals created then, the path up to their creation; revenue: deals won then,
+-- the path up to the win) with their amount in the workspace currency, the
+-- milestone times and their marketing touches in time order. A deal's touches
+-- are the touchpoint activities of the deal itself, of the leads linked to it
+-- (leads.deals) and of its account, each once; touch_types are the types
+-- core/leadscore counts as touchpoints (passed by the caller).
+CREATE OR REPLACE FUNCTION attribution_paths(ws uuid, d_from date, d_to date, metric text, touch_types text[])
+RETURNS TABLE (deal_id text, amount_cents bigint, end_at bigint, lead_created bigint, opp_created bigint,
+               won_at bigint, linked boolean, touch_at bigint[], touch_channel text[], touch_campaign text[])
+LANGUAGE sql STABLE AS $$
+    WITH d AS (
+        SELECT x.external_id, x.account, x.currency, x.amount_cents, x.created_at,
+               CASE WHEN metric = 'revenue' THEN x.closed_at ELSE x.created_at END AS end_ts,
+               CASE WHEN x.status = 'won' THEN x.closed_at END AS won_ts
+        FROM deals x
+        WHERE x.workspace_id = ws AND x.deleted_at IS NULL
+          AND CASE WHEN metric = 'revenue'
+                   THEN x.status = 'won' AND x.closed_at >= d_from::timestamptz AND x.closed_at < d_to::timestamptz
+                   ELSE x.created_at >= d_from::timestamptz AND x.created_at < d_to::timestamptz END)
+    SELECT d.external_id,
+           COALESCE(fx_convert(ws, d.currency, d.amount_cents, d.end_ts), 0),
+           extract(epoch FROM d.end_ts)::bigint,
+           (SELECT extract(epoch FROM min(l.created_at))::bigint FROM leads l
+            WHERE l.workspace_id = ws AND l.deals ? d.external_id AND l.deleted_at IS NULL),
+           extract(epoch FROM d.created_at)::bigint,
+           CASE WHEN metric = 'revenue' THEN extract(epoch FROM d.won_ts)::bigint END,
+           EXISTS (SELECT 1 FROM leads l WHERE l.workspace_id = ws AND l.deals ? d.external_id AND l.deleted_at IS NULL),
+           COALESCE(t.ats, '{}'), COALESCE(t.chans, '{}'), COALESCE(t.camps, '{}')
+    FROM d
+    LEFT JOIN LATERAL (
+        SELECT array_agg(extract(epoch FROM a.occurred_at)::bigint ORDER BY a.occurred_at, a.external_id) AS ats,
+               array_agg(a.channel ORDER BY a.occurred_at, a.external_id) AS chans,
+               array_agg(a.campaign ORDER BY a.occurred_at, a.external_id) AS camps
+        FROM activities a
+        WHERE a.workspace_id = ws AND a.occurred_at <= d.end_ts
+          AND a.type = ANY (touch_types) -- core/leadscore's leadscore_is_touch
+          AND (a.deal_id = d.external_id
+               OR a.lead_id IN (SELECT l.external_id FROM leads l
+                                WHERE l.workspace_id = ws AND l.deals ? d.external_id AND l.deleted_at IS NULL)
+               OR (d.account IS NOT NULL AND a.account_id = d.account))) AS t ON true
+    ORDER BY d.external_id
+$$;

@@ -1,0 +1,630 @@
+/* test_leads.c - leads/contacts (event-time merge, stage history), activities
+ * (idempotent by id), isolation and roles (issue 19). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+
+static const char *str(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+static json_t *arr(const json_t *o, const char *k) { return json_object_get(o, k); }
+
+static api_resp *put(const char *path, const char *key, const char *json)
+{
+    return api_send_json("PUT", path, key, json);
+}
+
+/* "YYYY-MM-DDT12:00:00Z" for the day offset from today. */
+static void ts(int offset_days, const char *hms, char out[32])
+{
+    char d[11];
+    snprintf(out, 32, "%sT%sZ", api_day(offset_days, d), hms);
+}
+
+START_TEST(lead_merge_by_event_time)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char t10[32], t5[32], t7[32], body[1024];
+    ts(-10, "09:00:00", t10);
+    ts(-5, "09:00:00", t5);
+    ts(-7, "09:00:00", t7);
+    snprintf(body, sizeof body,
+             "{\"email\":\"Ann@Acme.example\",\"company\":\"Acme\",\"title\":\"VP Sales\",\"company_size\":320,"
+             "\"original_source\":\"webinar\",\"created_at\":\"%s\",\"as_of\":\"%s\"}",
+             t10, t10);
+    api_resp *r = put("/v1/leads/L-1", ws.write, body);
+    ck_assert_status(r, 201);
+    /* a new lead without a stage is known, entered at its creation */
+    ck_assert_str_eq(str(r->json, "lifecycle_stage"), "known");
+    ck_assert_int_eq(json_array_size(arr(r->json, "stage_history")), 1);
+    ck_assert_str_eq(str(json_array_get(arr(r->json, "stage_history"), 0), "stage"), "known");
+    ck_assert_str_eq(str(r->json, "stage_entered_at"), t10);
+    api_resp_free(r);
+    /* moved to mql 5 days ago */
+    snprintf(body, sizeof body, "{\"lifecycle_stage\":\"mql\",\"latest_source\":\"paid_search\",\"as_of\":\"%s\"}", t5);
+    r = put("/v1/leads/L-1", ws.write, body);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(r->json, "lifecycle_stage"), "mql");
+    ck_assert_str_eq(str(r->json, "stage_entered_at"), t5);
+    api_resp_free(r);
+    /* a late event from 7 days ago: recorded, not applied */
+    snprintf(body, sizeof body, "{\"lifecycle_stage\":\"known\",\"title\":\"CEO\",\"as_of\":\"%s\"}", t7);
+    r = put("/v1/leads/L-1", ws.write, body);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(r->json, "lifecycle_stage"), "mql");
+    ck_assert_str_eq(str(r->json, "title"), "CEO"); /* title's last change (t10) is older: applied */
+    json_t *fh = arr(r->json, "field_history");
+    int stale = 0;
+    size_t i;
+    json_t *c;
+    json_array_foreach(fh, i, c) if (!json_is_true(json_object_get(c, "applied")))
+    {
+        ck_assert_str_eq(str(c, "field"), "lifecycle_stage");
+        ck_assert_str_eq(str(c, "new"), "known");
+        stale++;
+    }
+    ck_assert_int_eq(stale, 1);
+    ck_assert_int_eq(json_array_size(arr(r->json, "stage_history")), 2);
+    ck_assert_str_eq(str(json_object_get(r->json, "field_updated_at"), "lifecycle_stage"), t5);
+    api_resp_free(r);
+    /* only stale changes: the stage history is unchanged */
+    snprintf(body, sizeof body, "{\"lifecycle_stage\":\"sal\",\"as_of\":\"%s\"}", t7);
+    r = put("/v1/leads/L-1", ws.write, body);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(r->json, "lifecycle_stage"), "mql");
+    api_resp_free(r);
+    /* bad input: every problem listed */
+    r = put("/v1/leads/L-1", ws.write,
+            "{\"email\":\"not-an-email\",\"company_size\":-3,\"lifecycle_stage\":\"Nope\",\"colour\":1,"
+            "\"deals\":[\"\"],\"as_of\":\"yesterday\"}");
+    ck_assert_status(r, 422);
+    ck_assert_int_eq(json_array_size(arr(r->json, "errors")), 6);
+    api_resp_free(r);
+    r = put("/v1/leads/L-1", ws.write, "{\"lifecycle_stage\":\"customer_success\"}");
+    ck_assert_status(r, 422);
+    ck_assert(strstr(r->body, "not a stage of the workspace's default funnel") != NULL);
+    api_resp_free(r);
+    /* delete, 404, restore */
+    r = api_req("DELETE", "/v1/leads/L-1", ws.write, NULL, NULL, 0, NULL);
+    ck_assert_status(r, 204);
+    api_resp_free(r);
+    r = api_get("/v1/leads/L-1", ws.read);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    r = put("/v1/leads/L-1", ws.write, "{\"deals\":[\"D-1\"]}");
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(r->json, "company"), "Acme");
+    ck_assert_str_eq(json_string_value(json_array_get(arr(r->json, "deals"), 0)), "D-1");
+    api_resp_free(r);
+}
+END_TEST
+
+START_TEST(lead_batch_and_filters)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char t3[32], t2[32], body[2048];
+    ts(-3, "10:00:00", t3);
+    ts(-2, "10:00:00", t2);
+    snprintf(body, sizeof body,
+             "{\"items\":[{\"id\":\"B-1\",\"email\":\"b1@x.example\",\"owner\":\"sam\",\"lifecycle_stage\":\"mql\","
+             "\"original_source\":\"webinar\"},"
+             "{\"id\":\"B-2\",\"email\":\"b2@x.example\",\"owner\":\"kim\",\"latest_source\":\"webinar\"},"
+             "{\"id\":\"B-3\",\"email\":\"bad\"},"
+             "{\"id\":\"B-4\",\"lifecycle_stage\":\"sal\",\"as_of\":\"%s\"},"
+             "{\"id\":\"B-4\",\"lifecycle_stage\":\"mql\",\"as_of\":\"%s\"},"
+             "{\"id\":\"B-1\",\"owner\":\"kim\"}]}",
+             t2, t3);
+    api_resp *r = api_send_json("POST", "/v1/leads/batch", ws.write, body);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "created")), 3);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "rejected")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "stale")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "updated")), 1);
+    json_t *res = arr(r->json, "results");
+    ck_assert_str_eq(str(json_array_get(res, 2), "status"), "rejected");
+    ck_assert_str_eq(str(json_array_get(res, 4), "status"), "stale");
+    ck_assert_str_eq(str(json_array_get(res, 5), "status"), "updated");
+    api_resp_free(r);
+    r = api_get("/v1/leads?owner=kim", ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_array_size(arr(r->json, "items")), 2);
+    api_resp_free(r);
+    r = api_get("/v1/leads?source=webinar&lifecycle_stage=mql", ws.read);
+    ck_assert_int_eq(json_array_size(arr(r->json, "items")), 1);
+    ck_assert_str_eq(str(json_array_get(arr(r->json, "items"), 0), "id"), "B-1");
+    api_resp_free(r);
+    r = api_get("/v1/leads?email=B2@X.EXAMPLE", ws.read);
+    ck_assert_int_eq(json_array_size(arr(r->json, "items")), 1);
+    api_resp_free(r);
+    /* cursor pages cover everything once */
+    r = api_get("/v1/leads?limit=2", ws.read);
+    ck_assert_int_eq(json_array_size(arr(r->json, "items")), 2);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/leads?limit=2&cursor=%s", str(r->json, "next_cursor"));
+    api_resp_free(r);
+    r = api_get(path, ws.read);
+    ck_assert_int_eq(json_array_size(arr(r->json, "items")), 1);
+    ck_assert(json_is_null(json_object_get(r->json, "next_cursor")));
+    api_resp_free(r);
+    r = api_get("/v1/leads?include_deleted=maybe", ws.read);
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+    /* 1,001 items are refused */
+    size_t cap = 1001 * 16 + 32, n = 0;
+    char *big = malloc(cap);
+    n += (size_t)snprintf(big + n, cap - n, "{\"items\":[");
+    for (int k = 0; k < 1001; k++)
+        n += (size_t)snprintf(big + n, cap - n, "%s{\"id\":\"x%d\"}", k ? "," : "", k);
+    snprintf(big + n, cap - n, "]}");
+    r = api_send_json("POST", "/v1/leads/batch", ws.write, big);
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+    free(big);
+}
+END_TEST
+
+START_TEST(activities_idempotent_by_id)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char t1[32], t2[32], body[1024];
+    ts(-1, "08:00:00", t1);
+    ts(-2, "08:00:00", t2);
+    snprintf(body, sizeof body,
+             "{\"id\":\"a-1\",\"type\":\"pricing_page_view\",\"occurred_at\":\"%s\",\"lead\":\"L-9\","
+             "\"channel\":\"organic\",\"session\":\"s1\"}",
+             t1);
+    api_resp *r = api_send_json("POST", "/v1/activities", ws.write, body);
+    ck_assert_status(r, 201);
+    ck_assert_str_eq(r->location, "/v1/activities/a-1");
+    ck_assert_str_eq(str(r->json, "type"), "pricing_page_view");
+    ck_assert_str_eq(str(r->json, "occurred_at"), t1);
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/activities", ws.write, body); /* a retry */
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    snprintf(body, sizeof body, "{\"id\":\"a-1\",\"type\":\"demo_request\",\"occurred_at\":\"%s\"}", t1);
+    r = api_send_json("POST", "/v1/activities", ws.write, body);
+    ck_assert_status(r, 409);
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/activities", ws.write, "{\"id\":\"a-2\",\"type\":\"fax\",\"occurred_at\":\"x\"}");
+    ck_assert_status(r, 422);
+    ck_assert_int_eq(json_array_size(arr(r->json, "errors")), 2);
+    api_resp_free(r);
+    snprintf(body, sizeof body,
+             "{\"items\":[{\"id\":\"a-2\",\"type\":\"email_open\",\"occurred_at\":\"%s\",\"lead\":\"L-9\"},"
+             "{\"id\":\"a-1\",\"type\":\"pricing_page_view\",\"occurred_at\":\"%s\",\"lead\":\"L-9\","
+             "\"channel\":\"organic\",\"session\":\"s1\"},"
+             "{\"id\":\"a-3\",\"type\":\"call\",\"occurred_at\":\"%s\",\"rep\":\"sam\",\"deal\":\"D-1\"},"
+             "{\"id\":\"a-3\",\"type\":\"meeting\",\"occurred_at\":\"%s\"},"
+             "{\"id\":\"a-4\"}]}",
+             t2, t1, t2, t2);
+    r = api_send_json("POST", "/v1/activities/batch", ws.write, body);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "created")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "duplicate")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "conflict")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "rejected")), 1);
+    ck_assert_str_eq(str(json_array_get(arr(r->json, "results"), 3), "status"), "conflict");
+    api_resp_free(r);
+    /* time order, filters */
+    r = api_get("/v1/activities?lead=L-9", ws.read);
+    ck_assert_status(r, 200);
+    json_t *items = arr(r->json, "items");
+    ck_assert_int_eq(json_array_size(items), 2);
+    ck_assert_str_eq(str(json_array_get(items, 0), "id"), "a-2");
+    ck_assert_str_eq(str(json_array_get(items, 1), "id"), "a-1");
+    api_resp_free(r);
+    r = api_get("/v1/activities?limit=1", ws.read);
+    char path[160];
+    snprintf(path, sizeof path, "/v1/activities?limit=2&cursor=%s", str(r->json, "next_cursor"));
+    api_resp_free(r);
+    r = api_get(path, ws.read);
+    ck_assert_int_eq(json_array_size(arr(r->json, "items")), 2);
+    api_resp_free(r);
+    r = api_get("/v1/activities?rep=sam&type=call", ws.read);
+    ck_assert_int_eq(json_array_size(arr(r->json, "items")), 1);
+    api_resp_free(r);
+    r = api_get("/v1/activities?type=fax", ws.read);
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+    r = api_get("/v1/activities/a-3", ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(r->json, "type"), "call");
+    api_resp_free(r);
+}
+END_TEST
+
+START_TEST(leads_isolation_and_roles)
+{
+    api_ws a, b;
+    api_new_workspace(&a);
+    api_new_workspace(&b);
+    api_resp *r = put("/v1/leads/I-1", a.write, "{\"email\":\"i@a.example\"}");
+    ck_assert_status(r, 201);
+    api_resp_free(r);
+    r = put("/v1/leads/I-1", a.read, "{\"email\":\"i@a.example\"}");
+    ck_assert_status(r, 403);
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/activities", a.read,
+                      "{\"id\":\"x\",\"type\":\"call\",\"occurred_at\":\"2026-01-01T00:00:00Z\"}");
+    ck_assert_status(r, 403);
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/activities", a.write,
+                      "{\"id\":\"x\",\"type\":\"call\",\"occurred_at\":\"2026-01-01T00:00:00Z\"}");
+    ck_assert_status(r, 201);
+    api_resp_free(r);
+    r = api_get("/v1/leads/I-1", b.admin);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    r = api_req("DELETE", "/v1/leads/I-1", b.admin, NULL, NULL, 0, NULL);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    r = api_get("/v1/leads", b.read);
+    ck_assert_int_eq(json_array_size(arr(r->json, "items")), 0);
+    api_resp_free(r);
+    r = api_get("/v1/activities/x", b.read);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    r = api_get("/v1/activities", b.read);
+    ck_assert_int_eq(json_array_size(arr(r->json, "items")), 0);
+    api_resp_free(r);
+    /* the same activity id in another workspace is another activity */
+    r = api_send_json("POST", "/v1/activities", b.write,
+                      "{\"id\":\"x\",\"type\":\"meeting\",\"occurred_at\":\"2026-01-01T00:00:00Z\"}");
+    ck_assert_status(r, 201);
+    api_resp_free(r);
+    r = api_req("PUT", "/v1/leads/batch", a.write, "application/json", "{}", 2, NULL);
+    ck_assert_status(r, 405);
+    api_resp_free(r);
+}
+END_TEST
+
+/* The workspace's default scoring model id into id. */
+static void default_model(const api_ws *ws, char *id, size_t len, json_t **doc)
+{
+    api_resp *r = api_get("/v1/scoring-models", ws->read);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_array_size(arr(r->json, "items")), 1);
+    json_t *m = json_array_get(arr(r->json, "items"), 0);
+    ck_assert(json_is_true(json_object_get(m, "is_default")));
+    snprintf(id, len, "%s", str(m, "id"));
+    if (doc)
+        *doc = json_incref(m);
+    api_resp_free(r);
+}
+
+START_TEST(seed_scoring_model_is_the_default)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char id[40];
+    json_t *m;
+    default_model(&ws, id, sizeof id, &m);
+    ck_assert_str_eq(str(m, "name"), "B2B SaaS (seed)");
+    json_t *b = arr(m, "behavioral_signals");
+    ck_assert_int_eq(json_array_size(b), 8);
+    json_t *pricing = json_array_get(b, 0);
+    ck_assert_str_eq(str(pricing, "action"), "Visited pricing page");
+    ck_assert_str_eq(str(pricing, "decay"), "5 points/week after 14 days");
+    ck_assert_str_eq(json_string_value(json_array_get(arr(pricing, "activity"), 0)), "pricing_page_view");
+    json_t *emails = json_array_get(b, 4);
+    ck_assert_int_eq(json_integer_value(json_object_get(emails, "min_count")), 3);
+    ck_assert(json_number_value(json_object_get(emails, "within_days")) == 7);
+    ck_assert_str_eq(str(json_array_get(b, 5), "per"), "session");
+    ck_assert_int_eq(json_array_size(arr(m, "firmographic_signals")), 4);
+    ck_assert_str_eq(str(json_array_get(arr(m, "negative_signals"), 0), "match"), "competitor_domain");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(m, "thresholds"), "mql")), 50);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(m, "thresholds"), "hot_lead")), 75);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(m, "caps"), "behavioral")), 60);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(m, "caps"), "firmographic")), 40);
+    json_decref(m);
+    /* the seed's YAML verbatim makes the same model */
+    char *yaml = api_slurp("tests/data/lead-scoring.yaml");
+    ck_assert_ptr_nonnull(yaml);
+    api_resp *r = api_req("POST", "/v1/scoring-models", ws.write, "application/yaml", yaml, strlen(yaml), NULL);
+    free(yaml);
+    ck_assert_status(r, 201);
+    ck_assert_str_eq(r->etag, "\"v1\"");
+    ck_assert_int_eq(json_array_size(arr(r->json, "behavioral_signals")), 8);
+    ck_assert(!json_is_true(json_object_get(r->json, "is_default")));
+    api_resp_free(r);
+    /* a signal the model cannot read, wrong points, a read key */
+    r = api_send_json("POST", "/v1/scoring-models", ws.write,
+                      "{\"name\":\"x\",\"behavioral_signals\":[{\"action\":\"Read our mind\",\"points\":5},"
+                      "{\"action\":\"Requested demo\",\"points\":-5}],"
+                      "\"negative_signals\":[{\"signal\":\"Competitor domain\",\"points\":10}]}");
+    ck_assert_status(r, 422);
+    ck_assert_int_eq(json_array_size(arr(r->json, "errors")), 3);
+    ck_assert(strstr(r->body, "behavioral_signals[0].action") != NULL);
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/scoring-models", ws.read, "{\"name\":\"x\"}");
+    ck_assert_status(r, 403);
+    api_resp_free(r);
+    /* the default cannot be deleted */
+    char path[96];
+    snprintf(path, sizeof path, "/v1/scoring-models/%s", id);
+    r = api_req("DELETE", path, ws.write, NULL, NULL, 0, NULL);
+    ck_assert_status(r, 409);
+    api_resp_free(r);
+}
+END_TEST
+
+static json_t *signal_named(const json_t *score, const char *name)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach(arr(score, "signals"), i, s) if (strcmp(str(s, "signal"), name) == 0) return s;
+    ck_abort_msg("no signal %s", name);
+    return NULL;
+}
+
+START_TEST(score_as_of_with_decay_and_competitor)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char t30[32], t20[32], t10[32], t5[32], body[1024];
+    ts(-30, "09:00:00", t30);
+    ts(-20, "09:00:00", t20);
+    ts(-10, "09:00:00", t10);
+    ts(-5, "09:00:00", t5);
+    snprintf(body, sizeof body, "{\"email\":\"ann@acme.example\",\"title\":\"Engineer\",\"as_of\":\"%s\"}", t30);
+    api_resp *r = put("/v1/leads/S-1", ws.write, body);
+    ck_assert_status(r, 201);
+    api_resp_free(r);
+    snprintf(body, sizeof body, "{\"title\":\"VP Sales\",\"as_of\":\"%s\"}", t5);
+    api_resp_free(put("/v1/leads/S-1", ws.write, body));
+    snprintf(body, sizeof body,
+             "{\"items\":[{\"id\":\"p1\",\"type\":\"pricing_page_view\",\"occurred_at\":\"%s\",\"lead\":\"S-1\"},"
+             "{\"id\":\"d1\",\"type\":\"demo_request\",\"occurred_at\":\"%s\",\"lead\":\"S-1\"}]}",
+             t20, t10);
+    api_resp_free(api_send_json("POST", "/v1/activities/batch", ws.write, body));
+    /* now: the pricing visit is 20 days old (10 points), the demo 25, the VP title 10 */
+    r = api_get("/v1/leads/S-1/score", ws.read);
+    ck_assert_status(r, 200);
+    json_t *p = signal_named(r->json, "Visited pricing page");
+    ck_assert_int_eq(json_integer_value(json_object_get(p, "points")), 10);
+    ck_assert(json_is_true(json_object_get(p, "decayed")));
+    ck_assert_str_eq(str(p, "at"), t20);
+    ck_assert_int_eq(json_integer_value(json_object_get(signal_named(r->json, "Decision-maker title"), "points")), 10);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "score")), 45);
+    ck_assert_str_eq(str(r->json, "band"), "below_mql");
+    api_resp_free(r);
+    /* 10 days ago: the visit was 10 days old (15), the demo that morning (25), the title was Engineer */
+    char path[160];
+    snprintf(path, sizeof path, "/v1/leads/S-1/score?as_of=%s", t10);
+    r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(signal_named(r->json, "Visited pricing page"), "points")), 15);
+    ck_assert_int_eq(json_integer_value(json_object_get(signal_named(r->json, "Decision-maker title"), "points")), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "score")), 40);
+    api_resp_free(r);
+    /* before the lead existed */
+    char t40[32];
+    ts(-40, "09:00:00", t40);
+    snprintf(path, sizeof path, "/v1/leads/S-1/score?as_of=%s", t40);
+    r = api_get(path, ws.read);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    r = api_get("/v1/leads/S-1/score?as_of=soon", ws.read);
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+    /* a competitor's domain: -100 once the model names it */
+    char id[40];
+    default_model(&ws, id, sizeof id, NULL);
+    snprintf(path, sizeof path, "/v1/scoring-models/%s", id);
+    char *yaml = api_slurp("tests/data/lead-scoring.yaml");
+    size_t cap = strlen(yaml) + 256;
+    char *doc = malloc(cap);
+    snprintf(doc, cap, "%s\nicp:\n  competitor_domains: [rival.example]\n  industries: [Software]\n", yaml);
+    free(yaml);
+    const char *stale[] = {"If-Match: \"v7\"", NULL}, *ok[] = {"If-Match: \"v1\"", NULL};
+    r = api_req("PUT", path, ws.write, "application/yaml", doc, strlen(doc), stale);
+    ck_assert_status(r, 412);
+    api_resp_free(r);
+    r = api_req("PUT", path, ws.write, "application/yaml", doc, strlen(doc), ok);
+    free(doc);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(r->etag, "\"v2\"");
+    api_resp_free(r);
+    api_resp_free(put("/v1/leads/S-2", ws.write, "{\"email\":\"spy@rival.example\"}"));
+    r = api_get("/v1/leads/S-2/score", ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "score")), -100);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "negative")), -100);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r->json, "model"), "version")), 2);
+    api_resp_free(r);
+    snprintf(path, sizeof path, "/v1/scoring-models/%s/versions", id);
+    r = api_get(path, ws.read);
+    ck_assert_int_eq(json_array_size(arr(r->json, "items")), 2);
+    api_resp_free(r);
+    /* isolation */
+    api_ws other;
+    api_new_workspace(&other);
+    r = api_get("/v1/leads/S-1/score", other.read);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    snprintf(path, sizeof path, "/v1/scoring-models/%s", id);
+    r = api_get(path, other.read);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    snprintf(path, sizeof path, "/v1/leads/S-1/score?model=%s", id);
+    r = api_get(path, other.read);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+}
+END_TEST
+
+START_TEST(auto_mql_when_the_model_says_so)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char t3[32], t2[32], t1[32], body[1024];
+    ts(-3, "09:00:00", t3);
+    ts(-2, "09:00:00", t2);
+    ts(-1, "09:00:00", t1);
+    snprintf(body, sizeof body, "{\"email\":\"m@acme.example\",\"as_of\":\"%s\"}", t3);
+    api_resp_free(put("/v1/leads/M-1", ws.write, body));
+    snprintf(body, sizeof body,
+             "{\"items\":[{\"id\":\"m1\",\"type\":\"demo_request\",\"occurred_at\":\"%s\",\"lead\":\"M-1\"},"
+             "{\"id\":\"m2\",\"type\":\"webinar_attended\",\"occurred_at\":\"%s\",\"lead\":\"M-1\"}]}",
+             t2, t2);
+    api_resp_free(api_send_json("POST", "/v1/activities/batch", ws.write, body));
+    /* off by default: 37 points, and it would not move anyway */
+    char id[40], path[96];
+    default_model(&ws, id, sizeof id, NULL);
+    snprintf(path, sizeof path, "/v1/scoring-models/%s", id);
+    char *yaml = api_slurp("tests/data/lead-scoring.yaml");
+    size_t cap = strlen(yaml) + 64;
+    char *doc = malloc(cap);
+    snprintf(doc, cap, "%s\nauto_mql: true\n", yaml);
+    free(yaml);
+    const char *im[] = {"If-Match: \"v1\"", NULL};
+    api_resp *r = api_req("PUT", path, ws.write, "application/yaml", doc, strlen(doc), im);
+    free(doc);
+    ck_assert_status(r, 200);
+    ck_assert(json_is_true(json_object_get(r->json, "auto_mql")));
+    api_resp_free(r);
+    /* a pricing-page visit: 25 + 12 + 15 = 52 >= 50 -> mql at the visit's time */
+    snprintf(body, sizeof body,
+             "{\"id\":\"m3\",\"type\":\"pricing_page_view\",\"occurred_at\":\"%s\",\"lead\":\"M-1\"}", t1);
+    r = api_send_json("POST", "/v1/activities", ws.write, body);
+    ck_assert_status(r, 201);
+    api_resp_free(r);
+    r = api_get("/v1/leads/M-1", ws.read);
+    ck_assert_str_eq(str(r->json, "lifecycle_stage"), "mql");
+    ck_assert_str_eq(str(r->json, "stage_entered_at"), t1);
+    json_t *h = json_array_get(arr(r->json, "stage_history"), 1);
+    ck_assert_str_eq(str(h, "origin"), "scoring");
+    api_resp_free(r);
+    /* a lead already past mql is not moved back */
+    api_resp_free(put("/v1/leads/M-2", ws.write, "{\"lifecycle_stage\":\"sql\"}"));
+    snprintf(body, sizeof body,
+             "{\"items\":[{\"id\":\"n1\",\"type\":\"demo_request\",\"occurred_at\":\"%s\",\"lead\":\"M-2\"},"
+             "{\"id\":\"n2\",\"type\":\"webinar_attended\",\"occurred_at\":\"%s\",\"lead\":\"M-2\"},"
+             "{\"id\":\"n3\",\"type\":\"pricing_page_view\",\"occurred_at\":\"%s\",\"lead\":\"M-2\"}]}",
+             t2, t2, t1);
+    api_resp_free(api_send_json("POST", "/v1/activities/batch", ws.write, body));
+    r = api_get("/v1/leads/M-2", ws.read);
+    ck_assert_str_eq(str(r->json, "lifecycle_stage"), "sql");
+    api_resp_free(r);
+}
+END_TEST
+
+START_TEST(attribution_four_touches_to_the_cent)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char t30[32], t20a[32], t20[32], t10a[32], t10[32], t2a[32], t2[32], body[2048];
+    ts(-30, "08:00:00", t30);
+    ts(-20, "08:00:00", t20a);
+    ts(-20, "09:00:00", t20);
+    ts(-10, "08:00:00", t10a);
+    ts(-10, "09:00:00", t10);
+    ts(-2, "08:00:00", t2a);
+    ts(-2, "09:00:00", t2);
+    snprintf(
+        body, sizeof body,
+        "{\"name\":\"Acme\",\"stage\":\"closed_won\",\"amount\":10000.01,\"created_at\":\"%s\",\"closed_at\":\"%s\","
+        "\"as_of\":\"%s\"}",
+        t10, t2, t2);
+    api_resp *r = put("/v1/deals/D-1", ws.write, body);
+    ck_assert_status(r, 201);
+    api_resp_free(r);
+    snprintf(body, sizeof body, "{\"email\":\"a@acme.example\",\"deals\":[\"D-1\"],\"as_of\":\"%s\"}", t20);
+    api_resp_free(put("/v1/leads/AL-1", ws.write, body));
+    snprintf(
+        body, sizeof body,
+        "{\"items\":[{\"id\":\"t1\",\"type\":\"webinar_attended\",\"occurred_at\":\"%s\",\"lead\":\"AL-1\","
+        "\"channel\":\"webinar\",\"campaign\":\"q1-webinar\"},"
+        "{\"id\":\"t2\",\"type\":\"form_submit\",\"occurred_at\":\"%s\",\"lead\":\"AL-1\",\"channel\":\"paid_search\"},"
+        "{\"id\":\"t3\",\"type\":\"email_click\",\"occurred_at\":\"%s\",\"lead\":\"AL-1\",\"channel\":\"email\"},"
+        "{\"id\":\"t4\",\"type\":\"page_view\",\"occurred_at\":\"%s\",\"deal\":\"D-1\",\"channel\":\"organic\"},"
+        "{\"id\":\"t5\",\"type\":\"meeting\",\"occurred_at\":\"%s\",\"deal\":\"D-1\",\"channel\":\"sales\"}]}",
+        t30, t20a, t10a, t2a, t2a);
+    r = api_send_json("POST", "/v1/activities/batch", ws.write, body);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "created")), 5);
+    api_resp_free(r);
+    char from[11], to[11], path[256];
+    api_day(-40, from);
+    api_day(0, to);
+    static const struct {
+        const char *model;
+        double credit[4]; /* webinar, paid_search, email, organic */
+    } cases[] = {
+        {"first_touch", {10000.01, 0, 0, 0}},      {"last_touch", {0, 0, 0, 10000.01}},
+        {"linear", {2500.01, 2500, 2500, 2500}},   {"u_shaped", {4000.01, 4000, 1000, 1000}},
+        {"w_shaped", {3000.01, 3000, 3000, 1000}}, {"full_path", {2500.01, 2500, 2500, 2500}},
+    };
+    static const char *const chans[] = {"webinar", "paid_search", "email", "organic"};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        snprintf(path, sizeof path, "/v1/attribution?model=%s&from=%s&to=%s", cases[c].model, from, to);
+        r = api_get(path, ws.read);
+        ck_assert_status(r, 200);
+        ck_assert(json_number_value(json_object_get(r->json, "total")) == 10000.01);
+        ck_assert_int_eq(json_integer_value(json_object_get(r->json, "deals_with_touches")), 1);
+        for (int k = 0; k < 4; k++) {
+            double got = -1;
+            size_t i;
+            json_t *g;
+            json_array_foreach(arr(r->json, "groups"), i, g) if (str(g, "key") && strcmp(str(g, "key"), chans[k]) == 0)
+                got = json_number_value(json_object_get(g, "credit"));
+            ck_assert_msg(got == cases[c].credit[k] || (got == -1 && cases[c].credit[k] == 0), "%s %s: %.2f want %.2f",
+                          cases[c].model, chans[k], got, cases[c].credit[k]);
+        }
+        api_resp_free(r);
+    }
+    /* no model: the decision rule (few wins, every deal linked to a lead: W-shaped) */
+    snprintf(path, sizeof path, "/v1/attribution?from=%s&to=%s&group_by=campaign", from, to);
+    r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(r->json, "model"), "w_shaped");
+    ck_assert_str_eq(str(json_object_get(r->json, "recommendation"), "model"), "w_shaped");
+    /* by campaign: the three touches without one make the null group */
+    json_t *g0 = json_array_get(arr(r->json, "groups"), 0), *g1 = json_array_get(arr(r->json, "groups"), 1);
+    ck_assert(json_is_null(json_object_get(g0, "key")));
+    ck_assert(json_number_value(json_object_get(g0, "credit")) == 7000);
+    ck_assert_int_eq(json_integer_value(json_object_get(g0, "touches")), 3);
+    ck_assert_str_eq(str(g1, "key"), "q1-webinar");
+    ck_assert(json_number_value(json_object_get(g1, "credit")) == 3000.01);
+    api_resp_free(r);
+    /* pipeline: the deal's path up to its creation (three touches) */
+    snprintf(path, sizeof path, "/v1/attribution?model=linear&metric=pipeline&from=%s&to=%s", from, to);
+    r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_array_size(arr(r->json, "groups")), 3);
+    api_resp_free(r);
+    snprintf(path, sizeof path, "/v1/attribution?model=magic&from=%s", from);
+    r = api_get(path, ws.read);
+    ck_assert_status(r, 422);
+    ck_assert_int_eq(json_array_size(arr(r->json, "errors")), 2);
+    api_resp_free(r);
+    api_ws other;
+    api_new_workspace(&other);
+    snprintf(path, sizeof path, "/v1/attribution?from=%s&to=%s", from, to);
+    r = api_get(path, other.read);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "deals")), 0);
+    ck_assert_str_eq(str(json_object_get(r->json, "recommendation"), "model"), "u_shaped");
+    api_resp_free(r);
+}
+END_TEST
+
+Suite *leads_suite(void)
+{
+    Suite *s = suite_create("leads");
+    TCase *tc = tcase_create("leads");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, lead_merge_by_event_time);
+    tcase_add_test(tc, lead_batch_and_filters);
+    tcase_add_test(tc, activities_idempotent_by_id);
+    tcase_add_test(tc, leads_isolation_and_roles);
+    tcase_add_test(tc, seed_scoring_model_is_the_default);
+    tcase_add_test(tc, score_as_of_with_decay_and_competitor);
+    tcase_add_test(tc, auto_mql_when_the_model_says_so);
+    tcase_add_test(tc, attribution_four_touches_to_the_cent);
+    suite_add_tcase(s, tc);
+    return s;
+}
