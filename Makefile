@@ -29,14 +29,58 @@ API_SRC    = $(sort $(wildcard tests/api/*.c))
 BENCH_SRC  = $(sort $(wildcard tests/bench/bench_*.c))
 
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
-SERVER_OBJ = $(SERVER_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/migrations_embed.o $(BUILD)/obj/gen/query_params.o
+SERVER_OBJ = $(SERVER_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/migrations_embed.o $(BUILD)/obj/gen/query_params.o \
+             $(CONSOLE_OBJ)
 UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN  = $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
 # make sql-check: every SQL function and view has its one home in sql/ and sql/
 # defines it as the migrations did (tests/api/test_migrate.c; also part of make api).
-.PHONY: contract-tools all deps run test sql-check test-plain test-future test-sanitize unit api lint-openapi bench bench-check fmt fmt-check clean fuzz fuzz-build valgrind load faults
+.PHONY: contract-tools all deps run test test-browser sql-check test-plain test-future test-sanitize unit api lint-openapi bench bench-check fmt fmt-check clean fuzz fuzz-build valgrind load faults
 all: $(BUILD)/revopsd
+
+# ---- console (issue 18) ------------------------------------------------------
+# The console's static files (console/*.html|js|css) and uPlot (npm, pinned by
+# console/package-lock.json, installed into .tools/console) embedded in revopsd
+# (scripts/embed-console.sh). make test-browser: the console in Debian's
+# chromium driven by puppeteer-core (tests/browser, pinned lock file) against
+# its own PostgreSQL and revopsd; screenshots in $(BUILD)/browser/.
+CONSOLE_SRC    = $(sort $(wildcard console/*.html console/*.js console/*.css))
+CONSOLE_TOOLS  = .tools/console
+CONSOLE_UPLOT  = $(CONSOLE_TOOLS)/node_modules/uplot/dist
+CONSOLE_OBJ    = $(BUILD)/obj/gen/console_embed.o
+BROWSER_TOOLS  = .tools/browser
+
+$(CONSOLE_TOOLS)/node_modules/.package-lock.json: console/package.json console/package-lock.json
+	@mkdir -p $(CONSOLE_TOOLS)
+	cp console/package.json console/package-lock.json $(CONSOLE_TOOLS)/
+	npm ci --loglevel=error --no-audit --no-fund --prefix $(CONSOLE_TOOLS)
+
+$(BUILD)/.console: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CONSOLE_SRC)' | cmp -s - $@ || echo '$(CONSOLE_SRC)' > $@
+
+$(BUILD)/gen/console_embed.c: $(CONSOLE_SRC) $(BUILD)/.console scripts/embed-console.sh \
+    $(CONSOLE_TOOLS)/node_modules/.package-lock.json
+	@mkdir -p $(dir $@)
+	scripts/embed-console.sh $@ $(CONSOLE_SRC) $(CONSOLE_UPLOT)/uPlot.iife.min.js=uplot.js \
+	    $(CONSOLE_UPLOT)/uPlot.min.css=uplot.css
+
+$(CONSOLE_OBJ): $(BUILD)/gen/console_embed.c $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BROWSER_TOOLS)/node_modules/.package-lock.json: tests/browser/package.json tests/browser/package-lock.json
+	@mkdir -p $(BROWSER_TOOLS)
+	cp tests/browser/package.json tests/browser/package-lock.json $(BROWSER_TOOLS)/
+	npm ci --loglevel=error --no-audit --no-fund --prefix $(BROWSER_TOOLS)
+
+test-browser: deps
+	@scripts/install-deps.sh chromium
+	$(MAKE) --no-print-directory BUILD=build build/revopsd $(BROWSER_TOOLS)/node_modules/.package-lock.json
+	NODE_PATH=$(BROWSER_TOOLS)/node_modules REVOPSD=build/revopsd OUT=build/browser node tests/browser/run.js
+# ------------------------------------------------------------------------------
+
 
 # Rebuild everything when the flags change (redis's .make-settings idea).
 $(BUILD)/.flags: FORCE
@@ -149,6 +193,7 @@ test: deps lint-openapi fmt-check
 	$(MAKE) --no-print-directory test-plain
 	$(MAKE) --no-print-directory test-future
 	$(MAKE) --no-print-directory test-sanitize
+	$(MAKE) --no-print-directory test-browser
 
 # ---- run ------------------------------------------------------------------
 run: deps

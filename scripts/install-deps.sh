@@ -38,6 +38,8 @@ for extra in "$@"; do
         need have_glob "/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a" libclang-rt-14-dev ;;
     pgbench) # make bench: the webhook ingest reference (Debian ships it with the server)
         need have_glob "/usr/lib/postgresql/*/bin/pgbench" postgresql ;;
+    chromium) # make test-browser: the console in a real browser (Debian's chromium, driven by puppeteer-core)
+        need have_cmd chromium chromium ;;
     numpy) # make bench: the numpy Monte Carlo reference (Debian's python3-numpy)
         need have_numpy x python3-numpy ;;
     *) need have_cmd "$extra" "$extra" ;;

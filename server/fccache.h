@@ -25,7 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define FCCACHE_TTL_MS 60000
+#define FCCACHE_TTL_MS 300000
 #define FCCACHE_MAX_ENTRIES 512
 #define FCCACHE_MAX_BYTES (512u << 20)
 

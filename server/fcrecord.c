@@ -93,17 +93,13 @@ static int whole_months(caldate_t from, caldate_t to)
     return d0 == 1 && d1 == 1 && n > 0 ? n : 0;
 }
 
-int fcrecord_load(db_conn *db, const char *ws, const funnel_def *def, int fsm, caldate_t as_of, caldate_t end,
-                  forecast_input *in, app_err *err)
+/* The windows back to back before as_of: `months` whole months each, or
+ * (months 0) end - as_of days each, as far back as the method was usable. */
+static int load_windows(db_conn *db, const char *ws, const funnel_def *def, int fsm, caldate_t as_of, caldate_t end,
+                        int months, forecast_input *in, app_err *err)
 {
-    in->record_n = 0;
     long w = (long)(end - as_of);
-    if (w <= 0)
-        return 0;
-    /* A forecast of whole months from a month's start (a month, a quarter, a
-     * year at its start) is graded on the periods of the same kind before
-     * it; any other horizon on the windows of its length in days. */
-    int months = whole_months(as_of, end);
+    in->record_n = 0;
     for (int k = 1; k <= FCRECORD_WINDOWS; k++) {
         caldate_t t = months ? caldate_add_months(as_of, -k * months) : as_of - (caldate_t)(k * w);
         caldate_t e = months ? caldate_add_months(as_of, -(k - 1) * months) : t + (caldate_t)w;
@@ -115,6 +111,35 @@ int fcrecord_load(db_conn *db, const char *ws, const funnel_def *def, int fsm, c
         in->record_pred[in->record_n] = r.pred;
         in->record_actual[in->record_n] = r.actual;
         in->record_n++;
+    }
+    return 0;
+}
+
+int fcrecord_load(db_conn *db, const char *ws, const funnel_def *def, int fsm, caldate_t as_of, caldate_t end,
+                  forecast_input *in, app_err *err)
+{
+    in->record_n = 0;
+    if (end <= as_of)
+        return 0;
+    /* A forecast of whole months from a month's start (a month, a quarter, a
+     * year at its start) is graded on the periods of the same kind before
+     * it; any other horizon on the windows of its length in days. */
+    int months = whole_months(as_of, end);
+    if (load_windows(db, ws, def, fsm, as_of, end, months, in, err) != 0)
+        return -1;
+    /* Too little history for two periods of its own length (a young CRM's
+     * first quarters): the months before, when at least two of those are
+     * usable. The correction is a ratio of actual to forecast, the same
+     * model's bias at a shorter horizon (docs/forecast-quality.md). */
+    if (months > 1 && in->record_n < 2) {
+        forecast_input monthly = *in;
+        if (load_windows(db, ws, def, fsm, as_of, caldate_add_months(as_of, 1), 1, &monthly, err) != 0)
+            return -1;
+        if (monthly.record_n >= 2) {
+            in->record_n = monthly.record_n;
+            memcpy(in->record_pred, monthly.record_pred, sizeof in->record_pred);
+            memcpy(in->record_actual, monthly.record_actual, sizeof in->record_actual);
+        }
     }
     return 0;
 }

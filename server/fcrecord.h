@@ -21,8 +21,11 @@
  * as_of and end are the 1st of a month, the periods of the same number of
  * whole months (a quarter's record is the three quarters before it, so a
  * backtest's periods share their predecessors' forecasts); otherwise the
- * windows [as_of - k W, as_of - (k - 1) W), W = end - as_of. Each window's
- * forecast is kept in fccache. 0 or -1 with err. */
+ * windows [as_of - k W, as_of - (k - 1) W), W = end - as_of. A forecast of
+ * several months with fewer than two usable periods of its length before it
+ * (a young CRM's first quarters) is graded on the months before instead
+ * when two or more of those are usable. Each window's forecast is kept in
+ * fccache. 0 or -1 with err. */
 int fcrecord_load(db_conn *db, const char *ws, const funnel_def *def, int fsm, caldate_t as_of, caldate_t end,
                   forecast_input *in, app_err *err) __attribute__((warn_unused_result));
 

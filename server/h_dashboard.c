@@ -766,20 +766,69 @@ typedef struct {
 /* Compute the document and store it in the cache (unless a write happened
  * since gen). Returns 0 with the text (caller frees) and its ETag, or -1
  * with err (a bad period is a 422). */
+/* Without ?period= the dashboard answers for the current quarter, unless it
+ * has no data: then for the latest quarter that has (issue 18; a demo of
+ * 2017 data asked in 2026 showed 2026's nothing). A quarter has data when a
+ * deal was created, entered a stage or closed in it, an ARR movement or spend
+ * is dated in it, or an open deal is expected to close in it (a live
+ * workspace on the first day of a quarter stays on it). *basis gets
+ * "current" or "latest_with_data". 0, or -1 with err. */
+static int default_period(db_conn *db, const char *ws, int fsm, period *P, const char **basis, app_err *err)
+{
+    *P = period_containing(PERIOD_QUARTER, utc_today(), fsm);
+    *basis = "current";
+    char sb[16], eb[16];
+    const char *p[] = {ws, caldate_format(P->start, sb, sizeof sb), caldate_format(P->end, eb, sizeof eb)};
+    PGresult *r = db_query(
+        db,
+        "SELECT to_char(greatest("
+        "  (SELECT max(greatest(created_at, closed_at)) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL"
+        "   AND created_at <= now()),"
+        "  (SELECT max(entered_at) FROM deal_stage_history WHERE workspace_id = $1 AND entered_at <= now()),"
+        "  (SELECT max(event_date) FROM arr_events WHERE workspace_id = $1 AND event_date <= current_date),"
+        "  (SELECT max(period_start) FROM spend WHERE workspace_id = $1 AND period_start <= current_date))"
+        "  AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
+        " EXISTS (SELECT 1 FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'open'"
+        "  AND expected_close_date >= $2::date AND expected_close_date < $3::date)",
+        3, p, err);
+    if (!r)
+        return -1;
+    caldate_t latest;
+    if (!PQgetisnull(r, 0, 0) && caldate_parse(PQgetvalue(r, 0, 0), &latest) && latest < P->start &&
+        strcmp(PQgetvalue(r, 0, 1), "f") == 0) {
+        *P = period_containing(PERIOD_QUARTER, latest, fsm);
+        *basis = "latest_with_data";
+    }
+    PQclear(r);
+    return 0;
+}
+
 static int dash_compute(db_conn *db, const dash_req *d, unsigned gen, char **text, size_t *len, char etag[48],
                         app_err *err)
 {
     int fsm = workspace_fy_start(db, d->ws, err);
     if (fsm < 0)
         return -1;
-    period P = period_containing(PERIOD_QUARTER, utc_today(), fsm);
+    period P;
+    const char *basis = "requested";
     if (d->has_period && !period_parse(d->period, fsm, &P)) {
         app_err_field(err, "period", "must be a period such as 2026-Q1, 2026-03 or FY2026");
         return -1;
     }
+    if (!d->has_period && default_period(db, d->ws, fsm, &P, &basis, err) != 0)
+        return -1;
     json_t *doc = NULL;
     if (build(db, d->ws, &P, fsm, d->explain, &doc, err) != 0)
         return -1;
+    json_object_set_new(doc, "period_basis", json_string(basis));
+    char note[160] = "";
+    if (strcmp(basis, "latest_with_data") == 0) {
+        char cur[16], got[16];
+        period now = period_containing(PERIOD_QUARTER, utc_today(), fsm);
+        snprintf(note, sizeof note, "%s has no data yet: this is %s, the latest quarter with data",
+                 period_format(&now, cur, sizeof cur), period_format(&P, got, sizeof got));
+    }
+    json_object_set_new(doc, "period_note", note[0] ? json_string(note) : json_null());
     if (d->yaml) {
         yaml_style(doc);
         *text = yconv_emit(doc, len);

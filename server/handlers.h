@@ -10,6 +10,10 @@
 
 /* h_system.c */
 void h_healthz(http_req *rq);
+void h_console_root(http_req *rq);
+void h_console_index(http_req *rq);
+void h_console_file(http_req *rq);
+void h_session(http_req *rq);
 void h_readyz(http_req *rq);
 void h_metrics(http_req *rq);
 

@@ -400,7 +400,9 @@ static bool route_match(const char *pattern, const char *path, size_t *poff, siz
         p++;
         s++;
         size_t pl = strcspn(p, "/"), sl = strcspn(s, "/");
-        if (sl == 0)
+        /* an empty segment matches only a pattern's own trailing slash
+         * ("/", "/console/"), never a parameter */
+        if (sl == 0 && (pl != 0 || p[0] != '\0' || s[0] != '\0'))
             return false;
         if (p[0] == '{') {
             if (*np >= HTTP_MAX_PARAMS)

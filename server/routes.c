@@ -9,6 +9,12 @@ const http_route routes[] = {
     {"GET", "/healthz", h_healthz, ROLE_NONE, ROUTE_PUBLIC},
     {"GET", "/readyz", h_readyz, ROLE_NONE, ROUTE_PUBLIC},
     {"GET", "/metrics", h_metrics, ROLE_NONE, ROUTE_PUBLIC},
+    /* the console (issue 18): static files embedded in the binary; the key is
+     * sent by the page's own requests, never in these URLs */
+    {"GET", "/", h_console_root, ROLE_NONE, ROUTE_PUBLIC},
+    {"GET", "/console/", h_console_index, ROLE_NONE, ROUTE_PUBLIC},
+    {"GET", "/console/{file}", h_console_file, ROLE_NONE, ROUTE_PUBLIC},
+    {"GET", "/v1/session", h_session, ROLE_READ, 0},
 
     {"GET", "/v1/workspace", h_workspace_get, ROLE_READ, 0},
     {"PATCH", "/v1/workspace", h_workspace_patch, ROLE_ADMIN, 0},

@@ -133,21 +133,23 @@ BEGIN
     WITH mine AS (
         SELECT w.id, w.object_id, w.ops, w.occurred_at, w.seq FROM webhook_events w
         WHERE w.id = ANY (ids) AND w.workspace_id = ws AND w.status = 'pending'),
-    unknown AS ( -- the deals these events create: they do not exist (a deleted deal exists)
-        SELECT DISTINCT m.object_id FROM mine m
-        WHERE m.object_id IS NOT NULL AND EXISTS (SELECT 1 FROM jsonb_array_elements(m.ops) o
-                                                  WHERE o ->> 'op' = 'apply' AND o ->> 'id' = m.object_id)
-          AND NOT EXISTS (SELECT 1 FROM deals d WHERE d.workspace_id = ws AND d.external_id = m.object_id)),
-    held AS ( -- what waited for them before
+    objs AS (SELECT DISTINCT m.object_id FROM mine m WHERE m.object_id IS NOT NULL),
+    held AS ( -- what waited for the same deals before
         SELECT w.id, w.object_id, w.ops, w.occurred_at, w.seq FROM webhook_events w
-        WHERE w.workspace_id = ws AND w.status = 'held' AND w.object_id IN (SELECT u.object_id FROM unknown u)
+        WHERE w.workspace_id = ws AND w.status = 'held' AND w.object_id IN (SELECT o.object_id FROM objs o)
         FOR UPDATE),
     pool AS (SELECT m.*, false AS was_held FROM mine m UNION ALL SELECT h.*, true FROM held h),
-    complete AS (
-        SELECT p.object_id, bool_or(o.v -> 'patch' ? 'name') AND bool_or(o.v -> 'patch' ? 'stage') AS ok
-        FROM pool p, jsonb_array_elements(p.ops) AS o(v)
-        WHERE p.object_id IN (SELECT u.object_id FROM unknown u) AND o.v ->> 'op' = 'apply'
-          AND o.v ->> 'id' = p.object_id
+    complete AS ( -- a deal can take its changes: it exists (a deleted one too: it has its name and
+                  -- stage; one created meanwhile by PUT or an import as well), nothing here would
+                  -- create it, or what is here gives it a name and a stage
+        SELECT p.object_id,
+               EXISTS (SELECT 1 FROM deals d WHERE d.workspace_id = ws AND d.external_id = p.object_id)
+               OR NOT COALESCE(bool_or(o.v ->> 'op' = 'apply' AND o.v ->> 'id' = p.object_id), false)
+               OR (COALESCE(bool_or(o.v -> 'patch' ? 'name') FILTER (WHERE o.v ->> 'id' = p.object_id), false)
+                   AND COALESCE(bool_or(o.v -> 'patch' ? 'stage') FILTER (WHERE o.v ->> 'id' = p.object_id), false))
+                   AS ok
+        FROM pool p LEFT JOIN LATERAL jsonb_array_elements(p.ops) AS o(v) ON true
+        WHERE p.object_id IS NOT NULL
         GROUP BY p.object_id)
     SELECT COALESCE(jsonb_agg(jsonb_build_object('id', p.id, 'ops', p.ops,
                                                  'hold', COALESCE(NOT c.ok, false), 'was_held', p.was_held)

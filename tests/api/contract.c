@@ -259,7 +259,7 @@ static int template_score(const char *tmpl, const char *path)
             return -1;
         tmpl++, path++;
         size_t tl = strcspn(tmpl, "/"), pl = strcspn(path, "/?");
-        if (pl == 0)
+        if (pl == 0 && tl != 0) /* an empty segment is only a template's own trailing slash ("/", "/console/") */
             return -1;
         if (tmpl[0] == '{')
             ;

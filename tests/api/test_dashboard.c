@@ -322,6 +322,52 @@ START_TEST(the_current_quarter_matches_post_forecasts)
 }
 END_TEST
 
+/* Without ?period= the answer is for the current quarter unless it has no
+ * data; then for the latest quarter with data, and it says so (issue 18). */
+START_TEST(default_period_is_the_latest_with_data)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char cur[11], old[11], created[11], closed[11], body[600];
+    api_quarter_of_day(0, cur);
+    api_quarter_of_day(-380, old);
+    api_resp *r = api_get("/v1/dashboard", ws.read); /* nothing at all: the current quarter */
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "period")), cur);
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "period_basis")), "current");
+    ck_assert(json_is_null(json_object_get(r->json, "period_note")));
+    api_resp_free(r);
+    snprintf(body, sizeof body,
+             "{\"name\":\"Won\",\"amount\":1000,\"stage\":\"closed_won\",\"status\":\"won\","
+             "\"created_at\":\"%sT00:00:00Z\",\"closed_at\":\"%sT00:00:00Z\"}",
+             api_day(-400, created), api_day(-380, closed));
+    send(&ws, "PUT", "/v1/deals/w1", body);
+    r = api_get("/v1/dashboard", ws.read);
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "period")), old);
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "period_basis")), "latest_with_data");
+    const char *note = json_string_value(json_object_get(r->json, "period_note"));
+    ck_assert_msg(note && strstr(note, cur) && strstr(note, old), "%s", note ? note : "(null)");
+    api_resp_free(r);
+    char q[64];
+    snprintf(q, sizeof q, "/v1/dashboard?period=%s", cur);
+    r = api_get(q, ws.read);
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "period")), cur);
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "period_basis")), "requested");
+    api_resp_free(r);
+    /* an open deal expected to close this quarter: the current quarter has data */
+    char expect[11];
+    snprintf(body, sizeof body,
+             "{\"name\":\"Open\",\"amount\":1000,\"stage\":\"proposal\",\"created_at\":\"%sT00:00:00Z\","
+             "\"expected_close_date\":\"%s\"}",
+             api_day(-390, created), api_day(0, expect));
+    send(&ws, "PUT", "/v1/deals/o1", body);
+    r = api_get("/v1/dashboard", ws.read);
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "period")), cur);
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "period_basis")), "current");
+    api_resp_free(r);
+}
+END_TEST
+
 Suite *dashboard_suite(void)
 {
     Suite *s = suite_create("dashboard");
@@ -329,6 +375,7 @@ Suite *dashboard_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, every_number_of_a_crafted_quarter);
     tcase_add_test(tc, missing_inputs_are_null_with_a_reason);
+    tcase_add_test(tc, default_period_is_the_latest_with_data);
     tcase_add_test(tc, cohorts_and_unit_economics);
     tcase_add_test(tc, the_current_quarter_matches_post_forecasts);
     suite_add_tcase(s, tc);

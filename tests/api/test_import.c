@@ -243,12 +243,34 @@ static void demo_dashboard_check(const char *ws)
         ck_assert_ptr_nonnull(sg);
         ck_assert_msg(strstr(str(sg, "note"), "no new customers") != NULL, "%s", str(sg, "note"));
     }
+    /* every null of the board has its reason (null_reasons["section.figure"]) */
+    const char *sections[] = {"arr", "retention", "efficiency", "pipeline", "conversion", "forecast", NULL};
+    const json_t *reasons = json_object_get(r->json, "null_reasons");
+    for (const char *const *sn = sections; *sn; sn++) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(json_object_get(r->json, *sn), k, v)
+        {
+            char path[96];
+            snprintf(path, sizeof path, "%s.%s", *sn, k);
+            if (json_is_null(v))
+                ck_assert_msg(json_string_length(json_object_get(reasons, path)) > 0, "%s is null without a reason",
+                              path);
+        }
+    }
     const char *valued[] = {"magic_number", "burn_multiple", NULL};
     for (const char *const *v = valued; *v; v++)
         ck_assert_msg(json_is_number(json_object_get(eff, *v)), "%s", *v);
     const char *arr_keys[] = {"current", "beginning_of_quarter", "expansion", "contraction", "net_new", NULL};
     for (const char *const *v = arr_keys; *v; v++)
         ck_assert_msg(json_is_number(json_object_get(arr, *v)), "%s", *v);
+    api_resp_free(r);
+    /* without ?period= (2017's data asked years later): the sample's last quarter, and it says so */
+    r = api_get("/v1/dashboard", out);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(r->json, "period"), "2017-Q4");
+    ck_assert_str_eq(str(r->json, "period_basis"), "latest_with_data");
+    ck_assert_ptr_nonnull(strstr(str(r->json, "period_note"), "2017-Q4"));
     api_resp_free(r);
     r = api_get("/v1/spend?period=2017-12&limit=200", out);
     ck_assert_status(r, 200);

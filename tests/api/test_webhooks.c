@@ -1099,6 +1099,39 @@ START_TEST(async_store_then_apply_and_held_deals)
     char st[32];
     ck_assert_str_eq(event_state(ws.read, id, st, sizeof st), "applied");
 
+    /* a deal created meanwhile by PUT takes its held events with its next webhook event */
+    hs_event(e1, sizeof e1, 710, "4041", t0 + 5000, "amount", "777");
+    snprintf(body, sizeof body, "[%s]", e1);
+    r = hubspot_post(ep, body, HS_SECRET, now_ms());
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    for (int i = 0; i < 100 && count_events(ws.read, "&status=pending") > 0; i++) {
+        struct timespec pause = {0, 20 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    ck_assert_int_eq(count_events(ws.read, "&status=held"), 1);
+    r = api_send_json("PUT", "/v1/deals/4041", ws.write, "{\"name\":\"Vandelay\",\"stage\":\"proposal\"}");
+    ck_assert_int_lt(r->status, 300);
+    api_resp_free(r);
+    hs_event(e2, sizeof e2, 711, "4041", t0 + 6000, "closedate", "2026-12-21");
+    snprintf(body, sizeof body, "[%s]", e2);
+    snprintf(p2, sizeof p2, "/v1/hooks/%s?wait=applied", ep);
+    snprintf(tsb, sizeof tsb, "%lld", now_ms());
+    m = snprintf(msg, sizeof msg, "POST%s%s%s", uri, body, tsb);
+    hmac_b64(HS_SECRET, (int)strlen(HS_SECRET), msg, (size_t)m, sig);
+    snprintf(h1, sizeof h1, "X-HubSpot-Signature-v3: %s", sig);
+    snprintf(h2, sizeof h2, "X-HubSpot-Request-Timestamp: %s", tsb);
+    r = api_req("POST", p2, NULL, "application/json", body, strlen(body), hdr);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(inum(json_object_get(r->json, "counts"), "applied"), 1);
+    api_resp_free(r);
+    ck_assert_int_eq(count_events(ws.read, "&status=held"), 0);
+    r = api_get("/v1/deals/4041", ws.read);
+    ck_assert(json_number_value(json_object_get(r->json, "amount")) == 777.0);
+    ck_assert_str_eq(str(r->json, "name"), "Vandelay");
+    ck_assert_str_eq(str(r->json, "expected_close_date"), "2026-12-21");
+    api_resp_free(r);
+
     /* bad ?wait: 422 before anything is stored */
     r = api_req("POST", "/v1/hooks/00000000-0000-4000-8000-000000000000?wait=soon", NULL, "application/json", "[]", 2,
                 NULL);

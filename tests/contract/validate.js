@@ -81,8 +81,8 @@ class Contract {
             let score = 0;
             let ok = true;
             for (let i = 0; i < segs.length && ok; i++) {
-                if (segs[i] === '')
-                    ok = false;
+                if (segs[i] === '') /* only a template's own trailing slash ("/", "/console/") */
+                    ok = t.segments[i] === '';
                 else if (t.segments[i].startsWith('{'))
                     continue;
                 else if (t.segments[i] === segs[i])
