@@ -39,6 +39,14 @@ static const option_row options[] = {
     {"max-connections-per-ip", "REVOPS_MAX_CONNECTIONS_PER_IP", OPT_INT, OFF(max_conns_per_ip), "64",
      "open connections from one client address (closed on accept above); behind a proxy every client has the "
      "proxy's address: raise it or set 0 (no limit)"},
+    {"costly-concurrency", "REVOPS_COSTLY_CONCURRENCY", OPT_INT, OFF(costly_concurrency), "0",
+     "expensive requests (backtests, territory plans, imports) running at once on this "
+     "instance; 0 = half the threads (at least 1), so cheap requests always have workers"},
+    {"costly-per-key", "REVOPS_COSTLY_PER_KEY", OPT_INT, OFF(costly_per_key), "1",
+     "expensive requests one API key may run at once on this instance"},
+    {"costly-queue-ms", "REVOPS_COSTLY_QUEUE_MS", OPT_INT, OFF(costly_queue_ms), "2000",
+     "how long an expensive request waits for a slot before 429 (its key's share is running) or 503 (the "
+     "instance is busy), with Retry-After"},
     {"statement-timeout-ms", "REVOPS_STATEMENT_TIMEOUT_MS", OPT_INT, OFF(stmt_timeout_ms), "5000",
      "PostgreSQL statement_timeout per query"},
     {"db-deadline-ms", "REVOPS_DB_DEADLINE_MS", OPT_INT, OFF(db_deadline_ms), "8000",

@@ -20,6 +20,9 @@ typedef struct {
     int header_timeout;      /* REVOPS_HEADER_TIMEOUT seconds to send a request line and headers; 0 = none */
     int max_connections;     /* REVOPS_MAX_CONNECTIONS open client connections per instance */
     int max_conns_per_ip;    /* REVOPS_MAX_CONNECTIONS_PER_IP from one client address; 0 = no limit */
+    int costly_concurrency;  /* REVOPS_COSTLY_CONCURRENCY expensive requests at once per instance; 0 = threads / 2 */
+    int costly_per_key;      /* REVOPS_COSTLY_PER_KEY expensive requests at once per API key */
+    int costly_queue_ms;     /* REVOPS_COSTLY_QUEUE_MS an expensive request waits for a slot */
     int stmt_timeout_ms;     /* REVOPS_STATEMENT_TIMEOUT_MS */
     int db_deadline_ms;      /* REVOPS_DB_DEADLINE_MS: client-side deadline of each database call */
     int ready_deadline_ms;   /* REVOPS_READY_DEADLINE_MS: /readyz answers 503 within it */

@@ -42,6 +42,13 @@ static int end_field(field_buf *f, json_t *rec, char *err, size_t errlen, size_t
 
 json_t *csv_parse(const char *data, size_t len, char *err, size_t errlen)
 {
+    return csv_parse_max(data, len, 0, NULL, err, errlen);
+}
+
+json_t *csv_parse_max(const char *data, size_t len, size_t max_records, bool *over, char *err, size_t errlen)
+{
+    if (over)
+        *over = false;
     json_t *rows = json_array();
     json_t *rec = json_array();
     field_buf f = {0};
@@ -86,6 +93,12 @@ json_t *csv_parse(const char *data, size_t len, char *err, size_t errlen)
                     goto fail;
                 json_array_append_new(rows, rec);
                 rec = json_array();
+                if (max_records && json_array_size(rows) > max_records) {
+                    snprintf(err, errlen, "has more than %zu records", max_records);
+                    if (over)
+                        *over = true;
+                    goto fail;
+                }
             }
             was_quoted = any = 0;
         } else {
@@ -103,6 +116,12 @@ json_t *csv_parse(const char *data, size_t len, char *err, size_t errlen)
             goto fail;
         json_array_append_new(rows, rec);
         rec = NULL;
+        if (max_records && json_array_size(rows) > max_records) {
+            snprintf(err, errlen, "has more than %zu records", max_records);
+            if (over)
+                *over = true;
+            goto fail;
+        }
     }
     json_decref(rec);
     free(f.buf);

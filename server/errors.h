@@ -26,6 +26,7 @@
     X(ERR_RATE_LIMITED, 429, "rate-limited", "Too many requests")                                                      \
     X(ERR_INTERNAL, 500, "internal-error", "Internal error")                                                           \
     X(ERR_DB_UNAVAILABLE, 503, "database-unavailable", "Database unavailable")                                         \
+    X(ERR_OVERLOADED, 503, "overloaded", "Too many expensive requests at once")                                        \
     X(ERR_WEBHOOK_BACKLOG, 503, "webhook-backlog", "Too many webhook events are waiting to be applied")
 
 typedef enum {

@@ -192,6 +192,22 @@ static int lead_tx_run(db_conn *c, void *ctx, app_err *err)
     for (int i = 0; i < PQntuples(r); i++)
         json_array_append_new(t->results, json_string(PQgetvalue(r, i, 0)));
     PQclear(r);
+    /* a lead that became MQL is routed in the same transaction */
+    json_t *mqls = json_array();
+    size_t k;
+    json_t *op;
+    json_array_foreach(t->ops, k, op)
+    {
+        const char *st = json_string_value(json_object_get(json_object_get(op, "patch"), "lifecycle_stage"));
+        if (st && strcmp(st, "mql") == 0)
+            json_array_append(mqls, json_object_get(op, "id"));
+    }
+    char *ids = json_array_size(mqls) ? json_dumps(mqls, JSON_COMPACT) : NULL;
+    json_decref(mqls);
+    int rr = ids ? routing_route_new_mqls(c, t->ws, ids, err) : 0;
+    free(ids);
+    if (rr != 0)
+        return -1;
     if (!t->id)
         return 0;
     const char *q[] = {t->ws, t->id};

@@ -965,8 +965,40 @@ int scoring_auto_mql(db_conn *c, const char *ws, const char *items_json, app_err
                      " (SELECT (field_changed_at ->> 'lifecycle_stage')::timestamptz FROM leads"
                      "  WHERE workspace_id = $1 AND external_id = $2)), 'scoring')",
                      3, a, err);
+        if (rc == 0) { /* and routed, as every new MQL is */
+            json_t *idl = json_pack("[s]", PQgetvalue(r, i, 0));
+            char *ids = json_dumps(idl, JSON_COMPACT);
+            json_decref(idl);
+            rc = routing_route_new_mqls(c, ws, ids, err);
+            free(ids);
+        }
     }
     PQclear(r);
     free(model);
+    return rc;
+}
+
+/* The lead's score now by the workspace's default scoring model (given the
+ * seed's when it has none). 0, or -1 with err. */
+int scoring_default_score(db_conn *db, const char *ws, const char *lead_id, json_t **out, app_err *err)
+{
+    *out = NULL;
+    if (scoring_ensure_default(db, ws, err) != 0)
+        return -1;
+    const char *p[] = {ws};
+    PGresult *r = db_query(db,
+                           "SELECT scoring_model_json(f) FROM scoring_models f WHERE workspace_id = $1"
+                           " AND is_default AND deleted_at IS NULL",
+                           1, p, err);
+    if (!r)
+        return -1;
+    char *text = PQntuples(r) ? strdup(PQgetvalue(r, 0, 0)) : NULL;
+    PQclear(r);
+    if (!text) {
+        app_err_set(err, ERR_INTERNAL, "the workspace has no default scoring model");
+        return -1;
+    }
+    int rc = scoring_lead_score(db, ws, lead_id, NULL, text, out, err);
+    free(text);
     return rc;
 }

@@ -149,6 +149,16 @@ void h_activities_create(http_req *rq);
 void h_activities_batch(http_req *rq);
 void h_activities_get(http_req *rq);
 void h_activities_list(http_req *rq);
+/* h_routing.c: lead routing */
+void h_routing_rules_get(http_req *rq);
+void h_routing_rules_put(http_req *rq);
+void h_routing_route(http_req *rq);
+void h_routing_assignments(http_req *rq);
+void h_routing_escalations(http_req *rq);
+void h_sla_compliance(http_req *rq);
+/* Route the leads (ids_json: a JSON array of lead ids) that are MQL and have
+ * no assignment since they became one; in the caller's transaction. 0 or -1. */
+int routing_route_new_mqls(db_conn *c, const char *workspace_id, const char *ids_json, app_err *err);
 /* h_attrib.c: multi-touch attribution */
 void h_attribution(http_req *rq);
 /* h_scoring.c: lead scoring models and a lead's score */
@@ -168,6 +178,8 @@ int scoring_lead_score(db_conn *db, const char *workspace_id, const char *lead_i
  * leads whose score reached the MQL threshold to mql when the default model
  * has auto_mql. In the caller's transaction; 0 or -1. */
 int scoring_auto_mql(db_conn *c, const char *workspace_id, const char *items_json, app_err *err);
+/* The lead's LeadScore now by the default scoring model; 0 or -1. */
+int scoring_default_score(db_conn *db, const char *workspace_id, const char *lead_id, json_t **out, app_err *err);
 /* h_attain.c: quota attainment, pace and projection */
 void h_attainment(http_req *rq);
 

@@ -1,6 +1,8 @@
 /* http.c - libmicrohttpd server, the one dispatcher, and reply helpers. */
 #include "http.h"
 
+#include <errno.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <openssl/rand.h>
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,6 +51,7 @@
  * leaves the list in the CLOSED notification, which libmicrohttpd sends
  * before it closes the descriptor, so under the lock fd is always the
  * connection's own. */
+#define HTTP_HEADER_PRESSURE_MS 1000
 typedef struct conn_track {
     struct conn_track *prev, *next;
     int fd;
@@ -62,7 +66,19 @@ typedef struct {
     bool running;
     int stop;
     int header_timeout_ms;
+    int max_connections;
 } conn_guard;
+
+/* The cost guard (http_costly_enter): who runs now, by key. At most
+ * `limit` entries are in use, so a linear scan is cheap. */
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int limit, per_key, queue_ms;
+    int running;
+    int waiting, max_waiting; /* requests in the brief queue, and how many may be */
+    char (*keys)[40];         /* the key id of each running slot, "" when free */
+} cost_guard;
 
 struct http_server {
     struct MHD_Daemon *mhd;
@@ -77,6 +93,7 @@ struct http_server {
     const char *const **query_names; /* per route: the query parameters it takes (http_op_decls) */
     bool *negotiated;                /* per route: the answer depends on Accept (http_op_decls) */
     conn_guard guard;                /* --header-timeout */
+    cost_guard cost;                 /* --costly-* */
 };
 
 static double now_ms(void)
@@ -953,6 +970,52 @@ static void idempotency_end(http_req *rq, const char *key, const char *hash, boo
     }
 }
 
+/* The key, its rate and its role, for a route that is not public; false
+ * after replying (401, 403, 429, or 503 when the key cannot be checked).
+ * Runs before the body is read when one is coming (on_request), so an
+ * unauthenticated upload is refused without buffering it. */
+static bool authenticate(http_req *rq)
+{
+    rq->authenticated = true;
+    if (rq->route->flags & ROUTE_PUBLIC)
+        return true;
+    const char *authz = http_header(rq, "Authorization");
+    if (!authz) {
+        http_add_header(rq, "WWW-Authenticate", "Bearer");
+        http_fail(rq, ERR_UNAUTHORIZED, "Send an API key as 'Authorization: Bearer <key>'");
+        return false;
+    }
+    db_conn *db = http_db(rq);
+    if (!db)
+        return false;
+    app_err err = {0};
+    int found = auth_resolve(db, authz, &rq->auth, &err);
+    if (found < 0) {
+        http_reply_error(rq, &err);
+        return false;
+    }
+    if (found == 0) {
+        http_add_header(rq, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+        http_fail(rq, ERR_UNAUTHORIZED, "The API key is not valid");
+        return false;
+    }
+    int retry = 0;
+    if (!ratelimit_take(rq->srv->rl, rq->auth.key_id, now_ms() / 1000.0, &retry)) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", retry);
+        http_add_header(rq, "Retry-After", ra);
+        http_fail(rq, ERR_RATE_LIMITED, "This API key is over %d requests per second on this instance",
+                  rq->srv->cfg->rate_limit);
+        return false;
+    }
+    if (rq->auth.role < rq->route->min_role) {
+        http_fail(rq, ERR_FORBIDDEN, "This needs the '%s' role; the key has '%s'", auth_role_name(rq->route->min_role),
+                  auth_role_name(rq->auth.role));
+        return false;
+    }
+    return true;
+}
+
 static void dispatch(http_req *rq)
 {
     if (rq->oversize == ERR_URI_TOO_LONG) {
@@ -984,43 +1047,11 @@ static void dispatch(http_req *rq)
     }
     rq->route_index = idx;
     rq->route = &rq->srv->routes[idx];
-    if (!(rq->route->flags & ROUTE_PUBLIC)) {
-        const char *authz = http_header(rq, "Authorization");
-        if (!authz) {
-            http_add_header(rq, "WWW-Authenticate", "Bearer");
-            http_fail(rq, ERR_UNAUTHORIZED, "Send an API key as 'Authorization: Bearer <key>'");
-            return;
-        }
-        db_conn *db = http_db(rq);
-        if (!db)
-            return;
-        app_err err = {0};
-        int found = auth_resolve(db, authz, &rq->auth, &err);
-        if (found < 0) {
-            http_reply_error(rq, &err);
-            return;
-        }
-        if (found == 0) {
-            http_add_header(rq, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
-            http_fail(rq, ERR_UNAUTHORIZED, "The API key is not valid");
-            return;
-        }
-        int retry = 0;
-        if (!ratelimit_take(rq->srv->rl, rq->auth.key_id, now_ms() / 1000.0, &retry)) {
-            char ra[16];
-            snprintf(ra, sizeof ra, "%d", retry);
-            http_add_header(rq, "Retry-After", ra);
-            http_fail(rq, ERR_RATE_LIMITED, "This API key is over %d requests per second on this instance",
-                      rq->srv->cfg->rate_limit);
-            return;
-        }
-        if (rq->auth.role < rq->route->min_role) {
-            http_fail(rq, ERR_FORBIDDEN, "This needs the '%s' role; the key has '%s'",
-                      auth_role_name(rq->route->min_role), auth_role_name(rq->auth.role));
-            return;
-        }
-    }
+    if (!rq->authenticated && !authenticate(rq))
+        return;
     if (!check_utf8(rq) || (!(rq->route->flags & ROUTE_ANY_QUERY) && !check_query_names(rq)) || !decode_body(rq))
+        return;
+    if ((rq->route->flags & ROUTE_COSTLY) && !http_costly_enter(rq))
         return;
     const char *idem = (rq->route->flags & ROUTE_IDEMPOTENT) ? http_header(rq, "Idempotency-Key") : NULL;
     char hash[65] = "";
@@ -1046,7 +1077,9 @@ static void dispatch(http_req *rq)
     if (idem)
         idempotency_end(rq, idem, hash, locked, tx);
     if (rq->status < 300 && strcmp(rq->route->method, "GET") != 0) {
-        respcache_bump(); /* a write: cached reads may be stale now */
+        /* its cached reads may be stale now; a public route (a webhook)
+         * knows no workspace here: all are dropped */
+        respcache_bump_workspace(rq->auth.workspace_id);
         if (!(rq->route->flags & ROUTE_DERIVED) && rq->auth.workspace_id[0])
             fccache_touch(rq->auth.workspace_id); /* the forecast engine's learned inputs too */
     }
@@ -1198,6 +1231,142 @@ static void release_db(http_req *rq)
     }
 }
 
+/* ---- cost guard --------------------------------------------------------- */
+
+static int cost_start(http_server *s)
+{
+    cost_guard *g = &s->cost;
+    g->limit = s->cfg->costly_concurrency > 0 ? s->cfg->costly_concurrency : s->cfg->threads / 2;
+    if (g->limit < 1)
+        g->limit = 1;
+    g->per_key = s->cfg->costly_per_key > 0 ? s->cfg->costly_per_key : 1;
+    g->queue_ms = s->cfg->costly_queue_ms;
+    /* a queued request holds its worker thread: queue no more than leaves
+     * one thread free for cheap requests (a thread blocked here accepts no
+     * new connection, so with every thread queued /healthz would wait) */
+    g->max_waiting = s->cfg->threads - g->limit - 1;
+    if (g->max_waiting < 0)
+        g->max_waiting = 0;
+    g->keys = calloc((size_t)g->limit, sizeof *g->keys);
+    if (!g->keys)
+        return -1;
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&g->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    return 0;
+}
+
+static void cost_stop(http_server *s)
+{
+    cost_guard *g = &s->cost;
+    if (!g->keys)
+        return;
+    pthread_mutex_destroy(&g->mu);
+    pthread_cond_destroy(&g->cv);
+    free(g->keys);
+    g->keys = NULL;
+}
+
+static int cost_key_running(const cost_guard *g, const char *key)
+{
+    int n = 0;
+    for (int i = 0; i < g->limit; i++)
+        n += g->keys[i][0] && strcmp(g->keys[i], key) == 0;
+    return n;
+}
+
+bool http_costly_enter(http_req *rq)
+{
+    cost_guard *g = &rq->srv->cost;
+    if (rq->costly_held || !g->keys)
+        return true;
+    /* a public route has no key: all such requests share one */
+    const char *key = rq->auth.key_id[0] ? rq->auth.key_id : "-";
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += g->queue_ms / 1000;
+    until.tv_nsec += (long)(g->queue_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&g->mu);
+    bool key_full = false, timed_out = false, queued = false;
+    for (;;) {
+        key_full = cost_key_running(g, key) >= g->per_key;
+        if (!key_full && g->running < g->limit)
+            break;
+        if (!queued && g->waiting >= g->max_waiting) {
+            timed_out = true; /* the queue is full: answer at once */
+        } else {
+            if (!queued)
+                g->waiting++;
+            queued = true;
+            if (timed_out || pthread_cond_timedwait(&g->cv, &g->mu, &until) == ETIMEDOUT)
+                timed_out = true;
+        }
+        if (timed_out && (cost_key_running(g, key) >= g->per_key || g->running >= g->limit)) {
+            key_full = cost_key_running(g, key) >= g->per_key;
+            if (queued)
+                g->waiting--;
+            pthread_mutex_unlock(&g->mu);
+            http_add_header(rq, "Retry-After", "2");
+            if (key_full)
+                http_fail(rq, ERR_RATE_LIMITED,
+                          "This API key already runs %d expensive request%s (backtest, territory plan, import) on this "
+                          "instance; retry when %s",
+                          g->per_key, g->per_key > 1 ? "s" : "", g->per_key > 1 ? "one ends" : "it ends");
+            else
+                http_fail(rq, ERR_OVERLOADED, "This instance already runs %d expensive requests; retry shortly",
+                          g->limit);
+            return false;
+        }
+    }
+    for (int i = 0; i < g->limit; i++)
+        if (!g->keys[i][0]) {
+            snprintf(g->keys[i], sizeof g->keys[i], "%s", key);
+            break;
+        }
+    g->running++;
+    if (queued)
+        g->waiting--;
+    pthread_mutex_unlock(&g->mu);
+    rq->costly_held = true;
+    snprintf(rq->costly_key, sizeof rq->costly_key, "%s", key);
+    return true;
+}
+
+static void cost_release(http_req *rq)
+{
+    if (!rq->costly_held)
+        return;
+    cost_guard *g = &rq->srv->cost;
+    pthread_mutex_lock(&g->mu);
+    for (int i = 0; i < g->limit; i++)
+        if (g->keys[i][0] && strcmp(g->keys[i], rq->costly_key) == 0) {
+            g->keys[i][0] = '\0';
+            break;
+        }
+    g->running--;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+    rq->costly_held = false;
+}
+
+/* After a request that moved a lot of memory (a large body or answer, an
+ * expensive route), give the freed heap back to the system: glibc keeps it
+ * otherwise (6 inline 200k-account territory plans left 2.0 GB resident). */
+#define HTTP_TRIM_BYTES (1024 * 1024)
+static void trim_after(const http_req *rq)
+{
+    if (rq->body_len >= HTTP_TRIM_BYTES || rq->reply_len >= HTTP_TRIM_BYTES ||
+        (rq->route && (rq->route->flags & ROUTE_COSTLY)))
+        malloc_trim(0);
+}
+
 /* ---- connection guard: the deadline for a request line and headers ---- */
 
 static int64_t guard_now_ms(void) { return (int64_t)now_ms(); }
@@ -1263,11 +1432,29 @@ static void *guard_sweep(void *arg)
         struct timespec ts = {0, 200 * 1000 * 1000};
         nanosleep(&ts, NULL);
         int64_t now = guard_now_ms();
-        int cut = 0;
+        int cut = 0, open_n = 0;
         pthread_mutex_lock(&g->mu);
+        for (conn_track *t = g->head.next; t != &g->head; t = t->next)
+            open_n++;
+        /* Under pressure (three quarters of --max-connections open) the
+         * deadline shrinks to HTTP_HEADER_PRESSURE_MS: at the limit
+         * libmicrohttpd stops accepting, and every new client, /healthz
+         * included, waits in the listen queue until slots free up (measured:
+         * 2,000 slow connections from 10 addresses held all 512 slots and
+         * /healthz waited the full 10 s). A real client sends its headers in
+         * far less than a second. */
+        int limit_ms = g->header_timeout_ms;
+        if (g->max_connections > 0 && open_n * 4 >= g->max_connections * 3 && limit_ms > HTTP_HEADER_PRESSURE_MS)
+            limit_ms = HTTP_HEADER_PRESSURE_MS;
         for (conn_track *t = g->head.next; t != &g->head; t = t->next) {
             int64_t since = __atomic_load_n(&t->waiting_since_ms, __ATOMIC_RELAXED);
-            if (!t->cut && since > 0 && now - since > g->header_timeout_ms) {
+            int unread = 0;
+            /* bytes waiting in the socket mean the slowness is ours: the
+             * connection's thread is busy with another request and has not
+             * read the headers the client did send (libmicrohttpd binds a
+             * connection to one thread) */
+            if (!t->cut && since > 0 && now - since > limit_ms &&
+                !(ioctl(t->fd, FIONREAD, &unread) == 0 && unread > 0)) {
                 shutdown(t->fd, SHUT_RDWR);
                 t->cut = true;
                 cut++;
@@ -1275,8 +1462,8 @@ static void *guard_sweep(void *arg)
         }
         pthread_mutex_unlock(&g->mu);
         if (cut)
-            log_warn_limited("http", "closed %d connection(s) without a complete request line and headers in %d s", cut,
-                             g->header_timeout_ms / 1000);
+            log_warn_limited("http", "closed %d connection(s) without a complete request line and headers in %d ms",
+                             cut, limit_ms);
     }
     return NULL;
 }
@@ -1287,6 +1474,7 @@ static int guard_start(http_server *s)
     pthread_mutex_init(&g->mu, NULL);
     g->head.next = g->head.prev = &g->head;
     g->header_timeout_ms = s->cfg->header_timeout * 1000;
+    g->max_connections = s->cfg->max_connections;
     if (s->cfg->header_timeout <= 0)
         return 0;
     if (pthread_create(&g->sweeper, NULL, guard_sweep, g) != 0)
@@ -1304,6 +1492,26 @@ static void guard_stop(http_server *s)
         pthread_join(g->sweeper, NULL);
     g->running = false;
     pthread_mutex_destroy(&g->mu);
+}
+
+/* Does the request announce a body (a length above 0, or chunked)? */
+static bool body_coming(struct MHD_Connection *conn, const char *cl)
+{
+    const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding");
+    return (cl && strtoull(cl, NULL, 10) > 0) || (te && strcasecmp(te, "identity") != 0);
+}
+
+/* A body is coming for route idx: check the key first (the key is in the
+ * headers). 30 unauthenticated 60 MB uploads to /v1/imports were buffered
+ * whole (1.8 GB) before the 401. False after replying. The connection goes
+ * back to the pool at once: a slow upload must not hold it. */
+static bool early_authenticate(http_req *rq, int idx)
+{
+    rq->route_index = idx;
+    rq->route = &rq->srv->routes[idx];
+    bool ok = authenticate(rq);
+    release_db(rq);
+    return ok;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -1346,6 +1554,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (cl && strtoull(cl, NULL, 10) > rq->body_limit) {
             rq->too_large = true;
             dispatch(rq);
+            return send_reply(conn, rq);
+        }
+        if (idx >= 0 && body_coming(conn, cl) && !early_authenticate(rq, idx)) {
+            release_db(rq);
             return send_reply(conn, rq);
         }
         return MHD_YES;
@@ -1391,6 +1603,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!rq)
         return;
     release_db(rq);
+    cost_release(rq);
     double dur = now_ms() - rq->started_ms;
     int status = rq->replied ? rq->status : 499; /* client went away before an answer */
     prom_observe_request(rq->route_index, status, dur);
@@ -1404,6 +1617,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         free(rq->headers[i][0]);
         free(rq->headers[i][1]);
     }
+    trim_after(rq);
     free(rq);
     *con_cls = NULL;
     __atomic_sub_fetch(&srv->in_flight, 1, __ATOMIC_SEQ_CST);
@@ -1476,7 +1690,8 @@ http_server *http_server_start(const config *cfg, db_pool *pool, const http_rout
             return NULL;
         }
     }
-    if (guard_start(s) != 0) {
+    if (guard_start(s) != 0 || cost_start(s) != 0) {
+        cost_stop(s);
         ratelimit_destroy(s->rl);
         free(s->query_names);
         free(s->negotiated);
@@ -1496,6 +1711,7 @@ http_server *http_server_start(const config *cfg, db_pool *pool, const http_rout
     if (!s->mhd) {
         fprintf(stderr, "revopsd: cannot listen on %s\n", cfg->listen);
         guard_stop(s);
+        cost_stop(s);
         ratelimit_destroy(s->rl);
         free(s->query_names);
         free(s->negotiated);
@@ -1537,6 +1753,7 @@ void http_server_stop(http_server *s, int grace_s)
     }
     MHD_stop_daemon(s->mhd);
     guard_stop(s);
+    cost_stop(s);
     ratelimit_destroy(s->rl);
     free(s->query_names);
     free(s->negotiated);

@@ -33,6 +33,7 @@ typedef void (*http_handler)(http_req *rq);
 #define ROUTE_LARGE_BODY 0x10 /* bulk uploads: body limit is --max-import-body instead of --max-body */
 #define ROUTE_RAW_JSON 0x20   /* with ROUTE_RAW_BODY: the raw bytes are kept, but they must be application/json */
 #define ROUTE_ANY_QUERY 0x40  /* the caller's own query string (a CRM's target URL; signed, not ours to name) */
+#define ROUTE_COSTLY 0x80     /* expensive (seconds of CPU or database): bounded concurrency, see http_costly_enter */
 /* a POST that only stores what it computed from the data (a forecast, a
  * snapshot, a plan): it leaves the forecast engine's cached inputs (fccache) valid */
 #define ROUTE_DERIVED 0x100
@@ -89,6 +90,9 @@ struct http_req {
     app_error oversize; /* the request line or headers over their limit (414, 431), else ERR_NONE */
     size_t body_limit;  /* max_body, or max_import_body on ROUTE_LARGE_BODY routes */
     bool replied;
+    bool authenticated; /* the key was checked (before the body, when one was announced) */
+    bool costly_held;   /* holds a slot of the cost guard (released when the request ends) */
+    char costly_key[40];
     char *path_copy;
 };
 
@@ -129,6 +133,15 @@ int http_json_depth(const char *s, size_t len);
  * duplicate keys rejected. A new reference, or NULL with jerr filled. Also
  * the entry point of tests/fuzz/fuzz_json_body.c. */
 json_t *http_json_decode(const char *body, size_t len, json_error_t *jerr, bool *too_deep);
+
+/* Take a slot of the cost guard for an expensive piece of work: at most
+ * --costly-concurrency at once per instance and --costly-per-key per API
+ * key; a request waits up to --costly-queue-ms for one, then false after
+ * replying 429 (its key has its share running) or 503 (the instance is
+ * busy), both with Retry-After. The dispatcher calls it for ROUTE_COSTLY
+ * routes; a handler whose cost depends on a cache may call it on a miss.
+ * The slot is released when the request ends. */
+bool http_costly_enter(http_req *rq);
 
 /* Reply helpers: each takes ownership of what it is given. */
 void http_reply_json(http_req *rq, int status, json_t *body);

@@ -19,7 +19,13 @@ typedef struct {
 } entry;
 
 static entry slots[SLOTS];
+/* A write sequence: generation() is its value when a computation starts;
+ * bumped[b] is its value at the last write to a workspace hashing to b (a
+ * collision only drops more than needed). An entry computed at g is valid
+ * while bumped[b] <= g. */
+#define WS_BUCKETS 1024
 static unsigned generation = 1;
+static unsigned bumped[WS_BUCKETS];
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t compute_mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -32,6 +38,22 @@ static long long now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The bucket of the workspace a key names (its second |-separated field). */
+static size_t ws_bucket(const char *key, size_t n)
+{
+    unsigned long h = 5381;
+    for (size_t i = 0; i < n; i++)
+        h = h * 33 + (unsigned char)key[i];
+    return h % WS_BUCKETS;
+}
+
+static size_t bucket_of_key(const char *key)
+{
+    const char *a = strchr(key, '|');
+    const char *b = a ? strchr(a + 1, '|') : NULL;
+    return a && b ? ws_bucket(a + 1, (size_t)(b - a - 1)) : ws_bucket("", 0);
 }
 
 static size_t slot_of(const char *key)
@@ -48,8 +70,8 @@ char *respcache_get(const char *key, size_t *len, char tag[RESPCACHE_TAG], bool 
     long long now = now_ms();
     pthread_mutex_lock(&mu);
     entry *e = &slots[slot_of(key)];
-    if (e->body && e->gen == generation && e->expires_ms - RESPCACHE_TTL_MS + RESPCACHE_STALE_MS > now &&
-        strcmp(e->key, key) == 0) {
+    if (e->body && bumped[bucket_of_key(key)] <= e->gen &&
+        e->expires_ms - RESPCACHE_TTL_MS + RESPCACHE_STALE_MS > now && strcmp(e->key, key) == 0) {
         *fresh = e->expires_ms > now;
         out = malloc(e->len + 1);
         if (out) {
@@ -72,7 +94,7 @@ void respcache_put(const char *key, const char *body, size_t len, const char *ta
     memcpy(copy, body, len);
     copy[len] = '\0';
     pthread_mutex_lock(&mu);
-    if (gen == generation) {
+    if (bumped[bucket_of_key(key)] <= gen) {
         entry *e = &slots[slot_of(key)];
         free(e->body);
         snprintf(e->key, sizeof e->key, "%s", key);
@@ -99,6 +121,20 @@ void respcache_bump(void)
 {
     pthread_mutex_lock(&mu);
     generation++;
+    for (size_t b = 0; b < WS_BUCKETS; b++)
+        bumped[b] = generation;
+    pthread_mutex_unlock(&mu);
+}
+
+void respcache_bump_workspace(const char *ws)
+{
+    if (!ws || !*ws) {
+        respcache_bump();
+        return;
+    }
+    pthread_mutex_lock(&mu);
+    generation++;
+    bumped[ws_bucket(ws, strlen(ws))] = generation;
     pthread_mutex_unlock(&mu);
 }
 
@@ -110,5 +146,7 @@ void respcache_clear(void)
         slots[i].body = NULL;
     }
     generation++;
+    for (size_t b = 0; b < WS_BUCKETS; b++)
+        bumped[b] = generation;
     pthread_mutex_unlock(&mu);
 }

@@ -267,3 +267,79 @@ LANGUAGE sql STABLE AS $$
                OR (d.account IS NOT NULL AND a.account_id = d.account))) AS t ON true
     ORDER BY d.external_id
 $$;
+
+-- Business minutes between s and e: the parts of working days (Monday to
+-- Friday, h_from:00 to h_to:00 in time zone tz) that lie between them.
+CREATE OR REPLACE FUNCTION business_minutes(s timestamptz, e timestamptz, tz text, h_from int DEFAULT 9,
+                                            h_to int DEFAULT 17) RETURNS numeric
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT COALESCE(sum(extract(epoch FROM LEAST(e, (g.d + make_interval(hours => h_to)) AT TIME ZONE tz)
+                                        - GREATEST(s, (g.d + make_interval(hours => h_from)) AT TIME ZONE tz)) / 60), 0)
+    FROM generate_series((s AT TIME ZONE tz)::date::timestamp, (e AT TIME ZONE tz)::date::timestamp,
+                         interval '1 day') AS g(d)
+    WHERE e > s AND extract(isodow FROM g.d) < 6
+      AND LEAST(e, (g.d + make_interval(hours => h_to)) AT TIME ZONE tz)
+          > GREATEST(s, (g.d + make_interval(hours => h_from)) AT TIME ZONE tz)
+$$;
+
+-- Every SLA clock started in [d_from, d_to) (issue 19; the targets are the
+-- default funnel's stage SLAs, sla_hours, business hours when its text says
+-- so): routed (MQL entry -> first assignment), accepted (MQL entry -> SAL or
+-- a later stage, or a rejection reason), first meeting (SQL entry -> first
+-- meeting on the lead), CS kickoff (won -> first meeting on the deal or its
+-- account). elapsed: to the response, or to now while there is none.
+CREATE OR REPLACE FUNCTION sla_instances(ws uuid, d_from date, d_to date)
+RETURNS TABLE (sla text, subject text, owner text, source text, started_at timestamptz, done_at timestamptz,
+               target_minutes numeric, business boolean, elapsed_minutes numeric)
+LANGUAGE sql STABLE AS $$
+    WITH st AS (
+        SELECT s.x ->> 'key' AS key, (s.x ->> 'sla_hours')::numeric * 60 AS target,
+               COALESCE(s.x ->> 'sla', '') ILIKE '%business%' AS business, s.k
+        FROM funnels f, jsonb_array_elements(f.document -> 'stages') WITH ORDINALITY AS s(x, k)
+        WHERE f.workspace_id = ws AND f.is_default AND f.deleted_at IS NULL),
+    tz AS (SELECT w.timezone FROM workspaces w WHERE w.id = ws),
+    mql AS (
+        SELECT h.lead_id, h.entered_at, l.owner, l.original_source
+        FROM lead_stage_history h JOIN leads l ON l.workspace_id = h.workspace_id AND l.external_id = h.lead_id
+        WHERE h.workspace_id = ws AND h.stage = 'mql' AND l.deleted_at IS NULL
+          AND h.entered_at >= d_from::timestamptz AND h.entered_at < d_to::timestamptz),
+    sqlx AS (
+        SELECT h.lead_id, h.entered_at, l.owner, l.original_source
+        FROM lead_stage_history h JOIN leads l ON l.workspace_id = h.workspace_id AND l.external_id = h.lead_id
+        WHERE h.workspace_id = ws AND h.stage = 'sql' AND l.deleted_at IS NULL
+          AND h.entered_at >= d_from::timestamptz AND h.entered_at < d_to::timestamptz),
+    inst AS (
+        SELECT 'routed' AS sla, m.lead_id AS subject, m.owner, m.original_source AS source, m.entered_at AS started,
+               (SELECT min(a.routed_at) FROM lead_assignments a WHERE a.workspace_id = ws AND a.lead_id = m.lead_id
+                AND a.routed_at >= m.entered_at) AS done, 'mql' AS stage
+        FROM mql m
+        UNION ALL
+        SELECT 'accepted', m.lead_id, m.owner, m.original_source, m.entered_at,
+               LEAST((SELECT min(h.entered_at) FROM lead_stage_history h JOIN st ON st.key = h.stage
+                      WHERE h.workspace_id = ws AND h.lead_id = m.lead_id AND h.entered_at >= m.entered_at
+                        AND st.k > (SELECT k FROM st WHERE key = 'mql')),
+                     (SELECT min(c.changed_at) FROM lead_changes c WHERE c.workspace_id = ws AND c.lead_id = m.lead_id
+                      AND c.field = 'rejection_reason' AND c.applied AND c.new_value <> 'null'
+                      AND c.changed_at >= m.entered_at)), 'sal'
+        FROM mql m
+        UNION ALL
+        SELECT 'first_meeting', q.lead_id, q.owner, q.original_source, q.entered_at,
+               (SELECT min(a.occurred_at) FROM activities a WHERE a.workspace_id = ws AND a.lead_id = q.lead_id
+                AND a.type = 'meeting' AND a.occurred_at >= q.entered_at), 'sql'
+        FROM sqlx q
+        UNION ALL
+        SELECT 'cs_kickoff', d.external_id, d.owner, d.source, d.closed_at,
+               (SELECT min(a.occurred_at) FROM activities a WHERE a.workspace_id = ws AND a.type = 'meeting'
+                AND a.occurred_at >= d.closed_at
+                AND (a.deal_id = d.external_id OR (d.account IS NOT NULL AND a.account_id = d.account))), 'closed_won'
+        FROM deals d
+        WHERE d.workspace_id = ws AND d.deleted_at IS NULL AND d.status = 'won'
+          AND d.closed_at >= d_from::timestamptz AND d.closed_at < d_to::timestamptz)
+    SELECT i.sla, i.subject, i.owner, i.source, i.started, i.done, st.target, st.business,
+           CASE WHEN st.business THEN business_minutes(i.started, COALESCE(i.done, now()), (SELECT timezone FROM tz))
+                ELSE extract(epoch FROM COALESCE(i.done, now()) - i.started) / 60 END
+    FROM inst i JOIN st ON st.key = i.stage
+    WHERE st.target > 0
+    ORDER BY i.sla, i.started, i.subject
+$$;

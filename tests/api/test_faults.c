@@ -1028,7 +1028,6 @@ START_TEST(hung_database_answers_503_in_time_and_loses_nothing)
              url);
     ck_assert_int_eq(api_run(cmd, out, sizeof out), 0);
     char key[64];
-    out[strcspn(out, "\0")] = '\0';
     size_t ol = strlen(out);
     while (ol && (out[ol - 1] == '\n' || out[ol - 1] == ' '))
         out[--ol] = '\0';
@@ -1293,6 +1292,91 @@ START_TEST(slow_header_flood_is_refused_and_cut)
 }
 END_TEST
 
+/* ---- 8. expensive requests are bounded; cheap ones keep their latency ----- */
+
+typedef struct {
+    const char *base, *key, *body;
+    fq_resp r;
+    double took;
+} costly_call;
+
+static void *costly_run(void *arg)
+{
+    costly_call *c = arg;
+    CURL *h = curl_easy_init();
+    double t0 = now_s();
+    fq_do(h, c->base, "POST", "/v1/imports", c->key, c->body, NULL, &c->r);
+    c->took = now_s() - t0;
+    curl_easy_cleanup(h);
+    return NULL;
+}
+
+START_TEST(expensive_requests_are_bounded_per_instance_and_key)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    int port = api_free_port();
+    const char *args[] = {"--costly-concurrency", "1", "--costly-per-key", "1", "--costly-queue-ms", "300", NULL};
+    pid_t pid = api_spawn_server(api_db_url(), port, args);
+    ck_assert(api_wait_healthy(port, 10000));
+    char base[64], cmd[1024];
+    base_of(port, base, sizeof base);
+    /* a long import, made long by a lock on deals held for 3 s (the import
+     * holds its slot while it waits) */
+    snprintf(cmd, sizeof cmd,
+             "(psql '%s' -qc 'BEGIN; LOCK TABLE deals IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3); COMMIT;' "
+             ">/dev/null 2>&1 &)",
+             api_db_url());
+    ck_assert_int_eq(api_run(cmd, NULL, 0), 0);
+    usleep(400 * 1000);
+    const char *body = "{\"object\":\"deals\",\"format\":\"csv\",\"data\":\"id,name,stage,amount\\nc1,C,sql,10\\n\"}";
+    costly_call first = {.base = base, .key = ws.write, .body = body};
+    pthread_t th;
+    pthread_create(&th, NULL, costly_run, &first);
+    usleep(400 * 1000);
+    /* the same key again: its share is running -> 429; another key: the
+     * instance's one slot is taken -> 503; both after the brief queue */
+    costly_call same = {.base = base, .key = ws.write, .body = body};
+    costly_run(&same);
+    costly_call other = {.base = base, .key = ws.admin, .body = body};
+    costly_run(&other);
+    CURL *h = curl_easy_init();
+    fq_resp cheap, health;
+    double t0 = now_s();
+    fq_do(h, base, "GET", "/v1/workspace", ws.read, NULL, NULL, &cheap);
+    double t_cheap = now_s() - t0;
+    t0 = now_s();
+    fq_do(h, base, "GET", "/healthz", "", NULL, NULL, &health);
+    double t_health = now_s() - t0;
+    pthread_join(th, NULL);
+    costly_call again = {.base = base, .key = ws.admin, .body = body};
+    costly_run(&again);
+    curl_easy_cleanup(h);
+    kill(pid, SIGTERM);
+    int rc = wait_exit(pid, 10.0);
+
+    ck_assert_msg(same.r.status == 429 && same.r.retry_after[0], "same key: %ld (Retry-After '%s') %s", same.r.status,
+                  same.r.retry_after, same.r.body);
+    ck_assert_msg(strstr(same.r.body, "/problems/rate-limited"), "same key: %s", same.r.body);
+    ck_assert_msg(other.r.status == 503 && other.r.retry_after[0], "other key: %ld %s", other.r.status, other.r.body);
+    ck_assert_msg(strstr(other.r.body, "/problems/overloaded"), "other key: %s", other.r.body);
+    ck_assert_msg(same.took >= 0.25 && same.took < 2.0, "the queue lasted %.2f s (300 ms configured)", same.took);
+    ck_assert_msg(cheap.status == 200 && t_cheap < 1.0, "a cheap GET during it: %ld in %.2f s", cheap.status, t_cheap);
+    ck_assert_msg(health.status == 200 && t_health < 1.0, "/healthz: %ld in %.2f s", health.status, t_health);
+    ck_assert_msg(fq_2xx(&first.r), "the running import: %ld %s", first.r.status, first.r.body);
+    ck_assert_msg(first.took > 1.5, "the import did not wait on the lock (%.2f s): the test proves nothing",
+                  first.took);
+    ck_assert_msg(fq_2xx(&again.r), "an import after the slot was free: %ld %s", again.r.status, again.r.body);
+    fq_contract("POST", "/v1/imports", &same.r);
+    fq_contract("POST", "/v1/imports", &other.r);
+    ck_assert_int_eq(rc, 0);
+    fprintf(stderr,
+            "faults: cost guard (1 slot, 1 per key, 300 ms queue): a 2nd import of the key 429 in %.2f s, another "
+            "key's 503 in %.2f s, a cheap GET %.1f ms and /healthz %.1f ms meanwhile\n",
+            same.took, other.took, t_cheap * 1000, t_health * 1000);
+}
+END_TEST
+
 Suite *faults_suite(void)
 {
     Suite *s = suite_create("faults");
@@ -1305,6 +1389,7 @@ Suite *faults_suite(void)
     tcase_add_test(tc, concurrent_webhooks_creating_one_deal_lose_nothing);
     tcase_add_test(tc, hung_database_answers_503_in_time_and_loses_nothing);
     tcase_add_test(tc, slow_header_flood_is_refused_and_cut);
+    tcase_add_test(tc, expensive_requests_are_bounded_per_instance_and_key);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,8 +1,12 @@
 /* test_leads.c - leads/contacts (event-time merge, stage history), activities
  * (idempotent by id), isolation and roles (issue 19). */
+#include <libpq-fe.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 
 #include "api.h"
 
@@ -499,6 +503,11 @@ START_TEST(auto_mql_when_the_model_says_so)
     json_t *h = json_array_get(arr(r->json, "stage_history"), 1);
     ck_assert_str_eq(str(h, "origin"), "scoring");
     api_resp_free(r);
+    /* and routed at once, as every new MQL: no rule takes an unknown company size with 52 points */
+    r = api_get("/v1/routing/assignments?lead=M-1", ws.read);
+    ck_assert_int_eq(json_array_size(arr(r->json, "items")), 1);
+    ck_assert_str_eq(str(json_array_get(arr(r->json, "items"), 0), "queue"), "marketing_ops_queue");
+    api_resp_free(r);
     /* a lead already past mql is not moved back */
     api_resp_free(put("/v1/leads/M-2", ws.write, "{\"lifecycle_stage\":\"sql\"}"));
     snprintf(body, sizeof body,
@@ -612,6 +621,323 @@ START_TEST(attribution_four_touches_to_the_cent)
 }
 END_TEST
 
+/* Routing fixtures: reps, an owned account, the seed's rules with pools. */
+static void routing_setup(const api_ws *ws)
+{
+    api_resp *r = api_send_json("POST", "/v1/reps/batch", ws->write,
+                                "{\"items\":[{\"id\":\"ae1\",\"name\":\"Ann\",\"role\":\"ae\",\"manager\":\"boss\"},"
+                                "{\"id\":\"ae2\",\"name\":\"Bo\",\"role\":\"ae\",\"manager\":\"boss\"},"
+                                "{\"id\":\"ae3\",\"name\":\"Cy\",\"role\":\"ae\",\"end_date\":\"2020-01-31\"},"
+                                "{\"id\":\"sdr1\",\"name\":\"Di\",\"role\":\"sdr\"},"
+                                "{\"id\":\"sdr2\",\"name\":\"Ed\",\"role\":\"sdr\"},"
+                                "{\"id\":\"boss\",\"name\":\"Flo\",\"role\":\"manager\"},"
+                                "{\"id\":\"owner1\",\"name\":\"Gus\",\"role\":\"ae\"}]}");
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    api_resp_free(put("/v1/accounts/named-1", ws->write, "{\"name\":\"Named Co\",\"owner\":\"owner1\"}"));
+    char *yaml = api_slurp("tests/data/lead-routing.yaml");
+    size_t cap = strlen(yaml) + 512;
+    char *doc = malloc(cap);
+    snprintf(doc, cap,
+             "%s\npools:\n  enterprise_ae_round_robin: [ae1, ae3, ae2]\n  mm_sdr_round_robin: [sdr1]\n"
+             "  smb_sdr_round_robin: [sdr2]\n",
+             yaml);
+    free(yaml);
+    r = api_req("PUT", "/v1/routing/rules", ws->write, "application/yaml", doc, strlen(doc), NULL);
+    free(doc);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(r->etag, "\"v2\"");
+    api_resp_free(r);
+}
+
+static api_resp *route(const api_ws *ws, const char *lead, bool dry)
+{
+    char body[256];
+    snprintf(body, sizeof body, "{\"lead\":\"%s\",\"dry_run\":%s}", lead, dry ? "true" : "false");
+    return api_send_json("POST", "/v1/routing/route", ws->write, body);
+}
+
+START_TEST(routing_each_seed_rule)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    api_resp *r = api_get("/v1/routing/rules", ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_array_size(arr(r->json, "rules")), 5);
+    ck_assert_str_eq(str(r->json, "fallback"), "marketing_ops_queue");
+    ck_assert(json_number_value(json_object_get(r->json, "escalation_minutes")) == 30);
+    ck_assert(json_number_value(json_object_get(json_array_get(arr(r->json, "rules"), 2), "sla_minutes")) == 15);
+    ck_assert(json_is_null(json_object_get(json_array_get(arr(r->json, "rules"), 3), "sla_minutes")));
+    api_resp_free(r);
+    routing_setup(&ws);
+    char t1[32], body[1024];
+    ts(-1, "09:00:00", t1);
+    api_resp_free(put("/v1/leads/ent", ws.write, "{\"company_size\":800,\"icp_tier\":\"A\"}"));
+    api_resp_free(put("/v1/leads/mm", ws.write, "{\"company_size\":120}"));
+    api_resp_free(put("/v1/leads/smb", ws.write, "{\"company_size\":12}"));
+    api_resp_free(put("/v1/leads/low", ws.write, "{\"company_size\":12}"));
+    api_resp_free(
+        put("/v1/leads/named", ws.write, "{\"company_size\":800,\"icp_tier\":\"A\",\"account\":\"named-1\"}"));
+    api_resp_free(put("/v1/leads/unk", ws.write, "{\"email\":\"u@x.example\"}"));
+    snprintf(body, sizeof body,
+             "{\"items\":[{\"id\":\"r1\",\"type\":\"demo_request\",\"occurred_at\":\"%s\",\"lead\":\"smb\"},"
+             "{\"id\":\"r2\",\"type\":\"webinar_attended\",\"occurred_at\":\"%s\",\"lead\":\"smb\"},"
+             "{\"id\":\"r3\",\"type\":\"pricing_page_view\",\"occurred_at\":\"%s\",\"lead\":\"smb\"},"
+             "{\"id\":\"r4\",\"type\":\"demo_request\",\"occurred_at\":\"%s\",\"lead\":\"unk\"},"
+             "{\"id\":\"r5\",\"type\":\"webinar_attended\",\"occurred_at\":\"%s\",\"lead\":\"unk\"},"
+             "{\"id\":\"r6\",\"type\":\"pricing_page_view\",\"occurred_at\":\"%s\",\"lead\":\"unk\"}]}",
+             t1, t1, t1, t1, t1, t1);
+    api_resp_free(api_send_json("POST", "/v1/activities/batch", ws.write, body));
+    static const struct {
+        const char *lead, *rule, *assignee, *queue;
+    } cases[] = {
+        {"ent", "Enterprise (500+ employees)", "ae1", NULL},
+        {"mm", "Mid-market (50-499)", "sdr1", NULL},
+        {"smb", "SMB (<50)", "sdr2", NULL},
+        {"low", "Low score", NULL, "nurture_campaign"},
+        {"named", "Named account", "owner1", NULL},
+        {"unk", NULL, NULL, "marketing_ops_queue"}, /* size unknown, score 52: no rule */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        r = route(&ws, cases[i].lead, true);
+        ck_assert_status(r, 200);
+        const char *rule = str(r->json, "rule"), *as = str(r->json, "assignee"), *q = str(r->json, "queue");
+        ck_assert_msg((!rule && !cases[i].rule) || (rule && cases[i].rule && strcmp(rule, cases[i].rule) == 0),
+                      "%s: rule %s", cases[i].lead, rule);
+        ck_assert_msg((!as && !cases[i].assignee) || (as && cases[i].assignee && strcmp(as, cases[i].assignee) == 0),
+                      "%s: assignee %s", cases[i].lead, as);
+        ck_assert_msg((!q && !cases[i].queue) || (q && cases[i].queue && strcmp(q, cases[i].queue) == 0),
+                      "%s: queue %s", cases[i].lead, q);
+        ck_assert(json_is_null(json_object_get(r->json, "assignment_id")));
+        api_resp_free(r);
+    }
+    /* the dry runs changed nothing; a real one records and gives the lead its owner */
+    r = api_get("/v1/routing/assignments", ws.read);
+    ck_assert_int_eq(json_array_size(arr(r->json, "items")), 0);
+    api_resp_free(r);
+    r = route(&ws, "ent", false);
+    ck_assert_status(r, 201);
+    ck_assert_str_eq(str(r->json, "assignee"), "ae1");
+    ck_assert_str_eq(str(r->json, "pool"), "enterprise_ae_round_robin");
+    ck_assert(json_number_value(json_object_get(r->json, "sla_minutes")) == 5);
+    ck_assert(json_number_value(json_object_get(r->json, "escalate_after_minutes")) == 30);
+    api_resp_free(r);
+    r = api_get("/v1/leads/ent", ws.read);
+    ck_assert_str_eq(str(r->json, "owner"), "ae1");
+    api_resp_free(r);
+    /* round robin: ae3 has left (end date passed) and is skipped */
+    r = route(&ws, "ent", true);
+    ck_assert_str_eq(str(r->json, "assignee"), "ae2");
+    api_resp_free(r);
+    r = api_get("/v1/routing/assignments?lead=ent", ws.read);
+    ck_assert_int_eq(json_array_size(arr(r->json, "items")), 1);
+    ck_assert_str_eq(str(json_array_get(arr(r->json, "items"), 0), "rule"), "Enterprise (500+ employees)");
+    api_resp_free(r);
+    /* bad input */
+    r = api_send_json("PUT", "/v1/routing/rules", ws.write,
+                      "{\"rules\":[{\"name\":\"x\",\"condition\":\"a = 1 OR b = 2\",\"route_to\":\"q\"}]}");
+    ck_assert_status(r, 422);
+    ck_assert(strstr(r->body, "rules[0].condition") != NULL);
+    api_resp_free(r);
+    const char *stale[] = {"If-Match: \"v1\"", NULL};
+    r = api_req("PUT", "/v1/routing/rules", ws.write, "application/json",
+                "{\"rules\":[{\"name\":\"x\",\"condition\":\"a = 1\",\"route_to\":\"q\"}]}", 59, stale);
+    ck_assert_status(r, 412);
+    api_resp_free(r);
+    r = route(&ws, "nobody", true);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/routing/route", ws.read, "{\"lead\":\"ent\"}");
+    ck_assert_status(r, 403);
+    api_resp_free(r);
+    api_ws other;
+    api_new_workspace(&other);
+    r = route(&other, "ent", true);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    r = api_get("/v1/routing/assignments", other.read);
+    ck_assert_int_eq(json_array_size(arr(r->json, "items")), 0);
+    api_resp_free(r);
+}
+END_TEST
+
+START_TEST(round_robin_fair_across_two_instances)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    routing_setup(&ws);
+    int port = api_free_port();
+    const char *args[] = {"--access-log", "0", NULL};
+    pid_t pid = api_spawn_server(api_db_url(), port, args);
+    ck_assert(api_wait_healthy(port, 10000));
+    char base2[64];
+    snprintf(base2, sizeof base2, "http://127.0.0.1:%d", port);
+    int got[2] = {0};
+    for (int i = 0; i < 10; i++) {
+        char id[16], path[48], body[64];
+        snprintf(id, sizeof id, "rr%d", i);
+        snprintf(path, sizeof path, "/v1/leads/%s", id);
+        api_resp_free(put(path, ws.write, "{\"company_size\":900,\"icp_tier\":\"B\"}"));
+        snprintf(body, sizeof body, "{\"lead\":\"%s\",\"dry_run\":false}", id);
+        /* alternate instances: a per-process counter would hand both leads of a pair to ae1 */
+        api_resp *r = api_req_at(i % 2 ? base2 : api_base(), "POST", "/v1/routing/route", ws.write, "application/json",
+                                 body, strlen(body), NULL);
+        ck_assert_status(r, 201);
+        const char *as = str(r->json, "assignee");
+        ck_assert_str_eq(as, i % 2 ? "ae2" : "ae1");
+        got[strcmp(as, "ae1") == 0 ? 0 : 1]++;
+        api_resp_free(r);
+    }
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    ck_assert(got[0] == 5 && got[1] == 5);
+}
+END_TEST
+
+START_TEST(escalation_fires_exactly_once)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    routing_setup(&ws);
+    /* created yesterday: their first stage is older than the (backdated) routing */
+    char y[32], lb[128];
+    ts(-1, "09:00:00", y);
+    snprintf(lb, sizeof lb, "{\"company_size\":900,\"icp_tier\":\"A\",\"as_of\":\"%s\"}", y);
+    api_resp_free(put("/v1/leads/e1", ws.write, lb));
+    api_resp_free(put("/v1/leads/e2", ws.write, lb));
+    api_resp *r = route(&ws, "e1", false);
+    ck_assert_str_eq(str(r->json, "assignee"), "ae1");
+    api_resp_free(r);
+    r = route(&ws, "e2", false);
+    ck_assert_str_eq(str(r->json, "assignee"), "ae2");
+    api_resp_free(r);
+    /* not due yet */
+    r = api_send_json("POST", "/v1/routing/escalations", ws.write, "{}");
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_array_size(arr(r->json, "escalated")), 0);
+    api_resp_free(r);
+    /* 31 minutes later; ae2 called e2 meanwhile */
+    PGconn *pg = PQconnectdb(api_db_url());
+    ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+    const char *p[] = {ws.id};
+    PGresult *res = PQexecParams(pg,
+                                 "UPDATE lead_assignments SET routed_at = routed_at - interval '31 minutes'"
+                                 " WHERE workspace_id = $1",
+                                 1, NULL, p, NULL, NULL, 0);
+    ck_assert_int_eq(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    PQfinish(pg);
+    char body[256];
+    /* the call happened just now: after the routing, within the 30 minutes' window's end */
+    time_t nowt = time(NULL) - 60;
+    struct tm tm;
+    gmtime_r(&nowt, &tm);
+    char callat[32];
+    strftime(callat, sizeof callat, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(body, sizeof body,
+             "{\"id\":\"call-e2\",\"type\":\"call\",\"occurred_at\":\"%s\",\"lead\":\"e2\",\"rep\":\"ae2\"}", callat);
+    api_resp_free(api_send_json("POST", "/v1/activities", ws.write, body));
+    r = api_send_json("POST", "/v1/routing/escalations", ws.write, "{}");
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_array_size(arr(r->json, "escalated")), 1);
+    json_t *e = json_array_get(arr(r->json, "escalated"), 0);
+    ck_assert_str_eq(str(e, "lead"), "e1");
+    ck_assert_str_eq(str(e, "escalated_to"), "boss");
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/routing/escalations", ws.write, "{}");
+    ck_assert_int_eq(json_array_size(arr(r->json, "escalated")), 0);
+    api_resp_free(r);
+    r = api_get("/v1/leads/e1", ws.read);
+    ck_assert_str_eq(str(r->json, "owner"), "boss");
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/routing/escalations", ws.read, "{}");
+    ck_assert_status(r, 403);
+    api_resp_free(r);
+}
+END_TEST
+
+START_TEST(sla_accept_in_business_hours_across_a_weekend)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    time_t nowt = time(NULL);
+    struct tm tm;
+    gmtime_r(&nowt, &tm);
+    int fri = -((tm.tm_wday - 5 + 7) % 7) - 14; /* a Friday two weeks ago or more */
+    char f12[32], f15[32], f16[32], m10[32], m13[32], body[256];
+    ts(fri, "12:00:00", f12);
+    ts(fri, "15:00:00", f15);
+    ts(fri, "16:00:00", f16);
+    ts(fri + 3, "10:00:00", m10);
+    ts(fri + 3, "13:00:00", m13);
+    static const char *const leads[] = {"sla-ok", "sla-late"};
+    const char *mql_at[] = {f16, f15}, *sal_at[] = {m10, m13};
+    for (int i = 0; i < 2; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/v1/leads/%s", leads[i]);
+        snprintf(body, sizeof body, "{\"owner\":\"sam\",\"original_source\":\"webinar\",\"as_of\":\"%s\"}", f12);
+        api_resp_free(put(path, ws.write, body));
+        snprintf(body, sizeof body, "{\"lifecycle_stage\":\"mql\",\"as_of\":\"%s\"}", mql_at[i]);
+        api_resp_free(put(path, ws.write, body));
+        snprintf(body, sizeof body, "{\"lifecycle_stage\":\"sal\",\"as_of\":\"%s\"}", sal_at[i]);
+        api_resp_free(put(path, ws.write, body));
+    }
+    char from[11], to[11], path[160];
+    api_day(fri - 1, from);
+    api_day(fri + 5, to);
+    snprintf(path, sizeof path, "/v1/sla/compliance?from=%s&to=%s", from, to);
+    api_resp *r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    json_t *acc = NULL, *routed = NULL;
+    size_t i;
+    json_t *g;
+    json_array_foreach(arr(r->json, "groups"), i, g)
+    {
+        if (strcmp(str(g, "key"), "accepted") == 0)
+            acc = g;
+        if (strcmp(str(g, "key"), "routed") == 0)
+            routed = g;
+    }
+    ck_assert_ptr_nonnull(acc);
+    ck_assert_ptr_nonnull(routed);
+    /* Fri 16:00 -> Mon 10:00 is 120 business minutes (met); Fri 15:00 -> Mon 13:00 is 360 (breached) */
+    ck_assert_int_eq(json_integer_value(json_object_get(acc, "total")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(acc, "met")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(acc, "breached")), 1);
+    ck_assert(json_number_value(json_object_get(acc, "median_minutes")) == 240);
+    ck_assert(json_number_value(json_object_get(acc, "share_met")) == 0.5);
+    /* nobody routed them: both past the 5 minutes */
+    ck_assert_int_eq(json_integer_value(json_object_get(routed, "breached")), 2);
+    int late = 0;
+    json_array_foreach(arr(r->json, "breaches"), i, g) if (strcmp(str(g, "sla"), "accepted") == 0)
+    {
+        ck_assert_str_eq(str(g, "subject"), "sla-late");
+        ck_assert(json_number_value(json_object_get(g, "elapsed_minutes")) == 360);
+        ck_assert(json_number_value(json_object_get(g, "target_minutes")) == 240);
+        ck_assert(json_is_true(json_object_get(g, "business_hours")));
+        late++;
+    }
+    ck_assert_int_eq(late, 1);
+    api_resp_free(r);
+    snprintf(path, sizeof path, "/v1/sla/compliance?from=%s&to=%s&group_by=owner", from, to);
+    r = api_get(path, ws.read);
+    ck_assert_int_eq(json_array_size(arr(r->json, "groups")), 1);
+    ck_assert_str_eq(str(json_array_get(arr(r->json, "groups"), 0), "key"), "sam");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(arr(r->json, "groups"), 0), "total")), 4);
+    api_resp_free(r);
+    r = api_get("/v1/sla/compliance?from=2026-02-30&group_by=team", ws.read);
+    ck_assert_status(r, 422);
+    ck_assert_int_eq(json_array_size(arr(r->json, "errors")), 3);
+    api_resp_free(r);
+    api_ws other;
+    api_new_workspace(&other);
+    snprintf(path, sizeof path, "/v1/sla/compliance?from=%s&to=%s", from, to);
+    r = api_get(path, other.read);
+    ck_assert_int_eq(json_array_size(arr(r->json, "groups")), 0);
+    api_resp_free(r);
+}
+END_TEST
+
 Suite *leads_suite(void)
 {
     Suite *s = suite_create("leads");
@@ -625,6 +951,10 @@ Suite *leads_suite(void)
     tcase_add_test(tc, score_as_of_with_decay_and_competitor);
     tcase_add_test(tc, auto_mql_when_the_model_says_so);
     tcase_add_test(tc, attribution_four_touches_to_the_cent);
+    tcase_add_test(tc, routing_each_seed_rule);
+    tcase_add_test(tc, round_robin_fair_across_two_instances);
+    tcase_add_test(tc, escalation_fires_exactly_once);
+    tcase_add_test(tc, sla_accept_in_business_hours_across_a_weekend);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -523,6 +523,19 @@ START_TEST(event_times_from_the_future_are_refused)
     ck_assert_str_eq(json_string_value(json_object_get(r->json, "name")), "Clock 2");
     ck_assert_str_eq(json_string_value(json_object_get(r->json, "stage")), "proposal");
     api_resp_free(r);
+    /* an import refuses a future stage date per row, and a future as_of for the whole file */
+    r = api_send_json("POST", "/v1/imports", ws.write,
+                      "{\"object\":\"deals\",\"format\":\"csv\",\"mapping\":{\"won_at\":\"stage_date.proposal\"},"
+                      "\"data\":\"id,name,stage,amount,won_at\\nimp-late,L,proposal,1,2999-01-01\\nimp-ok,K,proposal,1,"
+                      "2020-01-01\\n\"}");
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "rejected")), 1);
+    ck_assert_msg(strstr(r->body, "in the future") != NULL, "%s", r->body);
+    api_resp_free(r);
+    expect_problem(api_send_json("POST", "/v1/imports", ws.write,
+                                 "{\"object\":\"deals\",\"format\":\"csv\",\"as_of\":\"9999-12-31T00:00:00Z\","
+                                 "\"data\":\"id,name,stage,amount\\nimp-2,L,proposal,1\\n\"}"),
+                   422, "/problems/validation-error");
     /* a batch refuses per item */
     r = api_send_json("POST", "/v1/deals/batch", ws.write,
                       "{\"items\":[{\"id\":\"b-ok\",\"name\":\"A\",\"stage\":\"opportunity\",\"amount\":5},"
@@ -685,6 +698,122 @@ START_TEST(charsets_other_than_utf8_are_415)
 }
 END_TEST
 
+/* Send only the request line and headers (the body is announced, never
+ * sent) and read what comes back within 2 s. */
+static int headers_only(const char *req, char *out, size_t outlen)
+{
+    const char *base = api_base();
+    int port = atoi(strrchr(base, ':') + 1);
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval tv = {2, 0};
+    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (connect(s, (struct sockaddr *)&a, sizeof a) != 0 || write(s, req, strlen(req)) != (ssize_t)strlen(req)) {
+        close(s);
+        return -1;
+    }
+    ssize_t k = read(s, out, outlen - 1);
+    out[k > 0 ? k : 0] = '\0';
+    close(s);
+    return (int)k;
+}
+
+START_TEST(keys_are_checked_before_the_body_is_read)
+{
+    /* 30 unauthenticated 60 MB uploads used to be buffered whole before the 401 */
+    char req[512], out[2048];
+    snprintf(req, sizeof req,
+             "POST /v1/imports?object=deals HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
+             "Content-Length: 60000000\r\n\r\n");
+    ck_assert_int_gt(headers_only(req, out, sizeof out), 0);
+    ck_assert_msg(strncmp(out, "HTTP/1.1 401", 12) == 0, "no key: %.200s", out);
+    snprintf(req, sizeof req,
+             "POST /v1/imports?object=deals HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
+             "Authorization: Bearer rk_not_a_key\r\nTransfer-Encoding: chunked\r\n\r\n");
+    ck_assert_int_gt(headers_only(req, out, sizeof out), 0);
+    ck_assert_msg(strncmp(out, "HTTP/1.1 401", 12) == 0, "a wrong key: %.200s", out);
+    snprintf(req, sizeof req,
+             "POST /v1/imports?object=deals HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
+             "Authorization: Bearer %s\r\nContent-Length: 60000000\r\n\r\n",
+             ws.read);
+    ck_assert_int_gt(headers_only(req, out, sizeof out), 0);
+    ck_assert_msg(strncmp(out, "HTTP/1.1 403", 12) == 0, "a read key on a write route: %.200s", out);
+    /* a key that may write: the server waits for the body (nothing within 2 s) */
+    snprintf(req, sizeof req,
+             "POST /v1/imports?object=deals HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
+             "Authorization: Bearer %s\r\nContent-Length: 100\r\n\r\n",
+             ws.write);
+    ck_assert_int_le(headers_only(req, out, sizeof out), 0);
+    /* and an ordinary authenticated upload still works */
+    const char *csv = "id,name,stage,amount\nk1,K,sql,1\n";
+    api_resp *r = api_req("POST", "/v1/imports?object=deals", ws.write, "text/csv", csv, strlen(csv), NULL);
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+}
+END_TEST
+
+START_TEST(imports_stop_at_the_row_limit)
+{
+    size_t rows = 20001, cap = 32 + rows * 16;
+    char *csv = malloc(cap);
+    size_t n = (size_t)snprintf(csv, cap, "id,name,stage,amount\n");
+    for (size_t i = 0; i < rows; i++)
+        n += (size_t)snprintf(csv + n, cap - n, "r%zu,R,sql,1\n", i);
+    api_resp *r = api_req("POST", "/v1/imports?object=deals", ws.write, "text/csv", csv, n, NULL);
+    ck_assert_status(r, 422);
+    ck_assert_msg(strstr(r->body, "more than 20000 rows") != NULL, "%s", r->body);
+    api_resp_free(r);
+    /* NDJSON too */
+    free(csv);
+    char *nd = malloc(rows * 64);
+    n = 0;
+    for (size_t i = 0; i < rows; i++)
+        n += (size_t)snprintf(nd + n, rows * 64 - n, "{\"id\":\"n%zu\",\"name\":\"N\",\"stage\":\"sql\"}\n", i);
+    r = api_req("POST", "/v1/imports?object=deals", ws.write, "application/x-ndjson", nd, n, NULL);
+    ck_assert_status(r, 422);
+    ck_assert_msg(strstr(r->body, "more than 20000 rows") != NULL, "%s", r->body);
+    api_resp_free(r);
+    free(nd);
+    r = api_get("/v1/deals?limit=1", ws.read); /* nothing was stored */
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "items")), 0);
+    api_resp_free(r);
+}
+END_TEST
+
+START_TEST(a_write_elsewhere_keeps_this_workspaces_cache)
+{
+    api_ws other;
+    api_new_workspace(&other);
+    put_ok("/v1/deals/cached", ws.write,
+           "{\"name\":\"Cached\",\"stage\":\"opportunity\",\"amount\":1000,\"expected_close_date\":\"2099-01-01\"}");
+    char day[11], path[64];
+    snprintf(path, sizeof path, "/v1/dashboard?period=%s", api_quarter_of_day(0, day));
+    api_resp *before = api_get(path, ws.read);
+    ck_assert_status(before, 200);
+    /* change the data behind the API's back: only a cached answer still shows the old amount */
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "psql '%s' -qtAc \"UPDATE deals SET amount_cents = 777700, expected_close_date = CURRENT_DATE "
+             "WHERE workspace_id = '%s' AND external_id = 'cached'\" 2>&1",
+             api_db_url(), ws.id);
+    ck_assert_int_eq(api_run(cmd, NULL, 0), 0);
+    put_ok("/v1/deals/elsewhere", other.write, "{\"name\":\"Elsewhere\",\"stage\":\"opportunity\",\"amount\":5}");
+    api_resp *kept = api_get(path, ws.read);
+    ck_assert_status(kept, 200);
+    ck_assert_msg(strcmp(kept->body, before->body) == 0, "a write to another workspace dropped this one's cache");
+    /* a write to this workspace does drop it */
+    put_ok("/v1/deals/cached-2", ws.write, "{\"name\":\"Two\",\"stage\":\"opportunity\",\"amount\":1}");
+    api_resp *after = api_get(path, ws.read);
+    ck_assert_status(after, 200);
+    ck_assert_msg(strcmp(after->body, before->body) != 0, "this workspace's write did not refresh its dashboard");
+    api_resp_free(before);
+    api_resp_free(kept);
+    api_resp_free(after);
+}
+END_TEST
+
 Suite *robustness_suite(void)
 {
     Suite *s = suite_create("robustness");
@@ -709,6 +838,9 @@ Suite *robustness_suite(void)
     tcase_add_test(tc, money_is_exact_whatever_its_size);
     tcase_add_test(tc, plan_fiscal_year_is_a_whole_year);
     tcase_add_test(tc, charsets_other_than_utf8_are_415);
+    tcase_add_test(tc, keys_are_checked_before_the_body_is_read);
+    tcase_add_test(tc, imports_stop_at_the_row_limit);
+    tcase_add_test(tc, a_write_elsewhere_keeps_this_workspaces_cache);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1346,6 +1346,215 @@ START_TEST(async_backlog_503_and_degraded)
 }
 END_TEST
 
+/* The postmaster of a scripts/devdb cluster in dir and the processes it
+ * started (/proc/<pid>/stat's fourth field is the parent). */
+static int pg_pids(const char *dir, pid_t *out, int max)
+{
+    char real[512], path[600], buf[512];
+    snprintf(real, sizeof real, "%s", dir);
+    snprintf(path, sizeof path, "%s/LOCATION", dir);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (fgets(real, sizeof real, f))
+            real[strcspn(real, "\n")] = '\0';
+        fclose(f);
+    }
+    snprintf(path, sizeof path, "%s/data/postmaster.pid", real);
+    f = fopen(path, "r");
+    long pm = 0;
+    if (f) {
+        if (fgets(buf, sizeof buf, f))
+            pm = strtol(buf, NULL, 10);
+        fclose(f);
+    }
+    if (pm <= 0)
+        return 0;
+    int n = 0;
+    out[n++] = (pid_t)pm;
+    FILE *ls = popen("ls /proc", "r");
+    while (ls && fgets(buf, sizeof buf, ls) && n < max) {
+        long pid = strtol(buf, NULL, 10);
+        char st[64], line[512];
+        snprintf(st, sizeof st, "/proc/%ld/stat", pid);
+        FILE *sf = pid > 0 ? fopen(st, "r") : NULL;
+        if (!sf)
+            continue;
+        long ppid = 0;
+        if (fgets(line, sizeof line, sf)) {
+            const char *rp = strrchr(line, ')');
+            if (rp)
+                sscanf(rp + 2, "%*c %ld", &ppid);
+        }
+        fclose(sf);
+        if (ppid == pm)
+            out[n++] = (pid_t)pid;
+    }
+    if (ls)
+        pclose(ls);
+    return n;
+}
+
+/* One signed Standard Webhooks event for deal pg-i to base; the status. */
+static long pg_storm_post(const char *base, const char *ep, const char *secret, int i)
+{
+    char body[300], id[40], sig[200], h1[64], h2[64], h3[300], hp[128];
+    snprintf(body, sizeof body,
+             "{\"type\":\"deal.updated\",\"timestamp\":\"2026-11-25T12:00:00Z\",\"data\":{\"id\":\"pg-%d\","
+             "\"name\":\"Crash %d\",\"stage\":\"proposal\",\"amount\":%d}}",
+             i, i, 1000 + i);
+    snprintf(id, sizeof id, "msg_pg_%d", i);
+    long long ts = (long long)time(NULL);
+    standard_sig(secret, id, ts, body, sig);
+    snprintf(hp, sizeof hp, "/v1/hooks/%s", ep);
+    snprintf(h1, sizeof h1, "webhook-id: %s", id);
+    snprintf(h2, sizeof h2, "webhook-timestamp: %lld", ts);
+    snprintf(h3, sizeof h3, "webhook-signature: %s", sig);
+    const char *hdr[] = {h1, h2, h3, NULL};
+    api_resp *r = api_req_at(base, "POST", hp, NULL, "application/json", body, strlen(body), hdr);
+    long st = r->status;
+    api_resp_free(r);
+    return st;
+}
+
+/* SIGKILL of PostgreSQL (the postmaster and every backend) in the middle of
+ * an async storm, on a private cluster: deliveries during the outage are
+ * refused (503), never acknowledged; after the restart (crash recovery) every
+ * acknowledged event is applied exactly once (an audit trigger counts each
+ * event's leaving 'pending'), appliers and pool having reconnected. */
+START_TEST(async_storm_postgres_sigkill)
+{
+    char dir[300], url[512], cmd[1400], out[4096];
+    snprintf(dir, sizeof dir, "%s/hooks-crash-pg", api_tmpdir());
+    /* durable commits (not api_devdb's DEVDB_FAST, whose synchronous_commit=off may lose the last
+     * commits in a crash): an acknowledged event must survive one */
+    snprintf(cmd, sizeof cmd, "scripts/devdb start '%s' 2>&1", dir);
+    ck_assert_int_eq(api_run(cmd, out, sizeof out), 0);
+    size_t ul = strlen(out);
+    while (ul && (out[ul - 1] == '\n' || out[ul - 1] == ' '))
+        out[--ul] = '\0';
+    const char *ulast = strrchr(out, '\n');
+    snprintf(url, sizeof url, "%s", ulast ? ulast + 1 : out);
+    snprintf(cmd, sizeof cmd, "'%s' migrate --database-url '%s' 2>&1", api_revopsd(), url);
+    ck_assert_int_eq(api_run(cmd, out, sizeof out), 0);
+    snprintf(cmd, sizeof cmd, "'%s' keys create --workspace crash --role admin --database-url '%s' 2>&1", api_revopsd(),
+             url);
+    ck_assert_int_eq(api_run(cmd, out, sizeof out), 0);
+    size_t ol = strlen(out);
+    while (ol && (out[ol - 1] == '\n' || out[ol - 1] == ' '))
+        out[--ol] = '\0';
+    const char *last = strrchr(out, '\n');
+    char key[64];
+    snprintf(key, sizeof key, "%.63s", last ? last + 1 : out);
+    PGconn *pg = PQconnectdb(url);
+    ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+    PQclear(PQexec(pg, "CREATE TABLE test_hook_audit (id uuid, dedupe_key text, n bigserial)"));
+    PQclear(PQexec(pg, "CREATE FUNCTION test_hook_audit_fn() RETURNS trigger LANGUAGE plpgsql AS $$"
+                       " BEGIN INSERT INTO test_hook_audit (id, dedupe_key) VALUES (NEW.id, NEW.dedupe_key);"
+                       " RETURN NEW; END $$"));
+    PGresult *res = PQexec(pg, "CREATE TRIGGER test_hook_audit_t AFTER UPDATE OF status ON webhook_events FOR EACH ROW"
+                               " WHEN (OLD.status = 'pending' AND NEW.status <> 'pending')"
+                               " EXECUTE FUNCTION test_hook_audit_fn()");
+    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s", PQerrorMessage(pg));
+    PQclear(res);
+    PQfinish(pg);
+
+    int port = api_free_port();
+    const char *args[] = {"--db-deadline-ms", "2000", "--webhook-appliers", "2", "--webhook-batch", "5", NULL};
+    pid_t srv = api_spawn_server(url, port, args);
+    ck_assert(api_wait_healthy(port, 15000));
+    char base[64];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    api_resp *r = api_req_at(base, "POST", "/v1/webhook-endpoints", key, "application/json",
+                             "{\"source\":\"standard\"}", strlen("{\"source\":\"standard\"}"), NULL);
+    ck_assert_status(r, 201);
+    char ep[64], secret[128];
+    snprintf(ep, sizeof ep, "%s", str(r->json, "id"));
+    snprintf(secret, sizeof secret, "%s", str(r->json, "secret"));
+    api_resp_free(r);
+
+    enum { N = 90 };
+    bool acked[N] = {false};
+    for (int i = 0; i < N; i++) {
+        if (i == 30) { /* the crash: every PostgreSQL process at once */
+            pid_t pids[256];
+            int np = pg_pids(dir, pids, 256);
+            ck_assert_int_ge(np, 2);
+            for (int k = 0; k < np; k++)
+                kill(pids[k], SIGKILL);
+            struct timespec gone = {0, 300 * 1000 * 1000};
+            nanosleep(&gone, NULL);
+        }
+        if (i == 40) { /* restart: crash recovery, then the instance reconnects by itself */
+            /* backends orphaned by the kill exit once they see the postmaster gone; until then the
+             * old shared memory is in use and a start is refused: retry */
+            int rc = -1;
+            snprintf(cmd, sizeof cmd, "scripts/devdb start '%s' 2>&1", dir);
+            for (int k = 0; k < 20 && rc != 0; k++) {
+                rc = api_run(cmd, out, sizeof out);
+                if (rc != 0) {
+                    struct timespec pause = {0, 500 * 1000 * 1000};
+                    nanosleep(&pause, NULL);
+                }
+            }
+            ck_assert_msg(rc == 0, "restart: %s", out);
+            for (int k = 0; k < 100; k++) {
+                r = api_req_at(base, "GET", "/readyz", NULL, NULL, NULL, 0, NULL);
+                long st = r->status;
+                api_resp_free(r);
+                if (st == 200)
+                    break;
+                struct timespec pause = {0, 100 * 1000 * 1000};
+                nanosleep(&pause, NULL);
+            }
+        }
+        long st = pg_storm_post(base, ep, secret, i);
+        acked[i] = st == 200;
+        if (i >= 30 && i < 40)
+            ck_assert_msg(st != 200, "event %d acknowledged while PostgreSQL was down", i);
+        else if (i < 30 || i >= 45) /* a pooled connection or two may still be reconnecting just after */
+            ck_assert_msg(st == 200, "event %d: %ld", i, st);
+    }
+    pg = PQconnectdb(url);
+    ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+    char left[32] = "?";
+    for (int k = 0; k < 300 && strcmp(left, "0") != 0; k++) {
+        res = PQexec(pg, "SELECT count(*) FROM webhook_events WHERE status = 'pending'");
+        snprintf(left, sizeof left, "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+        struct timespec pause = {0, 50 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    ck_assert_str_eq(left, "0");
+    int nacked = 0;
+    for (int i = 0; i < N; i++) {
+        char dk[64];
+        snprintf(dk, sizeof dk, "standard:msg_pg_%d", i);
+        const char *p[] = {dk};
+        res = PQexecParams(pg,
+                           "SELECT (SELECT string_agg(status, ',') FROM webhook_events WHERE dedupe_key = $1),"
+                           " (SELECT count(*) FROM test_hook_audit WHERE dedupe_key = $1),"
+                           " (SELECT amount_cents FROM deals WHERE external_id = 'pg-' || substr($1, 17))",
+                           1, NULL, p, NULL, NULL, 0);
+        ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+        if (acked[i]) {
+            nacked++;
+            ck_assert_msg(strcmp(PQgetvalue(res, 0, 0), "applied") == 0, "event %d acknowledged, now '%s'", i,
+                          PQgetvalue(res, 0, 0));
+            ck_assert_msg(atoi(PQgetvalue(res, 0, 1)) == 1, "event %d left pending %s times", i, PQgetvalue(res, 0, 1));
+            ck_assert_int_eq(atoll(PQgetvalue(res, 0, 2)), (1000 + i) * 100);
+        } else {
+            ck_assert_msg(PQgetisnull(res, 0, 0), "event %d refused, yet stored as %s", i, PQgetvalue(res, 0, 0));
+        }
+        PQclear(res);
+    }
+    PQfinish(pg);
+    ck_assert_int_ge(nacked, N - 15);
+    kill(srv, SIGTERM);
+    waitpid(srv, NULL, 0);
+    api_devdb("stop", dir, NULL, 0);
+}
+END_TEST
+
 Suite *webhooks_suite(void)
 {
     Suite *s = suite_create("webhooks");
@@ -1366,6 +1575,7 @@ Suite *webhooks_suite(void)
     tcase_add_test(tc, async_store_then_apply_and_held_deals);
     tcase_add_test(tc, async_storm_sigkill_and_two_appliers);
     tcase_add_test(tc, async_backlog_503_and_degraded);
+    tcase_add_test(tc, async_storm_postgres_sigkill);
     suite_add_tcase(s, tc);
     return s;
 }
