@@ -207,4 +207,10 @@ void h_signals(http_req *rq);
 /* h_quota.c: quota plans */
 void h_quota_plans_create(http_req *rq);
 
+/* h_assess.c: RevOps maturity assessments (the seed's revops-audit.yaml) */
+void h_assessments_create(http_req *rq);
+void h_assessments_list(http_req *rq);
+void h_assessments_get(http_req *rq);
+void h_assessments_compare(http_req *rq);
+
 #endif

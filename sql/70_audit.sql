@@ -194,3 +194,39 @@ CREATE OR REPLACE FUNCTION hygiene_counts(ws uuid, at timestamptz, stale_days in
                                  'owner', count(*) FILTER (WHERE item -> 'unknown' ? 'owner'),
                                  'account', count(*) FILTER (WHERE item -> 'unknown' ? 'account'))
                              FROM hygiene_unknown_references(ws))) $$;
+
+-- What the maturity assessment can see of a workspace at `at` (h_assess.c
+-- turns it into levels): the CRM data, the default funnel's definitions and
+-- SLAs, live webhook integrations and their recent deliveries, scheduled
+-- snapshots (weekly reviews), forecast calls kept for accuracy, and the
+-- subscriptions cohort analysis needs.
+CREATE OR REPLACE FUNCTION assessment_evidence(ws uuid, at timestamptz) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    WITH f AS (SELECT document -> 'stages' AS st, version, name FROM funnels
+               WHERE workspace_id = ws AND is_default AND deleted_at IS NULL)
+    SELECT jsonb_build_object(
+        'deals', (SELECT count(*) FROM deals WHERE workspace_id = ws AND deleted_at IS NULL),
+        'accounts', (SELECT count(*) FROM accounts WHERE workspace_id = ws AND deleted_at IS NULL),
+        'funnel_stages', COALESCE((SELECT jsonb_array_length(st) FROM f), 0),
+        -- the seed's funnel as the engine ships it (h_funnels.c DEFAULT_FUNNEL_NAME, never edited) is
+        -- no definition the teams agreed on
+        'funnel_adopted', COALESCE((SELECT version > 1 OR name <> 'B2B SaaS (seed)' FROM f), false),
+        'funnel_stages_defined', COALESCE((SELECT count(*) FROM f, jsonb_array_elements(f.st) x
+                                           WHERE NULLIF(btrim(x ->> 'definition'), '') IS NOT NULL), 0),
+        'funnel_slas', COALESCE((SELECT count(*) FROM f, jsonb_array_elements(f.st) x
+                                 WHERE NULLIF(btrim(x ->> 'sla'), '') IS NOT NULL OR x ? 'sla_hours'), 0),
+        'webhook_endpoints', (SELECT count(*) FROM webhook_endpoints WHERE workspace_id = ws AND deleted_at IS NULL),
+        'webhook_events_30d', (SELECT count(*) FROM webhook_events WHERE workspace_id = ws AND status = 'applied'
+                               AND received_at > at - interval '30 days' AND received_at <= at),
+        'scheduled_snapshots_35d', (SELECT count(*) FROM snapshots WHERE workspace_id = ws
+                                    AND kind IN ('daily', 'weekly') AND as_of > at - interval '35 days'
+                                    AND as_of <= at),
+        'snapshots', (SELECT count(*) FROM snapshots WHERE workspace_id = ws AND as_of <= at),
+        'forecast_submissions', (SELECT count(*) FROM forecast_submissions WHERE workspace_id = ws),
+        'subscriptions', (SELECT count(*) FROM subscriptions WHERE workspace_id = ws)) $$;
+
+CREATE OR REPLACE FUNCTION assessment_json(a assessments) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$ SELECT jsonb_build_object('id', a.id, 'created_at', rfc3339(a.created_at), 'request', a.request)
+                 || a.result $$;

@@ -294,6 +294,234 @@ START_TEST(hygiene_errors_and_roles)
 }
 END_TEST
 
+/* ---- maturity assessments ---- */
+
+static const json_t *dim_of(const json_t *a, const char *name)
+{
+    size_t i;
+    const json_t *d;
+    json_array_foreach(json_object_get(json_object_get(a, "maturity"), "dimensions"), i,
+                       d) if (strcmp(str(d, "dimension"), name) == 0) return d;
+    ck_abort_msg("no dimension %s", name);
+    return NULL;
+}
+
+static const json_t *crit_of(const json_t *a, const char *dim, const char *crit)
+{
+    size_t i, j;
+    const json_t *d, *c;
+    json_array_foreach(json_object_get(json_object_get(a, "rubric"), "dimensions"), i, d)
+    {
+        if (strcmp(str(d, "key"), dim) != 0)
+            continue;
+        json_array_foreach(json_object_get(d, "criteria"), j, c) if (strcmp(str(c, "key"), crit) == 0) return c;
+    }
+    ck_abort_msg("no criterion %s.%s", dim, crit);
+    return NULL;
+}
+
+/* An empty workspace: the engine sees no data, no funnel, no snapshot. The
+ * answers make the maturity total exactly 13 (building's lower edge) and
+ * the rubric exactly 60 (strong foundation's lower edge); one point less
+ * each is foundation (12) and gaps (59.x), and the comparison says so. */
+#define RUBRIC_60                                                                                                      \
+    "\"rubric\":{\"data_integrity\":{\"single_source_of_truth\":0,\"duplicates_below_2pct\":0,"                        \
+    "\"required_fields_enforced\":1,\"hygiene_automated\":2},"                                                         \
+    "\"funnel_definitions\":{\"all_stages_defined\":2,\"agreed_cross_functionally\":2,\"conversion_tracked_weekly\":"  \
+    "2},"                                                                                                              \
+    "\"pipeline_management\":{\"velocity_measured\":2,\"forecast_mape_below_15pct\":2},"                               \
+    "\"cross_team_alignment\":{\"reviewed_monthly\":1,\"handoffs_documented\":1,\"shared_metrics\":2},"                \
+    "\"automation\":{\"lead_routing_under_5min\":1,\"renewal_alerts_automated\":1,\"key_workflows_built\":2},"         \
+    "\"analytics\":{\"leading_indicators_tracked\":2},"                                                                \
+    "\"compensation\":{\"plans_documented\":2,\"aligned_to_strategy\":2,\"accelerators_at_100pct\":2,"                 \
+    "\"simple_max_3_components\":2},"                                                                                  \
+    "\"process_documentation\":{\"playbooks_exist\":2,\"onboarding_covers_them\":2,\"quarterly_review_cycle\":%d}}"
+
+START_TEST(assessment_on_band_edges)
+{
+    api_ws ws, other;
+    api_new_workspace(&ws);
+    api_new_workspace(&other);
+    char body[2400];
+    snprintf(body, sizeof body,
+             "{\"company_name\":\"Acme\",\"arr_current\":\"$800K\",\"stage\":\"<$1M\",\"model\":\"plg\","
+             "\"team_size\":{\"marketing\":1,\"sales\":2,\"cs\":1,\"revops\":0},\"tech_stack\":{\"crm\":\"HubSpot\"},"
+             "\"current_pain\":[\"no single source of truth for pipeline\"],"
+             "\"answers\":{\"dimensions\":{\"data\":5,\"analytics\":3,\"alignment\":4,\"enablement\":3}," RUBRIC_60
+             "}}",
+             2);
+    api_resp *r = api_send_json("POST", "/v1/assessments", ws.write, body);
+    ck_assert_status(r, 201);
+    const json_t *a = r->json;
+    char first[40];
+    snprintf(first, sizeof first, "%s", str(a, "id"));
+    const json_t *m = json_object_get(a, "maturity");
+    /* data: the engine sees no record, so its evidence (1) stands against the answer 5 */
+    ck_assert_int_eq(json_integer_value(json_object_get(dim_of(a, "data"), "score")), 1);
+    ck_assert_str_eq(str(dim_of(a, "data"), "source"), "evidence");
+    ck_assert_int_eq(json_integer_value(json_object_get(dim_of(a, "data"), "answer")), 5);
+    ck_assert_int_eq(json_integer_value(json_object_get(dim_of(a, "process"), "score")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(dim_of(a, "technology"), "score")), 1);
+    /* analytics: no deals, no evidence: the answer */
+    ck_assert_str_eq(str(dim_of(a, "analytics"), "source"), "answer");
+    ck_assert_int_eq(json_integer_value(json_object_get(dim_of(a, "alignment"), "score")), 4);
+    ck_assert_int_eq(json_integer_value(json_object_get(m, "total")), 13);
+    ck_assert_str_eq(str(m, "stage"), "building");
+    ck_assert_str_eq(str(m, "focus"), "standardize processes, integrate tools");
+    ck_assert_str_eq(str(m, "weakest"), "data");
+    const json_t *rb = json_object_get(a, "rubric");
+    ck_assert_double_eq_tol(num(rb, "total"), 60.0, 1e-9);
+    ck_assert_str_eq(str(rb, "band"), "strong_foundation");
+    /* evidence 0 where the engine sees nothing it needs: the answer 2 does not count */
+    const json_t *c = crit_of(a, "funnel_definitions", "all_stages_defined");
+    ck_assert_int_eq(json_integer_value(json_object_get(c, "score")), 0);
+    ck_assert_str_eq(str(c, "source"), "evidence");
+    c = crit_of(a, "data_integrity", "duplicates_below_2pct");
+    ck_assert_str_eq(str(c, "source"), "answer");
+    c = crit_of(a, "pipeline_management", "coverage_tracked");
+    ck_assert_str_eq(str(c, "source"), "evidence");
+    ck_assert_int_eq(json_integer_value(json_object_get(c, "score")), 0);
+    /* the seed's edge cases: pre-$1M and PLG */
+    const json_t *e = json_object_get(a, "edge_cases");
+    ck_assert_int_eq(json_array_size(e), 2);
+    ck_assert_str_eq(str(json_array_get(e, 0), "case"), "startup_pre_1m");
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(json_array_get(e, 0), "advice"), 0)),
+                     "Skip territory design and comp complexity");
+    ck_assert_str_eq(str(json_array_get(e, 1), "case"), "plg_dominant");
+    ck_assert_str_eq(r->location[0] ? "set" : "", "set");
+    api_resp_free(r);
+
+    /* one point less each: 12 (foundation) and 59.17 (gaps); enablement 2, the quarterly review 1 */
+    snprintf(body, sizeof body,
+             "{\"company_name\":\"Acme\",\"stage\":\"$1-5M\","
+             "\"answers\":{\"dimensions\":{\"analytics\":3,\"alignment\":4,\"enablement\":2}," RUBRIC_60 "}}",
+             1);
+    r = api_send_json("POST", "/v1/assessments", ws.write, body);
+    ck_assert_status(r, 201);
+    char second[40];
+    snprintf(second, sizeof second, "%s", str(r->json, "id"));
+    m = json_object_get(r->json, "maturity");
+    ck_assert_int_eq(json_integer_value(json_object_get(m, "total")), 12);
+    ck_assert_str_eq(str(m, "stage"), "foundation");
+    rb = json_object_get(r->json, "rubric");
+    ck_assert_double_eq_tol(num(rb, "total"), 60.0 - 7.0 / 6.0, 1e-9);
+    ck_assert_str_eq(str(rb, "band"), "gaps_costing_revenue");
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "edge_cases")), 0);
+    api_resp_free(r);
+
+    /* compared with the one before it */
+    char path[160];
+    snprintf(path, sizeof path, "/v1/assessments/%s/compare", second);
+    r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(r->json, "against"), first);
+    const json_t *mt = json_object_get(json_object_get(r->json, "maturity"), "total");
+    ck_assert_double_eq(num(mt, "from"), 13);
+    ck_assert_double_eq(num(mt, "to"), 12);
+    ck_assert_double_eq(num(mt, "delta"), -1);
+    ck_assert_str_eq(str(json_object_get(json_object_get(r->json, "maturity"), "stage"), "from"), "building");
+    const json_t *en = json_array_get(json_object_get(json_object_get(r->json, "maturity"), "dimensions"), 5);
+    ck_assert_str_eq(str(en, "dimension"), "enablement");
+    ck_assert_double_eq(num(en, "delta"), -1);
+    ck_assert_str_eq(str(json_object_get(json_object_get(r->json, "rubric"), "band"), "to"), "gaps_costing_revenue");
+    api_resp_free(r);
+    /* the first has nothing before it */
+    snprintf(path, sizeof path, "/v1/assessments/%s/compare", first);
+    r = api_get(path, ws.read);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+
+    /* listed newest first, one per page */
+    r = api_get("/v1/assessments?limit=1", ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(json_array_get(json_object_get(r->json, "items"), 0), "id"), second);
+    ck_assert(json_is_string(json_object_get(r->json, "next_cursor")));
+    api_resp_free(r);
+    /* isolation and roles */
+    snprintf(path, sizeof path, "/v1/assessments/%s", first);
+    r = api_get(path, other.read);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    r = api_get("/v1/assessments", other.read);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "items")), 0);
+    api_resp_free(r);
+    snprintf(path, sizeof path, "/v1/assessments/%s/compare?against=%s", second, first);
+    r = api_get(path, other.read);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/assessments", ws.read, "{}");
+    ck_assert_status(r, 403);
+    api_resp_free(r);
+    r = api_get(path + 0, ws.read);
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+}
+END_TEST
+
+START_TEST(assessment_from_yaml_and_evidence)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    send(&ws, "PUT", "/v1/accounts/a1", "{\"name\":\"Acme\"}");
+    char body[600], close[11], at[11];
+    snprintf(body, sizeof body,
+             "{\"name\":\"d1\",\"amount\":1000,\"stage\":\"opportunity\",\"owner\":\"ann\",\"account\":\"a1\","
+             "\"expected_close_date\":\"%s\",\"custom\":{\"next_step\":\"Call\"},\"as_of\":\"%sT00:00:00Z\"}",
+             api_day(30, close), api_day(-1, at));
+    send(&ws, "PUT", "/v1/deals/d1", body);
+    /* the seed's template as it is, empty strings and all */
+    static const char yaml[] = "company_name: \"\"\narr_current: \"\"\narr_target: \"\"\nstage: \"\"\nmodel: \"\"\n"
+                               "avg_deal_size: \"\"\nsales_cycle_days: \"\"\nteam_size:\n  marketing: 0\n  sales: 0\n"
+                               "  cs: 0\n  revops: 0\ntech_stack:\n  crm: \"\"\n  billing: \"\"\ncurrent_pain:\n"
+                               "  - \"\"\n";
+    const char *const hdr[] = {NULL};
+    api_resp *r = api_req("POST", "/v1/assessments", ws.write, "application/yaml", yaml, sizeof yaml - 1, hdr);
+    ck_assert_status(r, 201);
+    const json_t *a = r->json;
+    /* data: every measured hygiene rule green (1 account, 1 complete fresh deal, no references broken) */
+    const json_t *d = dim_of(a, "data");
+    ck_assert_int_eq(json_integer_value(json_object_get(d, "score")), 5);
+    ck_assert_str_eq(str(d, "source"), "evidence");
+    /* technology: data stored, no live integration; analytics: deals, no scheduled snapshot */
+    ck_assert_int_eq(json_integer_value(json_object_get(dim_of(a, "technology"), "score")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(dim_of(a, "analytics"), "score")), 1);
+    ck_assert_str_eq(str(dim_of(a, "alignment"), "source"), "default");
+    const json_t *c = crit_of(a, "data_integrity", "duplicates_below_2pct");
+    ck_assert_int_eq(json_integer_value(json_object_get(c, "score")), 2);
+    ck_assert_str_eq(str(c, "source"), "evidence");
+    c = crit_of(a, "data_integrity", "required_fields_enforced");
+    ck_assert_int_eq(json_integer_value(json_object_get(c, "score")), 2);
+    ck_assert_int_eq(
+        json_integer_value(json_object_get(json_object_get(json_object_get(a, "evidence"), "hygiene"), "green")), 4);
+    api_resp_free(r);
+
+    /* what breaks a rule is a 422 naming the field */
+    r = api_send_json("POST", "/v1/assessments", ws.write, "{\"stage\":\"$2M\"}");
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/assessments", ws.write, "{\"answers\":{\"dimensions\":{\"data\":6}}}");
+    ck_assert_status(r, 422);
+    ck_assert_str_eq(str(json_array_get(json_object_get(r->json, "errors"), 0), "field"), "answers.dimensions.data");
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/assessments", ws.write,
+                      "{\"answers\":{\"rubric\":{\"automation\":{\"lead_routing\":2}}}}");
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/assessments", ws.write, "{\"budget\":1}");
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/assessments", ws.write, "[1]");
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+    r = api_req("POST", "/v1/assessments", ws.write, "application/yaml", "a: [", 4, hdr);
+    ck_assert_status(r, 400);
+    api_resp_free(r);
+    r = api_get("/v1/assessments/00000000-0000-0000-0000-000000000000", ws.read);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+}
+END_TEST
+
 Suite *audit_suite(void)
 {
     Suite *s = suite_create("audit");
@@ -303,5 +531,10 @@ Suite *audit_suite(void)
     tcase_add_test(t, deal_rules_on_a_crafted_pipeline);
     tcase_add_test(t, hygiene_errors_and_roles);
     suite_add_tcase(s, t);
+    TCase *a = tcase_create("assessments");
+    tcase_set_timeout(a, 60);
+    tcase_add_test(a, assessment_on_band_edges);
+    tcase_add_test(a, assessment_from_yaml_and_evidence);
+    suite_add_tcase(s, a);
     return s;
 }
