@@ -4,7 +4,7 @@
 BUILD    ?= build
 CC       ?= cc
 SANITIZE ?= 0
-PKGS      = libmicrohttpd jansson libpq yaml-0.1 openssl
+PKGS      = libmicrohttpd jansson libpq yaml-0.1 openssl zlib
 TEST_PKGS = check libcurl
 
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
@@ -204,6 +204,11 @@ run: deps
 $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libcore.a $(BUILD)/.flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -O3 -o $@ $< $(BUILD)/libcore.a -lm
+
+# bench_gzip measures server/gzip.c's encoder (zlib), not core
+$(BUILD)/bench/bench_gzip: tests/bench/bench_gzip.c server/gzip.c $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(PKG_CFLAGS) -o $@ tests/bench/bench_gzip.c server/gzip.c $(PKG_LIBS) $(LDSAN)
 
 $(BUILD)/bench/hook_load: tests/bench/hook_load.c $(BUILD)/.flags
 	@mkdir -p $(dir $@)

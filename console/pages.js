@@ -66,7 +66,11 @@ function snapshotWaterfall(d) {
 }
 
 async function weekOverWeek(box, period, trendPoints, rerender) {
-  const snaps = (await all('/v1/snapshots', 400)).filter((s) => s.period === period || !s.period)
+  // the two latest snapshots up to the period's last weekly point (the one on
+  // the Monday after a period's last day is its end state: its label names
+  // the next quarter, so snapshots are not filtered by their period)
+  const upto = trendPoints.length ? trendPoints[trendPoints.length - 1].as_of : null;
+  const snaps = (await all('/v1/snapshots', 400)).filter((s) => !upto || s.as_of.slice(0, 10) <= upto)
     .sort((a, b) => a.as_of.localeCompare(b.as_of));
   box.replaceChildren(h('h2', {}, 'What changed since last week'));
   if (session.can('write') && trendPoints.length >= 2) {
@@ -209,7 +213,7 @@ async function dashboardPage(root, params, alive) {
   const yamlBox = h('div', {});
   const yamlBtn = h('button', { type: 'button', class: 'secondary', 'data-control': 'yaml', onclick: async () => {
     if (yamlBox.firstChild) { yamlBox.replaceChildren(); yamlBtn.textContent = 'Show YAML'; return; }
-    const text = await get(`/v1/dashboard${q || `?period=${encodeURIComponent(doc.period)}`}`, { accept: 'application/yaml' });
+    const text = await get(`/v1/dashboard${q}`, { accept: 'application/yaml' }); // the same call as the JSON above
     yamlBox.replaceChildren(h('pre', { class: 'yaml', tabindex: '0', 'aria-label': 'The dashboard as YAML' }, text));
     yamlBtn.textContent = 'Hide YAML';
   } }, 'Show YAML');
@@ -239,6 +243,7 @@ async function dashboardPage(root, params, alive) {
 // ---- Pipeline -------------------------------------------------------------
 
 async function dealDetail(box, id) {
+  box.hidden = false;
   box.replaceChildren(h('h2', {}, `Deal ${id}`), loading());
   const d = await get(`/v1/deals/${encodeURIComponent(id)}`);
   const facts = [['Name', d.name], ['Owner', d.owner], ['Account', d.account], ['Stage', d.stage], ['Status', d.status],
@@ -257,7 +262,7 @@ async function dealDetail(box, id) {
 
 async function pipelinePage(root, params, alive) {
   root.append(h('h1', {}, 'Pipeline'));
-  const dealBox = h('section', { class: 'card', 'aria-label': 'Deal' });
+  const dealBox = h('section', { class: 'card', 'aria-label': 'Deal', hidden: true });
   const find = h('form', { class: 'toolbar', onsubmit: (e) => { e.preventDefault(); const v = e.target.deal.value.trim(); if (v) { setParams({ deal: v }); dealDetail(dealBox, v).catch((x) => dealBox.append(errorBox(x))); } } },
     h('label', {}, 'Deal id ', h('input', { name: 'deal', id: 'deal-id', value: params.get('deal') || '', spellcheck: 'false' })), h('button', { type: 'submit' }, 'Open'));
   root.append(find);

@@ -365,6 +365,10 @@ awk -F'|' 'NR > 2 && $4 ~ /from scratch/ {n = $2 + 0; split($5, t, " "); print n
         result "territory.max_over_mean.$n" "$mm" "<=" 1.02 "" "composite max/mean, $n accounts (lower bound $lb)"
     done
 
+# ---- response compression (its own cluster and server: scripts/bench-gzip.sh) -------
+say "gzip content-coding"
+BUILD="$build" BENCH_SECONDS="$secs" BENCH_RUNS="$runs" BENCH_CONNECTIONS="$conns" scripts/bench-gzip.sh >"$tmp/gzip.md"
+
 # ---- report ------------------------------------------------------------------------
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 out=docs/benchmarks.md
@@ -417,6 +421,15 @@ out=docs/benchmarks.md
     echo
     cat "$tmp/territory.md"
     echo
+    echo "## Response compression"
+    echo
+    echo "The same answers with and without \`Accept-Encoding: gzip\` (server/gzip.c, zlib level 6), in the same"
+    echo "run on one server with the demo workspace (scripts/bench-gzip.sh): bytes on the wire, one client's"
+    echo "median request time over loopback (50 requests each way), and wrk throughput (cached answers, so"
+    echo "the difference is the coding's CPU cost):"
+    echo
+    cat "$tmp/gzip.md"
+    echo
     echo "## Against the goals (make bench-check)"
     echo
     echo '```'
@@ -427,6 +440,6 @@ out=docs/benchmarks.md
         cat docs/benchmarks-notes.md
     fi
 } >"$out"
-cat "$tmp/http.md" "$tmp/mem.md" "$tmp/snap.md" "$tmp/learned.md" "$tmp/hooks.md" "$tmp/forecast.md" "$tmp/numpy.md" "$tmp/territory.md"
+cat "$tmp/http.md" "$tmp/mem.md" "$tmp/snap.md" "$tmp/learned.md" "$tmp/hooks.md" "$tmp/forecast.md" "$tmp/numpy.md" "$tmp/territory.md" "$tmp/gzip.md"
 scripts/bench-check.sh "$results"
 say "wrote $out and $results"

@@ -24,6 +24,7 @@ need have_pc libpq libpq-dev
 need have_pc check check
 need have_pc yaml-0.1 libyaml-dev
 need have_pc openssl libssl-dev
+need have_pc zlib zlib1g-dev
 need have_pc libcurl libcurl4-openssl-dev
 need have_glob "/usr/lib/postgresql/*/bin/initdb" postgresql
 need have_cmd psql postgresql-client

@@ -16,6 +16,7 @@ cat <<MSG
 
 revopsd: database $DATABASE_URL
 revopsd: admin key for workspace 'demo' (shown once): $key
+revopsd: console: http://$listen/ (sign in with that key; the demo's data ends in 2017-Q4)
 
   curl -s http://$listen/readyz
   curl -s -H 'Authorization: Bearer $key' http://$listen/v1/workspace

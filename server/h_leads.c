@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "caldate.h"
 #include "crm.h"
+#include "funnel.h"
+#include "funneldoc.h"
 #include "handlers.h"
 #include "jsonv.h"
 
@@ -489,4 +492,158 @@ void h_leads_list(http_req *rq)
         return;
     }
     http_reply_page(rq, r, limit);
+}
+
+/* ---- funnel volumes from leads ---------------------------------------------- */
+
+typedef struct {
+    char *key;
+    long long counts[FUNNEL_MAX_STAGES];
+} lf_group;
+
+/* The diagnosis of one group's counts, as FunnelDiagnosis transitions. */
+static json_t *lf_group_json(const funnel_def *def, const lf_group *g)
+{
+    funnel_diagnosis d;
+    funnel_diagnose(def, g->counts, &d);
+    json_t *counts = json_object(), *tr = json_array();
+    for (int i = 0; i < def->nstages; i++)
+        if (g->counts[i] >= 0)
+            json_object_set_new(counts, def->stages[i].key, json_integer(g->counts[i]));
+    for (int i = 0; i < d.ntransitions; i++) {
+        const funnel_transition *t = &d.transitions[i];
+        const funnel_benchmark *b = &def->bench[t->bench];
+        if (t->from_count < 0 || t->to_count < 0)
+            continue;
+        json_array_append_new(tr,
+                              json_pack("{s:s, s:s, s:I, s:I, s:o, s:o}", "from", def->stages[b->from].key, "to",
+                                        def->stages[b->to].key, "from_count", (json_int_t)t->from_count, "to_count",
+                                        (json_int_t)t->to_count, "rate", t->has_rate ? json_real(t->rate) : json_null(),
+                                        "tier", t->has_rate ? json_string(funnel_tier_name(t->tier)) : json_null()));
+    }
+    json_t *bn = json_null();
+    if (d.bottleneck >= 0) {
+        const funnel_benchmark *b = &def->bench[d.transitions[d.bottleneck].bench];
+        bn = json_pack("{s:s, s:s}", "from", def->stages[b->from].key, "to", def->stages[b->to].key);
+    }
+    return json_pack("{s:o, s:o, s:o, s:o, s:s}", "key", g->key ? json_string(g->key) : json_null(), "counts", counts,
+                     "transitions", tr, "bottleneck", bn, "summary", d.explanation);
+}
+
+/* Count one lead into its group: every stage it reached by its stage history
+ * (funnel_reaches: a later stage passes the ones before it), the opportunity
+ * stage when a deal is linked to it, the won stage when one of them is won. */
+static void lf_count(const funnel_def *def, lf_group *g, int mql, const char *stages_json, bool has_deal, bool won)
+{
+    json_t *st = json_loads(stages_json, 0, NULL);
+    int opp = funnel_stage_index(def, "opportunity"), wonix = -1;
+    for (int i = 0; i < def->nstages; i++)
+        if (def->stages[i].won)
+            wonix = i;
+    for (int t = mql; t < def->nstages; t++) {
+        bool r = (has_deal && opp >= 0 && funnel_reaches(def, opp, t)) ||
+                 (won && wonix >= 0 && funnel_reaches(def, wonix, t));
+        size_t k;
+        json_t *s;
+        json_array_foreach(st, k, s)
+        {
+            int si = funnel_stage_index(def, json_string_value(s) ? json_string_value(s) : "");
+            r = r || (si >= 0 && funnel_reaches(def, si, t));
+        }
+        if (g->counts[t] < 0)
+            g->counts[t] = 0;
+        g->counts[t] += r;
+    }
+    json_decref(st);
+}
+
+void h_leads_funnel(http_req *rq)
+{
+    app_err err = {0};
+    const char *from = http_query(rq, "from"), *to = http_query(rq, "to"), *group_by = http_query(rq, "group_by");
+    caldate_t df = 0, dt = 0;
+    if (!from || !caldate_parse(from, &df))
+        app_err_field(&err, "from", "is required: a date YYYY-MM-DD (the first day)");
+    if (!to || !caldate_parse(to, &dt))
+        app_err_field(&err, "to", "is required: a date YYYY-MM-DD (the last day, included)");
+    else if (from && df > dt)
+        app_err_field(&err, "to", "must not be before from");
+    if (group_by && strcmp(group_by, "source") != 0 && strcmp(group_by, "owner") != 0)
+        app_err_field(&err, "group_by", "must be source or owner");
+    if (err.code != ERR_NONE) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    db_conn *db = http_db(rq);
+    if (!db)
+        return;
+    if (funnels_ensure_default(db, rq->auth.workspace_id, &err) != 0) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    const char *p[] = {rq->auth.workspace_id};
+    PGresult *fr = db_query(
+        db, "SELECT document FROM funnels WHERE workspace_id = $1 AND is_default AND deleted_at IS NULL", 1, p, &err);
+    if (!fr) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    json_t *doc = PQntuples(fr) ? json_loads(PQgetvalue(fr, 0, 0), 0, NULL) : NULL;
+    PQclear(fr);
+    funnel_def def;
+    int mql = -1;
+    if (!doc || funneldoc_to_def(doc, &def) != 0 || (mql = funnel_stage_index(&def, "mql")) < 0) {
+        json_decref(doc);
+        http_fail(rq, ERR_CONFLICT, "The default funnel has no mql stage to start the lead cohorts from");
+        return;
+    }
+    json_decref(doc);
+    char end[16];
+    caldate_format(dt + 1, end, sizeof end);
+    const char *q[] = {rq->auth.workspace_id, from, end, group_by};
+    /* the leads that entered MQL in the period: their group, every stage they
+     * entered, and whether a linked deal exists / is won */
+    PGresult *r =
+        db_query(db,
+                 "SELECT CASE $4::text WHEN 'source' THEN l.original_source WHEN 'owner' THEN l.owner END,"
+                 " (SELECT COALESCE(jsonb_agg(DISTINCT h.stage), '[]') FROM lead_stage_history h"
+                 "  WHERE h.workspace_id = l.workspace_id AND h.lead_id = l.external_id),"
+                 " EXISTS (SELECT 1 FROM deals d WHERE d.workspace_id = l.workspace_id AND l.deals ? d.external_id"
+                 "         AND d.deleted_at IS NULL),"
+                 " EXISTS (SELECT 1 FROM deals d WHERE d.workspace_id = l.workspace_id AND l.deals ? d.external_id"
+                 "         AND d.deleted_at IS NULL AND d.status = 'won')"
+                 " FROM leads l WHERE l.workspace_id = $1 AND l.deleted_at IS NULL"
+                 " AND EXISTS (SELECT 1 FROM lead_stage_history h WHERE h.workspace_id = l.workspace_id"
+                 "   AND h.lead_id = l.external_id AND h.stage = 'mql'"
+                 "   AND h.entered_at >= $2::date::timestamptz AND h.entered_at < $3::date::timestamptz)"
+                 " ORDER BY 1 NULLS LAST",
+                 4, q, &err);
+    if (!r) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    lf_group *gs = calloc((size_t)PQntuples(r) + 1, sizeof *gs);
+    size_t ng = 0;
+    for (int i = 0; gs && i < PQntuples(r); i++) {
+        const char *key = PQgetisnull(r, i, 0) ? NULL : PQgetvalue(r, i, 0);
+        lf_group *g = ng ? &gs[ng - 1] : NULL;
+        if (!g || !((g->key == NULL && key == NULL) || (g->key && key && strcmp(g->key, key) == 0))) {
+            g = &gs[ng++];
+            g->key = key ? strdup(key) : NULL;
+            for (int s = 0; s < FUNNEL_MAX_STAGES; s++)
+                g->counts[s] = -1;
+        }
+        lf_count(&def, g, mql, PQgetvalue(r, i, 1), strcmp(PQgetvalue(r, i, 2), "t") == 0,
+                 strcmp(PQgetvalue(r, i, 3), "t") == 0);
+    }
+    PQclear(r);
+    json_t *groups = json_array();
+    for (size_t i = 0; gs && i < ng; i++) {
+        json_array_append_new(groups, lf_group_json(&def, &gs[i]));
+        free(gs[i].key);
+    }
+    free(gs);
+    http_reply_json(rq, 200,
+                    json_pack("{s:s, s:s, s:o, s:o}", "from", from, "to", to, "group_by",
+                              group_by ? json_string(group_by) : json_null(), "groups", groups));
 }

@@ -432,6 +432,7 @@ static int rule_matches(db_conn *c, const char *ws, const json_t *doc, const cha
 {
     routing_cond cond;
     char why[160];
+    v->nbuf = 0; /* the rendered numbers are per rule: a long rule list never runs out */
     if (!routing_parse(cond_text, &cond, why, sizeof why))
         return 0;
     const json_t *lists = json_object_get(doc, "lists");

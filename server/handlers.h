@@ -144,6 +144,7 @@ void h_leads_get(http_req *rq);
 void h_leads_list(http_req *rq);
 void h_leads_delete(http_req *rq);
 void h_leads_batch(http_req *rq);
+void h_leads_funnel(http_req *rq);
 /* h_activities.c: activities and touchpoints */
 void h_activities_create(http_req *rq);
 void h_activities_batch(http_req *rq);

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gzip.h"
 #include "jsonv.h"
 #include "log.h"
 #include "prom.h"
@@ -1087,6 +1088,7 @@ static void dispatch(http_req *rq)
 
 static enum MHD_Result send_reply(struct MHD_Connection *conn, http_req *rq)
 {
+    bool by_encoding = gzip_reply(rq); /* may gzip rq->reply (server/gzip.c) */
     struct MHD_Response *resp = rq->reply
                                     ? MHD_create_response_from_buffer(rq->reply_len, rq->reply, MHD_RESPMEM_MUST_FREE)
                                     : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
@@ -1101,6 +1103,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, http_req *rq)
     add_cors_headers(rq);
     for (int i = 0; i < rq->nheaders; i++)
         MHD_add_response_header(resp, rq->headers[i][0], rq->headers[i][1]);
+    gzip_vary(resp, by_encoding); /* one Vary: Accept, Origin, Accept-Encoding */
     /* shutting down: a keep-alive client must not keep this instance busy
      * with new requests on an old connection; it reconnects elsewhere */
     if (__atomic_load_n(&rq->srv->stopping, __ATOMIC_SEQ_CST))

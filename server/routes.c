@@ -79,6 +79,7 @@ const http_route routes[] = {
     {"GET", "/v1/reps/{id}/scorecard", h_reps_scorecard, ROLE_READ, 0},
     {"POST", "/v1/leads/batch", h_leads_batch, ROLE_WRITE, 0},
     {"GET", "/v1/leads", h_leads_list, ROLE_READ, 0},
+    {"GET", "/v1/leads/funnel", h_leads_funnel, ROLE_READ, 0},
     {"PUT", "/v1/leads/{id}", h_leads_put, ROLE_WRITE, 0},
     {"GET", "/v1/leads/{id}", h_leads_get, ROLE_READ, 0},
     {"DELETE", "/v1/leads/{id}", h_leads_delete, ROLE_WRITE, 0},

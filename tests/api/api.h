@@ -27,6 +27,8 @@ typedef struct {
     char content_length[32];
     char replayed[16]; /* Idempotent-Replayed */
     char retry_after[16];
+    char content_encoding[32];
+    size_t wire_len; /* the body's bytes as sent: len is after gzip decoding (Content-Encoding: gzip) */
 } api_resp;
 
 typedef struct {

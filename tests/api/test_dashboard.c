@@ -1,7 +1,9 @@
 /* test_dashboard.c - the dashboard's numbers, exactly, in JSON and YAML. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api.h"
 #include "yconv.h"
@@ -322,6 +324,142 @@ START_TEST(the_current_quarter_matches_post_forecasts)
 }
 END_TEST
 
+/* GET path with Accept-Encoding ae (and one more header, or NULL). */
+static api_resp *get_coded(const char *path, const char *key, const char *ae, const char *more)
+{
+    char h1[128];
+    snprintf(h1, sizeof h1, "Accept-Encoding: %s", ae);
+    const char *h[] = {h1, more, NULL};
+    return api_req("GET", path, key, NULL, NULL, 0, h);
+}
+
+static bool vary_has(const api_resp *r, const char *name)
+{
+    /* whole names of the joined Vary list, once */
+    int seen = 0;
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", r->vary);
+    for (char *save = NULL, *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
+        seen += strcasecmp(t, name) == 0;
+    ck_assert_msg(seen <= 1, "Vary names %s twice: %s", name, r->vary);
+    return seen == 1;
+}
+
+/* gzip content-coding (issue 15: "responses are never compressed; 50 deals
+ * are 28 KB"): negotiated by Accept-Encoding with q-values, the decoded body
+ * byte for byte the identity one, Vary merged, never a 204/304 body. The
+ * harness decodes gzip (tests/api/harness.c) and the contract checks the
+ * decoded answers. */
+START_TEST(responses_are_gzip_coded_when_asked)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char body[20000];
+    size_t n = (size_t)snprintf(body, sizeof body, "{\"items\":[");
+    for (int i = 0; i < 50; i++)
+        n += (size_t)snprintf(body + n, sizeof body - n,
+                              "%s{\"id\":\"deal-%02d\",\"name\":\"Renewal %02d for a customer\",\"amount\":%d,"
+                              "\"stage\":\"proposal\",\"expected_close_date\":\"2026-03-%02d\"}",
+                              i ? "," : "", i, i, 1000 + 37 * i, 1 + i % 28);
+    snprintf(body + n, sizeof body - n, "]}");
+    send(&ws, "POST", "/v1/deals/batch", body);
+
+    api_resp *plain = api_get("/v1/deals?limit=50", ws.read);
+    ck_assert_status(plain, 200);
+    ck_assert_uint_eq(json_array_size(json_object_get(plain->json, "items")), 50);
+    ck_assert_str_eq(plain->content_encoding, "");
+    ck_assert(vary_has(plain, "Accept-Encoding")); /* a cache must not hand it to a gzip client either way */
+    api_resp *gz = get_coded("/v1/deals?limit=50", ws.read, "gzip", NULL);
+    ck_assert_status(gz, 200);
+    ck_assert_str_eq(gz->content_encoding, "gzip");
+    ck_assert_uint_eq(gz->len, plain->len);
+    ck_assert(memcmp(gz->body, plain->body, plain->len) == 0);
+    ck_assert_msg(gz->wire_len * 4 < plain->len, "50 deals: %zu bytes coded, %zu plain", gz->wire_len, plain->len);
+    ck_assert_uint_eq((size_t)atol(gz->content_length), gz->wire_len);
+    api_resp_free(gz);
+
+    /* q-values, names case-insensitive; gzip by name wins over * */
+    static const struct {
+        const char *ae;
+        bool coded;
+    } cases[] = {{"GZIP", true},
+                 {"deflate, gzip;q=0.5", true},
+                 {"*", true},
+                 {"*;q=0.1", true},
+                 {"x-gzip", true},
+                 {"gzip;q=0", false},
+                 {"gzip;q=0.000", false},
+                 {"gzip;q=0, *", false},
+                 {"br, deflate", false},
+                 {"identity", false},
+                 {"", false},
+                 {"gzip ; q=1.0 , identity;q=0.5", true},
+                 {"*;q=0, identity", false}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        api_resp *r = get_coded("/v1/deals?limit=50", ws.read, cases[i].ae, NULL);
+        ck_assert_status(r, 200);
+        ck_assert_msg((strcmp(r->content_encoding, "gzip") == 0) == cases[i].coded, "Accept-Encoding: %s -> '%s'",
+                      cases[i].ae, r->content_encoding);
+        ck_assert(r->len == plain->len && memcmp(r->body, plain->body, plain->len) == 0);
+        api_resp_free(r);
+    }
+    api_resp_free(plain);
+
+    /* a small body stays as it is, unless identity is refused */
+    api_resp *small = get_coded("/v1/workspace", ws.read, "gzip", NULL);
+    ck_assert_status(small, 200);
+    ck_assert_msg(small->len < 1024, "the workspace is %zu bytes", small->len);
+    ck_assert_str_eq(small->content_encoding, "");
+    ck_assert(vary_has(small, "Accept-Encoding"));
+    api_resp *forced = get_coded("/v1/workspace", ws.read, "identity;q=0, gzip", NULL);
+    ck_assert_str_eq(forced->content_encoding, "gzip");
+    ck_assert(forced->len == small->len && memcmp(forced->body, small->body, small->len) == 0);
+    api_resp_free(forced);
+    api_resp_free(small);
+
+    /* the dashboard, JSON and YAML: Vary merges Accept and Accept-Encoding; the
+     * coded answer keeps the ETag (If-Match compares strongly: server/gzip.c) and gets a 304 */
+    api_resp *dj = api_get("/v1/dashboard?period=2026-Q1", ws.read);
+    api_resp *dz = get_coded("/v1/dashboard?period=2026-Q1", ws.read, "gzip", NULL);
+    ck_assert_status(dz, 200);
+    ck_assert_str_eq(dz->content_encoding, "gzip");
+    ck_assert(dz->len == dj->len && memcmp(dz->body, dj->body, dj->len) == 0);
+    ck_assert(vary_has(dz, "Accept") && vary_has(dz, "Accept-Encoding"));
+    ck_assert(vary_has(dj, "Accept") && vary_has(dj, "Accept-Encoding"));
+    char inm[200];
+    ck_assert(dj->etag[0] == '"');
+    ck_assert_str_eq(dz->etag, dj->etag);
+    snprintf(inm, sizeof inm, "If-None-Match: %s", dz->etag);
+    api_resp *nm = get_coded("/v1/dashboard?period=2026-Q1", ws.read, "gzip", inm);
+    ck_assert_status(nm, 304);
+    ck_assert_str_eq(nm->content_encoding, ""); /* no body, no coding */
+    ck_assert_str_eq(nm->etag, dj->etag);
+    /* RFC 9110 8.6: a 304's Content-Length is the one the 200 would have had */
+    ck_assert_uint_eq((size_t)atol(nm->content_length), dz->wire_len);
+    ck_assert(vary_has(nm, "Accept-Encoding"));
+    api_resp_free(nm);
+    snprintf(inm, sizeof inm, "If-None-Match: W/%s", dj->etag); /* weak comparison, as before */
+    nm = get_coded("/v1/dashboard?period=2026-Q1", ws.read, "gzip", inm);
+    ck_assert_status(nm, 304);
+    api_resp_free(nm);
+    api_resp *yj = get_coded("/v1/dashboard?period=2026-Q1", ws.read, "identity", "Accept: application/yaml");
+    api_resp *yz = get_coded("/v1/dashboard?period=2026-Q1", ws.read, "gzip", "Accept: application/yaml");
+    ck_assert_str_eq(yz->content_encoding, "gzip");
+    ck_assert(yz->len == yj->len && memcmp(yz->body, yj->body, yj->len) == 0);
+    api_resp_free(yj);
+    api_resp_free(yz);
+    api_resp_free(dj);
+    api_resp_free(dz);
+
+    /* a 204 has no body to code */
+    const char *h[] = {"Accept-Encoding: gzip", NULL};
+    api_resp *del = api_req("DELETE", "/v1/deals/deal-00", ws.write, NULL, NULL, 0, h);
+    ck_assert_status(del, 204);
+    ck_assert_str_eq(del->content_encoding, "");
+    api_resp_free(del);
+}
+END_TEST
+
 /* Without ?period= the answer is for the current quarter unless it has no
  * data; then for the latest quarter with data, and it says so (issue 18). */
 START_TEST(default_period_is_the_latest_with_data)
@@ -378,6 +516,7 @@ Suite *dashboard_suite(void)
     tcase_add_test(tc, default_period_is_the_latest_with_data);
     tcase_add_test(tc, cohorts_and_unit_economics);
     tcase_add_test(tc, the_current_quarter_matches_post_forecasts);
+    tcase_add_test(tc, responses_are_gzip_coded_when_asked);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -938,6 +938,80 @@ START_TEST(sla_accept_in_business_hours_across_a_weekend)
 }
 END_TEST
 
+START_TEST(funnel_volumes_from_leads)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char d20[32], d15[32], d10[32], d5[32], body[512];
+    ts(-20, "10:00:00", d20);
+    ts(-15, "10:00:00", d15);
+    ts(-10, "10:00:00", d10);
+    ts(-5, "10:00:00", d5);
+    /* ten MQLs from webinars: 6 accepted, 3 of them to SQL, one skipping straight to SQL (passes SAL),
+     * 2 with a deal, 1 won; plus 4 MQLs from ads that nobody accepted */
+    api_resp_free(put("/v1/deals/FD-1", ws.write, "{\"name\":\"a\",\"stage\":\"closed_won\"}"));
+    api_resp_free(put("/v1/deals/FD-2", ws.write, "{\"name\":\"b\",\"stage\":\"proposal\"}"));
+    for (int i = 0; i < 14; i++) {
+        char path[48];
+        snprintf(path, sizeof path, "/v1/leads/F-%d", i);
+        snprintf(body, sizeof body, "{\"original_source\":\"%s\",\"lifecycle_stage\":\"mql\",\"as_of\":\"%s\"}",
+                 i < 10 ? "webinar" : "ads", d20);
+        api_resp_free(put(path, ws.write, body));
+        const char *next = i < 6 ? "sal" : i == 6 ? "sql" : NULL;
+        if (next) {
+            snprintf(body, sizeof body, "{\"lifecycle_stage\":\"%s\",\"as_of\":\"%s\"}", next, d15);
+            api_resp_free(put(path, ws.write, body));
+        }
+        if (i < 2) {
+            snprintf(body, sizeof body, "{\"lifecycle_stage\":\"sql\",\"as_of\":\"%s\"}", d10);
+            api_resp_free(put(path, ws.write, body));
+            snprintf(body, sizeof body, "{\"deals\":[\"FD-%d\"],\"as_of\":\"%s\"}", i + 1, d5);
+            api_resp_free(put(path, ws.write, body));
+        }
+    }
+    char from[11], to[11], path[160];
+    api_day(-30, from);
+    api_day(0, to);
+    snprintf(path, sizeof path, "/v1/leads/funnel?from=%s&to=%s&group_by=source", from, to);
+    api_resp *r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    json_t *gs = arr(r->json, "groups");
+    ck_assert_int_eq(json_array_size(gs), 2);
+    json_t *ads = json_array_get(gs, 0), *web = json_array_get(gs, 1);
+    ck_assert_str_eq(str(ads, "key"), "ads");
+    ck_assert_str_eq(str(web, "key"), "webinar");
+    json_t *c = json_object_get(web, "counts");
+    ck_assert_int_eq(json_integer_value(json_object_get(c, "mql")), 10);
+    ck_assert_int_eq(json_integer_value(json_object_get(c, "sal")), 7);
+    ck_assert_int_eq(json_integer_value(json_object_get(c, "sql")), 3);
+    ck_assert_int_eq(json_integer_value(json_object_get(c, "opportunity")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(c, "closed_won")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(ads, "counts"), "sal")), 0);
+    /* ads: MQL->SAL 0% is bottom quartile (<40%) */
+    json_t *bn = json_object_get(ads, "bottleneck");
+    ck_assert_str_eq(str(bn, "from"), "mql");
+    ck_assert_str_eq(str(bn, "to"), "sal");
+    api_resp_free(r);
+    /* a cohort before the MQLs is empty */
+    char f2[11], t2[11];
+    api_day(-60, f2);
+    api_day(-40, t2);
+    snprintf(path, sizeof path, "/v1/leads/funnel?from=%s&to=%s", f2, t2);
+    r = api_get(path, ws.read);
+    ck_assert_int_eq(json_array_size(arr(r->json, "groups")), 0);
+    api_resp_free(r);
+    r = api_get("/v1/leads/funnel?from=x", ws.read);
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+    api_ws other;
+    api_new_workspace(&other);
+    snprintf(path, sizeof path, "/v1/leads/funnel?from=%s&to=%s", from, to);
+    r = api_get(path, other.read);
+    ck_assert_int_eq(json_array_size(arr(r->json, "groups")), 0);
+    api_resp_free(r);
+}
+END_TEST
+
 Suite *leads_suite(void)
 {
     Suite *s = suite_create("leads");
@@ -955,6 +1029,7 @@ Suite *leads_suite(void)
     tcase_add_test(tc, round_robin_fair_across_two_instances);
     tcase_add_test(tc, escalation_fires_exactly_once);
     tcase_add_test(tc, sla_accept_in_business_hours_across_a_weekend);
+    tcase_add_test(tc, funnel_volumes_from_leads);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -15,6 +16,18 @@
 static api_ws ws;
 
 static void setup(void) { api_new_workspace(&ws); }
+
+/* Whether the joined Vary list names `name` as a whole name (since responses
+ * carry Vary: Accept-Encoding, a substring test for "Accept" says nothing). */
+static bool vary_names(const api_resp *r, const char *name)
+{
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", r->vary);
+    for (char *save = NULL, *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
+        if (strcasecmp(t, name) == 0)
+            return true;
+    return false;
+}
 
 static void expect_problem(api_resp *r, int status, const char *type)
 {
@@ -287,7 +300,7 @@ START_TEST(http_details)
     char etag[128], inm[160], len200[32];
     snprintf(etag, sizeof etag, "%s", r->etag);
     snprintf(len200, sizeof len200, "%zu", r->len);
-    ck_assert_ptr_nonnull(strstr(r->vary, "Accept"));
+    ck_assert(vary_names(r, "Accept"));
     api_resp_free(r);
     snprintf(inm, sizeof inm, "If-None-Match: %s", etag);
     const char *cond[] = {inm, NULL};
@@ -295,17 +308,17 @@ START_TEST(http_details)
     ck_assert_status(r, 304);
     ck_assert_msg(strcmp(r->content_length, len200) == 0, "304 Content-Length '%s', the 200 had %s bytes",
                   r->content_length, len200);
-    ck_assert_ptr_nonnull(strstr(r->vary, "Accept"));
+    ck_assert(vary_names(r, "Accept"));
     ck_assert_uint_eq(r->len, 0);
     api_resp_free(r);
     const char *yaml[] = {"Accept: application/yaml", NULL};
     r = api_req("GET", fpath, ws.read, NULL, NULL, 0, yaml);
     ck_assert_status(r, 200);
     ck_assert_ptr_nonnull(strstr(r->content_type, "yaml"));
-    ck_assert_ptr_nonnull(strstr(r->vary, "Accept"));
+    ck_assert(vary_names(r, "Accept"));
     api_resp_free(r);
     r = api_get("/v1/workspace", ws.read); /* one representation: no Vary: Accept */
-    ck_assert_ptr_null(strstr(r->vary, "Accept"));
+    ck_assert(!vary_names(r, "Accept"));
     api_resp_free(r);
 
     const char *origin[] = {"Origin: https://app.example.com", NULL};

@@ -167,7 +167,8 @@ async function main() {
       }
       check(reps > 0, `roll-up: ${reps} reps compared`);
     }
-    const snaps = (await apiGet('/v1/snapshots?limit=200')).items.sort((a, b) => a.as_of.localeCompare(b.as_of));
+    const snaps = (await apiGet('/v1/snapshots?limit=200')).items.filter((x) => x.as_of.slice(0, 10) <= last.as_of)
+      .sort((a, b) => a.as_of.localeCompare(b.as_of));
     if (snaps.length >= 2) {
       const d = await apiGet(`/v1/snapshots/${snaps[snaps.length - 1].id}/diff?against=${snaps[snaps.length - 2].id}`);
       for (const k of Object.keys(d.waterfall)) check(byName[`waterfall.${k}`] && num(byName[`waterfall.${k}`].value) === d.waterfall[k], `waterfall ${k} as the API`);
@@ -182,8 +183,8 @@ async function main() {
       const f = pf[`plan.${r.name}.Ending ARR`];
       check(f && num(f.value) === r.revenue.ending_arr, `plan ${r.name} ending ARR: screen ${f && f.value}, API ${r.revenue.ending_arr}`);
     }
-    const base = set.results.find((r) => r.name === 'base');
-    for (const row of base.sensitivity.rows) check(pf[`tornado.${row.field}`] && num(pf[`tornado.${row.field}`].value) === row.swing, `tornado ${row.field} swing as the API`);
+    const baseSc = set.results.find((r) => r.name === 'base');
+    for (const row of baseSc.sensitivity.rows) check(pf[`tornado.${row.field}`] && num(pf[`tornado.${row.field}`].value) === row.swing, `tornado ${row.field} swing as the API`);
     await open('forecast');
 
     // keyboard: the waterfall's bars and the band take focus and arrow keys
