@@ -184,6 +184,9 @@ int scoring_default_score(db_conn *db, const char *workspace_id, const char *lea
 /* h_attain.c: quota attainment, pace and projection */
 void h_attainment(http_req *rq);
 
+/* h_hygiene.c: the seed's data hygiene rules (audit.h has the shared builder) */
+void h_hygiene(http_req *rq);
+void h_hygiene_rule(http_req *rq);
 /* h_comp.c: comp plans (versioned, JSON or YAML), templates, statements */
 void h_comp_plans_create(http_req *rq);
 void h_comp_plans_list(http_req *rq);
@@ -204,5 +207,11 @@ void h_signals(http_req *rq);
 
 /* h_quota.c: quota plans */
 void h_quota_plans_create(http_req *rq);
+
+/* h_assess.c: RevOps maturity assessments (the seed's revops-audit.yaml) */
+void h_assessments_create(http_req *rq);
+void h_assessments_list(http_req *rq);
+void h_assessments_get(http_req *rq);
+void h_assessments_compare(http_req *rq);
 
 #endif

@@ -117,6 +117,7 @@ Suite *migrate_suite(void);
 Suite *writes_suite(void);
 Suite *leads_suite(void);
 Suite *reps_suite(void);
+Suite *audit_suite(void);
 Suite *console_suite(void);
 
 #define ck_assert_status(r, want)                                                                                      \

@@ -1,0 +1,62 @@
+/* hygiene.h - the seed's data hygiene rules (001 phase 2 "Data Hygiene
+ * Rules"): each rule's threshold, and the value and status of a measurement
+ * from two counts (offending records, population).
+ *
+ * Counts in, rates out; statuses compare the counts exactly (integers times
+ * basis points), so a rate exactly on a threshold has one answer.
+ */
+#ifndef REVOPS_HYGIENE_H
+#define REVOPS_HYGIENE_H
+
+#include <stdbool.h>
+
+typedef enum {
+    HYG_DUPLICATE_ACCOUNTS,
+    HYG_OPEN_DEAL_FIELDS,
+    HYG_STALE_OPPORTUNITIES,
+    HYG_CONTACT_BOUNCE,
+    HYG_LEAD_ACCOUNT_MATCH,
+    HYG_CLOSED_LOST_REASON,
+    HYG_UNKNOWN_REFERENCES,
+    HYG_NRULES
+} hygiene_rule_id;
+
+/* How a rule's value meets its threshold. */
+typedef enum {
+    HYG_BELOW,    /* value (offending share) must stay below threshold_bp */
+    HYG_AT_LEAST, /* value (good share) must be at least threshold_bp */
+    HYG_FLAG,     /* every offending record is flagged: 0 is green, any is yellow */
+    HYG_NONE      /* no offending record allowed: 0 is green, any is red */
+} hygiene_kind;
+
+typedef enum { HYG_UNKNOWN, HYG_GREEN, HYG_YELLOW, HYG_RED } hygiene_status;
+
+typedef struct {
+    const char *id;        /* API name, e.g. "duplicate_accounts" */
+    const char *name;      /* the seed's wording */
+    const char *frequency; /* the seed's review frequency */
+    const char *owner;     /* who fixes it (the seed's Owner column) */
+    hygiene_kind kind;
+    int threshold_bp;      /* 200 = 2%; 10000 = 100% */
+    const char *threshold; /* the seed's threshold as written */
+} hygiene_rule;
+
+/* The rule table, in the seed's order (unknown references, not in the seed's
+ * table, last: the issue's addition). NULL for an id out of range. */
+const hygiene_rule *hygiene_rule_get(hygiene_rule_id id);
+/* The rule of an API name, or NULL. */
+const hygiene_rule *hygiene_rule_find(const char *id);
+
+typedef struct {
+    bool has_value;        /* population > 0 */
+    double value;          /* offending / population (BELOW, FLAG) or 1 - that (AT_LEAST) */
+    hygiene_status status; /* HYG_UNKNOWN when !has_value */
+} hygiene_result;
+
+/* Evaluate one rule on its counts (offending <= population, both >= 0;
+ * out-of-range counts give HYG_UNKNOWN). */
+hygiene_result hygiene_eval(const hygiene_rule *r, long long offending, long long population);
+
+const char *hygiene_status_name(hygiene_status s); /* "green", "yellow", "red", "unknown" */
+
+#endif

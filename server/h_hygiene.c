@@ -1,0 +1,238 @@
+/* h_hygiene.c - GET /v1/hygiene (the seed's data hygiene rules measured on
+ * the workspace) and GET /v1/hygiene/{rule} (one rule's offending records,
+ * paged). Counting is sql/70_audit.sql's; thresholds and statuses are
+ * core/hygiene.c's. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "handlers.h"
+#include "hygiene.h"
+
+/* Where each rule's records come from (sql/70_audit.sql) and which counts of
+ * hygiene_counts() are its offending records and its population. A rule
+ * without a source is one the engine cannot measure yet (why says so). */
+typedef struct {
+    hygiene_rule_id id;
+    const char *offenders_sql; /* $1 ws, $2 at, $3 stale days: rows (k, item) */
+    const char *offending, *population, *by_field;
+    const char *population_name; /* what the population counts */
+    const char *why_unmeasured;
+} rule_source;
+
+static const rule_source SOURCES[] = {
+    {HYG_DUPLICATE_ACCOUNTS, "SELECT k, item FROM hygiene_duplicate_accounts($1)", "duplicate_accounts", "accounts",
+     NULL, "accounts", NULL},
+    {HYG_OPEN_DEAL_FIELDS, "SELECT k, item FROM hygiene_open_deal_fields($1)", "open_deal_fields", "open_deals",
+     "missing_by_field", "open deals", NULL},
+    {HYG_STALE_OPPORTUNITIES, "SELECT k, item FROM hygiene_stale_opportunities($1, $2, $3)", "stale_opportunities",
+     "open_deals", NULL, "open deals", NULL},
+    {HYG_CONTACT_BOUNCE, NULL, NULL, NULL, NULL, "contacts",
+     "leads and contacts (/v1/leads) carry no email bounce status yet: nothing to measure"},
+    {HYG_LEAD_ACCOUNT_MATCH, "SELECT k, item FROM hygiene_lead_account_match($1)", "lead_account_match", "leads", NULL,
+     "leads", NULL},
+    {HYG_CLOSED_LOST_REASON, "SELECT k, item FROM hygiene_closed_lost_reason($1)", "closed_lost_reason", "lost_deals",
+     NULL, "closed-lost deals", NULL},
+    {HYG_UNKNOWN_REFERENCES, "SELECT k, item FROM hygiene_unknown_references($1)", "unknown_references", "deals",
+     "unknown_by_field", "deals", NULL},
+};
+#define NSOURCES (sizeof SOURCES / sizeof SOURCES[0])
+
+static const rule_source *source_of(const char *id)
+{
+    const hygiene_rule *r = hygiene_rule_find(id);
+    for (size_t i = 0; r && i < NSOURCES; i++)
+        if (hygiene_rule_get(SOURCES[i].id) == r)
+            return &SOURCES[i];
+    return NULL;
+}
+
+static const char *comparison_name(hygiene_kind k)
+{
+    switch (k) {
+    case HYG_BELOW:
+        return "below";
+    case HYG_AT_LEAST:
+        return "at_least";
+    case HYG_FLAG:
+        return "flag";
+    case HYG_NONE:
+        break;
+    }
+    return "none";
+}
+
+static void format_at(time_t at, char *buf, size_t len)
+{
+    struct tm tm;
+    gmtime_r(&at, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* One rule's document from the counts (NULL counts: not measured). */
+static json_t *rule_doc(const rule_source *s, const json_t *counts)
+{
+    const hygiene_rule *r = hygiene_rule_get(s->id);
+    char url[80];
+    snprintf(url, sizeof url, "/v1/hygiene/%s", r->id);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", r->id, "name", r->name, "frequency",
+                          r->frequency, "owner", r->owner, "threshold", r->threshold, "comparison",
+                          comparison_name(r->kind), "population_of", s->population_name, "records", url);
+    json_object_set_new(o, "threshold_value",
+                        r->kind == HYG_BELOW || r->kind == HYG_AT_LEAST ? json_real(r->threshold_bp / 10000.0)
+                                                                        : json_integer(0));
+    if (!s->offenders_sql) {
+        json_object_set_new(o, "value", json_null());
+        json_object_set_new(o, "status", json_string("unknown"));
+        json_object_set_new(o, "offending", json_null());
+        json_object_set_new(o, "population", json_null());
+        json_object_set_new(o, "reason", json_string(s->why_unmeasured));
+        return o;
+    }
+    long long bad = json_integer_value(json_object_get(counts, s->offending));
+    long long pop = json_integer_value(json_object_get(counts, s->population));
+    hygiene_result res = hygiene_eval(r, bad, pop);
+    json_object_set_new(o, "value", res.has_value ? json_real(res.value) : json_null());
+    json_object_set_new(o, "status", json_string(hygiene_status_name(res.status)));
+    json_object_set_new(o, "offending", json_integer(bad));
+    json_object_set_new(o, "population", json_integer(pop));
+    char why[120] = "";
+    if (!res.has_value)
+        snprintf(why, sizeof why, "no %s in the workspace", s->population_name);
+    json_object_set_new(o, "reason", why[0] ? json_string(why) : json_null());
+    if (s->by_field)
+        json_object_set(o, "by_field", json_object_get(counts, s->by_field));
+    return o;
+}
+
+/* A page of a rule's records after cursor (NULL: the first). Every source
+ * takes $1..$3; the casts type the ones a source leaves unused. */
+static PGresult *offenders(db_conn *db, const rule_source *s, const char *ws, const char *at, const char *cursor,
+                           long limit, app_err *err)
+{
+    char sql[512], days[16], lim[24];
+    snprintf(sql, sizeof sql,
+             "SELECT item::text, k FROM (%s) o WHERE ($4::text IS NULL OR k > $4) AND $2::timestamptz IS NOT NULL"
+             " AND $3::int IS NOT NULL ORDER BY k LIMIT $5::int",
+             s->offenders_sql);
+    snprintf(days, sizeof days, "%d", HYGIENE_STALE_DAYS);
+    snprintf(lim, sizeof lim, "%ld", limit);
+    const char *p[] = {ws, at, days, cursor, lim};
+    return db_query(db, sql, 5, p, err);
+}
+
+static json_t *items_of(PGresult *r, long limit)
+{
+    json_t *items = json_array();
+    for (int i = 0; i < PQntuples(r) && i < limit; i++)
+        json_array_append_new(items, json_loads(PQgetvalue(r, i, 0), 0, NULL));
+    return items;
+}
+
+int hygiene_summary(db_conn *db, const char *workspace_id, time_t at, bool sample, json_t **out, app_err *err)
+{
+    char ats[32], days[16];
+    format_at(at, ats, sizeof ats);
+    snprintf(days, sizeof days, "%d", HYGIENE_STALE_DAYS);
+    const char *p[] = {workspace_id, ats, days};
+    PGresult *r = db_query(db, "SELECT hygiene_counts($1, $2, $3)::text", 3, p, err);
+    if (!r)
+        return -1;
+    json_t *counts = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
+    PQclear(r);
+    json_t *rules = json_array();
+    int ngreen = 0, nred = 0, nyellow = 0, nmeasured = 0;
+    for (size_t i = 0; i < NSOURCES; i++) {
+        json_t *o = rule_doc(&SOURCES[i], counts);
+        const char *st = json_string_value(json_object_get(o, "status"));
+        ngreen += strcmp(st, "green") == 0;
+        nyellow += strcmp(st, "yellow") == 0;
+        nred += strcmp(st, "red") == 0;
+        nmeasured += strcmp(st, "unknown") != 0;
+        if (sample && SOURCES[i].offenders_sql) {
+            PGresult *s = offenders(db, &SOURCES[i], workspace_id, ats, NULL, HYGIENE_SAMPLE, err);
+            if (!s) {
+                json_decref(o);
+                json_decref(rules);
+                json_decref(counts);
+                return -1;
+            }
+            json_object_set_new(o, "sample", items_of(s, HYGIENE_SAMPLE));
+            PQclear(s);
+        }
+        json_array_append_new(rules, o);
+    }
+    json_decref(counts);
+    *out = json_pack("{s:s, s:i, s:o, s:{s:i, s:i, s:i, s:i, s:i}}", "as_of", ats, "stale_after_days",
+                     HYGIENE_STALE_DAYS, "rules", rules, "summary", "rules", (int)NSOURCES, "measured", nmeasured,
+                     "green", ngreen, "yellow", nyellow, "red", nred);
+    return 0;
+}
+
+void h_hygiene(http_req *rq)
+{
+    db_conn *db = http_db(rq);
+    if (!db)
+        return;
+    json_t *doc = NULL;
+    app_err err = {0};
+    if (hygiene_summary(db, rq->auth.workspace_id, time(NULL), true, &doc, &err) != 0)
+        http_reply_error(rq, &err);
+    else
+        http_reply_json(rq, 200, doc);
+}
+
+void h_hygiene_rule(http_req *rq)
+{
+    const rule_source *s = source_of(rq->params[0]);
+    if (!s) {
+        http_fail(rq, ERR_NOT_FOUND,
+                  "No hygiene rule '%.64s': duplicate_accounts, open_deal_required_fields, stale_opportunities, "
+                  "contact_bounce_rate, lead_to_account_match, closed_lost_reason or unknown_references",
+                  rq->params[0]);
+        return;
+    }
+    long limit;
+    const char *cursor;
+    if (!http_page_params(rq, false, &limit, &cursor))
+        return;
+    db_conn *db = http_db(rq);
+    if (!db)
+        return;
+    app_err err = {0};
+    json_t *all = NULL;
+    time_t at = time(NULL);
+    /* the rule's own counts, then the page of its records */
+    if (hygiene_summary(db, rq->auth.workspace_id, at, false, &all, &err) != 0) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    json_t *doc = NULL;
+    size_t i;
+    json_t *o;
+    json_array_foreach(json_object_get(all, "rules"), i, o) if (strcmp(json_string_value(json_object_get(o, "id")),
+                                                                       rq->params[0]) == 0) doc = json_incref(o);
+    json_object_set(doc, "as_of", json_object_get(all, "as_of"));
+    json_decref(all);
+    json_t *items = json_array(), *next = json_null();
+    if (s->offenders_sql) {
+        char ats[32];
+        format_at(at, ats, sizeof ats);
+        PGresult *r = offenders(db, s, rq->auth.workspace_id, ats, cursor, limit + 1, &err);
+        if (!r) {
+            json_decref(doc);
+            json_decref(items);
+            http_reply_error(rq, &err);
+            return;
+        }
+        json_decref(items);
+        items = items_of(r, limit);
+        if (PQntuples(r) > limit)
+            next = json_string(PQgetvalue(r, (int)limit - 1, 1));
+        PQclear(r);
+    }
+    json_object_set_new(doc, "items", items);
+    json_object_set_new(doc, "next_cursor", next);
+    http_reply_json(rq, 200, doc);
+}

@@ -1,0 +1,90 @@
+/* test_hygiene.c - the seed's hygiene thresholds: values and statuses on
+ * counts exactly at, just under and just over each threshold. */
+#include <check.h>
+#include <stdlib.h>
+
+#include "hygiene.h"
+
+static hygiene_result ev(hygiene_rule_id id, long long bad, long long n)
+{
+    return hygiene_eval(hygiene_rule_get(id), bad, n);
+}
+
+START_TEST(duplicates_below_two_percent)
+{
+    /* the case: 3 of 100 -> 3%, red */
+    hygiene_result r = ev(HYG_DUPLICATE_ACCOUNTS, 3, 100);
+    ck_assert(r.has_value);
+    ck_assert_double_eq_tol(r.value, 0.03, 1e-12);
+    ck_assert_int_eq(r.status, HYG_RED);
+    /* exactly 2% is not below 2% */
+    ck_assert_int_eq(ev(HYG_DUPLICATE_ACCOUNTS, 2, 100).status, HYG_RED);
+    ck_assert_int_eq(ev(HYG_DUPLICATE_ACCOUNTS, 1, 100).status, HYG_GREEN);
+    ck_assert_int_eq(ev(HYG_DUPLICATE_ACCOUNTS, 199, 10000).status, HYG_GREEN);
+    ck_assert_int_eq(ev(HYG_DUPLICATE_ACCOUNTS, 200, 10000).status, HYG_RED);
+    ck_assert_int_eq(ev(HYG_DUPLICATE_ACCOUNTS, 0, 1).status, HYG_GREEN);
+}
+END_TEST
+
+START_TEST(completion_rules_need_every_record)
+{
+    hygiene_result r = ev(HYG_OPEN_DEAL_FIELDS, 1, 4);
+    ck_assert_double_eq_tol(r.value, 0.75, 1e-12);
+    ck_assert_int_eq(r.status, HYG_RED);
+    /* one in a million still misses 100% */
+    ck_assert_int_eq(ev(HYG_OPEN_DEAL_FIELDS, 1, 1000000).status, HYG_RED);
+    r = ev(HYG_CLOSED_LOST_REASON, 0, 7);
+    ck_assert_double_eq(r.value, 1.0);
+    ck_assert_int_eq(r.status, HYG_GREEN);
+    /* 95%+: exactly 95% is green, 94.99% red */
+    ck_assert_int_eq(ev(HYG_LEAD_ACCOUNT_MATCH, 5, 100).status, HYG_GREEN);
+    ck_assert_int_eq(ev(HYG_LEAD_ACCOUNT_MATCH, 501, 10000).status, HYG_RED);
+    ck_assert_double_eq_tol(ev(HYG_LEAD_ACCOUNT_MATCH, 501, 10000).value, 0.9499, 1e-12);
+    /* <5% bounce */
+    ck_assert_int_eq(ev(HYG_CONTACT_BOUNCE, 4, 100).status, HYG_GREEN);
+    ck_assert_int_eq(ev(HYG_CONTACT_BOUNCE, 5, 100).status, HYG_RED);
+}
+END_TEST
+
+START_TEST(flags_and_references)
+{
+    ck_assert_int_eq(ev(HYG_STALE_OPPORTUNITIES, 0, 10).status, HYG_GREEN);
+    hygiene_result r = ev(HYG_STALE_OPPORTUNITIES, 2, 10);
+    ck_assert_int_eq(r.status, HYG_YELLOW);
+    ck_assert_double_eq_tol(r.value, 0.2, 1e-12);
+    /* one unknown reference among a million deals is still red */
+    ck_assert_int_eq(ev(HYG_UNKNOWN_REFERENCES, 1, 1000000).status, HYG_RED);
+    ck_assert_int_eq(ev(HYG_UNKNOWN_REFERENCES, 0, 1000000).status, HYG_GREEN);
+}
+END_TEST
+
+START_TEST(no_population_no_value)
+{
+    hygiene_result r = ev(HYG_DUPLICATE_ACCOUNTS, 0, 0);
+    ck_assert(!r.has_value);
+    ck_assert_int_eq(r.status, HYG_UNKNOWN);
+    ck_assert_str_eq(hygiene_status_name(r.status), "unknown");
+    ck_assert_int_eq(ev(HYG_DUPLICATE_ACCOUNTS, 5, 4).status, HYG_UNKNOWN);
+    ck_assert_int_eq(ev(HYG_DUPLICATE_ACCOUNTS, -1, 4).status, HYG_UNKNOWN);
+    ck_assert_ptr_null(hygiene_rule_get(HYG_NRULES));
+    ck_assert_ptr_null(hygiene_rule_find("nope"));
+    ck_assert_ptr_eq(hygiene_rule_find("stale_opportunities"), hygiene_rule_get(HYG_STALE_OPPORTUNITIES));
+    ck_assert_str_eq(hygiene_status_name(HYG_RED), "red");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("hygiene");
+    TCase *t = tcase_create("hygiene");
+    tcase_add_test(t, duplicates_below_two_percent);
+    tcase_add_test(t, completion_rules_need_every_record);
+    tcase_add_test(t, flags_and_references);
+    tcase_add_test(t, no_population_no_value);
+    suite_add_tcase(s, t);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
