@@ -1663,6 +1663,15 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen
     return 0;
 }
 
+/* libmicrohttpd's fatal errors (it aborts after them): say which one in the
+ * JSON log before the abort, so a crash leaves its reason behind. */
+static void mhd_panic(void *cls, const char *file, unsigned int line, const char *reason)
+{
+    (void)cls;
+    log_error("http", "libmicrohttpd fatal error at %s:%u: %s", file ? file : "?", line, reason ? reason : "?");
+    abort();
+}
+
 http_server *http_server_start(const config *cfg, db_pool *pool, const http_route *routes, size_t nroutes)
 {
     struct sockaddr_storage ss;
@@ -1704,6 +1713,7 @@ http_server *http_server_start(const config *cfg, db_pool *pool, const http_rout
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    MHD_set_panic_func(mhd_panic, NULL);
     s->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->conn_timeout, MHD_OPTION_NOTIFY_COMPLETED,
@@ -1740,9 +1750,13 @@ void http_server_stop(http_server *s, int grace_s)
     if (!s)
         return;
     __atomic_store_n(&s->stopping, 1, __ATOMIC_SEQ_CST);
-    MHD_socket lsock = MHD_quiesce_daemon(s->mhd); /* stop accepting; existing connections go on */
-    if (lsock != MHD_INVALID_SOCKET)
-        close(lsock);
+    /* stop accepting; existing connections go on. The listen socket is closed
+     * only after MHD_stop_daemon: libmicrohttpd's manual says a worker thread
+     * may still use it until then. Closed here at once, its number could be
+     * reused by a new connection that libmicrohttpd then closed twice (its
+     * "close failed" is a fatal error): a SIGTERM right after a slow-header
+     * flood ended in SIGABRT once under load. */
+    MHD_socket lsock = MHD_quiesce_daemon(s->mhd);
     double deadline = now_ms() + grace_s * 1000.0, idle_since = now_ms();
     for (;;) {
         double now = now_ms();
@@ -1755,6 +1769,8 @@ void http_server_stop(http_server *s, int grace_s)
         nanosleep(&ts, NULL);
     }
     MHD_stop_daemon(s->mhd);
+    if (lsock != MHD_INVALID_SOCKET)
+        close(lsock);
     guard_stop(s);
     cost_stop(s);
     ratelimit_destroy(s->rl);

@@ -1274,6 +1274,12 @@ START_TEST(slow_header_flood_is_refused_and_cut)
     curl_easy_cleanup(h2);
     kill(pid, SIGTERM);
     int rc = wait_exit(pid, 10.0);
+    if (rc != 0) { /* the server's own account of its end */
+        char cmd[512];
+        snprintf(cmd, sizeof cmd, "tail -20 %s/revopsd-%d.log >&2", api_tmpdir(), port);
+        if (system(cmd) != 0)
+            fprintf(stderr, "(no server log)\n");
+    }
 
     ck_assert_int_eq(made, SLOW_CONNS);
     ck_assert_msg(open_early <= SLOW_ADDRS * SLOW_PER_IP, "%d slow connections held open (limit %d per address)",
