@@ -1750,13 +1750,15 @@ void http_server_stop(http_server *s, int grace_s)
     if (!s)
         return;
     __atomic_store_n(&s->stopping, 1, __ATOMIC_SEQ_CST);
-    /* stop accepting; existing connections go on. The listen socket is closed
-     * only after MHD_stop_daemon: libmicrohttpd's manual says a worker thread
+    /* stop accepting (refuse at once); existing connections go on. The listen
+     * socket is closed only after MHD_stop_daemon: libmicrohttpd's manual says a worker thread
      * may still use it until then. Closed here at once, its number could be
      * reused by a new connection that libmicrohttpd then closed twice (its
      * "close failed" is a fatal error): a SIGTERM right after a slow-header
      * flood ended in SIGABRT once under load. */
     MHD_socket lsock = MHD_quiesce_daemon(s->mhd);
+    if (lsock != MHD_INVALID_SOCKET)
+        shutdown(lsock, SHUT_RDWR); /* Linux: new connections are refused now, the number stays taken */
     double deadline = now_ms() + grace_s * 1000.0, idle_since = now_ms();
     for (;;) {
         double now = now_ms();
