@@ -39,10 +39,17 @@ START_TEST(files_embedded_same_origin_only)
 {
     static const struct {
         const char *name, *type;
-    } files[] = {{"app.js", "text/javascript"},    {"util.js", "text/javascript"}, {"pages.js", "text/javascript"},
-                 {"charts.js", "text/javascript"}, {"app.css", "text/css"},        {"uplot.js", "text/javascript"},
-                 {"uplot.css", "text/css"},        {"index.html", "text/html"},    {"capacity.js", "text/javascript"},
-                 {"bars.js", "text/javascript"}};
+    } files[] = {{"app.js", "text/javascript"},
+                 {"util.js", "text/javascript"},
+                 {"pages.js", "text/javascript"},
+                 {"charts.js", "text/javascript"},
+                 {"app.css", "text/css"},
+                 {"uplot.js", "text/javascript"},
+                 {"uplot.css", "text/css"},
+                 {"index.html", "text/html"},
+                 {"capacity.js", "text/javascript"},
+                 {"bars.js", "text/javascript"},
+                 {"territory.js", "text/javascript"}};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[64];
         snprintf(path, sizeof path, "/console/%s", files[i].name);
