@@ -214,4 +214,24 @@ void h_assessments_list(http_req *rq);
 void h_assessments_get(http_req *rq);
 void h_assessments_compare(http_req *rq);
 
+/* h_alerts.c: alert rules, evaluation, history, digest, deliveries (issue 23) */
+void h_alert_rules_create(http_req *rq);
+void h_alert_rules_list(http_req *rq);
+void h_alert_rules_get(http_req *rq);
+void h_alert_rules_put(http_req *rq);
+void h_alert_rules_delete(http_req *rq);
+void h_alerts_evaluate(http_req *rq);
+void h_alerts_list(http_req *rq);
+void h_alerts_digest(http_req *rq);
+void h_alert_deliveries_list(http_req *rq);
+void h_alert_deliveries_get(http_req *rq);
+void h_alert_deliveries_replay(http_req *rq);
+/* Evaluate a workspace's enabled rules (sql/80_alerts.sql alert_evaluate):
+ * counts[] gets rules, raised, cleared; wakes the senders when it raised. 0 or -1. */
+int alerts_evaluate_workspace(db_conn *db, const char *workspace_id, long long counts[3], app_err *err);
+/* Every workspace with enabled rules (the scheduler's pass): alerts raised,
+ * or -1 when the list could not be read (one workspace's failure is logged
+ * in err and the others still run). */
+long long alerts_evaluate_all(db_conn *db, app_err *err);
+
 #endif
