@@ -65,11 +65,6 @@ int fcdata_load_history(db_conn *db, const char *ws, const funnel_def *def, cons
     return rc;
 }
 
-/* The open pipeline at `at` (00:00 UTC), in one query: deals_as_of
- * (migrations/0020_pipeline_as_of.sql), the one reconstruction every figure
- * for a past date uses; its comment says how each value is rebuilt. */
-static const char ASOF_SQL[] = "SELECT * FROM deals_as_of($1::uuid, $2::date::timestamp AT TIME ZONE 'UTC')";
-
 bool fcdata_estimate_close(forecast_deal *d, const fcdata_history *hist, caldate_t as_of)
 {
     d->close_estimated = true;
@@ -82,7 +77,8 @@ bool fcdata_estimate_close(forecast_deal *d, const fcdata_history *hist, caldate
 
 void fcdata_pipeline_free(fcdata_pipeline *p)
 {
-    PQclear(p->rows);
+    fccache_release(p->ref);
+    free(p->rows);
     free(p->deals);
     free(p->amount_imputed);
     free(p->close_estimated);
@@ -93,50 +89,47 @@ int fcdata_load_asof(db_conn *db, const char *ws, const funnel_def *def, caldate
                      fcdata_pipeline *out, app_err *err)
 {
     memset(out, 0, sizeof *out);
-    char day[16];
-    caldate_format(at, day, sizeof day);
-    const char *p[] = {ws, day};
-    out->rows = db_query(db, ASOF_SQL, 2, p, err);
-    if (!out->rows)
+    const fcasof *h;
+    if (fcdata_asof_raw(db, ws, at * 86400.0, &h, &out->ref, err) != 0)
         return -1;
-    PGresult *r = out->rows;
-    size_t n = (size_t)PQntuples(r);
-    out->deals = calloc(n + 1, sizeof *out->deals);
-    out->amount_imputed = calloc(n + 1, sizeof *out->amount_imputed);
-    out->close_estimated = calloc(n + 1, sizeof *out->close_estimated);
-    if (!out->deals || !out->amount_imputed || !out->close_estimated) {
+    out->rows = calloc(h->ndeals + 1, sizeof *out->rows);
+    out->deals = calloc(h->ndeals + 1, sizeof *out->deals);
+    out->amount_imputed = calloc(h->ndeals + 1, sizeof *out->amount_imputed);
+    out->close_estimated = calloc(h->ndeals + 1, sizeof *out->close_estimated);
+    if (!out->rows || !out->deals || !out->amount_imputed || !out->close_estimated) {
         fcdata_pipeline_free(out);
         app_err_set(err, ERR_INTERNAL, "out of memory");
         return -1;
     }
+    size_t n = fcasof_at(h, at * 86400.0, out->rows);
     int opp = funnel_stage_index(def, "opportunity");
     for (size_t i = 0; i < n; i++) {
-        int row = (int)i;
+        const fcasof_row *r = &out->rows[i];
         forecast_deal *d = &out->deals[i];
         d->group = -1;
         d->owner = -1;
         d->closed_at = INT32_MIN;
         d->last_activity = FORECAST_NO_DATE;
-        if (PQgetisnull(r, row, 1)) { /* not known then: the average won deal of the history */
+        if (!r->has_amount) { /* not known then: the average won deal of the history */
             d->amount = hist ? hist->h.avg_won_amount : 0;
             d->amount_imputed = out->amount_imputed[i] = true;
             out->imputed_amounts++;
         } else {
-            d->amount = strtoll(PQgetvalue(r, row, 1), NULL, 10);
+            d->amount = r->amount;
         }
         out->open_amount += d->amount;
         /* a stage outside the funnel, or a closed stage on a deal still open then:
          * opportunity, as POST /v1/forecasts does */
-        int st = PQgetisnull(r, row, 2) ? -1 : funnel_stage_index(def, PQgetvalue(r, row, 2));
+        int st = r->stage ? funnel_stage_index(def, r->stage) : -1;
         if (st < 0 || def->stages[st].won || def->stages[st].lost)
             st = opp >= 0 ? opp : 0;
         d->stage = st;
-        if (PQgetisnull(r, row, 3) || !caldate_parse(PQgetvalue(r, row, 3), &d->stage_entered))
-            d->stage_entered = FORECAST_NO_DATE;
-        d->probability = PQgetisnull(r, row, 4) ? NAN : atof(PQgetvalue(r, row, 4));
-        int cat = PQgetisnull(r, row, 5) ? -1 : forecast_category_parse(PQgetvalue(r, row, 5));
+        d->stage_entered = r->stage_entered;
+        d->probability = r->probability;
+        int cat = r->category ? forecast_category_parse(r->category) : -1;
         d->category = cat >= 0 ? (forecast_category)cat : def->stages[st].category;
-        if (PQgetisnull(r, row, 6) || !caldate_parse(PQgetvalue(r, row, 6), &d->expected_close)) {
+        d->expected_close = r->close;
+        if (r->close == FORECAST_NO_DATE) {
             out->close_estimated[i] = true;
             out->estimated_closes++;
             if (fcdata_estimate_close(d, hist, at))
@@ -331,6 +324,336 @@ int fcdata_history_raw(db_conn *db, const char *ws, const funnel_def *def, doubl
         return -1;
     }
     *h = &nh->h;
+    return 0;
+}
+
+/* ---- the pipeline history read once (core/fcasof) ---------------------------- */
+
+/* Every deal of the workspace by id (the order rows are listed in), with
+ * today's values; the owner's region; the currency when not the workspace's. */
+static const char ASOF_DEALS_SQL[] =
+    "SELECT d.external_id, extract(epoch FROM d.created_at)::float8, extract(epoch FROM d.closed_at)::float8,"
+    " extract(epoch FROM d.deleted_at)::float8, d.amount_cents, d.stage, d.probability::float8, d.forecast_category,"
+    " to_char(d.expected_close_date, 'YYYY-MM-DD'), d.owner, d.segment, r.region, d.account, d.name,"
+    " extract(epoch FROM d.last_activity_at)::float8, NULLIF(d.currency, w.currency)"
+    " FROM deals d JOIN workspaces w ON w.id = d.workspace_id"
+    " LEFT JOIN reps r ON r.workspace_id = d.workspace_id AND r.external_id = d.owner AND r.deleted_at IS NULL"
+    " WHERE d.workspace_id = $1 ORDER BY d.external_id";
+
+/* One field's stored JSON value as text in the form core/fcasof reads: cents,
+ * a float8, a date, or the string; NULL for SQL NULL and JSON null. The casts
+ * are those the SQL reconstruction (0029's deals_as_of) made: an amount of 12.345 is 1235 cents. */
+#define ASOF_VALUE(v)                                                                                                  \
+    "CASE c.field WHEN 'amount' THEN round((" v " #>> '{}')::numeric * 100)::bigint::text"                             \
+    " WHEN 'probability' THEN ((" v " #>> '{}')::float8)::text"                                                        \
+    " WHEN 'expected_close_date' THEN to_char((" v " #>> '{}')::date, 'YYYY-MM-DD') ELSE " v " #>> '{}' END"
+
+/* The changes of the five rebuilt fields, grouped by deal, by (event time,
+ * id); push: an applied close-date move past the end of its fiscal quarter
+ * (deals.push_count's rule, fiscal_quarter_end). */
+static const char ASOF_CHANGES_SQL[] =
+    "SELECT c.deal_id, c.field, extract(epoch FROM c.changed_at)::float8, c.applied, c.old_value IS NULL,"
+    " " ASOF_VALUE("c.old_value") ", " ASOF_VALUE(
+        "c.new_value") ","
+                       " c.field = 'expected_close_date' AND c.applied AND jsonb_typeof(c.old_value) = 'string'"
+                       "  AND jsonb_typeof(c.new_value) = 'string'"
+                       "  AND (c.new_value #>> '{}')::date >= fiscal_quarter_end((c.old_value #>> '{}')::date, "
+                       "w.fiscal_year_start_month)"
+                       " FROM deal_changes c JOIN workspaces w ON w.id = c.workspace_id"
+                       " WHERE c.workspace_id = $1"
+                       "  AND c.field IN ('amount', 'stage', 'probability', 'forecast_category', 'expected_close_date')"
+                       " ORDER BY c.deal_id, c.changed_at, c.id";
+
+/* Dated stage entries, grouped by deal, by (entered, id). */
+static const char ASOF_ENTRIES_SQL[] = "SELECT deal_id, stage, extract(epoch FROM entered_at)::float8"
+                                       " FROM deal_stage_history WHERE workspace_id = $1 AND entered_at IS NOT NULL"
+                                       " ORDER BY deal_id, entered_at, id";
+
+static const char ASOF_RATES_SQL[] = "SELECT currency, day - DATE '1970-01-01', (rate * 100000000)::bigint"
+                                     " FROM fx_rates WHERE workspace_id = $1 ORDER BY currency, day";
+
+/* The cached history: the deal rows' strings point into `deals`; stage and
+ * category strings of changes and entries are interned (few distinct ones). */
+typedef struct {
+    fcasof h;
+    PGresult *deals, *rates;
+    char **strs; /* interned, open addressing */
+    size_t nstrs, capstrs;
+} asofhist;
+
+static void asofhist_free(void *p)
+{
+    asofhist *a = p;
+    PQclear(a->deals);
+    PQclear(a->rates);
+    for (size_t i = 0; i < a->capstrs; i++)
+        free(a->strs[i]);
+    free(a->strs);
+    free(a->h.deals);
+    free(a->h.changes);
+    free(a->h.entries);
+    free(a->h.rates);
+    free(a);
+}
+
+static const char *intern(asofhist *a, const char *s)
+{
+    if (a->nstrs * 2 + 2 > a->capstrs) { /* grow: rehash */
+        size_t cap = a->capstrs ? a->capstrs * 2 : 64;
+        char **ns = calloc(cap, sizeof *ns);
+        if (!ns)
+            return NULL;
+        for (size_t i = 0; i < a->capstrs; i++)
+            if (a->strs[i]) {
+                size_t k = hash_str(a->strs[i]) & (cap - 1);
+                while (ns[k])
+                    k = (k + 1) & (cap - 1);
+                ns[k] = a->strs[i];
+            }
+        free(a->strs);
+        a->strs = ns;
+        a->capstrs = cap;
+    }
+    size_t k = hash_str(s) & (a->capstrs - 1);
+    for (; a->strs[k]; k = (k + 1) & (a->capstrs - 1))
+        if (strcmp(a->strs[k], s) == 0)
+            return a->strs[k];
+    a->nstrs++;
+    return a->strs[k] = strdup(s);
+}
+
+static const char *col_or_null(PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+/* A value as fcasof keeps it; false when out of memory. */
+static bool parse_value(asofhist *a, int field, const char *text, fcasof_val *v)
+{
+    memset(v, 0, sizeof *v);
+    if (!text)
+        return true;
+    v->known = true;
+    switch (field) {
+    case FCASOF_AMOUNT:
+        v->cents = strtoll(text, NULL, 10);
+        return true;
+    case FCASOF_PROBABILITY:
+        v->p = strtod(text, NULL);
+        return true;
+    case FCASOF_CLOSE:
+        v->known = caldate_parse(text, &v->day);
+        return true;
+    default:
+        return (v->s = intern(a, text)) != NULL;
+    }
+}
+
+static int field_code(const char *f)
+{
+    static const char *const names[FCASOF_NFIELDS] = {"amount", "stage", "probability", "forecast_category",
+                                                      "expected_close_date"};
+    for (int i = 0; i < FCASOF_NFIELDS; i++)
+        if (strcmp(f, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* Deal index by id over the (id-ordered) deal rows: open addressing. */
+typedef struct {
+    long *slots;
+    size_t cap;
+    PGresult *r;
+} deal_index;
+
+static long deal_find(const deal_index *x, const char *id)
+{
+    for (unsigned long k = hash_str(id) & (x->cap - 1); x->slots[k] >= 0; k = (k + 1) & (x->cap - 1))
+        if (strcmp(PQgetvalue(x->r, (int)x->slots[k], 0), id) == 0)
+            return x->slots[k];
+    return -1;
+}
+
+static bool read_asof_deals(asofhist *a, deal_index *x)
+{
+    PGresult *r = a->deals;
+    size_t n = (size_t)PQntuples(r);
+    x->r = r;
+    x->cap = 1;
+    while (x->cap < 2 * n + 2)
+        x->cap <<= 1;
+    x->slots = malloc(x->cap * sizeof *x->slots);
+    a->h.deals = calloc(n + 1, sizeof *a->h.deals);
+    if (!x->slots || !a->h.deals)
+        return false;
+    memset(x->slots, 0xff, x->cap * sizeof *x->slots);
+    for (size_t i = 0; i < n; i++) {
+        int row = (int)i;
+        fcasof_deal *d = &a->h.deals[i];
+        d->id = PQgetvalue(r, row, 0);
+        d->created = atof(PQgetvalue(r, row, 1));
+        d->closed = secs_or_never(r, row, 2);
+        d->deleted = secs_or_never(r, row, 3);
+        static const int cols[FCASOF_NFIELDS] = {4, 5, 6, 7, 8};
+        for (int f = 0; f < FCASOF_NFIELDS; f++)
+            if (!parse_value(a, f, col_or_null(r, row, cols[f]), &d->cur[f]))
+                return false;
+        d->owner = col_or_null(r, row, 9);
+        d->segment = col_or_null(r, row, 10);
+        d->region = col_or_null(r, row, 11);
+        d->account = col_or_null(r, row, 12);
+        d->name = col_or_null(r, row, 13);
+        d->last_activity = secs_or_never(r, row, 14);
+        d->currency = col_or_null(r, row, 15);
+        unsigned long k = hash_str(d->id) & (x->cap - 1);
+        while (x->slots[k] >= 0)
+            k = (k + 1) & (x->cap - 1);
+        x->slots[k] = (long)i;
+    }
+    a->h.ndeals = n;
+    return true;
+}
+
+static bool read_asof_changes(asofhist *a, const deal_index *x, PGresult *r)
+{
+    size_t n = (size_t)PQntuples(r);
+    a->h.changes = malloc((n + 1) * sizeof *a->h.changes);
+    if (!a->h.changes)
+        return false;
+    fcasof_deal *cur = NULL;
+    const char *cur_id = NULL;
+    for (size_t i = 0; i < n; i++) {
+        int row = (int)i;
+        const char *id = PQgetvalue(r, row, 0);
+        if (!cur_id || strcmp(id, cur_id) != 0) { /* the next deal's group */
+            cur_id = id;
+            long k = deal_find(x, id);
+            cur = k >= 0 ? &a->h.deals[k] : NULL;
+            if (cur)
+                cur->first_change = a->h.nchanges;
+        }
+        int f = field_code(PQgetvalue(r, row, 1));
+        if (!cur || f < 0)
+            continue;
+        fcasof_change *c = &a->h.changes[a->h.nchanges++];
+        c->field = (unsigned char)f;
+        c->at = atof(PQgetvalue(r, row, 2));
+        c->applied = PQgetvalue(r, row, 3)[0] == 't';
+        c->created = PQgetvalue(r, row, 4)[0] == 't';
+        c->push = PQgetvalue(r, row, 7)[0] == 't';
+        if (!parse_value(a, f, col_or_null(r, row, 5), &c->old_v) ||
+            !parse_value(a, f, col_or_null(r, row, 6), &c->new_v))
+            return false;
+        cur->nchanges++;
+    }
+    return true;
+}
+
+static bool read_asof_entries(asofhist *a, const deal_index *x, PGresult *r)
+{
+    size_t n = (size_t)PQntuples(r);
+    a->h.entries = malloc((n + 1) * sizeof *a->h.entries);
+    if (!a->h.entries)
+        return false;
+    fcasof_deal *cur = NULL;
+    const char *cur_id = NULL;
+    for (size_t i = 0; i < n; i++) {
+        int row = (int)i;
+        const char *id = PQgetvalue(r, row, 0);
+        if (!cur_id || strcmp(id, cur_id) != 0) {
+            cur_id = id;
+            long k = deal_find(x, id);
+            cur = k >= 0 ? &a->h.deals[k] : NULL;
+            if (cur)
+                cur->first_entry = a->h.nentries;
+        }
+        if (!cur)
+            continue;
+        fcasof_entry *e = &a->h.entries[a->h.nentries++];
+        if (!(e->stage = intern(a, PQgetvalue(r, row, 1))))
+            return false;
+        e->entered = atof(PQgetvalue(r, row, 2));
+        cur->nentries++;
+    }
+    return true;
+}
+
+static bool read_asof_rates(asofhist *a)
+{
+    PGresult *r = a->rates;
+    size_t n = (size_t)PQntuples(r);
+    a->h.rates = calloc(n + 1, sizeof *a->h.rates);
+    if (!a->h.rates)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        fcasof_rate *x = &a->h.rates[i];
+        x->currency = PQgetvalue(r, (int)i, 0);
+        x->day = (caldate_t)atol(PQgetvalue(r, (int)i, 1));
+        x->rate_e8 = strtoll(PQgetvalue(r, (int)i, 2), NULL, 10);
+    }
+    a->h.nrates = n;
+    return true;
+}
+
+/* Four statements: deals, changes, entries, rates. -1 with err set. */
+static int read_asof(db_conn *db, const char *ws, asofhist *a, app_err *err)
+{
+    const char *p[] = {ws};
+    deal_index x = {0};
+    PGresult *c = NULL, *e = NULL;
+    bool ok = (a->deals = db_query(db, ASOF_DEALS_SQL, 1, p, err)) && (c = db_query(db, ASOF_CHANGES_SQL, 1, p, err)) &&
+              (e = db_query(db, ASOF_ENTRIES_SQL, 1, p, err)) && (a->rates = db_query(db, ASOF_RATES_SQL, 1, p, err));
+    if (!ok) {
+        PQclear(c);
+        PQclear(e);
+        return -1;
+    }
+    ok = read_asof_deals(a, &x) && read_asof_changes(a, &x, c) && read_asof_entries(a, &x, e) && read_asof_rates(a);
+    free(x.slots);
+    PQclear(c);
+    PQclear(e);
+    if (!ok) {
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static size_t asofhist_bytes(const asofhist *a)
+{
+    const fcasof *h = &a->h;
+    size_t b = sizeof *a + h->ndeals * sizeof *h->deals + h->nchanges * sizeof *h->changes +
+               h->nentries * sizeof *h->entries + h->nrates * sizeof *h->rates + a->capstrs * sizeof *a->strs;
+    /* the deal rows' text, roughly: libpq keeps each value with its length */
+    for (int col = 0; col < PQnfields(a->deals); col++)
+        for (int row = 0; row < PQntuples(a->deals); row++)
+            b += (size_t)PQgetlength(a->deals, row, col) + 8;
+    return b;
+}
+
+int fcdata_asof_raw(db_conn *db, const char *ws, double not_before_s, const fcasof **h, fccache_ref **ref, app_err *err)
+{
+    const asofhist *cached = fccache_get(ws, "asof", not_before_s, ref);
+    if (cached) {
+        *h = &cached->h;
+        return 0;
+    }
+    unsigned long gen = fccache_generation(ws);
+    asofhist *a = calloc(1, sizeof *a);
+    if (!a) {
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    if (read_asof(db, ws, a, err) != 0) {
+        asofhist_free(a);
+        return -1;
+    }
+    fccache_put(ws, "asof", gen, a, asofhist_bytes(a), asofhist_free, ref);
+    if (!*ref) { /* the cache could not take it (out of memory): it was freed */
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    *h = &a->h;
     return 0;
 }
 

@@ -10,6 +10,7 @@
 
 #include "db.h"
 #include "errors.h"
+#include "fcasof.h"
 #include "fccache.h"
 #include "fchist.h"
 #include "fclearn.h"
@@ -30,16 +31,19 @@ int fcdata_load_history(db_conn *db, const char *ws, const funnel_def *def, cons
                         app_err *err) __attribute__((warn_unused_result));
 void fcdata_history_free(fcdata_history *b);
 
-/* The open pipeline at the start (00:00 UTC) of day `at`: deals created
- * before it and not closed before it (deleted later still count), each with
- * its stage, amount, probability, category and close date as they were then
- * (docs/forecast-quality.md says how). A deal with no known amount then gets
- * the history's average won amount; one with no close date gets
- * forecast_estimate_close. Owns deals and the result rows (ids). */
+/* The open pipeline at the start (00:00 UTC) of day `at`, rebuilt by
+ * core/fcasof from the history read once (fcdata_asof_raw): deals created
+ * before it and not closed or deleted before it, each with its stage,
+ * amount, probability, category and close date as they were then. A deal
+ * with no known amount then gets the history's average won amount; one with
+ * no close date gets forecast_estimate_close. rows[i] is deals[i] as it was
+ * (its own category and close date; deals[] carries the stage's category and
+ * an estimated date); the strings belong to the cached history, held by ref. */
 typedef struct {
     forecast_deal *deals;
     size_t n;
-    PGresult *rows;        /* one per deal, the FCDATA_COL_* columns of deals_as_of */
+    fcasof_row *rows;
+    fccache_ref *ref;
     bool *amount_imputed;  /* per deal */
     bool *close_estimated; /* per deal */
     long imputed_amounts;  /* deals whose amount was not known at `at` */
@@ -48,26 +52,6 @@ typedef struct {
                               no period */
     money_t open_amount;   /* sum of the reconstructed amounts */
 } fcdata_pipeline;
-
-/* Columns of fcdata_pipeline.rows (deals_as_of, migrations/0020): values at
- * `at`; NULL when unknown then. The raw category and close date are the
- * deal's own (deals[] carries the stage's category and an estimated date). */
-enum {
-    FCDATA_COL_ID,
-    FCDATA_COL_AMOUNT,
-    FCDATA_COL_STAGE,
-    FCDATA_COL_STAGE_ENTERED,
-    FCDATA_COL_PROBABILITY,
-    FCDATA_COL_CATEGORY,
-    FCDATA_COL_CLOSE,
-    FCDATA_COL_OWNER,
-    FCDATA_COL_SEGMENT,
-    FCDATA_COL_REGION,
-    FCDATA_COL_ACCOUNT,
-    FCDATA_COL_NAME,
-    FCDATA_COL_LAST_ACTIVITY,
-    FCDATA_COL_PUSHES
-};
 
 /* Give an open deal without a close date the one forecast_estimate_close
  * assumes from hist (its stage's won durations); true when there is none
@@ -85,6 +69,12 @@ void fcdata_pipeline_free(fcdata_pipeline *p);
  * fccache. 0 or -1. */
 int fcdata_load_learned(db_conn *db, const char *ws, const funnel_def *def, int fsm, caldate_t at, fclearn_model *m,
                         app_err *err) __attribute__((warn_unused_result));
+
+/* The workspace's deals with their field changes and stage entries
+ * (core/fcasof) as read at or after not_before_s, from fccache or read now
+ * and kept there. Release *ref when done. 0 or -1. */
+int fcdata_asof_raw(db_conn *db, const char *ws, double not_before_s, const fcasof **h, fccache_ref **ref, app_err *err)
+    __attribute__((warn_unused_result));
 
 /* The workspace's history (core/fchist) as read at or after not_before_s
  * (seconds; a day T's inputs need a read after T began), from fccache or

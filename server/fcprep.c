@@ -38,12 +38,12 @@ static const char *group_sql(const char *group_by)
 }
 
 /* The same key for a rebuilt row. */
-static const char *group_of_asof(PGresult *r, int row, const char *group_by)
+static const char *group_of_asof(const fcasof_deal *d, const char *group_by)
 {
-    int col = strcmp(group_by, "segment") == 0  ? FCDATA_COL_SEGMENT
-              : strcmp(group_by, "region") == 0 ? FCDATA_COL_REGION
-                                                : FCDATA_COL_OWNER;
-    return PQgetisnull(r, row, col) ? "(none)" : PQgetvalue(r, row, col);
+    const char *v = strcmp(group_by, "segment") == 0  ? d->segment
+                    : strcmp(group_by, "region") == 0 ? d->region
+                                                      : d->owner;
+    return v ? v : "(none)";
 }
 
 static bool is_excluded(const json_t *excluded, const char *id)
@@ -98,11 +98,14 @@ static int alloc_deals(fcprep_deals *p, size_t n, app_err *err)
 }
 
 /* Owner index of a deal (-1 without an owner). */
+static int owner_index_of(fcprep_deals *p, const char *owner)
+{
+    return owner && *owner ? index_of(p->owner_index, NULL, owner) : -1;
+}
+
 static int owner_of(fcprep_deals *p, PGresult *r, int row, int col)
 {
-    if (PQgetisnull(r, row, col) || !*PQgetvalue(r, row, col))
-        return -1;
-    return index_of(p->owner_index, NULL, PQgetvalue(r, row, col));
+    return owner_index_of(p, PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col));
 }
 
 /* The deals as they are now: open ones and those won in the period (the
@@ -211,17 +214,15 @@ static int load_rebuilt(db_conn *db, const char *ws, const funnel_def *def, cons
     size_t nopen = p->asof.n, nwon = (size_t)PQntuples(w);
     if (alloc_deals(p, nopen + nwon, err) != 0)
         return -1;
-    PGresult *a = p->asof.rows;
     for (size_t k = 0; k < nopen; k++) {
-        int i = (int)k;
+        const fcasof_row *a = &p->asof.rows[k];
         forecast_deal *d = &p->deals[k];
         *d = p->asof.deals[k];
-        p->ids[k] = PQgetvalue(a, i, FCDATA_COL_ID);
-        if (!parse_day(a, i, FCDATA_COL_LAST_ACTIVITY, &d->last_activity))
-            d->last_activity = FORECAST_NO_DATE;
-        d->push_count = atoi(PQgetvalue(a, i, FCDATA_COL_PUSHES));
-        d->group = o->group_by ? index_of(p->group_index, p->groups, group_of_asof(a, i, o->group_by)) : -1;
-        d->owner = owner_of(p, a, i, FCDATA_COL_OWNER);
+        p->ids[k] = a->deal->id;
+        d->last_activity = a->last_activity;
+        d->push_count = a->pushes;
+        d->group = o->group_by ? index_of(p->group_index, p->groups, group_of_asof(a->deal, o->group_by)) : -1;
+        d->owner = owner_index_of(p, a->deal->owner);
         d->excluded = o->excluded && is_excluded(o->excluded, p->ids[k]);
     }
     for (size_t k = 0; k < nwon; k++) {

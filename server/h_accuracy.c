@@ -521,7 +521,7 @@ static json_t *deals_json(const fcdata_pipeline *pl, const funnel_def *def)
     for (size_t i = 0; i < pl->n && i < BACKTEST_MAX_LISTED; i++) {
         const forecast_deal *d = &pl->deals[i];
         json_array_append_new(
-            a, json_pack("{s:s, s:o, s:s, s:o, s:o, s:b, s:b}", "id", PQgetvalue(pl->rows, (int)i, 0), "amount",
+            a, json_pack("{s:s, s:o, s:s, s:o, s:o, s:b, s:b}", "id", pl->rows[i].deal->id, "amount",
                          money_j(d->amount), "stage", def->stages[d->stage].key, "stage_entered_at",
                          d->stage_entered == FORECAST_NO_DATE ? json_null() : day_j(d->stage_entered),
                          "expected_close_date", d->expected_close == INT32_MAX ? json_null() : day_j(d->expected_close),

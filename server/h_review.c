@@ -133,7 +133,7 @@ static char *markdown(const json_t *j)
 
 /* One open deal of the review: what is shown and what core/forecast flags. */
 typedef struct {
-    const char *id, *name, *stage, *close; /* stage and close: NULL when none */
+    const char *id, *name, *stage; /* stage: NULL when none */
     forecast_deal d;
 } review_deal;
 
@@ -175,8 +175,8 @@ static const char *value_or_null(PGresult *r, int row, int col)
     return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
 }
 
-/* A review deal from stored values (stage and close may be NULL). */
-static void review_deal_fill(review_deal *x, const funnel_def *def, money_t amount, caldate_t entered,
+/* A review deal from stored values (stage and close may be NULL / none). */
+static void review_deal_fill(review_deal *x, const funnel_def *def, money_t amount, caldate_t close, caldate_t entered,
                              caldate_t last_activity, int pushes, int owner)
 {
     forecast_deal *d = &x->d;
@@ -187,9 +187,7 @@ static void review_deal_fill(review_deal *x, const funnel_def *def, money_t amou
     d->group = -1;
     d->owner = owner;
     d->category = FC_PIPELINE;
-    d->expected_close = INT32_MAX;
-    if (x->close && !caldate_parse(x->close, &d->expected_close))
-        d->expected_close = INT32_MAX;
+    d->expected_close = close == FORECAST_NO_DATE ? INT32_MAX : close; /* none: in no period */
     d->stage_entered = entered;
     d->last_activity = last_activity;
     d->push_count = pushes;
@@ -232,9 +230,8 @@ static int review_live(db_conn *db, const char *ws, const char *owner, const fun
         x->id = PQgetvalue(r, i, 0);
         x->name = PQgetvalue(r, i, 1);
         x->stage = value_or_null(r, i, 3);
-        x->close = value_or_null(r, i, 4);
-        review_deal_fill(x, def, strtoll(PQgetvalue(r, i, 2), NULL, 10), day_or_none(r, i, 5), day_or_none(r, i, 6),
-                         atoi(PQgetvalue(r, i, 7)), owner_index(rd, value_or_null(r, i, 8)));
+        review_deal_fill(x, def, strtoll(PQgetvalue(r, i, 2), NULL, 10), day_or_none(r, i, 4), day_or_none(r, i, 5),
+                         day_or_none(r, i, 6), atoi(PQgetvalue(r, i, 7)), owner_index(rd, value_or_null(r, i, 8)));
         if (x->d.expected_close < q->end)
             rd->pipeline_in_q += x->d.amount;
     }
@@ -277,25 +274,21 @@ static int review_rebuilt(db_conn *db, const char *ws, const char *owner, const 
     rd->won = strtoll(PQgetvalue(w, 0, 0), NULL, 10);
     calls[0] = calls[2] = rd->won;
     calls[1] = calls[3] = atoll(PQgetvalue(w, 0, 1));
-    PGresult *r = rd->pl.rows;
     for (size_t k = 0; k < rd->pl.n; k++) {
-        int i = (int)k;
-        const char *o = value_or_null(r, i, FCDATA_COL_OWNER);
+        const fcasof_row *r = &rd->pl.rows[k];
+        const char *o = r->deal->owner;
         if (owner && (!o || strcmp(o, owner) != 0))
             continue;
         review_deal *x = &rd->rows[rd->n++];
-        x->id = PQgetvalue(r, i, FCDATA_COL_ID);
-        x->name = PQgetvalue(r, i, FCDATA_COL_NAME);
-        x->stage = value_or_null(r, i, FCDATA_COL_STAGE);
-        x->close = value_or_null(r, i, FCDATA_COL_CLOSE);
-        money_t amount =
-            PQgetisnull(r, i, FCDATA_COL_AMOUNT) ? 0 : strtoll(PQgetvalue(r, i, FCDATA_COL_AMOUNT), NULL, 10);
-        review_deal_fill(x, def, amount, rd->pl.deals[k].stage_entered, day_or_none(r, i, FCDATA_COL_LAST_ACTIVITY),
-                         atoi(PQgetvalue(r, i, FCDATA_COL_PUSHES)), owner_index(rd, o));
+        x->id = r->deal->id;
+        x->name = r->deal->name;
+        x->stage = r->stage;
+        money_t amount = r->has_amount ? r->amount : 0;
+        review_deal_fill(x, def, amount, r->close, r->stage_entered, r->last_activity, r->pushes, owner_index(rd, o));
         if (x->d.expected_close >= q->end)
             continue;
         rd->pipeline_in_q += amount;
-        const char *cat = value_or_null(r, i, FCDATA_COL_CATEGORY);
+        const char *cat = r->category;
         bool commit = cat && (strcmp(cat, "commit") == 0 || strcmp(cat, "closed") == 0);
         bool best = commit || (cat && strcmp(cat, "best_case") == 0);
         calls[0] += commit ? amount : 0;
@@ -332,10 +325,15 @@ static json_t *top_deals(const review_deals *rd, const funnel_def *def, const pe
             for (int bit = 0; bit < RISK__COUNT; bit++)
                 if (flags[i] & (1u << bit))
                     json_array_append_new(risks, json_string(risk_text(bit)));
-            json_array_append_new(top, json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "deal", x->id, "name", x->name,
-                                                 "amount", money_j(x->d.amount), "stage",
-                                                 x->stage ? json_string(x->stage) : json_null(), "expected_close_date",
-                                                 x->close ? json_string(x->close) : json_null(), "risks", risks));
+            char close[16];
+            json_array_append_new(top,
+                                  json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "deal", x->id, "name", x->name, "amount",
+                                            money_j(x->d.amount), "stage",
+                                            x->stage ? json_string(x->stage) : json_null(), "expected_close_date",
+                                            x->d.expected_close == INT32_MAX
+                                                ? json_null()
+                                                : json_string(caldate_format(x->d.expected_close, close, sizeof close)),
+                                            "risks", risks));
         }
     free(fd);
     free(flags);
@@ -478,7 +476,7 @@ void h_pipeline_review(http_req *rq)
 
     /* A past week (its end, 00:00 UTC of the next Monday, not after today)
      * is shown as it stood at its end: the open pipeline rebuilt from history
-     * (deals_as_of, as the backtest and the dashboard), won counted up to then;
+     * (core/fcasof, as the backtest and the dashboard), won counted up to then;
      * a deal created or changed later does not appear as it is now. The
      * current week is today's data. */
     bool past = we_day <= today;

@@ -1,13 +1,50 @@
 /* h_snapshots.c - pipeline snapshots: capture, list, read, delete, diff. */
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "caldate.h"
+#include "fcdata.h"
 #include "handlers.h"
 #include "jsonv.h"
 #include "pipediff.h"
+
+/* The deals open at a past moment ts, as they were then (core/fcasof), as
+ * the JSON array snapshot_take reads: probabilities with 15 significant
+ * digits, as PostgreSQL turns a float8 into numeric. NULL with err set. */
+static char *past_open_json(db_conn *db, const char *ws, double ts, app_err *err)
+{
+    const fcasof *h;
+    fccache_ref *ref;
+    if (fcdata_asof_raw(db, ws, ts, &h, &ref, err) != 0)
+        return NULL;
+    fcasof_row *rows = calloc(h->ndeals + 1, sizeof *rows);
+    json_t *a = json_array();
+    char *text = NULL;
+    if (rows && a) {
+        size_t n = fcasof_at(h, ts, rows);
+        for (size_t i = 0; i < n; i++) {
+            const fcasof_row *r = &rows[i];
+            char close[16];
+            json_array_append_new(
+                a, json_pack("{s:s, s:s?, s:I, s:s?, s:s?, s:o, s:s?, s:s?, s:s?, s:s?}", "external_id", r->deal->id,
+                             "name", r->deal->name, "amount_cents", (json_int_t)(r->has_amount ? r->amount : 0),
+                             "stage", r->stage, "forecast_category", r->category, "probability",
+                             isnan(r->probability) ? json_null() : json_real(r->probability), "expected_close_date",
+                             r->close == FORECAST_NO_DATE ? NULL : caldate_format(r->close, close, sizeof close),
+                             "owner", r->deal->owner, "segment", r->deal->segment, "account", r->deal->account));
+        }
+        text = json_dumps(a, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    }
+    json_decref(a);
+    free(rows);
+    fccache_release(ref);
+    if (!text)
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+    return text;
+}
 
 int snapshots_take(db_conn *db, const char *ws, const char *label, const char *as_of, const char *kind,
                    const char *slot, char *id_out, size_t id_len, app_err *err)
@@ -15,17 +52,29 @@ int snapshots_take(db_conn *db, const char *ws, const char *label, const char *a
     int fsm = workspace_fy_start(db, ws, err);
     if (fsm < 0 || funnels_ensure_default(db, ws, err) != 0)
         return -1;
-    /* the period is the fiscal quarter holding as_of's UTC date */
-    char day[16];
+    /* the period is the fiscal quarter holding as_of's UTC date; a past as_of
+     * takes the pipeline as it was then */
     const char *tp[] = {as_of};
-    if (db_query_value(db, "SELECT to_char(COALESCE($1::timestamptz, now()) AT TIME ZONE 'UTC', 'YYYY-MM-DD')", 1, tp,
-                       day, sizeof day, err) <= 0)
+    PGresult *t =
+        db_query(db,
+                 "SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD'), extract(epoch FROM t)::float8, t < now()"
+                 " FROM (SELECT COALESCE($1::timestamptz, now()) AS t) x",
+                 1, tp, err);
+    if (!t)
         return -1;
+    char day[16];
+    snprintf(day, sizeof day, "%s", PQgetvalue(t, 0, 0));
+    double ts = atof(PQgetvalue(t, 0, 1));
+    bool past = PQgetvalue(t, 0, 2)[0] == 't';
+    PQclear(t);
     caldate_t d;
     if (!caldate_parse(day, &d)) {
         app_err_set(err, ERR_INTERNAL, "unreadable date %s", day);
         return -1;
     }
+    char *open = past ? past_open_json(db, ws, ts, err) : NULL;
+    if (past && !open)
+        return -1;
     period q = period_containing(PERIOD_QUARTER, d, fsm);
     char plabel[16], ps[16], pe[16], deflabel[64];
     period_format(&q, plabel, sizeof plabel);
@@ -37,11 +86,13 @@ int snapshots_take(db_conn *db, const char *ws, const char *label, const char *a
                        slot,
                        plabel,
                        caldate_format(q.start, ps, sizeof ps),
-                       caldate_format(q.end, pe, sizeof pe)};
+                       caldate_format(q.end, pe, sizeof pe),
+                       open};
     int f = db_query_value(db,
                            "SELECT snapshot_take($1, $2, COALESCE($3::timestamptz, now()), $4, $5::date, $6, $7::date,"
-                           " $8::date)",
-                           8, p, id_out, id_len, err);
+                           " $8::date, $9::jsonb)",
+                           9, p, id_out, id_len, err);
+    free(open);
     return f < 0 ? -1 : 0;
 }
 

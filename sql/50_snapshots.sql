@@ -1,96 +1,35 @@
--- sql/50_snapshots.sql - the pipeline as it stood at a moment (deals_as_of) and pipeline
--- snapshots.
+-- sql/50_snapshots.sql - pipeline snapshots (the pipeline as it stood at a past moment
+-- comes from core/fcasof).
 --
 -- The one home of these functions: applied after the versioned migrations, again
 -- whenever this file changes (docs/migrations.md). Change a rule here, never in a
 -- migration. "history:" names the migrations that defined earlier versions.
 
--- history: 0020_pipeline_as_of, 0024_fx_in_pipeline_sums, 0029_deals_as_of_lateral (per-deal LATERAL lookups: plans that do not depend on fresh statistics)
--- do not depend on fresh statistics)
--- The deals open at p_at, each as it was then (docs/forecast-quality.md says
--- how): created before p_at, not closed before it, not deleted before it.
--- Field values come from deal_changes by event time (changed_at): the latest
--- change before p_at wins; with none before, the earliest applied change after
--- it tells what the value was (its old value), except the record that created
--- the deal, whose old value is SQL NULL: its new value is the first value ever
--- seen, taken as the value then. Only applied changes count after p_at (a
--- stale change's old value is the value when it arrived, not before its event).
--- A field without any such record keeps its current value. The stage and its
--- entry come from the stage history (the last entry before p_at), else the same
--- way from changes. amount_cents is NULL when no amount was known then.
--- last_activity: the deal's last activity when it was before p_at (a later one
--- says nothing about then); pushes: close-date moves past the end of their
--- fiscal quarter before p_at (the rule of deals.push_count). owner, segment,
--- account, name and the owner's region have no history: current values.
-CREATE OR REPLACE FUNCTION deals_as_of(p_ws uuid, p_at timestamptz)
-    RETURNS TABLE (external_id text, amount_cents bigint, stage text, stage_entered date, probability float8,
-                   forecast_category text, expected_close_date date, owner text, segment text, region text,
-                   account text, name text, last_activity date, pushes bigint)
-    LANGUAGE sql STABLE
-    AS $$
-    SELECT l.external_id,
-           fx_convert(p_ws, (SELECT w.currency FROM workspaces w WHERE w.id = p_ws), l.currency,
-                      CASE WHEN piv.v ? 'amount' THEN round((piv.v ->> 'amount')::numeric * 100)::bigint
-                           ELSE l.amount_cents END, p_at),
-           COALESCE(h.stage, CASE WHEN piv.v ? 'stage' THEN piv.v ->> 'stage' ELSE l.stage END),
-           (h.entered_at AT TIME ZONE 'UTC')::date,
-           CASE WHEN piv.v ? 'probability' THEN (piv.v ->> 'probability')::float8 ELSE l.probability::float8 END,
-           CASE WHEN piv.v ? 'forecast_category' THEN piv.v ->> 'forecast_category' ELSE l.forecast_category END,
-           CASE WHEN piv.v ? 'expected_close_date' THEN (piv.v ->> 'expected_close_date')::date
-                ELSE l.expected_close_date END,
-           l.owner, l.segment, r.region, l.account, l.name,
-           CASE WHEN l.last_activity_at < p_at THEN (l.last_activity_at AT TIME ZONE 'UTC')::date END,
-           COALESCE(pu.n, 0)
-    FROM deals l
-    LEFT JOIN LATERAL (
-        SELECT jsonb_object_agg(ch.field, CASE WHEN ch.has_before THEN ch.before_v ELSE ch.after_v END) AS v
-        FROM (SELECT c.field,
-                     (array_agg(c.new_value ORDER BY c.changed_at DESC, c.id DESC) FILTER (WHERE c.changed_at < p_at))[1]
-                         AS before_v,
-                     bool_or(c.changed_at < p_at) AS has_before,
-                     (array_agg(CASE WHEN c.old_value IS NULL THEN c.new_value ELSE c.old_value END
-                                ORDER BY c.changed_at, c.id) FILTER (WHERE c.changed_at >= p_at AND c.applied))[1] AS after_v,
-                     bool_or(c.changed_at >= p_at AND c.applied) AS has_after
-              FROM deal_changes c
-              WHERE c.workspace_id = p_ws AND c.deal_id = l.external_id
-                AND c.field IN ('amount', 'stage', 'probability', 'forecast_category', 'expected_close_date')
-              GROUP BY c.field) ch
-        WHERE ch.has_before OR ch.has_after) piv ON true
-    LEFT JOIN LATERAL (
-        SELECT s.stage, s.entered_at FROM deal_stage_history s
-        WHERE s.workspace_id = p_ws AND s.deal_id = l.external_id AND s.entered_at < p_at
-        ORDER BY s.entered_at DESC, s.id DESC LIMIT 1) h ON true
-    LEFT JOIN LATERAL (
-        SELECT count(*) AS n FROM deal_changes c
-        WHERE c.workspace_id = p_ws AND c.deal_id = l.external_id AND c.field = 'expected_close_date' AND c.applied
-          AND c.changed_at < p_at AND jsonb_typeof(c.old_value) = 'string' AND jsonb_typeof(c.new_value) = 'string'
-          AND (c.new_value #>> '{}')::date >= fiscal_quarter_end((c.old_value #>> '{}')::date,
-                  (SELECT w.fiscal_year_start_month FROM workspaces w WHERE w.id = p_ws))) pu ON true
-    LEFT JOIN reps r ON r.workspace_id = p_ws AND r.external_id = l.owner AND r.deleted_at IS NULL
-    WHERE l.workspace_id = p_ws AND l.created_at < p_at AND (l.closed_at IS NULL OR l.closed_at >= p_at)
-      AND (l.deleted_at IS NULL OR l.deleted_at >= p_at)
-    ORDER BY l.external_id
-$$;
+-- The pipeline as it stood at a moment is rebuilt in memory (core/fcasof.h
+-- says how) for every caller, snapshots included; the SQL function that did
+-- it (0020, 0024, 0029) is gone, as is snapshot_take's form without p_open.
+DROP FUNCTION IF EXISTS deals_as_of(uuid, timestamptz);
+DROP FUNCTION IF EXISTS snapshot_take(uuid, text, timestamptz, text, date, text, date, date);
 
 -- history: 0005_snapshots, 0020_pipeline_as_of, 0024_fx_in_pipeline_sums (amounts in the workspace currency)
 -- Capture in one statement (as 0005): every open deal plus the deals closed
 -- inside the period, with the default funnel's stage probability when the deal
 -- has no override (weighted = amount x p, rounded half away from zero per
--- deal), and the summary. For a past as_of (before the statement's time) the
--- open deals are deals_as_of(as_of) and the closed ones those closed in the
--- period before as_of (and not deleted before it): a deal created, won or
--- changed later does not appear. by_category counts each open deal in its own
+-- deal), and the summary. For a past as_of the caller gives p_open, the deals
+-- open then as they were then (core/fcasof, a JSON array of snapshot rows),
+-- and the closed ones are those closed in the period before as_of (and not
+-- deleted before it): a deal created, won or changed later does not appear. by_category counts each open deal in its own
 -- forecast category, else its stage's category in the default funnel
 -- (proposal: best_case), else pipeline (0005 put every deal without its own
 -- category in pipeline). Returns the new id, or NULL when a scheduled slot is
 -- already taken.
 CREATE OR REPLACE FUNCTION snapshot_take(ws uuid, p_label text, p_as_of timestamptz, p_kind text, p_slot date,
-                                         p_period text, p_start date, p_end date) RETURNS uuid
+                                         p_period text, p_start date, p_end date, p_open jsonb) RETURNS uuid
     LANGUAGE plpgsql
     AS $$
 DECLARE
     sid uuid;
-    past boolean := p_as_of < now();
+    past boolean := p_open IS NOT NULL;
 BEGIN
     WITH fs AS (
         SELECT x.e ->> 'key' AS key, (x.e ->> 'probability')::numeric AS p, x.n::int AS n,
@@ -107,10 +46,11 @@ BEGIN
         WHERE NOT past AND d.workspace_id = ws AND d.deleted_at IS NULL
           AND (d.status = 'open' OR (d.closed_at >= p_start::timestamptz AND d.closed_at < p_end::timestamptz))
         UNION ALL
-        SELECT a.external_id, a.name, COALESCE(a.amount_cents, 0), a.stage, 'open', a.forecast_category,
-               a.probability::numeric, a.expected_close_date, a.owner, a.segment, a.account, NULL::timestamptz
-        FROM deals_as_of(ws, p_as_of) a
-        WHERE past
+        SELECT a.external_id, a.name, a.amount_cents, a.stage, 'open', a.forecast_category,
+               a.probability, a.expected_close_date, a.owner, a.segment, a.account, NULL::timestamptz
+        FROM jsonb_to_recordset(p_open) AS a(external_id text, name text, amount_cents bigint, stage text,
+                                             forecast_category text, probability numeric, expected_close_date date,
+                                             owner text, segment text, account text)
         UNION ALL
         SELECT d.external_id, d.name, COALESCE(fx_convert(ws, (SELECT w.currency FROM workspaces w WHERE w.id = ws), d.currency, d.amount_cents, d.closed_at), 0), d.stage,
                d.status, d.forecast_category,

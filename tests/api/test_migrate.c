@@ -39,6 +39,23 @@ static const char *const changed_since_move[] = {
     NULL,
 };
 
+/* Functions a sql/ file drops on purpose (DROP FUNCTION IF EXISTS there),
+ * with the issue that retired them: each must be gone after sql/, and no
+ * other function may be. */
+static const char *const retired[] = {
+    "function deals_as_of(uuid,timestamp with time zone)", /* issue 16: core/fcasof rebuilds the pipeline */
+    "function snapshot_take(uuid,text,timestamp with time zone,text,date,text,date,date)", /* issue 16: p_open */
+    NULL,
+};
+
+static bool is_retired(const char *key)
+{
+    for (size_t i = 0; retired[i]; i++)
+        if (strcmp(retired[i], key) == 0)
+            return true;
+    return false;
+}
+
 /* The first versioned migration of the sql/ era: later ones keep to tables,
  * indexes and data, and never (re)define a function or view. */
 #define FIRST_SQL_HOME_VERSION 30
@@ -298,6 +315,10 @@ START_TEST(every_function_has_one_home_in_sql)
     json_t *v;
     json_object_foreach(before, key, v)
     {
+        if (is_retired(key)) {
+            ck_assert_msg(!json_object_get(after, key), "%s is listed in retired but still defined after sql/", key);
+            continue;
+        }
         if (!json_object_get(homed, key)) {
             nmissing++;
             size_t l = strlen(missing);
@@ -312,6 +333,8 @@ START_TEST(every_function_has_one_home_in_sql)
     json_object_foreach(before, key, v)
     {
         const char *was = json_string_value(v);
+        if (is_retired(key))
+            continue;
         const char *now = json_string_value(json_object_get(after, key));
         ck_assert_msg(now != NULL, "%s: gone after sql/", key);
         if (changed_on_purpose(key)) {

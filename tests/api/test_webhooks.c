@@ -1496,8 +1496,9 @@ START_TEST(async_storm_postgres_sigkill)
     size_t ul = strlen(out);
     while (ul && (out[ul - 1] == '\n' || out[ul - 1] == ' '))
         out[--ul] = '\0';
-    const char *ulast = strrchr(out, '\n');
-    snprintf(url, sizeof url, "%s", ulast ? ulast + 1 : out);
+    const char *ulast = strrchr(out, '\n'), *line = ulast ? ulast + 1 : out;
+    ck_assert_uint_lt(strlen(line), sizeof url); /* the URL line whole, never cut */
+    memcpy(url, line, strlen(line) + 1);
     snprintf(cmd, sizeof cmd, "'%s' migrate --database-url '%s' 2>&1", api_revopsd(), url);
     ck_assert_int_eq(api_run(cmd, out, sizeof out), 0);
     snprintf(cmd, sizeof cmd, "'%s' keys create --workspace crash --role admin --database-url '%s' 2>&1", api_revopsd(),
