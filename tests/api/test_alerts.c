@@ -5,14 +5,17 @@
  * 200, a 500-then-200 retry, a 410 that disables the destination, replay.
  * The shared server runs with --alert-retry-base-ms 200 (harness.c), so a
  * retry comes after 160-240 ms instead of a minute. */
+#include <libpq-fe.h>
 #include <microhttpd.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "api.h"
@@ -37,6 +40,7 @@ typedef struct {
     pthread_mutex_t mu;
     int script[4], nscript; /* statuses answered in turn; the last repeats */
     int calls, verified, verified_whsig;
+    int delay_first_ms; /* the first request is answered this late (a receiver slow to answer) */
     char secret[80];
     char ids[RCV_MAX][80];
     char last_body[4096];
@@ -126,7 +130,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (whsig_standard(rv->secret, body, u->len, mhd_header, &hc, (long long)time(NULL)) == WHSIG_OK)
         rv->verified_whsig++;
     snprintf(rv->last_body, sizeof rv->last_body, "%s", body);
+    int delay = rv->calls == 1 ? rv->delay_first_ms : 0;
     pthread_mutex_unlock(&rv->mu);
+    if (delay)
+        sleep_ms(delay);
     free(u->b);
     free(u);
     *con_cls = NULL;
@@ -137,16 +144,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return r;
 }
 
-static void rcv_start(receiver *rv, const int *script, int n)
+static void rcv_start_slow(receiver *rv, const int *script, int n, int delay_first_ms);
+
+static void rcv_start(receiver *rv, const int *script, int n) { rcv_start_slow(rv, script, n, 0); }
+
+static void rcv_start_slow(receiver *rv, const int *script, int n, int delay_first_ms)
 {
     memset(rv, 0, sizeof *rv);
+    rv->delay_first_ms = delay_first_ms;
     pthread_mutex_init(&rv->mu, NULL);
     for (int i = 0; i < n; i++)
         rv->script[i] = script[i];
     rv->nscript = n;
     rv->port = api_free_port();
-    rv->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)rv->port, NULL, NULL, on_request, rv,
-                             MHD_OPTION_END);
+    rv->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, (uint16_t)rv->port, NULL,
+                             NULL, on_request, rv, MHD_OPTION_END);
     ck_assert_msg(rv->d != NULL, "receiver did not start on port %d", rv->port);
 }
 
@@ -652,6 +664,209 @@ START_TEST(renewal_reminder_windows)
 }
 END_TEST
 
+/* An escalation as POST /v1/routing/escalations records it (test_leads.c
+ * covers that route; here the row is written directly, 31 minutes after a
+ * routing nobody acted on). */
+START_TEST(routing_escalation_raised_once)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    crm(&ws);
+    api_resp_free(api_send_json("PUT", "/v1/leads/l1", ws.write, "{\"email\":\"l1@initech.example\"}"));
+    receiver rv;
+    const int ok[] = {200};
+    rcv_start(&rv, ok, 1);
+    char rule[40];
+    make_rule(&ws, &rv, "\"kind\":\"routing_escalation\",\"filter\":{\"owner\":[\"ann\"]}", rule);
+    PGconn *pg = PQconnectdb(api_db_url());
+    ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+    const char *p[] = {ws.id};
+    PGresult *res = PQexecParams(pg,
+                                 "INSERT INTO lead_assignments (workspace_id, lead_id, route_to, assignee, routed_at,"
+                                 " escalate_minutes, escalated_at, escalated_to) VALUES"
+                                 " ($1, 'l1', 'ann', 'ann', now() - interval '31 minutes', 30, now(), 'mia'),"
+                                 " ($1, 'l1', 'bob', 'bob', now() - interval '31 minutes', 30, now(), 'mia')",
+                                 1, NULL, p, NULL, NULL, 0);
+    ck_assert_int_eq(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    PQfinish(pg);
+    ck_assert_int_eq(evaluate(&ws, "raised"), 1); /* Ann's; Bob's is outside the filter */
+    ck_assert_int_eq(evaluate(&ws, "raised"), 0);
+    api_resp *r = api_get("/v1/alerts?rep=ann", ws.read);
+    const json_t *a = json_array_get(json_object_get(r->json, "items"), 0);
+    ck_assert_str_eq(str(a, "lead_id"), "l1");
+    ck_assert_str_eq(str(json_object_get(a, "data"), "escalated_to"), "mia");
+    api_resp_free(r);
+    rcv_wait(&rv, 1);
+    rcv_stop(&rv);
+}
+END_TEST
+
+/* ---- more than one instance ---- */
+
+typedef struct {
+    const char *base, *key;
+    long long raised;
+    int errors;
+} eval_run;
+
+static void *eval_thread(void *arg)
+{
+    eval_run *e = arg;
+    for (int i = 0; i < 4; i++) {
+        api_resp *r = api_req_at(e->base, "POST", "/v1/alerts/evaluate", e->key, NULL, NULL, 0, NULL);
+        if (r->status == 200)
+            e->raised += inum(r->json, "raised");
+        else
+            e->errors++;
+        api_resp_free(r);
+    }
+    return NULL;
+}
+
+static void stop_server(pid_t pid, int sig)
+{
+    kill(pid, sig);
+    int st = 0;
+    waitpid(pid, &st, 0);
+}
+
+START_TEST(two_instances_raise_and_deliver_each_occurrence_once)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    crm(&ws);
+    for (int i = 0; i < 6; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "s%d", i);
+        stale_deal_put(&ws, id, "ann", -30);
+    }
+    receiver rv;
+    const int ok[] = {200};
+    rcv_start(&rv, ok, 1);
+    char rule[40];
+    make_rule(&ws, &rv, "\"kind\":\"stale_deal\"", rule);
+    /* a second revopsd on the same database: its senders and the shared
+     * server's (two each) claim from one outbox */
+    int port = api_free_port();
+    const char *args[] = {"--alert-retry-base-ms", "200", NULL};
+    pid_t b = api_spawn_server(api_db_url(), port, args);
+    ck_assert(api_wait_healthy(port, 15000));
+    char base_b[64];
+    snprintf(base_b, sizeof base_b, "http://127.0.0.1:%d", port);
+    eval_run e[2] = {{api_base(), ws.admin, 0, 0}, {base_b, ws.admin, 0, 0}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&th[i], NULL, eval_thread, &e[i]);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    ck_assert_int_eq(e[0].errors + e[1].errors, 0);
+    ck_assert_int_eq(e[0].raised + e[1].raised, 6); /* eight evaluations at once, six occurrences */
+    rcv_wait(&rv, 6);
+    sleep_ms(800);
+    pthread_mutex_lock(&rv.mu);
+    ck_assert_int_eq(rv.calls, 6);
+    ck_assert_int_eq(rv.verified, 6);
+    for (int i = 0; i < 6; i++)
+        for (int j = i + 1; j < 6; j++)
+            ck_assert_str_ne(rv.ids[i], rv.ids[j]);
+    pthread_mutex_unlock(&rv.mu);
+    stop_server(b, SIGTERM);
+    rcv_stop(&rv);
+}
+END_TEST
+
+/* The key printed last by `revopsd keys create` on a private cluster. */
+static void cli_key(const char *url, char key[64])
+{
+    char cmd[1400], out[4096];
+    snprintf(cmd, sizeof cmd, "'%s' keys create --workspace killed --role admin --database-url '%s' 2>&1",
+             api_revopsd(), url);
+    ck_assert_int_eq(api_run(cmd, out, sizeof out), 0);
+    size_t ol = strlen(out);
+    while (ol && (out[ol - 1] == '\n' || out[ol - 1] == ' '))
+        out[--ol] = '\0';
+    const char *last = strrchr(out, '\n');
+    snprintf(key, 64, "%.63s", last ? last + 1 : out);
+}
+
+static void send_at(const char *base, const char *key, const char *method, const char *path, const char *body)
+{
+    api_resp *r = api_req_at(base, method, path, key, "application/json", body, strlen(body), NULL);
+    ck_assert_msg(r->status >= 200 && r->status < 300, "%s %s: %ld %s", method, path, r->status, r->body);
+    api_resp_free(r);
+}
+
+/* An instance SIGKILLed while its POST of a committed alert is in flight:
+ * its claim dies with its connection, and the next instance delivers. On a
+ * private cluster, so no other sender can take the delivery first. */
+START_TEST(sigkill_during_delivery_still_delivers)
+{
+    char dir[300], url[512], cmd[1400], out[4096], key[64];
+    snprintf(dir, sizeof dir, "%s/alerts-kill-pg", api_tmpdir());
+    ck_assert_int_eq(api_devdb("start", dir, url, sizeof url), 0);
+    snprintf(cmd, sizeof cmd, "'%s' migrate --database-url '%s' 2>&1", api_revopsd(), url);
+    ck_assert_int_eq(api_run(cmd, out, sizeof out), 0);
+    cli_key(url, key);
+    const char *args[] = {"--alert-retry-base-ms", "200", "--scheduler-interval", "0", NULL};
+    int port = api_free_port();
+    pid_t b = api_spawn_server(url, port, args);
+    ck_assert(api_wait_healthy(port, 15000));
+    char base[64];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    send_at(base, key, "PUT", "/v1/reps/ann", "{\"name\":\"Ann\",\"role\":\"ae\"}");
+    char at[11], body[600];
+    api_day(-20, at);
+    snprintf(body, sizeof body,
+             "{\"name\":\"k1\",\"amount\":900,\"stage\":\"proposal\",\"owner\":\"ann\",\"created_at\":\"%sT00:00:00Z\","
+             "\"as_of\":\"%sT00:00:00Z\"}",
+             at, at);
+    send_at(base, key, "PUT", "/v1/deals/k1", body);
+    receiver rv;
+    const int ok[] = {200};
+    rcv_start_slow(&rv, ok, 1, 3000); /* the first POST hangs 3 s: time to kill its sender */
+    snprintf(body, sizeof body,
+             "{\"name\":\"k\",\"kind\":\"stale_deal\",\"destinations\":[{\"url\":\"http://127.0.0.1:%d/h\"}]}",
+             rv.port);
+    api_resp *r = api_req_at(base, "POST", "/v1/alert-rules", key, "application/json", body, strlen(body), NULL);
+    ck_assert_status(r, 201);
+    snprintf(rv.secret, sizeof rv.secret, "%s",
+             str(json_array_get(json_object_get(r->json, "destinations"), 0), "secret"));
+    api_resp_free(r);
+    r = api_req_at(base, "POST", "/v1/alerts/evaluate", key, NULL, NULL, 0, NULL);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(inum(r->json, "raised"), 1);
+    api_resp_free(r);
+    rcv_wait(&rv, 1); /* instance B's POST is in the receiver */
+    stop_server(b, SIGKILL);
+    port = api_free_port();
+    pid_t c = api_spawn_server(url, port, args);
+    ck_assert(api_wait_healthy(port, 15000));
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    rcv_wait(&rv, 2);
+    json_t *d = NULL;
+    for (int i = 0; i < 100; i++) {
+        json_decref(d);
+        r = api_req_at(base, "GET", "/v1/alert-deliveries", key, NULL, NULL, 0, NULL);
+        d = json_incref(json_array_get(json_object_get(r->json, "items"), 0));
+        api_resp_free(r);
+        if (d && strcmp(str(d, "state"), "delivered") == 0)
+            break;
+        sleep_ms(50);
+    }
+    ck_assert_str_eq(str(d, "state"), "delivered");
+    ck_assert_int_eq(inum(d, "attempts"), 1); /* the killed attempt was never committed */
+    json_decref(d);
+    pthread_mutex_lock(&rv.mu);
+    ck_assert_str_eq(rv.ids[0], rv.ids[1]); /* the same message: the receiver dedupes */
+    ck_assert_int_eq(rv.verified, 2);
+    pthread_mutex_unlock(&rv.mu);
+    stop_server(c, SIGTERM);
+    rcv_stop(&rv);
+    api_devdb("stop", dir, NULL, 0);
+}
+END_TEST
+
 Suite *alerts_suite(void)
 {
     Suite *s = suite_create("alerts");
@@ -663,6 +878,9 @@ Suite *alerts_suite(void)
     tcase_add_test(t, push_retried_after_500_once_more);
     tcase_add_test(t, gone_disables_the_destination);
     tcase_add_test(t, renewal_reminder_windows);
+    tcase_add_test(t, routing_escalation_raised_once);
+    tcase_add_test(t, two_instances_raise_and_deliver_each_occurrence_once);
+    tcase_add_test(t, sigkill_during_delivery_still_delivers);
     suite_add_tcase(s, t);
     return s;
 }
