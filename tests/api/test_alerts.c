@@ -737,7 +737,7 @@ START_TEST(two_instances_raise_and_deliver_each_occurrence_once)
     api_new_workspace(&ws);
     crm(&ws);
     for (int i = 0; i < 6; i++) {
-        char id[8];
+        char id[16];
         snprintf(id, sizeof id, "s%d", i);
         stale_deal_put(&ws, id, "ann", -30);
     }
