@@ -29,6 +29,7 @@ static struct {
     pthread_t threads[MAX_SENDERS];
     char *url;
     int stmt_timeout_ms, base_ms, timeout_ms;
+    alertsend_counts counts;
 } S = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 static bool stopping(unsigned long *seen)
@@ -150,7 +151,7 @@ static int post(const char *url, const char *msg_id, const char *secret, const c
  * disabled (410 Gone), another try at base x 2^(n-1) with jitter, or given
  * up after the last retry. */
 static int record(db_conn *db, const char *id, const char *dest, int attempt, const outcome *o, unsigned *seed,
-                  app_err *err)
+                  long long **counter, app_err *err)
 {
     char st[16], ms[24], n[16], delay[24];
     snprintf(st, sizeof st, "%ld", o->status);
@@ -161,6 +162,10 @@ static int record(db_conn *db, const char *id, const char *dest, int attempt, co
     long long d = ok || gone ? 0 : alert_retry_delay_ms(S.base_ms, attempt, jitter);
     snprintf(delay, sizeof delay, "%lld", d);
     const char *state = ok ? "delivered" : gone || !alert_should_retry(attempt) ? "failed" : "pending";
+    *counter = ok              ? &S.counts.delivered
+               : gone          ? &S.counts.disabled
+               : *state == 'f' ? &S.counts.failed
+                               : &S.counts.retried;
     const char *e = ok ? NULL : gone ? "410 Gone: the destination is disabled" : o->err;
     const char *p[] = {id, n, o->status ? st : NULL, e, ms, state, delay};
     if (db_exec(db,
@@ -210,6 +215,7 @@ static int one(db_conn *db, unsigned *seed, app_err *err)
     }
     const char *id = PQgetvalue(r, 0, 0), *dest = PQgetvalue(r, 0, 7);
     int rc = 0;
+    long long *counter = NULL;
     if (strcmp(PQgetvalue(r, 0, 8), "t") == 0) {
         const char *p[] = {id};
         rc = db_exec(db,
@@ -227,14 +233,21 @@ static int one(db_conn *db, unsigned *seed, app_err *err)
             db_rollback(db); /* shutting down: not an attempt */
             return 0;
         }
-        rc = record(db, id, dest, atoi(PQgetvalue(r, 0, 1)) + 1, &o, seed, err);
+        rc = record(db, id, dest, atoi(PQgetvalue(r, 0, 1)) + 1, &o, seed, &counter, err);
     }
     PQclear(r);
     if (rc != 0) {
         db_rollback(db);
         return -1;
     }
-    return db_commit(db, err) == 0 ? 1 : -1;
+    if (db_commit(db, err) != 0)
+        return -1;
+    if (counter) {
+        pthread_mutex_lock(&S.mu);
+        (*counter)++;
+        pthread_mutex_unlock(&S.mu);
+    }
+    return 1;
 }
 
 static void *sender(void *arg)
@@ -294,6 +307,14 @@ void alertsend_stop(void)
     S.n = 0;
     free(S.url);
     S.url = NULL;
+}
+
+alertsend_counts alertsend_stats(void)
+{
+    pthread_mutex_lock(&S.mu);
+    alertsend_counts c = S.counts;
+    pthread_mutex_unlock(&S.mu);
+    return c;
 }
 
 void alertsend_notify(void)

@@ -23,4 +23,12 @@ void alertsend_stop(void);
 /* Wake idle senders: outbox rows were just committed. */
 void alertsend_notify(void);
 
+/* This instance's senders since start (for /metrics): attempts that
+ * delivered, that will be retried, deliveries given up after the last retry,
+ * destinations disabled by a 410. */
+typedef struct {
+    long long delivered, retried, failed, disabled;
+} alertsend_counts;
+alertsend_counts alertsend_stats(void);
+
 #endif

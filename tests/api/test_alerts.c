@@ -585,6 +585,13 @@ START_TEST(push_retried_after_500_once_more)
     ck_assert_int_eq(rv.verified, 2);
     ck_assert_int_eq(rv.verified_whsig, 2);
     pthread_mutex_unlock(&rv.mu);
+    /* the shared server's senders made both attempts: /metrics counts them */
+    api_resp *m = api_get("/metrics", NULL);
+    const char *line = strstr(m->body, "revops_alert_attempts_total{outcome=\"retried\"} ");
+    ck_assert_ptr_nonnull(line);
+    ck_assert_int_ge(atoll(line + strlen("revops_alert_attempts_total{outcome=\"retried\"} ")), 1);
+    ck_assert_ptr_nonnull(strstr(m->body, "revops_alert_attempts_total{outcome=\"delivered\"} "));
+    api_resp_free(m);
     rcv_stop(&rv);
 }
 END_TEST
