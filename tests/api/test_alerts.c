@@ -228,6 +228,21 @@ static long long evaluate(const api_ws *ws, const char *field)
     return v;
 }
 
+/* Evaluate, then count the rule's alerts: the shared server's scheduler
+ * evaluates too (every 60 s), so which call raised an alert is not the
+ * test's to know, only how many exist. */
+static long long evaluate_total(const api_ws *ws, const char *rule)
+{
+    (void)evaluate(ws, "raised");
+    char path[96];
+    snprintf(path, sizeof path, "/v1/alerts?rule=%s&limit=200", rule);
+    api_resp *r = api_get(path, ws->read);
+    ck_assert_status(r, 200);
+    long long n = (long long)json_array_size(json_object_get(r->json, "items"));
+    api_resp_free(r);
+    return n;
+}
+
 /* The only delivery of a workspace (admin view), as JSON; caller decrefs. */
 static json_t *only_delivery(const api_ws *ws)
 {
@@ -445,8 +460,8 @@ START_TEST(stale_deal_raised_once_and_delivered_signed)
     char rule[40];
     make_rule(&ws, &rv, "\"kind\":\"stale_deal\",\"filter\":{\"owner\":[\"ann\"],\"territory\":[\"west\"]}", rule);
 
-    ck_assert_int_eq(evaluate(&ws, "raised"), 1);
-    ck_assert_int_eq(evaluate(&ws, "raised"), 0); /* still true: no new alert */
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1); /* still true: no new alert */
     rcv_wait(&rv, 1);
     json_t *d = settled_delivery(&ws, "delivered");
     ck_assert_int_eq(inum(d, "attempts"), 1);
@@ -536,10 +551,16 @@ START_TEST(stale_deal_raised_once_and_delivered_signed)
     api_day(0, today);
     snprintf(b2, sizeof b2, "{\"name\":\"d1\",\"last_activity_at\":\"%sT00:00:00Z\"}", today);
     send_ok(&ws, "PUT", "/v1/deals/d1", b2);
-    api_resp *e = api_req("POST", "/v1/alerts/evaluate", ws.admin, NULL, NULL, 0, NULL);
-    ck_assert_int_eq(inum(e->json, "raised"), 0);
-    ck_assert_int_eq(inum(e->json, "cleared"), 1);
-    api_resp_free(e);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
+    PGconn *pg = PQconnectdb(api_db_url());
+    ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+    const char *sp[] = {rule};
+    PGresult *st = PQexecParams(pg, "SELECT active FROM alert_state WHERE rule_id = $1::uuid AND subject = 'deal:d1'",
+                                1, NULL, sp, NULL, NULL, 0);
+    ck_assert_int_eq(PQntuples(st), 1);
+    ck_assert_str_eq(PQgetvalue(st, 0, 0), "f"); /* cleared */
+    PQclear(st);
+    PQfinish(pg);
     sleep_ms(300);
     ck_assert_int_eq(rcv_calls(&rv), 2);
     rcv_stop(&rv);
@@ -564,12 +585,12 @@ START_TEST(push_retried_after_500_once_more)
         "\"as_of\":\"%sT00:00:00Z\"}",
         close, y);
     send_ok(&ws, "PUT", "/v1/deals/p1", body);
-    ck_assert_int_eq(evaluate(&ws, "raised"), 0); /* not pushed yet */
+    ck_assert_int_eq(evaluate_total(&ws, rule), 0); /* not pushed yet */
     /* the close date moves four months out: past its quarter */
     snprintf(body, sizeof body, "{\"name\":\"Big\",\"expected_close_date\":\"%s\"}", api_day(125, later));
     send_ok(&ws, "PUT", "/v1/deals/p1", body);
-    ck_assert_int_eq(evaluate(&ws, "raised"), 1);
-    ck_assert_int_eq(evaluate(&ws, "raised"), 0);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
     rcv_wait(&rv, 2);
     json_t *d = settled_delivery(&ws, "delivered");
     ck_assert_int_eq(inum(d, "attempts"), 2);
@@ -609,10 +630,10 @@ START_TEST(gone_disables_the_destination)
     make_rule(&ws, &rv, "\"kind\":\"amount_change\",\"params\":{\"change\":0.25}", rule);
     /* +10%: below the rule's 25% */
     send_ok(&ws, "PUT", "/v1/deals/m1", "{\"name\":\"Mid\",\"amount\":1100}");
-    ck_assert_int_eq(evaluate(&ws, "raised"), 0);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 0);
     send_ok(&ws, "PUT", "/v1/deals/m1", "{\"name\":\"Mid\",\"amount\":1650}"); /* +50% */
-    ck_assert_int_eq(evaluate(&ws, "raised"), 1);
-    ck_assert_int_eq(evaluate(&ws, "raised"), 0);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
     rcv_wait(&rv, 1);
     json_t *d = settled_delivery(&ws, "failed");
     ck_assert_int_eq(inum(d, "last_status"), 410);
@@ -629,7 +650,7 @@ START_TEST(gone_disables_the_destination)
     ck_assert_status(r, 409);
     api_resp_free(r);
     send_ok(&ws, "PUT", "/v1/deals/m1", "{\"name\":\"Mid\",\"amount\":400}"); /* -76% */
-    ck_assert_int_eq(evaluate(&ws, "raised"), 1);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 2);
     r = api_get("/v1/alert-deliveries", ws.read);
     ck_assert_int_eq(json_array_size(json_object_get(r->json, "items")), 1);
     api_resp_free(r);
@@ -658,8 +679,8 @@ START_TEST(renewal_reminder_windows)
     rcv_start(&rv, ok, 1);
     char rule[40];
     make_rule(&ws, &rv, "\"kind\":\"renewal_due\",\"filter\":{\"amount_min\":100000}", rule);
-    ck_assert_int_eq(evaluate(&ws, "raised"), 1);
-    ck_assert_int_eq(evaluate(&ws, "raised"), 0);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
     api_resp *r = api_get("/v1/alerts?account=a1", ws.read);
     const json_t *a = json_array_get(json_object_get(r->json, "items"), 0);
     ck_assert_int_eq(inum(json_object_get(a, "data"), "reminder_days"), 60); /* 45 days out: the 60-day reminder */
@@ -697,8 +718,8 @@ START_TEST(routing_escalation_raised_once)
     ck_assert_int_eq(PQresultStatus(res), PGRES_COMMAND_OK);
     PQclear(res);
     PQfinish(pg);
-    ck_assert_int_eq(evaluate(&ws, "raised"), 1); /* Ann's; Bob's is outside the filter */
-    ck_assert_int_eq(evaluate(&ws, "raised"), 0);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1); /* Ann's; Bob's is outside the filter */
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
     api_resp *r = api_get("/v1/alerts?rep=ann", ws.read);
     const json_t *a = json_array_get(json_object_get(r->json, "items"), 0);
     ck_assert_str_eq(str(a, "lead_id"), "l1");
@@ -768,7 +789,9 @@ START_TEST(two_instances_raise_and_deliver_each_occurrence_once)
     for (int i = 0; i < 2; i++)
         pthread_join(th[i], NULL);
     ck_assert_int_eq(e[0].errors + e[1].errors, 0);
-    ck_assert_int_eq(e[0].raised + e[1].raised, 6); /* eight evaluations at once, six occurrences */
+    /* eight evaluations at once (and maybe a scheduler pass), six occurrences */
+    ck_assert_int_le(e[0].raised + e[1].raised, 6);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 6);
     rcv_wait(&rv, 6);
     sleep_ms(800);
     pthread_mutex_lock(&rv.mu);
