@@ -13,6 +13,8 @@ static const alert_kind kinds[] = {
      true, "an open deal untouched for params.days days (default 14, the seed's hygiene rule)"},
     {"deal_pushed", "deal", ALERT_F_OWNER | ALERT_F_SEGMENT | ALERT_F_TERRITORY | ALERT_F_AMOUNT, "min_pushes", 1, 100,
      1, true, "an open deal's close date moved past its fiscal quarter (each push, from params.min_pushes on)"},
+    {"deal_moved_back", "stage move", ALERT_F_OWNER | ALERT_F_SEGMENT | ALERT_F_TERRITORY | ALERT_F_AMOUNT, NULL, 0, 0,
+     0, false, "an open deal moved to an earlier stage of the default funnel than the one it was in"},
     {"amount_change", "deal", ALERT_F_OWNER | ALERT_F_SEGMENT | ALERT_F_TERRITORY | ALERT_F_AMOUNT, "change", 0.01, 10,
      0.2, false, "a deal's amount changed by at least params.change of its old value (default 0.2, 20%)"},
     {"routing_escalation", "lead assignment", ALERT_F_OWNER, NULL, 0, 0, 0, false,

@@ -7,8 +7,8 @@ CREATE TABLE alert_rules (
     id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     workspace_id uuid NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
     name         text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
-    kind         text NOT NULL CHECK (kind IN ('stale_deal', 'deal_pushed', 'amount_change', 'routing_escalation',
-                                               'renewal_due')),
+    kind         text NOT NULL CHECK (kind IN ('stale_deal', 'deal_pushed', 'deal_moved_back', 'amount_change',
+                                               'routing_escalation', 'renewal_due')),
     params       jsonb NOT NULL DEFAULT '{}',
     filter       jsonb NOT NULL DEFAULT '{}',
     enabled      boolean NOT NULL DEFAULT true,
@@ -98,6 +98,7 @@ CREATE TABLE alert_attempts (
 );
 CREATE INDEX alert_attempts_delivery ON alert_attempts (delivery_id, id);
 
--- What the event signals read each pass: recent amount changes and escalations.
+-- What the event signals read each pass: recent amount changes, stage moves and escalations.
+CREATE INDEX deal_stage_history_recorded ON deal_stage_history (workspace_id, recorded_at);
 CREATE INDEX deal_changes_amount_recorded ON deal_changes (workspace_id, recorded_at) WHERE field = 'amount';
 CREATE INDEX lead_assignments_escalated ON lead_assignments (workspace_id, escalated_at) WHERE escalated_at IS NOT NULL;

@@ -219,7 +219,9 @@ static int decode_rule(const json_t *body, bool is_put, rule_doc *r, app_err *e)
     jv_string(body, "kind", true, 64, &r->kind, e);
     const alert_kind *k = r->kind ? alert_kind_find(r->kind) : NULL;
     if (r->kind && !k)
-        app_err_field(e, "kind", "must be stale_deal, deal_pushed, amount_change, routing_escalation or renewal_due");
+        app_err_field(
+            e, "kind",
+            "must be stale_deal, deal_pushed, deal_moved_back, amount_change, routing_escalation or renewal_due");
     const json_t *en = json_object_get(body, "enabled");
     if (en && !json_is_boolean(en))
         app_err_field(e, "enabled", "must be true or false");
@@ -537,6 +539,10 @@ void h_alert_rules_delete(http_req *rq)
 
 int alerts_evaluate_workspace(db_conn *db, const char *ws, long long counts[3], app_err *err)
 {
+    /* deal_moved_back orders stages by the default funnel, which a workspace
+     * gets from the seed on first use (the deals' stage check uses the same) */
+    if (funnels_ensure_default(db, ws, err) != 0)
+        return -1;
     const char *p[] = {ws};
     PGresult *r = db_query(db, "SELECT rules, raised, cleared FROM alert_evaluate($1)", 1, p, err);
     if (!r)
@@ -611,8 +617,9 @@ void h_alerts_list(http_req *rq)
     if (rule && !jv_is_uuid(rule))
         app_err_field(&err, "rule", "must be an alert rule id (a UUID)");
     if (kind && !alert_kind_find(kind))
-        app_err_field(&err, "kind",
-                      "must be stale_deal, deal_pushed, amount_change, routing_escalation or renewal_due");
+        app_err_field(
+            &err, "kind",
+            "must be stale_deal, deal_pushed, deal_moved_back, amount_change, routing_escalation or renewal_due");
     if (err.code != ERR_NONE) {
         http_reply_error(rq, &err);
         return;
@@ -768,6 +775,7 @@ void h_alerts_digest(http_req *rq)
     {
         static const char *const titles[][2] = {{"stale_deal", "Stale deals"},
                                                 {"deal_pushed", "Pushed deals"},
+                                                {"deal_moved_back", "Deals moved back"},
                                                 {"amount_change", "Amount changes"},
                                                 {"routing_escalation", "Routing escalations"},
                                                 {"renewal_due", "Renewals due"}};

@@ -22,6 +22,9 @@ CREATE OR REPLACE FUNCTION alert_filter_ok(f jsonb, owner text, segment text, te
 --                       rule (sql/70_audit.sql); the episode is its last touch
 --   deal_pushed         an open deal whose close date moved past its quarter
 --                       (push_count); each push is an occurrence
+--   deal_moved_back     an open deal's stage entry earlier in the default
+--                       funnel than the entry before it (after the rule existed,
+--                       within 7 days); each move is an occurrence
 --   amount_change       an applied amount change of at least params.change
 --                       (0.2) of the old amount, recorded after the rule
 --                       existed and within the last 7 days
@@ -61,6 +64,32 @@ BEGIN
         WHERE d.workspace_id = r.workspace_id AND d.deleted_at IS NULL AND d.status = 'open'
           AND d.push_count >= COALESCE((r.params ->> 'min_pushes')::int, 1)
           AND alert_filter_ok(r.filter, d.owner, d.segment, a.territory, d.amount_cents);
+    ELSIF r.kind = 'deal_moved_back' THEN
+        -- a stage entry earlier in the default funnel than the entry before it,
+        -- both open stages (a reopened lost deal is not a move back)
+        RETURN QUERY
+        WITH fs AS (SELECT x.e ->> 'key' AS key, x.n::int AS n, x.e ->> 'terminal' AS terminal
+                    FROM funnels f, jsonb_array_elements(f.document -> 'stages') WITH ORDINALITY AS x(e, n)
+                    WHERE f.workspace_id = r.workspace_id AND f.is_default AND f.deleted_at IS NULL),
+             h AS (SELECT x.id, x.deal_id, x.stage, x.entered_at, x.recorded_at,
+                          (SELECT p.stage FROM deal_stage_history p WHERE p.workspace_id = x.workspace_id
+                             AND p.deal_id = x.deal_id AND p.id < x.id ORDER BY p.id DESC LIMIT 1) AS prev
+                   FROM deal_stage_history x
+                   WHERE x.workspace_id = r.workspace_id AND x.recorded_at >= r.created_at
+                     AND x.recorded_at >= now() - lookback)
+        SELECT 'move:' || h.id, 'move:' || h.id, d.external_id, d.account, d.owner, NULL::text,
+               format('Deal %s (%s) moved back from %s to %s', d.external_id, d.name, h.prev, h.stage),
+               jsonb_build_object('deal_id', d.external_id, 'name', d.name, 'owner', d.owner, 'from_stage', h.prev,
+                                  'to_stage', h.stage, 'moved_at', rfc3339(COALESCE(h.entered_at, h.recorded_at)),
+                                  'amount', money_json(d.amount_cents), 'segment', d.segment,
+                                  'account_id', d.account)
+        FROM h
+        JOIN fs fnew ON fnew.key = h.stage AND fnew.terminal IS NULL
+        JOIN fs fold ON fold.key = h.prev AND fold.terminal IS NULL
+        JOIN deals d ON d.workspace_id = r.workspace_id AND d.external_id = h.deal_id AND d.deleted_at IS NULL
+                        AND d.status = 'open'
+        LEFT JOIN accounts a ON a.workspace_id = d.workspace_id AND a.external_id = d.account AND a.deleted_at IS NULL
+        WHERE fnew.n < fold.n AND alert_filter_ok(r.filter, d.owner, d.segment, a.territory, d.amount_cents);
     ELSIF r.kind = 'amount_change' THEN
         -- deal_changes keeps amounts as the API writes them (decimal units)
         RETURN QUERY

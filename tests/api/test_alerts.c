@@ -692,6 +692,39 @@ START_TEST(renewal_reminder_windows)
 }
 END_TEST
 
+START_TEST(deal_moved_back_raised_once)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    crm(&ws);
+    receiver rv;
+    const int ok[] = {200};
+    rcv_start(&rv, ok, 1);
+    char rule[40];
+    make_rule(&ws, &rv, "\"kind\":\"deal_moved_back\",\"filter\":{\"amount_min\":1000}", rule);
+    send_ok(&ws, "PUT", "/v1/deals/b1",
+            "{\"name\":\"B1\",\"amount\":2000,\"stage\":\"opportunity\",\"owner\":\"ann\"}");
+    send_ok(&ws, "PUT", "/v1/deals/b2", "{\"name\":\"B2\",\"amount\":500,\"stage\":\"proposal\",\"owner\":\"ann\"}");
+    send_ok(&ws, "PUT", "/v1/deals/b1", "{\"name\":\"B1\",\"stage\":\"proposal\"}"); /* forward */
+    ck_assert_int_eq(evaluate_total(&ws, rule), 0);
+    send_ok(&ws, "PUT", "/v1/deals/b1", "{\"name\":\"B1\",\"stage\":\"opportunity\"}"); /* back */
+    send_ok(&ws, "PUT", "/v1/deals/b2", "{\"name\":\"B2\",\"stage\":\"opportunity\"}"); /* back, under amount_min */
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
+    api_resp *r = api_get("/v1/alerts?deal=b1", ws.read);
+    const json_t *a = json_array_get(json_object_get(r->json, "items"), 0);
+    ck_assert_str_eq(str(json_object_get(a, "data"), "from_stage"), "proposal");
+    ck_assert_str_eq(str(json_object_get(a, "data"), "to_stage"), "opportunity");
+    api_resp_free(r);
+    /* lost, then reopened: not a move back */
+    send_ok(&ws, "PUT", "/v1/deals/b1", "{\"name\":\"B1\",\"stage\":\"closed_lost\",\"lost_reason\":\"Price\"}");
+    send_ok(&ws, "PUT", "/v1/deals/b1", "{\"name\":\"B1\",\"stage\":\"proposal\"}");
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
+    rcv_wait(&rv, 1);
+    rcv_stop(&rv);
+}
+END_TEST
+
 /* An escalation as POST /v1/routing/escalations records it (test_leads.c
  * covers that route; here the row is written directly, 31 minutes after a
  * routing nobody acted on). */
@@ -909,6 +942,7 @@ Suite *alerts_suite(void)
     tcase_add_test(t, gone_disables_the_destination);
     tcase_add_test(t, renewal_reminder_windows);
     tcase_add_test(t, routing_escalation_raised_once);
+    tcase_add_test(t, deal_moved_back_raised_once);
     tcase_add_test(t, two_instances_raise_and_deliver_each_occurrence_once);
     tcase_add_test(t, sigkill_during_delivery_still_delivers);
     suite_add_tcase(s, t);

@@ -51,7 +51,7 @@ START_TEST(kinds_table)
 {
     int n = 0;
     const alert_kind *k = alert_kinds(&n);
-    ck_assert_int_eq(n, 5);
+    ck_assert_int_eq(n, 6);
     ck_assert_str_eq(k[0].name, "stale_deal");
     const alert_kind *s = alert_kind_find("stale_deal");
     ck_assert_ptr_nonnull(s);
