@@ -486,9 +486,24 @@ static int qbr_doc(rctx *c, const period *Q, json_t **out)
     p = part(5, "team_performance", "Team Performance", 10, "Rep productivity, ramp, attrition",
              json_pack("[o, o]", src_dashboard(Q), src_dashboard(&prev)));
     json_object_set_new(p, "rows", rows_json(OPERATING, N_OF(OPERATING), cur, pd, scratch));
-    char at[96];
-    snprintf(at, sizeof at, "per rep: GET /v1/attainment?period=%s&group_by=rep", ql);
-    json_object_set_new(p, "note", json_string(at));
+    if (Q->start <= c->today) { /* per rep: quota attainment, as known at the quarter's end (or now) */
+        caldate_t at_day = Q->end <= c->today ? Q->end : c->today;
+        char at[112], ab[16];
+        snprintf(at, sizeof at, "GET /v1/attainment?period=%s&group_by=rep&as_of=%s", ql,
+                 caldate_format(at_day, ab, sizeof ab));
+        json_t *att = NULL;
+        if (attainment_build(c->db, c->ws, c->fsm, Q, at_day, "rep", &att, c->err) != 0) {
+            json_decref(p);
+            json_decref(parts);
+            goto done;
+        }
+        json_array_append_new(json_object_get(p, "source"), json_string(at));
+        json_object_set(p, "reps", json_object_get(att, "items"));
+        json_object_set(p, "reps_total", json_object_get(att, "total"));
+        json_decref(att);
+    } else {
+        json_object_set_new(p, "note", json_string("the quarter has not begun: no attainment yet"));
+    }
     json_array_append_new(parts, p);
 
     p = part(6, "process_and_tech", "Process & Tech", 10, "What changed, what's planned",

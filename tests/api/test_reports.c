@@ -432,6 +432,17 @@ START_TEST(qbr_seven_parts_quarter_over_quarter)
     /* required pipeline = quota / win rate, as the dashboard gives it: 80,000 / (1/3) */
     const json_t *pq = json_object_get(json_array_get(parts, 2), "rows");
     ck_assert(num(row_of(pq, "required_pipeline"), "actual") == 240000);
+    /* per rep: the attainment endpoint's rows as known at the quarter's end */
+    char qend[24];
+    quarter_day(QN, 0, 1, qend);
+    snprintf(path, sizeof path, "/v1/attainment?period=%s&group_by=rep&as_of=%s", Q, qend);
+    api_resp *at = get_ok(path, ws.read);
+    const json_t *tp = json_array_get(parts, 4);
+    ck_assert_msg(json_equal(json_object_get(tp, "reps"), json_object_get(at->json, "items")), "reps %s vs %s",
+                  json_dumps(json_object_get(tp, "reps"), 0), json_dumps(json_object_get(at->json, "items"), 0));
+    ck_assert(json_equal(json_object_get(tp, "reps_total"), json_object_get(at->json, "total")));
+    ck_assert(num(json_array_get(json_object_get(tp, "reps"), 0), "attainment") == 0.5); /* 40,000 of 80,000 */
+    api_resp_free(at);
     const json_t *next = json_array_get(parts, 6);
     ck_assert_str_eq(str(next, "quarter"), QN);
     ck_assert(num(row_of(json_object_get(next, "rows"), "quota"), "actual") == 90000);
@@ -440,10 +451,16 @@ START_TEST(qbr_seven_parts_quarter_over_quarter)
 
     snprintf(path, sizeof path, "/v1/reports/qbr?quarter=%s", Q);
     api_resp *md = get_md(path, ws.read);
-    static const char *const heads[] = {"## Quarterly Business Review — ",  "### 1. Results vs. Plan (10 min)",
-                                        "### 2. Funnel Deep Dive (15 min)", "### 3. Pipeline Quality (10 min)",
-                                        "### 4. GTM Efficiency (10 min)",   "### 5. Team Performance (10 min)",
-                                        "### 6. Process & Tech (10 min)",   "### 7. Next Quarter Plan (15 min)"};
+    static const char *const heads[] = {"## Quarterly Business Review — ",
+                                        "### 1. Results vs. Plan (10 min)",
+                                        "### 2. Funnel Deep Dive (15 min)",
+                                        "### 3. Pipeline Quality (10 min)",
+                                        "### 4. GTM Efficiency (10 min)",
+                                        "### 5. Team Performance (10 min)",
+                                        "| Rep | Quota | Won | Attainment | Pace | Projected attainment |",
+                                        "| Ann | $80,000 | $40,000 | 50.0% |",
+                                        "### 6. Process & Tech (10 min)",
+                                        "### 7. Next Quarter Plan (15 min)"};
     for (size_t k = 0; k < sizeof heads / sizeof heads[0]; k++)
         ck_assert_msg(strstr(md->body, heads[k]), "markdown lacks \"%s\":\n%s", heads[k], md->body);
     api_resp_free(md);
