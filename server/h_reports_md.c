@@ -272,6 +272,20 @@ static void qbr(md_buf *m, const json_t *d, const char *cur)
         }
         if (json_is_array(json_object_get(p, "reps")))
             rep_table(m, json_object_get(p, "reps"), json_object_get(p, "reps_total"), cur);
+        const json_t *tm = json_object_get(p, "team");
+        if (tm) {
+            char at[32];
+            value(at, sizeof at, json_object_get(tm, "attrition_rate"), "fraction", cur, false);
+            out(m,
+                "Team: headcount %lld → %lld (%lld hired, %lld departed; attrition %s); %lld ramping, %.2f ramped "
+                "equivalent.\n\n",
+                (long long)json_integer_value(json_object_get(tm, "headcount_start")),
+                (long long)json_integer_value(json_object_get(tm, "headcount_end")),
+                (long long)json_integer_value(json_object_get(tm, "hired")),
+                (long long)json_integer_value(json_object_get(tm, "departed")), at,
+                (long long)json_integer_value(json_object_get(tm, "ramping")),
+                json_number_value(json_object_get(tm, "ramped_equivalent")));
+        }
         if (json_is_string(json_object_get(p, "note")))
             out(m, "_%s._\n\n", s_of(p, "note"));
     }
