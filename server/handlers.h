@@ -188,6 +188,12 @@ int scoring_auto_mql(db_conn *c, const char *workspace_id, const char *items_jso
 int scoring_default_score(db_conn *db, const char *workspace_id, const char *lead_id, json_t **out, app_err *err);
 /* h_attain.c: quota attainment, pace and projection */
 void h_attainment(http_req *rq);
+/* The GET /v1/attainment document of period P as of as_of (not after today;
+ * before it: the pipeline rebuilt, wins before it), grouped by rep, manager
+ * or team; what the QBR's team part calls. A new reference in *out, 0; or -1
+ * with err. */
+int attainment_build(db_conn *db, const char *ws, int fsm, const period *P, caldate_t as_of, const char *group_by,
+                     json_t **out, app_err *err);
 
 /* h_hygiene.c: the seed's data hygiene rules (audit.h has the shared builder) */
 void h_hygiene(http_req *rq);
