@@ -17,6 +17,7 @@
 #include "jobs.h"
 #include "fccache.h"
 #include "respcache.h"
+#include "alertsend.h"
 #include "whapply.h"
 
 static db_conn *connect_cli(const config *cfg)
@@ -170,6 +171,8 @@ static int cmd_serve(config *cfg, int argc, char **argv)
     jobs *bg = jobs_start(pool, cfg->scheduler_interval);
     if (whapply_start(cfg) != 0)
         log_warn("serve", "webhook appliers did not all start: stored events wait for another instance");
+    if (alertsend_start(cfg) != 0)
+        log_warn("serve", "alert senders did not all start: the outbox waits for another instance");
     if (refresh_start(pool) != 0)
         log_warn("serve", "no background refresh thread: stale cached answers are recomputed inline");
     int sig = 0;
@@ -179,6 +182,7 @@ static int cmd_serve(config *cfg, int argc, char **argv)
     refresh_stop();
     whapply_stop();
     jobs_stop(bg);
+    alertsend_stop(); /* after the scheduler: its last pass may have raised alerts */
     respcache_clear();
     fccache_clear();
     srv = NULL;
