@@ -17,6 +17,7 @@
 #include "jobs.h"
 #include "fccache.h"
 #include "respcache.h"
+#include "alerteval.h"
 #include "alertsend.h"
 #include "whapply.h"
 
@@ -171,6 +172,8 @@ static int cmd_serve(config *cfg, int argc, char **argv)
     jobs *bg = jobs_start(pool, cfg->scheduler_interval);
     if (whapply_start(cfg) != 0)
         log_warn("serve", "webhook appliers did not all start: stored events wait for another instance");
+    if (alerteval_start(cfg) != 0)
+        log_warn("serve", "no alert evaluation after writes: rules are evaluated by the scheduler's pass");
     if (alertsend_start(cfg) != 0)
         log_warn("serve", "alert senders did not all start: the outbox waits for another instance");
     if (refresh_start(pool) != 0)
@@ -182,6 +185,7 @@ static int cmd_serve(config *cfg, int argc, char **argv)
     refresh_stop();
     whapply_stop();
     jobs_stop(bg);
+    alerteval_stop();
     alertsend_stop(); /* after the scheduler: its last pass may have raised alerts */
     respcache_clear();
     fccache_clear();

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "db.h"
+#include "alerteval.h"
 #include "fccache.h"
 #include "log.h"
 
@@ -71,6 +72,7 @@ static void touch_workspaces(const char *list)
             memcpy(ws, p, n);
             ws[n] = '\0';
             fccache_touch(ws);
+            alerteval_touch(ws);
         }
         p += n;
     }
