@@ -13,6 +13,7 @@
 #include "funneldoc.h"
 #include "handlers.h"
 #include "jsonv.h"
+#include "leadcheck.h"
 
 #define LEAD_BATCH_MAX 1000
 
@@ -60,9 +61,8 @@ static bool valid_email(const char *s)
     return last > at + 1 && last[1] != '\0';
 }
 
-/* Validate a lead object into a patch (column -> value). extra: keys allowed
- * besides the fields (as_of, and id in a batch). NULL with e filled. */
-static json_t *lead_check(const json_t *in, const char *const *extra, app_err *e)
+/* leadcheck.h: also what a webhook's contact event is checked by. */
+json_t *lead_check(const json_t *in, const char *const *extra, app_err *e)
 {
     if (!json_is_object(in)) {
         app_err_field(e, "body", "must be a JSON object");
@@ -226,6 +226,28 @@ static int lead_tx_run(db_conn *c, void *ctx, app_err *err)
         return -1;
     }
     return 0;
+}
+
+int leads_route_webhook_mqls(db_conn *c, app_err *err)
+{
+    PGresult *r = db_query(c,
+                           "SELECT x ->> 0, jsonb_agg(DISTINCT x -> 1)::text"
+                           " FROM jsonb_array_elements(COALESCE(NULLIF(current_setting('revops.new_mqls', true), ''),"
+                           " '[]')::jsonb) x GROUP BY 1 ORDER BY 1",
+                           0, NULL, err);
+    if (!r)
+        return -1;
+    int rc = 0, n = PQntuples(r);
+    for (int i = 0; i < n && rc == 0; i++)
+        rc = routing_route_new_mqls(c, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), err);
+    PQclear(r);
+    if (rc == 0 && n > 0) { /* routed: a second batch in this transaction starts afresh */
+        PGresult *z = db_query(c, "SELECT set_config('revops.new_mqls', '', true)", 0, NULL, err);
+        if (!z)
+            return -1;
+        PQclear(z);
+    }
+    return rc;
 }
 
 void h_leads_put(http_req *rq)

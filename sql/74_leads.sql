@@ -343,3 +343,107 @@ LANGUAGE sql STABLE AS $$
     WHERE st.target > 0
     ORDER BY i.sla, i.started, i.subject
 $$;
+
+-- HubSpot contact events (issue 19): the ops whadapt.c makes of them,
+-- lead_apply {id, patch, at, origin} and lead_delete {id, at, origin},
+-- applied under the event-time rule: a change older than the lead's deletion
+-- is stale (recorded, not applied: a late event never brings a deleted
+-- contact back; contact.restore does), a deletion older than the lead's last
+-- change is stale. A lifecycle stage must be one of the default funnel's
+-- (the seed's stages while the workspace has none yet), as PUT requires.
+-- Custom properties (custom.KEY in field_map) are merged into custom, one
+-- key per event. A lead that comes out as MQL is listed in the transaction's
+-- setting revops.new_mqls ([[workspace, lead], ...]) for revopsd to route
+-- before it commits (server/h_leads.c leads_route_webhook_mqls).
+CREATE OR REPLACE FUNCTION lead_webhook_ops(ws uuid, ops jsonb, OUT status text, OUT detail text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    o jsonb;
+    r text;
+    l leads;
+    patch jsonb;
+    at timestamptz;
+    st text;
+    results text[] := '{}';
+BEGIN
+    FOR o IN SELECT value FROM jsonb_array_elements(ops) LOOP
+        at := (o ->> 'at')::timestamptz;
+        SELECT * INTO l FROM leads x WHERE x.workspace_id = ws AND x.external_id = o ->> 'id' FOR UPDATE;
+        IF o ->> 'op' = 'lead_delete' THEN
+            IF l.external_id IS NOT NULL AND l.deleted_at IS NULL
+               AND EXISTS (SELECT 1 FROM jsonb_each_text(l.field_changed_at) f WHERE f.value::timestamptz > at) THEN
+                INSERT INTO lead_changes (workspace_id, lead_id, field, old_value, new_value, changed_at, applied, origin)
+                VALUES (ws, l.external_id, 'deleted', 'false', 'true', at, false, o ->> 'origin');
+                r := 'stale';
+            ELSE
+                r := CASE WHEN lead_delete(ws, o ->> 'id', at, o ->> 'origin') THEN 'deleted' ELSE 'unchanged' END;
+            END IF;
+        ELSIF o ->> 'op' = 'lead_apply' THEN
+            patch := COALESCE(o -> 'patch', '{}');
+            st := patch ->> 'lifecycle_stage';
+            IF st IS NOT NULL AND NOT EXISTS (
+                   SELECT 1 FROM funnels f, jsonb_array_elements(f.document -> 'stages') s
+                   WHERE f.workspace_id = ws AND f.is_default AND f.deleted_at IS NULL AND s ->> 'key' = st)
+               AND (EXISTS (SELECT 1 FROM funnels f WHERE f.workspace_id = ws AND f.is_default AND f.deleted_at IS NULL)
+                    OR st <> ALL (ARRAY['visitor', 'known', 'mql', 'sal', 'sql', 'opportunity', 'proposal',
+                                        'closed_won', 'closed_lost'])) THEN
+                RAISE EXCEPTION 'lifecycle_stage ''%'' is not a stage of the workspace''s default funnel (map it in stage_map)', st
+                    USING ERRCODE = 'check_violation';
+            END IF;
+            IF l.external_id IS NOT NULL AND l.deleted_at IS NOT NULL AND l.deleted_at > at THEN
+                INSERT INTO lead_changes (workspace_id, lead_id, field, old_value, new_value, changed_at, applied, origin)
+                SELECT ws, l.external_id, lead_field_name(p.key), to_jsonb(l) -> p.key, p.value, at, false, o ->> 'origin'
+                FROM jsonb_each(patch) AS p;
+                r := 'stale';
+            ELSE
+                IF patch ? 'custom' AND l.external_id IS NOT NULL THEN
+                    patch := jsonb_set(patch, '{custom}', l.custom || (patch -> 'custom'));
+                END IF;
+                r := lead_apply(ws, o ->> 'id', patch, at, o ->> 'origin');
+                IF EXISTS (SELECT 1 FROM leads x WHERE x.workspace_id = ws AND x.external_id = o ->> 'id'
+                           AND x.lifecycle_stage = 'mql' AND x.deleted_at IS NULL) THEN
+                    PERFORM set_config('revops.new_mqls',
+                        (COALESCE(NULLIF(current_setting('revops.new_mqls', true), ''), '[]')::jsonb
+                         || jsonb_build_array(jsonb_build_array(ws, o ->> 'id')))::text, true);
+                END IF;
+            END IF;
+        ELSE
+            RAISE EXCEPTION 'unknown lead op %', o ->> 'op';
+        END IF;
+        results := results || r;
+    END LOOP;
+    status := CASE WHEN cardinality(results) > 0 AND results <@ ARRAY['stale'] THEN 'stale' ELSE 'applied' END;
+    detail := array_to_string(results, ', ');
+END $$;
+
+-- The pending contact events among ids (locked by the caller: claimed by
+-- webhook_apply_batch or just stored by webhook_ingest), applied in lead id
+-- order (PUT's batch locks leads in id order too: no deadlock between them),
+-- then event time; each in its own subtransaction so one bad event cannot
+-- take the batch down. A deadlock or cancellation is not the event's fault:
+-- it propagates, the whole batch rolls back and its events stay pending.
+CREATE OR REPLACE FUNCTION lead_webhook_apply(ws uuid, ids uuid[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    e record;
+    st text;
+    dt text;
+BEGIN
+    FOR e IN SELECT w.id, w.ops FROM webhook_events w
+             WHERE w.id = ANY (ids) AND w.workspace_id = ws AND w.status = 'pending'
+               AND w.ops -> 0 ->> 'op' IN ('lead_apply', 'lead_delete')
+             ORDER BY w.object_id, w.occurred_at, w.seq LOOP
+        BEGIN
+            SELECT a.status, a.detail INTO st, dt FROM lead_webhook_ops(ws, e.ops) a;
+        EXCEPTION
+            WHEN deadlock_detected OR query_canceled OR lock_not_available OR serialization_failure THEN
+                RAISE;
+            WHEN others THEN
+                st := 'rejected';
+                dt := SQLERRM;
+        END;
+        UPDATE webhook_events w SET status = st, detail = dt,
+               applied_at = CASE WHEN st IN ('applied', 'stale') THEN now() END
+        WHERE w.id = e.id;
+    END LOOP;
+END $$;

@@ -1,0 +1,337 @@
+/* test_leads2.c - the top of the funnel, second part (issue 19): HubSpot
+ * contact.* webhook events as leads (event-time merge, exactly once, routed
+ * when they become MQL), signed here with HubSpot's v3 algorithm. */
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+
+static const char *str(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+static long long num(const json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
+
+static long long epoch_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (long long)t.tv_sec * 1000LL + (long long)(t.tv_nsec / 1000000L);
+}
+
+#define CONTACT_SECRET "contact-app-secret-7"
+#define CONTACT_PUBLIC "https://hooks.revops.example"
+
+/* HubSpot v3 (developers.hubspot.com, "Validate requests"): base64 of
+ * HMAC-SHA256(client secret, method + public URI + raw body + timestamp ms),
+ * fed to the MAC piece by piece as the sender concatenates them. */
+static void v3_signature(const char *secret, const char *method, const char *uri, const char *body, const char *ts,
+                         char out[64])
+{
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac);
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+                           OSSL_PARAM_construct_end()};
+    ck_assert_int_eq(EVP_MAC_init(ctx, (const unsigned char *)secret, strlen(secret), params), 1);
+    const char *parts[] = {method, uri, body, ts};
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_int_eq(EVP_MAC_update(ctx, (const unsigned char *)parts[i], strlen(parts[i])), 1);
+    unsigned char md[32];
+    size_t n = 0;
+    ck_assert_int_eq(EVP_MAC_final(ctx, md, &n, sizeof md), 1);
+    EVP_MAC_CTX_free(ctx);
+    EVP_MAC_free(mac);
+    ck_assert_int_eq(EVP_EncodeBlock((unsigned char *)out, md, (int)n), 44);
+}
+
+/* Deliver body to endpoint ep, signed over signed_body with secret. */
+static api_resp *deliver_signed(const char *ep, const char *body, const char *signed_body, const char *secret)
+{
+    char path[96], uri[160], ts[24], sig[64], h_sig[96], h_ts[64];
+    snprintf(path, sizeof path, "/v1/hooks/%s", ep);
+    snprintf(uri, sizeof uri, "%s%s", CONTACT_PUBLIC, path);
+    snprintf(ts, sizeof ts, "%lld", epoch_ms());
+    v3_signature(secret, "POST", uri, signed_body, ts, sig);
+    snprintf(h_sig, sizeof h_sig, "X-HubSpot-Signature-v3: %s", sig);
+    snprintf(h_ts, sizeof h_ts, "X-HubSpot-Request-Timestamp: %s", ts);
+    const char *hdr[] = {h_sig, h_ts, NULL};
+    return api_req("POST", path, NULL, "application/json", body, strlen(body), hdr);
+}
+
+static api_resp *deliver(const char *ep, const char *body) { return deliver_signed(ep, body, body, CONTACT_SECRET); }
+
+/* A contact event: a property change when prop is set, else kind alone. */
+static char *contact_event(char *out, size_t len, long event_id, long object, long long at, const char *kind,
+                           const char *prop, const char *value)
+{
+    int n =
+        snprintf(out, len,
+                 "{\"eventId\":%ld,\"subscriptionId\":31,\"portalId\":771,\"appId\":5,\"occurredAt\":%lld,"
+                 "\"subscriptionType\":\"contact.%s\",\"attemptNumber\":0,\"objectId\":%ld,\"changeSource\":\"CRM\"",
+                 event_id, at, kind, object);
+    if (prop)
+        n += snprintf(out + n, len - (size_t)n, ",\"propertyName\":\"%s\",\"propertyValue\":\"%s\"", prop, value);
+    snprintf(out + n, len - (size_t)n, "}");
+    return out;
+}
+
+static void new_endpoint(const api_ws *ws, const char *mode, char *id, size_t len)
+{
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"source\":\"hubspot\",\"apply_mode\":\"%s\",\"secret\":\"" CONTACT_SECRET
+             "\",\"public_url\":\"" CONTACT_PUBLIC "\",\"stage_map\":{\"partner_qualified\":\"sal\"}}",
+             mode);
+    api_resp *r = api_send_json("POST", "/v1/webhook-endpoints", ws->admin, body);
+    ck_assert_status(r, 201);
+    snprintf(id, len, "%s", str(r->json, "id"));
+    api_resp_free(r);
+}
+
+static json_t *get_lead(const api_ws *ws, const char *id, int want)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/v1/leads/%s", id);
+    api_resp *r = api_get(path, ws->read);
+    ck_assert_status(r, want);
+    json_t *j = json_incref(r->json);
+    api_resp_free(r);
+    return j;
+}
+
+static long assignments(const api_ws *ws, const char *lead)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/routing/assignments?lead=%s", lead);
+    api_resp *r = api_get(path, ws->read);
+    ck_assert_status(r, 200);
+    long n = (long)json_array_size(json_object_get(r->json, "items"));
+    api_resp_free(r);
+    return n;
+}
+
+START_TEST(hubspot_contacts_become_leads)
+{
+    api_ws ws, other;
+    api_new_workspace(&ws);
+    api_new_workspace(&other);
+    char ep[64];
+    new_endpoint(&ws, "sync", ep, sizeof ep);
+    long long t0 = epoch_ms() - 10 * 60 * 1000; /* ten minutes ago */
+    char e[8][600], body[6000];
+    contact_event(e[0], sizeof e[0], 1, 9001, t0, "creation", NULL, NULL);
+    contact_event(e[1], sizeof e[1], 2, 9001, t0 + 1000, "propertyChange", "email", "ann@acme.example");
+    contact_event(e[2], sizeof e[2], 3, 9001, t0 + 1000, "propertyChange", "company", "Acme");
+    contact_event(e[3], sizeof e[3], 4, 9001, t0 + 1000, "propertyChange", "numemployees", "100-500");
+    contact_event(e[4], sizeof e[4], 5, 9001, t0 + 1000, "propertyChange", "hs_analytics_source", "PAID_SEARCH");
+    contact_event(e[5], sizeof e[5], 6, 9001, t0 + 1000, "propertyChange", "lifecyclestage", "lead");
+    contact_event(e[6], sizeof e[6], 7, 9001, t0 + 1000, "propertyChange", "hs_analytics_num_page_views", "14");
+    contact_event(e[7], sizeof e[7], 8, 9001, t0 + 1000, "propertyChange", "jobtitle", "VP Marketing");
+    snprintf(body, sizeof body, "[%s,%s,%s,%s,%s,%s,%s,%s]", e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7]);
+
+    /* refused with nothing stored: a body changed in transit, another secret */
+    char tampered[6000];
+    snprintf(tampered, sizeof tampered, "%s", body);
+    memcpy(strstr(tampered, "Acme\""), "Acne", 4);
+    api_resp *r = deliver_signed(ep, tampered, body, CONTACT_SECRET);
+    ck_assert_status(r, 401);
+    api_resp_free(r);
+    r = deliver_signed(ep, body, body, "not-the-secret");
+    ck_assert_status(r, 401);
+    api_resp_free(r);
+    json_decref(get_lead(&ws, "9001", 404));
+
+    r = deliver(ep, body);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(num(json_object_get(r->json, "counts"), "applied"), 8);
+    json_t *evs = json_object_get(r->json, "events");
+    /* an analytics property the engine does not keep: applied, with why nothing changed */
+    ck_assert_ptr_nonnull(strstr(str(json_array_get(evs, 6), "detail"), "hs_analytics_num_page_views"));
+    api_resp_free(r);
+    json_t *l = get_lead(&ws, "9001", 200);
+    ck_assert_str_eq(str(l, "email"), "ann@acme.example");
+    ck_assert_str_eq(str(l, "company"), "Acme");
+    ck_assert_str_eq(str(l, "title"), "VP Marketing");
+    ck_assert_int_eq(num(l, "company_size"), 100); /* a range counts as its lower bound */
+    ck_assert_str_eq(str(l, "original_source"), "paid_search");
+    ck_assert_str_eq(str(l, "lifecycle_stage"), "known"); /* HubSpot's "lead": identified */
+    json_t *hist = json_object_get(l, "stage_history");
+    ck_assert_int_eq(json_array_size(hist), 1);
+    ck_assert_str_eq(str(json_array_get(hist, 0), "origin"), "hubspot");
+    json_decref(l);
+    /* another workspace's key sees nothing */
+    json_decref(get_lead(&other, "9001", 404));
+
+    /* redelivered (HubSpot retries): 2xx, all duplicates, nothing changes */
+    r = deliver(ep, body);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(num(json_object_get(r->json, "counts"), "duplicate"), 8);
+    api_resp_free(r);
+    l = get_lead(&ws, "9001", 200);
+    ck_assert_int_eq(json_array_size(json_object_get(l, "stage_history")), 1);
+    json_decref(l);
+
+    /* out of order: the newer company lands first, the older one is stale */
+    char a[600], b2[600];
+    contact_event(a, sizeof a, 20, 9001, t0 + 5000, "propertyChange", "company", "Acme Corp");
+    contact_event(b2, sizeof b2, 21, 9001, t0 + 4000, "propertyChange", "company", "Acme Old");
+    snprintf(body, sizeof body, "[%s]", a);
+    r = deliver(ep, body);
+    ck_assert_int_eq(num(json_object_get(r->json, "counts"), "applied"), 1);
+    api_resp_free(r);
+    snprintf(body, sizeof body, "[%s]", b2);
+    r = deliver(ep, body);
+    ck_assert_int_eq(num(json_object_get(r->json, "counts"), "stale"), 1);
+    api_resp_free(r);
+    l = get_lead(&ws, "9001", 200);
+    ck_assert_str_eq(str(l, "company"), "Acme Corp");
+    json_t *fh = json_object_get(l, "field_history");
+    bool recorded = false;
+    for (size_t i = 0; i < json_array_size(fh); i++) {
+        json_t *c = json_array_get(fh, i);
+        recorded = recorded || (json_is_false(json_object_get(c, "applied")) &&
+                                strcmp(json_string_value(json_object_get(c, "new")), "Acme Old") == 0);
+    }
+    ck_assert(recorded);
+    json_decref(l);
+
+    /* bad values are rejected with the reason; the rest of the delivery applies */
+    contact_event(e[0], sizeof e[0], 30, 9001, t0 + 6000, "propertyChange", "lifecyclestage", "galaxybrain");
+    contact_event(e[1], sizeof e[1], 31, 9001, t0 + 6000, "propertyChange", "email", "not-an-address");
+    contact_event(e[2], sizeof e[2], 32, 9001, t0 + 6000, "propertyChange", "lifecyclestage", "partner_qualified");
+    snprintf(body, sizeof body, "[%s,%s,%s]", e[0], e[1], e[2]);
+    r = deliver(ep, body);
+    ck_assert_status(r, 200);
+    evs = json_object_get(r->json, "events");
+    ck_assert_str_eq(str(json_array_get(evs, 0), "status"), "rejected");
+    ck_assert_ptr_nonnull(strstr(str(json_array_get(evs, 0), "detail"), "galaxybrain"));
+    ck_assert_str_eq(str(json_array_get(evs, 1), "status"), "rejected");
+    ck_assert_ptr_nonnull(strstr(str(json_array_get(evs, 1), "detail"), "email"));
+    ck_assert_str_eq(str(json_array_get(evs, 2), "status"), "applied"); /* through the endpoint's stage_map */
+    char rejected[64];
+    snprintf(rejected, sizeof rejected, "%s", str(json_array_get(evs, 0), "id"));
+    api_resp_free(r);
+    l = get_lead(&ws, "9001", 200);
+    ck_assert_str_eq(str(l, "lifecycle_stage"), "sal");
+    ck_assert_str_eq(str(l, "email"), "ann@acme.example");
+    json_decref(l);
+
+    /* deleted at t0+9s; a change from t0+8s arriving later does not bring it back */
+    contact_event(a, sizeof a, 40, 9001, t0 + 9000, "deletion", NULL, NULL);
+    snprintf(body, sizeof body, "[%s]", a);
+    r = deliver(ep, body);
+    ck_assert_int_eq(num(json_object_get(r->json, "counts"), "applied"), 1);
+    api_resp_free(r);
+    json_decref(get_lead(&ws, "9001", 404));
+    contact_event(a, sizeof a, 41, 9001, t0 + 8000, "propertyChange", "jobtitle", "CMO");
+    snprintf(body, sizeof body, "[%s]", a);
+    r = deliver(ep, body);
+    ck_assert_int_eq(num(json_object_get(r->json, "counts"), "stale"), 1);
+    api_resp_free(r);
+    json_decref(get_lead(&ws, "9001", 404));
+    /* restored by HubSpot: back, with what it had */
+    contact_event(a, sizeof a, 42, 9001, t0 + 10000, "restore", NULL, NULL);
+    snprintf(body, sizeof body, "[%s]", a);
+    r = deliver(ep, body);
+    ck_assert_int_eq(num(json_object_get(r->json, "counts"), "applied"), 1);
+    api_resp_free(r);
+    l = get_lead(&ws, "9001", 200);
+    ck_assert_str_eq(str(l, "title"), "VP Marketing");
+    json_decref(l);
+
+    /* the map fixed, the rejected stage event replayed: applied, and the
+     * lead it makes MQL is routed once */
+    ck_assert_int_eq(assignments(&ws, "9001"), 0);
+    char path[160];
+    snprintf(path, sizeof path, "/v1/webhook-endpoints/%s", ep);
+    r = api_send_json("PATCH", path, ws.admin,
+                      "{\"stage_map\":{\"partner_qualified\":\"sal\",\"galaxybrain\":\"mql\"}}");
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    snprintf(path, sizeof path, "/v1/webhook-events/%s/replay", rejected);
+    r = api_send_json("POST", path, ws.write, "{}");
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(r->json, "status"), "applied");
+    api_resp_free(r);
+    l = get_lead(&ws, "9001", 200);
+    ck_assert_str_eq(str(l, "lifecycle_stage"), "mql");
+    json_decref(l);
+    ck_assert_int_eq(assignments(&ws, "9001"), 1);
+
+    /* a deal and a contact with the same HubSpot id are two objects */
+    snprintf(body, sizeof body,
+             "[{\"eventId\":50,\"subscriptionId\":32,\"portalId\":771,\"occurredAt\":%lld,"
+             "\"subscriptionType\":\"deal.propertyChange\",\"objectId\":9001,\"propertyName\":\"dealname\","
+             "\"propertyValue\":\"Acme deal\"}]",
+             t0 + 11000);
+    r = deliver(ep, body);
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    l = get_lead(&ws, "9001", 200);
+    ck_assert_str_eq(str(l, "company"), "Acme Corp");
+    json_decref(l);
+}
+END_TEST
+
+/* The async path (the default): the appliers apply contact events once,
+ * and a contact that becomes MQL is routed in the same transaction. */
+START_TEST(hubspot_contact_mql_routed_once_async)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char ep[64];
+    new_endpoint(&ws, "async", ep, sizeof ep);
+    long long t0 = epoch_ms() - 5 * 60 * 1000;
+    char e1[600], e2[600], e3[600], body[2000];
+    /* the generic form too: object.propertyChange with objectTypeId 0-1 */
+    snprintf(e1, sizeof e1,
+             "{\"eventId\":61,\"subscriptionId\":33,\"portalId\":771,\"occurredAt\":%lld,"
+             "\"subscriptionType\":\"object.propertyChange\",\"objectTypeId\":\"0-1\",\"objectId\":9100,"
+             "\"propertyName\":\"email\",\"propertyValue\":\"bo@beta.example\"}",
+             t0);
+    contact_event(e2, sizeof e2, 62, 9100, t0 + 1000, "propertyChange", "lifecyclestage", "marketingqualifiedlead");
+    contact_event(e3, sizeof e3, 63, 9100, t0 + 1000, "propertyChange", "createdate", "2020-01-01T00:00:00Z");
+    snprintf(body, sizeof body, "[%s,%s,%s]", e1, e2, e3);
+    api_resp *r = deliver(ep, body);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(num(r->json, "accepted"), 3);
+    api_resp_free(r);
+    json_t *l = NULL;
+    for (int i = 0; i < 100; i++) { /* the appliers wake at once; bounded wait */
+        char path[64];
+        snprintf(path, sizeof path, "/v1/webhook-events?status=pending");
+        api_resp *p = api_get(path, ws.read);
+        size_t left = json_array_size(json_object_get(p->json, "items"));
+        api_resp_free(p);
+        if (left == 0)
+            break;
+        usleep(50 * 1000);
+    }
+    l = get_lead(&ws, "9100", 200);
+    ck_assert_str_eq(str(l, "email"), "bo@beta.example");
+    ck_assert_str_eq(str(l, "lifecycle_stage"), "mql");
+    ck_assert_str_eq(str(l, "created_at"), "2020-01-01T00:00:00Z");
+    json_decref(l);
+    ck_assert_int_eq(assignments(&ws, "9100"), 1);
+    /* redelivered: duplicates, no second assignment */
+    r = deliver(ep, body);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(num(r->json, "duplicates"), 3);
+    api_resp_free(r);
+    usleep(300 * 1000);
+    ck_assert_int_eq(assignments(&ws, "9100"), 1);
+}
+END_TEST
+
+Suite *leads2_suite(void)
+{
+    Suite *s = suite_create("leads2");
+    TCase *tc = tcase_create("contacts");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, hubspot_contacts_become_leads);
+    tcase_add_test(tc, hubspot_contact_mql_routed_once_async);
+    suite_add_tcase(s, tc);
+    return s;
+}
