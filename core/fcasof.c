@@ -58,6 +58,24 @@ static fcasof_val value_at(const fcasof_change *c, size_t n, int field, fcasof_v
 
 static caldate_t day_of(double s) { return (caldate_t)floor(s / DAY_S); }
 
+size_t fcasof_won(const fcasof *h, double start, double end, double as_of, const fcasof_deal **out)
+{
+    double until = end < as_of ? end : as_of;
+    size_t n = 0;
+    for (size_t i = 0; i < h->ndeals; i++) {
+        const fcasof_deal *d = &h->deals[i];
+        if (d->won && d->closed >= start && d->closed < until && d->deleted >= as_of)
+            out[n++] = d;
+    }
+    return n;
+}
+
+money_t fcasof_won_amount(const fcasof *h, const fcasof_deal *d)
+{
+    const fcasof_val *a = &d->cur[FCASOF_AMOUNT];
+    return a->known ? fcasof_convert(h, d->currency, a->cents, day_of(d->closed)) : 0;
+}
+
 size_t fcasof_at(const fcasof *h, double ts, fcasof_row *rows)
 {
     caldate_t rate_day = day_of(ts);

@@ -73,6 +73,7 @@ typedef struct {
 typedef struct {
     const char *id, *name, *owner, *segment, *region, *account; /* NULL when none */
     const char *currency;                                       /* NULL: the workspace's */
+    bool won;                                                   /* today's status is won */
     double created, closed, deleted, last_activity;             /* seconds, INFINITY when never */
     fcasof_val cur[FCASOF_NFIELDS];                             /* today's values */
     size_t first_change, nchanges;                              /* changes[first .. first + n), by (event time, id) */
@@ -111,6 +112,15 @@ typedef struct {
  * any moment for a snapshot) into rows (room for h->ndeals), in the deals'
  * order, amounts at the rate in force on ts's UTC day; returns how many. */
 size_t fcasof_at(const fcasof *h, double ts, fcasof_row *rows);
+
+/* Won to date at as_of: the deals won today whose close was in [start,
+ * min(end, as_of)) and that were not deleted before as_of (seconds), in the
+ * deals' order, into out (room for h->ndeals); returns how many. Their
+ * amount is fcasof_won_amount. */
+size_t fcasof_won(const fcasof *h, double start, double end, double as_of, const fcasof_deal **out);
+
+/* A won deal's amount in the workspace currency at its close's rate (none: 0). */
+money_t fcasof_won_amount(const fcasof *h, const fcasof_deal *d);
 
 /* cents of `currency` in the workspace currency at the rate in force on day
  * (the rule above); NULL currency: unchanged. */

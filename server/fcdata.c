@@ -101,6 +101,7 @@ int fcdata_load_asof(db_conn *db, const char *ws, const funnel_def *def, caldate
         app_err_set(err, ERR_INTERNAL, "out of memory");
         return -1;
     }
+    out->src = h;
     size_t n = fcasof_at(h, at * 86400.0, out->rows);
     int opp = funnel_stage_index(def, "opportunity");
     for (size_t i = 0; i < n; i++) {
@@ -335,7 +336,7 @@ static const char ASOF_DEALS_SQL[] =
     "SELECT d.external_id, extract(epoch FROM d.created_at)::float8, extract(epoch FROM d.closed_at)::float8,"
     " extract(epoch FROM d.deleted_at)::float8, d.amount_cents, d.stage, d.probability::float8, d.forecast_category,"
     " to_char(d.expected_close_date, 'YYYY-MM-DD'), d.owner, d.segment, r.region, d.account, d.name,"
-    " extract(epoch FROM d.last_activity_at)::float8, NULLIF(d.currency, w.currency)"
+    " extract(epoch FROM d.last_activity_at)::float8, NULLIF(d.currency, w.currency), d.status = 'won'"
     " FROM deals d JOIN workspaces w ON w.id = d.workspace_id"
     " LEFT JOIN reps r ON r.workspace_id = d.workspace_id AND r.external_id = d.owner AND r.deleted_at IS NULL"
     " WHERE d.workspace_id = $1 ORDER BY d.external_id";
@@ -505,6 +506,7 @@ static bool read_asof_deals(asofhist *a, deal_index *x)
         d->name = col_or_null(r, row, 13);
         d->last_activity = secs_or_never(r, row, 14);
         d->currency = col_or_null(r, row, 15);
+        d->won = PQgetvalue(r, row, 16)[0] == 't';
         unsigned long k = hash_str(d->id) & (x->cap - 1);
         while (x->slots[k] >= 0)
             k = (k + 1) & (x->cap - 1);

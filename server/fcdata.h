@@ -43,6 +43,7 @@ typedef struct {
     forecast_deal *deals;
     size_t n;
     fcasof_row *rows;
+    const fcasof *src; /* the history rows come from, held by ref */
     fccache_ref *ref;
     bool *amount_imputed;  /* per deal */
     bool *close_estimated; /* per deal */

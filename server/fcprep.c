@@ -56,9 +56,9 @@ static bool is_excluded(const json_t *excluded, const char *id)
 
 /* Stage of a stored deal: a stage outside the funnel, or a closed stage on a
  * deal that is not won, is opportunity (as POST /v1/forecasts always did). */
-static int stage_of(const funnel_def *def, PGresult *r, int row, int col, bool won)
+static int stage_index(const funnel_def *def, const char *stage, bool won)
 {
-    int st = PQgetisnull(r, row, col) ? -1 : funnel_stage_index(def, PQgetvalue(r, row, col));
+    int st = stage ? funnel_stage_index(def, stage) : -1;
     if (st < 0 || (!won && (def->stages[st].won || def->stages[st].lost))) {
         int opp = funnel_stage_index(def, "opportunity");
         st = opp >= 0 ? opp : 0;
@@ -66,16 +66,26 @@ static int stage_of(const funnel_def *def, PGresult *r, int row, int col, bool w
     return st;
 }
 
+static int stage_of(const funnel_def *def, PGresult *r, int row, int col, bool won)
+{
+    return stage_index(def, PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col), won);
+}
+
+/* A deal's own forecast category, else its stage's. */
+static forecast_category category_index(const funnel_def *def, const char *category, int st)
+{
+    int cat = category ? forecast_category_parse(category) : -1;
+    return cat >= 0 ? (forecast_category)cat : def->stages[st].category;
+}
+
 static forecast_category category_of(const funnel_def *def, PGresult *r, int row, int col, int st)
 {
-    int cat = PQgetisnull(r, row, col) ? -1 : forecast_category_parse(PQgetvalue(r, row, col));
-    return cat >= 0 ? (forecast_category)cat : def->stages[st].category;
+    return category_index(def, PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col), st);
 }
 
 void fcprep_free(fcprep_deals *p)
 {
     PQclear(p->live);
-    PQclear(p->won);
     fcdata_pipeline_free(&p->asof);
     fcdata_history_free(&p->hist);
     free(p->deals);
@@ -187,33 +197,26 @@ static int load_live(db_conn *db, const char *ws, const funnel_def *def, const f
 static int load_rebuilt(db_conn *db, const char *ws, const funnel_def *def, const fcprep_opts *o, fcprep_deals *p,
                         app_err *err)
 {
-    char ao[16], ps[16], pe[16], sql[1200];
+    char ao[16];
     caldate_format(o->as_of, ao, sizeof ao);
     if (fcdata_load_history(db, ws, def, ao, &p->hist, err) != 0)
         return -1;
     p->has_history = true;
     if (fcdata_load_asof(db, ws, def, o->as_of, &p->hist, &p->asof, err) != 0)
         return -1;
-    snprintf(sql, sizeof sql,
-             "SELECT d.external_id, COALESCE(fx_convert(d.workspace_id, " CRM_WS_CURRENCY
-             ", d.currency, d.amount_cents, d.closed_at), 0),"
-             " to_char(d.closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'),"
-             " d.stage, d.forecast_category, d.probability::float8, %s, d.owner"
-             " FROM deals d LEFT JOIN reps r ON r.workspace_id = d.workspace_id AND r.external_id = d.owner"
-             "  AND r.deleted_at IS NULL"
-             " WHERE d.workspace_id = $1 AND d.status = 'won'"
-             " AND (d.deleted_at IS NULL OR d.deleted_at >= ($4::date::timestamp AT TIME ZONE 'UTC'))"
-             " AND d.closed_at >= ($2::date::timestamp AT TIME ZONE 'UTC')"
-             " AND d.closed_at < (least($3::date, $4::date)::timestamp AT TIME ZONE 'UTC') ORDER BY d.external_id",
-             group_sql(o->group_by));
-    const char *wp[] = {ws, caldate_format(o->period_start, ps, sizeof ps),
-                        caldate_format(o->period_end, pe, sizeof pe), ao};
-    PGresult *w = p->won = db_query(db, sql, 4, wp, err);
-    if (!w)
+    /* won to date at as_of, from the same history the pipeline was rebuilt from */
+    const fcasof *h = p->asof.src;
+    const fcasof_deal **won = malloc((h->ndeals + 1) * sizeof *won);
+    if (!won) {
+        app_err_set(err, ERR_INTERNAL, "out of memory");
         return -1;
-    size_t nopen = p->asof.n, nwon = (size_t)PQntuples(w);
-    if (alloc_deals(p, nopen + nwon, err) != 0)
+    }
+    size_t nopen = p->asof.n,
+           nwon = fcasof_won(h, o->period_start * 86400.0, o->period_end * 86400.0, o->as_of * 86400.0, won);
+    if (alloc_deals(p, nopen + nwon, err) != 0) {
+        free(won);
         return -1;
+    }
     for (size_t k = 0; k < nopen; k++) {
         const fcasof_row *a = &p->asof.rows[k];
         forecast_deal *d = &p->deals[k];
@@ -226,22 +229,22 @@ static int load_rebuilt(db_conn *db, const char *ws, const funnel_def *def, cons
         d->excluded = o->excluded && is_excluded(o->excluded, p->ids[k]);
     }
     for (size_t k = 0; k < nwon; k++) {
-        int i = (int)k;
+        const fcasof_deal *w = won[k];
         forecast_deal *d = &p->deals[nopen + k];
-        p->ids[nopen + k] = PQgetvalue(w, i, 0);
-        d->amount = strtoll(PQgetvalue(w, i, 1), NULL, 10);
+        p->ids[nopen + k] = w->id;
+        d->amount = fcasof_won_amount(h, w);
         d->won = true;
-        if (!parse_day(w, i, 2, &d->closed_at))
-            d->closed_at = INT32_MIN;
+        d->closed_at = (caldate_t)floor(w->closed / 86400.0);
         d->expected_close = INT32_MAX;
-        d->stage = stage_of(def, w, i, 3, true);
-        d->category = category_of(def, w, i, 4, d->stage);
-        d->probability = PQgetisnull(w, i, 5) ? NAN : atof(PQgetvalue(w, i, 5));
+        d->stage = stage_index(def, w->cur[FCASOF_STAGE].known ? w->cur[FCASOF_STAGE].s : NULL, true);
+        d->category = category_index(def, w->cur[FCASOF_CATEGORY].known ? w->cur[FCASOF_CATEGORY].s : NULL, d->stage);
+        d->probability = w->cur[FCASOF_PROBABILITY].known ? w->cur[FCASOF_PROBABILITY].p : NAN;
         d->stage_entered = d->last_activity = FORECAST_NO_DATE;
-        d->group = o->group_by ? index_of(p->group_index, p->groups, PQgetvalue(w, i, 6)) : -1;
-        d->owner = owner_of(p, w, i, 7);
+        d->group = o->group_by ? index_of(p->group_index, p->groups, group_of_asof(w, o->group_by)) : -1;
+        d->owner = owner_index_of(p, w->owner);
         d->excluded = o->excluded && is_excluded(o->excluded, p->ids[nopen + k]);
     }
+    free(won);
     p->n = nopen + nwon;
     p->estimated = p->asof.estimated_closes;
     p->never_closing = p->asof.never_closing;

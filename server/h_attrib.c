@@ -159,7 +159,8 @@ static int by_credit(const void *a, const void *b)
 
 static json_t *groups_json(attrib_run *ar)
 {
-    qsort(ar->groups.g, ar->groups.n, sizeof *ar->groups.g, by_credit);
+    if (ar->groups.n) /* no groups: g may be NULL, which qsort must not get */
+        qsort(ar->groups.g, ar->groups.n, sizeof *ar->groups.g, by_credit);
     json_t *out = json_array();
     money_t attributed = ar->total - ar->unattributed;
     for (size_t i = 0; i < ar->groups.n; i++) {

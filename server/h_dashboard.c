@@ -21,6 +21,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "refresh.h"
+#include "report.h"
 #include "respcache.h"
 #include "yconv.h"
 
@@ -381,8 +382,10 @@ static int dash_deals_load(dash_ctx *c, dash_deals *d)
     return 0;
 }
 
-/* ---- pipeline: open deals, coverage, new this month, velocity ---- */
-static json_t *sec_pipeline(dash_ctx *c, const dash_deals *d)
+/* ---- pipeline: open deals, coverage (also deal-age adjusted), required
+ * pipeline, new this month, velocity; and the seed's Tier-2 operating
+ * metrics of the period into *operating ---- */
+static json_t *sec_pipeline(dash_ctx *c, const dash_deals *d, json_t **operating)
 {
     const fcprep_deals *pe = &d->pe, *fc = d->fc;
     metrics_open_deal *od = calloc(pe->n + 1, sizeof *od);
@@ -420,7 +423,9 @@ static json_t *sec_pipeline(dash_ctx *c, const dash_deals *d)
                             " count(*) FILTER (WHERE closed),"
                             " COALESCE(avg(extract(epoch FROM closed_at - created_at) / 86400) FILTER (WHERE won), 0),"
                             " COALESCE(sum(amount_cents) FILTER (WHERE created_at >= $5::date AND created_at < "
-                            "($5::date + interval '1 month')), 0)"
+                            "($5::date + interval '1 month')), 0),"
+                            " COALESCE(sum(amount_cents) FILTER (WHERE created_at >= $3::date AND created_at < "
+                            "$4::date), 0), count(*) FILTER (WHERE created_at >= $3::date AND created_at < $4::date)"
                             " FROM (SELECT " CRM_FX_AMOUNT " AS amount_cents, closed_at, created_at,"
                             "   status = 'won' AND closed_at >= $3::date AND closed_at < $4::date AS won,"
                             "   status IN ('won', 'lost') AND closed_at >= $3::date AND closed_at < $4::date AS closed"
@@ -436,10 +441,31 @@ static json_t *sec_pipeline(dash_ctx *c, const dash_deals *d)
     long nwon = atol(PQgetvalue(qr, 0, 2)), nclosed = atol(PQgetvalue(qr, 0, 3));
     double cycle = atof(PQgetvalue(qr, 0, 4));
     money_t new_month = strtoll(PQgetvalue(qr, 0, 5), NULL, 10);
+    money_t created = strtoll(PQgetvalue(qr, 0, 6), NULL, 10);
+    long ncreated = atol(PQgetvalue(qr, 0, 7));
     PQclear(qr);
+    money_t remaining = has_quota && quota > won_then ? quota - won_then : 0;
     metrics_pipeline mp;
-    metrics_pipeline_compute(od, nopen, has_quota && quota > won_then ? quota - won_then : 0, d->at_end.as_of, &mp);
+    metrics_pipeline_compute(od, nopen, remaining, d->at_end.as_of, &mp);
+    /* deal-age adjusted coverage (seed phase 4): the deals the coverage counts
+     * (fcprep's pipeline_in_period), each at its age factor on the coverage's
+     * date: fresh 100%, aging 50%, stale 25% */
+    size_t nin = 0;
+    for (size_t i = 0; i < fc->n; i++) {
+        const forecast_deal *x = &fc->deals[i];
+        if (x->won || x->excluded || x->expected_close >= c->P->end)
+            continue;
+        od[nin++] = (metrics_open_deal){.amount = x->amount, .probability = 0, .expected_close = x->expected_close};
+    }
+    metrics_pipeline mc;
+    metrics_pipeline_compute(od, nin, remaining, d->fco->as_of, &mc);
     free(od);
+    metric_value aac = remaining > 0 ? mc.age_adjusted_coverage : (metric_value){.band = "undefined"};
+    /* Tier-2: win rate, average won deal, cycle, pipeline created vs 1.5x quota */
+    metric_value wr = report_win_rate(nwon, nclosed);
+    money_t required = 0;
+    bool has_req = has_quota && wr.ok && metrics_required_pipeline(quota, wr.value, &required);
+    metric_value pc = has_quota ? report_pipeline_creation(created, quota) : (metric_value){.band = "undefined"};
     /* coverage counts the pipeline closing in the period (seed: pipeline / remaining quota) */
     metric_value cov = has_quota && quota > won_then ? mp.coverage : (metric_value){.band = "undefined"};
     if (cov.ok) {
@@ -465,6 +491,37 @@ static json_t *sec_pipeline(dash_ctx *c, const dash_deals *d)
     figure(c, pl, "pipeline", "weighted_pipeline", money_j(mp.weighted), NULL);
     figure(c, pl, "pipeline", "new_created_this_month", money_j(new_month), NULL);
     figure(c, pl, "pipeline", "velocity_per_day", has_vel ? money_j(velocity) : json_null(), why_vel);
+    const char *no_quota = "no quota for the period on any rep (PUT /v1/reps/{id} quotas)";
+    const char *why_wr = "no deal closed (won or lost) in the period: no win rate";
+    figure(c, pl, "pipeline", "quota", has_quota ? money_j(quota) : json_null(), no_quota);
+    figure(c, pl, "pipeline", "age_adjusted_pipeline", money_j(mc.age_adjusted), NULL);
+    figure(c, pl, "pipeline", "age_adjusted_coverage", ratio_j(&aac), why_cov);
+    figure(c, pl, "pipeline", "required_pipeline", has_req ? money_j(required) : json_null(),
+           !has_quota ? no_quota
+           : !wr.ok   ? why_wr
+                      : "no deal won in the period: at a win rate of 0 no pipeline is enough");
+    explain(c, "age_adjusted_coverage",
+            "pipeline closing in the period, each deal x its age factor (fresh 1, aging 0.5, stale 0.25 by days past "
+            "its expected close) / (quota - won in the period), at as_of",
+            json_pack("{s:s, s:o, s:I}", "as_of", fc_s, "age_adjusted_pipeline", money_j(mc.age_adjusted), "deals",
+                      (json_int_t)mc.deals));
+    explain(c, "required_pipeline", "quota / win rate (won / closed in the period)",
+            json_pack("{s:o, s:I, s:I}", "quota", has_quota ? money_j(quota) : json_null(), "won", (json_int_t)nwon,
+                      "closed", (json_int_t)nclosed));
+    json_t *op = json_object();
+    figure(c, op, "operating", "win_rate", ratio_j(&wr), why_wr);
+    figure(c, op, "operating", "average_deal_size", nwon > 0 ? money_j(won / nwon) : json_null(),
+           "no deal won in the period");
+    figure(c, op, "operating", "sales_cycle_days", nwon > 0 ? frac_j(cycle) : json_null(), "no deal won in the period");
+    figure(c, op, "operating", "won", money_j(won), NULL);
+    figure(c, op, "operating", "pipeline_created", money_j(created), NULL);
+    figure(c, op, "operating", "pipeline_created_deals", json_integer((json_int_t)ncreated), NULL);
+    figure(c, op, "operating", "pipeline_created_target",
+           has_quota ? money_j(report_pipeline_target(quota)) : json_null(), no_quota);
+    figure(c, op, "operating", "pipeline_created_vs_quota", ratio_j(&pc), no_quota);
+    explain(c, "pipeline_created", "amount of the deals created in the period; target 1.5 x the period's quota",
+            json_pack("{s:I}", "deals", (json_int_t)ncreated));
+    *operating = op;
     explain(c, "total_value", "open deals at as_of (an ended period: its end, rebuilt from history)",
             json_pack("{s:s, s:b, s:I, s:I}", "as_of", end_s, "rebuilt", d->ended, "amounts_imputed",
                       (json_int_t)pe->imputed_amounts, "close_dates_estimated", (json_int_t)pe->estimated));
@@ -475,6 +532,9 @@ static json_t *sec_pipeline(dash_ctx *c, const dash_deals *d)
             json_pack("{s:s, s:I, s:I, s:I, s:f}", "as_of", end_s, "opportunities", (json_int_t)mp.deals, "won",
                       (json_int_t)nwon, "closed", (json_int_t)nclosed, "cycle_days", cycle));
     signal(c, "coverage_ratio", &cov, why_cov, "Coverage %.1fx (%s)", cov.value);
+    signal(c, "age_adjusted_coverage", &aac, why_cov, "Deal-age adjusted coverage %.1fx (%s)", aac.value);
+    signal(c, "win_rate", &wr, why_wr, "Win rate %.1f%% (%s; seed target > 25%%)", wr.value * 100);
+    signal(c, "pipeline_created", &pc, no_quota, "Pipeline created %.2fx quota (%s; seed target 1.5x)", pc.value);
     return pl;
 }
 
@@ -659,7 +719,8 @@ static json_t *sec_conversion(dash_ctx *c)
 
 /* The whole document, sections in the seed's order (then null_reasons,
  * then explain). 0, or -1 with err. */
-static int build(db_conn *db, const char *ws, const period *P, int fsm, bool want_explain, json_t **out, app_err *err)
+int dashboard_build(db_conn *db, const char *ws, const period *P, int fsm, bool want_explain, json_t **out,
+                    app_err *err)
 {
     dash_ctx c = {.db = db, .ws = ws, .P = P, .fsm = fsm, .err = err, .today = utc_today()};
     period_format(P, c.label, sizeof c.label);
@@ -681,7 +742,9 @@ static int build(db_conn *db, const char *ws, const period *P, int fsm, bool wan
     if (dash_deals_load(&c, &dd) != 0)
         goto done;
     have_deals = true;
-    if (!(s = sec_pipeline(&c, &dd)) || json_object_set_new(doc, "pipeline", s) || !(forecast = sec_forecast(&c, &dd)))
+    json_t *operating = NULL;
+    if (!(s = sec_pipeline(&c, &dd, &operating)) || json_object_set_new(doc, "pipeline", s) ||
+        json_object_set_new(doc, "operating", operating) || !(forecast = sec_forecast(&c, &dd)))
         goto done;
     dash_deals_free(&dd);
     have_deals = false;
@@ -723,15 +786,11 @@ done:
  * fractions become percentages with one decimal. */
 static void yaml_style(json_t *doc)
 {
-    static const char *const pct[][2] = {{"retention", "nrr"},
-                                         {"retention", "grr"},
-                                         {"retention", "logo_retention"},
-                                         {"conversion", "mql_to_sql"},
-                                         {"conversion", "sql_to_opp"},
-                                         {"conversion", "opp_to_closed_won"},
-                                         {"conversion", "full_funnel"},
-                                         {"forecast", "actual_vs_forecast_last_month"},
-                                         {"forecast", "mape"}};
+    static const char *const pct[][2] = {
+        {"retention", "nrr"},          {"retention", "grr"},         {"retention", "logo_retention"},
+        {"conversion", "mql_to_sql"},  {"conversion", "sql_to_opp"}, {"conversion", "opp_to_closed_won"},
+        {"conversion", "full_funnel"}, {"operating", "win_rate"},    {"forecast", "actual_vs_forecast_last_month"},
+        {"forecast", "mape"}};
     char buf[32];
     for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++) {
         json_t *sec = json_object_get(doc, pct[i][0]), *v = json_object_get(sec, pct[i][1]);
@@ -818,7 +877,7 @@ static int dash_compute(db_conn *db, const dash_req *d, unsigned gen, char **tex
     if (!d->has_period && default_period(db, d->ws, fsm, &P, &basis, err) != 0)
         return -1;
     json_t *doc = NULL;
-    if (build(db, d->ws, &P, fsm, d->explain, &doc, err) != 0)
+    if (dashboard_build(db, d->ws, &P, fsm, d->explain, &doc, err) != 0)
         return -1;
     json_object_set_new(doc, "period_basis", json_string(basis));
     char note[160] = "";

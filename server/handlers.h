@@ -55,6 +55,11 @@ int snapshots_take(db_conn *db, const char *workspace_id, const char *label, con
 /* h_dashboard.c: the RevOps dashboard and the revenue waterfall */
 void h_dashboard(http_req *rq);
 void h_revenue_waterfall(http_req *rq);
+/* The GET /v1/dashboard document of period P (fsm: the fiscal-year start
+ * month), explain adds formulas and inputs; what the reports call so their
+ * numbers are the dashboard's. A new reference in *out, 0; or -1 with err. */
+int dashboard_build(db_conn *db, const char *ws, const period *P, int fsm, bool want_explain, json_t **out,
+                    app_err *err);
 
 /* h_cohorts.c: cohort retention and unit economics per group */
 void h_cohorts_retention(http_req *rq);
@@ -213,5 +218,10 @@ void h_assessments_create(http_req *rq);
 void h_assessments_list(http_req *rq);
 void h_assessments_get(http_req *rq);
 void h_assessments_compare(http_req *rq);
+
+/* h_reports.c: the monthly review, the QBR, the one-page summary */
+void h_reports_monthly(http_req *rq);
+void h_reports_qbr(http_req *rq);
+void h_reports_summary(http_req *rq);
 
 #endif

@@ -122,6 +122,10 @@ const http_route routes[] = {
     {"GET", "/v1/assessments", h_assessments_list, ROLE_READ, 0},
     {"GET", "/v1/assessments/{id}", h_assessments_get, ROLE_READ, 0},
     {"GET", "/v1/assessments/{id}/compare", h_assessments_compare, ROLE_READ, 0},
+    /* each builds two or three dashboards uncached: bounded like the other costly reads */
+    {"GET", "/v1/reports/monthly", h_reports_monthly, ROLE_READ, ROUTE_COSTLY},
+    {"GET", "/v1/reports/qbr", h_reports_qbr, ROLE_READ, ROUTE_COSTLY},
+    {"GET", "/v1/reports/summary", h_reports_summary, ROLE_READ, ROUTE_COSTLY},
     {"POST", "/v1/webhook-endpoints", h_webhook_endpoints_create, ROLE_ADMIN, 0},
     {"GET", "/v1/webhook-endpoints", h_webhook_endpoints_list, ROLE_ADMIN, 0},
     {"GET", "/v1/webhook-endpoints/{id}", h_webhook_endpoints_get, ROLE_ADMIN, 0},

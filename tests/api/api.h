@@ -119,6 +119,7 @@ Suite *leads_suite(void);
 Suite *leads2_suite(void);
 Suite *reps_suite(void);
 Suite *audit_suite(void);
+Suite *reports_suite(void);
 Suite *console_suite(void);
 
 #define ck_assert_status(r, want)                                                                                      \

@@ -70,6 +70,7 @@ int main(int argc, char **argv)
     srunner_add_suite(sr, leads2_suite());
     srunner_add_suite(sr, reps_suite());
     srunner_add_suite(sr, audit_suite());
+    srunner_add_suite(sr, reports_suite());
     srunner_add_suite(sr, security_suite());
     srunner_add_suite(sr, console_suite());
     srunner_add_suite(sr, faults_suite());

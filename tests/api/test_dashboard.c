@@ -41,7 +41,8 @@ static const json_t *signal_of(const json_t *d, const char *metric)
  * null (issue 15: 6 of the demo's 24 nulls had none). Returns how many. */
 static size_t check_null_reasons(const json_t *d)
 {
-    static const char *const sections[] = {"arr", "retention", "efficiency", "pipeline", "conversion", "forecast"};
+    static const char *const sections[] = {"arr",       "retention",  "efficiency", "pipeline",
+                                           "operating", "conversion", "forecast"};
     const json_t *nr = json_object_get(d, "null_reasons");
     ck_assert_msg(json_is_object(nr), "no null_reasons object");
     size_t nulls = 0;
@@ -132,6 +133,23 @@ START_TEST(every_number_of_a_crafted_quarter)
     ck_assert(num(sec(d, "pipeline"), "velocity_per_day") == 1500); /* 3 x 50% x 30,000 / 30 days */
     /* at 2026-01-01: 24,000 closing in the quarter / (50,000 - nothing won yet) */
     ck_assert(num(sec(d, "pipeline"), "coverage_ratio") == 0.48);
+    /* the same deals, all due in March: fresh on 2026-01-01, so age-adjusted = plain coverage */
+    ck_assert(num(sec(d, "pipeline"), "age_adjusted_pipeline") == 24000);
+    ck_assert(num(sec(d, "pipeline"), "age_adjusted_coverage") == 0.48);
+    ck_assert(num(sec(d, "pipeline"), "quota") == 50000);
+    /* quota / win rate: 50,000 / (1 won of 2 closed) */
+    ck_assert(num(sec(d, "pipeline"), "required_pipeline") == 100000);
+    /* Tier 2: w1 and l1 were created in the quarter (o1, o2, late in December, o3 today) */
+    ck_assert(num(sec(d, "operating"), "win_rate") == 0.5);
+    ck_assert(num(sec(d, "operating"), "average_deal_size") == 30000);
+    ck_assert(num(sec(d, "operating"), "sales_cycle_days") == 30);
+    ck_assert(num(sec(d, "operating"), "won") == 30000);
+    ck_assert(num(sec(d, "operating"), "pipeline_created") == 35000);
+    ck_assert_int_eq(json_integer_value(json_object_get(sec(d, "operating"), "pipeline_created_deals")), 2);
+    ck_assert(num(sec(d, "operating"), "pipeline_created_target") == 75000);
+    ck_assert(num(sec(d, "operating"), "pipeline_created_vs_quota") == 0.7);
+    ck_assert_str_eq(json_string_value(json_object_get(signal_of(d, "pipeline_created"), "status")), "red");
+    ck_assert_str_eq(json_string_value(json_object_get(signal_of(d, "win_rate"), "status")), "green");
     ck_assert(num(sec(d, "forecast"), "commit") == 10000);    /* nothing won yet + the committed deal */
     ck_assert(num(sec(d, "forecast"), "best_case") == 14000); /* + late, proposal: best case */
     ck_assert(num(sec(d, "forecast"), "pipeline") == 2250);   /* 22.5% of the pipeline deal */
@@ -207,7 +225,11 @@ START_TEST(missing_inputs_are_null_with_a_reason)
         strstr(json_string_value(json_object_get(signal_of(r->json, "arr"), "note")), "no ARR movements"));
     /* an empty workspace: every figure is null, each with its reason, but the sums and counts of
      * deals (0 of nothing is 0: the pipeline's totals and the forecast's calls) */
-    ck_assert_uint_eq(check_null_reasons(r->json), 8 + 3 + 6 + 2 + 4 + 2);
+    /* arr, retention, efficiency, pipeline (coverage, velocity; quota, age-adjusted coverage,
+     * required pipeline), operating (all but the sums and counts), conversion, forecast */
+    ck_assert_uint_eq(check_null_reasons(r->json), 8 + 3 + 6 + (2 + 3) + 5 + 4 + 2);
+    ck_assert_ptr_nonnull(strstr(null_reason(r->json, "operating.win_rate"), "no deal closed"));
+    ck_assert_ptr_nonnull(strstr(null_reason(r->json, "pipeline.required_pipeline"), "no quota"));
     ck_assert_ptr_nonnull(strstr(null_reason(r->json, "conversion.mql_to_sql"), "no deal first reached mql"));
     ck_assert_ptr_nonnull(strstr(null_reason(r->json, "arr.current"), "no ARR movements recorded"));
     ck_assert_ptr_nonnull(strstr(null_reason(r->json, "retention.nrr"), "no ARR at the start"));

@@ -27,7 +27,7 @@ static fcasof_val day(int d) { return (fcasof_val){.known = true, .day = D0 + d}
  * Deal b (created day 5, closed day 30): amount recorded only by an applied
  * change on day 8 whose old value is 200.00 (the value before it).
  * Deal c (created day 40): no changes at all, today's values.
- * Deal d (created day 2, deleted day 6). */
+ * Deal d (created day 2, won on day 4 at 12:00, deleted day 6). */
 static fcasof_change C[] = {
     /* a */
     {.field = FCASOF_AMOUNT, .applied = true, .created = true, .new_v = {.known = true, .cents = 100000}},
@@ -78,6 +78,7 @@ static void setup(void)
     Dl[0].cur[FCASOF_CLOSE] = day(120);
     Dl[0].cur[FCASOF_CATEGORY] = str("commit");
     Dl[1] = (fcasof_deal){.id = "b",
+                          .won = true,
                           .created = at(5, 0),
                           .closed = at(30, 0),
                           .deleted = INFINITY,
@@ -90,8 +91,12 @@ static void setup(void)
         .id = "c", .created = at(40, 0), .closed = INFINITY, .deleted = INFINITY, .last_activity = INFINITY};
     Dl[2].cur[FCASOF_AMOUNT] = cents(7000);
     Dl[2].cur[FCASOF_STAGE] = str("qualified");
-    Dl[3] = (fcasof_deal){
-        .id = "d", .created = at(2, 0), .closed = INFINITY, .deleted = at(6, 0), .last_activity = INFINITY};
+    Dl[3] = (fcasof_deal){.id = "d",
+                          .won = true,
+                          .created = at(2, 0),
+                          .closed = at(4, 12),
+                          .deleted = at(6, 0),
+                          .last_activity = INFINITY};
     R[0].day = D0 - 10;
     R[1].day = D0 + 11;
     H = (fcasof){
@@ -163,6 +168,30 @@ START_TEST(the_pipeline_at_four_days)
 }
 END_TEST
 
+START_TEST(won_to_date_counts_closes_before_as_of_of_deals_not_deleted_then)
+{
+    const fcasof_deal *won[4];
+    /* the month of January as of day 5: d (won day 4, deleted later) */
+    ck_assert_uint_eq(fcasof_won(&H, D0 * DAY, (D0 + 31) * DAY, (D0 + 5) * DAY, won), 1);
+    ck_assert_str_eq(won[0]->id, "d");
+    /* as of day 7 d was deleted; b's close on day 30 is not before as_of day 30 */
+    ck_assert_uint_eq(fcasof_won(&H, D0 * DAY, (D0 + 31) * DAY, (D0 + 30) * DAY, won), 0);
+    /* as of day 45: b, its close inside the month */
+    ck_assert_uint_eq(fcasof_won(&H, D0 * DAY, (D0 + 31) * DAY, (D0 + 45) * DAY, won), 1);
+    ck_assert_str_eq(won[0]->id, "b");
+    ck_assert_int_eq(fcasof_won_amount(&H, won[0]), 25000);
+    /* a month ending before b's close */
+    ck_assert_uint_eq(fcasof_won(&H, D0 * DAY, (D0 + 30) * DAY, (D0 + 45) * DAY, won), 0);
+    /* a won deal in EUR is converted at its close's rate: 900.00 x 1.12345678 */
+    fcasof_deal a = Dl[0];
+    a.won = true;
+    a.closed = at(12, 6);
+    ck_assert_int_eq(fcasof_won_amount(&H, &a), 101111);
+    a.closed = at(3, 0); /* before the rate of day 11: 900.00 x 1.1 */
+    ck_assert_int_eq(fcasof_won_amount(&H, &a), 99000);
+}
+END_TEST
+
 START_TEST(conversion_is_exact_and_rounds_half_away_from_zero)
 {
     /* before the first rate: the first rate */
@@ -182,6 +211,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, the_pipeline_at_four_days);
+    tcase_add_test(tc, won_to_date_counts_closes_before_as_of_of_deals_not_deleted_then);
     tcase_add_test(tc, conversion_is_exact_and_rounds_half_away_from_zero);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
