@@ -325,6 +325,178 @@ START_TEST(hubspot_contact_mql_routed_once_async)
 }
 END_TEST
 
+/* ---- POST /v1/imports with object: leads ------------------------------------ */
+
+static api_resp *import_json(const char *key, const char *object, const char *format, const char *data,
+                             const char *options)
+{
+    json_t *req = json_loads(options ? options : "{}", 0, NULL);
+    ck_assert_ptr_nonnull(req);
+    json_object_set_new(req, "object", json_string(object));
+    json_object_set_new(req, "format", json_string(format));
+    json_object_set_new(req, "data", json_string(data));
+    char *text = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    api_resp *r = api_send_json("POST", "/v1/imports", key, text);
+    free(text);
+    return r;
+}
+
+static const char *rejection_of(const json_t *report, long row)
+{
+    json_t *rj = json_object_get(report, "rejections");
+    for (size_t i = 0; i < json_array_size(rj); i++)
+        if (num(json_array_get(rj, i), "row") == row)
+            return str(json_array_get(rj, i), "reason");
+    return NULL;
+}
+
+START_TEST(import_leads_csv_rows_checked_as_put)
+{
+    api_ws ws, other;
+    api_new_workspace(&ws);
+    api_new_workspace(&other);
+    const char *csv = "lead_id,Email,Company,Stage,Employees,Tier,Source,Deals\n"
+                      "L-1,ann@acme.example,Acme,Marketing Qualified,250,A,webinar,D-1;D-2\n"
+                      "L-2,bo@beta.example,Beta,Subscriber,40,a,paid_search,\n"
+                      "L-3,not-an-email,Gamma,Subscriber,10,B,organic,\n"
+                      "L-4,cy@delta.example,Delta,opportunity,1200,C,referral,D-9\n"
+                      "L-5,di@eps.example,Epsilon,Zombie,5,D,organic,\n"
+                      "L-6,ed@zeta.example,Zeta,Subscriber,many,B,organic,\n"
+                      "L-7,fy@eta.example,Eta,Subscriber\n"
+                      "L-8,gu@theta.example,Theta,negotiation,5,B,organic,\n";
+    const char *opts = "{\"mapping\":{\"lead_id\":\"id\",\"Email\":\"email\",\"Company\":\"company\","
+                       "\"Stage\":\"lifecycle_stage\",\"Employees\":\"company_size\",\"Tier\":\"icp_tier\","
+                       "\"Source\":\"original_source\",\"Deals\":\"deals\"},"
+                       "\"stage_map\":{\"Marketing Qualified\":\"mql\",\"Subscriber\":\"known\"}}";
+    /* a read key writes nothing */
+    api_resp *r = import_json(ws.read, "leads", "csv", csv, opts);
+    ck_assert_status(r, 403);
+    api_resp_free(r);
+    json_decref(get_lead(&ws, "L-1", 404));
+
+    r = import_json(ws.write, "leads", "csv", csv, opts);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(r->json, "object"), "leads");
+    ck_assert_int_eq(num(r->json, "rows"), 8);
+    ck_assert_int_eq(num(r->json, "created"), 3);
+    ck_assert_int_eq(num(r->json, "rejected"), 5);
+    ck_assert_int_eq(num(r->json, "fixed"), 1); /* "a" is tier A */
+    ck_assert_ptr_nonnull(strstr(rejection_of(r->json, 3), "email"));
+    ck_assert_ptr_nonnull(strstr(rejection_of(r->json, 5), "Zombie"));
+    ck_assert_msg(strstr(rejection_of(r->json, 6), "integer"), "%s", rejection_of(r->json, 6));
+    ck_assert_ptr_nonnull(strstr(rejection_of(r->json, 7), "columns"));
+    /* a well-formed key that is not a stage of the default funnel (PUT's rule) */
+    ck_assert_ptr_nonnull(strstr(rejection_of(r->json, 8), "default funnel"));
+    api_resp_free(r);
+
+    json_t *l = get_lead(&ws, "L-1", 200);
+    ck_assert_str_eq(str(l, "email"), "ann@acme.example");
+    ck_assert_int_eq(num(l, "company_size"), 250);
+    ck_assert_str_eq(str(l, "lifecycle_stage"), "mql");
+    ck_assert_int_eq(json_array_size(json_object_get(l, "deals")), 2);
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(l, "deals"), 1)), "D-2");
+    ck_assert_str_eq(str(json_array_get(json_object_get(l, "stage_history"), 0), "origin"), "import");
+    json_decref(l);
+    l = get_lead(&ws, "L-2", 200);
+    ck_assert_str_eq(str(l, "icp_tier"), "A");
+    ck_assert_str_eq(str(l, "lifecycle_stage"), "known");
+    json_decref(l);
+    json_decref(get_lead(&ws, "L-3", 404));
+    json_decref(get_lead(&ws, "L-5", 404));
+    json_decref(get_lead(&other, "L-1", 404));
+    /* the imported MQL was routed, the others were not */
+    ck_assert_int_eq(assignments(&ws, "L-1"), 1);
+    ck_assert_int_eq(assignments(&ws, "L-4"), 0);
+
+    /* the same file again: nothing changes, nothing routed twice */
+    r = import_json(ws.write, "leads", "csv", csv, opts);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(num(r->json, "created"), 0);
+    ck_assert_int_eq(num(r->json, "unchanged"), 3);
+    api_resp_free(r);
+    ck_assert_int_eq(assignments(&ws, "L-1"), 1);
+}
+END_TEST
+
+START_TEST(import_leads_ndjson_event_time_and_limit)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char now_day[11], old_day[11], ts_new[40], ts_old[40];
+    snprintf(ts_new, sizeof ts_new, "%sT10:00:00Z", api_day(-2, now_day));
+    snprintf(ts_old, sizeof ts_old, "%sT10:00:00Z", api_day(-9, old_day));
+    char body[600], path[80];
+    snprintf(body, sizeof body, "{\"company\":\"Acme Corp\",\"title\":\"CFO\",\"as_of\":\"%s\"}", ts_new);
+    snprintf(path, sizeof path, "/v1/leads/N-1");
+    api_resp *r = api_send_json("PUT", path, ws.write, body);
+    ck_assert_status(r, 201);
+    api_resp_free(r);
+    /* NDJSON: field names as keys, values typed */
+    const char *nd = "{\"id\":\"N-1\",\"company\":\"Acme Old\",\"industry\":\"Fintech\"}\n"
+                     "{\"id\":\"N-2\",\"email\":\"x@y.example\",\"company_size\":12,\"deals\":[\"D-4\"]}\n"
+                     "\n"
+                     "[1,2]\n";
+    char q[120];
+    snprintf(q, sizeof q, "/v1/imports?object=leads");
+    /* no as_of: the rows are true now, later than the PUT */
+    r = import_json(ws.write, "leads", "ndjson", nd, NULL);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(num(r->json, "created"), 1);
+    ck_assert_int_eq(num(r->json, "updated"), 1);
+    ck_assert_int_eq(num(r->json, "rejected"), 1);
+    ck_assert_ptr_nonnull(strstr(rejection_of(r->json, 4), "not a JSON object"));
+    api_resp_free(r);
+    char opts[200];
+    snprintf(opts, sizeof opts, "{\"as_of\":\"%s\"}", ts_old);
+    r = import_json(ws.write, "leads", "ndjson",
+                    "{\"id\":\"N-3\",\"company\":\"Old Co\"}\n{\"id\":\"N-1\",\"title\":\"Intern\"}\n", opts);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(num(r->json, "created"), 1);
+    ck_assert_int_eq(num(r->json, "stale"), 1); /* the title was set later (ts_new) */
+    api_resp_free(r);
+    json_t *l = get_lead(&ws, "N-1", 200);
+    ck_assert_str_eq(str(l, "title"), "CFO");
+    ck_assert_str_eq(str(l, "company"), "Acme Old");
+    ck_assert_str_eq(str(l, "industry"), "Fintech");
+    json_decref(l);
+    l = get_lead(&ws, "N-2", 200);
+    ck_assert_int_eq(num(l, "company_size"), 12);
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(l, "deals"), 0)), "D-4");
+    json_decref(l);
+    l = get_lead(&ws, "N-3", 200);
+    ck_assert_str_eq(str(l, "created_at"), ts_old);
+    json_decref(l);
+    /* the bare form */
+    const char *hdr[] = {NULL};
+    const char *nd2 = "{\"id\":\"N-4\",\"company\":\"Bare\"}\n";
+    r = api_req("POST", q, ws.write, "application/x-ndjson", nd2, strlen(nd2), hdr);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(num(r->json, "created"), 1);
+    api_resp_free(r);
+
+    /* 20,001 rows: refused whole, nothing written */
+    size_t cap = 20001 * 40 + 64, n = 0;
+    char *big = malloc(cap);
+    n += (size_t)snprintf(big + n, cap - n, "id,company\n");
+    for (int i = 0; i < 20001; i++)
+        n += (size_t)snprintf(big + n, cap - n, "B-%d,Big %d\n", i, i);
+    r = import_json(ws.write, "leads", "csv", big, NULL);
+    ck_assert_status(r, 422);
+    ck_assert_ptr_nonnull(strstr(r->body, "20000"));
+    api_resp_free(r);
+    json_decref(get_lead(&ws, "B-0", 404));
+    /* 20,000 rows: all written in one transaction */
+    *strstr(big, "B-20000,") = '\0';
+    r = import_json(ws.write, "leads", "csv", big, NULL);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(num(r->json, "created"), 20000);
+    api_resp_free(r);
+    free(big);
+    json_decref(get_lead(&ws, "B-19999", 200));
+}
+END_TEST
+
 Suite *leads2_suite(void)
 {
     Suite *s = suite_create("leads2");
@@ -333,5 +505,10 @@ Suite *leads2_suite(void)
     tcase_add_test(tc, hubspot_contacts_become_leads);
     tcase_add_test(tc, hubspot_contact_mql_routed_once_async);
     suite_add_tcase(s, tc);
+    TCase *ti = tcase_create("imports");
+    tcase_set_timeout(ti, 120);
+    tcase_add_test(ti, import_leads_csv_rows_checked_as_put);
+    tcase_add_test(ti, import_leads_ndjson_event_time_and_limit);
+    suite_add_tcase(s, ti);
     return s;
 }
