@@ -447,3 +447,50 @@ BEGIN
         WHERE w.id = e.id;
     END LOOP;
 END $$;
+
+-- Escalate the assignments of workspace ws (NULL: every workspace) whose
+-- escalation time has come with no action: no call, meeting or email by the
+-- assignee on the lead and no stage move since the routing. Each is escalated
+-- once, whichever instance or caller runs this first: the rows are claimed
+-- FOR UPDATE SKIP LOCKED and escalated_at is set in the same statement, so a
+-- concurrent pass skips them and a later one no longer finds them due. The
+-- lead goes to the assignee's manager (its owner then), else to the routing
+-- fallback queue. Returns each escalated assignment's JSON. Callers: POST
+-- /v1/routing/escalations (one workspace) and revopsd's periodic escalation
+-- pass (server/jobs.c, all of them).
+CREATE OR REPLACE FUNCTION routing_escalate(ws uuid) RETURNS SETOF jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    a lead_assignments;
+BEGIN
+    FOR a IN
+        WITH due AS (
+            SELECT x.id FROM lead_assignments x
+            WHERE (ws IS NULL OR x.workspace_id = ws) AND x.escalated_at IS NULL AND x.assignee IS NOT NULL
+              AND x.escalate_minutes IS NOT NULL AND x.routed_at + x.escalate_minutes * interval '1 minute' <= now()
+              AND x.id = (SELECT max(b.id) FROM lead_assignments b WHERE b.workspace_id = x.workspace_id
+                          AND b.lead_id = x.lead_id)
+              AND NOT EXISTS (SELECT 1 FROM activities t WHERE t.workspace_id = x.workspace_id
+                              AND t.lead_id = x.lead_id AND t.rep = x.assignee
+                              AND t.type IN ('call', 'meeting', 'email_sent') AND t.occurred_at >= x.routed_at)
+              AND NOT EXISTS (SELECT 1 FROM lead_stage_history h WHERE h.workspace_id = x.workspace_id
+                              AND h.lead_id = x.lead_id AND h.entered_at > x.routed_at)
+            ORDER BY x.id FOR UPDATE OF x SKIP LOCKED)
+        UPDATE lead_assignments u SET escalated_at = now(), escalated_to = COALESCE(
+            (SELECT r.manager FROM reps r WHERE r.workspace_id = u.workspace_id AND r.external_id = u.assignee
+             AND r.manager IS NOT NULL),
+            (SELECT g.document ->> 'fallback' FROM routing_rules g WHERE g.workspace_id = u.workspace_id),
+            'marketing_ops_queue')
+        FROM due WHERE u.id = due.id AND u.escalated_at IS NULL
+        RETURNING u.*
+    LOOP
+        IF EXISTS (SELECT 1 FROM reps r WHERE r.workspace_id = a.workspace_id AND r.external_id = a.escalated_to) THEN
+            PERFORM lead_apply(a.workspace_id, a.lead_id, jsonb_build_object('owner', a.escalated_to), now(),
+                               'escalation');
+        END IF;
+        RETURN NEXT jsonb_build_object('id', a.id, 'lead', a.lead_id, 'rule', a.rule, 'route_to', a.route_to,
+            'assignee', a.assignee, 'queue', a.queue, 'sla_minutes', a.sla_minutes, 'routed_at', rfc3339(a.routed_at),
+            'escalate_after_minutes', a.escalate_minutes, 'escalated_at', rfc3339(a.escalated_at),
+            'escalated_to', a.escalated_to, 'workspace_id', a.workspace_id);
+    END LOOP;
+END $$;

@@ -1,11 +1,14 @@
 /* test_leads2.c - the top of the funnel, second part (issue 19): HubSpot
  * contact.* webhook events as leads (event-time merge, exactly once, routed
  * when they become MQL), signed here with HubSpot's v3 algorithm. */
+#include <libpq-fe.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -497,6 +500,122 @@ START_TEST(import_leads_ndjson_event_time_and_limit)
 }
 END_TEST
 
+/* ---- the periodic escalation pass ------------------------------------------------ */
+
+static long scalar(PGconn *pg, const char *sql, const char *ws)
+{
+    const char *p[] = {ws};
+    PGresult *res = PQexecParams(pg, sql, 1, NULL, p, NULL, NULL, 0);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK || PQresultStatus(res) == PGRES_COMMAND_OK, "%s",
+                  PQerrorMessage(pg));
+    long v = PQresultStatus(res) == PGRES_TUPLES_OK ? atol(PQgetvalue(res, 0, 0)) : atol(PQcmdTuples(res));
+    PQclear(res);
+    return v;
+}
+
+START_TEST(escalation_pass_runs_once_across_two_instances)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    api_resp *r = api_send_json("POST", "/v1/reps/batch", ws.write,
+                                "{\"items\":[{\"id\":\"ae1\",\"name\":\"Ann\",\"role\":\"ae\",\"manager\":\"chief\"},"
+                                "{\"id\":\"ae2\",\"name\":\"Bo\",\"role\":\"ae\",\"manager\":\"chief\"},"
+                                "{\"id\":\"chief\",\"name\":\"Flo\",\"role\":\"manager\"}]}");
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    char *yaml = api_slurp("tests/data/lead-routing.yaml");
+    size_t cap = strlen(yaml) + 256;
+    char *doc = malloc(cap);
+    snprintf(doc, cap, "%s\npools:\n  enterprise_ae_round_robin: [ae1, ae2]\n", yaml);
+    free(yaml);
+    r = api_req("PUT", "/v1/routing/rules", ws.write, "application/yaml", doc, strlen(doc), NULL);
+    free(doc);
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    char yday[11], body[256];
+    snprintf(body, sizeof body, "{\"company_size\":900,\"icp_tier\":\"A\",\"as_of\":\"%sT09:00:00Z\"}",
+             api_day(-1, yday));
+    const char *leads[] = {"x1", "x2"};
+    for (int i = 0; i < 2; i++) {
+        char path[64], rb[96];
+        snprintf(path, sizeof path, "/v1/leads/%s", leads[i]);
+        r = api_send_json("PUT", path, ws.write, body);
+        ck_assert_status(r, 201);
+        api_resp_free(r);
+        snprintf(rb, sizeof rb, "{\"lead\":\"%s\",\"dry_run\":false}", leads[i]);
+        r = api_send_json("POST", "/v1/routing/route", ws.write, rb);
+        ck_assert_status(r, 201);
+        ck_assert_str_eq(str(r->json, "assignee"), i == 0 ? "ae1" : "ae2");
+        api_resp_free(r);
+    }
+    /* ae2 acts on x2: a call after the routing */
+    time_t t = time(NULL) - 60;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char at[32];
+    strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(body, sizeof body,
+             "{\"id\":\"c-x2\",\"type\":\"call\",\"occurred_at\":\"%s\",\"lead\":\"x2\",\"rep\":\"ae2\"}", at);
+    r = api_send_json("POST", "/v1/activities", ws.write, body);
+    ck_assert_status(r, 201);
+    api_resp_free(r);
+
+    /* two instances passing every second */
+    const char *args[] = {"--access-log", "0", "--escalation-interval", "1", "--scheduler-interval", "0", NULL};
+    int p1 = api_free_port();
+    pid_t a = api_spawn_server(api_db_url(), p1, args);
+    int p2 = api_free_port();
+    pid_t b = api_spawn_server(api_db_url(), p2, args);
+    ck_assert(api_wait_healthy(p1, 10000) && api_wait_healthy(p2, 10000));
+    PGconn *pg = PQconnectdb(api_db_url());
+    ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+    /* not due: nothing happens over a few passes */
+    usleep(2200 * 1000);
+    ck_assert_int_eq(
+        scalar(pg, "SELECT count(*) FROM lead_assignments WHERE workspace_id = $1 AND escalated_at IS NOT NULL", ws.id),
+        0);
+    /* 31 minutes pass (the seed's "no action in 30 minutes") */
+    ck_assert_int_eq(scalar(pg,
+                            "UPDATE lead_assignments SET routed_at = routed_at - interval '31 minutes'"
+                            " WHERE workspace_id = $1",
+                            ws.id),
+                     2);
+    long done = 0;
+    for (int i = 0; i < 100 && done == 0; i++) {
+        usleep(100 * 1000);
+        done = scalar(pg, "SELECT count(*) FROM lead_assignments WHERE workspace_id = $1 AND escalated_at IS NOT NULL",
+                      ws.id);
+    }
+    ck_assert_int_eq(done, 1);
+    /* both instances keep passing: still once */
+    usleep(2500 * 1000);
+    ck_assert_int_eq(
+        scalar(pg, "SELECT count(*) FROM lead_assignments WHERE workspace_id = $1 AND escalated_at IS NOT NULL", ws.id),
+        1);
+    ck_assert_int_eq(scalar(pg,
+                            "SELECT count(*) FROM lead_changes WHERE workspace_id = $1 AND origin = 'escalation'"
+                            " AND field = 'owner'",
+                            ws.id),
+                     1);
+    PQfinish(pg);
+    kill(a, SIGTERM);
+    kill(b, SIGTERM);
+    int st1 = 0, st2 = 0;
+    waitpid(a, &st1, 0);
+    waitpid(b, &st2, 0);
+    ck_assert(WIFEXITED(st1) && WEXITSTATUS(st1) == 0 && WIFEXITED(st2) && WEXITSTATUS(st2) == 0);
+    r = api_get("/v1/routing/assignments?lead=x1", ws.read);
+    ck_assert_str_eq(str(json_array_get(json_object_get(r->json, "items"), 0), "escalated_to"), "chief");
+    api_resp_free(r);
+    json_t *l = get_lead(&ws, "x1", 200);
+    ck_assert_str_eq(str(l, "owner"), "chief");
+    json_decref(l);
+    r = api_get("/v1/routing/assignments?lead=x2", ws.read);
+    ck_assert(json_is_null(json_object_get(json_array_get(json_object_get(r->json, "items"), 0), "escalated_at")));
+    api_resp_free(r);
+}
+END_TEST
+
 Suite *leads2_suite(void)
 {
     Suite *s = suite_create("leads2");
@@ -510,5 +629,9 @@ Suite *leads2_suite(void)
     tcase_add_test(ti, import_leads_csv_rows_checked_as_put);
     tcase_add_test(ti, import_leads_ndjson_event_time_and_limit);
     suite_add_tcase(s, ti);
+    TCase *te = tcase_create("escalations");
+    tcase_set_timeout(te, 60);
+    tcase_add_test(te, escalation_pass_runs_once_across_two_instances);
+    suite_add_tcase(s, te);
     return s;
 }
