@@ -657,39 +657,84 @@ static int sec_accuracy(dash_ctx *c, json_t *forecast)
 }
 
 /* ---- conversion: cohorts that first reached a stage in the period (fractions) ---- */
-static json_t *sec_conversion(dash_ctx *c)
+
+/* The funnel's subjects (deals, or leads) as cohort events, from rows
+ * (subject, stage, day) ordered by subject. NULL with c->err. */
+static funnel_event *conversion_events(dash_ctx *c, const funnel_def *def, const char *sql, size_t *m, int *nsubjects)
 {
-    funnel_def def; /* the seed's stage keys, for the conversion cohorts */
-    funnel_default(&def);
     const char *pp[] = {c->ws};
-    PGresult *cr = db_query(c->db,
-                            /* ordered by deal: the dense deal index is counted here, not by a window */
-                            "SELECT h.deal_id, h.stage, to_char(h.entered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
-                            " FROM deal_stage_history h JOIN deals d ON d.workspace_id = h.workspace_id"
-                            "  AND d.external_id = h.deal_id WHERE h.workspace_id = $1 AND d.deleted_at IS NULL"
-                            " ORDER BY h.deal_id",
-                            1, pp, c->err);
+    PGresult *cr = db_query(c->db, sql, 1, pp, c->err);
     if (!cr)
         return NULL;
-    int ne = PQntuples(cr), ndeals = 0;
+    int ne = PQntuples(cr), n = 0;
     funnel_event *ev = calloc((size_t)ne + 1, sizeof *ev);
     if (!ev) {
         PQclear(cr);
         app_err_set(c->err, ERR_INTERNAL, "out of memory");
         return NULL;
     }
-    size_t m = 0;
+    *m = 0;
     for (int i = 0; i < ne; i++) {
-        int st = funnel_stage_index(&def, PQgetvalue(cr, i, 1));
+        int st = funnel_stage_index(def, PQgetvalue(cr, i, 1));
         if (i == 0 || strcmp(PQgetvalue(cr, i, 0), PQgetvalue(cr, i - 1, 0)) != 0)
-            ndeals++;
-        int deal = ndeals - 1;
+            n++;
+        int subject = n - 1;
         caldate_t day = INT32_MIN;
         if (st < 0 || (!PQgetisnull(cr, i, 2) && !caldate_parse(PQgetvalue(cr, i, 2), &day)))
             continue;
-        ev[m++] = (funnel_event){deal, st, day};
+        ev[(*m)++] = (funnel_event){subject, st, day};
     }
     PQclear(cr);
+    *nsubjects = n;
+    return ev;
+}
+
+/* Deals: their stage history (ordered by deal: the dense index is counted
+ * in conversion_events, not by a window). */
+#define CONVERSION_DEALS_SQL                                                                                           \
+    "SELECT h.deal_id, h.stage, to_char(h.entered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"                                \
+    " FROM deal_stage_history h JOIN deals d ON d.workspace_id = h.workspace_id"                                       \
+    "  AND d.external_id = h.deal_id WHERE h.workspace_id = $1 AND d.deleted_at IS NULL"                               \
+    " ORDER BY h.deal_id"
+
+/* Leads (docs/metrics.md "Conversion from leads"): every lifecycle stage a
+ * lead entered, the opportunity stage when a deal linked to it was created
+ * (the seed's "Opportunity Created: AE ... enters in CRM"), and the stages
+ * those deals entered after (closed_won with its date). */
+#define CONVERSION_LEADS_SQL                                                                                           \
+    "SELECT l.external_id, e.stage, to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM leads l"                       \
+    " CROSS JOIN LATERAL ("                                                                                            \
+    "  SELECT h.stage, h.entered_at AS at FROM lead_stage_history h"                                                   \
+    "   WHERE h.workspace_id = l.workspace_id AND h.lead_id = l.external_id"                                           \
+    "  UNION ALL SELECT 'opportunity', d.created_at FROM deals d"                                                      \
+    "   WHERE d.workspace_id = l.workspace_id AND l.deals ? d.external_id AND d.deleted_at IS NULL"                    \
+    "  UNION ALL SELECT h.stage, h.entered_at FROM deals d JOIN deal_stage_history h"                                  \
+    "   ON h.workspace_id = d.workspace_id AND h.deal_id = d.external_id"                                              \
+    "   WHERE d.workspace_id = l.workspace_id AND l.deals ? d.external_id AND d.deleted_at IS NULL) e"                 \
+    " WHERE l.workspace_id = $1 AND l.deleted_at IS NULL ORDER BY l.external_id"
+
+static json_t *sec_conversion(dash_ctx *c)
+{
+    funnel_def def; /* the seed's stage keys, for the conversion cohorts */
+    funnel_default(&def);
+    /* From leads when the workspace tracks them into the funnel: a lead that
+     * ever reached MQL. Else from the deals' stage history, as before leads. */
+    const char *pp[] = {c->ws};
+    char has[8];
+    if (db_query_value(
+            c->db,
+            "SELECT EXISTS (SELECT 1 FROM lead_stage_history h JOIN leads l ON l.workspace_id = h.workspace_id"
+            " AND l.external_id = h.lead_id WHERE h.workspace_id = $1 AND h.stage = 'mql'"
+            " AND l.deleted_at IS NULL)",
+            1, pp, has, sizeof has, c->err) < 0)
+        return NULL;
+    bool leads = strcmp(has, "t") == 0;
+    const char *subjects = leads ? "leads" : "deals", *subject = leads ? "lead" : "deal";
+    size_t m = 0;
+    int n = 0;
+    funnel_event *ev = conversion_events(c, &def, leads ? CONVERSION_LEADS_SQL : CONVERSION_DEALS_SQL, &m, &n);
+    if (!ev)
+        return NULL;
     static const struct {
         const char *name, *from, *to;
     } conv[] = {{"mql_to_sql", "mql", "sql"},
@@ -699,19 +744,22 @@ static json_t *sec_conversion(dash_ctx *c)
     json_t *conversion = json_object();
     for (size_t k = 0; k < sizeof conv / sizeof conv[0]; k++) {
         funnel_cohort co = {0};
-        int rc = funnel_cohort_conversion(&def, ev, m, ndeals, funnel_stage_index(&def, conv[k].from),
+        int rc = funnel_cohort_conversion(&def, ev, m, n, funnel_stage_index(&def, conv[k].from),
                                           funnel_stage_index(&def, conv[k].to), c->P->start, c->P->end, &co);
-        char why[120];
+        char why[120], how[200];
         if (rc != 0)
             snprintf(why, sizeof why, "the conversion %s -> %s could not be computed", conv[k].from, conv[k].to);
         else
-            snprintf(why, sizeof why, "no deal first reached %s in the period", conv[k].from);
+            snprintf(why, sizeof why, "no %s first reached %s in the period", subject, conv[k].from);
         figure(c, conversion, "conversion", conv[k].name, rc == 0 && co.entered > 0 ? frac_j(co.rate) : json_null(),
                why);
-        explain(c, conv[k].name,
-                "deals that first reached the first stage in the period and ever reached the second (a later stage, "
-                "not lost, counts as reached)",
-                json_pack("{s:I, s:I}", "entered", (json_int_t)co.entered, "converted", (json_int_t)co.converted));
+        snprintf(how, sizeof how,
+                 "%s that first reached the first stage in the period and ever reached the second (a later stage, "
+                 "not lost, counts as reached)",
+                 subjects);
+        explain(c, conv[k].name, how,
+                json_pack("{s:I, s:I, s:s}", "entered", (json_int_t)co.entered, "converted", (json_int_t)co.converted,
+                          "from", subjects));
     }
     free(ev);
     return conversion;

@@ -616,6 +616,94 @@ START_TEST(escalation_pass_runs_once_across_two_instances)
 }
 END_TEST
 
+/* ---- the dashboard's conversion from leads ------------------------------------------ */
+
+static void put_lead_at(const api_ws *ws, const char *id, const char *day, const char *fields)
+{
+    char path[64], body[400];
+    snprintf(path, sizeof path, "/v1/leads/%s", id);
+    snprintf(body, sizeof body, "{\"as_of\":\"%sT12:00:00Z\",%s}", day, fields);
+    api_resp *r = api_send_json("PUT", path, ws->write, body);
+    ck_assert_msg(r->status == 200 || r->status == 201, "PUT %s: %ld %s", path, r->status, r->body);
+    api_resp_free(r);
+}
+
+static json_t *dashboard(const api_ws *ws, const char *period)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/v1/dashboard?period=%s&explain=true", period);
+    api_resp *r = api_get(path, ws->read);
+    ck_assert_status(r, 200);
+    json_t *j = json_incref(r->json);
+    api_resp_free(r);
+    return j;
+}
+
+START_TEST(dashboard_conversion_from_leads)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    /* the month of day -40, its days 5, 10, 15 and 20; day -80 is in an earlier month */
+    char base[11], month[8], d05[11], d10[11], d15[11], d20[11], pre[11], empty_day[11], empty[8];
+    api_day(-40, base);
+    snprintf(month, sizeof month, "%.7s", base);
+    snprintf(d05, sizeof d05, "%s-05", month);
+    snprintf(d10, sizeof d10, "%s-10", month);
+    snprintf(d15, sizeof d15, "%s-15", month);
+    snprintf(d20, sizeof d20, "%s-20", month);
+    api_day(-80, pre);
+    api_day(-120, empty_day);
+    snprintf(empty, sizeof empty, "%.7s", empty_day);
+    /* A: MQL, SQL, a deal created (opportunity) and won; B: MQL, SQL; C: MQL;
+     * D: MQL before the month, SQL in it */
+    put_lead_at(&ws, "A", d05, "\"lifecycle_stage\":\"mql\"");
+    put_lead_at(&ws, "B", d05, "\"lifecycle_stage\":\"mql\"");
+    put_lead_at(&ws, "C", d05, "\"lifecycle_stage\":\"mql\"");
+    put_lead_at(&ws, "D", pre, "\"lifecycle_stage\":\"mql\"");
+    put_lead_at(&ws, "A", d10, "\"lifecycle_stage\":\"sql\"");
+    put_lead_at(&ws, "B", d10, "\"lifecycle_stage\":\"sql\"");
+    put_lead_at(&ws, "D", d10, "\"lifecycle_stage\":\"sql\"");
+    char body[300];
+    snprintf(body, sizeof body,
+             "{\"as_of\":\"%sT12:00:00Z\",\"name\":\"A deal\",\"amount\":1000,\"stage\":\"opportunity\"}", d15);
+    api_resp *r = api_send_json("PUT", "/v1/deals/DA", ws.write, body);
+    ck_assert_status(r, 201);
+    api_resp_free(r);
+    snprintf(body, sizeof body, "{\"as_of\":\"%sT12:00:00Z\",\"stage\":\"closed_won\",\"status\":\"won\"}", d20);
+    r = api_send_json("PUT", "/v1/deals/DA", ws.write, body);
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    put_lead_at(&ws, "A", d15, "\"deals\":[\"DA\"]");
+    /* a deal no lead is linked to does not enter the lead funnel */
+    snprintf(body, sizeof body,
+             "{\"as_of\":\"%sT12:00:00Z\",\"name\":\"Other\",\"amount\":5,\"stage\":\"opportunity\"}", d15);
+    r = api_send_json("PUT", "/v1/deals/DX", ws.write, body);
+    ck_assert_status(r, 201);
+    api_resp_free(r);
+
+    json_t *d = dashboard(&ws, month);
+    json_t *cv = json_object_get(d, "conversion");
+    ck_assert(json_real_value(json_object_get(cv, "mql_to_sql")) == 0.6667);       /* A, B of A, B, C */
+    ck_assert(json_real_value(json_object_get(cv, "sql_to_opp")) == 0.3333);       /* A of A, B, D */
+    ck_assert(json_number_value(json_object_get(cv, "opp_to_closed_won")) == 1.0); /* A of A (DX is no lead's) */
+    ck_assert(json_real_value(json_object_get(cv, "full_funnel")) == 0.3333);      /* A of A, B, C */
+    json_t *ex = json_object_get(json_object_get(d, "explain"), "sql_to_opp");
+    ck_assert_str_eq(str(json_object_get(ex, "inputs"), "from"), "leads");
+    ck_assert_int_eq(num(json_object_get(ex, "inputs"), "entered"), 3);
+    ck_assert_int_eq(num(json_object_get(ex, "inputs"), "converted"), 1);
+    json_decref(d);
+
+    /* a month no lead reached MQL in: null, each with its reason */
+    d = dashboard(&ws, empty);
+    cv = json_object_get(d, "conversion");
+    ck_assert(json_is_null(json_object_get(cv, "mql_to_sql")));
+    const char *why = str(json_object_get(d, "null_reasons"), "conversion.mql_to_sql");
+    ck_assert_ptr_nonnull(why);
+    ck_assert_ptr_nonnull(strstr(why, "no lead first reached mql"));
+    json_decref(d);
+}
+END_TEST
+
 Suite *leads2_suite(void)
 {
     Suite *s = suite_create("leads2");
@@ -633,5 +721,8 @@ Suite *leads2_suite(void)
     tcase_set_timeout(te, 60);
     tcase_add_test(te, escalation_pass_runs_once_across_two_instances);
     suite_add_tcase(s, te);
+    TCase *td = tcase_create("dashboard");
+    tcase_add_test(td, dashboard_conversion_from_leads);
+    suite_add_tcase(s, td);
     return s;
 }
