@@ -40,7 +40,7 @@ static const option_row options[] = {
      "open connections from one client address (closed on accept above); behind a proxy every client has the "
      "proxy's address: raise it or set 0 (no limit)"},
     {"costly-concurrency", "REVOPS_COSTLY_CONCURRENCY", OPT_INT, OFF(costly_concurrency), "0",
-     "expensive requests (backtests, territory plans, imports) running at once on this "
+     "expensive requests (backtests, territory plans, imports, reports, uncached dashboards) running at once on this "
      "instance; 0 = half the threads (at least 1), so cheap requests always have workers"},
     {"costly-per-key", "REVOPS_COSTLY_PER_KEY", OPT_INT, OFF(costly_per_key), "1",
      "expensive requests one API key may run at once on this instance"},

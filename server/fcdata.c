@@ -747,10 +747,10 @@ json_t *fcdata_learned_json(const fclearn_model *m, const funnel_def *def)
     for (int s = 0; s < m->nstages; s++) {
         if (!m->open[s])
             continue;
-        json_t *buckets = json_array();
         if (m->entry[s] == 0 && m->events[0] + m->events[1] + m->events[2] > 0 &&
             m->shape[0][s][0] == m->shape[0][s][1] && m->rate[0][s][0] == m->rate[0][s][1])
             continue; /* a stage no deal was seen in */
+        json_t *buckets = json_array();
         for (int b = 0; b < FCLEARN_NCELLS; b++) {
             json_t *o = json_pack("{s:s, s:b}", "age_days", bucket_names[b % FCLEARN_NBUCKETS], "slipped",
                                   b >= FCLEARN_NBUCKETS);

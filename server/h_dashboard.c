@@ -1026,6 +1026,13 @@ void h_dashboard(http_req *rq)
         dash_reply(rq, &d, cached, len, etag);
         return;
     }
+    /* a dashboard not in the cache is built from the whole pipeline (seconds
+     * on a large workspace): it takes a slot of the cost guard like the
+     * other expensive reads; served from the cache it does not */
+    if (!http_costly_enter(rq)) {
+        respcache_compute_end();
+        return;
+    }
     db_conn *db = http_db(rq);
     if (!db) {
         respcache_compute_end();

@@ -1319,8 +1319,8 @@ bool http_costly_enter(http_req *rq)
             http_add_header(rq, "Retry-After", "2");
             if (key_full)
                 http_fail(rq, ERR_RATE_LIMITED,
-                          "This API key already runs %d expensive request%s (backtest, territory plan, import) on this "
-                          "instance; retry when %s",
+                          "This API key already runs %d expensive request%s (backtest, territory plan, import, "
+                          "uncached dashboard) on this instance; retry when %s",
                           g->per_key, g->per_key > 1 ? "s" : "", g->per_key > 1 ? "one ends" : "it ends");
             else
                 http_fail(rq, ERR_OVERLOADED, "This instance already runs %d expensive requests; retry shortly",
