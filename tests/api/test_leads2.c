@@ -704,6 +704,100 @@ START_TEST(dashboard_conversion_from_leads)
 }
 END_TEST
 
+static void touch(const api_ws *ws, const char *id, const char *deal, const char *day, const char *channel)
+{
+    char body[300];
+    snprintf(
+        body, sizeof body,
+        "{\"id\":\"%s\",\"type\":\"page_view\",\"occurred_at\":\"%sT08:00:00Z\",\"deal\":\"%s\",\"channel\":\"%s\"}",
+        id, day, deal, channel);
+    api_resp *r = api_send_json("POST", "/v1/activities", ws->write, body);
+    ck_assert_status(r, 201);
+    api_resp_free(r);
+}
+
+static void won_deal(const api_ws *ws, const char *id, const char *account, const char *day)
+{
+    char path[64], body[400];
+    snprintf(path, sizeof path, "/v1/deals/%s", id);
+    snprintf(body, sizeof body,
+             "{\"as_of\":\"%sT12:00:00Z\",\"name\":\"%s\",\"amount\":100,\"stage\":\"closed_won\",\"status\":\"won\","
+             "\"closed_at\":\"%sT12:00:00Z\"%s%s%s}",
+             day, id, day, account ? ",\"account\":\"" : "", account ? account : "", account ? "\"" : "");
+    api_resp *r = api_send_json("PUT", path, ws->write, body);
+    ck_assert_status(r, 201);
+    api_resp_free(r);
+}
+
+START_TEST(dashboard_cac_by_channel)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char base[11], month[8], d05[11], d10[11], d15[11], d20[11], body[600];
+    api_day(-40, base);
+    snprintf(month, sizeof month, "%.7s", base);
+    snprintf(d05, sizeof d05, "%s-05", month);
+    snprintf(d10, sizeof d10, "%s-10", month);
+    snprintf(d15, sizeof d15, "%s-15", month);
+    snprintf(d20, sizeof d20, "%s-20", month);
+    /* nothing yet: null, with its reason */
+    json_t *d = dashboard(&ws, month);
+    ck_assert(json_is_null(json_object_get(json_object_get(d, "efficiency"), "cac_by_channel")));
+    ck_assert_ptr_nonnull(str(json_object_get(d, "null_reasons"), "efficiency.cac_by_channel"));
+    json_decref(d);
+
+    snprintf(body, sizeof body,
+             "{\"items\":[{\"period\":\"%s\",\"category\":\"marketing\",\"channel\":\"paid_search\",\"amount\":3000},"
+             "{\"period\":\"%s\",\"category\":\"sales\",\"channel\":\"events\",\"amount\":1000},"
+             "{\"period\":\"%s\",\"category\":\"marketing\",\"channel\":\"webinar\",\"amount\":500},"
+             "{\"period\":\"%s\",\"category\":\"marketing\",\"amount\":700}]}",
+             month, month, month, month);
+    api_resp *r = api_send_json("POST", "/v1/spend", ws.write, body);
+    ck_assert_status(r, 201);
+    api_resp_free(r);
+    const char *accts[] = {"acc1", "acc2"};
+    for (int i = 0; i < 2; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/v1/accounts/%s", accts[i]);
+        r = api_send_json("PUT", path, ws.write, "{\"name\":\"An account\"}");
+        ck_assert_status(r, 201);
+        api_resp_free(r);
+    }
+    /* W1 (acc1): one paid_search touch; W2 (acc2): paid_search then events,
+     * no lead (U-shaped: 40% first, 20% the rest, scaled: 2/3 and 1/3); W3:
+     * acc1's second win, not a new customer; W4: no account, no touch */
+    won_deal(&ws, "W1", "acc1", d15);
+    won_deal(&ws, "W2", "acc2", d15);
+    won_deal(&ws, "W3", "acc1", d20);
+    won_deal(&ws, "W4", NULL, d20);
+    touch(&ws, "t1", "W1", d05, "paid_search");
+    touch(&ws, "t2", "W2", d05, "paid_search");
+    touch(&ws, "t3", "W2", d10, "events");
+    touch(&ws, "t4", "W3", d10, "webinar");
+
+    d = dashboard(&ws, month);
+    json_t *rows = json_object_get(json_object_get(d, "efficiency"), "cac_by_channel");
+    ck_assert_int_eq(json_array_size(rows), 3);
+    json_t *ev = json_array_get(rows, 0), *ps = json_array_get(rows, 1), *wb = json_array_get(rows, 2);
+    ck_assert_str_eq(str(ev, "channel"), "events");
+    ck_assert(json_real_value(json_object_get(ev, "new_customers")) == 0.3333);
+    ck_assert(json_number_value(json_object_get(ev, "cac")) == 3000.0); /* 1,000 / (1/3) */
+    ck_assert_str_eq(str(ps, "channel"), "paid_search");
+    ck_assert(json_number_value(json_object_get(ps, "sm_spend")) == 3000.0);
+    ck_assert(json_real_value(json_object_get(ps, "new_customers")) == 1.6667);
+    ck_assert(json_number_value(json_object_get(ps, "cac")) == 1800.0); /* 3,000 / (5/3) */
+    ck_assert_str_eq(str(wb, "channel"), "webinar");                    /* W3 is no new customer */
+    ck_assert(json_is_null(json_object_get(wb, "cac")));
+    ck_assert_ptr_nonnull(strstr(str(wb, "why"), "webinar"));
+    ck_assert_ptr_null(str(json_object_get(d, "null_reasons"), "efficiency.cac_by_channel"));
+    json_t *ex = json_object_get(json_object_get(json_object_get(d, "explain"), "cac_by_channel"), "inputs");
+    ck_assert_str_eq(str(ex, "model"), "u_shaped");
+    ck_assert_int_eq(num(ex, "new_customers"), 3);
+    ck_assert_int_eq(num(ex, "unattributed_customers"), 1);
+    json_decref(d);
+}
+END_TEST
+
 Suite *leads2_suite(void)
 {
     Suite *s = suite_create("leads2");
@@ -723,6 +817,7 @@ Suite *leads2_suite(void)
     suite_add_tcase(s, te);
     TCase *td = tcase_create("dashboard");
     tcase_add_test(td, dashboard_conversion_from_leads);
+    tcase_add_test(td, dashboard_cac_by_channel);
     suite_add_tcase(s, td);
     return s;
 }
