@@ -4,7 +4,7 @@
 BUILD    ?= build
 CC       ?= cc
 SANITIZE ?= 0
-PKGS      = libmicrohttpd jansson libpq yaml-0.1 openssl zlib
+PKGS      = libmicrohttpd jansson libpq yaml-0.1 openssl zlib libcurl
 TEST_PKGS = check libcurl
 
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral

@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 bool money_parse(const char *s, money_t *out)
 {
@@ -79,6 +80,22 @@ char *money_format(money_t v, char *buf, size_t len)
 }
 
 double money_to_double(money_t v) { return (double)v / 100.0; }
+
+int money_minor_units(const char *iso)
+{
+    /* ISO 4217 (list one, 2024): codes whose minor unit is 0, and 3 */
+    static const char zero[] = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF";
+    static const char three[] = "BHD IQD JOD KWD LYD OMR TND";
+    if (!iso || strlen(iso) != 3)
+        return 2;
+    for (const char *p = zero; *p; p += p[3] ? 4 : 3)
+        if (strncmp(p, iso, 3) == 0)
+            return 0;
+    for (const char *p = three; *p; p += p[3] ? 4 : 3)
+        if (strncmp(p, iso, 3) == 0)
+            return 3;
+    return 2;
+}
 
 money_t money_mul_rate(money_t v, double rate)
 {

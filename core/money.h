@@ -43,6 +43,13 @@ char *money_format(money_t v, char *buf, size_t len);
  * for |v| < 2^53 cents). */
 double money_to_double(money_t v);
 
+/* The minor units of an ISO 4217 currency code: 0 for the currencies without
+ * a minor unit (JPY, KRW, VND, CLP, ISK, ... as ISO 4217's list), 3 for the
+ * dinars and rials with three (BHD, IQD, JOD, KWD, LYD, OMR, TND), else 2.
+ * Amounts are held in hundredths whatever the currency: a zero-unit currency
+ * takes whole amounts only; a three-unit one is held to two decimals. */
+int money_minor_units(const char *iso);
+
 /* v × rate rounded half away from zero to the cent, saturated to
  * ±MONEY_MAX_ABS (0 for a NaN rate). */
 money_t money_mul_rate(money_t v, double rate);

@@ -5,6 +5,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "caldate.h"
+
 const char *report_trend(const report_figure *f)
 {
     if (!f->has_cur || !f->has_prev)
@@ -117,3 +119,44 @@ metric_value report_pipeline_creation(money_t created, money_t quota)
 }
 
 money_t report_pipeline_target(money_t quota) { return money_mul_rate(quota, 1.5); }
+
+static bool employed(const report_rep *r, caldate_t day)
+{
+    return (!r->has_start || r->start <= day) && (!r->has_end || r->end >= day);
+}
+
+/* Tenure month (1 = the first month) on day of a rep who started on start. */
+static int tenure_month(caldate_t start, caldate_t day)
+{
+    int m = 1;
+    while (m < 1200 && caldate_add_months(start, m) <= day)
+        m++;
+    return m;
+}
+
+void report_team_compute(const report_rep *reps, size_t n, caldate_t start, caldate_t end, const double *ramp,
+                         int ramp_len, report_team *out)
+{
+    memset(out, 0, sizeof *out);
+    caldate_t last = end - 1;
+    for (size_t i = 0; i < n; i++) {
+        const report_rep *r = &reps[i];
+        out->headcount_start += employed(r, start);
+        out->hired += r->has_start && r->start >= start && r->start < end;
+        out->departed += r->has_end && r->end >= start && r->end < end;
+        if (!employed(r, last))
+            continue;
+        out->headcount_end++;
+        if (!r->has_start) {
+            out->without_start++;
+            out->ramped_equivalent += 1;
+            continue;
+        }
+        int m = tenure_month(r->start, last);
+        double p = m <= ramp_len ? ramp[m - 1] : 1.0;
+        out->ramping += p < 1.0;
+        out->ramped_equivalent += p;
+    }
+    out->has_attrition = out->headcount_start > 0;
+    out->attrition_rate = out->has_attrition ? (double)out->departed / (double)out->headcount_start : 0;
+}

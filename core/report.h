@@ -58,4 +58,29 @@ metric_value report_pipeline_creation(money_t created, money_t quota);
 /* The seed's Tier-2 pipeline creation target: 1.5 x quota. */
 money_t report_pipeline_target(money_t quota);
 
+/* ---- the QBR's team: headcount, hires, departures, ramp ---- */
+
+typedef struct {
+    bool has_start, has_end;
+    caldate_t start, end; /* first and last day employed (the rep's start_date, end_date) */
+} report_rep;
+
+typedef struct {
+    long headcount_start; /* employed on the period's first day */
+    long headcount_end;   /* employed on its last day */
+    long hired;           /* start_date inside the period */
+    long departed;        /* end_date inside the period */
+    bool has_attrition;
+    double attrition_rate;    /* departed / headcount_start */
+    long ramping;             /* employed on the last day, in a ramp month below 100% */
+    double ramped_equivalent; /* sum of their productivity on the last day (no start date: 100%) */
+    long without_start;       /* employed on the last day with no start_date (counted as ramped) */
+} report_team;
+
+/* The team of [start, end) from the reps' dates; ramp[0..ramp_len-1] is the
+ * productivity of tenure months 1.. (the seed's schedule: capacity's default),
+ * 100% after. */
+void report_team_compute(const report_rep *reps, size_t n, caldate_t start, caldate_t end, const double *ramp,
+                         int ramp_len, report_team *out);
+
 #endif

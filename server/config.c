@@ -81,6 +81,12 @@ static const option_row options[] = {
      "pending webhook events above which async deliveries answer 503 with Retry-After; 0 = no limit"},
     {"webhook-wait-ms", "REVOPS_WEBHOOK_WAIT_MS", OPT_INT, OFF(webhook_wait_ms), "10000",
      "longest a delivery with ?wait=applied waits for its events to be applied"},
+    {"alert-senders", "REVOPS_ALERT_SENDERS", OPT_INT, OFF(alert_senders), "2",
+     "threads delivering alert webhooks from the shared outbox; 0 = none here"},
+    {"alert-retry-base-ms", "REVOPS_ALERT_RETRY_BASE_MS", OPT_INT, OFF(alert_retry_base_ms), "60000",
+     "nominal delay before an alert delivery's first retry; it doubles up to 512 times this, 12 retries"},
+    {"alert-timeout-ms", "REVOPS_ALERT_TIMEOUT_MS", OPT_INT, OFF(alert_timeout_ms), "10000",
+     "HTTP deadline of one alert delivery attempt (connect and answer)"},
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 

@@ -39,6 +39,9 @@ typedef struct {
     int webhook_max_lag;     /* REVOPS_WEBHOOK_MAX_LAG seconds of oldest pending event before /readyz is degraded */
     int webhook_max_backlog; /* REVOPS_WEBHOOK_MAX_BACKLOG pending events above which deliveries get 503 */
     int webhook_wait_ms;     /* REVOPS_WEBHOOK_WAIT_MS longest ?wait=applied */
+    int alert_senders;       /* REVOPS_ALERT_SENDERS threads delivering alert webhooks; 0 = none here */
+    int alert_retry_base_ms; /* REVOPS_ALERT_RETRY_BASE_MS first retry's nominal delay (docs/alerts.md) */
+    int alert_timeout_ms;    /* REVOPS_ALERT_TIMEOUT_MS one delivery attempt's HTTP deadline */
 } config;
 
 /* Defaults, then environment. */

@@ -497,6 +497,13 @@ bool crm_refs_check(const crm_refs *r, const json_t *patch, app_err *e)
                       account);
     if (cur && strcmp(cur, r->currency) != 0 && !json_object_get(r->fx, cur))
         app_err_field(e, "currency", "no exchange rate for %s: PUT /v1/fx-rates/%s", cur, cur);
+    /* the currency of the same write, else the workspace's (a write that
+     * changes only the amount of a deal kept in another currency is held to
+     * the workspace's units: the stored currency is not read here) */
+    const char *unit_cur = cur ? cur : r->currency;
+    const json_t *amount = json_object_get(patch, "amount_cents");
+    if (json_is_integer(amount) && money_minor_units(unit_cur) == 0 && json_integer_value(amount) % 100 != 0)
+        app_err_field(e, "amount", "%s has no minor unit: the amount must be a whole number", unit_cur);
     return e->nfields == before && e->code == code;
 }
 

@@ -228,6 +228,63 @@ static int build_rows(const person *ps, int n, const char *group_by, arow *rows,
     return nrows;
 }
 
+int attainment_build(db_conn *db, const char *ws, int fsm, const period *P, caldate_t as_of, const char *group_by,
+                     json_t **out, app_err *err)
+{
+    char label[16], sb[16], eb[16], ab[16];
+    period_format(P, label, sizeof label);
+    bool past = as_of < utc_today();
+    attain_fc f = {0};
+    PGresult *reps = NULL;
+    person *people = NULL;
+    arow *rows = NULL;
+    json_t *index = json_object();
+    int np = 0, rc = -1;
+    *out = NULL;
+    if (attain_forecast(db, ws, fsm, P, as_of, past, &f, err) != 0 ||
+        !(people = load_people(db, ws, label, &f, &reps, &np, err)))
+        goto done;
+    rows = calloc((size_t)np + 1, sizeof *rows);
+    if (!rows || !index) {
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+        goto done;
+    }
+    int nrows = build_rows(people, np, group_by, rows, index);
+    qsort(rows, (size_t)nrows, sizeof *rows, cmp_row);
+    json_t *items = json_array();
+    for (int k = 0; k < nrows; k++)
+        json_array_append_new(items, row_json(&rows[k], P, as_of, group_by));
+    /* the total: every rep's quota, everything won, and the forecast's whole
+     * expected revenue (its new-deal term belongs to no owner) */
+    arow total = {.key = "(total)"};
+    for (int i = 0; i < np; i++)
+        row_add(&total, &people[i]);
+    total.won = f.total.closed_won;
+    total.projected = f.total.expected;
+    json_t *tot = row_json(&total, P, as_of, NULL);
+    json_object_set_new(tot, "new_deals_forecast", money_j(f.total.run_rate));
+    comp_pace share;
+    comp_pace_compute(
+        &(comp_pace_input){.elapsed_days = (int)(as_of - P->start), .period_days = (int)(P->end - P->start)}, &share);
+    *out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:o, s:o, s:o}", "period", label, "period_start",
+                     caldate_format(P->start, sb, sizeof sb), "period_end", caldate_format(P->end - 1, eb, sizeof eb),
+                     "as_of", caldate_format(as_of, ab, sizeof ab), "as_of_rule", past ? "reconstructed" : "current",
+                     "elapsed_share", ratio_j(share.elapsed_share), "group_by", group_by, "method_used",
+                     forecast_method_name(f.used), "method_note", f.note ? json_string(f.note) : json_null(), "items",
+                     items, "total", tot);
+    rc = *out ? 0 : -1;
+    if (rc != 0)
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+done:
+    fcprep_free(&f.pd);
+    free(f.groups);
+    free(people);
+    free(rows);
+    json_decref(index);
+    PQclear(reps);
+    return rc;
+}
+
 void h_attainment(http_req *rq)
 {
     app_err err = {0};
@@ -258,54 +315,9 @@ void h_attainment(http_req *rq)
         http_fail(rq, ERR_VALIDATION, "period must be a period such as 2026-Q1, 2026-03 or FY2026");
         return;
     }
-    char label[16], sb[16], eb[16], ab[16];
-    period_format(&P, label, sizeof label);
-    bool past = as_of < today;
-    attain_fc f = {0};
-    PGresult *reps = NULL;
-    person *people = NULL;
-    arow *rows = NULL;
-    json_t *index = json_object();
-    int np = 0;
-    if (attain_forecast(db, ws, fsm, &P, as_of, past, &f, &err) != 0 ||
-        !(people = load_people(db, ws, label, &f, &reps, &np, &err))) {
+    json_t *out = NULL;
+    if (attainment_build(db, ws, fsm, &P, as_of, group_by, &out, &err) != 0)
         http_reply_error(rq, &err);
-        goto done;
-    }
-    rows = calloc((size_t)np + 1, sizeof *rows);
-    if (!rows || !index) {
-        http_fail(rq, ERR_INTERNAL, "out of memory");
-        goto done;
-    }
-    int nrows = build_rows(people, np, group_by, rows, index);
-    qsort(rows, (size_t)nrows, sizeof *rows, cmp_row);
-    json_t *items = json_array();
-    for (int k = 0; k < nrows; k++)
-        json_array_append_new(items, row_json(&rows[k], &P, as_of, group_by));
-    /* the total: every rep's quota, everything won, and the forecast's whole
-     * expected revenue (its new-deal term belongs to no owner) */
-    arow total = {.key = "(total)"};
-    for (int i = 0; i < np; i++)
-        row_add(&total, &people[i]);
-    total.won = f.total.closed_won;
-    total.projected = f.total.expected;
-    json_t *tot = row_json(&total, &P, as_of, NULL);
-    json_object_set_new(tot, "new_deals_forecast", money_j(f.total.run_rate));
-    comp_pace share;
-    comp_pace_compute(&(comp_pace_input){.elapsed_days = (int)(as_of - P.start), .period_days = (int)(P.end - P.start)},
-                      &share);
-    json_t *out = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:o, s:o, s:o}", "period", label, "period_start",
-        caldate_format(P.start, sb, sizeof sb), "period_end", caldate_format(P.end - 1, eb, sizeof eb), "as_of",
-        caldate_format(as_of, ab, sizeof ab), "as_of_rule", past ? "reconstructed" : "current", "elapsed_share",
-        ratio_j(share.elapsed_share), "group_by", group_by, "method_used", forecast_method_name(f.used), "method_note",
-        f.note ? json_string(f.note) : json_null(), "items", items, "total", tot);
-    http_reply_json(rq, 200, out);
-done:
-    fcprep_free(&f.pd);
-    free(f.groups);
-    free(people);
-    free(rows);
-    json_decref(index);
-    PQclear(reps);
+    else
+        http_reply_json(rq, 200, out);
 }

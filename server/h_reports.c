@@ -12,6 +12,7 @@
 
 #include "audit.h"
 #include "caldate.h"
+#include "capacity.h"
 #include "handlers.h"
 #include "metrics.h"
 #include "report.h"
@@ -439,6 +440,50 @@ done:
 
 /* ---- the QBR: the seed's seven parts ---- */
 
+static json_t *team_json(const report_team *t)
+{
+    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:f, s:I}", "headcount_start", (json_int_t)t->headcount_start,
+                          "headcount_end", (json_int_t)t->headcount_end, "hired", (json_int_t)t->hired, "departed",
+                          (json_int_t)t->departed, "ramping", (json_int_t)t->ramping, "ramped_equivalent",
+                          round(t->ramped_equivalent * 100) / 100, "without_start_date", (json_int_t)t->without_start);
+    json_object_set_new(o, "attrition_rate",
+                        t->has_attrition ? json_real(round(t->attrition_rate * 10000) / 10000) : json_null());
+    return o;
+}
+
+/* The team of Q and of the quarter before from the reps' start and end
+ * dates (GET /v1/reps), ramp by the seed's schedule (capacity's default). */
+static json_t *team_section(rctx *c, const period *Q, const period *prev)
+{
+    const char *p[] = {c->ws};
+    PGresult *r = db_query(
+        c->db, "SELECT start_date, end_date FROM reps WHERE workspace_id = $1 AND deleted_at IS NULL", 1, p, c->err);
+    if (!r)
+        return NULL;
+    int n = PQntuples(r);
+    report_rep *reps = calloc((size_t)n + 1, sizeof *reps);
+    if (!reps) {
+        PQclear(r);
+        app_err_set(c->err, ERR_INTERNAL, "out of memory");
+        return NULL;
+    }
+    for (int i = 0; i < n; i++) {
+        reps[i].has_start = !PQgetisnull(r, i, 0) && caldate_parse(PQgetvalue(r, i, 0), &reps[i].start);
+        reps[i].has_end = !PQgetisnull(r, i, 1) && caldate_parse(PQgetvalue(r, i, 1), &reps[i].end);
+    }
+    PQclear(r);
+    capacity_assumptions a;
+    capacity_assumptions_default(1, 1, &a);
+    report_team cur, before;
+    report_team_compute(reps, (size_t)n, Q->start, Q->end, a.ramp, a.ramp_len, &cur);
+    report_team_compute(reps, (size_t)n, prev->start, prev->end, a.ramp, a.ramp_len, &before);
+    free(reps);
+    json_t *o = team_json(&cur);
+    json_object_set_new(o, "previous", team_json(&before));
+    json_object_set_new(o, "source", json_string("GET /v1/reps"));
+    return o;
+}
+
 static json_t *part(int n, const char *key, const char *title, int minutes, const char *focus, json_t *source)
 {
     return json_pack("{s:i, s:s, s:s, s:i, s:s, s:o}", "part", n, "key", key, "title", title, "minutes", minutes,
@@ -486,9 +531,32 @@ static int qbr_doc(rctx *c, const period *Q, json_t **out)
     p = part(5, "team_performance", "Team Performance", 10, "Rep productivity, ramp, attrition",
              json_pack("[o, o]", src_dashboard(Q), src_dashboard(&prev)));
     json_object_set_new(p, "rows", rows_json(OPERATING, N_OF(OPERATING), cur, pd, scratch));
-    char at[96];
-    snprintf(at, sizeof at, "per rep: GET /v1/attainment?period=%s&group_by=rep", ql);
-    json_object_set_new(p, "note", json_string(at));
+    if (Q->start <= c->today) { /* per rep: quota attainment, as known at the quarter's end (or now) */
+        caldate_t at_day = Q->end <= c->today ? Q->end : c->today;
+        char at[112], ab[16];
+        snprintf(at, sizeof at, "GET /v1/attainment?period=%s&group_by=rep&as_of=%s", ql,
+                 caldate_format(at_day, ab, sizeof ab));
+        json_t *att = NULL;
+        if (attainment_build(c->db, c->ws, c->fsm, Q, at_day, "rep", &att, c->err) != 0) {
+            json_decref(p);
+            json_decref(parts);
+            goto done;
+        }
+        json_array_append_new(json_object_get(p, "source"), json_string(at));
+        json_object_set(p, "reps", json_object_get(att, "items"));
+        json_object_set(p, "reps_total", json_object_get(att, "total"));
+        json_decref(att);
+    } else {
+        json_object_set_new(p, "note", json_string("the quarter has not begun: no attainment yet"));
+    }
+    json_t *team = team_section(c, Q, &prev);
+    if (!team) {
+        json_decref(p);
+        json_decref(parts);
+        goto done;
+    }
+    json_object_set_new(p, "team", team);
+    json_array_append_new(json_object_get(p, "source"), json_string("GET /v1/reps"));
     json_array_append_new(parts, p);
 
     p = part(6, "process_and_tech", "Process & Tech", 10, "What changed, what's planned",

@@ -220,6 +220,29 @@ static void monthly(md_buf *m, const json_t *d, const char *cur)
         out(m, "_%s._\n", s_of(pr, "note"));
 }
 
+/* Team performance per rep: quota, won, attainment, pace, projected attainment (GET /v1/attainment). */
+static void rep_table(md_buf *m, const json_t *reps, const json_t *total, const char *cur)
+{
+    out(m, "| Rep | Quota | Won | Attainment | Pace | Projected attainment |\n"
+           "|-----|-------|-----|------------|------|----------------------|\n");
+    size_t i;
+    const json_t *r;
+    for (i = 0; i <= json_array_size(reps); i++) {
+        r = i < json_array_size(reps) ? json_array_get(reps, i) : total;
+        if (!r)
+            continue;
+        char q[48], w[48], a[32], pa[32];
+        value(q, sizeof q, json_object_get(r, "quota"), "money", cur, false);
+        value(w, sizeof w, json_object_get(r, "won"), "money", cur, false);
+        value(a, sizeof a, json_object_get(r, "attainment"), "fraction", cur, false);
+        value(pa, sizeof pa, json_object_get(r, "projected_attainment"), "fraction", cur, false);
+        const char *ps = s_of(r, "pace_status");
+        out(m, "| %s | %s | %s | %s | %s | %s |\n",
+            json_is_string(json_object_get(r, "name")) ? s_of(r, "name") : s_of(r, "key"), q, w, a, *ps ? ps : "—", pa);
+    }
+    out(m, "\n");
+}
+
 static void qbr(md_buf *m, const json_t *d, const char *cur)
 {
     out(m, "## %s\n\n_As of %s — %s._\n\n", s_of(d, "title"), s_of(d, "as_of"), s_of(d, "as_of_rule"));
@@ -246,6 +269,22 @@ static void qbr(md_buf *m, const json_t *d, const char *cur)
             priority_list(m, json_object_get(p, "priorities"), "No red or yellow health signal.");
         } else {
             metric_table(m, json_object_get(p, "rows"), cur, true);
+        }
+        if (json_is_array(json_object_get(p, "reps")))
+            rep_table(m, json_object_get(p, "reps"), json_object_get(p, "reps_total"), cur);
+        const json_t *tm = json_object_get(p, "team");
+        if (tm) {
+            char at[32];
+            value(at, sizeof at, json_object_get(tm, "attrition_rate"), "fraction", cur, false);
+            out(m,
+                "Team: headcount %lld → %lld (%lld hired, %lld departed; attrition %s); %lld ramping, %.2f ramped "
+                "equivalent.\n\n",
+                (long long)json_integer_value(json_object_get(tm, "headcount_start")),
+                (long long)json_integer_value(json_object_get(tm, "headcount_end")),
+                (long long)json_integer_value(json_object_get(tm, "hired")),
+                (long long)json_integer_value(json_object_get(tm, "departed")), at,
+                (long long)json_integer_value(json_object_get(tm, "ramping")),
+                json_number_value(json_object_get(tm, "ramped_equivalent")));
         }
         if (json_is_string(json_object_get(p, "note")))
             out(m, "_%s._\n\n", s_of(p, "note"));

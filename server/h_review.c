@@ -12,6 +12,7 @@
 #include "crm.h"
 #include "handlers.h"
 #include "jsonv.h"
+#include "metrics.h"
 
 #define COVERAGE_TARGET 3.0 /* seed phase 4: pipeline coverage minimum 3x */
 #define TOP_DEALS 5
@@ -111,6 +112,12 @@ static char *markdown(const json_t *j)
         OUT("- Coverage: %.1fx vs %.1fx target\n", json_number_value(cov), COVERAGE_TARGET);
     else
         OUT("- Coverage: no quota for the quarter (target %.1fx)\n", COVERAGE_TARGET);
+    const json_t *aac = json_object_get(h, "age_adjusted_coverage"), *req = json_object_get(h, "required_pipeline");
+    if (json_is_number(aac))
+        OUT("- Deal-age adjusted coverage: %.1fx (fresh 100%%, aging 50%%, stale 25%%)\n", json_number_value(aac));
+    if (json_is_number(req))
+        OUT("- Required pipeline (quota ÷ %.1f%% win rate): $%.2f\n",
+            json_number_value(json_object_get(h, "win_rate")) * 100, json_number_value(req));
     const json_t *np = json_object_get(h, "new_pipeline"), *pu = json_object_get(h, "pushed"),
                  *lo = json_object_get(h, "lost");
     OUT("- New pipe created this week: $%.2f\n", json_number_value(json_object_get(np, "amount")));
@@ -506,11 +513,23 @@ void h_pipeline_review(http_req *rq)
     }
     long long pipeline_in_q = rd.pipeline_in_q, rd_won = rd.won;
     json_t *top = top_deals(&rd, &def, &q, as_of);
+    /* the deals the coverage counts, for the deal-age adjusted coverage (seed phase 4, as the dashboard) */
+    metrics_open_deal *od = calloc(rd.n + 1, sizeof *od);
+    size_t nod = 0;
+    for (size_t k = 0; od && k < rd.n; k++)
+        if (rd.rows[k].d.expected_close < q.end)
+            od[nod++] = (metrics_open_deal){rd.rows[k].d.amount, 0, rd.rows[k].d.expected_close};
     review_free(&rd);
+    if (!od) {
+        json_decref(top);
+        http_fail(rq, ERR_INTERNAL, "out of memory");
+        return;
+    }
 
     /* the week's health: new pipeline, pushes, losses; quota for coverage */
     week_health wh = {0};
     if (week_health_load(db, ws, owner, wsb, web, ql, &wh, &err) != 0) {
+        free(od);
         json_decref(top);
         http_reply_error(rq, &err);
         return;
@@ -527,6 +546,34 @@ void h_pipeline_review(http_req *rq)
                             " AND closed_at < $4::date",
                             4, wp, wonb, sizeof wonb, &err) > 0)
         won = strtoll(wonb, NULL, 10);
+    /* the quarter's win rate by the review's day (won / closed, the owner's deals) for the required
+     * pipeline = quota / win rate (seed phase 4); a past week counts what had closed by its end */
+    char cutb[16], wonc[32] = "0", closedc[32] = "0";
+    const char *cp[] = {ws, owner, qsb, qeb, past ? caldate_format(we_day, cutb, sizeof cutb) : qeb};
+    PGresult *wr = db_query(db,
+                            "SELECT count(*) FILTER (WHERE status = 'won'), count(*) FROM deals WHERE workspace_id = $1"
+                            " AND status IN ('won', 'lost') AND ($2::text IS NULL OR owner = $2)"
+                            " AND (deleted_at IS NULL OR deleted_at >= ($5::date::timestamp AT TIME ZONE 'UTC'))"
+                            " AND closed_at >= ($3::date::timestamp AT TIME ZONE 'UTC')"
+                            " AND closed_at < (least($4::date, $5::date)::timestamp AT TIME ZONE 'UTC')",
+                            5, cp, &err);
+    if (!wr) {
+        free(od);
+        json_decref(top);
+        json_decref(wh.reasons);
+        http_reply_error(rq, &err);
+        return;
+    }
+    snprintf(wonc, sizeof wonc, "%s", PQgetvalue(wr, 0, 0));
+    snprintf(closedc, sizeof closedc, "%s", PQgetvalue(wr, 0, 1));
+    PQclear(wr);
+    long nwon = atol(wonc), nclosed = atol(closedc);
+    metrics_pipeline mp;
+    metrics_pipeline_compute(od, nod, wh.has_quota && wh.quota > won ? wh.quota - won : 0, as_of, &mp);
+    free(od);
+    money_t required = 0;
+    double win_rate = nclosed > 0 ? (double)nwon / (double)nclosed : 0;
+    bool has_req = wh.has_quota && nclosed > 0 && metrics_required_pipeline(wh.quota, win_rate, &required);
     json_t *coverage = NULL;
     json_t *actions = review_actions(&wh, won, pipeline_in_q, ql, top, &coverage);
     json_t *chg = has_prev ? json_pack("{s:o, s:o, s:s}", "commit", money_j(now_calls[0] - prev_calls[0]), "best_case",
@@ -544,6 +591,13 @@ void h_pipeline_review(http_req *rq)
         money_j(pipeline_in_q), "new_pipeline", "amount", money_j(wh.new_amt), "deals", (json_int_t)wh.new_n, "pushed",
         "deals", (json_int_t)wh.push_n, "amount", money_j(wh.push_amt), "lost", "deals", (json_int_t)wh.lost_n,
         "amount", money_j(wh.lost_amt), "reasons", wh.reasons ? wh.reasons : json_array(), "actions", actions);
+    json_t *health = json_object_get(out, "health");
+    json_object_set_new(health, "age_adjusted_pipeline", money_j(mp.age_adjusted));
+    json_object_set_new(health, "age_adjusted_coverage",
+                        mp.age_adjusted_coverage.ok ? json_real(round(mp.age_adjusted_coverage.value * 100) / 100)
+                                                    : json_null());
+    json_object_set_new(health, "win_rate", nclosed > 0 ? json_real(round(win_rate * 10000) / 10000) : json_null());
+    json_object_set_new(health, "required_pipeline", has_req ? money_j(required) : json_null());
     const char *accept = http_header(rq, "Accept");
     if (out && accept && strstr(accept, "text/markdown")) {
         char *md = markdown(out);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "handlers.h"
+#include "alertsend.h"
 #include "prom.h"
 #include "whapply.h"
 
@@ -52,7 +53,7 @@ void h_metrics(http_req *rq)
         return;
     }
     whapply_backlog b = whapply_stats();
-    char more[600];
+    char more[1200];
     int m = snprintf(more, sizeof more,
                      "# HELP revops_webhook_pending_events Webhook events stored and waiting for an applier (all "
                      "instances).\n# TYPE revops_webhook_pending_events gauge\nrevops_webhook_pending_events %lld\n"
@@ -61,7 +62,17 @@ void h_metrics(http_req *rq)
                      "# HELP revops_webhook_applied_total Webhook events this instance's appliers applied.\n"
                      "# TYPE revops_webhook_applied_total counter\nrevops_webhook_applied_total %lld\n",
                      b.pending, b.oldest_age_s, b.applied);
-    char *all = m > 0 ? realloc(text, len + (size_t)m + 1) : NULL;
+    alertsend_counts ac = alertsend_stats();
+    if (m > 0 && (size_t)m < sizeof more)
+        m += snprintf(more + m, sizeof more - (size_t)m,
+                      "# HELP revops_alert_attempts_total Alert webhook attempts this instance's senders made, by"
+                      " outcome.\n# TYPE revops_alert_attempts_total counter\n"
+                      "revops_alert_attempts_total{outcome=\"delivered\"} %lld\n"
+                      "revops_alert_attempts_total{outcome=\"retried\"} %lld\n"
+                      "revops_alert_attempts_total{outcome=\"failed\"} %lld\n"
+                      "revops_alert_attempts_total{outcome=\"gone\"} %lld\n",
+                      ac.delivered, ac.retried, ac.failed, ac.disabled);
+    char *all = m > 0 && (size_t)m < sizeof more ? realloc(text, len + (size_t)m + 1) : NULL;
     if (all) {
         memcpy(all + len, more, (size_t)m + 1);
         text = all;

@@ -188,6 +188,12 @@ int scoring_auto_mql(db_conn *c, const char *workspace_id, const char *items_jso
 int scoring_default_score(db_conn *db, const char *workspace_id, const char *lead_id, json_t **out, app_err *err);
 /* h_attain.c: quota attainment, pace and projection */
 void h_attainment(http_req *rq);
+/* The GET /v1/attainment document of period P as of as_of (not after today;
+ * before it: the pipeline rebuilt, wins before it), grouped by rep, manager
+ * or team; what the QBR's team part calls. A new reference in *out, 0; or -1
+ * with err. */
+int attainment_build(db_conn *db, const char *ws, int fsm, const period *P, caldate_t as_of, const char *group_by,
+                     json_t **out, app_err *err);
 
 /* h_hygiene.c: the seed's data hygiene rules (audit.h has the shared builder) */
 void h_hygiene(http_req *rq);
@@ -218,6 +224,26 @@ void h_assessments_create(http_req *rq);
 void h_assessments_list(http_req *rq);
 void h_assessments_get(http_req *rq);
 void h_assessments_compare(http_req *rq);
+
+/* h_alerts.c: alert rules, evaluation, history, digest, deliveries (issue 23) */
+void h_alert_rules_create(http_req *rq);
+void h_alert_rules_list(http_req *rq);
+void h_alert_rules_get(http_req *rq);
+void h_alert_rules_put(http_req *rq);
+void h_alert_rules_delete(http_req *rq);
+void h_alerts_evaluate(http_req *rq);
+void h_alerts_list(http_req *rq);
+void h_alerts_digest(http_req *rq);
+void h_alert_deliveries_list(http_req *rq);
+void h_alert_deliveries_get(http_req *rq);
+void h_alert_deliveries_replay(http_req *rq);
+/* Evaluate a workspace's enabled rules (sql/80_alerts.sql alert_evaluate):
+ * counts[] gets rules, raised, cleared; wakes the senders when it raised. 0 or -1. */
+int alerts_evaluate_workspace(db_conn *db, const char *workspace_id, long long counts[3], app_err *err);
+/* Every workspace with enabled rules (the scheduler's pass): alerts raised,
+ * or -1 when the list could not be read (one workspace's failure is logged
+ * in err and the others still run). */
+long long alerts_evaluate_all(db_conn *db, app_err *err);
 
 /* h_reports.c: the monthly review, the QBR, the one-page summary */
 void h_reports_monthly(http_req *rq);

@@ -66,6 +66,12 @@ int jobs_tick(db_conn *db, app_err *err)
                 " (s.kind = 'weekly' AND s.created_at < now() - make_interval(days => w.snapshot_keep_weekly_days)))",
                 0, NULL, err) != 0)
         taken = -1;
+    /* alert rules (issue 23): every pass, under the same lock, so one
+     * instance evaluates at a time; the alerts' unique key keeps each
+     * occurrence single even if a manual evaluation runs meanwhile */
+    app_err aerr = {0};
+    if (alerts_evaluate_all(db, &aerr) < 0)
+        log_warn("jobs", "alert evaluation failed: %s", aerr.detail);
 unlock:;
     app_err ignored = {0};
     if (db_exec(db, "SELECT pg_advisory_unlock(" JOBS_LOCK_ID ")", 0, NULL, &ignored) != 0)

@@ -147,5 +147,17 @@ const http_route routes[] = {
     {"GET", "/v1/territory-plans/{id}/diff", h_territory_plans_diff, ROLE_READ, 0},
     {"POST", "/v1/territory-plans/{id}/apply", h_territory_plans_apply, ROLE_ADMIN, 0},
     {"POST", "/v1/territory-plans/{id}/revert", h_territory_plans_revert, ROLE_ADMIN, 0},
+    /* alerts out (issue 23): rules configure outbound webhooks, so admins edit */
+    {"POST", "/v1/alert-rules", h_alert_rules_create, ROLE_ADMIN, ROUTE_YAML_BODY},
+    {"GET", "/v1/alert-rules", h_alert_rules_list, ROLE_READ, 0},
+    {"GET", "/v1/alert-rules/{id}", h_alert_rules_get, ROLE_READ, 0},
+    {"PUT", "/v1/alert-rules/{id}", h_alert_rules_put, ROLE_ADMIN, ROUTE_YAML_BODY},
+    {"DELETE", "/v1/alert-rules/{id}", h_alert_rules_delete, ROLE_ADMIN, 0},
+    {"POST", "/v1/alerts/evaluate", h_alerts_evaluate, ROLE_ADMIN, ROUTE_DERIVED},
+    {"GET", "/v1/alerts", h_alerts_list, ROLE_READ, 0},
+    {"GET", "/v1/alerts/digest", h_alerts_digest, ROLE_READ, 0},
+    {"GET", "/v1/alert-deliveries", h_alert_deliveries_list, ROLE_READ, 0},
+    {"GET", "/v1/alert-deliveries/{id}", h_alert_deliveries_get, ROLE_READ, 0},
+    {"POST", "/v1/alert-deliveries/{id}/replay", h_alert_deliveries_replay, ROLE_WRITE, ROUTE_DERIVED},
 };
 const size_t routes_count = sizeof routes / sizeof routes[0];

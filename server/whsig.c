@@ -243,6 +243,26 @@ whsig_result whsig_standard(const char *secrets, const char *body, size_t len, w
     return ok ? WHSIG_OK : WHSIG_BAD;
 }
 
+int whsig_standard_sign(const char *secret, const char *id, long long ts, const char *body, size_t len, char *out,
+                        size_t outlen)
+{
+    unsigned char key[128], md[32];
+    char tsbuf[24];
+    if (!secret || !id || outlen < 3 + B64_SHA256 + 1)
+        return -1;
+    snprintf(tsbuf, sizeof tsbuf, "%lld", ts);
+    int klen = standard_key(secret, strlen(secret), key, sizeof key);
+    const void *parts[] = {id, ".", tsbuf, ".", body};
+    const size_t lens[] = {strlen(id), 1, strlen(tsbuf), 1, len};
+    bool mac = klen > 0 && mac_parts(key, (size_t)klen, parts, lens, 5, md);
+    OPENSSL_cleanse(key, sizeof key);
+    if (!mac)
+        return -1;
+    memcpy(out, "v1,", 3);
+    b64(md, 32, out + 3);
+    return 0;
+}
+
 void whsig_sha256_hex(const char *s, char out[65])
 {
     unsigned char md[32];

@@ -40,6 +40,12 @@ whsig_result whsig_standard(const char *secrets, const char *body, size_t len, w
  * accept. NULL when absent. */
 const char *whsig_standard_header(whsig_header_fn hdr, void *ctx, const char *part);
 
+/* The sender's side of Standard Webhooks: "v1," + base64 HMAC-SHA256 of
+ * id.ts.body keyed with the decoded whsec_ secret, into out (at least 48
+ * bytes). 0, or -1 when the secret is not whsec_<base64>. */
+int whsig_standard_sign(const char *secret, const char *id, long long ts, const char *body, size_t len, char *out,
+                        size_t outlen);
+
 /* HTTP Basic: the Authorization header against a username and the SHA-256
  * (hex) of the password; the password itself is never stored. */
 whsig_result whsig_basic(const char *authorization, const char *username, const char *password_sha256);

@@ -73,6 +73,7 @@ int main(int argc, char **argv)
     srunner_add_suite(sr, reports_suite());
     srunner_add_suite(sr, security_suite());
     srunner_add_suite(sr, console_suite());
+    srunner_add_suite(sr, alerts_suite());
     srunner_add_suite(sr, faults_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

@@ -387,6 +387,15 @@ START_TEST(qbr_seven_parts_quarter_over_quarter)
     quarter_shift(Q, 1, QN);
     snprintf(body, sizeof body, "{\"name\":\"Ann\",\"quotas\":{\"%s\":80000,\"%s\":50000,\"%s\":90000}}", Q, QP, QN);
     send(&ws, "PUT", "/v1/reps/ann", body);
+    /* the team: ann without dates; cy hired in the quarter's second month; dee left in its first */
+    char hire[24], leave[24], long_ago[24];
+    quarter_day(Q, 1, 1, hire);
+    quarter_day(Q, 0, 15, leave);
+    quarter_day(QP, 0, 1, long_ago);
+    snprintf(body, sizeof body, "{\"name\":\"Cy\",\"start_date\":\"%s\"}", hire);
+    send(&ws, "PUT", "/v1/reps/cy", body);
+    snprintf(body, sizeof body, "{\"name\":\"Dee\",\"start_date\":\"%s\",\"end_date\":\"%s\"}", long_ago, leave);
+    send(&ws, "PUT", "/v1/reps/dee", body);
     char a[24], b[24], c[24], e[24];
     quarter_day(QP, 0, 5, a);
     quarter_day(QP, 2, 10, b);
@@ -432,6 +441,29 @@ START_TEST(qbr_seven_parts_quarter_over_quarter)
     /* required pipeline = quota / win rate, as the dashboard gives it: 80,000 / (1/3) */
     const json_t *pq = json_object_get(json_array_get(parts, 2), "rows");
     ck_assert(num(row_of(pq, "required_pipeline"), "actual") == 240000);
+    /* per rep: the attainment endpoint's rows as known at the quarter's end */
+    char qend[24];
+    quarter_day(QN, 0, 1, qend);
+    snprintf(path, sizeof path, "/v1/attainment?period=%s&group_by=rep&as_of=%s", Q, qend);
+    api_resp *at = get_ok(path, ws.read);
+    const json_t *tp = json_array_get(parts, 4);
+    ck_assert_msg(json_equal(json_object_get(tp, "reps"), json_object_get(at->json, "items")), "reps %s vs %s",
+                  json_dumps(json_object_get(tp, "reps"), 0), json_dumps(json_object_get(at->json, "items"), 0));
+    ck_assert(json_equal(json_object_get(tp, "reps_total"), json_object_get(at->json, "total")));
+    ck_assert(num(json_array_get(json_object_get(tp, "reps"), 0), "attainment") == 0.5); /* 40,000 of 80,000 */
+    api_resp_free(at);
+    /* headcount 2 at the start (ann, dee), 2 at the end (ann, cy); cy in ramp month 2 or 3 (0% or 25%) */
+    const json_t *tm = json_object_get(tp, "team");
+    ck_assert_int_eq(json_integer_value(json_object_get(tm, "headcount_start")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(tm, "headcount_end")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(tm, "hired")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(tm, "departed")), 1);
+    ck_assert(num(tm, "attrition_rate") == 0.5);
+    ck_assert_int_eq(json_integer_value(json_object_get(tm, "ramping")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(tm, "without_start_date")), 1);
+    const json_t *tprev = json_object_get(tm, "previous");
+    ck_assert_int_eq(json_integer_value(json_object_get(tprev, "hired")), 1); /* dee */
+    ck_assert_int_eq(json_integer_value(json_object_get(tprev, "departed")), 0);
     const json_t *next = json_array_get(parts, 6);
     ck_assert_str_eq(str(next, "quarter"), QN);
     ck_assert(num(row_of(json_object_get(next, "rows"), "quota"), "actual") == 90000);
@@ -440,10 +472,17 @@ START_TEST(qbr_seven_parts_quarter_over_quarter)
 
     snprintf(path, sizeof path, "/v1/reports/qbr?quarter=%s", Q);
     api_resp *md = get_md(path, ws.read);
-    static const char *const heads[] = {"## Quarterly Business Review — ",  "### 1. Results vs. Plan (10 min)",
-                                        "### 2. Funnel Deep Dive (15 min)", "### 3. Pipeline Quality (10 min)",
-                                        "### 4. GTM Efficiency (10 min)",   "### 5. Team Performance (10 min)",
-                                        "### 6. Process & Tech (10 min)",   "### 7. Next Quarter Plan (15 min)"};
+    static const char *const heads[] = {"## Quarterly Business Review — ",
+                                        "### 1. Results vs. Plan (10 min)",
+                                        "### 2. Funnel Deep Dive (15 min)",
+                                        "### 3. Pipeline Quality (10 min)",
+                                        "### 4. GTM Efficiency (10 min)",
+                                        "### 5. Team Performance (10 min)",
+                                        "| Rep | Quota | Won | Attainment | Pace | Projected attainment |",
+                                        "| Ann | $80,000 | $40,000 | 50.0% |",
+                                        "Team: headcount 2 → 2 (1 hired, 1 departed; attrition 50.0%); 1 ramping",
+                                        "### 6. Process & Tech (10 min)",
+                                        "### 7. Next Quarter Plan (15 min)"};
     for (size_t k = 0; k < sizeof heads / sizeof heads[0]; k++)
         ck_assert_msg(strstr(md->body, heads[k]), "markdown lacks \"%s\":\n%s", heads[k], md->body);
     api_resp_free(md);

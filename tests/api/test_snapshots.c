@@ -248,6 +248,10 @@ START_TEST(weekly_pipeline_review)
     json_t *h = json_object_get(r->json, "health");
     ck_assert(num(h, "pipeline") == 14000);
     ck_assert(num(h, "coverage") == 0.7); /* 14000 / 20000 */
+    /* deal-age adjusted (seed phase 4): late is 40 days past its close date, aging, at 50% */
+    ck_assert(num(h, "age_adjusted_pipeline") == 9000 + 4000 * 0.5 + 1000);
+    ck_assert(num(h, "age_adjusted_coverage") == 0.6);
+    ck_assert(json_is_null(json_object_get(h, "win_rate")) && json_is_null(json_object_get(h, "required_pipeline")));
     ck_assert(num(json_object_get(h, "new_pipeline"), "amount") == 14000);
     ck_assert_int_eq(json_array_size(json_object_get(r->json, "actions")), 2);
     api_resp_free(r);
@@ -259,9 +263,23 @@ START_TEST(weekly_pipeline_review)
     ck_assert_ptr_nonnull(strstr(r->body, heading));
     ck_assert_ptr_nonnull(strstr(r->body, "| Deal big | $9000.00 | proposal |"));
     ck_assert_ptr_nonnull(strstr(r->body, "- Coverage: 0.7x vs 3.0x target"));
+    ck_assert_ptr_nonnull(strstr(r->body, "- Deal-age adjusted coverage: 0.6x"));
     api_resp_free(r);
     r = api_get("/v1/pipeline/review?week=last-week", ws.read);
     ck_assert_status(r, 422);
+    api_resp_free(r);
+    /* one won, one lost this quarter: required pipeline = quota / win rate = 20,000 / 50% */
+    put_deal(&ws, "won", "2000", "closed_won", "won", IN, "ann");
+    put_deal(&ws, "lost", "3000", "closed_lost", "lost", IN, "ann");
+    r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    h = json_object_get(r->json, "health");
+    ck_assert(num(h, "win_rate") == 0.5);
+    ck_assert(num(h, "required_pipeline") == 40000);
+    ck_assert(num(h, "age_adjusted_coverage") == 0.67); /* 12,000 / (20,000 - 2,000 won) */
+    api_resp_free(r);
+    r = api_req("GET", path, ws.read, NULL, NULL, 0, md);
+    ck_assert_ptr_nonnull(strstr(r->body, "- Required pipeline (quota ÷ 50.0% win rate): $40000.00"));
     api_resp_free(r);
 }
 END_TEST

@@ -229,6 +229,51 @@ START_TEST(fx_rates_convert_deals_exactly)
 END_TEST
 
 /* A new deal's stage was entered when the deal was created (a closed one: when it closed). */
+/* A currency without a minor unit (ISO 4217: JPY) takes whole amounts only,
+ * by PUT and by batch, whether it is the deal's or the workspace's. */
+START_TEST(zero_minor_unit_currency_takes_whole_amounts)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char d10[11];
+    api_day(-10, d10);
+    char rates[128];
+    snprintf(rates, sizeof rates, "{\"rates\":[{\"date\":\"%s\",\"rate\":0.0067}]}", d10);
+    send_ok(ws.write, "/v1/fx-rates/JPY", rates);
+    api_resp *r = put("/v1/deals/y1", ws.write,
+                      "{\"name\":\"y1\",\"stage\":\"proposal\",\"amount\":1000.5,\"currency\":\"JPY\"}");
+    ck_assert_status(r, 422);
+    ck_assert_str_eq(first_error_field(r->json), "amount");
+    ck_assert_str_eq(str(json_array_get(json_object_get(r->json, "errors"), 0), "message"),
+                     "JPY has no minor unit: the amount must be a whole number");
+    api_resp_free(r);
+    send_ok(ws.write, "/v1/deals/y1",
+            "{\"name\":\"y1\",\"stage\":\"proposal\",\"amount\":150000,\"currency\":\"JPY\"}");
+    /* a batch item: refused alone, its neighbour applied */
+    r = api_send_json("POST", "/v1/deals/batch", ws.write,
+                      "{\"items\":[{\"id\":\"y2\",\"name\":\"y2\",\"stage\":\"proposal\",\"amount\":0.5,"
+                      "\"currency\":\"JPY\"},{\"id\":\"u2\",\"name\":\"u2\",\"stage\":\"proposal\",\"amount\":0.5}]}");
+    ck_assert_msg(r->status == 200 || r->status == 207, "batch: %ld %s", r->status, r->body);
+    ck_assert_msg(strstr(r->body, "JPY has no minor unit"), "batch: %s", r->body);
+    api_resp_free(r);
+    r = api_get("/v1/deals/u2", ws.read);
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    r = api_get("/v1/deals/y2", ws.read);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    /* the workspace's own currency */
+    r = api_send_json("PATCH", "/v1/workspace", ws.admin, "{\"currency\":\"JPY\"}");
+    ck_assert_msg(r->status == 200, "PATCH /v1/workspace: %ld %s", r->status, r->body);
+    api_resp_free(r);
+    r = put("/v1/deals/y3", ws.write, "{\"name\":\"y3\",\"stage\":\"proposal\",\"amount\":10.25}");
+    ck_assert_status(r, 422);
+    ck_assert_str_eq(first_error_field(r->json), "amount");
+    api_resp_free(r);
+    send_ok(ws.write, "/v1/deals/y3", "{\"name\":\"y3\",\"stage\":\"proposal\",\"amount\":10}");
+}
+END_TEST
+
 START_TEST(new_deal_stage_entered_at_creation)
 {
     api_ws ws;
@@ -348,6 +393,7 @@ Suite *writes_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, unknown_references_refused_by_every_way_in);
     tcase_add_test(tc, fx_rates_convert_deals_exactly);
+    tcase_add_test(tc, zero_minor_unit_currency_takes_whole_amounts);
     tcase_add_test(tc, new_deal_stage_entered_at_creation);
     tcase_add_test(tc, conversion_infers_skipped_stage);
     tcase_add_test(tc, territory_plan_removing_a_territory_counts_its_accounts_moved);

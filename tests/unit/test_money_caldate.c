@@ -101,6 +101,21 @@ START_TEST(money_from_json_numbers)
 }
 END_TEST
 
+START_TEST(minor_units_by_iso_4217)
+{
+    ck_assert_int_eq(money_minor_units("JPY"), 0);
+    ck_assert_int_eq(money_minor_units("KRW"), 0);
+    ck_assert_int_eq(money_minor_units("XPF"), 0); /* the list's last */
+    ck_assert_int_eq(money_minor_units("BIF"), 0); /* and first */
+    ck_assert_int_eq(money_minor_units("KWD"), 3);
+    ck_assert_int_eq(money_minor_units("TND"), 3);
+    ck_assert_int_eq(money_minor_units("USD"), 2);
+    ck_assert_int_eq(money_minor_units("EUR"), 2);
+    ck_assert_int_eq(money_minor_units("JP"), 2); /* not a code */
+    ck_assert_int_eq(money_minor_units(NULL), 2);
+}
+END_TEST
+
 START_TEST(dates_round_trip)
 {
     for (caldate_t d = caldate_from_ymd(1999, 12, 25); d < caldate_from_ymd(2031, 1, 10); d += 17) {
@@ -155,6 +170,7 @@ int main(void)
     TCase *tc = tcase_create("primitives");
     tcase_add_test(tc, money_parse_and_format);
     tcase_add_test(tc, money_from_json_numbers);
+    tcase_add_test(tc, minor_units_by_iso_4217);
     tcase_add_test(tc, dates_round_trip);
     tcase_add_test(tc, periods_follow_the_fiscal_year);
     suite_add_tcase(s, tc);

@@ -90,6 +90,35 @@ START_TEST(tier2_bands)
 }
 END_TEST
 
+START_TEST(team_of_a_quarter)
+{
+    /* the seed's ramp: months 1-2 0%, 3 25%, 4-5 50%, 6+ 100% */
+    const double ramp[] = {0, 0, 0.25, 0.5, 0.5};
+    caldate_t qs = caldate_from_ymd(2026, 4, 1), qe = caldate_from_ymd(2026, 7, 1);
+    report_rep reps[] = {
+        {true, false, caldate_from_ymd(2024, 1, 15), 0},                           /* veteran: 100% */
+        {true, false, caldate_from_ymd(2026, 4, 10), 0},                           /* hired: month 3 on 06-30 */
+        {true, true, caldate_from_ymd(2025, 1, 1), caldate_from_ymd(2026, 5, 31)}, /* left in the quarter */
+        {false, false, 0, 0},                                                      /* no start date */
+        {true, false, caldate_from_ymd(2026, 2, 1), 0},                            /* month 5 on 06-30: 50% */
+        {true, true, caldate_from_ymd(2025, 1, 1), caldate_from_ymd(2026, 3, 31)}, /* gone before */
+    };
+    report_team t;
+    report_team_compute(reps, 6, qs, qe, ramp, 5, &t);
+    ck_assert_int_eq(t.headcount_start, 4); /* veteran, leaver, no-date, Feb hire */
+    ck_assert_int_eq(t.headcount_end, 4);   /* veteran, April hire, no-date, Feb hire */
+    ck_assert_int_eq(t.hired, 1);
+    ck_assert_int_eq(t.departed, 1);
+    ck_assert(t.has_attrition);
+    ck_assert_double_eq(t.attrition_rate, 0.25);
+    ck_assert_int_eq(t.ramping, 2);
+    ck_assert_double_eq(t.ramped_equivalent, 1 + 0.25 + 1 + 0.5);
+    ck_assert_int_eq(t.without_start, 1);
+    report_team_compute(reps, 0, qs, qe, ramp, 5, &t);
+    ck_assert(!t.has_attrition);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("report");
@@ -98,6 +127,7 @@ int main(void)
     tcase_add_test(tc, movers_rank_by_size);
     tcase_add_test(tc, will_we_hit_the_number);
     tcase_add_test(tc, tier2_bands);
+    tcase_add_test(tc, team_of_a_quarter);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -1,0 +1,252 @@
+-- sql/80_alerts.sql - alerts out (issue 23): the signals a rule watches, the
+-- transition-only evaluation, and the JSON renderers. docs/alerts.md.
+--
+-- The one home of these functions: applied after the versioned migrations,
+-- again whenever this file changes (docs/migrations.md).
+
+-- Does a subject pass a rule's filter? Each given filter field must match:
+-- owner / segment / territory are lists of accepted values (a subject
+-- without the field does not match), amount_min a decimal in the workspace
+-- currency compared with the subject's amount in cents.
+CREATE OR REPLACE FUNCTION alert_filter_ok(f jsonb, owner text, segment text, territory text, amount_cents bigint)
+    RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    AS $$ SELECT (NOT f ? 'owner' OR COALESCE(f -> 'owner' @> to_jsonb(owner), false))
+             AND (NOT f ? 'segment' OR COALESCE(f -> 'segment' @> to_jsonb(segment), false))
+             AND (NOT f ? 'territory' OR COALESCE(f -> 'territory' @> to_jsonb(territory), false))
+             AND (NOT f ? 'amount_min' OR COALESCE(amount_cents >= (f ->> 'amount_min')::numeric * 100, false)) $$;
+
+-- What a rule's signal sees now: one row per subject whose condition is true,
+-- with the occurrence that names this episode of it (the alerts' unique key):
+--   stale_deal          an open deal untouched params.days (14) days, hygiene's
+--                       rule (sql/70_audit.sql); the episode is its last touch
+--   deal_pushed         an open deal whose close date moved past its quarter
+--                       (push_count); each push is an occurrence
+--   deal_moved_back     an open deal's stage entry earlier in the default
+--                       funnel than the entry before it (after the rule existed,
+--                       within 7 days); each move is an occurrence
+--   amount_change       an applied amount change of at least params.change
+--                       (0.2) of the old amount, recorded after the rule
+--                       existed and within the last 7 days
+--   routing_escalation  a lead assignment escalated (no action in time),
+--                       after the rule existed and within the last 7 days
+--   renewal_due         an account's next renewal within one of
+--                       params.days_before (90, 60, 30): one occurrence per window
+CREATE OR REPLACE FUNCTION alert_candidates(r alert_rules)
+    RETURNS TABLE (subject text, occurrence text, deal_id text, account_id text, rep_id text, lead_id text,
+                   summary text, data jsonb)
+    LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    lookback constant interval := interval '7 days';
+BEGIN
+    IF r.kind = 'stale_deal' THEN
+        RETURN QUERY
+        SELECT 'deal:' || s.k, 'deal:' || s.k || '@' || (s.item ->> 'last_touched_at'), s.k, d.account, d.owner,
+               NULL::text,
+               format('Deal %s (%s) has had no activity for %s days', s.k, d.name, s.item ->> 'days_idle'),
+               s.item || jsonb_build_object('segment', d.segment, 'account_id', d.account)
+        FROM hygiene_stale_opportunities(r.workspace_id, now(), COALESCE((r.params ->> 'days')::int, 14)) s
+        JOIN deals d ON d.workspace_id = r.workspace_id AND d.external_id = s.k
+        LEFT JOIN accounts a ON a.workspace_id = d.workspace_id AND a.external_id = d.account AND a.deleted_at IS NULL
+        WHERE alert_filter_ok(r.filter, d.owner, d.segment, a.territory, d.amount_cents);
+    ELSIF r.kind = 'deal_pushed' THEN
+        RETURN QUERY
+        SELECT 'deal:' || d.external_id, 'deal:' || d.external_id || '#push' || d.push_count, d.external_id,
+               d.account, d.owner, NULL::text,
+               format('Deal %s (%s) was pushed past its quarter (%s time%s), now closing %s', d.external_id, d.name,
+                      d.push_count, CASE WHEN d.push_count = 1 THEN '' ELSE 's' END, d.expected_close_date),
+               jsonb_build_object('deal_id', d.external_id, 'name', d.name, 'owner', d.owner, 'stage', d.stage,
+                                  'amount', money_json(d.amount_cents), 'push_count', d.push_count,
+                                  'expected_close_date', d.expected_close_date, 'segment', d.segment,
+                                  'account_id', d.account)
+        FROM deals d
+        LEFT JOIN accounts a ON a.workspace_id = d.workspace_id AND a.external_id = d.account AND a.deleted_at IS NULL
+        WHERE d.workspace_id = r.workspace_id AND d.deleted_at IS NULL AND d.status = 'open'
+          AND d.push_count >= COALESCE((r.params ->> 'min_pushes')::int, 1)
+          AND alert_filter_ok(r.filter, d.owner, d.segment, a.territory, d.amount_cents);
+    ELSIF r.kind = 'deal_moved_back' THEN
+        -- a stage entry earlier in the default funnel than the entry before it,
+        -- both open stages (a reopened lost deal is not a move back)
+        RETURN QUERY
+        WITH fs AS (SELECT x.e ->> 'key' AS key, x.n::int AS n, x.e ->> 'terminal' AS terminal
+                    FROM funnels f, jsonb_array_elements(f.document -> 'stages') WITH ORDINALITY AS x(e, n)
+                    WHERE f.workspace_id = r.workspace_id AND f.is_default AND f.deleted_at IS NULL),
+             h AS (SELECT x.id, x.deal_id, x.stage, x.entered_at, x.recorded_at,
+                          (SELECT p.stage FROM deal_stage_history p WHERE p.workspace_id = x.workspace_id
+                             AND p.deal_id = x.deal_id AND p.id < x.id ORDER BY p.id DESC LIMIT 1) AS prev
+                   FROM deal_stage_history x
+                   WHERE x.workspace_id = r.workspace_id AND x.recorded_at >= r.created_at
+                     AND x.recorded_at >= now() - lookback)
+        SELECT 'move:' || h.id, 'move:' || h.id, d.external_id, d.account, d.owner, NULL::text,
+               format('Deal %s (%s) moved back from %s to %s', d.external_id, d.name, h.prev, h.stage),
+               jsonb_build_object('deal_id', d.external_id, 'name', d.name, 'owner', d.owner, 'from_stage', h.prev,
+                                  'to_stage', h.stage, 'moved_at', rfc3339(COALESCE(h.entered_at, h.recorded_at)),
+                                  'amount', money_json(d.amount_cents), 'segment', d.segment,
+                                  'account_id', d.account)
+        FROM h
+        JOIN fs fnew ON fnew.key = h.stage AND fnew.terminal IS NULL
+        JOIN fs fold ON fold.key = h.prev AND fold.terminal IS NULL
+        JOIN deals d ON d.workspace_id = r.workspace_id AND d.external_id = h.deal_id AND d.deleted_at IS NULL
+                        AND d.status = 'open'
+        LEFT JOIN accounts a ON a.workspace_id = d.workspace_id AND a.external_id = d.account AND a.deleted_at IS NULL
+        WHERE fnew.n < fold.n AND alert_filter_ok(r.filter, d.owner, d.segment, a.territory, d.amount_cents);
+    ELSIF r.kind = 'amount_change' THEN
+        -- deal_changes keeps amounts as the API writes them (decimal units)
+        RETURN QUERY
+        WITH c AS (SELECT x.id, x.deal_id, x.changed_at, (x.old_value #>> '{}')::numeric AS old_amt,
+                          (x.new_value #>> '{}')::numeric AS new_amt
+                   FROM deal_changes x
+                   WHERE x.workspace_id = r.workspace_id AND x.field = 'amount' AND x.applied
+                     AND x.recorded_at >= r.created_at AND x.recorded_at >= now() - lookback
+                     AND jsonb_typeof(x.old_value) = 'number' AND jsonb_typeof(x.new_value) = 'number')
+        SELECT 'change:' || c.id, 'change:' || c.id, d.external_id, d.account, d.owner, NULL::text,
+               format('Deal %s (%s) amount changed from %s to %s (%s%s%%)', d.external_id, d.name, c.old_amt,
+                      c.new_amt, CASE WHEN c.new_amt > c.old_amt THEN '+' ELSE '' END,
+                      round((c.new_amt / c.old_amt - 1) * 100, 1)),
+               jsonb_build_object('deal_id', d.external_id, 'name', d.name, 'owner', d.owner, 'old_amount', c.old_amt,
+                                  'new_amount', c.new_amt, 'change', round(c.new_amt / c.old_amt - 1, 4),
+                                  'changed_at', rfc3339(c.changed_at), 'segment', d.segment, 'account_id', d.account)
+        FROM c
+        JOIN deals d ON d.workspace_id = r.workspace_id AND d.external_id = c.deal_id AND d.deleted_at IS NULL
+        LEFT JOIN accounts a ON a.workspace_id = d.workspace_id AND a.external_id = d.account AND a.deleted_at IS NULL
+        WHERE c.old_amt > 0 AND abs(c.new_amt - c.old_amt) >= COALESCE((r.params ->> 'change')::numeric, 0.2) * c.old_amt
+          AND alert_filter_ok(r.filter, d.owner, d.segment, a.territory, d.amount_cents);
+    ELSIF r.kind = 'routing_escalation' THEN
+        RETURN QUERY
+        SELECT 'assignment:' || la.id, 'assignment:' || la.id, NULL::text, NULL::text, la.assignee, la.lead_id,
+               format('Lead %s was not acted on by %s within %s minutes: escalated to %s', la.lead_id, la.assignee,
+                      la.escalate_minutes, COALESCE(la.escalated_to, 'the queue')),
+               jsonb_build_object('lead_id', la.lead_id, 'assignee', la.assignee, 'escalated_to', la.escalated_to,
+                                  'routed_at', rfc3339(la.routed_at), 'escalated_at', rfc3339(la.escalated_at),
+                                  'escalate_after_minutes', la.escalate_minutes, 'rule', la.rule)
+        FROM lead_assignments la
+        WHERE la.workspace_id = r.workspace_id AND la.escalated_at IS NOT NULL
+          AND la.escalated_at >= r.created_at AND la.escalated_at >= now() - lookback
+          AND alert_filter_ok(r.filter, la.assignee, NULL, NULL, NULL);
+    ELSIF r.kind = 'renewal_due' THEN
+        RETURN QUERY
+        WITH today AS (SELECT (now() AT TIME ZONE w.timezone)::date AS t FROM workspaces w WHERE w.id = r.workspace_id),
+             s AS (SELECT x.account, COALESCE(x.renewal_date, x.end_date) AS rd, x.arr_cents
+                   FROM subscriptions x, today
+                   WHERE x.workspace_id = r.workspace_id AND COALESCE(x.renewal_date, x.end_date) >= today.t),
+             nxt AS (SELECT s.account, min(s.rd) AS rd FROM s GROUP BY s.account),
+             ren AS (SELECT nxt.account, nxt.rd, sum(s.arr_cents)::bigint AS arr FROM nxt
+                     JOIN s ON s.account = nxt.account AND s.rd = nxt.rd GROUP BY nxt.account, nxt.rd),
+             win AS (SELECT ren.*, ren.rd - today.t AS days,
+                            (SELECT min(b::int) FROM jsonb_array_elements_text(
+                                 COALESCE(r.params -> 'days_before', '[90, 60, 30]')) b
+                             WHERE ren.rd - today.t <= b::int) AS w
+                     FROM ren, today)
+        SELECT 'account:' || win.account, 'account:' || win.account || '@' || win.rd || '/' || win.w, NULL::text,
+               win.account, a.owner, NULL::text,
+               format('Account %s (%s) renews in %s days (%s): %s ARR, the %s-day reminder', win.account,
+                      COALESCE(a.name, ''), win.days, win.rd, money_json(win.arr), win.w),
+               jsonb_build_object('account_id', win.account, 'name', a.name, 'owner', a.owner,
+                                  'renewal_date', win.rd, 'days_to_renewal', win.days, 'reminder_days', win.w,
+                                  'arr_renewing', money_json(win.arr), 'segment', a.segment, 'territory', a.territory)
+        FROM win
+        LEFT JOIN accounts a ON a.workspace_id = r.workspace_id AND a.external_id = win.account AND a.deleted_at IS NULL
+        WHERE win.w IS NOT NULL AND alert_filter_ok(r.filter, a.owner, a.segment, a.territory, win.arr);
+    END IF;
+END $$;
+
+-- Evaluate every enabled rule of a workspace: an alert for each subject whose
+-- condition became true (no state, inactive, or a new occurrence), its outbox
+-- rows for the rule's live destinations in the same transaction, and the
+-- state of every subject (true ones active, the others cleared). A rule's row
+-- is locked while it is evaluated, so two instances evaluate it one after the
+-- other; the alerts' unique (rule, occurrence) with ON CONFLICT DO NOTHING
+-- makes an occurrence raise once even if the state were lost, and outbox rows
+-- are only made for the alerts this call inserted.
+CREATE OR REPLACE FUNCTION alert_evaluate(ws uuid)
+    RETURNS TABLE (rules int, raised int, cleared int)
+    LANGUAGE plpgsql AS $$
+DECLARE
+    r alert_rules;
+    nr int := 0;
+    nraised int := 0;
+    ncleared int := 0;
+    a int;
+    b int;
+BEGIN
+    FOR r IN SELECT * FROM alert_rules x WHERE x.workspace_id = ws AND x.deleted_at IS NULL AND x.enabled
+             ORDER BY x.id FOR UPDATE LOOP
+        nr := nr + 1;
+        WITH c AS MATERIALIZED (SELECT * FROM alert_candidates(r)),
+             fresh AS (SELECT c.* FROM c LEFT JOIN alert_state p ON p.rule_id = r.id AND p.subject = c.subject
+                       WHERE p.subject IS NULL OR NOT p.active OR p.occurrence <> c.occurrence),
+             ins AS (INSERT INTO alerts (workspace_id, rule_id, kind, subject, occurrence, deal_id, account_id, rep_id,
+                                         lead_id, summary, data)
+                     SELECT ws, r.id, r.kind, f.subject, f.occurrence, f.deal_id, f.account_id, f.rep_id, f.lead_id,
+                            f.summary, f.data FROM fresh f
+                     ON CONFLICT (rule_id, occurrence) DO NOTHING RETURNING id),
+             outbox AS (INSERT INTO alert_deliveries (workspace_id, alert_id, destination_id)
+                        SELECT ws, ins.id, d.id FROM ins
+                        JOIN alert_destinations d ON d.rule_id = r.id AND d.deleted_at IS NULL AND d.disabled_at IS NULL
+                        RETURNING 1),
+             up AS (INSERT INTO alert_state AS s (workspace_id, rule_id, subject, active, occurrence)
+                    SELECT ws, r.id, c.subject, true, c.occurrence FROM c
+                    ON CONFLICT (rule_id, subject) DO UPDATE SET active = true, occurrence = EXCLUDED.occurrence,
+                        changed_at = CASE WHEN s.active AND s.occurrence = EXCLUDED.occurrence THEN s.changed_at
+                                          ELSE now() END
+                    RETURNING 1),
+             clr AS (UPDATE alert_state s SET active = false, changed_at = now()
+                     WHERE s.rule_id = r.id AND s.active AND NOT EXISTS (SELECT 1 FROM c WHERE c.subject = s.subject)
+                     RETURNING 1)
+        SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM clr) INTO a, b;
+        nraised := nraised + a;
+        ncleared := ncleared + b;
+    END LOOP;
+    RETURN QUERY SELECT nr, nraised, ncleared;
+END $$;
+
+-- A destination URL shown whole (for admin keys) or as its origin only:
+-- a chat tool's incoming-webhook URL is itself a credential.
+CREATE OR REPLACE FUNCTION alert_url_shown(url text, whole boolean) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $$ SELECT CASE WHEN whole THEN url ELSE regexp_replace(url, '^(https?://[^/?#]*).*$', '\1/...') END $$;
+
+CREATE OR REPLACE FUNCTION alert_destination_json(d alert_destinations, whole boolean) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$ SELECT jsonb_build_object('id', d.id, 'url', alert_url_shown(d.url, whole), 'has_secret', true,
+                                    'previous_secret_valid_until',
+                                    CASE WHEN d.previous_until > now() THEN rfc3339(d.previous_until) END,
+                                    'disabled_at', rfc3339(d.disabled_at), 'disabled_reason', d.disabled_reason,
+                                    'created_at', rfc3339(d.created_at)) $$;
+
+CREATE OR REPLACE FUNCTION alert_rule_json(r alert_rules, whole boolean) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$ SELECT jsonb_build_object('id', r.id, 'name', r.name, 'kind', r.kind, 'params', r.params,
+                                    'filter', r.filter, 'enabled', r.enabled, 'version', r.version,
+                                    'destinations', COALESCE((SELECT jsonb_agg(alert_destination_json(d, whole)
+                                                                               ORDER BY d.created_at, d.id)
+                                                              FROM alert_destinations d
+                                                              WHERE d.rule_id = r.id AND d.deleted_at IS NULL), '[]'),
+                                    'created_at', rfc3339(r.created_at), 'updated_at', rfc3339(r.updated_at)) $$;
+
+CREATE OR REPLACE FUNCTION alert_json(a alerts) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$ SELECT jsonb_build_object('id', a.id, 'rule_id', a.rule_id, 'kind', a.kind, 'subject', a.subject,
+                                    'occurrence', a.occurrence, 'deal_id', a.deal_id, 'account_id', a.account_id,
+                                    'rep_id', a.rep_id, 'lead_id', a.lead_id, 'summary', a.summary, 'data', a.data,
+                                    'raised_at', rfc3339(a.raised_at)) $$;
+
+-- The body of an alert's webhook: the Standard Webhooks shape (type,
+-- timestamp, data), the same for every destination and every retry.
+CREATE OR REPLACE FUNCTION alert_event_body(a alerts) RETURNS text
+    LANGUAGE sql STABLE
+    AS $$ SELECT jsonb_build_object('type', 'alert.raised', 'timestamp', rfc3339(a.raised_at),
+                                    'data', alert_json(a))::text $$;
+
+CREATE OR REPLACE FUNCTION alert_delivery_json(d alert_deliveries, whole boolean) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$ SELECT jsonb_build_object('id', d.id, 'alert_id', d.alert_id, 'destination_id', d.destination_id,
+                                    'rule_id', a.rule_id, 'url', alert_url_shown(x.url, whole), 'state', d.state, 'attempts', d.attempts,
+                                    'next_attempt_at', CASE WHEN d.state = 'pending' THEN rfc3339(d.next_attempt_at) END,
+                                    'last_status', d.last_status, 'last_error', d.last_error,
+                                    'created_at', rfc3339(d.created_at), 'delivered_at', rfc3339(d.delivered_at),
+                                    'attempt_log', COALESCE((SELECT jsonb_agg(jsonb_build_object(
+                                        'attempt', t.attempt, 'at', rfc3339(t.attempted_at), 'status', t.status,
+                                        'error', t.error, 'duration_ms', t.duration_ms) ORDER BY t.id)
+                                        FROM alert_attempts t WHERE t.delivery_id = d.id), '[]'))
+          FROM alerts a, alert_destinations x WHERE a.id = d.alert_id AND x.id = d.destination_id $$;

@@ -1,0 +1,950 @@
+/* test_alerts.c - alerts out (issue 23): rule documents (JSON and YAML),
+ * roles and isolation on every route, transitions raised once, and signed
+ * deliveries to a receiver started here that verifies every signature with
+ * its own HMAC code and with revopsd's receiver check (whsig_standard): a
+ * 200, a 500-then-200 retry, a 410 that disables the destination, replay.
+ * The shared server runs with --alert-retry-base-ms 200 (harness.c), so a
+ * retry comes after 160-240 ms instead of a minute. */
+#include <libpq-fe.h>
+#include <microhttpd.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "api.h"
+#include "whsig.h"
+
+static const char *str(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+static long long inum(const json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* ---- the receiver ---- */
+
+#define RCV_MAX 16
+
+typedef struct {
+    struct MHD_Daemon *d;
+    int port;
+    pthread_mutex_t mu;
+    int script[4], nscript; /* statuses answered in turn; the last repeats */
+    int calls, verified, verified_whsig;
+    int delay_first_ms; /* the first request is answered this late (a receiver slow to answer) */
+    char secret[80];
+    char ids[RCV_MAX][80];
+    char last_body[4096];
+} receiver;
+
+typedef struct {
+    char *b;
+    size_t len;
+} upload;
+
+/* The receiver's own check: base64-decode the key after whsec_, HMAC-SHA256
+ * over id.timestamp.body, base64, compare with each "v1,..." listed; the
+ * timestamp within 5 minutes of now. */
+static bool own_verify(const char *secret, const char *id, const char *ts, const char *sigs, const char *body,
+                       size_t len)
+{
+    if (!secret || !id || !ts || !sigs || strncmp(secret, "whsec_", 6) != 0)
+        return false;
+    long long t = atoll(ts), now = (long long)time(NULL);
+    if (t < now - 300 || t > now + 300)
+        return false;
+    unsigned char key[128];
+    const char *k64 = secret + 6;
+    int klen = EVP_DecodeBlock(key, (const unsigned char *)k64, (int)strlen(k64));
+    if (klen <= 0)
+        return false;
+    for (const char *p = k64 + strlen(k64); p > k64 && p[-1] == '='; p--)
+        klen--;
+    size_t n = strlen(id) + strlen(ts) + 2 + len;
+    unsigned char *msg = malloc(n);
+    snprintf((char *)msg, n, "%s.%s.", id, ts);
+    memcpy(msg + strlen(id) + strlen(ts) + 2, body, len);
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    HMAC(EVP_sha256(), key, klen, msg, n, md, &mdlen);
+    free(msg);
+    char want[64];
+    EVP_EncodeBlock((unsigned char *)want, md, (int)mdlen);
+    bool ok = false;
+    char copy[512];
+    snprintf(copy, sizeof copy, "%s", sigs);
+    for (char *save = NULL, *s = strtok_r(copy, " ", &save); s; s = strtok_r(NULL, " ", &save))
+        if (strncmp(s, "v1,", 3) == 0 && strcmp(s + 3, want) == 0)
+            ok = true;
+    return ok;
+}
+
+typedef struct {
+    struct MHD_Connection *c;
+} hdr_ctx;
+
+static const char *mhd_header(void *ctx, const char *name)
+{
+    return MHD_lookup_connection_value(((hdr_ctx *)ctx)->c, MHD_HEADER_KIND, name);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *data, size_t *size, void **con_cls)
+{
+    (void)url, (void)method, (void)version;
+    receiver *rv = cls;
+    upload *u = *con_cls;
+    if (!u) {
+        *con_cls = calloc(1, sizeof *u);
+        return MHD_YES;
+    }
+    if (*size) {
+        u->b = realloc(u->b, u->len + *size + 1);
+        memcpy(u->b + u->len, data, *size);
+        u->len += *size;
+        u->b[u->len] = '\0';
+        *size = 0;
+        return MHD_YES;
+    }
+    const char *id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "webhook-id");
+    const char *ts = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "webhook-timestamp");
+    const char *sig = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "webhook-signature");
+    pthread_mutex_lock(&rv->mu);
+    int status = rv->script[rv->calls < rv->nscript ? rv->calls : rv->nscript - 1];
+    if (rv->calls < RCV_MAX)
+        snprintf(rv->ids[rv->calls], sizeof rv->ids[0], "%s", id ? id : "");
+    rv->calls++;
+    const char *body = u->b ? u->b : "";
+    if (own_verify(rv->secret, id, ts, sig, body, u->len))
+        rv->verified++;
+    hdr_ctx hc = {c};
+    if (whsig_standard(rv->secret, body, u->len, mhd_header, &hc, (long long)time(NULL)) == WHSIG_OK)
+        rv->verified_whsig++;
+    snprintf(rv->last_body, sizeof rv->last_body, "%s", body);
+    int delay = rv->calls == 1 ? rv->delay_first_ms : 0;
+    pthread_mutex_unlock(&rv->mu);
+    if (delay)
+        sleep_ms(delay);
+    free(u->b);
+    free(u);
+    *con_cls = NULL;
+    static const char ok[] = "ok";
+    struct MHD_Response *resp = MHD_create_response_from_buffer(2, (void *)ok, MHD_RESPMEM_PERSISTENT);
+    enum MHD_Result r = MHD_queue_response(c, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+static void rcv_start_slow(receiver *rv, const int *script, int n, int delay_first_ms);
+
+static void rcv_start(receiver *rv, const int *script, int n) { rcv_start_slow(rv, script, n, 0); }
+
+static void rcv_start_slow(receiver *rv, const int *script, int n, int delay_first_ms)
+{
+    memset(rv, 0, sizeof *rv);
+    rv->delay_first_ms = delay_first_ms;
+    pthread_mutex_init(&rv->mu, NULL);
+    for (int i = 0; i < n; i++)
+        rv->script[i] = script[i];
+    rv->nscript = n;
+    rv->port = api_free_port();
+    rv->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, (uint16_t)rv->port, NULL,
+                             NULL, on_request, rv, MHD_OPTION_END);
+    ck_assert_msg(rv->d != NULL, "receiver did not start on port %d", rv->port);
+}
+
+static void rcv_stop(receiver *rv)
+{
+    MHD_stop_daemon(rv->d);
+    pthread_mutex_destroy(&rv->mu);
+}
+
+static int rcv_calls(receiver *rv)
+{
+    pthread_mutex_lock(&rv->mu);
+    int n = rv->calls;
+    pthread_mutex_unlock(&rv->mu);
+    return n;
+}
+
+/* Wait up to 10 s for at least n deliveries. */
+static void rcv_wait(receiver *rv, int n)
+{
+    for (int i = 0; i < 200 && rcv_calls(rv) < n; i++)
+        sleep_ms(50);
+    ck_assert_msg(rcv_calls(rv) >= n, "the receiver got %d deliveries, want %d", rcv_calls(rv), n);
+}
+
+/* ---- helpers ---- */
+
+static void send_ok(const api_ws *ws, const char *method, const char *path, const char *body)
+{
+    api_resp *r = api_send_json(method, path, ws->write, body);
+    ck_assert_msg(r->status >= 200 && r->status < 300, "%s %s: %ld %s", method, path, r->status, r->body);
+    api_resp_free(r);
+}
+
+static void crm(const api_ws *ws)
+{
+    send_ok(ws, "PUT", "/v1/reps/ann", "{\"name\":\"Ann\",\"role\":\"ae\",\"manager\":\"mia\"}");
+    send_ok(ws, "PUT", "/v1/reps/bob", "{\"name\":\"Bob\",\"role\":\"ae\"}");
+    send_ok(ws, "PUT", "/v1/reps/mia", "{\"name\":\"Mia\",\"role\":\"manager\"}");
+    send_ok(ws, "PUT", "/v1/accounts/a1", "{\"name\":\"Acme\",\"territory\":\"west\",\"segment\":\"enterprise\"}");
+}
+
+/* A rule with one destination at the receiver; its id into id, the
+ * destination's secret into the receiver. */
+static void make_rule(const api_ws *ws, receiver *rv, const char *kind_and_more, char id[40])
+{
+    char body[1024];
+    snprintf(body, sizeof body, "{\"name\":\"t\",%s,\"destinations\":[{\"url\":\"http://127.0.0.1:%d/hook\"}]}",
+             kind_and_more, rv->port);
+    api_resp *r = api_send_json("POST", "/v1/alert-rules", ws->admin, body);
+    ck_assert_status(r, 201);
+    const json_t *d = json_array_get(json_object_get(r->json, "destinations"), 0);
+    ck_assert(strncmp(str(d, "secret"), "whsec_", 6) == 0);
+    pthread_mutex_lock(&rv->mu);
+    snprintf(rv->secret, sizeof rv->secret, "%s", str(d, "secret"));
+    pthread_mutex_unlock(&rv->mu);
+    snprintf(id, 40, "%s", str(r->json, "id"));
+    api_resp_free(r);
+}
+
+static long long evaluate(const api_ws *ws, const char *field)
+{
+    api_resp *r = api_req("POST", "/v1/alerts/evaluate", ws->admin, NULL, NULL, 0, NULL);
+    ck_assert_status(r, 200);
+    long long v = inum(r->json, field);
+    api_resp_free(r);
+    return v;
+}
+
+/* Evaluate, then count the rule's alerts: the shared server's scheduler
+ * evaluates too (every 60 s), so which call raised an alert is not the
+ * test's to know, only how many exist. */
+static long long evaluate_total(const api_ws *ws, const char *rule)
+{
+    (void)evaluate(ws, "raised");
+    char path[96];
+    snprintf(path, sizeof path, "/v1/alerts?rule=%s&limit=200", rule);
+    api_resp *r = api_get(path, ws->read);
+    ck_assert_status(r, 200);
+    long long n = (long long)json_array_size(json_object_get(r->json, "items"));
+    api_resp_free(r);
+    return n;
+}
+
+/* The only delivery of a workspace (admin view), as JSON; caller decrefs. */
+static json_t *only_delivery(const api_ws *ws)
+{
+    api_resp *r = api_get("/v1/alert-deliveries", ws->admin);
+    ck_assert_status(r, 200);
+    const json_t *items = json_object_get(r->json, "items");
+    ck_assert_int_eq(json_array_size(items), 1);
+    json_t *d = json_incref(json_array_get(items, 0));
+    api_resp_free(r);
+    return d;
+}
+
+/* Wait until the only delivery leaves pending (the sender commits its
+ * outcome after the receiver answered). */
+static json_t *settled_delivery(const api_ws *ws, const char *want_state)
+{
+    json_t *d = NULL;
+    for (int i = 0; i < 100; i++) {
+        json_decref(d);
+        d = only_delivery(ws);
+        if (strcmp(str(d, "state"), want_state) == 0)
+            break;
+        sleep_ms(50);
+    }
+    ck_assert_str_eq(str(d, "state"), want_state);
+    return d;
+}
+
+/* ---- tests ---- */
+
+START_TEST(signature_test_vector)
+{
+    /* the Standard Webhooks specification's example */
+    char sig[64];
+    const char *body = "{\"test\": 2432232314}";
+    ck_assert_int_eq(whsig_standard_sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek",
+                                         1614265330, body, strlen(body), sig, sizeof sig),
+                     0);
+    ck_assert_str_eq(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    ck_assert_int_eq(whsig_standard_sign("not base64!", "m", 1, body, strlen(body), sig, sizeof sig), -1);
+}
+END_TEST
+
+START_TEST(rule_documents_roles_and_isolation)
+{
+    api_ws ws, other;
+    api_new_workspace(&ws);
+    api_new_workspace(&other);
+    const char *yaml = "name: Stale enterprise deals\n"
+                       "kind: stale_deal\n"
+                       "filter:\n  segment: [enterprise]\n  amount_min: 50000\n"
+                       "destinations:\n  - url: https://hooks.example.com/T0001/secret-token\n";
+    const char *yhdr[] = {NULL};
+    api_resp *r = api_req("POST", "/v1/alert-rules", ws.admin, "application/yaml", yaml, strlen(yaml), yhdr);
+    ck_assert_status(r, 201);
+    ck_assert_str_eq(r->etag, "\"v1\"");
+    ck_assert_int_eq(inum(json_object_get(r->json, "params"), "days"), 14); /* the seed's default */
+    ck_assert_double_eq(json_number_value(json_object_get(json_object_get(r->json, "filter"), "amount_min")), 50000);
+    const json_t *d0 = json_array_get(json_object_get(r->json, "destinations"), 0);
+    ck_assert(strncmp(str(d0, "secret"), "whsec_", 6) == 0);
+    char id[40], dest[40], path[96], old_secret[80];
+    snprintf(id, sizeof id, "%s", str(r->json, "id"));
+    snprintf(dest, sizeof dest, "%s", str(d0, "id"));
+    snprintf(old_secret, sizeof old_secret, "%s", str(d0, "secret"));
+    api_resp_free(r);
+    snprintf(path, sizeof path, "/v1/alert-rules/%s", id);
+
+    /* writes are the admin's */
+    const char *json = "{\"name\":\"x\",\"kind\":\"deal_pushed\"}";
+    r = api_send_json("POST", "/v1/alert-rules", ws.write, json);
+    ck_assert_status(r, 403);
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/alert-rules", ws.read, json);
+    ck_assert_status(r, 403);
+    api_resp_free(r);
+    r = api_req("DELETE", path, ws.write, NULL, NULL, 0, NULL);
+    ck_assert_status(r, 403);
+    api_resp_free(r);
+    r = api_req("POST", "/v1/alerts/evaluate", ws.write, NULL, NULL, 0, NULL);
+    ck_assert_status(r, 403);
+    api_resp_free(r);
+
+    /* a read key sees the rule, the destination's origin only, never a secret */
+    r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    d0 = json_array_get(json_object_get(r->json, "destinations"), 0);
+    ck_assert_str_eq(str(d0, "url"), "https://hooks.example.com/...");
+    ck_assert_ptr_null(json_object_get(d0, "secret"));
+    api_resp_free(r);
+    r = api_get(path, ws.admin);
+    ck_assert_str_eq(str(json_array_get(json_object_get(r->json, "destinations"), 0), "url"),
+                     "https://hooks.example.com/T0001/secret-token");
+    ck_assert_ptr_null(json_object_get(json_array_get(json_object_get(r->json, "destinations"), 0), "secret"));
+    api_resp_free(r);
+    const char *yaml_accept[] = {"Accept: application/yaml", NULL};
+    r = api_req("GET", path, ws.read, NULL, NULL, 0, yaml_accept);
+    ck_assert_status(r, 200);
+    ck_assert(strstr(r->body, "kind: stale_deal") != NULL);
+    api_resp_free(r);
+
+    /* another workspace sees nothing of it */
+    r = api_get(path, other.admin);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    r = api_get("/v1/alert-rules", other.read);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "items")), 0);
+    api_resp_free(r);
+    const char *im1[] = {"If-Match: \"v1\"", NULL};
+    r = api_req("PUT", path, other.admin, "application/json", json, strlen(json), im1);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    r = api_req("DELETE", path, other.admin, NULL, NULL, 0, NULL);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+
+    /* bad documents: 422 naming the field, 400 for YAML that does not parse */
+    static const char *const bad[][2] = {
+        {"{\"name\":\"x\",\"kind\":\"forecast_moved\"}", "kind"},
+        {"{\"name\":\"x\",\"kind\":\"stale_deal\",\"params\":{\"days\":0}}", "params.days"},
+        {"{\"name\":\"x\",\"kind\":\"stale_deal\",\"params\":{\"change\":0.5}}", "params"},
+        {"{\"name\":\"x\",\"kind\":\"routing_escalation\",\"filter\":{\"segment\":[\"smb\"]}}", "filter"},
+        {"{\"name\":\"x\",\"kind\":\"stale_deal\",\"filter\":{\"amount_min\":1.001}}", "filter.amount_min"},
+        {"{\"name\":\"x\",\"kind\":\"stale_deal\",\"destinations\":[{\"url\":\"ftp://x.example\"}]}",
+         "destinations[0]"},
+        {"{\"name\":\"x\",\"kind\":\"stale_deal\",\"destinations\":[{\"id\":\"00000000-0000-0000-0000-000000000000\","
+         "\"url\":\"https://x.example\"}]}",
+         "destinations[0]"},
+        {"{\"name\":\"x\",\"kind\":\"renewal_due\",\"params\":{\"days_before\":[90,\"sixty\"]}}", "params.days_before"},
+        {"{\"kind\":\"stale_deal\",\"colour\":\"red\"}", "name"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r = api_send_json("POST", "/v1/alert-rules", ws.admin, bad[i][0]);
+        ck_assert_msg(r->status == 422, "%s: %ld %s", bad[i][0], r->status, r->body);
+        ck_assert_str_eq(r->content_type, "application/problem+json");
+        bool named = false;
+        size_t k;
+        json_t *e;
+        json_array_foreach(json_object_get(r->json, "errors"), k, e) named |= strcmp(str(e, "field"), bad[i][1]) == 0;
+        ck_assert_msg(named, "%s: no error on %s in %s", bad[i][0], bad[i][1], r->body);
+        api_resp_free(r);
+    }
+    const char *broken = "name: [unclosed\n";
+    r = api_req("POST", "/v1/alert-rules", ws.admin, "application/yaml", broken, strlen(broken), NULL);
+    ck_assert_status(r, 400);
+    api_resp_free(r);
+
+    /* versions: If-Match required and checked; rotation keeps the old secret a day */
+    r = api_send_json("PUT", path, ws.admin, json);
+    ck_assert_status(r, 428);
+    api_resp_free(r);
+    char put[512];
+    snprintf(put, sizeof put,
+             "{\"name\":\"Stale deals\",\"kind\":\"stale_deal\",\"params\":{\"days\":21},"
+             "\"destinations\":[{\"id\":\"%s\",\"url\":\"https://hooks.example.com/new\",\"rotate_secret\":true},"
+             "{\"url\":\"https://second.example.com/x\"}]}",
+             dest);
+    const char *im9[] = {"If-Match: \"v9\"", NULL};
+    r = api_req("PUT", path, ws.admin, "application/json", put, strlen(put), im9);
+    ck_assert_status(r, 412);
+    api_resp_free(r);
+    r = api_req("PUT", path, ws.admin, "application/json", put, strlen(put), im1);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(r->etag, "\"v2\"");
+    ck_assert_int_eq(inum(json_object_get(r->json, "params"), "days"), 21);
+    const json_t *ds = json_object_get(r->json, "destinations");
+    ck_assert_int_eq(json_array_size(ds), 2);
+    d0 = json_array_get(ds, 0);
+    ck_assert_str_eq(str(d0, "id"), dest);
+    ck_assert(strncmp(str(d0, "secret"), "whsec_", 6) == 0);
+    ck_assert_str_ne(str(d0, "secret"), old_secret);
+    ck_assert(json_is_string(json_object_get(d0, "previous_secret_valid_until")));
+    ck_assert(strncmp(str(json_array_get(ds, 1), "secret"), "whsec_", 6) == 0);
+    api_resp_free(r);
+
+    /* evaluate is a POST; deleting keeps nothing visible */
+    r = api_get("/v1/alerts/evaluate", ws.admin);
+    ck_assert_status(r, 405);
+    api_resp_free(r);
+    r = api_req("DELETE", path, ws.admin, NULL, NULL, 0, NULL);
+    ck_assert_status(r, 204);
+    api_resp_free(r);
+    r = api_get(path, ws.read);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+}
+END_TEST
+
+/* Deals at midnight UTC of their day, so "N days ago" is whole days. */
+static void stale_deal_put(const api_ws *ws, const char *id, const char *owner, int day)
+{
+    char path[64], body[600], at[11], close[11];
+    snprintf(path, sizeof path, "/v1/deals/%s", id);
+    api_day(day, at);
+    api_day(30, close);
+    snprintf(body, sizeof body,
+             "{\"name\":\"%s\",\"amount\":700,\"stage\":\"proposal\",\"owner\":\"%s\",\"account\":\"a1\","
+             "\"expected_close_date\":\"%s\",\"created_at\":\"%sT00:00:00Z\",\"as_of\":\"%sT00:00:00Z\","
+             "\"last_activity_at\":\"%sT00:00:00Z\"}",
+             id, owner, close, at, at, at);
+    send_ok(ws, "PUT", path, body);
+}
+
+START_TEST(stale_deal_raised_once_and_delivered_signed)
+{
+    api_ws ws, other;
+    api_new_workspace(&ws);
+    api_new_workspace(&other);
+    crm(&ws);
+    stale_deal_put(&ws, "d1", "ann", -20);
+    stale_deal_put(&ws, "d2", "bob", -20); /* outside the rule's filter */
+    stale_deal_put(&ws, "d3", "ann", -5);  /* not stale */
+    receiver rv;
+    const int ok[] = {200};
+    rcv_start(&rv, ok, 1);
+    char rule[40];
+    make_rule(&ws, &rv, "\"kind\":\"stale_deal\",\"filter\":{\"owner\":[\"ann\"],\"territory\":[\"west\"]}", rule);
+
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1); /* still true: no new alert */
+    rcv_wait(&rv, 1);
+    json_t *d = settled_delivery(&ws, "delivered");
+    ck_assert_int_eq(inum(d, "attempts"), 1);
+    ck_assert_int_eq(inum(json_array_get(json_object_get(d, "attempt_log"), 0), "status"), 200);
+    char delivery[40];
+    snprintf(delivery, sizeof delivery, "%s", str(d, "id"));
+    json_decref(d);
+    pthread_mutex_lock(&rv.mu);
+    ck_assert_int_eq(rv.calls, 1);
+    ck_assert_int_eq(rv.verified, 1);
+    ck_assert_int_eq(rv.verified_whsig, 1);
+    json_t *body = json_loads(rv.last_body, 0, NULL);
+    pthread_mutex_unlock(&rv.mu);
+    ck_assert_str_eq(str(body, "type"), "alert.raised");
+    const json_t *data = json_object_get(body, "data");
+    ck_assert_str_eq(str(data, "deal_id"), "d1");
+    ck_assert_str_eq(str(data, "rep_id"), "ann");
+    ck_assert_int_eq(inum(json_object_get(data, "data"), "days_idle"), 20);
+    json_decref(body);
+
+    /* history per deal, account and rep; nothing in another workspace */
+    static const char *const q[] = {"/v1/alerts?deal=d1", "/v1/alerts?account=a1", "/v1/alerts?rep=ann",
+                                    "/v1/alerts?kind=stale_deal"};
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        api_resp *r = api_get(q[i], ws.read);
+        ck_assert_status(r, 200);
+        ck_assert_int_eq(json_array_size(json_object_get(r->json, "items")), 1);
+        api_resp_free(r);
+    }
+    api_resp *r = api_get("/v1/alerts?deal=d2", ws.read);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "items")), 0);
+    api_resp_free(r);
+    r = api_get("/v1/alerts", other.read);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "items")), 0);
+    api_resp_free(r);
+    r = api_get("/v1/alert-deliveries", other.read);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "items")), 0);
+    api_resp_free(r);
+    r = api_get("/v1/alerts?kind=nope", ws.read);
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+
+    /* the digest: Ann's and her manager Mia's; JSON and Markdown */
+    r = api_get("/v1/alerts/digest?owner=mia", ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(inum(r->json, "total"), 1);
+    ck_assert_str_eq(str(json_array_get(json_object_get(r->json, "kinds"), 0), "title"), "Stale deals");
+    api_resp_free(r);
+    r = api_get("/v1/alerts/digest?owner=bob", ws.read);
+    ck_assert_int_eq(inum(r->json, "total"), 0);
+    api_resp_free(r);
+    const char *md[] = {"Accept: text/markdown", NULL};
+    r = api_req("GET", "/v1/alerts/digest?owner=ann", ws.read, NULL, NULL, 0, md);
+    ck_assert_status(r, 200);
+    ck_assert(strncmp(r->content_type, "text/markdown", 13) == 0);
+    ck_assert_msg(strstr(r->body, "## Stale deals (1)") &&
+                      strstr(r->body, "Deal d1 (d1) has had no activity for 20 days"),
+                  "%s", r->body);
+    api_resp_free(r);
+    r = api_get("/v1/alerts/digest", other.read);
+    ck_assert_int_eq(inum(r->json, "total"), 0);
+    api_resp_free(r);
+    r = api_get("/v1/alerts/digest?since=yesterday", ws.read);
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+
+    /* replay: write role, same webhook-id again; not another workspace's */
+    char path[96];
+    snprintf(path, sizeof path, "/v1/alert-deliveries/%s/replay", delivery);
+    r = api_req("POST", path, ws.read, NULL, NULL, 0, NULL);
+    ck_assert_status(r, 403);
+    api_resp_free(r);
+    r = api_req("POST", path, other.admin, NULL, NULL, 0, NULL);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    r = api_req("POST", path, ws.write, NULL, NULL, 0, NULL);
+    ck_assert_status(r, 202);
+    api_resp_free(r);
+    rcv_wait(&rv, 2);
+    pthread_mutex_lock(&rv.mu);
+    ck_assert_str_eq(rv.ids[0], rv.ids[1]);
+    ck_assert_int_eq(rv.verified, 2);
+    pthread_mutex_unlock(&rv.mu);
+
+    /* touched: the condition clears; no alert for that */
+    char today[11], b2[300];
+    api_day(0, today);
+    snprintf(b2, sizeof b2, "{\"name\":\"d1\",\"last_activity_at\":\"%sT00:00:00Z\"}", today);
+    send_ok(&ws, "PUT", "/v1/deals/d1", b2);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
+    PGconn *pg = PQconnectdb(api_db_url());
+    ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+    const char *sp[] = {rule};
+    PGresult *st = PQexecParams(pg, "SELECT active FROM alert_state WHERE rule_id = $1::uuid AND subject = 'deal:d1'",
+                                1, NULL, sp, NULL, NULL, 0);
+    ck_assert_int_eq(PQntuples(st), 1);
+    ck_assert_str_eq(PQgetvalue(st, 0, 0), "f"); /* cleared */
+    PQclear(st);
+    PQfinish(pg);
+    sleep_ms(300);
+    ck_assert_int_eq(rcv_calls(&rv), 2);
+    rcv_stop(&rv);
+}
+END_TEST
+
+START_TEST(push_retried_after_500_once_more)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    crm(&ws);
+    receiver rv;
+    const int script[] = {500, 200};
+    rcv_start(&rv, script, 2);
+    char rule[40], y[11], close[11], later[11], body[500];
+    make_rule(&ws, &rv, "\"kind\":\"deal_pushed\"", rule);
+    api_day(-1, y);
+    api_day(3, close);
+    snprintf(
+        body, sizeof body,
+        "{\"name\":\"Big\",\"amount\":5000,\"stage\":\"proposal\",\"owner\":\"ann\",\"expected_close_date\":\"%s\","
+        "\"as_of\":\"%sT00:00:00Z\"}",
+        close, y);
+    send_ok(&ws, "PUT", "/v1/deals/p1", body);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 0); /* not pushed yet */
+    /* the close date moves four months out: past its quarter */
+    snprintf(body, sizeof body, "{\"name\":\"Big\",\"expected_close_date\":\"%s\"}", api_day(125, later));
+    send_ok(&ws, "PUT", "/v1/deals/p1", body);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
+    rcv_wait(&rv, 2);
+    json_t *d = settled_delivery(&ws, "delivered");
+    ck_assert_int_eq(inum(d, "attempts"), 2);
+    const json_t *log = json_object_get(d, "attempt_log");
+    ck_assert_int_eq(json_array_size(log), 2);
+    ck_assert_int_eq(inum(json_array_get(log, 0), "status"), 500);
+    ck_assert_int_eq(inum(json_array_get(log, 1), "status"), 200);
+    json_decref(d);
+    sleep_ms(700); /* past any further retry the schedule could make */
+    pthread_mutex_lock(&rv.mu);
+    ck_assert_int_eq(rv.calls, 2); /* exactly once more */
+    ck_assert_str_eq(rv.ids[0], rv.ids[1]);
+    ck_assert_int_eq(rv.verified, 2);
+    ck_assert_int_eq(rv.verified_whsig, 2);
+    pthread_mutex_unlock(&rv.mu);
+    /* the shared server's senders made both attempts: /metrics counts them */
+    api_resp *m = api_get("/metrics", NULL);
+    const char *line = strstr(m->body, "revops_alert_attempts_total{outcome=\"retried\"} ");
+    ck_assert_ptr_nonnull(line);
+    ck_assert_int_ge(atoll(line + strlen("revops_alert_attempts_total{outcome=\"retried\"} ")), 1);
+    ck_assert_ptr_nonnull(strstr(m->body, "revops_alert_attempts_total{outcome=\"delivered\"} "));
+    api_resp_free(m);
+    rcv_stop(&rv);
+}
+END_TEST
+
+START_TEST(gone_disables_the_destination)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    crm(&ws);
+    send_ok(&ws, "PUT", "/v1/deals/m1", "{\"name\":\"Mid\",\"amount\":1000,\"stage\":\"proposal\",\"owner\":\"bob\"}");
+    receiver rv;
+    const int gone[] = {410};
+    rcv_start(&rv, gone, 1);
+    char rule[40], path[96];
+    make_rule(&ws, &rv, "\"kind\":\"amount_change\",\"params\":{\"change\":0.25}", rule);
+    /* +10%: below the rule's 25% */
+    send_ok(&ws, "PUT", "/v1/deals/m1", "{\"name\":\"Mid\",\"amount\":1100}");
+    ck_assert_int_eq(evaluate_total(&ws, rule), 0);
+    send_ok(&ws, "PUT", "/v1/deals/m1", "{\"name\":\"Mid\",\"amount\":1650}"); /* +50% */
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
+    rcv_wait(&rv, 1);
+    json_t *d = settled_delivery(&ws, "failed");
+    ck_assert_int_eq(inum(d, "last_status"), 410);
+    snprintf(path, sizeof path, "/v1/alert-deliveries/%s/replay", str(d, "id"));
+    json_decref(d);
+    char rpath[96];
+    snprintf(rpath, sizeof rpath, "/v1/alert-rules/%s", rule);
+    api_resp *r = api_get(rpath, ws.admin);
+    const json_t *d0 = json_array_get(json_object_get(r->json, "destinations"), 0);
+    ck_assert(json_is_string(json_object_get(d0, "disabled_at")));
+    api_resp_free(r);
+    /* a disabled destination gets nothing more, and replay refuses */
+    r = api_req("POST", path, ws.write, NULL, NULL, 0, NULL);
+    ck_assert_status(r, 409);
+    api_resp_free(r);
+    send_ok(&ws, "PUT", "/v1/deals/m1", "{\"name\":\"Mid\",\"amount\":400}"); /* -76% */
+    ck_assert_int_eq(evaluate_total(&ws, rule), 2);
+    r = api_get("/v1/alert-deliveries", ws.read);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "items")), 1);
+    api_resp_free(r);
+    r = api_get("/v1/alerts?deal=m1", ws.read);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "items")), 2);
+    api_resp_free(r);
+    sleep_ms(300);
+    ck_assert_int_eq(rcv_calls(&rv), 1);
+    rcv_stop(&rv);
+}
+END_TEST
+
+START_TEST(renewal_reminder_windows)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    crm(&ws);
+    char start[11], ren[11], body[300];
+    api_day(-300, start);
+    api_day(45, ren);
+    snprintf(body, sizeof body, "{\"account\":\"a1\",\"arr\":120000,\"start_date\":\"%s\",\"renewal_date\":\"%s\"}",
+             start, ren);
+    send_ok(&ws, "PUT", "/v1/subscriptions/s1", body);
+    receiver rv;
+    const int ok[] = {200};
+    rcv_start(&rv, ok, 1);
+    char rule[40];
+    make_rule(&ws, &rv, "\"kind\":\"renewal_due\",\"filter\":{\"amount_min\":100000}", rule);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
+    api_resp *r = api_get("/v1/alerts?account=a1", ws.read);
+    const json_t *a = json_array_get(json_object_get(r->json, "items"), 0);
+    ck_assert_int_eq(inum(json_object_get(a, "data"), "reminder_days"), 60); /* 45 days out: the 60-day reminder */
+    ck_assert_int_eq(inum(json_object_get(a, "data"), "days_to_renewal"), 45);
+    ck_assert(json_is_null(json_object_get(a, "rep_id"))); /* the account has no owner */
+    api_resp_free(r);
+    rcv_wait(&rv, 1);
+    rcv_stop(&rv);
+}
+END_TEST
+
+START_TEST(deal_moved_back_raised_once)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    crm(&ws);
+    receiver rv;
+    const int ok[] = {200};
+    rcv_start(&rv, ok, 1);
+    char rule[40];
+    make_rule(&ws, &rv, "\"kind\":\"deal_moved_back\",\"filter\":{\"amount_min\":1000}", rule);
+    send_ok(&ws, "PUT", "/v1/deals/b1",
+            "{\"name\":\"B1\",\"amount\":2000,\"stage\":\"opportunity\",\"owner\":\"ann\"}");
+    send_ok(&ws, "PUT", "/v1/deals/b2", "{\"name\":\"B2\",\"amount\":500,\"stage\":\"proposal\",\"owner\":\"ann\"}");
+    send_ok(&ws, "PUT", "/v1/deals/b1", "{\"name\":\"B1\",\"stage\":\"proposal\"}"); /* forward */
+    ck_assert_int_eq(evaluate_total(&ws, rule), 0);
+    send_ok(&ws, "PUT", "/v1/deals/b1", "{\"name\":\"B1\",\"stage\":\"opportunity\"}"); /* back */
+    send_ok(&ws, "PUT", "/v1/deals/b2", "{\"name\":\"B2\",\"stage\":\"opportunity\"}"); /* back, under amount_min */
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
+    api_resp *r = api_get("/v1/alerts?deal=b1", ws.read);
+    const json_t *a = json_array_get(json_object_get(r->json, "items"), 0);
+    ck_assert_str_eq(str(json_object_get(a, "data"), "from_stage"), "proposal");
+    ck_assert_str_eq(str(json_object_get(a, "data"), "to_stage"), "opportunity");
+    api_resp_free(r);
+    /* lost, then reopened: not a move back */
+    send_ok(&ws, "PUT", "/v1/deals/b1", "{\"name\":\"B1\",\"stage\":\"closed_lost\",\"lost_reason\":\"Price\"}");
+    send_ok(&ws, "PUT", "/v1/deals/b1", "{\"name\":\"B1\",\"stage\":\"proposal\"}");
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
+    rcv_wait(&rv, 1);
+    rcv_stop(&rv);
+}
+END_TEST
+
+/* An escalation as POST /v1/routing/escalations records it (test_leads.c
+ * covers that route; here the row is written directly, 31 minutes after a
+ * routing nobody acted on). */
+START_TEST(routing_escalation_raised_once)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    crm(&ws);
+    api_resp_free(api_send_json("PUT", "/v1/leads/l1", ws.write, "{\"email\":\"l1@initech.example\"}"));
+    receiver rv;
+    const int ok[] = {200};
+    rcv_start(&rv, ok, 1);
+    char rule[40];
+    make_rule(&ws, &rv, "\"kind\":\"routing_escalation\",\"filter\":{\"owner\":[\"ann\"]}", rule);
+    PGconn *pg = PQconnectdb(api_db_url());
+    ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+    const char *p[] = {ws.id};
+    PGresult *res = PQexecParams(pg,
+                                 "INSERT INTO lead_assignments (workspace_id, lead_id, route_to, assignee, routed_at,"
+                                 " escalate_minutes, escalated_at, escalated_to) VALUES"
+                                 " ($1, 'l1', 'ann', 'ann', now() - interval '31 minutes', 30, now(), 'mia'),"
+                                 " ($1, 'l1', 'bob', 'bob', now() - interval '31 minutes', 30, now(), 'mia')",
+                                 1, NULL, p, NULL, NULL, 0);
+    ck_assert_int_eq(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    PQfinish(pg);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1); /* Ann's; Bob's is outside the filter */
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
+    api_resp *r = api_get("/v1/alerts?rep=ann", ws.read);
+    const json_t *a = json_array_get(json_object_get(r->json, "items"), 0);
+    ck_assert_str_eq(str(a, "lead_id"), "l1");
+    ck_assert_str_eq(str(json_object_get(a, "data"), "escalated_to"), "mia");
+    api_resp_free(r);
+    rcv_wait(&rv, 1);
+    rcv_stop(&rv);
+}
+END_TEST
+
+/* ---- more than one instance ---- */
+
+typedef struct {
+    const char *base, *key;
+    long long raised;
+    int errors;
+} eval_run;
+
+static void *eval_thread(void *arg)
+{
+    eval_run *e = arg;
+    for (int i = 0; i < 4; i++) {
+        api_resp *r = api_req_at(e->base, "POST", "/v1/alerts/evaluate", e->key, NULL, NULL, 0, NULL);
+        if (r->status == 200)
+            e->raised += inum(r->json, "raised");
+        else
+            e->errors++;
+        api_resp_free(r);
+    }
+    return NULL;
+}
+
+static void stop_server(pid_t pid, int sig)
+{
+    kill(pid, sig);
+    int st = 0;
+    waitpid(pid, &st, 0);
+}
+
+START_TEST(two_instances_raise_and_deliver_each_occurrence_once)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    crm(&ws);
+    for (int i = 0; i < 6; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "s%d", i);
+        stale_deal_put(&ws, id, "ann", -30);
+    }
+    receiver rv;
+    const int ok[] = {200};
+    rcv_start(&rv, ok, 1);
+    char rule[40];
+    make_rule(&ws, &rv, "\"kind\":\"stale_deal\"", rule);
+    /* a second revopsd on the same database: its senders and the shared
+     * server's (two each) claim from one outbox */
+    int port = api_free_port();
+    const char *args[] = {"--alert-retry-base-ms", "200", NULL};
+    pid_t b = api_spawn_server(api_db_url(), port, args);
+    ck_assert(api_wait_healthy(port, 15000));
+    char base_b[64];
+    snprintf(base_b, sizeof base_b, "http://127.0.0.1:%d", port);
+    eval_run e[2] = {{api_base(), ws.admin, 0, 0}, {base_b, ws.admin, 0, 0}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&th[i], NULL, eval_thread, &e[i]);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    ck_assert_int_eq(e[0].errors + e[1].errors, 0);
+    /* eight evaluations at once (and maybe a scheduler pass), six occurrences */
+    ck_assert_int_le(e[0].raised + e[1].raised, 6);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 6);
+    rcv_wait(&rv, 6);
+    sleep_ms(800);
+    pthread_mutex_lock(&rv.mu);
+    ck_assert_int_eq(rv.calls, 6);
+    ck_assert_int_eq(rv.verified, 6);
+    for (int i = 0; i < 6; i++)
+        for (int j = i + 1; j < 6; j++)
+            ck_assert_str_ne(rv.ids[i], rv.ids[j]);
+    pthread_mutex_unlock(&rv.mu);
+    stop_server(b, SIGTERM);
+    rcv_stop(&rv);
+}
+END_TEST
+
+/* The key printed last by `revopsd keys create` on a private cluster. */
+static void cli_key(const char *url, char key[64])
+{
+    char cmd[1400], out[4096];
+    snprintf(cmd, sizeof cmd, "'%s' keys create --workspace killed --role admin --database-url '%s' 2>&1",
+             api_revopsd(), url);
+    ck_assert_int_eq(api_run(cmd, out, sizeof out), 0);
+    size_t ol = strlen(out);
+    while (ol && (out[ol - 1] == '\n' || out[ol - 1] == ' '))
+        out[--ol] = '\0';
+    const char *last = strrchr(out, '\n');
+    snprintf(key, 64, "%.63s", last ? last + 1 : out);
+}
+
+static void send_at(const char *base, const char *key, const char *method, const char *path, const char *body)
+{
+    api_resp *r = api_req_at(base, method, path, key, "application/json", body, strlen(body), NULL);
+    ck_assert_msg(r->status >= 200 && r->status < 300, "%s %s: %ld %s", method, path, r->status, r->body);
+    api_resp_free(r);
+}
+
+/* An instance SIGKILLed while its POST of a committed alert is in flight:
+ * its claim dies with its connection, and the next instance delivers. On a
+ * private cluster, so no other sender can take the delivery first. */
+START_TEST(sigkill_during_delivery_still_delivers)
+{
+    char dir[300], url[512], cmd[1400], out[4096], key[64];
+    snprintf(dir, sizeof dir, "%s/alerts-kill-pg", api_tmpdir());
+    ck_assert_int_eq(api_devdb("start", dir, url, sizeof url), 0);
+    snprintf(cmd, sizeof cmd, "'%s' migrate --database-url '%s' 2>&1", api_revopsd(), url);
+    ck_assert_int_eq(api_run(cmd, out, sizeof out), 0);
+    cli_key(url, key);
+    const char *args[] = {"--alert-retry-base-ms", "200", "--scheduler-interval", "0", NULL};
+    int port = api_free_port();
+    pid_t b = api_spawn_server(url, port, args);
+    ck_assert(api_wait_healthy(port, 15000));
+    char base[64];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    send_at(base, key, "PUT", "/v1/reps/ann", "{\"name\":\"Ann\",\"role\":\"ae\"}");
+    char at[11], body[600];
+    api_day(-20, at);
+    snprintf(body, sizeof body,
+             "{\"name\":\"k1\",\"amount\":900,\"stage\":\"proposal\",\"owner\":\"ann\",\"created_at\":\"%sT00:00:00Z\","
+             "\"as_of\":\"%sT00:00:00Z\"}",
+             at, at);
+    send_at(base, key, "PUT", "/v1/deals/k1", body);
+    receiver rv;
+    const int ok[] = {200};
+    rcv_start_slow(&rv, ok, 1, 3000); /* the first POST hangs 3 s: time to kill its sender */
+    snprintf(body, sizeof body,
+             "{\"name\":\"k\",\"kind\":\"stale_deal\",\"destinations\":[{\"url\":\"http://127.0.0.1:%d/h\"}]}",
+             rv.port);
+    api_resp *r = api_req_at(base, "POST", "/v1/alert-rules", key, "application/json", body, strlen(body), NULL);
+    ck_assert_status(r, 201);
+    snprintf(rv.secret, sizeof rv.secret, "%s",
+             str(json_array_get(json_object_get(r->json, "destinations"), 0), "secret"));
+    api_resp_free(r);
+    r = api_req_at(base, "POST", "/v1/alerts/evaluate", key, NULL, NULL, 0, NULL);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(inum(r->json, "raised"), 1);
+    api_resp_free(r);
+    rcv_wait(&rv, 1); /* instance B's POST is in the receiver */
+    stop_server(b, SIGKILL);
+    port = api_free_port();
+    pid_t c = api_spawn_server(url, port, args);
+    ck_assert(api_wait_healthy(port, 15000));
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    rcv_wait(&rv, 2);
+    json_t *d = NULL;
+    for (int i = 0; i < 100; i++) {
+        json_decref(d);
+        r = api_req_at(base, "GET", "/v1/alert-deliveries", key, NULL, NULL, 0, NULL);
+        d = json_incref(json_array_get(json_object_get(r->json, "items"), 0));
+        api_resp_free(r);
+        if (d && strcmp(str(d, "state"), "delivered") == 0)
+            break;
+        sleep_ms(50);
+    }
+    ck_assert_str_eq(str(d, "state"), "delivered");
+    ck_assert_int_eq(inum(d, "attempts"), 1); /* the killed attempt was never committed */
+    json_decref(d);
+    pthread_mutex_lock(&rv.mu);
+    ck_assert_str_eq(rv.ids[0], rv.ids[1]); /* the same message: the receiver dedupes */
+    ck_assert_int_eq(rv.verified, 2);
+    pthread_mutex_unlock(&rv.mu);
+    stop_server(c, SIGTERM);
+    rcv_stop(&rv);
+    api_devdb("stop", dir, NULL, 0);
+}
+END_TEST
+
+Suite *alerts_suite(void)
+{
+    Suite *s = suite_create("alerts");
+    TCase *t = tcase_create("alerts");
+    tcase_set_timeout(t, 60);
+    tcase_add_test(t, signature_test_vector);
+    tcase_add_test(t, rule_documents_roles_and_isolation);
+    tcase_add_test(t, stale_deal_raised_once_and_delivered_signed);
+    tcase_add_test(t, push_retried_after_500_once_more);
+    tcase_add_test(t, gone_disables_the_destination);
+    tcase_add_test(t, renewal_reminder_windows);
+    tcase_add_test(t, routing_escalation_raised_once);
+    tcase_add_test(t, deal_moved_back_raised_once);
+    tcase_add_test(t, two_instances_raise_and_deliver_each_occurrence_once);
+    tcase_add_test(t, sigkill_during_delivery_still_delivers);
+    suite_add_tcase(s, t);
+    return s;
+}
