@@ -7,7 +7,7 @@ import { waterfall, funnel, band, tornado } from './charts.js';
 // The period a page opens on: the one GET /v1/dashboard answers for without
 // ?period= (the latest period with data when the current one has none).
 let defaultPeriod = null;
-async function periodOf(params) {
+export async function periodOf(params) {
   if (params.get('period')) return params.get('period');
   if (!defaultPeriod) defaultPeriod = (await get('/v1/dashboard')).period;
   return defaultPeriod;

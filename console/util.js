@@ -105,8 +105,13 @@ export function table(caption, columns, rows, opts = {}) {
 
 export function loading(text = 'Loading…') { return h('p', { class: 'loading', role: 'status' }, text); }
 
+// A refused request as the API said it: the problem's detail, and each
+// offending field with its message when the problem lists them.
 export function errorBox(e) {
-  return h('p', { class: 'error', role: 'alert' }, e instanceof ApiError ? `${e.message} (HTTP ${e.status})` : String(e.message || e));
+  const errs = e instanceof ApiError && e.problem && Array.isArray(e.problem.errors) ? e.problem.errors : [];
+  return h('div', { class: 'error', role: 'alert', 'data-problem-status': e instanceof ApiError ? String(e.status) : null },
+    h('p', { 'data-problem': 'detail' }, e instanceof ApiError ? `${e.message} (HTTP ${e.status})` : String(e.message || e)),
+    errs.length ? h('ul', {}, errs.map((x) => h('li', { 'data-problem-field': x.field }, `${x.field}: ${x.message}`))) : null);
 }
 
 export function announce(text) {

@@ -87,6 +87,8 @@ static const option_row options[] = {
      "nominal delay before an alert delivery's first retry; it doubles up to 512 times this, 12 retries"},
     {"alert-timeout-ms", "REVOPS_ALERT_TIMEOUT_MS", OPT_INT, OFF(alert_timeout_ms), "10000",
      "HTTP deadline of one alert delivery attempt (connect and answer)"},
+    {"alert-on-write", "REVOPS_ALERT_ON_WRITE", OPT_BOOL, OFF(alert_on_write), "1",
+     "1 to evaluate a workspace's alert rules right after its writes (and every scheduler pass), 0 for the pass only"},
 };
 #define NOPTIONS (sizeof options / sizeof options[0])
 

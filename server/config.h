@@ -42,6 +42,7 @@ typedef struct {
     int alert_senders;       /* REVOPS_ALERT_SENDERS threads delivering alert webhooks; 0 = none here */
     int alert_retry_base_ms; /* REVOPS_ALERT_RETRY_BASE_MS first retry's nominal delay (docs/alerts.md) */
     int alert_timeout_ms;    /* REVOPS_ALERT_TIMEOUT_MS one delivery attempt's HTTP deadline */
+    bool alert_on_write;     /* REVOPS_ALERT_ON_WRITE evaluate a workspace's rules right after its writes */
 } config;
 
 /* Defaults, then environment. */

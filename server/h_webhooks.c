@@ -10,6 +10,7 @@
 #include <microhttpd.h>
 
 #include "crm.h"
+#include "alerteval.h"
 #include "fccache.h"
 #include "handlers.h"
 #include "jsonv.h"
@@ -651,6 +652,7 @@ static void ingest(http_req *rq, db_conn *db, const endpoint *ep, const char *id
     if (sync) {
         /* applied and committed: the route is public, so http.c does not know the workspace */
         fccache_touch(ep->workspace_id);
+        alerteval_touch(ep->workspace_id);
         reply_outcomes(rq, r, 0, events);
         PQclear(r);
         return;

@@ -23,6 +23,7 @@
 #include "jsonv.h"
 #include "log.h"
 #include "prom.h"
+#include "alerteval.h"
 #include "fccache.h"
 #include "respcache.h"
 #include "ratelimit.h"
@@ -1081,8 +1082,10 @@ static void dispatch(http_req *rq)
         /* its cached reads may be stale now; a public route (a webhook)
          * knows no workspace here: all are dropped */
         respcache_bump_workspace(rq->auth.workspace_id);
-        if (!(rq->route->flags & ROUTE_DERIVED) && rq->auth.workspace_id[0])
-            fccache_touch(rq->auth.workspace_id); /* the forecast engine's learned inputs too */
+        if (!(rq->route->flags & ROUTE_DERIVED) && rq->auth.workspace_id[0]) {
+            fccache_touch(rq->auth.workspace_id);   /* the forecast engine's learned inputs too */
+            alerteval_touch(rq->auth.workspace_id); /* and its alert rules may have become true */
+        }
     }
 }
 

@@ -17,6 +17,7 @@
 #include "jobs.h"
 #include "fccache.h"
 #include "respcache.h"
+#include "alerteval.h"
 #include "alertsend.h"
 #include "whapply.h"
 
@@ -173,6 +174,8 @@ static int cmd_serve(config *cfg, int argc, char **argv)
     jobs *esc = jobs_start_escalations(pool, cfg->escalation_interval);
     if (whapply_start(cfg) != 0)
         log_warn("serve", "webhook appliers did not all start: stored events wait for another instance");
+    if (alerteval_start(cfg) != 0)
+        log_warn("serve", "no alert evaluation after writes: rules are evaluated by the scheduler's pass");
     if (alertsend_start(cfg) != 0)
         log_warn("serve", "alert senders did not all start: the outbox waits for another instance");
     if (refresh_start(pool) != 0)
@@ -185,6 +188,7 @@ static int cmd_serve(config *cfg, int argc, char **argv)
     whapply_stop();
     jobs_stop(esc);
     jobs_stop(bg);
+    alerteval_stop();
     alertsend_stop(); /* after the scheduler: its last pass may have raised alerts */
     respcache_clear();
     fccache_clear();

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "db.h"
+#include "alerteval.h"
 #include "fccache.h"
 #include "leadcheck.h"
 #include "log.h"
@@ -72,6 +73,7 @@ static void touch_workspaces(const char *list)
             memcpy(ws, p, n);
             ws[n] = '\0';
             fccache_touch(ws);
+            alerteval_touch(ws);
         }
         p += n;
     }

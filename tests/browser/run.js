@@ -11,12 +11,15 @@ const fs = require('fs');
 const net = require('net');
 const path = require('path');
 const puppeteer = require('puppeteer-core');
+const { tab, client } = require('./tab.js');
 
 const REVOPSD = path.resolve(process.env.REVOPSD || 'build/revopsd');
 const OUT = path.resolve(process.env.OUT || 'build/browser');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const PAGES = ['forecast', 'dashboard', 'pipeline', 'funnel', 'plans', 'data'];
-const WRITE_CONTROLS = '.write-control, .admin-control, [data-control="run-forecast"], [data-control="take-snapshots"], [data-control="replay"], [data-control="create-key"], [data-control="plan"]';
+const PAGES = ['forecast', 'dashboard', 'pipeline', 'funnel', 'plans', 'capacity', 'territories', 'import', 'data'];
+// the pages with a suite of their own (t_NAME.js), each run in a tab of its own
+const SUITES = ['capacity', 'territories', 'import'];
+const WRITE_CONTROLS = '.write-control, .admin-control, [data-control="run-forecast"], [data-control="take-snapshots"], [data-control="replay"], [data-control="create-key"], [data-control="plan"], [data-control="territory-create"], [data-control="territory-apply"], [data-control="import"]';
 
 let passed = 0, failed = 0;
 const failures = [];
@@ -48,6 +51,12 @@ async function main() {
     console.log(`browser: demo loaded in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const keys = {};
     for (const role of ['admin', 'write', 'read']) keys[role] = cli('keys', 'create', '--workspace', 'demo', '--role', role, '--name', `browser ${role}`).trim().split('\n').pop();
+    // the import page writes into workspaces of its own: one the console imports into, one the
+    // test sends the same request to (the report must be the same), neither touching the demo
+    const other = (ws, role) => cli('keys', 'create', '--workspace', ws, '--role', role, '--name', `browser ${ws} ${role}`).trim().split('\n').pop();
+    keys.import_write = other('browser-import', 'write');
+    keys.import_read = other('browser-import', 'read');
+    keys.check_write = other('browser-import-check', 'write');
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     // the machine is shared: the trend (a rebuilt pipeline each Monday) can take a minute under
@@ -202,6 +211,20 @@ async function main() {
       const ctl = await page.$$eval(WRITE_CONTROLS, (els) => els.map((e) => e.outerHTML.slice(0, 80)));
       check(ctl.length === 0, `a read key sees no write control on ${name}: ${ctl.join(' ')}`);
       await page.screenshot({ path: path.join(OUT, `${name}-read.png`), fullPage: true });
+    }
+
+    // ---- the page suites: each in its own tab (its own sessionStorage) ----
+    const api = client(base, keys);
+    for (const name of SUITES) {
+      const t = await tab(browser, base, keys);
+      try {
+        await require(`./t_${name}.js`)({ t, api, check, OUT, keys });
+      } catch (e) {
+        check(false, `${name} suite: ${e.stack || e}`);
+        await t.page.screenshot({ path: path.join(OUT, `${name}-failure.png`), fullPage: true }).catch(() => {});
+      } finally {
+        await t.page.close();
+      }
     }
 
     // ---- signing out forgets the key ----
