@@ -500,6 +500,14 @@ static json_t *lead_delete_op(const build *b, const char *id, const char *at)
     return json_pack("{s:s, s:s, s:s, s:s}", "op", "lead_delete", "id", id, "at", at, "origin", b->ep->source);
 }
 
+/* A contact linked to (or unlinked from) a deal: leads.deals, the link the
+ * lead funnel and attribution follow. */
+static json_t *lead_link_op(const build *b, const char *lead, const char *deal, const json_t *removed, const char *at)
+{
+    return json_pack("{s:s, s:s, s:s, s:b, s:s, s:s}", "op", "lead_link", "id", lead, "deal", deal, "remove",
+                     json_is_true(removed), "at", at, "origin", b->ep->source);
+}
+
 static void hubspot_contact(build *b, const json_t *p, const char *type, const char *kind, char *id, const char *at,
                             json_t *ops)
 {
@@ -530,9 +538,17 @@ static void hubspot_contact(build *b, const json_t *p, const char *type, const c
     } else if (strcmp(kind, "associationChange") == 0) {
         const char *atype = json_string_value(json_object_get(p, "associationType"));
         char company[201], from[201];
+        if (atype && strcmp(atype, "CONTACT_TO_DEAL") == 0 &&
+            id_of(json_object_get(p, "toObjectId"), company, sizeof company)) {
+            if (id_of(json_object_get(p, "fromObjectId"), from, sizeof from))
+                snprintf(id, 201, "%s", from);
+            json_array_append_new(ops, lead_link_op(b, id, company, json_object_get(p, "associationRemoved"), at));
+            return;
+        }
         if (!atype || strcmp(atype, "CONTACT_TO_COMPANY") != 0 ||
             !id_of(json_object_get(p, "toObjectId"), company, sizeof company)) {
-            snprintf(b->note, sizeof b->note, "ignored: only CONTACT_TO_COMPANY associations are kept for contacts");
+            snprintf(b->note, sizeof b->note,
+                     "ignored: only CONTACT_TO_COMPANY and CONTACT_TO_DEAL associations are kept for contacts");
             return;
         }
         if (id_of(json_object_get(p, "fromObjectId"), from, sizeof from))
@@ -620,9 +636,20 @@ static void hubspot_event(build *b, const json_t *p, json_t *ev, json_t *ops)
     } else if (strcmp(kind, "associationChange") == 0) {
         const char *atype = json_string_value(json_object_get(p, "associationType"));
         char company[201];
+        char contact[201], deal[201];
+        if (atype && strcmp(atype, "DEAL_TO_CONTACT") == 0 &&
+            id_of(json_object_get(p, "toObjectId"), contact, sizeof contact)) {
+            /* the deal's side of a contact link: the lead's deals (the contact's side,
+             * CONTACT_TO_DEAL, says the same; applying both changes nothing twice) */
+            if (!id_of(json_object_get(p, "fromObjectId"), deal, sizeof deal))
+                snprintf(deal, sizeof deal, "%s", id);
+            json_array_append_new(ops, lead_link_op(b, contact, deal, json_object_get(p, "associationRemoved"), at));
+            return;
+        }
         if (!atype || strcmp(atype, "DEAL_TO_COMPANY") != 0 ||
             !id_of(json_object_get(p, "toObjectId"), company, sizeof company)) {
-            snprintf(b->note, sizeof b->note, "ignored: only DEAL_TO_COMPANY associations are kept");
+            snprintf(b->note, sizeof b->note,
+                     "ignored: only DEAL_TO_COMPANY and DEAL_TO_CONTACT associations are kept");
             return;
         }
         char from[201];

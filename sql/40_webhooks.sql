@@ -32,7 +32,7 @@ DECLARE
     r text;
     results text[] := '{}';
 BEGIN
-    IF ops -> 0 ->> 'op' IN ('lead_apply', 'lead_delete') THEN -- a HubSpot contact's (sql/74_leads.sql)
+    IF ops -> 0 ->> 'op' IN ('lead_apply', 'lead_delete', 'lead_link') THEN -- a HubSpot contact's (sql/74_leads.sql)
         SELECT a.status, a.detail INTO status, detail FROM lead_webhook_ops(ws, ops) a;
         RETURN;
     END IF;

@@ -345,7 +345,8 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- HubSpot contact events (issue 19): the ops whadapt.c makes of them,
--- lead_apply {id, patch, at, origin} and lead_delete {id, at, origin},
+-- lead_apply {id, patch, at, origin}, lead_delete {id, at, origin} and
+-- lead_link {id, deal, remove, at, origin} (contact-deal associations),
 -- applied under the event-time rule: a change older than the lead's deletion
 -- is stale (recorded, not applied: a late event never brings a deleted
 -- contact back; contact.restore does), a deletion older than the lead's last
@@ -407,6 +408,21 @@ BEGIN
                          || jsonb_build_array(jsonb_build_array(ws, o ->> 'id')))::text, true);
                 END IF;
             END IF;
+        ELSIF o ->> 'op' = 'lead_link' THEN
+            -- a set operation on leads.deals: links to different deals commute, so
+            -- one older than the field's last change is applied at that change's
+            -- time rather than lost as stale (an add and a remove of the same deal
+            -- out of order is the case this gets wrong: the later-arriving wins)
+            IF l.external_id IS NOT NULL AND l.deleted_at IS NOT NULL AND l.deleted_at > at THEN
+                r := 'stale';
+            ELSE
+                patch := jsonb_build_object('deals',
+                    CASE WHEN (o ->> 'remove')::boolean THEN COALESCE(l.deals, '[]') - (o ->> 'deal')
+                         WHEN COALESCE(l.deals, '[]') ? (o ->> 'deal') THEN l.deals
+                         ELSE COALESCE(l.deals, '[]') || to_jsonb(o ->> 'deal') END);
+                r := lead_apply(ws, o ->> 'id', patch,
+                                GREATEST(at, (l.field_changed_at ->> 'deals')::timestamptz), o ->> 'origin');
+            END IF;
         ELSE
             RAISE EXCEPTION 'unknown lead op %', o ->> 'op';
         END IF;
@@ -431,7 +447,7 @@ DECLARE
 BEGIN
     FOR e IN SELECT w.id, w.ops FROM webhook_events w
              WHERE w.id = ANY (ids) AND w.workspace_id = ws AND w.status = 'pending'
-               AND w.ops -> 0 ->> 'op' IN ('lead_apply', 'lead_delete')
+               AND w.ops -> 0 ->> 'op' IN ('lead_apply', 'lead_delete', 'lead_link')
              ORDER BY w.object_id, w.occurred_at, w.seq LOOP
         BEGIN
             SELECT a.status, a.detail INTO st, dt FROM lead_webhook_ops(ws, e.ops) a;

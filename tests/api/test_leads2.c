@@ -263,6 +263,37 @@ START_TEST(hubspot_contacts_become_leads)
     json_decref(l);
     ck_assert_int_eq(assignments(&ws, "9001"), 1);
 
+    /* associations: the contact's side and the deal's side link the lead to deals */
+    snprintf(body, sizeof body,
+             "[{\"eventId\":70,\"subscriptionId\":34,\"portalId\":771,\"occurredAt\":%lld,"
+             "\"subscriptionType\":\"contact.associationChange\",\"objectId\":9001,\"associationType\":"
+             "\"CONTACT_TO_DEAL\",\"fromObjectId\":9001,\"toObjectId\":5150,\"associationRemoved\":false},"
+             "{\"eventId\":71,\"subscriptionId\":35,\"portalId\":771,\"occurredAt\":%lld,"
+             "\"subscriptionType\":\"deal.associationChange\",\"objectId\":777,\"associationType\":"
+             "\"DEAL_TO_CONTACT\",\"fromObjectId\":777,\"toObjectId\":9001,\"associationRemoved\":false}]",
+             t0 + 12000, t0 + 12000);
+    r = deliver(ep, body);
+    ck_assert_int_eq(num(json_object_get(r->json, "counts"), "applied"), 2);
+    api_resp_free(r);
+    l = get_lead(&ws, "9001", 200);
+    ck_assert_int_eq(json_array_size(json_object_get(l, "deals")), 2);
+    json_decref(l);
+    /* unlinked later; the same unlink redelivered under another event id changes nothing */
+    for (int k = 0; k < 2; k++) {
+        snprintf(body, sizeof body,
+                 "[{\"eventId\":%d,\"subscriptionId\":34,\"portalId\":771,\"occurredAt\":%lld,"
+                 "\"subscriptionType\":\"contact.associationChange\",\"objectId\":9001,\"associationType\":"
+                 "\"CONTACT_TO_DEAL\",\"fromObjectId\":9001,\"toObjectId\":5150,\"associationRemoved\":true}]",
+                 72 + k, t0 + 13000);
+        r = deliver(ep, body);
+        ck_assert_int_eq(num(json_object_get(r->json, "counts"), "applied"), 1);
+        api_resp_free(r);
+    }
+    l = get_lead(&ws, "9001", 200);
+    ck_assert_int_eq(json_array_size(json_object_get(l, "deals")), 1);
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(l, "deals"), 0)), "777");
+    json_decref(l);
+
     /* a deal and a contact with the same HubSpot id are two objects */
     snprintf(body, sizeof body,
              "[{\"eventId\":50,\"subscriptionId\":32,\"portalId\":771,\"occurredAt\":%lld,"
