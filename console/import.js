@@ -54,12 +54,16 @@ function previewTable(pv) {
     h('tbody', {}, pv.rows.map((r, i) => h('tr', { 'data-row': String(i + 1) }, h('td', { class: 'num' }, String(i + 1)), r.map((v) => h('td', {}, v))))));
 }
 
-// Column -> target inputs: the column's own name by default (the API's rule
-// for an unmapped column); "a, b" feeds two targets.
+// A CRM export's header as a field name: "Close Date" -> close_date (the
+// API's fields are lower case with underscores; an unmapped column would go
+// to the field of its exact name, which "Stage" is not).
+const suggest = (c) => c.trim().toLowerCase().replace(/[^a-z0-9.]+/g, '_').replace(/^_+|_+$/g, '') || c;
+
+// Column -> target inputs, suggested from the column's name; "a, b" feeds two targets.
 function mappingEditor(columns) {
   return h('div', { class: 'mapping', 'data-control': 'import-mapping' },
-    h('p', { class: 'note' }, 'Each column goes to the field named here (id, a field of the object, custom.KEY, product or stage_date.STAGE for deals; several separated by commas). Left as it is, a column goes to the field of its own name.'),
-    h('div', { class: 'toolbar' }, columns.map((c) => h('label', {}, `${c} → `, h('input', { 'data-column': c, value: c, size: String(Math.max(8, c.length + 2)), spellcheck: 'false' })))));
+    h('p', { class: 'note' }, 'Each column goes to the field named here (id, a field of the object, custom.KEY, product or stage_date.STAGE for deals; several separated by commas). The suggestion is the column\'s name in lower case with _ between words; the API names a target that is not a field.'),
+    h('div', { class: 'toolbar' }, columns.map((c) => h('label', {}, `${c} → `, h('input', { 'data-column': c, value: suggest(c), size: String(Math.max(8, c.length + 2)), spellcheck: 'false' })))));
 }
 
 function mappingOf(box) {

@@ -37,6 +37,8 @@ module.exports = async function imports({ t, api, check, OUT }) {
     `import: the preview shows the file's rows, quoted fields unquoted (${preview.length - 1} rows; ${preview[7]})`);
   await page.screenshot({ path: path.join(OUT, 'import-preview.png'), fullPage: true });
 
+  const suggested = await page.$$eval('[data-control="import-mapping"] input[data-column]', (els) => els.map((e) => `${e.dataset.column}=${e.value}`));
+  check(JSON.stringify(suggested) === JSON.stringify(['Opportunity=opportunity', 'Stage=stage', 'Value=value', 'Product=product']), `import: targets suggested from the header (${suggested})`);
   const setMap = (col, v) => page.$eval(`[data-control="import-mapping"] input[data-column="${col}"]`, (e, x) => { e.value = x; }, v);
   const submit = async () => { t.problems.length = 0; await page.click('form[data-control="import"] button[type=submit]'); };
   const base = { object: 'deals', format: 'csv', data: CSV };
@@ -46,7 +48,7 @@ module.exports = async function imports({ t, api, check, OUT }) {
   await setMap('Value', 'worth');
   await submit();
   const shown = await t.problem('#import-result');
-  const badReq = { ...base, mapping: { Opportunity: ['id', 'name'], Value: 'worth' } };
+  const badReq = { ...base, mapping: { Opportunity: ['id', 'name'], Stage: 'stage', Value: 'worth', Product: 'product' } };
   const bad = await api.post('/v1/imports', badReq, 'check_write');
   check(bad.status === 422 && shown.status === '422' && shown.detail === `${bad.body.detail} (HTTP 422)`, `import: a bad mapping shows the API's detail (${shown.detail})`);
   const want = (bad.body.errors || []).map((e) => e.field).sort();
@@ -54,10 +56,8 @@ module.exports = async function imports({ t, api, check, OUT }) {
   check((await api.get('/v1/deals?limit=10', 'import_read')).body.items.length === 0, 'import: a refused import writes nothing');
 
   // the import: the same report as the API's for the same request
-  // the file's column names are not the API's field names (Stage, Product): mapped here
-  await setMap('Stage', 'stage');
+  // Stage and Product as suggested; Value is the amount
   await setMap('Value', 'amount');
-  await setMap('Product', 'product');
   await page.$eval('form[data-control="import"] textarea[name="options"]', (e) => { e.value = '{"price_list": {"GTX Pro": 4821}}'; });
   await submit();
   await page.waitForSelector('#import-result [data-figure="import.rows"]', { timeout: 60000 });
