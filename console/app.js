@@ -3,11 +3,13 @@ import { session, get, h, route, errorBox, setCurrency } from './util.js';
 import { pages as basePages } from './pages.js';
 import { capacityPage } from './capacity.js';
 import { territoryPage } from './territory.js';
+import { alertsPage } from './alerts.js';
 
 // The pages of the nav (index.html); the planning pages live in their own files.
 const pages = { ...basePages,
   capacity: { title: 'Capacity', render: capacityPage },
-  territories: { title: 'Territories', render: territoryPage } };
+  territories: { title: 'Territories', render: territoryPage },
+  alerts: { title: 'Alerts', render: alertsPage } };
 
 const $ = (id) => document.getElementById(id);
 

@@ -49,7 +49,8 @@ START_TEST(files_embedded_same_origin_only)
                  {"index.html", "text/html"},
                  {"capacity.js", "text/javascript"},
                  {"bars.js", "text/javascript"},
-                 {"territory.js", "text/javascript"}};
+                 {"territory.js", "text/javascript"},
+                 {"alerts.js", "text/javascript"}};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[64];
         snprintf(path, sizeof path, "/console/%s", files[i].name);
