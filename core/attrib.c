@@ -155,3 +155,18 @@ attrib_advice attrib_recommend(long closed_won_last_year, bool opp_creation_trac
     return (attrib_advice){"u_shaped", ATTRIB_U_SHAPED,
                            "start with U-shaped; move to W-shaped once deals link to the leads they came from"};
 }
+
+bool attrib_cac(int64_t spend_cents, int64_t parts, int64_t *cac_cents)
+{
+    if (parts <= 0)
+        return false;
+    /* 128 bits: spend (up to 1e17 cents) x 1e12 parts would overflow 64 */
+    __int128 num = (__int128)spend_cents * ATTRIB_CUSTOMER_PARTS;
+    __int128 q = num / parts, r = num % parts;
+    if (r < 0)
+        r = -r;
+    if (2 * r >= parts)
+        q += num < 0 ? -1 : 1;
+    *cac_cents = (int64_t)q;
+    return true;
+}

@@ -71,4 +71,14 @@ typedef struct {
 } attrib_advice;
 attrib_advice attrib_recommend(long closed_won_last_year, bool opp_creation_tracked);
 
+/* CAC by channel (issue 19, docs/metrics.md "CAC by channel"): each new
+ * customer is one unit of ATTRIB_CUSTOMER_PARTS shared over its path's
+ * touches by attrib_allocate, so a channel's attributed new customers are
+ * parts / ATTRIB_CUSTOMER_PARTS, fractional but exact enough that
+ * spend / customers rounds to the cent as with exact fractions. */
+#define ATTRIB_CUSTOMER_PARTS 1000000000000LL
+/* CAC = spend_cents / (parts / ATTRIB_CUSTOMER_PARTS), rounded half away
+ * from zero to the cent. false when parts <= 0 (no attributed customer). */
+bool attrib_cac(int64_t spend_cents, int64_t parts, int64_t *cac_cents);
+
 #endif

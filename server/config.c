@@ -65,6 +65,8 @@ static const option_row options[] = {
      "1 to write one JSON line per request to stderr, 0 not to"},
     {"scheduler-interval", "REVOPS_SCHEDULER_INTERVAL", OPT_INT, OFF(scheduler_interval), "60",
      "seconds between scheduled-snapshot checks; 0 turns the scheduler off"},
+    {"escalation-interval", "REVOPS_ESCALATION_INTERVAL", OPT_INT, OFF(escalation_interval), "30",
+     "seconds between lead routing escalation passes; 0 turns them off"},
     {"rate-limit", "REVOPS_RATE_LIMIT", OPT_INT, OFF(rate_limit), "0",
      "requests per second per API key on this instance (429 above); 0 = no limit"},
     {"rate-burst", "REVOPS_RATE_BURST", OPT_INT, OFF(rate_burst), "0",

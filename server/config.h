@@ -31,6 +31,7 @@ typedef struct {
     int shutdown_grace;      /* REVOPS_SHUTDOWN_GRACE seconds to finish in-flight requests */
     bool access_log;         /* REVOPS_ACCESS_LOG=0 disables the per-request line */
     int scheduler_interval;  /* REVOPS_SCHEDULER_INTERVAL seconds between scheduler ticks; 0 = off */
+    int escalation_interval; /* REVOPS_ESCALATION_INTERVAL seconds between escalation passes; 0 = off */
     int rate_limit;          /* REVOPS_RATE_LIMIT requests per second per API key, per instance; 0 = off */
     int rate_burst;          /* REVOPS_RATE_BURST requests a key may make at once; 0 = 2 x rate_limit */
     int webhook_appliers;    /* REVOPS_WEBHOOK_APPLIERS threads applying stored webhook events; 0 = none here */

@@ -38,7 +38,9 @@ typedef struct {
     long long max; /* TEXT: bytes; INT: max */
 } crm_field;
 
-typedef enum { CRM_DEALS, CRM_ACCOUNTS, CRM_REPS } crm_kind;
+/* CRM_LEADS: leads as an import target only (server/leadcheck.h crm_leads);
+ * crm_object_named and the /v1/deals|accounts|reps handlers never see it. */
+typedef enum { CRM_DEALS, CRM_ACCOUNTS, CRM_REPS, CRM_LEADS } crm_kind;
 
 typedef struct {
     crm_kind kind;

@@ -516,24 +516,37 @@ static bool read_asof_deals(asofhist *a, deal_index *x)
     return true;
 }
 
+/* Rows grouped by deal id (a deal's rows are consecutive): the deal of the
+ * current row, NULL when unknown; g->started on a group's first row. */
+typedef struct {
+    const char *id;
+    fcasof_deal *deal;
+    bool started;
+} deal_group;
+
+static fcasof_deal *group_deal(asofhist *a, const deal_index *x, const char *id, deal_group *g)
+{
+    g->started = !g->id || strcmp(id, g->id) != 0;
+    if (g->started) {
+        g->id = id;
+        long k = deal_find(x, id);
+        g->deal = k >= 0 ? &a->h.deals[k] : NULL;
+    }
+    return g->deal;
+}
+
 static bool read_asof_changes(asofhist *a, const deal_index *x, PGresult *r)
 {
     size_t n = (size_t)PQntuples(r);
     a->h.changes = malloc((n + 1) * sizeof *a->h.changes);
     if (!a->h.changes)
         return false;
-    fcasof_deal *cur = NULL;
-    const char *cur_id = NULL;
+    deal_group g = {0};
     for (size_t i = 0; i < n; i++) {
         int row = (int)i;
-        const char *id = PQgetvalue(r, row, 0);
-        if (!cur_id || strcmp(id, cur_id) != 0) { /* the next deal's group */
-            cur_id = id;
-            long k = deal_find(x, id);
-            cur = k >= 0 ? &a->h.deals[k] : NULL;
-            if (cur)
-                cur->first_change = a->h.nchanges;
-        }
+        fcasof_deal *cur = group_deal(a, x, PQgetvalue(r, row, 0), &g);
+        if (cur && g.started)
+            cur->first_change = a->h.nchanges;
         int f = field_code(PQgetvalue(r, row, 1));
         if (!cur || f < 0)
             continue;
@@ -557,18 +570,12 @@ static bool read_asof_entries(asofhist *a, const deal_index *x, PGresult *r)
     a->h.entries = malloc((n + 1) * sizeof *a->h.entries);
     if (!a->h.entries)
         return false;
-    fcasof_deal *cur = NULL;
-    const char *cur_id = NULL;
+    deal_group g = {0};
     for (size_t i = 0; i < n; i++) {
         int row = (int)i;
-        const char *id = PQgetvalue(r, row, 0);
-        if (!cur_id || strcmp(id, cur_id) != 0) {
-            cur_id = id;
-            long k = deal_find(x, id);
-            cur = k >= 0 ? &a->h.deals[k] : NULL;
-            if (cur)
-                cur->first_entry = a->h.nentries;
-        }
+        fcasof_deal *cur = group_deal(a, x, PQgetvalue(r, row, 0), &g);
+        if (cur && g.started)
+            cur->first_entry = a->h.nentries;
         if (!cur)
             continue;
         fcasof_entry *e = &a->h.entries[a->h.nentries++];

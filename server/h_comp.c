@@ -632,7 +632,7 @@ static const char *plan_rep_role(const char *role)
 static int stmt_load(stmt_ctx *c, app_err *err)
 {
     const json_t *reps = json_object_get(c->doc, "reps");
-    char *listed = json_dumps(reps ? reps : json_array(), JSON_COMPACT);
+    char *listed = reps ? json_dumps(reps, JSON_COMPACT) : strdup("[]");
     const char *role = json_string_value(json_object_get(c->doc, "role"));
     const char *rp[] = {c->ws, listed, plan_rep_role(role)};
     c->reps = listed ? db_query(c->db,

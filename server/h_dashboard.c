@@ -8,6 +8,7 @@
 
 #include "accuracy.h"
 #include "arrmove.h"
+#include "attrib.h"
 #include "caldate.h"
 #include "fcdata.h"
 #include "fcprep.h"
@@ -18,6 +19,7 @@
 #include "crm.h"
 #include "handlers.h"
 #include "jsonv.h"
+#include "leadscore.h"
 #include "log.h"
 #include "metrics.h"
 #include "refresh.h"
@@ -250,6 +252,167 @@ static json_t *sec_retention(dash_ctx *c)
     return ret;
 }
 
+/* ---- CAC by channel (issue 19; docs/metrics.md "CAC by channel") ---------------- */
+
+typedef struct {
+    char *channel;
+    money_t spend;
+    int64_t parts; /* attributed new customers x ATTRIB_CUSTOMER_PARTS */
+} chan_cac;
+
+static chan_cac *chan_of(chan_cac **cs, size_t *n, const char *channel)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp((*cs)[i].channel, channel) == 0)
+            return &(*cs)[i];
+    chan_cac *g = realloc(*cs, (*n + 1) * sizeof **cs);
+    if (!g)
+        return NULL;
+    *cs = g;
+    g[*n] = (chan_cac){.channel = strdup(channel)};
+    return &g[(*n)++];
+}
+
+/* One new customer's unit over its touches (rows a..b-1 of r: one deal). */
+static int cac_attribute(PGresult *r, int a, int b, attrib_model model, chan_cac **cs, size_t *n, long *unattributed)
+{
+    if (PQgetisnull(r, a, 6)) { /* no touch on its path */
+        (*unattributed)++;
+        return 0;
+    }
+    size_t k = (size_t)(b - a);
+    int64_t *at = calloc(k, sizeof *at), *parts = calloc(k, sizeof *parts);
+    int rc = at && parts ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < k; i++)
+        at[i] = atoll(PQgetvalue(r, a + (int)i, 6));
+    attrib_path p = {at,
+                     k,
+                     PQgetisnull(r, a, 2) ? 0 : atoll(PQgetvalue(r, a, 2)),
+                     atoll(PQgetvalue(r, a, 3)),
+                     PQgetisnull(r, a, 4) ? 0 : atoll(PQgetvalue(r, a, 4)),
+                     atoll(PQgetvalue(r, a, 1))};
+    if (rc == 0)
+        rc = attrib_allocate(model, &p, ATTRIB_CUSTOMER_PARTS, parts);
+    for (size_t i = 0; rc == 0 && i < k; i++) {
+        const char *ch = PQgetisnull(r, a + (int)i, 7) ? "(none)" : PQgetvalue(r, a + (int)i, 7);
+        chan_cac *g = chan_of(cs, n, ch);
+        if (!g)
+            rc = -1;
+        else
+            g->parts += parts[i];
+    }
+    free(at);
+    free(parts);
+    return rc;
+}
+
+/* efficiency.cac_by_channel: per channel, the period's S&M spend with that
+ * channel over the new customers attributed to it. 0, or -1 with c->err. */
+static int cac_by_channel(dash_ctx *c, json_t *eff)
+{
+    char types[512] = "{", sb[16], eb[16];
+    for (int t = 0; t < LS_ACT__COUNT; t++)
+        if (leadscore_is_touch(t))
+            snprintf(types + strlen(types), sizeof types - strlen(types), "%s%s", strlen(types) > 1 ? "," : "",
+                     leadscore_activity_name(t));
+    strcat(types, "}");
+    const char *p[] = {c->ws, caldate_format(c->P->start, sb, sizeof sb), caldate_format(c->P->end, eb, sizeof eb),
+                       types};
+    /* the new customers: deals won in the period that are their account's
+     * first won deal (a deal without an account is its own customer), with
+     * their touches up to the win (attribution_paths, sql/74_leads.sql) */
+    PGresult *r = db_query(
+        c->db,
+        "WITH nc AS (SELECT x.* FROM attribution_paths($1::uuid, $2::date, $3::date, 'revenue', $4::text[]) x"
+        "  JOIN deals d ON d.workspace_id = $1 AND d.external_id = x.deal_id"
+        "  WHERE d.account IS NULL OR NOT EXISTS (SELECT 1 FROM deals e WHERE e.workspace_id = $1"
+        "   AND e.account = d.account AND e.deleted_at IS NULL AND e.status = 'won'"
+        "   AND (e.closed_at < d.closed_at OR (e.closed_at = d.closed_at AND e.external_id < d.external_id))))"
+        " SELECT nc.deal_id, nc.end_at, nc.lead_created, nc.opp_created, nc.won_at, nc.linked, t.at, t.ch"
+        " FROM nc LEFT JOIN LATERAL unnest(nc.touch_at, nc.touch_channel) WITH ORDINALITY AS t(at, ch, k) ON true"
+        " ORDER BY nc.deal_id, t.k",
+        4, p, c->err);
+    if (!r)
+        return -1;
+    PGresult *s = db_query(c->db,
+                           "SELECT channel, sum(amount_cents) FROM spend WHERE workspace_id = $1"
+                           " AND category IN ('sales', 'marketing') AND period_start >= $2::date"
+                           " AND period_end <= $3::date AND COALESCE(channel, '') <> '' GROUP BY 1 ORDER BY 1",
+                           3, p, c->err);
+    char won[32];
+    if (!s ||
+        db_query_value(c->db,
+                       "SELECT count(*) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'won'"
+                       " AND closed_at >= now() - interval '365 days' AND closed_at <= now()",
+                       1, p, won, sizeof won, c->err) < 0) {
+        PQclear(r);
+        PQclear(s);
+        return -1;
+    }
+    /* the model: the seed's decision rule, as GET /v1/attribution applies it */
+    long customers = 0, linked = 0, unattributed = 0;
+    for (int i = 0; i < PQntuples(r); i++)
+        if (i == 0 || strcmp(PQgetvalue(r, i, 0), PQgetvalue(r, i - 1, 0)) != 0) {
+            customers++;
+            linked += strcmp(PQgetvalue(r, i, 5), "t") == 0;
+        }
+    attrib_advice adv = attrib_recommend(atol(won), customers > 0 && linked * 2 >= customers);
+    chan_cac *cs = NULL;
+    size_t n = 0;
+    int rc = 0;
+    for (int i = 0; i < PQntuples(s) && rc == 0; i++) {
+        chan_cac *g = chan_of(&cs, &n, PQgetvalue(s, i, 0));
+        if (!g)
+            rc = -1;
+        else
+            g->spend = strtoll(PQgetvalue(s, i, 1), NULL, 10);
+    }
+    for (int a = 0, b; a < PQntuples(r) && rc == 0; a = b) {
+        for (b = a + 1; b < PQntuples(r) && strcmp(PQgetvalue(r, b, 0), PQgetvalue(r, a, 0)) == 0; b++)
+            ;
+        rc = cac_attribute(r, a, b, adv.use, &cs, &n, &unattributed);
+    }
+    PQclear(r);
+    PQclear(s);
+    json_t *rows = json_array();
+    for (size_t i = 0; i < n; i++) {
+        /* channel order: a deterministic answer (insertion sort: a handful of channels) */
+        for (size_t j = i + 1; j < n; j++)
+            if (strcmp(cs[j].channel, cs[i].channel) < 0) {
+                chan_cac t = cs[i];
+                cs[i] = cs[j];
+                cs[j] = t;
+            }
+        int64_t cac = 0;
+        bool has = attrib_cac(cs[i].spend, cs[i].parts, &cac);
+        char why[300];
+        snprintf(why, sizeof why, "no new customer of the period is attributed to %.200s (CAC has no denominator)",
+                 cs[i].channel);
+        json_array_append_new(
+            rows, json_pack("{s:s, s:o, s:f, s:o, s:o}", "channel", cs[i].channel, "sm_spend", money_j(cs[i].spend),
+                            "new_customers", round((double)cs[i].parts / (double)ATTRIB_CUSTOMER_PARTS * 10000) / 10000,
+                            "cac", has ? money_j(cac) : json_null(), "why", has ? json_null() : json_string(why)));
+        free(cs[i].channel);
+    }
+    free(cs);
+    if (rc != 0) {
+        json_decref(rows);
+        app_err_set(c->err, ERR_INTERNAL, "could not attribute the new customers to channels");
+        return -1;
+    }
+    bool any = json_array_size(rows) > 0;
+    figure(c, eff, "efficiency", "cac_by_channel", any ? rows : json_null(),
+           "no S&M spend with a channel and no new customer with a touch in the period");
+    if (!any)
+        json_decref(rows);
+    explain(c, "cac_by_channel",
+            "per channel: S&M spend with that channel / the new customers attributed to it (each new customer "
+            "shared over its touches by the attribution model)",
+            json_pack("{s:s, s:I, s:I}", "model", attrib_model_name(adv.use), "new_customers", (json_int_t)customers,
+                      "unattributed_customers", (json_int_t)unattributed));
+    return 0;
+}
+
 /* ---- efficiency: CAC, LTV, LTV:CAC, payback, magic number, burn multiple ---- */
 static json_t *sec_efficiency(dash_ctx *c)
 {
@@ -333,6 +496,10 @@ static json_t *sec_efficiency(dash_ctx *c)
     signal(c, "cac_payback_months", &pb, why_pb, "CAC payback %.1f months (%s)", pb.value);
     signal(c, "magic_number", &magic, why_magic, "Magic number %.2f (%s)", magic.value);
     signal(c, "burn_multiple", &burn, why_burn, "Burn multiple %.2fx (%s)", burn.value);
+    if (cac_by_channel(c, eff) != 0) {
+        json_decref(eff);
+        return NULL;
+    }
     return eff;
 }
 
@@ -657,39 +824,84 @@ static int sec_accuracy(dash_ctx *c, json_t *forecast)
 }
 
 /* ---- conversion: cohorts that first reached a stage in the period (fractions) ---- */
-static json_t *sec_conversion(dash_ctx *c)
+
+/* The funnel's subjects (deals, or leads) as cohort events, from rows
+ * (subject, stage, day) ordered by subject. NULL with c->err. */
+static funnel_event *conversion_events(dash_ctx *c, const funnel_def *def, const char *sql, size_t *m, int *nsubjects)
 {
-    funnel_def def; /* the seed's stage keys, for the conversion cohorts */
-    funnel_default(&def);
     const char *pp[] = {c->ws};
-    PGresult *cr = db_query(c->db,
-                            /* ordered by deal: the dense deal index is counted here, not by a window */
-                            "SELECT h.deal_id, h.stage, to_char(h.entered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
-                            " FROM deal_stage_history h JOIN deals d ON d.workspace_id = h.workspace_id"
-                            "  AND d.external_id = h.deal_id WHERE h.workspace_id = $1 AND d.deleted_at IS NULL"
-                            " ORDER BY h.deal_id",
-                            1, pp, c->err);
+    PGresult *cr = db_query(c->db, sql, 1, pp, c->err);
     if (!cr)
         return NULL;
-    int ne = PQntuples(cr), ndeals = 0;
+    int ne = PQntuples(cr), n = 0;
     funnel_event *ev = calloc((size_t)ne + 1, sizeof *ev);
     if (!ev) {
         PQclear(cr);
         app_err_set(c->err, ERR_INTERNAL, "out of memory");
         return NULL;
     }
-    size_t m = 0;
+    *m = 0;
     for (int i = 0; i < ne; i++) {
-        int st = funnel_stage_index(&def, PQgetvalue(cr, i, 1));
+        int st = funnel_stage_index(def, PQgetvalue(cr, i, 1));
         if (i == 0 || strcmp(PQgetvalue(cr, i, 0), PQgetvalue(cr, i - 1, 0)) != 0)
-            ndeals++;
-        int deal = ndeals - 1;
+            n++;
+        int subject = n - 1;
         caldate_t day = INT32_MIN;
         if (st < 0 || (!PQgetisnull(cr, i, 2) && !caldate_parse(PQgetvalue(cr, i, 2), &day)))
             continue;
-        ev[m++] = (funnel_event){deal, st, day};
+        ev[(*m)++] = (funnel_event){subject, st, day};
     }
     PQclear(cr);
+    *nsubjects = n;
+    return ev;
+}
+
+/* Deals: their stage history (ordered by deal: the dense index is counted
+ * in conversion_events, not by a window). */
+#define CONVERSION_DEALS_SQL                                                                                           \
+    "SELECT h.deal_id, h.stage, to_char(h.entered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"                                \
+    " FROM deal_stage_history h JOIN deals d ON d.workspace_id = h.workspace_id"                                       \
+    "  AND d.external_id = h.deal_id WHERE h.workspace_id = $1 AND d.deleted_at IS NULL"                               \
+    " ORDER BY h.deal_id"
+
+/* Leads (docs/metrics.md "Conversion from leads"): every lifecycle stage a
+ * lead entered, the opportunity stage when a deal linked to it was created
+ * (the seed's "Opportunity Created: AE ... enters in CRM"), and the stages
+ * those deals entered after (closed_won with its date). */
+#define CONVERSION_LEADS_SQL                                                                                           \
+    "SELECT l.external_id, e.stage, to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM leads l"                       \
+    " CROSS JOIN LATERAL ("                                                                                            \
+    "  SELECT h.stage, h.entered_at AS at FROM lead_stage_history h"                                                   \
+    "   WHERE h.workspace_id = l.workspace_id AND h.lead_id = l.external_id"                                           \
+    "  UNION ALL SELECT 'opportunity', d.created_at FROM deals d"                                                      \
+    "   WHERE d.workspace_id = l.workspace_id AND l.deals ? d.external_id AND d.deleted_at IS NULL"                    \
+    "  UNION ALL SELECT h.stage, h.entered_at FROM deals d JOIN deal_stage_history h"                                  \
+    "   ON h.workspace_id = d.workspace_id AND h.deal_id = d.external_id"                                              \
+    "   WHERE d.workspace_id = l.workspace_id AND l.deals ? d.external_id AND d.deleted_at IS NULL) e"                 \
+    " WHERE l.workspace_id = $1 AND l.deleted_at IS NULL ORDER BY l.external_id"
+
+static json_t *sec_conversion(dash_ctx *c)
+{
+    funnel_def def; /* the seed's stage keys, for the conversion cohorts */
+    funnel_default(&def);
+    /* From leads when the workspace tracks them into the funnel: a lead that
+     * ever reached MQL. Else from the deals' stage history, as before leads. */
+    const char *pp[] = {c->ws};
+    char has[8];
+    if (db_query_value(
+            c->db,
+            "SELECT EXISTS (SELECT 1 FROM lead_stage_history h JOIN leads l ON l.workspace_id = h.workspace_id"
+            " AND l.external_id = h.lead_id WHERE h.workspace_id = $1 AND h.stage = 'mql'"
+            " AND l.deleted_at IS NULL)",
+            1, pp, has, sizeof has, c->err) < 0)
+        return NULL;
+    bool leads = strcmp(has, "t") == 0;
+    const char *subjects = leads ? "leads" : "deals", *subject = leads ? "lead" : "deal";
+    size_t m = 0;
+    int n = 0;
+    funnel_event *ev = conversion_events(c, &def, leads ? CONVERSION_LEADS_SQL : CONVERSION_DEALS_SQL, &m, &n);
+    if (!ev)
+        return NULL;
     static const struct {
         const char *name, *from, *to;
     } conv[] = {{"mql_to_sql", "mql", "sql"},
@@ -699,19 +911,22 @@ static json_t *sec_conversion(dash_ctx *c)
     json_t *conversion = json_object();
     for (size_t k = 0; k < sizeof conv / sizeof conv[0]; k++) {
         funnel_cohort co = {0};
-        int rc = funnel_cohort_conversion(&def, ev, m, ndeals, funnel_stage_index(&def, conv[k].from),
+        int rc = funnel_cohort_conversion(&def, ev, m, n, funnel_stage_index(&def, conv[k].from),
                                           funnel_stage_index(&def, conv[k].to), c->P->start, c->P->end, &co);
-        char why[120];
+        char why[120], how[200];
         if (rc != 0)
             snprintf(why, sizeof why, "the conversion %s -> %s could not be computed", conv[k].from, conv[k].to);
         else
-            snprintf(why, sizeof why, "no deal first reached %s in the period", conv[k].from);
+            snprintf(why, sizeof why, "no %s first reached %s in the period", subject, conv[k].from);
         figure(c, conversion, "conversion", conv[k].name, rc == 0 && co.entered > 0 ? frac_j(co.rate) : json_null(),
                why);
-        explain(c, conv[k].name,
-                "deals that first reached the first stage in the period and ever reached the second (a later stage, "
-                "not lost, counts as reached)",
-                json_pack("{s:I, s:I}", "entered", (json_int_t)co.entered, "converted", (json_int_t)co.converted));
+        snprintf(how, sizeof how,
+                 "%s that first reached the first stage in the period and ever reached the second (a later stage, "
+                 "not lost, counts as reached)",
+                 subjects);
+        explain(c, conv[k].name, how,
+                json_pack("{s:I, s:I, s:s}", "entered", (json_int_t)co.entered, "converted", (json_int_t)co.converted,
+                          "from", subjects));
     }
     free(ev);
     return conversion;

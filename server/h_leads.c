@@ -13,6 +13,7 @@
 #include "funneldoc.h"
 #include "handlers.h"
 #include "jsonv.h"
+#include "leadcheck.h"
 
 #define LEAD_BATCH_MAX 1000
 
@@ -24,26 +25,32 @@ static const char *const tier_values[] = {"A", "B", "C", "D", NULL};
     }
 
 /* Lead fields; email, deals are checked here (their shape is lead-only). */
+#define LEAD_FIELDS                                                                                                    \
+    LTXT("name", 500), LTXT("company", 500), LTXT("title", 500), LTXT("seniority", 200), LTXT("persona", 200),         \
+        LTXT("industry", 200), {"company_size", "company_size", CRM_INT, false, NULL, 100000000},                      \
+        LTXT("geography", 200), {"icp_tier", "icp_tier", CRM_ENUM, false, tier_values, 0},                             \
+        LTXT("original_source", 200), LTXT("latest_source", 200), LTXT("owner", 200), LTXT("account", 200),            \
+        {"lifecycle_stage", "lifecycle_stage", CRM_STAGE, false, NULL, 0}, LTXT("rejection_reason", 1000),             \
+        {"created_at", "created_at", CRM_TS, false, NULL, 0},                                                          \
+    {                                                                                                                  \
+        "custom", "custom", CRM_OBJECT, false, NULL, 0                                                                 \
+    }
+
 static const crm_field lead_fields[] = {
-    LTXT("name", 500),
-    LTXT("company", 500),
-    LTXT("title", 500),
-    LTXT("seniority", 200),
-    LTXT("persona", 200),
-    LTXT("industry", 200),
-    {"company_size", "company_size", CRM_INT, false, NULL, 100000000},
-    LTXT("geography", 200),
-    {"icp_tier", "icp_tier", CRM_ENUM, false, tier_values, 0},
-    LTXT("original_source", 200),
-    LTXT("latest_source", 200),
-    LTXT("owner", 200),
-    LTXT("account", 200),
-    {"lifecycle_stage", "lifecycle_stage", CRM_STAGE, false, NULL, 0},
-    LTXT("rejection_reason", 1000),
-    {"created_at", "created_at", CRM_TS, false, NULL, 0},
-    {"custom", "custom", CRM_OBJECT, false, NULL, 0},
+    LEAD_FIELDS,
     {NULL, NULL, CRM_TEXT, false, NULL, 0},
 };
+
+/* What an import may map a column to: the fields, email (text here, checked
+ * by lead_check) and deals (a list, split by import.c). */
+static const crm_field lead_import_fields[] = {
+    LEAD_FIELDS,
+    LTXT("email", 320),
+    {"deals", "deals", CRM_OBJECT, false, NULL, 0},
+    {NULL, NULL, CRM_TEXT, false, NULL, 0},
+};
+
+const crm_object crm_leads = {CRM_LEADS, "leads", "lead", "leads", "lead_json", lead_import_fields};
 
 static bool valid_id(const char *id) { return id && *id && strlen(id) <= 200; }
 
@@ -60,9 +67,8 @@ static bool valid_email(const char *s)
     return last > at + 1 && last[1] != '\0';
 }
 
-/* Validate a lead object into a patch (column -> value). extra: keys allowed
- * besides the fields (as_of, and id in a batch). NULL with e filled. */
-static json_t *lead_check(const json_t *in, const char *const *extra, app_err *e)
+/* leadcheck.h: also what a webhook's contact event is checked by. */
+json_t *lead_check(const json_t *in, const char *const *extra, app_err *e)
 {
     if (!json_is_object(in)) {
         app_err_field(e, "body", "must be a JSON object");
@@ -129,9 +135,8 @@ static bool check_as_of(const json_t *obj, const char **as_of, app_err *e)
     return true;
 }
 
-/* The default funnel's stage keys as a JSON array text (caller frees), after
- * giving the workspace its default funnel. NULL with err. */
-static json_t *funnel_stages(db_conn *db, const char *ws, app_err *err)
+/* leadcheck.h */
+json_t *leads_funnel_stages(db_conn *db, const char *ws, app_err *err)
 {
     if (funnels_ensure_default(db, ws, err) != 0)
         return NULL;
@@ -150,7 +155,7 @@ static json_t *funnel_stages(db_conn *db, const char *ws, app_err *err)
     return j;
 }
 
-static bool stage_known(const json_t *stages, const json_t *patch, app_err *e)
+bool leads_stage_known(const json_t *stages, const json_t *patch, app_err *e)
 {
     const char *s = json_string_value(json_object_get(patch, "lifecycle_stage"));
     if (!s)
@@ -228,6 +233,28 @@ static int lead_tx_run(db_conn *c, void *ctx, app_err *err)
     return 0;
 }
 
+int leads_route_webhook_mqls(db_conn *c, app_err *err)
+{
+    PGresult *r = db_query(c,
+                           "SELECT x ->> 0, jsonb_agg(DISTINCT x -> 1)::text"
+                           " FROM jsonb_array_elements(COALESCE(NULLIF(current_setting('revops.new_mqls', true), ''),"
+                           " '[]')::jsonb) x GROUP BY 1 ORDER BY 1",
+                           0, NULL, err);
+    if (!r)
+        return -1;
+    int rc = 0, n = PQntuples(r);
+    for (int i = 0; i < n && rc == 0; i++)
+        rc = routing_route_new_mqls(c, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), err);
+    PQclear(r);
+    if (rc == 0 && n > 0) { /* routed: a second batch in this transaction starts afresh */
+        PGresult *z = db_query(c, "SELECT set_config('revops.new_mqls', '', true)", 0, NULL, err);
+        if (!z)
+            return -1;
+        PQclear(z);
+    }
+    return rc;
+}
+
 void h_leads_put(http_req *rq)
 {
     const char *id = rq->params[0];
@@ -254,8 +281,8 @@ void h_leads_put(http_req *rq)
         json_decref(patch);
         return;
     }
-    json_t *stages = funnel_stages(db, rq->auth.workspace_id, &err);
-    if (!stages || !stage_known(stages, patch, &err)) {
+    json_t *stages = leads_funnel_stages(db, rq->auth.workspace_id, &err);
+    if (!stages || !leads_stage_known(stages, patch, &err)) {
         json_decref(stages);
         json_decref(patch);
         http_reply_error(rq, &err);
@@ -356,7 +383,7 @@ static void batch_items(const json_t *items, const json_t *stages, json_t *resul
             patch = lead_check(it, extra, &one);
             (void)check_as_of(it, &as_of, &one);
             if (patch)
-                (void)stage_known(stages, patch, &one);
+                (void)leads_stage_known(stages, patch, &one);
         }
         json_t *res = json_pack("{s:I, s:o}", "index", (json_int_t)i, "id", id ? json_string(id) : json_null());
         if (one.code != ERR_NONE) {
@@ -388,7 +415,7 @@ void h_leads_batch(http_req *rq)
     db_conn *db = http_db(rq);
     if (!db)
         return;
-    json_t *stages = funnel_stages(db, rq->auth.workspace_id, &err);
+    json_t *stages = leads_funnel_stages(db, rq->auth.workspace_id, &err);
     if (!stages) {
         http_reply_error(rq, &err);
         return;

@@ -101,7 +101,7 @@ void h_quota_plans_create(http_req *rq)
         return;
     }
     /* the reps (named, else every AE) with the potential of the accounts they own */
-    char *listed = json_dumps(q.reps ? q.reps : json_array(), JSON_COMPACT);
+    char *listed = q.reps ? json_dumps(q.reps, JSON_COMPACT) : strdup("[]");
     const char *rp[] = {ws, listed};
     PGresult *r = listed ? db_query(db,
                                     "SELECT r.external_id, NULLIF(r.name, ''), r.start_date::text, r.end_date::text,"

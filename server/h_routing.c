@@ -728,12 +728,10 @@ void h_routing_assignments(http_req *rq)
     http_reply_page(rq, r, limit);
 }
 
-/* Escalate the assignments whose escalation time has come with no action:
- * no call, meeting or email by the assignee on the lead and no stage move
- * since the routing. Each is escalated once, whichever instance runs this
- * first (the row's lock, SKIP LOCKED, and escalated_at set in the same
- * statement); the lead goes to the assignee's manager (its owner then), else to the
- * fallback queue. */
+/* Escalate the workspace's assignments whose escalation time has come with
+ * no action (sql/74_leads.sql routing_escalate: the rule, and why each is
+ * escalated exactly once whichever instance runs it first; revopsd's
+ * periodic pass, server/jobs.c, runs the same function for every workspace). */
 void h_routing_escalations(http_req *rq)
 {
     db_conn *db = http_db(rq);
@@ -742,29 +740,7 @@ void h_routing_escalations(http_req *rq)
     app_err err = {0};
     const char *p[] = {rq->auth.workspace_id};
     PGresult *r = db_query(
-        db,
-        "WITH due AS (SELECT a.id FROM lead_assignments a"
-        "   WHERE a.workspace_id = $1 AND a.escalated_at IS NULL AND a.assignee IS NOT NULL"
-        "     AND a.escalate_minutes IS NOT NULL AND a.routed_at + a.escalate_minutes * interval '1 minute' <= now()"
-        "     AND a.id = (SELECT max(b.id) FROM lead_assignments b WHERE b.workspace_id = a.workspace_id"
-        "                 AND b.lead_id = a.lead_id)"
-        "     AND NOT EXISTS (SELECT 1 FROM activities x WHERE x.workspace_id = a.workspace_id"
-        "                     AND x.lead_id = a.lead_id AND x.rep = a.assignee"
-        "                     AND x.type IN ('call', 'meeting', 'email_sent') AND x.occurred_at >= a.routed_at)"
-        "     AND NOT EXISTS (SELECT 1 FROM lead_stage_history h WHERE h.workspace_id = a.workspace_id"
-        "                     AND h.lead_id = a.lead_id AND h.entered_at > a.routed_at)"
-        "   ORDER BY a.id FOR UPDATE OF a SKIP LOCKED),"
-        " up AS (UPDATE lead_assignments a SET escalated_at = now(), escalated_to = COALESCE("
-        "     (SELECT r.manager FROM reps r WHERE r.workspace_id = a.workspace_id AND r.external_id = a.assignee"
-        "      AND r.manager IS NOT NULL),"
-        "     (SELECT g.document ->> 'fallback' FROM routing_rules g WHERE g.workspace_id = a.workspace_id),"
-        "     'marketing_ops_queue')"
-        "   FROM due WHERE a.id = due.id AND a.escalated_at IS NULL RETURNING a.*)"
-        " SELECT " ASSIGNMENT_JSON ", CASE WHEN EXISTS (SELECT 1 FROM reps r WHERE r.workspace_id = a.workspace_id"
-        "        AND r.external_id = a.escalated_to) THEN lead_apply(a.workspace_id, a.lead_id,"
-        "        jsonb_build_object('owner', a.escalated_to), now(), 'escalation') END"
-        " FROM up a ORDER BY a.id",
-        1, p, &err);
+        db, "SELECT e - 'workspace_id' FROM routing_escalate($1::uuid) e ORDER BY (e ->> 'id')::bigint", 1, p, &err);
     if (!r) {
         http_reply_error(rq, &err);
         return;

@@ -14,6 +14,7 @@
 #include "fccache.h"
 #include "handlers.h"
 #include "jsonv.h"
+#include "leadcheck.h"
 #include "log.h"
 #include "prom.h"
 #include "whadapt.h"
@@ -593,6 +594,34 @@ static void wait_applied(http_req *rq, db_conn *db, const char *ids, const json_
     PQclear(r);
 }
 
+typedef struct {
+    const char *sql;
+    const char *const *p;
+    PGresult *r;
+} sync_tx;
+
+/* Events applied now (a sync endpoint's delivery stored and applied, a
+ * replay), and the contacts they made MQL routed (as PUT routes them), in
+ * one transaction. */
+static int sync_tx_run(db_conn *c, void *ctx, app_err *err)
+{
+    sync_tx *t = ctx;
+    PQclear(t->r); /* a retried transaction's first answer */
+    t->r = db_query(c, t->sql, 5, t->p, err);
+    if (!t->r)
+        return -1;
+    return leads_route_webhook_mqls(c, err);
+}
+
+static PGresult *apply_now(db_conn *db, const char *sql, const char *const *p, app_err *err)
+{
+    sync_tx t = {.sql = sql, .p = p};
+    if (db_transaction(db, sync_tx_run, &t, err) == 0)
+        return t.r;
+    PQclear(t.r);
+    return NULL;
+}
+
 /* Store (async) or store and apply (sync) the adapted events, and answer. */
 static void ingest(http_req *rq, db_conn *db, const endpoint *ep, const char *id, json_t *events, bool wait)
 {
@@ -605,10 +634,14 @@ static void ingest(http_req *rq, db_conn *db, const endpoint *ep, const char *id
     bool sync = strcmp(ep->apply_mode, "sync") == 0;
     /* one transaction each way: the delivery and its events (sync: and their
      * effects) are committed before the 2xx */
-    PGresult *r = db_query(db,
-                           sync ? "SELECT event_id, status, detail FROM webhook_ingest($1, $2, $3, $4, $5) ORDER BY n"
-                                : "SELECT event_id, status, detail FROM webhook_store($1, $2, $3, $4, $5) ORDER BY n",
-                           5, p, &err);
+    PGresult *r = NULL;
+    if (sync) {
+        r = apply_now(db, "SELECT event_id, status, detail FROM webhook_ingest($1, $2, $3, $4, $5) ORDER BY n", p,
+                      &err);
+    } else {
+        r = db_query(db, "SELECT event_id, status, detail FROM webhook_store($1, $2, $3, $4, $5) ORDER BY n", 5, p,
+                     &err);
+    }
     free(hdr_text);
     free(ev_text);
     prom_count_webhook(prom_source(ep->source), r != NULL);
@@ -851,7 +884,7 @@ void h_webhook_events_replay(http_req *rq)
     char *ops = json_dumps(json_object_get(ev, "ops"), JSON_COMPACT);
     const char *q[] = {rq->auth.workspace_id, rq->params[0], ops, json_string_value(json_object_get(ev, "error")),
                        json_string_value(json_object_get(ev, "note"))};
-    r = db_query(db, "SELECT webhook_replay($1, $2::uuid, $3::jsonb, $4, $5)", 5, q, &err);
+    r = apply_now(db, "SELECT webhook_replay($1, $2::uuid, $3::jsonb, $4, $5)", q, &err);
     free(ops);
     json_decref(ev);
     endpoint_free(&ep);

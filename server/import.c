@@ -1,5 +1,6 @@
 /* import.c - CSV/NDJSON import: mapping, reported fixes, rejected rows, and
- * stage history rebuilt from per-stage dates; written through crm_apply. */
+ * stage history rebuilt from per-stage dates; written through crm_apply
+ * (leads: lead_apply_many, checked by lead_check as PUT /v1/leads checks). */
 #include "import.h"
 
 #include <ctype.h>
@@ -10,7 +11,9 @@
 #include "caldate.h"
 #include "crm.h"
 #include "csv.h"
+#include "handlers.h"
 #include "jsonv.h"
+#include "leadcheck.h"
 #include "money.h"
 
 #define IMPORT_CHUNK 500      /* ops per round trip */
@@ -252,9 +255,10 @@ static const crm_object *check_request(const json_t *req, app_err *e)
         if (!ok)
             app_err_field(e, key, "is not an import option");
     }
-    const crm_object *o = crm_object_named(json_string_value(json_object_get(req, "object")));
+    const char *object = json_string_value(json_object_get(req, "object"));
+    const crm_object *o = object && strcmp(object, "leads") == 0 ? &crm_leads : crm_object_named(object);
     if (!o)
-        app_err_field(e, "object", "must be one of deals, accounts, reps");
+        app_err_field(e, "object", "must be one of deals, accounts, reps, leads");
     const char *fmt = json_string_value(json_object_get(req, "format"));
     if (!fmt || (strcmp(fmt, "csv") != 0 && strcmp(fmt, "ndjson") != 0))
         app_err_field(e, "format", "must be csv or ndjson");
@@ -465,6 +469,22 @@ static int map_record(import_ctx *x, long row, const json_t *vals, import_rec *r
                 r->id = r->idbuf;
             } else if (strncmp(target, "custom.", 7) == 0) {
                 json_object_set(r->custom, target + 7, raw);
+            } else if (o->kind == CRM_LEADS && strcmp(target, "deals") == 0 && s) {
+                /* a lead's deal ids in one cell: "D-1;D-2" (or a JSON array) */
+                json_t *ids = *s == '[' ? json_loads(s, 0, NULL) : json_array();
+                for (const char *p = s; *s != '[' && *p;) {
+                    size_t n = strcspn(p, ";");
+                    if (n > 0)
+                        json_array_append_new(ids, json_stringn(p, n));
+                    p += n + (p[n] == ';');
+                }
+                if (!json_is_array(ids)) {
+                    json_decref(ids);
+                    reject(x, row, r->id, "%s: '%.60s' is not a list of deal ids (D-1;D-2)", col, s);
+                    json_decref(targets);
+                    return -1;
+                }
+                json_object_set_new(r->in, target, ids);
             } else if (o->kind == CRM_DEALS && strcmp(target, "product") == 0 && s) {
                 r->product = s;
             } else if (o->kind == CRM_DEALS && strncmp(target, "stage_date.", 11) == 0 && s) {
@@ -497,7 +517,11 @@ static int map_record(import_ctx *x, long row, const json_t *vals, import_rec *r
                 long long scale = json_integer_value(json_object_get(json_object_get(req, "scale"), target));
                 json_t *v = coerce(f, s, scale, &why);
                 if (!v) {
-                    reject(x, row, r->id, "%s: '%.60s' %s", col, s);
+                    /* reject takes two strings: three %s read past them (the reason
+                     * used to end in whatever was there, not why) */
+                    char what[300];
+                    snprintf(what, sizeof what, "%.200s: '%.60s'", col, s);
+                    reject(x, row, r->id, "%s %s", what, why);
                     json_decref(targets);
                     return -1;
                 }
@@ -525,7 +549,8 @@ static int fix_values(import_ctx *x, long row, import_rec *r)
         if (!s || !f)
             continue;
         json_t *known = NULL;
-        if (o->kind == CRM_DEALS && strcmp(col, "stage") == 0) {
+        if ((o->kind == CRM_DEALS && strcmp(col, "stage") == 0) ||
+            (o->kind == CRM_LEADS && strcmp(col, "lifecycle_stage") == 0)) {
             const json_t *sm = json_object_get(req, "stage_map");
             const char *mapped = json_string_value(json_object_get(sm, s));
             if (mapped) {
@@ -541,7 +566,7 @@ static int fix_values(import_ctx *x, long row, import_rec *r)
                 note_fix(x, row, "stage", s, json_string_value(json_object_get(sm, k)), why);
                 json_object_set_new(r->in, col, json_string(json_string_value(json_object_get(sm, k))));
             } else {
-                reject(x, row, r->id, "stage: '%.60s' is not in stage_map nor a funnel stage key%s", s, "");
+                reject(x, row, r->id, "%s: '%.60s' is not in stage_map nor a funnel stage key", col, s);
                 json_decref(known);
                 return -1;
             }
@@ -647,6 +672,10 @@ static void one_record(import_ctx *x, long row, const json_t *vals)
         reject(x, row, NULL, "%s%s", "no id column is mapped or the id is empty", "");
         goto out;
     }
+    if (o->kind == CRM_LEADS && strlen(r.id) > 200) { /* PUT /v1/leads/{id}'s rule; the table refuses more */
+        reject(x, row, NULL, "%s%s", "the id is longer than 200 characters", "");
+        goto out;
+    }
     if (!jv_id_clean(r.id)) { /* the same rule as a path or batch id */
         reject(x, row, NULL, "%s%s", "the id contains a control character (CR, LF, NUL, ...); ids never do", "");
         goto out;
@@ -658,7 +687,8 @@ static void one_record(import_ctx *x, long row, const json_t *vals)
     if (json_object_size(r.custom))
         json_object_set(r.in, "custom", r.custom);
     app_err ferr = {0};
-    json_t *patch = crm_check(o, r.in, true, NULL, &ferr);
+    static const char *const no_extra[] = {NULL};
+    json_t *patch = o->kind == CRM_LEADS ? lead_check(r.in, no_extra, &ferr) : crm_check(o, r.in, true, NULL, &ferr);
     if (!patch) {
         char msg[400] = "";
         size_t n = 0;
@@ -672,6 +702,46 @@ static void one_record(import_ctx *x, long row, const json_t *vals)
 out:
     json_decref(r.in);
     json_decref(r.custom);
+}
+
+/* Leads through lead_apply_many (sql/74_leads.sql): results, one per op. */
+static int lead_apply_chunk(db_conn *c, const char *ws, const json_t *ops, json_t **res, app_err *err)
+{
+    char *text = json_dumps(ops, JSON_COMPACT);
+    if (!text) {
+        app_err_set(err, ERR_INTERNAL, "could not encode the changes");
+        return -1;
+    }
+    const char *p[] = {ws, text};
+    PGresult *r = db_query(c, "SELECT result FROM lead_apply_many($1::uuid, $2::jsonb) ORDER BY n", 2, p, err);
+    free(text);
+    if (!r)
+        return -1;
+    *res = json_array();
+    for (int i = 0; i < PQntuples(r); i++)
+        json_array_append_new(*res, json_string(PQgetvalue(r, i, 0)));
+    PQclear(r);
+    return 0;
+}
+
+/* The imported leads that are MQL now are routed in the import's
+ * transaction, as PUT routes the leads it makes MQL. */
+static int route_imported_mqls(db_conn *c, const char *ws, const json_t *ops, app_err *err)
+{
+    json_t *ids = json_array();
+    size_t i;
+    json_t *op;
+    json_array_foreach(ops, i, op)
+    {
+        const char *st = json_string_value(json_object_get(json_object_get(op, "patch"), "lifecycle_stage"));
+        if (st && strcmp(st, "mql") == 0)
+            json_array_append(ids, json_object_get(op, "id"));
+    }
+    char *text = json_array_size(ids) ? json_dumps(ids, JSON_COMPACT) : NULL;
+    json_decref(ids);
+    int rc = text ? routing_route_new_mqls(c, ws, text, err) : 0;
+    free(text);
+    return rc;
 }
 
 typedef struct {
@@ -694,7 +764,8 @@ static int apply_tx_run(db_conn *c, void *ctx, app_err *err)
         for (size_t i = off; i < n && i < off + IMPORT_CHUNK; i++)
             json_array_append(chunk, json_array_get(t->x->ops, i));
         json_t *res = NULL;
-        int rc = crm_apply(c, t->x->o, t->ws, chunk, &res, err);
+        int rc = t->x->o->kind == CRM_LEADS ? lead_apply_chunk(c, t->ws, chunk, &res, err)
+                                            : crm_apply(c, t->x->o, t->ws, chunk, &res, err);
         json_decref(chunk);
         if (rc != 0)
             return -1;
@@ -707,12 +778,14 @@ static int apply_tx_run(db_conn *c, void *ctx, app_err *err)
         if (off == 0 && n > IMPORT_CHUNK) {
             char sql[160];
             snprintf(sql, sizeof sql, "ANALYZE %s%s", t->x->o->table,
-                     t->x->o->kind == CRM_DEALS ? ", deal_changes, deal_stage_history" : "");
+                     t->x->o->kind == CRM_DEALS   ? ", deal_changes, deal_stage_history"
+                     : t->x->o->kind == CRM_LEADS ? ", lead_changes, lead_stage_history"
+                                                  : "");
             if (db_exec(c, sql, 0, NULL, err) != 0)
                 return -1;
         }
     }
-    return 0;
+    return t->x->o->kind == CRM_LEADS ? route_imported_mqls(c, t->ws, t->x->ops, err) : 0;
 }
 
 /* Deal rows whose changes name an unknown stage, owner, account or currency
@@ -773,6 +846,40 @@ static int reject_unknown_refs(db_conn *c, const char *ws, import_ctx *x, app_er
     return 0;
 }
 
+/* Lead rows whose lifecycle stage is not one of the workspace's default
+ * funnel (PUT /v1/leads/{id}'s rule) are rejected with the reason; a lead
+ * record is one op, so its op leaves x->ops. 0, or -1 with err. */
+static int reject_unknown_stages(db_conn *c, const char *ws, import_ctx *x, app_err *err)
+{
+    json_t *stages = leads_funnel_stages(c, ws, err);
+    if (!stages)
+        return -1;
+    json_t *ops = json_array(), *rows = json_array(), *last = json_array();
+    size_t i;
+    json_t *op;
+    json_array_foreach(x->ops, i, op)
+    {
+        app_err one = {0};
+        json_t *row = json_array_get(x->op_rows, i);
+        if (!leads_stage_known(stages, json_object_get(op, "patch"), &one)) {
+            reject(x, (long)json_integer_value(row), json_string_value(json_object_get(op, "id")), "%s: %s",
+                   one.fields[0].field, one.fields[0].message);
+            continue;
+        }
+        json_array_append(ops, op);
+        json_array_append(rows, row);
+        json_array_append_new(last, json_integer((json_int_t)json_array_size(ops) - 1));
+    }
+    json_decref(stages);
+    json_decref(x->ops);
+    json_decref(x->op_rows);
+    json_decref(x->last_op);
+    x->ops = ops;
+    x->op_rows = rows;
+    x->last_op = last;
+    return 0;
+}
+
 int import_run(db_conn *c, const char *workspace_id, const json_t *req, json_t **report, app_err *err)
 {
     *report = NULL;
@@ -801,6 +908,8 @@ int import_run(db_conn *c, const char *workspace_id, const json_t *req, json_t *
     size_t nrows = json_array_size(recs) + 0;
     json_decref(recs);
     if (o->kind == CRM_DEALS && json_array_size(x.ops) > 0 && c && reject_unknown_refs(c, workspace_id, &x, err) != 0)
+        goto out;
+    if (o->kind == CRM_LEADS && json_array_size(x.ops) > 0 && c && reject_unknown_stages(c, workspace_id, &x, err) != 0)
         goto out;
     if (json_array_size(x.ops) > 0 && c && db_transaction(c, apply_tx_run, &t, err) != 0)
         goto out;

@@ -1,4 +1,5 @@
-/* jobs.c - the background-jobs thread. */
+/* jobs.c - the background-jobs threads: scheduled snapshots, and the lead
+ * routing escalation pass (issue 19). */
 #include "jobs.h"
 
 #include <pthread.h>
@@ -15,6 +16,8 @@
 struct jobs {
     db_pool *pool;
     int interval_s;
+    int (*tick)(db_conn *db, app_err *err);
+    const char *what; /* for the log: "took %d <what>" */
     bool stop;
     pthread_t thread;
     pthread_mutex_t mu;
@@ -76,6 +79,26 @@ unlock:;
     return taken;
 }
 
+int jobs_escalate_tick(db_conn *db, app_err *err)
+{
+    /* No advisory lock: routing_escalate claims due rows FOR UPDATE SKIP
+     * LOCKED and marks them in the same statement, so two instances' passes
+     * (or a pass and POST /v1/routing/escalations) share the work and none
+     * is escalated twice; a lock would only make one instance wait. */
+    PGresult *r = db_query(db,
+                           "SELECT e ->> 'workspace_id', e ->> 'lead', e ->> 'assignee', e ->> 'escalated_to'"
+                           " FROM routing_escalate(NULL) e ORDER BY (e ->> 'id')::bigint",
+                           0, NULL, err);
+    if (!r)
+        return -1;
+    int n = PQntuples(r);
+    for (int i = 0; i < n; i++)
+        log_info("jobs", "escalated lead %s of workspace %s from %s to %s (no action in time)", PQgetvalue(r, i, 1),
+                 PQgetvalue(r, i, 0), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3));
+    PQclear(r);
+    return n;
+}
+
 static void *loop(void *arg)
 {
     jobs *s = arg;
@@ -91,11 +114,11 @@ static void *loop(void *arg)
         app_err err = {0};
         db_conn *db = db_acquire(s->pool, &err);
         if (db) {
-            int n = jobs_tick(db, &err);
+            int n = s->tick(db, &err);
             if (n < 0)
-                log_warn("jobs", "tick failed: %s", err.detail);
+                log_warn("jobs", "%s tick failed: %s", s->what, err.detail);
             else if (n > 0)
-                log_info("jobs", "took %d scheduled snapshot(s)", n);
+                log_info("jobs", "%d %s", n, s->what);
             db_release(s->pool, db);
         }
         pthread_mutex_lock(&s->mu);
@@ -104,7 +127,7 @@ static void *loop(void *arg)
     return NULL;
 }
 
-jobs *jobs_start(db_pool *pool, int interval_s)
+static jobs *start(db_pool *pool, int interval_s, int (*tick)(db_conn *, app_err *), const char *what)
 {
     if (interval_s <= 0)
         return NULL;
@@ -113,6 +136,8 @@ jobs *jobs_start(db_pool *pool, int interval_s)
         return NULL;
     s->pool = pool;
     s->interval_s = interval_s;
+    s->tick = tick;
+    s->what = what;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     if (pthread_create(&s->thread, NULL, loop, s) != 0) {
@@ -122,6 +147,16 @@ jobs *jobs_start(db_pool *pool, int interval_s)
         return NULL;
     }
     return s;
+}
+
+jobs *jobs_start(db_pool *pool, int interval_s)
+{
+    return start(pool, interval_s, jobs_tick, "scheduled snapshot(s) taken");
+}
+
+jobs *jobs_start_escalations(db_pool *pool, int interval_s)
+{
+    return start(pool, interval_s, jobs_escalate_tick, "lead assignment(s) escalated");
 }
 
 void jobs_stop(jobs *s)

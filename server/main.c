@@ -160,7 +160,8 @@ static int cmd_serve(config *cfg, int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     int rc = 1;
-    db_pool *pool = db_pool_create(cfg->database_url, cfg->threads + 2, cfg->stmt_timeout_ms); /* + jobs, + refresh */
+    db_pool *pool = db_pool_create(cfg->database_url, cfg->threads + 3,
+                                   cfg->stmt_timeout_ms); /* + jobs, + escalations, + refresh */
     http_server *srv = NULL;
     if (!pool || prom_init(routes, routes_count) != 0)
         goto out;
@@ -170,6 +171,7 @@ static int cmd_serve(config *cfg, int argc, char **argv)
         goto out;
     log_info("serve", "listening on %s (port %d, %d threads)", cfg->listen, http_server_port(srv), cfg->threads);
     jobs *bg = jobs_start(pool, cfg->scheduler_interval);
+    jobs *esc = jobs_start_escalations(pool, cfg->escalation_interval);
     if (whapply_start(cfg) != 0)
         log_warn("serve", "webhook appliers did not all start: stored events wait for another instance");
     if (alerteval_start(cfg) != 0)
@@ -184,6 +186,7 @@ static int cmd_serve(config *cfg, int argc, char **argv)
     http_server_stop(srv, cfg->shutdown_grace);
     refresh_stop();
     whapply_stop();
+    jobs_stop(esc);
     jobs_stop(bg);
     alerteval_stop();
     alertsend_stop(); /* after the scheduler: its last pass may have raised alerts */

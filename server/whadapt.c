@@ -14,6 +14,7 @@
 
 #include "caldate.h"
 #include "crm.h"
+#include "leadcheck.h"
 #include "money.h"
 
 int whadapt_source_ok(const char *s)
@@ -358,6 +359,209 @@ static void hubspot_property(build *b, const char *name, const json_t *value)
     put_typed(b, field, value, name);
 }
 
+/* ---- HubSpot contacts: leads (issue 19) ----------------------------------- */
+
+/* Default mapping of HubSpot contact properties to lead fields. HubSpot
+ * changes dozens of analytics properties on every visit: a contact property
+ * that is neither here nor in the endpoint's field_map is ignored (with a
+ * note), not an error as for deals, or every contact's events would fail. */
+static const struct {
+    const char *property, *field;
+} hubspot_contact_props[] = {
+    {"email", "email"},
+    {"company", "company"},
+    {"jobtitle", "title"},
+    {"hs_seniority", "seniority"},
+    {"hs_persona", "persona"},
+    {"industry", "industry"},
+    {"numemployees", "company_size"},
+    {"country", "geography"},
+    {"hs_analytics_source", "original_source"},
+    {"hs_latest_source", "latest_source"},
+    {"hubspot_owner_id", "owner"},
+    {"associatedcompanyid", "account"},
+    {"lifecyclestage", "lifecycle_stage"},
+    {"createdate", "created_at"},
+    {"firstname", "custom.firstname"},
+    {"lastname", "custom.lastname"},
+};
+
+/* HubSpot's default lifecycle stages (the property's internal values) and the
+ * seed's funnel stages they are (seed 001 phase 3). HubSpot has no SAL: its
+ * "lead" is identified, not accepted. Custom stages go through stage_map. */
+static const char *hubspot_lifecycle(const char *v)
+{
+    static const char *const map[][2] = {{"subscriber", "known"},           {"lead", "known"},
+                                         {"marketingqualifiedlead", "mql"}, {"salesqualifiedlead", "sql"},
+                                         {"opportunity", "opportunity"},    {"customer", "closed_won"},
+                                         {"evangelist", "closed_won"}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(v, map[i][0]) == 0)
+            return map[i][1];
+    return NULL;
+}
+
+/* numemployees: a number, or one of HubSpot's older ranges ("25-50",
+ * "1000+"): a range counts as its lower bound, the size the company is known
+ * to have at least. */
+static bool company_size_of(const char *s, long long *out)
+{
+    char *end = NULL;
+    if (!s || *s < '0' || *s > '9')
+        return false;
+    long long n = strtoll(s, &end, 10);
+    if (*end != '\0' && *end != '-' && strcmp(end, "+") != 0)
+        return false;
+    if (*end == '-') {
+        char *e2 = NULL;
+        long long hi = strtoll(end + 1, &e2, 10);
+        if (end[1] < '0' || end[1] > '9' || *e2 != '\0' || hi < n)
+            return false;
+    }
+    *out = n;
+    return true;
+}
+
+static void contact_property(build *b, const char *name, const json_t *value)
+{
+    const char *dflt = NULL;
+    for (size_t i = 0; i < sizeof hubspot_contact_props / sizeof hubspot_contact_props[0]; i++)
+        if (strcmp(hubspot_contact_props[i].property, name) == 0)
+            dflt = hubspot_contact_props[i].field;
+    const char *field = target(b, name, dflt);
+    if (!field) {
+        snprintf(b->note, sizeof b->note, "ignored: contact property '%.100s' is not kept (map it in field_map)", name);
+        return;
+    }
+    bool empty = json_is_null(value) || (json_is_string(value) && json_string_length(value) == 0);
+    const char *sv = json_string_value(value);
+    char buf[201];
+    if (empty) {
+        put(b, field, json_null());
+    } else if (strcmp(field, "lifecycle_stage") == 0) {
+        if (!id_of(value, buf, sizeof buf)) {
+            fail(b, "%s: not a lifecycle stage%s", name, "");
+            return;
+        }
+        const char *key = json_string_value(json_object_get(b->ep->stage_map, buf));
+        if (!key)
+            key = hubspot_lifecycle(buf);
+        if (!key)
+            fail(b, "lifecycle stage '%s' has no entry in the endpoint's stage_map (%s)", buf, name);
+        else
+            put(b, field, json_string(key));
+    } else if (strcmp(field, "created_at") == 0) {
+        if (ts_of(value, buf, sizeof buf))
+            put(b, field, json_string(buf));
+        else
+            fail(b, "%s: not a timestamp%s", name, "");
+    } else if (strcmp(field, "company_size") == 0) {
+        long long n = 0;
+        if (json_is_integer(value))
+            n = json_integer_value(value);
+        else if (!company_size_of(sv, &n))
+            fail(b, "%s: '%s' is not a number of employees", name, sv ? sv : "?");
+        put(b, field, json_integer(n));
+    } else if (strcmp(field, "original_source") == 0 || strcmp(field, "latest_source") == 0) {
+        /* HubSpot's source enums (ORGANIC_SEARCH, PAID_SOCIAL ...) in the
+         * engine's lower-case keys */
+        if (!sv || json_string_length(value) >= sizeof buf) {
+            fail(b, "%s: not a source%s", name, "");
+            return;
+        }
+        size_t i = 0;
+        for (; sv[i]; i++)
+            buf[i] = (char)((sv[i] >= 'A' && sv[i] <= 'Z') ? sv[i] - 'A' + 'a' : sv[i]);
+        buf[i] = '\0';
+        put(b, field, json_string(buf));
+    } else if (!json_is_string(value) && id_of(value, buf, sizeof buf)) {
+        put(b, field, json_string(buf)); /* numeric ids (owners, companies) as text */
+    } else {
+        put(b, field, json_deep_copy(value));
+    }
+}
+
+/* The lead op of the fields gathered, checked as PUT /v1/leads/{id} checks. */
+static json_t *lead_op(build *b, const char *id, const char *at)
+{
+    static const char *const none[] = {NULL};
+    app_err e = {0};
+    json_t *patch = lead_check(b->fields, none, &e);
+    if (!patch) {
+        fail(b, "%.100s %.190s", e.nfields ? e.fields[0].field : "", e.nfields ? e.fields[0].message : e.detail);
+        return NULL;
+    }
+    return json_pack("{s:s, s:s, s:o, s:s, s:s}", "op", "lead_apply", "id", id, "patch", patch, "at", at, "origin",
+                     b->ep->source);
+}
+
+static json_t *lead_delete_op(const build *b, const char *id, const char *at)
+{
+    return json_pack("{s:s, s:s, s:s, s:s}", "op", "lead_delete", "id", id, "at", at, "origin", b->ep->source);
+}
+
+/* A contact linked to (or unlinked from) a deal: leads.deals, the link the
+ * lead funnel and attribution follow. */
+static json_t *lead_link_op(const build *b, const char *lead, const char *deal, const json_t *removed, const char *at)
+{
+    return json_pack("{s:s, s:s, s:s, s:b, s:s, s:s}", "op", "lead_link", "id", lead, "deal", deal, "remove",
+                     json_is_true(removed), "at", at, "origin", b->ep->source);
+}
+
+static void hubspot_contact(build *b, const json_t *p, const char *type, const char *kind, char *id, const char *at,
+                            json_t *ops)
+{
+    json_t *op = NULL;
+    if (strcmp(kind, "propertyChange") == 0) {
+        const char *name = json_string_value(json_object_get(p, "propertyName"));
+        if (!name) {
+            fail(b, "a propertyChange event needs propertyName%s%s", "", "");
+            return;
+        }
+        contact_property(b, name, json_object_get(p, "propertyValue"));
+        if (b->error[0] || json_object_size(b->fields) == 0)
+            return;
+        op = lead_op(b, id, at);
+    } else if (strcmp(kind, "creation") == 0 || strcmp(kind, "restore") == 0) {
+        op = lead_op(b, id, at); /* the lead exists (again) from the event's time */
+    } else if (strcmp(kind, "deletion") == 0 || strcmp(kind, "privacyDeletion") == 0) {
+        op = lead_delete_op(b, id, at);
+    } else if (strcmp(kind, "merge") == 0) {
+        size_t i;
+        const json_t *m;
+        json_array_foreach(json_object_get(p, "mergedObjectIds"), i, m)
+        {
+            char mid[201];
+            if (id_of(m, mid, sizeof mid) && strcmp(mid, id) != 0)
+                json_array_append_new(ops, lead_delete_op(b, mid, at));
+        }
+    } else if (strcmp(kind, "associationChange") == 0) {
+        const char *atype = json_string_value(json_object_get(p, "associationType"));
+        char company[201], from[201];
+        if (atype && strcmp(atype, "CONTACT_TO_DEAL") == 0 &&
+            id_of(json_object_get(p, "toObjectId"), company, sizeof company)) {
+            if (id_of(json_object_get(p, "fromObjectId"), from, sizeof from))
+                snprintf(id, 201, "%s", from);
+            json_array_append_new(ops, lead_link_op(b, id, company, json_object_get(p, "associationRemoved"), at));
+            return;
+        }
+        if (!atype || strcmp(atype, "CONTACT_TO_COMPANY") != 0 ||
+            !id_of(json_object_get(p, "toObjectId"), company, sizeof company)) {
+            snprintf(b->note, sizeof b->note,
+                     "ignored: only CONTACT_TO_COMPANY and CONTACT_TO_DEAL associations are kept for contacts");
+            return;
+        }
+        if (id_of(json_object_get(p, "fromObjectId"), from, sizeof from))
+            snprintf(id, 201, "%s", from);
+        put(b, "account", json_is_true(json_object_get(p, "associationRemoved")) ? json_null() : json_string(company));
+        op = lead_op(b, id, at);
+    } else {
+        snprintf(b->note, sizeof b->note, "ignored: %.100s changes nothing the engine keeps", type);
+    }
+    if (op)
+        json_array_append_new(ops, op);
+}
+
 static void hubspot_event(build *b, const json_t *p, json_t *ev, json_t *ops)
 {
     char id[201] = "", at[64] = "";
@@ -393,8 +597,15 @@ static void hubspot_event(build *b, const json_t *p, json_t *ev, json_t *ops)
     const char *dot = strchr(type, '.');
     const char *kind = dot ? dot + 1 : type;
     const char *otype = json_string_value(json_object_get(p, "objectTypeId"));
-    if (strncmp(type, "object.", 7) == 0 ? (!otype || strcmp(otype, "0-3") != 0) : strncmp(type, "deal.", 5) != 0) {
-        snprintf(b->note, sizeof b->note, "ignored: %s is not a deal event", type);
+    bool generic = strncmp(type, "object.", 7) == 0;
+    /* contacts (objectTypeId 0-1) are leads; a contact 5150 and a deal 5150
+     * are two objects: their ops name which (lead_apply, lead_delete) */
+    if (generic ? (otype && strcmp(otype, "0-1") == 0) : strncmp(type, "contact.", 8) == 0) {
+        hubspot_contact(b, p, type, kind, id, at, ops);
+        return;
+    }
+    if (generic ? (!otype || strcmp(otype, "0-3") != 0) : strncmp(type, "deal.", 5) != 0) {
+        snprintf(b->note, sizeof b->note, "ignored: %s is not a deal or contact event", type);
         return;
     }
     if (strcmp(kind, "propertyChange") == 0) {
@@ -425,9 +636,20 @@ static void hubspot_event(build *b, const json_t *p, json_t *ev, json_t *ops)
     } else if (strcmp(kind, "associationChange") == 0) {
         const char *atype = json_string_value(json_object_get(p, "associationType"));
         char company[201];
+        char contact[201], deal[201];
+        if (atype && strcmp(atype, "DEAL_TO_CONTACT") == 0 &&
+            id_of(json_object_get(p, "toObjectId"), contact, sizeof contact)) {
+            /* the deal's side of a contact link: the lead's deals (the contact's side,
+             * CONTACT_TO_DEAL, says the same; applying both changes nothing twice) */
+            if (!id_of(json_object_get(p, "fromObjectId"), deal, sizeof deal))
+                snprintf(deal, sizeof deal, "%s", id);
+            json_array_append_new(ops, lead_link_op(b, contact, deal, json_object_get(p, "associationRemoved"), at));
+            return;
+        }
         if (!atype || strcmp(atype, "DEAL_TO_COMPANY") != 0 ||
             !id_of(json_object_get(p, "toObjectId"), company, sizeof company)) {
-            snprintf(b->note, sizeof b->note, "ignored: only DEAL_TO_COMPANY associations are kept");
+            snprintf(b->note, sizeof b->note,
+                     "ignored: only DEAL_TO_COMPANY and DEAL_TO_CONTACT associations are kept");
             return;
         }
         char from[201];

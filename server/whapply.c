@@ -19,6 +19,7 @@
 #include "db.h"
 #include "alerteval.h"
 #include "fccache.h"
+#include "leadcheck.h"
 #include "log.h"
 
 #define MAX_APPLIERS 32
@@ -95,6 +96,12 @@ static int one_batch(db_conn *db, int *claimed, app_err *err)
     *claimed = atoi(PQgetvalue(r, 0, 1));
     char *wss = strdup(PQgetvalue(r, 0, 2));
     PQclear(r);
+    /* contacts that became MQL are routed before the commit, as PUT does */
+    if (applied > 0 && leads_route_webhook_mqls(db, err) != 0) {
+        free(wss);
+        db_rollback(db);
+        return -1;
+    }
     int rc = db_commit(db, err);
     if (wss && rc == 0)
         touch_workspaces(wss); /* after the commit: a forecast computed from now on sees the changes */

@@ -32,6 +32,10 @@ DECLARE
     r text;
     results text[] := '{}';
 BEGIN
+    IF ops -> 0 ->> 'op' IN ('lead_apply', 'lead_delete', 'lead_link') THEN -- a HubSpot contact's (sql/74_leads.sql)
+        SELECT a.status, a.detail INTO status, detail FROM lead_webhook_ops(ws, ops) a;
+        RETURN;
+    END IF;
     FOR o IN SELECT value FROM jsonb_array_elements(ops) LOOP
         IF o ->> 'op' = 'delete' THEN
             r := CASE WHEN deal_delete(ws, o ->> 'id', (o ->> 'at')::timestamptz, o ->> 'origin')
@@ -130,6 +134,9 @@ DECLARE
     st text;
     dt text;
 BEGIN
+    -- contact events are leads' (sql/74_leads.sql): applied first, they are
+    -- not pending any more below
+    PERFORM lead_webhook_apply(ws, ids);
     WITH mine AS (
         SELECT w.id, w.object_id, w.ops, w.occurred_at, w.seq FROM webhook_events w
         WHERE w.id = ANY (ids) AND w.workspace_id = ws AND w.status = 'pending'),

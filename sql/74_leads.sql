@@ -343,3 +343,170 @@ LANGUAGE sql STABLE AS $$
     WHERE st.target > 0
     ORDER BY i.sla, i.started, i.subject
 $$;
+
+-- HubSpot contact events (issue 19): the ops whadapt.c makes of them,
+-- lead_apply {id, patch, at, origin}, lead_delete {id, at, origin} and
+-- lead_link {id, deal, remove, at, origin} (contact-deal associations),
+-- applied under the event-time rule: a change older than the lead's deletion
+-- is stale (recorded, not applied: a late event never brings a deleted
+-- contact back; contact.restore does), a deletion older than the lead's last
+-- change is stale. A lifecycle stage must be one of the default funnel's
+-- (the seed's stages while the workspace has none yet), as PUT requires.
+-- Custom properties (custom.KEY in field_map) are merged into custom, one
+-- key per event. A lead that comes out as MQL is listed in the transaction's
+-- setting revops.new_mqls ([[workspace, lead], ...]) for revopsd to route
+-- before it commits (server/h_leads.c leads_route_webhook_mqls).
+CREATE OR REPLACE FUNCTION lead_webhook_ops(ws uuid, ops jsonb, OUT status text, OUT detail text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    o jsonb;
+    r text;
+    l leads;
+    patch jsonb;
+    at timestamptz;
+    st text;
+    results text[] := '{}';
+BEGIN
+    FOR o IN SELECT value FROM jsonb_array_elements(ops) LOOP
+        at := (o ->> 'at')::timestamptz;
+        SELECT * INTO l FROM leads x WHERE x.workspace_id = ws AND x.external_id = o ->> 'id' FOR UPDATE;
+        IF o ->> 'op' = 'lead_delete' THEN
+            IF l.external_id IS NOT NULL AND l.deleted_at IS NULL
+               AND EXISTS (SELECT 1 FROM jsonb_each_text(l.field_changed_at) f WHERE f.value::timestamptz > at) THEN
+                INSERT INTO lead_changes (workspace_id, lead_id, field, old_value, new_value, changed_at, applied, origin)
+                VALUES (ws, l.external_id, 'deleted', 'false', 'true', at, false, o ->> 'origin');
+                r := 'stale';
+            ELSE
+                r := CASE WHEN lead_delete(ws, o ->> 'id', at, o ->> 'origin') THEN 'deleted' ELSE 'unchanged' END;
+            END IF;
+        ELSIF o ->> 'op' = 'lead_apply' THEN
+            patch := COALESCE(o -> 'patch', '{}');
+            st := patch ->> 'lifecycle_stage';
+            IF st IS NOT NULL AND NOT EXISTS (
+                   SELECT 1 FROM funnels f, jsonb_array_elements(f.document -> 'stages') s
+                   WHERE f.workspace_id = ws AND f.is_default AND f.deleted_at IS NULL AND s ->> 'key' = st)
+               AND (EXISTS (SELECT 1 FROM funnels f WHERE f.workspace_id = ws AND f.is_default AND f.deleted_at IS NULL)
+                    OR st <> ALL (ARRAY['visitor', 'known', 'mql', 'sal', 'sql', 'opportunity', 'proposal',
+                                        'closed_won', 'closed_lost'])) THEN
+                RAISE EXCEPTION 'lifecycle_stage ''%'' is not a stage of the workspace''s default funnel (map it in stage_map)', st
+                    USING ERRCODE = 'check_violation';
+            END IF;
+            IF l.external_id IS NOT NULL AND l.deleted_at IS NOT NULL AND l.deleted_at > at THEN
+                INSERT INTO lead_changes (workspace_id, lead_id, field, old_value, new_value, changed_at, applied, origin)
+                SELECT ws, l.external_id, lead_field_name(p.key), to_jsonb(l) -> p.key, p.value, at, false, o ->> 'origin'
+                FROM jsonb_each(patch) AS p;
+                r := 'stale';
+            ELSE
+                IF patch ? 'custom' AND l.external_id IS NOT NULL THEN
+                    patch := jsonb_set(patch, '{custom}', l.custom || (patch -> 'custom'));
+                END IF;
+                r := lead_apply(ws, o ->> 'id', patch, at, o ->> 'origin');
+                IF EXISTS (SELECT 1 FROM leads x WHERE x.workspace_id = ws AND x.external_id = o ->> 'id'
+                           AND x.lifecycle_stage = 'mql' AND x.deleted_at IS NULL) THEN
+                    PERFORM set_config('revops.new_mqls',
+                        (COALESCE(NULLIF(current_setting('revops.new_mqls', true), ''), '[]')::jsonb
+                         || jsonb_build_array(jsonb_build_array(ws, o ->> 'id')))::text, true);
+                END IF;
+            END IF;
+        ELSIF o ->> 'op' = 'lead_link' THEN
+            -- a set operation on leads.deals: links to different deals commute, so
+            -- one older than the field's last change is applied at that change's
+            -- time rather than lost as stale (an add and a remove of the same deal
+            -- out of order is the case this gets wrong: the later-arriving wins)
+            IF l.external_id IS NOT NULL AND l.deleted_at IS NOT NULL AND l.deleted_at > at THEN
+                r := 'stale';
+            ELSE
+                patch := jsonb_build_object('deals',
+                    CASE WHEN (o ->> 'remove')::boolean THEN COALESCE(l.deals, '[]') - (o ->> 'deal')
+                         WHEN COALESCE(l.deals, '[]') ? (o ->> 'deal') THEN l.deals
+                         ELSE COALESCE(l.deals, '[]') || to_jsonb(o ->> 'deal') END);
+                r := lead_apply(ws, o ->> 'id', patch,
+                                GREATEST(at, (l.field_changed_at ->> 'deals')::timestamptz), o ->> 'origin');
+            END IF;
+        ELSE
+            RAISE EXCEPTION 'unknown lead op %', o ->> 'op';
+        END IF;
+        results := results || r;
+    END LOOP;
+    status := CASE WHEN cardinality(results) > 0 AND results <@ ARRAY['stale'] THEN 'stale' ELSE 'applied' END;
+    detail := array_to_string(results, ', ');
+END $$;
+
+-- The pending contact events among ids (locked by the caller: claimed by
+-- webhook_apply_batch or just stored by webhook_ingest), applied in lead id
+-- order (PUT's batch locks leads in id order too: no deadlock between them),
+-- then event time; each in its own subtransaction so one bad event cannot
+-- take the batch down. A deadlock or cancellation is not the event's fault:
+-- it propagates, the whole batch rolls back and its events stay pending.
+CREATE OR REPLACE FUNCTION lead_webhook_apply(ws uuid, ids uuid[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    e record;
+    st text;
+    dt text;
+BEGIN
+    FOR e IN SELECT w.id, w.ops FROM webhook_events w
+             WHERE w.id = ANY (ids) AND w.workspace_id = ws AND w.status = 'pending'
+               AND w.ops -> 0 ->> 'op' IN ('lead_apply', 'lead_delete', 'lead_link')
+             ORDER BY w.object_id, w.occurred_at, w.seq LOOP
+        BEGIN
+            SELECT a.status, a.detail INTO st, dt FROM lead_webhook_ops(ws, e.ops) a;
+        EXCEPTION
+            WHEN deadlock_detected OR query_canceled OR lock_not_available OR serialization_failure THEN
+                RAISE;
+            WHEN others THEN
+                st := 'rejected';
+                dt := SQLERRM;
+        END;
+        UPDATE webhook_events w SET status = st, detail = dt,
+               applied_at = CASE WHEN st IN ('applied', 'stale') THEN now() END
+        WHERE w.id = e.id;
+    END LOOP;
+END $$;
+
+-- Escalate the assignments of workspace ws (NULL: every workspace) whose
+-- escalation time has come with no action: no call, meeting or email by the
+-- assignee on the lead and no stage move since the routing. Each is escalated
+-- once, whichever instance or caller runs this first: the rows are claimed
+-- FOR UPDATE SKIP LOCKED and escalated_at is set in the same statement, so a
+-- concurrent pass skips them and a later one no longer finds them due. The
+-- lead goes to the assignee's manager (its owner then), else to the routing
+-- fallback queue. Returns each escalated assignment's JSON. Callers: POST
+-- /v1/routing/escalations (one workspace) and revopsd's periodic escalation
+-- pass (server/jobs.c, all of them).
+CREATE OR REPLACE FUNCTION routing_escalate(ws uuid) RETURNS SETOF jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    a lead_assignments;
+BEGIN
+    FOR a IN
+        WITH due AS (
+            SELECT x.id FROM lead_assignments x
+            WHERE (ws IS NULL OR x.workspace_id = ws) AND x.escalated_at IS NULL AND x.assignee IS NOT NULL
+              AND x.escalate_minutes IS NOT NULL AND x.routed_at + x.escalate_minutes * interval '1 minute' <= now()
+              AND x.id = (SELECT max(b.id) FROM lead_assignments b WHERE b.workspace_id = x.workspace_id
+                          AND b.lead_id = x.lead_id)
+              AND NOT EXISTS (SELECT 1 FROM activities t WHERE t.workspace_id = x.workspace_id
+                              AND t.lead_id = x.lead_id AND t.rep = x.assignee
+                              AND t.type IN ('call', 'meeting', 'email_sent') AND t.occurred_at >= x.routed_at)
+              AND NOT EXISTS (SELECT 1 FROM lead_stage_history h WHERE h.workspace_id = x.workspace_id
+                              AND h.lead_id = x.lead_id AND h.entered_at > x.routed_at)
+            ORDER BY x.id FOR UPDATE OF x SKIP LOCKED)
+        UPDATE lead_assignments u SET escalated_at = now(), escalated_to = COALESCE(
+            (SELECT r.manager FROM reps r WHERE r.workspace_id = u.workspace_id AND r.external_id = u.assignee
+             AND r.manager IS NOT NULL),
+            (SELECT g.document ->> 'fallback' FROM routing_rules g WHERE g.workspace_id = u.workspace_id),
+            'marketing_ops_queue')
+        FROM due WHERE u.id = due.id AND u.escalated_at IS NULL
+        RETURNING u.*
+    LOOP
+        IF EXISTS (SELECT 1 FROM reps r WHERE r.workspace_id = a.workspace_id AND r.external_id = a.escalated_to) THEN
+            PERFORM lead_apply(a.workspace_id, a.lead_id, jsonb_build_object('owner', a.escalated_to), now(),
+                               'escalation');
+        END IF;
+        RETURN NEXT jsonb_build_object('id', a.id, 'lead', a.lead_id, 'rule', a.rule, 'route_to', a.route_to,
+            'assignee', a.assignee, 'queue', a.queue, 'sla_minutes', a.sla_minutes, 'routed_at', rfc3339(a.routed_at),
+            'escalate_after_minutes', a.escalate_minutes, 'escalated_at', rfc3339(a.escalated_at),
+            'escalated_to', a.escalated_to, 'workspace_id', a.workspace_id);
+    END LOOP;
+END $$;

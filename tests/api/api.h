@@ -116,6 +116,7 @@ Suite *plans_suite(void);
 Suite *migrate_suite(void);
 Suite *writes_suite(void);
 Suite *leads_suite(void);
+Suite *leads2_suite(void);
 Suite *reps_suite(void);
 Suite *audit_suite(void);
 Suite *reports_suite(void);

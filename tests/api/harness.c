@@ -173,9 +173,19 @@ void api_start(void)
     }
     g_port = api_free_port();
     snprintf(g_base, sizeof g_base, "http://127.0.0.1:%d", g_port);
-    /* alert retries after 200 ms, not a minute: test_alerts.c sees a retry without waiting */
-    const char *args[] = {
-        "--cors-origins", "https://app.example.com", "--max-body", "65536", "--alert-retry-base-ms", "200", NULL};
+    /* alert retries after 200 ms, not a minute: test_alerts.c sees a retry without waiting; no
+     * periodic escalation pass on the shared server: tests escalate with POST
+     * /v1/routing/escalations at moments they choose, and the pass's own test (test_leads2.c)
+     * starts instances that run it */
+    const char *args[] = {"--cors-origins",
+                          "https://app.example.com",
+                          "--max-body",
+                          "65536",
+                          "--alert-retry-base-ms",
+                          "200",
+                          "--escalation-interval",
+                          "0",
+                          NULL};
     g_server = api_spawn_server(g_db_url, g_port, args);
     if (!api_wait_healthy(g_port, 15000)) {
         fprintf(stderr, "revopsd did not become healthy; log in %s\n", g_tmp);

@@ -67,6 +67,7 @@ int main(int argc, char **argv)
     srunner_add_suite(sr, plans_suite());
     srunner_add_suite(sr, writes_suite());
     srunner_add_suite(sr, leads_suite());
+    srunner_add_suite(sr, leads2_suite());
     srunner_add_suite(sr, reps_suite());
     srunner_add_suite(sr, audit_suite());
     srunner_add_suite(sr, reports_suite());

@@ -154,9 +154,11 @@ START_TEST(every_number_of_a_crafted_quarter)
     ck_assert(num(sec(d, "forecast"), "best_case") == 14000); /* + late, proposal: best case */
     ck_assert(num(sec(d, "forecast"), "pipeline") == 2250);   /* 22.5% of the pipeline deal */
     ck_assert(json_is_null(json_object_get(sec(d, "forecast"), "mape")));
-    /* the only nulls here: the burn multiple (burning, net new ARR 0) and the two figures of
-     * stored forecasts (none stored) */
-    ck_assert_uint_eq(check_null_reasons(d), 3);
+    /* the only nulls here: the burn multiple (burning, net new ARR 0), the two figures of
+     * stored forecasts (none stored) and CAC by channel (issue 19: no spend has a channel, no
+     * won deal a touch) */
+    ck_assert_uint_eq(check_null_reasons(d), 4);
+    ck_assert_ptr_nonnull(strstr(null_reason(d, "efficiency.cac_by_channel"), "no S&M spend with a channel"));
     ck_assert_ptr_nonnull(strstr(null_reason(d, "efficiency.burn_multiple"), "not positive while burning"));
     ck_assert_ptr_nonnull(strstr(null_reason(d, "forecast.actual_vs_forecast_last_month"), "last month (2026-02)"));
     ck_assert_ptr_nonnull(strstr(null_reason(d, "forecast.mape"), "last four ended periods"));
@@ -227,7 +229,7 @@ START_TEST(missing_inputs_are_null_with_a_reason)
      * deals (0 of nothing is 0: the pipeline's totals and the forecast's calls) */
     /* arr, retention, efficiency, pipeline (coverage, velocity; quota, age-adjusted coverage,
      * required pipeline), operating (all but the sums and counts), conversion, forecast */
-    ck_assert_uint_eq(check_null_reasons(r->json), 8 + 3 + 6 + (2 + 3) + 5 + 4 + 2);
+    ck_assert_uint_eq(check_null_reasons(r->json), 8 + 3 + (6 + 1) + (2 + 3) + 5 + 4 + 2); /* + cac_by_channel */
     ck_assert_ptr_nonnull(strstr(null_reason(r->json, "operating.win_rate"), "no deal closed"));
     ck_assert_ptr_nonnull(strstr(null_reason(r->json, "pipeline.required_pipeline"), "no quota"));
     ck_assert_ptr_nonnull(strstr(null_reason(r->json, "conversion.mql_to_sql"), "no deal first reached mql"));

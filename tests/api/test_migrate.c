@@ -36,6 +36,7 @@ static const char *const changed_since_move[] = {
     "webhook_ingest",        /* issue 17: store, then apply (webhook_store + webhook_apply_events) */
     "rep_json",              /* issue 20: fully_loaded_cost */
     "account_json",          /* issue 20: last_price_increase */
+    "webhook_apply_ops_raw", /* issue 19: HubSpot contact events' ops go to lead_webhook_ops */
     NULL,
 };
 

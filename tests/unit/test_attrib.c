@@ -108,9 +108,36 @@ START_TEST(seed_decision_rule)
 }
 END_TEST
 
+/* CAC by channel: customers shared as parts; spend over them to the cent. */
+START_TEST(cac_over_attributed_customers)
+{
+    int64_t cac = 0;
+    /* two customers: one whole (a single touch), one split 2/3 - 1/3 (U-shaped
+     * without a lead-creation touch: 40% and 20% scaled to 100%) */
+    int64_t t[2] = {0, 86400}, cents[2];
+    attrib_path p = {t, 2, 0, 0, 0, 2 * 86400};
+    ck_assert_int_eq(attrib_allocate(ATTRIB_U_SHAPED, &p, ATTRIB_CUSTOMER_PARTS, cents), 0);
+    ck_assert_int_eq(cents[0] + cents[1], ATTRIB_CUSTOMER_PARTS);
+    ck_assert_int_eq(cents[0], 666666666667LL);
+    int64_t paid = ATTRIB_CUSTOMER_PARTS + cents[0], events = cents[1];
+    ck_assert(attrib_cac(300000, paid, &cac)); /* 3,000.00 / (5/3) */
+    ck_assert_int_eq(cac, 180000);
+    ck_assert(attrib_cac(100000, events, &cac)); /* 1,000.00 / (1/3) */
+    ck_assert_int_eq(cac, 300000);
+    ck_assert(attrib_cac(100, 3 * ATTRIB_CUSTOMER_PARTS, &cac)); /* 1.00 / 3 = 0.333: 33 cents */
+    ck_assert_int_eq(cac, 33);
+    ck_assert(attrib_cac(200, 3 * ATTRIB_CUSTOMER_PARTS, &cac)); /* 0.666: 67 cents */
+    ck_assert_int_eq(cac, 67);
+    ck_assert(!attrib_cac(100000, 0, &cac)); /* no customer: no CAC */
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("attrib");
+    TCase *tcac = tcase_create("cac");
+    tcase_add_test(tcac, cac_over_attributed_customers);
+    suite_add_tcase(s, tcac);
     TCase *tc = tcase_create("models");
     tcase_add_test(tc, four_touch_path_every_model_to_the_cent);
     tcase_add_test(tc, full_path_with_middle_touches);
