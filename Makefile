@@ -36,7 +36,7 @@ BENCH_BIN  = $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
 # make sql-check: every SQL function and view has its one home in sql/ and sql/
 # defines it as the migrations did (tests/api/test_migrate.c; also part of make api).
-.PHONY: contract-tools all deps run test test-browser sql-check test-plain test-future test-sanitize unit api lint-openapi bench bench-check fmt fmt-check clean fuzz fuzz-build valgrind load faults
+.PHONY: contract-tools all deps run test test-browser sql-check test-plain test-future test-sanitize unit api lint-openapi bench bench-render bench-check fmt fmt-check clean fuzz fuzz-build valgrind load faults
 all: $(BUILD)/revopsd
 
 # ---- console (issue 18) ------------------------------------------------------
@@ -224,9 +224,18 @@ $(BUILD)/bench/bare_mhd: tests/bench/bare_mhd.c $(BUILD)/.flags
 # BENCH_MEMORY_SECONDS=120 for the 2-minute memory run. make bench-check: the last
 # run's figures against the goals (prints what falls short; not part of make test).
 bench: deps
-	@scripts/install-deps.sh wrk python3 numpy pgbench
-	$(MAKE) --no-print-directory $(BUILD)/revopsd $(BUILD)/bench/bare_mhd $(BUILD)/bench/hook_load $(BENCH_BIN)
+	@scripts/install-deps.sh wrk python3 numpy pgbench chromium
+	$(MAKE) --no-print-directory $(BUILD)/revopsd $(BUILD)/bench/bare_mhd $(BUILD)/bench/hook_load $(BENCH_BIN) \
+	    $(BROWSER_TOOLS)/node_modules/.package-lock.json
 	BUILD=$(BUILD) scripts/bench.sh
+
+# make bench-render: the console's render bench alone (also a section of make bench):
+# Dashboard and Pipeline with 2,000 deals in headless chromium, each as a ratio to
+# the blank page loaded in the same round (tests/browser/bench.js). Prints its table.
+bench-render: deps
+	@scripts/install-deps.sh chromium
+	$(MAKE) --no-print-directory $(BUILD)/revopsd $(BROWSER_TOOLS)/node_modules/.package-lock.json
+	NODE_PATH=$(BROWSER_TOOLS)/node_modules REVOPSD=$(BUILD)/revopsd node tests/browser/bench.js
 
 bench-check:
 	@BUILD=$(BUILD) scripts/bench-check.sh

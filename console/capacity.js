@@ -73,8 +73,9 @@ function quartersOf(monthly) {
   const out = [];
   monthly.forEach((m, i) => {
     const q = Math.floor(i / 3);
-    if (!out[q]) out[q] = { quarter: `Q${q + 1} (${m.month}…)`, hires: 0, capacity: 0, backfills: 0 };
+    if (!out[q]) out[q] = { quarter: `Q${q + 1}`, from: m.month, hires: 0, capacity: 0, backfills: 0 };
     const o = out[q];
+    o.months = `${o.from} to ${m.month}`;
     o.hires += m.hires;
     o.capacity = Math.round((o.capacity + m.capacity) * 100) / 100;
     o.backfills = Math.round((o.backfills + m.backfills) * 1000) / 1000;
@@ -105,7 +106,8 @@ function renderPlan(box, req, p) {
     h('div', {}, bars('New hires starting each month', p.monthly.map((m) => ({ label: m.month.slice(2), value: m.hires, note: `${num1(m.backfills)} expected backfills` })), int)),
     h('div', {}, table('Hires and capacity by fiscal quarter', [
       { label: 'Quarter', key: 'quarter' },
-      { label: 'Hires', key: 'hires', num: true, fmt: int, figure: (r) => `capacity.quarter.${r.quarter.slice(0, 2)}.hires` },
+      { label: 'Months', key: 'months' },
+      { label: 'Hires', key: 'hires', num: true, fmt: int, figure: (r) => `capacity.quarter.${r.quarter}.hires` },
       { label: 'Capacity', key: 'capacity', num: true, fmt: (v) => money(v) },
       { label: 'Cumulative', key: 'cumulative', num: true, fmt: (v) => money(v) },
       { label: 'Target (phased)', key: 'target', num: true, fmt: (v) => money(v) },

@@ -388,6 +388,11 @@ awk -F'|' 'NR > 2 && $4 ~ /from scratch/ {n = $2 + 0; split($5, t, " "); print n
 say "gzip content-coding"
 BUILD="$build" BENCH_SECONDS="$secs" BENCH_RUNS="$runs" BENCH_CONNECTIONS="$conns" scripts/bench-gzip.sh >"$tmp/gzip.md"
 
+# ---- console render (its own cluster and server: tests/browser/bench.js) -------------
+say "console render (headless chromium, 2,000 deals)"
+NODE_PATH=.tools/browser/node_modules REVOPSD="$build/revopsd" RUNS="$runs" RENDER_MD="$tmp/render.md" \
+    RESULTS="$results" node tests/browser/bench.js >/dev/null
+
 # ---- report ------------------------------------------------------------------------
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 out=docs/benchmarks.md
@@ -449,6 +454,10 @@ out=docs/benchmarks.md
     echo
     cat "$tmp/gzip.md"
     echo
+    echo "## Console render"
+    echo
+    cat "$tmp/render.md"
+    echo
     echo "## Against the goals (make bench-check)"
     echo
     echo '```'
@@ -459,6 +468,6 @@ out=docs/benchmarks.md
         cat docs/benchmarks-notes.md
     fi
 } >"$out"
-cat "$tmp/http.md" "$tmp/mem.md" "$tmp/snap.md" "$tmp/learned.md" "$tmp/hooks.md" "$tmp/forecast.md" "$tmp/numpy.md" "$tmp/territory.md" "$tmp/gzip.md"
+cat "$tmp/http.md" "$tmp/mem.md" "$tmp/snap.md" "$tmp/learned.md" "$tmp/hooks.md" "$tmp/forecast.md" "$tmp/numpy.md" "$tmp/territory.md" "$tmp/gzip.md" "$tmp/render.md"
 scripts/bench-check.sh "$results"
 say "wrote $out and $results"
