@@ -57,7 +57,9 @@ function planList(plans, current) {
 
 function balanceTable(p) {
   const rows = [...CRITERIA, 'composite'].map((c) => ({ c, now: p.balance_current[c], plan: p.balance[c] }));
-  return table('Balance indices over the territories: the plan against today\'s map (1.0 max/mean is perfect)', [
+  // with no account in a territory today the API's indices of today's map are 0: say why
+  const noMap = p.disruption.newly_assigned === p.accounts;
+  return table(`Balance indices over the territories: the plan against today's map (1.0 max/mean is perfect)${noMap ? '; no account holds a territory today, so today\'s indices are 0' : ''}`, [
     { label: 'Criterion', key: 'c' },
     { label: 'Max/mean', value: (r) => r.plan.max_mean, num: true, fmt: r3, figure: (r) => `balance.${r.c}.max_mean` },
     { label: 'Max/min', value: (r) => r.plan.max_min, num: true, fmt: r3, figure: (r) => `balance.${r.c}.max_min` },
@@ -91,6 +93,7 @@ function applyControls(p, box) {
 function planDetail(p) {
   const tam = p.rules.find((x) => x.rule === 'max_tam_ratio');
   const box = h('div', { id: 'territory-plan', 'data-plan': p.id });
+  const noPotential = p.totals.every((t) => t.potential === 0);
   box.append(h('h2', {}, `${p.name}`), h('p', { class: 'note' }, `Stored ${p.created_at}; ${p.from_accounts ? 'the workspace\'s accounts' : 'inline accounts'}; weights ${CRITERIA.map((c) => `${c} ${p.weights[c]}`).join(', ')}; disruption weight ${p.disruption_weight}. A load is a territory's total over its fair share (mean per unit of capacity × its capacity): 1.0 is exactly fair.`),
     h('div', { class: 'kpis' },
       kpi('Accounts', 'territory.accounts', p.accounts, int),
@@ -104,7 +107,8 @@ function planDetail(p) {
       kpi('Potential moved', 'territory.potential_moved', p.disruption.potential_moved, money),
       kpi('Pipeline moved', 'territory.pipeline_moved', p.disruption.pipeline_moved, money)),
     h('ul', { class: 'rules' }, p.rules.map((r) => h('li', { 'data-figure': `rule.${r.rule}`, 'data-value': String(r.holds), class: r.holds ? '' : 'error' },
-      `${r.holds ? '✓' : '✗'} ${r.description}${r.value !== undefined && r.value !== null ? ` (${r3(r.value)})` : ''}${r.pinned !== undefined ? ` (${r.pinned} pinned)` : ''}`))));
+      `${r.holds ? '✓' : '✗'} ${r.description}${r.value !== undefined && r.value !== null ? ` (${r3(r.value)})` : ''}${r.pinned !== undefined ? ` (${r.pinned} pinned)` : ''}`))),
+    noPotential ? h('p', { class: 'note', 'data-note': 'no-potential' }, 'No account has a potential: the potential criterion drops out of the balance and the 2× TAM rule has nothing to compare (set accounts\' potential, or give it inline).') : '');
   const chart = bars('Composite load per territory (1.0 = its fair share)', p.totals.map((t) => ({ label: t.territory, value: t.composite, note: `${t.accounts} accounts` })),
     (v) => Number(v).toFixed(2), { reference: 1, referenceLabel: 'fair share 1.0', cls: (it) => (it.value > 1.1 ? 'down' : it.value < 0.9 ? 'under' : 'total') });
   box.append(h('section', { class: 'card', 'aria-label': 'Balance per territory' }, h('h2', {}, 'Balance per territory'), chart,

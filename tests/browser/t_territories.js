@@ -63,6 +63,8 @@ module.exports = async function territories({ t, api, check, OUT }) {
     check(labels.length === p.totals.length && labels.every((l, i) => l.startsWith(`${p.totals[i].territory}: ${p.totals[i].composite.toFixed(2)}`)), `territories (${who}): a bar per territory with its composite load (${labels[0]})`);
   };
   await compare('write');
+  const noPotential = p.totals.every((x) => x.potential === 0);
+  check((await page.$('[data-note="no-potential"]') !== null) === noPotential, `territories: the page says when no account has a potential (${noPotential})`);
   check(await page.$('[data-control="territory-apply"]') === null, 'territories: a write key sees no apply (admin only)');
   await page.screenshot({ path: path.join(OUT, 'territories-write.png'), fullPage: true });
 
