@@ -3,12 +3,14 @@ import { session, get, h, route, errorBox, setCurrency } from './util.js';
 import { pages as basePages } from './pages.js';
 import { capacityPage } from './capacity.js';
 import { territoryPage } from './territory.js';
+import { alertsPage } from './alerts.js';
 import { importPage } from './import.js';
 
 // The pages of the nav (index.html); the planning and import pages live in their own files.
 const pages = { ...basePages,
   capacity: { title: 'Capacity', render: capacityPage },
   territories: { title: 'Territories', render: territoryPage },
+  alerts: { title: 'Alerts', render: alertsPage },
   import: { title: 'Import', render: importPage } };
 
 const $ = (id) => document.getElementById(id);

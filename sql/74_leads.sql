@@ -400,6 +400,13 @@ BEGIN
                 IF patch ? 'custom' AND l.external_id IS NOT NULL THEN
                     patch := jsonb_set(patch, '{custom}', l.custom || (patch -> 'custom'));
                 END IF;
+                -- HubSpot has no full-name property: the name is first + last
+                -- name (whadapt.c maps them to custom.firstname/lastname)
+                IF patch -> 'custom' ?| ARRAY['firstname', 'lastname'] THEN
+                    patch := patch || jsonb_build_object('name', NULLIF(concat_ws(' ',
+                        NULLIF(btrim(patch -> 'custom' ->> 'firstname'), ''),
+                        NULLIF(btrim(patch -> 'custom' ->> 'lastname'), '')), ''));
+                END IF;
                 r := lead_apply(ws, o ->> 'id', patch, at, o ->> 'origin');
                 IF EXISTS (SELECT 1 FROM leads x WHERE x.workspace_id = ws AND x.external_id = o ->> 'id'
                            AND x.lifecycle_stage = 'mql' AND x.deleted_at IS NULL) THEN

@@ -50,6 +50,7 @@ START_TEST(files_embedded_same_origin_only)
                  {"capacity.js", "text/javascript"},
                  {"bars.js", "text/javascript"},
                  {"territory.js", "text/javascript"},
+                 {"alerts.js", "text/javascript"},
                  {"import.js", "text/javascript"}};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[64];

@@ -133,6 +133,11 @@ START_TEST(hubspot_contacts_become_leads)
     contact_event(e[6], sizeof e[6], 7, 9001, t0 + 1000, "propertyChange", "hs_analytics_num_page_views", "14");
     contact_event(e[7], sizeof e[7], 8, 9001, t0 + 1000, "propertyChange", "jobtitle", "VP Marketing");
     snprintf(body, sizeof body, "[%s,%s,%s,%s,%s,%s,%s,%s]", e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7]);
+    char names[1300], fn[600], ln[600];
+    contact_event(fn, sizeof fn, 9, 9001, t0 + 1000, "propertyChange", "firstname", "Ann");
+    contact_event(ln, sizeof ln, 10, 9001, t0 + 1000, "propertyChange", "lastname", "Lee");
+    snprintf(names, sizeof names, ",%s,%s]", fn, ln);
+    strcpy(body + strlen(body) - 1, names); /* ten events */
 
     /* refused with nothing stored: a body changed in transit, another secret */
     char tampered[6000];
@@ -148,7 +153,7 @@ START_TEST(hubspot_contacts_become_leads)
 
     r = deliver(ep, body);
     ck_assert_status(r, 200);
-    ck_assert_int_eq(num(json_object_get(r->json, "counts"), "applied"), 8);
+    ck_assert_int_eq(num(json_object_get(r->json, "counts"), "applied"), 10);
     json_t *evs = json_object_get(r->json, "events");
     /* an analytics property the engine does not keep: applied, with why nothing changed */
     ck_assert_ptr_nonnull(strstr(str(json_array_get(evs, 6), "detail"), "hs_analytics_num_page_views"));
@@ -157,6 +162,8 @@ START_TEST(hubspot_contacts_become_leads)
     ck_assert_str_eq(str(l, "email"), "ann@acme.example");
     ck_assert_str_eq(str(l, "company"), "Acme");
     ck_assert_str_eq(str(l, "title"), "VP Marketing");
+    ck_assert_str_eq(str(l, "name"), "Ann Lee"); /* first and last name, one event each */
+    ck_assert_str_eq(str(json_object_get(l, "custom"), "firstname"), "Ann");
     ck_assert_int_eq(num(l, "company_size"), 100); /* a range counts as its lower bound */
     ck_assert_str_eq(str(l, "original_source"), "paid_search");
     ck_assert_str_eq(str(l, "lifecycle_stage"), "known"); /* HubSpot's "lead": identified */
@@ -170,7 +177,7 @@ START_TEST(hubspot_contacts_become_leads)
     /* redelivered (HubSpot retries): 2xx, all duplicates, nothing changes */
     r = deliver(ep, body);
     ck_assert_status(r, 200);
-    ck_assert_int_eq(num(json_object_get(r->json, "counts"), "duplicate"), 8);
+    ck_assert_int_eq(num(json_object_get(r->json, "counts"), "duplicate"), 10);
     api_resp_free(r);
     l = get_lead(&ws, "9001", 200);
     ck_assert_int_eq(json_array_size(json_object_get(l, "stage_history")), 1);
