@@ -799,6 +799,16 @@ static void serve(http_req *rq, const char *param, int kind, const char *msg, do
         http_reply_error(rq, &err);
         return;
     }
+    /* the report compares with the period before (and the QBR plans the one
+     * after): both must be periods the dashboard takes (1900 on); and a report
+     * of a period that starts more than five years ahead says nothing while
+     * the forecast of it runs for minutes (a far-future dashboard is slow) */
+    period before = period_shift(&P, -1, c.fsm);
+    if (before.start < caldate_from_ymd(1900, 1, 1) || P.start > caldate_add_months(c.today, 60)) {
+        app_err_field(&err, param, "%s, from the second period of 1900 up to five years from today", msg);
+        http_reply_error(rq, &err);
+        return;
+    }
     json_t *doc = NULL;
     if (fn(&c, &P, &doc) != 0) {
         if (err.code == ERR_NONE)

@@ -592,12 +592,14 @@ START_TEST(isolation_roles_and_bad_periods)
     }
     static const struct {
         const char *path, *field;
-    } bad[] = {{"/v1/reports/monthly?month=2026-13", "month"},  {"/v1/reports/monthly?month=2026-3", "month"},
-               {"/v1/reports/monthly?month=2026-Q1", "month"},  {"/v1/reports/monthly?month=march", "month"},
-               {"/v1/reports/monthly?month=2026-00", "month"},  {"/v1/reports/qbr?quarter=2026-Q5", "quarter"},
-               {"/v1/reports/qbr?quarter=2026-03", "quarter"},  {"/v1/reports/qbr?quarter=FY2026", "quarter"},
-               {"/v1/reports/summary?period=bogus", "period"},  {"/v1/reports/summary?period=2026-Q9", "period"},
-               {"/v1/reports/monthly?period=2026-03", "period"}};
+    } bad[] = {{"/v1/reports/monthly?month=2026-13", "month"},   {"/v1/reports/monthly?month=2026-3", "month"},
+               {"/v1/reports/monthly?month=2026-Q1", "month"},   {"/v1/reports/monthly?month=march", "month"},
+               {"/v1/reports/monthly?month=2026-00", "month"},   {"/v1/reports/qbr?quarter=2026-Q5", "quarter"},
+               {"/v1/reports/qbr?quarter=2026-03", "quarter"},   {"/v1/reports/qbr?quarter=FY2026", "quarter"},
+               {"/v1/reports/summary?period=bogus", "period"},   {"/v1/reports/summary?period=2026-Q9", "period"},
+               {"/v1/reports/monthly?period=2026-03", "period"}, {"/v1/reports/monthly?month=1900-01", "month"},
+               {"/v1/reports/summary?period=FY1900", "period"},  {"/v1/reports/qbr?quarter=1900-Q1", "quarter"},
+               {"/v1/reports/qbr?quarter=9998-Q4", "quarter"},   {"/v1/reports/summary?period=9998-12", "period"}};
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         r = api_get(bad[k].path, a.read);
         ck_assert_msg(r->status == 422, "%s: %ld %s", bad[k].path, r->status, r->body);
