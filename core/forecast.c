@@ -14,6 +14,11 @@ const char *forecast_method_name(forecast_method m)
     return (m >= FM_WEIGHTED && m < FM__COUNT) ? method_names[m] : "";
 }
 
+bool forecast_period_in_reach(const period *P, caldate_t today)
+{
+    return P->start <= caldate_add_months(today, FORECAST_MAX_MONTHS_AHEAD);
+}
+
 int forecast_method_parse(const char *s)
 {
     for (int i = 0; s && i < FM__COUNT; i++)

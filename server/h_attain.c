@@ -315,6 +315,10 @@ void h_attainment(http_req *rq)
         http_fail(rq, ERR_VALIDATION, "period must be a period such as 2026-Q1, 2026-03 or FY2026");
         return;
     }
+    if (!forecast_period_in_reach(&P, utc_today())) {
+        http_fail(rq, ERR_VALIDATION, "period " FORECAST_REACH_MSG);
+        return;
+    }
     json_t *out = NULL;
     if (attainment_build(db, ws, fsm, &P, as_of, group_by, &out, &err) != 0)
         http_reply_error(rq, &err);

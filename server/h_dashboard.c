@@ -1089,6 +1089,10 @@ static int dash_compute(db_conn *db, const dash_req *d, unsigned gen, char **tex
         app_err_field(err, "period", "must be a period such as 2026-Q1, 2026-03 or FY2026");
         return -1;
     }
+    if (d->has_period && !forecast_period_in_reach(&P, utc_today())) {
+        app_err_field(err, "period", FORECAST_REACH_MSG);
+        return -1;
+    }
     if (!d->has_period && default_period(db, d->ws, fsm, &P, &basis, err) != 0)
         return -1;
     json_t *doc = NULL;

@@ -253,6 +253,8 @@ void h_forecasts_create(http_req *rq)
     }
     if (!period_parse(q.period, fsm, &P))
         app_err_field(&err, "period", "must be a period such as 2026-Q1, 2026-03 or FY2026");
+    else if (!forecast_period_in_reach(&P, today))
+        app_err_field(&err, "period", FORECAST_REACH_MSG);
     else if (q.has_as_of && q.as_of > today)
         app_err_field(&err, "as_of", "must not be in the future: a forecast uses what is known on its date");
     if (err.code != ERR_NONE || fcdata_default_funnel(db, ws, &def, funnel_id, funnel_ver, &err) != 0) {

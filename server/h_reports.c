@@ -13,6 +13,7 @@
 #include "audit.h"
 #include "caldate.h"
 #include "capacity.h"
+#include "forecast.h"
 #include "handlers.h"
 #include "metrics.h"
 #include "report.h"
@@ -800,11 +801,10 @@ static void serve(http_req *rq, const char *param, int kind, const char *msg, do
         return;
     }
     /* the report compares with the period before (and the QBR plans the one
-     * after): both must be periods the dashboard takes (1900 on); and a report
-     * of a period that starts more than five years ahead says nothing while
-     * the forecast of it runs for minutes (a far-future dashboard is slow) */
-    period before = period_shift(&P, -1, c.fsm);
-    if (before.start < caldate_from_ymd(1900, 1, 1) || P.start > caldate_add_months(c.today, 60)) {
+     * after): both must be periods the dashboard takes, from 1900 and within
+     * the forecasts' reach (forecast_period_in_reach) */
+    period before = period_shift(&P, -1, c.fsm), after = period_shift(&P, 1, c.fsm);
+    if (before.start < caldate_from_ymd(1900, 1, 1) || !forecast_period_in_reach(&after, c.today)) {
         app_err_field(&err, param, "%s, from the second period of 1900 up to five years from today", msg);
         http_reply_error(rq, &err);
         return;

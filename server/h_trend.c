@@ -189,6 +189,11 @@ void h_forecasts_trend(http_req *rq)
         http_reply_error(rq, &err);
         return;
     }
+    if (!forecast_period_in_reach(&P, utc_today())) {
+        app_err_field(&err, "period", FORECAST_REACH_MSG);
+        http_reply_error(rq, &err);
+        return;
+    }
     caldate_t today = utc_today(), pts[TREND_MAX_POINTS];
     int np = trend_points(&P, today, pts);
     int ia = np >= 2 ? np - 2 : 0, ib = np - 1; /* the movers: the last two points unless asked */

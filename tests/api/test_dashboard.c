@@ -685,6 +685,49 @@ START_TEST(dashboard_accuracy_from_stored_forecasts)
 }
 END_TEST
 
+/* A forecast reaches five years ahead at most: a period further out is a 422
+ * on every route that forecasts it (the learned method walks every day up to
+ * the period's end: 9998-Q4 ran for minutes), one four years out answers. */
+START_TEST(forecasts_reach_at_most_five_years_ahead)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    send(&ws, "PUT", "/v1/deals/f1", "{\"name\":\"F1\",\"amount\":1000,\"stage\":\"proposal\"}");
+    char near[11], far[11], body[64];
+    api_quarter_of_day(4 * 365, near);
+    api_quarter_of_day(5 * 365 + 120, far); /* a quarter starting more than 60 months ahead */
+    const char *periods[] = {far, "9998-Q4"};
+    for (int i = 0; i < 2; i++) {
+        char path[96];
+        snprintf(path, sizeof path, "/v1/dashboard?period=%s", periods[i]);
+        api_resp *r = api_get(path, ws.read);
+        ck_assert_msg(r->status == 422 && strstr(r->body, "five years"), "%s: %ld %s", path, r->status, r->body);
+        api_resp_free(r);
+        snprintf(path, sizeof path, "/v1/forecasts/trend?period=%s", periods[i]);
+        r = api_get(path, ws.read);
+        ck_assert_msg(r->status == 422, "%s: %ld %s", path, r->status, r->body);
+        api_resp_free(r);
+        snprintf(path, sizeof path, "/v1/attainment?period=%s", periods[i]);
+        r = api_get(path, ws.read);
+        ck_assert_msg(r->status == 422, "%s: %ld %s", path, r->status, r->body);
+        api_resp_free(r);
+        snprintf(body, sizeof body, "{\"period\":\"%s\"}", periods[i]);
+        r = api_send_json("POST", "/v1/forecasts", ws.write, body);
+        ck_assert_msg(r->status == 422, "POST /v1/forecasts %s: %ld %s", periods[i], r->status, r->body);
+        api_resp_free(r);
+    }
+    char path[96];
+    snprintf(path, sizeof path, "/v1/dashboard?period=%s", near);
+    api_resp *r = api_get(path, ws.read);
+    ck_assert_msg(r->status == 200, "%s: %ld %s", path, r->status, r->body);
+    api_resp_free(r);
+    snprintf(body, sizeof body, "{\"period\":\"%s\"}", near);
+    r = api_send_json("POST", "/v1/forecasts", ws.write, body);
+    ck_assert_msg(r->status == 201, "POST /v1/forecasts %s: %ld %s", near, r->status, r->body);
+    api_resp_free(r);
+}
+END_TEST
+
 Suite *forecasts_suite(void)
 {
     Suite *s = suite_create("forecasts");
@@ -692,6 +735,7 @@ Suite *forecasts_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, forecasts_from_stored_deals);
     tcase_add_test(tc, dashboard_accuracy_from_stored_forecasts);
+    tcase_add_test(tc, forecasts_reach_at_most_five_years_ahead);
     suite_add_tcase(s, tc);
     return s;
 }
