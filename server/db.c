@@ -37,6 +37,37 @@ struct db_pool {
 /* The default client-side deadline (db_pool_set_deadline overrides it). */
 #define DB_DEFAULT_DEADLINE_MS 10000
 
+/* The hung-database breaker (process-wide: revopsd talks to one database).
+ * A call that passes its deadline trips it; while it is tripped one call at a
+ * time (the trial) goes to the database and the others fail at once with the
+ * same 503, so a frozen database does not hold every worker for a whole
+ * deadline per request (a /healthz queued on its thread behind two such
+ * requests waited two deadlines). The first call that gets an answer resets
+ * it. Never tripped while the database answers: one atomic load per call. */
+static int db_hung, db_trial;
+
+/* May this call go to the database? *trial: it is the one trial. */
+static bool hung_gate(bool *trial)
+{
+    *trial = false;
+    if (!__atomic_load_n(&db_hung, __ATOMIC_ACQUIRE))
+        return true;
+    if (__atomic_exchange_n(&db_trial, 1, __ATOMIC_ACQ_REL))
+        return false;
+    *trial = true;
+    return true;
+}
+
+static void hung_done(bool trial, bool answered)
+{
+    if (answered)
+        __atomic_store_n(&db_hung, 0, __ATOMIC_RELEASE);
+    if (trial)
+        __atomic_store_n(&db_trial, 0, __ATOMIC_RELEASE);
+}
+
+static void hung_trip(void) { __atomic_store_n(&db_hung, 1, __ATOMIC_RELEASE); }
+
 static double mono_ms(void)
 {
     struct timespec ts;
@@ -107,6 +138,7 @@ static void conn_abandon(db_conn *c)
     PQfinish(c->pg);
     c->pg = NULL;
     c->timed_out = true;
+    hung_trip();
     log_warn_limited("db", "no answer within the %d ms deadline: statement cancelled, connection dropped",
                      c->deadline_ms);
 }
@@ -145,18 +177,25 @@ static bool conn_open(db_conn *c)
         "dbname",           "options", "application_name", "keepalives_idle", "keepalives_interval", "keepalives_count",
         "tcp_user_timeout", NULL};
     const char *vals[] = {c->url, c->options, "revopsd", "5", "2", "2", user_timeout, NULL};
+    bool trial;
+    if (!hung_gate(&trial))
+        return false; /* the database is hung: its trial is running */
     double end = mono_ms() + (c->deadline_ms < DB_CONNECT_MAX_MS ? c->deadline_ms : DB_CONNECT_MAX_MS);
     c->pg = PQconnectStartParams(keys, vals, 1);
-    bool ok = c->pg && PQstatus(c->pg) != CONNECTION_BAD;
+    bool ok = c->pg && PQstatus(c->pg) != CONNECTION_BAD, waited_out = false;
     for (PostgresPollingStatusType st = PGRES_POLLING_WRITING; ok;) {
         if (st == PGRES_POLLING_OK)
             break;
         if (st == PGRES_POLLING_FAILED || !wait_socket(c->pg, st == PGRES_POLLING_READING ? POLLIN : POLLOUT, end)) {
+            waited_out = st != PGRES_POLLING_FAILED;
             ok = false;
             break;
         }
         st = PQconnectPoll(c->pg);
     }
+    if (waited_out)
+        hung_trip();
+    hung_done(trial, ok && PQstatus(c->pg) == CONNECTION_OK);
     if (!ok || PQstatus(c->pg) != CONNECTION_OK) {
         const char *why = c->pg && PQstatus(c->pg) == CONNECTION_BAD ? PQerrorMessage(c->pg) : "timed out";
         log_warn_limited("db", "connect failed: %s", why);
@@ -173,7 +212,23 @@ static bool conn_open(db_conn *c)
  * collect its result within the connection's deadline: the result (the
  * first error if any), or NULL when the connection failed or the deadline
  * passed (c->timed_out set, the connection dropped). */
+static PGresult *exec_wait(db_conn *c, const char *sql, int nparams, const char *const *params);
+
+/* exec_wait behind the hung-database breaker: while it is tripped and
+ * another call is its trial, fail at once as if past the deadline. */
 static PGresult *exec_deadline(db_conn *c, const char *sql, int nparams, const char *const *params)
+{
+    bool trial;
+    if (!hung_gate(&trial)) {
+        c->timed_out = true;
+        return NULL;
+    }
+    PGresult *r = exec_wait(c, sql, nparams, params);
+    hung_done(trial, r != NULL);
+    return r;
+}
+
+static PGresult *exec_wait(db_conn *c, const char *sql, int nparams, const char *const *params)
 {
     c->timed_out = false;
     double end = mono_ms() + c->deadline_ms;
