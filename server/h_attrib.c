@@ -9,6 +9,7 @@
 #include "attrib.h"
 #include "caldate.h"
 #include "handlers.h"
+#include "leadcheck.h"
 #include "leadscore.h"
 #include "money.h"
 
@@ -220,12 +221,8 @@ void h_attribution(http_req *rq)
     db_conn *db = http_db(rq);
     if (!db)
         return;
-    char types[512] = "{", end[16];
-    for (int t = 0; t < LS_ACT__COUNT; t++)
-        if (leadscore_is_touch(t))
-            snprintf(types + strlen(types), sizeof types - strlen(types), "%s%s", strlen(types) > 1 ? "," : "",
-                     leadscore_activity_name(t));
-    strcat(types, "}");
+    char types[512], end[16];
+    lead_touch_types(types, sizeof types);
     caldate_format(dt + 1, end, sizeof end);
     const char *p[] = {rq->auth.workspace_id, from, end, metric, types};
     PGresult *r =

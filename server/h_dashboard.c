@@ -19,6 +19,7 @@
 #include "crm.h"
 #include "handlers.h"
 #include "jsonv.h"
+#include "leadcheck.h"
 #include "leadscore.h"
 #include "log.h"
 #include "metrics.h"
@@ -310,12 +311,8 @@ static int cac_attribute(PGresult *r, int a, int b, attrib_model model, chan_cac
  * channel over the new customers attributed to it. 0, or -1 with c->err. */
 static int cac_by_channel(dash_ctx *c, json_t *eff)
 {
-    char types[512] = "{", sb[16], eb[16];
-    for (int t = 0; t < LS_ACT__COUNT; t++)
-        if (leadscore_is_touch(t))
-            snprintf(types + strlen(types), sizeof types - strlen(types), "%s%s", strlen(types) > 1 ? "," : "",
-                     leadscore_activity_name(t));
-    strcat(types, "}");
+    char types[512], sb[16], eb[16];
+    lead_touch_types(types, sizeof types);
     const char *p[] = {c->ws, caldate_format(c->P->start, sb, sizeof sb), caldate_format(c->P->end, eb, sizeof eb),
                        types};
     /* the new customers: deals won in the period that are their account's

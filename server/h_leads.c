@@ -14,6 +14,7 @@
 #include "handlers.h"
 #include "jsonv.h"
 #include "leadcheck.h"
+#include "leadscore.h"
 
 #define LEAD_BATCH_MAX 1000
 
@@ -673,4 +674,14 @@ void h_leads_funnel(http_req *rq)
     http_reply_json(rq, 200,
                     json_pack("{s:s, s:s, s:o, s:o}", "from", from, "to", to, "group_by",
                               group_by ? json_string(group_by) : json_null(), "groups", groups));
+}
+
+void lead_touch_types(char *buf, size_t len)
+{
+    size_t n = (size_t)snprintf(buf, len, "{");
+    for (int t = 0; t < LS_ACT__COUNT && n < len; t++)
+        if (leadscore_is_touch(t))
+            n += (size_t)snprintf(buf + n, len - n, "%s%s", n > 1 ? "," : "", leadscore_activity_name(t));
+    if (n < len)
+        snprintf(buf + n, len - n, "}");
 }

@@ -13,6 +13,11 @@
  * batch). NULL with e filled (one entry per bad field). */
 json_t *lead_check(const json_t *in, const char *const *extra, app_err *e);
 
+/* The activity kinds that count as marketing touches (leadscore_is_touch)
+ * as a PostgreSQL text[] literal, "{email_open,...}", for attribution's
+ * queries (GET /v1/attribution, the dashboard's CAC by channel). */
+void lead_touch_types(char *buf, size_t len);
+
 /* Leads as an import target (server/import.c): the fields a column may be
  * mapped to. kind CRM_LEADS; written through lead_apply_many. */
 extern const crm_object crm_leads;
