@@ -310,56 +310,12 @@ result forecast.learned_100k_cold_ms "$fcold" "<" 200 ms "the same, first reques
 result backtest.learned_24m_ms "$bt_ms" "<" 5000 ms "24-month learned backtest on the same workspace (first)"
 result backtest.learned_24m_warm_ms "$bt_warm" "<" 5000 ms "the same backtest again"
 
-# ---- webhook ingest -------------------------------------------------------------------
-# signed deliveries (tests/bench/hook_load.c) against pgbench single-row inserts into a table
-# like webhook_events (uuid key, unique dedupe key, jsonb payload), same cluster, same concurrency.
-# The issue's goal is "with durable commits": this part runs on a cluster of its own with fsync
-# and synchronous_commit on (the rest of the bench uses a throwaway cluster with fsync off).
+# ---- webhooks, key path, apply (their own durable cluster and servers: scripts/bench-hooks.sh) ----
 kill "$rev_pid" 2>/dev/null || true
-url=$(scripts/devdb start "$tmp/pgd" | tail -1)
-"$build/revopsd" migrate --database-url "$url" >/dev/null 2>&1
-"$build/revopsd" serve --listen "127.0.0.1:$p_rev" --threads "$threads" --database-url "$url" 2>>"$tmp/revopsd.log" &
-pids+=($!)
-rev_pid=$!
-for i in $(seq 1 100); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
-say "webhook ingest (durable commits: fsync $(psql -tA "$url" -c 'SHOW fsync'), synchronous_commit $(psql -tA "$url" -c 'SHOW synchronous_commit')): ${hookconcs} concurrencies x $runs runs x ${hooksecs} s"
-hkey=$("$build/revopsd" keys create --workspace hooks --role admin --database-url "$url" | tail -1)
-hauth="Authorization: Bearer $hkey"
-hs_id=$(curl -sf -H "$hauth" -H "$json" "$base/v1/webhook-endpoints" \
-    -d '{"source":"hubspot","apply_mode":"sync","secret":"bench-hubspot-secret","public_url":"https://bench.example"}' |
-    "$py" -c 'import json, sys; print(json.load(sys.stdin)["id"])')
-read -r st_id st_secret < <(curl -sf -H "$hauth" -H "$json" "$base/v1/webhook-endpoints" -d '{"source":"standard","apply_mode":"sync"}' |
-    "$py" -c 'import json, sys; d = json.load(sys.stdin); print(d["id"], d["secret"])')
-psql -q "$url" -c "CREATE TABLE bench_inserts (id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    workspace_id uuid NOT NULL, dedupe_key text NOT NULL, payload jsonb NOT NULL,
-    received_at timestamptz NOT NULL DEFAULT now(), UNIQUE (workspace_id, dedupe_key))" >/dev/null
-cat >"$tmp/insert.sql" <<'SQL'
-INSERT INTO bench_inserts (workspace_id, dedupe_key, payload) VALUES ('00000000-0000-0000-0000-000000000001',
-  gen_random_uuid()::text, '{"type":"deal.updated","timestamp":"2026-11-25T12:00:00Z","data":{"external_id":"std-1","name":"Bench 1","amount":"1000.00","stage":"proposal","status":"open","owner":"rep-1"}}');
-SQL
-: >"$tmp/hooks.md"
-echo "| concurrency | HubSpot batches of 100: events/s median (min-max) | Standard Webhooks single events: events/s median (min-max) | pgbench single-row inserts: TPS median (min-max) | single events vs pgbench |" >>"$tmp/hooks.md"
-echo "|---|---|---|---|---|" >>"$tmp/hooks.md"
-for c in $hookconcs; do
-    : >"$tmp/hs_$c"; : >"$tmp/st_$c"; : >"$tmp/pgb_$c"
-    for r in $(seq 1 "$runs"); do
-        "$build/bench/hook_load" hubspot "$base" https://bench.example "$hs_id" bench-hubspot-secret "$c" "$hooksecs" >>"$tmp/hs_$c"
-        "$build/bench/hook_load" standard "$base" - "$st_id" "$st_secret" "$c" "$hooksecs" >>"$tmp/st_$c"
-        pgbench -n -c "$c" -j "$c" -T "$hooksecs" -f "$tmp/insert.sql" "$url" 2>/dev/null |
-            awk '/^tps = / {printf "%.0f\n", $3}' >>"$tmp/pgb_$c"
-    done
-    read -r hmed hmin hmax < <(stat_col 1 <"$tmp/hs_$c")
-    read -r smed smin smax < <(stat_col 1 <"$tmp/st_$c")
-    read -r pmed pmin pmax < <(stat_col 1 <"$tmp/pgb_$c")
-    fails=$(awk '{f += $5} END {print f + 0}' "$tmp/hs_$c" "$tmp/st_$c")
-    ratio=$(awk -v a="$smed" -v b="$pmed" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
-    echo "| $c | $hmed ($hmin-$hmax) | $smed ($smin-$smax) | $pmed ($pmin-$pmax) | $(awk -v r="$ratio" 'BEGIN {print r * 100}')% |" >>"$tmp/hooks.md"
-    [ "$fails" = 0 ] || echo "($fails failed requests at concurrency $c: see the bench output)" >>"$tmp/hooks.md"
-    result "webhooks.batch_events_per_s.c$c" "$hmed" ">=" 5000 "events/s" "HubSpot batches of 100, $c at once"
-    result "webhooks.single_vs_pgbench.c$c" "$ratio" ">=" 0.5 "x pgbench" "Standard Webhooks single events vs pgbench inserts, $c at once"
-done
-
-kill "$rev_pid" 2>/dev/null || true
+say "webhook ingest, key path and apply (issue 17)"
+BUILD="$build" RESULTS="$results" BENCH_SECONDS="$secs" BENCH_RUNS="$runs" BENCH_CONNECTIONS="$conns" \
+    BENCH_THREADS="$threads" BENCH_HOOK_SECONDS="$hooksecs" BENCH_HOOK_CONCURRENCY="$hookconcs" \
+    scripts/bench-hooks.sh >"$tmp/hooks.md"
 
 # ---- engines --------------------------------------------------------------------
 say "forecast engine and Monte Carlo references"
@@ -423,10 +379,14 @@ out=docs/benchmarks.md
     echo
     echo "## Webhook ingest"
     echo
-    echo "Signed deliveries to POST /v1/hooks/{id} (tests/bench/hook_load.c, one keep-alive connection per client;"
-    echo "every event new, so each is applied to a deal and stored before the 200) against pgbench inserting one"
-    echo "row per transaction into a table shaped like webhook_events, in the same PostgreSQL cluster, which"
-    echo "(unlike the rest of this bench) runs with durable commits: fsync and synchronous_commit on:"
+    echo "scripts/bench-hooks.sh, on a PostgreSQL cluster of its own with durable commits (fsync and"
+    echo "synchronous_commit on), every figure next to pgbench in the same cluster and run. Ingest: signed"
+    echo "deliveries to POST /v1/hooks/{id} (tests/bench/hook_load.c, one keep-alive connection per client,"
+    echo "every event new) against pgbench inserting one row per transaction into a table shaped like"
+    echo "webhook_events; a sync endpoint applies before its 200, an async one stores before its 200 and"
+    echo "applies afterwards. Key path: GET /v1/workspace with and without the in-process key cache against"
+    echo "pgbench -S. Apply: a stored backlog drained, and the lag at a fixed offered rate (commit that"
+    echo "applied an event minus its storing, from track_commit_timestamp)."
     echo
     cat "$tmp/hooks.md"
     echo

@@ -87,6 +87,7 @@ typedef struct {
 static auth_cache_entry auth_cache[AUTH_CACHE_SLOTS];
 static unsigned auth_cache_generation = 1;
 static pthread_mutex_t auth_cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static int auth_cache_ttl_ms = AUTH_CACHE_TTL_MS;
 
 static long long mono_ms(void)
 {
@@ -101,6 +102,14 @@ static size_t cache_slot(const char *hash)
     for (int i = 0; i < 4; i++) /* the hash is uniform: its first 16 bits pick the slot */
         v = v * 16 + (size_t)(hash[i] <= '9' ? hash[i] - '0' : hash[i] - 'a' + 10);
     return v % AUTH_CACHE_SLOTS;
+}
+
+void auth_cache_set_ttl_ms(int ms)
+{
+    pthread_mutex_lock(&auth_cache_mu);
+    auth_cache_ttl_ms = ms < 0 ? 0 : ms > AUTH_CACHE_TTL_MS ? AUTH_CACHE_TTL_MS : ms;
+    auth_cache_generation++;
+    pthread_mutex_unlock(&auth_cache_mu);
 }
 
 void auth_cache_clear(void)
@@ -126,11 +135,11 @@ static bool cache_get(const char *hash, auth_identity *id)
 static void cache_put(const char *hash, const auth_identity *id, unsigned generation)
 {
     pthread_mutex_lock(&auth_cache_mu);
-    if (generation == auth_cache_generation) { /* not across a clear that happened meanwhile */
+    if (generation == auth_cache_generation && auth_cache_ttl_ms > 0) { /* not across a clear meanwhile */
         auth_cache_entry *e = &auth_cache[cache_slot(hash)];
         memcpy(e->hash, hash, sizeof e->hash);
         e->id = *id;
-        e->expires_ms = mono_ms() + AUTH_CACHE_TTL_MS;
+        e->expires_ms = mono_ms() + auth_cache_ttl_ms;
         e->generation = generation;
     }
     pthread_mutex_unlock(&auth_cache_mu);

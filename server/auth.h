@@ -34,7 +34,7 @@ void auth_hash_key(const char *key, char *out);
 /* Resolve an Authorization header value. Returns 1 and fills id for a live
  * key, 0 for a missing/malformed/unknown/revoked key, -1 on a database error.
  * Live keys are remembered in process (1,024 slots, by hash) for
- * AUTH_CACHE_TTL_MS so a busy client costs one query per request, not two; a
+ * AUTH_CACHE_TTL_MS (or what auth_cache_set_ttl_ms set) so a busy client costs one query per request, not two; a
  * revocation through this instance applies at once (auth_cache_clear),
  * through another instance within the TTL: a second at most (issue 17). A
  * short TTL rather than LISTEN/NOTIFY: no connection per instance to keep
@@ -46,6 +46,11 @@ int auth_resolve(db_conn *c, const char *authorization, auth_identity *id, app_e
 #ifndef AUTH_CACHE_TTL_MS /* a build may set it (-DAUTH_CACHE_TTL_MS=0: no cache, to measure) */
 #define AUTH_CACHE_TTL_MS 1000
 #endif
+
+/* How long a live key is remembered (--key-cache-ms): 0 turns the cache off
+ * (make bench measures both), more than AUTH_CACHE_TTL_MS is cut to it, the
+ * bound on how late another instance's revocation may be seen. */
+void auth_cache_set_ttl_ms(int ms);
 
 /* Forget every remembered key (after a revocation). */
 void auth_cache_clear(void);

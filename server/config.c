@@ -71,6 +71,9 @@ static const option_row options[] = {
      "requests per second per API key on this instance (429 above); 0 = no limit"},
     {"rate-burst", "REVOPS_RATE_BURST", OPT_INT, OFF(rate_burst), "0",
      "requests a key may make at once before --rate-limit applies; 0 = twice the rate"},
+    {"key-cache-ms", "REVOPS_KEY_CACHE_MS", OPT_INT, OFF(key_cache_ms), "1000",
+     "milliseconds a live API key is remembered in process (at most 1000: another instance's revocation is "
+     "seen within a second); 0 = a key lookup per request"},
     {"webhook-appliers", "REVOPS_WEBHOOK_APPLIERS", OPT_INT, OFF(webhook_appliers), "2",
      "threads applying stored webhook events in batches (every instance shares the queue); 0 = none here"},
     {"webhook-batch", "REVOPS_WEBHOOK_BATCH", OPT_INT, OFF(webhook_batch), "500",

@@ -34,6 +34,7 @@ typedef struct {
     int escalation_interval; /* REVOPS_ESCALATION_INTERVAL seconds between escalation passes; 0 = off */
     int rate_limit;          /* REVOPS_RATE_LIMIT requests per second per API key, per instance; 0 = off */
     int rate_burst;          /* REVOPS_RATE_BURST requests a key may make at once; 0 = 2 x rate_limit */
+    int key_cache_ms;        /* REVOPS_KEY_CACHE_MS how long a live key is remembered (<= 1000); 0 = off */
     int webhook_appliers;    /* REVOPS_WEBHOOK_APPLIERS threads applying stored webhook events; 0 = none here */
     int webhook_batch;       /* REVOPS_WEBHOOK_BATCH events claimed per applier transaction */
     int webhook_max_lag;     /* REVOPS_WEBHOOK_MAX_LAG seconds of oldest pending event before /readyz is degraded */

@@ -166,6 +166,7 @@ static int cmd_serve(config *cfg, int argc, char **argv)
     if (!pool || prom_init(routes, routes_count) != 0)
         goto out;
     db_pool_set_deadline(pool, cfg->db_deadline_ms);
+    auth_cache_set_ttl_ms(cfg->key_cache_ms);
     srv = http_server_start(cfg, pool, routes, routes_count);
     if (!srv)
         goto out;

@@ -3,15 +3,20 @@
  * keep-alive connection, for SECONDS; prints the events the service answered
  * as applied (its 200 comes after the commit) per second.
  *
- *   hook_load hubspot  BASE PUBLIC_URL ENDPOINT SECRET CONC SECONDS
- *   hook_load standard BASE -          ENDPOINT SECRET CONC SECONDS
+ *   hook_load hubspot  BASE PUBLIC_URL ENDPOINT SECRET CONC SECONDS [RATE]
+ *   hook_load standard BASE -          ENDPOINT SECRET CONC SECONDS [RATE]
  *
- * hubspot: batches of 100 deal.propertyChange events (the amount of a deal)
- * signed with v3 (HMAC-SHA256 of method + public URI + body + timestamp);
+ * hubspot: batches of 100 deal.propertyChange events (25 deals' name, stage and
+ * amount twice) signed with v3 (HMAC-SHA256 of method + public URI + body + timestamp);
  * standard: one deal.updated event per request, Standard Webhooks signature
  * (whsec_ secret). Every event has its own identity and its own deal (thread,
- * sequence), so nothing is a duplicate or stale: each 200 is work done. Output, one line:
- * "events_per_s requests_per_s applied non_applied failed_requests". */
+ * sequence), so nothing is a duplicate or stale: each 200 is work done. A sync
+ * endpoint answers per-event counts (applied before the 200); an async one
+ * {accepted, duplicates} (stored before the 200, applied afterwards): the first
+ * output column is then the events acknowledged per second. RATE (deliveries
+ * per second over all threads, default 0: as fast as answered) paces the
+ * requests on a fixed schedule, for the apply-lag run. Output, one line:
+ * "events_per_s requests_per_s applied_or_accepted non_applied failed_requests". */
 #include <curl/curl.h>
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -26,7 +31,8 @@
 #define BATCH 100
 
 static const char *mode, *base, *public_url, *endpoint, *secret;
-static double seconds;
+static double seconds, rate;
+static int conc;
 static long long salt; /* differs between runs, so no run replays another's events */
 static unsigned char std_key[128];
 static int std_key_len;
@@ -77,15 +83,27 @@ static size_t make_body(const worker *w, long seq, char *body, size_t cap, long 
     size_t n = 0;
     if (strcmp(mode, "hubspot") == 0) {
         n += (size_t)snprintf(body + n, cap - n, "[");
+        /* 25 new deals, 4 property changes each, as HubSpot sends a deal's creation: its name, its
+         * stage (the endpoint maps presentationscheduled), its amount, then the amount changed. A
+         * deal is created once its name and stage are known, so every event applies. */
         for (int k = 0; k < BATCH; k++) {
             long long ev = salt + (seq * BATCH + k) * 64 + w->index; /* unique per run, thread and event */
+            long long deal = 9000000 + salt + (seq * (BATCH / 4) + k / 4) * 64 + w->index;
+            static const char *const props[] = {"dealname", "dealstage", "amount", "amount"};
+            char value[64];
+            if (k % 4 == 0)
+                snprintf(value, sizeof value, "Bench %lld", deal);
+            else if (k % 4 == 1)
+                snprintf(value, sizeof value, "presentationscheduled");
+            else
+                snprintf(value, sizeof value, "%lld.00", 1000 + (ev + k % 4) % 90000);
             n +=
                 (size_t)snprintf(body + n, cap - n,
                                  "%s{\"eventId\":%lld,\"subscriptionId\":7,\"portalId\":62515,\"appId\":1,"
                                  "\"occurredAt\":%lld,\"subscriptionType\":\"deal.propertyChange\",\"attemptNumber\":0,"
-                                 "\"objectId\":%lld,\"changeSource\":\"CRM\",\"propertyName\":\"amount\","
-                                 "\"propertyValue\":\"%lld.00\"}",
-                                 k ? "," : "", ev, now_ms - 1000 + k, 9000000 + ev, 1000 + ev % 90000);
+                                 "\"objectId\":%lld,\"changeSource\":\"CRM\",\"propertyName\":\"%s\","
+                                 "\"propertyValue\":\"%s\"}",
+                                 k ? "," : "", ev, now_ms - 1000 + k, deal, props[k % 4], value);
         }
         n += (size_t)snprintf(body + n, cap - n, "]");
     } else {
@@ -113,8 +131,20 @@ static void *run(void *arg)
     snprintf(uri, sizeof uri, "%s/v1/hooks/%s", public_url, endpoint);
     size_t cap = BATCH * 400 + 64;
     char *body = malloc(cap), *msg = malloc(cap + 1024);
-    double end = now_s() + seconds;
+    double start = now_s(), end = start + seconds;
+    /* paced: thread i sends at start + (i + k * conc) / rate, whatever the answers' times */
+    double step = rate > 0 ? (double)conc / rate : 0, next = start + (rate > 0 ? w->index / rate : 0);
     for (long seq = 0; c && body && msg && now_s() < end; seq++) {
+        if (step > 0) {
+            double wait = next - now_s();
+            if (wait > 0) {
+                struct timespec d = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
+                nanosleep(&d, NULL);
+            }
+            next += step;
+            if (now_s() >= end)
+                break;
+        }
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         long long now_ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -154,8 +184,11 @@ static void *run(void *arg)
         curl_slist_free_all(hs);
         w->requests++;
         json_t *doc = rc == CURLE_OK && status == 200 && w->buf ? json_loads(w->buf, 0, NULL) : NULL;
-        json_t *counts = json_object_get(doc, "counts");
-        if (!counts) {
+        json_t *counts = json_object_get(doc, "counts"), *accepted = json_object_get(doc, "accepted");
+        if (!counts && json_is_integer(accepted)) { /* async: stored, applied afterwards */
+            w->applied += (long)json_integer_value(accepted);
+            w->other += (long)json_integer_value(json_object_get(doc, "duplicates"));
+        } else if (!counts) {
             if (w->failed++ < 3)
                 fprintf(stderr, "hook_load: HTTP %ld (%s): %.300s\n", status, curl_easy_strerror(rc),
                         w->buf ? w->buf : "");
@@ -176,15 +209,16 @@ static void *run(void *arg)
 
 int main(int argc, char **argv)
 {
-    if (argc != 8 || (strcmp(argv[1], "hubspot") != 0 && strcmp(argv[1], "standard") != 0)) {
-        fprintf(stderr, "usage: hook_load hubspot|standard BASE PUBLIC_URL ENDPOINT SECRET CONC SECONDS\n");
+    if ((argc != 8 && argc != 9) || (strcmp(argv[1], "hubspot") != 0 && strcmp(argv[1], "standard") != 0)) {
+        fprintf(stderr, "usage: hook_load hubspot|standard BASE PUBLIC_URL ENDPOINT SECRET CONC SECONDS [RATE]\n");
         return 2;
     }
     mode = argv[1], base = argv[2], public_url = argv[3], endpoint = argv[4], secret = argv[5];
-    int conc = atoi(argv[6]);
+    conc = atoi(argv[6]);
     seconds = atof(argv[7]);
-    if (conc < 1 || conc > 64 || seconds <= 0) {
-        fprintf(stderr, "hook_load: 1-64 threads and a positive duration\n");
+    rate = argc == 9 ? atof(argv[8]) : 0;
+    if (conc < 1 || conc > 64 || seconds <= 0 || rate < 0) {
+        fprintf(stderr, "hook_load: 1-64 threads, a positive duration and a rate >= 0\n");
         return 2;
     }
     if (strcmp(mode, "standard") == 0) { /* the HMAC key is the base64 part of whsec_... */
