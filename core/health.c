@@ -98,6 +98,11 @@ const health_signal_def health_signals[SIG__COUNT] = {
      "Renewal save plan: exec sponsor call, success plan review", "high"},
 };
 
+bool health_usage_declining(bool has_active, double recent, double prior)
+{
+    return has_active && prior > 0 && (recent - prior) / prior < -MOM_THRESHOLD;
+}
+
 unsigned health_signals_of(const health_input *in, const health_result *h)
 {
     unsigned s = 0;
@@ -116,8 +121,7 @@ unsigned health_signals_of(const health_input *in, const health_result *h)
         s |= 1u << SIG_RENEWAL_HEALTHY_NPS;
     if (in->has_price_increase && in->days_since_price_increase >= 365)
         s |= 1u << SIG_PRICE_REVIEW;
-    if (in->has_active && in->active_prior > 0 &&
-        (in->active_recent - in->active_prior) / in->active_prior < -MOM_THRESHOLD)
+    if (health_usage_declining(in->has_active, in->active_recent, in->active_prior))
         s |= 1u << SIG_USAGE_DECLINE;
     if (nn > 0 && nps < 0)
         s |= 1u << SIG_DETRACTORS;

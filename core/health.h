@@ -78,6 +78,10 @@ typedef struct {
 
 extern const health_signal_def health_signals[SIG__COUNT];
 
+/* Decreasing usage: mean daily active users of the last 30 days more than
+ * 20% under the 30 before (the seed's MoM threshold, read as a fall). */
+bool health_usage_declining(bool has_active, double recent, double prior);
+
 /* The signals that fire for an account (bit i = health_signal i). */
 unsigned health_signals_of(const health_input *in, const health_result *h);
 

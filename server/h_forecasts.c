@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "caldate.h"
+#include "dealsig.h"
 #include "fcdata.h"
 #include "fcprep.h"
 #include "fcrecord.h"
@@ -116,21 +117,57 @@ static int manager_groups(db_conn *db, const char *ws, fcprep_deals *pd, int **p
     return 0;
 }
 
-/* The flagged deals that count in the period, with their reasons. */
-static json_t *at_risk_json(const fcprep_deals *pd, const forecast_result *res)
+/* The flagged deals that count in the period, with their reasons and their
+ * revenue-intelligence flags (dealsig); the open deals counted in the period
+ * that only a risk flag of those marks are listed apart (flagged_by_signals),
+ * so the at-risk amount stays the forecast's. */
+static json_t *at_risk_json(const fcprep_deals *pd, const forecast_result *res, const json_t *sig)
 {
-    json_t *risky = json_array();
+    json_t *risky = json_array(), *by_sig = json_array();
+    money_t sig_amount = 0;
     for (size_t i = 0; i < pd->n; i++) {
-        if (!res->flags[i] || res->deal_probability[i] <= 0)
+        const json_t *e = json_object_get(sig, pd->ids[i]);
+        if (res->deal_probability[i] <= 0)
             continue;
+        if (!res->flags[i]) {
+            if (!pd->deals[i].won && json_is_true(json_object_get(e, "risk"))) {
+                sig_amount += pd->deals[i].amount;
+                json_array_append_new(by_sig, json_pack("{s:s, s:o, s:O}", "deal", pd->ids[i], "amount",
+                                                        money_j(pd->deals[i].amount), "signals",
+                                                        json_object_get(e, "signals")));
+            }
+            continue;
+        }
         json_t *reasons = json_array();
         for (int bit = 0; bit < RISK__COUNT; bit++)
             if (res->flags[i] & (1u << bit))
                 json_array_append_new(reasons, json_string(forecast_risk_name(bit)));
-        json_array_append_new(risky, json_pack("{s:s, s:o, s:o}", "deal", pd->ids[i], "amount",
-                                               money_j(pd->deals[i].amount), "reasons", reasons));
+        json_t *signals = json_object_get(e, "signals");
+        json_array_append_new(risky, json_pack("{s:s, s:o, s:o, s:o}", "deal", pd->ids[i], "amount",
+                                               money_j(pd->deals[i].amount), "reasons", reasons, "signals",
+                                               signals ? json_incref(signals) : json_array()));
     }
-    return json_pack("{s:o, s:o}", "amount", money_j(res->total.at_risk), "deals", risky);
+    return json_pack("{s:o, s:o, s:{s:o, s:o}}", "amount", money_j(res->total.at_risk), "deals", risky,
+                     "flagged_by_signals", "amount", money_j(sig_amount), "deals", by_sig);
+}
+
+/* The revenue-intelligence flags of the open deals the forecast counts: a
+ * past as_of as known before it, now everything recorded by now. */
+static int deal_signals(db_conn *db, const char *ws, caldate_t as_of, bool past, const fcprep_deals *pd,
+                        const forecast_result *res, json_t **sig, app_err *err)
+{
+    const char **ids = malloc((pd->n + 1) * sizeof *ids);
+    size_t n = 0;
+    if (!ids) {
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < pd->n; i++)
+        if (!pd->deals[i].won && res->deal_probability[i] > 0)
+            ids[n++] = pd->ids[i];
+    int rc = dealsig_load(db, ws, past ? as_of : as_of + 1, ids, n, sig, err);
+    free(ids);
+    return rc;
 }
 
 static json_t *groups_json(const json_t *names, const forecast_result *res, const int *parent, int ngroups)
@@ -280,7 +317,7 @@ void h_forecasts_create(http_req *rq)
     double *probs = NULL;
     int *parent = NULL;
     forecast_totals *gt = NULL;
-    json_t *out = NULL, *coverage = NULL;
+    json_t *out = NULL, *coverage = NULL, *sig = NULL;
     const char *method_note = NULL;
     fccache_ref *kref = NULL;
     forecast_method asked = in.method;
@@ -332,7 +369,11 @@ void h_forecasts_create(http_req *rq)
         json_object_set_new(quant, key, money_j(res.quantile_values[k]));
     }
     json_object_set_new(out, "quantiles", quant);
-    json_object_set_new(out, "at_risk", at_risk_json(&pd, &res));
+    if (deal_signals(db, ws, as_of, past, &pd, &res, &sig, &err) != 0) {
+        http_reply_error(rq, &err);
+        goto done;
+    }
+    json_object_set_new(out, "at_risk", at_risk_json(&pd, &res, sig));
     json_object_set_new(out, "groups", groups_json(pd.groups, &res, parent, in.ngroups));
     json_object_set_new(out, "coverage", coverage);
     coverage = NULL;
@@ -358,6 +399,7 @@ done:
     free(lm);
     json_decref(out);
     json_decref(coverage);
+    json_decref(sig);
     free(flags);
     free(probs);
     free(parent);

@@ -9,9 +9,11 @@
 
 #include "comp.h"
 #include "crm.h"
+#include "dealsig.h"
 #include "fcdata.h"
 #include "fcprep.h"
 #include "handlers.h"
+#include "revintel.h"
 #include "yconv.h"
 
 #define COVERAGE_TARGET 3.0 /* seed phase 4: pipeline coverage minimum 3x */
@@ -30,11 +32,45 @@ static json_t *activity_targets(const char *role)
                            "meetings_booked_per_week", 10, 15, "demos_per_week", 5, 8);
 }
 
+/* The revenue-intelligence flags (core/revintel via dealsig) of the rep's
+ * open deals closing in the period: how many are multi-threaded, and each
+ * flagged deal with its signals. */
+static int signals_section(db_conn *db, const char *ws, caldate_t at, caldate_t as_of, const char *const *ids,
+                           const money_t *amounts, size_t n, json_t **out, app_err *err)
+{
+    json_t *sig = NULL;
+    if (dealsig_load(db, ws, at, ids, n, &sig, err) != 0)
+        return -1;
+    json_t *flagged = json_array(), *counts = json_object();
+    for (int k = 0; k < RI__COUNT; k++)
+        json_object_set_new(counts, revintel_defs[k].code, json_integer(0));
+    for (size_t i = 0; i < n; i++) {
+        const json_t *e = json_object_get(sig, ids[i]);
+        if (!e)
+            continue;
+        size_t j;
+        const json_t *x;
+        json_array_foreach(json_object_get(e, "signals"), j, x)
+        {
+            const char *code = json_string_value(json_object_get(x, "code"));
+            json_object_set_new(counts, code, json_integer(json_integer_value(json_object_get(counts, code)) + 1));
+        }
+        json_array_append_new(flagged, json_pack("{s:s, s:o, s:O, s:O}", "deal", ids[i], "amount", money_j(amounts[i]),
+                                                 "contacts_engaged", json_object_get(e, "contacts_engaged"), "signals",
+                                                 json_object_get(e, "signals")));
+    }
+    json_decref(sig);
+    char ab[16];
+    *out = json_pack("{s:s, s:I, s:o, s:o}", "as_of", caldate_format(as_of, ab, sizeof ab), "open_deals", (json_int_t)n,
+                     "counts", counts, "deals", flagged);
+    return 0;
+}
+
 /* The rep's open pipeline closing in the period and its wins by then, from
  * the forecast's deals (fcprep): an ended period as known at its start (as
  * the dashboard's coverage), else now. */
 static int coverage_inputs(db_conn *db, const char *ws, const char *rep, const period *P, caldate_t today,
-                           money_t *pipeline, money_t *won_then, caldate_t *as_of, app_err *err)
+                           money_t *pipeline, money_t *won_then, caldate_t *as_of, json_t **signals, app_err *err)
 {
     funnel_def def;
     char fid[40], fver[16];
@@ -51,18 +87,31 @@ static int coverage_inputs(db_conn *db, const char *ws, const char *rep, const p
     const json_t *idx = json_object_get(pd.owner_index, rep);
     int me = idx ? (int)json_integer_value(idx) : -2;
     *pipeline = *won_then = 0;
-    for (size_t i = 0; i < pd.n; i++) {
+    const char **open = malloc((pd.n + 1) * sizeof *open);
+    money_t *amounts = malloc((pd.n + 1) * sizeof *amounts);
+    size_t nopen = 0;
+    for (size_t i = 0; open && amounts && i < pd.n; i++) {
         const forecast_deal *d = &pd.deals[i];
         if (d->owner != me)
             continue;
         if (d->won)
             *won_then += d->amount;
-        else if (d->expected_close < P->end)
+        else if (d->expected_close < P->end) {
             *pipeline += d->amount;
+            amounts[nopen] = d->amount;
+            open[nopen++] = pd.ids[i];
+        }
     }
     *as_of = o.as_of;
+    int rc = open && amounts
+                 ? signals_section(db, ws, ended ? o.as_of : today + 1, o.as_of, open, amounts, nopen, signals, err)
+                 : -1;
+    if (!open || !amounts)
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+    free(open);
+    free(amounts);
     fcprep_free(&pd);
-    return 0;
+    return rc;
 }
 
 /* Monday to Friday days in [a, b). */
@@ -177,6 +226,39 @@ static json_t *coaching(const comp_pace *p, bool has_quota, const json_t *cov, m
     return json_pack("{s:o, s:o, s:o}", "strengths", s, "improvement_areas", imp, "action_items", act);
 }
 
+/* Coaching notes from the deal flags: multi-threaded deals are a strength;
+ * each risk flag is an improvement area naming its deals, with the seed's
+ * action. */
+static void signal_notes(json_t *cn, const json_t *sec)
+{
+    const json_t *counts = json_object_get(sec, "counts"), *deals = json_object_get(sec, "deals");
+    long open = (long)json_integer_value(json_object_get(sec, "open_deals"));
+    long multi = (long)json_integer_value(json_object_get(counts, "multi_threaded"));
+    if (multi > 0)
+        note(json_object_get(cn, "strengths"), "%ld of %ld open deals multi-threaded (3+ contacts engaged)", multi,
+             open);
+    for (int k = 0; k < RI__COUNT; k++) {
+        const revintel_def *d = &revintel_defs[k];
+        if (strcmp(d->kind, "risk") != 0 || json_integer_value(json_object_get(counts, d->code)) == 0)
+            continue;
+        char names[240];
+        size_t len = 0, i, j;
+        const json_t *x, *g;
+        names[0] = '\0';
+        json_array_foreach(deals, i, x) json_array_foreach(json_object_get(x, "signals"), j, g)
+        {
+            if (strcmp(json_string_value(json_object_get(g, "code")), d->code) != 0)
+                continue;
+            int w = snprintf(names + len, sizeof names - len, "%s%s", len ? ", " : "",
+                             json_string_value(json_object_get(x, "deal")));
+            if (w > 0 && (size_t)w < sizeof names - len)
+                len += (size_t)w;
+        }
+        note(json_object_get(cn, "improvement_areas"), "%s: %s", d->signal, names);
+        note(json_object_get(cn, "action_items"), "%s (%s)", d->action, names);
+    }
+}
+
 static const char *num_or(const json_t *v, char *buf, size_t n, const char *fmt, double scale)
 {
     if (!json_is_number(v))
@@ -228,6 +310,21 @@ static char *markdown(const json_t *j)
             : "n/a");
     static const char *const sections[][2] = {
         {"strengths", "Strengths"}, {"improvement_areas", "Improvement areas"}, {"action_items", "Action items"}};
+    const json_t *ds = json_object_get(j, "deal_signals");
+    OUT("\n### Deal Signals\n- Open deals closing in the period: %lld\n",
+        (long long)json_integer_value(json_object_get(ds, "open_deals")));
+    size_t di;
+    const json_t *dx;
+    json_array_foreach(json_object_get(ds, "deals"), di, dx)
+    {
+        size_t gi;
+        const json_t *gx;
+        OUT("- %s:", json_string_value(json_object_get(dx, "deal")));
+        json_array_foreach(json_object_get(dx, "signals"), gi, gx)
+            OUT("%s %s (%s)", gi ? ";" : "", json_string_value(json_object_get(gx, "signal")),
+                json_string_value(json_object_get(gx, "evidence")));
+        OUT("\n");
+    }
     const json_t *cn = json_object_get(j, "coaching_notes");
     OUT("\n### Coaching Notes\n");
     for (int k = 0; k < 3; k++) {
@@ -307,7 +404,8 @@ void h_reps_scorecard(http_req *rq)
     PQclear(r);
     money_t pipeline = 0, won_then = 0;
     caldate_t cov_as_of = today;
-    if (coverage_inputs(db, ws, rep, &P, today, &pipeline, &won_then, &cov_as_of, &err) != 0) {
+    json_t *signals = NULL;
+    if (coverage_inputs(db, ws, rep, &P, today, &pipeline, &won_then, &cov_as_of, &signals, &err) != 0) {
         free(name);
         free(role);
         http_reply_error(rq, &err);
@@ -318,6 +416,7 @@ void h_reps_scorecard(http_req *rq)
     if (load_activities(db, ws, rep, P.start, as_of, &ac, &err) != 0) {
         free(name);
         free(role);
+        json_decref(signals);
         http_reply_error(rq, &err);
         return;
     }
@@ -374,7 +473,10 @@ void h_reps_scorecard(http_req *rq)
                       "Emails a day");
         activity_note(json_object_get(cn, "strengths"), json_object_get(cn, "improvement_areas"), act,
                       "meetings_booked_per_week", "Meetings a week");
-    }
+        signal_notes(cn, signals);
+        json_object_set_new(out, "deal_signals", signals);
+    } else
+        json_decref(signals);
     if (!out) {
         http_fail(rq, ERR_INTERNAL, "could not build the scorecard");
         return;

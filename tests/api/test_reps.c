@@ -593,6 +593,206 @@ START_TEST(scorecard_json_yaml_markdown)
 END_TEST
 
 static void usage(const api_ws *ws, const char *account, int day, int seats, int limit, int active, long api,
+                  const char *depts);
+
+/* An activity of `type` on day `day` (10:00 UTC); lead, deal, account, session, url may be NULL. */
+static void activity(const api_ws *ws, const char *id, const char *type, int day, const char *lead, const char *deal,
+                     const char *account, const char *session, const char *url)
+{
+    char body[800], d[11], opt[600] = "";
+    size_t n = 0;
+    const char *keys[] = {"lead", "deal", "account", "session", "url"}, *vals[] = {lead, deal, account, session, url};
+    for (int i = 0; i < 5; i++)
+        if (vals[i])
+            n += (size_t)snprintf(opt + n, sizeof opt - n, ",\"%s\":\"%s\"", keys[i], vals[i]);
+    snprintf(body, sizeof body, "{\"id\":\"%s\",\"type\":\"%s\",\"occurred_at\":\"%sT10:00:00Z\"%s}", id, type,
+             api_day(day, d), opt);
+    send(ws, "POST", "/v1/activities", body);
+}
+
+/* A contact (lead) on deal `deal` created on day -100, with extra JSON fields. */
+static void contact(const api_ws *ws, const char *id, const char *deal, const char *extra)
+{
+    char path[64], body[600], d[11];
+    snprintf(path, sizeof path, "/v1/leads/%s", id);
+    snprintf(body, sizeof body, "{\"as_of\":\"%sT09:00:00Z\",\"email\":\"%s@x.example\",\"deals\":[\"%s\"]%s%s}",
+             api_day(-100, d), id, deal, extra ? "," : "", extra ? extra : "");
+    send(ws, "PUT", path, body);
+}
+
+/* An open deal of ann at proposal on `account`, known from day -120, closing on day `close`. */
+static void open_deal(const api_ws *ws, const char *id, const char *account, long amount, int close)
+{
+    char path[64], body[400], a[11], c[11];
+    snprintf(path, sizeof path, "/v1/deals/%s", id);
+    snprintf(body, sizeof body,
+             "{\"as_of\":\"%sT08:00:00Z\",\"created_at\":\"%sT08:00:00Z\",\"name\":\"%s\",\"amount\":%ld,"
+             "\"stage\":\"proposal\",\"owner\":\"ann\",\"account\":\"%s\",\"expected_close_date\":\"%s\"}",
+             api_day(-120, a), a, id, amount, account, api_day(close, c));
+    send(ws, "PUT", path, body);
+}
+
+/* A deal's signal codes in the forecast's at-risk answer ("" when not listed), comma-separated. */
+static void codes_of(const json_t *at_risk, const char *deal, char *out, size_t len)
+{
+    out[0] = '\0';
+    const json_t *lists[] = {json_object_get(at_risk, "deals"),
+                             json_object_get(json_object_get(at_risk, "flagged_by_signals"), "deals")};
+    for (int l = 0; l < 2; l++) {
+        size_t i, j, n = 0;
+        const json_t *x, *g;
+        json_array_foreach(lists[l], i, x) if (strcmp(str(x, "deal"), deal) == 0)
+            json_array_foreach(json_object_get(x, "signals"), j, g) n +=
+            (size_t)snprintf(out + n, len - n, "%s%s", n ? "," : "", str(g, "code"));
+    }
+}
+
+static const json_t *signal_of(const json_t *deals, const char *deal, const char *code)
+{
+    size_t i, j;
+    const json_t *x, *g;
+    json_array_foreach(deals, i, x) if (strcmp(str(x, "deal"), deal) == 0)
+        json_array_foreach(json_object_get(x, "signals"), j, g) if (strcmp(str(g, "code"), code) == 0) return g;
+    return NULL;
+}
+
+/* Six deals of ann closing this quarter, one per revenue-intelligence rule
+ * (seed phase 13) and one with none; the forecast's at-risk list and the
+ * scorecard show them, a past as_of only what was known then. */
+START_TEST(revenue_intelligence_flags)
+{
+    api_ws ws, other;
+    api_new_workspace(&ws);
+    api_new_workspace(&other);
+    quarter q = quarter_at(0);
+    rep(&ws, "ann", NULL, q.label, 100000);
+    int close = q.last;
+    open_deal(&ws, "d-multi", "acme", 10000, close);
+    open_deal(&ws, "d-thin", "beta", 20000, close);
+    open_deal(&ws, "d-champ", "gamma", 30000, close);
+    open_deal(&ws, "d-usage", "delta", 40000, close);
+    open_deal(&ws, "d-compare", "eps", 50000, close);
+    open_deal(&ws, "d-quiet", "zeta", 60000, close);
+    /* d-multi: three contacts engaged in the last 90 days, one of them the CFO */
+    contact(&ws, "c1", "d-multi", NULL);
+    contact(&ws, "c2", "d-multi", NULL);
+    contact(&ws, "c3", "d-multi", "\"title\":\"Chief Financial Officer\"");
+    activity(&ws, "a1", "meeting", -20, "c1", "d-multi", NULL, NULL, NULL);
+    activity(&ws, "a2", "email_click", -30, "c2", NULL, NULL, NULL, NULL);
+    activity(&ws, "a3", "call", -5, "c3", NULL, NULL, NULL, NULL);
+    activity(&ws, "a0", "meeting", -95, "c1", NULL, NULL, NULL, NULL); /* outside 90 days: counts nothing more */
+    /* d-thin: two contacts, one engaged; the other only received an email */
+    contact(&ws, "c4", "d-thin", NULL);
+    contact(&ws, "c5", "d-thin", NULL);
+    activity(&ws, "a4", "meeting", -10, "c4", NULL, NULL, NULL, NULL);
+    activity(&ws, "a5", "email_sent", -10, "c5", NULL, NULL, NULL, NULL);
+    /* d-champ: the champion (no deal link: found by the account they left) moves to another company on day -10 */
+    char body[600], d[11];
+    snprintf(body, sizeof body,
+             "{\"as_of\":\"%sT09:00:00Z\",\"email\":\"ch@gamma.example\",\"persona\":\"champion\","
+             "\"account\":\"gamma\",\"company\":\"Gamma\"}",
+             api_day(-100, d));
+    send(&ws, "PUT", "/v1/leads/ch", body);
+    snprintf(body, sizeof body, "{\"as_of\":\"%sT09:00:00Z\",\"account\":\"newco\",\"company\":\"NewCo\"}",
+             api_day(-10, d));
+    send(&ws, "PUT", "/v1/leads/ch", body);
+    /* d-usage: delta's active users 100 -> 50 */
+    usage(&ws, "delta", -45, 10, 100, 100, 0, "[]");
+    usage(&ws, "delta", -40, 10, 100, 100, 0, "[]");
+    usage(&ws, "delta", -10, 10, 100, 50, 0, "[]");
+    usage(&ws, "delta", -5, 10, 100, 50, 0, "[]");
+    /* d-compare: yesterday, one session of eps on the pricing page and a comparison page */
+    activity(&ws, "a6", "pricing_page_view", -1, NULL, NULL, "eps", "s-1", "https://x.example/pricing");
+    activity(&ws, "a7", "page_view", -1, NULL, NULL, "eps", "s-1", "https://x.example/compare/rival");
+    activity(&ws, "a8", "page_view", -1, NULL, NULL, "eps", "s-2", "https://x.example/compare/other");
+
+    snprintf(body, sizeof body, "{\"period\":\"%s\"}", q.label);
+    api_resp *r = api_send_json("POST", "/v1/forecasts", ws.write, body);
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    const json_t *ar = json_object_get(r->json, "at_risk");
+    char codes[200];
+    codes_of(ar, "d-thin", codes, sizeof codes);
+    ck_assert_str_eq(codes, "under_threaded");
+    codes_of(ar, "d-champ", codes, sizeof codes);
+    ck_assert_str_eq(codes, "champion_job_change");
+    codes_of(ar, "d-usage", codes, sizeof codes);
+    ck_assert_str_eq(codes, "usage_decline");
+    codes_of(ar, "d-quiet", codes, sizeof codes);
+    ck_assert_str_eq(codes, "");
+    /* not risks: only shown where the forecast itself lists the deal */
+    size_t i;
+    const json_t *x;
+    json_array_foreach(json_object_get(json_object_get(ar, "flagged_by_signals"), "deals"), i, x)
+    {
+        ck_assert_str_ne(str(x, "deal"), "d-multi");
+        ck_assert_str_ne(str(x, "deal"), "d-compare");
+        ck_assert_str_ne(str(x, "deal"), "d-quiet");
+    }
+    api_resp_free(r);
+
+    char path[128];
+    snprintf(path, sizeof path, "/v1/reps/ann/scorecard?period=%s", q.label);
+    r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    const json_t *ds = json_object_get(r->json, "deal_signals"), *cnt = json_object_get(ds, "counts");
+    ck_assert_int_eq(json_integer_value(json_object_get(ds, "open_deals")), 6);
+    static const char *const each[] = {"multi_threaded",      "under_threaded", "finance_contact",
+                                       "champion_job_change", "usage_decline",  "comparison_session"};
+    for (int k = 0; k < 6; k++)
+        ck_assert_msg(json_integer_value(json_object_get(cnt, each[k])) == 1, "%s", each[k]);
+    ck_assert_int_eq(json_array_size(json_object_get(ds, "deals")), 5);
+    const json_t *dl = json_object_get(ds, "deals"), *g = signal_of(dl, "d-multi", "multi_threaded");
+    ck_assert_ptr_nonnull(g);
+    ck_assert_str_eq(str(g, "evidence"), "3 of the deal's 3 contacts engaged in the 90 days before");
+    ck_assert_str_eq(str(g, "predicts"), "2.3x higher win rate");
+    ck_assert_str_eq(str(signal_of(dl, "d-multi", "finance_contact"), "evidence"), "finance contacts on the deal: c3");
+    ck_assert_str_eq(str(signal_of(dl, "d-thin", "under_threaded"), "evidence"),
+                     "1 of the deal's 2 contacts engaged in the 90 days before");
+    ck_assert_str_eq(str(signal_of(dl, "d-champ", "champion_job_change"), "evidence"),
+                     "champions whose company or account changed in the 90 days before: ch");
+    ck_assert_str_eq(str(signal_of(dl, "d-usage", "usage_decline"), "evidence"),
+                     "the account's mean daily active users 50.0 over the last 30 days against 100.0 the 30 before "
+                     "(-50%)");
+    ck_assert_str_eq(str(signal_of(dl, "d-compare", "comparison_session"), "evidence"),
+                     "sessions with a pricing page and a competitor page in the last 30 days: s-1");
+    ck_assert_ptr_null(signal_of(dl, "d-quiet", "under_threaded"));
+    bool coached = false;
+    json_array_foreach(json_object_get(json_object_get(r->json, "coaching_notes"), "action_items"), i, x) coached |=
+        strcmp(json_string_value(x), "Coach reps on multi-threading (d-thin)") == 0;
+    ck_assert(coached);
+    api_resp_free(r);
+    const char *am[] = {"Accept: text/markdown", NULL};
+    r = api_req("GET", path, ws.read, NULL, NULL, 0, am);
+    ck_assert_status(r, 200);
+    ck_assert_ptr_nonnull(strstr(r->body, "### Deal Signals\n- Open deals closing in the period: 6\n"));
+    ck_assert_ptr_nonnull(strstr(r->body, "- d-thin: Fewer than 3 contacts engaged on the deal (1 of the deal's 2"));
+    api_resp_free(r);
+
+    /* as of two days ago: what was known then */
+    snprintf(body, sizeof body, "{\"period\":\"%s\",\"as_of\":\"%s\"}", q.label, api_day(-2, d));
+    r = api_send_json("POST", "/v1/forecasts", ws.write, body);
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    ar = json_object_get(r->json, "at_risk");
+    codes_of(ar, "d-champ", codes, sizeof codes);
+    ck_assert_str_eq(codes, "champion_job_change");
+    codes_of(ar, "d-thin", codes, sizeof codes);
+    ck_assert_str_eq(codes, "under_threaded");
+    api_resp_free(r);
+    /* before the champion moved (day -10): no move */
+    snprintf(body, sizeof body, "{\"period\":\"%s\",\"as_of\":\"%s\"}", q.label, api_day(-11, d));
+    r = api_send_json("POST", "/v1/forecasts", ws.write, body);
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    codes_of(json_object_get(r->json, "at_risk"), "d-champ", codes, sizeof codes);
+    ck_assert_str_eq(codes, "");
+    api_resp_free(r);
+    /* the other workspace sees none of it */
+    r = api_get(path, other.read);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+}
+END_TEST
+
+static void usage(const api_ws *ws, const char *account, int day, int seats, int limit, int active, long api,
                   const char *depts)
 {
     char body[400], d[11];
@@ -825,6 +1025,7 @@ Suite *reps_suite(void)
     tcase_set_timeout(sc, 60);
     tcase_add_test(sc, scorecard_json_yaml_markdown);
     tcase_add_test(sc, health_at_risk_and_signals);
+    tcase_add_test(sc, revenue_intelligence_flags);
     suite_add_tcase(s, sc);
     return s;
 }
