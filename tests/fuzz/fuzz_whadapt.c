@@ -1,24 +1,57 @@
 /* fuzz_whadapt.c - the webhook adapters (whadapt.c): a verified body split
  * into provider events and each event turned into canonical deal changes,
- * for HubSpot (arrays of up to 100), Pipedrive v1/v2 and Standard Webhooks.
+ * for HubSpot (arrays of up to 100; deal and contact events), Pipedrive v1/v2
+ * and Standard Webhooks.
  * The first byte picks the source and whether a stage map and a field map
  * are configured; the rest is the body. Properties: an event always has a
  * dedupe key; every op is an apply (id, patch of known deal columns with
- * values a deal accepts, RFC 3339 time) or a delete; an event with an error
+ * values a deal accepts, RFC 3339 time), a delete, a lead_apply (a patch of
+ * lead columns, as PUT /v1/leads checks them), a lead_delete or a lead_link
+ * (a lead, a deal, remove true or false); an event with an error
  * has no ops; everything encodes as JSON (it is stored as jsonb). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crm.h"
+#include "leadcheck.h"
 #include "whadapt.h"
 
-static bool deal_column(const char *col)
+static bool has_column(const crm_object *o, const char *col)
 {
-    for (const crm_field *f = crm_deals.fields; f->name; f++)
+    for (const crm_field *f = o->fields; f->name; f++)
         if (strcmp(f->column, col) == 0)
             return true;
     return false;
+}
+
+static bool is_id(const char *id) { return id && *id && strlen(id) <= 200; }
+
+/* A contact event's lead op. */
+static void check_lead_op(const char *kind, const json_t *op)
+{
+    if (strcmp(kind, "lead_delete") == 0)
+        return;
+    if (strcmp(kind, "lead_link") == 0) {
+        if (!is_id(json_string_value(json_object_get(op, "deal"))) || !json_is_boolean(json_object_get(op, "remove")))
+            abort();
+        return;
+    }
+    if (strcmp(kind, "lead_apply") != 0)
+        abort();
+    const json_t *patch = json_object_get(op, "patch");
+    if (!json_is_object(patch))
+        abort();
+    const char *col;
+    const json_t *v;
+    json_object_foreach((json_t *)patch, col, v)
+    {
+        if (!has_column(&crm_leads, col))
+            abort();
+        if (strcmp(col, "lifecycle_stage") == 0 && !json_is_null(v) &&
+            (!json_is_string(v) || !crm_is_stage_key(json_string_value(v))))
+            abort();
+    }
 }
 
 static void check_op(const json_t *op)
@@ -26,8 +59,12 @@ static void check_op(const json_t *op)
     const char *kind = json_string_value(json_object_get(op, "op"));
     const char *id = json_string_value(json_object_get(op, "id"));
     const char *at = json_string_value(json_object_get(op, "at"));
-    if (!kind || !id || !*id || strlen(id) > 200 || !at || !crm_is_timestamp(at))
+    if (!kind || !is_id(id) || !at || !crm_is_timestamp(at))
         abort();
+    if (strncmp(kind, "lead_", 5) == 0) {
+        check_lead_op(kind, op);
+        return;
+    }
     if (strcmp(kind, "delete") == 0)
         return;
     if (strcmp(kind, "apply") != 0)
@@ -39,7 +76,7 @@ static void check_op(const json_t *op)
     const json_t *v;
     json_object_foreach((json_t *)patch, col, v)
     {
-        if (!deal_column(col))
+        if (!has_column(&crm_deals, col))
             abort();
         if (strcmp(col, "stage") == 0 && !json_is_null(v) &&
             (!json_is_string(v) || !crm_is_stage_key(json_string_value(v))))
