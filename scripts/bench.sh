@@ -310,6 +310,31 @@ result forecast.learned_100k_cold_ms "$fcold" "<" 200 ms "the same, first reques
 result backtest.learned_24m_ms "$bt_ms" "<" 5000 ms "24-month learned backtest on the same workspace (first)"
 result backtest.learned_24m_warm_ms "$bt_warm" "<" 5000 ms "the same backtest again"
 
+# /healthz while 2 x threads of these backtests run at once (issue 22): they
+# run on the worker pool with their connection suspended, so a health check
+# never waits for one. The reference is the backtest itself, measured alone
+# just before: a health check stuck behind one would take about that long.
+nbt=$((threads * 2))
+bt_pids=()
+for i in $(seq 1 "$nbt"); do
+    curl -s -o /dev/null -H "$fauth" -H "$json" -d "$bt_body" "http://127.0.0.1:$p_fc/v1/forecasts/backtest" &
+    bt_pids+=($!)
+done
+sleep 0.2
+: >"$tmp/hz_bt"
+for i in $(seq 1 40); do
+    curl -s -o /dev/null -H 'Connection: close' -w '%{time_total}\n' "http://127.0.0.1:$p_fc/healthz" |
+        awk '{printf "%.1f\n", $1 * 1000}' >>"$tmp/hz_bt"
+    sleep 0.05
+done
+wait "${bt_pids[@]}"
+hz_worst=$(sort -n "$tmp/hz_bt" | tail -1)
+hz_p50=$(sort -n "$tmp/hz_bt" | sed -n 20p)
+hz_ratio=$(awk -v a="$hz_worst" -v b="$bt_ms" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
+echo "| GET /healthz during $nbt concurrent 24-month backtests (40 checks, new connection each) | p50 $hz_p50, worst $hz_worst |" >>"$tmp/learned.md"
+result healthz.during_backtests_worst_ms "$hz_worst" info - ms "worst of 40 /healthz while $nbt 24-month backtests of one key are sent at once (the cost guard runs one per key, the rest wait in the pool queue; issue 22)"
+result healthz.during_backtests_vs_backtest "$hz_ratio" "<" 0.1 "x one backtest" "that worst /healthz / the 24-month backtest alone: a check behind a busy thread would be about 1"
+
 # ---- webhooks, key path, apply (their own durable cluster and servers: scripts/bench-hooks.sh) ----
 kill "$rev_pid" 2>/dev/null || true
 say "webhook ingest, key path and apply (issue 17)"

@@ -41,7 +41,13 @@ static const option_row options[] = {
      "proxy's address: raise it or set 0 (no limit)"},
     {"costly-concurrency", "REVOPS_COSTLY_CONCURRENCY", OPT_INT, OFF(costly_concurrency), "0",
      "expensive requests (backtests, territory plans, imports, reports, uncached dashboards) running at once on this "
-     "instance; 0 = half the threads (at least 1), so cheap requests always have workers"},
+     "instance; 0 = half the workers (at least 1), so the other slow reads always have workers"},
+    {"workers", "REVOPS_WORKERS", OPT_INT, OFF(workers), "0",
+     "threads of the pool that runs expensive and slow requests (backtests, territory plans, imports, reports, "
+     "dashboards, forecasts) while their connection waits suspended, so the HTTP threads stay free for /healthz, "
+     "/metrics and cheap reads; 0 = as many as --threads"},
+    {"offload", "REVOPS_OFFLOAD", OPT_BOOL, OFF(offload), "1",
+     "run those requests on the worker pool; 0 = on the HTTP threads themselves (the reference of make bench)"},
     {"costly-per-key", "REVOPS_COSTLY_PER_KEY", OPT_INT, OFF(costly_per_key), "1",
      "expensive requests one API key may run at once on this instance"},
     {"costly-queue-ms", "REVOPS_COSTLY_QUEUE_MS", OPT_INT, OFF(costly_queue_ms), "2000",
@@ -172,6 +178,8 @@ int config_parse_flags(config *c, int argc, char **argv, int start)
     }
     if (c->threads < 1)
         c->threads = 1;
+    if (c->workers < 1)
+        c->workers = c->threads;
     return 0;
 }
 

@@ -20,6 +20,8 @@ typedef struct {
     int header_timeout;      /* REVOPS_HEADER_TIMEOUT seconds to send a request line and headers; 0 = none */
     int max_connections;     /* REVOPS_MAX_CONNECTIONS open client connections per instance */
     int max_conns_per_ip;    /* REVOPS_MAX_CONNECTIONS_PER_IP from one client address; 0 = no limit */
+    int workers;             /* REVOPS_WORKERS the pool running ROUTE_COSTLY/ROUTE_OFFLOAD requests; 0 = threads */
+    bool offload;            /* REVOPS_OFFLOAD run them on that pool (else on the HTTP threads) */
     int costly_concurrency;  /* REVOPS_COSTLY_CONCURRENCY expensive requests at once per instance; 0 = threads / 2 */
     int costly_per_key;      /* REVOPS_COSTLY_PER_KEY expensive requests at once per API key */
     int costly_queue_ms;     /* REVOPS_COSTLY_QUEUE_MS an expensive request waits for a slot */

@@ -82,6 +82,25 @@ typedef struct {
     char (*keys)[40];         /* the key id of each running slot, "" when free */
 } cost_guard;
 
+/* The worker pool (--workers): requests of ROUTE_COSTLY and ROUTE_OFFLOAD
+ * routes run here while their connection is suspended, so no HTTP thread
+ * waits on them (libmicrohttpd binds a connection to one thread: a 24-month
+ * backtest on it made every other connection of that thread, /healthz
+ * included, wait seconds). Its queue is the cost guard's queue: a worker takes
+ * the oldest job that may run (a costly one only when the instance and its key
+ * have a slot), and a job still queued after --costly-queue-ms is answered
+ * 429/503 by the timer. It shares the cost guard's mutex. */
+typedef struct {
+    pthread_t *threads;
+    int n, started;
+    pthread_t timer;
+    bool timer_started;
+    pthread_cond_t work_cv;  /* a job came, a slot was freed, or stop */
+    pthread_cond_t timer_cv; /* a job came, or stop */
+    http_req *head, *tail;   /* FIFO of queued jobs */
+    int stop;
+} worker_pool;
+
 struct http_server {
     struct MHD_Daemon *mhd;
     const config *cfg;
@@ -96,6 +115,8 @@ struct http_server {
     bool *negotiated;                /* per route: the answer depends on Accept (http_op_decls) */
     conn_guard guard;                /* --header-timeout */
     cost_guard cost;                 /* --costly-* */
+    worker_pool work;                /* --workers (threads 0 when --offload is off) */
+    int suspended;                   /* connections suspended for the pool: MHD_stop_daemon waits for 0 */
 };
 
 static double now_ms(void)
@@ -1018,40 +1039,50 @@ static bool authenticate(http_req *rq)
     return true;
 }
 
-static void dispatch(http_req *rq)
+/* The cheap part of a request, on the HTTP thread: limits, route, key,
+ * path and query checks. False once answered. */
+static bool dispatch_head(http_req *rq)
 {
     if (rq->oversize == ERR_URI_TOO_LONG) {
         http_fail(rq, ERR_URI_TOO_LONG, "The path and query exceed %d bytes", HTTP_MAX_URI_BYTES);
-        return;
+        return false;
     }
     if (rq->oversize == ERR_HEADERS_TOO_LARGE) {
         http_fail(rq, ERR_HEADERS_TOO_LARGE, "The header fields exceed %d bytes", HTTP_MAX_HEADER_BYTES);
-        return;
+        return false;
     }
     if (rq->too_large) {
         http_fail(rq, ERR_TOO_LARGE, "The body exceeds the limit of %zu bytes", rq->body_limit);
-        return;
+        return false;
     }
     if (strcmp(rq->method, "OPTIONS") == 0) {
         preflight(rq);
-        return;
+        return false;
     }
     char allow[128];
     int idx = route_find(rq->srv, rq->method, rq->path, rq, allow, sizeof allow);
     if (idx == -1) {
         http_fail(rq, ERR_NOT_FOUND, "No resource at this path");
-        return;
+        return false;
     }
     if (idx == -2) {
         http_add_header(rq, "Allow", allow);
         http_fail(rq, ERR_METHOD_NOT_ALLOWED, "Allowed methods: %s", allow);
-        return;
+        return false;
     }
     rq->route_index = idx;
     rq->route = &rq->srv->routes[idx];
     if (!rq->authenticated && !authenticate(rq))
-        return;
-    if (!check_utf8(rq) || (!(rq->route->flags & ROUTE_ANY_QUERY) && !check_query_names(rq)) || !decode_body(rq))
+        return false;
+    return check_utf8(rq) && ((rq->route->flags & ROUTE_ANY_QUERY) || check_query_names(rq));
+}
+
+/* The rest, on the worker when the route is offloaded: the body is decoded
+ * there (an inline territory plan of 200,000 accounts is 16 MB of JSON),
+ * inside the cost guard's slot. */
+static void dispatch_tail(http_req *rq)
+{
+    if (!decode_body(rq))
         return;
     if ((rq->route->flags & ROUTE_COSTLY) && !http_costly_enter(rq))
         return;
@@ -1087,6 +1118,12 @@ static void dispatch(http_req *rq)
             alerteval_touch(rq->auth.workspace_id); /* and its alert rules may have become true */
         }
     }
+}
+
+static void dispatch(http_req *rq)
+{
+    if (dispatch_head(rq))
+        dispatch_tail(rq);
 }
 
 static enum MHD_Result send_reply(struct MHD_Connection *conn, http_req *rq)
@@ -1239,18 +1276,25 @@ static void release_db(http_req *rq)
 
 /* ---- cost guard --------------------------------------------------------- */
 
+static int pool_size(const config *cfg);
+
 static int cost_start(http_server *s)
 {
     cost_guard *g = &s->cost;
-    g->limit = s->cfg->costly_concurrency > 0 ? s->cfg->costly_concurrency : s->cfg->threads / 2;
+    /* the threads that run expensive requests: the pool's, or with
+     * --offload off the HTTP threads themselves */
+    int runners = s->cfg->offload ? pool_size(s->cfg) : s->cfg->threads;
+    g->limit = s->cfg->costly_concurrency > 0 ? s->cfg->costly_concurrency : runners / 2;
     if (g->limit < 1)
         g->limit = 1;
     g->per_key = s->cfg->costly_per_key > 0 ? s->cfg->costly_per_key : 1;
     g->queue_ms = s->cfg->costly_queue_ms;
-    /* a queued request holds its worker thread: queue no more than leaves
-     * one thread free for cheap requests (a thread blocked here accepts no
-     * new connection, so with every thread queued /healthz would wait) */
-    g->max_waiting = s->cfg->threads - g->limit - 1;
+    /* http_costly_enter's waiter holds its thread (an uncached dashboard on
+     * a worker; anything with --offload off): wait with no more than leaves
+     * one of those threads free (with --offload off a blocked HTTP thread
+     * accepts no new connection, so with every thread queued /healthz would
+     * wait). Jobs queued in the pool hold no thread and are not counted. */
+    g->max_waiting = runners - g->limit - 1;
     if (g->max_waiting < 0)
         g->max_waiting = 0;
     g->keys = calloc((size_t)g->limit, sizeof *g->keys);
@@ -1263,6 +1307,39 @@ static int cost_start(http_server *s)
     pthread_cond_init(&g->cv, &ca);
     pthread_condattr_destroy(&ca);
     return 0;
+}
+
+/* Answer a request the cost guard has no slot for: 429 when its key has its
+ * share running, else 503; both with Retry-After. */
+static void cost_refuse(http_req *rq, const cost_guard *g, bool key_full, bool costly)
+{
+    http_add_header(rq, "Retry-After", "2");
+    if (key_full)
+        http_fail(rq, ERR_RATE_LIMITED,
+                  "This API key already runs %d expensive request%s (backtest, territory plan, import, "
+                  "uncached dashboard) on this instance; retry when %s",
+                  g->per_key, g->per_key > 1 ? "s" : "", g->per_key > 1 ? "one ends" : "it ends");
+    else if (costly)
+        http_fail(rq, ERR_OVERLOADED, "This instance already runs %d expensive requests; retry shortly", g->limit);
+    else
+        http_fail(rq, ERR_OVERLOADED, "Every worker of this instance is busy with slow requests; retry shortly");
+}
+
+/* The key a request counts against: a public route has none, so all such
+ * requests share one. */
+static const char *cost_key_of(const http_req *rq) { return rq->auth.key_id[0] ? rq->auth.key_id : "-"; }
+
+/* Under g->mu: take a free slot for key. */
+static void cost_take_slot(cost_guard *g, http_req *rq, const char *key)
+{
+    for (int i = 0; i < g->limit; i++)
+        if (!g->keys[i][0]) {
+            snprintf(g->keys[i], sizeof g->keys[i], "%s", key);
+            break;
+        }
+    g->running++;
+    rq->costly_held = true;
+    snprintf(rq->costly_key, sizeof rq->costly_key, "%s", key);
 }
 
 static void cost_stop(http_server *s)
@@ -1289,12 +1366,14 @@ bool http_costly_enter(http_req *rq)
     cost_guard *g = &rq->srv->cost;
     if (rq->costly_held || !g->keys)
         return true;
-    /* a public route has no key: all such requests share one */
-    const char *key = rq->auth.key_id[0] ? rq->auth.key_id : "-";
+    const char *key = cost_key_of(rq);
+    /* one queue time: what a job already waited in the pool counts */
     struct timespec until;
     clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += g->queue_ms / 1000;
-    until.tv_nsec += (long)(g->queue_ms % 1000) * 1000000L;
+    double left = g->queue_ms - (rq->queued_ms > 0 ? now_ms() - rq->queued_ms : 0);
+    long left_ms = left > 0 ? (long)left : 0;
+    until.tv_sec += left_ms / 1000;
+    until.tv_nsec += (left_ms % 1000) * 1000000L;
     if (until.tv_nsec >= 1000000000L) {
         until.tv_sec++;
         until.tv_nsec -= 1000000000L;
@@ -1319,29 +1398,14 @@ bool http_costly_enter(http_req *rq)
             if (queued)
                 g->waiting--;
             pthread_mutex_unlock(&g->mu);
-            http_add_header(rq, "Retry-After", "2");
-            if (key_full)
-                http_fail(rq, ERR_RATE_LIMITED,
-                          "This API key already runs %d expensive request%s (backtest, territory plan, import, "
-                          "uncached dashboard) on this instance; retry when %s",
-                          g->per_key, g->per_key > 1 ? "s" : "", g->per_key > 1 ? "one ends" : "it ends");
-            else
-                http_fail(rq, ERR_OVERLOADED, "This instance already runs %d expensive requests; retry shortly",
-                          g->limit);
+            cost_refuse(rq, g, key_full, true);
             return false;
         }
     }
-    for (int i = 0; i < g->limit; i++)
-        if (!g->keys[i][0]) {
-            snprintf(g->keys[i], sizeof g->keys[i], "%s", key);
-            break;
-        }
-    g->running++;
+    cost_take_slot(g, rq, key);
     if (queued)
         g->waiting--;
     pthread_mutex_unlock(&g->mu);
-    rq->costly_held = true;
-    snprintf(rq->costly_key, sizeof rq->costly_key, "%s", key);
     return true;
 }
 
@@ -1358,8 +1422,245 @@ static void cost_release(http_req *rq)
         }
     g->running--;
     pthread_cond_broadcast(&g->cv);
+    if (rq->srv->work.n > 0)
+        pthread_cond_broadcast(&rq->srv->work.work_cv); /* a queued costly job may run now */
     pthread_mutex_unlock(&g->mu);
     rq->costly_held = false;
+}
+
+/* ---- worker pool -------------------------------------------------------- */
+
+static int pool_size(const config *cfg) { return cfg->workers > 0 ? cfg->workers : cfg->threads; }
+
+enum { POOL_BUSY = 1, POOL_COSTLY_FULL, POOL_KEY_FULL }; /* why the timer answered a queued job */
+
+static bool route_offloaded(const http_route *r) { return r && (r->flags & (ROUTE_COSTLY | ROUTE_OFFLOAD)); }
+
+/* Under mu: unlink a queued job. */
+static void pool_unlink(worker_pool *p, http_req *rq)
+{
+    if (rq->job_prev)
+        rq->job_prev->job_next = rq->job_next;
+    else
+        p->head = rq->job_next;
+    if (rq->job_next)
+        rq->job_next->job_prev = rq->job_prev;
+    else
+        p->tail = rq->job_prev;
+    rq->job_prev = rq->job_next = NULL;
+}
+
+/* Under mu: the oldest queued job that may run now, unlinked (a costly one
+ * with the cost guard's slot taken for it); NULL when none may. A job whose
+ * key has its share running does not hold up the jobs behind it. */
+static http_req *pool_take(http_server *s)
+{
+    worker_pool *p = &s->work;
+    cost_guard *g = &s->cost;
+    for (http_req *rq = p->head; rq; rq = rq->job_next) {
+        if (rq->route->flags & ROUTE_COSTLY) {
+            const char *key = cost_key_of(rq);
+            if (g->running >= g->limit || cost_key_running(g, key) >= g->per_key)
+                continue;
+            cost_take_slot(g, rq, key);
+        }
+        pool_unlink(p, rq);
+        return rq;
+    }
+    return NULL;
+}
+
+/* The job is answered: hand it back to libmicrohttpd, which calls on_request
+ * again for the connection (that sends the reply). After this the worker
+ * must not touch rq: it may be freed at any time. */
+static void pool_finish(http_req *rq)
+{
+    release_db(rq);
+    MHD_resume_connection(rq->conn);
+}
+
+static void *pool_worker(void *arg)
+{
+    http_server *s = arg;
+    worker_pool *p = &s->work;
+    pthread_mutex_lock(&s->cost.mu);
+    for (;;) {
+        if (__atomic_load_n(&p->stop, __ATOMIC_SEQ_CST))
+            break;
+        http_req *rq = pool_take(s);
+        if (!rq) {
+            pthread_cond_wait(&p->work_cv, &s->cost.mu);
+            continue;
+        }
+        pthread_mutex_unlock(&s->cost.mu);
+        dispatch_tail(rq);
+        /* the slot is free once the work is done, not when the reply is sent */
+        cost_release(rq);
+        pool_finish(rq);
+        pthread_mutex_lock(&s->cost.mu);
+    }
+    pthread_mutex_unlock(&s->cost.mu);
+    return NULL;
+}
+
+static struct timespec mono_at(double ms)
+{
+    struct timespec ts;
+    ts.tv_sec = (time_t)(ms / 1000.0);
+    ts.tv_nsec = (long)((ms - (double)ts.tv_sec * 1000.0) * 1e6);
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    if (ts.tv_nsec < 0)
+        ts.tv_nsec = 0;
+    return ts;
+}
+
+/* Jobs still queued after --costly-queue-ms get the cost guard's answer
+ * (429 when their key has its share running, else 503), even while every
+ * worker is busy: a thread of its own does it. */
+static void *pool_timer(void *arg)
+{
+    http_server *s = arg;
+    worker_pool *p = &s->work;
+    cost_guard *g = &s->cost;
+    pthread_mutex_lock(&g->mu);
+    while (!__atomic_load_n(&p->stop, __ATOMIC_SEQ_CST)) {
+        double now = now_ms(), next = now + 1000.0;
+        http_req *due = NULL;
+        for (http_req *rq = p->head, *nx; rq; rq = nx) {
+            nx = rq->job_next;
+            double at = rq->queued_ms + g->queue_ms;
+            if (at > now) {
+                if (at < next)
+                    next = at;
+                continue;
+            }
+            bool costly = rq->route->flags & ROUTE_COSTLY;
+            /* decided now, under the lock, as http_costly_enter does */
+            bool key_full = costly && cost_key_running(g, cost_key_of(rq)) >= g->per_key;
+            pool_unlink(p, rq);
+            rq->job_next = due;
+            rq->pool_verdict = key_full ? POOL_KEY_FULL : costly ? POOL_COSTLY_FULL : POOL_BUSY;
+            due = rq;
+        }
+        if (due) {
+            pthread_mutex_unlock(&g->mu);
+            for (http_req *rq = due, *nx; rq; rq = nx) {
+                nx = rq->job_next;
+                rq->job_next = NULL;
+                cost_refuse(rq, g, rq->pool_verdict == POOL_KEY_FULL, rq->pool_verdict != POOL_BUSY);
+                pool_finish(rq);
+            }
+            pthread_mutex_lock(&g->mu);
+            continue;
+        }
+        struct timespec until = mono_at(next);
+        pthread_cond_timedwait(&p->timer_cv, &g->mu, &until);
+    }
+    pthread_mutex_unlock(&g->mu);
+    return NULL;
+}
+
+/* On the connection's HTTP thread: suspend it and queue the request for a
+ * worker. False when the pool is stopping (the caller answers at once). The
+ * connection is suspended under the pool's lock, before any worker can see
+ * the job, so a resume never comes before its suspend. */
+static bool pool_submit(http_server *s, http_req *rq)
+{
+    worker_pool *p = &s->work;
+    pthread_mutex_lock(&s->cost.mu);
+    if (__atomic_load_n(&p->stop, __ATOMIC_SEQ_CST)) {
+        pthread_mutex_unlock(&s->cost.mu);
+        return false;
+    }
+    rq->offloaded = true;
+    rq->suspended = true;
+    rq->queued_ms = now_ms();
+    __atomic_add_fetch(&s->suspended, 1, __ATOMIC_SEQ_CST);
+    MHD_suspend_connection(rq->conn);
+    rq->job_prev = p->tail;
+    rq->job_next = NULL;
+    if (p->tail)
+        p->tail->job_next = rq;
+    else
+        p->head = rq;
+    p->tail = rq;
+    pthread_cond_signal(&p->work_cv);
+    pthread_cond_signal(&p->timer_cv);
+    pthread_mutex_unlock(&s->cost.mu);
+    return true;
+}
+
+static void pool_unsuspended(http_server *s, http_req *rq)
+{
+    if (rq->suspended) {
+        rq->suspended = false;
+        __atomic_sub_fetch(&s->suspended, 1, __ATOMIC_SEQ_CST);
+    }
+}
+
+static int pool_start(http_server *s)
+{
+    worker_pool *p = &s->work;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->work_cv, &ca);
+    pthread_cond_init(&p->timer_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (!s->cfg->offload)
+        return 0;
+    int n = pool_size(s->cfg);
+    p->threads = calloc((size_t)n, sizeof *p->threads);
+    if (!p->threads)
+        return -1;
+    p->n = n;
+    for (int i = 0; i < n; i++) {
+        if (pthread_create(&p->threads[i], NULL, pool_worker, s) != 0)
+            return -1;
+        p->started++;
+    }
+    if (pthread_create(&p->timer, NULL, pool_timer, s) != 0)
+        return -1;
+    p->timer_started = true;
+    return 0;
+}
+
+/* Stop taking jobs: the queued ones are answered 503 (the instance is
+ * going away), the running ones finish; then the threads are joined. */
+static void pool_stop(http_server *s)
+{
+    worker_pool *p = &s->work;
+    pthread_mutex_lock(&s->cost.mu);
+    __atomic_store_n(&p->stop, 1, __ATOMIC_SEQ_CST);
+    http_req *queued = p->head;
+    p->head = p->tail = NULL;
+    pthread_cond_broadcast(&p->work_cv);
+    pthread_cond_broadcast(&p->timer_cv);
+    pthread_mutex_unlock(&s->cost.mu);
+    for (http_req *rq = queued, *nx; rq; rq = nx) {
+        nx = rq->job_next;
+        rq->job_prev = rq->job_next = NULL;
+        http_add_header(rq, "Retry-After", "2");
+        http_fail(rq, ERR_OVERLOADED, "This instance is shutting down; retry on another");
+        pool_finish(rq);
+    }
+    for (int i = 0; i < p->started; i++)
+        pthread_join(p->threads[i], NULL);
+    if (p->timer_started)
+        pthread_join(p->timer, NULL);
+    p->started = 0;
+    p->timer_started = false;
+}
+
+static void pool_free(http_server *s)
+{
+    free(s->work.threads);
+    s->work.threads = NULL;
+    pthread_cond_destroy(&s->work.work_cv);
+    pthread_cond_destroy(&s->work.timer_cv);
 }
 
 /* After a request that moved a lot of memory (a large body or answer, an
@@ -1568,6 +1869,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         return MHD_YES;
     }
+    if (rq->offloaded) { /* resumed: the worker has answered */
+        pool_unsuspended(srv, rq);
+        return send_reply(conn, rq);
+    }
     if (rq->replied) { /* early reply already queued: drain and discard */
         *upload_data_size = 0;
         return MHD_YES;
@@ -1596,7 +1901,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         rq->body[rq->body_len] = '\0';
         return MHD_YES;
     }
-    dispatch(rq);
+    if (!dispatch_head(rq)) {
+        release_db(rq);
+        return send_reply(conn, rq);
+    }
+    if (srv->work.n > 0 && route_offloaded(rq->route)) {
+        release_db(rq); /* the key's connection goes back while the job waits */
+        if (pool_submit(srv, rq))
+            return MHD_YES; /* suspended: the worker's answer comes through on_request again */
+        http_add_header(rq, "Retry-After", "2");
+        http_fail(rq, ERR_OVERLOADED, "This instance is shutting down; retry on another");
+        return send_reply(conn, rq);
+    }
+    dispatch_tail(rq);
     release_db(rq);
     return send_reply(conn, rq);
 }
@@ -1608,6 +1925,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     guard_request_done(conn);
     if (!rq)
         return;
+    pool_unsuspended(srv, rq); /* the client went away while it was suspended */
     release_db(rq);
     cost_release(rq);
     double dur = now_ms() - rq->started_ms;
@@ -1705,7 +2023,9 @@ http_server *http_server_start(const config *cfg, db_pool *pool, const http_rout
             return NULL;
         }
     }
-    if (guard_start(s) != 0 || cost_start(s) != 0) {
+    if (guard_start(s) != 0 || cost_start(s) != 0 || pool_start(s) != 0) {
+        pool_stop(s);
+        pool_free(s);
         cost_stop(s);
         ratelimit_destroy(s->rl);
         free(s->query_names);
@@ -1713,7 +2033,8 @@ http_server *http_server_start(const config *cfg, db_pool *pool, const http_rout
         free(s);
         return NULL;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     MHD_set_panic_func(mhd_panic, NULL);
@@ -1726,6 +2047,8 @@ http_server *http_server_start(const config *cfg, db_pool *pool, const http_rout
         (unsigned)cfg->max_conns_per_ip, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
     if (!s->mhd) {
         fprintf(stderr, "revopsd: cannot listen on %s\n", cfg->listen);
+        pool_stop(s);
+        pool_free(s);
         guard_stop(s);
         cost_stop(s);
         ratelimit_destroy(s->rl);
@@ -1773,10 +2096,21 @@ void http_server_stop(http_server *s, int grace_s)
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
+    /* libmicrohttpd panics when stopped with a connection suspended: every
+     * queued job is answered 503, the running ones finish, and each is
+     * resumed; then its reply gets a moment to go out */
+    pool_stop(s);
+    double flush_until = now_ms() + 1000.0;
+    while (__atomic_load_n(&s->suspended, __ATOMIC_SEQ_CST) > 0 ||
+           (__atomic_load_n(&s->in_flight, __ATOMIC_SEQ_CST) > 0 && now_ms() < flush_until)) {
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
     MHD_stop_daemon(s->mhd);
     if (lsock != MHD_INVALID_SOCKET)
         close(lsock);
     guard_stop(s);
+    pool_free(s);
     cost_stop(s);
     ratelimit_destroy(s->rl);
     free(s->query_names);

@@ -37,6 +37,10 @@ typedef void (*http_handler)(http_req *rq);
 /* a POST that only stores what it computed from the data (a forecast, a
  * snapshot, a plan): it leaves the forecast engine's cached inputs (fccache) valid */
 #define ROUTE_DERIVED 0x100
+/* slow (a forecast, a dashboard that may be a cache miss) though not
+ * bounded by the cost guard: like ROUTE_COSTLY it runs on the worker pool
+ * (--workers) while its connection is suspended, never on an HTTP thread */
+#define ROUTE_OFFLOAD 0x200
 
 typedef struct {
     const char *method;
@@ -94,6 +98,13 @@ struct http_req {
     bool costly_held;   /* holds a slot of the cost guard (released when the request ends) */
     char costly_key[40];
     char *path_copy;
+    /* the worker pool (http.c): the connection is suspended from the
+     * submission until the worker's answer is handed back to libmicrohttpd */
+    bool offloaded;   /* dispatched by a worker; on_request sends its reply when resumed */
+    bool suspended;   /* counted in the server's suspended connections */
+    double queued_ms; /* when it joined the pool's queue: the cost guard's queue time runs from here */
+    int pool_verdict; /* why the pool's timer answered it (http.c) */
+    http_req *job_prev, *job_next;
 };
 
 /* Start serving; returns NULL with a message on stderr when the address

@@ -160,8 +160,10 @@ static int cmd_serve(config *cfg, int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     int rc = 1;
-    db_pool *pool = db_pool_create(cfg->database_url, cfg->threads + 3,
-                                   cfg->stmt_timeout_ms); /* + jobs, + escalations, + refresh */
+    /* the HTTP threads, the worker pool (each holds one connection while it
+     * runs a job), + jobs, + escalations, + refresh */
+    db_pool *pool =
+        db_pool_create(cfg->database_url, cfg->threads + (cfg->offload ? cfg->workers : 0) + 3, cfg->stmt_timeout_ms);
     http_server *srv = NULL;
     if (!pool || prom_init(routes, routes_count) != 0)
         goto out;
@@ -170,7 +172,8 @@ static int cmd_serve(config *cfg, int argc, char **argv)
     srv = http_server_start(cfg, pool, routes, routes_count);
     if (!srv)
         goto out;
-    log_info("serve", "listening on %s (port %d, %d threads)", cfg->listen, http_server_port(srv), cfg->threads);
+    log_info("serve", "listening on %s (port %d, %d threads, %d workers)", cfg->listen, http_server_port(srv),
+             cfg->threads, cfg->offload ? cfg->workers : 0);
     jobs *bg = jobs_start(pool, cfg->scheduler_interval);
     jobs *esc = jobs_start_escalations(pool, cfg->escalation_interval);
     if (whapply_start(cfg) != 0)

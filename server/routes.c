@@ -37,16 +37,17 @@ const http_route routes[] = {
     {"DELETE", "/v1/snapshots/{id}", h_snapshots_delete, ROLE_ADMIN, 0},
     {"GET", "/v1/snapshots/{id}/diff", h_snapshots_diff, ROLE_READ, 0},
     {"GET", "/v1/pipeline/review", h_pipeline_review, ROLE_READ, 0},
-    {"POST", "/v1/forecasts", h_forecasts_create, ROLE_WRITE, ROUTE_IDEMPOTENT | ROUTE_DERIVED},
+    {"POST", "/v1/forecasts", h_forecasts_create, ROLE_WRITE, ROUTE_IDEMPOTENT | ROUTE_DERIVED | ROUTE_OFFLOAD},
     {"GET", "/v1/forecasts", h_forecasts_list, ROLE_READ, 0},
     /* the most literal pattern that matches a path owns it for every method
      * (http.c route_find): GET /v1/forecasts/backtest is a 405, not forecast "backtest" */
     {"GET", "/v1/forecasts/accuracy", h_forecasts_accuracy, ROLE_READ, 0},
     {"POST", "/v1/forecasts/backtest", h_forecasts_backtest, ROLE_READ, ROUTE_DERIVED | ROUTE_COSTLY},
-    {"GET", "/v1/forecasts/trend", h_forecasts_trend, ROLE_READ, 0},
+    {"GET", "/v1/forecasts/trend", h_forecasts_trend, ROLE_READ, ROUTE_OFFLOAD},
     {"GET", "/v1/forecasts/{id}", h_forecasts_get, ROLE_READ, 0},
     {"POST", "/v1/forecasts/{id}/submit", h_forecasts_submit, ROLE_WRITE, ROUTE_IDEMPOTENT | ROUTE_DERIVED},
-    {"GET", "/v1/dashboard", h_dashboard, ROLE_READ, 0},
+    /* the dashboard takes a cost-guard slot itself on a cache miss */
+    {"GET", "/v1/dashboard", h_dashboard, ROLE_READ, ROUTE_OFFLOAD},
     {"GET", "/v1/revenue/waterfall", h_revenue_waterfall, ROLE_READ, 0},
     {"GET", "/v1/cohorts/retention", h_cohorts_retention, ROLE_READ, 0},
     {"GET", "/v1/metrics/unit-economics", h_unit_economics, ROLE_READ, 0},

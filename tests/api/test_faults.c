@@ -1392,6 +1392,277 @@ START_TEST(expensive_requests_are_bounded_per_instance_and_key)
 }
 END_TEST
 
+/* ---- 9. long requests run on the worker pool: /healthz never waits ------- */
+
+/* A whole answer (fq_resp keeps only its first bytes): a long request's
+ * answer is compared with the same request made alone. */
+typedef struct {
+    long status;
+    CURLcode cc;
+    char *body;
+    size_t len;
+    double took;
+    const char *base, *key, *reqbody;
+} long_call;
+
+static size_t long_on_body(char *data, size_t size, size_t n, void *ud)
+{
+    long_call *c = ud;
+    size_t add = size * n;
+    char *nb = realloc(c->body, c->len + add + 1);
+    if (!nb)
+        return 0;
+    memcpy(nb + c->len, data, add);
+    c->body = nb;
+    c->len += add;
+    c->body[c->len] = '\0';
+    return add;
+}
+
+static void *long_run(void *arg)
+{
+    long_call *c = arg;
+    CURL *h = curl_easy_init();
+    char url[256], auth[128];
+    snprintf(url, sizeof url, "%s/v1/forecasts/backtest", c->base);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", c->key);
+    struct curl_slist *hd = curl_slist_append(NULL, auth);
+    hd = curl_slist_append(hd, "Content-Type: application/json");
+    hd = curl_slist_append(hd, "Expect:");
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->reqbody);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, long_on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    double t0 = now_s();
+    c->cc = curl_easy_perform(h);
+    c->took = now_s() - t0;
+    if (c->cc == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &c->status);
+    curl_slist_free_all(hd);
+    curl_easy_cleanup(h);
+    return NULL;
+}
+
+/* 24 months of history (deals created, won and lost over the last two years)
+ * and the body of a backtest of its last 8 quarters. */
+static void backtest_history(const api_ws *ws, char *body, size_t len)
+{
+    json_t *items = json_array();
+    for (int i = 0; i < 160; i++) {
+        char id[16], at[32], day[11], close[11], closed[32];
+        int created = -740 + i * 4, fate = i % 5; /* 0-1 won, 2-3 lost, 4 open */
+        snprintf(id, sizeof id, "lb-%03d", i);
+        snprintf(at, sizeof at, "%sT09:00:00Z", api_day(created, day));
+        json_t *it = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s}", "id", id, "name", id, "as_of", at, "stage", "sql",
+                               "amount", 1000 * (5 + i % 40), "expected_close_date", api_day(created + 45, close));
+        json_array_append_new(items, it);
+        if (fate < 4 && created + 30 < -1) {
+            snprintf(closed, sizeof closed, "%sT15:00:00Z", api_day(created + 30, day));
+            json_array_append_new(items,
+                                  json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", id, "name", id, "as_of", closed, "stage",
+                                            fate < 2 ? "closed_won" : "closed_lost", "closed_at", closed));
+        }
+    }
+    json_t *req = json_pack("{s:o}", "items", items);
+    char *s = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    api_resp *r = api_send_json("POST", "/v1/deals/batch", ws->write, s);
+    free(s);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "rejected")), 0);
+    api_resp_free(r);
+    /* the 8 quarters before today's, counted on the quarter number (steps of
+     * 91 days would land twice in a 92-day quarter) */
+    char q[11];
+    api_quarter_of_day(0, q);
+    int year = atoi(q), qn = q[6] - '1';
+    size_t n = (size_t)snprintf(body, len, "{\"method\":\"all\",\"periods\":[");
+    for (int k = 8; k >= 1; k--) {
+        int y = year, m = qn - k;
+        while (m < 0) {
+            m += 4;
+            y--;
+        }
+        n += (size_t)snprintf(body + n, len - n, "\"%04d-Q%d\"%s", y, m + 1, k > 1 ? "," : "");
+    }
+    snprintf(body + n, len - n, "]}");
+}
+
+/* Hold an exclusive lock on deals for secs seconds (in the background): every
+ * backtest blocks on it with its worker, as one on a big history computes. */
+static void lock_deals(int secs)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "(psql '%s' -qc 'BEGIN; LOCK TABLE deals IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(%d); COMMIT;' "
+             ">/dev/null 2>&1 &)",
+             api_db_url(), secs);
+    ck_assert_int_eq(api_run(cmd, NULL, 0), 0);
+    usleep(400 * 1000);
+}
+
+#define LONG_THREADS 2
+#define LONG_N (LONG_THREADS * 3) /* long requests at once: three per HTTP thread */
+
+START_TEST(healthz_answers_while_long_requests_run)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char body[512];
+    backtest_history(&ws, body, sizeof body);
+    int port = api_free_port();
+    /* two HTTP threads; the pool runs four at once, two wait in its queue */
+    const char *args[] = {
+        "--threads",         "2",     "--workers", "4", "--costly-concurrency", "4", "--costly-per-key", "8",
+        "--costly-queue-ms", "20000", NULL};
+    pid_t pid = api_spawn_server(api_db_url(), port, args);
+    ck_assert(api_wait_healthy(port, 10000));
+    char base[64];
+    base_of(port, base, sizeof base);
+
+    lock_deals(3);
+    long_call calls[LONG_N];
+    pthread_t th[LONG_N];
+    for (int i = 0; i < LONG_N; i++) {
+        calls[i] = (long_call){.base = base, .key = ws.read, .reqbody = body};
+        pthread_create(&th[i], NULL, long_run, &calls[i]);
+    }
+    usleep(200 * 1000);
+    /* a new connection each time: libmicrohttpd hands each to one of its
+     * threads, so every thread that holds a long request gets its turn */
+    CURL *h = curl_easy_init();
+    fq_resp health, metrics;
+    double worst = 0, lat[64];
+    int nh = 0, bad = 0;
+    long bad_status = 0;
+    double until = now_s() + 2.2;
+    while (nh < 64 && now_s() < until) {
+        double t0 = now_s();
+        fq_do(h, base, "GET", nh % 4 == 3 ? "/metrics" : "/healthz", "", NULL,
+              (const char *const[]){"Connection: close", NULL}, nh % 4 == 3 ? &metrics : &health);
+        lat[nh] = now_s() - t0;
+        const fq_resp *r = nh % 4 == 3 ? &metrics : &health;
+        if (r->status != 200) {
+            bad++;
+            bad_status = r->status;
+        }
+        if (lat[nh] > worst)
+            worst = lat[nh];
+        nh++;
+        usleep(50 * 1000);
+    }
+    curl_easy_cleanup(h);
+    for (int i = 0; i < LONG_N; i++)
+        pthread_join(th[i], NULL);
+    /* the same request alone, after */
+    long_call alone = {.base = base, .key = ws.read, .reqbody = body};
+    long_run(&alone);
+    kill(pid, SIGTERM);
+    int rc = wait_exit(pid, 15.0);
+
+    ck_assert_msg(bad == 0, "%d of %d /healthz and /metrics answers were not 200 (last %ld)", bad, nh, bad_status);
+    /* the lock holds every backtest for about 2.6 s more: a health check
+     * behind one of them would take that long */
+    ck_assert_msg(worst < 1.0, "the slowest /healthz or /metrics took %.2f s during %d long requests", worst, LONG_N);
+    ck_assert_msg(nh >= 10, "only %d health checks in 2.2 s", nh);
+    ck_assert_msg(alone.status == 200, "the backtest alone: %ld %s", alone.status, alone.body ? alone.body : "");
+    double slowest = 0;
+    for (int i = 0; i < LONG_N; i++) {
+        ck_assert_msg(calls[i].cc == CURLE_OK && calls[i].status == 200, "long request %d: %ld (curl %d) %.300s", i,
+                      calls[i].status, (int)calls[i].cc, calls[i].body ? calls[i].body : "");
+        ck_assert_msg(calls[i].len == alone.len && memcmp(calls[i].body, alone.body, alone.len) == 0,
+                      "long request %d answered differently from the same request alone", i);
+        if (calls[i].took > slowest)
+            slowest = calls[i].took;
+        free(calls[i].body);
+    }
+    ck_assert_msg(slowest > 2.0, "the backtests did not wait on the lock (%.2f s): the test proves nothing", slowest);
+    json_t *j = json_loadb(alone.body, alone.len, 0, NULL);
+    char err[512];
+    ck_assert_msg(contract_check("POST", "/v1/forecasts/backtest", 200, "application/json", j, err, sizeof err), "%s",
+                  err);
+    ck_assert_int_eq(json_array_size(json_object_get(j, "periods")), 8);
+    json_decref(j);
+    free(alone.body);
+    fq_contract("GET", "/healthz", &health);
+    ck_assert_int_eq(rc, 0);
+    qsort(lat, (size_t)nh, sizeof lat[0], cmp_double);
+    fprintf(stderr,
+            "faults: %d long backtests (2 HTTP threads, 4 workers, each held 3 s by a lock): %d /healthz and /metrics "
+            "answers, p50 %.1f ms, p99 %.1f ms, worst %.1f ms; the backtests took up to %.2f s\n",
+            LONG_N, nh, lat[nh / 2] * 1000, lat[(nh * 99) / 100] * 1000, worst * 1000, slowest);
+}
+END_TEST
+
+/* SIGTERM while long requests run and wait in the pool's queue: the running
+ * ones finish, the queued ones are answered 503 once the grace period is
+ * over (libmicrohttpd must not be stopped with a connection suspended), the
+ * process exits 0. */
+START_TEST(sigterm_with_suspended_requests_answers_each)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char body[512];
+    backtest_history(&ws, body, sizeof body);
+    int port = api_free_port();
+    const char *args[] = {"--threads",
+                          "2",
+                          "--workers",
+                          "2",
+                          "--costly-concurrency",
+                          "2",
+                          "--costly-per-key",
+                          "8",
+                          "--costly-queue-ms",
+                          "20000",
+                          "--shutdown-grace",
+                          "1",
+                          NULL};
+    pid_t pid = api_spawn_server(api_db_url(), port, args);
+    ck_assert(api_wait_healthy(port, 10000));
+    char base[64];
+    base_of(port, base, sizeof base);
+    lock_deals(3);
+    long_call calls[LONG_N];
+    pthread_t th[LONG_N];
+    for (int i = 0; i < LONG_N; i++) {
+        calls[i] = (long_call){.base = base, .key = ws.read, .reqbody = body};
+        pthread_create(&th[i], NULL, long_run, &calls[i]);
+    }
+    usleep(300 * 1000);
+    double t0 = now_s();
+    kill(pid, SIGTERM);
+    int rc = wait_exit(pid, 20.0);
+    double exit_s = now_s() - t0;
+    for (int i = 0; i < LONG_N; i++)
+        pthread_join(th[i], NULL);
+    int ok = 0, refused = 0;
+    for (int i = 0; i < LONG_N; i++) {
+        ck_assert_msg(calls[i].cc == CURLE_OK, "long request %d got no answer (curl %d)", i, (int)calls[i].cc);
+        ck_assert_msg(calls[i].status == 200 || calls[i].status == 503, "long request %d: %ld %.300s", i,
+                      calls[i].status, calls[i].body ? calls[i].body : "");
+        if (calls[i].status == 503) {
+            ck_assert_msg(strstr(calls[i].body, "/problems/overloaded"), "%s", calls[i].body);
+            refused++;
+        } else {
+            ok++;
+        }
+        free(calls[i].body);
+    }
+    ck_assert_int_eq(rc, 0);
+    /* two ran (the pool's two workers), the other four were still queued */
+    ck_assert_msg(ok == 2 && refused == LONG_N - 2, "%d answered 200, %d 503", ok, refused);
+    fprintf(
+        stderr,
+        "faults: SIGTERM with %d backtests (2 running, %d queued, grace 1 s): %d answered 200, %d 503, exit 0 after "
+        "%.2f s\n",
+        LONG_N, LONG_N - 2, ok, refused, exit_s);
+}
+END_TEST
+
 Suite *faults_suite(void)
 {
     Suite *s = suite_create("faults");
@@ -1405,6 +1676,8 @@ Suite *faults_suite(void)
     tcase_add_test(tc, hung_database_answers_503_in_time_and_loses_nothing);
     tcase_add_test(tc, slow_header_flood_is_refused_and_cut);
     tcase_add_test(tc, expensive_requests_are_bounded_per_instance_and_key);
+    tcase_add_test(tc, healthz_answers_while_long_requests_run);
+    tcase_add_test(tc, sigterm_with_suspended_requests_answers_each);
     suite_add_tcase(s, tc);
     return s;
 }
