@@ -8,6 +8,7 @@ each attack while timing cheap requests from another address:
   unauthenticated   30 uploads to POST /v1/imports announcing 60 MB each, no key
   backtests         8 concurrent 24-month backtests with one read key (and 8 more with another)
   hung database     SIGSTOP of every process of the cluster for 6 s, writes in flight
+  territory plans   6 inline territory plans of 200,000 accounts each (a 14 MB body), one after another
 
 and prints, per attack, /healthz p50/p99/max, the answers the attackers got, peak and after-attack RSS
 of revopsd, and for the hung database the time to the first 503 of /readyz and of an authenticated GET.
@@ -230,6 +231,23 @@ def attack_backtests(base, pid, keys, read_key, seconds):
     return smp, {"backtests": {str(k): v for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))}, "authenticated_get": reads.summary()}
 
 
+def attack_territory_plans(base, pid, wkey, seconds):
+    """Six inline 200k-account territory plans, one after another (the issue's 2.0 GB kept)."""
+    accounts = [{"id": f"acct-{i:06d}", "potential": 1000 + (i * 7919) % 90000,
+                 "segment": ("smb", "mid", "ent")[i % 3], "region": ("amer", "emea", "apac", "latam")[i % 4]}
+                for i in range(200000)]
+    body = json.dumps({"name": "inline 200k", "territories": 40, "accounts": accounts}).encode()
+    counts, took, after_each = {}, [], []
+    with Sampler(base, pid) as smp:
+        for _ in range(6):
+            st, dt, _ = request(base, "POST", "/v1/territory-plans", wkey, body, timeout=600)
+            counts[st] = counts.get(st, 0) + 1
+            took.append(round(dt, 2))
+            after_each.append(round(rss_kb(pid)[0] / 1024, 1))
+    return smp, {"plans": {str(k): v for k, v in counts.items()}, "body_mb": round(len(body) / 1e6, 1),
+                 "seconds_each": took, "rss_after_each_mb": after_each}
+
+
 def attack_hung_db(base, pid, real, key, seconds):
     stop = [False]
     acked, unavailable = [0], [0]
@@ -314,7 +332,8 @@ def main():
         for name, fn in (("slow_headers", lambda: attack_slow_headers(base, port, srv.pid, a.seconds)),
                          ("unauthenticated_uploads", lambda: attack_unauth_uploads(base, port, srv.pid, a.seconds)),
                          ("backtests", lambda: attack_backtests(base, srv.pid, keys, keys[0], a.seconds)),
-                         ("hung_database", lambda: attack_hung_db(base, srv.pid, real, wkey, a.seconds))):
+                         ("hung_database", lambda: attack_hung_db(base, srv.pid, real, wkey, a.seconds)),
+                         ("territory_plans", lambda: attack_territory_plans(base, srv.pid, wkey, a.seconds))):
             if a.only and name not in a.only.split(","):
                 continue
             smp, extra = fn()

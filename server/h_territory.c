@@ -553,9 +553,11 @@ static int store_plan(db_conn *db, const json_t *body, const char *ws, const cha
     json_t *inputs = inputs_json(p, asg);
     /* the request is kept as sent, but an inline account list becomes its
      * length: the accounts are in inputs and the assignment already, and a
-     * third copy of 100k accounts was the slowest part of the insert */
+     * third copy of 100k accounts was the slowest part of the insert (the
+     * handler has already put the length in the body's place, see
+     * h_territory_plans_create) */
     json_t *req = json_copy((json_t *)body);
-    if (inline_acc)
+    if (json_is_array(inline_acc))
         json_object_set_new(req, "accounts", json_integer((json_int_t)json_array_size(inline_acc)));
     char *req_text = json_dumps(req, JSON_COMPACT), *in_text = json_dumps(inputs, JSON_COMPACT),
          *res_text = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(15));
@@ -630,6 +632,11 @@ void h_territory_plans_create(http_req *rq)
     }
     if (inline_acc && err.code == ERR_NONE)
         decode_accounts(inline_acc, &p, acc_seg, &err);
+    /* The accounts are C arrays now: the parsed list (jansson's tree, ~20
+     * times the body's bytes) goes before the balancer and the result are
+     * built, and its length takes its place in the stored request. */
+    if (json_is_array(inline_acc))
+        json_object_set_new(rq->json, "accounts", json_integer((json_int_t)json_array_size(inline_acc)));
     db_conn *db = NULL;
     if (err.code == ERR_NONE) {
         db = http_db(rq);

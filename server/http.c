@@ -1094,6 +1094,12 @@ static void dispatch_tail(http_req *rq)
             idempotency_end(rq, idem, hash, locked, false);
         return;
     }
+    /* a JSON body is parsed (and hashed for the key): its bytes are not
+     * needed any more, and a bulk body is megabytes (YAML routes reread it) */
+    if (rq->json && !(rq->route->flags & (ROUTE_RAW_BODY | ROUTE_YAML_BODY))) {
+        free(rq->body);
+        rq->body = NULL;
+    }
     bool tx = false;
     if (idem) {
         app_err err = {0};

@@ -795,6 +795,30 @@ START_TEST(imports_stop_at_the_row_limit)
 }
 END_TEST
 
+START_TEST(inline_territory_plans_are_bounded)
+{
+    /* one account over the documented 200,000: a 422 naming the field,
+     * before any account is balanced or stored */
+    size_t n_acc = 200001, cap = 64 + n_acc * 40;
+    char *body = malloc(cap);
+    ck_assert_ptr_nonnull(body);
+    size_t n = (size_t)snprintf(body, cap, "{\"name\":\"too many\",\"territories\":4,\"accounts\":[");
+    for (size_t i = 0; i < n_acc; i++)
+        n += (size_t)snprintf(body + n, cap - n, "%s{\"id\":\"a%zu\",\"potential\":1}", i ? "," : "", i);
+    n += (size_t)snprintf(body + n, cap - n, "]}");
+    api_resp *r = api_req("POST", "/v1/territory-plans", ws.write, "application/json", body, n, NULL);
+    free(body);
+    ck_assert_status(r, 422);
+    ck_assert_msg(strstr(r->body, "/problems/validation-error") && strstr(r->body, "1 to 200000 accounts"), "%s",
+                  r->body);
+    api_resp_free(r);
+    r = api_get("/v1/territory-plans", ws.read); /* nothing was stored */
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "items")), 0);
+    api_resp_free(r);
+}
+END_TEST
+
 START_TEST(a_write_elsewhere_keeps_this_workspaces_cache)
 {
     api_ws other;
@@ -852,6 +876,7 @@ Suite *robustness_suite(void)
     tcase_add_test(tc, plan_fiscal_year_is_a_whole_year);
     tcase_add_test(tc, charsets_other_than_utf8_are_415);
     tcase_add_test(tc, keys_are_checked_before_the_body_is_read);
+    tcase_add_test(tc, inline_territory_plans_are_bounded);
     tcase_add_test(tc, imports_stop_at_the_row_limit);
     tcase_add_test(tc, a_write_elsewhere_keeps_this_workspaces_cache);
     suite_add_tcase(s, tc);
