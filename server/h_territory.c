@@ -393,27 +393,68 @@ static json_t *pipeline_impact(db_conn *db, const char *ws, json_t *moved, app_e
                      n > TERR_MAX_IMPACT);
 }
 
-/* The stored form of the inputs (for diffs). */
-static json_t *inputs_json(const plan_in *p, const int *assignment)
+/* An account id as JSON string content: quotes, backslashes and control
+ * characters escaped (the ids were checked as UTF-8 with the body). */
+static void put_json_string(FILE *f, const char *s)
 {
-    json_t *acc = json_array(), *asg = json_array(), *defs = json_array();
-    for (size_t i = 0; i < p->n; i++) {
-        const territory_account *a = &p->acc[i];
-        json_array_append_new(acc,
-                              json_pack("[O, I, I, f, i, i]", json_array_get(p->acc_ids, i), (json_int_t)a->potential,
-                                        (json_int_t)a->pipeline, a->workload, a->segment, a->current));
-        json_array_append_new(asg, json_integer(assignment[i]));
+    fputc('"', f);
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            fprintf(f, "\\%c", *c);
+        else if (*c < 0x20)
+            fprintf(f, "\\u%04x", *c);
+        else
+            fputc(*c, f);
     }
+    fputc('"', f);
+}
+
+/* The stored form of the inputs (for diffs; inputs_load reads it back), as
+ * text. The accounts' rows are written directly: as a jansson tree, made only
+ * to be dumped, 200,000 of them were tens of megabytes more at the peak of a
+ * plan. NULL when out of memory. */
+static char *inputs_text(const plan_in *p, const int *assignment)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return NULL;
+    json_t *defs = json_array(), *w = json_array();
     for (size_t t = 0; t < p->k; t++) {
         char mask[24];
         snprintf(mask, sizeof mask, "%llu", (unsigned long long)p->defs[t].segments);
         json_array_append_new(defs, json_pack("{s:f, s:s}", "capacity", p->defs[t].capacity, "segments", mask));
     }
-    json_t *w = json_array();
     for (int c = 0; c < TERR_CRITERIA; c++)
         json_array_append_new(w, json_real(p->opt.weights[c]));
-    return json_pack("{s:O, s:o, s:o, s:o, s:o, s:f}", "territories", p->terrs, "defs", defs, "accounts", acc,
-                     "assignment", asg, "weights", w, "disruption_weight", p->opt.disruption_weight);
+    fputs("{\"territories\":", f);
+    int bad = json_dumpf(p->terrs, f, JSON_COMPACT);
+    fputs(",\"defs\":", f);
+    bad |= json_dumpf(defs, f, JSON_COMPACT);
+    fputs(",\"accounts\":[", f);
+    for (size_t i = 0; i < p->n; i++) {
+        const territory_account *a = &p->acc[i];
+        const char *id = json_string_value(json_array_get(p->acc_ids, i));
+        fputs(i ? ",[" : "[", f);
+        put_json_string(f, id ? id : "");
+        fprintf(f, ",%lld,%lld,%.17g,%d,%d]", (long long)a->potential, (long long)a->pipeline, a->workload, a->segment,
+                a->current);
+    }
+    fputs("],\"assignment\":[", f);
+    for (size_t i = 0; i < p->n; i++)
+        fprintf(f, i ? ",%d" : "%d", assignment[i]);
+    fputs("],\"weights\":", f);
+    bad |= json_dumpf(w, f, JSON_COMPACT);
+    fprintf(f, ",\"disruption_weight\":%.17g}", p->opt.disruption_weight);
+    json_decref(defs);
+    json_decref(w);
+    bad |= ferror(f);
+    if (fclose(f) != 0 || bad) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
 }
 
 /* The optimiser's options beside the territories: weights,
@@ -550,7 +591,6 @@ static int store_plan(db_conn *db, const json_t *body, const char *ws, const cha
                       const int *asg, json_t *out, char *loc, size_t loclen, app_err *err)
 {
     const json_t *inline_acc = json_object_get(body, "accounts");
-    json_t *inputs = inputs_json(p, asg);
     /* the request is kept as sent, but an inline account list becomes its
      * length: the accounts are in inputs and the assignment already, and a
      * third copy of 100k accounts was the slowest part of the insert (the
@@ -559,9 +599,8 @@ static int store_plan(db_conn *db, const json_t *body, const char *ws, const cha
     json_t *req = json_copy((json_t *)body);
     if (json_is_array(inline_acc))
         json_object_set_new(req, "accounts", json_integer((json_int_t)json_array_size(inline_acc)));
-    char *req_text = json_dumps(req, JSON_COMPACT), *in_text = json_dumps(inputs, JSON_COMPACT),
+    char *req_text = json_dumps(req, JSON_COMPACT), *in_text = inputs_text(p, asg),
          *res_text = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(15));
-    json_decref(inputs);
     const char *ip[] = {ws, name, req_text, in_text, res_text};
     PGresult *ir = req_text && in_text && res_text
                        ? db_query(db,
