@@ -53,7 +53,7 @@ void h_metrics(http_req *rq)
         return;
     }
     whapply_backlog b = whapply_stats();
-    char more[1200];
+    char more[2048];
     int m = snprintf(more, sizeof more,
                      "# HELP revops_webhook_pending_events Webhook events stored and waiting for an applier (all "
                      "instances).\n# TYPE revops_webhook_pending_events gauge\nrevops_webhook_pending_events %lld\n"
@@ -72,6 +72,16 @@ void h_metrics(http_req *rq)
                       "revops_alert_attempts_total{outcome=\"failed\"} %lld\n"
                       "revops_alert_attempts_total{outcome=\"gone\"} %lld\n",
                       ac.delivered, ac.retried, ac.failed, ac.disabled);
+    http_pool_stats ps = http_worker_pool_stats(rq);
+    if (m > 0 && (size_t)m < sizeof more)
+        m += snprintf(more + m, sizeof more - (size_t)m,
+                      "# HELP revops_worker_pool_size Threads running expensive and slow requests (--workers).\n"
+                      "# TYPE revops_worker_pool_size gauge\nrevops_worker_pool_size %d\n"
+                      "# HELP revops_worker_pool_busy Workers running a request now.\n"
+                      "# TYPE revops_worker_pool_busy gauge\nrevops_worker_pool_busy %d\n"
+                      "# HELP revops_worker_pool_queued Requests waiting (suspended) in the pool's queue.\n"
+                      "# TYPE revops_worker_pool_queued gauge\nrevops_worker_pool_queued %d\n",
+                      ps.workers, ps.busy, ps.queued);
     char *all = m > 0 && (size_t)m < sizeof more ? realloc(text, len + (size_t)m + 1) : NULL;
     if (all) {
         memcpy(all + len, more, (size_t)m + 1);

@@ -98,6 +98,7 @@ typedef struct {
     pthread_cond_t work_cv;  /* a job came, a slot was freed, or stop */
     pthread_cond_t timer_cv; /* a job came, or stop */
     http_req *head, *tail;   /* FIFO of queued jobs */
+    int queued, busy;        /* for /metrics: written under the mutex, read without */
     int stop;
 } worker_pool;
 
@@ -1471,9 +1472,18 @@ static http_req *pool_take(http_server *s)
             cost_take_slot(g, rq, key);
         }
         pool_unlink(p, rq);
+        __atomic_sub_fetch(&p->queued, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&p->busy, 1, __ATOMIC_RELAXED);
         return rq;
     }
     return NULL;
+}
+
+http_pool_stats http_worker_pool_stats(const http_req *rq)
+{
+    const worker_pool *p = &rq->srv->work;
+    return (http_pool_stats){p->n, __atomic_load_n(&p->busy, __ATOMIC_RELAXED),
+                             __atomic_load_n(&p->queued, __ATOMIC_RELAXED)};
 }
 
 /* The job is answered: hand it back to libmicrohttpd, which calls on_request
@@ -1504,6 +1514,7 @@ static void *pool_worker(void *arg)
         cost_release(rq);
         pool_finish(rq);
         pthread_mutex_lock(&s->cost.mu);
+        __atomic_sub_fetch(&p->busy, 1, __ATOMIC_RELAXED);
     }
     pthread_mutex_unlock(&s->cost.mu);
     return NULL;
@@ -1547,6 +1558,7 @@ static void *pool_timer(void *arg)
             /* decided now, under the lock, as http_costly_enter does */
             bool key_full = costly && cost_key_running(g, cost_key_of(rq)) >= g->per_key;
             pool_unlink(p, rq);
+            __atomic_sub_fetch(&p->queued, 1, __ATOMIC_RELAXED);
             rq->job_next = due;
             rq->pool_verdict = key_full ? POOL_KEY_FULL : costly ? POOL_COSTLY_FULL : POOL_BUSY;
             due = rq;
@@ -1593,6 +1605,7 @@ static bool pool_submit(http_server *s, http_req *rq)
     else
         p->head = rq;
     p->tail = rq;
+    __atomic_add_fetch(&p->queued, 1, __ATOMIC_RELAXED);
     pthread_cond_signal(&p->work_cv);
     pthread_cond_signal(&p->timer_cv);
     pthread_mutex_unlock(&s->cost.mu);
@@ -1643,6 +1656,7 @@ static void pool_stop(http_server *s)
     __atomic_store_n(&p->stop, 1, __ATOMIC_SEQ_CST);
     http_req *queued = p->head;
     p->head = p->tail = NULL;
+    __atomic_store_n(&p->queued, 0, __ATOMIC_RELAXED);
     pthread_cond_broadcast(&p->work_cv);
     pthread_cond_broadcast(&p->timer_cv);
     pthread_mutex_unlock(&s->cost.mu);

@@ -154,6 +154,13 @@ json_t *http_json_decode(const char *body, size_t len, json_error_t *jerr, bool 
  * The slot is released when the request ends. */
 bool http_costly_enter(http_req *rq);
 
+/* The worker pool now (for /metrics): its threads (0 with --offload off),
+ * those running a request, the requests waiting in its queue. */
+typedef struct {
+    int workers, busy, queued;
+} http_pool_stats;
+http_pool_stats http_worker_pool_stats(const http_req *rq);
+
 /* Reply helpers: each takes ownership of what it is given. */
 void http_reply_json(http_req *rq, int status, json_t *body);
 /* 200 with a strong ETag over the body; 304 when If-None-Match matches. */

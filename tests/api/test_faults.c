@@ -1402,7 +1402,8 @@ typedef struct {
     char *body;
     size_t len;
     double took;
-    const char *base, *key, *reqbody;
+    const char *base, *key, *reqbody; /* reqbody NULL: GET path */
+    const char *path;
 } long_call;
 
 static size_t long_on_body(char *data, size_t size, size_t n, void *ud)
@@ -1424,14 +1425,15 @@ static void *long_run(void *arg)
     long_call *c = arg;
     CURL *h = curl_easy_init();
     char url[256], auth[128];
-    snprintf(url, sizeof url, "%s/v1/forecasts/backtest", c->base);
+    snprintf(url, sizeof url, "%s%s", c->base, c->path ? c->path : "/v1/forecasts/backtest");
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", c->key);
     struct curl_slist *hd = curl_slist_append(NULL, auth);
     hd = curl_slist_append(hd, "Content-Type: application/json");
     hd = curl_slist_append(hd, "Expect:");
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->reqbody);
+    if (c->reqbody)
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->reqbody);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, long_on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
@@ -1530,7 +1532,24 @@ START_TEST(healthz_answers_while_long_requests_run)
         calls[i] = (long_call){.base = base, .key = ws.read, .reqbody = body};
         pthread_create(&th[i], NULL, long_run, &calls[i]);
     }
-    usleep(200 * 1000);
+    /* the pool's gauges in /metrics: once all six have arrived, four run
+     * (the pool's four workers, four cost-guard slots) and two wait queued
+     * (the lock holds them for seconds) */
+    int busy = -1, queued = -1, pool = -1;
+    for (double stop_at = now_s() + 2.0; now_s() < stop_at && busy + queued != LONG_N;) {
+        long_call m = {.base = base, .key = "", .path = "/metrics"};
+        long_run(&m);
+        const char *b = m.status == 200 && m.body ? m.body : "";
+        const char *pb = strstr(b, "\nrevops_worker_pool_busy "), *pq = strstr(b, "\nrevops_worker_pool_queued "),
+                   *ps = strstr(b, "\nrevops_worker_pool_size ");
+        busy = pb ? atoi(pb + 25) : -1;
+        queued = pq ? atoi(pq + 27) : -1;
+        pool = ps ? atoi(ps + 25) : -1;
+        free(m.body);
+        if (busy + queued != LONG_N)
+            usleep(50 * 1000);
+    }
+    ck_assert_msg(pool == 4 && busy == 4 && queued == 2, "/metrics: pool %d, busy %d, queued %d", pool, busy, queued);
     /* a new connection each time: libmicrohttpd hands each to one of its
      * threads, so every thread that holds a long request gets its turn */
     CURL *h = curl_easy_init();
