@@ -27,6 +27,26 @@ static bool has_column(const crm_object *o, const char *col)
 
 static bool is_id(const char *id) { return id && *id && strlen(id) <= 200; }
 
+/* An op's patch: an object of o's columns, the stage column null or a
+ * stage key. Returns the patch. */
+static const json_t *check_patch(const json_t *op, const crm_object *o, const char *stage_column)
+{
+    const json_t *patch = json_object_get(op, "patch");
+    if (!json_is_object(patch))
+        abort();
+    const char *col;
+    const json_t *v;
+    json_object_foreach((json_t *)patch, col, v)
+    {
+        if (!has_column(o, col))
+            abort();
+        if (strcmp(col, stage_column) == 0 && !json_is_null(v) &&
+            (!json_is_string(v) || !crm_is_stage_key(json_string_value(v))))
+            abort();
+    }
+    return patch;
+}
+
 /* A contact event's lead op. */
 static void check_lead_op(const char *kind, const json_t *op)
 {
@@ -39,19 +59,7 @@ static void check_lead_op(const char *kind, const json_t *op)
     }
     if (strcmp(kind, "lead_apply") != 0)
         abort();
-    const json_t *patch = json_object_get(op, "patch");
-    if (!json_is_object(patch))
-        abort();
-    const char *col;
-    const json_t *v;
-    json_object_foreach((json_t *)patch, col, v)
-    {
-        if (!has_column(&crm_leads, col))
-            abort();
-        if (strcmp(col, "lifecycle_stage") == 0 && !json_is_null(v) &&
-            (!json_is_string(v) || !crm_is_stage_key(json_string_value(v))))
-            abort();
-    }
+    (void)check_patch(op, &crm_leads, "lifecycle_stage");
 }
 
 static void check_op(const json_t *op)
@@ -69,21 +77,9 @@ static void check_op(const json_t *op)
         return;
     if (strcmp(kind, "apply") != 0)
         abort();
-    const json_t *patch = json_object_get(op, "patch");
-    if (!json_is_object(patch))
+    const json_t *amount = json_object_get(check_patch(op, &crm_deals, "stage"), "amount_cents");
+    if (amount && !json_is_null(amount) && !json_is_integer(amount))
         abort();
-    const char *col;
-    const json_t *v;
-    json_object_foreach((json_t *)patch, col, v)
-    {
-        if (!has_column(&crm_deals, col))
-            abort();
-        if (strcmp(col, "stage") == 0 && !json_is_null(v) &&
-            (!json_is_string(v) || !crm_is_stage_key(json_string_value(v))))
-            abort();
-        if (strcmp(col, "amount_cents") == 0 && !json_is_null(v) && !json_is_integer(v))
-            abort();
-    }
     const json_t *sat = json_object_get(op, "stage_at");
     if (sat && !json_is_null(sat) && (!json_is_string(sat) || !crm_is_timestamp(json_string_value(sat))))
         abort();
