@@ -42,9 +42,18 @@ struct db_pool {
  * time (the trial) goes to the database and the others fail at once with the
  * same 503, so a frozen database does not hold every worker for a whole
  * deadline per request (a /healthz queued on its thread behind two such
- * requests waited two deadlines). The first call that gets an answer resets
- * it. Never tripped while the database answers: one atomic load per call. */
+ * requests waited two deadlines). No trial starts within DB_TRIP_HOLD_MS
+ * (at most one deadline) of the last trip: a request queued on a thread
+ * behind the one that tripped it would otherwise be the next trial and hold
+ * that thread a second deadline (/metrics waited 4.00 s behind two 2 s
+ * deadlines); short, because every call fails during it. The first call that
+ * gets an answer resets it. Never tripped while the database answers: one
+ * atomic load per call. */
 static int db_hung, db_trial;
+static long long db_trip_until; /* mono ms before which no trial starts */
+#define DB_TRIP_HOLD_MS 1000
+
+static double mono_ms(void);
 
 /* May this call go to the database? *trial: it is the one trial. */
 static bool hung_gate(bool *trial)
@@ -52,6 +61,8 @@ static bool hung_gate(bool *trial)
     *trial = false;
     if (!__atomic_load_n(&db_hung, __ATOMIC_ACQUIRE))
         return true;
+    if ((long long)mono_ms() < __atomic_load_n(&db_trip_until, __ATOMIC_ACQUIRE))
+        return false;
     if (__atomic_exchange_n(&db_trial, 1, __ATOMIC_ACQ_REL))
         return false;
     *trial = true;
@@ -66,7 +77,13 @@ static void hung_done(bool trial, bool answered)
         __atomic_store_n(&db_trial, 0, __ATOMIC_RELEASE);
 }
 
-static void hung_trip(void) { __atomic_store_n(&db_hung, 1, __ATOMIC_RELEASE); }
+/* A call passed its deadline of deadline_ms. */
+static void hung_trip(int deadline_ms)
+{
+    int hold = deadline_ms < DB_TRIP_HOLD_MS ? deadline_ms : DB_TRIP_HOLD_MS;
+    __atomic_store_n(&db_trip_until, (long long)mono_ms() + hold, __ATOMIC_RELEASE);
+    __atomic_store_n(&db_hung, 1, __ATOMIC_RELEASE);
+}
 
 static double mono_ms(void)
 {
@@ -138,7 +155,7 @@ static void conn_abandon(db_conn *c)
     PQfinish(c->pg);
     c->pg = NULL;
     c->timed_out = true;
-    hung_trip();
+    hung_trip(c->deadline_ms);
     log_warn_limited("db", "no answer within the %d ms deadline: statement cancelled, connection dropped",
                      c->deadline_ms);
 }
@@ -194,7 +211,7 @@ static bool conn_open(db_conn *c)
         st = PQconnectPoll(c->pg);
     }
     if (waited_out)
-        hung_trip();
+        hung_trip(c->deadline_ms);
     hung_done(trial, ok && PQstatus(c->pg) == CONNECTION_OK);
     if (!ok || PQstatus(c->pg) != CONNECTION_OK) {
         const char *why = c->pg && PQstatus(c->pg) == CONNECTION_BAD ? PQerrorMessage(c->pg) : "timed out";
