@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "caldate.h"
+#include "chancac.h"
 #include "cohort.h"
 #include "handlers.h"
 #include "jsonv.h"
@@ -215,6 +216,20 @@ void h_unit_economics(http_req *rq)
     }
     for (int i = 0; i < PQntuples(s); i++)
         (void)group_index(names, PQgetvalue(s, i, 0));
+    /* by channel, new customers are attributed as the dashboard's
+     * cac_by_channel attributes them (chancac.c): a share of a customer per
+     * channel, not the account's source */
+    bool by_channel = strcmp(by, "channel") == 0;
+    chan_customers cc = {0};
+    if (by_channel && chan_customers_load(db, rq->auth.workspace_id, P.start, P.end, &cc, &err) < 0) {
+        PQclear(s);
+        free(accts);
+        json_decref(names);
+        http_reply_error(rq, &err);
+        return;
+    }
+    for (size_t i = 0; i < cc.n; i++)
+        (void)group_index(names, cc.ch[i].channel);
     int ng = (int)json_array_size(names);
     double months = (double)(P.end - P.start) / (365.25 / 12.0);
     double gm = gm_s[0] ? atof(gm_s) : NAN;
@@ -238,7 +253,14 @@ void h_unit_economics(http_req *rq)
             end_arr += accts[a].end > 0 ? accts[a].end : 0;
         }
         money_t cac = 0, ltv = 0;
-        bool has_cac = has_spend && metrics_cac(spend, acquired, &cac);
+        int64_t parts = 0;
+        for (size_t i = 0; i < cc.n; i++)
+            if (strcmp(cc.ch[i].channel, json_string_value(json_array_get(names, (size_t)g))) == 0)
+                parts = cc.ch[i].parts;
+        bool has_cac = has_spend && (by_channel ? attrib_cac(spend, parts, &cac) : metrics_cac(spend, acquired, &cac));
+        json_t *new_customers = by_channel
+                                    ? json_real(round((double)parts / (double)ATTRIB_CUSTOMER_PARTS * 10000) / 10000)
+                                    : json_integer((json_int_t)acquired);
         money_t arpa = logos_end ? money_mul_rate(end_arr, 1.0 / 12.0 / (double)logos_end) : 0;
         double churn_rate = logos_start ? (double)churned / (double)logos_start / months : 0;
         bool has_ltv = gm_s[0] && arpa > 0 && metrics_ltv(arpa, gm, churn_rate, &ltv);
@@ -246,10 +268,10 @@ void h_unit_economics(http_req *rq)
         metric_value pb = has_cac && gm_s[0] ? metrics_cac_payback(cac, arpa, gm) : (metric_value){0};
         json_array_append_new(
             groups,
-            json_pack("{s:O, s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "group", json_array_get(names, (size_t)g),
+            json_pack("{s:O, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "group", json_array_get(names, (size_t)g),
                       "sm_spend", has_spend ? json_real((double)spend / 100.0) : json_null(), "new_customers",
-                      (json_int_t)acquired, "cac", has_cac ? json_real((double)cac / 100.0) : json_null(),
-                      "arpa_monthly", logos_end ? json_real((double)arpa / 100.0) : json_null(), "ltv",
+                      new_customers, "cac", has_cac ? json_real((double)cac / 100.0) : json_null(), "arpa_monthly",
+                      logos_end ? json_real((double)arpa / 100.0) : json_null(), "ltv",
                       has_ltv ? json_real((double)ltv / 100.0) : json_null(), "ltv_cac_ratio",
                       lc.ok ? json_real(round(lc.value * 10000) / 10000) : json_null(), "cac_payback_months",
                       pb.ok ? json_real(round(pb.value * 10000) / 10000) : json_null(), "status",
@@ -258,6 +280,10 @@ void h_unit_economics(http_req *rq)
     PQclear(s);
     free(accts);
     json_decref(names);
-    http_reply_json_etag(rq, json_pack("{s:s, s:s, s:o, s:o}", "by", by, "period", label, "gross_margin",
-                                       gm_s[0] ? json_real(gm) : json_null(), "groups", groups));
+    json_t *out = json_pack("{s:s, s:s, s:o, s:o}", "by", by, "period", label, "gross_margin",
+                            gm_s[0] ? json_real(gm) : json_null(), "groups", groups);
+    if (by_channel)
+        json_object_set_new(out, "attribution_model", json_string(attrib_model_name(cc.adv.use)));
+    chan_customers_free(&cc);
+    http_reply_json_etag(rq, out);
 }

@@ -10,6 +10,7 @@
 #include "arrmove.h"
 #include "attrib.h"
 #include "caldate.h"
+#include "chancac.h"
 #include "fcdata.h"
 #include "fcprep.h"
 #include "fcrecord.h"
@@ -255,122 +256,35 @@ static json_t *sec_retention(dash_ctx *c)
 
 /* ---- CAC by channel (issue 19; docs/metrics.md "CAC by channel") ---------------- */
 
-typedef struct {
-    char *channel;
-    money_t spend;
-    int64_t parts; /* attributed new customers x ATTRIB_CUSTOMER_PARTS */
-} chan_cac;
-
-static chan_cac *chan_of(chan_cac **cs, size_t *n, const char *channel)
-{
-    for (size_t i = 0; i < *n; i++)
-        if (strcmp((*cs)[i].channel, channel) == 0)
-            return &(*cs)[i];
-    chan_cac *g = realloc(*cs, (*n + 1) * sizeof **cs);
-    if (!g)
-        return NULL;
-    *cs = g;
-    g[*n] = (chan_cac){.channel = strdup(channel)};
-    return &g[(*n)++];
-}
-
-/* One new customer's unit over its touches (rows a..b-1 of r: one deal). */
-static int cac_attribute(PGresult *r, int a, int b, attrib_model model, chan_cac **cs, size_t *n, long *unattributed)
-{
-    if (PQgetisnull(r, a, 6)) { /* no touch on its path */
-        (*unattributed)++;
-        return 0;
-    }
-    size_t k = (size_t)(b - a);
-    int64_t *at = calloc(k, sizeof *at), *parts = calloc(k, sizeof *parts);
-    int rc = at && parts ? 0 : -1;
-    for (size_t i = 0; rc == 0 && i < k; i++)
-        at[i] = atoll(PQgetvalue(r, a + (int)i, 6));
-    attrib_path p = {at,
-                     k,
-                     PQgetisnull(r, a, 2) ? 0 : atoll(PQgetvalue(r, a, 2)),
-                     atoll(PQgetvalue(r, a, 3)),
-                     PQgetisnull(r, a, 4) ? 0 : atoll(PQgetvalue(r, a, 4)),
-                     atoll(PQgetvalue(r, a, 1))};
-    if (rc == 0)
-        rc = attrib_allocate(model, &p, ATTRIB_CUSTOMER_PARTS, parts);
-    for (size_t i = 0; rc == 0 && i < k; i++) {
-        const char *ch = PQgetisnull(r, a + (int)i, 7) ? "(none)" : PQgetvalue(r, a + (int)i, 7);
-        chan_cac *g = chan_of(cs, n, ch);
-        if (!g)
-            rc = -1;
-        else
-            g->parts += parts[i];
-    }
-    free(at);
-    free(parts);
-    return rc;
-}
-
 /* efficiency.cac_by_channel: per channel, the period's S&M spend with that
  * channel over the new customers attributed to it. 0, or -1 with c->err. */
 static int cac_by_channel(dash_ctx *c, json_t *eff)
 {
-    char types[512], sb[16], eb[16];
-    lead_touch_types(types, sizeof types);
-    const char *p[] = {c->ws, caldate_format(c->P->start, sb, sizeof sb), caldate_format(c->P->end, eb, sizeof eb),
-                       types};
-    /* the new customers: deals won in the period that are their account's
-     * first won deal (a deal without an account is its own customer), with
-     * their touches up to the win (attribution_paths, sql/74_leads.sql) */
-    PGresult *r = db_query(
-        c->db,
-        "WITH nc AS (SELECT x.* FROM attribution_paths($1::uuid, $2::date, $3::date, 'revenue', $4::text[]) x"
-        "  JOIN deals d ON d.workspace_id = $1 AND d.external_id = x.deal_id"
-        "  WHERE d.account IS NULL OR NOT EXISTS (SELECT 1 FROM deals e WHERE e.workspace_id = $1"
-        "   AND e.account = d.account AND e.deleted_at IS NULL AND e.status = 'won'"
-        "   AND (e.closed_at < d.closed_at OR (e.closed_at = d.closed_at AND e.external_id < d.external_id))))"
-        " SELECT nc.deal_id, nc.end_at, nc.lead_created, nc.opp_created, nc.won_at, nc.linked, t.at, t.ch"
-        " FROM nc LEFT JOIN LATERAL unnest(nc.touch_at, nc.touch_channel) WITH ORDINALITY AS t(at, ch, k) ON true"
-        " ORDER BY nc.deal_id, t.k",
-        4, p, c->err);
-    if (!r)
+    chan_customers cc;
+    if (chan_customers_load(c->db, c->ws, c->P->start, c->P->end, &cc, c->err) < 0)
         return -1;
+    char sb[16], eb[16];
+    const char *p[] = {c->ws, caldate_format(c->P->start, sb, sizeof sb), caldate_format(c->P->end, eb, sizeof eb)};
     PGresult *s = db_query(c->db,
                            "SELECT channel, sum(amount_cents) FROM spend WHERE workspace_id = $1"
                            " AND category IN ('sales', 'marketing') AND period_start >= $2::date"
                            " AND period_end <= $3::date AND COALESCE(channel, '') <> '' GROUP BY 1 ORDER BY 1",
                            3, p, c->err);
-    char won[32];
-    if (!s ||
-        db_query_value(c->db,
-                       "SELECT count(*) FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL AND status = 'won'"
-                       " AND closed_at >= now() - interval '365 days' AND closed_at <= now()",
-                       1, p, won, sizeof won, c->err) < 0) {
-        PQclear(r);
-        PQclear(s);
+    if (!s) {
+        chan_customers_free(&cc);
         return -1;
     }
-    /* the model: the seed's decision rule, as GET /v1/attribution applies it */
-    long customers = 0, linked = 0, unattributed = 0;
-    for (int i = 0; i < PQntuples(r); i++)
-        if (i == 0 || strcmp(PQgetvalue(r, i, 0), PQgetvalue(r, i - 1, 0)) != 0) {
-            customers++;
-            linked += strcmp(PQgetvalue(r, i, 5), "t") == 0;
-        }
-    attrib_advice adv = attrib_recommend(atol(won), customers > 0 && linked * 2 >= customers);
-    chan_cac *cs = NULL;
-    size_t n = 0;
     int rc = 0;
     for (int i = 0; i < PQntuples(s) && rc == 0; i++) {
-        chan_cac *g = chan_of(&cs, &n, PQgetvalue(s, i, 0));
+        chan_cac *g = chan_customers_of(&cc, PQgetvalue(s, i, 0));
         if (!g)
             rc = -1;
         else
             g->spend = strtoll(PQgetvalue(s, i, 1), NULL, 10);
     }
-    for (int a = 0, b; a < PQntuples(r) && rc == 0; a = b) {
-        for (b = a + 1; b < PQntuples(r) && strcmp(PQgetvalue(r, b, 0), PQgetvalue(r, a, 0)) == 0; b++)
-            ;
-        rc = cac_attribute(r, a, b, adv.use, &cs, &n, &unattributed);
-    }
-    PQclear(r);
     PQclear(s);
+    chan_cac *cs = cc.ch;
+    size_t n = cc.n;
     json_t *rows = json_array();
     for (size_t i = 0; i < n; i++) {
         /* channel order: a deterministic answer (insertion sort: a handful of channels) */
@@ -389,9 +303,8 @@ static int cac_by_channel(dash_ctx *c, json_t *eff)
             rows, json_pack("{s:s, s:o, s:f, s:o, s:o}", "channel", cs[i].channel, "sm_spend", money_j(cs[i].spend),
                             "new_customers", round((double)cs[i].parts / (double)ATTRIB_CUSTOMER_PARTS * 10000) / 10000,
                             "cac", has ? money_j(cac) : json_null(), "why", has ? json_null() : json_string(why)));
-        free(cs[i].channel);
     }
-    free(cs);
+    chan_customers_free(&cc);
     if (rc != 0) {
         json_decref(rows);
         app_err_set(c->err, ERR_INTERNAL, "could not attribute the new customers to channels");
@@ -405,8 +318,8 @@ static int cac_by_channel(dash_ctx *c, json_t *eff)
     explain(c, "cac_by_channel",
             "per channel: S&M spend with that channel / the new customers attributed to it (each new customer "
             "shared over its touches by the attribution model)",
-            json_pack("{s:s, s:I, s:I}", "model", attrib_model_name(adv.use), "new_customers", (json_int_t)customers,
-                      "unattributed_customers", (json_int_t)unattributed));
+            json_pack("{s:s, s:I, s:I}", "model", attrib_model_name(cc.adv.use), "new_customers",
+                      (json_int_t)cc.customers, "unattributed_customers", (json_int_t)cc.unattributed));
     return 0;
 }
 

@@ -869,6 +869,49 @@ START_TEST(dashboard_cac_by_channel)
     ck_assert_int_eq(num(ex, "new_customers"), 3);
     ck_assert_int_eq(num(ex, "unattributed_customers"), 1);
     json_decref(d);
+
+    /* unit economics by channel: the same attributed customers, the same model */
+    char path[96];
+    snprintf(path, sizeof path, "/v1/metrics/unit-economics?by=channel&period=%s", month);
+    r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(r->json, "attribution_model"), "u_shaped");
+    json_t *groups = json_object_get(r->json, "groups"), *g;
+    size_t i;
+    int seen = 0;
+    json_array_foreach(groups, i, g)
+    {
+        const char *name = str(g, "group");
+        double nc = json_number_value(json_object_get(g, "new_customers"));
+        json_t *cac = json_object_get(g, "cac");
+        if (strcmp(name, "paid_search") == 0) {
+            ck_assert(nc == 1.6667);
+            ck_assert(json_number_value(cac) == 1800.0);
+            ck_assert(json_number_value(json_object_get(g, "sm_spend")) == 3000.0);
+            seen |= 1;
+        } else if (strcmp(name, "events") == 0) {
+            ck_assert(nc == 0.3333);
+            ck_assert(json_number_value(cac) == 3000.0);
+            seen |= 2;
+        } else if (strcmp(name, "webinar") == 0) {
+            ck_assert(nc == 0);
+            ck_assert(json_is_null(cac));
+            seen |= 4;
+        } else if (strcmp(name, "(none)") == 0) { /* spend without a channel, no touch without one */
+            ck_assert(nc == 0);
+            ck_assert(json_number_value(json_object_get(g, "sm_spend")) == 700.0);
+            ck_assert(json_is_null(cac));
+            seen |= 8;
+        }
+    }
+    ck_assert_int_eq(seen, 15);
+    api_resp_free(r);
+    /* by segment keeps whole counts of accounts acquired (no ARR movement here: none) */
+    snprintf(path, sizeof path, "/v1/metrics/unit-economics?by=segment&period=%s", month);
+    r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_ptr_null(json_object_get(r->json, "attribution_model"));
+    api_resp_free(r);
 }
 END_TEST
 
