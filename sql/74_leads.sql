@@ -243,28 +243,41 @@ LANGUAGE sql STABLE AS $$
         WHERE x.workspace_id = ws AND x.deleted_at IS NULL
           AND CASE WHEN metric = 'revenue'
                    THEN x.status = 'won' AND x.closed_at >= d_from::timestamptz AND x.closed_at < d_to::timestamptz
-                   ELSE x.created_at >= d_from::timestamptz AND x.created_at < d_to::timestamptz END)
+                   ELSE x.created_at >= d_from::timestamptz AND x.created_at < d_to::timestamptz END),
+    -- each deal's leads, from one pass over the workspace's linked leads (a
+    -- lookup of the leads per deal was planned as a scan of every lead per
+    -- deal: 29 s for 1,242 deals of a quarter and 16,400 leads, 0.13 s so)
+    lg AS (
+        SELECT x.deal, min(l.created_at) AS first_created, array_agg(l.external_id) AS leads
+        FROM leads l, jsonb_array_elements_text(l.deals) AS x(deal)
+        WHERE l.workspace_id = ws AND l.deleted_at IS NULL AND l.deals <> '[]'
+        GROUP BY x.deal)
     SELECT d.external_id,
            COALESCE(fx_convert(ws, d.currency, d.amount_cents, d.end_ts), 0),
            extract(epoch FROM d.end_ts)::bigint,
-           (SELECT extract(epoch FROM min(l.created_at))::bigint FROM leads l
-            WHERE l.workspace_id = ws AND l.deals ? d.external_id AND l.deleted_at IS NULL),
+           extract(epoch FROM lg.first_created)::bigint,
            extract(epoch FROM d.created_at)::bigint,
            CASE WHEN metric = 'revenue' THEN extract(epoch FROM d.won_ts)::bigint END,
-           EXISTS (SELECT 1 FROM leads l WHERE l.workspace_id = ws AND l.deals ? d.external_id AND l.deleted_at IS NULL),
+           lg.deal IS NOT NULL,
            COALESCE(t.ats, '{}'), COALESCE(t.chans, '{}'), COALESCE(t.camps, '{}')
     FROM d
+    LEFT JOIN lg ON lg.deal = d.external_id
     LEFT JOIN LATERAL (
         SELECT array_agg(extract(epoch FROM a.occurred_at)::bigint ORDER BY a.occurred_at, a.external_id) AS ats,
                array_agg(a.channel ORDER BY a.occurred_at, a.external_id) AS chans,
                array_agg(a.campaign ORDER BY a.occurred_at, a.external_id) AS camps
-        FROM activities a
-        WHERE a.workspace_id = ws AND a.occurred_at <= d.end_ts
+        FROM ( -- the deal's, its leads' and its account's touches, each by its index
+            SELECT b.external_id, b.occurred_at, b.type, b.channel, b.campaign FROM activities b
+            WHERE b.workspace_id = ws AND b.deal_id = d.external_id
+            UNION
+            SELECT b.external_id, b.occurred_at, b.type, b.channel, b.campaign FROM activities b
+            WHERE lg.leads IS NOT NULL AND b.workspace_id = ws AND b.lead_id = ANY (lg.leads)
+            UNION
+            SELECT b.external_id, b.occurred_at, b.type, b.channel, b.campaign FROM activities b
+            WHERE d.account IS NOT NULL AND b.workspace_id = ws AND b.account_id = d.account) a
+        WHERE a.occurred_at <= d.end_ts
           AND a.type = ANY (touch_types) -- core/leadscore's leadscore_is_touch
-          AND (a.deal_id = d.external_id
-               OR a.lead_id IN (SELECT l.external_id FROM leads l
-                                WHERE l.workspace_id = ws AND l.deals ? d.external_id AND l.deleted_at IS NULL)
-               OR (d.account IS NOT NULL AND a.account_id = d.account))) AS t ON true
+    ) AS t ON true
     ORDER BY d.external_id
 $$;
 
