@@ -11,6 +11,8 @@ const KINDS = [
   ['amount_change', 'Amount changed by at least a share', 'change', 0.2],
   ['routing_escalation', 'Routing escalation', null, null],
   ['renewal_due', 'Renewal due (90 / 60 / 30 days)', null, null],
+  ['sla_breach', 'Lead SLA breached', null, null],
+  ['webhook_lag', 'Inbound webhook lag above N seconds', 'seconds', 60],
 ];
 
 function section(title, ...content) {

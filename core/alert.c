@@ -7,7 +7,9 @@
  * hygiene rule's stale opportunity (seed 001: "no activity 14d+: flag +
  * auto-alert"), the push count kept on every close-date move past its
  * quarter, the amount field's change history, routing's 30-minute
- * escalation, and the renewal reminders at 90/60/30 days (health). */
+ * escalation, the renewal reminders at 90/60/30 days (health), the
+ * lead SLAs' breaches (the compliance route's) and the inbound webhook
+ * backlog's age (what /readyz and /metrics report). */
 static const alert_kind kinds[] = {
     {"stale_deal", "deal", ALERT_F_OWNER | ALERT_F_SEGMENT | ALERT_F_TERRITORY | ALERT_F_AMOUNT, "days", 1, 365, 14,
      true, "an open deal untouched for params.days days (default 14, the seed's hygiene rule)"},
@@ -21,6 +23,10 @@ static const alert_kind kinds[] = {
      "a routed lead escalated after no action within its escalation time (routing's 30 minutes)"},
     {"renewal_due", "account", ALERT_F_OWNER | ALERT_F_SEGMENT | ALERT_F_TERRITORY | ALERT_F_AMOUNT, "days_before", 1,
      365, 0, true, "an account's next renewal within each of params.days_before (default 90, 60, 30 days)"},
+    {"sla_breach", "SLA clock", ALERT_F_OWNER, NULL, 0, 0, 0, false,
+     "an SLA clock (routed, accepted, first meeting, CS kickoff) past its target, as /v1/sla/compliance counts it"},
+    {"webhook_lag", "workspace", 0, "seconds", 1, 86400, 60, true,
+     "the oldest pending inbound webhook event older than params.seconds (default 60, --webhook-max-lag's)"},
 };
 
 const alert_kind *alert_kind_find(const char *name)

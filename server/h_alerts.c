@@ -18,6 +18,10 @@
 #include "yconv.h"
 
 #define MAX_DESTINATIONS 10
+/* The kinds of core/alert.c, for the 422 that names them. */
+#define KIND_LIST                                                                                                      \
+    "must be stale_deal, deal_pushed, deal_moved_back, amount_change, routing_escalation, renewal_due, sla_breach "    \
+    "or webhook_lag"
 #define MAX_FILTER_VALUES 100
 #define MAX_DAYS_BEFORE 5
 /* How long a rotated-out secret still signs (Standard Webhooks rotation:
@@ -219,9 +223,7 @@ static int decode_rule(const json_t *body, bool is_put, rule_doc *r, app_err *e)
     jv_string(body, "kind", true, 64, &r->kind, e);
     const alert_kind *k = r->kind ? alert_kind_find(r->kind) : NULL;
     if (r->kind && !k)
-        app_err_field(
-            e, "kind",
-            "must be stale_deal, deal_pushed, deal_moved_back, amount_change, routing_escalation or renewal_due");
+        app_err_field(e, "kind", KIND_LIST);
     const json_t *en = json_object_get(body, "enabled");
     if (en && !json_is_boolean(en))
         app_err_field(e, "enabled", "must be true or false");
@@ -629,9 +631,7 @@ void h_alerts_list(http_req *rq)
     if (rule && !jv_is_uuid(rule))
         app_err_field(&err, "rule", "must be an alert rule id (a UUID)");
     if (kind && !alert_kind_find(kind))
-        app_err_field(
-            &err, "kind",
-            "must be stale_deal, deal_pushed, deal_moved_back, amount_change, routing_escalation or renewal_due");
+        app_err_field(&err, "kind", KIND_LIST);
     if (err.code != ERR_NONE) {
         http_reply_error(rq, &err);
         return;
@@ -790,7 +790,9 @@ void h_alerts_digest(http_req *rq)
                                                 {"deal_moved_back", "Deals moved back"},
                                                 {"amount_change", "Amount changes"},
                                                 {"routing_escalation", "Routing escalations"},
-                                                {"renewal_due", "Renewals due"}};
+                                                {"renewal_due", "Renewals due"},
+                                                {"sla_breach", "SLA breaches"},
+                                                {"webhook_lag", "Inbound webhook lag"}};
         const char *kind = json_string_value(json_object_get(k, "kind"));
         const char *title = kind;
         for (size_t t = 0; t < sizeof titles / sizeof titles[0]; t++)

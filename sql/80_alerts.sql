@@ -32,6 +32,15 @@ CREATE OR REPLACE FUNCTION alert_filter_ok(f jsonb, owner text, segment text, te
 --                       after the rule existed and within the last 7 days
 --   renewal_due         an account's next renewal within one of
 --                       params.days_before (90, 60, 30): one occurrence per window
+--   sla_breach          an SLA clock of sla_instances (sql/74_leads.sql, the one
+--                       /v1/sla/compliance reads) started in the last 30 days
+--                       whose elapsed time passed its target, still unanswered
+--                       or answered after the rule existed: one occurrence per
+--                       clock (sla, subject, start)
+--   webhook_lag         the workspace's oldest pending inbound webhook event
+--                       older than params.seconds (60); one episode from the
+--                       lag crossing the threshold until the backlog drains
+--                       below it, keyed by the first crossing's oldest event
 CREATE OR REPLACE FUNCTION alert_candidates(r alert_rules)
     RETURNS TABLE (subject text, occurrence text, deal_id text, account_id text, rep_id text, lead_id text,
                    summary text, data jsonb)
@@ -147,6 +156,46 @@ BEGIN
         FROM win
         LEFT JOIN accounts a ON a.workspace_id = r.workspace_id AND a.external_id = win.account AND a.deleted_at IS NULL
         WHERE win.w IS NOT NULL AND alert_filter_ok(r.filter, a.owner, a.segment, a.territory, win.arr);
+    ELSIF r.kind = 'sla_breach' THEN
+        -- elapsed and target as the compliance route compares them (business
+        -- minutes where the stage's SLA says so); a breach answered before the
+        -- rule existed is history, not something to act on
+        RETURN QUERY
+        WITH today AS (SELECT (now() AT TIME ZONE w.timezone)::date AS t FROM workspaces w WHERE w.id = r.workspace_id)
+        SELECT 'sla:' || i.sla || ':' || i.subject || '@' || rfc3339(i.started_at),
+               'sla:' || i.sla || ':' || i.subject || '@' || rfc3339(i.started_at),
+               CASE WHEN i.sla = 'cs_kickoff' THEN i.subject END, NULL::text, i.owner,
+               CASE WHEN i.sla <> 'cs_kickoff' THEN i.subject END,
+               format('SLA %s of %s breached: %s minutes against a target of %s%s', i.sla, i.subject,
+                      round(i.elapsed_minutes), round(i.target_minutes, 1),
+                      CASE WHEN i.done_at IS NULL THEN ', still unanswered' ELSE '' END),
+               jsonb_build_object('sla', i.sla, 'subject', i.subject, 'owner', i.owner, 'source', i.source,
+                                  'started_at', rfc3339(i.started_at), 'responded_at', rfc3339(i.done_at),
+                                  'elapsed_minutes', round(i.elapsed_minutes, 1),
+                                  'target_minutes', round(i.target_minutes, 1), 'business_hours', i.business)
+        FROM today, sla_instances(r.workspace_id, today.t - 30, today.t + 1) i
+        WHERE i.elapsed_minutes > i.target_minutes AND (i.done_at IS NULL OR i.done_at >= r.created_at)
+          AND alert_filter_ok(r.filter, i.owner, NULL, NULL, NULL);
+    ELSIF r.kind = 'webhook_lag' THEN
+        -- the age whapply.c reports in /metrics and /readyz, for this
+        -- workspace's events; while the episode lasts its key is the one its
+        -- state holds, so a draining backlog is one alert, not one per event
+        RETURN QUERY
+        WITH b AS (SELECT count(*) AS pending, min(e.received_at) AS oldest
+                   FROM webhook_events e WHERE e.workspace_id = r.workspace_id AND e.status = 'pending')
+        SELECT 'webhook_lag', COALESCE(
+                   (SELECT p.occurrence FROM alert_state p
+                    WHERE p.rule_id = r.id AND p.subject = 'webhook_lag' AND p.active),
+                   'webhook_lag@' || rfc3339(b.oldest)),
+               NULL::text, NULL::text, NULL::text, NULL::text,
+               format('Inbound webhooks lag: the oldest of %s pending events is %s seconds old (threshold %s)',
+                      b.pending, floor(extract(epoch FROM now() - b.oldest)),
+                      COALESCE((r.params ->> 'seconds')::int, 60)),
+               jsonb_build_object('pending', b.pending, 'lag_seconds', floor(extract(epoch FROM now() - b.oldest)),
+                                  'oldest_received_at', rfc3339(b.oldest),
+                                  'threshold_seconds', COALESCE((r.params ->> 'seconds')::int, 60))
+        FROM b
+        WHERE b.oldest IS NOT NULL AND now() - b.oldest > make_interval(secs => COALESCE((r.params ->> 'seconds')::int, 60));
     END IF;
 END $$;
 

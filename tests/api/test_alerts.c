@@ -763,6 +763,143 @@ START_TEST(routing_escalation_raised_once)
 }
 END_TEST
 
+/* pg_exec: one statement with the workspace id as $1, which must succeed. */
+static void pg_ok(PGconn *pg, const char *sql, const char *ws)
+{
+    const char *p[] = {ws};
+    PGresult *res = PQexecParams(pg, sql, ws ? 1 : 0, NULL, ws ? p : NULL, NULL, NULL, 0);
+    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql,
+                  PQerrorMessage(pg));
+    PQclear(res);
+}
+
+/* Leads l1 (Ann's) and l2 (Bob's) became SQLs three days ago and nobody
+ * met them: the first-meeting SLA (48 hours in the seed's funnel) is
+ * breached, once for Ann (Bob is outside the filter); the meeting held late
+ * today stops the clock: no new alert (the occurrence is the clock's).
+ * (SQL, not MQL: an MQL is routed on entry, which would stop its clock.) */
+START_TEST(sla_breach_raised_once)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    crm(&ws);
+    receiver rv;
+    const int ok[] = {200};
+    rcv_start(&rv, ok, 1);
+    char rule[40];
+    make_rule(&ws, &rv, "\"kind\":\"sla_breach\",\"filter\":{\"owner\":[\"ann\"]}", rule);
+    char d4[11], d3[11], body[200];
+    api_day(-4, d4);
+    api_day(-3, d3);
+    static const char *const leads[][2] = {{"l1", "ann"}, {"l2", "bob"}};
+    for (int i = 0; i < 2; i++) {
+        char path[32];
+        snprintf(path, sizeof path, "/v1/leads/%s", leads[i][0]);
+        snprintf(body, sizeof body, "{\"owner\":\"%s\",\"as_of\":\"%sT08:00:00Z\"}", leads[i][1], d4);
+        send_ok(&ws, "PUT", path, body);
+        snprintf(body, sizeof body, "{\"lifecycle_stage\":\"sql\",\"as_of\":\"%sT08:00:00Z\"}", d3);
+        send_ok(&ws, "PUT", path, body);
+    }
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
+    api_resp *r = api_get("/v1/alerts?rep=ann", ws.read);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "items")), 1);
+    const json_t *a = json_array_get(json_object_get(r->json, "items"), 0);
+    ck_assert_str_eq(str(a, "lead_id"), "l1");
+    const json_t *d = json_object_get(a, "data");
+    ck_assert_str_eq(str(d, "sla"), "first_meeting");
+    ck_assert(json_number_value(json_object_get(d, "target_minutes")) == 2880); /* 48 hours */
+    ck_assert(json_number_value(json_object_get(d, "elapsed_minutes")) > 2880);
+    ck_assert(json_is_null(json_object_get(d, "responded_at")));
+    api_resp_free(r);
+    r = api_get("/v1/alerts?rep=bob", ws.read);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "items")), 0);
+    api_resp_free(r);
+    char now[11];
+    api_day(0, now);
+    snprintf(body, sizeof body, "{\"id\":\"m1\",\"type\":\"meeting\",\"occurred_at\":\"%sT00:00:00Z\",\"lead\":\"l1\"}",
+             now);
+    r = api_send_json("POST", "/v1/activities", ws.write, body);
+    ck_assert_status(r, 201);
+    api_resp_free(r);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
+    rcv_wait(&rv, 1);
+    rcv_stop(&rv);
+}
+END_TEST
+
+/* A pending inbound event 5 minutes old (held FOR KEY SHARE by this test,
+ * so the appliers' FOR UPDATE SKIP LOCKED passes it by and it stays
+ * pending) is one episode of lag over two evaluations; applied, the
+ * episode ends; pending again (a new oldest event), a second one. A rule
+ * with a threshold above the age raises nothing. */
+START_TEST(webhook_lag_raised_once_per_episode)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    api_resp *r = api_send_json("POST", "/v1/webhook-endpoints", ws.admin, "{\"source\":\"standard\"}");
+    ck_assert_status(r, 201);
+    char ep[40];
+    snprintf(ep, sizeof ep, "%s", str(r->json, "id"));
+    api_resp_free(r);
+    receiver rv;
+    const int ok[] = {200};
+    rcv_start(&rv, ok, 2);
+    char rule[40], high[40];
+    make_rule(&ws, &rv, "\"kind\":\"webhook_lag\",\"params\":{\"seconds\":120}", rule);
+    r = api_send_json("POST", "/v1/alert-rules", ws.admin,
+                      "{\"name\":\"h\",\"kind\":\"webhook_lag\",\"params\":{\"seconds\":3600}}");
+    ck_assert_status(r, 201);
+    snprintf(high, sizeof high, "%s", str(r->json, "id"));
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/alert-rules", ws.admin,
+                      "{\"name\":\"f\",\"kind\":\"webhook_lag\",\"filter\":{\"owner\":[\"ann\"]}}");
+    ck_assert_status(r, 422); /* a workspace's backlog has no owner */
+    api_resp_free(r);
+    PGconn *pg = PQconnectdb(api_db_url()), *holder = PQconnectdb(api_db_url());
+    ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+    ck_assert_int_eq(PQstatus(holder), CONNECTION_OK);
+    const char *p[] = {ws.id, ep};
+    PGresult *res = PQexecParams(pg,
+                                 "WITH d AS (INSERT INTO webhook_deliveries (workspace_id, endpoint_id, headers, body)"
+                                 " VALUES ($1::uuid, $2::uuid, '{}', '') RETURNING id)"
+                                 " INSERT INTO webhook_events (workspace_id, endpoint_id, delivery_id, dedupe_key,"
+                                 " payload, status) SELECT $1::uuid, $2::uuid, d.id, 'standard:lag1', '{}',"
+                                 " 'applied' FROM d",
+                                 2, NULL, p, NULL, NULL, 0);
+    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s", PQerrorMessage(pg));
+    PQclear(res);
+    pg_ok(holder, "BEGIN", NULL);
+    pg_ok(holder, "SELECT 1 FROM webhook_events WHERE workspace_id = $1 FOR KEY SHARE", ws.id);
+    const char *pend = "UPDATE webhook_events SET status = 'pending', received_at = now() - interval '5 minutes'"
+                       " WHERE workspace_id = $1";
+    pg_ok(pg, pend, ws.id);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
+    ck_assert_int_eq(evaluate_total(&ws, high), 0);
+    r = api_get("/v1/alerts?kind=webhook_lag", ws.read);
+    const json_t *a = json_array_get(json_object_get(r->json, "items"), 0);
+    ck_assert_int_eq(inum(json_object_get(a, "data"), "pending"), 1);
+    ck_assert_int_eq(inum(json_object_get(a, "data"), "threshold_seconds"), 120);
+    ck_assert(inum(json_object_get(a, "data"), "lag_seconds") >= 300);
+    api_resp_free(r);
+    pg_ok(pg, "UPDATE webhook_events SET status = 'applied' WHERE workspace_id = $1", ws.id);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1); /* drained: the episode ends */
+    pg_ok(pg,
+          "UPDATE webhook_events SET status = 'pending', received_at = now() - interval '4 minutes'"
+          " WHERE workspace_id = $1",
+          ws.id);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 2); /* a new episode */
+    ck_assert_int_eq(evaluate_total(&ws, rule), 2);
+    pg_ok(pg, "UPDATE webhook_events SET status = 'applied' WHERE workspace_id = $1", ws.id);
+    pg_ok(holder, "COMMIT", NULL);
+    PQfinish(holder);
+    PQfinish(pg);
+    rcv_wait(&rv, 2);
+    rcv_stop(&rv);
+}
+END_TEST
+
 static double mono_s(void)
 {
     struct timespec t;
@@ -984,6 +1121,8 @@ Suite *alerts_suite(void)
     tcase_add_test(t, renewal_reminder_windows);
     tcase_add_test(t, routing_escalation_raised_once);
     tcase_add_test(t, deal_moved_back_raised_once);
+    tcase_add_test(t, sla_breach_raised_once);
+    tcase_add_test(t, webhook_lag_raised_once_per_episode);
     tcase_add_test(t, a_write_delivers_without_waiting_for_the_pass);
     tcase_add_test(t, two_instances_raise_and_deliver_each_occurrence_once);
     tcase_add_test(t, sigkill_during_delivery_still_delivers);

@@ -51,7 +51,7 @@ START_TEST(kinds_table)
 {
     int n = 0;
     const alert_kind *k = alert_kinds(&n);
-    ck_assert_int_eq(n, 6);
+    ck_assert_int_eq(n, 8);
     ck_assert_str_eq(k[0].name, "stale_deal");
     const alert_kind *s = alert_kind_find("stale_deal");
     ck_assert_ptr_nonnull(s);
@@ -59,6 +59,11 @@ START_TEST(kinds_table)
     ck_assert_ptr_null(alert_kind_find("forecast_moved"));
     ck_assert_ptr_null(alert_kind_find(NULL));
     ck_assert_uint_eq(alert_kind_find("routing_escalation")->filters, ALERT_F_OWNER);
+    ck_assert_uint_eq(alert_kind_find("sla_breach")->filters, ALERT_F_OWNER); /* the clock's lead or deal owner */
+    const alert_kind *lag = alert_kind_find("webhook_lag");
+    ck_assert_uint_eq(lag->filters, 0); /* the workspace's backlog: nothing to filter */
+    ck_assert_str_eq(lag->param, "seconds");
+    ck_assert_double_eq(lag->param_default, 60); /* --webhook-max-lag's default */
 }
 END_TEST
 
