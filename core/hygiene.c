@@ -1,8 +1,11 @@
-/* hygiene.c - the seed's data hygiene thresholds and the status of a
- * measurement (hygiene.h). */
+/* hygiene.c - the seed's data hygiene thresholds, the status of a
+ * measurement and the duplicate-account rule (hygiene.h). */
 #include "hygiene.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "simjoin.h"
 
 static const hygiene_rule RULES[HYG_NRULES] = {
     [HYG_DUPLICATE_ACCOUNTS] = {"duplicate_accounts", "Duplicate accounts", "weekly", "RevOps", HYG_BELOW, 200,
@@ -87,4 +90,81 @@ const char *hygiene_status_name(hygiene_status s)
         break;
     }
     return "unknown";
+}
+
+typedef struct {
+    const char *key;
+    size_t at;
+} keyed;
+
+static int cmp_keyed(const void *a, const void *b)
+{
+    const keyed *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : (x->at > y->at) - (x->at < y->at);
+}
+
+/* first[i]: the first index with account i's key (i itself when it is the
+ * first; -1 without a key). Sorting by (key, index) puts each group's first
+ * at its head. */
+static int first_of_key(const char *const *keys, size_t n, long *first)
+{
+    keyed *k = malloc((n ? n : 1) * sizeof *k);
+    if (!k)
+        return -1;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        first[i] = -1;
+        if (keys[i] && *keys[i])
+            k[m++] = (keyed){keys[i], i};
+    }
+    qsort(k, m, sizeof *k, cmp_keyed);
+    for (size_t e = 0, head = 0; e < m; e++) {
+        if (e > 0 && strcmp(k[e].key, k[e - 1].key) != 0)
+            head = e;
+        first[k[e].at] = (long)k[head].at;
+    }
+    free(k);
+    return 0;
+}
+
+int hygiene_duplicates(const char *const *names, const char *const *domains, size_t n, hygiene_dup *out)
+{
+    long *by_domain = malloc((n ? n : 1) * sizeof *by_domain), *by_name = malloc((n ? n : 1) * sizeof *by_name);
+    simjoin_best *similar = malloc((n ? n : 1) * sizeof *similar);
+    int rc = -1;
+    if (by_domain && by_name && similar && first_of_key(domains, n, by_domain) == 0 &&
+        first_of_key(names, n, by_name) == 0 &&
+        simjoin_best_earlier(names, n, HYGIENE_NAME_SIMILARITY, HYGIENE_NAME_MIN_CHARS, similar) == 0) {
+        for (size_t i = 0; i < n; i++) {
+            if (by_domain[i] >= 0 && (size_t)by_domain[i] < i)
+                out[i] = (hygiene_dup){HYG_MATCH_DOMAIN, by_domain[i], 0};
+            else if (by_name[i] >= 0 && (size_t)by_name[i] < i)
+                out[i] = (hygiene_dup){HYG_MATCH_NAME, by_name[i], 1};
+            else if (similar[i].other >= 0)
+                out[i] = (hygiene_dup){HYG_MATCH_SIMILAR_NAME, similar[i].other, similar[i].sim};
+            else
+                out[i] = (hygiene_dup){HYG_MATCH_NONE, -1, 0};
+        }
+        rc = 0;
+    }
+    free(by_domain);
+    free(by_name);
+    free(similar);
+    return rc;
+}
+
+const char *hygiene_match_name(hygiene_match m)
+{
+    switch (m) {
+    case HYG_MATCH_DOMAIN:
+        return "domain";
+    case HYG_MATCH_NAME:
+        return "name";
+    case HYG_MATCH_SIMILAR_NAME:
+        return "similar_name";
+    case HYG_MATCH_NONE:
+        break;
+    }
+    return NULL;
 }

@@ -9,6 +9,7 @@
 #define REVOPS_HYGIENE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 typedef enum {
     HYG_DUPLICATE_ACCOUNTS,
@@ -30,6 +31,32 @@ typedef enum {
 } hygiene_kind;
 
 typedef enum { HYG_UNKNOWN, HYG_GREEN, HYG_YELLOW, HYG_RED } hygiene_status;
+
+/* Duplicate accounts by name (docs/metrics.md "Data hygiene"): normalised
+ * names at least this trigram-similar (core/simjoin), the later one of at
+ * least HYGIENE_NAME_MIN_CHARS characters (shorter names share too few
+ * trigrams to judge). */
+#define HYGIENE_NAME_SIMILARITY 0.75
+#define HYGIENE_NAME_MIN_CHARS 4
+
+typedef enum { HYG_MATCH_NONE, HYG_MATCH_DOMAIN, HYG_MATCH_NAME, HYG_MATCH_SIMILAR_NAME } hygiene_match;
+
+typedef struct {
+    hygiene_match why;
+    long first; /* the earlier account it duplicates (an index), -1 for none */
+    float sim;  /* trigram similarity (HYG_MATCH_SIMILAR_NAME; 1 for NAME) */
+} hygiene_dup;
+
+/* The duplicate-account rule on n live accounts in id order (index order is
+ * the order that decides which of two is the earlier, the survivor a merge
+ * keeps): account i duplicates the first earlier account with the same
+ * normalised domain, else the first with the same normalised name (not
+ * empty), else its most similar earlier name (>= HYGIENE_NAME_SIMILARITY,
+ * ties to the earliest). domains[i] may be NULL (none). Returns 0, or -1 on
+ * allocation failure. */
+int hygiene_duplicates(const char *const *names, const char *const *domains, size_t n, hygiene_dup *out)
+    __attribute__((warn_unused_result));
+const char *hygiene_match_name(hygiene_match m); /* "domain", "name", "similar_name", NULL for none */
 
 typedef struct {
     const char *id;        /* API name, e.g. "duplicate_accounts" */

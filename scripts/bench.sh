@@ -335,6 +335,37 @@ echo "| GET /healthz during $nbt concurrent 24-month backtests (40 checks, new c
 result healthz.during_backtests_worst_ms "$hz_worst" info - ms "worst of 40 /healthz while $nbt 24-month backtests of one key are sent at once (the cost guard runs one per key, the rest wait in the pool queue; issue 22)"
 result healthz.during_backtests_vs_backtest "$hz_ratio" "<" 0.1 "x one backtest" "that worst /healthz / the 24-month backtest alone: a check behind a busy thread would be about 1"
 
+# ---- data hygiene on a large workspace (issue 21's goal: <= 3 s) -------------
+# Absolute goal; the reference beside it is one plain scan of the same deals
+# (psql, the same cluster, just before), the floor of any rule over them.
+say "data hygiene: 100,000 accounts, 1,000,000 deals"
+hkey=$("$build/revopsd" keys create --workspace bighyg --role read --database-url "$url" | tail -1)
+hws=$(psql "$url" -Atc "SELECT id FROM workspaces WHERE name = 'bighyg'")
+psql "$url" -q -v ws="$hws" -f tests/bench/gen_hygiene.sql
+p_hy=$(free_port)
+"$build/revopsd" serve --listen "127.0.0.1:$p_hy" --threads "$threads" --database-url "$url" \
+    --statement-timeout-ms 600000 --db-deadline-ms 600000 2>"$tmp/revopsd-hy.log" &
+pids+=($!)
+for i in $(seq 1 100); do curl -sf "http://127.0.0.1:$p_hy/healthz" >/dev/null && break; sleep 0.1; done
+: >"$tmp/hy_ms"
+: >"$tmp/hy_ref"
+for r in $(seq 0 "$runs"); do # run 0 warms the cache (the freshly written pages' hint bits)
+    psql "$url" -At -c '\timing on' -c "SELECT count(*) FROM deals WHERE workspace_id = '$hws'" |
+        awk '/^Time:/ {printf "%.0f\n", $2}' >>"$tmp/hy_ref"
+    curl_ms -H "Authorization: Bearer $hkey" "http://127.0.0.1:$p_hy/v1/hygiene" >>"$tmp/hy_ms"
+done
+read -r hmed hmin hmax < <(tail -n +2 "$tmp/hy_ms" | stat_col 1)
+read -r hrmed _ _ < <(tail -n +2 "$tmp/hy_ref" | stat_col 1)
+hratio=$(awk -v a="$hmed" -v b="$hrmed" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }')
+{
+    echo
+    echo "| data hygiene, tests/bench/gen_hygiene.sql | ms median (min-max) |"
+    echo "|---|---|"
+    echo "| GET /v1/hygiene, 100,000 accounts and 1,000,000 deals (duplicates included), $runs runs after a warm-up | $hmed ($hmin-$hmax); one scan of the deals $hrmed, x$hratio |"
+} >>"$tmp/learned.md"
+result hygiene.100k_accounts_1m_deals_ms "$hmed" "<" 3000 ms "GET /v1/hygiene on 100k accounts and 1M deals (tests/bench/gen_hygiene.sql)"
+result hygiene.vs_deal_scan "$hratio" info - "x one scan" "that / a count(*) of the workspace's deals in psql just before"
+
 # ---- webhooks, key path, apply (their own durable cluster and servers: scripts/bench-hooks.sh) ----
 kill "$rev_pid" 2>/dev/null || true
 say "webhook ingest, key path and apply (issue 17)"

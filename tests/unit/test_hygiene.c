@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "hygiene.h"
+#include "simjoin.h"
 
 static hygiene_result ev(hygiene_rule_id id, long long bad, long long n)
 {
@@ -73,6 +74,70 @@ START_TEST(no_population_no_value)
 }
 END_TEST
 
+/* The duplicate-account rule (docs/metrics.md "Data hygiene"): the same
+ * domain beats the same name beats the most similar earlier name; ties go to
+ * the earliest. Similarities by hand from pg_trgm's trigrams: "globex
+ * industries" and "industrie globex" share globex's 7 and 9 of industrie's
+ * 10 of 19 in all (16/19); "globex industriez" has 16/20 with the first and
+ * 16/19 with both "industrie" names; "umbrella" and "umbrela" share 7 of 10
+ * (0.7, below 0.75). */
+START_TEST(duplicates_domain_name_similar)
+{
+    const char *names[] = {"globex industries",
+                           "initech",
+                           "industrie globex",
+                           "globex industrie",
+                           "initech",
+                           "initech",
+                           "globex industriez",
+                           "y x",
+                           "x y",
+                           "xx yy",
+                           "yy xx",
+                           "",
+                           "",
+                           "umbrella",
+                           "umbrela"};
+    const char *domains[] = {"globex.com", NULL, NULL, "",   "initech.io", "globex.com",   NULL, NULL,
+                             NULL,         NULL, NULL, NULL, NULL,         "umbrella.com", NULL};
+    enum { N = sizeof names / sizeof *names };
+    static const struct {
+        hygiene_match why;
+        long first;
+        double sim;
+    } want[N] = {
+        {HYG_MATCH_NONE, -1, 0},
+        {HYG_MATCH_NONE, -1, 0},
+        {HYG_MATCH_SIMILAR_NAME, 0, 16.0 / 19},
+        {HYG_MATCH_SIMILAR_NAME, 2, 1},         /* same trigrams as 2, closer than 0 */
+        {HYG_MATCH_NAME, 1, 1},                 /* the same name */
+        {HYG_MATCH_DOMAIN, 0, 0},               /* the domain beats the name (1) */
+        {HYG_MATCH_SIMILAR_NAME, 2, 16.0 / 19}, /* 2 and 3 tie, 0 is 0.8 */
+        {HYG_MATCH_NONE, -1, 0},
+        {HYG_MATCH_NONE, -1, 0}, /* similarity 1 to 7, but 3 characters */
+        {HYG_MATCH_NONE, -1, 0},
+        {HYG_MATCH_SIMILAR_NAME, 9, 1},
+        {HYG_MATCH_NONE, -1, 0},
+        {HYG_MATCH_NONE, -1, 0}, /* an empty name matches nothing */
+        {HYG_MATCH_NONE, -1, 0},
+        {HYG_MATCH_NONE, -1, 0}, /* 0.7 */
+    };
+    hygiene_dup out[N];
+    ck_assert_int_eq(hygiene_duplicates(names, domains, N, out), 0);
+    for (int i = 0; i < N; i++) {
+        ck_assert_msg(out[i].why == want[i].why && out[i].first == want[i].first,
+                      "account %d: why %d first %ld, want %d %ld", i, out[i].why, out[i].first, want[i].why,
+                      want[i].first);
+        ck_assert_double_eq_tol(out[i].sim, want[i].sim, 1e-6);
+    }
+    ck_assert_float_eq_tol(simjoin_similarity("umbrella", "umbrela"), 0.7f, 1e-6f);
+    ck_assert_str_eq(hygiene_match_name(HYG_MATCH_SIMILAR_NAME), "similar_name");
+    ck_assert_str_eq(hygiene_match_name(HYG_MATCH_DOMAIN), "domain");
+    ck_assert_ptr_null(hygiene_match_name(HYG_MATCH_NONE));
+    ck_assert_int_eq(hygiene_duplicates(names, domains, 0, out), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("hygiene");
@@ -81,6 +146,7 @@ int main(void)
     tcase_add_test(t, completion_rules_need_every_record);
     tcase_add_test(t, flags_and_references);
     tcase_add_test(t, no_population_no_value);
+    tcase_add_test(t, duplicates_domain_name_similar);
     suite_add_tcase(s, t);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
