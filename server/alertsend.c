@@ -2,7 +2,10 @@
  * and retry schedule (alertsend.h). */
 #include "alertsend.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +16,7 @@
 #include "alert.h"
 #include "db.h"
 #include "log.h"
+#include "netaddr.h"
 #include "whsig.h"
 
 #define MAX_SENDERS 32
@@ -29,6 +33,7 @@ static struct {
     pthread_t threads[MAX_SENDERS];
     char *url;
     int stmt_timeout_ms, base_ms, timeout_ms;
+    bool allow_private; /* --alert-allow-private */
     alertsend_counts counts;
 } S = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
@@ -80,6 +85,40 @@ static int abort_on_stop(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut,
     return stopping(NULL) ? 1 : 0;
 }
 
+/* Every address curl is about to connect to, whatever the URL's name
+ * resolved to this time (DNS rebinding: the check is on the address used,
+ * not on an earlier lookup): a non-public one is refused before a socket
+ * exists, and why is kept for the attempt log. */
+typedef struct {
+    char refused[160];
+} sock_check;
+
+static curl_socket_t open_checked(void *ctx, curlsocktype purpose, struct curl_sockaddr *sa)
+{
+    sock_check *sc = ctx;
+    (void)purpose;
+    const unsigned char *bytes = NULL;
+    size_t len = 0;
+    if (sa->family == AF_INET) {
+        bytes = (const unsigned char *)&((const struct sockaddr_in *)(const void *)&sa->addr)->sin_addr;
+        len = 4;
+    } else if (sa->family == AF_INET6) {
+        bytes = (const unsigned char *)&((const struct sockaddr_in6 *)(const void *)&sa->addr)->sin6_addr;
+        len = 16;
+    }
+    netaddr_class c = bytes ? netaddr_classify(bytes, len) : NETADDR_RESERVED;
+    if (c != NETADDR_PUBLIC) {
+        char text[INET6_ADDRSTRLEN] = "?";
+        if (bytes)
+            inet_ntop(sa->family, bytes, text, sizeof text);
+        snprintf(sc->refused, sizeof sc->refused,
+                 "refused: %s is a%s %s address (alerts reach public addresses only; --alert-allow-private)", text,
+                 c == NETADDR_UNSPECIFIED ? "n" : "", netaddr_class_name(c));
+        return CURL_SOCKET_BAD;
+    }
+    return socket(sa->family, sa->socktype, sa->protocol);
+}
+
 typedef struct {
     long status;   /* HTTP status, 0 when no answer */
     char err[256]; /* transport error or the answer's start */
@@ -129,6 +168,12 @@ static int post(const char *url, const char *msg_id, const char *secret, const c
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, abort_on_stop);
+    sock_check sc = {.refused = ""};
+    if (!S.allow_private) {
+        curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_checked);
+        curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &sc);
+        curl_easy_setopt(c, CURLOPT_NOPROXY, "*"); /* a proxy's address would be the one checked */
+    }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     CURLcode rc = curl_easy_perform(c);
@@ -140,7 +185,7 @@ static int post(const char *url, const char *msg_id, const char *secret, const c
             snprintf(o->err, sizeof o->err, "HTTP %ld: %.200s", o->status, a.text);
     } else {
         o->aborted = rc == CURLE_ABORTED_BY_CALLBACK;
-        snprintf(o->err, sizeof o->err, "%s", curl_easy_strerror(rc));
+        snprintf(o->err, sizeof o->err, "%s", sc.refused[0] ? sc.refused : curl_easy_strerror(rc));
     }
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
@@ -285,6 +330,7 @@ int alertsend_start(const config *cfg)
     S.stmt_timeout_ms = cfg->stmt_timeout_ms;
     S.base_ms = cfg->alert_retry_base_ms > 0 ? cfg->alert_retry_base_ms : 60000;
     S.timeout_ms = cfg->alert_timeout_ms > 0 ? cfg->alert_timeout_ms : 10000;
+    S.allow_private = cfg->alert_allow_private;
     S.stop = false;
     int want = cfg->alert_senders > MAX_SENDERS ? MAX_SENDERS : cfg->alert_senders;
     for (int i = 0; i < want; i++) {

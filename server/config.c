@@ -96,6 +96,8 @@ static const option_row options[] = {
      "nominal delay before an alert delivery's first retry; it doubles up to 512 times this, 12 retries"},
     {"alert-timeout-ms", "REVOPS_ALERT_TIMEOUT_MS", OPT_INT, OFF(alert_timeout_ms), "10000",
      "HTTP deadline of one alert delivery attempt (connect and answer)"},
+    {"alert-allow-private", "REVOPS_ALERT_ALLOW_PRIVATE", OPT_BOOL, OFF(alert_allow_private), "0",
+     "1 to let alert destinations reach loopback, link-local, private, multicast addresses (a local receiver)"},
     {"alert-on-write", "REVOPS_ALERT_ON_WRITE", OPT_BOOL, OFF(alert_on_write), "1",
      "1 to evaluate a workspace's alert rules right after its writes (and every scheduler pass), 0 for the pass only"},
 };

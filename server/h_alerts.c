@@ -14,6 +14,7 @@
 #include "crm.h"
 #include "handlers.h"
 #include "jsonv.h"
+#include "netaddr.h"
 #include "whsig.h"
 #include "yconv.h"
 
@@ -170,8 +171,44 @@ static bool url_ok(const char *u)
     return *host && *host != '/';
 }
 
+/* The class of an http(s) URL's host as written (userinfo, brackets and
+ * port taken off). Only literals and localhost are known here: a name's
+ * address is checked where it counts, on the socket the sender opens
+ * (alertsend.c), since a DNS answer now says nothing of the next one. */
+static netaddr_class url_host_class(const char *u)
+{
+    const char *h = u + (u[4] == 's' ? 8 : 7);
+    size_t n = strcspn(h, "/?#");
+    const char *at = NULL;
+    for (const char *q = h; q < h + n; q++)
+        if (*q == '@')
+            at = q; /* the last @ of the authority ends the userinfo */
+    if (at) {
+        n -= (size_t)(at + 1 - h);
+        h = at + 1;
+    }
+    char host[256];
+    size_t len;
+    if (n > 0 && *h == '[') {
+        const char *close = memchr(h, ']', n);
+        len = close ? (size_t)(close - h - 1) : n - 1;
+        h++;
+    } else {
+        const char *colon = memchr(h, ':', n);
+        len = colon ? (size_t)(colon - h) : n;
+    }
+    if (len >= sizeof host)
+        return NETADDR_PUBLIC; /* no literal or localhost is that long */
+    memcpy(host, h, len);
+    host[len] = '\0';
+    char *pct = strchr(host, '%'); /* an IPv6 zone: fe80::1%25eth0 */
+    if (pct)
+        *pct = '\0';
+    return netaddr_classify_host(host);
+}
+
 /* destinations: [{id?, url, rotate_secret?, enabled?}]; on a create no id. */
-static void check_destinations(const json_t *d, bool is_put, app_err *e)
+static void check_destinations(const json_t *d, bool is_put, bool allow_private, app_err *e)
 {
     if (!d)
         return;
@@ -196,8 +233,15 @@ static void check_destinations(const json_t *d, bool is_put, app_err *e)
             app_err_field(e, field,
                           is_put ? "id must be the id of one of this rule's destinations"
                                  : "a new rule's destinations have no id yet");
-        if (!url_ok(json_string_value(json_object_get(x, "url"))))
+        const char *url = json_string_value(json_object_get(x, "url"));
+        netaddr_class nc = NETADDR_PUBLIC;
+        if (!url_ok(url))
             app_err_field(e, field, "url must be an http:// or https:// URL of at most 2000 characters, no spaces");
+        else if (!allow_private && (nc = url_host_class(url)) != NETADDR_PUBLIC)
+            app_err_field(e, field,
+                          "url must reach a public address: its host is a%s %s address, which alerts may not be "
+                          "sent to (an operator allows it with --alert-allow-private)",
+                          nc == NETADDR_UNSPECIFIED ? "n" : "", netaddr_class_name(nc));
         const json_t *rot = json_object_get(x, "rotate_secret"), *en = json_object_get(x, "enabled");
         if ((rot && !json_is_boolean(rot)) || (en && !json_is_boolean(en)))
             app_err_field(e, field, "rotate_secret and enabled must be true or false");
@@ -213,7 +257,7 @@ typedef struct {
     const json_t *destinations;
 } rule_doc;
 
-static int decode_rule(const json_t *body, bool is_put, rule_doc *r, app_err *e)
+static int decode_rule(const json_t *body, bool is_put, bool allow_private, rule_doc *r, app_err *e)
 {
     static const char *const allowed[] = {"name", "kind", "params", "filter", "enabled", "destinations", NULL};
     if (!jv_require_object(body, e))
@@ -237,7 +281,7 @@ static int decode_rule(const json_t *body, bool is_put, rule_doc *r, app_err *e)
         json_decref(f);
     }
     r->destinations = json_object_get(body, "destinations");
-    check_destinations(r->destinations, is_put, e);
+    check_destinations(r->destinations, is_put, allow_private, e);
     return e->code == ERR_NONE ? 0 : -1;
 }
 
@@ -463,7 +507,7 @@ static void write_rule(http_req *rq, bool is_put)
                     .id = is_put ? rq->params[0] : NULL,
                     .if_match = if_match,
                     .secrets = json_object()};
-    if (decode_rule(body, is_put, &w.doc, &err) != 0) {
+    if (decode_rule(body, is_put, http_config(rq)->alert_allow_private, &w.doc, &err) != 0) {
         http_reply_error(rq, &err);
     } else if (!w.doc.params || !w.doc.filter || !w.secrets) {
         http_fail(rq, ERR_INTERNAL, "out of memory");

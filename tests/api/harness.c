@@ -184,6 +184,8 @@ void api_start(void)
                           "65536",
                           "--alert-retry-base-ms",
                           "200",
+                          "--alert-allow-private", /* the alert tests' receivers listen on 127.0.0.1 */
+                          "1",
                           "--escalation-interval",
                           "0",
                           NULL};

@@ -987,7 +987,7 @@ START_TEST(two_instances_raise_and_deliver_each_occurrence_once)
     /* a second revopsd on the same database: its senders and the shared
      * server's (two each) claim from one outbox */
     int port = api_free_port();
-    const char *args[] = {"--alert-retry-base-ms", "200", NULL};
+    const char *args[] = {"--alert-retry-base-ms", "200", "--alert-allow-private", "1", NULL};
     pid_t b = api_spawn_server(api_db_url(), port, args);
     ck_assert(api_wait_healthy(port, 15000));
     char base_b[64];
@@ -1049,7 +1049,15 @@ START_TEST(sigkill_during_delivery_still_delivers)
     ck_assert_int_eq(api_run(cmd, out, sizeof out), 0);
     cli_key(url, key);
     /* evaluated by the explicit call only: no pass, no evaluation on write */
-    const char *args[] = {"--alert-retry-base-ms", "200", "--scheduler-interval", "0", "--alert-on-write", "0", NULL};
+    const char *args[] = {"--alert-retry-base-ms",
+                          "200",
+                          "--scheduler-interval",
+                          "0",
+                          "--alert-on-write",
+                          "0",
+                          "--alert-allow-private",
+                          "1",
+                          NULL};
     int port = api_free_port();
     pid_t b = api_spawn_server(url, port, args);
     ck_assert(api_wait_healthy(port, 15000));
@@ -1108,6 +1116,136 @@ START_TEST(sigkill_during_delivery_still_delivers)
 }
 END_TEST
 
+/* Destination safety (SSRF) on an instance without --alert-allow-private:
+ * a URL whose host is a loopback, link-local (the metadata service),
+ * private, unspecified or multicast literal, or localhost, is refused when
+ * the rule is written (422 naming the class); and a rule that holds such
+ * URLs anyway (written through an instance that allows them, as a name
+ * could resolve to one later) is refused at delivery on the address the
+ * socket would connect to: the attempt logged, nothing reaches the
+ * receiver. A private cluster, so no allowing sender takes the delivery. */
+START_TEST(destinations_refuse_non_public_addresses)
+{
+    char dir[300], url[512], cmd[1400], out[4096], key[64];
+    snprintf(dir, sizeof dir, "%s/alerts-ssrf-pg", api_tmpdir());
+    ck_assert_int_eq(api_devdb("start", dir, url, sizeof url), 0);
+    snprintf(cmd, sizeof cmd, "'%s' migrate --database-url '%s' 2>&1", api_revopsd(), url);
+    ck_assert_int_eq(api_run(cmd, out, sizeof out), 0);
+    cli_key(url, key);
+    const char *strict_args[] = {
+        "--alert-retry-base-ms", "600000", "--scheduler-interval", "0", "--alert-on-write", "0", NULL};
+    const char *allow_args[] = {"--alert-senders",
+                                "0",
+                                "--scheduler-interval",
+                                "0",
+                                "--alert-on-write",
+                                "0",
+                                "--alert-allow-private",
+                                "1",
+                                NULL};
+    int sport = api_free_port();
+    pid_t strict = api_spawn_server(url, sport, strict_args);
+    ck_assert(api_wait_healthy(sport, 15000));
+    int aport = api_free_port();
+    pid_t allow = api_spawn_server(url, aport, allow_args);
+    ck_assert(api_wait_healthy(aport, 15000));
+    char sbase[64], abase[64], body[600];
+    snprintf(sbase, sizeof sbase, "http://127.0.0.1:%d", sport);
+    snprintf(abase, sizeof abase, "http://127.0.0.1:%d", aport);
+    static const char *const refused[][2] = {
+        {"http://127.0.0.1:9/h", "loopback"},
+        {"http://127.1/h", "loopback"},
+        {"http://2130706433/h", "loopback"},
+        {"http://localhost:8080/h", "loopback"},
+        {"http://user@LOCALHOST./h", "loopback"},
+        {"http://[::1]:80/h", "loopback"},
+        {"http://[::ffff:127.0.0.1]/h", "loopback"},
+        {"http://169.254.169.254/latest/meta-data/", "link-local"},
+        {"http://[fe80::1%25eth0]/h", "link-local"},
+        {"https://10.1.2.3/h", "private"},
+        {"https://172.16.0.1/h", "private"},
+        {"https://172.31.255.255/h", "private"},
+        {"https://192.168.0.10/h", "private"},
+        {"https://[fc00::1]/h", "private"},
+        {"https://[fd12:3456::1]/h", "private"},
+        {"http://0.0.0.0:80/h", "unspecified"},
+        {"http://[::]/h", "unspecified"},
+        {"http://224.0.0.1/h", "multicast"},
+        {"http://[ff02::1]/h", "multicast"},
+        {"ftp://hooks.example.com/h", "http:// or https://"},
+        {"file:///etc/passwd", "http:// or https://"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        snprintf(body, sizeof body, "{\"name\":\"s\",\"kind\":\"renewal_due\",\"destinations\":[{\"url\":\"%s\"}]}",
+                 refused[i][0]);
+        api_resp *r = api_req_at(sbase, "POST", "/v1/alert-rules", key, "application/json", body, strlen(body), NULL);
+        ck_assert_msg(r->status == 422, "%s: %ld %s", refused[i][0], r->status, r->body);
+        ck_assert_msg(strstr(r->body, refused[i][1]) && strstr(r->body, "destinations[0]"), "%s: %s", refused[i][0],
+                      r->body);
+        api_resp_free(r);
+    }
+    /* public literals and names are accepted (no delivery: nothing is due) */
+    static const char *const accepted[] = {"https://hooks.example.com/revops", "https://93.184.215.14/h",
+                                           "https://172.32.0.1/h", "https://[2001:db8::1]/h",
+                                           "https://localhost.example.com/h"};
+    for (size_t i = 0; i < sizeof accepted / sizeof accepted[0]; i++) {
+        snprintf(body, sizeof body, "{\"name\":\"p\",\"kind\":\"renewal_due\",\"destinations\":[{\"url\":\"%s\"}]}",
+                 accepted[i]);
+        api_resp *r = api_req_at(sbase, "POST", "/v1/alert-rules", key, "application/json", body, strlen(body), NULL);
+        ck_assert_msg(r->status == 201, "%s: %ld %s", accepted[i], r->status, r->body);
+        api_resp_free(r);
+    }
+    /* at delivery: a stale deal, a rule written through the allowing
+     * instance with a loopback literal and a name that resolves to one */
+    send_at(sbase, key, "PUT", "/v1/reps/ann", "{\"name\":\"Ann\",\"role\":\"ae\"}");
+    char at[11];
+    api_day(-20, at);
+    snprintf(body, sizeof body,
+             "{\"name\":\"s1\",\"amount\":900,\"stage\":\"proposal\",\"owner\":\"ann\",\"created_at\":\"%sT00:00:00Z\","
+             "\"as_of\":\"%sT00:00:00Z\"}",
+             at, at);
+    send_at(sbase, key, "PUT", "/v1/deals/s1", body);
+    receiver rv;
+    const int ok[] = {200};
+    rcv_start(&rv, ok, 1);
+    snprintf(body, sizeof body,
+             "{\"name\":\"k\",\"kind\":\"stale_deal\",\"destinations\":[{\"url\":\"http://127.0.0.1:%d/h\"},"
+             "{\"url\":\"http://localhost:%d/h\"}]}",
+             rv.port, rv.port);
+    api_resp *r = api_req_at(abase, "POST", "/v1/alert-rules", key, "application/json", body, strlen(body), NULL);
+    ck_assert_status(r, 201);
+    api_resp_free(r);
+    r = api_req_at(abase, "POST", "/v1/alerts/evaluate", key, NULL, NULL, 0, NULL);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(inum(r->json, "raised"), 1);
+    api_resp_free(r);
+    int refused_n = 0;
+    for (int i = 0; i < 200 && refused_n < 2; i++) {
+        sleep_ms(50);
+        r = api_req_at(sbase, "GET", "/v1/alert-deliveries", key, NULL, NULL, 0, NULL);
+        ck_assert_status(r, 200);
+        refused_n = 0;
+        size_t j;
+        json_t *d;
+        json_array_foreach(json_object_get(r->json, "items"), j, d) if (inum(d, "attempts") == 1)
+        {
+            ck_assert_str_eq(str(d, "state"), "pending"); /* a retry later: a name may resolve elsewhere then */
+            ck_assert_msg(str(d, "last_error") && strstr(str(d, "last_error"), "refused: ") &&
+                              strstr(str(d, "last_error"), "loopback address"),
+                          "%s", str(d, "last_error"));
+            refused_n++;
+        }
+        api_resp_free(r);
+    }
+    ck_assert_int_eq(refused_n, 2);
+    ck_assert_int_eq(rcv_calls(&rv), 0);
+    stop_server(strict, SIGTERM);
+    stop_server(allow, SIGTERM);
+    rcv_stop(&rv);
+    api_devdb("stop", dir, NULL, 0);
+}
+END_TEST
+
 Suite *alerts_suite(void)
 {
     Suite *s = suite_create("alerts");
@@ -1126,6 +1264,7 @@ Suite *alerts_suite(void)
     tcase_add_test(t, a_write_delivers_without_waiting_for_the_pass);
     tcase_add_test(t, two_instances_raise_and_deliver_each_occurrence_once);
     tcase_add_test(t, sigkill_during_delivery_still_delivers);
+    tcase_add_test(t, destinations_refuse_non_public_addresses);
     suite_add_tcase(s, t);
     return s;
 }
