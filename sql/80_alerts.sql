@@ -33,7 +33,7 @@ CREATE OR REPLACE FUNCTION alert_filter_ok(f jsonb, owner text, segment text, te
 --   renewal_due         an account's next renewal within one of
 --                       params.days_before (90, 60, 30): one occurrence per window
 --   sla_breach          an SLA clock of sla_instances (sql/74_leads.sql, the one
---                       /v1/sla/compliance reads) started in the last 30 days
+--                       /v1/sla/compliance reads) started in the last 7 days
 --                       whose elapsed time passed its target, still unanswered
 --                       or answered after the rule existed: one occurrence per
 --                       clock (sla, subject, start)
@@ -173,7 +173,10 @@ BEGIN
                                   'started_at', rfc3339(i.started_at), 'responded_at', rfc3339(i.done_at),
                                   'elapsed_minutes', round(i.elapsed_minutes, 1),
                                   'target_minutes', round(i.target_minutes, 1), 'business_hours', i.business)
-        FROM today, sla_instances(r.workspace_id, today.t - 30, today.t + 1) i
+        -- the event signals' 7 days: every SLA's target is hours, so a clock
+        -- breaches (and raises, on the pass after) well within them, and an
+        -- older one is not read again on every pass
+        FROM today, sla_instances(r.workspace_id, today.t - 7, today.t + 1) i
         WHERE i.elapsed_minutes > i.target_minutes AND (i.done_at IS NULL OR i.done_at >= r.created_at)
           AND alert_filter_ok(r.filter, i.owner, NULL, NULL, NULL);
     ELSIF r.kind = 'webhook_lag' THEN

@@ -844,7 +844,7 @@ START_TEST(webhook_lag_raised_once_per_episode)
     api_resp_free(r);
     receiver rv;
     const int ok[] = {200};
-    rcv_start(&rv, ok, 2);
+    rcv_start(&rv, ok, 1);
     char rule[40], high[40];
     make_rule(&ws, &rv, "\"kind\":\"webhook_lag\",\"params\":{\"seconds\":120}", rule);
     r = api_send_json("POST", "/v1/alert-rules", ws.admin,

@@ -1,0 +1,32 @@
+-- gen_alerts.sql - a deterministic workspace for the alert evaluation
+-- benchmark (make bench, scripts/bench-alerts.sh): in workspace :'ws', 100
+-- reps, 10,000 accounts (a territory and segment each), one subscription per
+-- account renewing within the next year, and 100,000 deals, 80% open: a
+-- third untouched for 15-60 days (stale), every 7th pushed, amounts spread.
+-- Inserted directly: the evaluation's read path is what is measured.
+INSERT INTO reps (workspace_id, external_id, name)
+SELECT :'ws', 'rep' || g, 'Rep ' || g FROM generate_series(0, 99) g;
+
+INSERT INTO accounts (workspace_id, external_id, name, owner, segment, territory)
+SELECT :'ws', 'a' || g, 'Account ' || g, 'rep' || (g % 100),
+       (ARRAY['smb', 'mid_market', 'enterprise'])[1 + g % 3], (ARRAY['west', 'east', 'north', 'south'])[1 + g % 4]
+FROM generate_series(1, 10000) g;
+
+INSERT INTO subscriptions (workspace_id, external_id, account, arr_cents, start_date, renewal_date)
+SELECT :'ws', 's' || g, 'a' || g, (5000 + (g * 7919) % 95000) * 100, (now() - interval '300 days')::date,
+       (now() + ((g * 37) % 365 + 1) * interval '1 day')::date
+FROM generate_series(1, 10000) g;
+
+INSERT INTO deals (workspace_id, external_id, name, amount_cents, stage, status, expected_close_date, created_at,
+                   closed_at, stage_entered_at, owner, account, segment, push_count)
+SELECT :'ws', 'd' || g, 'Deal ' || g, (1000 + (g * 7919) % 40000) * 100,
+       CASE WHEN g % 10 = 0 THEN 'closed_won' WHEN g % 10 = 1 THEN 'closed_lost' ELSE 'proposal' END,
+       CASE WHEN g % 10 = 0 THEN 'won' WHEN g % 10 = 1 THEN 'lost' ELSE 'open' END,
+       (now() + ((g % 180) - 30) * interval '1 day')::date,
+       now() - (15 + g % 46) * interval '1 day' - CASE WHEN g % 3 = 0 THEN interval '0' ELSE interval '300 days' END,
+       CASE WHEN g % 10 IN (0, 1) THEN now() - ((g * 11) % 30) * interval '1 day' END,
+       now() - CASE WHEN g % 3 = 0 THEN (15 + g % 46) ELSE g % 10 END * interval '1 day',
+       'rep' || (g % 100), 'a' || (1 + (g * 7) % 10000), (ARRAY['smb', 'mid_market', 'enterprise'])[1 + g % 3],
+       CASE WHEN g % 7 = 0 THEN 1 + g % 3 ELSE 0 END
+FROM generate_series(1, 100000) g;
+ANALYZE reps, accounts, subscriptions, deals;
