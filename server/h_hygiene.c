@@ -1,6 +1,7 @@
 /* h_hygiene.c - GET /v1/hygiene (the seed's data hygiene rules measured on
  * the workspace) and GET /v1/hygiene/{rule} (one rule's offending records,
- * paged). Counting is sql/70_audit.sql's; the duplicate rule, thresholds
+ * paged), and GET /v1/pipeline/self-review (those rules' verdicts on an AE's
+ * open deals). Counting is sql/70_audit.sql's; the duplicate rule, thresholds
  * and statuses are core/hygiene.c's. */
 #include <pthread.h>
 #include <stdio.h>
@@ -332,5 +333,57 @@ void h_hygiene_rule(http_req *rq)
     free(dups);
     json_object_set_new(doc, "items", items);
     json_object_set_new(doc, "next_cursor", next);
+    http_reply_json(rq, 200, doc);
+}
+
+/* GET /v1/pipeline/self-review?owner=: the AE's daily list (seed 001's
+ * review cadence: next steps on active deals, stale deal cleanup), the deal
+ * rules' verdicts on the owner's open deals, the longest untouched first,
+ * paged by the list's own order. */
+void h_pipeline_self_review(http_req *rq)
+{
+    long limit;
+    const char *cursor, *owner = http_query(rq, "owner");
+    if (!http_page_params(rq, false, &limit, &cursor))
+        return;
+    app_err err = {0};
+    if (owner && (!*owner || strlen(owner) > 200))
+        app_err_field(&err, "owner", "must be 1 to 200 characters");
+    /* the cursor is a list position this route made: 20 digits, ':', an id */
+    if (cursor && (strlen(cursor) < 22 || strspn(cursor, "0123456789") != 20 || cursor[20] != ':'))
+        app_err_field(&err, "cursor", "is not a cursor of this list (next_cursor of the page before)");
+    if (err.code != ERR_NONE) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    db_conn *db = http_db(rq);
+    if (!db)
+        return;
+    char ats[32], days[16], lim[24];
+    format_at(time(NULL), ats, sizeof ats);
+    snprintf(days, sizeof days, "%d", HYGIENE_STALE_DAYS);
+    snprintf(lim, sizeof lim, "%ld", limit + 1);
+    const char *p[] = {rq->auth.workspace_id, ats, days, owner, cursor, lim};
+    /* the summary first (ord 0, whatever the cursor), then the page */
+    PGresult *r = db_query(db,
+                           "WITH r AS MATERIALIZED (SELECT * FROM pipeline_self_review($1, $2, $3, $4))"
+                           " SELECT * FROM (SELECT 0 AS ord, NULL AS k, (SELECT summary::text FROM r LIMIT 1) AS doc"
+                           " UNION ALL (SELECT 1, k, item::text FROM r WHERE k IS NOT NULL"
+                           " AND ($5::text IS NULL OR k > $5) ORDER BY k LIMIT $6::int)) x ORDER BY ord, k",
+                           6, p, &err);
+    if (!r) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    json_t *deals = json_array(), *next = json_null();
+    int n = PQntuples(r) - 1;
+    for (int i = 1; i <= n && i <= limit; i++)
+        json_array_append_new(deals, json_loads(PQgetvalue(r, i, 2), 0, NULL));
+    if (n > limit)
+        next = json_string(PQgetvalue(r, (int)limit, 1));
+    json_t *doc = json_pack("{s:s, s:s?, s:i, s:o, s:o, s:o}", "as_of", ats, "owner", owner, "stale_after_days",
+                            HYGIENE_STALE_DAYS, "summary", json_loads(PQgetvalue(r, 0, 2), 0, NULL), "deals", deals,
+                            "next_cursor", next);
+    PQclear(r);
     http_reply_json(rq, 200, doc);
 }

@@ -198,6 +198,7 @@ int attainment_build(db_conn *db, const char *ws, int fsm, const period *P, cald
 /* h_hygiene.c: the seed's data hygiene rules (audit.h has the shared builder) */
 void h_hygiene(http_req *rq);
 void h_hygiene_rule(http_req *rq);
+void h_pipeline_self_review(http_req *rq);
 /* h_comp.c: comp plans (versioned, JSON or YAML), templates, statements */
 void h_comp_plans_create(http_req *rq);
 void h_comp_plans_list(http_req *rq);

@@ -167,6 +167,34 @@ CREATE OR REPLACE FUNCTION hygiene_unknown_references(ws uuid, at timestamptz, s
                                            'stage', why_stage, 'owner', why_owner, 'account', why_account)))
           FROM hygiene_deals(ws, at, stale_days) WHERE is_unknown_reference $$;
 
+-- The AE's daily self-review (seed 001 pipeline-review-cadence, daily: "Next
+-- steps on active deals, stale deal cleanup"): an owner's (who NULL: every
+-- owner's) open deals that are stale or lack a next step or another required
+-- field, by the deal rules' own verdicts (hygiene_deals), the longest
+-- untouched first. k: the page cursor, "<touched, microseconds since the
+-- epoch>:<deal id>", in the list's order; open_deals etc. count the whole
+-- list and the owner's open deals (the same on every row).
+CREATE OR REPLACE FUNCTION pipeline_self_review(ws uuid, at timestamptz, stale_days int, who text)
+    RETURNS TABLE (k text, item jsonb, summary jsonb)
+    LANGUAGE sql STABLE
+    AS $$
+    WITH o AS (SELECT *, (extract(epoch FROM touched) * 1000000)::bigint AS touched_us
+               FROM hygiene_deals(ws, at, stale_days) WHERE status = 'open' AND (who IS NULL OR owner = who)),
+         s AS (SELECT jsonb_build_object('open_deals', count(*),
+                                         'to_review', count(*) FILTER (WHERE is_stale OR is_missing_fields),
+                                         'stale', count(*) FILTER (WHERE is_stale),
+                                         'no_next_step', count(*) FILTER (WHERE 'next_step' = ANY (missing)),
+                                         'missing_fields', count(*) FILTER (WHERE is_missing_fields)) AS summary
+               FROM o)
+    SELECT lpad(o.touched_us::text, 20, '0') || ':' || o.k,
+           jsonb_build_object('deal_id', o.k, 'name', o.name, 'owner', o.owner, 'stage', o.stage,
+                              'amount', money_json(o.amount_cents), 'expected_close_date', o.expected_close_date,
+                              'last_touched_at', rfc3339(o.touched),
+                              'days_idle', floor(extract(epoch FROM at - o.touched) / 86400)::int,
+                              'stale', o.is_stale, 'missing', to_jsonb(o.missing)),
+           s.summary
+    FROM s LEFT JOIN o ON o.is_stale OR o.is_missing_fields $$;
+
 -- Leads not matched to an account (seed: "Lead-to-account matching, 95%+
 -- match rate"): a live lead is matched when its account names a live account
 -- of the workspace.

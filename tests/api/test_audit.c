@@ -252,6 +252,60 @@ START_TEST(deal_rules_on_a_crafted_pipeline)
     ck_assert_int_eq(json_integer_value(json_object_get(sum, "green")), 1); /* Acme alone: no duplicate */
     api_resp_free(r);
 
+    /* the AEs' daily self-review: bob's stale d4 (20 days) before d3
+     * (no close date, no next step, 3 days); d5 is complete and 13 days */
+    r = api_get("/v1/pipeline/self-review?owner=bob", ws.read);
+    ck_assert_status(r, 200);
+    const json_t *rs = json_object_get(r->json, "summary"), *rd = json_object_get(r->json, "deals");
+    ck_assert_int_eq(json_integer_value(json_object_get(rs, "open_deals")), 3);
+    ck_assert_int_eq(json_integer_value(json_object_get(rs, "to_review")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(rs, "stale")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(rs, "no_next_step")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(rs, "missing_fields")), 1);
+    ck_assert_int_eq(json_array_size(rd), 2);
+    ck_assert_str_eq(str(json_array_get(rd, 0), "deal_id"), "d4");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(rd, 0), "days_idle")), 20);
+    ck_assert(json_is_true(json_object_get(json_array_get(rd, 0), "stale")));
+    ck_assert_int_eq(json_array_size(json_object_get(json_array_get(rd, 0), "missing")), 0);
+    ck_assert_str_eq(str(json_array_get(rd, 1), "deal_id"), "d3");
+    ck_assert(json_is_false(json_object_get(json_array_get(rd, 1), "stale")));
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(json_array_get(rd, 1), "missing"), 0)),
+                     "close_date");
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(json_array_get(rd, 1), "missing"), 1)),
+                     "next_step");
+    ck_assert(json_is_null(json_object_get(r->json, "next_cursor")));
+    api_resp_free(r);
+    /* every owner's, two a page: d4, d3, then d2 (no amount, a blank next step) */
+    r = api_get("/v1/pipeline/self-review?limit=2", ws.read);
+    ck_assert_status(r, 200);
+    rs = json_object_get(r->json, "summary");
+    ck_assert_int_eq(json_integer_value(json_object_get(rs, "open_deals")), 5);
+    ck_assert_int_eq(json_integer_value(json_object_get(rs, "to_review")), 3);
+    ck_assert_int_eq(json_integer_value(json_object_get(rs, "no_next_step")), 2);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "deals")), 2);
+    char page2[200];
+    snprintf(page2, sizeof page2, "/v1/pipeline/self-review?limit=2&cursor=%s", str(r->json, "next_cursor"));
+    api_resp_free(r);
+    r = api_get(page2, ws.read);
+    ck_assert_status(r, 200);
+    rd = json_object_get(r->json, "deals");
+    ck_assert_int_eq(json_array_size(rd), 1);
+    ck_assert_str_eq(str(json_array_get(rd, 0), "deal_id"), "d2");
+    ck_assert(json_is_null(json_object_get(r->json, "next_cursor")));
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r->json, "summary"), "to_review")), 3);
+    api_resp_free(r);
+    r = api_get("/v1/pipeline/self-review?cursor=d2", ws.read);
+    ck_assert_int_eq(r->status, 422);
+    api_resp_free(r);
+    r = api_get("/v1/pipeline/self-review?owner=", ws.read);
+    ck_assert_int_eq(r->status, 422);
+    api_resp_free(r);
+    r = api_get("/v1/pipeline/self-review?owner=nobody", ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(r->json, "summary"), "open_deals")), 0);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "deals")), 0);
+    api_resp_free(r);
+
     /* fixing d4's owner and giving it activity today clears two rules' entries */
     char now[11];
     snprintf(body, sizeof body, "{\"owner\":\"ann\",\"account\":\"a1\",\"as_of\":\"%sT00:00:00Z\"}", api_day(0, now));
