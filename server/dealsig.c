@@ -58,15 +58,14 @@ static json_t *evidence(int flag, const revintel_input *in, const json_t *fin, c
     return json_string(b);
 }
 
+static int cmp_id(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
 int dealsig_load(db_conn *db, const char *ws, caldate_t at, const char *const *ids, size_t n, json_t **out,
                  app_err *err)
 {
     *out = json_object();
     if (n == 0)
         return 0;
-    json_t *want = json_object(); /* the deals asked for: the SQL answers every deal that may be open then */
-    for (size_t i = 0; i < n; i++)
-        json_object_set_new(want, ids[i], json_true());
     char ab[16];
     const char *p[] = {ws, caldate_format(at, ab, sizeof ab)};
     PGresult *r = db_query(db,
@@ -74,13 +73,30 @@ int dealsig_load(db_conn *db, const char *ws, caldate_t at, const char *const *i
                            " active_recent, active_prior, comparison_sessions FROM deal_signal_inputs($1, $2::date)",
                            2, p, err);
     if (!r) {
-        json_decref(want);
         json_decref(*out);
         *out = NULL;
         return -1;
     }
+    /* the deals asked for, sorted here (not by the database's collation):
+     * the SQL answers every deal that may be open then. A workspace without
+     * contacts, usage or sessions answers no row and pays nothing per deal
+     * (a forecast asks for 100,000). */
+    const char **want = NULL;
+    if (PQntuples(r) > 0) {
+        want = malloc(n * sizeof *want);
+        if (!want) {
+            PQclear(r);
+            json_decref(*out);
+            *out = NULL;
+            app_err_set(err, ERR_INTERNAL, "out of memory");
+            return -1;
+        }
+        memcpy(want, ids, n * sizeof *want);
+        qsort(want, n, sizeof *want, cmp_id);
+    }
     for (int i = 0; i < PQntuples(r); i++) {
-        if (!json_object_get(want, PQgetvalue(r, i, 0)))
+        const char *deal = PQgetvalue(r, i, 0);
+        if (!bsearch(&deal, want, n, sizeof *want, cmp_id))
             continue;
         json_t *fin = json_loads(PQgetvalue(r, i, 3), 0, NULL), *moves = json_loads(PQgetvalue(r, i, 4), 0, NULL),
                *sessions = json_loads(PQgetvalue(r, i, 7), 0, NULL);
@@ -113,7 +129,7 @@ int dealsig_load(db_conn *db, const char *ws, caldate_t at, const char *const *i
         json_decref(sessions);
     }
     PQclear(r);
-    json_decref(want);
+    free(want);
     return 0;
 }
 

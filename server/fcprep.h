@@ -40,7 +40,7 @@ typedef struct {
     long imputed_amounts;       /* rebuilt deals without a known amount then: the average won amount */
     money_t pipeline_in_period; /* open, not excluded, expected to close before the period end */
     /* owned results */
-    PGresult *live;
+    PGresult *live, *live_won; /* the live path's open and won deals */
     fcdata_pipeline asof;
     json_t *owner_index, *group_index;
 } fcprep_deals;

@@ -126,9 +126,9 @@ static json_t *at_risk_json(const fcprep_deals *pd, const forecast_result *res, 
     json_t *risky = json_array(), *by_sig = json_array();
     money_t sig_amount = 0;
     for (size_t i = 0; i < pd->n; i++) {
-        const json_t *e = json_object_get(sig, pd->ids[i]);
         if (res->deal_probability[i] <= 0)
             continue;
+        const json_t *e = json_object_size(sig) ? json_object_get(sig, pd->ids[i]) : NULL;
         if (!res->flags[i]) {
             if (!pd->deals[i].won && json_is_true(json_object_get(e, "risk"))) {
                 sig_amount += pd->deals[i].amount;
