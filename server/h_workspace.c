@@ -3,8 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "caldate.h"
 #include "handlers.h"
 #include "jsonv.h"
+#include "workweek.h"
+
+/* At most this many holidays: ten years of a long public-holiday calendar. */
+#define WORKSPACE_MAX_HOLIDAYS 1000
 
 static void reply_row_json(http_req *rq, int status, PGresult *r)
 {
@@ -30,12 +35,107 @@ void h_workspace_get(http_req *rq)
     reply_row_json(rq, 200, r);
 }
 
+/* working_hours in a PATCH: an object of weekday -> {"start": "HH:MM", "end":
+ * "HH:MM"} or null (a day off); days it does not name keep their window.
+ * Fills buf with a JSON object of ISO weekday number -> int4range text for
+ * the UPDATE to merge ({"1": "[540,1020)", "7": "empty"}). False with field
+ * errors on bad input. */
+static bool parse_working_hours(const json_t *wh, char *buf, size_t len, app_err *err)
+{
+    if (!json_is_object(wh)) {
+        app_err_field(err, "working_hours", "must be an object of weekday (monday ... sunday) -> {start, end} or null");
+        return false;
+    }
+    bool ok = true;
+    size_t used = 0;
+    used += (size_t)snprintf(buf + used, len - used, "{");
+    const char *day;
+    const json_t *v;
+    json_object_foreach((json_t *)wh, day, v)
+    {
+        char field[96];
+        int d = workweek_day_index(day);
+        snprintf(field, sizeof field, "working_hours.%.40s", day);
+        if (d < 0) {
+            app_err_field(err, field, "is not a weekday: monday, tuesday, ... sunday");
+            ok = false;
+            continue;
+        }
+        char range[32] = "empty";
+        if (!json_is_null(v)) {
+            static const char *const keys[] = {"start", "end", NULL};
+            app_err sub = {0};
+            const char *st = NULL, *en = NULL;
+            if (!json_is_object(v)) {
+                app_err_field(err, field, "must be {\"start\": \"HH:MM\", \"end\": \"HH:MM\"} or null (a day off)");
+                ok = false;
+                continue;
+            }
+            (void)jv_only_fields(v, keys, &sub);
+            (void)jv_string(v, "start", true, 5, &st, &sub);
+            (void)jv_string(v, "end", true, 5, &en, &sub);
+            int a = st ? workweek_parse_hhmm(st) : -1, b = en ? workweek_parse_hhmm(en) : -1;
+            if (st && (a < 0 || a == WORKWEEK_DAY_MINUTES))
+                app_err_field(&sub, "start", "must be a time HH:MM from 00:00 to 23:59");
+            if (en && b < 0)
+                app_err_field(&sub, "end", "must be a time HH:MM from 00:01 to 24:00");
+            if (sub.code == ERR_NONE && !workweek_window_ok(a, b))
+                app_err_field(&sub, "end", "must be after start (one window a day, within 00:00-24:00)");
+            if (sub.code != ERR_NONE) {
+                jv_merge_prefixed(err, &sub, field);
+                ok = false;
+                continue;
+            }
+            snprintf(range, sizeof range, "[%d,%d)", a, b);
+        }
+        used += (size_t)snprintf(buf + used, len - used, "%s\"%d\":\"%s\"", used > 1 ? "," : "", d + 1, range);
+    }
+    snprintf(buf + used, len - used, "}");
+    return ok;
+}
+
+/* holidays in a PATCH: an array of local dates "YYYY-MM-DD" (replacing the
+ * list), or null (none). Fills buf with a PostgreSQL date[] literal. */
+static bool parse_holidays(const json_t *h, char *buf, size_t len, app_err *err)
+{
+    size_t used = (size_t)snprintf(buf, len, "{");
+    if (json_is_null(h)) {
+        snprintf(buf + used, len - used, "}");
+        return true;
+    }
+    if (!json_is_array(h) || json_array_size(h) > WORKSPACE_MAX_HOLIDAYS) {
+        app_err_field(err, "holidays", "must be an array of at most %d dates YYYY-MM-DD, or null",
+                      WORKSPACE_MAX_HOLIDAYS);
+        return false;
+    }
+    bool ok = true;
+    size_t i;
+    const json_t *v;
+    json_array_foreach(h, i, v)
+    {
+        caldate_t d;
+        const char *s = json_string_value(v);
+        if (!s || strlen(s) != 10 || !caldate_parse(s, &d)) {
+            char field[32];
+            snprintf(field, sizeof field, "holidays[%zu]", i);
+            app_err_field(err, field, "must be a date YYYY-MM-DD");
+            ok = false;
+            continue;
+        }
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? "," : "", s);
+    }
+    snprintf(buf + used, len - used, "}");
+    return ok;
+}
+
 void h_workspace_patch(http_req *rq)
 {
     static const char *const allowed[] = {"name",
                                           "currency",
                                           "fiscal_year_start_month",
                                           "timezone",
+                                          "working_hours",
+                                          "holidays",
                                           "snapshot_schedule",
                                           "snapshot_hour",
                                           "snapshot_keep_daily_days",
@@ -60,6 +160,20 @@ void h_workspace_patch(http_req *rq)
     }
     (void)jv_int(rq->json, "fiscal_year_start_month", false, 1, 12, &fy, &fy_present, &err);
     (void)jv_string(rq->json, "timezone", false, 64, &tz, &err);
+    /* working hours: merged day by day; holidays: replaced */
+    const json_t *wh = json_object_get(rq->json, "working_hours"), *hol = json_object_get(rq->json, "holidays");
+    char whbuf[WORKWEEK_DAYS * 32 + 8];
+    char *holbuf = NULL;
+    if (wh)
+        (void)parse_working_hours(wh, whbuf, sizeof whbuf, &err);
+    if (hol) {
+        holbuf = malloc(WORKSPACE_MAX_HOLIDAYS * 11 + 8);
+        if (!holbuf) {
+            http_fail(rq, ERR_INTERNAL, "out of memory");
+            return;
+        }
+        (void)parse_holidays(hol, holbuf, WORKSPACE_MAX_HOLIDAYS * 11 + 8, &err);
+    }
     /* snapshot schedule: null turns it off, so presence matters, not just the value */
     const json_t *sched = json_object_get(rq->json, "snapshot_schedule");
     const char *sched_s = json_string_value(sched);
@@ -71,25 +185,26 @@ void h_workspace_patch(http_req *rq)
     (void)jv_int(rq->json, "snapshot_hour", false, 0, 23, &hour, &hour_p, &err);
     (void)jv_int(rq->json, "snapshot_keep_daily_days", false, 1, 36500, &keep_d, &keep_d_p, &err);
     (void)jv_int(rq->json, "snapshot_keep_weekly_days", false, 1, 36500, &keep_w, &keep_w_p, &err);
+    PGresult *r = NULL;
     db_conn *db = err.code == ERR_NONE ? http_db(rq) : NULL;
     if (err.code != ERR_NONE) {
         http_reply_error(rq, &err);
-        return;
+        goto done;
     }
     if (!db)
-        return;
+        goto done;
     if (tz) {
         char found[8];
         const char *tp[] = {tz};
         int f = db_query_value(db, "SELECT 1 FROM pg_timezone_names WHERE name = $1", 1, tp, found, sizeof found, &err);
         if (f < 0) {
             http_reply_error(rq, &err);
-            return;
+            goto done;
         }
         if (f == 0) {
             app_err_field(&err, "timezone", "must be an IANA time zone such as Europe/Berlin");
             http_reply_error(rq, &err);
-            return;
+            goto done;
         }
     }
     char fybuf[8], hb[8], kdb[16], kwb[16];
@@ -99,25 +214,33 @@ void h_workspace_patch(http_req *rq)
     snprintf(kwb, sizeof kwb, "%lld", keep_w);
     const char *params[] = {
         rq->auth.workspace_id, name,    currency,           fy_present ? fybuf : NULL, tz,
-        sched ? "t" : "f",     sched_s, hour_p ? hb : NULL, keep_d_p ? kdb : NULL,     keep_w_p ? kwb : NULL};
-    PGresult *r =
-        db_query(db,
+        sched ? "t" : "f",     sched_s, hour_p ? hb : NULL, keep_d_p ? kdb : NULL,     keep_w_p ? kwb : NULL,
+        wh ? whbuf : NULL,     holbuf};
+    r = db_query(db,
                  "UPDATE workspaces w SET name = COALESCE($2, name), currency = COALESCE($3, currency),"
                  " fiscal_year_start_month = COALESCE($4::smallint, fiscal_year_start_month),"
                  " timezone = COALESCE($5, timezone),"
                  " snapshot_schedule = CASE WHEN $6::boolean THEN $7 ELSE snapshot_schedule END,"
                  " snapshot_hour = COALESCE($8::smallint, snapshot_hour),"
                  " snapshot_keep_daily_days = COALESCE($9::int, snapshot_keep_daily_days),"
-                 " snapshot_keep_weekly_days = COALESCE($10::int, snapshot_keep_weekly_days), updated_at = now()"
+                 " snapshot_keep_weekly_days = COALESCE($10::int, snapshot_keep_weekly_days),"
+                 " work_hours = CASE WHEN $11::jsonb IS NULL THEN work_hours ELSE ARRAY("
+                 "   SELECT COALESCE(($11::jsonb ->> n.i::text)::int4range, n.h)"
+                 "   FROM unnest(work_hours) WITH ORDINALITY AS n(h, i) ORDER BY n.i) END,"
+                 " holidays = CASE WHEN $12::date[] IS NULL THEN holidays"
+                 "   ELSE ARRAY(SELECT DISTINCT d FROM unnest($12::date[]) AS d ORDER BY d) END,"
+                 " updated_at = now()"
                  " WHERE id = $1 RETURNING workspace_json(w)",
-                 10, params, &err);
+                 12, params, &err);
     if (!r) {
         if (err.code == ERR_CONFLICT)
             app_err_set(&err, ERR_CONFLICT, "Another workspace already has this name");
         http_reply_error(rq, &err);
-        return;
+        goto done;
     }
     reply_row_json(rq, 200, r);
+done:
+    free(holbuf);
 }
 
 void h_keys_create(http_req *rq)

@@ -5,12 +5,24 @@
 -- whenever this file changes (docs/migrations.md). Change a rule here, never in a
 -- migration. "history:" names the migrations that defined earlier versions.
 
+-- A workspace's work_hours (migration 0061) as the API writes them:
+-- {"monday": {"start": "09:00", "end": "17:00"}, ..., "sunday": null}.
+CREATE OR REPLACE FUNCTION working_hours_json(h int4range[]) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    AS $$ SELECT jsonb_object_agg(n.day, CASE WHEN isempty(h[n.i]) THEN 'null'::jsonb ELSE jsonb_build_object(
+              'start', to_char(make_interval(mins => lower(h[n.i])), 'HH24:MI'),
+              'end', CASE WHEN upper(h[n.i]) = 1440 THEN '24:00'
+                          ELSE to_char(make_interval(mins => upper(h[n.i])), 'HH24:MI') END) END)
+          FROM unnest(ARRAY['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'])
+               WITH ORDINALITY AS n(day, i) $$;
+
 -- history: 0001_foundation, 0005_snapshots
 CREATE OR REPLACE FUNCTION workspace_json(w workspaces) RETURNS jsonb
     LANGUAGE sql STABLE
     AS $$ SELECT jsonb_build_object(
         'id', w.id, 'name', w.name, 'currency', w.currency,
         'fiscal_year_start_month', w.fiscal_year_start_month, 'timezone', w.timezone,
+        'working_hours', working_hours_json(w.work_hours), 'holidays', to_jsonb(w.holidays),
         'snapshot_schedule', w.snapshot_schedule, 'snapshot_hour', w.snapshot_hour,
         'snapshot_keep_daily_days', w.snapshot_keep_daily_days,
         'snapshot_keep_weekly_days', w.snapshot_keep_weekly_days,

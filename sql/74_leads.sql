@@ -281,19 +281,27 @@ LANGUAGE sql STABLE AS $$
     ORDER BY d.external_id
 $$;
 
--- Business minutes between s and e: the parts of working days (Monday to
--- Friday, h_from:00 to h_to:00 in time zone tz) that lie between them.
-CREATE OR REPLACE FUNCTION business_minutes(s timestamptz, e timestamptz, tz text, h_from int DEFAULT 9,
-                                            h_to int DEFAULT 17) RETURNS numeric
+-- Business minutes between s and e: the parts of the working windows that lie
+-- between them. hours: the workspace's work_hours (migration 0061), one range
+-- of local wall-clock minutes [start, end) per ISO weekday (hours[1] = Monday),
+-- empty for a day off; holidays: local dates off. Each window is local time in
+-- zone tz, so a DST change moves it with the clock (a 09:00-17:00 day is 8
+-- hours either side of the change). Passed in rather than read here: the SLA
+-- clocks call this once per clock, the workspace is read once.
+-- history: 0061_working_hours dropped the (s, e, tz, h_from, h_to) form
+-- (Monday-Friday only).
+CREATE OR REPLACE FUNCTION business_minutes(s timestamptz, e timestamptz, tz text, hours int4range[],
+                                            holidays date[]) RETURNS numeric
     LANGUAGE sql STABLE
     AS $$
-    SELECT COALESCE(sum(extract(epoch FROM LEAST(e, (g.d + make_interval(hours => h_to)) AT TIME ZONE tz)
-                                        - GREATEST(s, (g.d + make_interval(hours => h_from)) AT TIME ZONE tz)) / 60), 0)
+    SELECT COALESCE(sum(extract(epoch FROM LEAST(e, (g.d + make_interval(mins => upper(w.h))) AT TIME ZONE tz)
+                                        - GREATEST(s, (g.d + make_interval(mins => lower(w.h))) AT TIME ZONE tz)) / 60), 0)
     FROM generate_series((s AT TIME ZONE tz)::date::timestamp, (e AT TIME ZONE tz)::date::timestamp,
                          interval '1 day') AS g(d)
-    WHERE e > s AND extract(isodow FROM g.d) < 6
-      AND LEAST(e, (g.d + make_interval(hours => h_to)) AT TIME ZONE tz)
-          > GREATEST(s, (g.d + make_interval(hours => h_from)) AT TIME ZONE tz)
+    CROSS JOIN LATERAL (SELECT hours[extract(isodow FROM g.d)::int] AS h) AS w
+    WHERE e > s AND NOT isempty(w.h) AND g.d::date <> ALL (holidays)
+      AND LEAST(e, (g.d + make_interval(mins => upper(w.h))) AT TIME ZONE tz)
+          > GREATEST(s, (g.d + make_interval(mins => lower(w.h))) AT TIME ZONE tz)
 $$;
 
 -- Every SLA clock started in [d_from, d_to) (issue 19; the targets are the
@@ -311,7 +319,7 @@ LANGUAGE sql STABLE AS $$
                COALESCE(s.x ->> 'sla', '') ILIKE '%business%' AS business, s.k
         FROM funnels f, jsonb_array_elements(f.document -> 'stages') WITH ORDINALITY AS s(x, k)
         WHERE f.workspace_id = ws AND f.is_default AND f.deleted_at IS NULL),
-    tz AS (SELECT w.timezone FROM workspaces w WHERE w.id = ws),
+    tz AS (SELECT w.timezone, w.work_hours, w.holidays FROM workspaces w WHERE w.id = ws),
     mql AS (
         SELECT h.lead_id, h.entered_at, l.owner, l.original_source
         FROM lead_stage_history h JOIN leads l ON l.workspace_id = h.workspace_id AND l.external_id = h.lead_id
@@ -350,9 +358,10 @@ LANGUAGE sql STABLE AS $$
         WHERE d.workspace_id = ws AND d.deleted_at IS NULL AND d.status = 'won'
           AND d.closed_at >= d_from::timestamptz AND d.closed_at < d_to::timestamptz)
     SELECT i.sla, i.subject, i.owner, i.source, i.started, i.done, st.target, st.business,
-           CASE WHEN st.business THEN business_minutes(i.started, COALESCE(i.done, now()), (SELECT timezone FROM tz))
+           CASE WHEN st.business THEN business_minutes(i.started, COALESCE(i.done, now()), tz.timezone, tz.work_hours,
+                                                       tz.holidays)
                 ELSE extract(epoch FROM COALESCE(i.done, now()) - i.started) / 60 END
-    FROM inst i JOIN st ON st.key = i.stage
+    FROM inst i JOIN st ON st.key = i.stage CROSS JOIN tz
     WHERE st.target > 0
     ORDER BY i.sla, i.started, i.subject
 $$;

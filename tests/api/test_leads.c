@@ -938,6 +938,165 @@ START_TEST(sla_accept_in_business_hours_across_a_weekend)
 }
 END_TEST
 
+/* The accepted clock of one lead in [from, to): its elapsed minutes. */
+static double accepted_minutes(const api_ws *ws, const char *from, const char *to, int *breached)
+{
+    char path[160];
+    snprintf(path, sizeof path, "/v1/sla/compliance?from=%s&to=%s", from, to);
+    api_resp *r = api_get(path, ws->read);
+    ck_assert_status(r, 200);
+    double got = -1;
+    size_t i;
+    json_t *g;
+    json_array_foreach(arr(r->json, "groups"), i, g) if (strcmp(str(g, "key"), "accepted") == 0)
+    {
+        ck_assert_int_eq(json_integer_value(json_object_get(g, "total")), 1);
+        *breached = (int)json_integer_value(json_object_get(g, "breached"));
+        got = json_number_value(json_object_get(g, "median_minutes"));
+    }
+    api_resp_free(r);
+    return got;
+}
+
+START_TEST(sla_under_the_workspace_working_hours)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    time_t nowt = time(NULL);
+    struct tm tm;
+    gmtime_r(&nowt, &tm);
+    int fri = -((tm.tm_wday - 5 + 7) % 7) - 14; /* a Friday two weeks ago or more */
+    char f08[32], f10[32], m11[32], body[256], from[11], to[11], sun[11];
+    ts(fri, "08:00:00", f08);
+    ts(fri, "10:00:00", f10);
+    ts(fri + 3, "11:00:00", m11);
+    snprintf(body, sizeof body, "{\"owner\":\"sam\",\"as_of\":\"%s\"}", f08);
+    api_resp_free(put("/v1/leads/wh-1", ws.write, body));
+    snprintf(body, sizeof body, "{\"lifecycle_stage\":\"mql\",\"as_of\":\"%s\"}", f10);
+    api_resp_free(put("/v1/leads/wh-1", ws.write, body));
+    snprintf(body, sizeof body, "{\"lifecycle_stage\":\"sal\",\"as_of\":\"%s\"}", m11);
+    api_resp_free(put("/v1/leads/wh-1", ws.write, body));
+    api_day(fri - 1, from);
+    api_day(fri + 5, to);
+    api_day(fri + 2, sun);
+    /* the default week, Monday-Friday 09:00-17:00: Fri 10-17 (420) + Mon 9-11 (120) */
+    api_resp *r = api_get("/v1/workspace", ws.read);
+    ck_assert_status(r, 200);
+    json_t *wh = json_object_get(r->json, "working_hours");
+    ck_assert_str_eq(str(json_object_get(wh, "monday"), "start"), "09:00");
+    ck_assert_str_eq(str(json_object_get(wh, "friday"), "end"), "17:00");
+    ck_assert(json_is_null(json_object_get(wh, "saturday")));
+    ck_assert(json_is_null(json_object_get(wh, "sunday")));
+    ck_assert_int_eq(json_array_size(arr(r->json, "holidays")), 0);
+    api_resp_free(r);
+    int breached = -1;
+    ck_assert(accepted_minutes(&ws, from, to, &breached) == 540);
+    ck_assert_int_eq(breached, 1);
+    /* a Sunday-Thursday week: Friday off, Sun 9-17 (480) + Mon 9-11 (120) */
+    r = api_send_json("PATCH", "/v1/workspace", ws.admin,
+                      "{\"working_hours\":{\"friday\":null,\"sunday\":{\"start\":\"09:00\",\"end\":\"17:00\"}}}");
+    ck_assert_status(r, 200);
+    wh = json_object_get(r->json, "working_hours");
+    ck_assert(json_is_null(json_object_get(wh, "friday")));
+    ck_assert_str_eq(str(json_object_get(wh, "sunday"), "end"), "17:00");
+    ck_assert_str_eq(str(json_object_get(wh, "thursday"), "start"), "09:00"); /* kept */
+    api_resp_free(r);
+    ck_assert(accepted_minutes(&ws, from, to, &breached) == 600);
+    ck_assert_int_eq(breached, 1);
+    /* that Sunday a holiday: Mon 9-11 only, within the 4 hours; a later PATCH keeps the hours */
+    snprintf(body, sizeof body, "{\"holidays\":[\"%s\",\"2020-12-25\",\"%s\"]}", sun, sun);
+    r = api_send_json("PATCH", "/v1/workspace", ws.admin, body);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_array_size(arr(r->json, "holidays")), 2); /* distinct, sorted */
+    ck_assert_str_eq(json_string_value(json_array_get(arr(r->json, "holidays"), 0)), "2020-12-25");
+    ck_assert_str_eq(json_string_value(json_array_get(arr(r->json, "holidays"), 1)), sun);
+    api_resp_free(r);
+    ck_assert(accepted_minutes(&ws, from, to, &breached) == 120);
+    ck_assert_int_eq(breached, 0);
+    r = api_send_json("PATCH", "/v1/workspace", ws.admin, "{\"name\":\"renamed\"}");
+    ck_assert_status(r, 200);
+    ck_assert(json_is_null(json_object_get(json_object_get(r->json, "working_hours"), "friday")));
+    ck_assert_int_eq(json_array_size(arr(r->json, "holidays")), 2);
+    api_resp_free(r);
+    /* a 24-hour day ends at 24:00: Sunday a working day again, Monday all day: 1440 + 660 */
+    r = api_send_json("PATCH", "/v1/workspace", ws.admin,
+                      "{\"holidays\":null,\"working_hours\":{\"monday\":{\"start\":\"00:00\",\"end\":\"24:00\"}}}");
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(json_object_get(json_object_get(r->json, "working_hours"), "monday"), "end"), "24:00");
+    ck_assert_int_eq(json_array_size(arr(r->json, "holidays")), 0);
+    api_resp_free(r);
+    ck_assert(accepted_minutes(&ws, from, to, &breached) == 480 + 660);
+    /* bad input: 422 naming each field, nothing changed */
+    r = api_send_json("PATCH", "/v1/workspace", ws.admin,
+                      "{\"working_hours\":{\"tuesday\":{\"start\":\"17:00\",\"end\":\"09:00\"},"
+                      "\"wednesday\":{\"start\":\"09:00\",\"end\":\"09:00\"},\"thursday\":{\"start\":\"9:00\","
+                      "\"end\":\"24:30\"},\"friday\":{\"start\":\"09:00\"},\"funday\":null,"
+                      "\"saturday\":{\"start\":\"09:00\",\"end\":\"12:00\",\"lunch\":1}},"
+                      "\"holidays\":[\"2026-02-30\",7]}");
+    ck_assert_status(r, 422);
+    static const char *const fields[] = {"working_hours.tuesday.end",
+                                         "working_hours.wednesday.end",
+                                         "working_hours.thursday.start",
+                                         "working_hours.thursday.end",
+                                         "working_hours.friday.end",
+                                         "working_hours.funday",
+                                         "working_hours.saturday.lunch",
+                                         "holidays[0]",
+                                         "holidays[1]"};
+    json_t *errs = arr(r->json, "errors");
+    ck_assert_int_eq(json_array_size(errs), sizeof fields / sizeof fields[0]);
+    for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) {
+        bool seen = false;
+        size_t j;
+        json_t *e;
+        json_array_foreach(errs, j, e) seen = seen || strcmp(str(e, "field"), fields[k]) == 0;
+        ck_assert_msg(seen, "no error for %s in %s", fields[k], r->body);
+    }
+    api_resp_free(r);
+    r = api_send_json("PATCH", "/v1/workspace", ws.admin, "{\"working_hours\":[\"09:00\"]}");
+    ck_assert_status(r, 422);
+    api_resp_free(r);
+    r = api_send_json("PATCH", "/v1/workspace", ws.write, "{\"working_hours\":{}}");
+    ck_assert_status(r, 403);
+    api_resp_free(r);
+    r = api_get("/v1/workspace", ws.read);
+    ck_assert_str_eq(str(json_object_get(json_object_get(r->json, "working_hours"), "tuesday"), "end"), "17:00");
+    api_resp_free(r);
+    /* another workspace keeps the default week */
+    api_ws other;
+    api_new_workspace(&other);
+    r = api_get("/v1/workspace", other.read);
+    ck_assert_str_eq(str(json_object_get(json_object_get(r->json, "working_hours"), "friday"), "start"), "09:00");
+    api_resp_free(r);
+}
+END_TEST
+
+/* business_minutes counts local wall-clock windows: across the spring DST
+ * change in Europe/Berlin (Sunday 2026-03-29, 02:00 -> 03:00) a 09:00-17:00
+ * Sunday is still 480 minutes, so Friday 16:00 CET -> Monday 10:00 CEST is
+ * 60 + 480 + 60 in a week that works Sunday too; 60 with Monday a holiday. */
+START_TEST(business_minutes_across_dst)
+{
+    PGconn *pg = PQconnectdb(api_db_url());
+    ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+    PGresult *res = PQexec(pg, "SELECT business_minutes('2026-03-27 16:00 Europe/Berlin', '2026-03-30 10:00 "
+                               "Europe/Berlin', 'Europe/Berlin', '{\"[540,1020)\",\"[540,1020)\",\"[540,1020)\","
+                               "\"[540,1020)\",\"[540,1020)\",empty,\"[540,1020)\"}', '{}')::float8,"
+                               " business_minutes('2026-03-27 16:00 Europe/Berlin', '2026-03-30 10:00 "
+                               "Europe/Berlin', 'Europe/Berlin', '{\"[540,1020)\",\"[540,1020)\",\"[540,1020)\","
+                               "\"[540,1020)\",\"[540,1020)\",empty,empty}', '{2026-03-30}')::float8,"
+                               " business_minutes('2026-03-30 10:00Z', '2026-03-27 10:00Z', 'UTC',"
+                               " '{\"[0,1440)\",\"[0,1440)\",\"[0,1440)\",\"[0,1440)\",\"[0,1440)\",\"[0,1440)\","
+                               "\"[0,1440)\"}', '{}')::float8");
+    ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "600");
+    ck_assert_str_eq(PQgetvalue(res, 0, 1), "60");
+    ck_assert_str_eq(PQgetvalue(res, 0, 2), "0"); /* end before start */
+    PQclear(res);
+    PQfinish(pg);
+}
+END_TEST
+
 START_TEST(funnel_volumes_from_leads)
 {
     api_ws ws;
@@ -1029,6 +1188,8 @@ Suite *leads_suite(void)
     tcase_add_test(tc, round_robin_fair_across_two_instances);
     tcase_add_test(tc, escalation_fires_exactly_once);
     tcase_add_test(tc, sla_accept_in_business_hours_across_a_weekend);
+    tcase_add_test(tc, sla_under_the_workspace_working_hours);
+    tcase_add_test(tc, business_minutes_across_dst);
     tcase_add_test(tc, funnel_volumes_from_leads);
     suite_add_tcase(s, tc);
     return s;

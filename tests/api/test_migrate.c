@@ -37,6 +37,7 @@ static const char *const changed_since_move[] = {
     "rep_json",              /* issue 20: fully_loaded_cost */
     "account_json",          /* issue 20: last_price_increase */
     "webhook_apply_ops_raw", /* issue 19: HubSpot contact events' ops go to lead_webhook_ops */
+    "workspace_json",        /* issue 19: working_hours, holidays (migration 0061) */
     NULL,
 };
 

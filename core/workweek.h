@@ -1,0 +1,29 @@
+/* workweek.h - a workspace's working hours (issue 19): one window of local
+ * wall-clock time per weekday, or none (a day off), as the accept/reject SLA's
+ * "business hours" count them (sql/74_leads.sql business_minutes).
+ *
+ * Pure: text in, minutes out. Minutes are counted from local midnight, 0 to
+ * 1440 ("24:00" ends a window at the next midnight).
+ */
+#ifndef REVOPS_WORKWEEK_H
+#define REVOPS_WORKWEEK_H
+
+#include <stdbool.h>
+
+#define WORKWEEK_DAYS 7
+#define WORKWEEK_DAY_MINUTES 1440
+
+/* ISO weekday order: [0] = monday ... [6] = sunday (PostgreSQL's isodow - 1). */
+extern const char *const workweek_day_names[WORKWEEK_DAYS];
+
+/* The ISO index (0 = monday) of a day name, -1 if it is none of them. */
+int workweek_day_index(const char *name);
+
+/* "HH:MM" (two digits each, 00:00 to 23:59, or 24:00) into minutes since
+ * midnight; -1 for anything else. */
+int workweek_parse_hhmm(const char *s);
+
+/* A window is valid when 0 <= start < end <= 1440. */
+bool workweek_window_ok(int start, int end);
+
+#endif
