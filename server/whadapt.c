@@ -788,6 +788,52 @@ static void pipedrive_event(build *b, const json_t *p, json_t *ev, json_t *ops)
 
 /* ---- Standard Webhooks ---------------------------------------------------- */
 
+/* lead.created / lead.updated / lead.deleted / lead.converted: data holds the
+ * lead's fields as PUT /v1/leads/{id} takes them (checked by lead_check, as
+ * PUT checks them), the ops those of HubSpot contacts, applied under the same
+ * event-time rules (sql/74_leads.sql lead_webhook_ops). lifecycle_stage goes
+ * through the endpoint's stage_map when it has an entry. lead.converted links
+ * data.deal to the lead (lead_link) after applying any other field it
+ * carries. Other lead.* types change nothing. */
+static void standard_lead(build *b, const char *type, const json_t *data, const char *id, const char *at, json_t *ops)
+{
+    if (strcmp(type, "lead.deleted") == 0) {
+        json_array_append_new(ops, lead_delete_op(b, id, at));
+        return;
+    }
+    bool converted = strcmp(type, "lead.converted") == 0;
+    if (!converted && strcmp(type, "lead.created") != 0 && strcmp(type, "lead.updated") != 0) {
+        snprintf(b->note, sizeof b->note,
+                 "ignored: %.100s is not lead.created, lead.updated, lead.deleted or lead.converted", type);
+        return;
+    }
+    char deal[201] = "";
+    if (converted && !id_of(json_object_get(data, "deal"), deal, sizeof deal)) {
+        fail(b, "lead.converted needs data.deal, the deal the lead became%s%s", "", "");
+        return;
+    }
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)data, k, v)
+    {
+        if (strcmp(k, "external_id") == 0 || strcmp(k, "id") == 0 || (converted && strcmp(k, "deal") == 0))
+            continue;
+        const char *mapped = strcmp(k, "lifecycle_stage") == 0 && json_is_string(v)
+                                 ? json_string_value(json_object_get(b->ep->stage_map, json_string_value(v)))
+                                 : NULL;
+        json_object_set_new(b->fields, k, mapped ? json_string(mapped) : json_deep_copy(v));
+    }
+    /* lead.converted with nothing but the deal is a link alone */
+    if (!converted || json_object_size(b->fields) > 0) {
+        json_t *op = lead_op(b, id, at);
+        if (!op)
+            return;
+        json_array_append_new(ops, op);
+    }
+    if (converted)
+        json_array_append_new(ops, lead_link_op(b, id, deal, NULL, at));
+}
+
 static void standard_event(build *b, const json_t *p, const char *header_id, json_t *ev, json_t *ops)
 {
     const char *type = json_string_value(json_object_get(p, "type"));
@@ -796,9 +842,9 @@ static void standard_event(build *b, const json_t *p, const char *header_id, jso
     snprintf(key, sizeof key, "standard:%.250s", header_id ? header_id : "");
     json_object_set_new(ev, "dedupe_key", json_string(key));
     json_object_set_new(ev, "type", json_string(type ? type : ""));
-    /* the deal's id: data.id (the canonical deal's own field, as GET
-     * /v1/deals/{id} shows it) or data.external_id (the CRM's name for it);
-     * both given must agree */
+    /* the deal's (or lead's) id: data.id (the canonical object's own field,
+     * as GET /v1/deals/{id} shows it) or data.external_id (the CRM's name for
+     * it); both given must agree */
     char alt[201] = "";
     bool has_ext = id_of(json_object_get(data, "external_id"), id, sizeof id);
     bool has_canon = id_of(json_object_get(data, "id"), alt, sizeof alt);
@@ -814,12 +860,20 @@ static void standard_event(build *b, const json_t *p, const char *header_id, jso
         fail(b, "a Standard Webhooks event needs type, timestamp and data.id (or data.external_id)%s%s", "", "");
         return;
     }
+    bool lead = strncmp(type, "lead.", 5) == 0;
     if (has_ext && has_canon && strcmp(id, alt) != 0) {
-        fail(b, "data.id '%s' and data.external_id '%s' name different deals", alt, id);
+        fail(b,
+             lead ? "data.id '%s' and data.external_id '%s' name different leads"
+                  : "data.id '%s' and data.external_id '%s' name different deals",
+             alt, id);
+        return;
+    }
+    if (lead) {
+        standard_lead(b, type, data, id, at, ops);
         return;
     }
     if (strncmp(type, "deal.", 5) != 0) {
-        snprintf(b->note, sizeof b->note, "ignored: %.100s is not a deal event", type);
+        snprintf(b->note, sizeof b->note, "ignored: %.100s is neither a deal nor a lead event", type);
         return;
     }
     if (strcmp(type, "deal.deleted") == 0) {

@@ -1,6 +1,7 @@
 /* test_leads2.c - the top of the funnel, second part (issue 19): HubSpot
  * contact.* webhook events as leads (event-time merge, exactly once, routed
- * when they become MQL), signed here with HubSpot's v3 algorithm. */
+ * when they become MQL), signed here with HubSpot's v3 algorithm, and
+ * Standard Webhooks lead.* events the same way, signed as that scheme signs. */
 #include <libpq-fe.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -915,6 +916,179 @@ START_TEST(dashboard_cac_by_channel)
 }
 END_TEST
 
+/* Standard Webhooks (standardwebhooks.com, "Signature scheme"): "v1," +
+ * base64 of HMAC-SHA256(base64-decoded whsec_ secret, id.timestamp.body). */
+static api_resp *standard_deliver(const char *ep, const char *secret, const char *msg_id, const char *body)
+{
+    unsigned char key[128], md[32];
+    const char *k = secret + 6;
+    size_t kl = strlen(k);
+    int klen = EVP_DecodeBlock(key, (const unsigned char *)k, (int)kl);
+    klen -= (k[kl - 1] == '=') + (k[kl - 2] == '=');
+    long long ts = (long long)time(NULL);
+    char tsb[24], sig[64], path[96], h1[128], h2[64], h3[128];
+    snprintf(tsb, sizeof tsb, "%lld", ts);
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac);
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+                           OSSL_PARAM_construct_end()};
+    ck_assert_int_eq(EVP_MAC_init(ctx, key, (size_t)klen, params), 1);
+    const char *parts[] = {msg_id, ".", tsb, ".", body};
+    for (size_t i = 0; i < 5; i++)
+        ck_assert_int_eq(EVP_MAC_update(ctx, (const unsigned char *)parts[i], strlen(parts[i])), 1);
+    size_t n = 0;
+    ck_assert_int_eq(EVP_MAC_final(ctx, md, &n, sizeof md), 1);
+    EVP_MAC_CTX_free(ctx);
+    EVP_MAC_free(mac);
+    ck_assert_int_eq(EVP_EncodeBlock((unsigned char *)sig, md, (int)n), 44);
+    snprintf(path, sizeof path, "/v1/hooks/%s", ep);
+    snprintf(h1, sizeof h1, "webhook-id: %s", msg_id);
+    snprintf(h2, sizeof h2, "webhook-timestamp: %s", tsb);
+    snprintf(h3, sizeof h3, "webhook-signature: v1,%s", sig);
+    const char *hdr[] = {h1, h2, h3, NULL};
+    return api_req("POST", path, NULL, "application/json", body, strlen(body), hdr);
+}
+
+/* One signed lead event at now - ago_s seconds; the delivery's only event. */
+static json_t *lead_event(const char *ep, const char *secret, const char *msg_id, const char *type, int ago_s,
+                          const char *data)
+{
+    char at[32], body[1024];
+    time_t t = time(NULL) - ago_s;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(body, sizeof body, "{\"type\":\"%s\",\"timestamp\":\"%s\",\"data\":%s}", type, at, data);
+    api_resp *r = standard_deliver(ep, secret, msg_id, body);
+    ck_assert_msg(r->status == 200, "%s: %ld %s", msg_id, r->status, r->body);
+    json_t *ev = json_incref(json_array_get(json_object_get(r->json, "events"), 0));
+    api_resp_free(r);
+    return ev;
+}
+
+static void expect_event(json_t *ev, const char *status, const char *detail_has)
+{
+    ck_assert_msg(strcmp(str(ev, "status"), status) == 0, "%s, not %s: %s", str(ev, "status"), status,
+                  str(ev, "detail") ? str(ev, "detail") : "");
+    if (detail_has)
+        ck_assert_msg(str(ev, "detail") && strstr(str(ev, "detail"), detail_has), "no '%s' in %s", detail_has,
+                      str(ev, "detail") ? str(ev, "detail") : "(null)");
+    json_decref(ev);
+}
+
+START_TEST(standard_webhooks_lead_events)
+{
+    api_ws ws, other;
+    api_new_workspace(&ws);
+    api_new_workspace(&other);
+    api_resp *r = api_send_json("POST", "/v1/webhook-endpoints", ws.admin,
+                                "{\"source\":\"standard\",\"apply_mode\":\"sync\",\"stage_map\":{\"hot\":\"mql\"}}");
+    ck_assert_status(r, 201);
+    char ep[64], secret[128];
+    snprintf(ep, sizeof ep, "%s", str(r->json, "id"));
+    snprintf(secret, sizeof secret, "%s", str(r->json, "secret"));
+    api_resp_free(r);
+
+    /* created ten minutes ago with the fields PUT /v1/leads takes */
+    expect_event(lead_event(ep, secret, "msg_l1", "lead.created", 600,
+                            "{\"id\":\"sw-1\",\"email\":\"bo@initech.example\",\"company\":\"Initech\","
+                            "\"company_size\":250,\"original_source\":\"webinar\",\"owner\":\"sam\","
+                            "\"custom\":{\"plan\":\"trial\"}}"),
+                 "applied", NULL);
+    json_t *l = get_lead(&ws, "sw-1", 200);
+    ck_assert_str_eq(str(l, "email"), "bo@initech.example");
+    ck_assert_int_eq(num(l, "company_size"), 250);
+    ck_assert_str_eq(str(l, "lifecycle_stage"), "known");
+    ck_assert_str_eq(str(json_array_get(json_object_get(l, "stage_history"), 0), "origin"), "standard");
+    json_decref(l);
+    json_decref(get_lead(&other, "sw-1", 404)); /* another workspace sees nothing */
+
+    /* updated (external_id names it too), the stage through the endpoint's stage_map */
+    expect_event(lead_event(ep, secret, "msg_l2", "lead.updated", 500,
+                            "{\"external_id\":\"sw-1\",\"title\":\"CTO\",\"company\":\"Initech Corp\","
+                            "\"lifecycle_stage\":\"hot\"}"),
+                 "applied", NULL);
+    /* an older change arriving late: recorded, not applied */
+    expect_event(lead_event(ep, secret, "msg_l3", "lead.updated", 550,
+                            "{\"id\":\"sw-1\",\"external_id\":\"sw-1\",\"company\":\"Initech Old\"}"),
+                 "stale", NULL);
+    l = get_lead(&ws, "sw-1", 200);
+    ck_assert_str_eq(str(l, "title"), "CTO");
+    ck_assert_str_eq(str(l, "company"), "Initech Corp");
+    ck_assert_str_eq(str(l, "lifecycle_stage"), "mql");
+    ck_assert_str_eq(str(json_object_get(l, "custom"), "plan"), "trial");
+    json_decref(l);
+
+    /* bad fields: rejected with the reason, nothing changed */
+    expect_event(lead_event(ep, secret, "msg_l4", "lead.updated", 450, "{\"id\":\"sw-1\",\"email\":\"nope\"}"),
+                 "rejected", "email");
+    expect_event(lead_event(ep, secret, "msg_l5", "lead.updated", 450, "{\"id\":\"sw-1\",\"favourite\":\"tea\"}"),
+                 "rejected", "favourite");
+    expect_event(
+        lead_event(ep, secret, "msg_l6", "lead.updated", 450, "{\"id\":\"sw-1\",\"lifecycle_stage\":\"galaxybrain\"}"),
+        "rejected", "galaxybrain");
+    expect_event(lead_event(ep, secret, "msg_l7", "lead.converted", 450, "{\"id\":\"sw-1\"}"), "rejected", "data.deal");
+    expect_event(lead_event(ep, secret, "msg_l8", "lead.updated", 450,
+                            "{\"id\":\"sw-1\",\"external_id\":\"sw-2\",\"title\":\"x\"}"),
+                 "rejected", "different leads");
+    /* an unknown lead.* type is kept with why nothing changed */
+    expect_event(lead_event(ep, secret, "msg_l9", "lead.merged", 450, "{\"id\":\"sw-1\"}"), "applied", "lead.merged");
+    l = get_lead(&ws, "sw-1", 200);
+    ck_assert_str_eq(str(l, "email"), "bo@initech.example");
+    ck_assert_str_eq(str(l, "title"), "CTO");
+    json_decref(l);
+
+    /* converted: the deal linked, the other fields applied */
+    expect_event(lead_event(ep, secret, "msg_l10", "lead.converted", 400,
+                            "{\"id\":\"sw-1\",\"deal\":\"D-42\",\"lifecycle_stage\":\"sql\"}"),
+                 "applied", NULL);
+    l = get_lead(&ws, "sw-1", 200);
+    ck_assert_str_eq(str(l, "lifecycle_stage"), "sql");
+    ck_assert_int_eq(json_array_size(json_object_get(l, "deals")), 1);
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(l, "deals"), 0)), "D-42");
+    json_decref(l);
+
+    /* deleted; a change from before the deletion arriving later does not bring it back */
+    expect_event(lead_event(ep, secret, "msg_l11", "lead.deleted", 300, "{\"id\":\"sw-1\"}"), "applied", NULL);
+    json_decref(get_lead(&ws, "sw-1", 404));
+    expect_event(lead_event(ep, secret, "msg_l12", "lead.updated", 350, "{\"id\":\"sw-1\",\"title\":\"CEO\"}"), "stale",
+                 NULL);
+    expect_event(lead_event(ep, secret, "msg_l13", "lead.converted", 350, "{\"id\":\"sw-1\",\"deal\":\"D-43\"}"),
+                 "stale", NULL);
+    json_decref(get_lead(&ws, "sw-1", 404));
+    /* redelivered: a duplicate, applied once */
+    char at[32], body[256];
+    time_t t = time(NULL) - 300;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(body, sizeof body, "{\"type\":\"lead.deleted\",\"timestamp\":\"%s\",\"data\":{\"id\":\"sw-1\"}}", at);
+    r = standard_deliver(ep, secret, "msg_l11", body);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(num(json_object_get(r->json, "counts"), "duplicate"), 1);
+    api_resp_free(r);
+    /* created again later: back, with what it had (the late title not applied) */
+    expect_event(lead_event(ep, secret, "msg_l14", "lead.created", 200, "{\"id\":\"sw-1\"}"), "applied", NULL);
+    l = get_lead(&ws, "sw-1", 200);
+    ck_assert_str_eq(str(l, "title"), "CTO");
+    ck_assert_int_eq(json_array_size(json_object_get(l, "deals")), 1);
+    json_decref(l);
+    /* a deal event and a lead event with the same id are two objects */
+    expect_event(lead_event(ep, secret, "msg_l15", "deal.updated", 100,
+                            "{\"id\":\"sw-1\",\"name\":\"Initech deal\",\"stage\":\"discovery\"}"),
+                 "applied", NULL);
+    l = get_lead(&ws, "sw-1", 200);
+    ck_assert_str_eq(str(l, "company"), "Initech Corp");
+    json_decref(l);
+    r = api_get("/v1/deals/sw-1", ws.read);
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    /* another type still ignored */
+    expect_event(lead_event(ep, secret, "msg_l16", "invoice.paid", 100, "{\"id\":\"inv-1\"}"), "applied",
+                 "neither a deal nor a lead event");
+}
+END_TEST
+
 Suite *leads2_suite(void)
 {
     Suite *s = suite_create("leads2");
@@ -922,6 +1096,7 @@ Suite *leads2_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, hubspot_contacts_become_leads);
     tcase_add_test(tc, hubspot_contact_mql_routed_once_async);
+    tcase_add_test(tc, standard_webhooks_lead_events);
     suite_add_tcase(s, tc);
     TCase *ti = tcase_create("imports");
     tcase_set_timeout(ti, 120);

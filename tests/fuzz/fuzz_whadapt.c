@@ -1,7 +1,7 @@
 /* fuzz_whadapt.c - the webhook adapters (whadapt.c): a verified body split
  * into provider events and each event turned into canonical deal changes,
  * for HubSpot (arrays of up to 100; deal and contact events), Pipedrive v1/v2
- * and Standard Webhooks.
+ * and Standard Webhooks (deal.* and lead.* events).
  * The first byte picks the source and whether a stage map and a field map
  * are configured; the rest is the body. Properties: an event always has a
  * dedupe key; every op is an apply (id, patch of known deal columns with
@@ -47,7 +47,7 @@ static const json_t *check_patch(const json_t *op, const crm_object *o, const ch
     return patch;
 }
 
-/* A contact event's lead op. */
+/* A contact's (HubSpot) or lead event's (Standard Webhooks) lead op. */
 static void check_lead_op(const char *kind, const json_t *op)
 {
     if (strcmp(kind, "lead_delete") == 0)
