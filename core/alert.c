@@ -3,30 +3,37 @@
 
 #include <string.h>
 
+#include "metrics.h"
+
 /* The signals are what the engine already computes (docs/alerts.md): the
  * hygiene rule's stale opportunity (seed 001: "no activity 14d+: flag +
  * auto-alert"), the push count kept on every close-date move past its
  * quarter, the amount field's change history, routing's 30-minute
  * escalation, the renewal reminders at 90/60/30 days (health), the
- * lead SLAs' breaches (the compliance route's) and the inbound webhook
- * backlog's age (what /readyz and /metrics report). */
+ * lead SLAs' breaches (the compliance route's), the inbound webhook
+ * backlog's age (what /readyz and /metrics report) and the dashboard's
+ * pipeline coverage against the seed's 3x minimum. */
 static const alert_kind kinds[] = {
     {"stale_deal", "deal", ALERT_F_OWNER | ALERT_F_SEGMENT | ALERT_F_TERRITORY | ALERT_F_AMOUNT, "days", 1, 365, 14,
-     true, "an open deal untouched for params.days days (default 14, the seed's hygiene rule)"},
+     true, "an open deal untouched for params.days days (default 14, the seed's hygiene rule)", false},
     {"deal_pushed", "deal", ALERT_F_OWNER | ALERT_F_SEGMENT | ALERT_F_TERRITORY | ALERT_F_AMOUNT, "min_pushes", 1, 100,
-     1, true, "an open deal's close date moved past its fiscal quarter (each push, from params.min_pushes on)"},
+     1, true, "an open deal's close date moved past its fiscal quarter (each push, from params.min_pushes on)", false},
     {"deal_moved_back", "stage move", ALERT_F_OWNER | ALERT_F_SEGMENT | ALERT_F_TERRITORY | ALERT_F_AMOUNT, NULL, 0, 0,
-     0, false, "an open deal moved to an earlier stage of the default funnel than the one it was in"},
+     0, false, "an open deal moved to an earlier stage of the default funnel than the one it was in", false},
     {"amount_change", "deal", ALERT_F_OWNER | ALERT_F_SEGMENT | ALERT_F_TERRITORY | ALERT_F_AMOUNT, "change", 0.01, 10,
-     0.2, false, "a deal's amount changed by at least params.change of its old value (default 0.2, 20%)"},
+     0.2, false, "a deal's amount changed by at least params.change of its old value (default 0.2, 20%)", false},
     {"routing_escalation", "lead assignment", ALERT_F_OWNER, NULL, 0, 0, 0, false,
-     "a routed lead escalated after no action within its escalation time (routing's 30 minutes)"},
+     "a routed lead escalated after no action within its escalation time (routing's 30 minutes)", false},
     {"renewal_due", "account", ALERT_F_OWNER | ALERT_F_SEGMENT | ALERT_F_TERRITORY | ALERT_F_AMOUNT, "days_before", 1,
-     365, 0, true, "an account's next renewal within each of params.days_before (default 90, 60, 30 days)"},
+     365, 0, true, "an account's next renewal within each of params.days_before (default 90, 60, 30 days)", false},
     {"sla_breach", "SLA clock", ALERT_F_OWNER, NULL, 0, 0, 0, false,
-     "an SLA clock (routed, accepted, first meeting, CS kickoff) past its target, as /v1/sla/compliance counts it"},
+     "an SLA clock (routed, accepted, first meeting, CS kickoff) past its target, as /v1/sla/compliance counts it",
+     false},
     {"webhook_lag", "workspace", 0, "seconds", 1, 86400, 60, true,
-     "the oldest pending inbound webhook event older than params.seconds (default 60, --webhook-max-lag's)"},
+     "the oldest pending inbound webhook event older than params.seconds (default 60, --webhook-max-lag's)", false},
+    {"coverage_below", "workspace or owner", ALERT_F_OWNER, "min", 0.01, 100, METRICS_COVERAGE_MIN, false,
+     "the current quarter's pipeline coverage (the dashboard's) below params.min (default 3, the seed's minimum)",
+     true},
 };
 
 const alert_kind *alert_kind_find(const char *name)

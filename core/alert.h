@@ -23,6 +23,9 @@ typedef struct {
     double param_min, param_max, param_default;
     bool param_integer;
     const char *summary; /* what it watches, for the docs and errors */
+    /* takes params.per: "workspace" (the default, one subject) or "owner"
+     * (one subject per owner; only then filter.owner applies) */
+    bool per_owner;
 } alert_kind;
 
 /* The kind named name, or NULL. */

@@ -220,9 +220,14 @@ void metrics_pipeline_compute(const metrics_open_deal *deals, size_t n, money_t 
         out->age_adjusted += money_mul_rate(deals[i].amount, metrics_age_factor(deals[i].expected_close, as_of));
     }
     /* seed phase 4: total 3x minimum (3.5-4x healthy), weighted 1.5x minimum */
-    out->coverage = coverage(out->total, remaining_quota, 3.0, 2.0);
+    out->coverage = coverage(out->total, remaining_quota, METRICS_COVERAGE_MIN, 2.0);
     out->weighted_coverage = coverage(out->weighted, remaining_quota, 1.5, 1.0);
     out->age_adjusted_coverage = coverage(out->age_adjusted, remaining_quota, 3.0, 2.0);
+}
+
+metric_value metrics_coverage(money_t pipeline_in_period, money_t remaining_quota)
+{
+    return coverage(pipeline_in_period, remaining_quota, METRICS_COVERAGE_MIN, 2.0);
 }
 
 bool metrics_required_pipeline(money_t quota, double win_rate, money_t *out)

@@ -103,6 +103,14 @@ typedef struct {
 double metrics_age_factor(caldate_t expected_close, caldate_t as_of);
 void metrics_pipeline_compute(const metrics_open_deal *deals, size_t n, money_t remaining_quota, caldate_t as_of,
                               metrics_pipeline *out);
+/* The seed's coverage minimum (phase 4: "pipeline coverage 3x minimum"): the
+ * dashboard's green line and the default of the coverage_below alert. */
+#define METRICS_COVERAGE_MIN 3.0
+/* Pipeline coverage = pipeline closing in the period / remaining quota (quota
+ * - won in the period): >= 3x healthy (green), >= 2x thin (yellow), else
+ * insufficient (red); not defined when nothing remains to cover. The one
+ * definition the dashboard and the alerts use. */
+metric_value metrics_coverage(money_t pipeline_in_period, money_t remaining_quota);
 /* Required pipeline = quota / win rate (seed: $1M at 25% -> $4M, 4x). false when win rate <= 0. */
 bool metrics_required_pipeline(money_t quota, double win_rate, money_t *out);
 /* Sales velocity per day = opportunities x win rate x average deal size / cycle days

@@ -281,12 +281,23 @@ int fcprep_load(db_conn *db, const char *ws, const funnel_def *def, const fcprep
     if ((o->rebuild ? load_rebuilt : load_live)(db, ws, def, o, out, err) != 0)
         return -1;
     out->nowners = (int)json_object_size(out->owner_index);
-    for (size_t k = 0; k < out->n; k++) {
-        const forecast_deal *d = &out->deals[k];
-        if (!d->won && !d->excluded && d->expected_close < o->period_end)
-            out->pipeline_in_period += d->amount;
-    }
+    money_t won;
+    fcprep_period_sums(out, o, -1, &out->pipeline_in_period, &won);
     return 0;
+}
+
+void fcprep_period_sums(const fcprep_deals *p, const fcprep_opts *o, int owner, money_t *pipeline, money_t *won)
+{
+    *pipeline = *won = 0;
+    for (size_t k = 0; k < p->n; k++) {
+        const forecast_deal *d = &p->deals[k];
+        if (owner >= 0 && d->owner != owner)
+            continue;
+        if (d->won)
+            *won += d->amount;
+        else if (!d->excluded && d->expected_close < o->period_end)
+            *pipeline += d->amount;
+    }
 }
 
 int fcprep_group(fcprep_deals *p, const char *key)

@@ -51,6 +51,12 @@ int fcprep_load(db_conn *db, const char *ws, const funnel_def *def, const fcprep
                 app_err *err) __attribute__((warn_unused_result));
 void fcprep_free(fcprep_deals *p);
 
+/* What a period's coverage divides, for one owner (an owner_index value) or
+ * all deals (owner -1): *pipeline the open deals not excluded expected to
+ * close before the period end (pipeline_in_period for all), *won the deals
+ * won in the period. The dashboard's and the coverage_below alert's sums. */
+void fcprep_period_sums(const fcprep_deals *p, const fcprep_opts *o, int owner, money_t *pipeline, money_t *won);
+
 /* Index of group key (added when new): for callers that add groups of
  * their own, e.g. managers for the manager roll-up. -1 on allocation failure. */
 int fcprep_group(fcprep_deals *p, const char *key);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "alert.h"
+#include "alertfig.h"
 #include "alertsend.h"
 #include "crm.h"
 #include "handlers.h"
@@ -21,8 +22,8 @@
 #define MAX_DESTINATIONS 10
 /* The kinds of core/alert.c, for the 422 that names them. */
 #define KIND_LIST                                                                                                      \
-    "must be stale_deal, deal_pushed, deal_moved_back, amount_change, routing_escalation, renewal_due, sla_breach "    \
-    "or webhook_lag"
+    "must be stale_deal, deal_pushed, deal_moved_back, amount_change, routing_escalation, renewal_due, sla_breach, "   \
+    "webhook_lag or coverage_below"
 #define MAX_FILTER_VALUES 100
 #define MAX_DAYS_BEFORE 5
 /* How long a rotated-out secret still signs (Standard Webhooks rotation:
@@ -59,9 +60,19 @@ static json_t *decode_params(const alert_kind *k, const json_t *in, app_err *e)
     json_t *v;
     json_object_foreach((json_t *)in, key, v)
     {
+        if (k->per_owner && strcmp(key, "per") == 0)
+            continue;
         if (!k->param || strcmp(key, k->param) != 0)
-            app_err_field(e, "params", "%s takes %s%s, not '%.64s'", k->name, k->param ? "only " : "no parameters",
-                          k->param ? k->param : "", key);
+            app_err_field(e, "params", "%s takes %s%s%s, not '%.64s'", k->name, k->param ? "only " : "no parameters",
+                          k->param ? k->param : "", k->per_owner ? " and per" : "", key);
+    }
+    if (k->per_owner) {
+        const json_t *per = in ? json_object_get(in, "per") : NULL;
+        const char *ps = per ? json_string_value(per) : "workspace";
+        if (!ps || (strcmp(ps, "workspace") != 0 && strcmp(ps, "owner") != 0))
+            app_err_field(e, "params.per", "must be workspace or owner");
+        else
+            json_object_set_new(out, "per", json_string(ps));
     }
     if (!k->param)
         return out;
@@ -275,6 +286,10 @@ static int decode_rule(const json_t *body, bool is_put, bool allow_private, rule
     if (k) {
         json_t *p = decode_params(k, json_object_get(body, "params"), e);
         json_t *f = decode_filter(k, json_object_get(body, "filter"), e);
+        const char *per = json_string_value(json_object_get(p, "per"));
+        if (per && strcmp(per, "owner") != 0 && json_object_get(f, "owner"))
+            app_err_field(e, "filter.owner", "%s per %s has no owner: filter on owner with params.per owner", k->name,
+                          per);
         r->params = json_dumps(p, JSON_COMPACT | JSON_REAL_PRECISION(15));
         r->filter = json_dumps(f, JSON_COMPACT | JSON_REAL_PRECISION(15));
         json_decref(p);
@@ -586,15 +601,16 @@ void h_alert_rules_delete(http_req *rq)
 int alerts_evaluate_workspace(db_conn *db, const char *ws, long long counts[3], app_err *err)
 {
     const char *p[] = {ws};
-    char kinds[48];
+    char kinds[64];
     /* most writes are in workspaces without rules: nothing to evaluate */
     if (db_query_value(db,
-                       "SELECT count(*) || ' ' || count(*) FILTER (WHERE kind = 'deal_moved_back') FROM alert_rules"
+                       "SELECT count(*) || ' ' || count(*) FILTER (WHERE kind = 'deal_moved_back') || ' '"
+                       " || count(*) FILTER (WHERE kind = 'coverage_below') FROM alert_rules"
                        " WHERE workspace_id = $1 AND enabled AND deleted_at IS NULL",
                        1, p, kinds, sizeof kinds, err) < 0)
         return -1;
-    long long nrules = 0, nback = 0;
-    if (sscanf(kinds, "%lld %lld", &nrules, &nback) != 2 || nrules == 0) {
+    long long nrules = 0, nback = 0, ncov = 0;
+    if (sscanf(kinds, "%lld %lld %lld", &nrules, &nback, &ncov) != 3 || nrules == 0) {
         counts[0] = counts[1] = counts[2] = 0;
         return 0;
     }
@@ -602,7 +618,21 @@ int alerts_evaluate_workspace(db_conn *db, const char *ws, long long counts[3], 
      * gets from the seed on first use (the deals' stage check uses the same) */
     if (nback > 0 && funnels_ensure_default(db, ws, err) != 0)
         return -1;
-    PGresult *r = db_query(db, "SELECT rules, raised, cleared FROM alert_evaluate($1)", 1, p, err);
+    /* the figures only C computes, once for all the rules that read them */
+    json_t *fig = json_object();
+    if (!fig || (ncov > 0 && alertfig_coverage(db, ws, fig, err) != 0)) {
+        json_decref(fig);
+        return -1;
+    }
+    char *figs = json_dumps(fig, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    json_decref(fig);
+    if (!figs) {
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    const char *ep[] = {ws, figs};
+    PGresult *r = db_query(db, "SELECT rules, raised, cleared FROM alert_evaluate($1, $2::jsonb)", 2, ep, err);
+    free(figs);
     if (!r)
         return -1;
     for (int i = 0; i < 3; i++)

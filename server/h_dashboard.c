@@ -480,11 +480,8 @@ static json_t *sec_pipeline(dash_ctx *c, const dash_deals *d, json_t **operating
                                                                                : x->probability,
                                           .expected_close = x->expected_close};
     }
-    money_t won_then = 0; /* won in the period by the coverage's date */
-    for (size_t i = 0; i < fc->n; i++)
-        if (fc->deals[i].won)
-            won_then += fc->deals[i].amount;
-    money_t in_period = fc->pipeline_in_period;
+    money_t won_then, in_period; /* won in the period by the coverage's date; the pipeline closing in it */
+    fcprep_period_sums(fc, d->fco, -1, &in_period, &won_then);
     /* quota (reps), what the period won (velocity), new this month */
     char month_start[16], sb[16], eb[16];
     caldate_t ms = period_containing(PERIOD_MONTH, c->as_of, c->fsm).start;
@@ -544,13 +541,8 @@ static json_t *sec_pipeline(dash_ctx *c, const dash_deals *d, json_t **operating
     bool has_req = has_quota && wr.ok && metrics_required_pipeline(quota, wr.value, &required);
     metric_value pc = has_quota ? report_pipeline_creation(created, quota) : (metric_value){.band = "undefined"};
     /* coverage counts the pipeline closing in the period (seed: pipeline / remaining quota) */
-    metric_value cov = has_quota && quota > won_then ? mp.coverage : (metric_value){.band = "undefined"};
-    if (cov.ok) {
-        cov.value = (double)in_period / (double)(quota - won_then);
-        cov = cov.value >= 3   ? (metric_value){true, cov.value, STATUS_GREEN, "healthy"}
-              : cov.value >= 2 ? (metric_value){true, cov.value, STATUS_YELLOW, "thin"}
-                               : (metric_value){true, cov.value, STATUS_RED, "insufficient"};
-    }
+    metric_value cov = has_quota && quota > won_then ? metrics_coverage(in_period, quota - won_then)
+                                                     : (metric_value){.band = "undefined"};
     money_t velocity = 0;
     bool has_vel = nwon > 0 && nclosed > 0 &&
                    metrics_velocity(mp.deals, (double)nwon / (double)nclosed, won / nwon, cycle, &velocity);

@@ -41,7 +41,17 @@ CREATE OR REPLACE FUNCTION alert_filter_ok(f jsonb, owner text, segment text, te
 --                       older than params.seconds (60); one episode from the
 --                       lag crossing the threshold until the backlog drains
 --                       below it, keyed by the first crossing's oldest event
-CREATE OR REPLACE FUNCTION alert_candidates(r alert_rules)
+--   coverage_below      the current quarter's pipeline coverage, the dashboard's
+--                       figure computed in C (server/alertfig.c, given in
+--                       figures.coverage), below params.min (3) for the
+--                       workspace or (params.per owner) each rep with a quota;
+--                       one episode per period and crossing: the subject is
+--                       the period (and owner), the occurrence its nth fall
+--                       below the minimum
+-- figures: what only C computes, from alert_evaluate's caller (empty: the
+-- kinds that read it see nothing).
+DROP FUNCTION IF EXISTS alert_candidates(alert_rules);
+CREATE OR REPLACE FUNCTION alert_candidates(r alert_rules, figures jsonb DEFAULT '{}')
     RETURNS TABLE (subject text, occurrence text, deal_id text, account_id text, rep_id text, lead_id text,
                    summary text, data jsonb)
     LANGUAGE plpgsql STABLE AS $$
@@ -199,10 +209,39 @@ BEGIN
                                   'threshold_seconds', COALESCE((r.params ->> 'seconds')::int, 60))
         FROM b
         WHERE b.oldest IS NOT NULL AND now() - b.oldest > make_interval(secs => COALESCE((r.params ->> 'seconds')::int, 60));
+    ELSIF r.kind = 'coverage_below' THEN
+        -- the crossing's number is kept while the episode lasts (its state),
+        -- the next one after a recovery is one more than the alerts so far
+        RETURN QUERY
+        WITH cv AS (SELECT figures -> 'coverage' AS c, COALESCE((r.params ->> 'min')::numeric, 3) AS min
+                    WHERE figures ? 'coverage'),
+             s AS (SELECT NULL::text AS owner, cv.c -> 'workspace' AS f FROM cv
+                   WHERE r.params ->> 'per' IS DISTINCT FROM 'owner'
+                   UNION ALL
+                   SELECT o ->> 'owner', o FROM cv, jsonb_array_elements(cv.c -> 'owners') o
+                   WHERE r.params ->> 'per' = 'owner'),
+             x AS (SELECT 'coverage:' || (cv.c ->> 'period') || COALESCE(':' || s.owner, '') AS subject, s.owner,
+                          cv.c ->> 'period' AS period, cv.min, (s.f ->> 'coverage')::numeric AS cov,
+                          (s.f ->> 'pipeline')::bigint AS pipeline, (s.f ->> 'quota')::bigint AS quota,
+                          (s.f ->> 'won')::bigint AS won
+                   FROM cv, s WHERE s.f ->> 'coverage' IS NOT NULL)
+        SELECT x.subject, COALESCE(
+                   (SELECT p.occurrence FROM alert_state p WHERE p.rule_id = r.id AND p.subject = x.subject AND p.active),
+                   x.subject || '#' || ((SELECT count(*) FROM alerts a WHERE a.rule_id = r.id AND a.subject = x.subject) + 1)),
+               NULL::text, NULL::text, x.owner, NULL::text,
+               format('Pipeline coverage of %s%s is %sx, below the %sx minimum: %s of pipeline for %s of quota left',
+                      x.period, COALESCE(' for ' || x.owner, ''), round(x.cov, 2), x.min, money_json(x.pipeline),
+                      money_json(x.quota - x.won)),
+               jsonb_build_object('period', x.period, 'owner', x.owner, 'coverage', round(x.cov, 4), 'min', x.min,
+                                  'pipeline_in_period', money_json(x.pipeline), 'quota', money_json(x.quota),
+                                  'won', money_json(x.won), 'remaining_quota', money_json(x.quota - x.won))
+        FROM x
+        WHERE x.cov < x.min AND alert_filter_ok(r.filter, x.owner, NULL, NULL, NULL);
     END IF;
 END $$;
 
--- Evaluate every enabled rule of a workspace: an alert for each subject whose
+-- Evaluate every enabled rule of a workspace (figures: alert_candidates'),
+-- an alert for each subject whose
 -- condition became true (no state, inactive, or a new occurrence), its outbox
 -- rows for the rule's live destinations in the same transaction, and the
 -- state of every subject (true ones active, the others cleared). A rule's row
@@ -210,7 +249,8 @@ END $$;
 -- other; the alerts' unique (rule, occurrence) with ON CONFLICT DO NOTHING
 -- makes an occurrence raise once even if the state were lost, and outbox rows
 -- are only made for the alerts this call inserted.
-CREATE OR REPLACE FUNCTION alert_evaluate(ws uuid)
+DROP FUNCTION IF EXISTS alert_evaluate(uuid);
+CREATE OR REPLACE FUNCTION alert_evaluate(ws uuid, figures jsonb DEFAULT '{}')
     RETURNS TABLE (rules int, raised int, cleared int)
     LANGUAGE plpgsql AS $$
 DECLARE
@@ -224,7 +264,7 @@ BEGIN
     FOR r IN SELECT * FROM alert_rules x WHERE x.workspace_id = ws AND x.deleted_at IS NULL AND x.enabled
              ORDER BY x.id FOR UPDATE LOOP
         nr := nr + 1;
-        WITH c AS MATERIALIZED (SELECT * FROM alert_candidates(r)),
+        WITH c AS MATERIALIZED (SELECT * FROM alert_candidates(r, figures)),
              fresh AS (SELECT c.* FROM c LEFT JOIN alert_state p ON p.rule_id = r.id AND p.subject = c.subject
                        WHERE p.subject IS NULL OR NOT p.active OR p.occurrence <> c.occurrence),
              ins AS (INSERT INTO alerts (workspace_id, rule_id, kind, subject, occurrence, deal_id, account_id, rep_id,

@@ -900,6 +900,123 @@ START_TEST(webhook_lag_raised_once_per_episode)
 }
 END_TEST
 
+/* The alert's coverage of one rule's latest alert (newest first). */
+static double latest_coverage(const api_ws *ws, const char *rule, char rep[16])
+{
+    char path[96];
+    snprintf(path, sizeof path, "/v1/alerts?rule=%s", rule);
+    api_resp *r = api_get(path, ws->read);
+    ck_assert_status(r, 200);
+    const json_t *a = json_array_get(json_object_get(r->json, "items"), 0);
+    double v = json_number_value(json_object_get(json_object_get(a, "data"), "coverage"));
+    snprintf(rep, 16, "%s", str(a, "rep_id") ? str(a, "rep_id") : "-");
+    api_resp_free(r);
+    return v;
+}
+
+/* Coverage of the current quarter as the dashboard computes it (pipeline
+ * closing in it / (quota - won in it)): below the minimum raises once per
+ * crossing, for the workspace and per owner; recovered and fallen again, a
+ * second. ann: quota 100,000, won 40,000, pipeline 150,000: 2.5x; bob:
+ * quota 100,000, pipeline 400,000: 4x; the workspace 550,000 / 160,000 =
+ * 3.4375x. */
+START_TEST(coverage_below_raised_once_per_crossing)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char q[11], today[11], body[300];
+    api_quarter_of_day(0, q);
+    api_day(0, today);
+    snprintf(body, sizeof body, "{\"name\":\"Ann\",\"role\":\"ae\",\"quotas\":{\"%s\":100000}}", q);
+    send_ok(&ws, "PUT", "/v1/reps/ann", body);
+    snprintf(body, sizeof body, "{\"name\":\"Bob\",\"role\":\"ae\",\"quotas\":{\"%s\":100000}}", q);
+    send_ok(&ws, "PUT", "/v1/reps/bob", body);
+    send_ok(&ws, "PUT", "/v1/deals/w1",
+            "{\"name\":\"W1\",\"amount\":40000,\"stage\":\"closed_won\",\"owner\":\"ann\"}");
+    const char *open[][3] = {{"d1", "ann", "150000"}, {"d2", "bob", "400000"}};
+    for (int i = 0; i < 2; i++) {
+        char path[32];
+        snprintf(path, sizeof path, "/v1/deals/%s", open[i][0]);
+        snprintf(
+            body, sizeof body,
+            "{\"name\":\"%s\",\"amount\":%s,\"stage\":\"proposal\",\"owner\":\"%s\",\"expected_close_date\":\"%s\"}",
+            open[i][0], open[i][2], open[i][1], today);
+        send_ok(&ws, "PUT", path, body);
+    }
+    static const char *const bad[] = {
+        "{\"name\":\"x\",\"kind\":\"coverage_below\",\"params\":{\"min\":0}}",
+        "{\"name\":\"x\",\"kind\":\"coverage_below\",\"params\":{\"min\":\"3\"}}",
+        "{\"name\":\"x\",\"kind\":\"coverage_below\",\"params\":{\"per\":\"team\"}}",
+        "{\"name\":\"x\",\"kind\":\"coverage_below\",\"params\":{\"days\":3}}",
+        "{\"name\":\"x\",\"kind\":\"coverage_below\",\"filter\":{\"owner\":[\"ann\"]}}", /* per workspace */
+        "{\"name\":\"x\",\"kind\":\"coverage_below\",\"params\":{\"per\":\"owner\"},\"filter\":{\"segment\":[\"smb\"]}"
+        "}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        api_resp *r = api_send_json("POST", "/v1/alert-rules", ws.admin, bad[i]);
+        ck_assert_msg(r->status == 422, "%s: %ld %s", bad[i], r->status, r->body);
+        api_resp_free(r);
+    }
+    receiver rv;
+    const int ok[] = {200};
+    rcv_start(&rv, ok, 1);
+    char all[40], ann[40], lax[40], rep[16];
+    make_rule(&ws, &rv, "\"kind\":\"coverage_below\"", all); /* min 3, the seed's minimum */
+    api_resp *r = api_send_json("POST", "/v1/alert-rules", ws.admin,
+                                "{\"name\":\"ann\",\"kind\":\"coverage_below\",\"params\":{\"per\":\"owner\"},"
+                                "\"filter\":{\"owner\":[\"ann\"]}}");
+    ck_assert_status(r, 201);
+    ck_assert_double_eq(json_number_value(json_object_get(json_object_get(r->json, "params"), "min")), 3);
+    snprintf(ann, sizeof ann, "%s", str(r->json, "id"));
+    api_resp_free(r);
+    r = api_send_json("POST", "/v1/alert-rules", ws.admin,
+                      "{\"name\":\"lax\",\"kind\":\"coverage_below\",\"params\":{\"per\":\"owner\",\"min\":2}}");
+    ck_assert_status(r, 201);
+    snprintf(lax, sizeof lax, "%s", str(r->json, "id"));
+    api_resp_free(r);
+
+    ck_assert_int_eq(evaluate_total(&ws, all), 0); /* 3.4375x */
+    ck_assert_int_eq(evaluate_total(&ws, ann), 1); /* 2.5x */
+    ck_assert_int_eq(evaluate_total(&ws, ann), 1);
+    ck_assert_int_eq(evaluate_total(&ws, lax), 0); /* nobody under 2x */
+    ck_assert_double_eq(latest_coverage(&ws, ann, rep), 2.5);
+    ck_assert_str_eq(rep, "ann");
+    send_ok(&ws, "PUT", "/v1/deals/d2", "{\"name\":\"d2\",\"amount\":300000}");
+    ck_assert_int_eq(evaluate_total(&ws, all), 1); /* 450,000 / 160,000 */
+    ck_assert_int_eq(evaluate_total(&ws, all), 1);
+    ck_assert_double_eq(latest_coverage(&ws, all, rep), 2.8125);
+    ck_assert_str_eq(rep, "-");
+    r = api_get("/v1/alerts?kind=coverage_below&rep=ann", ws.read);
+    const json_t *d = json_object_get(json_array_get(json_object_get(r->json, "items"), 0), "data");
+    ck_assert_str_eq(str(d, "period"), q);
+    ck_assert_double_eq(json_number_value(json_object_get(d, "remaining_quota")), 60000);
+    ck_assert_double_eq(json_number_value(json_object_get(d, "pipeline_in_period")), 150000);
+    api_resp_free(r);
+    /* recovered: ann 300,000 / 60,000 = 5x, the workspace 3.75x; nothing new */
+    send_ok(&ws, "PUT", "/v1/deals/d1", "{\"name\":\"d1\",\"amount\":300000}");
+    ck_assert_int_eq(evaluate_total(&ws, all), 1);
+    ck_assert_int_eq(evaluate_total(&ws, ann), 1);
+    /* fallen again: ann 1x, the workspace 360,000 / 160,000 = 2.25x: a second crossing each */
+    send_ok(&ws, "PUT", "/v1/deals/d1", "{\"name\":\"d1\",\"amount\":60000}");
+    ck_assert_int_eq(evaluate_total(&ws, all), 2);
+    ck_assert_int_eq(evaluate_total(&ws, all), 2);
+    ck_assert_int_eq(evaluate_total(&ws, ann), 2);
+    ck_assert_int_eq(evaluate_total(&ws, lax), 1); /* ann under 2x too, bob's 3x not */
+    ck_assert_double_eq(latest_coverage(&ws, all, rep), 2.25);
+    ck_assert_double_eq(latest_coverage(&ws, ann, rep), 1);
+    /* the same figure the dashboard shows */
+    char path[64];
+    snprintf(path, sizeof path, "/v1/dashboard?period=%s", q);
+    r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_double_eq(json_number_value(json_object_get(json_object_get(r->json, "pipeline"), "coverage_ratio")),
+                        2.25);
+    api_resp_free(r);
+    rcv_wait(&rv, 2);
+    rcv_stop(&rv);
+}
+END_TEST
+
 static double mono_s(void)
 {
     struct timespec t;
@@ -1261,6 +1378,7 @@ Suite *alerts_suite(void)
     tcase_add_test(t, deal_moved_back_raised_once);
     tcase_add_test(t, sla_breach_raised_once);
     tcase_add_test(t, webhook_lag_raised_once_per_episode);
+    tcase_add_test(t, coverage_below_raised_once_per_crossing);
     tcase_add_test(t, a_write_delivers_without_waiting_for_the_pass);
     tcase_add_test(t, two_instances_raise_and_deliver_each_occurrence_once);
     tcase_add_test(t, sigkill_during_delivery_still_delivers);

@@ -1,11 +1,13 @@
 -- gen_alerts.sql - a deterministic workspace for the alert evaluation
 -- benchmark (make bench, scripts/bench-alerts.sh): in workspace :'ws', 100
--- reps, 10,000 accounts (a territory and segment each), one subscription per
+-- reps (each with a quota for the current calendar quarter, for coverage), 10,000 accounts (a territory and segment each), one subscription per
 -- account renewing within the next year, and 100,000 deals, 80% open: a
 -- third untouched for 15-60 days (stale), every 7th pushed, amounts spread.
 -- Inserted directly: the evaluation's read path is what is measured.
-INSERT INTO reps (workspace_id, external_id, name)
-SELECT :'ws', 'rep' || g, 'Rep ' || g FROM generate_series(0, 99) g;
+INSERT INTO reps (workspace_id, external_id, name, quotas)
+SELECT :'ws', 'rep' || g, 'Rep ' || g,
+       jsonb_build_object(to_char(now(), 'YYYY') || '-Q' || to_char(now(), 'Q'), (2000000 + g * 100000) * 100)
+FROM generate_series(0, 99) g;
 
 INSERT INTO accounts (workspace_id, external_id, name, owner, segment, territory)
 SELECT :'ws', 'a' || g, 'Account ' || g, 'rep' || (g % 100),

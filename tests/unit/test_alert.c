@@ -51,12 +51,12 @@ START_TEST(kinds_table)
 {
     int n = 0;
     const alert_kind *k = alert_kinds(&n);
-    ck_assert_int_eq(n, 8);
+    ck_assert_int_eq(n, 9);
     ck_assert_str_eq(k[0].name, "stale_deal");
     const alert_kind *s = alert_kind_find("stale_deal");
     ck_assert_ptr_nonnull(s);
-    ck_assert_double_eq(s->param_default, 14); /* the seed's "no activity 14d+" */
-    ck_assert_ptr_null(alert_kind_find("forecast_moved"));
+    ck_assert_double_eq(s->param_default, 14);            /* the seed's "no activity 14d+" */
+    ck_assert_ptr_null(alert_kind_find("health_colour")); /* not built: the migration's list is not the API's */
     ck_assert_ptr_null(alert_kind_find(NULL));
     ck_assert_uint_eq(alert_kind_find("routing_escalation")->filters, ALERT_F_OWNER);
     ck_assert_uint_eq(alert_kind_find("sla_breach")->filters, ALERT_F_OWNER); /* the clock's lead or deal owner */
@@ -64,6 +64,13 @@ START_TEST(kinds_table)
     ck_assert_uint_eq(lag->filters, 0); /* the workspace's backlog: nothing to filter */
     ck_assert_str_eq(lag->param, "seconds");
     ck_assert_double_eq(lag->param_default, 60); /* --webhook-max-lag's default */
+    ck_assert(!lag->per_owner);
+    const alert_kind *cov = alert_kind_find("coverage_below");
+    ck_assert_str_eq(cov->param, "min");
+    ck_assert_double_eq(cov->param_default, 3); /* seed phase 4: pipeline coverage 3x minimum */
+    ck_assert(!cov->param_integer);
+    ck_assert(cov->per_owner);
+    ck_assert_uint_eq(cov->filters, ALERT_F_OWNER);
 }
 END_TEST
 

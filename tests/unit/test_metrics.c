@@ -38,6 +38,26 @@ START_TEST(seed_required_pipeline_4x)
 }
 END_TEST
 
+/* The dashboard's and the coverage_below alert's one definition: pipeline in
+ * the period / remaining quota, banded at the seed's 3x minimum and 2x. */
+START_TEST(coverage_bands_at_the_seed_minimum)
+{
+    metric_value c = metrics_coverage(USD(450000), USD(160000));
+    ck_assert(c.ok);
+    ck_assert_double_eq(c.value, 2.8125);
+    ck_assert_int_eq(c.status, STATUS_YELLOW);
+    ck_assert_str_eq(c.band, "thin");
+    c = metrics_coverage(USD(300000), USD(100000));
+    ck_assert_double_eq(c.value, 3);
+    ck_assert_int_eq(c.status, STATUS_GREEN); /* 3x is the minimum, met */
+    c = metrics_coverage(USD(199999), USD(100000));
+    ck_assert_int_eq(c.status, STATUS_RED);
+    ck_assert_str_eq(c.band, "insufficient");
+    ck_assert(!metrics_coverage(USD(100), 0).ok); /* nothing left to cover */
+    ck_assert_double_eq(METRICS_COVERAGE_MIN, 3.0);
+}
+END_TEST
+
 START_TEST(age_factor_boundaries)
 {
     caldate_t close = caldate_from_ymd(2026, 1, 1);
@@ -167,6 +187,7 @@ int main(void)
     TCase *tc = tcase_create("seed");
     tcase_add_test(tc, seed_velocity_is_6250_per_day);
     tcase_add_test(tc, seed_required_pipeline_4x);
+    tcase_add_test(tc, coverage_bands_at_the_seed_minimum);
     tcase_add_test(tc, age_factor_boundaries);
     tcase_add_test(tc, mape_grading_bands);
     tcase_add_test(tc, mape_and_bias_by_group);

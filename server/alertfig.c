@@ -1,0 +1,73 @@
+/* alertfig.c - figures computed in C for the alert signals (alertfig.h). */
+#include "alertfig.h"
+
+#include <stdlib.h>
+
+#include "caldate.h"
+#include "fcdata.h"
+#include "fcprep.h"
+#include "handlers.h"
+#include "metrics.h"
+
+/* One scope's figure: the dashboard's coverage of pipeline over quota - won. */
+static json_t *coverage_j(money_t pipeline, bool has_quota, money_t quota, money_t won)
+{
+    metric_value cov =
+        has_quota && quota > won ? metrics_coverage(pipeline, quota - won) : (metric_value){.band = "undefined"};
+    return json_pack("{s:o, s:I, s:o, s:I}", "coverage", cov.ok ? json_real(cov.value) : json_null(), "pipeline",
+                     (json_int_t)pipeline, "quota", has_quota ? json_integer((json_int_t)quota) : json_null(), "won",
+                     (json_int_t)won);
+}
+
+int alertfig_coverage(db_conn *db, const char *ws, json_t *figures, app_err *err)
+{
+    funnel_def def;
+    char funnel_id[40], funnel_ver[16], label[16], sb[16], eb[16];
+    int fsm = workspace_fy_start(db, ws, err);
+    if (fsm < 0 || funnels_ensure_default(db, ws, err) != 0 ||
+        fcdata_default_funnel(db, ws, &def, funnel_id, funnel_ver, err) != 0)
+        return -1;
+    /* the dashboard's current period: the quarter containing today, the deals as now */
+    caldate_t today = utc_today();
+    period P = period_containing(PERIOD_QUARTER, today, fsm);
+    period_format(&P, label, sizeof label);
+    fcprep_opts o = {.period_start = P.start, .period_end = P.end, .as_of = today, .rebuild = false};
+    fcprep_deals pd;
+    if (fcprep_load(db, ws, &def, &o, &pd, err) != 0) {
+        fcprep_free(&pd);
+        return -1;
+    }
+    const char *qp[] = {ws, label};
+    PGresult *q = db_query(db,
+                           "SELECT external_id, (quotas ->> $2)::bigint FROM reps WHERE workspace_id = $1"
+                           " AND deleted_at IS NULL AND quotas ? $2 ORDER BY external_id",
+                           2, qp, err);
+    if (!q) {
+        fcprep_free(&pd);
+        return -1;
+    }
+    money_t quota = 0, pipeline, won;
+    json_t *owners = json_array();
+    for (int i = 0; i < PQntuples(q); i++) {
+        money_t rq = strtoll(PQgetvalue(q, i, 1), NULL, 10);
+        const char *owner = PQgetvalue(q, i, 0);
+        json_t *ix = json_object_get(pd.owner_index, owner);
+        quota += rq;
+        if (ix) {
+            fcprep_period_sums(&pd, &o, (int)json_integer_value(ix), &pipeline, &won);
+        } else {
+            pipeline = won = 0; /* a quota and no deal: nothing covers it */
+        }
+        json_t *one = coverage_j(pipeline, true, rq, won);
+        json_object_set_new(one, "owner", json_string(owner));
+        json_array_append_new(owners, one);
+    }
+    fcprep_period_sums(&pd, &o, -1, &pipeline, &won);
+    json_object_set_new(figures, "coverage",
+                        json_pack("{s:s, s:s, s:s, s:o, s:o}", "period", label, "start",
+                                  caldate_format(P.start, sb, sizeof sb), "end", caldate_format(P.end, eb, sizeof eb),
+                                  "workspace", coverage_j(pipeline, PQntuples(q) > 0, quota, won), "owners", owners));
+    PQclear(q);
+    fcprep_free(&pd);
+    return 0;
+}

@@ -1,0 +1,23 @@
+/* alertfig.h - the figures of alert signals that only C computes (the
+ * dashboard's pipeline coverage, from fcprep and core/metrics), made once
+ * per evaluation and handed to sql/80_alerts.sql alert_evaluate as JSON.
+ */
+#ifndef REVOPS_ALERTFIG_H
+#define REVOPS_ALERTFIG_H
+
+#include <jansson.h>
+
+#include "db.h"
+#include "errors.h"
+
+/* figures.coverage: the current fiscal quarter's coverage as the dashboard
+ * computes it (pipeline closing in the period / (quota - won in it), the
+ * deals as now, close dates estimated from history where missing), for the
+ * workspace and for each rep with a quota for the quarter:
+ *   {"period": "2026-Q4", "workspace": {coverage, pipeline, quota, won},
+ *    "owners": [{owner, coverage, pipeline, quota, won}, ...]}
+ * amounts in cents; coverage null when not defined (no quota, or the quota
+ * already won). figures is borrowed. 0, or -1 with err. */
+int alertfig_coverage(db_conn *db, const char *ws, json_t *figures, app_err *err) __attribute__((warn_unused_result));
+
+#endif
