@@ -189,6 +189,68 @@ metric_value metrics_burn_multiple(money_t net_burn, money_t net_new_arr)
     return banded((double)net_burn / (double)net_new_arr, rows, 4, BELOW, "too high", STATUS_RED);
 }
 
+/* ---- GTM efficiency by ACV tier ------------------------------------------ */
+
+#define K(x) ((money_t)(x)*100000) /* $x thousand, in cents */
+
+static const metrics_acv_tier acv_tiers[] = {
+    {K(1), "<$1K", "Self-serve / PLG", "<$500", "<3 months", "<30%", 50000, 3, 0, 3000},
+    {K(10), "$1-10K", "Inside sales + PLG", "$2-5K", "<6 months", "30-50%", K(5), 6, 3000, 5000},
+    {K(50), "$10-50K", "Inside sales", "$10-25K", "<12 months", "40-60%", K(25), 12, 4000, 6000},
+    {K(100), "$50-100K", "Field sales", "$30-60K", "<18 months", "50-70%", K(60), 18, 5000, 7000},
+    {0, "$100K+", "Enterprise field", "$50-150K+", "<24 months", "40-60%", K(150), 24, 4000, 6000},
+};
+
+#undef K
+
+const metrics_acv_tier *metrics_acv_tier_of(money_t acv)
+{
+    size_t n = sizeof acv_tiers / sizeof acv_tiers[0];
+    for (size_t i = 0; i + 1 < n; i++)
+        if (acv < acv_tiers[i].acv_below)
+            return &acv_tiers[i];
+    return &acv_tiers[n - 1];
+}
+
+static metric_value tiered(double v, metric_status st, const char *g, const char *y, const char *r)
+{
+    return (metric_value){.ok = true,
+                          .value = v,
+                          .status = st,
+                          .band = st == STATUS_GREEN    ? g
+                                  : st == STATUS_YELLOW ? y
+                                                        : r};
+}
+
+metric_value metrics_tier_cac(money_t cac, const metrics_acv_tier *t)
+{
+    metric_status st = cac <= t->cac_max ? STATUS_GREEN : 2 * cac <= 3 * t->cac_max ? STATUS_YELLOW : STATUS_RED;
+    return tiered((double)cac, st, "typical", "above typical", "far above typical");
+}
+
+metric_value metrics_tier_payback(double months, const metrics_acv_tier *t)
+{
+    metric_status st = months < t->payback_max         ? STATUS_GREEN
+                       : months < t->payback_max * 1.5 ? STATUS_YELLOW
+                                                       : STATUS_RED;
+    return tiered(months, st, "within target", "over target", "far over target");
+}
+
+/* in basis points, exactly: spend x 10,000 against the bound x revenue */
+metric_value metrics_tier_sm_share(money_t sm_spend, money_t revenue, const metrics_acv_tier *t)
+{
+    if (revenue <= 0)
+        return undefined();
+    money_t bp = sm_spend * 10000;
+    metric_status st = bp <= t->sm_hi_bp * revenue            ? STATUS_GREEN
+                       : bp <= (t->sm_hi_bp + 1000) * revenue ? STATUS_YELLOW
+                                                              : STATUS_RED;
+    metric_value m = tiered((double)sm_spend / (double)revenue, st, "in range", "above range", "far above range");
+    if (st == STATUS_GREEN && bp < t->sm_lo_bp * revenue)
+        m.band = "below range";
+    return m;
+}
+
 /* ---- pipeline ----------------------------------------------------------- */
 
 double metrics_age_factor(caldate_t expected_close, caldate_t as_of)

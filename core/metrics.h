@@ -80,6 +80,31 @@ metric_value metrics_magic_number(money_t net_new_arr, money_t prior_sm_spend);
  * red otherwise and whenever net new ARR <= 0 while burning. */
 metric_value metrics_burn_multiple(money_t net_burn, money_t net_new_arr);
 
+/* ---- GTM efficiency by ACV tier (seed 001, Phase 6) ---------------------- */
+
+/* One row of the seed's "GTM Efficiency by ACV Tier" table. */
+typedef struct {
+    money_t acv_below; /* the tier holds ACV < acv_below (cents); 0: no upper bound */
+    const char *acv, *motion, *typical_cac, *target_payback, *sm_share;
+    money_t cac_max;            /* the typical CAC's upper end (cents) */
+    double payback_max;         /* months: the target payback */
+    money_t sm_lo_bp, sm_hi_bp; /* the S&M share of revenue's range, basis points */
+} metrics_acv_tier;
+
+/* The tier of an ACV (annual contract value per customer, cents). */
+const metrics_acv_tier *metrics_acv_tier_of(money_t acv);
+/* CAC against the tier's typical CAC: <= its upper end green ("typical"),
+ * <= 1.5x yellow ("above typical"), else red ("far above typical"). */
+metric_value metrics_tier_cac(money_t cac, const metrics_acv_tier *t);
+/* CAC payback months against the target: < target green, < 1.5x target
+ * yellow ("over target"), else red ("far over target"). */
+metric_value metrics_tier_payback(double months, const metrics_acv_tier *t);
+/* S&M share of revenue = S&M spend / revenue of the period, against the
+ * tier's range: up to its top green ("in range", or "below range" under its
+ * bottom: spending less than the motion usually needs), up to 10 points
+ * above yellow ("above range"), else red. Undefined without revenue. */
+metric_value metrics_tier_sm_share(money_t sm_spend, money_t revenue, const metrics_acv_tier *t);
+
 /* ---- pipeline ----------------------------------------------------------- */
 
 typedef struct {

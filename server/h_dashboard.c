@@ -56,18 +56,26 @@ typedef struct {
     long arr_rows;        /* ARR movements up to the period's end */
 } dash_ctx;
 
+/* A health signal with its note written (null status and why_missing when
+ * m has none). */
+static void signal_note(dash_ctx *c, const char *metric, const metric_value *m, const char *why_missing,
+                        const char *note)
+{
+    if (m && m->status != STATUS_NONE)
+        json_array_append_new(c->signals, json_pack("{s:s, s:s, s:s}", "metric", metric, "status",
+                                                    metric_status_name(m->status), "note", note));
+    else
+        json_array_append_new(c->signals,
+                              json_pack("{s:s, s:n, s:s}", "metric", metric, "status", "note", why_missing));
+}
+
 static void signal(dash_ctx *c, const char *metric, const metric_value *m, const char *why_missing, const char *fmt,
                    double shown)
 {
-    char note[200];
-    if (m && m->status != STATUS_NONE) {
+    char note[200] = "";
+    if (m && m->status != STATUS_NONE)
         snprintf(note, sizeof note, fmt, shown, m->band);
-        json_array_append_new(c->signals, json_pack("{s:s, s:s, s:s}", "metric", metric, "status",
-                                                    metric_status_name(m->status), "note", note));
-    } else {
-        json_array_append_new(c->signals,
-                              json_pack("{s:s, s:n, s:s}", "metric", metric, "status", "note", why_missing));
-    }
+    signal_note(c, metric, m, why_missing, note);
 }
 
 static void explain(dash_ctx *c, const char *metric, const char *formula, json_t *inputs)
@@ -323,6 +331,50 @@ static int cac_by_channel(dash_ctx *c, json_t *eff)
     return 0;
 }
 
+/* GTM efficiency by ACV tier (docs/metrics.md): the workspace's tier from
+ * its ACV (ARR per customer at the period's end) and its CAC, CAC payback and
+ * S&M share of revenue (revenue: the mean of the period's starting and
+ * ending ARR x its calendar months / 12, to the cent, truncated)
+ * against the seed's table, as health signals. */
+static void gtm_tier(dash_ctx *c, json_t *eff, money_t spend, bool has_spend, const money_t *cac,
+                     const metric_value *pb, const char *why_cac, const char *why_pb)
+{
+    const metrics_waterfall *w = &c->w;
+    long logos = w->logos_start - w->logos_churned + w->logos_new;
+    const char *no_acv = "no customer with ARR at the period's end: no ACV, so no tier";
+    if (logos <= 0 || w->ending <= 0) {
+        figure(c, eff, "efficiency", "gtm_tier", json_null(), no_acv);
+        signal_note(c, "cac_vs_acv_tier", NULL, no_acv, "");
+        signal_note(c, "payback_vs_acv_tier", NULL, no_acv, "");
+        signal_note(c, "sm_share_vs_acv_tier", NULL, no_acv, "");
+        return;
+    }
+    money_t acv = (w->ending + logos / 2) / logos;
+    const metrics_acv_tier *t = metrics_acv_tier_of(acv);
+    /* calendar months: a quarter's revenue is 3/12 of its mean ARR */
+    int months = c->P->kind == PERIOD_MONTH ? 1 : c->P->kind == PERIOD_QUARTER ? 3 : 12;
+    money_t revenue = (w->starting + w->ending) * months / 24;
+    metric_value mc = cac ? metrics_tier_cac(*cac, t) : (metric_value){.band = "undefined"};
+    metric_value mp = pb->ok ? metrics_tier_payback(pb->value, t) : (metric_value){.band = "undefined"};
+    metric_value ms = has_spend ? metrics_tier_sm_share(spend, revenue, t) : (metric_value){.band = "undefined"};
+    figure(c, eff, "efficiency", "gtm_tier",
+           json_pack("{s:o, s:o, s:s, s:s, s:s, s:s, s:s, s:o}", "acv", money_j(acv), "revenue", money_j(revenue),
+                     "tier", t->acv, "motion", t->motion, "typical_cac", t->typical_cac, "target_payback",
+                     t->target_payback, "sm_share_range", t->sm_share, "sm_share_of_revenue",
+                     ms.ok ? frac_j(ms.value) : json_null()),
+           NULL);
+    char note[240];
+    snprintf(note, sizeof note, "CAC $%.0f against the %s ACV tier's typical %s (%s)", (double)mc.value / 100, t->acv,
+             t->typical_cac, mc.band);
+    signal_note(c, "cac_vs_acv_tier", &mc, why_cac, note);
+    snprintf(note, sizeof note, "CAC payback %.1f months against the %s ACV tier's target %s (%s)", mp.value, t->acv,
+             t->target_payback, mp.band);
+    signal_note(c, "payback_vs_acv_tier", &mp, why_pb, note);
+    snprintf(note, sizeof note, "S&M %.1f%% of revenue against the %s ACV tier's %s (%s)", ms.value * 100, t->acv,
+             t->sm_share, ms.band);
+    signal_note(c, "sm_share_vs_acv_tier", &ms, "no S&M spend recorded for the period (POST /v1/spend)", note);
+}
+
 /* ---- efficiency: CAC, LTV, LTV:CAC, payback, magic number, burn multiple ---- */
 static json_t *sec_efficiency(dash_ctx *c)
 {
@@ -406,6 +458,7 @@ static json_t *sec_efficiency(dash_ctx *c)
     signal(c, "cac_payback_months", &pb, why_pb, "CAC payback %.1f months (%s)", pb.value);
     signal(c, "magic_number", &magic, why_magic, "Magic number %.2f (%s)", magic.value);
     signal(c, "burn_multiple", &burn, why_burn, "Burn multiple %.2fx (%s)", burn.value);
+    gtm_tier(c, eff, spend, spend_rows > 0, has_cac ? &cac : NULL, &pb, why_cac, why_pb);
     if (cac_by_channel(c, eff) != 0) {
         json_decref(eff);
         return NULL;

@@ -164,6 +164,21 @@ START_TEST(every_number_of_a_crafted_quarter)
     ck_assert_ptr_nonnull(strstr(null_reason(d, "forecast.mape"), "last four ended periods"));
     ck_assert_str_eq(json_string_value(json_object_get(signal_of(d, "nrr"), "status")), "red");
     ck_assert_str_eq(json_string_value(json_object_get(signal_of(d, "cac_payback_months"), "status")), "green");
+    /* GTM efficiency by ACV tier: 150,000 ARR over A and C = 75,000 ACV, the seed's $50-100K row
+     * (field sales: CAC $30-60K, payback < 18 months, S&M 50-70% of revenue); revenue
+     * (150,000 + 150,000) / 2 x 3 / 12 = 37,500, S&M 40,000 = 106.7%: more than 10 points above */
+    const json_t *gt = json_object_get(sec(d, "efficiency"), "gtm_tier");
+    ck_assert(num(gt, "acv") == 75000 && num(gt, "revenue") == 37500);
+    ck_assert_str_eq(json_string_value(json_object_get(gt, "tier")), "$50-100K");
+    ck_assert_str_eq(json_string_value(json_object_get(gt, "motion")), "Field sales");
+    ck_assert(num(gt, "sm_share_of_revenue") == 1.0667);
+    ck_assert_str_eq(json_string_value(json_object_get(signal_of(d, "cac_vs_acv_tier"), "status")), "green");
+    ck_assert_str_eq(json_string_value(json_object_get(signal_of(d, "cac_vs_acv_tier"), "note")),
+                     "CAC $40000 against the $50-100K ACV tier's typical $30-60K (typical)");
+    ck_assert_str_eq(json_string_value(json_object_get(signal_of(d, "payback_vs_acv_tier"), "status")), "green");
+    ck_assert_str_eq(json_string_value(json_object_get(signal_of(d, "sm_share_vs_acv_tier"), "status")), "red");
+    ck_assert_str_eq(json_string_value(json_object_get(signal_of(d, "sm_share_vs_acv_tier"), "note")),
+                     "S&M 106.7% of revenue against the $50-100K ACV tier's 50-70% (far above range)");
     char etag[128], inm[160];
     snprintf(etag, sizeof etag, "%s", r->etag);
 
@@ -229,7 +244,9 @@ START_TEST(missing_inputs_are_null_with_a_reason)
      * deals (0 of nothing is 0: the pipeline's totals and the forecast's calls) */
     /* arr, retention, efficiency, pipeline (coverage, velocity; quota, age-adjusted coverage,
      * required pipeline), operating (all but the sums and counts), conversion, forecast */
-    ck_assert_uint_eq(check_null_reasons(r->json), 8 + 3 + (6 + 1) + (2 + 3) + 5 + 4 + 2); /* + cac_by_channel */
+    /* efficiency: six figures, gtm_tier and cac_by_channel */
+    ck_assert_uint_eq(check_null_reasons(r->json), 8 + 3 + (6 + 1 + 1) + (2 + 3) + 5 + 4 + 2);
+    ck_assert_ptr_nonnull(strstr(null_reason(r->json, "efficiency.gtm_tier"), "no ACV"));
     ck_assert_ptr_nonnull(strstr(null_reason(r->json, "operating.win_rate"), "no deal closed"));
     ck_assert_ptr_nonnull(strstr(null_reason(r->json, "pipeline.required_pipeline"), "no quota"));
     ck_assert_ptr_nonnull(strstr(null_reason(r->json, "conversion.mql_to_sql"), "no deal first reached mql"));

@@ -181,11 +181,44 @@ START_TEST(waterfall_adds_up_to_the_cent)
 }
 END_TEST
 
+/* The seed's GTM-efficiency table: tier edges (the lower bound belongs to
+ * the tier: $10K is "$10-50K") and each comparison at its boundaries. */
+START_TEST(gtm_efficiency_by_acv_tier)
+{
+    ck_assert_str_eq(metrics_acv_tier_of(USD(999.99))->acv, "<$1K");
+    ck_assert_str_eq(metrics_acv_tier_of(USD(1000))->acv, "$1-10K");
+    ck_assert_str_eq(metrics_acv_tier_of(USD(9999.99))->acv, "$1-10K");
+    ck_assert_str_eq(metrics_acv_tier_of(USD(10000))->acv, "$10-50K");
+    ck_assert_str_eq(metrics_acv_tier_of(USD(99999))->motion, "Field sales");
+    ck_assert_str_eq(metrics_acv_tier_of(USD(100000))->acv, "$100K+");
+    ck_assert_str_eq(metrics_acv_tier_of(USD(5000000))->target_payback, "<24 months");
+    const metrics_acv_tier *t = metrics_acv_tier_of(USD(20000)); /* $10-50K: CAC $10-25K, < 12 months, 40-60% */
+    ck_assert_str_eq(metrics_tier_cac(USD(25000), t).band, "typical");
+    ck_assert_int_eq(metrics_tier_cac(USD(25000.01), t).status, STATUS_YELLOW);
+    ck_assert_int_eq(metrics_tier_cac(USD(37500), t).status, STATUS_YELLOW);
+    ck_assert_str_eq(metrics_tier_cac(USD(37500.01), t).band, "far above typical");
+    ck_assert_int_eq(metrics_tier_payback(11.99, t).status, STATUS_GREEN);
+    ck_assert_str_eq(metrics_tier_payback(12, t).band, "over target"); /* "<12 months" is strict */
+    ck_assert_int_eq(metrics_tier_payback(17.99, t).status, STATUS_YELLOW);
+    ck_assert_int_eq(metrics_tier_payback(18, t).status, STATUS_RED);
+    metric_value sm = metrics_tier_sm_share(USD(60), USD(100), t);
+    ck_assert_str_eq(sm.band, "in range");
+    ck_assert_double_eq(sm.value, 0.6);
+    ck_assert_str_eq(metrics_tier_sm_share(USD(39.99), USD(100), t).band, "below range");
+    ck_assert_int_eq(metrics_tier_sm_share(USD(39.99), USD(100), t).status, STATUS_GREEN);
+    ck_assert_int_eq(metrics_tier_sm_share(USD(60.01), USD(100), t).status, STATUS_YELLOW);
+    ck_assert_int_eq(metrics_tier_sm_share(USD(70), USD(100), t).status, STATUS_YELLOW);
+    ck_assert_str_eq(metrics_tier_sm_share(USD(70.01), USD(100), t).band, "far above range");
+    ck_assert(!metrics_tier_sm_share(USD(10), 0, t).ok);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("metrics");
     TCase *tc = tcase_create("seed");
     tcase_add_test(tc, seed_velocity_is_6250_per_day);
+    tcase_add_test(tc, gtm_efficiency_by_acv_tier);
     tcase_add_test(tc, seed_required_pipeline_4x);
     tcase_add_test(tc, coverage_bands_at_the_seed_minimum);
     tcase_add_test(tc, age_factor_boundaries);
