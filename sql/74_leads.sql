@@ -423,8 +423,9 @@ BEGIN
                     patch := jsonb_set(patch, '{custom}', l.custom || (patch -> 'custom'));
                 END IF;
                 -- HubSpot has no full-name property: the name is first + last
-                -- name (whadapt.c maps them to custom.firstname/lastname)
-                IF patch -> 'custom' ?| ARRAY['firstname', 'lastname'] THEN
+                -- name (whadapt.c maps them to custom.firstname/lastname); other
+                -- senders (Standard Webhooks lead events) send name itself
+                IF o ->> 'origin' = 'hubspot' AND patch -> 'custom' ?| ARRAY['firstname', 'lastname'] THEN
                     patch := patch || jsonb_build_object('name', NULLIF(concat_ws(' ',
                         NULLIF(btrim(patch -> 'custom' ->> 'firstname'), ''),
                         NULLIF(btrim(patch -> 'custom' ->> 'lastname'), '')), ''));

@@ -1012,7 +1012,13 @@ START_TEST(standard_webhooks_lead_events)
     expect_event(lead_event(ep, secret, "msg_l3", "lead.updated", 550,
                             "{\"id\":\"sw-1\",\"external_id\":\"sw-1\",\"company\":\"Initech Old\"}"),
                  "stale", NULL);
+    /* name is the sender's own (HubSpot's first + last name rule is HubSpot's) */
+    expect_event(lead_event(ep, secret, "msg_l3n", "lead.updated", 520,
+                            "{\"id\":\"sw-1\",\"name\":\"Bo Diddley\",\"custom\":{\"firstname\":\"Bob\"}}"),
+                 "applied", NULL);
     l = get_lead(&ws, "sw-1", 200);
+    ck_assert_str_eq(str(l, "name"), "Bo Diddley");
+    ck_assert_str_eq(str(json_object_get(l, "custom"), "firstname"), "Bob");
     ck_assert_str_eq(str(l, "title"), "CTO");
     ck_assert_str_eq(str(l, "company"), "Initech Corp");
     ck_assert_str_eq(str(l, "lifecycle_stage"), "mql");
