@@ -1095,6 +1095,56 @@ START_TEST(standard_webhooks_lead_events)
 }
 END_TEST
 
+/* The async path for Standard Webhooks lead events: stored, applied by the
+ * appliers, the lead made MQL routed once, a redelivery a duplicate. */
+START_TEST(standard_lead_mql_routed_once_async)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    api_resp *r = api_send_json("POST", "/v1/webhook-endpoints", ws.admin, "{\"source\":\"standard\"}");
+    ck_assert_status(r, 201);
+    char ep[64], secret[128], at[32], body[512];
+    snprintf(ep, sizeof ep, "%s", str(r->json, "id"));
+    snprintf(secret, sizeof secret, "%s", str(r->json, "secret"));
+    api_resp_free(r);
+    time_t t = time(NULL) - 120;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(body, sizeof body,
+             "{\"type\":\"lead.created\",\"timestamp\":\"%s\",\"data\":{\"external_id\":\"sw-async\","
+             "\"email\":\"al@hooli.example\",\"lifecycle_stage\":\"mql\"}}",
+             at);
+    r = standard_deliver(ep, secret, "msg_async_1", body);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(num(r->json, "accepted"), 1);
+    api_resp_free(r);
+    long left = 1;
+    for (int i = 0; i < 200 && left > 0; i++) { /* the appliers wake at once; bounded wait */
+        api_resp *p = api_get("/v1/webhook-events?status=pending", ws.read);
+        left = (long)json_array_size(json_object_get(p->json, "items"));
+        api_resp_free(p);
+        if (left)
+            usleep(25 * 1000);
+    }
+    ck_assert_int_eq(left, 0);
+    json_t *l = get_lead(&ws, "sw-async", 200);
+    ck_assert_str_eq(str(l, "email"), "al@hooli.example");
+    ck_assert_str_eq(str(l, "lifecycle_stage"), "mql");
+    json_decref(l);
+    ck_assert_int_eq(assignments(&ws, "sw-async"), 1);
+    r = standard_deliver(ep, secret, "msg_async_1", body);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(num(r->json, "duplicates"), 1);
+    api_resp_free(r);
+    r = api_get("/v1/webhook-events?status=applied", ws.read);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "items")), 1);
+    ck_assert_str_eq(str(json_array_get(json_object_get(r->json, "items"), 0), "type"), "lead.created");
+    api_resp_free(r);
+    ck_assert_int_eq(assignments(&ws, "sw-async"), 1);
+}
+END_TEST
+
 Suite *leads2_suite(void)
 {
     Suite *s = suite_create("leads2");
@@ -1103,6 +1153,7 @@ Suite *leads2_suite(void)
     tcase_add_test(tc, hubspot_contacts_become_leads);
     tcase_add_test(tc, hubspot_contact_mql_routed_once_async);
     tcase_add_test(tc, standard_webhooks_lead_events);
+    tcase_add_test(tc, standard_lead_mql_routed_once_async);
     suite_add_tcase(s, tc);
     TCase *ti = tcase_create("imports");
     tcase_set_timeout(ti, 120);
