@@ -12,7 +12,8 @@
  * escalation, the renewal reminders at 90/60/30 days (health), the
  * lead SLAs' breaches (the compliance route's), the inbound webhook
  * backlog's age (what /readyz and /metrics report) and the dashboard's
- * pipeline coverage against the seed's 3x minimum. */
+ * pipeline coverage against the seed's 3x minimum, and the data hygiene
+ * rules' statuses (GET /v1/hygiene). */
 static const alert_kind kinds[] = {
     {"stale_deal", "deal", ALERT_F_OWNER | ALERT_F_SEGMENT | ALERT_F_TERRITORY | ALERT_F_AMOUNT, "days", 1, 365, 14,
      true, "an open deal untouched for params.days days (default 14, the seed's hygiene rule)", false},
@@ -34,6 +35,9 @@ static const alert_kind kinds[] = {
     {"coverage_below", "workspace or owner", ALERT_F_OWNER, "min", 0.01, 100, METRICS_COVERAGE_MIN, false,
      "the current quarter's pipeline coverage (the dashboard's) below params.min (default 3, the seed's minimum)",
      true},
+    {"hygiene_red", "data hygiene rule", 0, "every_minutes", 1, 10080, 60, true,
+     "a data hygiene rule of GET /v1/hygiene turning red, checked at most every params.every_minutes (default 60)",
+     false},
 };
 
 const alert_kind *alert_kind_find(const char *name)

@@ -56,7 +56,7 @@ base="http://127.0.0.1:$port"
 kinds="stale_deal deal_pushed deal_moved_back amount_change routing_escalation renewal_due sla_breach webhook_lag"
 # the kinds whose figures C computes before the SQL (server/alertfig.c): timed
 # as a whole evaluation with only their rule enabled
-ckinds="coverage_below"
+ckinds="coverage_below hygiene_red"
 nk=0
 for k in $kinds $ckinds; do
     curl -sf -o /dev/null -H "Authorization: Bearer $key" -H "Content-Type: application/json" \
@@ -83,7 +83,7 @@ for k in $kinds; do
     percand="$percand $k $t,"
 done
 for k in $ckinds; do
-    psql "$url" -qc "UPDATE alert_rules SET enabled = (kind = '$k') WHERE workspace_id = '$ws'"
+    psql "$url" -qc "UPDATE alert_rules SET enabled = (kind = '$k'), checked_at = NULL WHERE workspace_id = '$ws'"
     t=$(curl_ms -X POST -H "Authorization: Bearer $key" "$base/v1/alerts/evaluate" | awk '{printf "%.0f", $1}')
     psql "$url" -qc "UPDATE alert_rules SET enabled = true WHERE workspace_id = '$ws'"
     percand="$percand $k $t (its evaluation alone),"

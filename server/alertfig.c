@@ -2,7 +2,9 @@
 #include "alertfig.h"
 
 #include <stdlib.h>
+#include <time.h>
 
+#include "audit.h"
 #include "caldate.h"
 #include "fcdata.h"
 #include "fcprep.h"
@@ -69,5 +71,16 @@ int alertfig_coverage(db_conn *db, const char *ws, json_t *figures, app_err *err
                                   "workspace", coverage_j(pipeline, PQntuples(q) > 0, quota, won), "owners", owners));
     PQclear(q);
     fcprep_free(&pd);
+    return 0;
+}
+
+int alertfig_hygiene(db_conn *db, const char *ws, json_t *figures, app_err *err)
+{
+    json_t *doc = NULL;
+    if (hygiene_summary(db, ws, time(NULL), false, &doc, err) != 0)
+        return -1;
+    json_object_set(figures, "hygiene", json_object_get(doc, "rules"));
+    json_object_set(figures, "hygiene_as_of", json_object_get(doc, "as_of"));
+    json_decref(doc);
     return 0;
 }

@@ -20,4 +20,10 @@
  * already won). figures is borrowed. 0, or -1 with err. */
 int alertfig_coverage(db_conn *db, const char *ws, json_t *figures, app_err *err) __attribute__((warn_unused_result));
 
+/* figures.hygiene: the GET /v1/hygiene rules (hygiene_summary, no samples:
+ * id, name, threshold, value, status, offending, population, ...) and
+ * figures.hygiene_as_of. The full scan: the caller runs it only when a
+ * hygiene_red rule is due. figures is borrowed. 0, or -1 with err. */
+int alertfig_hygiene(db_conn *db, const char *ws, json_t *figures, app_err *err) __attribute__((warn_unused_result));
+
 #endif

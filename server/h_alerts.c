@@ -23,7 +23,7 @@
 /* The kinds of core/alert.c, for the 422 that names them. */
 #define KIND_LIST                                                                                                      \
     "must be stale_deal, deal_pushed, deal_moved_back, amount_change, routing_escalation, renewal_due, sla_breach, "   \
-    "webhook_lag or coverage_below"
+    "webhook_lag, coverage_below or hygiene_red"
 #define MAX_FILTER_VALUES 100
 #define MAX_DAYS_BEFORE 5
 /* How long a rotated-out secret still signs (Standard Webhooks rotation:
@@ -605,12 +605,15 @@ int alerts_evaluate_workspace(db_conn *db, const char *ws, long long counts[3], 
     /* most writes are in workspaces without rules: nothing to evaluate */
     if (db_query_value(db,
                        "SELECT count(*) || ' ' || count(*) FILTER (WHERE kind = 'deal_moved_back') || ' '"
-                       " || count(*) FILTER (WHERE kind = 'coverage_below') FROM alert_rules"
+                       " || count(*) FILTER (WHERE kind = 'coverage_below') || ' '"
+                       /* hygiene_red: the full scan only when a rule is due (its every_minutes) */
+                       " || count(*) FILTER (WHERE kind = 'hygiene_red' AND (checked_at IS NULL OR checked_at <="
+                       " now() - make_interval(mins => (params ->> 'every_minutes')::int))) FROM alert_rules"
                        " WHERE workspace_id = $1 AND enabled AND deleted_at IS NULL",
                        1, p, kinds, sizeof kinds, err) < 0)
         return -1;
-    long long nrules = 0, nback = 0, ncov = 0;
-    if (sscanf(kinds, "%lld %lld %lld", &nrules, &nback, &ncov) != 3 || nrules == 0) {
+    long long nrules = 0, nback = 0, ncov = 0, nhyg = 0;
+    if (sscanf(kinds, "%lld %lld %lld %lld", &nrules, &nback, &ncov, &nhyg) != 4 || nrules == 0) {
         counts[0] = counts[1] = counts[2] = 0;
         return 0;
     }
@@ -620,7 +623,8 @@ int alerts_evaluate_workspace(db_conn *db, const char *ws, long long counts[3], 
         return -1;
     /* the figures only C computes, once for all the rules that read them */
     json_t *fig = json_object();
-    if (!fig || (ncov > 0 && alertfig_coverage(db, ws, fig, err) != 0)) {
+    if (!fig || (ncov > 0 && alertfig_coverage(db, ws, fig, err) != 0) ||
+        (nhyg > 0 && alertfig_hygiene(db, ws, fig, err) != 0)) {
         json_decref(fig);
         return -1;
     }

@@ -48,6 +48,13 @@ CREATE OR REPLACE FUNCTION alert_filter_ok(f jsonb, owner text, segment text, te
 --                       one episode per period and crossing: the subject is
 --                       the period (and owner), the occurrence its nth fall
 --                       below the minimum
+--   hygiene_red         a data hygiene rule of GET /v1/hygiene (h_hygiene.c's
+--                       summary, given in figures.hygiene) whose status is red;
+--                       one episode per hygiene rule and crossing (its nth
+--                       turn to red). The scan is seconds on a large
+--                       workspace, so the caller runs it only when the rule is
+--                       due (params.every_minutes since checked_at): without
+--                       figures.hygiene the last check's verdicts stand
 -- figures: what only C computes, from alert_evaluate's caller (empty: the
 -- kinds that read it see nothing).
 DROP FUNCTION IF EXISTS alert_candidates(alert_rules);
@@ -237,6 +244,29 @@ BEGIN
                                   'won', money_json(x.won), 'remaining_quota', money_json(x.quota - x.won))
         FROM x
         WHERE x.cov < x.min AND alert_filter_ok(r.filter, x.owner, NULL, NULL, NULL);
+    ELSIF r.kind = 'hygiene_red' AND NOT figures ? 'hygiene' THEN
+        -- not due: the subjects red at the last check stay as they are
+        RETURN QUERY
+        SELECT p.subject, p.occurrence, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::jsonb
+        FROM alert_state p WHERE p.rule_id = r.id AND p.active;
+    ELSIF r.kind = 'hygiene_red' THEN
+        RETURN QUERY
+        WITH h AS (SELECT 'hygiene:' || (e ->> 'id') AS subject, e FROM jsonb_array_elements(figures -> 'hygiene') e
+                   WHERE e ->> 'status' = 'red')
+        SELECT h.subject, COALESCE(
+                   (SELECT p.occurrence FROM alert_state p WHERE p.rule_id = r.id AND p.subject = h.subject AND p.active),
+                   h.subject || '#' || ((SELECT count(*) FROM alerts a WHERE a.rule_id = r.id AND a.subject = h.subject) + 1)),
+               NULL::text, NULL::text, NULL::text, NULL::text,
+               format('Data hygiene rule %s (%s) turned red: %s%% against the threshold %s (%s of %s %s; fixed by %s)',
+                      h.e ->> 'id', h.e ->> 'name', round((h.e ->> 'value')::numeric * 100, 1), h.e ->> 'threshold',
+                      h.e ->> 'offending', h.e ->> 'population', h.e ->> 'population_of', h.e ->> 'owner'),
+               jsonb_build_object('rule', h.e ->> 'id', 'name', h.e ->> 'name', 'status', h.e ->> 'status',
+                                  'value', h.e -> 'value', 'threshold', h.e ->> 'threshold',
+                                  'threshold_value', h.e -> 'threshold_value', 'offending', h.e -> 'offending',
+                                  'population', h.e -> 'population', 'population_of', h.e ->> 'population_of',
+                                  'owner', h.e ->> 'owner', 'records', h.e ->> 'records',
+                                  'checked_at', figures ->> 'hygiene_as_of')
+        FROM h;
     END IF;
 END $$;
 
@@ -286,6 +316,9 @@ BEGIN
                      WHERE s.rule_id = r.id AND s.active AND NOT EXISTS (SELECT 1 FROM c WHERE c.subject = s.subject)
                      RETURNING 1)
         SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM clr) INTO a, b;
+        IF r.kind = 'hygiene_red' AND figures ? 'hygiene' THEN
+            UPDATE alert_rules x SET checked_at = now() WHERE x.id = r.id;
+        END IF;
         nraised := nraised + a;
         ncleared := ncleared + b;
     END LOOP;

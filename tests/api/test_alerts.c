@@ -1017,6 +1017,90 @@ START_TEST(coverage_below_raised_once_per_crossing)
 }
 END_TEST
 
+/* hygiene_red checks at most every every_minutes: the test makes its rules
+ * due now by moving their last check two hours back. */
+static void hygiene_due(PGconn *pg, const api_ws *ws)
+{
+    pg_ok(pg, "UPDATE alert_rules SET checked_at = now() - interval '2 hours' WHERE workspace_id = $1", ws->id);
+}
+
+/* A data hygiene rule of GET /v1/hygiene turning red raises once per
+ * crossing: open deals' required fields at 100% completion, then a deal
+ * without a next step (1 of 2 complete: 50%, red); not rechecked before the
+ * rule is due; fixed, then broken again: a second. */
+START_TEST(hygiene_red_raised_once_per_crossing)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    crm(&ws);
+    char close[11], body[400];
+    api_day(20, close);
+    snprintf(body, sizeof body,
+             "{\"name\":\"H1\",\"amount\":5000,\"stage\":\"proposal\",\"owner\":\"ann\",\"expected_close_date\":\"%s\","
+             "\"custom\":{\"next_step\":\"Send proposal\"}}",
+             close);
+    send_ok(&ws, "PUT", "/v1/deals/h1", body);
+    static const char *const bad[] = {
+        "{\"name\":\"x\",\"kind\":\"hygiene_red\",\"params\":{\"every_minutes\":0}}",
+        "{\"name\":\"x\",\"kind\":\"hygiene_red\",\"params\":{\"every_minutes\":10081}}",
+        "{\"name\":\"x\",\"kind\":\"hygiene_red\",\"params\":{\"every_minutes\":1.5}}",
+        "{\"name\":\"x\",\"kind\":\"hygiene_red\",\"params\":{\"per\":\"owner\"}}",
+        "{\"name\":\"x\",\"kind\":\"hygiene_red\",\"filter\":{\"owner\":[\"ann\"]}}", /* a workspace's rule */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        api_resp *r = api_send_json("POST", "/v1/alert-rules", ws.admin, bad[i]);
+        ck_assert_msg(r->status == 422, "%s: %ld %s", bad[i], r->status, r->body);
+        api_resp_free(r);
+    }
+    receiver rv;
+    const int ok[] = {200};
+    rcv_start(&rv, ok, 1);
+    char rule[40];
+    make_rule(&ws, &rv, "\"kind\":\"hygiene_red\"", rule);
+    api_resp *r = api_get("/v1/alert-rules", ws.read);
+    ck_assert_int_eq(
+        inum(json_object_get(json_array_get(json_object_get(r->json, "items"), 0), "params"), "every_minutes"), 60);
+    api_resp_free(r);
+    PGconn *pg = PQconnectdb(api_db_url());
+    ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 0); /* first check: nothing red */
+    snprintf(
+        body, sizeof body,
+        "{\"name\":\"H2\",\"amount\":7000,\"stage\":\"proposal\",\"owner\":\"ann\",\"expected_close_date\":\"%s\"}",
+        close);
+    send_ok(&ws, "PUT", "/v1/deals/h2", body);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 0); /* red now, but checked under an hour ago */
+    hygiene_due(pg, &ws);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
+    hygiene_due(pg, &ws);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1); /* still red: the same episode */
+    r = api_get("/v1/alerts?kind=hygiene_red", ws.read);
+    const json_t *a = json_array_get(json_object_get(r->json, "items"), 0);
+    const json_t *d = json_object_get(a, "data");
+    ck_assert_str_eq(str(a, "subject"), "hygiene:open_deal_required_fields");
+    ck_assert_str_eq(str(d, "rule"), "open_deal_required_fields");
+    ck_assert_double_eq(json_number_value(json_object_get(d, "value")), 0.5);
+    ck_assert_int_eq(inum(d, "offending"), 1);
+    ck_assert_int_eq(inum(d, "population"), 2);
+    ck_assert_str_eq(str(d, "threshold"), "100% completion");
+    api_resp_free(r);
+    /* fixed: the episode ends; broken again (a blank next step): a second */
+    snprintf(body, sizeof body, "{\"name\":\"H2\",\"custom\":{\"next_step\":\"Call CFO\"}}");
+    send_ok(&ws, "PUT", "/v1/deals/h2", body);
+    hygiene_due(pg, &ws);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
+    snprintf(body, sizeof body, "{\"name\":\"H2\",\"custom\":{\"next_step\":\"  \"}}");
+    send_ok(&ws, "PUT", "/v1/deals/h2", body);
+    hygiene_due(pg, &ws);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 2);
+    hygiene_due(pg, &ws);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 2);
+    PQfinish(pg);
+    rcv_wait(&rv, 2);
+    rcv_stop(&rv);
+}
+END_TEST
+
 static double mono_s(void)
 {
     struct timespec t;
@@ -1379,6 +1463,7 @@ Suite *alerts_suite(void)
     tcase_add_test(t, sla_breach_raised_once);
     tcase_add_test(t, webhook_lag_raised_once_per_episode);
     tcase_add_test(t, coverage_below_raised_once_per_crossing);
+    tcase_add_test(t, hygiene_red_raised_once_per_crossing);
     tcase_add_test(t, a_write_delivers_without_waiting_for_the_pass);
     tcase_add_test(t, two_instances_raise_and_deliver_each_occurrence_once);
     tcase_add_test(t, sigkill_during_delivery_still_delivers);

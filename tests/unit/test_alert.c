@@ -51,7 +51,7 @@ START_TEST(kinds_table)
 {
     int n = 0;
     const alert_kind *k = alert_kinds(&n);
-    ck_assert_int_eq(n, 9);
+    ck_assert_int_eq(n, 10);
     ck_assert_str_eq(k[0].name, "stale_deal");
     const alert_kind *s = alert_kind_find("stale_deal");
     ck_assert_ptr_nonnull(s);
@@ -71,6 +71,11 @@ START_TEST(kinds_table)
     ck_assert(!cov->param_integer);
     ck_assert(cov->per_owner);
     ck_assert_uint_eq(cov->filters, ALERT_F_OWNER);
+    const alert_kind *hyg = alert_kind_find("hygiene_red");
+    ck_assert_str_eq(hyg->param, "every_minutes");
+    ck_assert_double_eq(hyg->param_default, 60);
+    ck_assert_uint_eq(hyg->filters, 0); /* the workspace's rule statuses */
+    ck_assert(!hyg->per_owner);
 }
 END_TEST
 
