@@ -1,12 +1,15 @@
 /* demo.c - load the CRM sample data set into the demo workspace, then its
  * deterministic synthetic companion (subscriptions and ARR movements from the
  * won deals, S&M spend by channel and month, gross margin and net burn by
- * month, quarters and years, quotas per rep per quarter), so the demo's board
+ * month, quarters and years, quotas per rep per quarter, leads with their
+ * touches behind 30% of the deals), so the demo's board
  * metrics have their inputs. Everything is written through the writers the
- * API uses (import_run, revenue.h, crm_apply); data/crm-sample/README.md says
+ * API uses (import_run, revenue.h, crm_apply, lead_apply_many,
+ * activity_insert_many); data/crm-sample/README.md says
  * which figures are synthetic and how they are drawn. */
 #include "demo.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdint.h>
@@ -366,6 +369,167 @@ static int write_quotas(db_conn *c, void *ctx, app_err *err)
     return rc;
 }
 
+/* ---- synthetic leads ------------------------------------------------------ */
+
+/* The top of the funnel behind the sample's opportunities (README): 30% of
+ * the deals came from a lead (the rest were sourced by their AE). Each such
+ * deal has its converting lead (MQL -> SAL within hours, -> SQL within
+ * days, linked to the deal a few days before it was created) and, around
+ * it, the leads of the same account that stopped earlier, in the numbers
+ * the seed's median conversions imply (MQL -> SAL 55%, SAL -> SQL 45%,
+ * SQL -> opportunity 65%): per converting lead 0.54 more SQLs, 1.88 more
+ * SALs (half rejected with a reason) and 2.8 more MQLs, stochastically
+ * rounded. Every lead has one touch (its source's activity) before it
+ * became an MQL. Written with lead_apply_many and activity_insert_many, the
+ * writers of POST /v1/leads/batch and /v1/activities/batch. */
+#define LEAD_SOURCED 0.30
+
+static const struct {
+    const char *channel, *touch;
+    double share;
+} lead_sources[] = {{"paid_search", "ad_click", 0.30},  {"content", "content_download", 0.25},
+                    {"events", "event_attended", 0.15}, {"partners", "form_submit", 0.10},
+                    {"inside_sales", "call", 0.15},     {"field_sales", "meeting", 0.05}};
+
+static const char *const rejections[] = {"no budget", "not the decision maker", "bad timing", "no fit"};
+
+typedef struct {
+    PGresult *deals;
+    const char *ws;
+    long leads, converted, touches;
+} leads_tx;
+
+/* seconds since the epoch as RFC 3339 */
+static const char *iso(double t, char *buf, size_t len)
+{
+    long long s = (long long)floor(t);
+    caldate_t d = (caldate_t)(s / 86400);
+    char db[16];
+    int sod = (int)(s - (long long)d * 86400);
+    snprintf(buf, len, "%sT%02d:%02d:%02dZ", caldate_format(d, db, sizeof db), sod / 3600, sod / 60 % 60, sod % 60);
+    return buf;
+}
+
+/* a weekday working hour (09:00-16:00 UTC) on or before day d */
+static double work_time(rng *r, caldate_t d)
+{
+    while (d - caldate_monday(d) >= 5)
+        d--;
+    return (double)d * 86400 + 9 * 3600 + rng_uniform(r) * 7 * 3600;
+}
+
+static long stoch_round(rng *r, double x)
+{
+    long n = (long)x;
+    return n + (rng_uniform(r) < x - (double)n);
+}
+
+static void lead_op(json_t *ops, const char *id, double at, json_t *patch)
+{
+    char b[32];
+    json_array_append_new(
+        ops, json_pack("{s:s, s:s, s:s, s:o}", "id", id, "at", iso(at, b, sizeof b), "origin", "demo", "patch", patch));
+}
+
+/* One lead: created an MQL at t_mql, then SAL and SQL when those are > 0
+ * (a deal link with the SQL when deal is given); its touch an hour before. */
+static void gen_lead(leads_tx *t, rng *r, json_t *ops, json_t *acts, const char *id, const char *account,
+                     const char *owner, double t_mql, double t_sal, double t_sql, const char *deal)
+{
+    double u = rng_uniform(r), acc = 0;
+    size_t k = 0;
+    for (; k + 1 < sizeof lead_sources / sizeof lead_sources[0]; k++)
+        if (u < (acc += lead_sources[k].share))
+            break;
+    char email[300], b[32], aid[220];
+    snprintf(email, sizeof email, "%s@%s.example", id, account);
+    for (char *p = email; *p; p++)
+        *p = *p == ' ' ? '-' : (char)tolower((unsigned char)*p);
+    lead_op(ops, id, t_mql,
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "lifecycle_stage", "mql", "created_at",
+                      iso(t_mql, b, sizeof b), "email", email, "company", account, "account", account, "owner", owner,
+                      "original_source", lead_sources[k].channel, "latest_source", lead_sources[k].channel));
+    snprintf(aid, sizeof aid, "%s-touch", id);
+    /* the lead's touch, not the account's: attribution reads an account's touches for
+     * every deal of it, and the sample's 85 accounts have about 100 deals each */
+    json_array_append_new(acts, json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", aid, "type", lead_sources[k].touch,
+                                          "occurred_at", iso(t_mql - 3600, b, sizeof b), "lead", id, "channel",
+                                          lead_sources[k].channel));
+    t->leads++;
+    t->touches++;
+    if (t_sal > 0) {
+        json_t *p = json_pack("{s:s}", "lifecycle_stage", "sal");
+        if (t_sql <= 0 && rng_uniform(r) < 0.5)
+            json_object_set_new(p, "rejection_reason",
+                                json_string(rejections[rng_next(r) % (sizeof rejections / sizeof rejections[0])]));
+        lead_op(ops, id, t_sal, p);
+    }
+    if (t_sql > 0)
+        lead_op(ops, id, t_sql,
+                deal ? json_pack("{s:s, s:[s]}", "lifecycle_stage", "sql", "deals", deal)
+                     : json_pack("{s:s}", "lifecycle_stage", "sql"));
+    t->converted += deal != NULL;
+}
+
+static int flush_leads(db_conn *c, const char *ws, json_t *ops, json_t *acts, app_err *err)
+{
+    char *lt = json_dumps(ops, JSON_COMPACT), *at = json_dumps(acts, JSON_COMPACT);
+    const char *lp[] = {ws, lt}, *ap[] = {ws, at};
+    PGresult *r =
+        lt && at ? db_query(c, "SELECT count(*) FROM lead_apply_many($1::uuid, $2::jsonb)", 2, lp, err) : NULL;
+    PGresult *a = r ? db_query(c, "SELECT count(*) FROM activity_insert_many($1::uuid, $2::jsonb)", 2, ap, err) : NULL;
+    free(lt);
+    free(at);
+    json_array_clear(ops);
+    json_array_clear(acts);
+    if (!lt || !at)
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+    PQclear(r);
+    PQclear(a);
+    return a ? 0 : -1;
+}
+
+static int write_leads(db_conn *c, void *ctx, app_err *err)
+{
+    leads_tx *t = ctx;
+    json_t *ops = json_array(), *acts = json_array();
+    int rc = 0;
+    for (int i = 0; i < PQntuples(t->deals) && rc == 0; i++) {
+        const char *deal = PQgetvalue(t->deals, i, 0), *account = PQgetvalue(t->deals, i, 1),
+                   *owner = PQgetvalue(t->deals, i, 2);
+        caldate_t created = (caldate_t)atol(PQgetvalue(t->deals, i, 3));
+        rng r;
+        stream(&r, "leads", deal);
+        if (rng_uniform(&r) >= LEAD_SOURCED)
+            continue;
+        char id[240];
+        /* the converting lead: SQL 1-7 days before the deal, SAL 2-12 days before
+         * that, accepted 0.5-4 hours after it became an MQL */
+        double t_sql = work_time(&r, created - 1 - (caldate_t)(rng_uniform(&r) * 6));
+        double t_mql = work_time(&r, (caldate_t)(t_sql / 86400) - 2 - (caldate_t)(rng_uniform(&r) * 10));
+        double t_sal = t_mql + (0.5 + rng_uniform(&r) * 3.5) * 3600;
+        snprintf(id, sizeof id, "L-%s", deal);
+        gen_lead(t, &r, ops, acts, id, account, owner, t_mql, t_sal, t_sql, deal);
+        /* the account's leads that stopped earlier, in the 45 days before the deal */
+        long n[3] = {stoch_round(&r, 0.54), stoch_round(&r, 1.88), stoch_round(&r, 2.8)};
+        for (int stop = 0, k = 1; stop < 3; stop++)
+            for (long j = 0; j < n[stop]; j++, k++) {
+                double m = work_time(&r, created - (caldate_t)(rng_uniform(&r) * 45));
+                double sal = stop < 2 ? m + (0.5 + rng_uniform(&r) * 3.5) * 3600 : 0;
+                double sql = stop == 0 ? sal + (2 + rng_uniform(&r) * 10) * 86400 : 0;
+                snprintf(id, sizeof id, "L-%s-%d", deal, k);
+                gen_lead(t, &r, ops, acts, id, account, owner, m, sal, sql, NULL);
+            }
+        if (json_array_size(ops) >= 2000)
+            rc = flush_leads(c, t->ws, ops, acts, err);
+    }
+    if (rc == 0 && json_array_size(ops))
+        rc = flush_leads(c, t->ws, ops, acts, err);
+    json_decref(ops);
+    json_decref(acts);
+    return rc;
+}
+
 static int demo_synth(db_conn *c, const char *ws, app_err *err)
 {
     int fsm = workspace_fy_start(c, ws, err);
@@ -403,6 +567,7 @@ static int demo_synth(db_conn *c, const char *ws, app_err *err)
     PQclear(span);
     /* the horizon: the first day of the month after the last close */
     caldate_t horizon = period_containing(PERIOD_MONTH, last, fsm).end;
+    char hb[16];
     int rc = -1;
     sub_list subs = {0};
     PGresult *reps = NULL;
@@ -476,10 +641,24 @@ static int demo_synth(db_conn *c, const char *ws, app_err *err)
         free(m);
         goto out;
     }
+    leads_tx lt = {.ws = ws};
+    lt.deals = db_query(c,
+                        "SELECT external_id, account, owner, (created_at AT TIME ZONE 'UTC')::date - DATE '1970-01-01'"
+                        " FROM deals WHERE workspace_id = $1 AND deleted_at IS NULL AND account IS NOT NULL"
+                        " AND owner IS NOT NULL AND created_at < $2::date ORDER BY external_id",
+                        2, (const char *[]){ws, caldate_format(horizon, hb, sizeof hb)}, err);
+    if (!lt.deals || db_transaction(c, write_leads, &lt, err) != 0) {
+        PQclear(lt.deals);
+        free(m);
+        goto out;
+    }
+    PQclear(lt.deals);
     printf("demo: synthetic companion (seed %#llx): %ld subscriptions from %d won deals, %d months of S&M spend"
            " (%zu channels) and finance, %ld finance periods, quotas for %ld reps x %d quarters\n",
            (unsigned long long)DEMO_SEED, st.written, PQntuples(won), have_spend ? 0 : m->n,
            sizeof channels / sizeof channels[0], nfin, qt.written, nq);
+    printf("demo: synthetic leads: %ld leads (%ld converted to a deal), %ld touches\n", lt.leads, lt.converted,
+           lt.touches);
     free(m);
     rc = 0;
 out:

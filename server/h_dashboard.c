@@ -828,11 +828,9 @@ static funnel_event *conversion_events(dash_ctx *c, const funnel_def *def, const
     " CROSS JOIN LATERAL ("                                                                                            \
     "  SELECT h.stage, h.entered_at AS at FROM lead_stage_history h"                                                   \
     "   WHERE h.workspace_id = l.workspace_id AND h.lead_id = l.external_id"                                           \
-    "  UNION ALL SELECT 'opportunity', d.created_at FROM deals d"                                                      \
-    "   WHERE d.workspace_id = l.workspace_id AND l.deals ? d.external_id AND d.deleted_at IS NULL"                    \
-    "  UNION ALL SELECT h.stage, h.entered_at FROM deals d JOIN deal_stage_history h"                                  \
-    "   ON h.workspace_id = d.workspace_id AND h.deal_id = d.external_id"                                              \
-    "   WHERE d.workspace_id = l.workspace_id AND l.deals ? d.external_id AND d.deleted_at IS NULL) e"                 \
+    "  UNION ALL SELECT 'opportunity', d.created_at FROM lead_linked_deals(l.workspace_id, l.deals) d"                 \
+    "  UNION ALL SELECT h.stage, h.entered_at FROM lead_linked_deals(l.workspace_id, l.deals) d"                       \
+    "   JOIN deal_stage_history h ON h.workspace_id = d.workspace_id AND h.deal_id = d.external_id) e"                 \
     " WHERE l.workspace_id = $1 AND l.deleted_at IS NULL ORDER BY l.external_id"
 
 static json_t *sec_conversion(dash_ctx *c)

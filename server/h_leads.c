@@ -631,21 +631,18 @@ void h_leads_funnel(http_req *rq)
     const char *q[] = {rq->auth.workspace_id, from, end, group_by};
     /* the leads that entered MQL in the period: their group, every stage they
      * entered, and whether a linked deal exists / is won */
-    PGresult *r =
-        db_query(db,
-                 "SELECT CASE $4::text WHEN 'source' THEN l.original_source WHEN 'owner' THEN l.owner END,"
-                 " (SELECT COALESCE(jsonb_agg(DISTINCT h.stage), '[]') FROM lead_stage_history h"
-                 "  WHERE h.workspace_id = l.workspace_id AND h.lead_id = l.external_id),"
-                 " EXISTS (SELECT 1 FROM deals d WHERE d.workspace_id = l.workspace_id AND l.deals ? d.external_id"
-                 "         AND d.deleted_at IS NULL),"
-                 " EXISTS (SELECT 1 FROM deals d WHERE d.workspace_id = l.workspace_id AND l.deals ? d.external_id"
-                 "         AND d.deleted_at IS NULL AND d.status = 'won')"
-                 " FROM leads l WHERE l.workspace_id = $1 AND l.deleted_at IS NULL"
-                 " AND EXISTS (SELECT 1 FROM lead_stage_history h WHERE h.workspace_id = l.workspace_id"
-                 "   AND h.lead_id = l.external_id AND h.stage = 'mql'"
-                 "   AND h.entered_at >= $2::date::timestamptz AND h.entered_at < $3::date::timestamptz)"
-                 " ORDER BY 1 NULLS LAST",
-                 4, q, &err);
+    PGresult *r = db_query(db,
+                           "SELECT CASE $4::text WHEN 'source' THEN l.original_source WHEN 'owner' THEN l.owner END,"
+                           " (SELECT COALESCE(jsonb_agg(DISTINCT h.stage), '[]') FROM lead_stage_history h"
+                           "  WHERE h.workspace_id = l.workspace_id AND h.lead_id = l.external_id),"
+                           " EXISTS (SELECT 1 FROM lead_linked_deals(l.workspace_id, l.deals)),"
+                           " EXISTS (SELECT 1 FROM lead_linked_deals(l.workspace_id, l.deals) d WHERE d.status = 'won')"
+                           " FROM leads l WHERE l.workspace_id = $1 AND l.deleted_at IS NULL"
+                           " AND EXISTS (SELECT 1 FROM lead_stage_history h WHERE h.workspace_id = l.workspace_id"
+                           "   AND h.lead_id = l.external_id AND h.stage = 'mql'"
+                           "   AND h.entered_at >= $2::date::timestamptz AND h.entered_at < $3::date::timestamptz)"
+                           " ORDER BY 1 NULLS LAST",
+                           4, q, &err);
     if (!r) {
         http_reply_error(rq, &err);
         return;

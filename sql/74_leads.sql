@@ -113,6 +113,17 @@ BEGIN
     RETURN true;
 END $$;
 
+-- The live deals a lead links to (its `deals` ids), each once: looked up by
+-- the primary key per id. The form "l.deals ? d.external_id" scanned every
+-- deal of the workspace per lead (the dashboard's conversion from 13,700
+-- leads over 8,800 deals passed the 5 s statement timeout). Inlined where
+-- it is used in FROM or EXISTS.
+CREATE OR REPLACE FUNCTION lead_linked_deals(ws uuid, ids jsonb) RETURNS SETOF deals
+    LANGUAGE sql STABLE
+    AS $$ SELECT d.* FROM deals d
+          WHERE d.workspace_id = ws AND d.deleted_at IS NULL
+            AND d.external_id IN (SELECT jsonb_array_elements_text(ids)) $$;
+
 CREATE OR REPLACE FUNCTION lead_json(l leads) RETURNS jsonb
     LANGUAGE sql STABLE
     AS $$ SELECT jsonb_build_object(

@@ -258,6 +258,13 @@ static void demo_dashboard_check(const char *ws)
                               path);
         }
     }
+    /* the top of the funnel from the synthetic leads (seed medians: MQL -> SAL 55%, SAL -> SQL
+     * 45%, SQL -> opportunity 65%), the quarter's MQL cohort as the sample ends */
+    const json_t *cv = json_object_get(r->json, "conversion");
+    ck_assert_double_eq_tol(num(cv, "mql_to_sql"), 0.2869, 1e-9);
+    ck_assert_double_eq_tol(num(cv, "sql_to_opp"), 0.6894, 1e-9);
+    ck_assert_double_eq_tol(num(cv, "opp_to_closed_won"), 0.5083, 1e-9);
+    ck_assert_double_eq_tol(num(cv, "full_funnel"), 0.0949, 1e-9);
     const char *valued[] = {"magic_number", "burn_multiple", NULL};
     for (const char *const *v = valued; *v; v++)
         ck_assert_msg(json_is_number(json_object_get(eff, *v)), "%s", *v);
@@ -271,6 +278,21 @@ static void demo_dashboard_check(const char *ws)
     ck_assert_str_eq(str(r->json, "period"), "2017-Q4");
     ck_assert_str_eq(str(r->json, "period_basis"), "latest_with_data");
     ck_assert_ptr_nonnull(strstr(str(r->json, "period_note"), "2017-Q4"));
+    api_resp_free(r);
+    r = api_get("/v1/leads/funnel?from=2017-10-01&to=2017-12-31", out);
+    ck_assert_status(r, 200);
+    const json_t *fc = json_object_get(json_array_get(json_object_get(r->json, "groups"), 0), "counts");
+    ck_assert_int_eq(json_integer_value(json_object_get(fc, "mql")), 1401);
+    ck_assert_int_eq(json_integer_value(json_object_get(fc, "sal")), 801);
+    ck_assert_int_eq(json_integer_value(json_object_get(fc, "sql")), 402);
+    ck_assert_int_eq(json_integer_value(json_object_get(fc, "opportunity")), 275);
+    ck_assert_int_eq(json_integer_value(json_object_get(fc, "closed_won")), 133);
+    api_resp_free(r);
+    /* each lead's one touch: revenue attributed for the deals linked to a lead only */
+    r = api_get("/v1/attribution?model=w_shaped&from=2017-10-01&to=2017-12-31&metric=revenue&group_by=channel", out);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "deals_with_touches")), 257);
+    ck_assert_double_eq_tol(num(r->json, "attributed"), 540147.00, 0.001);
     api_resp_free(r);
     r = api_get("/v1/spend?period=2017-12&limit=200", out);
     ck_assert_status(r, 200);
@@ -296,6 +318,9 @@ START_TEST(demo_load_cli)
                               "months of S&M spend (6 channels) and finance, 21 finance periods, quotas for 35 reps x "
                               "5 quarters") != NULL,
                   "%s", out);
+    /* its synthetic leads (seeded too): 30% of the deals came from a lead */
+    ck_assert_msg(strstr(out, "synthetic leads: 13724 leads (2215 converted to a deal), 13724 touches") != NULL, "%s",
+                  out);
     /* second start: nothing loaded again */
     ck_assert_int_eq(api_run(cmd, out, sizeof out), 0);
     ck_assert_msg(strstr(out, "already has deals") != NULL, "%s", out);
