@@ -2,6 +2,7 @@
  * measurement and the duplicate-account rule (hygiene.h). */
 #include "hygiene.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -167,4 +168,139 @@ const char *hygiene_match_name(hygiene_match m)
         break;
     }
     return NULL;
+}
+
+/* One UTF-8 character at s: its code point, *len its bytes. A byte that
+ * starts no valid sequence is itself (a letter kept as written). */
+static unsigned utf8_at(const unsigned char *s, size_t *len)
+{
+    if (s[0] >= 0xC2 && s[0] <= 0xDF && (s[1] & 0xC0) == 0x80) {
+        *len = 2;
+        return ((unsigned)(s[0] & 0x1F) << 6) | (s[1] & 0x3F);
+    }
+    size_t n = s[0] >= 0xE0 && s[0] <= 0xEF ? 3 : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : 1;
+    unsigned cp = n == 3 ? s[0] & 0x0F : s[0] & 0x07;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80) {
+            n = 1;
+            break;
+        }
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    *len = n;
+    return n == 1 ? s[0] : cp;
+}
+
+/* Neither a letter nor a digit: ASCII's, Latin-1's signs and punctuation,
+ * x and the division sign, the general punctuation block (dashes, curly
+ * quotes, spaces of every width) and currency signs. */
+static bool is_separator(unsigned c)
+{
+    if (c < 0x80)
+        return !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'));
+    return (c <= 0xBF && c != 0xAA && c != 0xB5 && c != 0xBA) || c == 0xD7 || c == 0xF7 ||
+           (c >= 0x2000 && c <= 0x206F) || (c >= 0x20A0 && c <= 0x20CF) || (c >= 0x3000 && c <= 0x3003);
+}
+
+/* The lower case of the scripts hygiene.h names; every other code point is
+ * its own. Each mapping keeps the UTF-8 length (all are below U+0800). */
+static unsigned lower_of(unsigned c)
+{
+    if ((c >= 'A' && c <= 'Z') || (c >= 0xC0 && c <= 0xDE && c != 0xD7) || (c >= 0x391 && c <= 0x3A9 && c != 0x3A2) ||
+        (c >= 0x410 && c <= 0x42F))
+        return c + 0x20;
+    if (c >= 0x400 && c <= 0x40F)
+        return c + 0x50;
+    if (c == 0x178)
+        return 0xFF;
+    bool even_upper = (c >= 0x100 && c <= 0x12F) || (c >= 0x132 && c <= 0x137) || (c >= 0x14A && c <= 0x177);
+    bool odd_upper = (c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E);
+    if ((even_upper && c % 2 == 0) || (odd_upper && c % 2 == 1))
+        return c + 1;
+    return c;
+}
+
+/* Appends s[0..len) lower-cased at o; returns the new end. */
+static char *put_lower(char *o, const unsigned char *s, size_t len)
+{
+    unsigned c = utf8_at(s, &len);
+    unsigned l = len == 1 && c >= 0x80 ? c : lower_of(c); /* a stray byte is kept */
+    if (l == c) {
+        memcpy(o, s, len);
+        return o + len;
+    }
+    if (l < 0x80) {
+        *o++ = (char)l;
+    } else {
+        *o++ = (char)(0xC0 | (l >> 6));
+        *o++ = (char)(0x80 | (l & 0x3F));
+    }
+    return o;
+}
+
+static bool is_legal_form(const char *w, size_t n)
+{
+    static const char *const WORDS[] = {"the",     "inc",  "incorporated", "llc", "llp",     "ltd",
+                                        "limited", "corp", "corporation",  "co",  "company", "gmbh",
+                                        "ag",      "sa",   "plc",          "bv",  "pty",     NULL};
+    for (size_t i = 0; WORDS[i]; i++)
+        if (strlen(WORDS[i]) == n && memcmp(WORDS[i], w, n) == 0)
+            return true;
+    return false;
+}
+
+void hygiene_name_key(const char *name, char *out)
+{
+    const unsigned char *s = (const unsigned char *)name;
+    char *o = out;
+    while (*s) {
+        size_t len;
+        unsigned c = utf8_at(s, &len);
+        if (is_separator(c)) {
+            s += len;
+            continue;
+        }
+        const char *word = o; /* one word, lower case, then kept or dropped */
+        while (*s && !is_separator(c = utf8_at(s, &len))) {
+            o = put_lower(o, s, len);
+            s += len;
+        }
+        if (is_legal_form(word, (size_t)(o - word)))
+            o = (char *)word;
+        else
+            *o++ = ' ';
+    }
+    if (o > out)
+        o--; /* the last word's space */
+    *o = '\0';
+}
+
+bool hygiene_domain_key(const char *raw, char *out)
+{
+    const unsigned char *s = (const unsigned char *)raw, *e = s + strlen(raw);
+    while (*s == ' ')
+        s++;
+    while (e > s && e[-1] == ' ')
+        e--;
+    char *o = out;
+    for (size_t len; s < e; s += len) {
+        utf8_at(s, &len);
+        o = put_lower(o, s, len);
+    }
+    *o = '\0';
+    char *d = out;
+    /* a scheme: a letter, then letters, digits, '+', '.' or '-', then "://" */
+    if (*d >= 'a' && *d <= 'z') {
+        char *p = d + 1;
+        while ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '+' || *p == '.' || *p == '-')
+            p++;
+        if (strncmp(p, "://", 3) == 0)
+            d = p + 3;
+    }
+    if (strncmp(d, "www.", 4) == 0)
+        d += 4;
+    size_t n = strcspn(d, "/:?#");
+    memmove(out, d, n);
+    out[n] = '\0';
+    return n > 0;
 }

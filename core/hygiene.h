@@ -58,6 +58,18 @@ int hygiene_duplicates(const char *const *names, const char *const *domains, siz
     __attribute__((warn_unused_result));
 const char *hygiene_match_name(hygiene_match m); /* "domain", "name", "similar_name", NULL for none */
 
+/* The keys the duplicate rule compares (docs/metrics.md "Data hygiene").
+ * A name's: lower case, every run of characters that are neither letters
+ * nor digits one space, the legal-form words (inc, llc, ltd, corp, gmbh, ...)
+ * and "the" dropped, trimmed. A domain's, from custom.domain else
+ * custom.website: trimmed, lower case, without scheme, a leading "www.", or
+ * anything from the first '/', ':', '?' or '#'; false when that leaves
+ * nothing. Lower case is ASCII, Latin-1, Latin Extended-A, Greek and
+ * Cyrillic; other scripts are kept as written. UTF-8 in and out; out needs
+ * strlen(in) + 1 bytes (a key is never longer). */
+void hygiene_name_key(const char *name, char *out);
+bool hygiene_domain_key(const char *raw, char *out);
+
 typedef struct {
     const char *id;        /* API name, e.g. "duplicate_accounts" */
     const char *name;      /* the seed's wording */

@@ -108,7 +108,7 @@ static json_t *rule_doc(const rule_source *s, const json_t *counts)
     return o;
 }
 
-/* The duplicate rule's run on the account keys SQL normalised. */
+/* The duplicate rule's run on the accounts' normalised keys. */
 typedef struct {
     size_t n;
     const char **names, **domains;
@@ -123,32 +123,53 @@ static void *dup_run_main(void *arg)
     return NULL;
 }
 
+/* The name and domain keys of hygiene_account_keys' rows (k, name, domain
+ * as written) in one block, each key no longer than what it normalises;
+ * domains[i] NULL for none. The block, or NULL when out of memory. */
+static char *account_keys(PGresult *rows, dup_run *d)
+{
+    size_t bytes = 1;
+    for (size_t i = 0; i < d->n; i++)
+        bytes += (size_t)PQgetlength(rows, (int)i, 1) + (size_t)PQgetlength(rows, (int)i, 2) + 2;
+    char *block = malloc(bytes), *o = block;
+    if (!block)
+        return NULL;
+    for (size_t i = 0; i < d->n; i++) {
+        hygiene_name_key(PQgetvalue(rows, (int)i, 1), o);
+        d->names[i] = o;
+        o += strlen(o) + 1;
+        d->domains[i] = NULL;
+        if (!PQgetisnull(rows, (int)i, 2) && hygiene_domain_key(PQgetvalue(rows, (int)i, 2), o)) {
+            d->domains[i] = o;
+            o += strlen(o) + 1;
+        }
+    }
+    return block;
+}
+
 /* Every rule's counts (hygiene_counts) and the duplicate rule's matches as
- * hygiene_duplicate_accounts takes them ([{"id", "first", "why", "sim"}]).
- * The duplicate rule runs in C (core/hygiene.c; PostgreSQL's trigram index
- * took ~3 ms a probe, minutes for 100,000 accounts), on its own thread while
- * the database counts the other rules: on 100,000 accounts and a million
- * deals the two take about as long. 0, or -1 with err. */
+ * hygiene_duplicate_accounts takes them ([{"id", "first", "why", "sim",
+ * "domain"}]). The duplicate rule runs in C (core/hygiene.c; PostgreSQL's
+ * trigram index took ~3 ms a probe, minutes for 100,000 accounts), on its own
+ * thread while the database counts the other rules: on 100,000 accounts and
+ * a million deals the two take about as long. 0, or -1 with err. */
 static int hygiene_facts(db_conn *db, const char *ws, const char *ats, json_t **counts, char **dups, app_err *err)
 {
     char days[16];
     snprintf(days, sizeof days, "%d", HYGIENE_STALE_DAYS);
     const char *p[] = {ws, ats, days};
-    PGresult *keys = db_query(db, "SELECT k, nk, dk FROM hygiene_account_keys($1)", 1, p, err);
+    PGresult *keys = db_query(db, "SELECT k, name, domain FROM hygiene_account_keys($1)", 1, p, err);
     if (!keys)
         return -1;
     dup_run d = {.n = (size_t)PQntuples(keys), .rc = -1};
     d.names = malloc((d.n ? d.n : 1) * sizeof *d.names);
     d.domains = malloc((d.n ? d.n : 1) * sizeof *d.domains);
     d.dup = malloc((d.n ? d.n : 1) * sizeof *d.dup);
+    char *block = d.names && d.domains && d.dup ? account_keys(keys, &d) : NULL;
     *counts = NULL;
     *dups = NULL;
     PGresult *r = NULL;
-    if (d.names && d.domains && d.dup) {
-        for (size_t i = 0; i < d.n; i++) {
-            d.names[i] = PQgetvalue(keys, (int)i, 1);
-            d.domains[i] = PQgetisnull(keys, (int)i, 2) ? NULL : PQgetvalue(keys, (int)i, 2);
-        }
+    if (block) {
         pthread_t t;
         bool threaded = pthread_create(&t, NULL, dup_run_main, &d) == 0;
         r = db_query(db, "SELECT counts::text FROM hygiene_counts($1, $2, $3)", 3, p, err);
@@ -165,9 +186,10 @@ static int hygiene_facts(db_conn *db, const char *ws, const char *ats, json_t **
             if (d.dup[i].why != HYG_MATCH_NONE)
                 json_array_append_new(
                     matches,
-                    json_pack("{s:s, s:s, s:s, s:o}", "id", PQgetvalue(keys, (int)i, 0), "first",
+                    json_pack("{s:s, s:s, s:s, s:o, s:o}", "id", PQgetvalue(keys, (int)i, 0), "first",
                               PQgetvalue(keys, (int)d.dup[i].first, 0), "why", hygiene_match_name(d.dup[i].why), "sim",
-                              d.dup[i].why == HYG_MATCH_DOMAIN ? json_null() : json_real(d.dup[i].sim)));
+                              d.dup[i].why == HYG_MATCH_DOMAIN ? json_null() : json_real(d.dup[i].sim), "domain",
+                              d.domains[i] ? json_string(d.domains[i]) : json_null()));
         *counts = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
         *dups = json_dumps(matches, JSON_COMPACT);
         if (*counts)
@@ -184,6 +206,7 @@ static int hygiene_facts(db_conn *db, const char *ws, const char *ats, json_t **
         app_err_set(err, ERR_INTERNAL, "out of memory comparing account names");
     PQclear(r);
     PQclear(keys);
+    free(block);
     free(d.names);
     free(d.domains);
     free(d.dup);

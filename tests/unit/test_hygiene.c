@@ -2,6 +2,7 @@
  * counts exactly at, just under and just over each threshold. */
 #include <check.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "hygiene.h"
 #include "simjoin.h"
@@ -138,6 +139,52 @@ START_TEST(duplicates_domain_name_similar)
 }
 END_TEST
 
+static void name_is(const char *in, const char *want)
+{
+    char out[128];
+    hygiene_name_key(in, out);
+    ck_assert_msg(strcmp(out, want) == 0, "name key of \"%s\": \"%s\", want \"%s\"", in, out, want);
+}
+
+static void domain_is(const char *in, const char *want)
+{
+    char out[128];
+    bool has = hygiene_domain_key(in, out);
+    ck_assert_msg(has == (want != NULL), "domain key of \"%s\": %s", in, has ? out : "none");
+    if (want)
+        ck_assert_msg(strcmp(out, want) == 0, "domain key of \"%s\": \"%s\", want \"%s\"", in, out, want);
+}
+
+START_TEST(name_and_domain_keys)
+{
+    name_is("Acme, Inc.", "acme");
+    name_is("  The  ACME   Corporation ", "acme");
+    name_is("Acme-Widgets GmbH & Co. KG", "acme widgets kg");
+    name_is("Theory Labs Ltd", "theory labs");     /* words, not prefixes */
+    name_is("Co-op Incorporated Bank", "op bank"); /* "co" is a legal form wherever it stands */
+    name_is("The Inc", "");
+    name_is("", "");
+    name_is("Soci\u00e9t\u00e9 G\u00e9n\u00e9rale SA", "soci\u00e9t\u00e9 g\u00e9n\u00e9rale");
+    name_is("SOCI\u00c9T\u00c9 G\u00c9N\u00c9RALE", "soci\u00e9t\u00e9 g\u00e9n\u00e9rale");
+    name_is("O\u2019Brien \u2014 Partners", "o brien partners"); /* curly quote, em dash */
+    name_is("\u0141\u00d3D\u0179 \u017bywiec", "\u0142\u00f3d\u017a \u017cywiec");
+    name_is("\u0391\u039b\u03a6\u0391 \u0411\u0435\u0442\u0430", "\u03b1\u03bb\u03c6\u03b1 \u0431\u0435\u0442\u0430");
+    name_is("\u6771\u4eac Trading Co", "\u6771\u4eac trading");
+    name_is("a\xC3"
+            "b",
+            "a\xC3"
+            "b"); /* a stray byte is kept */
+    domain_is("https://www.CobaltRobotics.example/about", "cobaltrobotics.example");
+    domain_is("  WWW.acme.io:8443 ", "acme.io");
+    domain_is("acme.io?ref=x#top", "acme.io");
+    domain_is("svn+ssh://git.acme.io/repo", "git.acme.io");
+    domain_is("www.www.acme.io", "www.acme.io");
+    domain_is("https://", NULL);
+    domain_is("   ", NULL);
+    domain_is("/path/only", NULL);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("hygiene");
@@ -147,6 +194,7 @@ int main(void)
     tcase_add_test(t, flags_and_references);
     tcase_add_test(t, no_population_no_value);
     tcase_add_test(t, duplicates_domain_name_similar);
+    tcase_add_test(t, name_and_domain_keys);
     suite_add_tcase(s, t);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
