@@ -120,6 +120,14 @@ metric_value report_pipeline_creation(money_t created, money_t quota)
 
 money_t report_pipeline_target(money_t quota) { return money_mul_rate(quota, 1.5); }
 
+bool report_share(money_t part, money_t total, double *share)
+{
+    if (total <= 0)
+        return false;
+    *share = (double)part / (double)total;
+    return true;
+}
+
 static bool employed(const report_rep *r, caldate_t day)
 {
     return (!r->has_start || r->start <= day) && (!r->has_end || r->end >= day);

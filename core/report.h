@@ -57,6 +57,10 @@ metric_value report_win_rate(long won, long closed);
 metric_value report_pipeline_creation(money_t created, money_t quota);
 /* The seed's Tier-2 pipeline creation target: 1.5 x quota. */
 money_t report_pipeline_target(money_t quota);
+/* A part's share of a total (the QBR's source mix, seed 001 "Pipeline
+ * Quality ... source mix"): part / total; false when the total is not
+ * positive (no share, not 0). */
+bool report_share(money_t part, money_t total, double *share);
 
 /* ---- the QBR's team: headcount, hires, departures, ramp ---- */
 

@@ -517,7 +517,24 @@ static int qbr_doc(rctx *c, const period *Q, json_t **out)
     json_object_set_new(p, "rows", rows_json(PIPELINE_QUALITY, N_OF(PIPELINE_QUALITY), cur, pd, scratch));
     json_object_set_new(p, "note",
                         json_string("aging is the deal-age adjusted coverage (fresh 100%, aging 50%, "
-                                    "stale 25%); the source mix is not part of this report yet"));
+                                    "stale 25%); the source mix is by deal source"));
+    {
+        json_t *mix = NULL, *mix_prev = NULL;
+        if (pipeline_sources_build(c->db, c->ws, Q, c->today, &mix, c->err) != 0 ||
+            pipeline_sources_build(c->db, c->ws, &prev, c->today, &mix_prev, c->err) != 0) {
+            json_decref(mix);
+            json_decref(p);
+            json_decref(parts);
+            goto done;
+        }
+        char pq[16], pp[16], src[64];
+        snprintf(src, sizeof src, "GET /v1/pipeline/sources?period=%s", period_format(Q, pq, sizeof pq));
+        json_array_append_new(json_object_get(p, "source"), json_string(src));
+        snprintf(src, sizeof src, "GET /v1/pipeline/sources?period=%s", period_format(&prev, pp, sizeof pp));
+        json_array_append_new(json_object_get(p, "source"), json_string(src));
+        json_object_set_new(p, "source_mix", mix);
+        json_object_set_new(p, "source_mix_previous", mix_prev);
+    }
     json_array_append_new(parts, p);
 
     p = part(4, "gtm_efficiency", "GTM Efficiency", 10, "CAC, payback, magic number, by segment",

@@ -243,6 +243,40 @@ static void rep_table(md_buf *m, const json_t *reps, const json_t *total, const 
     out(m, "\n");
 }
 
+/* The QBR's source mix: this quarter's rows with the previous quarter's
+ * share of created pipeline beside them. */
+static void source_mix_table(md_buf *m, const json_t *mix, const json_t *prev, const char *cur)
+{
+    const json_t *rows = json_object_get(mix, "sources");
+    out(m, "**Source mix** (%s; previous quarter %s)\n\n", s_of(mix, "period"), s_of(prev, "period"));
+    if (json_array_size(rows) == 0) {
+        out(m, "No deal was created, closed or open in the quarter.\n\n");
+        return;
+    }
+    out(m,
+        "| Source | Created | Share | Previous share | Won | Win rate | Open at %s |\n|---|---|---|---|---|---|---|\n",
+        s_of(mix, "as_of"));
+    size_t i, k;
+    const json_t *r, *q;
+    json_array_foreach(rows, i, r)
+    {
+        const json_t *before = NULL;
+        json_array_foreach(json_object_get(prev, "sources"), k, q) if (strcmp(s_of(q, "source"), s_of(r, "source")) ==
+                                                                       0) before = json_object_get(q, "created_share");
+        char c[48], sh[24], ps[24], w[48], wr[24], o[48];
+        value(c, sizeof c, json_object_get(r, "created_amount"), "money", cur, false);
+        value(sh, sizeof sh, json_object_get(r, "created_share"), "fraction", cur, false);
+        value(ps, sizeof ps, before, "fraction", cur, false);
+        value(w, sizeof w, json_object_get(r, "won_amount"), "money", cur, false);
+        value(wr, sizeof wr, json_object_get(r, "win_rate"), "fraction", cur, false);
+        value(o, sizeof o, json_object_get(r, "open_amount"), "money", cur, false);
+        out(m, "| %s | %s (%lld) | %s | %s | %s (%lld) | %s | %s |\n", s_of(r, "source"), c,
+            (long long)json_integer_value(json_object_get(r, "created_deals")), sh, ps, w,
+            (long long)json_integer_value(json_object_get(r, "won_deals")), wr, o);
+    }
+    out(m, "\n");
+}
+
 static void qbr(md_buf *m, const json_t *d, const char *cur)
 {
     out(m, "## %s\n\n_As of %s — %s._\n\n", s_of(d, "title"), s_of(d, "as_of"), s_of(d, "as_of_rule"));
@@ -270,6 +304,8 @@ static void qbr(md_buf *m, const json_t *d, const char *cur)
         } else {
             metric_table(m, json_object_get(p, "rows"), cur, true);
         }
+        if (json_object_get(p, "source_mix"))
+            source_mix_table(m, json_object_get(p, "source_mix"), json_object_get(p, "source_mix_previous"), cur);
         if (json_is_array(json_object_get(p, "reps")))
             rep_table(m, json_object_get(p, "reps"), json_object_get(p, "reps_total"), cur);
         const json_t *tm = json_object_get(p, "team");

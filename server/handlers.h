@@ -199,6 +199,10 @@ int attainment_build(db_conn *db, const char *ws, int fsm, const period *P, cald
 void h_hygiene(http_req *rq);
 void h_hygiene_rule(http_req *rq);
 void h_pipeline_self_review(http_req *rq);
+/* The pipeline's source mix of P as known at its end (or today): also the
+ * QBR's part 3. */
+int pipeline_sources_build(db_conn *db, const char *ws, const period *P, caldate_t today, json_t **out, app_err *err);
+void h_pipeline_sources(http_req *rq);
 /* h_comp.c: comp plans (versioned, JSON or YAML), templates, statements */
 void h_comp_plans_create(http_req *rq);
 void h_comp_plans_list(http_req *rq);

@@ -38,6 +38,7 @@ const http_route routes[] = {
     {"GET", "/v1/snapshots/{id}/diff", h_snapshots_diff, ROLE_READ, 0},
     {"GET", "/v1/pipeline/review", h_pipeline_review, ROLE_READ, 0},
     {"GET", "/v1/pipeline/self-review", h_pipeline_self_review, ROLE_READ, ROUTE_COSTLY},
+    {"GET", "/v1/pipeline/sources", h_pipeline_sources, ROLE_READ, 0},
     {"POST", "/v1/forecasts", h_forecasts_create, ROLE_WRITE, ROUTE_IDEMPOTENT | ROUTE_DERIVED | ROUTE_OFFLOAD},
     {"GET", "/v1/forecasts", h_forecasts_list, ROLE_READ, 0},
     /* the most literal pattern that matches a path owns it for every method

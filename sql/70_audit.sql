@@ -289,3 +289,31 @@ CREATE OR REPLACE FUNCTION assessment_json(a assessments) RETURNS jsonb
     LANGUAGE sql STABLE
     AS $$ SELECT jsonb_build_object('id', a.id, 'created_at', rfc3339(a.created_at), 'request', a.request)
                  || a.result $$;
+
+-- The pipeline's source mix of a period [p_start, p_end) as known at p_at
+-- (the period's end, or now for the current one), per deal source ('(none)'
+-- without one): the deals created in the period, won and lost in it, and open
+-- at p_at (created before it, not closed by then), their amounts in the
+-- workspace currency. A deal's source and amount are taken as they stand
+-- today, as the dashboard's pipeline_created does (docs/metrics.md, "Source
+-- mix"). One scan of the workspace's live deals.
+CREATE OR REPLACE FUNCTION pipeline_source_mix(ws uuid, p_start date, p_end date, p_at timestamptz)
+    RETURNS TABLE (source text, created_deals bigint, created_cents bigint, won_deals bigint, won_cents bigint,
+                   lost_deals bigint, open_deals bigint, open_cents bigint)
+    LANGUAGE sql STABLE
+    AS $$
+    WITH d AS (SELECT COALESCE(source, '(none)') AS src, status, created_at, closed_at,
+                      fx_convert(workspace_id, (SELECT w.currency FROM workspaces w WHERE w.id = ws), currency,
+                                 amount_cents, CASE WHEN status = 'open' THEN now() ELSE closed_at END) AS cents,
+                      created_at >= p_start AND created_at < p_end AND created_at < p_at AS created,
+                      status IN ('won', 'lost') AND closed_at >= p_start AND closed_at < p_end AND closed_at < p_at
+                          AS closed_in,
+                      created_at < p_at AND (status = 'open' OR closed_at >= p_at) AS open_then
+               FROM deals WHERE workspace_id = ws AND deleted_at IS NULL)
+    SELECT src, count(*) FILTER (WHERE created), COALESCE(sum(cents) FILTER (WHERE created), 0)::bigint,
+           count(*) FILTER (WHERE closed_in AND status = 'won'),
+           COALESCE(sum(cents) FILTER (WHERE closed_in AND status = 'won'), 0)::bigint,
+           count(*) FILTER (WHERE closed_in AND status = 'lost'),
+           count(*) FILTER (WHERE open_then), COALESCE(sum(cents) FILTER (WHERE open_then), 0)::bigint
+    FROM d WHERE created OR closed_in OR open_then
+    GROUP BY src $$;

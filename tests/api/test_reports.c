@@ -492,6 +492,154 @@ START_TEST(qbr_seven_parts_quarter_over_quarter)
 }
 END_TEST
 
+/* A deal with a source (NULL: none), created on `created`, closed on
+ * `closed` (NULL: open). */
+static void sourced_deal(const api_ws *ws, const char *id, const char *source, const char *status, int amount,
+                         const char *created, const char *closed)
+{
+    char path[64], body[500], src[64] = "", cl[64] = "";
+    snprintf(path, sizeof path, "/v1/deals/%s", id);
+    if (source)
+        snprintf(src, sizeof src, ",\"source\":\"%s\"", source);
+    if (closed)
+        snprintf(cl, sizeof cl, ",\"closed_at\":\"%sT00:00:00Z\"", closed);
+    snprintf(body, sizeof body,
+             "{\"name\":\"%s\",\"amount\":%d,\"stage\":\"%s%s\",\"status\":\"%s\",\"owner\":\"ann\","
+             "\"created_at\":\"%sT00:00:00Z\"%s%s%s}",
+             id, amount, closed ? "closed_" : "proposal", closed ? status : "", status, created, cl, src,
+             strcmp(status, "lost") == 0 ? ",\"lost_reason\":\"price\"" : "");
+    send(ws, "PUT", path, body);
+}
+
+static const json_t *source_row(const json_t *mix, const char *source)
+{
+    size_t i;
+    const json_t *r;
+    json_array_foreach(json_object_get(mix, "sources"), i, r) if (strcmp(str(r, "source"), source) == 0) return r;
+    ck_abort_msg("no source %s in %s", source, json_dumps(mix, 0));
+    return NULL;
+}
+
+/* QBR part 3's source mix (seed: "Pipeline Quality: coverage, aging, source
+ * mix") is GET /v1/pipeline/sources for the quarter and the one before, with
+ * exact counts, amounts and shares; a deal created after the quarter never
+ * appears, one won after it was open at its end. */
+START_TEST(qbr_source_mix_is_the_pipeline_sources)
+{
+    api_ws ws, other;
+    api_new_workspace(&ws);
+    api_new_workspace(&other);
+    char Q[11], QP[16], QN[16];
+    api_quarter_of_day(-100, Q); /* an ended quarter */
+    quarter_shift(Q, -1, QP);
+    quarter_shift(Q, 1, QN);
+    char q05[24], q06[24], q010[24], q11[24], q110[24], q21[24], q215[24], p05[24], p11[24], p21[24], n05[24], n020[24];
+    quarter_day(Q, 0, 5, q05);
+    quarter_day(Q, 0, 6, q06);
+    quarter_day(Q, 0, 10, q010);
+    quarter_day(Q, 1, 1, q11);
+    quarter_day(Q, 1, 10, q110);
+    quarter_day(Q, 2, 1, q21);
+    quarter_day(Q, 2, 15, q215);
+    quarter_day(QP, 0, 5, p05);
+    quarter_day(QP, 1, 1, p11);
+    quarter_day(QP, 2, 1, p21);
+    quarter_day(QN, 0, 5, n05);
+    quarter_day(QN, 0, 20, n020);
+    sourced_deal(&ws, "w_web", "web", "won", 40000, q05, q110);
+    sourced_deal(&ws, "l_web", "web", "lost", 10000, q06, q215);
+    sourced_deal(&ws, "w_ev", "event", "won", 30000, p05, q110); /* created the quarter before */
+    sourced_deal(&ws, "o_ref", "referral", "open", 50000, q11, NULL);
+    sourced_deal(&ws, "o_none", NULL, "open", 20000, q21, NULL);
+    sourced_deal(&ws, "w_late", "event", "won", 15000, q010, n020); /* open at the quarter's end */
+    sourced_deal(&ws, "o_new", "web", "open", 99999, n05, NULL);    /* created after it: never counted */
+    sourced_deal(&ws, "w_prev", "web", "won", 25000, p11, p21);
+
+    char path[96];
+    snprintf(path, sizeof path, "/v1/pipeline/sources?period=%s", Q);
+    api_resp *m = get_ok(path, ws.read);
+    const json_t *mix = m->json;
+    ck_assert_str_eq(str(mix, "period"), Q);
+    ck_assert(json_is_true(json_object_get(mix, "ended")));
+    const json_t *rows = json_object_get(mix, "sources");
+    ck_assert_uint_eq(json_array_size(rows), 4);
+    /* the largest created pipeline first; a tie (50,000 each) by the open pipeline */
+    ck_assert_str_eq(str(json_array_get(rows, 0), "source"), "referral");
+    ck_assert_str_eq(str(json_array_get(rows, 1), "source"), "web");
+    ck_assert_str_eq(str(json_array_get(rows, 2), "source"), "(none)");
+    ck_assert_str_eq(str(json_array_get(rows, 3), "source"), "event");
+    const json_t *web = source_row(mix, "web"), *ref = source_row(mix, "referral"), *none = source_row(mix, "(none)"),
+                 *ev = source_row(mix, "event");
+    ck_assert_int_eq(json_integer_value(json_object_get(web, "created_deals")), 2);
+    ck_assert(num(web, "created_amount") == 50000 && num(web, "created_share") == 0.3704); /* 50,000 / 135,000 */
+    ck_assert(num(web, "won_amount") == 40000 && num(web, "won_share") == 0.5714);         /* of 70,000 */
+    ck_assert_int_eq(json_integer_value(json_object_get(web, "lost_deals")), 1);
+    ck_assert(num(web, "win_rate") == 0.5);
+    ck_assert(num(web, "open_amount") == 0 && num(web, "open_share") == 0);
+    ck_assert(num(ref, "open_amount") == 50000 && num(ref, "open_share") == 0.5882); /* of 85,000 */
+    ck_assert(json_is_null(json_object_get(ref, "win_rate")));                       /* nothing closed */
+    ck_assert(num(none, "created_share") == 0.1481 && num(none, "open_share") == 0.2353);
+    ck_assert_int_eq(json_integer_value(json_object_get(ev, "created_deals")), 1);
+    ck_assert(num(ev, "created_amount") == 15000 && num(ev, "created_share") == 0.1111);
+    ck_assert(num(ev, "won_amount") == 30000 && num(ev, "win_rate") == 1); /* w_ev; w_late won after the end */
+    ck_assert(num(ev, "open_amount") == 15000 && num(ev, "open_share") == 0.1765);
+    const json_t *t = json_object_get(mix, "total");
+    ck_assert_int_eq(json_integer_value(json_object_get(t, "created_deals")), 5);
+    ck_assert(num(t, "created_amount") == 135000 && num(t, "won_amount") == 70000 && num(t, "open_amount") == 85000);
+    ck_assert(num(t, "win_rate") == 0.6667);
+    ck_assert_int_eq(json_integer_value(json_object_get(t, "open_deals")), 3);
+
+    snprintf(path, sizeof path, "/v1/pipeline/sources?period=%s", QP);
+    api_resp *mp = get_ok(path, ws.read);
+    ck_assert(num(source_row(mp->json, "event"), "created_share") == 0.5455); /* 30,000 / 55,000 */
+    ck_assert(num(source_row(mp->json, "web"), "created_share") == 0.4545);
+    ck_assert(num(source_row(mp->json, "event"), "open_amount") == 30000); /* w_ev, won in Q */
+
+    snprintf(path, sizeof path, "/v1/reports/qbr?quarter=%s", Q);
+    api_resp *r = get_ok(path, ws.read);
+    const json_t *p3 = json_array_get(json_object_get(r->json, "parts"), 2);
+    ck_assert_str_eq(str(p3, "key"), "pipeline_quality");
+    ck_assert_msg(json_equal(json_object_get(p3, "source_mix"), mix), "qbr %s vs %s",
+                  json_dumps(json_object_get(p3, "source_mix"), 0), json_dumps(mix, 0));
+    ck_assert(json_equal(json_object_get(p3, "source_mix_previous"), mp->json));
+    char cited[96];
+    snprintf(cited, sizeof cited, "GET /v1/pipeline/sources?period=%s", Q);
+    bool found = false;
+    size_t i;
+    const json_t *s;
+    json_array_foreach(json_object_get(p3, "source"), i, s) found = found || strcmp(json_string_value(s), cited) == 0;
+    ck_assert_msg(found, "part 3 does not cite %s", cited);
+    api_resp_free(r);
+    api_resp *md = get_md(path, ws.read);
+    ck_assert_msg(strstr(md->body, "| web | $50,000 (2) | 37.0% | 45.5% | $40,000 (1) | 50.0% | $0 |"), "%s", md->body);
+    ck_assert_msg(strstr(md->body, "| referral | $50,000 (1) | 37.0% | — | $0 (0) | — | $50,000 |"), "%s", md->body);
+    api_resp_free(md);
+
+    /* another workspace sees none of it; roles; bad periods */
+    snprintf(path, sizeof path, "/v1/pipeline/sources?period=%s", Q);
+    api_resp *o = get_ok(path, other.read);
+    ck_assert_uint_eq(json_array_size(json_object_get(o->json, "sources")), 0);
+    ck_assert(json_is_null(json_object_get(json_object_get(o->json, "total"), "win_rate")));
+    api_resp_free(o);
+    o = get_ok("/v1/pipeline/sources", ws.read); /* the current quarter */
+    ck_assert(json_is_false(json_object_get(o->json, "ended")));
+    api_resp_free(o);
+    o = api_get(path, NULL);
+    ck_assert_status(o, 401);
+    api_resp_free(o);
+    static const char *const bad[] = {"/v1/pipeline/sources?period=2026-Q5", "/v1/pipeline/sources?period=bogus",
+                                      "/v1/pipeline/sources?period=2026-13"};
+    for (size_t k = 0; k < 3; k++) {
+        o = api_get(bad[k], ws.read);
+        ck_assert_msg(o->status == 422, "%s: %ld %s", bad[k], o->status, o->body);
+        ck_assert_str_eq(o->content_type, "application/problem+json");
+        api_resp_free(o);
+    }
+    api_resp_free(m);
+    api_resp_free(mp);
+}
+END_TEST
+
 START_TEST(summary_leads_with_the_answer)
 {
     api_ws ws;
@@ -618,6 +766,7 @@ Suite *reports_suite(void)
     tcase_add_test(tc, monthly_numbers_are_the_dashboards);
     tcase_add_test(tc, current_month_process_changes_and_hygiene);
     tcase_add_test(tc, qbr_seven_parts_quarter_over_quarter);
+    tcase_add_test(tc, qbr_source_mix_is_the_pipeline_sources);
     tcase_add_test(tc, summary_leads_with_the_answer);
     tcase_add_test(tc, isolation_roles_and_bad_periods);
     suite_add_tcase(s, tc);

@@ -90,6 +90,19 @@ START_TEST(tier2_bands)
 }
 END_TEST
 
+START_TEST(source_share)
+{
+    double v = -1;
+    ck_assert(report_share(USD(250), USD(1000), &v));
+    ck_assert_double_eq(v, 0.25);
+    ck_assert(report_share(0, USD(1000), &v));
+    ck_assert_double_eq(v, 0.0);
+    v = -1;
+    ck_assert(!report_share(USD(5), 0, &v)); /* nothing created: no share, and v untouched */
+    ck_assert_double_eq(v, -1);
+}
+END_TEST
+
 START_TEST(team_of_a_quarter)
 {
     /* the seed's ramp: months 1-2 0%, 3 25%, 4-5 50%, 6+ 100% */
@@ -127,6 +140,7 @@ int main(void)
     tcase_add_test(tc, movers_rank_by_size);
     tcase_add_test(tc, will_we_hit_the_number);
     tcase_add_test(tc, tier2_bands);
+    tcase_add_test(tc, source_share);
     tcase_add_test(tc, team_of_a_quarter);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
