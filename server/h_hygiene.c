@@ -13,31 +13,29 @@
 #include "hygiene.h"
 
 /* Where each rule's records come from (sql/70_audit.sql) and which counts of
- * hygiene_counts() are its offending records and its population. A rule
- * without a source is one the engine cannot measure yet (why says so). */
+ * hygiene_counts() are its offending records and its population. */
 typedef struct {
     hygiene_rule_id id;
     const char *offenders_sql; /* $1 ws, $2 at, $3 stale days, $6 duplicate matches: rows (k, item) */
     const char *offending, *population, *by_field;
     const char *population_name; /* what the population counts */
-    const char *why_unmeasured;
 } rule_source;
 
 static const rule_source SOURCES[] = {
     {HYG_DUPLICATE_ACCOUNTS, "SELECT k, item FROM hygiene_duplicate_accounts($1, $6)", "duplicate_accounts", "accounts",
-     NULL, "accounts", NULL},
+     NULL, "accounts"},
     {HYG_OPEN_DEAL_FIELDS, "SELECT k, item FROM hygiene_open_deal_fields($1, $2, $3)", "open_deal_fields", "open_deals",
-     "missing_by_field", "open deals", NULL},
+     "missing_by_field", "open deals"},
     {HYG_STALE_OPPORTUNITIES, "SELECT k, item FROM hygiene_stale_opportunities($1, $2, $3)", "stale_opportunities",
-     "open_deals", NULL, "open deals", NULL},
-    {HYG_CONTACT_BOUNCE, NULL, NULL, NULL, NULL, "contacts",
-     "leads and contacts (/v1/leads) carry no email bounce status yet: nothing to measure"},
+     "open_deals", NULL, "open deals"},
+    {HYG_CONTACT_BOUNCE, "SELECT k, item FROM hygiene_contact_bounce($1, $2)", "contact_bounce", "contacts_emailed",
+     NULL, "contacts emailed in the last 30 days"},
     {HYG_LEAD_ACCOUNT_MATCH, "SELECT k, item FROM hygiene_lead_account_match($1)", "lead_account_match", "leads", NULL,
-     "leads", NULL},
+     "leads"},
     {HYG_CLOSED_LOST_REASON, "SELECT k, item FROM hygiene_closed_lost_reason($1, $2, $3)", "closed_lost_reason",
-     "lost_deals", NULL, "closed-lost deals", NULL},
+     "lost_deals", NULL, "closed-lost deals"},
     {HYG_UNKNOWN_REFERENCES, "SELECT k, item FROM hygiene_unknown_references($1, $2, $3)", "unknown_references",
-     "deals", "unknown_by_field", "deals", NULL},
+     "deals", "unknown_by_field", "deals"},
 };
 #define NSOURCES (sizeof SOURCES / sizeof SOURCES[0])
 
@@ -84,14 +82,6 @@ static json_t *rule_doc(const rule_source *s, const json_t *counts)
     json_object_set_new(o, "threshold_value",
                         r->kind == HYG_BELOW || r->kind == HYG_AT_LEAST ? json_real(r->threshold_bp / 10000.0)
                                                                         : json_integer(0));
-    if (!s->offenders_sql) {
-        json_object_set_new(o, "value", json_null());
-        json_object_set_new(o, "status", json_string("unknown"));
-        json_object_set_new(o, "offending", json_null());
-        json_object_set_new(o, "population", json_null());
-        json_object_set_new(o, "reason", json_string(s->why_unmeasured));
-        return o;
-    }
     long long bad = json_integer_value(json_object_get(counts, s->offending));
     long long pop = json_integer_value(json_object_get(counts, s->population));
     hygiene_result res = hygiene_eval(r, bad, pop);
@@ -250,7 +240,7 @@ static int summary_of(db_conn *db, const char *workspace_id, const char *ats, js
         nyellow += strcmp(st, "yellow") == 0;
         nred += strcmp(st, "red") == 0;
         nmeasured += strcmp(st, "unknown") != 0;
-        if (sample && SOURCES[i].offenders_sql) {
+        if (sample) {
             PGresult *s = offenders(db, &SOURCES[i], workspace_id, ats, dups, NULL, HYGIENE_SAMPLE, err);
             if (!s) {
                 json_decref(o);
@@ -337,22 +327,17 @@ void h_hygiene_rule(http_req *rq)
                                                                        rq->params[0]) == 0) doc = json_incref(o);
     json_object_set(doc, "as_of", json_object_get(all, "as_of"));
     json_decref(all);
-    json_t *items = json_array(), *next = json_null();
-    if (s->offenders_sql) {
-        PGresult *r = offenders(db, s, rq->auth.workspace_id, ats, dups, cursor, limit + 1, &err);
-        if (!r) {
-            free(dups);
-            json_decref(doc);
-            json_decref(items);
-            http_reply_error(rq, &err);
-            return;
-        }
-        json_decref(items);
-        items = items_of(r, limit);
-        if (PQntuples(r) > limit)
-            next = json_string(PQgetvalue(r, (int)limit - 1, 1));
-        PQclear(r);
+    PGresult *r = offenders(db, s, rq->auth.workspace_id, ats, dups, cursor, limit + 1, &err);
+    if (!r) {
+        free(dups);
+        json_decref(doc);
+        http_reply_error(rq, &err);
+        return;
     }
+    json_t *items = items_of(r, limit), *next = json_null();
+    if (PQntuples(r) > limit)
+        next = json_string(PQgetvalue(r, (int)limit - 1, 1));
+    PQclear(r);
     free(dups);
     json_object_set_new(doc, "items", items);
     json_object_set_new(doc, "next_cursor", next);

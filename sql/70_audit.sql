@@ -214,6 +214,27 @@ CREATE OR REPLACE FUNCTION hygiene_lead_account_match(ws uuid) RETURNS TABLE (k 
           FROM leads l LEFT JOIN accounts a ON a.workspace_id = ws AND a.external_id = l.account
           WHERE l.workspace_id = ws AND l.deleted_at IS NULL AND (a.external_id IS NULL OR a.deleted_at IS NOT NULL) $$;
 
+-- The contacts (leads: the engine's contacts, docs/metrics.md) emailed in the
+-- 30 days up to `at` (the seed reviews the bounce rate monthly): an
+-- email_sent or email_bounce activity of the live lead in (at - 30 days, at];
+-- the bounce rule's population, its offenders those with a bounce in it.
+CREATE OR REPLACE FUNCTION hygiene_emailed_leads(ws uuid, at timestamptz)
+    RETURNS TABLE (lead_id text, email text, sent bigint, bounced bigint, last_bounce timestamptz)
+    LANGUAGE sql STABLE
+    AS $$ SELECT a.lead_id, min(l.email), count(*) FILTER (WHERE a.type = 'email_sent'),
+                 count(*) FILTER (WHERE a.type = 'email_bounce'), max(a.occurred_at) FILTER (WHERE a.type = 'email_bounce')
+          FROM activities a JOIN leads l ON l.workspace_id = ws AND l.external_id = a.lead_id AND l.deleted_at IS NULL
+          WHERE a.workspace_id = ws AND a.lead_id IS NOT NULL AND a.type IN ('email_sent', 'email_bounce')
+            AND a.occurred_at > at - interval '30 days' AND a.occurred_at <= at
+          GROUP BY a.lead_id $$;
+
+-- Contacts whose email bounced (seed: "Contact bounce rate <5%").
+CREATE OR REPLACE FUNCTION hygiene_contact_bounce(ws uuid, at timestamptz) RETURNS TABLE (k text, item jsonb)
+    LANGUAGE sql STABLE
+    AS $$ SELECT lead_id, jsonb_build_object('lead_id', lead_id, 'email', email, 'emails_sent', sent, 'bounces', bounced,
+                                             'last_bounce_at', rfc3339(last_bounce))
+          FROM hygiene_emailed_leads(ws, at) WHERE bounced > 0 $$;
+
 -- Every rule's counts but the duplicate rule's (server/h_hygiene.c counts
 -- its matches) in one document: population and offending records, with
 -- per-field counts where a rule has fields (the hygiene_* functions above
@@ -250,9 +271,12 @@ CREATE OR REPLACE FUNCTION hygiene_counts(ws uuid, at timestamptz, stale_days in
         'deals', d.deals,
         'leads', (SELECT count(*) FROM leads WHERE workspace_id = ws AND deleted_at IS NULL),
         'lead_account_match', (SELECT count(*) FROM hygiene_lead_account_match(ws)),
+        'contacts_emailed', e.emailed,
+        'contact_bounce', e.bounced,
         'unknown_references', d.unknown,
         'unknown_by_field', d.unknown_by)
-    FROM d $$;
+    FROM d, (SELECT count(*) AS emailed, count(*) FILTER (WHERE bounced > 0) AS bounced
+             FROM hygiene_emailed_leads(ws, at)) e $$;
 
 -- What the maturity assessment can see of a workspace at `at` (h_assess.c
 -- turns it into levels): the CRM data, the default funnel's definitions and

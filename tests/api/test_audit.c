@@ -240,7 +240,7 @@ START_TEST(deal_rules_on_a_crafted_pipeline)
     ck_assert_str_eq(str(json_object_get(u4, "unknown"), "owner"), "rep deleted");
     ck_assert_str_eq(str(json_object_get(u4, "unknown"), "account"), "account deleted");
 
-    /* what the engine cannot measure says so */
+    /* no contact emailed: nothing to measure, and the rule says so */
     const json_t *bounce = rule_of(r->json, "contact_bounce_rate");
     ck_assert(json_is_null(json_object_get(bounce, "value")));
     ck_assert_str_eq(str(bounce, "status"), "unknown");
@@ -321,6 +321,72 @@ START_TEST(deal_rules_on_a_crafted_pipeline)
 }
 END_TEST
 
+/* The contact bounce rate (seed: "<5%", monthly): of the live leads emailed
+ * in the 30 days up to now, those with an email_bounce in them. 1 of 20 is
+ * 5%, red ("<5%"); 1 of 21 green; a bounce 40 days ago, an unknown lead's
+ * and a deleted lead's never count. */
+START_TEST(contact_bounce_rate_on_crafted_contacts)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char d5[11], d40[11], d2[11], body[8192];
+    api_day(-5, d5);
+    api_day(-40, d40);
+    api_day(-2, d2);
+    size_t n = (size_t)snprintf(body, sizeof body, "{\"items\":[");
+    for (int i = 1; i <= 22; i++)
+        n += (size_t)snprintf(body + n, sizeof body - n, "%s{\"id\":\"C-%02d\",\"email\":\"c%02d@x.example\"}",
+                              i > 1 ? "," : "", i, i);
+    snprintf(body + n, sizeof body - n, "]}");
+    send(&ws, "POST", "/v1/leads/batch", body);
+    n = (size_t)snprintf(body, sizeof body, "{\"items\":[");
+    for (int i = 1; i <= 20; i++)
+        n += (size_t)snprintf(body + n, sizeof body - n,
+                              "{\"id\":\"s-%02d\",\"type\":\"email_sent\",\"occurred_at\":\"%sT10:00:00Z\",\"lead\":"
+                              "\"C-%02d\",\"rep\":\"ann\"},",
+                              i, d5, i);
+    snprintf(body + n, sizeof body - n,
+             "{\"id\":\"b-01\",\"type\":\"email_bounce\",\"occurred_at\":\"%sT10:05:00Z\",\"lead\":\"C-01\"},"
+             "{\"id\":\"s-21\",\"type\":\"email_sent\",\"occurred_at\":\"%sT10:00:00Z\",\"lead\":\"C-21\"},"
+             "{\"id\":\"b-21\",\"type\":\"email_bounce\",\"occurred_at\":\"%sT10:05:00Z\",\"lead\":\"C-21\"},"
+             "{\"id\":\"b-x\",\"type\":\"email_bounce\",\"occurred_at\":\"%sT10:05:00Z\",\"lead\":\"X-1\"}]}",
+             d5, d40, d40, d5);
+    send(&ws, "POST", "/v1/activities/batch", body);
+
+    api_resp *r = api_get("/v1/hygiene", ws.read);
+    ck_assert_status(r, 200);
+    const json_t *b = rule_of(r->json, "contact_bounce_rate");
+    ck_assert_int_eq(json_integer_value(json_object_get(b, "population")), 20);
+    ck_assert_int_eq(json_integer_value(json_object_get(b, "offending")), 1);
+    ck_assert_double_eq_tol(num(b, "value"), 0.05, 1e-12);
+    ck_assert_str_eq(str(b, "status"), "red");
+    const json_t *s0 = json_array_get(json_object_get(b, "sample"), 0);
+    ck_assert_str_eq(str(s0, "lead_id"), "C-01");
+    ck_assert_str_eq(str(s0, "email"), "c01@x.example");
+    ck_assert_int_eq(json_integer_value(json_object_get(s0, "bounces")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(s0, "emails_sent")), 1);
+    api_resp_free(r);
+
+    snprintf(body, sizeof body,
+             "{\"id\":\"s-22\",\"type\":\"email_sent\",\"occurred_at\":\"%sT10:00:00Z\",\"lead\":\"C-22\"}", d2);
+    send(&ws, "POST", "/v1/activities", body);
+    r = api_get("/v1/hygiene/contact_bounce_rate", ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "population")), 21);
+    ck_assert_str_eq(str(r->json, "status"), "green"); /* 1 / 21 = 4.76% */
+    ck_assert_uint_eq(json_array_size(json_object_get(r->json, "items")), 1);
+    ck_assert_str_eq(str(json_array_get(json_object_get(r->json, "items"), 0), "lead_id"), "C-01");
+    api_resp_free(r);
+
+    api_resp_free(api_req("DELETE", "/v1/leads/C-01", ws.write, NULL, NULL, 0, NULL));
+    r = api_get("/v1/hygiene/contact_bounce_rate", ws.read);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "population")), 20);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "offending")), 0);
+    ck_assert_uint_eq(json_array_size(json_object_get(r->json, "items")), 0);
+    api_resp_free(r);
+}
+END_TEST
+
 START_TEST(hygiene_errors_and_roles)
 {
     api_ws ws;
@@ -341,7 +407,7 @@ START_TEST(hygiene_errors_and_roles)
     r = api_send_json("POST", "/v1/hygiene", ws.admin, "{}");
     ck_assert_status(r, 405);
     api_resp_free(r);
-    /* an unmeasurable rule still answers, with no records */
+    /* a rule with an empty population still answers, with no records */
     r = api_get("/v1/hygiene/contact_bounce_rate", ws.read);
     ck_assert_status(r, 200);
     ck_assert_int_eq(json_array_size(json_object_get(r->json, "items")), 0);
@@ -585,6 +651,7 @@ Suite *audit_suite(void)
     tcase_set_timeout(t, 120);
     tcase_add_test(t, three_of_a_hundred_duplicates_is_red);
     tcase_add_test(t, deal_rules_on_a_crafted_pipeline);
+    tcase_add_test(t, contact_bounce_rate_on_crafted_contacts);
     tcase_add_test(t, hygiene_errors_and_roles);
     suite_add_tcase(s, t);
     TCase *a = tcase_create("assessments");
