@@ -1,6 +1,7 @@
 /* cohort.c - per-account monthly ARR series folded into cohort cells. */
 #include "cohort.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,4 +63,31 @@ int cohort_table(const cohort_move *moves, size_t n, size_t naccounts, const int
     }
     free(s);
     return 0;
+}
+
+int cohort_starting_arr(const cohort_move *moves, size_t n, size_t naccounts, money_t *arr0)
+{
+    int *first = malloc((naccounts ? naccounts : 1) * sizeof *first);
+    if (!first)
+        return -1;
+    for (size_t a = 0; a < naccounts; a++)
+        first[a] = INT_MAX, arr0[a] = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (moves[i].account < 0 || (size_t)moves[i].account >= naccounts) {
+            free(first);
+            return -1;
+        }
+        if (moves[i].month < first[moves[i].account])
+            first[moves[i].account] = moves[i].month;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (moves[i].month == first[moves[i].account])
+            arr0[moves[i].account] += moves[i].delta;
+    free(first);
+    return 0;
+}
+
+const char *cohort_cycle_band(long days)
+{
+    return days <= 30 ? "0-30 days" : days <= 90 ? "31-90 days" : days <= 180 ? "91-180 days" : "181+ days";
 }

@@ -33,4 +33,17 @@ typedef struct {
 int cohort_table(const cohort_move *moves, size_t n, size_t naccounts, const int *account_cohort, int ncohorts,
                  int horizon, int last_month, cohort_cell *cells) __attribute__((warn_unused_result));
 
+/* Each account's ARR at month 0 (the sum of its moves in its first month,
+ * the cohort's starting ARR): arr0[a] for a < naccounts, 0 for an account
+ * without moves. The ACV the seed's cohort framework bands accounts by
+ * ("ACV band: do bigger deals churn less?"). Returns 0 or -1 (bad index). */
+int cohort_starting_arr(const cohort_move *moves, size_t n, size_t naccounts, money_t *arr0)
+    __attribute__((warn_unused_result));
+
+/* The sales-cycle band of the seed's cohort framework ("Sales cycle length:
+ * do faster deals have higher NRR?"): the days from creation to close of an
+ * account's first won deal, in "0-30 days", "31-90 days", "91-180 days" or
+ * "181+ days" (the seed names no bands; docs/metrics.md). */
+const char *cohort_cycle_band(long days);
+
 #endif

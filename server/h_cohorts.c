@@ -20,9 +20,17 @@ static const char *group_sql(const char *by)
         return "to_char(acc.first, 'YYYY-MM')";
     if (strcmp(by, "segment") == 0)
         return "COALESCE(a.segment, '(none)')";
+    if (strcmp(by, "industry") == 0)
+        return "COALESCE(a.industry, '(none)')";
+    if (strcmp(by, "acv_band") == 0)
+        return "NULL::text";            /* from the moves themselves (cohort_starting_arr) */
+    if (strcmp(by, "sales_cycle") == 0) /* days from creation to close of the first won deal */
+        return "(SELECT floor(extract(epoch FROM d.closed_at - d.created_at) / 86400)::bigint::text FROM deals d"
+               " WHERE d.workspace_id = $1 AND d.account = acc.account AND d.status = 'won' AND d.deleted_at IS NULL"
+               " ORDER BY d.closed_at, d.external_id LIMIT 1)";
     /* source / channel: the source of the account's first won deal */
     return "COALESCE((SELECT d.source FROM deals d WHERE d.workspace_id = $1 AND d.account = acc.account"
-           " AND d.status = 'won' AND d.deleted_at IS NULL ORDER BY d.closed_at LIMIT 1), '(none)')";
+           " AND d.status = 'won' AND d.deleted_at IS NULL ORDER BY d.closed_at, d.external_id LIMIT 1), '(none)')";
 }
 
 static PGresult *grouped_moves(db_conn *db, const char *ws, const char *by, app_err *err)
@@ -59,8 +67,13 @@ void h_cohorts_retention(http_req *rq)
     const char *by = http_query(rq, "by"), *months_s = http_query(rq, "months");
     if (!by)
         by = "acquisition_month";
-    if (strcmp(by, "acquisition_month") != 0 && strcmp(by, "segment") != 0 && strcmp(by, "source") != 0)
-        app_err_field(&err, "by", "must be acquisition_month, segment or source");
+    static const char *const keys[] = {"acquisition_month", "segment",     "source", "industry",
+                                       "acv_band",          "sales_cycle", NULL};
+    bool by_ok = false;
+    for (const char *const *k = keys; *k; k++)
+        by_ok = by_ok || strcmp(*k, by) == 0;
+    if (!by_ok)
+        app_err_field(&err, "by", "must be acquisition_month, segment, source, industry, acv_band or sales_cycle");
     int horizon = 12;
     if (months_s) {
         char *end = NULL;
@@ -93,13 +106,26 @@ void h_cohorts_retention(http_req *rq)
         int a = atoi(PQgetvalue(r, i, 0));
         if (a + 1 > naccounts)
             naccounts = a + 1;
-        acct_group[a] = group_index(names, PQgetvalue(r, i, 1));
+        const char *key = PQgetisnull(r, i, 1) ? "(none)" : PQgetvalue(r, i, 1);
+        if (strcmp(by, "sales_cycle") == 0 && !PQgetisnull(r, i, 1))
+            key = cohort_cycle_band(atol(key));
+        acct_group[a] = group_index(names, key);
         mv[i] = (cohort_move){a, atoi(PQgetvalue(r, i, 2)), strtoll(PQgetvalue(r, i, 3), NULL, 10)};
     }
     PQclear(r);
+    /* ACV band: the account's starting ARR in the seed's ACV tiers */
+    bool grouped = true;
+    if (strcmp(by, "acv_band") == 0) {
+        money_t *arr0 = calloc((size_t)naccounts + 1, sizeof *arr0);
+        grouped = arr0 && mv && acct_group && cohort_starting_arr(mv, (size_t)n, (size_t)naccounts, arr0) == 0;
+        json_array_clear(names);
+        for (int a = 0; grouped && a < naccounts; a++)
+            acct_group[a] = group_index(names, metrics_acv_tier_of(arr0[a])->acv);
+        free(arr0);
+    }
     int ng = (int)json_array_size(names);
     cohort_cell *cells = calloc((size_t)(ng ? ng : 1) * (size_t)horizon, sizeof *cells);
-    if (!mv || !acct_group || !cells ||
+    if (!grouped || !mv || !acct_group || !cells ||
         cohort_table(mv, (size_t)n, (size_t)naccounts, acct_group, ng, horizon, y * 12 + mo - 1, cells) != 0) {
         http_fail(rq, ERR_INTERNAL, "could not build the cohort table");
         goto done;

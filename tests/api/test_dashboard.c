@@ -274,6 +274,85 @@ START_TEST(missing_inputs_are_null_with_a_reason)
 }
 END_TEST
 
+static const json_t *cohort_named(const json_t *doc, const char *name)
+{
+    size_t i;
+    const json_t *c;
+    json_array_foreach(json_object_get(doc, "cohorts"), i,
+                       c) if (strcmp(json_string_value(json_object_get(c, "cohort")), name) == 0) return c;
+    ck_abort_msg("no cohort %s in %s", name, json_dumps(doc, 0));
+    return NULL;
+}
+
+/* The seed's cohort framework beyond month and segment: industry (the
+ * account's), ACV band (starting ARR in the seed's ACV tiers) and sales
+ * cycle (days from creation to close of the account's first won deal). */
+START_TEST(cohorts_by_industry_acv_band_and_sales_cycle)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    send(&ws, "PUT", "/v1/accounts/A", "{\"name\":\"A\",\"industry\":\"software\"}");
+    send(&ws, "PUT", "/v1/accounts/B", "{\"name\":\"B\",\"industry\":\"retail\"}");
+    char d100[11], d200[11], d180[11], d300[11], d90[11], d95[11], body[1024];
+    api_day(-100, d100);
+    api_day(-200, d200);
+    api_day(-180, d180);
+    api_day(-300, d300);
+    api_day(-90, d90);
+    api_day(-95, d95);
+    /* A: 12,000 ($10-50K); B: 500 + 400 in the same month (<$1K); C: 150,000 ($100K+) */
+    snprintf(body, sizeof body,
+             "{\"items\":[{\"account\":\"A\",\"date\":\"%s\",\"kind\":\"new\",\"amount\":12000},"
+             "{\"account\":\"B\",\"date\":\"%s\",\"kind\":\"new\",\"amount\":500},"
+             "{\"account\":\"B\",\"date\":\"%s\",\"kind\":\"expansion\",\"amount\":400},"
+             "{\"account\":\"C\",\"date\":\"%s\",\"kind\":\"new\",\"amount\":150000}]}",
+             d100, d100, d100, d100);
+    send(&ws, "POST", "/v1/arr-events", body);
+    /* A's first won deal took 20 days; B's 205 days, its second (closed later) 10 days */
+    snprintf(body, sizeof body,
+             "{\"name\":\"a1\",\"amount\":12000,\"stage\":\"closed_won\",\"status\":\"won\",\"account\":\"A\","
+             "\"created_at\":\"%sT00:00:00Z\",\"closed_at\":\"%sT00:00:00Z\"}",
+             d200, d180);
+    send(&ws, "PUT", "/v1/deals/a1", body);
+    snprintf(body, sizeof body,
+             "{\"name\":\"b1\",\"amount\":500,\"stage\":\"closed_won\",\"status\":\"won\",\"account\":\"B\","
+             "\"created_at\":\"%sT00:00:00Z\",\"closed_at\":\"%sT00:00:00Z\"}",
+             d300, d95);
+    send(&ws, "PUT", "/v1/deals/b1", body);
+    snprintf(body, sizeof body,
+             "{\"name\":\"b0\",\"amount\":400,\"stage\":\"closed_won\",\"status\":\"won\",\"account\":\"B\","
+             "\"created_at\":\"%sT00:00:00Z\",\"closed_at\":\"%sT00:00:00Z\"}",
+             d100, d90);
+    send(&ws, "PUT", "/v1/deals/b0", body);
+
+    api_resp *r = api_get("/v1/cohorts/retention?by=industry", ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_uint_eq(json_array_size(json_object_get(r->json, "cohorts")), 3);
+    ck_assert(num(cohort_named(r->json, "software"), "starting_arr") == 12000);
+    ck_assert(num(cohort_named(r->json, "retail"), "starting_arr") == 900);
+    ck_assert(num(cohort_named(r->json, "(none)"), "starting_arr") == 150000); /* C has no account record */
+    api_resp_free(r);
+    r = api_get("/v1/cohorts/retention?by=acv_band", ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "by")), "acv_band");
+    ck_assert_uint_eq(json_array_size(json_object_get(r->json, "cohorts")), 3);
+    ck_assert(num(cohort_named(r->json, "$10-50K"), "starting_arr") == 12000);
+    ck_assert(num(cohort_named(r->json, "<$1K"), "starting_arr") == 900);
+    ck_assert_int_eq(json_integer_value(json_object_get(cohort_named(r->json, "$100K+"), "accounts")), 1);
+    api_resp_free(r);
+    r = api_get("/v1/cohorts/retention?by=sales_cycle", ws.read);
+    ck_assert_status(r, 200);
+    ck_assert(num(cohort_named(r->json, "0-30 days"), "starting_arr") == 12000);
+    ck_assert(num(cohort_named(r->json, "181+ days"), "starting_arr") == 900); /* b1, B's first won deal */
+    ck_assert(num(cohort_named(r->json, "(none)"), "starting_arr") == 150000);
+    api_resp_free(r);
+    r = api_get("/v1/cohorts/retention?by=planet", ws.read);
+    ck_assert_status(r, 422);
+    ck_assert(strstr(r->body, "sales_cycle") != NULL);
+    api_resp_free(r);
+}
+END_TEST
+
 START_TEST(cohorts_and_unit_economics)
 {
     api_ws ws;
@@ -556,6 +635,7 @@ Suite *dashboard_suite(void)
     tcase_add_test(tc, missing_inputs_are_null_with_a_reason);
     tcase_add_test(tc, default_period_is_the_latest_with_data);
     tcase_add_test(tc, cohorts_and_unit_economics);
+    tcase_add_test(tc, cohorts_by_industry_acv_band_and_sales_cycle);
     tcase_add_test(tc, the_current_quarter_matches_post_forecasts);
     tcase_add_test(tc, responses_are_gzip_coded_when_asked);
     suite_add_tcase(s, tc);

@@ -28,11 +28,33 @@ START_TEST(expansion_does_not_hide_churn)
 }
 END_TEST
 
+START_TEST(starting_arr_and_cycle_bands)
+{
+    /* account 0: 1,000 + 500 in its first month (10), +2,000 later; account
+     * 1: 300 in month 12; account 2: no moves */
+    cohort_move mv[] = {{0, 10, 1000}, {0, 11, 2000}, {1, 12, 300}, {0, 10, 500}};
+    money_t arr0[3] = {-1, -1, -1};
+    ck_assert_int_eq(cohort_starting_arr(mv, 4, 3, arr0), 0);
+    ck_assert_int_eq(arr0[0], 1500);
+    ck_assert_int_eq(arr0[1], 300);
+    ck_assert_int_eq(arr0[2], 0);
+    cohort_move bad = {3, 1, 1};
+    ck_assert_int_eq(cohort_starting_arr(&bad, 1, 3, arr0), -1);
+    ck_assert_str_eq(cohort_cycle_band(0), "0-30 days");
+    ck_assert_str_eq(cohort_cycle_band(30), "0-30 days");
+    ck_assert_str_eq(cohort_cycle_band(31), "31-90 days");
+    ck_assert_str_eq(cohort_cycle_band(90), "31-90 days");
+    ck_assert_str_eq(cohort_cycle_band(180), "91-180 days");
+    ck_assert_str_eq(cohort_cycle_band(181), "181+ days");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("cohort");
     TCase *tc = tcase_create("table");
     tcase_add_test(tc, expansion_does_not_hide_churn);
+    tcase_add_test(tc, starting_arr_and_cycle_bands);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
