@@ -46,21 +46,40 @@ int auth_generate_key(char *out, size_t len)
     return 0;
 }
 
-void auth_hash_key(const char *key, char *out)
+/* SHA-256 fetched once: SHA256() and EVP_Q_digest look the algorithm up in
+ * OpenSSL 3's provider tables on every call (EVP_MD_fetch was 3.7% of an
+ * authenticated request's time). */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static void sha256_fetch(void) { sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL); }
+
+static void hex_of(const unsigned char *b, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[b[i] >> 4];
+        out[2 * i + 1] = digits[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+void auth_sha256_hex(const void *data, size_t len, char out[65])
 {
     unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)key, strlen(key), md);
-    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    pthread_once(&sha256_once, sha256_fetch);
+    if (!sha256_md || !EVP_Digest(data, len, md, NULL, sha256_md, NULL))
+        SHA256(data, len, md); /* the provider lookup failed: the slow path still answers */
+    hex_of(md, sizeof md, out);
 }
+
+void auth_hash_key(const char *key, char *out) { auth_sha256_hex(key, strlen(key), out); }
 
 int auth_random_hex(char *out, size_t nbytes)
 {
     unsigned char raw[64];
     if (nbytes > sizeof raw || RAND_bytes(raw, (int)nbytes) != 1)
         return -1;
-    for (size_t i = 0; i < nbytes; i++)
-        snprintf(out + 2 * i, 3, "%02x", raw[i]);
+    hex_of(raw, nbytes, out);
     return 0;
 }
 

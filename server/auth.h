@@ -30,6 +30,8 @@ auth_role auth_role_parse(const char *s); /* ROLE_NONE when unknown */
 int auth_generate_key(char *out, size_t len) __attribute__((warn_unused_result));
 /* Hex SHA-256 of key into out (AUTH_HASH_HEX_LEN + 1 bytes). */
 void auth_hash_key(const char *key, char *out);
+/* SHA-256 of len bytes as 64 lower-case hex digits and a NUL. */
+void auth_sha256_hex(const void *data, size_t len, char out[65]);
 
 /* Resolve an Authorization header value. Returns 1 and fills id for a live
  * key, 0 for a missing/malformed/unknown/revoked key, -1 on a database error.

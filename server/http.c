@@ -6,7 +6,6 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -19,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "gzip.h"
 #include "jsonv.h"
 #include "log.h"
@@ -250,16 +250,9 @@ void http_reply_json_text(http_req *rq, int status, const char *text)
 
 void http_etag_of(const char *data, size_t len, char *out, size_t outlen)
 {
-    static const char hexd[] = "0123456789abcdef";
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)data, len, md);
-    char hex[33];
-    for (int i = 0; i < 16; i++) {
-        hex[2 * i] = hexd[md[i] >> 4];
-        hex[2 * i + 1] = hexd[md[i] & 15];
-    }
-    hex[32] = '\0';
-    snprintf(out, outlen, "\"%s\"", hex);
+    char hex[65];
+    auth_sha256_hex(data, len, hex);
+    snprintf(out, outlen, "\"%.32s\"", hex); /* the first 128 bits */
 }
 
 static bool etag_matches(const char *inm, const char *etag)
@@ -890,14 +883,6 @@ static void preflight(http_req *rq)
     http_reply_empty(rq, 204);
 }
 
-static void hex_sha256(const char *data, size_t len, char out[65])
-{
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)data, len, md);
-    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
 /* Idempotency-Key (routes flagged ROUTE_IDEMPOTENT): a retry of a create
  * gets the first 2xx answer again instead of creating twice. A session
  * advisory lock on (workspace, key) serialises two copies in flight.
@@ -914,7 +899,7 @@ static bool idempotency_begin(http_req *rq, const char *key, char *hash, bool *l
         http_reply_error(rq, &e);
         return true;
     }
-    hex_sha256(rq->body ? rq->body : "", rq->body_len, hash);
+    auth_sha256_hex(rq->body ? rq->body : "", rq->body_len, hash);
     db_conn *db = http_db(rq);
     if (!db)
         return true;

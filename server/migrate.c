@@ -1,24 +1,16 @@
 /* migrate.c - the migration runner. */
 #include "migrate.h"
 
-#include <openssl/sha.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "log.h"
 
 /* Arbitrary constant naming the lock every revopsd takes while migrating. */
 #define MIGRATE_LOCK_ID "7308201453829107001"
-
-static void sha256_hex(const char *s, char out[65])
-{
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)s, strlen(s), md);
-    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
 
 static int exec_simple(PGconn *pg, const char *sql, app_err *err, const char *what)
 {
@@ -110,7 +102,7 @@ static int run_versioned(PGconn *pg, const migration_file *files, size_t count, 
         const migration_file *m = &files[i];
         int version = atoi(m->name);
         char sum[65];
-        sha256_hex(m->sql, sum);
+        auth_sha256_hex(m->sql, strlen(m->sql), sum);
         const char *have = NULL;
         for (int row = 0; row < PQntuples(applied); row++)
             if (atoi(PQgetvalue(applied, row, 0)) == version)
@@ -150,7 +142,7 @@ static int run_repeatable(PGconn *pg, const migration_file *files, size_t count,
     for (size_t i = 0; i < count && rc == 0; i++) {
         const migration_file *m = &files[i];
         char sum[65];
-        sha256_hex(m->sql, sum);
+        auth_sha256_hex(m->sql, strlen(m->sql), sum);
         bool same = false;
         for (int row = 0; row < PQntuples(have); row++)
             if (strcmp(PQgetvalue(have, row, 0), m->name) == 0)
