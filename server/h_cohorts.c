@@ -159,45 +159,20 @@ done:
     free(cells);
 }
 
-void h_unit_economics(http_req *rq)
+/* Unit economics of P per channel or segment (GET /v1/metrics/unit-economics;
+ * the QBR's part 4 by segment). */
+int unit_economics_build(db_conn *db, const char *ws, const char *by, const period *P, json_t **out, app_err *err)
 {
-    app_err err = {0};
-    const char *by = http_query(rq, "by"), *ps = http_query(rq, "period");
-    if (!by || (strcmp(by, "channel") != 0 && strcmp(by, "segment") != 0))
-        app_err_field(&err, "by", "is required: channel or segment");
-    db_conn *db = err.code == ERR_NONE ? http_db(rq) : NULL;
-    if (err.code != ERR_NONE) {
-        http_reply_error(rq, &err);
-        return;
-    }
-    if (!db)
-        return;
-    int fsm = workspace_fy_start(db, rq->auth.workspace_id, &err);
-    caldate_t today = utc_today();
-    if (fsm < 0) {
-        http_reply_error(rq, &err);
-        return;
-    }
-    period P = period_containing(PERIOD_QUARTER, today, fsm);
-    if (ps && !period_parse(ps, fsm, &P)) {
-        app_err_field(&err, "period", "must be a period such as 2026-Q1, 2026-03 or FY2026");
-        http_reply_error(rq, &err);
-        return;
-    }
     char label[16], gm_s[32] = "";
-    period_format(&P, label, sizeof label);
-    const char *fp[] = {rq->auth.workspace_id, label};
+    period_format(P, label, sizeof label);
+    const char *fp[] = {ws, label};
     if (db_query_value(db, "SELECT gross_margin FROM finance_periods WHERE workspace_id = $1 AND period = $2", 2, fp,
-                       gm_s, sizeof gm_s, &err) < 0) {
-        http_reply_error(rq, &err);
-        return;
-    }
+                       gm_s, sizeof gm_s, err) < 0)
+        return -1;
     /* per account: group, ARR at start and end of the period, acquired inside it */
-    PGresult *r = grouped_moves(db, rq->auth.workspace_id, strcmp(by, "channel") == 0 ? "source" : "segment", &err);
-    if (!r) {
-        http_reply_error(rq, &err);
-        return;
-    }
+    PGresult *r = grouped_moves(db, ws, strcmp(by, "channel") == 0 ? "source" : "segment", err);
+    if (!r)
+        return -1;
     json_t *names = json_array();
     int n = PQntuples(r);
     typedef struct {
@@ -216,11 +191,11 @@ void h_unit_economics(http_req *rq)
             naccounts = a + 1;
         accts[a].group = group_index(names, PQgetvalue(r, i, 1));
         money_t delta = strtoll(PQgetvalue(r, i, 3), NULL, 10);
-        if (day < P.start)
+        if (day < P->start)
             accts[a].start += delta;
-        if (day < P.end)
+        if (day < P->end)
             accts[a].end += delta;
-        if (day >= P.start && day < P.end && strcmp(PQgetvalue(r, i, 5), "new") == 0)
+        if (day >= P->start && day < P->end && strcmp(PQgetvalue(r, i, 5), "new") == 0)
             accts[a].acquired = true;
     }
     PQclear(r);
@@ -231,14 +206,12 @@ void h_unit_economics(http_req *rq)
         "SELECT CASE WHEN %s = '' THEN '(none)' ELSE %s END, sum(amount_cents) FROM spend WHERE workspace_id = $1"
         " AND category IN ('sales', 'marketing') AND period_start >= $2::date AND period_end <= $3::date GROUP BY 1",
         strcmp(by, "channel") == 0 ? "channel" : "segment", strcmp(by, "channel") == 0 ? "channel" : "segment");
-    const char *sp[] = {rq->auth.workspace_id, caldate_format(P.start, sb, sizeof sb),
-                        caldate_format(P.end, eb, sizeof eb)};
-    PGresult *s = db_query(db, sql, 3, sp, &err);
+    const char *sp[] = {ws, caldate_format(P->start, sb, sizeof sb), caldate_format(P->end, eb, sizeof eb)};
+    PGresult *s = db_query(db, sql, 3, sp, err);
     if (!s) {
         free(accts);
         json_decref(names);
-        http_reply_error(rq, &err);
-        return;
+        return -1;
     }
     for (int i = 0; i < PQntuples(s); i++)
         (void)group_index(names, PQgetvalue(s, i, 0));
@@ -247,17 +220,16 @@ void h_unit_economics(http_req *rq)
      * channel, not the account's source */
     bool by_channel = strcmp(by, "channel") == 0;
     chan_customers cc = {0};
-    if (by_channel && chan_customers_load(db, rq->auth.workspace_id, P.start, P.end, &cc, &err) < 0) {
+    if (by_channel && chan_customers_load(db, ws, P->start, P->end, &cc, err) < 0) {
         PQclear(s);
         free(accts);
         json_decref(names);
-        http_reply_error(rq, &err);
-        return;
+        return -1;
     }
     for (size_t i = 0; i < cc.n; i++)
         (void)group_index(names, cc.ch[i].channel);
     int ng = (int)json_array_size(names);
-    double months = (double)(P.end - P.start) / (365.25 / 12.0);
+    double months = (double)(P->end - P->start) / (365.25 / 12.0);
     double gm = gm_s[0] ? atof(gm_s) : NAN;
     json_t *groups = json_array();
     for (int g = 0; g < ng; g++) {
@@ -306,10 +278,42 @@ void h_unit_economics(http_req *rq)
     PQclear(s);
     free(accts);
     json_decref(names);
-    json_t *out = json_pack("{s:s, s:s, s:o, s:o}", "by", by, "period", label, "gross_margin",
-                            gm_s[0] ? json_real(gm) : json_null(), "groups", groups);
+    *out = json_pack("{s:s, s:s, s:o, s:o}", "by", by, "period", label, "gross_margin",
+                     gm_s[0] ? json_real(gm) : json_null(), "groups", groups);
     if (by_channel)
-        json_object_set_new(out, "attribution_model", json_string(attrib_model_name(cc.adv.use)));
+        json_object_set_new(*out, "attribution_model", json_string(attrib_model_name(cc.adv.use)));
     chan_customers_free(&cc);
-    http_reply_json_etag(rq, out);
+    return 0;
+}
+
+void h_unit_economics(http_req *rq)
+{
+    app_err err = {0};
+    const char *by = http_query(rq, "by"), *ps = http_query(rq, "period");
+    if (!by || (strcmp(by, "channel") != 0 && strcmp(by, "segment") != 0))
+        app_err_field(&err, "by", "is required: channel or segment");
+    db_conn *db = err.code == ERR_NONE ? http_db(rq) : NULL;
+    if (err.code != ERR_NONE) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    if (!db)
+        return;
+    int fsm = workspace_fy_start(db, rq->auth.workspace_id, &err);
+    caldate_t today = utc_today();
+    if (fsm < 0) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    period P = period_containing(PERIOD_QUARTER, today, fsm);
+    if (ps && !period_parse(ps, fsm, &P)) {
+        app_err_field(&err, "period", "must be a period such as 2026-Q1, 2026-03 or FY2026");
+        http_reply_error(rq, &err);
+        return;
+    }
+    json_t *out = NULL;
+    if (unit_economics_build(db, rq->auth.workspace_id, by, &P, &out, &err) != 0)
+        http_reply_error(rq, &err);
+    else
+        http_reply_json_etag(rq, out);
 }

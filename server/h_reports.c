@@ -541,9 +541,15 @@ static int qbr_doc(rctx *c, const period *Q, json_t **out)
              json_pack("[o, o]", src_dashboard(Q), src_dashboard(&prev)));
     json_object_set_new(p, "rows", rows_json(GTM, N_OF(GTM), cur, pd, scratch));
     char ue[96], ql[16];
-    snprintf(ue, sizeof ue, "by segment: GET /v1/metrics/unit-economics?by=segment&period=%s",
-             period_format(Q, ql, sizeof ql));
-    json_object_set_new(p, "note", json_string(ue));
+    snprintf(ue, sizeof ue, "GET /v1/metrics/unit-economics?by=segment&period=%s", period_format(Q, ql, sizeof ql));
+    json_t *by_segment = NULL;
+    if (unit_economics_build(c->db, c->ws, "segment", Q, &by_segment, c->err) != 0) {
+        json_decref(p);
+        json_decref(parts);
+        goto done;
+    }
+    json_array_append_new(json_object_get(p, "source"), json_string(ue));
+    json_object_set_new(p, "by_segment", by_segment);
     json_array_append_new(parts, p);
 
     p = part(5, "team_performance", "Team Performance", 10, "Rep productivity, ramp, attrition",

@@ -277,6 +277,33 @@ static void source_mix_table(md_buf *m, const json_t *mix, const json_t *prev, c
     out(m, "\n");
 }
 
+/* The QBR's GTM efficiency per segment (GET /v1/metrics/unit-economics). */
+static void segment_table(md_buf *m, const json_t *ue, const char *cur)
+{
+    const json_t *groups = json_object_get(ue, "groups");
+    out(m, "**By segment**\n\n");
+    if (json_array_size(groups) == 0) {
+        out(m, "No segment has spend or customers in the quarter.\n\n");
+        return;
+    }
+    out(m,
+        "| Segment | S&M spend | New customers | CAC | LTV | LTV:CAC | CAC payback |\n|---|---|---|---|---|---|---|\n");
+    size_t i;
+    const json_t *g;
+    json_array_foreach(groups, i, g)
+    {
+        char sp[48], cac[48], ltv[48], lc[24], pb[24];
+        value(sp, sizeof sp, json_object_get(g, "sm_spend"), "money", cur, false);
+        value(cac, sizeof cac, json_object_get(g, "cac"), "money", cur, false);
+        value(ltv, sizeof ltv, json_object_get(g, "ltv"), "money", cur, false);
+        value(lc, sizeof lc, json_object_get(g, "ltv_cac_ratio"), "multiple", cur, false);
+        value(pb, sizeof pb, json_object_get(g, "cac_payback_months"), "months", cur, false);
+        out(m, "| %s | %s | %lld | %s | %s | %s | %s |\n", s_of(g, "group"), sp,
+            (long long)json_integer_value(json_object_get(g, "new_customers")), cac, ltv, lc, pb);
+    }
+    out(m, "\n");
+}
+
 static void qbr(md_buf *m, const json_t *d, const char *cur)
 {
     out(m, "## %s\n\n_As of %s — %s._\n\n", s_of(d, "title"), s_of(d, "as_of"), s_of(d, "as_of_rule"));
@@ -304,6 +331,8 @@ static void qbr(md_buf *m, const json_t *d, const char *cur)
         } else {
             metric_table(m, json_object_get(p, "rows"), cur, true);
         }
+        if (json_object_get(p, "by_segment"))
+            segment_table(m, json_object_get(p, "by_segment"), cur);
         if (json_object_get(p, "source_mix"))
             source_mix_table(m, json_object_get(p, "source_mix"), json_object_get(p, "source_mix_previous"), cur);
         if (json_is_array(json_object_get(p, "reps")))

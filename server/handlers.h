@@ -203,6 +203,9 @@ void h_pipeline_self_review(http_req *rq);
  * QBR's part 3. */
 int pipeline_sources_build(db_conn *db, const char *ws, const period *P, caldate_t today, json_t **out, app_err *err);
 void h_pipeline_sources(http_req *rq);
+/* Unit economics of P by "channel" or "segment" (GET /v1/metrics/unit-economics;
+ * also the QBR's part 4). */
+int unit_economics_build(db_conn *db, const char *ws, const char *by, const period *P, json_t **out, app_err *err);
 /* h_comp.c: comp plans (versioned, JSON or YAML), templates, statements */
 void h_comp_plans_create(http_req *rq);
 void h_comp_plans_list(http_req *rq);

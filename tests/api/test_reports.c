@@ -640,6 +640,51 @@ START_TEST(qbr_source_mix_is_the_pipeline_sources)
 }
 END_TEST
 
+/* QBR part 4 "GTM Efficiency: CAC, payback, magic number, by segment": the
+ * quarter's GET /v1/metrics/unit-economics?by=segment, cited and equal. */
+START_TEST(qbr_gtm_efficiency_by_segment)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char Q[11], day[24], body[400];
+    api_quarter_of_day(-100, Q);
+    quarter_day(Q, 1, 5, day);
+    send(&ws, "PUT", "/v1/accounts/A", "{\"name\":\"A\",\"segment\":\"smb\"}");
+    snprintf(body, sizeof body, "{\"items\":[{\"account\":\"A\",\"date\":\"%s\",\"kind\":\"new\",\"amount\":12000}]}",
+             day);
+    send(&ws, "POST", "/v1/arr-events", body);
+    snprintf(body, sizeof body, "{\"period\":\"%s\",\"category\":\"marketing\",\"segment\":\"smb\",\"amount\":3000}",
+             Q);
+    send(&ws, "POST", "/v1/spend", body);
+    char path[96];
+    snprintf(path, sizeof path, "/v1/metrics/unit-economics?by=segment&period=%s", Q);
+    api_resp *ue = get_ok(path, ws.read);
+    char cited[112];
+    snprintf(cited, sizeof cited, "GET %s", path);
+    snprintf(path, sizeof path, "/v1/reports/qbr?quarter=%s", Q);
+    api_resp *r = get_ok(path, ws.read);
+    const json_t *p4 = json_array_get(json_object_get(r->json, "parts"), 3);
+    ck_assert_str_eq(str(p4, "key"), "gtm_efficiency");
+    ck_assert_msg(json_equal(json_object_get(p4, "by_segment"), ue->json), "qbr %s vs %s",
+                  json_dumps(json_object_get(p4, "by_segment"), 0), json_dumps(ue->json, 0));
+    const json_t *g = json_array_get(json_object_get(ue->json, "groups"), 0);
+    ck_assert_str_eq(str(g, "group"), "smb");
+    ck_assert(num(g, "cac") == 3000); /* 3,000 of spend / 1 new smb customer */
+    bool found = false;
+    size_t i;
+    const json_t *s;
+    json_array_foreach(json_object_get(p4, "source"), i, s) found = found || strcmp(json_string_value(s), cited) == 0;
+    ck_assert_msg(found, "part 4 does not cite %s", cited);
+    api_resp_free(r);
+    api_resp *md = get_md(path, ws.read);
+    ck_assert_msg(strstr(md->body, "| Segment | S&M spend | New customers | CAC | LTV | LTV:CAC | CAC payback |"), "%s",
+                  md->body);
+    ck_assert_msg(strstr(md->body, "| smb | $3,000 | 1 | $3,000 |"), "%s", md->body);
+    api_resp_free(md);
+    api_resp_free(ue);
+}
+END_TEST
+
 START_TEST(summary_leads_with_the_answer)
 {
     api_ws ws;
@@ -767,6 +812,7 @@ Suite *reports_suite(void)
     tcase_add_test(tc, current_month_process_changes_and_hygiene);
     tcase_add_test(tc, qbr_seven_parts_quarter_over_quarter);
     tcase_add_test(tc, qbr_source_mix_is_the_pipeline_sources);
+    tcase_add_test(tc, qbr_gtm_efficiency_by_segment);
     tcase_add_test(tc, summary_leads_with_the_answer);
     tcase_add_test(tc, isolation_roles_and_bad_periods);
     suite_add_tcase(s, tc);
