@@ -6,8 +6,11 @@
 -- migration. "history:" names the migrations that defined earlier versions.
 
 -- history: 0001_foundation
+-- STABLE, as to_char is: declared IMMUTABLE it was never inlined, a function
+-- call per row wherever a timestamp is formatted (200,000 calls: 1.28-1.54 s
+-- as IMMUTABLE, 0.51-0.54 s inlined).
 CREATE OR REPLACE FUNCTION rfc3339(ts timestamptz) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE sql STABLE PARALLEL SAFE
     AS $$ SELECT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') $$;
 
 -- history: 0002_crm, 0003_revenue_inputs

@@ -39,6 +39,7 @@ static const char *const changed_since_move[] = {
     "webhook_apply_ops_raw", /* issue 19: HubSpot contact events' ops go to lead_webhook_ops */
     "workspace_json",        /* issue 19: working_hours, holidays (migration 0061) */
     "deal_value_json",       /* issue 17: STABLE as its body (to_jsonb) is, so it is inlined */
+    "rfc3339",               /* issue 17: STABLE as to_char is, so it is inlined */
     NULL,
 };
 
