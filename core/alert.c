@@ -51,7 +51,9 @@ static const alert_kind kinds[] = {
     {"forecast_moved", "forecast period", 0, "pct", 0.1, 1000, 10, false,
      "the current quarter's stored forecast moved more than params.pct percent (default 10) week over week", false},
     {"health_colour", "dashboard health signal", 0, NULL, 0, 0, 0, false,
-     "a health signal of GET /v1/dashboard changing colour (params.signals, params.colours: default all)", false},
+     "a health signal of GET /v1/dashboard changing colour (params.signals, params.colours: default all), "
+     "checked at most every params.every_minutes (default 60)",
+     false},
 };
 
 const alert_kind *alert_kind_find(const char *name)

@@ -90,12 +90,19 @@ static json_t *decode_params(const alert_kind *k, const json_t *in, app_err *e)
         return out;
     }
     if (strcmp(k->name, "health_colour") == 0) {
-        static const char *const allowed[] = {"signals", "colours", NULL};
+        static const char *const allowed[] = {"signals", "colours", "every_minutes", NULL};
         app_err sub = {0};
         if (in && !jv_only_fields(in, allowed, &sub))
-            app_err_field(e, "params", "health_colour takes only signals and colours");
+            app_err_field(e, "params", "health_colour takes only signals, colours and every_minutes");
         decode_names(in, "signals", 50, false, out, e);
         decode_names(in, "colours", 3, true, out, e);
+        /* the dashboard is built whole (tens of seconds on 100k deals): at
+         * most this often, as hygiene_red's scan */
+        const json_t *m = in ? json_object_get(in, "every_minutes") : NULL;
+        if (m && (!json_is_integer(m) || json_integer_value(m) < 1 || json_integer_value(m) > 10080))
+            app_err_field(e, "params.every_minutes", "must be a whole number from 1 to 10080");
+        else
+            json_object_set_new(out, "every_minutes", m ? json_deep_copy(m) : json_integer(60));
         return out;
     }
     const char *key;
@@ -663,7 +670,10 @@ int alerts_evaluate_workspace(db_conn *db, const char *ws, long long counts[3], 
                        " || ' ' || count(*) FILTER (WHERE kind = 'account_at_risk')"
                        " || ' ' || count(*) FILTER (WHERE kind = 'expansion_signal')"
                        " || ' ' || count(*) FILTER (WHERE kind = 'forecast_moved')"
-                       " || ' ' || count(*) FILTER (WHERE kind = 'health_colour') FROM alert_rules"
+                       /* health_colour: the dashboard only when a rule is due, as hygiene_red */
+                       " || ' ' || count(*) FILTER (WHERE kind = 'health_colour' AND (checked_at IS NULL OR"
+                       " checked_at <= now() - make_interval(mins => COALESCE((params ->> 'every_minutes')::int, 60))))"
+                       " FROM alert_rules"
                        " WHERE workspace_id = $1 AND enabled AND deleted_at IS NULL",
                        1, p, kinds, sizeof kinds, err) < 0)
         return -1;

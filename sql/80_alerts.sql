@@ -74,7 +74,11 @@ CREATE OR REPLACE FUNCTION alert_filter_ok(f jsonb, owner text, segment text, te
 --                       all); the occurrence names the colour and the nth
 --                       alert, so each change is one. The first colour seen,
 --                       an unchanged one and a change to a colour not counted
---                       are baselines: no summary, recorded, nothing raised
+--                       are baselines: no summary, recorded, nothing raised.
+--                       The dashboard is built whole (tens of seconds on a
+--                       large workspace), so only when the rule is due
+--                       (params.every_minutes, 60): without
+--                       figures.health_signals the last colours stand
 -- figures: what only C computes, from alert_evaluate's caller (empty: the
 -- kinds that read it see nothing).
 DROP FUNCTION IF EXISTS alert_candidates(alert_rules);
@@ -357,6 +361,11 @@ BEGIN
                                   'to_forecast_id', m.to_id, 'to_as_of', m.to_as_of, 'to_method', m.to_method)
         FROM m
         WHERE abs(m.to_exp - m.from_exp)::numeric * 100 > m.threshold * m.from_exp;
+    ELSIF r.kind = 'health_colour' AND NOT figures ? 'health_signals' THEN
+        -- not due: the colours of the last check stand
+        RETURN QUERY
+        SELECT p.subject, p.occurrence, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::jsonb
+        FROM alert_state p WHERE p.rule_id = r.id AND p.active;
     ELSIF r.kind = 'health_colour' THEN
         -- the colour a subject had is in its state's occurrence (subject@colour#n),
         -- kept while the signal has none (no data) so coming back is compared too
@@ -433,7 +442,8 @@ BEGIN
                      WHERE s.rule_id = r.id AND s.active AND NOT EXISTS (SELECT 1 FROM c WHERE c.subject = s.subject)
                      RETURNING 1)
         SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM clr) INTO a, b;
-        IF r.kind = 'hygiene_red' AND figures ? 'hygiene' THEN
+        IF (r.kind = 'hygiene_red' AND figures ? 'hygiene') OR (r.kind = 'health_colour' AND figures ? 'health_signals')
+        THEN
             UPDATE alert_rules x SET checked_at = now() WHERE x.id = r.id;
         END IF;
         nraised := nraised + a;

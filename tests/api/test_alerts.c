@@ -1781,7 +1781,9 @@ static long long alerts_about(const api_ws *ws, const char *rule, const char *su
 /* A dashboard health signal changing colour raises once per change: the
  * current quarter's coverage 400,000 / 100,000 = 4x (green; the first colour
  * seen is no change), 150,000: 1.5x (red), 400,000 again (green). A rule
- * counting only green raises on the second change only. */
+ * counting only green raises on the second change only. The dashboard is
+ * built at most every every_minutes (60): the test makes the rules due by
+ * moving their last check back (hygiene_due). */
 START_TEST(health_colour_raised_once_per_change)
 {
     api_ws ws, other;
@@ -1805,6 +1807,8 @@ START_TEST(health_colour_raised_once_per_change)
         "{\"name\":\"x\",\"kind\":\"health_colour\",\"params\":{\"signals\":[\"Coverage Ratio\"]}}",
         "{\"name\":\"x\",\"kind\":\"health_colour\",\"params\":{\"colours\":[\"blue\"]}}",
         "{\"name\":\"x\",\"kind\":\"health_colour\",\"params\":{\"pct\":10}}",
+        "{\"name\":\"x\",\"kind\":\"health_colour\",\"params\":{\"every_minutes\":0}}",
+        "{\"name\":\"x\",\"kind\":\"health_colour\",\"params\":{\"every_minutes\":1.5}}",
         "{\"name\":\"x\",\"kind\":\"health_colour\",\"filter\":{\"owner\":[\"ann\"]}}",
     };
     rules_refused(&ws, bad, sizeof bad / sizeof bad[0]);
@@ -1820,11 +1824,21 @@ START_TEST(health_colour_raised_once_per_change)
     quiet_rule(&ws, "{\"name\":\"a\",\"kind\":\"health_colour\"}", all);
     quiet_rule(&ws, "{\"name\":\"w\",\"kind\":\"health_colour\",\"params\":{\"signals\":[\"win_rate\"]}}", win);
     quiet_rule(&other, "{\"name\":\"o\",\"kind\":\"health_colour\"}", theirs);
+    char path[96];
+    snprintf(path, sizeof path, "/v1/alert-rules/%s", cov);
+    api_resp *r = api_get(path, ws.read);
+    ck_assert_int_eq(inum(json_object_get(r->json, "params"), "every_minutes"), 60);
+    api_resp_free(r);
+    PGconn *pg = PQconnectdb(api_db_url());
+    ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
     ck_assert_int_eq(evaluate_total(&ws, cov), 0); /* green, first seen */
     ck_assert_int_eq(evaluate_total(&ws, all), 0);
     send_ok(&ws, "PUT", "/v1/deals/c1", "{\"name\":\"C1\",\"amount\":150000}");
+    ck_assert_int_eq(evaluate_total(&ws, cov), 0); /* red now, but checked under an hour ago */
+    hygiene_due(pg, &ws);                          /* every rule of the workspace due */
     ck_assert_int_eq(evaluate_total(&ws, cov), 1);
-    ck_assert_int_eq(evaluate_total(&ws, cov), 1); /* the evaluation after: nothing new */
+    hygiene_due(pg, &ws);
+    ck_assert_int_eq(evaluate_total(&ws, cov), 1); /* the check after: nothing new */
     ck_assert_int_eq(evaluate_total(&ws, greens), 0);
     ck_assert_int_eq(evaluate_total(&ws, win), 0);
     ck_assert_int_eq(alerts_about(&ws, all, "health:coverage_ratio"), 1);
@@ -1837,9 +1851,8 @@ START_TEST(health_colour_raised_once_per_change)
     ck_assert_str_eq(str(d, "period"), q);
     json_decref(a);
     /* the dashboard shows the same colour */
-    char path[64];
     snprintf(path, sizeof path, "/v1/dashboard?period=%s", q);
-    api_resp *r = api_get(path, ws.read);
+    r = api_get(path, ws.read);
     ck_assert_status(r, 200);
     size_t i;
     const json_t *x;
@@ -1849,7 +1862,9 @@ START_TEST(health_colour_raised_once_per_change)
     ck_assert_str_eq(shown ? shown : "", "red");
     api_resp_free(r);
     send_ok(&ws, "PUT", "/v1/deals/c1", "{\"name\":\"C1\",\"amount\":400000}");
+    hygiene_due(pg, &ws);
     ck_assert_int_eq(evaluate_total(&ws, cov), 2);
+    hygiene_due(pg, &ws);
     ck_assert_int_eq(evaluate_total(&ws, cov), 2);
     ck_assert_int_eq(evaluate_total(&ws, greens), 1);
     ck_assert_int_eq(evaluate_total(&ws, greens), 1);
@@ -1858,7 +1873,9 @@ START_TEST(health_colour_raised_once_per_change)
     ck_assert_str_eq(str(json_object_get(a, "data"), "from"), "red");
     ck_assert_str_eq(str(json_object_get(a, "data"), "to"), "green");
     json_decref(a);
+    hygiene_due(pg, &other);
     ck_assert_int_eq(evaluate_total(&other, theirs), 0);
+    PQfinish(pg);
     rcv_wait(&rv, 2);
     rcv_stop(&rv);
 }
