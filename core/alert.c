@@ -13,7 +13,9 @@
  * lead SLAs' breaches (the compliance route's), the inbound webhook
  * backlog's age (what /readyz and /metrics report) and the dashboard's
  * pipeline coverage against the seed's 3x minimum, and the data hygiene
- * rules' statuses (GET /v1/hygiene). */
+ * rules' statuses (GET /v1/hygiene); the accounts at risk and the expansion
+ * signals of account health, the stored forecasts of the current quarter and
+ * the dashboard's health signals. */
 static const alert_kind kinds[] = {
     {"stale_deal", "deal", ALERT_F_OWNER | ALERT_F_SEGMENT | ALERT_F_TERRITORY | ALERT_F_AMOUNT, "days", 1, 365, 14,
      true, "an open deal untouched for params.days days (default 14, the seed's hygiene rule)", false},
@@ -37,6 +39,20 @@ static const alert_kind kinds[] = {
      true},
     {"hygiene_red", "data hygiene rule", 0, "every_minutes", 1, 10080, 60, true,
      "a data hygiene rule of GET /v1/hygiene turning red, checked at most every params.every_minutes (default 60)",
+     false},
+    {"account_at_risk", "account", ALERT_F_OWNER | ALERT_F_SEGMENT | ALERT_F_TERRITORY | ALERT_F_AMOUNT, "band", 0, 0,
+     0, false,
+     "an account of GET /v1/accounts/at-risk (ARR renewing this quarter) whose health band is params.band or worse "
+     "(default watch: under healthy)",
+     false},
+    {"expansion_signal", "account signal", ALERT_F_OWNER | ALERT_F_SEGMENT | ALERT_F_TERRITORY, NULL, 0, 0, 0, false,
+     "an expansion signal of GET /v1/signals?kind=expansion appearing for an account (the seed's expansion rules)",
+     false},
+    {"forecast_moved", "forecast period", 0, "pct", 0.1, 1000, 10, false,
+     "the current quarter's stored forecast moved more than params.pct percent (default 10) week over week", false},
+    {"health_colour", "dashboard health signal", 0, NULL, 0, 0, 0, false,
+     "a health signal of GET /v1/dashboard changing colour (params.signals, params.colours: default all), "
+     "checked at most every params.every_minutes (default 60)",
      false},
 };
 

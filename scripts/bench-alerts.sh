@@ -56,7 +56,7 @@ base="http://127.0.0.1:$port"
 kinds="stale_deal deal_pushed deal_moved_back amount_change routing_escalation renewal_due sla_breach webhook_lag"
 # the kinds whose figures C computes before the SQL (server/alertfig.c): timed
 # as a whole evaluation with only their rule enabled
-ckinds="coverage_below hygiene_red"
+ckinds="coverage_below hygiene_red account_at_risk expansion_signal forecast_moved health_colour"
 nk=0
 for k in $kinds $ckinds; do
     curl -sf -o /dev/null -H "Authorization: Bearer $key" -H "Content-Type: application/json" \

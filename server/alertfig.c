@@ -84,3 +84,59 @@ int alertfig_hygiene(db_conn *db, const char *ws, json_t *figures, app_err *err)
     json_decref(doc);
     return 0;
 }
+
+int alertfig_health(db_conn *db, const char *ws, bool at_risk, bool expansion, json_t *figures, app_err *err)
+{
+    int fsm = workspace_fy_start(db, ws, err);
+    if (fsm < 0)
+        return -1;
+    /* what the two routes answer without parameters: today, its quarter */
+    caldate_t today = utc_today();
+    period Q = period_containing(PERIOD_QUARTER, today, fsm);
+    PGresult *rows = health_inputs_load(db, ws, today, &Q, err);
+    if (!rows)
+        return -1;
+    json_t *risk = at_risk ? health_at_risk_doc(rows, today, &Q) : NULL;
+    json_t *sig = expansion ? health_signal_items(rows, today, "expansion") : NULL;
+    PQclear(rows);
+    if ((at_risk && !risk) || (expansion && !sig)) {
+        json_decref(risk);
+        json_decref(sig);
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    if (risk)
+        json_object_set_new(figures, "at_risk", risk);
+    if (sig)
+        json_object_set_new(figures, "expansion", sig);
+    return 0;
+}
+
+int alertfig_period(db_conn *db, const char *ws, json_t *figures, app_err *err)
+{
+    int fsm = workspace_fy_start(db, ws, err);
+    if (fsm < 0)
+        return -1;
+    char label[16], sb[16];
+    period P = period_containing(PERIOD_QUARTER, utc_today(), fsm);
+    period_format(&P, label, sizeof label);
+    json_object_set_new(figures, "period", json_string(label));
+    json_object_set_new(figures, "period_start", json_string(caldate_format(P.start, sb, sizeof sb)));
+    return 0;
+}
+
+int alertfig_dashboard(db_conn *db, const char *ws, json_t *figures, app_err *err)
+{
+    int fsm = workspace_fy_start(db, ws, err);
+    if (fsm < 0)
+        return -1;
+    /* the dashboard of the current quarter, as the coverage figure reads it */
+    period P = period_containing(PERIOD_QUARTER, utc_today(), fsm);
+    json_t *doc = NULL;
+    if (dashboard_build(db, ws, &P, fsm, false, &doc, err) != 0)
+        return -1;
+    json_object_set(figures, "health_signals", json_object_get(doc, "health_signals"));
+    json_object_set(figures, "dashboard_period", json_object_get(doc, "period"));
+    json_decref(doc);
+    return 0;
+}

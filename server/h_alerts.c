@@ -23,7 +23,7 @@
 /* The kinds of core/alert.c, for the 422 that names them. */
 #define KIND_LIST                                                                                                      \
     "must be stale_deal, deal_pushed, deal_moved_back, amount_change, routing_escalation, renewal_due, sla_breach, "   \
-    "webhook_lag, coverage_below or hygiene_red"
+    "webhook_lag, coverage_below, hygiene_red, account_at_risk, expansion_signal, forecast_moved or health_colour"
 #define MAX_FILTER_VALUES 100
 #define MAX_DAYS_BEFORE 5
 /* How long a rotated-out secret still signs (Standard Webhooks rotation:
@@ -48,12 +48,61 @@ static json_t *body_json(http_req *rq)
     return NULL;
 }
 
+/* health_colour's params.signals / params.colours: a list of 1 to max
+ * names, each of [a-z0-9_], colours only green, yellow or red; absent: all
+ * (nothing stored). */
+static void decode_names(const json_t *in, const char *key, size_t max, bool colours, json_t *out, app_err *e)
+{
+    const json_t *a = json_object_get(in, key);
+    if (!a)
+        return;
+    char field[32];
+    snprintf(field, sizeof field, "params.%s", key);
+    if (!json_is_array(a) || json_array_size(a) < 1 || json_array_size(a) > max) {
+        app_err_field(e, field, "must be a list of 1 to %zu %s", max,
+                      colours ? "colours (green, yellow, red)" : "dashboard health signal metrics such as win_rate");
+        return;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v)
+    {
+        const char *s = json_string_value(v);
+        bool ok = s && *s && strlen(s) <= 64 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(s);
+        if (ok && colours)
+            ok = strcmp(s, "green") == 0 || strcmp(s, "yellow") == 0 || strcmp(s, "red") == 0;
+        if (!ok) {
+            app_err_field(e, field,
+                          colours ? "each must be green, yellow or red"
+                                  : "each must be a metric name of lower-case letters, digits and _");
+            return;
+        }
+    }
+    json_object_set_new(out, key, json_deep_copy(a));
+}
+
 /* params: the kind's one parameter, its default filled in; new reference or NULL. */
 static json_t *decode_params(const alert_kind *k, const json_t *in, app_err *e)
 {
     json_t *out = json_object();
     if (in && !json_is_object(in)) {
         app_err_field(e, "params", "must be an object");
+        return out;
+    }
+    if (strcmp(k->name, "health_colour") == 0) {
+        static const char *const allowed[] = {"signals", "colours", "every_minutes", NULL};
+        app_err sub = {0};
+        if (in && !jv_only_fields(in, allowed, &sub))
+            app_err_field(e, "params", "health_colour takes only signals, colours and every_minutes");
+        decode_names(in, "signals", 50, false, out, e);
+        decode_names(in, "colours", 3, true, out, e);
+        /* the dashboard is built whole (tens of seconds on 100k deals): at
+         * most this often, as hygiene_red's scan */
+        const json_t *m = in ? json_object_get(in, "every_minutes") : NULL;
+        if (m && (!json_is_integer(m) || json_integer_value(m) < 1 || json_integer_value(m) > 10080))
+            app_err_field(e, "params.every_minutes", "must be a whole number from 1 to 10080");
+        else
+            json_object_set_new(out, "every_minutes", m ? json_deep_copy(m) : json_integer(60));
         return out;
     }
     const char *key;
@@ -99,6 +148,15 @@ static json_t *decode_params(const alert_kind *k, const json_t *in, app_err *e)
             }
         }
         json_object_set_new(out, k->param, a);
+        return out;
+    }
+    if (strcmp(k->param, "band") == 0) {
+        /* core/health's bands, worst last: watch takes watch and critical */
+        const char *b = p ? json_string_value(p) : "watch";
+        if (!b || (strcmp(b, "watch") != 0 && strcmp(b, "critical") != 0))
+            app_err_field(e, field, "must be watch (health under 70) or critical (under 40)");
+        else
+            json_object_set_new(out, k->param, json_string(b));
         return out;
     }
     if (!p) {
@@ -601,19 +659,28 @@ void h_alert_rules_delete(http_req *rq)
 int alerts_evaluate_workspace(db_conn *db, const char *ws, long long counts[3], app_err *err)
 {
     const char *p[] = {ws};
-    char kinds[64];
+    char kinds[128];
     /* most writes are in workspaces without rules: nothing to evaluate */
     if (db_query_value(db,
                        "SELECT count(*) || ' ' || count(*) FILTER (WHERE kind = 'deal_moved_back') || ' '"
                        " || count(*) FILTER (WHERE kind = 'coverage_below') || ' '"
                        /* hygiene_red: the full scan only when a rule is due (its every_minutes) */
                        " || count(*) FILTER (WHERE kind = 'hygiene_red' AND (checked_at IS NULL OR checked_at <="
-                       " now() - make_interval(mins => (params ->> 'every_minutes')::int))) FROM alert_rules"
+                       " now() - make_interval(mins => (params ->> 'every_minutes')::int)))"
+                       " || ' ' || count(*) FILTER (WHERE kind = 'account_at_risk')"
+                       " || ' ' || count(*) FILTER (WHERE kind = 'expansion_signal')"
+                       " || ' ' || count(*) FILTER (WHERE kind = 'forecast_moved')"
+                       /* health_colour: the dashboard only when a rule is due, as hygiene_red */
+                       " || ' ' || count(*) FILTER (WHERE kind = 'health_colour' AND (checked_at IS NULL OR"
+                       " checked_at <= now() - make_interval(mins => COALESCE((params ->> 'every_minutes')::int, 60))))"
+                       " FROM alert_rules"
                        " WHERE workspace_id = $1 AND enabled AND deleted_at IS NULL",
                        1, p, kinds, sizeof kinds, err) < 0)
         return -1;
-    long long nrules = 0, nback = 0, ncov = 0, nhyg = 0;
-    if (sscanf(kinds, "%lld %lld %lld %lld", &nrules, &nback, &ncov, &nhyg) != 4 || nrules == 0) {
+    long long nrules = 0, nback = 0, ncov = 0, nhyg = 0, nrisk = 0, nexp = 0, nfc = 0, ncol = 0;
+    if (sscanf(kinds, "%lld %lld %lld %lld %lld %lld %lld %lld", &nrules, &nback, &ncov, &nhyg, &nrisk, &nexp, &nfc,
+               &ncol) != 8 ||
+        nrules == 0) {
         counts[0] = counts[1] = counts[2] = 0;
         return 0;
     }
@@ -624,7 +691,10 @@ int alerts_evaluate_workspace(db_conn *db, const char *ws, long long counts[3], 
     /* the figures only C computes, once for all the rules that read them */
     json_t *fig = json_object();
     if (!fig || (ncov > 0 && alertfig_coverage(db, ws, fig, err) != 0) ||
-        (nhyg > 0 && alertfig_hygiene(db, ws, fig, err) != 0)) {
+        (nhyg > 0 && alertfig_hygiene(db, ws, fig, err) != 0) ||
+        ((nrisk > 0 || nexp > 0) && alertfig_health(db, ws, nrisk > 0, nexp > 0, fig, err) != 0) ||
+        (nfc > 0 && alertfig_period(db, ws, fig, err) != 0) ||
+        (ncol > 0 && alertfig_dashboard(db, ws, fig, err) != 0)) {
         json_decref(fig);
         return -1;
     }
@@ -870,7 +940,13 @@ void h_alerts_digest(http_req *rq)
                                                 {"routing_escalation", "Routing escalations"},
                                                 {"renewal_due", "Renewals due"},
                                                 {"sla_breach", "SLA breaches"},
-                                                {"webhook_lag", "Inbound webhook lag"}};
+                                                {"webhook_lag", "Inbound webhook lag"},
+                                                {"coverage_below", "Coverage below minimum"},
+                                                {"hygiene_red", "Data hygiene rules red"},
+                                                {"account_at_risk", "Accounts at risk"},
+                                                {"expansion_signal", "Expansion signals"},
+                                                {"forecast_moved", "Forecast moves"},
+                                                {"health_colour", "Health signal colour changes"}};
         const char *kind = json_string_value(json_object_get(k, "kind"));
         const char *title = kind;
         for (size_t t = 0; t < sizeof titles / sizeof titles[0]; t++)

@@ -344,6 +344,14 @@ static json_t *parts_json(const health_result *h, json_t *reasons)
     return parts;
 }
 
+PGresult *health_inputs_load(db_conn *db, const char *ws, caldate_t at, const period *Q, app_err *err)
+{
+    char ab[16], sb[16], eb[16];
+    const char *p[] = {ws, caldate_format(at, ab, sizeof ab), caldate_format(Q->start, sb, sizeof sb),
+                       caldate_format(Q->end, eb, sizeof eb)};
+    return db_query(db, "SELECT * FROM account_health_inputs($1::uuid, $2::date, $3::date, $4::date)", 4, p, err);
+}
+
 typedef struct {
     caldate_t at;
     period Q;
@@ -371,10 +379,7 @@ static int health_read_load(http_req *rq, db_conn *db, const char *qparam, healt
         http_reply_error(rq, &err);
         return -1;
     }
-    char ab[16], sb[16], eb[16];
-    const char *p[] = {rq->auth.workspace_id, caldate_format(hr->at, ab, sizeof ab),
-                       caldate_format(hr->Q.start, sb, sizeof sb), caldate_format(hr->Q.end, eb, sizeof eb)};
-    hr->rows = db_query(db, "SELECT * FROM account_health_inputs($1::uuid, $2::date, $3::date, $4::date)", 4, p, &err);
+    hr->rows = health_inputs_load(db, rq->auth.workspace_id, hr->at, &hr->Q, &err);
     if (!hr->rows) {
         http_reply_error(rq, &err);
         return -1;
@@ -396,28 +401,21 @@ static int cmp_risk(const void *a, const void *b)
                   json_string_value(json_object_get(y->item, "account")));
 }
 
-void h_accounts_at_risk(http_req *rq)
+json_t *health_at_risk_doc(PGresult *rows_in, caldate_t at, const period *Q)
 {
-    db_conn *db = http_db(rq);
-    health_read hr = {0};
-    if (!db || health_read_load(rq, db, "quarter", &hr) != 0)
-        return;
-    int n = PQntuples(hr.rows);
+    int n = PQntuples(rows_in);
     risk_row *rows = calloc((size_t)n + 1, sizeof *rows);
-    if (!rows) {
-        PQclear(hr.rows);
-        http_fail(rq, ERR_INTERNAL, "out of memory");
-        return;
-    }
+    if (!rows)
+        return NULL;
     int m = 0;
     money_t renewing_total = 0, risk_total = 0;
     long unscored = 0;
     for (int i = 0; i < n; i++) {
-        money_t arr = strtoll(PQgetvalue(hr.rows, i, HI_ARR_RENEWING), NULL, 10);
+        money_t arr = strtoll(PQgetvalue(rows_in, i, HI_ARR_RENEWING), NULL, 10);
         if (arr <= 0)
             continue;
         health_input in;
-        input_of(hr.rows, i, hr.at, &in);
+        input_of(rows_in, i, at, &in);
         health_result h;
         health_compute(&in, &h);
         json_t *reasons = json_array();
@@ -436,10 +434,10 @@ void h_accounts_at_risk(http_req *rq)
         char nb[16];
         rows[m].at_risk = risk;
         rows[m++].item = json_pack(
-            "{s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "account", PQgetvalue(hr.rows, i, HI_ACCOUNT),
+            "{s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "account", PQgetvalue(rows_in, i, HI_ACCOUNT),
             "health", h.has_score ? json_integer(h.score) : json_null(), "risk",
             h.has_score ? json_real(round(h.risk * 10000) / 10000) : json_null(), "band", h.band, "next_renewal",
-            in.has_renewal ? json_string(caldate_format(hr.at + in.days_to_renewal, nb, sizeof nb)) : json_null(),
+            in.has_renewal ? json_string(caldate_format(at + in.days_to_renewal, nb, sizeof nb)) : json_null(),
             "renewal_reminder_days",
             in.has_renewal && health_renewal_reminder(in.days_to_renewal)
                 ? json_integer(health_renewal_reminder(in.days_to_renewal))
@@ -451,16 +449,27 @@ void h_accounts_at_risk(http_req *rq)
     for (int k = 0; k < m; k++)
         json_array_append_new(items, rows[k].item);
     free(rows);
-    PQclear(hr.rows);
     char ql[16], ab[16], summary[200];
-    period_format(&hr.Q, ql, sizeof ql);
+    period_format(Q, ql, sizeof ql);
     snprintf(summary, sizeof summary, "$%.2f ARR at risk this quarter (%s) of $%.2f renewing", (double)risk_total / 100,
              ql, (double)renewing_total / 100);
-    http_reply_json(rq, 200,
-                    json_pack("{s:s, s:s, s:s, s:o, s:o, s:I, s:o}", "quarter", ql, "as_of",
-                              caldate_format(hr.at, ab, sizeof ab), "summary", summary, "arr_renewing",
-                              money_j(renewing_total), "arr_at_risk", money_j(risk_total), "accounts_unscored",
-                              (json_int_t)unscored, "items", items));
+    return json_pack("{s:s, s:s, s:s, s:o, s:o, s:I, s:o}", "quarter", ql, "as_of", caldate_format(at, ab, sizeof ab),
+                     "summary", summary, "arr_renewing", money_j(renewing_total), "arr_at_risk", money_j(risk_total),
+                     "accounts_unscored", (json_int_t)unscored, "items", items);
+}
+
+void h_accounts_at_risk(http_req *rq)
+{
+    db_conn *db = http_db(rq);
+    health_read hr = {0};
+    if (!db || health_read_load(rq, db, "quarter", &hr) != 0)
+        return;
+    json_t *doc = health_at_risk_doc(hr.rows, hr.at, &hr.Q);
+    PQclear(hr.rows);
+    if (!doc)
+        http_fail(rq, ERR_INTERNAL, "out of memory");
+    else
+        http_reply_json(rq, 200, doc);
 }
 
 static int urgency_rank(const char *u) { return strcmp(u, "high") == 0 ? 0 : strcmp(u, "medium") == 0 ? 1 : 2; }
@@ -476,24 +485,13 @@ static int cmp_signal(const void *a, const void *b)
     return c ? c : strcmp(json_string_value(json_object_get(x, "code")), json_string_value(json_object_get(y, "code")));
 }
 
-void h_signals(http_req *rq)
+json_t *health_signal_items(PGresult *rows, caldate_t at, const char *kind)
 {
-    const char *kind = http_query(rq, "kind");
-    if (kind && strcmp(kind, "expansion") != 0 && strcmp(kind, "churn") != 0) {
-        app_err err = {0};
-        app_err_field(&err, "kind", "must be expansion or churn");
-        http_reply_error(rq, &err);
-        return;
-    }
-    db_conn *db = http_db(rq);
-    health_read hr = {0};
-    if (!db || health_read_load(rq, db, NULL, &hr) != 0)
-        return;
-    int n = PQntuples(hr.rows);
+    int n = PQntuples(rows);
     json_t *list = json_array();
     for (int i = 0; i < n; i++) {
         health_input in;
-        input_of(hr.rows, i, hr.at, &in);
+        input_of(rows, i, at, &in);
         health_result h;
         health_compute(&in, &h);
         unsigned sig = health_signals_of(&in, &h);
@@ -503,10 +501,9 @@ void h_signals(http_req *rq)
                 continue;
             json_t *ev = json_object();
             if (s == SIG_NEW_DEPARTMENT)
-                json_object_set_new(ev, "departments", json_loads(PQgetvalue(hr.rows, i, HI_NEW_DEPTS), 0, NULL));
+                json_object_set_new(ev, "departments", json_loads(PQgetvalue(rows, i, HI_NEW_DEPTS), 0, NULL));
             else if (s == SIG_TICKET_DEPARTMENT)
-                json_object_set_new(ev, "departments",
-                                    json_loads(PQgetvalue(hr.rows, i, HI_NEW_TICKET_DEPTS), 0, NULL));
+                json_object_set_new(ev, "departments", json_loads(PQgetvalue(rows, i, HI_NEW_TICKET_DEPTS), 0, NULL));
             else if (s == SIG_USAGE_LIMIT)
                 json_object_set_new(ev, "seat_utilisation",
                                     json_real(round((double)in.seats_used / (double)in.seats_limit * 1e4) / 1e4));
@@ -530,12 +527,11 @@ void h_signals(http_req *rq)
                 json_object_set_new(ev, "health", json_integer(h.score));
             json_array_append_new(list,
                                   json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "account",
-                                            PQgetvalue(hr.rows, i, HI_ACCOUNT), "code", d->code, "kind", d->kind,
-                                            "signal", d->signal, "action", d->action, "urgency", d->urgency, "health",
+                                            PQgetvalue(rows, i, HI_ACCOUNT), "code", d->code, "kind", d->kind, "signal",
+                                            d->signal, "action", d->action, "urgency", d->urgency, "health",
                                             h.has_score ? json_integer(h.score) : json_null(), "evidence", ev));
         }
     }
-    PQclear(hr.rows);
     size_t k = json_array_size(list);
     json_t **arr = calloc(k + 1, sizeof *arr);
     json_t *items = json_array();
@@ -547,6 +543,24 @@ void h_signals(http_req *rq)
         json_array_append(items, arr[i]);
     free(arr);
     json_decref(list);
+    return items;
+}
+
+void h_signals(http_req *rq)
+{
+    const char *kind = http_query(rq, "kind");
+    if (kind && strcmp(kind, "expansion") != 0 && strcmp(kind, "churn") != 0) {
+        app_err err = {0};
+        app_err_field(&err, "kind", "must be expansion or churn");
+        http_reply_error(rq, &err);
+        return;
+    }
+    db_conn *db = http_db(rq);
+    health_read hr = {0};
+    if (!db || health_read_load(rq, db, NULL, &hr) != 0)
+        return;
+    json_t *items = health_signal_items(hr.rows, hr.at, kind);
+    PQclear(hr.rows);
     char ab[16];
     http_reply_json(rq, 200,
                     json_pack("{s:s, s:o, s:o}", "as_of", caldate_format(hr.at, ab, sizeof ab), "kind",

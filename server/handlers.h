@@ -223,6 +223,14 @@ void h_support_tickets_create(http_req *rq);
 void h_nps_responses_create(http_req *rq);
 void h_accounts_at_risk(http_req *rq);
 void h_signals(http_req *rq);
+/* What those two routes answer, for the alert signals (server/alertfig.c)
+ * to see the same accounts: the account_health_inputs rows of a workspace
+ * at day at for quarter Q (NULL with err), GET /v1/accounts/at-risk's
+ * document from them (NULL: out of memory) and GET /v1/signals' items of
+ * kind (NULL: both kinds); new references. */
+PGresult *health_inputs_load(db_conn *db, const char *ws, caldate_t at, const period *Q, app_err *err);
+json_t *health_at_risk_doc(PGresult *rows, caldate_t at, const period *Q);
+json_t *health_signal_items(PGresult *rows, caldate_t at, const char *kind);
 
 /* h_quota.c: quota plans */
 void h_quota_plans_create(http_req *rq);

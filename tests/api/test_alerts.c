@@ -360,7 +360,7 @@ START_TEST(rule_documents_roles_and_isolation)
 
     /* bad documents: 422 naming the field, 400 for YAML that does not parse */
     static const char *const bad[][2] = {
-        {"{\"name\":\"x\",\"kind\":\"forecast_moved\"}", "kind"},
+        {"{\"name\":\"x\",\"kind\":\"churn_signal\"}", "kind"},
         {"{\"name\":\"x\",\"kind\":\"stale_deal\",\"params\":{\"days\":0}}", "params.days"},
         {"{\"name\":\"x\",\"kind\":\"stale_deal\",\"params\":{\"change\":0.5}}", "params"},
         {"{\"name\":\"x\",\"kind\":\"routing_escalation\",\"filter\":{\"segment\":[\"smb\"]}}", "filter"},
@@ -1447,6 +1447,440 @@ START_TEST(destinations_refuse_non_public_addresses)
 }
 END_TEST
 
+/* Each body is a 422 on POST /v1/alert-rules. */
+static void rules_refused(const api_ws *ws, const char *const *bad, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        api_resp *r = api_send_json("POST", "/v1/alert-rules", ws->admin, bad[i]);
+        ck_assert_msg(r->status == 422, "%s: %ld %s", bad[i], r->status, r->body);
+        api_resp_free(r);
+    }
+}
+
+/* A rule without destinations; its id into id. */
+static void quiet_rule(const api_ws *ws, const char *body, char id[40])
+{
+    api_resp *r = api_send_json("POST", "/v1/alert-rules", ws->admin, body);
+    ck_assert_msg(r->status == 201, "%s: %ld %s", body, r->status, r->body);
+    snprintf(id, 40, "%s", str(r->json, "id"));
+    api_resp_free(r);
+}
+
+/* The data of a rule's latest alert (newest first), as JSON; caller decrefs. */
+static json_t *latest_alert(const api_ws *ws, const char *rule)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/v1/alerts?rule=%s", rule);
+    api_resp *r = api_get(path, ws->read);
+    ck_assert_status(r, 200);
+    json_t *a = json_incref(json_array_get(json_object_get(r->json, "items"), 0));
+    ck_assert_ptr_nonnull(a);
+    api_resp_free(r);
+    return a;
+}
+
+/* Usage of account on day (relative to today) through the API. */
+static void usage_on(const api_ws *ws, const char *account, int day, int seats, int active)
+{
+    char body[300], d[11];
+    snprintf(body, sizeof body,
+             "{\"account\":\"%s\",\"date\":\"%s\",\"seats_used\":%d,\"seats_limit\":100,\"active_users\":%d,"
+             "\"api_calls\":100,\"departments\":[]}",
+             account, api_day(day, d), seats, active);
+    send_ok(ws, "POST", "/v1/usage", body);
+}
+
+/* The two 30-day windows of an account's usage: days -45 and -40 (prior),
+ * -10 and -5 (recent, the latest day's seats). */
+static void usage_windows(const api_ws *ws, const char *account, int prior_active, int seats, int active)
+{
+    usage_on(ws, account, -45, seats, prior_active);
+    usage_on(ws, account, -40, seats, prior_active);
+    usage_on(ws, account, -10, seats, active);
+    usage_on(ws, account, -5, seats, active);
+}
+
+static void renewing(const api_ws *ws, const char *id, const char *account, long arr, int renewal)
+{
+    char path[64], body[300], s[11], r[11];
+    snprintf(path, sizeof path, "/v1/subscriptions/%s", id);
+    snprintf(body, sizeof body,
+             "{\"account\":\"%s\",\"arr\":%ld,\"start_date\":\"%s\",\"end_date\":\"%s\",\"renewal_date\":\"%s\"}",
+             account, arr, api_day(-300, s), api_day(renewal, r), r);
+    send_ok(ws, "PUT", path, body);
+}
+
+/* An account entering GET /v1/accounts/at-risk's list with a band of
+ * watch or worse raises once per entry. acme (Ann's, enterprise, 100,000
+ * renewing today) goes from 90 seats of 100 and steady use (health 100) to
+ * 20 seats and active users halved: adoption 100 x 0.2 / 0.8 = 25, usage
+ * trend 0, health (30 x 25 + 25 x 0) / 55 = 13.6 -> 14, critical, 86,000 at
+ * risk. beta (smb, 50,000 renewing): 40 seats, active users down 25%:
+ * adoption 50, trend 50: health 50, watch. gamma is critical but renews next quarter: not on
+ * the list. Healthy again, acme leaves; broken again, a second alert. */
+START_TEST(account_at_risk_raised_once_per_entry)
+{
+    api_ws ws, other;
+    api_new_workspace(&ws);
+    api_new_workspace(&other);
+    crm(&ws);
+    send_ok(&ws, "PUT", "/v1/accounts/acme", "{\"name\":\"Acme\",\"owner\":\"ann\",\"segment\":\"enterprise\"}");
+    send_ok(&ws, "PUT", "/v1/accounts/beta", "{\"name\":\"Beta\",\"owner\":\"bob\",\"segment\":\"smb\"}");
+    char q[11], nextq[11];
+    api_quarter_of_day(0, q);
+    int next = 1;
+    for (; next < 100; next++) { /* the first day of the next quarter */
+        api_quarter_of_day(next, nextq);
+        if (strcmp(nextq, q) != 0)
+            break;
+    }
+    renewing(&ws, "s-acme", "acme", 100000, 0);
+    renewing(&ws, "s-beta", "beta", 50000, 0);
+    renewing(&ws, "s-gamma", "gamma", 70000, next + 10);
+    usage_windows(&ws, "acme", 100, 90, 100);
+    usage_windows(&ws, "beta", 100, 40, 75);
+    usage_windows(&ws, "gamma", 100, 20, 50);
+    static const char *const bad[] = {
+        "{\"name\":\"x\",\"kind\":\"account_at_risk\",\"params\":{\"band\":\"healthy\"}}",
+        "{\"name\":\"x\",\"kind\":\"account_at_risk\",\"params\":{\"band\":40}}",
+        "{\"name\":\"x\",\"kind\":\"account_at_risk\",\"params\":{\"days\":3}}",
+        "{\"name\":\"x\",\"kind\":\"account_at_risk\",\"filter\":{\"owner\":\"ann\"}}",
+    };
+    rules_refused(&ws, bad, sizeof bad / sizeof bad[0]);
+    receiver rv;
+    const int ok[] = {200};
+    rcv_start(&rv, ok, 1);
+    char all[40], crit[40], ent[40], theirs[40];
+    make_rule(&ws, &rv, "\"kind\":\"account_at_risk\"", all);
+    quiet_rule(&ws, "{\"name\":\"c\",\"kind\":\"account_at_risk\",\"params\":{\"band\":\"critical\"}}", crit);
+    quiet_rule(
+        &ws,
+        "{\"name\":\"e\",\"kind\":\"account_at_risk\",\"filter\":{\"owner\":[\"ann\"],\"segment\":[\"enterprise\"],"
+        "\"amount_min\":60000}}",
+        ent);
+    quiet_rule(&other, "{\"name\":\"o\",\"kind\":\"account_at_risk\"}", theirs);
+    char path[96];
+    snprintf(path, sizeof path, "/v1/alert-rules/%s", all);
+    api_resp *r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(json_object_get(r->json, "params"), "band"), "watch");
+    api_resp_free(r);
+
+    ck_assert_int_eq(evaluate_total(&ws, all), 1); /* beta, watch */
+    ck_assert_int_eq(evaluate_total(&ws, crit), 0);
+    ck_assert_int_eq(evaluate_total(&ws, ent), 0);
+    json_t *a = latest_alert(&ws, all);
+    ck_assert_str_eq(str(a, "account_id"), "beta");
+    ck_assert_int_eq(inum(json_object_get(a, "data"), "health"), 50);
+    ck_assert_str_eq(str(json_object_get(a, "data"), "band"), "watch");
+    json_decref(a);
+    usage_windows(&ws, "acme", 100, 20, 50);
+    ck_assert_int_eq(evaluate_total(&ws, all), 2);
+    ck_assert_int_eq(evaluate_total(&ws, all), 2); /* the evaluation after: nothing new */
+    ck_assert_int_eq(evaluate_total(&ws, crit), 1);
+    ck_assert_int_eq(evaluate_total(&ws, ent), 1);
+    a = latest_alert(&ws, ent);
+    const json_t *d = json_object_get(a, "data");
+    ck_assert_str_eq(str(a, "kind"), "account_at_risk");
+    ck_assert_str_eq(str(a, "subject"), "account:acme");
+    ck_assert_str_eq(str(a, "rep_id"), "ann");
+    ck_assert_int_eq(inum(d, "health"), 14);
+    ck_assert_str_eq(str(d, "band"), "critical");
+    ck_assert_double_eq(json_number_value(json_object_get(d, "arr_renewing")), 100000);
+    ck_assert_double_eq(json_number_value(json_object_get(d, "arr_at_risk")), 86000);
+    ck_assert_str_eq(str(d, "quarter"), q);
+    bool found = false;
+    size_t i;
+    const json_t *x;
+    json_array_foreach(json_object_get(d, "reasons"), i, x) found |=
+        strcmp(json_string_value(x), "active users down 50% month over month") == 0;
+    ck_assert_msg(found, "%s", json_dumps(d, 0));
+    json_decref(a);
+    /* the same account and figures the at-risk route answers */
+    r = api_get("/v1/accounts/at-risk", ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(json_array_get(json_object_get(r->json, "items"), 0), "account"), "acme");
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "items")), 2); /* not gamma */
+    api_resp_free(r);
+    /* healthy again: acme leaves the list; at risk again: a second entry */
+    usage_windows(&ws, "acme", 100, 90, 100);
+    ck_assert_int_eq(evaluate_total(&ws, all), 2);
+    ck_assert_int_eq(evaluate_total(&ws, ent), 1);
+    usage_windows(&ws, "acme", 100, 20, 50);
+    ck_assert_int_eq(evaluate_total(&ws, all), 3);
+    ck_assert_int_eq(evaluate_total(&ws, all), 3);
+    ck_assert_int_eq(evaluate_total(&ws, ent), 2);
+    ck_assert_int_eq(evaluate_total(&other, theirs), 0); /* another workspace sees none of it */
+    rcv_wait(&rv, 3);
+    rcv_stop(&rv);
+}
+END_TEST
+
+/* An expansion signal of GET /v1/signals?kind=expansion appearing raises
+ * once per account, signal and appearance: acme from 50 seats of 100 to 90
+ * (usage_limit, the seed's "Approaching seat/usage limit (>80%)"), back to
+ * 50 (gone) and 90 again (a second). */
+START_TEST(expansion_signal_raised_once_per_appearance)
+{
+    api_ws ws, other;
+    api_new_workspace(&ws);
+    api_new_workspace(&other);
+    crm(&ws);
+    send_ok(&ws, "PUT", "/v1/accounts/acme", "{\"name\":\"Acme\",\"owner\":\"ann\",\"territory\":\"west\"}");
+    usage_windows(&ws, "acme", 100, 50, 100);
+    usage_windows(&other, "acme", 100, 95, 100); /* the other workspace's acme is at its limit */
+    static const char *const bad[] = {
+        "{\"name\":\"x\",\"kind\":\"expansion_signal\",\"params\":{\"days\":3}}",
+        "{\"name\":\"x\",\"kind\":\"expansion_signal\",\"filter\":{\"amount_min\":100}}",
+        "{\"name\":\"x\",\"kind\":\"expansion_signal\",\"filter\":{\"territory\":[]}}",
+    };
+    rules_refused(&ws, bad, sizeof bad / sizeof bad[0]);
+    receiver rv;
+    const int ok[] = {200};
+    rcv_start(&rv, ok, 1);
+    char rule[40], east[40];
+    make_rule(&ws, &rv, "\"kind\":\"expansion_signal\",\"filter\":{\"territory\":[\"west\"]}", rule);
+    quiet_rule(&ws, "{\"name\":\"e\",\"kind\":\"expansion_signal\",\"filter\":{\"territory\":[\"east\"]}}", east);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 0);
+    usage_on(&ws, "acme", -5, 90, 100);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1); /* the evaluation after: nothing new */
+    ck_assert_int_eq(evaluate_total(&ws, east), 0);
+    json_t *a = latest_alert(&ws, rule);
+    const json_t *d = json_object_get(a, "data");
+    ck_assert_str_eq(str(a, "subject"), "signal:acme:usage_limit");
+    ck_assert_str_eq(str(a, "account_id"), "acme");
+    ck_assert_str_eq(str(a, "rep_id"), "ann");
+    ck_assert_str_eq(str(d, "code"), "usage_limit");
+    ck_assert_str_eq(str(d, "urgency"), "high");
+    ck_assert_str_eq(str(d, "action"), "Alert CS + AE, send upgrade nudge");
+    ck_assert_double_eq(json_number_value(json_object_get(json_object_get(d, "evidence"), "seat_utilisation")), 0.9);
+    json_decref(a);
+    /* the same signal the route shows */
+    api_resp *r = api_get("/v1/signals?kind=expansion", ws.read);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "items")), 1);
+    ck_assert_str_eq(str(json_array_get(json_object_get(r->json, "items"), 0), "code"), "usage_limit");
+    api_resp_free(r);
+    usage_on(&ws, "acme", -5, 50, 100);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
+    usage_on(&ws, "acme", -5, 90, 100);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 2);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 2);
+    rcv_wait(&rv, 2);
+    rcv_stop(&rv);
+}
+END_TEST
+
+/* POST /v1/forecasts for the current quarter; its expected. */
+static double forecast_now(const api_ws *ws, const char *q)
+{
+    char body[80];
+    snprintf(body, sizeof body, "{\"period\":\"%s\",\"method\":\"weighted\"}", q);
+    api_resp *r = api_send_json("POST", "/v1/forecasts", ws->write, body);
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    double e = json_number_value(json_object_get(r->json, "expected"));
+    api_resp_free(r);
+    return e;
+}
+
+/* The current quarter's stored forecast moving more than params.pct week
+ * over week raises once per period and week: a forecast made (then dated 8
+ * days back, a week having passed), the deal doubled, a forecast today:
+ * +100%. A third forecast the same week: the same occurrence. */
+START_TEST(forecast_moved_raised_once_per_week)
+{
+    api_ws ws, other;
+    api_new_workspace(&ws);
+    api_new_workspace(&other);
+    crm(&ws);
+    char q[11], today[11], body[300];
+    api_quarter_of_day(0, q);
+    api_day(0, today);
+    snprintf(
+        body, sizeof body,
+        "{\"name\":\"F1\",\"amount\":100000,\"stage\":\"proposal\",\"owner\":\"ann\",\"expected_close_date\":\"%s\"}",
+        today);
+    send_ok(&ws, "PUT", "/v1/deals/f1", body);
+    send_ok(&other, "PUT", "/v1/deals/f1", body);
+    static const char *const bad[] = {
+        "{\"name\":\"x\",\"kind\":\"forecast_moved\",\"params\":{\"pct\":0}}",
+        "{\"name\":\"x\",\"kind\":\"forecast_moved\",\"params\":{\"pct\":\"10\"}}",
+        "{\"name\":\"x\",\"kind\":\"forecast_moved\",\"params\":{\"pct\":1001}}",
+        "{\"name\":\"x\",\"kind\":\"forecast_moved\",\"params\":{\"min\":3}}",
+        "{\"name\":\"x\",\"kind\":\"forecast_moved\",\"filter\":{\"owner\":[\"ann\"]}}",
+    };
+    rules_refused(&ws, bad, sizeof bad / sizeof bad[0]);
+    receiver rv;
+    const int ok[] = {200};
+    rcv_start(&rv, ok, 1);
+    char rule[40], lax[40], theirs[40];
+    make_rule(&ws, &rv, "\"kind\":\"forecast_moved\"", rule);
+    quiet_rule(&ws, "{\"name\":\"l\",\"kind\":\"forecast_moved\",\"params\":{\"pct\":150}}", lax);
+    quiet_rule(&other, "{\"name\":\"o\",\"kind\":\"forecast_moved\"}", theirs);
+    char path[96];
+    snprintf(path, sizeof path, "/v1/alert-rules/%s", rule);
+    api_resp *r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_double_eq(json_number_value(json_object_get(json_object_get(r->json, "params"), "pct")), 10);
+    api_resp_free(r);
+    double before = forecast_now(&ws, q);
+    ck_assert(before > 0);
+    (void)forecast_now(&other, q);
+    PGconn *pg = PQconnectdb(api_db_url());
+    ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+    /* a week passes: the forecasts so far were made 8 days ago */
+    pg_ok(pg, "UPDATE forecasts SET as_of = as_of - 8 WHERE workspace_id = $1", ws.id);
+    pg_ok(pg, "UPDATE forecasts SET as_of = as_of - 8 WHERE workspace_id = $1", other.id);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 0); /* nothing a week before it */
+    send_ok(&ws, "PUT", "/v1/deals/f1", "{\"name\":\"F1\",\"amount\":200000}");
+    double after = forecast_now(&ws, q);
+    ck_assert_double_eq(after, before * 2);
+    (void)forecast_now(&other, q); /* unchanged there */
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1); /* the evaluation after: nothing new */
+    ck_assert_int_eq(evaluate_total(&ws, lax), 0);  /* 100% is not more than 150% */
+    json_t *a = latest_alert(&ws, rule);
+    const json_t *d = json_object_get(a, "data");
+    ck_assert_str_eq(str(a, "kind"), "forecast_moved");
+    ck_assert_double_eq(json_number_value(json_object_get(d, "from")), before);
+    ck_assert_double_eq(json_number_value(json_object_get(d, "to")), after);
+    ck_assert_double_eq(json_number_value(json_object_get(d, "pct")), 100);
+    ck_assert_str_eq(str(d, "period"), q);
+    ck_assert_msg(strstr(str(a, "summary"), "+100.0%") != NULL, "%s", str(a, "summary"));
+    json_decref(a);
+    /* another forecast the same week, back to the week-old figure and up again: still one */
+    send_ok(&ws, "PUT", "/v1/deals/f1", "{\"name\":\"F1\",\"amount\":100000}");
+    (void)forecast_now(&ws, q);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
+    send_ok(&ws, "PUT", "/v1/deals/f1", "{\"name\":\"F1\",\"amount\":300000}");
+    (void)forecast_now(&ws, q);
+    ck_assert_int_eq(evaluate_total(&ws, rule), 1);
+    ck_assert_int_eq(evaluate_total(&ws, lax), 1); /* +200% */
+    ck_assert_int_eq(evaluate_total(&other, theirs), 0);
+    PQfinish(pg);
+    rcv_wait(&rv, 1);
+    rcv_stop(&rv);
+}
+END_TEST
+
+/* The alerts of a rule with this subject. */
+static long long alerts_about(const api_ws *ws, const char *rule, const char *subject)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/v1/alerts?rule=%s&limit=200", rule);
+    api_resp *r = api_get(path, ws->read);
+    ck_assert_status(r, 200);
+    long long n = 0;
+    size_t i;
+    const json_t *x;
+    json_array_foreach(json_object_get(r->json, "items"), i, x) n += strcmp(str(x, "subject"), subject) == 0;
+    api_resp_free(r);
+    return n;
+}
+
+/* A dashboard health signal changing colour raises once per change: the
+ * current quarter's coverage 400,000 / 100,000 = 4x (green; the first colour
+ * seen is no change), 150,000: 1.5x (red), 400,000 again (green). A rule
+ * counting only green raises on the second change only. The dashboard is
+ * built at most every every_minutes (60): the test makes the rules due by
+ * moving their last check back (hygiene_due). */
+START_TEST(health_colour_raised_once_per_change)
+{
+    api_ws ws, other;
+    api_new_workspace(&ws);
+    api_new_workspace(&other);
+    char q[11], today[11], body[300];
+    api_quarter_of_day(0, q);
+    api_day(0, today);
+    snprintf(body, sizeof body, "{\"name\":\"Ann\",\"role\":\"ae\",\"quotas\":{\"%s\":100000}}", q);
+    send_ok(&ws, "PUT", "/v1/reps/ann", body);
+    send_ok(&other, "PUT", "/v1/reps/ann", body);
+    snprintf(
+        body, sizeof body,
+        "{\"name\":\"C1\",\"amount\":400000,\"stage\":\"proposal\",\"owner\":\"ann\",\"expected_close_date\":\"%s\"}",
+        today);
+    send_ok(&ws, "PUT", "/v1/deals/c1", body);
+    send_ok(&other, "PUT", "/v1/deals/c1", body);
+    static const char *const bad[] = {
+        "{\"name\":\"x\",\"kind\":\"health_colour\",\"params\":{\"signals\":\"coverage_ratio\"}}",
+        "{\"name\":\"x\",\"kind\":\"health_colour\",\"params\":{\"signals\":[]}}",
+        "{\"name\":\"x\",\"kind\":\"health_colour\",\"params\":{\"signals\":[\"Coverage Ratio\"]}}",
+        "{\"name\":\"x\",\"kind\":\"health_colour\",\"params\":{\"colours\":[\"blue\"]}}",
+        "{\"name\":\"x\",\"kind\":\"health_colour\",\"params\":{\"pct\":10}}",
+        "{\"name\":\"x\",\"kind\":\"health_colour\",\"params\":{\"every_minutes\":0}}",
+        "{\"name\":\"x\",\"kind\":\"health_colour\",\"params\":{\"every_minutes\":1.5}}",
+        "{\"name\":\"x\",\"kind\":\"health_colour\",\"filter\":{\"owner\":[\"ann\"]}}",
+    };
+    rules_refused(&ws, bad, sizeof bad / sizeof bad[0]);
+    receiver rv;
+    const int ok[] = {200};
+    rcv_start(&rv, ok, 1);
+    char cov[40], greens[40], all[40], win[40], theirs[40];
+    make_rule(&ws, &rv, "\"kind\":\"health_colour\",\"params\":{\"signals\":[\"coverage_ratio\"]}", cov);
+    quiet_rule(&ws,
+               "{\"name\":\"g\",\"kind\":\"health_colour\",\"params\":{\"signals\":[\"coverage_ratio\"],"
+               "\"colours\":[\"green\"]}}",
+               greens);
+    quiet_rule(&ws, "{\"name\":\"a\",\"kind\":\"health_colour\"}", all);
+    quiet_rule(&ws, "{\"name\":\"w\",\"kind\":\"health_colour\",\"params\":{\"signals\":[\"win_rate\"]}}", win);
+    quiet_rule(&other, "{\"name\":\"o\",\"kind\":\"health_colour\"}", theirs);
+    char path[96];
+    snprintf(path, sizeof path, "/v1/alert-rules/%s", cov);
+    api_resp *r = api_get(path, ws.read);
+    ck_assert_int_eq(inum(json_object_get(r->json, "params"), "every_minutes"), 60);
+    api_resp_free(r);
+    PGconn *pg = PQconnectdb(api_db_url());
+    ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+    ck_assert_int_eq(evaluate_total(&ws, cov), 0); /* green, first seen */
+    ck_assert_int_eq(evaluate_total(&ws, all), 0);
+    send_ok(&ws, "PUT", "/v1/deals/c1", "{\"name\":\"C1\",\"amount\":150000}");
+    ck_assert_int_eq(evaluate_total(&ws, cov), 0); /* red now, but checked under an hour ago */
+    hygiene_due(pg, &ws);                          /* every rule of the workspace due */
+    ck_assert_int_eq(evaluate_total(&ws, cov), 1);
+    hygiene_due(pg, &ws);
+    ck_assert_int_eq(evaluate_total(&ws, cov), 1); /* the check after: nothing new */
+    ck_assert_int_eq(evaluate_total(&ws, greens), 0);
+    ck_assert_int_eq(evaluate_total(&ws, win), 0);
+    ck_assert_int_eq(alerts_about(&ws, all, "health:coverage_ratio"), 1);
+    json_t *a = latest_alert(&ws, cov);
+    const json_t *d = json_object_get(a, "data");
+    ck_assert_str_eq(str(a, "subject"), "health:coverage_ratio");
+    ck_assert_str_eq(str(d, "metric"), "coverage_ratio");
+    ck_assert_str_eq(str(d, "from"), "green");
+    ck_assert_str_eq(str(d, "to"), "red");
+    ck_assert_str_eq(str(d, "period"), q);
+    json_decref(a);
+    /* the dashboard shows the same colour */
+    snprintf(path, sizeof path, "/v1/dashboard?period=%s", q);
+    r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    size_t i;
+    const json_t *x;
+    const char *shown = NULL;
+    json_array_foreach(json_object_get(r->json, "health_signals"), i,
+                       x) if (strcmp(str(x, "metric"), "coverage_ratio") == 0) shown = str(x, "status");
+    ck_assert_str_eq(shown ? shown : "", "red");
+    api_resp_free(r);
+    send_ok(&ws, "PUT", "/v1/deals/c1", "{\"name\":\"C1\",\"amount\":400000}");
+    hygiene_due(pg, &ws);
+    ck_assert_int_eq(evaluate_total(&ws, cov), 2);
+    hygiene_due(pg, &ws);
+    ck_assert_int_eq(evaluate_total(&ws, cov), 2);
+    ck_assert_int_eq(evaluate_total(&ws, greens), 1);
+    ck_assert_int_eq(evaluate_total(&ws, greens), 1);
+    ck_assert_int_eq(alerts_about(&ws, all, "health:coverage_ratio"), 2);
+    a = latest_alert(&ws, greens);
+    ck_assert_str_eq(str(json_object_get(a, "data"), "from"), "red");
+    ck_assert_str_eq(str(json_object_get(a, "data"), "to"), "green");
+    json_decref(a);
+    hygiene_due(pg, &other);
+    ck_assert_int_eq(evaluate_total(&other, theirs), 0);
+    PQfinish(pg);
+    rcv_wait(&rv, 2);
+    rcv_stop(&rv);
+}
+END_TEST
+
 Suite *alerts_suite(void)
 {
     Suite *s = suite_create("alerts");
@@ -1464,6 +1898,10 @@ Suite *alerts_suite(void)
     tcase_add_test(t, webhook_lag_raised_once_per_episode);
     tcase_add_test(t, coverage_below_raised_once_per_crossing);
     tcase_add_test(t, hygiene_red_raised_once_per_crossing);
+    tcase_add_test(t, account_at_risk_raised_once_per_entry);
+    tcase_add_test(t, expansion_signal_raised_once_per_appearance);
+    tcase_add_test(t, forecast_moved_raised_once_per_week);
+    tcase_add_test(t, health_colour_raised_once_per_change);
     tcase_add_test(t, a_write_delivers_without_waiting_for_the_pass);
     tcase_add_test(t, two_instances_raise_and_deliver_each_occurrence_once);
     tcase_add_test(t, sigkill_during_delivery_still_delivers);

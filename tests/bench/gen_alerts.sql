@@ -1,7 +1,7 @@
 -- gen_alerts.sql - a deterministic workspace for the alert evaluation
 -- benchmark (make bench, scripts/bench-alerts.sh): in workspace :'ws', 100
 -- reps (each with a quota for the current calendar quarter, for coverage), 10,000 accounts (a territory and segment each), one subscription per
--- account renewing within the next year, and 100,000 deals, 80% open: a
+-- account renewing within the next year, usage of each account on four days, and 100,000 deals, 80% open: a
 -- third untouched for 15-60 days (stale), every 7th pushed, amounts spread.
 -- Inserted directly: the evaluation's read path is what is measured.
 INSERT INTO reps (workspace_id, external_id, name, quotas)
@@ -31,4 +31,12 @@ SELECT :'ws', 'd' || g, 'Deal ' || g, (1000 + (g * 7919) % 40000) * 100,
        'rep' || (g % 100), 'a' || (1 + (g * 7) % 10000), (ARRAY['smb', 'mid_market', 'enterprise'])[1 + g % 3],
        CASE WHEN g % 7 = 0 THEN 1 + g % 3 ELSE 0 END
 FROM generate_series(1, 100000) g;
-ANALYZE reps, accounts, subscriptions, deals;
+-- usage on four days of each account (the two 30-day windows account health
+-- reads): 10-100 seats of 100, active users 60-140 after 100, so some
+-- accounts are at risk (account_at_risk) and some near their limit
+-- (expansion_signal)
+INSERT INTO account_usage (workspace_id, account, day, seats_used, seats_limit, active_users, api_calls, departments)
+SELECT :'ws', 'a' || g, (now() - d * interval '1 day')::date, 10 + (g * 13) % 91, 100,
+       CASE WHEN d > 30 THEN 100 ELSE 60 + (g * 17) % 81 END, 1000 + (g * 31) % 5000, '["sales"]'
+FROM generate_series(1, 10000) g, unnest(ARRAY[45, 40, 10, 5]) d;
+ANALYZE reps, accounts, subscriptions, deals, account_usage;

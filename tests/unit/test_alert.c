@@ -51,12 +51,13 @@ START_TEST(kinds_table)
 {
     int n = 0;
     const alert_kind *k = alert_kinds(&n);
-    ck_assert_int_eq(n, 10);
+    ck_assert_int_eq(n, 14);
     ck_assert_str_eq(k[0].name, "stale_deal");
     const alert_kind *s = alert_kind_find("stale_deal");
     ck_assert_ptr_nonnull(s);
-    ck_assert_double_eq(s->param_default, 14);            /* the seed's "no activity 14d+" */
-    ck_assert_ptr_null(alert_kind_find("health_colour")); /* not built: the migration's list is not the API's */
+    ck_assert_double_eq(s->param_default, 14);           /* the seed's "no activity 14d+" */
+    ck_assert_ptr_null(alert_kind_find("health_color")); /* the migration's spelling only */
+    ck_assert_ptr_null(alert_kind_find("churn_signal"));
     ck_assert_ptr_null(alert_kind_find(NULL));
     ck_assert_uint_eq(alert_kind_find("routing_escalation")->filters, ALERT_F_OWNER);
     ck_assert_uint_eq(alert_kind_find("sla_breach")->filters, ALERT_F_OWNER); /* the clock's lead or deal owner */
@@ -76,6 +77,21 @@ START_TEST(kinds_table)
     ck_assert_double_eq(hyg->param_default, 60);
     ck_assert_uint_eq(hyg->filters, 0); /* the workspace's rule statuses */
     ck_assert(!hyg->per_owner);
+    const alert_kind *risk = alert_kind_find("account_at_risk");
+    ck_assert_str_eq(risk->param, "band");
+    ck_assert_uint_eq(risk->filters, ALERT_F_OWNER | ALERT_F_SEGMENT | ALERT_F_TERRITORY | ALERT_F_AMOUNT);
+    const alert_kind *exp = alert_kind_find("expansion_signal");
+    ck_assert_ptr_null(exp->param);
+    ck_assert_uint_eq(exp->filters, ALERT_F_OWNER | ALERT_F_SEGMENT | ALERT_F_TERRITORY); /* an account's */
+    const alert_kind *fc = alert_kind_find("forecast_moved");
+    ck_assert_str_eq(fc->param, "pct");
+    ck_assert_double_eq(fc->param_default, 10);
+    ck_assert(!fc->param_integer);
+    ck_assert_uint_eq(fc->filters, 0);
+    const alert_kind *col = alert_kind_find("health_colour");
+    ck_assert_ptr_null(col->param); /* signals and colours: lists, h_alerts.c */
+    ck_assert_uint_eq(col->filters, 0);
+    ck_assert_str_eq(k[n - 1].name, "health_colour");
 }
 END_TEST
 
