@@ -5,13 +5,15 @@ import { capacityPage } from './capacity.js';
 import { territoryPage } from './territory.js';
 import { alertsPage } from './alerts.js';
 import { importPage } from './import.js';
+import { leadsPage } from './leads.js';
 
 // The pages of the nav (index.html); the planning and import pages live in their own files.
 const pages = { ...basePages,
   capacity: { title: 'Capacity', render: capacityPage },
   territories: { title: 'Territories', render: territoryPage },
   alerts: { title: 'Alerts', render: alertsPage },
-  import: { title: 'Import', render: importPage } };
+  import: { title: 'Import', render: importPage },
+  leads: { title: 'Leads', render: leadsPage } };
 
 const $ = (id) => document.getElementById(id);
 
