@@ -6,6 +6,8 @@ import { territoryPage } from './territory.js';
 import { alertsPage } from './alerts.js';
 import { importPage } from './import.js';
 import { leadsPage } from './leads.js';
+import { repsPage } from './reps.js';
+import { hygienePage } from './hygiene.js';
 
 // The pages of the nav (index.html); the planning and import pages live in their own files.
 const pages = { ...basePages,
@@ -13,7 +15,9 @@ const pages = { ...basePages,
   territories: { title: 'Territories', render: territoryPage },
   alerts: { title: 'Alerts', render: alertsPage },
   import: { title: 'Import', render: importPage },
-  leads: { title: 'Leads', render: leadsPage } };
+  leads: { title: 'Leads', render: leadsPage },
+  reps: { title: 'Reps', render: repsPage },
+  hygiene: { title: 'Hygiene', render: hygienePage } };
 
 const $ = (id) => document.getElementById(id);
 

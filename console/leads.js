@@ -42,6 +42,10 @@ export function periodSelect(current, around, onChange) {
     opts.map((q) => h('option', { value: q, selected: q === current ? true : null }, q))));
 }
 
+// A bar's label under a crowded axis: a name's initials (the bar's own label
+// and the table beside it carry the full name).
+export const initials = (k) => String(k).split(/\s+/).map((w) => w[0]).join('').slice(0, 3);
+
 export const rerender = () => window.dispatchEvent(new HashChangeEvent('hashchange'));
 
 function section(title, ...content) {
@@ -98,12 +102,12 @@ async function funnelSection(box, days, by) {
   // by source or owner: one row per group, its counts and step rates
   const stages = f.groups.length ? Object.keys(f.groups[0].counts) : [];
   const steps = f.groups.length ? f.groups[0].transitions.map((t) => `${t.from}.${t.to}`) : [];
-  box.append(table(`The cohort by ${by}: leads per stage and conversion per transition`, [
+  box.append(h('div', { class: 'scroll' }, table(`The cohort by ${by}: leads per stage and conversion per transition`, [
     { label: by === 'owner' ? 'Owner' : 'Source', key: 'key', fmt: label },
     ...stages.map((st) => ({ label: label(st), num: true, value: (g) => g.counts[st], fmt: int, figure: (g) => `leads.${label(g.key)}.count.${st}` })),
     ...steps.map((s) => ({ label: s.split('.').map(label).join(' → '), num: true, value: (g) => { const t = g.transitions.find((x) => `${x.from}.${x.to}` === s); return t ? t.rate : null; }, fmt: (v) => pct(v), figure: (g) => `leads.${label(g.key)}.rate.${s}` })),
     { label: 'Bottleneck', value: (g) => (g.bottleneck ? `${label(g.bottleneck.from)} → ${label(g.bottleneck.to)}` : '—') },
-  ], f.groups, { name: 'lead-groups' }));
+  ], f.groups, { name: 'lead-groups' })));
 }
 
 // ---- SLA compliance -----------------------------------------------------------
@@ -116,7 +120,7 @@ async function slaSection(box, days, by) {
   const name = (k) => (by === 'sla' ? label(k) : k === null ? '(none)' : k);
   const why = (v, r) => (v !== null ? minutes(v) : r.met + r.breached === 0 ? '— (nothing responded or due)' : '— (no response)');
   box.append(h('div', {},
-    h('div', { class: 'narrow' }, bars(`Share of SLAs met by ${by}`, rows.map((r) => ({ label: name(r.key), value: r.share_met === null ? 0 : r.share_met * 100, note: `${r.met} met, ${r.breached} breached, ${r.pending} pending` })), (v) => `${v.toFixed(0)}%`)),
+    h('div', { class: 'narrow' }, bars(`Share of SLAs met by ${by}`, rows.map((r) => ({ label: by === 'owner' && r.key ? initials(r.key) : name(r.key), value: r.share_met === null ? 0 : r.share_met * 100, note: `${name(r.key)}: ${r.met} met, ${r.breached} breached, ${r.pending} pending` })), (v) => `${v.toFixed(0)}%`)),
     h('div', {}, table(`Per ${by}`, [
       { label: by === 'sla' ? 'SLA' : by === 'owner' ? 'Owner' : 'Source', key: 'key', fmt: name },
       { label: 'Clocks', key: 'total', num: true, fmt: int, figure: (r) => `sla.${r.key}.total` },
