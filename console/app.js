@@ -8,6 +8,7 @@ import { importPage } from './import.js';
 import { leadsPage } from './leads.js';
 import { repsPage } from './reps.js';
 import { hygienePage } from './hygiene.js';
+import { assessPage } from './assess.js';
 
 // The pages of the nav (index.html); the planning and import pages live in their own files.
 const pages = { ...basePages,
@@ -17,7 +18,8 @@ const pages = { ...basePages,
   import: { title: 'Import', render: importPage },
   leads: { title: 'Leads', render: leadsPage },
   reps: { title: 'Reps', render: repsPage },
-  hygiene: { title: 'Hygiene', render: hygienePage } };
+  hygiene: { title: 'Hygiene', render: hygienePage },
+  assess: { title: 'Assessments', render: assessPage } };
 
 const $ = (id) => document.getElementById(id);
 
