@@ -5,13 +5,21 @@ import { capacityPage } from './capacity.js';
 import { territoryPage } from './territory.js';
 import { alertsPage } from './alerts.js';
 import { importPage } from './import.js';
+import { leadsPage } from './leads.js';
+import { repsPage } from './reps.js';
+import { hygienePage } from './hygiene.js';
+import { assessPage } from './assess.js';
 
 // The pages of the nav (index.html); the planning and import pages live in their own files.
 const pages = { ...basePages,
   capacity: { title: 'Capacity', render: capacityPage },
   territories: { title: 'Territories', render: territoryPage },
   alerts: { title: 'Alerts', render: alertsPage },
-  import: { title: 'Import', render: importPage } };
+  import: { title: 'Import', render: importPage },
+  leads: { title: 'Leads', render: leadsPage },
+  reps: { title: 'Reps', render: repsPage },
+  hygiene: { title: 'Hygiene', render: hygienePage },
+  assess: { title: 'Assessments', render: assessPage } };
 
 const $ = (id) => document.getElementById(id);
 
