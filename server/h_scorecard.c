@@ -241,19 +241,29 @@ static void signal_notes(json_t *cn, const json_t *sec)
         const revintel_def *d = &revintel_defs[k];
         if (strcmp(d->kind, "risk") != 0 || json_integer_value(json_object_get(counts, d->code)) == 0)
             continue;
+        /* the deals' ids as far as they fit, then how many more (a long
+         * list was cut mid-id, with a trailing comma) */
         char names[240];
         size_t len = 0, i, j;
+        long more = 0;
         const json_t *x, *g;
         names[0] = '\0';
         json_array_foreach(deals, i, x) json_array_foreach(json_object_get(x, "signals"), j, g)
         {
             if (strcmp(json_string_value(json_object_get(g, "code")), d->code) != 0)
                 continue;
-            int w = snprintf(names + len, sizeof names - len, "%s%s", len ? ", " : "",
-                             json_string_value(json_object_get(x, "deal")));
-            if (w > 0 && (size_t)w < sizeof names - len)
+            int w = more ? -1
+                         : snprintf(names + len, sizeof names - len - 24, "%s%s", len ? ", " : "",
+                                    json_string_value(json_object_get(x, "deal")));
+            if (w > 0 && (size_t)w < sizeof names - len - 24)
                 len += (size_t)w;
+            else {
+                names[len] = '\0';
+                more++;
+            }
         }
+        if (more)
+            snprintf(names + len, sizeof names - len, " and %ld more", more);
         note(json_object_get(cn, "improvement_areas"), "%s: %s", d->signal, names);
         note(json_object_get(cn, "action_items"), "%s (%s)", d->action, names);
     }

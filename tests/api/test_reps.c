@@ -656,6 +656,39 @@ static const json_t *signal_of(const json_t *deals, const char *deal, const char
     return NULL;
 }
 
+/* A coaching note naming many deals lists whole ids as far as they fit and
+ * says how many more (it was cut mid-id, with a trailing comma). */
+START_TEST(coaching_notes_name_whole_deal_ids)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    quarter q = quarter_at(0);
+    rep(&ws, "ann", NULL, q.label, 100000);
+    char id[40], c[40];
+    for (int k = 0; k < 15; k++) {
+        snprintf(id, sizeof id, "deal-under-threaded-%02d", k);
+        snprintf(c, sizeof c, "contact-%02d", k);
+        open_deal(&ws, id, "acme", 1000, q.last);
+        contact(&ws, c, id, NULL); /* one contact on the deal, not engaged */
+    }
+    char path[128];
+    snprintf(path, sizeof path, "/v1/reps/ann/scorecard?period=%s", q.label);
+    api_resp *r = api_get(path, ws.read);
+    ck_assert_status(r, 200);
+    const char *want = NULL;
+    size_t i;
+    const json_t *x;
+    json_array_foreach(json_object_get(json_object_get(r->json, "coaching_notes"), "action_items"), i,
+                       x) if (strncmp(json_string_value(x), "Coach reps on multi-threading (", 31) == 0) want =
+        json_string_value(x);
+    ck_assert_ptr_nonnull(want);
+    /* 9 ids of 22 characters fit in the note's 216; the other 6 are counted */
+    ck_assert_msg(strstr(want, "deal-under-threaded-08 and 6 more)") != NULL, "%s", want);
+    ck_assert_msg(strstr(want, ", deal-under-threaded-08") != NULL && strstr(want, ",)") == NULL, "%s", want);
+    api_resp_free(r);
+}
+END_TEST
+
 /* Six deals of ann closing this quarter, one per revenue-intelligence rule
  * (seed phase 13) and one with none; the forecast's at-risk list and the
  * scorecard show them, a past as_of only what was known then. */
@@ -1026,6 +1059,7 @@ Suite *reps_suite(void)
     tcase_add_test(sc, scorecard_json_yaml_markdown);
     tcase_add_test(sc, health_at_risk_and_signals);
     tcase_add_test(sc, revenue_intelligence_flags);
+    tcase_add_test(sc, coaching_notes_name_whole_deal_ids);
     suite_add_tcase(s, sc);
     return s;
 }
