@@ -1097,6 +1097,58 @@ START_TEST(business_minutes_across_dst)
 }
 END_TEST
 
+/* sla_instances counts each business-hours clock from one calendar of the
+ * days its clocks span: every clock equals business_minutes() for the same
+ * interval, the open ones (to now), the ones ending the day they start and
+ * the ones across weeks, a DST change, a holiday and a weekend. */
+START_TEST(sla_clocks_equal_business_minutes)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char hol[11], body[400];
+    api_day(-20, hol);
+    snprintf(body, sizeof body, "{\"timezone\":\"Europe/Berlin\",\"holidays\":[\"%s\"]}", hol);
+    api_resp *r = api_send_json("PATCH", "/v1/workspace", ws.admin, body);
+    ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+    api_resp_free(r);
+    /* twelve leads: MQL on days -200 .. -2 at varied hours, half accepted 0-40 days later, half never */
+    for (int k = 0; k < 12; k++) {
+        char path[64], at[32], sal[32];
+        int day = -200 + k * 18, later = (k * 7) % 41;
+        ts(day, k % 3 == 0 ? "07:30:00" : k % 3 == 1 ? "12:15:00" : "16:45:00", at);
+        ts(day + later < -1 ? day + later : -1, "10:20:00", sal);
+        snprintf(path, sizeof path, "/v1/leads/bm-%02d", k);
+        snprintf(body, sizeof body, "{\"owner\":\"sam\",\"lifecycle_stage\":\"mql\",\"as_of\":\"%s\"}", at);
+        api_resp_free(put(path, ws.write, body));
+        if (k % 2 == 0) {
+            snprintf(body, sizeof body, "{\"lifecycle_stage\":\"sal\",\"as_of\":\"%s\"}", sal);
+            api_resp_free(put(path, ws.write, body));
+        }
+    }
+    PGconn *pg = PQconnectdb(api_db_url());
+    ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+    char from[11], to[11], sql[900];
+    api_day(-210, from);
+    api_day(1, to);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FILTER (WHERE i.business), count(*) FILTER (WHERE i.business AND i.done_at IS NULL),"
+             " count(*) FILTER (WHERE i.business AND i.elapsed_minutes IS DISTINCT FROM"
+             "   business_minutes(i.started_at, COALESCE(i.done_at, now()), w.timezone, w.work_hours, w.holidays)),"
+             " count(*) FILTER (WHERE i.business AND i.done_at IS NOT NULL AND i.elapsed_minutes > 0)"
+             " FROM workspaces w, sla_instances(w.id, '%s', '%s') i WHERE w.id = '%s'",
+             from, to, ws.id);
+    /* now() is the statement's: the open clocks are compared at one instant */
+    PGresult *res = PQexec(pg, sql);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQerrorMessage(pg));
+    ck_assert_int_ge(atoi(PQgetvalue(res, 0, 0)), 12);
+    ck_assert_int_ge(atoi(PQgetvalue(res, 0, 1)), 6);
+    ck_assert_int_gt(atoi(PQgetvalue(res, 0, 3)), 0);
+    ck_assert_str_eq(PQgetvalue(res, 0, 2), "0");
+    PQclear(res);
+    PQfinish(pg);
+}
+END_TEST
+
 START_TEST(funnel_volumes_from_leads)
 {
     api_ws ws;
@@ -1190,6 +1242,7 @@ Suite *leads_suite(void)
     tcase_add_test(tc, sla_accept_in_business_hours_across_a_weekend);
     tcase_add_test(tc, sla_under_the_workspace_working_hours);
     tcase_add_test(tc, business_minutes_across_dst);
+    tcase_add_test(tc, sla_clocks_equal_business_minutes);
     tcase_add_test(tc, funnel_volumes_from_leads);
     suite_add_tcase(s, tc);
     return s;
