@@ -217,6 +217,16 @@ void h_nps_responses_create(http_req *rq);
 void h_accounts_at_risk(http_req *rq);
 void h_signals(http_req *rq);
 
+/* h_pql.c: product-qualified leads (the seed's PLG hand-off) */
+void h_pql_definition_get(http_req *rq);
+void h_pql_definition_put(http_req *rq);
+void h_pqls_list(http_req *rq);
+void h_pqls_evaluate(http_req *rq);
+/* Judge these accounts (a JSON array of ids) as of today and enter the
+ * qualifying ones without a PQL into the lead funnel, routed, in the
+ * caller's transaction (the usage write's). 0 or -1. */
+int pql_after_usage(db_conn *c, const char *workspace_id, const char *accounts_json, app_err *err);
+
 /* h_quota.c: quota plans */
 void h_quota_plans_create(http_req *rq);
 

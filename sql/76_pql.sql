@@ -1,0 +1,106 @@
+-- sql/76_pql.sql - product-qualified leads (issue 20): what the PQL
+-- definition and the self-serve signals read of account usage as of a day,
+-- and an account's once-only entry into the lead funnel. The thresholds and
+-- the verdict are core/pql's (docs/metrics.md "Product-qualified leads").
+--
+-- The one home of these functions: applied after the versioned migrations, again
+-- whenever this file changes (docs/migrations.md).
+
+-- Per account with usage on or before `at` (accts: only these ids; NULL:
+-- every one): the first day onboarding was reported completed, the largest
+-- daily active users of the active window (the `active_days` days to `at`,
+-- `at` included) and the latest trailing-7-day count reported in it, the
+-- distinct core features used in the feature window (core: the names that
+-- count; '[]': every name), the integrations connected on the latest day
+-- that reported them, the first day shared externally, the day of the
+-- highest seat utilisation in the warning window and in the active window,
+-- the users invited by admins up to `at`, the domain (the latest reported in
+-- usage, else the account's custom.domain or custom.website, as hygiene
+-- reads it), and the account's PQL lead when it has one.
+CREATE OR REPLACE FUNCTION pql_inputs(ws uuid, at date, active_days int, feature_days int, warn_days int,
+                                      core jsonb, accts jsonb)
+RETURNS TABLE (account text, onboarded_on date, active_daily_max int, active_7d int, active_7d_on date,
+               features jsonb, integrations int, integrations_on date, shared_on date,
+               warn_used int, warn_limit int, warn_on date, limit_used int, limit_limit int, limit_on date,
+               users_invited bigint, domain text, lead_id text, qualified_on date, lead_created_at text)
+LANGUAGE sql STABLE AS $$
+    WITH keys AS (
+        SELECT DISTINCT u.account FROM account_usage u
+        WHERE u.workspace_id = ws AND u.day <= at
+          AND (accts IS NULL OR u.account IN (SELECT jsonb_array_elements_text(accts))))
+    SELECT k.account, g.onboarded_on, g.active_max, a7.active_users_7d, a7.day, COALESCE(f.names, '[]'),
+           ig.integrations_connected, ig.day, g.shared_on,
+           w.seats_used, w.seats_limit, w.day, l.seats_used, l.seats_limit, l.day,
+           COALESCE(g.invited, 0), COALESCE(dm.domain, a.custom ->> 'domain', a.custom ->> 'website'),
+           p.lead_id, p.qualified_on, rfc3339(p.created_at)
+    FROM keys k
+    LEFT JOIN accounts a ON a.workspace_id = ws AND a.external_id = k.account AND a.deleted_at IS NULL
+    LEFT JOIN pqls p ON p.workspace_id = ws AND p.account = k.account AND p.qualified_on <= at
+    CROSS JOIN LATERAL (
+        SELECT min(u.day) FILTER (WHERE u.onboarding_completed) AS onboarded_on,
+               max(u.active_users) FILTER (WHERE u.day > at - active_days) AS active_max,
+               min(u.day) FILTER (WHERE u.shared_externally) AS shared_on,
+               sum(u.users_invited) AS invited
+        FROM account_usage u WHERE u.workspace_id = ws AND u.account = k.account AND u.day <= at) g
+    LEFT JOIN LATERAL (
+        SELECT u.active_users_7d, u.day FROM account_usage u
+        WHERE u.workspace_id = ws AND u.account = k.account AND u.day > at - active_days AND u.day <= at
+          AND u.active_users_7d IS NOT NULL
+        ORDER BY u.day DESC LIMIT 1) a7 ON true
+    LEFT JOIN LATERAL (
+        SELECT u.integrations_connected, u.day FROM account_usage u
+        WHERE u.workspace_id = ws AND u.account = k.account AND u.day <= at AND u.integrations_connected IS NOT NULL
+        ORDER BY u.day DESC LIMIT 1) ig ON true
+    LEFT JOIN LATERAL (
+        SELECT u.domain FROM account_usage u
+        WHERE u.workspace_id = ws AND u.account = k.account AND u.day <= at AND u.domain IS NOT NULL
+        ORDER BY u.day DESC LIMIT 1) dm ON true
+    LEFT JOIN LATERAL (
+        SELECT jsonb_agg(DISTINCT x.name ORDER BY x.name) AS names
+        FROM account_usage u, jsonb_array_elements_text(u.core_features) x(name)
+        WHERE u.workspace_id = ws AND u.account = k.account AND u.day > at - feature_days AND u.day <= at
+          AND (core = '[]' OR core ? x.name)) f ON true
+    LEFT JOIN LATERAL (
+        SELECT u.seats_used, u.seats_limit, u.day FROM account_usage u
+        WHERE u.workspace_id = ws AND u.account = k.account AND u.day > at - warn_days AND u.day <= at
+          AND u.seats_used IS NOT NULL AND u.seats_limit > 0
+        ORDER BY u.seats_used::float8 / u.seats_limit DESC, u.day DESC LIMIT 1) w ON true
+    LEFT JOIN LATERAL (
+        SELECT u.seats_used, u.seats_limit, u.day FROM account_usage u
+        WHERE u.workspace_id = ws AND u.account = k.account AND u.day > at - active_days AND u.day <= at
+          AND u.seats_used IS NOT NULL AND u.seats_limit > 0
+        ORDER BY u.seats_used::float8 / u.seats_limit DESC, u.day DESC LIMIT 1) l ON true
+    ORDER BY k.account COLLATE "C"
+$$;
+
+-- Enter a qualified account into the lead funnel, once: the pqls row is the
+-- key (its primary key; a concurrent writer of the same account waits for
+-- the first's commit and inserts nothing). The lead is 'pql:' + the account
+-- id (its md5 when that would pass the 200 characters of a lead id), at the
+-- mql stage (the seed's PLG edge case: a PQL replaces the MQL), sourced
+-- 'pql', linked to the account, with the account's firmographics for scoring
+-- and routing and the evidence in custom.pql. Returns the lead id, or NULL
+-- when the account already had its PQL (the caller routes the new ones).
+CREATE OR REPLACE FUNCTION pql_enter(ws uuid, acc text, qualified date, version int, evidence jsonb, trig text)
+RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    lid text;
+    a accounts;
+BEGIN
+    lid := CASE WHEN length(acc) <= 196 THEN 'pql:' || acc ELSE 'pql:' || md5(acc) END;
+    INSERT INTO pqls (workspace_id, account, lead_id, qualified_on, definition_version, evidence, trigger)
+    VALUES (ws, acc, lid, qualified, version, evidence, trig)
+    ON CONFLICT (workspace_id, account) DO NOTHING;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    SELECT * INTO a FROM accounts x WHERE x.workspace_id = ws AND x.external_id = acc AND x.deleted_at IS NULL;
+    PERFORM lead_apply(ws, lid,
+        jsonb_strip_nulls(jsonb_build_object('lifecycle_stage', 'mql', 'account', acc,
+            'company', COALESCE(NULLIF(a.name, ''), acc), 'industry', a.industry, 'company_size', a.employees,
+            'icp_tier', a.icp_tier, 'geography', a.region, 'original_source', 'pql', 'latest_source', 'pql'))
+        || jsonb_build_object('custom', jsonb_build_object('pql', evidence)),
+        now(), 'pql');
+    RETURN lid;
+END $$;
