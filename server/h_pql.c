@@ -422,30 +422,43 @@ static json_t *pql_item(const pql_def *p, PGresult *r, int i, bool *qualified)
     return item;
 }
 
-/* The inputs of every account (accounts_json NULL) or of these, at day at. */
+/* The inputs of every account (accounts_json NULL) or of these, at day at:
+ * only those without a PQL when only_new; a page of lim (0: all) after the
+ * account id `after` (NULL: from the first). */
 static PGresult *pql_rows(db_conn *c, const char *ws, const pql_def *p, caldate_t at, const char *accounts_json,
-                          app_err *err)
+                          bool only_new, const char *after, long lim, app_err *err)
 {
-    char ab[16], a1[16], a2[16], a3[16];
+    char ab[16], a1[16], a2[16], a3[16], lb[24];
     snprintf(a1, sizeof a1, "%d", p->d.active_window_days);
     snprintf(a2, sizeof a2, "%d", p->d.feature_window_days);
     snprintf(a3, sizeof a3, "%d", p->d.warning_window_days);
+    snprintf(lb, sizeof lb, "%ld", lim);
     char *core = json_dumps(p->core_features, JSON_COMPACT);
-    const char *q[] = {ws, caldate_format(at, ab, sizeof ab), a1, a2, a3, core, accounts_json};
+    const char *q[] = {ws,
+                       caldate_format(at, ab, sizeof ab),
+                       a1,
+                       a2,
+                       a3,
+                       core,
+                       accounts_json,
+                       only_new ? "t" : "f",
+                       after,
+                       lim > 0 ? lb : NULL};
     PGresult *r = db_query(c,
                            "SELECT * FROM pql_inputs($1::uuid, $2::date, $3::int, $4::int, $5::int, $6::jsonb,"
-                           " $7::jsonb)",
-                           7, q, err);
+                           " $7::jsonb, $8::boolean, $9::text, $10::int)",
+                           10, q, err);
     free(core);
     return r;
 }
 
-/* Evaluate, and enter each qualified account without a PQL into the lead
- * funnel (routed like every new MQL). created: [{account, lead}] appended. */
+/* Judge the accounts of accounts_json (a JSON array of ids) that have no PQL
+ * yet, and enter each qualified one into the lead funnel (routed like every
+ * new MQL). created: [{account, lead}] appended. */
 static int pql_enter_qualified(db_conn *c, const char *ws, const pql_def *p, caldate_t at, const char *accounts_json,
                                const char *trigger, long *evaluated, long *qualified, json_t *created, app_err *err)
 {
-    PGresult *r = pql_rows(c, ws, p, at, accounts_json, err);
+    PGresult *r = pql_rows(c, ws, p, at, accounts_json, true, NULL, 0, err);
     if (!r)
         return -1;
     int rc = 0, n = PQntuples(r);
@@ -458,7 +471,7 @@ static int pql_enter_qualified(db_conn *c, const char *ws, const pql_def *p, cal
         json_t *item = pql_item(p, r, i, &q);
         (*evaluated)++;
         *qualified += q;
-        if (q && !has(r, i, PI_LEAD)) {
+        if (q) {
             json_t *evidence =
                 json_pack("{s:s, s:i, s:O, s:O, s:O}", "qualified_on", ab, "definition_version", p->version,
                           "must_have", json_object_get(item, "must_have"), "nice_to_have",
@@ -523,7 +536,10 @@ static bool as_of_param(http_req *rq, const char *v, caldate_t *at)
 void h_pqls_list(http_req *rq)
 {
     caldate_t at;
-    const char *state = http_query(rq, "state");
+    long limit;
+    const char *cursor, *state = http_query(rq, "state");
+    if (!http_page_params(rq, false, &limit, &cursor))
+        return;
     if (state && strcmp(state, "qualified") != 0 && strcmp(state, "not_qualified") != 0) {
         app_err err = {0};
         app_err_field(&err, "state", "must be qualified or not_qualified");
@@ -541,31 +557,29 @@ void h_pqls_list(http_req *rq)
         http_reply_error(rq, &err);
         return;
     }
-    PGresult *r = pql_rows(db, rq->auth.workspace_id, &p, at, NULL, &err);
+    PGresult *r = pql_rows(db, rq->auth.workspace_id, &p, at, NULL, false, cursor, limit + 1, &err);
     if (!r) {
         pql_def_free(&p);
         http_reply_error(rq, &err);
         return;
     }
+    /* a page of accounts; with state, the page's accounts in that state */
     json_t *items = json_array();
-    long nq = 0, nl = 0;
-    for (int i = 0; i < PQntuples(r); i++) {
+    int n = PQntuples(r);
+    for (int i = 0; i < n && i < limit; i++) {
         bool q = false;
         json_t *item = pql_item(&p, r, i, &q);
-        nq += q;
-        nl += has(r, i, PI_LEAD);
         if (!state || (strcmp(state, "qualified") == 0) == q)
             json_array_append_new(items, item);
         else
             json_decref(item);
     }
-    long n = PQntuples(r);
+    json_t *next = n > limit ? json_string(PQgetvalue(r, (int)limit - 1, PI_ACCOUNT)) : json_null();
     PQclear(r);
     char ab[16];
     http_reply_json(rq, 200,
-                    json_pack("{s:s, s:i, s:I, s:I, s:I, s:o}", "as_of", caldate_format(at, ab, sizeof ab),
-                              "definition_version", p.version, "accounts", (json_int_t)n, "qualified", (json_int_t)nq,
-                              "leads", (json_int_t)nl, "items", items));
+                    json_pack("{s:s, s:i, s:o, s:o}", "as_of", caldate_format(at, ab, sizeof ab), "definition_version",
+                              p.version, "items", items, "next_cursor", next));
     pql_def_free(&p);
 }
 
@@ -577,6 +591,8 @@ typedef struct {
     json_t *created;
 } eval_tx;
 
+#define PQL_SCAN_CHUNK 500 /* accounts per statement of a scan: each stays well inside the statement timeout */
+
 static int eval_tx_run(db_conn *c, void *ctx, app_err *err)
 {
     eval_tx *t = ctx;
@@ -586,7 +602,33 @@ static int eval_tx_run(db_conn *c, void *ctx, app_err *err)
     if (pql_def_load(c, t->ws, &p, err) != 0)
         return -1;
     t->version = p.version;
-    int rc = pql_enter_qualified(c, t->ws, &p, t->at, NULL, "evaluate", &t->evaluated, &t->qualified, t->created, err);
+    char ab[16], db[16];
+    int days = p.d.active_window_days;
+    if (p.d.feature_window_days > days)
+        days = p.d.feature_window_days;
+    if (p.d.warning_window_days > days)
+        days = p.d.warning_window_days;
+    snprintf(db, sizeof db, "%d", days);
+    const char *q[] = {t->ws, caldate_format(t->at, ab, sizeof ab), db};
+    PGresult *r =
+        db_query(c,
+                 "SELECT w.account FROM pql_accounts($1::uuid, $2::date, $3::int) w"
+                 " WHERE NOT EXISTS (SELECT 1 FROM pqls q WHERE q.workspace_id = $1 AND q.account = w.account)"
+                 " ORDER BY w.account COLLATE \"C\"",
+                 3, q, err);
+    int rc = r ? 0 : -1, n = r ? PQntuples(r) : 0;
+    for (int i = 0; i < n && rc == 0; i += PQL_SCAN_CHUNK) {
+        json_t *chunk = json_array();
+        for (int k = i; k < n && k < i + PQL_SCAN_CHUNK; k++)
+            json_array_append_new(chunk, json_string(PQgetvalue(r, k, 0)));
+        char *text = json_dumps(chunk, JSON_COMPACT);
+        json_decref(chunk);
+        rc = text ? pql_enter_qualified(c, t->ws, &p, t->at, text, "evaluate", &t->evaluated, &t->qualified, t->created,
+                                        err)
+                  : -1;
+        free(text);
+    }
+    PQclear(r);
     pql_def_free(&p);
     return rc;
 }

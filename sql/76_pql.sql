@@ -6,60 +6,80 @@
 -- The one home of these functions: applied after the versioned migrations, again
 -- whenever this file changes (docs/migrations.md).
 
--- Per account with usage on or before `at` (accts: only these ids; NULL:
--- every one): the first day onboarding was reported completed, the largest
--- daily active users of the active window (the `active_days` days to `at`,
--- `at` included) and the latest trailing-7-day count reported in it, the
+-- Per account with usage in the longest of the definition's windows (the
+-- `active_days`, `feature_days` and `warn_days` days to `at`, `at` included;
+-- accts: only these ids, NULL: every one; only_new: only those that can still
+-- become a PQL, without one yet and with onboarding completed (a must-have
+-- of every definition: the others cannot qualify, and a usage write or a
+-- scan need not judge them); a page of at most `lim` accounts after `after`
+-- in id order): the largest daily active users of
+-- the active window and the latest trailing-7-day count reported in it, the
 -- distinct core features used in the feature window (core: the names that
--- count; '[]': every name), the integrations connected on the latest day
--- that reported them, the first day shared externally, the day of the
--- highest seat utilisation in the warning window and in the active window,
--- the users invited by admins up to `at`, the domain (the latest reported in
+-- count; '[]': every name), the day of the highest seat utilisation in the
+-- warning window and in the active window; and over all the days up to
+-- `at`: the first day onboarding was reported completed, the first day
+-- shared externally, the users invited by admins, the integrations connected
+-- on the latest day that reported them, the domain (the latest reported in
 -- usage, else the account's custom.domain or custom.website, as hygiene
--- reads it), and the account's PQL lead when it has one.
+-- reads it); and the account's PQL lead when it qualified on or before `at`.
+-- An account without usage in the window has no active users: it cannot
+-- qualify and is not listed. Every read is an index range of one account
+-- (the facts of all days from partial indexes holding only the days that
+-- report them, migration 0077), so the plan needs no statistics.
+-- The accounts with usage in the `days` days to `at` (`at` included): what
+-- the PQL reads judge (by the day index, migration 0077).
+CREATE OR REPLACE FUNCTION pql_accounts(ws uuid, at date, days int) RETURNS TABLE (account text)
+    LANGUAGE sql STABLE
+    AS $$ SELECT DISTINCT u.account FROM account_usage u
+          WHERE u.workspace_id = ws AND u.day > at - days AND u.day <= at $$;
+
+DROP FUNCTION IF EXISTS pql_inputs(uuid, date, int, int, int, jsonb, jsonb);  -- before paging
 CREATE OR REPLACE FUNCTION pql_inputs(ws uuid, at date, active_days int, feature_days int, warn_days int,
-                                      core jsonb, accts jsonb)
+                                      core jsonb, accts jsonb, only_new boolean, after text, lim int)
 RETURNS TABLE (account text, onboarded_on date, active_daily_max int, active_7d int, active_7d_on date,
                features jsonb, integrations int, integrations_on date, shared_on date,
                warn_used int, warn_limit int, warn_on date, limit_used int, limit_limit int, limit_on date,
                users_invited bigint, domain text, lead_id text, qualified_on date, lead_created_at text)
 LANGUAGE sql STABLE AS $$
     WITH keys AS (
-        SELECT DISTINCT u.account FROM account_usage u
-        WHERE u.workspace_id = ws AND u.day <= at
-          AND (accts IS NULL OR u.account IN (SELECT jsonb_array_elements_text(accts))))
-    SELECT k.account, g.onboarded_on, g.active_max, a7.active_users_7d, a7.day, COALESCE(f.names, '[]'),
-           ig.integrations_connected, ig.day, g.shared_on,
+        SELECT z.account FROM (
+            SELECT w.account FROM pql_accounts(ws, at, greatest(active_days, feature_days, warn_days)) w
+            WHERE accts IS NULL
+            UNION ALL
+            SELECT DISTINCT x.a FROM jsonb_array_elements_text(accts) x(a)
+            WHERE accts IS NOT NULL AND EXISTS (
+                SELECT 1 FROM account_usage u WHERE u.workspace_id = ws AND u.account = x.a
+                  AND u.day > at - greatest(active_days, feature_days, warn_days) AND u.day <= at)) z
+        WHERE (after IS NULL OR z.account COLLATE "C" > after)
+          AND (NOT only_new
+               OR (NOT EXISTS (SELECT 1 FROM pqls q WHERE q.workspace_id = ws AND q.account = z.account)
+                   AND EXISTS (SELECT 1 FROM account_usage o WHERE o.workspace_id = ws AND o.account = z.account
+                               AND o.onboarding_completed AND o.day <= at)))
+        ORDER BY z.account COLLATE "C" LIMIT lim)
+    SELECT k.account, ob.day, g.active_max, g.a7, g.a7_on,
+           COALESCE((SELECT jsonb_agg(DISTINCT x.name ORDER BY x.name)
+                     FROM jsonb_array_elements(g.features) e, jsonb_array_elements_text(e) x(name)
+                     WHERE core = '[]' OR core ? x.name), '[]'),
+           ig.integrations_connected, ig.day, sh.day,
            w.seats_used, w.seats_limit, w.day, l.seats_used, l.seats_limit, l.day,
-           COALESCE(g.invited, 0), COALESCE(dm.domain, a.custom ->> 'domain', a.custom ->> 'website'),
+           COALESCE(inv.n, 0), COALESCE(dm.domain, a.custom ->> 'domain', a.custom ->> 'website'),
            p.lead_id, p.qualified_on, rfc3339(p.created_at)
     FROM keys k
     LEFT JOIN accounts a ON a.workspace_id = ws AND a.external_id = k.account AND a.deleted_at IS NULL
     LEFT JOIN pqls p ON p.workspace_id = ws AND p.account = k.account AND p.qualified_on <= at
+    -- the days of the longest window, read once, each figure over its own
+    -- window's days; a peak is the day of the highest seats_used / seats_limit
+    -- (the later on a tie)
     CROSS JOIN LATERAL (
-        SELECT min(u.day) FILTER (WHERE u.onboarding_completed) AS onboarded_on,
-               max(u.active_users) FILTER (WHERE u.day > at - active_days) AS active_max,
-               min(u.day) FILTER (WHERE u.shared_externally) AS shared_on,
-               sum(u.users_invited) AS invited
-        FROM account_usage u WHERE u.workspace_id = ws AND u.account = k.account AND u.day <= at) g
-    LEFT JOIN LATERAL (
-        SELECT u.active_users_7d, u.day FROM account_usage u
-        WHERE u.workspace_id = ws AND u.account = k.account AND u.day > at - active_days AND u.day <= at
-          AND u.active_users_7d IS NOT NULL
-        ORDER BY u.day DESC LIMIT 1) a7 ON true
-    LEFT JOIN LATERAL (
-        SELECT u.integrations_connected, u.day FROM account_usage u
-        WHERE u.workspace_id = ws AND u.account = k.account AND u.day <= at AND u.integrations_connected IS NOT NULL
-        ORDER BY u.day DESC LIMIT 1) ig ON true
-    LEFT JOIN LATERAL (
-        SELECT u.domain FROM account_usage u
-        WHERE u.workspace_id = ws AND u.account = k.account AND u.day <= at AND u.domain IS NOT NULL
-        ORDER BY u.day DESC LIMIT 1) dm ON true
-    LEFT JOIN LATERAL (
-        SELECT jsonb_agg(DISTINCT x.name ORDER BY x.name) AS names
-        FROM account_usage u, jsonb_array_elements_text(u.core_features) x(name)
-        WHERE u.workspace_id = ws AND u.account = k.account AND u.day > at - feature_days AND u.day <= at
-          AND (core = '[]' OR core ? x.name)) f ON true
+        SELECT max(u.active_users) FILTER (WHERE u.day > at - active_days) AS active_max,
+               (array_agg(u.active_users_7d ORDER BY u.day DESC)
+                    FILTER (WHERE u.day > at - active_days AND u.active_users_7d IS NOT NULL))[1] AS a7,
+               max(u.day) FILTER (WHERE u.day > at - active_days AND u.active_users_7d IS NOT NULL) AS a7_on,
+               jsonb_agg(u.core_features) FILTER (WHERE u.day > at - feature_days AND u.core_features <> '[]')
+                   AS features
+        FROM account_usage u
+        WHERE u.workspace_id = ws AND u.account = k.account
+          AND u.day > at - greatest(active_days, feature_days, warn_days) AND u.day <= at) g
     LEFT JOIN LATERAL (
         SELECT u.seats_used, u.seats_limit, u.day FROM account_usage u
         WHERE u.workspace_id = ws AND u.account = k.account AND u.day > at - warn_days AND u.day <= at
@@ -70,6 +90,26 @@ LANGUAGE sql STABLE AS $$
         WHERE u.workspace_id = ws AND u.account = k.account AND u.day > at - active_days AND u.day <= at
           AND u.seats_used IS NOT NULL AND u.seats_limit > 0
         ORDER BY u.seats_used::float8 / u.seats_limit DESC, u.day DESC LIMIT 1) l ON true
+    LEFT JOIN LATERAL (
+        SELECT u.day FROM account_usage u
+        WHERE u.workspace_id = ws AND u.account = k.account AND u.onboarding_completed AND u.day <= at
+        ORDER BY u.day LIMIT 1) ob ON true
+    LEFT JOIN LATERAL (
+        SELECT u.day FROM account_usage u
+        WHERE u.workspace_id = ws AND u.account = k.account AND u.shared_externally AND u.day <= at
+        ORDER BY u.day LIMIT 1) sh ON true
+    LEFT JOIN LATERAL (
+        SELECT sum(u.users_invited) AS n FROM account_usage u
+        WHERE u.workspace_id = ws AND u.account = k.account AND u.users_invited > 0 AND u.day <= at) inv ON true
+    LEFT JOIN LATERAL (
+        SELECT u.integrations_connected, u.day FROM account_usage u
+        WHERE u.workspace_id = ws AND u.account = k.account AND u.integrations_connected IS NOT NULL
+          AND u.day <= at
+        ORDER BY u.day DESC LIMIT 1) ig ON true
+    LEFT JOIN LATERAL (
+        SELECT u.domain FROM account_usage u
+        WHERE u.workspace_id = ws AND u.account = k.account AND u.domain IS NOT NULL AND u.day <= at
+        ORDER BY u.day DESC LIMIT 1) dm ON true
     ORDER BY k.account COLLATE "C"
 $$;
 
