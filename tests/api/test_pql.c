@@ -5,9 +5,12 @@
  * again on a redelivered usage batch or a re-evaluation), the definition's
  * versions, isolation, roles and bad input on every new route. Dates are
  * relative to today. */
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "api.h"
 
@@ -341,6 +344,73 @@ START_TEST(pql_lead_created_once)
 }
 END_TEST
 
+typedef struct {
+    const char *base, *key, *body;
+    int created, errors; /* scans that created a lead; failed requests */
+} race_run;
+
+/* The same qualifying batch, then a scan, four times over. */
+static void *race_thread(void *arg)
+{
+    race_run *x = arg;
+    for (int i = 0; i < 4; i++) {
+        api_resp *r =
+            api_req_at(x->base, "POST", "/v1/usage", x->key, "application/json", x->body, strlen(x->body), NULL);
+        x->errors += r->status != 200;
+        api_resp_free(r);
+        r = api_req_at(x->base, "POST", "/v1/pqls/evaluate", x->key, "application/json", "{}", 2, NULL);
+        if (r->status == 200)
+            x->created += json_array_size(json_object_get(r->json, "created")) > 0;
+        else
+            x->errors++;
+        api_resp_free(r);
+    }
+    return NULL;
+}
+
+/* Two revopsd on one database, four writers each delivering the same
+ * qualifying usage at once: one PQL, one lead, one routing. */
+START_TEST(two_instances_make_one_lead)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char body[400], d1[11], d2[11];
+    snprintf(body, sizeof body,
+             "{\"items\":[{\"account\":\"hooli\",\"date\":\"%s\",\"onboarding_completed\":true},"
+             "{\"account\":\"hooli\",\"date\":\"%s\",\"active_users\":7,\"core_features\":[\"a\",\"b\"]}]}",
+             api_day(-3, d1), api_day(-1, d2));
+    int port = api_free_port();
+    pid_t b = api_spawn_server(api_db_url(), port, NULL);
+    ck_assert(api_wait_healthy(port, 15000));
+    char base_b[64];
+    snprintf(base_b, sizeof base_b, "http://127.0.0.1:%d", port);
+    race_run x[8];
+    pthread_t th[8];
+    for (int i = 0; i < 8; i++) {
+        x[i] = (race_run){i % 2 ? base_b : api_base(), ws.write, body, 0, 0};
+        pthread_create(&th[i], NULL, race_thread, &x[i]);
+    }
+    int errors = 0, created = 0;
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        errors += x[i].errors;
+        created += x[i].created;
+    }
+    kill(b, SIGTERM);
+    int st = 0;
+    waitpid(b, &st, 0);
+    ck_assert_int_eq(errors, 0);
+    ck_assert_int_eq(created, 0); /* the first usage write made it; no scan found it to make */
+    ck_assert_uint_eq(pql_leads(&ws), 1);
+    json_t *as = get_json("/v1/routing/assignments?lead=pql:hooli", ws.read);
+    ck_assert_int_eq(json_array_size(json_object_get(as, "items")), 1);
+    json_decref(as);
+    json_t *h = get_json("/v1/leads/pql:hooli", ws.read);
+    ck_assert_int_eq(json_array_size(json_object_get(h, "stage_history")), 1);
+    json_decref(h);
+}
+END_TEST
+
 START_TEST(definition_versions_isolation_roles_and_bad_input)
 {
     api_ws ws, other;
@@ -476,6 +546,7 @@ Suite *pql_suite(void)
     tcase_add_test(t, each_criterion_on_crafted_usage);
     tcase_add_test(t, pql_lead_created_once);
     tcase_add_test(t, definition_versions_isolation_roles_and_bad_input);
+    tcase_add_test(t, two_instances_make_one_lead);
     suite_add_tcase(s, t);
     return s;
 }
