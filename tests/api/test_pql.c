@@ -323,12 +323,27 @@ START_TEST(pql_lead_created_once)
     usage(&ws, "initech", -1, ",\"onboarding_completed\":true,\"active_users\":12,\"core_features\":[\"a\",\"b\"]");
     ck_assert_uint_eq(pql_leads(&ws), 1);
     send(&ws, "PUT", "/v1/pql-definition", "{\"min_active_users\":10}");
+    /* the seed's routing rules route by size and score: a rule on the source
+     * sends PQLs to an AE (the seed: "Auto-assign to AE") */
+    send(&ws, "POST", "/v1/reps/batch", "{\"items\":[{\"id\":\"ae1\",\"name\":\"Ann\",\"role\":\"ae\"}]}");
+    send(&ws, "PUT", "/v1/routing/rules",
+         "{\"rules\":[{\"name\":\"PQL\",\"condition\":\"original_source = 'pql'\",\"route_to\":\"pql_ae\","
+         "\"sla\":\"5 minutes\"}],\"pools\":{\"pql_ae\":[\"ae1\"]},\"fallback\":\"marketing_ops_queue\"}");
     api_resp *r = api_req("POST", "/v1/pqls/evaluate", ws.write, NULL, NULL, 0, NULL); /* no body */
     ck_assert_status(r, 200);
     ck_assert_int_eq(num(r->json, "definition_version"), 3);
     ck_assert_int_eq(json_array_size(json_object_get(r->json, "created")), 1);
     ck_assert_str_eq(str(json_array_get(json_object_get(r->json, "created"), 0), "lead"), "pql:initech");
     api_resp_free(r);
+    as = get_json("/v1/routing/assignments?lead=pql:initech", ws.read);
+    ck_assert_int_eq(json_array_size(json_object_get(as, "items")), 1);
+    ck_assert_str_eq(str(json_array_get(json_object_get(as, "items"), 0), "rule"), "PQL");
+    ck_assert_str_eq(str(json_array_get(json_object_get(as, "items"), 0), "assignee"), "ae1");
+    json_decref(as);
+    lead = get_json("/v1/leads/pql:initech", ws.read);
+    ck_assert_str_eq(str(lead, "owner"), "ae1");
+    ck_assert_str_eq(str(lead, "company"), "initech"); /* no account record: the id */
+    json_decref(lead);
     r = api_send_json("POST", "/v1/pqls/evaluate", ws.write, "{}");
     ck_assert_int_eq(json_array_size(json_object_get(r->json, "created")), 0);
     api_resp_free(r);
