@@ -155,7 +155,10 @@ static int pql_ensure_default(db_conn *c, const char *ws, app_err *err)
 {
     pql_def p;
     app_err e = {0};
-    if (pql_def_decode(json_object(), &p, &e) != 0) { /* cannot fail: every default is in range */
+    json_t *empty = json_object();
+    int dc = pql_def_decode(empty, &p, &e); /* cannot fail: every default is in range */
+    json_decref(empty);
+    if (dc != 0) {
         app_err_set(err, ERR_INTERNAL, "the seed's PQL definition does not decode");
         return -1;
     }
@@ -317,11 +320,9 @@ static json_t *date_or_null(PGresult *r, int i, int c)
 static json_t *int_or_null(PGresult *r, int i, int c) { return has(r, i, c) ? json_integer(lv(r, i, c)) : json_null(); }
 static json_t *share(long used, long limit) { return json_real(round((double)used / (double)limit * 1e4) / 1e4); }
 
-/* The listed enterprise domain the account's is (under), or NULL. */
-static const char *enterprise_of(const pql_def *p, const char *raw, char *key)
+/* The listed enterprise domain the account's key is (under), or NULL. */
+static const char *enterprise_of(const pql_def *p, const char *key)
 {
-    if (!raw || !hygiene_domain_key(raw, key))
-        return NULL;
     size_t i;
     const json_t *x;
     json_array_foreach(p->enterprise_domains, i,
@@ -337,7 +338,11 @@ static json_t *pql_item(const pql_def *p, PGresult *r, int i, bool *qualified)
     json_t *features = json_loads(PQgetvalue(r, i, PI_FEATURES), 0, NULL);
     const char *raw_domain = has(r, i, PI_DOMAIN) ? PQgetvalue(r, i, PI_DOMAIN) : NULL;
     char *key = raw_domain ? malloc(strlen(raw_domain) + 1) : NULL;
-    const char *listed = key ? enterprise_of(p, raw_domain, key) : NULL;
+    if (key && !hygiene_domain_key(raw_domain, key)) { /* nothing left of it: no domain */
+        free(key);
+        key = NULL;
+    }
+    const char *listed = key ? enterprise_of(p, key) : NULL;
     pql_input in = {.onboarded = has(r, i, PI_ONBOARDED_ON),
                     .onboarded_on = dv(r, i, PI_ONBOARDED_ON),
                     .has_active = has(r, i, PI_ACTIVE_MAX),
@@ -416,7 +421,7 @@ static json_t *pql_item(const pql_def *p, PGresult *r, int i, bool *qualified)
         json_pack("{s:s, s:s, s:b, s:i, s:i, s:o, s:o, s:o, s:o, s:o}", "account", PQgetvalue(r, i, PI_ACCOUNT),
                   "state", res.qualified ? "qualified" : "not_qualified", "qualified", res.qualified, "must_have_met",
                   res.must_met, "nice_to_have_met", res.nice_met, "must_have", must, "nice_to_have", nice, "signals",
-                  sigs, "domain", key && raw_domain && *key ? json_string(key) : json_null(), "lead", lead);
+                  sigs, "domain", key ? json_string(key) : json_null(), "lead", lead);
     json_decref(features);
     free(key);
     return item;
