@@ -2,7 +2,8 @@
  * tickets with CSAT, NPS responses), the accounts at risk of a quarter with
  * the ARR renewing x risk, and the seed's expansion and churn signals. The
  * score and the rules are core/health's; SQL reads the windows
- * (account_health_inputs, sql/72_reps.sql). */
+ * (account_health_inputs, sql/72_reps.sql). A usage write also judges its
+ * accounts against the PQL definition (h_pql.c) in its transaction. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -283,7 +284,11 @@ static int usage_tx_run(db_conn *c, void *ctx, app_err *err)
         return -1;
     char *accounts = strdup(PQgetvalue(r, 0, 0));
     PQclear(r);
-    int rc = accounts ? pql_after_usage(c, t->ws, accounts, err) : -1;
+    if (!accounts) {
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    int rc = pql_after_usage(c, t->ws, accounts, err);
     free(accounts);
     return rc;
 }
