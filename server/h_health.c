@@ -2,7 +2,8 @@
  * tickets with CSAT, NPS responses), the accounts at risk of a quarter with
  * the ARR renewing x risk, and the seed's expansion and churn signals. The
  * score and the rules are core/health's; SQL reads the windows
- * (account_health_inputs, sql/72_reps.sql). */
+ * (account_health_inputs, sql/72_reps.sql). A usage write also judges its
+ * accounts against the PQL definition (h_pql.c) in its transaction. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,10 +76,53 @@ static void set_count(json_t *o, const json_t *in, const char *k, long long max,
         json_object_set_new(o, k, json_integer(v));
 }
 
+/* A list of up to 100 names (1 to 200 characters each). */
+static void set_names(json_t *o, const json_t *in, const char *k, app_err *err)
+{
+    const json_t *d = json_object_get(in, k);
+    if (!d || json_is_null(d))
+        return;
+    size_t i;
+    const json_t *x;
+    if (!json_is_array(d) || json_array_size(d) > 100)
+        app_err_field(err, k, "must be a list of up to 100 names");
+    else
+        json_array_foreach(d, i, x) if (!json_is_string(x) || !json_string_length(x) || json_string_length(x) > 200)
+        {
+            app_err_field(err, k, "item %zu must be a name (1 to 200 characters)", i);
+            break;
+        }
+    json_object_set_new(o, k, json_deep_copy(d));
+}
+
+static void set_flag(json_t *o, const json_t *in, const char *k, app_err *err)
+{
+    const json_t *x = json_object_get(in, k);
+    if (!x || json_is_null(x))
+        return;
+    if (!json_is_boolean(x))
+        app_err_field(err, k, "must be true or false");
+    else
+        json_object_set(o, k, (json_t *)x);
+}
+
 static bool usage_item(const json_t *in, json_t *o, json_t *seen, app_err *err)
 {
-    static const char *const allowed[] = {"account",      "date",      "seats_used",  "seats_limit",
-                                          "active_users", "api_calls", "departments", NULL};
+    static const char *const allowed[] = {"account",
+                                          "date",
+                                          "seats_used",
+                                          "seats_limit",
+                                          "active_users",
+                                          "api_calls",
+                                          "departments",
+                                          "onboarding_completed",
+                                          "active_users_7d",
+                                          "core_features",
+                                          "users_invited",
+                                          "integrations_connected",
+                                          "shared_externally",
+                                          "domain",
+                                          NULL};
     const char *acc = NULL;
     int day = 0;
     (void)jv_only_fields(in, allowed, err);
@@ -88,20 +132,18 @@ static bool usage_item(const json_t *in, json_t *o, json_t *seen, app_err *err)
     set_count(o, in, "seats_limit", 100000000, err);
     set_count(o, in, "active_users", 100000000, err);
     set_count(o, in, "api_calls", 1000000000000000LL, err);
-    const json_t *d = json_object_get(in, "departments");
-    if (d && !json_is_null(d)) {
-        size_t i;
-        const json_t *x;
-        if (!json_is_array(d) || json_array_size(d) > 100)
-            app_err_field(err, "departments", "must be a list of up to 100 department names");
-        else
-            json_array_foreach(d, i, x) if (!json_is_string(x) || !json_string_length(x) || json_string_length(x) > 200)
-            {
-                app_err_field(err, "departments", "item %zu must be a name (1 to 200 characters)", i);
-                break;
-            }
-        json_object_set_new(o, "departments", json_deep_copy(d));
-    }
+    set_names(o, in, "departments", err);
+    /* what the PQL definition and the self-serve signals read (h_pql.c) */
+    set_count(o, in, "active_users_7d", 100000000, err);
+    set_count(o, in, "users_invited", 100000000, err);
+    set_count(o, in, "integrations_connected", 100000, err);
+    set_names(o, in, "core_features", err);
+    set_flag(o, in, "onboarding_completed", err);
+    set_flag(o, in, "shared_externally", err);
+    const char *dom = NULL;
+    if (json_object_get(in, "domain") && !json_is_null(json_object_get(in, "domain")) &&
+        jv_string(in, "domain", false, 253, &dom, err) && dom)
+        json_object_set_new(o, "domain", json_string(dom));
     if (err->code != ERR_NONE || !acc || !has_day)
         return false;
     char key[240], db[16];
@@ -205,20 +247,72 @@ static void store_batch(http_req *rq, json_t *items, const char *sql, int status
     free(text);
 }
 
+typedef struct {
+    const char *ws;
+    const char *items;
+} usage_tx;
+
+/* Store the days, then judge the accounts written against the PQL
+ * definition as of today in the same transaction: a qualifying account
+ * enters the lead funnel with the usage that qualified it, once. */
+static int usage_tx_run(db_conn *c, void *ctx, app_err *err)
+{
+    usage_tx *t = ctx;
+    const char *p[] = {t->ws, t->items};
+    PGresult *r = db_query(
+        c,
+        "WITH w AS (INSERT INTO account_usage (workspace_id, account, day, seats_used, seats_limit, active_users,"
+        " api_calls, departments, onboarding_completed, active_users_7d, core_features, users_invited,"
+        " integrations_connected, shared_externally, domain) SELECT $1, x.account, x.day, x.seats_used,"
+        " x.seats_limit, x.active_users, x.api_calls, COALESCE(x.departments, '[]'), x.onboarding_completed,"
+        " x.active_users_7d, COALESCE(x.core_features, '[]'), x.users_invited, x.integrations_connected,"
+        " x.shared_externally, x.domain FROM jsonb_to_recordset($2::jsonb)"
+        " AS x(account text, day date, seats_used int, seats_limit int, active_users int, api_calls bigint,"
+        " departments jsonb, onboarding_completed boolean, active_users_7d int, core_features jsonb,"
+        " users_invited int, integrations_connected int, shared_externally boolean, domain text)"
+        " ON CONFLICT (workspace_id, account, day) DO UPDATE SET"
+        " seats_used = EXCLUDED.seats_used, seats_limit = EXCLUDED.seats_limit,"
+        " active_users = EXCLUDED.active_users, api_calls = EXCLUDED.api_calls,"
+        " departments = EXCLUDED.departments, onboarding_completed = EXCLUDED.onboarding_completed,"
+        " active_users_7d = EXCLUDED.active_users_7d, core_features = EXCLUDED.core_features,"
+        " users_invited = EXCLUDED.users_invited, integrations_connected = EXCLUDED.integrations_connected,"
+        " shared_externally = EXCLUDED.shared_externally, domain = EXCLUDED.domain, recorded_at = now()"
+        " RETURNING account)"
+        " SELECT COALESCE(jsonb_agg(DISTINCT account), '[]')::text FROM w",
+        2, p, err);
+    if (!r)
+        return -1;
+    char *accounts = strdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (!accounts) {
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    int rc = pql_after_usage(c, t->ws, accounts, err);
+    free(accounts);
+    return rc;
+}
+
 void h_usage_create(http_req *rq)
 {
     json_t *items = decode_batch(rq, usage_item);
-    if (items)
-        store_batch(rq, items,
-                    "INSERT INTO account_usage (workspace_id, account, day, seats_used, seats_limit, active_users,"
-                    " api_calls, departments) SELECT $1, x.account, x.day, x.seats_used, x.seats_limit,"
-                    " x.active_users, x.api_calls, COALESCE(x.departments, '[]') FROM jsonb_to_recordset($2::jsonb)"
-                    " AS x(account text, day date, seats_used int, seats_limit int, active_users int, api_calls bigint,"
-                    " departments jsonb) ON CONFLICT (workspace_id, account, day) DO UPDATE SET"
-                    " seats_used = EXCLUDED.seats_used, seats_limit = EXCLUDED.seats_limit,"
-                    " active_users = EXCLUDED.active_users, api_calls = EXCLUDED.api_calls,"
-                    " departments = EXCLUDED.departments, recorded_at = now()",
-                    200);
+    if (!items)
+        return;
+    size_t n = json_array_size(items);
+    char *text = json_dumps(items, JSON_COMPACT);
+    json_decref(items);
+    db_conn *db = text ? http_db(rq) : NULL;
+    if (!text) {
+        http_fail(rq, ERR_INTERNAL, "out of memory");
+        return;
+    }
+    app_err err = {0};
+    usage_tx t = {.ws = rq->auth.workspace_id, .items = text};
+    if (db && db_transaction(db, usage_tx_run, &t, &err) == 0)
+        http_reply_json(rq, 200, json_pack("{s:I}", "stored", (json_int_t)n));
+    else if (db)
+        http_reply_error(rq, &err);
+    free(text);
 }
 
 void h_support_tickets_create(http_req *rq)

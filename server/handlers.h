@@ -232,6 +232,16 @@ PGresult *health_inputs_load(db_conn *db, const char *ws, caldate_t at, const pe
 json_t *health_at_risk_doc(PGresult *rows, caldate_t at, const period *Q);
 json_t *health_signal_items(PGresult *rows, caldate_t at, const char *kind);
 
+/* h_pql.c: product-qualified leads (the seed's PLG hand-off) */
+void h_pql_definition_get(http_req *rq);
+void h_pql_definition_put(http_req *rq);
+void h_pqls_list(http_req *rq);
+void h_pqls_evaluate(http_req *rq);
+/* Judge these accounts (a JSON array of ids) as of today and enter the
+ * qualifying ones without a PQL into the lead funnel, routed, in the
+ * caller's transaction (the usage write's). 0 or -1. */
+int pql_after_usage(db_conn *c, const char *workspace_id, const char *accounts_json, app_err *err);
+
 /* h_quota.c: quota plans */
 void h_quota_plans_create(http_req *rq);
 

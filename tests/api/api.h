@@ -118,6 +118,7 @@ Suite *writes_suite(void);
 Suite *leads_suite(void);
 Suite *leads2_suite(void);
 Suite *reps_suite(void);
+Suite *pql_suite(void);
 Suite *audit_suite(void);
 Suite *reports_suite(void);
 Suite *console_suite(void);
