@@ -626,7 +626,38 @@ static const char *plan_rep_role(const char *role)
                                           : NULL;
 }
 
-#define OWNER_IN " IN (SELECT jsonb_array_elements_text($2::jsonb))"
+/* The plan's reps as a text[] constant ($2): a statement planned for its
+ * parameters tests `= ANY` of a constant array through a hash table, whatever
+ * the statistics; `IN (SELECT jsonb_array_elements_text($2))` was planned as
+ * a nested loop re-expanding the list per deal on never-analysed tables
+ * (1,000 reps x 50,000 won deals: 35 s). */
+#define OWNER_IN " = ANY($2::text[])"
+
+/* ids as a PostgreSQL array literal, each element quoted (caller frees). */
+static char *text_array_literal(PGresult *r, int col)
+{
+    size_t cap = 3;
+    for (int i = 0; i < PQntuples(r); i++)
+        cap += 2 * (size_t)PQgetlength(r, i, col) + 3;
+    char *out = malloc(cap), *w = out;
+    if (!out)
+        return NULL;
+    *w++ = '{';
+    for (int i = 0; i < PQntuples(r); i++) {
+        if (i)
+            *w++ = ',';
+        *w++ = '"';
+        for (const char *s = PQgetvalue(r, i, col); *s; s++) {
+            if (*s == '"' || *s == '\\')
+                *w++ = '\\';
+            *w++ = *s;
+        }
+        *w++ = '"';
+    }
+    *w++ = '}';
+    *w = 0;
+    return out;
+}
 
 /* The plan's reps and the rows its components, SPIF and clawbacks need. */
 static int stmt_load(stmt_ctx *c, app_err *err)
@@ -638,18 +669,14 @@ static int stmt_load(stmt_ctx *c, app_err *err)
     c->reps = listed ? db_query(c->db,
                                 "SELECT external_id, NULLIF(name, ''), quotas::text FROM reps WHERE workspace_id = $1"
                                 " AND deleted_at IS NULL AND CASE WHEN jsonb_array_length($2::jsonb) > 0"
-                                " THEN external_id" OWNER_IN " ELSE ($3::text IS NULL OR role = $3) END"
+                                " THEN external_id IN (SELECT jsonb_array_elements_text($2::jsonb)) ELSE ($3::text IS NULL OR role = $3) END"
                                 " ORDER BY external_id COLLATE \"C\"",
                                 3, rp, err)
                      : NULL;
     free(listed);
     if (!c->reps)
         return -1;
-    json_t *ids = json_array();
-    for (int i = 0; i < PQntuples(c->reps); i++)
-        json_array_append_new(ids, json_string(PQgetvalue(c->reps, i, 0)));
-    char *idt = json_dumps(ids, JSON_COMPACT);
-    json_decref(ids);
+    char *idt = text_array_literal(c->reps, 0);
     if (!idt) {
         app_err_set(err, ERR_INTERNAL, "out of memory");
         return -1;
@@ -695,7 +722,7 @@ static int stmt_load(stmt_ctx *c, app_err *err)
     if (rc == 0 && c->plan.clawback_days > 0)
         rc |= load_rows(c->db,
                         "SELECT id::text, account, account, event_date::text, amount_cents FROM arr_events"
-                        " WHERE workspace_id = $1 AND kind = 'churn' AND $2::jsonb IS NOT NULL"
+                        " WHERE workspace_id = $1 AND kind = 'churn' AND $2::text[] IS NOT NULL"
                         " AND event_date >= $3::date AND event_date < $4::date"
                         " ORDER BY account COLLATE \"C\", event_date, id",
                         4, wp, &c->churns, err);
