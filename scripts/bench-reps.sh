@@ -61,7 +61,8 @@ ay, an = q(y, n + 2)
 print("%d-Q%d" % (py_, pn), first(py_, pn), first(y, n), "%d-Q%d" % (ny, nn), first(ny, nn), first(ay, an), t)')
 # no statistics on what is generated until the second half (autovacuum would
 # analyse 3.65M new rows within a minute)
-for t in reps accounts deals arr_events account_usage support_tickets nps_responses subscriptions; do
+for t in reps accounts deals arr_events account_usage account_usage_span account_usage_departments support_tickets \
+    nps_responses subscriptions; do
     psql "$url" -qc "ALTER TABLE $t SET (autovacuum_enabled = false)"
 done
 say "1,000 reps, 100,000 deals; 10,000 accounts, 3.65M usage rows (tests/bench/gen_reps.sql)"
@@ -122,7 +123,8 @@ measure() {
 }
 say "never-analysed tables: $runs runs of each after a warm-up"
 measure raw
-psql "$url" -qc "ANALYZE reps, accounts, deals, arr_events, account_usage, support_tickets, nps_responses, subscriptions"
+psql "$url" -qc "ANALYZE reps, accounts, deals, arr_events, account_usage, account_usage_span, account_usage_departments,
+    support_tickets, nps_responses, subscriptions"
 say "after ANALYZE: $runs runs of each after a warm-up"
 measure analysed
 cmp -s "$tmp/comp_raw.json" "$tmp/comp_analysed.json" || { say "comp statements differ after ANALYZE"; exit 1; }

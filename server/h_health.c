@@ -209,16 +209,8 @@ void h_usage_create(http_req *rq)
 {
     json_t *items = decode_batch(rq, usage_item);
     if (items)
-        store_batch(rq, items,
-                    "INSERT INTO account_usage (workspace_id, account, day, seats_used, seats_limit, active_users,"
-                    " api_calls, departments) SELECT $1, x.account, x.day, x.seats_used, x.seats_limit,"
-                    " x.active_users, x.api_calls, COALESCE(x.departments, '[]') FROM jsonb_to_recordset($2::jsonb)"
-                    " AS x(account text, day date, seats_used int, seats_limit int, active_users int, api_calls bigint,"
-                    " departments jsonb) ON CONFLICT (workspace_id, account, day) DO UPDATE SET"
-                    " seats_used = EXCLUDED.seats_used, seats_limit = EXCLUDED.seats_limit,"
-                    " active_users = EXCLUDED.active_users, api_calls = EXCLUDED.api_calls,"
-                    " departments = EXCLUDED.departments, recorded_at = now()",
-                    200);
+        /* account_usage_store (sql/72_reps.sql) also keeps the first days health reads */
+        store_batch(rq, items, "SELECT account_usage_store($1::uuid, $2::jsonb)", 200);
 }
 
 void h_support_tickets_create(http_req *rq)

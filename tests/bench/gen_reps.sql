@@ -71,7 +71,7 @@ SELECT :'ws', a.account, 'Health ' || a.g, 'r' || lpad((1 + a.g % 1000)::text, 4
        CASE WHEN a.g % 5 = 0 THEN :'asof'::date - (200 + a.g % 400) END
 FROM h_acct a;
 
--- 365 days before :asof; d = days before it (1..365). Active users move
+-- 365 days before :asof; d = days before it (1..365), stored oldest day first. Active users move
 -- around 60% of the seats (x0.9-1.1 a day); a declining account loses ~40%
 -- over its last 30 days, a growing one gains 30% and a department.
 INSERT INTO account_usage (workspace_id, account, day, seats_used, seats_limit, active_users, api_calls, departments)
@@ -88,7 +88,18 @@ CROSS JOIN LATERAL (
 CROSS JOIN LATERAL (
     SELECT least(a.seats_limit, greatest(u.act, round(a.seats_limit * (0.6 + 0.35 * a.fill)
                                      * CASE WHEN a.trend = 'decline' AND d.d <= 30 THEN 0.7 ELSE 1 END)::int))
-           AS seats) s;
+           AS seats) s
+-- as daily ingestion writes them: day by day, every account each day
+ORDER BY d.d DESC, a.g;
+
+-- what account_usage_store keeps as it writes (migration 0049)
+INSERT INTO account_usage_span (workspace_id, account, first_day)
+SELECT workspace_id, account, min(day) FROM account_usage WHERE workspace_id = :'ws' GROUP BY workspace_id, account;
+INSERT INTO account_usage_departments (workspace_id, account, department, first_day)
+SELECT u.workspace_id, u.account, d.name, min(u.day)
+FROM account_usage u, jsonb_array_elements_text(u.departments) d(name)
+WHERE u.workspace_id = :'ws'
+GROUP BY u.workspace_id, u.account, d.name;
 
 -- ~6 tickets a year each; a declining account's last ones rate 1-2 and two
 -- urgent ones are still open
@@ -99,7 +110,7 @@ SELECT :'ws', 't' || a.g || '-' || k, a.account, o.opened,
             WHEN random() < 0.3 THEN 'low' ELSE 'normal' END,
        CASE WHEN random() < 0.2 THEN NULL
             WHEN a.trend = 'decline' AND o.opened >= :'asof'::date - 90 THEN 1 + floor(random() * 2)::int
-            ELSE 3 + floor(random() * 3)::int END,
+            WHEN random() < 0.9 THEN 4 + floor(random() * 2)::int ELSE 3 END,
        CASE WHEN a.trend = 'grow' AND k = 1 THEN 'legal' ELSE a.depts ->> (k % jsonb_array_length(a.depts)) END
 FROM h_acct a
 CROSS JOIN generate_series(1, 6) k
@@ -110,7 +121,7 @@ CROSS JOIN LATERAL (SELECT :'asof'::date - CASE WHEN k <= 2 THEN 1 + floor(rando
 INSERT INTO nps_responses (workspace_id, account, responded_on, score)
 SELECT :'ws', a.account, :'asof'::date - (1 + ((a.g * 53 + k * 120) % 360)),
        CASE WHEN a.trend = 'decline' THEN floor(random() * 6)::int WHEN a.trend = 'grow' THEN 9 + floor(random() * 2)::int
-            ELSE 5 + floor(random() * 6)::int END
+            ELSE 7 + floor(random() * 4)::int END
 FROM h_acct a
 CROSS JOIN generate_series(1, 2 + a.g % 2) k;
 
