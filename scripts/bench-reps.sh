@@ -162,4 +162,4 @@ result comp.statements_1000_reps_100k_deals_ms "$c2" "<=" 1000 ms "POST /v1/comp
 result comp.statements_never_analysed_ms "$c1" "<=" 1000 ms "the same on never-analysed tables"
 result health.at_risk_10k_accounts_ms "$h2" "<=" 2000 ms "GET /v1/accounts/at-risk, 10k accounts over a year of daily usage, one client"
 result health.at_risk_never_analysed_ms "$h1" "<=" 2000 ms "the same on never-analysed tables"
-result health.at_risk_accounts "$nrisk" info - accounts "of $nacc renewing in the quarter, not healthy (the generated declines)"
+result health.at_risk_accounts "$nrisk" ">" 0 accounts "of $nacc renewing in the quarter, not healthy (the generated declines: an empty list would time nothing)"

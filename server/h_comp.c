@@ -11,6 +11,7 @@
 #include "crm.h"
 #include "handlers.h"
 #include "jsonv.h"
+#include "jtext.h"
 #include "yconv.h"
 
 static json_t *money_j(money_t c) { return json_real((double)c / 100.0); }
@@ -892,230 +893,50 @@ typedef struct {
 /* ---- the answer, written as text ----
  * 1,000 statements over 100,000 deals are ~50,000 lines: as jansson objects
  * built and then dumped they were two thirds of the request (the objects'
- * allocations and the %.15g of every amount). The writer below emits what
- * json_dumps(JSON_COMPACT | JSON_REAL_PRECISION(15)) did of the same objects,
- * byte for byte: keys in the same order, strings escaped as jansson escapes
- * them, reals as %.15g with ".0" when that has no '.' or 'e', money from its
- * cents without a printf. */
+ * allocations and the %.15g of every amount). server/jtext writes what
+ * json_dumps(JSON_COMPACT | JSON_REAL_PRECISION(15)) wrote of the same
+ * objects, byte for byte, in the same key order. */
 
-typedef struct {
-    char *s;
-    size_t n, cap;
-    bool oom;
-} wbuf;
-
-static void w_grow(wbuf *b, size_t more)
-{
-    if (b->oom || b->n + more + 1 <= b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->n + more + 1)
-        cap *= 2;
-    char *s = realloc(b->s, cap);
-    if (!s) {
-        b->oom = true;
-        return;
-    }
-    b->s = s;
-    b->cap = cap;
-}
-
-static void w_mem(wbuf *b, const char *s, size_t n)
-{
-    w_grow(b, n);
-    if (b->oom)
-        return;
-    memcpy(b->s + b->n, s, n);
-    b->n += n;
-    b->s[b->n] = 0;
-}
-
-static void w_raw(wbuf *b, const char *s) { w_mem(b, s, strlen(s)); }
-
-static void w_buf(wbuf *b, const wbuf *x) { w_mem(b, x->s ? x->s : "", x->n); }
-
-/* a JSON string as jansson dumps it (no ASCII or slash escaping) */
-static void w_str(wbuf *b, const char *s)
-{
-    w_grow(b, strlen(s) + 2);
-    w_mem(b, "\"", 1);
-    const char *run = s;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c != '"' && c != '\\' && c >= 0x20)
-            continue;
-        w_mem(b, run, (size_t)(s - run));
-        char e[8];
-        switch (c) {
-        case '"':
-            w_raw(b, "\\\"");
-            break;
-        case '\\':
-            w_raw(b, "\\\\");
-            break;
-        case '\b':
-            w_raw(b, "\\b");
-            break;
-        case '\f':
-            w_raw(b, "\\f");
-            break;
-        case '\n':
-            w_raw(b, "\\n");
-            break;
-        case '\r':
-            w_raw(b, "\\r");
-            break;
-        case '\t':
-            w_raw(b, "\\t");
-            break;
-        default:
-            snprintf(e, sizeof e, "\\u%04X", c);
-            w_raw(b, e);
-        }
-        run = s + 1;
-    }
-    w_mem(b, run, (size_t)(s - run));
-    w_mem(b, "\"", 1);
-}
-
-static void w_str_or_null(wbuf *b, const char *s)
-{
-    if (s)
-        w_str(b, s);
-    else
-        w_raw(b, "null");
-}
-
-/* a real as jansson's dtostr at precision 15 */
-static void w_real(wbuf *b, double v)
-{
-    char t[40];
-    int n = snprintf(t, sizeof t, "%.15g", v);
-    if (n <= 0 || (size_t)n >= sizeof t - 3) {
-        w_raw(b, "null");
-        return;
-    }
-    if (!strchr(t, '.') && !strchr(t, 'e'))
-        memcpy(t + n, ".0", 3);
-    char *e = strchr(t, 'e');
-    if (e) { /* "1e+20" -> "1e20", "1e-05" -> "1e-5" */
-        char *d = e + 1, *r = e + 1;
-        if (*r == '+')
-            r++;
-        else if (*r == '-')
-            *d++ = *r++;
-        while (*r == '0' && r[1])
-            r++;
-        memmove(d, r, strlen(r) + 1);
-    }
-    w_raw(b, t);
-}
-
-/* money_j(c) as dumped: (double)c / 100 at %.15g is c's decimal with its
- * trailing fraction zeros dropped (exact below 10^15 cents) */
-static void w_money(wbuf *b, money_t c)
-{
-    if (c <= -1000000000000000LL || c >= 1000000000000000LL) {
-        w_real(b, (double)c / 100.0);
-        return;
-    }
-    char t[32], *p = t + sizeof t;
-    unsigned long long u = (unsigned long long)(c < 0 ? -c : c);
-    int frac = (int)(u % 100);
-    u /= 100;
-    *--p = 0;
-    if (frac == 0) {
-        *--p = '0';
-    } else {
-        if (frac % 10)
-            *--p = (char)('0' + frac % 10);
-        *--p = (char)('0' + frac / 10);
-    }
-    *--p = '.';
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (c < 0)
-        *--p = '-';
-    w_raw(b, p);
-}
-
-/* bp_j(bp) as dumped: bp / 10000 at %.15g is bp's decimal, four places,
- * trailing zeros dropped (rates, weights and tiers of every line) */
-static void w_bp(wbuf *b, int32_t bp)
-{
-    char t[24], *p = t + sizeof t;
-    long long v = bp;
-    unsigned long long u = (unsigned long long)(v < 0 ? -v : v);
-    int frac = (int)(u % 10000), digits = 4;
-    u /= 10000;
-    *--p = 0;
-    while (digits > 0 && frac % 10 == 0) {
-        frac /= 10;
-        digits--;
-    }
-    if (!digits)
-        *--p = '0';
-    for (; digits > 0; digits--, frac /= 10)
-        *--p = (char)('0' + frac % 10);
-    *--p = '.';
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        *--p = '-';
-    w_raw(b, p);
-}
-
-static void w_int(wbuf *b, long long v)
-{
-    char t[24];
-    snprintf(t, sizeof t, "%lld", v);
-    w_raw(b, t);
-}
+static void w_money(jt_buf *b, money_t c) { jt_fixed(b, c, 2); }
+static void w_bp(jt_buf *b, int32_t bp) { jt_fixed(b, bp, 4); }
 
 /* tier_j as dumped */
-static void w_tier(wbuf *b, const comp_rates *r, int i)
+static void w_tier(jt_buf *b, const comp_rates *r, int i)
 {
     if (i < 0 || i >= r->ntiers) {
-        w_raw(b, "null");
+        jt_raw(b, "null");
         return;
     }
     const comp_tier *t = &r->tiers[i];
-    w_raw(b, "{\"from\":");
+    jt_raw(b, "{\"from\":");
     w_bp(b, t->from_bp);
-    w_raw(b, ",\"to\":");
+    jt_raw(b, ",\"to\":");
     if (t->to_bp == COMP_OPEN_END)
-        w_raw(b, "null");
+        jt_raw(b, "null");
     else
         w_bp(b, t->to_bp);
-    w_raw(b, ",\"rate\":");
+    jt_raw(b, ",\"rate\":");
     w_bp(b, t->rate_bp);
-    w_raw(b, "}");
+    jt_raw(b, "}");
 }
 
-/* a comma before every element but the first of an array being written */
-static void w_sep(wbuf *b) { w_raw(b, b->n ? "," : ""); }
-
-static void w_warning(wbuf *w, const char *rule, const char *message)
+static void w_warning(jt_buf *w, const char *rule, const char *message)
 {
-    w_sep(w);
-    w_raw(w, "{\"rule\":");
-    w_str(w, rule);
-    w_raw(w, ",\"message\":");
-    w_str(w, message);
-    w_raw(w, "}");
+    jt_sep(w);
+    jt_raw(w, "{\"rule\":");
+    jt_str(w, rule);
+    jt_raw(w, ",\"message\":");
+    jt_str(w, message);
+    jt_raw(w, "}");
 }
 
 /* the scratch buffers of one rep's statement (reused from rep to rep) */
 typedef struct {
-    wbuf comps, lines, warns, spif, claws;
+    jt_buf comps, lines, warns, spif, claws;
 } rep_bufs;
 
 /* One rep's statement, appended to out. */
-static void rep_statement(const stmt_ctx *c, int ri, stmt_sums *sums, rep_bufs *rb, wbuf *out)
+static void rep_statement(const stmt_ctx *c, int ri, stmt_sums *sums, rep_bufs *rb, jt_buf *out)
 {
     const char *rep = PQgetvalue(c->reps, ri, 0);
     json_t *quotas = json_loads(PQgetvalue(c->reps, ri, 2), 0, NULL);
@@ -1149,25 +970,25 @@ static void rep_statement(const stmt_ctx *c, int ri, stmt_sums *sums, rep_bufs *
                     const stmt_row *x = &s->rows[i];
                     if (x->day < from || x->day >= to)
                         continue;
-                    wbuf *l = &rb->lines;
-                    w_sep(l);
-                    w_raw(l, "{\"component\":");
-                    w_str(l, metric);
-                    w_raw(l, ",\"kind\":");
-                    w_str(l, kind);
-                    w_raw(l, ",\"id\":");
-                    w_str(l, x->id);
-                    w_raw(l, ",\"account\":");
-                    w_str_or_null(l, x->account);
-                    w_raw(l, ",\"date\":");
-                    w_str(l, caldate_format(x->day, b1, sizeof b1));
-                    w_raw(l, ",\"amount\":");
+                    jt_buf *l = &rb->lines;
+                    jt_sep(l);
+                    jt_raw(l, "{\"component\":");
+                    jt_str(l, metric);
+                    jt_raw(l, ",\"kind\":");
+                    jt_str(l, kind);
+                    jt_raw(l, ",\"id\":");
+                    jt_str(l, x->id);
+                    jt_raw(l, ",\"account\":");
+                    jt_str_or_null(l, x->account);
+                    jt_raw(l, ",\"date\":");
+                    jt_str(l, caldate_format(x->day, b1, sizeof b1));
+                    jt_raw(l, ",\"amount\":");
                     w_money(l, x->amount);
-                    w_raw(l, ",\"commission\":");
+                    jt_raw(l, ",\"commission\":");
                     w_money(l, line[i - lo]);
-                    w_raw(l, ",\"tier\":");
+                    jt_raw(l, ",\"tier\":");
                     w_tier(l, &c->plan.rates, tier[i - lo]);
-                    w_raw(l, "}");
+                    jt_raw(l, "}");
                 }
             } else {
                 char m[160];
@@ -1176,38 +997,38 @@ static void rep_statement(const stmt_ctx *c, int ri, stmt_sums *sums, rep_bufs *
                 w_warning(&rb->warns, "missing_quota", m);
             }
             commission += pay;
-            wbuf *o = &rb->comps;
-            w_sep(o);
-            w_raw(o, "{\"metric\":");
-            w_str(o, comp_metric_name(cp->metric));
-            w_raw(o, ",\"weight\":");
+            jt_buf *o = &rb->comps;
+            jt_sep(o);
+            jt_raw(o, "{\"metric\":");
+            jt_str(o, comp_metric_name(cp->metric));
+            jt_raw(o, ",\"weight\":");
             w_bp(o, cp->weight_bp);
-            w_raw(o, ",\"quota_period\":");
-            w_str(o, ql);
-            w_raw(o, ",\"quota\":");
+            jt_raw(o, ",\"quota_period\":");
+            jt_str(o, ql);
+            jt_raw(o, ",\"quota\":");
             if (has_quota)
                 w_money(o, quota);
             else
-                w_raw(o, "null");
-            w_raw(o, ",\"target_incentive\":");
+                jt_raw(o, "null");
+            jt_raw(o, ",\"target_incentive\":");
             w_money(o, target);
-            w_raw(o, ",\"achieved_before\":");
+            jt_raw(o, ",\"achieved_before\":");
             w_money(o, prior);
-            w_raw(o, ",\"achieved\":");
+            jt_raw(o, ",\"achieved\":");
             w_money(o, achieved);
-            w_raw(o, ",\"attainment\":");
+            jt_raw(o, ",\"attainment\":");
             if (has_quota)
-                w_real(o, round((double)achieved / (double)quota * 1e4) / 1e4);
+                jt_real(o, round((double)achieved / (double)quota * 1e4) / 1e4);
             else
-                w_raw(o, "null");
-            w_raw(o, ",\"tier\":");
+                jt_raw(o, "null");
+            jt_raw(o, ",\"tier\":");
             if (has_quota)
                 w_tier(o, &c->plan.rates, comp_tier_of(&c->plan.rates, quota, achieved));
             else
-                w_raw(o, "null");
-            w_raw(o, ",\"payout\":");
+                jt_raw(o, "null");
+            jt_raw(o, ",\"payout\":");
             w_money(o, pay);
-            w_raw(o, "}");
+            jt_raw(o, "}");
         }
         free(line);
         free(tier);
@@ -1219,17 +1040,17 @@ static void rep_statement(const stmt_ctx *c, int ri, stmt_sums *sums, rep_bufs *
         const stmt_row *d = &c->won.rows[i];
         if (d->day >= c->P.start && d->day < c->P.end && c->spif_award[i] > 0) {
             spif_sum += c->spif_award[i];
-            wbuf *o = &rb->spif;
-            w_sep(o);
-            w_raw(o, "{\"deal\":");
-            w_str(o, d->id);
-            w_raw(o, ",\"date\":");
-            w_str(o, caldate_format(d->day, b1, sizeof b1));
-            w_raw(o, ",\"amount\":");
+            jt_buf *o = &rb->spif;
+            jt_sep(o);
+            jt_raw(o, "{\"deal\":");
+            jt_str(o, d->id);
+            jt_raw(o, ",\"date\":");
+            jt_str(o, caldate_format(d->day, b1, sizeof b1));
+            jt_raw(o, ",\"amount\":");
             w_money(o, d->amount);
-            w_raw(o, ",\"award\":");
+            jt_raw(o, ",\"award\":");
             w_money(o, c->spif_award[i]);
-            w_raw(o, "}");
+            jt_raw(o, "}");
         }
         if (c->plan.clawback_days <= 0)
             continue;
@@ -1239,50 +1060,50 @@ static void rep_statement(const stmt_ctx *c, int ri, stmt_sums *sums, rep_bufs *
             continue;
         money_t back = deal_commission(c, quotas, lo, hi, i);
         claw_sum += back;
-        wbuf *o = &rb->claws;
-        w_sep(o);
-        w_raw(o, "{\"deal\":");
-        w_str(o, d->id);
-        w_raw(o, ",\"account\":");
-        w_str(o, d->account);
-        w_raw(o, ",\"closed\":");
-        w_str(o, caldate_format(d->day, b1, sizeof b1));
-        w_raw(o, ",\"churned\":");
-        w_str(o, caldate_format(ch, b2, sizeof b2));
-        w_raw(o, ",\"days\":");
-        w_int(o, (int)(ch - d->day));
-        w_raw(o, ",\"amount\":");
+        jt_buf *o = &rb->claws;
+        jt_sep(o);
+        jt_raw(o, "{\"deal\":");
+        jt_str(o, d->id);
+        jt_raw(o, ",\"account\":");
+        jt_str(o, d->account);
+        jt_raw(o, ",\"closed\":");
+        jt_str(o, caldate_format(d->day, b1, sizeof b1));
+        jt_raw(o, ",\"churned\":");
+        jt_str(o, caldate_format(ch, b2, sizeof b2));
+        jt_raw(o, ",\"days\":");
+        jt_int(o, (int)(ch - d->day));
+        jt_raw(o, ",\"amount\":");
         w_money(o, -back);
-        w_raw(o, "}");
+        jt_raw(o, "}");
     }
     json_decref(quotas);
     sums->commission += commission;
     sums->spif += spif_sum;
     sums->clawback += claw_sum;
     money_t months = (money_t)((c->P.end - c->P.start) > 40 ? ((c->P.end - c->P.start) > 100 ? 12 : 3) : 1);
-    w_raw(out, "{\"rep\":");
-    w_str(out, rep);
-    w_raw(out, ",\"name\":");
-    w_str_or_null(out, PQgetisnull(c->reps, ri, 1) ? NULL : PQgetvalue(c->reps, ri, 1));
-    w_raw(out, ",\"target_variable\":");
+    jt_raw(out, "{\"rep\":");
+    jt_str(out, rep);
+    jt_raw(out, ",\"name\":");
+    jt_str_or_null(out, PQgetisnull(c->reps, ri, 1) ? NULL : PQgetvalue(c->reps, ri, 1));
+    jt_raw(out, ",\"target_variable\":");
     w_money(out, comp_target_incentive(c->plan.variable, COMP_BP, (int)months));
-    w_raw(out, ",\"components\":[");
-    w_buf(out, &rb->comps);
-    w_raw(out, "],\"lines\":[");
-    w_buf(out, &rb->lines);
-    w_raw(out, "],\"spif\":{\"awards\":[");
-    w_buf(out, &rb->spif);
-    w_raw(out, "],\"amount\":");
+    jt_raw(out, ",\"components\":[");
+    jt_append(out, &rb->comps);
+    jt_raw(out, "],\"lines\":[");
+    jt_append(out, &rb->lines);
+    jt_raw(out, "],\"spif\":{\"awards\":[");
+    jt_append(out, &rb->spif);
+    jt_raw(out, "],\"amount\":");
     w_money(out, spif_sum);
-    w_raw(out, "},\"clawbacks\":{\"items\":[");
-    w_buf(out, &rb->claws);
-    w_raw(out, "],\"amount\":");
+    jt_raw(out, "},\"clawbacks\":{\"items\":[");
+    jt_append(out, &rb->claws);
+    jt_raw(out, "],\"amount\":");
     w_money(out, -claw_sum);
-    w_raw(out, "},\"warnings\":[");
-    w_buf(out, &rb->warns);
-    w_raw(out, "],\"payout\":");
+    jt_raw(out, "},\"warnings\":[");
+    jt_append(out, &rb->warns);
+    jt_raw(out, "],\"payout\":");
     w_money(out, commission + spif_sum - claw_sum);
-    w_raw(out, "}");
+    jt_raw(out, "}");
 }
 
 /* Decode the stored document (the version asked for, else the current one)
@@ -1412,13 +1233,13 @@ void h_comp_plans_statements(http_req *rq)
     }
     stmt_sums sums = {0};
     rep_bufs rb = {0};
-    wbuf out = {0}, its = {0};
+    jt_buf out = {0}, its = {0};
     for (int r = 0; r < PQntuples(c.reps); r++) {
         bool want = !only || json_array_size(only) == 0;
         json_array_foreach(only, i, x) want = want || strcmp(json_string_value(x), PQgetvalue(c.reps, r, 0)) == 0;
         if (!want)
             continue;
-        w_sep(&its);
+        jt_sep(&its);
         rep_statement(&c, r, &sums, &rb, &its);
     }
     char label[16], sb[16], eb[16];
@@ -1426,36 +1247,36 @@ void h_comp_plans_statements(http_req *rq)
     money_t spif_used = 0;
     for (size_t k = 0; k < c.won.n; k++)
         spif_used += c.spif_award[k];
-    w_raw(&out, "{\"plan_id\":");
-    w_str(&out, rq->params[0]);
-    w_raw(&out, ",\"plan_version\":");
-    w_int(&out, used_version);
-    w_raw(&out, ",\"period\":");
-    w_str(&out, label);
-    w_raw(&out, ",\"period_start\":");
-    w_str(&out, caldate_format(c.P.start, sb, sizeof sb));
-    w_raw(&out, ",\"period_end\":");
-    w_str(&out, caldate_format(c.P.end - 1, eb, sizeof eb));
-    w_raw(&out, ",\"quota_period\":");
-    w_str(&out, period_name(c.plan.quota_months));
-    w_raw(&out, ",\"payout_frequency\":");
-    w_str(&out, c.plan.payout_months == 1 ? "monthly" : "quarterly");
-    w_raw(&out, ",\"items\":[");
-    w_buf(&out, &its);
-    w_raw(&out, "],\"totals\":{\"commission\":");
+    jt_raw(&out, "{\"plan_id\":");
+    jt_str(&out, rq->params[0]);
+    jt_raw(&out, ",\"plan_version\":");
+    jt_int(&out, used_version);
+    jt_raw(&out, ",\"period\":");
+    jt_str(&out, label);
+    jt_raw(&out, ",\"period_start\":");
+    jt_str(&out, caldate_format(c.P.start, sb, sizeof sb));
+    jt_raw(&out, ",\"period_end\":");
+    jt_str(&out, caldate_format(c.P.end - 1, eb, sizeof eb));
+    jt_raw(&out, ",\"quota_period\":");
+    jt_str(&out, period_name(c.plan.quota_months));
+    jt_raw(&out, ",\"payout_frequency\":");
+    jt_str(&out, c.plan.payout_months == 1 ? "monthly" : "quarterly");
+    jt_raw(&out, ",\"items\":[");
+    jt_append(&out, &its);
+    jt_raw(&out, "],\"totals\":{\"commission\":");
     w_money(&out, sums.commission);
-    w_raw(&out, ",\"spif\":");
+    jt_raw(&out, ",\"spif\":");
     w_money(&out, sums.spif);
-    w_raw(&out, ",\"clawbacks\":");
+    jt_raw(&out, ",\"clawbacks\":");
     w_money(&out, -sums.clawback);
-    w_raw(&out, ",\"payout\":");
+    jt_raw(&out, ",\"payout\":");
     w_money(&out, sums.commission + sums.spif - sums.clawback);
-    w_raw(&out, "},\"spif_budget_left\":");
+    jt_raw(&out, "},\"spif_budget_left\":");
     if (c.plan.has_spif)
         w_money(&out, c.plan.spif_budget - spif_used);
     else
-        w_raw(&out, "null");
-    w_raw(&out, "}");
+        jt_raw(&out, "null");
+    jt_raw(&out, "}");
     bool oom = out.oom || its.oom || rb.comps.oom || rb.lines.oom || rb.warns.oom || rb.spif.oom || rb.claws.oom;
     free(its.s);
     free(rb.comps.s);
