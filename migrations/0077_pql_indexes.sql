@@ -5,6 +5,9 @@
 -- completed or the workspace shared externally, the users invited, the
 -- latest integrations and domain reported), each a partial index holding
 -- only the days that report it.
+-- 0049 made account_usage_by_day on (workspace_id, day) for account health;
+-- with the account as well it serves both
+DROP INDEX account_usage_by_day;
 CREATE INDEX account_usage_by_day ON account_usage (workspace_id, day, account);
 CREATE INDEX account_usage_onboarded ON account_usage (workspace_id, account, day) WHERE onboarding_completed;
 CREATE INDEX account_usage_shared ON account_usage (workspace_id, account, day) WHERE shared_externally;

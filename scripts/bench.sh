@@ -376,6 +376,10 @@ BUILD="$build" RESULTS="$results" BENCH_SECONDS="$secs" BENCH_RUNS="$runs" BENCH
 say "alert evaluation: 10,000 accounts, 100,000 deals, a rule of each kind"
 BUILD="$build" RESULTS="$results" BENCH_RUNS="$runs" BENCH_THREADS="$threads" scripts/bench-alerts.sh >"$tmp/alerts.md"
 
+# ---- comp statements and account health (issue 20's goals: <= 1 s, <= 2 s) ----
+say "comp statements (1,000 reps, 100,000 deals) and account health (10,000 accounts x 365 days)"
+BUILD="$build" RESULTS="$results" BENCH_RUNS="$runs" BENCH_THREADS="$threads" scripts/bench-reps.sh >"$tmp/reps.md"
+
 # ---- engines --------------------------------------------------------------------
 say "forecast engine and Monte Carlo references"
 mkdir -p "$tmp/fc"
@@ -457,6 +461,15 @@ out=docs/benchmarks.md
     echo
     cat "$tmp/alerts.md"
     echo
+    echo "## Comp statements and account health (issue 20)"
+    echo
+    echo "scripts/bench-reps.sh on tests/bench/gen_reps.sql's workspace, a cluster of its own: POST"
+    echo "/v1/comp-plans/{id}/statements for the last complete quarter (a three-component plan over 1,000"
+    echo "reps, 100,000 deals) and GET /v1/accounts/at-risk for the next quarter (every account scored), one"
+    echo "client, median of the runs after a warm-up; on never-analysed tables, then after ANALYZE."
+    echo
+    cat "$tmp/reps.md"
+    echo
     echo "## Forecast engine"
     echo
     echo "Quantiles of won revenue (P10/P50/P90) from the engine against a seeded C Monte Carlo reference:"
@@ -495,6 +508,6 @@ out=docs/benchmarks.md
         cat docs/benchmarks-notes.md
     fi
 } >"$out"
-cat "$tmp/http.md" "$tmp/mem.md" "$tmp/snap.md" "$tmp/learned.md" "$tmp/hooks.md" "$tmp/alerts.md" "$tmp/forecast.md" "$tmp/numpy.md" "$tmp/territory.md" "$tmp/gzip.md" "$tmp/render.md"
+cat "$tmp/http.md" "$tmp/mem.md" "$tmp/snap.md" "$tmp/learned.md" "$tmp/hooks.md" "$tmp/alerts.md" "$tmp/reps.md" "$tmp/forecast.md" "$tmp/numpy.md" "$tmp/territory.md" "$tmp/gzip.md" "$tmp/render.md"
 scripts/bench-check.sh "$results"
 say "wrote $out and $results"

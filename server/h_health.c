@@ -12,10 +12,10 @@
 #include "handlers.h"
 #include "health.h"
 #include "jsonv.h"
+#include "jtext.h"
 
 #define MAX_BATCH 1000
 
-static json_t *money_j(money_t c) { return json_real((double)c / 100.0); }
 
 /* ---- writes ---- */
 
@@ -259,27 +259,9 @@ static int usage_tx_run(db_conn *c, void *ctx, app_err *err)
 {
     usage_tx *t = ctx;
     const char *p[] = {t->ws, t->items};
-    PGresult *r = db_query(
-        c,
-        "WITH w AS (INSERT INTO account_usage (workspace_id, account, day, seats_used, seats_limit, active_users,"
-        " api_calls, departments, onboarding_completed, active_users_7d, core_features, users_invited,"
-        " integrations_connected, shared_externally, domain) SELECT $1, x.account, x.day, x.seats_used,"
-        " x.seats_limit, x.active_users, x.api_calls, COALESCE(x.departments, '[]'), x.onboarding_completed,"
-        " x.active_users_7d, COALESCE(x.core_features, '[]'), x.users_invited, x.integrations_connected,"
-        " x.shared_externally, x.domain FROM jsonb_to_recordset($2::jsonb)"
-        " AS x(account text, day date, seats_used int, seats_limit int, active_users int, api_calls bigint,"
-        " departments jsonb, onboarding_completed boolean, active_users_7d int, core_features jsonb,"
-        " users_invited int, integrations_connected int, shared_externally boolean, domain text)"
-        " ON CONFLICT (workspace_id, account, day) DO UPDATE SET"
-        " seats_used = EXCLUDED.seats_used, seats_limit = EXCLUDED.seats_limit,"
-        " active_users = EXCLUDED.active_users, api_calls = EXCLUDED.api_calls,"
-        " departments = EXCLUDED.departments, onboarding_completed = EXCLUDED.onboarding_completed,"
-        " active_users_7d = EXCLUDED.active_users_7d, core_features = EXCLUDED.core_features,"
-        " users_invited = EXCLUDED.users_invited, integrations_connected = EXCLUDED.integrations_connected,"
-        " shared_externally = EXCLUDED.shared_externally, domain = EXCLUDED.domain, recorded_at = now()"
-        " RETURNING account)"
-        " SELECT COALESCE(jsonb_agg(DISTINCT account), '[]')::text FROM w",
-        2, p, err);
+    /* account_usage_store (sql/72_reps.sql) also keeps the first days health
+     * reads; it returns the accounts written */
+    PGresult *r = db_query(c, "SELECT account_usage_store($1::uuid, $2::jsonb)::text", 2, p, err);
     if (!r)
         return -1;
     char *accounts = strdup(PQgetvalue(r, 0, 0));
@@ -402,19 +384,45 @@ static void input_of(PGresult *r, int i, caldate_t at, health_input *in)
     }
 }
 
-/* The parts with their weights and values, and the reasons the score is
- * below healthy (parts under 70). */
-static json_t *parts_json(const health_result *h, json_t *reasons)
+/* ---- the at-risk answer, written as text ----
+ * 10,000 accounts with their parts and reasons: built as jansson objects and
+ * dumped they were a third of the request's CPU; server/jtext writes the
+ * same bytes (keys in the same order) directly. */
+
+/* json_real(r / 10^places) of an already rounded r, as dumped (-0.0 kept) */
+static void jt_rounded(jt_buf *b, double r, int places)
 {
-    json_t *parts = json_array();
+    if (r == 0 && signbit(r))
+        jt_raw(b, "-0.0");
+    else
+        jt_fixed(b, (long long)r, places);
+}
+
+/* The parts with their weights and values, and the reasons the score is
+ * below healthy (parts under 70) appended to reasons. */
+static void parts_text(const health_result *h, jt_buf *out, jt_buf *reasons)
+{
+    jt_raw(out, "[");
     for (int k = 0; k < HEALTH__PARTS; k++) {
         const health_part *p = &h->parts[k];
-        json_array_append_new(
-            parts,
-            json_pack("{s:s, s:f, s:o, s:o}", "part", health_part_name(k), "weight", p->weight, "score",
-                      p->present ? json_real(round(p->score * 10) / 10) : json_null(), "value",
-                      p->present && !isnan(p->value) ? json_real(round(p->value * 10000) / 10000) : json_null()));
-        if (!reasons || !p->present || p->score >= 70)
+        if (k)
+            jt_raw(out, ",");
+        jt_raw(out, "{\"part\":");
+        jt_str(out, health_part_name(k));
+        jt_raw(out, ",\"weight\":");
+        jt_real(out, p->weight);
+        jt_raw(out, ",\"score\":");
+        if (p->present)
+            jt_rounded(out, round(p->score * 10), 1);
+        else
+            jt_raw(out, "null");
+        jt_raw(out, ",\"value\":");
+        if (p->present && !isnan(p->value))
+            jt_rounded(out, round(p->value * 10000), 4);
+        else
+            jt_raw(out, "null");
+        jt_raw(out, "}");
+        if (!p->present || p->score >= 70)
             continue;
         char b[200];
         switch (k) {
@@ -433,9 +441,10 @@ static json_t *parts_json(const health_result *h, json_t *reasons)
         default:
             snprintf(b, sizeof b, "NPS %.0f over the last 180 days", p->value);
         }
-        json_array_append_new(reasons, json_string(b));
+        jt_sep(reasons);
+        jt_str(reasons, b);
     }
-    return parts;
+    jt_raw(out, "]");
 }
 
 PGresult *health_inputs_load(db_conn *db, const char *ws, caldate_t at, const period *Q, app_err *err)
@@ -482,7 +491,9 @@ static int health_read_load(http_req *rq, db_conn *db, const char *qparam, healt
 }
 
 typedef struct {
-    json_t *item;
+    const char *account;
+    char *text; /* the item's JSON */
+    size_t len;
     money_t at_risk;
 } risk_row;
 
@@ -491,11 +502,12 @@ static int cmp_risk(const void *a, const void *b)
     const risk_row *x = a, *y = b;
     if (x->at_risk != y->at_risk)
         return x->at_risk > y->at_risk ? -1 : 1;
-    return strcmp(json_string_value(json_object_get(x->item, "account")),
-                  json_string_value(json_object_get(y->item, "account")));
+    return strcmp(x->account, y->account);
 }
 
-json_t *health_at_risk_doc(PGresult *rows_in, caldate_t at, const period *Q)
+/* The at-risk document of the health inputs rows as JSON text (*len bytes),
+ * or NULL when out of memory. */
+static char *at_risk_text(PGresult *rows_in, caldate_t at, const period *Q, size_t *len)
 {
     int n = PQntuples(rows_in);
     risk_row *rows = calloc((size_t)n + 1, sizeof *rows);
@@ -504,6 +516,8 @@ json_t *health_at_risk_doc(PGresult *rows_in, caldate_t at, const period *Q)
     int m = 0;
     money_t renewing_total = 0, risk_total = 0;
     long unscored = 0;
+    bool oom = false;
+    jt_buf reasons = {0}, parts = {0};
     for (int i = 0; i < n; i++) {
         money_t arr = strtoll(PQgetvalue(rows_in, i, HI_ARR_RENEWING), NULL, 10);
         if (arr <= 0)
@@ -512,44 +526,106 @@ json_t *health_at_risk_doc(PGresult *rows_in, caldate_t at, const period *Q)
         input_of(rows_in, i, at, &in);
         health_result h;
         health_compute(&in, &h);
-        json_t *reasons = json_array();
-        json_t *parts = parts_json(&h, reasons);
+        reasons.n = parts.n = 0;
+        parts_text(&h, &parts, &reasons);
         unsigned sig = health_signals_of(&in, &h);
         for (int s = 0; s < SIG__COUNT; s++)
-            if ((sig >> s) & 1u && strcmp(health_signals[s].kind, "churn") == 0)
-                json_array_append_new(reasons, json_string(health_signals[s].signal));
+            if ((sig >> s) & 1u && strcmp(health_signals[s].kind, "churn") == 0) {
+                jt_sep(&reasons);
+                jt_str(&reasons, health_signals[s].signal);
+            }
         if (!h.has_score) {
             unscored++;
-            json_array_append_new(reasons, json_string("no usage, tickets or NPS recorded: health unknown"));
+            jt_sep(&reasons);
+            jt_str(&reasons, "no usage, tickets or NPS recorded: health unknown");
         }
         money_t risk = health_arr_at_risk(arr, &h);
         renewing_total += arr;
         risk_total += risk;
         char nb[16];
-        rows[m].at_risk = risk;
-        rows[m++].item = json_pack(
-            "{s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "account", PQgetvalue(rows_in, i, HI_ACCOUNT),
-            "health", h.has_score ? json_integer(h.score) : json_null(), "risk",
-            h.has_score ? json_real(round(h.risk * 10000) / 10000) : json_null(), "band", h.band, "next_renewal",
-            in.has_renewal ? json_string(caldate_format(at + in.days_to_renewal, nb, sizeof nb)) : json_null(),
-            "renewal_reminder_days",
-            in.has_renewal && health_renewal_reminder(in.days_to_renewal)
-                ? json_integer(health_renewal_reminder(in.days_to_renewal))
-                : json_null(),
-            "arr_renewing", money_j(arr), "arr_at_risk", money_j(risk), "reasons", reasons, "parts", parts);
+        jt_buf it = {0};
+        const char *account = PQgetvalue(rows_in, i, HI_ACCOUNT);
+        jt_raw(&it, "{\"account\":");
+        jt_str(&it, account);
+        jt_raw(&it, ",\"health\":");
+        if (h.has_score)
+            jt_int(&it, h.score);
+        else
+            jt_raw(&it, "null");
+        jt_raw(&it, ",\"risk\":");
+        if (h.has_score)
+            jt_rounded(&it, round(h.risk * 10000), 4);
+        else
+            jt_raw(&it, "null");
+        jt_raw(&it, ",\"band\":");
+        jt_str(&it, h.band);
+        jt_raw(&it, ",\"next_renewal\":");
+        jt_str_or_null(&it, in.has_renewal ? caldate_format(at + in.days_to_renewal, nb, sizeof nb) : NULL);
+        jt_raw(&it, ",\"renewal_reminder_days\":");
+        if (in.has_renewal && health_renewal_reminder(in.days_to_renewal))
+            jt_int(&it, health_renewal_reminder(in.days_to_renewal));
+        else
+            jt_raw(&it, "null");
+        jt_raw(&it, ",\"arr_renewing\":");
+        jt_fixed(&it, arr, 2);
+        jt_raw(&it, ",\"arr_at_risk\":");
+        jt_fixed(&it, risk, 2);
+        jt_raw(&it, ",\"reasons\":[");
+        jt_append(&it, &reasons);
+        jt_raw(&it, "],\"parts\":");
+        jt_append(&it, &parts);
+        jt_raw(&it, "}");
+        oom = oom || it.oom || reasons.oom || parts.oom;
+        rows[m].account = account;
+        rows[m].text = it.s;
+        rows[m].len = it.n;
+        rows[m++].at_risk = risk;
     }
+    free(reasons.s);
+    free(parts.s);
     qsort(rows, (size_t)m, sizeof *rows, cmp_risk);
-    json_t *items = json_array();
-    for (int k = 0; k < m; k++)
-        json_array_append_new(items, rows[k].item);
-    free(rows);
     char ql[16], ab[16], summary[200];
     period_format(Q, ql, sizeof ql);
     snprintf(summary, sizeof summary, "$%.2f ARR at risk this quarter (%s) of $%.2f renewing", (double)risk_total / 100,
              ql, (double)renewing_total / 100);
-    return json_pack("{s:s, s:s, s:s, s:o, s:o, s:I, s:o}", "quarter", ql, "as_of", caldate_format(at, ab, sizeof ab),
-                     "summary", summary, "arr_renewing", money_j(renewing_total), "arr_at_risk", money_j(risk_total),
-                     "accounts_unscored", (json_int_t)unscored, "items", items);
+    jt_buf out = {0};
+    jt_raw(&out, "{\"quarter\":");
+    jt_str(&out, ql);
+    jt_raw(&out, ",\"as_of\":");
+    jt_str(&out, caldate_format(at, ab, sizeof ab));
+    jt_raw(&out, ",\"summary\":");
+    jt_str(&out, summary);
+    jt_raw(&out, ",\"arr_renewing\":");
+    jt_fixed(&out, renewing_total, 2);
+    jt_raw(&out, ",\"arr_at_risk\":");
+    jt_fixed(&out, risk_total, 2);
+    jt_raw(&out, ",\"accounts_unscored\":");
+    jt_int(&out, unscored);
+    jt_raw(&out, ",\"items\":[");
+    for (int k = 0; k < m; k++) {
+        if (k)
+            jt_raw(&out, ",");
+        jt_mem(&out, rows[k].text ? rows[k].text : "", rows[k].len);
+        free(rows[k].text);
+    }
+    jt_raw(&out, "]}");
+    free(rows);
+    if (oom || out.oom) {
+        free(out.s);
+        return NULL;
+    }
+    *len = out.n;
+    return out.s;
+}
+
+/* The same as a JSON document (the account_at_risk alerts read it). */
+json_t *health_at_risk_doc(PGresult *rows_in, caldate_t at, const period *Q)
+{
+    size_t len = 0;
+    char *text = at_risk_text(rows_in, at, Q, &len);
+    json_t *doc = text ? json_loadb(text, len, 0, NULL) : NULL;
+    free(text);
+    return doc;
 }
 
 void h_accounts_at_risk(http_req *rq)
@@ -558,13 +634,15 @@ void h_accounts_at_risk(http_req *rq)
     health_read hr = {0};
     if (!db || health_read_load(rq, db, "quarter", &hr) != 0)
         return;
-    json_t *doc = health_at_risk_doc(hr.rows, hr.at, &hr.Q);
+    size_t len = 0;
+    char *text = at_risk_text(hr.rows, hr.at, &hr.Q, &len);
     PQclear(hr.rows);
-    if (!doc)
+    if (!text)
         http_fail(rq, ERR_INTERNAL, "out of memory");
     else
-        http_reply_json(rq, 200, doc);
+        http_reply_text(rq, 200, "application/json", text, len);
 }
+
 
 static int urgency_rank(const char *u) { return strcmp(u, "high") == 0 ? 0 : strcmp(u, "medium") == 0 ? 1 : 2; }
 

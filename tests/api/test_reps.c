@@ -976,6 +976,60 @@ START_TEST(health_at_risk_and_signals)
 }
 END_TEST
 
+/* The departments a usage day replaces (migration 0049's first days, kept by
+ * account_usage_store): "ops" is new while its first day is in the 30 days
+ * before as_of, not once an older day is rewritten to hold it, and new again
+ * when that day is rewritten without it (its first day read again). */
+static bool new_department_of(const api_ws *ws, const char *asof, const char *account, const char *dept)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/signals?kind=expansion&as_of=%s", asof);
+    api_resp *r = api_get(path, ws->read);
+    ck_assert_status(r, 200);
+    bool found = false;
+    size_t i;
+    const json_t *x;
+    json_array_foreach(json_object_get(r->json, "items"), i, x)
+    {
+        if (strcmp(str(x, "account"), account) != 0 || strcmp(str(x, "code"), "new_department") != 0)
+            continue;
+        const json_t *deps = json_object_get(json_object_get(x, "evidence"), "departments");
+        ck_assert_int_eq(json_array_size(deps), 1);
+        found = strcmp(json_string_value(json_array_get(deps, 0)), dept) == 0;
+    }
+    api_resp_free(r);
+    return found;
+}
+
+START_TEST(usage_rewrites_keep_department_first_days)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    int A = -100;
+    char asof[11];
+    api_day(A, asof);
+    usage(&ws, "acme", A - 45, 10, 100, 10, 10, "[\"sales\"]");
+    usage(&ws, "acme", A - 40, 10, 100, 10, 10, "[\"sales\"]");
+    usage(&ws, "acme", A - 10, 10, 100, 10, 10, "[\"sales\",\"ops\"]");
+    usage(&ws, "solo", A - 10, 10, 100, 10, 10, "[\"ops\"]"); /* no earlier usage: its first teams */
+    ck_assert(new_department_of(&ws, asof, "acme", "ops"));
+    ck_assert(!new_department_of(&ws, asof, "solo", "ops"));
+    /* the same day rewritten without it, a later day with it: still new */
+    usage(&ws, "acme", A - 10, 10, 100, 10, 10, "[\"sales\"]");
+    usage(&ws, "acme", A - 5, 10, 100, 10, 10, "[\"ops\",\"sales\"]");
+    ck_assert(new_department_of(&ws, asof, "acme", "ops"));
+    /* an older day rewritten to hold it: seen before, not new */
+    usage(&ws, "acme", A - 40, 10, 100, 10, 10, "[\"sales\",\"ops\"]");
+    ck_assert(!new_department_of(&ws, asof, "acme", "ops"));
+    /* and rewritten back: new again, from its remaining first day */
+    usage(&ws, "acme", A - 40, 10, 100, 10, 10, "[\"sales\"]");
+    ck_assert(new_department_of(&ws, asof, "acme", "ops"));
+    /* after as_of's window has passed it, nothing is new */
+    char later[11];
+    ck_assert(!new_department_of(&ws, api_day(A + 40, later), "acme", "ops"));
+}
+END_TEST
+
 /* A future quarter: ann and bob in seat all along, newbie hired on its first
  * day (ramp 0, 0, 25%: 1/12 on average); potential 600K / 300K / 100K; target
  * 310,000 + 10%. */
@@ -1058,6 +1112,7 @@ Suite *reps_suite(void)
     tcase_set_timeout(sc, 60);
     tcase_add_test(sc, scorecard_json_yaml_markdown);
     tcase_add_test(sc, health_at_risk_and_signals);
+    tcase_add_test(sc, usage_rewrites_keep_department_first_days);
     tcase_add_test(sc, revenue_intelligence_flags);
     tcase_add_test(sc, coaching_notes_name_whole_deal_ids);
     suite_add_tcase(s, sc);
