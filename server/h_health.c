@@ -16,7 +16,6 @@
 
 #define MAX_BATCH 1000
 
-
 /* ---- writes ---- */
 
 typedef bool (*item_fn)(const json_t *in, json_t *out, json_t *seen, app_err *err);
@@ -642,7 +641,6 @@ void h_accounts_at_risk(http_req *rq)
     else
         http_reply_text(rq, 200, "application/json", text, len);
 }
-
 
 static int urgency_rank(const char *u) { return strcmp(u, "high") == 0 ? 0 : strcmp(u, "medium") == 0 ? 1 : 2; }
 
