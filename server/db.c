@@ -18,6 +18,7 @@ struct db_conn {
     bool timed_out;  /* the last call passed its deadline (the connection was dropped) */
     int deadline_ms; /* for each call on this connection: connect, or one statement */
     int pool_deadline_ms;
+    unsigned prepared; /* bit id: db_query_prepared's statement id is prepared on pg */
     char options[64];
     const char *url;
 };
@@ -199,6 +200,7 @@ static bool conn_open(db_conn *c)
         return false; /* the database is hung: its trial is running */
     double end = mono_ms() + (c->deadline_ms < DB_CONNECT_MAX_MS ? c->deadline_ms : DB_CONNECT_MAX_MS);
     c->pg = PQconnectStartParams(keys, vals, 1);
+    c->prepared = 0; /* a new session has none of our prepared statements */
     bool ok = c->pg && PQstatus(c->pg) != CONNECTION_BAD, waited_out = false;
     for (PostgresPollingStatusType st = PGRES_POLLING_WRITING; ok;) {
         if (st == PGRES_POLLING_OK)
@@ -229,28 +231,36 @@ static bool conn_open(db_conn *c)
  * collect its result within the connection's deadline: the result (the
  * first error if any), or NULL when the connection failed or the deadline
  * passed (c->timed_out set, the connection dropped). */
-static PGresult *exec_wait(db_conn *c, const char *sql, int nparams, const char *const *params);
+/* What exec_wait sends: sql with its parameters (nparams < 0: a simple
+ * query), a statement to prepare as name, or the prepared statement name. */
+typedef struct {
+    const char *sql, *name;
+    bool prepare;
+} exec_what;
+static PGresult *exec_wait(db_conn *c, exec_what w, int nparams, const char *const *params);
 
 /* exec_wait behind the hung-database breaker: while it is tripped and
  * another call is its trial, fail at once as if past the deadline. */
-static PGresult *exec_deadline(db_conn *c, const char *sql, int nparams, const char *const *params)
+static PGresult *exec_deadline(db_conn *c, exec_what w, int nparams, const char *const *params)
 {
     bool trial;
     if (!hung_gate(&trial)) {
         c->timed_out = true;
         return NULL;
     }
-    PGresult *r = exec_wait(c, sql, nparams, params);
+    PGresult *r = exec_wait(c, w, nparams, params);
     hung_done(trial, r != NULL);
     return r;
 }
 
-static PGresult *exec_wait(db_conn *c, const char *sql, int nparams, const char *const *params)
+static PGresult *exec_wait(db_conn *c, exec_what w, int nparams, const char *const *params)
 {
     c->timed_out = false;
     double end = mono_ms() + c->deadline_ms;
-    int sent =
-        nparams >= 0 ? PQsendQueryParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0) : PQsendQuery(c->pg, sql);
+    int sent = w.prepare      ? PQsendPrepare(c->pg, w.name, w.sql, nparams, NULL)
+               : w.name       ? PQsendQueryPrepared(c->pg, w.name, nparams, params, NULL, NULL, 0)
+               : nparams >= 0 ? PQsendQueryParams(c->pg, w.sql, nparams, NULL, params, NULL, NULL, 0)
+                              : PQsendQuery(c->pg, w.sql);
     if (!sent)
         return NULL;
     for (int f; (f = PQflush(c->pg)) != 0;) {
@@ -473,7 +483,7 @@ PGresult *db_query(db_conn *c, const char *sql, int nparams, const char *const *
             app_err_set(err, ERR_DB_UNAVAILABLE, "The database connection was lost; retry shortly");
             return NULL;
         }
-        PGresult *r = exec_deadline(c, sql, nparams < 0 ? 0 : nparams, params);
+        PGresult *r = exec_deadline(c, (exec_what){sql, NULL, false}, nparams < 0 ? 0 : nparams, params);
         ExecStatusType st = PQresultStatus(r);
         if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
             return r;
@@ -481,6 +491,46 @@ PGresult *db_query(db_conn *c, const char *sql, int nparams, const char *const *
         /* a stale pooled connection: reopen and retry once (not after the
          * deadline: the database is there but not answering) */
         if (lost && !c->timed_out && !c->in_tx && attempt == 0) {
+            PQclear(r);
+            continue;
+        }
+        map_error(c, r, err);
+        PQclear(r);
+        return NULL;
+    }
+    app_err_set(err, ERR_DB_UNAVAILABLE, "The database cannot be reached; retry shortly");
+    return NULL;
+}
+
+PGresult *db_query_prepared(db_conn *c, int id, const char *sql, int nparams, const char *const *params, app_err *err)
+{
+    char name[16];
+    snprintf(name, sizeof name, "revops_%d", id);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!c->in_tx && !conn_open(c)) {
+            app_err_set(err, ERR_DB_UNAVAILABLE, "The database cannot be reached; retry shortly");
+            return NULL;
+        }
+        if (!c->pg) {
+            app_err_set(err, ERR_DB_UNAVAILABLE, "The database connection was lost; retry shortly");
+            return NULL;
+        }
+        PGresult *r = NULL;
+        if (!(c->prepared & (1u << id))) {
+            r = exec_deadline(c, (exec_what){sql, name, true}, nparams, NULL);
+            if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+                c->prepared |= 1u << id;
+                PQclear(r);
+                r = NULL;
+            }
+        }
+        if (!r)
+            r = exec_deadline(c, (exec_what){sql, name, false}, nparams, params);
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+            return r;
+        bool lost = !c->pg || PQstatus(c->pg) != CONNECTION_OK;
+        if (lost && !c->timed_out && !c->in_tx && attempt == 0) { /* as db_query: reopen and retry once */
             PQclear(r);
             continue;
         }
@@ -518,7 +568,7 @@ static int raw_exec(db_conn *c, const char *sql, app_err *err, bool *retryable)
 {
     if (retryable)
         *retryable = false;
-    PGresult *r = c->pg ? exec_deadline(c, sql, -1, NULL) : NULL;
+    PGresult *r = c->pg ? exec_deadline(c, (exec_what){sql, NULL, false}, -1, NULL) : NULL;
     int st = PQresultStatus(r);
     if (st == PGRES_COMMAND_OK) {
         PQclear(r);

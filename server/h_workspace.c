@@ -27,7 +27,8 @@ void h_workspace_get(http_req *rq)
         return;
     app_err err = {0};
     const char *params[] = {rq->auth.workspace_id};
-    PGresult *r = db_query(db, "SELECT workspace_json(w) FROM workspaces w WHERE id = $1", 1, params, &err);
+    PGresult *r = db_query_prepared(db, DB_PREP_WORKSPACE_GET,
+                                    "SELECT workspace_json(w) FROM workspaces w WHERE id = $1", 1, params, &err);
     if (!r) {
         http_reply_error(rq, &err);
         return;

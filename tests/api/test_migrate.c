@@ -40,6 +40,7 @@ static const char *const changed_since_move[] = {
     "workspace_json",        /* issue 19: working_hours, holidays (migration 0061) */
     "deal_value_json",       /* issue 17: STABLE as its body (to_jsonb) is, so it is inlined */
     "rfc3339",               /* issue 17: STABLE as to_char is, so it is inlined */
+    "working_hours_json",    /* issue 17: per-day expressions (working_window_json), inlined */
     NULL,
 };
 
