@@ -11,12 +11,12 @@
 # Prints markdown on stdout; appends result lines to $RESULTS (bench-check.sh).
 # Run alone: BUILD=build RESULTS=/tmp/r.tsv nice scripts/bench-alerts.sh
 # Environment: BENCH_RUNS (steady passes, default 3), BENCH_THREADS (default 2),
-# BENCH_ALERT_SENDERS (the delivering instance's --alert-senders, default 2: revopsd's).
+# BENCH_ALERT_SENDERS (the delivering instance's --alert-senders, default 8: revopsd's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${BENCH_RUNS:-3}
 threads=${BENCH_THREADS:-2}
-senders=${BENCH_ALERT_SENDERS:-2}
+senders=${BENCH_ALERT_SENDERS:-8}
 build=${BUILD:-build}
 results=${RESULTS:-$build/bench/results.tsv}
 py=/usr/bin/python3
