@@ -45,46 +45,6 @@ static agroup *group_of(agroups *gs, const char *key)
     return g;
 }
 
-/* A PostgreSQL array literal {a,b,"c d",NULL} into its n elements (NULL
- * for NULL); the strings point into buf, which is modified. */
-static size_t pg_array(char *buf, char **out, size_t max)
-{
-    size_t n = 0;
-    char *p = buf;
-    if (*p != '{')
-        return 0;
-    p++;
-    while (*p && *p != '}' && n < max) {
-        char *start, *w;
-        if (*p == '"') {
-            start = w = ++p;
-            while (*p && *p != '"') {
-                if (*p == '\\' && p[1])
-                    p++;
-                *w++ = *p++;
-            }
-            if (*p == '"')
-                p++;
-            out[n++] = start;
-        } else {
-            start = p;
-            while (*p && *p != ',' && *p != '}')
-                p++;
-            w = p;
-            out[n++] = (w - start == 4 && strncmp(start, "NULL", 4) == 0) ? NULL : start;
-        }
-        char sep = *p;
-        *w = '\0';
-        if (sep == ',')
-            p++;
-        else if (sep == '}')
-            break;
-        else if (sep)
-            p++;
-    }
-    return n;
-}
-
 typedef struct {
     attrib_model model;
     bool by_campaign;
@@ -93,30 +53,31 @@ typedef struct {
     long deals, with_touches, linked;
 } attrib_run;
 
-/* One deal row of attribution_paths: its shares into the groups. 0 or -1. */
-static int add_deal(attrib_run *ar, PGresult *r, int row)
+/* The end of the rows of the deal starting at row (attribution_touch_rows:
+ * one row per touch, a deal's rows together). */
+static int deal_end(PGresult *r, int row, int rows)
+{
+    int end = row + 1;
+    while (end < rows && strcmp(PQgetvalue(r, end, 0), PQgetvalue(r, row, 0)) == 0)
+        end++;
+    return end;
+}
+
+/* The deal of rows [row, end): its shares into the groups. at and cents
+ * hold end - row. 0 or -1. */
+static int add_deal(attrib_run *ar, PGresult *r, int row, int end, int64_t *at, int64_t *cents)
 {
     money_t amount = atoll(PQgetvalue(r, row, 1));
     ar->deals++;
     ar->total += amount;
     ar->linked += strcmp(PQgetvalue(r, row, 6), "t") == 0;
-    char *ats = strdup(PQgetvalue(r, row, 7)), *keys = strdup(PQgetvalue(r, row, ar->by_campaign ? 9 : 8));
-    size_t cap = strlen(ats) / 2 + 2;
-    char **atv = malloc(cap * sizeof *atv), **keyv = malloc(cap * sizeof *keyv);
-    int64_t *at = malloc(cap * sizeof *at), *cents = malloc(cap * sizeof *cents);
-    int rc = -1;
-    if (!ats || !keys || !atv || !keyv || !at || !cents)
-        goto out;
-    size_t n = pg_array(ats, atv, cap), nk = pg_array(keys, keyv, cap);
-    if (nk != n)
-        goto out;
-    for (size_t i = 0; i < n; i++)
-        at[i] = atoll(atv[i]);
+    size_t n = PQgetisnull(r, row, 7) ? 0 : (size_t)(end - row);
     if (n == 0) {
         ar->unattributed += amount;
-        rc = 0;
-        goto out;
+        return 0;
     }
+    for (size_t i = 0; i < n; i++)
+        at[i] = atoll(PQgetvalue(r, row + (int)i, 7));
     ar->with_touches++;
     attrib_path p = {at,
                      n,
@@ -125,11 +86,13 @@ static int add_deal(attrib_run *ar, PGresult *r, int row)
                      PQgetisnull(r, row, 5) ? 0 : atoll(PQgetvalue(r, row, 5)),
                      atoll(PQgetvalue(r, row, 2))};
     if (attrib_allocate(ar->model, &p, amount, cents) != 0)
-        goto out;
+        return -1;
+    int col = ar->by_campaign ? 9 : 8;
     for (size_t i = 0; i < n; i++) {
-        agroup *g = group_of(&ar->groups, keyv[i]);
+        int k = row + (int)i;
+        agroup *g = group_of(&ar->groups, PQgetisnull(r, k, col) ? NULL : PQgetvalue(r, k, col));
         if (!g || ar->groups.n > ATTRIB_MAX_GROUPS)
-            goto out;
+            return -1;
         g->credit += cents[i];
         g->touches++;
         if (g->last_deal != ar->deals) {
@@ -137,15 +100,7 @@ static int add_deal(attrib_run *ar, PGresult *r, int row)
             g->last_deal = ar->deals;
         }
     }
-    rc = 0;
-out:
-    free(ats);
-    free(keys);
-    free(atv);
-    free(keyv);
-    free(at);
-    free(cents);
-    return rc;
+    return 0;
 }
 
 static int by_credit(const void *a, const void *b)
@@ -226,7 +181,7 @@ void h_attribution(http_req *rq)
     caldate_format(dt + 1, end, sizeof end);
     const char *p[] = {rq->auth.workspace_id, from, end, metric, types};
     PGresult *r =
-        db_query(db, "SELECT * FROM attribution_paths($1::uuid, $2::date, $3::date, $4, $5::text[])", 5, p, &err);
+        db_query(db, "SELECT * FROM attribution_touch_rows($1::uuid, $2::date, $3::date, $4, $5::text[])", 5, p, &err);
     if (!r) {
         http_reply_error(rq, &err);
         return;
@@ -236,9 +191,10 @@ void h_attribution(http_req *rq)
     /* the model asked for; by default the one the decision rule picks */
     int rows = PQntuples(r);
     ar.model = ATTRIB_U_SHAPED;
-    for (int i = 0; i < rows; i++)
+    for (int i = 0; i < rows; i = deal_end(r, i, rows)) {
         ar.linked += strcmp(PQgetvalue(r, i, 6), "t") == 0;
-    ar.deals = rows;
+        ar.deals++;
+    }
     if (advice_json(db, rq->auth.workspace_id, &ar, &advice, &err) != 0) {
         PQclear(r);
         http_reply_error(rq, &err);
@@ -247,9 +203,16 @@ void h_attribution(http_req *rq)
     ar.model = model ? (attrib_model)attrib_model_parse(model)
                      : (attrib_model)attrib_model_parse(json_string_value(json_object_get(advice, "use")));
     ar.linked = ar.deals = 0;
-    bool ok = true;
-    for (int i = 0; i < rows && ok; i++)
-        ok = add_deal(&ar, r, i) == 0;
+    /* a deal's touches are at most all the rows */
+    int64_t *at = malloc((size_t)(rows ? rows : 1) * sizeof *at),
+            *cents = malloc((size_t)(rows ? rows : 1) * sizeof *cents);
+    bool ok = at && cents;
+    for (int i = 0, next; i < rows && ok; i = next) {
+        next = deal_end(r, i, rows);
+        ok = add_deal(&ar, r, i, next, at, cents) == 0;
+    }
+    free(at);
+    free(cents);
     PQclear(r);
     if (!ok) {
         json_decref(advice);

@@ -822,7 +822,10 @@ static funnel_event *conversion_events(dash_ctx *c, const funnel_def *def, const
 /* Leads (docs/metrics.md "Conversion from leads"): every lifecycle stage a
  * lead entered, the opportunity stage when a deal linked to it was created
  * (the seed's "Opportunity Created: AE ... enters in CRM"), and the stages
- * those deals entered after (closed_won with its date). */
+ * those deals entered after (closed_won with its date). Each linked deal's
+ * stage history is looked up by its key (the OFFSET 0 fence): on a freshly
+ * loaded demo, before statistics, the planner hashed the workspace's whole
+ * stage history once per lead with a deal (34M rows, past the 5 s timeout). */
 #define CONVERSION_LEADS_SQL                                                                                           \
     "SELECT l.external_id, e.stage, to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM leads l"                       \
     " CROSS JOIN LATERAL ("                                                                                            \
@@ -830,7 +833,8 @@ static funnel_event *conversion_events(dash_ctx *c, const funnel_def *def, const
     "   WHERE h.workspace_id = l.workspace_id AND h.lead_id = l.external_id"                                           \
     "  UNION ALL SELECT 'opportunity', d.created_at FROM lead_linked_deals(l.workspace_id, l.deals) d"                 \
     "  UNION ALL SELECT h.stage, h.entered_at FROM lead_linked_deals(l.workspace_id, l.deals) d"                       \
-    "   JOIN deal_stage_history h ON h.workspace_id = d.workspace_id AND h.deal_id = d.external_id) e"                 \
+    "   CROSS JOIN LATERAL (SELECT h.stage, h.entered_at FROM deal_stage_history h"                                    \
+    "    WHERE h.workspace_id = d.workspace_id AND h.deal_id = d.external_id OFFSET 0) h) e"                           \
     " WHERE l.workspace_id = $1 AND l.deleted_at IS NULL ORDER BY l.external_id"
 
 static json_t *sec_conversion(dash_ctx *c)

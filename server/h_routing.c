@@ -761,11 +761,16 @@ int routing_route_new_mqls(db_conn *c, const char *ws, const char *ids_json, app
 {
     const char *p[] = {ws, ids_json};
     PGresult *r = db_query(c,
-                           "SELECT l.external_id FROM leads l WHERE l.workspace_id = $1"
-                           " AND l.external_id IN (SELECT jsonb_array_elements_text($2::jsonb))"
-                           " AND l.deleted_at IS NULL AND l.lifecycle_stage = 'mql'"
+                           /* each lead and its assignments by their keys (OFFSET 0
+                            * keeps the lookups): without statistics the leads were
+                            * read by stage (every MQL of the workspace per new one)
+                            * and the assignments of the whole workspace per lead */
+                           "SELECT l.external_id FROM jsonb_array_elements_text($2::jsonb) AS x(id),"
+                           " LATERAL (SELECT * FROM leads y WHERE y.workspace_id = $1 AND y.external_id = x.id"
+                           "   OFFSET 0) l"
+                           " WHERE l.deleted_at IS NULL AND l.lifecycle_stage = 'mql'"
                            " AND NOT EXISTS (SELECT 1 FROM lead_assignments a WHERE a.workspace_id = l.workspace_id"
-                           "   AND a.lead_id = l.external_id AND a.routed_at >= l.stage_entered_at)"
+                           "   AND a.lead_id = l.external_id AND a.routed_at >= l.stage_entered_at OFFSET 0)"
                            " ORDER BY l.external_id",
                            2, p, err);
     if (!r)

@@ -220,17 +220,22 @@ CREATE OR REPLACE FUNCTION scoring_model_version_json(v scoring_model_versions) 
 -- was set at or before t has it; else the last applied change at or before t
 -- gives it; else it had none. NULL when the lead did not exist at t (or
 -- does not exist, or is deleted).
+-- A lead none of whose fields changed after t (the usual case: t is now) is
+-- its row as it is; the per-field walk is for the others (the same answer:
+-- every field then has its current value).
 CREATE OR REPLACE FUNCTION lead_as_of(ws uuid, ext text, t timestamptz) RETURNS jsonb
     LANGUAGE sql STABLE
     AS $$
-    SELECT (SELECT jsonb_object_agg(f.key,
+    SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM jsonb_each_text(l.field_changed_at) AS c(k, v) WHERE c.v::timestamptz > t)
+           THEN to_jsonb(l) - 'field_changed_at' - 'workspace_id'
+           ELSE (SELECT jsonb_object_agg(f.key,
                 CASE WHEN (l.field_changed_at ->> f.key) IS NULL OR (l.field_changed_at ->> f.key)::timestamptz <= t
                      THEN f.value
                      ELSE COALESCE((SELECT c.new_value FROM lead_changes c
                                     WHERE c.workspace_id = ws AND c.lead_id = ext AND c.field = lead_field_name(f.key)
                                       AND c.applied AND c.changed_at <= t
                                     ORDER BY c.changed_at DESC, c.id DESC LIMIT 1), 'null') END)
-            FROM jsonb_each(to_jsonb(l) - 'field_changed_at' - 'workspace_id') AS f(key, value))
+                 FROM jsonb_each(to_jsonb(l) - 'field_changed_at' - 'workspace_id') AS f(key, value)) END
     FROM leads l
     WHERE l.workspace_id = ws AND l.external_id = ext AND l.deleted_at IS NULL AND l.created_at <= t
 $$;
@@ -242,54 +247,99 @@ $$;
 -- are the touchpoint activities of the deal itself, of the leads linked to it
 -- (leads.deals) and of its account, each once; touch_types are the types
 -- core/leadscore counts as touchpoints (passed by the caller).
+-- attribution_touch_rows: one row per deal and touch, in deal id order, each
+-- deal's touches in time order (then activity id); a deal without touches is
+-- one row with touch_at NULL. GET /v1/attribution reads these rows as they
+-- come (server/h_attrib.c); attribution_paths below folds them into arrays.
+CREATE OR REPLACE FUNCTION attribution_touch_rows(ws uuid, d_from date, d_to date, metric text, touch_types text[])
+RETURNS TABLE (deal_id text, amount_cents bigint, end_at bigint, lead_created bigint, opp_created bigint,
+               won_at bigint, linked boolean, touch_at bigint, touch_channel text, touch_campaign text)
+LANGUAGE plpgsql STABLE AS $f$
+DECLARE
+    nestloop text := current_setting('enable_nestloop');
+BEGIN
+    -- Many deals: planned as hash and merge joins whatever the statistics
+    -- say. A freshly loaded workspace has none yet, and the deals are then
+    -- estimated at one row: the plan joined every deal to every touch by a
+    -- nested loop (more than 6 minutes for 100,000 deals, scripts/bench-leads.sh
+    -- right after the load). A few deals (a month's customers for CAC by
+    -- channel) keep their index lookups. Planned at each call (EXECUTE): a
+    -- cached plan would not see the setting.
+    IF (SELECT count(*) FROM (SELECT 1 FROM deals x WHERE x.workspace_id = ws AND x.deleted_at IS NULL
+            AND CASE WHEN metric = 'revenue'
+                     THEN x.status = 'won' AND x.closed_at >= d_from::timestamptz AND x.closed_at < d_to::timestamptz
+                     ELSE x.created_at >= d_from::timestamptz AND x.created_at < d_to::timestamptz END
+            LIMIT 2001) n) > 2000 THEN
+        PERFORM set_config('enable_nestloop', 'off', true);
+    END IF;
+    RETURN QUERY EXECUTE $q$
+    WITH d AS MATERIALIZED (
+        SELECT x.external_id, x.account, x.currency, x.amount_cents, x.created_at,
+               CASE WHEN $4 = 'revenue' THEN x.closed_at ELSE x.created_at END AS end_ts,
+               CASE WHEN x.status = 'won' THEN x.closed_at END AS won_ts
+        FROM deals x
+        WHERE x.workspace_id = $1 AND x.deleted_at IS NULL
+          AND CASE WHEN $4 = 'revenue'
+                   THEN x.status = 'won' AND x.closed_at >= $2::timestamptz AND x.closed_at < $3::timestamptz
+                   ELSE x.created_at >= $2::timestamptz AND x.created_at < $3::timestamptz END),
+    -- the workspace's lead-deal links, from one pass over its linked leads (a
+    -- lookup of the leads per deal was planned as a scan of every lead per
+    -- deal: 29 s for 1,242 deals of a quarter and 16,400 leads, 0.13 s so)
+    ll AS MATERIALIZED (
+        SELECT x.deal, l.external_id AS lead, l.created_at
+        FROM leads l, jsonb_array_elements_text(l.deals) AS x(deal)
+        WHERE l.workspace_id = $1 AND l.deleted_at IS NULL AND l.deals <> '[]'),
+    lg AS (SELECT ll.deal, min(ll.created_at) AS first_created FROM ll GROUP BY ll.deal),
+    -- the touches of every deal at once, each once (UNION): the deal's, its
+    -- leads' and its account's, by three joins over the workspace's
+    -- activities. Looked up per deal (a LATERAL of three index scans, the
+    -- touches folded into arrays there) this took 8-21 s for 100,000 deals
+    -- over 1,000,000 activities (scripts/bench-leads.sh).
+    tt AS (
+        SELECT d.external_id AS deal, b.external_id, b.occurred_at, b.channel, b.campaign
+        FROM d JOIN activities b ON b.workspace_id = $1 AND b.deal_id = d.external_id
+        WHERE b.occurred_at <= d.end_ts AND b.type = ANY ($5) -- core/leadscore's leadscore_is_touch
+        UNION
+        SELECT d.external_id, b.external_id, b.occurred_at, b.channel, b.campaign
+        FROM ll JOIN d ON d.external_id = ll.deal
+        JOIN activities b ON b.workspace_id = $1 AND b.lead_id = ll.lead
+        WHERE b.occurred_at <= d.end_ts AND b.type = ANY ($5)
+        UNION
+        SELECT d.external_id, b.external_id, b.occurred_at, b.channel, b.campaign
+        FROM d JOIN activities b ON b.workspace_id = $1 AND b.account_id = d.account
+        WHERE b.occurred_at <= d.end_ts AND b.type = ANY ($5))
+    SELECT d.external_id,
+           COALESCE(fx_convert($1, (SELECT w.currency FROM workspaces w WHERE w.id = $1), d.currency, d.amount_cents,
+                               d.end_ts), 0),
+           extract(epoch FROM d.end_ts)::bigint,
+           extract(epoch FROM lg.first_created)::bigint,
+           extract(epoch FROM d.created_at)::bigint,
+           CASE WHEN $4 = 'revenue' THEN extract(epoch FROM d.won_ts)::bigint END,
+           lg.deal IS NOT NULL,
+           extract(epoch FROM tt.occurred_at)::bigint, tt.channel, tt.campaign
+    FROM d
+    LEFT JOIN lg ON lg.deal = d.external_id
+    LEFT JOIN tt ON tt.deal = d.external_id
+    ORDER BY d.external_id, tt.occurred_at, tt.external_id
+$q$ USING ws, d_from, d_to, metric, touch_types;
+    PERFORM set_config('enable_nestloop', nestloop, true);
+END $f$;
+
+-- The same as one row per deal, its touches as arrays (CAC by channel reads
+-- these: server/chancac.c). The rows' order is the touches' order.
 CREATE OR REPLACE FUNCTION attribution_paths(ws uuid, d_from date, d_to date, metric text, touch_types text[])
 RETURNS TABLE (deal_id text, amount_cents bigint, end_at bigint, lead_created bigint, opp_created bigint,
                won_at bigint, linked boolean, touch_at bigint[], touch_channel text[], touch_campaign text[])
 LANGUAGE sql STABLE AS $$
-    WITH d AS (
-        SELECT x.external_id, x.account, x.currency, x.amount_cents, x.created_at,
-               CASE WHEN metric = 'revenue' THEN x.closed_at ELSE x.created_at END AS end_ts,
-               CASE WHEN x.status = 'won' THEN x.closed_at END AS won_ts
-        FROM deals x
-        WHERE x.workspace_id = ws AND x.deleted_at IS NULL
-          AND CASE WHEN metric = 'revenue'
-                   THEN x.status = 'won' AND x.closed_at >= d_from::timestamptz AND x.closed_at < d_to::timestamptz
-                   ELSE x.created_at >= d_from::timestamptz AND x.created_at < d_to::timestamptz END),
-    -- each deal's leads, from one pass over the workspace's linked leads (a
-    -- lookup of the leads per deal was planned as a scan of every lead per
-    -- deal: 29 s for 1,242 deals of a quarter and 16,400 leads, 0.13 s so)
-    lg AS (
-        SELECT x.deal, min(l.created_at) AS first_created, array_agg(l.external_id) AS leads
-        FROM leads l, jsonb_array_elements_text(l.deals) AS x(deal)
-        WHERE l.workspace_id = ws AND l.deleted_at IS NULL AND l.deals <> '[]'
-        GROUP BY x.deal)
-    SELECT d.external_id,
-           COALESCE(fx_convert(ws, d.currency, d.amount_cents, d.end_ts), 0),
-           extract(epoch FROM d.end_ts)::bigint,
-           extract(epoch FROM lg.first_created)::bigint,
-           extract(epoch FROM d.created_at)::bigint,
-           CASE WHEN metric = 'revenue' THEN extract(epoch FROM d.won_ts)::bigint END,
-           lg.deal IS NOT NULL,
-           COALESCE(t.ats, '{}'), COALESCE(t.chans, '{}'), COALESCE(t.camps, '{}')
-    FROM d
-    LEFT JOIN lg ON lg.deal = d.external_id
-    LEFT JOIN LATERAL (
-        SELECT array_agg(extract(epoch FROM a.occurred_at)::bigint ORDER BY a.occurred_at, a.external_id) AS ats,
-               array_agg(a.channel ORDER BY a.occurred_at, a.external_id) AS chans,
-               array_agg(a.campaign ORDER BY a.occurred_at, a.external_id) AS camps
-        FROM ( -- the deal's, its leads' and its account's touches, each by its index
-            SELECT b.external_id, b.occurred_at, b.type, b.channel, b.campaign FROM activities b
-            WHERE b.workspace_id = ws AND b.deal_id = d.external_id
-            UNION
-            SELECT b.external_id, b.occurred_at, b.type, b.channel, b.campaign FROM activities b
-            WHERE lg.leads IS NOT NULL AND b.workspace_id = ws AND b.lead_id = ANY (lg.leads)
-            UNION
-            SELECT b.external_id, b.occurred_at, b.type, b.channel, b.campaign FROM activities b
-            WHERE d.account IS NOT NULL AND b.workspace_id = ws AND b.account_id = d.account) a
-        WHERE a.occurred_at <= d.end_ts
-          AND a.type = ANY (touch_types) -- core/leadscore's leadscore_is_touch
-    ) AS t ON true
-    ORDER BY d.external_id
+    SELECT r.deal_id, r.amount_cents, r.end_at, r.lead_created, r.opp_created, r.won_at, r.linked,
+           COALESCE(array_agg(r.touch_at ORDER BY r.n) FILTER (WHERE r.touch_at IS NOT NULL), '{}'),
+           COALESCE(array_agg(r.touch_channel ORDER BY r.n) FILTER (WHERE r.touch_at IS NOT NULL), '{}'),
+           COALESCE(array_agg(r.touch_campaign ORDER BY r.n) FILTER (WHERE r.touch_at IS NOT NULL), '{}')
+    FROM attribution_touch_rows(ws, d_from, d_to, metric, touch_types) WITH ORDINALITY
+         AS r(deal_id, amount_cents, end_at, lead_created, opp_created, won_at, linked, touch_at, touch_channel,
+              touch_campaign, n)
+    GROUP BY r.deal_id, r.amount_cents, r.end_at, r.lead_created, r.opp_created, r.won_at, r.linked
+    ORDER BY r.deal_id
 $$;
 
 -- Business minutes between s and e: the parts of the working windows that lie
