@@ -1,8 +1,8 @@
 // alerts.js - the alerts page (issue 23): the alert feed (GET /v1/alerts),
 // the rules (GET /v1/alert-rules; admins create one, and see its secrets
-// once) and the delivery log with replay for write keys
+// once, and delete one) and the delivery log with replay for write keys
 // (GET /v1/alert-deliveries, POST .../replay). docs/alerts.md.
-import { session, get, post, h, table, errorBox } from './util.js';
+import { session, api, get, post, h, table, errorBox } from './util.js';
 
 const KINDS = [
   ['stale_deal', 'Stale deal (no activity for N days)', 'days', 14],
@@ -13,6 +13,12 @@ const KINDS = [
   ['renewal_due', 'Renewal due (90 / 60 / 30 days)', null, null],
   ['sla_breach', 'Lead SLA breached', null, null],
   ['webhook_lag', 'Inbound webhook lag above N seconds', 'seconds', 60],
+  ['coverage_below', 'Pipeline coverage below N x', 'min', 3],
+  ['hygiene_red', 'A data hygiene rule turning red (checked every N minutes)', 'every_minutes', 60],
+  ['account_at_risk', 'Account at risk (health watch or worse)', null, null],
+  ['expansion_signal', 'Expansion signal on an account', null, null],
+  ['forecast_moved', 'Forecast moved more than N% week over week', 'pct', 10],
+  ['health_colour', 'A dashboard health signal changing colour (checked every N minutes)', 'every_minutes', 60],
 ];
 
 function section(title, ...content) {
@@ -78,6 +84,13 @@ export async function alertsPage(root, params, alive) {
     { label: 'Destinations', value: (r) => r.destinations.map((d) => `${d.url}${d.disabled_at ? ' (disabled)' : ''}`).join(', ') || 'none' },
     { label: 'Enabled', key: 'enabled', fmt: (v) => (v ? 'yes' : 'no') },
     { label: 'Version', key: 'version', num: true },
+    // admins delete a rule: the first click asks, the second deletes (DELETE /v1/alert-rules/{id})
+    ...(session.can('admin') ? [{ label: '', value: (r) => r, fmt: (r) => h('button', { type: 'button', class: 'secondary admin-control', 'data-control': 'alert-rule-delete', onclick: async (e) => {
+      const b = e.target;
+      if (!b.dataset.armed) { b.dataset.armed = '1'; b.textContent = `Delete "${r.name}"?`; return; }
+      b.disabled = true;
+      try { await api('DELETE', `/v1/alert-rules/${r.id}`); b.textContent = 'Deleted'; } catch (x) { b.replaceWith(errorBox(x)); }
+    } }, 'Delete') }] : []),
   ], rules.items, { name: 'alert-rules' }) : h('p', { class: 'note' }, 'No rule yet.'));
   if (session.can('admin')) {
     const again = () => window.dispatchEvent(new HashChangeEvent('hashchange'));

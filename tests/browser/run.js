@@ -18,7 +18,7 @@ const OUT = path.resolve(process.env.OUT || 'build/browser');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const PAGES = ['forecast', 'dashboard', 'pipeline', 'funnel', 'leads', 'reps', 'plans', 'capacity', 'territories', 'alerts', 'hygiene', 'assess', 'import', 'data'];
 // the pages with a suite of their own (t_NAME.js), each run in a tab of its own
-const SUITES = ['capacity', 'territories', 'import', 'leads', 'reps', 'hygiene', 'assess'];
+const SUITES = ['capacity', 'territories', 'import', 'leads', 'reps', 'hygiene', 'assess', 'alerts'];
 const WRITE_CONTROLS = '.write-control, .admin-control, [data-control="run-forecast"], [data-control="take-snapshots"], [data-control="replay"], [data-control="create-key"], [data-control="plan"], [data-control="territory-create"], [data-control="territory-apply"], [data-control="import"], [data-control="assessment-form"]';
 
 let passed = 0, failed = 0;
