@@ -472,7 +472,13 @@ static void map_error(db_conn *c, const PGresult *r, app_err *err)
     }
 }
 
-PGresult *db_query(db_conn *c, const char *sql, int nparams, const char *const *params, app_err *err)
+/* One statement, as sql with parameters or (name) through the statement
+ * prepared under that name (prepared first when bit is not in c->prepared).
+ * Outside a transaction a broken connection is reopened and the call
+ * retried once (not after the deadline: the database is there but not
+ * answering). */
+static PGresult *query_retry(db_conn *c, const char *sql, const char *name, unsigned bit, int nparams,
+                             const char *const *params, app_err *err)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
         if (!c->in_tx && !conn_open(c)) {
@@ -483,13 +489,21 @@ PGresult *db_query(db_conn *c, const char *sql, int nparams, const char *const *
             app_err_set(err, ERR_DB_UNAVAILABLE, "The database connection was lost; retry shortly");
             return NULL;
         }
-        PGresult *r = exec_deadline(c, (exec_what){sql, NULL, false}, nparams < 0 ? 0 : nparams, params);
+        PGresult *r = NULL;
+        if (name && !(c->prepared & bit)) {
+            r = exec_deadline(c, (exec_what){sql, name, true}, nparams, NULL);
+            if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+                c->prepared |= bit;
+                PQclear(r);
+                r = NULL;
+            }
+        }
+        if (!r)
+            r = exec_deadline(c, (exec_what){sql, name, false}, nparams, params);
         ExecStatusType st = PQresultStatus(r);
         if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
             return r;
         bool lost = !c->pg || PQstatus(c->pg) != CONNECTION_OK;
-        /* a stale pooled connection: reopen and retry once (not after the
-         * deadline: the database is there but not answering) */
         if (lost && !c->timed_out && !c->in_tx && attempt == 0) {
             PQclear(r);
             continue;
@@ -502,44 +516,16 @@ PGresult *db_query(db_conn *c, const char *sql, int nparams, const char *const *
     return NULL;
 }
 
+PGresult *db_query(db_conn *c, const char *sql, int nparams, const char *const *params, app_err *err)
+{
+    return query_retry(c, sql, NULL, 0, nparams < 0 ? 0 : nparams, params, err);
+}
+
 PGresult *db_query_prepared(db_conn *c, int id, const char *sql, int nparams, const char *const *params, app_err *err)
 {
     char name[16];
     snprintf(name, sizeof name, "revops_%d", id);
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (!c->in_tx && !conn_open(c)) {
-            app_err_set(err, ERR_DB_UNAVAILABLE, "The database cannot be reached; retry shortly");
-            return NULL;
-        }
-        if (!c->pg) {
-            app_err_set(err, ERR_DB_UNAVAILABLE, "The database connection was lost; retry shortly");
-            return NULL;
-        }
-        PGresult *r = NULL;
-        if (!(c->prepared & (1u << id))) {
-            r = exec_deadline(c, (exec_what){sql, name, true}, nparams, NULL);
-            if (PQresultStatus(r) == PGRES_COMMAND_OK) {
-                c->prepared |= 1u << id;
-                PQclear(r);
-                r = NULL;
-            }
-        }
-        if (!r)
-            r = exec_deadline(c, (exec_what){sql, name, false}, nparams, params);
-        ExecStatusType st = PQresultStatus(r);
-        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-            return r;
-        bool lost = !c->pg || PQstatus(c->pg) != CONNECTION_OK;
-        if (lost && !c->timed_out && !c->in_tx && attempt == 0) { /* as db_query: reopen and retry once */
-            PQclear(r);
-            continue;
-        }
-        map_error(c, r, err);
-        PQclear(r);
-        return NULL;
-    }
-    app_err_set(err, ERR_DB_UNAVAILABLE, "The database cannot be reached; retry shortly");
-    return NULL;
+    return query_retry(c, sql, name, 1u << id, nparams, params, err);
 }
 
 int db_exec(db_conn *c, const char *sql, int nparams, const char *const *params, app_err *err)

@@ -73,7 +73,7 @@ static json_t *names_of(const json_t *v, const char *key, bool domains, app_err 
         const char *s = json_string_value(x);
         size_t n = s ? strlen(s) : 0;
         char *k = n && n <= 253 ? malloc(n + 1) : NULL;
-        if (k && (domains ? hygiene_domain_key(s, k) : (strcpy(k, s), true)) && jv_id_clean(k)) {
+        if (k && (domains ? hygiene_domain_key(s, k) : (memcpy(k, s, n + 1), true)) && jv_id_clean(k)) {
             bool dup = false;
             size_t j;
             const json_t *y;
