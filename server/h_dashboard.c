@@ -40,9 +40,29 @@ static json_t *frac_j(double v) { return json_real(round(v * 10000) / 10000); }
 static json_t *ratio_j(const metric_value *m) { return m->ok ? frac_j(m->value) : json_null(); }
 
 /* What the sections share while one dashboard is built. */
+/* The conversion's events: every lead's (or deal's) stages, whatever the
+ * period (the cohort is chosen from them in C). */
+struct dash_memo {
+    bool have;
+    bool leads; /* the subjects are leads, not deals */
+    funnel_event *ev;
+    size_t m;
+    int n;
+};
+
+dash_memo *dash_memo_new(void) { return calloc(1, sizeof(dash_memo)); }
+
+void dash_memo_free(dash_memo *m)
+{
+    if (m)
+        free(m->ev);
+    free(m);
+}
+
 typedef struct {
     db_conn *db;
     const char *ws;
+    dash_memo *memo; /* never NULL while building */
     const period *P;
     int fsm;
     char label[16];
@@ -822,43 +842,56 @@ static funnel_event *conversion_events(dash_ctx *c, const funnel_def *def, const
 /* Leads (docs/metrics.md "Conversion from leads"): every lifecycle stage a
  * lead entered, the opportunity stage when a deal linked to it was created
  * (the seed's "Opportunity Created: AE ... enters in CRM"), and the stages
- * those deals entered after (closed_won with its date). Each linked deal's
- * stage history is looked up by its key (the OFFSET 0 fence): on a freshly
- * loaded demo, before statistics, the planner hashed the workspace's whole
- * stage history once per lead with a deal (34M rows, past the 5 s timeout). */
+ * those deals entered after (closed_won with its date). The stage histories
+ * are joined set-wise; a deal linked from a lead is looked up by its key
+ * (the OFFSET 0 fence: without statistics, right after a bulk load, the
+ * planner otherwise scanned the workspace's deals once per lead with a
+ * link: 31 s on the demo). Rows are grouped by lead, the only order
+ * conversion_events needs (COLLATE "C": a byte sort, whatever the
+ * database's collation). */
 #define CONVERSION_LEADS_SQL                                                                                           \
-    "SELECT l.external_id, e.stage, to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM leads l"                       \
-    " CROSS JOIN LATERAL ("                                                                                            \
-    "  SELECT h.stage, h.entered_at AS at FROM lead_stage_history h"                                                   \
-    "   WHERE h.workspace_id = l.workspace_id AND h.lead_id = l.external_id"                                           \
-    "  UNION ALL SELECT 'opportunity', d.created_at FROM lead_linked_deals(l.workspace_id, l.deals) d"                 \
-    "  UNION ALL SELECT h.stage, h.entered_at FROM lead_linked_deals(l.workspace_id, l.deals) d"                       \
-    "   CROSS JOIN LATERAL (SELECT h.stage, h.entered_at FROM deal_stage_history h"                                    \
-    "    WHERE h.workspace_id = d.workspace_id AND h.deal_id = d.external_id OFFSET 0) h) e"                           \
-    " WHERE l.workspace_id = $1 AND l.deleted_at IS NULL ORDER BY l.external_id"
+    "WITH links AS MATERIALIZED (SELECT DISTINCT l.external_id AS lead, d.external_id AS deal, d.created_at"           \
+    "  FROM leads l CROSS JOIN LATERAL jsonb_array_elements_text(l.deals) t(id)"                                       \
+    "  CROSS JOIN LATERAL (SELECT d.external_id, d.created_at FROM deals d WHERE d.workspace_id = l.workspace_id"      \
+    "   AND d.external_id = t.id AND d.deleted_at IS NULL OFFSET 0) d"                                                 \
+    "  WHERE l.workspace_id = $1 AND l.deleted_at IS NULL AND l.deals <> '[]')"                                        \
+    " SELECT e.lead, e.stage, to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM ("                                   \
+    "  SELECT h.lead_id AS lead, h.stage, h.entered_at AS at FROM lead_stage_history h JOIN leads l"                   \
+    "   ON l.workspace_id = h.workspace_id AND l.external_id = h.lead_id AND l.deleted_at IS NULL"                     \
+    "   WHERE h.workspace_id = $1"                                                                                     \
+    "  UNION ALL SELECT x.lead, 'opportunity', x.created_at FROM links x"                                              \
+    "  UNION ALL SELECT x.lead, h.stage, h.entered_at FROM links x JOIN deal_stage_history h"                          \
+    "   ON h.workspace_id = $1 AND h.deal_id = x.deal) e"                                                              \
+    " ORDER BY e.lead COLLATE \"C\""
 
 static json_t *sec_conversion(dash_ctx *c)
 {
     funnel_def def; /* the seed's stage keys, for the conversion cohorts */
     funnel_default(&def);
-    /* From leads when the workspace tracks them into the funnel: a lead that
-     * ever reached MQL. Else from the deals' stage history, as before leads. */
-    const char *pp[] = {c->ws};
-    char has[8];
-    if (db_query_value(
-            c->db,
-            "SELECT EXISTS (SELECT 1 FROM lead_stage_history h JOIN leads l ON l.workspace_id = h.workspace_id"
-            " AND l.external_id = h.lead_id WHERE h.workspace_id = $1 AND h.stage = 'mql'"
-            " AND l.deleted_at IS NULL)",
-            1, pp, has, sizeof has, c->err) < 0)
-        return NULL;
-    bool leads = strcmp(has, "t") == 0;
-    const char *subjects = leads ? "leads" : "deals", *subject = leads ? "lead" : "deal";
-    size_t m = 0;
-    int n = 0;
-    funnel_event *ev = conversion_events(c, &def, leads ? CONVERSION_LEADS_SQL : CONVERSION_DEALS_SQL, &m, &n);
-    if (!ev)
-        return NULL;
+    dash_memo *mo = c->memo;
+    if (!mo->have) {
+        /* From leads when the workspace tracks them into the funnel: a lead
+         * that ever reached MQL. Else from the deals' stage history, as
+         * before leads. */
+        const char *pp[] = {c->ws};
+        char has[8];
+        if (db_query_value(
+                c->db,
+                "SELECT EXISTS (SELECT 1 FROM lead_stage_history h JOIN leads l ON l.workspace_id = h.workspace_id"
+                " AND l.external_id = h.lead_id WHERE h.workspace_id = $1 AND h.stage = 'mql'"
+                " AND l.deleted_at IS NULL)",
+                1, pp, has, sizeof has, c->err) < 0)
+            return NULL;
+        mo->leads = strcmp(has, "t") == 0;
+        if (!(mo->ev =
+                  conversion_events(c, &def, mo->leads ? CONVERSION_LEADS_SQL : CONVERSION_DEALS_SQL, &mo->m, &mo->n)))
+            return NULL;
+        mo->have = true;
+    }
+    const char *subjects = mo->leads ? "leads" : "deals", *subject = mo->leads ? "lead" : "deal";
+    const funnel_event *ev = mo->ev;
+    size_t m = mo->m;
+    int n = mo->n;
     static const struct {
         const char *name, *from, *to;
     } conv[] = {{"mql_to_sql", "mql", "sql"},
@@ -885,7 +918,6 @@ static json_t *sec_conversion(dash_ctx *c)
                 json_pack("{s:I, s:I, s:s}", "entered", (json_int_t)co.entered, "converted", (json_int_t)co.converted,
                           "from", subjects));
     }
-    free(ev);
     return conversion;
 }
 
@@ -894,7 +926,20 @@ static json_t *sec_conversion(dash_ctx *c)
 int dashboard_build(db_conn *db, const char *ws, const period *P, int fsm, bool want_explain, json_t **out,
                     app_err *err)
 {
-    dash_ctx c = {.db = db, .ws = ws, .P = P, .fsm = fsm, .err = err, .today = utc_today()};
+    dash_memo *memo = dash_memo_new();
+    if (!memo) {
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    int rc = dashboard_build_shared(db, ws, P, fsm, want_explain, memo, out, err);
+    dash_memo_free(memo);
+    return rc;
+}
+
+int dashboard_build_shared(db_conn *db, const char *ws, const period *P, int fsm, bool want_explain, dash_memo *memo,
+                           json_t **out, app_err *err)
+{
+    dash_ctx c = {.db = db, .ws = ws, .memo = memo, .P = P, .fsm = fsm, .err = err, .today = utc_today()};
     period_format(P, c.label, sizeof c.label);
     c.as_of = c.today < P->end ? c.today : P->end - 1;
     c.signals = json_array();

@@ -26,7 +26,8 @@ typedef struct {
     int fsm;
     caldate_t today;
     app_err *err;
-    char cur[4]; /* the workspace currency, for the statements */
+    char cur[4];     /* the workspace currency, for the statements */
+    dash_memo *memo; /* the report's dashboards read their period-free inputs once */
 } rctx;
 
 /* ---- reading the dashboard document ---- */
@@ -52,7 +53,7 @@ static json_t *src_dashboard(const period *P)
 static int dash(rctx *c, const period *P, json_t **out)
 {
     /* explain: the funnel's volumes are the conversion's inputs */
-    return dashboard_build(c->db, c->ws, P, c->fsm, true, out, c->err);
+    return dashboard_build_shared(c->db, c->ws, P, c->fsm, true, c->memo, out, c->err);
 }
 
 /* The day the period's figures are as of (the dashboard's rule): the
@@ -833,7 +834,10 @@ static void serve(http_req *rq, const char *param, int kind, const char *msg, do
         return;
     }
     json_t *doc = NULL;
-    if (fn(&c, &P, &doc) != 0) {
+    c.memo = dash_memo_new();
+    int rc = c.memo ? fn(&c, &P, &doc) : -1;
+    dash_memo_free(c.memo);
+    if (rc != 0) {
         if (err.code == ERR_NONE)
             app_err_set(&err, ERR_INTERNAL, "could not build the report");
         http_reply_error(rq, &err);

@@ -60,6 +60,14 @@ void h_revenue_waterfall(http_req *rq);
  * numbers are the dashboard's. A new reference in *out, 0; or -1 with err. */
 int dashboard_build(db_conn *db, const char *ws, const period *P, int fsm, bool want_explain, json_t **out,
                     app_err *err);
+/* What the dashboards of one request (a report builds two or three) share:
+ * the inputs that do not depend on the period, read once. Build them with
+ * dashboard_build_shared and the same memo; free it after the last. */
+typedef struct dash_memo dash_memo;
+dash_memo *dash_memo_new(void);
+void dash_memo_free(dash_memo *m);
+int dashboard_build_shared(db_conn *db, const char *ws, const period *P, int fsm, bool want_explain, dash_memo *memo,
+                           json_t **out, app_err *err);
 
 /* h_cohorts.c: cohort retention and unit economics per group */
 void h_cohorts_retention(http_req *rq);
