@@ -346,8 +346,9 @@ static int endpoint_load(db_conn *db, const char *id, const char *workspace_id, 
 {
     memset(ep, 0, sizeof *ep);
     const char *p[] = {id, workspace_id};
-    PGresult *r = db_query(
-        db,
+    /* prepared: every delivery starts with this lookup by primary key */
+    PGresult *r = db_query_prepared(
+        db, DB_PREP_WEBHOOK_ENDPOINT,
         "SELECT workspace_id, source, secret, basic_username, basic_password, public_url,"
         " stage_map, field_map, portal_id, apply_mode FROM webhook_endpoints WHERE id = $1::uuid AND deleted_at IS NULL"
         " AND ($2::uuid IS NULL OR workspace_id = $2::uuid)",
@@ -639,8 +640,11 @@ static void ingest(http_req *rq, db_conn *db, const endpoint *ep, const char *id
         r = apply_now(db, "SELECT event_id, status, detail FROM webhook_ingest($1, $2, $3, $4, $5) ORDER BY n", p,
                       &err);
     } else {
-        r = db_query(db, "SELECT event_id, status, detail FROM webhook_store($1, $2, $3, $4, $5) ORDER BY n", 5, p,
-                     &err);
+        /* prepared (one fixed statement, parsed once per connection): an async
+         * delivery's whole work in the database is this and the lookup above */
+        r = db_query_prepared(db, DB_PREP_WEBHOOK_STORE,
+                              "SELECT event_id, status, detail FROM webhook_store($1, $2, $3, $4, $5) ORDER BY n", 5, p,
+                              &err);
     }
     free(hdr_text);
     free(ev_text);

@@ -151,34 +151,42 @@ DECLARE
     rounds int;
     dels boolean;
     res text[];
+    per_round jsonb[]; -- the changes of round r (deletes apart), in list order
+    del_round jsonb[]; -- the deletes of round r, in list order
     o jsonb;
     r int;
     x record;
 BEGIN
-    SELECT COALESCE(jsonb_agg(t.op ORDER BY (t.op ->> 'n')::int), '[]'), COALESCE(max((t.op ->> 'round')::int), 0),
-           COALESCE(bool_or((t.op ->> 'del')::boolean), false)
-      INTO todo, rounds, dels
-    FROM (SELECT jsonb_build_object('n', v.k, 'id', v.op ->> 'id', 'patch', COALESCE(v.op -> 'patch', '{}'),
-                                    'at', COALESCE((v.op ->> 'at')::timestamptz, now()),
-                                    'origin', COALESCE(v.op ->> 'origin', 'api'),
-                                    'has_stage_at', v.op ? 'stage_at', 'stage_at', v.op -> 'stage_at',
-                                    'del', COALESCE(v.op ->> 'op' = 'delete', false),
-                                    'round', row_number() OVER (PARTITION BY v.op ->> 'id' ORDER BY v.k)) AS op
-          FROM jsonb_array_elements(ops) WITH ORDINALITY AS v(op, k)) AS t;
+    -- One pass over ops: each round's changes are split out here once (each
+    -- round used to filter the whole list again: 3-9 ms a round at 2,000 ops)
+    WITH t AS (
+        SELECT v.k, jsonb_build_object('n', v.k, 'id', v.op ->> 'id', 'patch', COALESCE(v.op -> 'patch', '{}'),
+                                       'at', COALESCE((v.op ->> 'at')::timestamptz, now()),
+                                       'origin', COALESCE(v.op ->> 'origin', 'api'),
+                                       'has_stage_at', v.op ? 'stage_at', 'stage_at', v.op -> 'stage_at',
+                                       'del', COALESCE(v.op ->> 'op' = 'delete', false),
+                                       'round', row_number() OVER (PARTITION BY v.op ->> 'id' ORDER BY v.k)) AS op
+        FROM jsonb_array_elements(ops) WITH ORDINALITY AS v(op, k)),
+    g AS (
+        SELECT (t.op ->> 'round')::int AS r, count(*) AS cnt,
+               COALESCE(jsonb_agg(t.op ORDER BY t.k) FILTER (WHERE NOT (t.op ->> 'del')::boolean), '[]') AS changes,
+               COALESCE(jsonb_agg(t.op ORDER BY t.k) FILTER (WHERE (t.op ->> 'del')::boolean), '[]') AS deletes
+        FROM t GROUP BY 1)
+    SELECT COALESCE(max(g.r), 0), COALESCE(bool_or(jsonb_array_length(g.deletes) > 0), false),
+           COALESCE(sum(g.cnt), 0), array_agg(g.changes ORDER BY g.r), array_agg(g.deletes ORDER BY g.r)
+      INTO rounds, dels, r, per_round, del_round
+    FROM g;
     IF rounds <= 1 AND NOT dels THEN -- the usual case: every change on a different deal
-        RETURN QUERY SELECT a.n, a.result FROM deal_apply_round(ws, todo) AS a;
+        RETURN QUERY SELECT a.n, a.result FROM deal_apply_round(ws, COALESCE(per_round[1], '[]')) AS a;
         RETURN;
     END IF;
-    res := array_fill(NULL::text, ARRAY[jsonb_array_length(todo)]);
+    res := array_fill(NULL::text, ARRAY[r]);
     FOR r IN 1 .. rounds LOOP
-        FOR o IN SELECT v FROM jsonb_array_elements(todo) AS v
-                 WHERE (v ->> 'round')::int = r AND (v ->> 'del')::boolean LOOP
+        FOR o IN SELECT v FROM jsonb_array_elements(del_round[r]) AS v LOOP
             res[(o ->> 'n')::int] := CASE WHEN deal_delete(ws, o ->> 'id', (o ->> 'at')::timestamptz, o ->> 'origin')
                                           THEN 'deleted' ELSE 'unchanged' END;
         END LOOP;
-        FOR x IN SELECT a.n, a.result
-                 FROM deal_apply_round(ws, (SELECT COALESCE(jsonb_agg(v), '[]') FROM jsonb_array_elements(todo) AS v
-                                            WHERE (v ->> 'round')::int = r AND NOT (v ->> 'del')::boolean)) AS a LOOP
+        FOR x IN SELECT a.n, a.result FROM deal_apply_round(ws, per_round[r]) AS a LOOP
             res[x.n] := x.result;
         END LOOP;
     END LOOP;
