@@ -2,6 +2,7 @@
  * lead-scoring.yaml verbatim) and a lead's score as of a time. The document
  * is decoded into core/leadscore's model; the seed's prose is read into
  * explicit rules, which the stored (normalised) document shows. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1270,6 +1271,17 @@ static int rescore_finish(rescore_run *run, app_err *err)
     return changed && ++run->pending >= RESCORE_WRITE ? rescore_flush(run, err) : 0;
 }
 
+/* Seconds of a date_part('epoch', t) text, rounded as GET /v1/leads/{id}/score
+ * rounds extract(epoch FROM t)::bigint (numeric: half away from zero). The
+ * float8 is the exact microseconds / 1e6, correctly rounded, and printed to
+ * round-trip; a half second is exact in it. date_part, not extract: extract's
+ * numeric cost ~0.3 s over 1,000,000 activities (scripts/bench-leads.sh). */
+static int64_t epoch_seconds(const char *s)
+{
+    double x = strtod(s, NULL);
+    return (int64_t)(x >= 0 ? floor(x + 0.5) : ceil(x - 0.5));
+}
+
 /* One row of the stream: a lead (k = 0) or one of its activities (k = 1). */
 static int rescore_row(rescore_run *run, PGresult *r, int i, app_err *err)
 {
@@ -1309,7 +1321,7 @@ static int rescore_row(rescore_run *run, PGresult *r, int i, app_err *err)
         l->soff = so;
         l->cap = cap;
     }
-    l->a[l->n] = (ls_activity){leadscore_activity_type(PQgetvalue(r, i, 2)), atoll(PQgetvalue(r, i, 3)), NULL};
+    l->a[l->n] = (ls_activity){leadscore_activity_type(PQgetvalue(r, i, 2)), epoch_seconds(PQgetvalue(r, i, 3)), NULL};
     l->soff[l->n] = 0;
     if (!PQgetisnull(r, i, 4)) {
         const char *s = PQgetvalue(r, i, 4);
@@ -1329,7 +1341,7 @@ static int rescore_row(rescore_run *run, PGresult *r, int i, app_err *err)
  * as that call compares) in time order; one sort of both by lead. */
 static const char rescore_stream_sql[] =
     "DECLARE rescore NO SCROLL CURSOR FOR"
-    " SELECT u.lid, u.k, u.type, extract(epoch FROM u.at)::bigint, u.session, u.email, u.industry, u.seniority,"
+    " SELECT u.lid, u.k, u.type, date_part('epoch', u.at), u.session, u.email, u.industry, u.seniority,"
     "  u.title, u.geography, u.company_size, u.created, u.stage, u.prev_score, u.prev_band"
     " FROM (SELECT l.external_id AS lid, 0 AS k, NULL::timestamptz AS at, NULL::text AS xid, NULL::text AS type,"
     "   NULL::text AS session,"

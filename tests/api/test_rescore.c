@@ -274,7 +274,9 @@ START_TEST(rescore_equals_the_live_score_of_every_lead)
             if (!at[0] || lcg(5)) { /* else the same time as the one before */
                 char hms[16];
                 int day = -(int)lcg(60) - 1;
-                snprintf(hms, sizeof hms, "%02u:%02u:%02u", lcg(24), lcg(60), lcg(60));
+                /* some at a half second or just under it: ages round as GET's do */
+                static const char *const frac[] = {"", "", "", ".5", ".499999"};
+                snprintf(hms, sizeof hms, "%02u:%02u:%02u%s", lcg(24), lcg(60), lcg(60), frac[lcg(5)]);
                 ts(day, hms, at);
             }
             n += (size_t)snprintf(body + n, cap - n,
