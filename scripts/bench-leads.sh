@@ -7,8 +7,12 @@
 #      100,000 deals and their touches), each of the seven models, the median of
 #      BENCH_RUNS warm runs each; metric=revenue (the 50,000 won deals) once per model.
 #      Reference: one count(*) of the workspace's activities in psql just before.
-#   2. scoring: there is no call that scores every lead of a workspace at once. The
-#      call that scores the most is POST /v1/activities/batch when the default model
+#   2. scoring: POST /v1/leads/rescore, every lead of the workspace scored and stored:
+#      the first one (every lead's stored score written), then BENCH_RUNS runs each
+#      after a change of the model ("Requested demo" 25 <-> 30 points: every lead with
+#      a demo request changes score), the median against a count(*) of the same
+#      activities in psql just before each. Then the per-activity path: the
+#      call that scores the most there is POST /v1/activities/batch when the default model
 #      has auto_mql: every lead of the batch whose stage is before mql is scored (and
 #      moved to mql and routed when it reaches the threshold). Timed: batches of
 #      1,000 new page views on 1,000 distinct 'known' leads (each with its history of
@@ -26,6 +30,8 @@
 # Run alone: BUILD=build RESULTS=/tmp/r.tsv nice scripts/bench-leads.sh
 # Environment: BENCH_RUNS (default 3), BENCH_SECONDS (wrk/pgbench run, default 10),
 # BENCH_CONNECTIONS (default 64), BENCH_THREADS (revopsd threads, default 2),
+# BENCH_LEADS_PARTS (default "attribution scoring routing": the parts to run, e.g.
+# BENCH_LEADS_PARTS=scoring for the scoring part alone),
 # BENCH_LEADS_ANSWERS (a directory: keep every attribution answer there, to compare
 # two builds byte for byte), BENCH_LEADS_NEVER_ANALYSED=1 (autovacuum off in the
 # bench's cluster: the planner never has statistics on the generated tables).
@@ -38,6 +44,8 @@ threads=${BENCH_THREADS:-2}
 build=${BUILD:-build}
 results=${RESULTS:-$build/bench/results.tsv}
 answers=${BENCH_LEADS_ANSWERS:-}
+parts=" ${BENCH_LEADS_PARTS:-attribution scoring routing} "
+want() { case "$parts" in *" $1 "*) return 0 ;; esac; return 1; }
 py=/usr/bin/python3
 [ -x "$py" ] || py=python3
 tmp=$(mktemp -d /tmp/revops-bench-leads-XXXXXX)
@@ -87,6 +95,7 @@ scan_ms() {
 }
 
 # ---- 1. attribution ------------------------------------------------------------
+if want attribution; then
 from=$("$py" -c 'import datetime; print(datetime.date.today() - datetime.timedelta(days=1100))')
 to=$("$py" -c 'import datetime; print(datetime.date.today())')
 models="first_touch last_touch linear u_shaped w_shaped full_path time_decay"
@@ -123,8 +132,56 @@ printf '%s' "$rows"
 echo
 echo "The first request after the load: $first_ms ms. One count(*) of the workspace's 1,000,000 activities in psql: $smed ms; the slowest model ($slow_model) is x$sratio that."
 result attribution.slowest_vs_activity_scan "$sratio" info - "x one scan" "the slowest model ($slow_model) / a count(*) of the workspace's activities in psql"
+fi
 
 # ---- 2. scoring ----------------------------------------------------------------
+if want scoring; then
+say "scoring: POST /v1/leads/rescore, the first and $runs after a change of the model each"
+model_id=$(curl -sf -H "$auth" "$base/v1/scoring-models" | "$py" -c 'import json, sys; print(json.load(sys.stdin)["items"][0]["id"])')
+model_ver=$(curl -sf -H "$auth" "$base/v1/scoring-models/$model_id" | "$py" -c 'import json, sys; print(json.load(sys.stdin)["version"])')
+cp tests/data/lead-scoring.yaml "$tmp/m25.yaml"
+sed '/Requested demo/{n;s/points: 25/points: 30/}' tests/data/lead-scoring.yaml >"$tmp/m30.yaml"
+cmp -s "$tmp/m25.yaml" "$tmp/m30.yaml" && { say "the model variant did not change"; exit 1; }
+put_model() { # FILE: the default model's next version
+    curl -sf -o /dev/null -X PUT -H "$auth" -H "Content-Type: application/yaml" -H "If-Match: \"v$model_ver\"" \
+        --data-binary @"$1" "$base/v1/scoring-models/$model_id"
+    model_ver=$((model_ver + 1))
+}
+rescore_ms() { OUT=$tmp/rescore.json curl_ms -X POST -H "$auth" "$base/v1/leads/rescore"; }
+rs_field() { "$py" -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2], {}, d))' "$tmp/rescore.json" "$1"; }
+rs_scan=$(scan_ms)
+rs_first=$(rescore_ms)
+rs_first_written=$(rs_field scores_changed)
+rs_leads=$(rs_field leads_scored)
+rs_acts=$(rs_field activities)
+: >"$tmp/rs"
+: >"$tmp/rs_scan"
+: >"$tmp/rs_written"
+for r in $(seq 1 "$runs"); do
+    if [ $((r % 2)) = 1 ]; then put_model "$tmp/m30.yaml"; else put_model "$tmp/m25.yaml"; fi
+    scan_ms >>"$tmp/rs_scan"
+    rescore_ms >>"$tmp/rs"
+    rs_field scores_changed >>"$tmp/rs_written"
+done
+rs_bands=$(rs_field '"%d below_mql, %d mql, %d hot" % (bands["below_mql"], bands["mql"], bands["hot"])')
+rs_same=$(rescore_ms)
+rs_same_written=$(rs_field scores_changed)
+[ $((runs % 2)) = 1 ] && put_model "$tmp/m25.yaml" # back to the seed's points
+read -r rmed rmin rmax < <(stat_col 1 <"$tmp/rs")
+read -r rsmed _ _ < <(stat_col 1 <"$tmp/rs_scan")
+read -r rwmed rwmin rwmax < <(stat_col 1 <"$tmp/rs_written")
+rratio=$(awk -v a="$rmed" -v b="$rsmed" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }')
+echo
+echo "| POST /v1/leads/rescore, the seed's model: $rs_leads leads, $rs_acts of their activities read (the last run: $rs_bands) | ms |"
+echo "|---|---|"
+echo "| after a change of the model (demo request 25 <-> 30 points; $rwmed ($rwmin-$rwmax) stored scores rewritten), median of $runs (min-max) | $rmed ($rmin-$rmax) |"
+echo "| the first rescore ($rs_first_written stored scores written; count(*) just before: $rs_scan ms) | $rs_first |"
+echo "| again with the model unchanged ($rs_same_written written) | $rs_same |"
+echo "| count(*) of the workspace's 1,000,000 activities in psql before each run, median | $rsmed (the rescore is x$rratio that) |"
+result scoring.rescore_100k_leads_ms "$rmed" "<=" 2000 ms "POST /v1/leads/rescore after a model change: $rs_leads leads, $rs_acts activities scored, changed scores stored (tests/bench/gen_leads.sql)"
+result scoring.rescore_first_ms "$rs_first" info - ms "the first POST /v1/leads/rescore: every lead's stored score written"
+result scoring.rescore_vs_activity_scan "$rratio" info - "x one scan" "the rescore after a model change / a count(*) of the workspace's activities in psql"
+
 say "scoring: $runs + 1 batches of 1,000 activities on 1,000 leads with auto_mql off, then on"
 psql "$url" -Atc "SELECT external_id FROM leads WHERE workspace_id = '$ws' AND lifecycle_stage = 'known'
                   ORDER BY external_id" >"$tmp/known"
@@ -196,11 +253,14 @@ echo "| POST /v1/activities/batch, 1,000 activities on 1,000 known leads, auto_m
 echo "| the same on 1,000 other known leads with auto_mql on (each lead scored; $((mql1 - mql0)) of the $((runs + 1)) x 1,000 reached 50 and were moved to mql and routed) | $qmed ($qmin-$qmax) |"
 echo "| scoring per lead in that call (the difference / 1,000), x 100,000 leads | $per_lead ms, $x100k ms |"
 echo "| GET /v1/leads/{id}/score, 500 leads one after the other (one keep-alive client) | median $one_med, p99 $one_p99, all $one_total; median x 100,000 = $one_100k |"
-result scoring.100k_leads_ms "$x100k" "<=" 2000 ms "no call scores every lead: the per-lead cost of POST /v1/activities/batch with auto_mql (1,000 leads scored, minus the same batch without) x 100,000"
+result scoring.batch_per_lead_x100k_ms "$x100k" info - ms "the per-lead cost of POST /v1/activities/batch with auto_mql (1,000 leads scored and moved/routed when they reach 50, minus the same batch without) x 100,000"
 result scoring.batch_1000_leads_ms "$qmed" info - ms "POST /v1/activities/batch, 1,000 activities on 1,000 leads, each scored (auto_mql)"
 result scoring.one_lead_ms "$one_med" info - ms "GET /v1/leads/{id}/score, one client, median of 500 leads"
 
+fi
+
 # ---- 3. routing ----------------------------------------------------------------
+if want routing; then
 say "routing: $conns connections, $runs x ${secs} s recorded and dry run, pgbench -S alongside"
 cat >"$tmp/rules.json" <<JSON
 {"rules": [
@@ -288,3 +348,4 @@ echo "| pgbench -S, $conns clients, -j 2 (p99 from its transaction log) | $ptps 
 result routing.route_p99_ms_c$conns "$rp99" "<=" 5 ms "POST /v1/routing/route recorded, $conns concurrent (wrk p99), seed rules over 300 reps"
 result routing.dry_run_p99_ms_c$conns "$dp99" info - ms "the same as a dry run"
 result routing.pgbench_select_p99_ms_c$conns "$pp99" info - ms "pgbench -S at $conns clients on the same cluster, p99: the floor of any request that reads the database"
+fi

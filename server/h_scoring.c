@@ -2,6 +2,7 @@
  * lead-scoring.yaml verbatim) and a lead's score as of a time. The document
  * is decoded into core/leadscore's model; the seed's prose is read into
  * explicit rules, which the stored (normalised) document shows. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -921,6 +922,30 @@ void h_leads_score(http_req *rq)
 
 /* ---- auto-MQL --------------------------------------------------------------- */
 
+/* Move lead id to mql at time at (RFC 3339; no earlier than its stage's
+ * last change), origin "scoring", and route it as every new MQL is. The one
+ * auto-MQL move: the activity path and the rescore both come here. In the
+ * caller's transaction; 0 or -1. */
+static int move_to_mql(db_conn *c, const char *ws, const char *id, const char *at, app_err *err)
+{
+    const char *a[] = {ws, id, at};
+    int rc = db_exec(c,
+                     "SELECT lead_apply($1::uuid, $2, '{\"lifecycle_stage\": \"mql\"}', GREATEST($3::timestamptz,"
+                     " (SELECT (field_changed_at ->> 'lifecycle_stage')::timestamptz FROM leads"
+                     "  WHERE workspace_id = $1 AND external_id = $2)), 'scoring')",
+                     3, a, err);
+    if (rc == 0) {
+        json_t *idl = json_pack("[s]", id);
+        char *one = json_dumps(idl, JSON_COMPACT);
+        json_decref(idl);
+        rc = one ? routing_route_new_mqls(c, ws, one, err) : -1;
+        if (!one)
+            app_err_set(err, ERR_INTERNAL, "out of memory");
+        free(one);
+    }
+    return rc;
+}
+
 /* When the workspace's default model has auto_mql, move each lead of the
  * activities just written whose score now reaches the MQL threshold, and whose
  * stage comes before mql in the default funnel, to mql at the time of its
@@ -1027,19 +1052,7 @@ int scoring_auto_mql(db_conn *c, const char *ws, const char *items_json, app_err
         json_decref(lj);
         if (res.total < m->mql)
             continue;
-        const char *a[] = {ws, id, PQgetvalue(r, i, 1)};
-        rc = db_exec(c,
-                     "SELECT lead_apply($1::uuid, $2, '{\"lifecycle_stage\": \"mql\"}', GREATEST($3::timestamptz,"
-                     " (SELECT (field_changed_at ->> 'lifecycle_stage')::timestamptz FROM leads"
-                     "  WHERE workspace_id = $1 AND external_id = $2)), 'scoring')",
-                     3, a, err);
-        if (rc == 0) { /* and routed, as every new MQL is */
-            json_t *idl = json_pack("[s]", id);
-            char *one = json_dumps(idl, JSON_COMPACT);
-            json_decref(idl);
-            rc = routing_route_new_mqls(c, ws, one, err);
-            free(one);
-        }
+        rc = move_to_mql(c, ws, id, PQgetvalue(r, i, 1), err);
     }
 done:
     PQclear(acts);
@@ -1075,4 +1088,458 @@ int scoring_default_score(db_conn *db, const char *ws, const char *lead_id, json
     int rc = scoring_lead_score(db, ws, lead_id, NULL, text, out, err);
     free(text);
     return rc;
+}
+
+/* ---- rescoring every lead of a workspace ------------------------------------ */
+
+/* POST /v1/leads/rescore: every live lead of the workspace scored as of a
+ * time by the default model, exactly as GET /v1/leads/{id}/score would score
+ * it, from one ordered stream: each lead's row (its fields as of the time)
+ * followed by its activities up to then, read through a cursor in chunks so
+ * memory holds one chunk and one lead. The scores are written back per chunk
+ * in one statement (lead_scores). */
+
+#define RESCORE_FETCH 20000 /* rows per FETCH */
+#define RESCORE_FETCH_TEXT "20000"
+#define RESCORE_WRITE 5000 /* leads per write */
+
+typedef struct {
+    char *p;
+    size_t len, cap;
+} rs_buf;
+
+static bool rs_put(rs_buf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (b->len + n + 1 > cap)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p)
+            return false;
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+    return true;
+}
+
+/* One element of a PostgreSQL array literal, quoted: "a\"b" */
+static bool rs_put_elem(rs_buf *b, const char *s)
+{
+    bool ok = rs_put(b, b->len > 1 ? ",\"" : "\"", b->len > 1 ? 2 : 1);
+    for (const char *q = s; ok && *q; q++) {
+        if (*q == '"' || *q == '\\')
+            ok = rs_put(b, "\\", 1);
+        ok = ok && rs_put(b, q, 1);
+    }
+    return ok && rs_put(b, "\"", 1);
+}
+
+/* The lead being read: its fields (copied: its rows may span FETCHes), its
+ * activities, and the session texts they point into (as offsets until
+ * scored, the buffer moves as it grows). */
+typedef struct {
+    bool open;
+    rs_buf id, stage;
+    char *f[5]; /* email, industry, seniority, title, geography; NULL: none */
+    long company_size;
+    int64_t created_at;
+    int prev_score; /* the stored score, when has_prev */
+    bool has_prev;
+    char prev_band[16];
+    ls_activity *a;
+    size_t *soff; /* offset + 1 into sessions; 0: no session */
+    size_t n, cap;
+    rs_buf sessions;
+} rs_lead;
+
+typedef struct {
+    const char *ws, *as_of; /* as_of NULL: now */
+    char *model_text;
+    /* answers (reset on each attempt: db_transaction may run it again) */
+    char t[64], t_rfc[32];
+    int64_t at;
+    long scored, bands[3], crossed, moved, activities, written, removed;
+    bool auto_mql;
+    json_t *model; /* id, name, version */
+} rescore_job;
+
+typedef struct {
+    rescore_job *job;
+    db_conn *c;
+    const ls_model *m;
+    rs_lead cur;
+    rs_buf ids, scores, bands; /* the chunk to write, as array literals */
+    long pending;
+    rs_buf moves; /* ids to move to mql, NUL-separated */
+    char (*stages)[LS_ITEM_LEN];
+    int nstages, mql_k; /* mql_k: 1-based position of mql in the default funnel, 0: none */
+    ls_result res;
+} rescore_run;
+
+static void rs_lead_clear(rs_lead *l)
+{
+    for (int i = 0; i < 5; i++) {
+        free(l->f[i]);
+        l->f[i] = NULL;
+    }
+    l->open = false;
+    l->n = 0;
+    l->id.len = l->stage.len = l->sessions.len = 0;
+}
+
+static void rs_lead_free(rs_lead *l)
+{
+    rs_lead_clear(l);
+    free(l->a);
+    free(l->soff);
+    free(l->id.p);
+    free(l->stage.p);
+    free(l->sessions.p);
+}
+
+static int rescore_flush(rescore_run *run, app_err *err)
+{
+    if (run->pending == 0)
+        return 0;
+    if (!rs_put(&run->ids, "}", 1) || !rs_put(&run->scores, "}", 1) || !rs_put(&run->bands, "}", 1)) {
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    const char *p[] = {run->job->ws, run->ids.p, run->scores.p, run->bands.p};
+    int rc = db_exec(
+        run->c,
+        "INSERT INTO lead_scores AS s (workspace_id, lead_id, score, band)"
+        " SELECT $1::uuid, x.id, x.score, x.band FROM unnest($2::text[], $3::int[], $4::text[]) AS x(id, score, band)"
+        " ON CONFLICT (workspace_id, lead_id) DO UPDATE SET score = excluded.score, band = excluded.band",
+        4, p, err);
+    run->ids.len = run->scores.len = run->bands.len = 0;
+    run->pending = 0;
+    return rc;
+}
+
+/* The position (1-based) of stage key s in the default funnel, 0 when not in it. */
+static int rescore_stage_k(const rescore_run *run, const char *s)
+{
+    for (int i = 0; s && i < run->nstages; i++)
+        if (strcmp(run->stages[i], s) == 0)
+            return i + 1;
+    return 0;
+}
+
+/* Score the lead read so far and queue its score (and its move to mql). */
+static int rescore_finish(rescore_run *run, app_err *err)
+{
+    rs_lead *l = &run->cur;
+    if (!l->open)
+        return 0;
+    rescore_job *j = run->job;
+    for (size_t i = 0; i < l->n; i++)
+        l->a[i].session = l->soff[i] ? l->sessions.p + l->soff[i] - 1 : NULL;
+    ls_lead lead = {l->f[0], l->f[1], l->f[2], l->f[3], l->f[4], l->company_size, l->created_at};
+    ls_result *res = &run->res;
+    leadscore_eval(run->m, &lead, l->a, l->n, j->at, res);
+    j->scored++;
+    j->bands[res->band]++;
+    j->activities += (long)l->n;
+    const char *band = leadscore_band_name(res->band);
+    if (res->total >= run->m->mql && (!l->has_prev || l->prev_score < run->m->mql))
+        j->crossed++;
+    bool changed = !l->has_prev || l->prev_score != res->total || strcmp(l->prev_band, band) != 0;
+    char num[24];
+    snprintf(num, sizeof num, "%d", res->total);
+    /* only the rows that change are written */
+    bool ok = !changed ||
+              (rs_put(&run->ids, run->ids.len ? "" : "{", run->ids.len ? 0 : 1) && rs_put_elem(&run->ids, l->id.p) &&
+               rs_put(&run->scores, run->scores.len ? "," : "{", 1) && rs_put(&run->scores, num, strlen(num)) &&
+               rs_put(&run->bands, run->bands.len ? "," : "{", 1) && rs_put(&run->bands, band, strlen(band)));
+    /* the activity path's test (scoring_auto_mql): at or above the
+     * threshold and a stage before mql in the default funnel */
+    if (ok && j->auto_mql && run->mql_k > 0 && res->total >= run->m->mql &&
+        rescore_stage_k(run, l->stage.len ? l->stage.p : NULL) < run->mql_k)
+        ok = rs_put(&run->moves, l->id.p, l->id.len + 1);
+    rs_lead_clear(l);
+    if (!ok) {
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    if (changed)
+        j->written++;
+    return changed && ++run->pending >= RESCORE_WRITE ? rescore_flush(run, err) : 0;
+}
+
+/* Seconds of a date_part('epoch', t) text, rounded as GET /v1/leads/{id}/score
+ * rounds extract(epoch FROM t)::bigint (numeric: half away from zero). The
+ * float8 is the exact microseconds / 1e6, correctly rounded, and printed to
+ * round-trip; a half second is exact in it. date_part, not extract: extract's
+ * numeric cost ~0.3 s over 1,000,000 activities (scripts/bench-leads.sh). */
+static int64_t epoch_seconds(const char *s)
+{
+    double x = strtod(s, NULL);
+    return (int64_t)(x >= 0 ? floor(x + 0.5) : ceil(x - 0.5));
+}
+
+/* One row of the stream: a lead (k = 0) or one of its activities (k = 1). */
+static int rescore_row(rescore_run *run, PGresult *r, int i, app_err *err)
+{
+    rs_lead *l = &run->cur;
+    const char *lid = PQgetvalue(r, i, 0);
+    if (PQgetvalue(r, i, 1)[0] == '0') {
+        if (rescore_finish(run, err) != 0)
+            return -1;
+        bool ok = rs_put(&l->id, lid, strlen(lid)) &&
+                  (PQgetisnull(r, i, 12) || rs_put(&l->stage, PQgetvalue(r, i, 12), strlen(PQgetvalue(r, i, 12))));
+        for (int k = 0; ok && k < 5; k++)
+            if (!PQgetisnull(r, i, 5 + k))
+                ok = (l->f[k] = strdup(PQgetvalue(r, i, 5 + k))) != NULL;
+        l->company_size = PQgetisnull(r, i, 10) ? -1 : atol(PQgetvalue(r, i, 10));
+        l->created_at = atoll(PQgetvalue(r, i, 11));
+        l->has_prev = !PQgetisnull(r, i, 13);
+        l->prev_score = l->has_prev ? atoi(PQgetvalue(r, i, 13)) : 0;
+        snprintf(l->prev_band, sizeof l->prev_band, "%s", l->has_prev ? PQgetvalue(r, i, 14) : "");
+        l->open = true;
+        if (!ok)
+            app_err_set(err, ERR_INTERNAL, "out of memory");
+        return ok ? 0 : -1;
+    }
+    /* an activity of a lead that does not exist (or not then): not scored */
+    if (!l->open || strcmp(l->id.p, lid) != 0)
+        return 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        ls_activity *a = realloc(l->a, cap * sizeof *a);
+        if (a)
+            l->a = a;
+        size_t *so = a ? realloc(l->soff, cap * sizeof *so) : NULL;
+        if (!so) {
+            app_err_set(err, ERR_INTERNAL, "out of memory");
+            return -1;
+        }
+        l->soff = so;
+        l->cap = cap;
+    }
+    l->a[l->n] = (ls_activity){leadscore_activity_type(PQgetvalue(r, i, 2)), epoch_seconds(PQgetvalue(r, i, 3)), NULL};
+    l->soff[l->n] = 0;
+    if (!PQgetisnull(r, i, 4)) {
+        const char *s = PQgetvalue(r, i, 4);
+        l->soff[l->n] = l->sessions.len + 1;
+        if (!rs_put(&l->sessions, s, strlen(s) + 1)) {
+            app_err_set(err, ERR_INTERNAL, "out of memory");
+            return -1;
+        }
+    }
+    l->n++;
+    return 0;
+}
+
+/* The stream: each live lead of the workspace that existed at $2, as GET
+ * /v1/leads/{id}/score reads it (lead_as_of: the row itself unless a field
+ * changed after $2), then its activities up to $3 (the time's RFC 3339 text,
+ * as that call compares) in time order; one sort of both by lead. */
+static const char rescore_stream_sql[] =
+    "DECLARE rescore NO SCROLL CURSOR FOR"
+    " SELECT u.lid, u.k, u.type, date_part('epoch', u.at), u.session, u.email, u.industry, u.seniority,"
+    "  u.title, u.geography, u.company_size, u.created, u.stage, u.prev_score, u.prev_band"
+    " FROM (SELECT l.external_id AS lid, 0 AS k, NULL::timestamptz AS at, NULL::text AS xid, NULL::text AS type,"
+    "   NULL::text AS session,"
+    "   CASE WHEN x.j IS NULL THEN l.email ELSE x.j ->> 'email' END AS email,"
+    "   CASE WHEN x.j IS NULL THEN l.industry ELSE x.j ->> 'industry' END AS industry,"
+    "   CASE WHEN x.j IS NULL THEN l.seniority ELSE x.j ->> 'seniority' END AS seniority,"
+    "   CASE WHEN x.j IS NULL THEN l.title ELSE x.j ->> 'title' END AS title,"
+    "   CASE WHEN x.j IS NULL THEN l.geography ELSE x.j ->> 'geography' END AS geography,"
+    "   CASE WHEN x.j IS NULL THEN l.company_size::text"
+    "        WHEN jsonb_typeof(x.j -> 'company_size') = 'number' THEN x.j ->> 'company_size' END AS company_size,"
+    "   COALESCE(extract(epoch FROM CASE WHEN x.j IS NULL THEN l.created_at"
+    "            ELSE (x.j ->> 'created_at')::timestamptz END)::bigint, 0) AS created,"
+    "   l.lifecycle_stage AS stage, s.score AS prev_score, s.band AS prev_band"
+    /* each lead's stored score by its key (OFFSET 0 keeps the lookup): joined,
+     * a never-analysed lead_scores of 100,000 rows could be planned as a
+     * tiny table read once per lead */
+    "  FROM leads l LEFT JOIN LATERAL (SELECT s.score, s.band FROM lead_scores s WHERE s.workspace_id = l.workspace_id"
+    "   AND s.lead_id = l.external_id OFFSET 0) s ON true,"
+    "  LATERAL (SELECT CASE WHEN EXISTS (SELECT 1 FROM jsonb_each_text(l.field_changed_at) AS c(f, v)"
+    "     WHERE c.v::timestamptz > $2::timestamptz) THEN lead_as_of($1::uuid, l.external_id, $2::timestamptz) END AS j "
+    "OFFSET 0) x"
+    "  WHERE l.workspace_id = $1::uuid AND l.deleted_at IS NULL AND l.created_at <= $2::timestamptz"
+    "  UNION ALL"
+    "  SELECT a.lead_id, 1, a.occurred_at, a.external_id, a.type, a.session_id, NULL::text, NULL::text, NULL::text,"
+    "   NULL::text, NULL::text, NULL::text, NULL::bigint, NULL::text, NULL::integer, NULL::text"
+    "  FROM activities a WHERE a.workspace_id = $1::uuid AND a.lead_id IS NOT NULL AND a.occurred_at <= "
+    "$3::timestamptz)"
+    " u ORDER BY u.lid COLLATE \"C\", u.k, u.at, u.xid";
+
+static int rescore_tx(db_conn *c, void *ctx, app_err *err)
+{
+    rescore_job *j = ctx;
+    j->scored = j->crossed = j->moved = j->activities = j->written = j->removed = 0;
+    j->bands[0] = j->bands[1] = j->bands[2] = 0;
+    json_decref(j->model);
+    j->model = NULL;
+    rescore_run run = {.job = j, .c = c};
+    ls_model *m = malloc(sizeof *m);
+    json_t *stored = json_loads(j->model_text, 0, NULL);
+    PGresult *r = NULL;
+    int rc = -1;
+    if (!m || !stored || scoring_model_of(stored, m) != 0) {
+        app_err_set(err, ERR_INTERNAL, "the stored scoring model does not decode");
+        goto out;
+    }
+    run.m = m;
+    j->model = json_pack("{s:O, s:O, s:O}", "id", json_object_get(stored, "id"), "name",
+                         json_object_get(stored, "name"), "version", json_object_get(stored, "version"));
+    j->auto_mql = json_is_true(json_object_get(stored, "auto_mql"));
+    /* the time as GET /v1/leads/{id}/score takes it: the leads that exist
+     * at t itself (a lead created this second is scored), the activities up
+     * to t's RFC 3339 text, ages counted from t rounded to the second */
+    const char *tp[] = {j->as_of};
+    r = db_query(c,
+                 "SELECT t::text, rfc3339(t), extract(epoch FROM t)::bigint FROM COALESCE($1::timestamptz, now()) AS t",
+                 1, tp, err);
+    if (!r)
+        goto out;
+    snprintf(j->t, sizeof j->t, "%s", PQgetvalue(r, 0, 0));
+    snprintf(j->t_rfc, sizeof j->t_rfc, "%s", PQgetvalue(r, 0, 1));
+    j->at = atoll(PQgetvalue(r, 0, 2));
+    PQclear(r);
+    r = NULL;
+    char ver[24];
+    snprintf(ver, sizeof ver, "%lld", (long long)json_integer_value(json_object_get(j->model, "version")));
+    const char *lp[] = {j->ws, j->t, json_string_value(json_object_get(j->model, "id")), ver};
+    /* the workspace's run row, locked until commit: a second rescore of the
+     * workspace waits here, then reads what this one wrote */
+    if (db_exec(c,
+                "INSERT INTO lead_score_runs AS r (workspace_id, as_of, model_id, model_version, leads_scored)"
+                " VALUES ($1::uuid, $2::timestamptz, $3::uuid, $4::int, 0) ON CONFLICT (workspace_id) DO UPDATE"
+                " SET as_of = excluded.as_of, model_id = excluded.model_id, model_version = excluded.model_version,"
+                " scored_at = now()",
+                4, lp, err) != 0)
+        goto out;
+    if (j->auto_mql) { /* the default funnel's stage order (scoring_auto_mql's test) */
+        const char *wp[] = {j->ws};
+        r = db_query(c,
+                     "SELECT s.x ->> 'key' FROM funnels f, jsonb_array_elements(f.document -> 'stages')"
+                     " WITH ORDINALITY AS s(x, k) WHERE f.workspace_id = $1 AND f.is_default AND f.deleted_at IS NULL"
+                     " ORDER BY s.k",
+                     1, wp, err);
+        if (!r)
+            goto out;
+        run.nstages = PQntuples(r);
+        run.stages = calloc((size_t)run.nstages + 1, sizeof *run.stages);
+        if (!run.stages) {
+            app_err_set(err, ERR_INTERNAL, "out of memory");
+            goto out;
+        }
+        for (int i = 0; i < run.nstages; i++)
+            snprintf(run.stages[i], LS_ITEM_LEN, "%s", PQgetvalue(r, i, 0));
+        run.mql_k = rescore_stage_k(&run, "mql");
+        PQclear(r);
+        r = NULL;
+    }
+    const char *sp[] = {j->ws, j->t, j->t_rfc};
+    /* the stream's one sort (every activity of the workspace) in memory:
+     * with the default 4 MB it spilled 80 MB to disk for 1,000,000
+     * activities (scripts/bench-leads.sh); for this transaction only */
+    if (db_exec(c, "SET LOCAL work_mem = '256MB'", 0, NULL, err) != 0 ||
+        db_exec(c, rescore_stream_sql, 3, sp, err) != 0)
+        goto out;
+    for (;;) {
+        r = db_query(c, "FETCH " RESCORE_FETCH_TEXT " FROM rescore", 0, NULL, err);
+        if (!r)
+            goto out;
+        int n = PQntuples(r);
+        for (int i = 0; i < n; i++)
+            if (rescore_row(&run, r, i, err) != 0)
+                goto out;
+        PQclear(r);
+        r = NULL;
+        if (n < RESCORE_FETCH)
+            break;
+    }
+    if (rescore_finish(&run, err) != 0 || rescore_flush(&run, err) != 0 ||
+        db_exec(c, "CLOSE rescore", 0, NULL, err) != 0)
+        goto out;
+    /* the rows of leads this run did not score (deleted, or created after
+     * its time): the stored scores are this run's, nothing older. Every
+     * scored lead has its row now, so there are such rows only when the
+     * workspace has more rows than leads scored. Each row's lead by its key
+     * (OFFSET 0), the rows by the key list: as an anti-join, a database
+     * without statistics ran it for minutes (BENCH_LEADS_NEVER_ANALYSED=1). */
+    char nbuf[24];
+    snprintf(nbuf, sizeof nbuf, "%ld", j->scored);
+    const char *dp[] = {j->ws, j->t, nbuf};
+    r = db_query(c,
+                 "WITH u AS (UPDATE lead_score_runs SET leads_scored = $3::int WHERE workspace_id = $1::uuid),"
+                 " gone AS (SELECT x.lead_id FROM lead_scores x LEFT JOIN LATERAL (SELECT 1 AS live FROM leads l"
+                 "   WHERE l.workspace_id = $1::uuid AND l.external_id = x.lead_id AND l.deleted_at IS NULL"
+                 "   AND l.created_at <= $2::timestamptz OFFSET 0) l ON true"
+                 "   WHERE x.workspace_id = $1::uuid AND l.live IS NULL"
+                 "   AND (SELECT count(*) FROM lead_scores WHERE workspace_id = $1::uuid) > $3::int),"
+                 " d AS (DELETE FROM lead_scores s WHERE s.workspace_id = $1::uuid"
+                 "   AND s.lead_id = ANY ((SELECT array_agg(lead_id) FROM gone)::text[]) RETURNING 1)"
+                 " SELECT count(*) FROM d",
+                 3, dp, err);
+    if (!r)
+        goto out;
+    j->removed = atol(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    r = NULL;
+    for (size_t off = 0; off < run.moves.len; off += strlen(run.moves.p + off) + 1) {
+        if (move_to_mql(c, j->ws, run.moves.p + off, j->t_rfc, err) != 0)
+            goto out;
+        j->moved++;
+    }
+    rc = 0;
+out:
+    PQclear(r);
+    rs_lead_free(&run.cur);
+    free(run.ids.p);
+    free(run.scores.p);
+    free(run.bands.p);
+    free(run.moves.p);
+    free(run.stages);
+    json_decref(stored);
+    free(m);
+    return rc;
+}
+
+void h_leads_rescore(http_req *rq)
+{
+    app_err err = {0};
+    const char *as_of = NULL;
+    if (rq->json) {
+        static const char *const allowed[] = {"as_of", NULL};
+        if (jv_require_object(rq->json, &err)) {
+            (void)jv_only_fields(rq->json, allowed, &err);
+            (void)jv_string(rq->json, "as_of", false, 64, &as_of, &err);
+        }
+        if (as_of && !crm_is_timestamp(as_of))
+            app_err_field(&err, "as_of", "must be an RFC 3339 timestamp such as 2026-03-01T12:00:00Z");
+    } else if (rq->body_len > 0)
+        app_err_set(&err, ERR_BAD_REQUEST,
+                    "The body must be a JSON object such as {\"as_of\": \"2026-03-01T12:00:00Z\"}");
+    if (err.code != ERR_NONE) {
+        http_reply_error(rq, &err);
+        return;
+    }
+    db_conn *db = http_db(rq);
+    char *text = db ? load_model(rq, db, NULL) : NULL;
+    if (!text)
+        return;
+    rescore_job j = {.ws = rq->auth.workspace_id, .as_of = as_of, .model_text = text};
+    if (db_transaction(db, rescore_tx, &j, &err) != 0)
+        http_reply_error(rq, &err);
+    else
+        http_reply_json(rq, 200,
+                        json_pack("{s:s, s:O, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:I, s:b, s:I}", "as_of", j.t_rfc,
+                                  "model", j.model, "leads_scored", (json_int_t)j.scored, "activities",
+                                  (json_int_t)j.activities, "scores_changed", (json_int_t)j.written, "scores_removed",
+                                  (json_int_t)j.removed, "bands", "below_mql", (json_int_t)j.bands[LS_BAND_BELOW_MQL],
+                                  "mql", (json_int_t)j.bands[LS_BAND_MQL], "hot", (json_int_t)j.bands[LS_BAND_HOT],
+                                  "crossed_mql", (json_int_t)j.crossed, "auto_mql", j.auto_mql, "moved_to_mql",
+                                  (json_int_t)j.moved));
+    json_decref(j.model);
+    free(text);
 }

@@ -183,6 +183,8 @@ void h_scoring_models_put(http_req *rq);
 void h_scoring_models_delete(http_req *rq);
 void h_scoring_models_versions(http_req *rq);
 void h_leads_score(http_req *rq);
+/* POST /v1/leads/rescore: every live lead scored by the default model, stored */
+void h_leads_rescore(http_req *rq);
 /* A lead's score as of as_of (RFC 3339; NULL: now) by the model whose
  * stored JSON is model_text: *out the LeadScore answer. 0, or -1 with err
  * (ERR_NOT_FOUND when the lead did not exist then). */

@@ -83,6 +83,7 @@ const http_route routes[] = {
     {"POST", "/v1/leads/batch", h_leads_batch, ROLE_WRITE, 0},
     {"GET", "/v1/leads", h_leads_list, ROLE_READ, 0},
     {"GET", "/v1/leads/funnel", h_leads_funnel, ROLE_READ, 0},
+    {"POST", "/v1/leads/rescore", h_leads_rescore, ROLE_WRITE, ROUTE_COSTLY},
     {"PUT", "/v1/leads/{id}", h_leads_put, ROLE_WRITE, 0},
     {"GET", "/v1/leads/{id}", h_leads_get, ROLE_READ, 0},
     {"DELETE", "/v1/leads/{id}", h_leads_delete, ROLE_WRITE, 0},

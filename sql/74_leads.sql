@@ -148,7 +148,13 @@ CREATE OR REPLACE FUNCTION lead_detail_json(l leads) RETURNS jsonb
                               SELECT c.id, jsonb_build_object('field', c.field, 'old', c.old_value, 'new', c.new_value,
                                   'changed_at', rfc3339(c.changed_at), 'applied', c.applied, 'origin', c.origin) AS j
                               FROM lead_changes c WHERE c.workspace_id = l.workspace_id AND c.lead_id = l.external_id
-                              ORDER BY c.id DESC LIMIT 200) x)) $$;
+                              ORDER BY c.id DESC LIMIT 200) x),
+        -- what the workspace's last rescore (POST /v1/leads/rescore) stored for it
+        'stored_score', (SELECT jsonb_build_object('score', s.score, 'band', s.band, 'as_of', rfc3339(r.as_of),
+                             'model', jsonb_build_object('id', r.model_id, 'version', r.model_version),
+                             'scored_at', rfc3339(r.scored_at))
+                         FROM lead_scores s JOIN lead_score_runs r ON r.workspace_id = s.workspace_id
+                         WHERE s.workspace_id = l.workspace_id AND s.lead_id = l.external_id)) $$;
 
 CREATE OR REPLACE FUNCTION activity_json(a activities) RETURNS jsonb
     LANGUAGE sql STABLE

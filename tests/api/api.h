@@ -123,6 +123,7 @@ Suite *audit_suite(void);
 Suite *reports_suite(void);
 Suite *console_suite(void);
 Suite *alerts_suite(void);
+Suite *rescore_suite(void);
 
 #define ck_assert_status(r, want)                                                                                      \
     ck_assert_msg((r)->status == (want), "status %ld, want %d; body: %.400s", (r)->status, (want),                     \

@@ -68,6 +68,7 @@ int main(int argc, char **argv)
     srunner_add_suite(sr, writes_suite());
     srunner_add_suite(sr, leads_suite());
     srunner_add_suite(sr, leads2_suite());
+    srunner_add_suite(sr, rescore_suite());
     srunner_add_suite(sr, reps_suite());
     srunner_add_suite(sr, pql_suite());
     srunner_add_suite(sr, audit_suite());
