@@ -981,6 +981,87 @@ START_TEST(round_robin_fair_under_concurrency)
 }
 END_TEST
 
+/* The document's own lists, NOT IN, and named_account_list (the accounts
+ * with an owner) on fields and accounts; then new rules written through one
+ * instance are what the other routes by at once (each caches the decoded
+ * rules per version and checks the version in the routing's transaction). */
+START_TEST(routing_lists_and_new_rules_on_every_instance)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    routing_setup(&ws); /* reps; named-1 owned by owner1 */
+    api_resp_free(put("/v1/accounts/acct-v", ws.write, "{\"name\":\"VIP Co\",\"owner\":\"ae1\"}"));
+    api_resp_free(put("/v1/accounts/acct-free", ws.write, "{\"name\":\"Unowned Co\"}"));
+    static const char rules[] =
+        "{\"rules\":[{\"name\":\"VIP\",\"condition\":\"account IN vip\",\"route_to\":\"vip_ae_direct\"},"
+        "{\"name\":\"Target\",\"condition\":\"industry IN target AND company_size >= "
+        "10\",\"route_to\":\"target_pool\"},"
+        "{\"name\":\"Not named\",\"condition\":\"account NOT IN named_account_list AND company_size >= 10\","
+        "\"route_to\":\"general_queue\"},"
+        "{\"name\":\"Named\",\"condition\":\"account IN named_account_list\",\"route_to\":\"named_queue\"}],"
+        "\"fallback\":\"fb_queue\",\"lists\":{\"vip\":[\"acct-v\"],\"target\":[\"fintech\",\"health\"]},"
+        "\"pools\":{\"target_pool\":[\"sdr1\",\"sdr2\"]}}";
+    api_resp *r = api_send_json("PUT", "/v1/routing/rules", ws.write, rules);
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    api_resp_free(put("/v1/leads/a", ws.write, "{\"company_size\":50,\"account\":\"acct-v\"}"));
+    api_resp_free(put("/v1/leads/b", ws.write, "{\"company_size\":50,\"industry\":\"FinTech\"}"));
+    api_resp_free(
+        put("/v1/leads/c", ws.write, "{\"company_size\":50,\"industry\":\"retail\",\"account\":\"named-1\"}"));
+    api_resp_free(
+        put("/v1/leads/d", ws.write, "{\"company_size\":50,\"industry\":\"retail\",\"account\":\"acct-free\"}"));
+    api_resp_free(put("/v1/leads/e", ws.write, "{\"company_size\":50,\"industry\":\"retail\"}"));
+    int port = api_free_port();
+    const char *args[] = {"--access-log", "0", NULL};
+    pid_t pid = api_spawn_server(api_db_url(), port, args);
+    ck_assert(api_wait_healthy(port, 10000));
+    char base2[64];
+    snprintf(base2, sizeof base2, "http://127.0.0.1:%d", port);
+    static const struct {
+        const char *lead, *rule, *assignee, *queue;
+    } cases[] = {
+        {"a", "VIP", "ae1", NULL},                 /* the document's list, to the account's owner */
+        {"b", "Target", "sdr1", NULL},             /* a field IN a list, ignoring case */
+        {"c", "Named", NULL, "named_queue"},       /* an owned account is named */
+        {"d", "Not named", NULL, "general_queue"}, /* an account without owner is not */
+        {"e", NULL, NULL, "fb_queue"},             /* no account matches neither IN nor NOT IN */
+    };
+    for (int inst = 0; inst < 2; inst++)
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            char body[96];
+            snprintf(body, sizeof body, "{\"lead\":\"%s\",\"dry_run\":true}", cases[i].lead);
+            r = api_req_at(inst ? base2 : api_base(), "POST", "/v1/routing/route", ws.write, "application/json", body,
+                           strlen(body), NULL);
+            ck_assert_status(r, 200);
+            const char *rule = str(r->json, "rule"), *as = str(r->json, "assignee"), *q = str(r->json, "queue");
+            ck_assert_msg((!rule && !cases[i].rule) || (rule && cases[i].rule && strcmp(rule, cases[i].rule) == 0),
+                          "%s: rule %s", cases[i].lead, rule);
+            ck_assert_msg((!as && !cases[i].assignee) ||
+                              (as && cases[i].assignee && strcmp(as, cases[i].assignee) == 0),
+                          "%s: assignee %s", cases[i].lead, as);
+            ck_assert_msg((!q && !cases[i].queue) || (q && cases[i].queue && strcmp(q, cases[i].queue) == 0),
+                          "%s: queue %s", cases[i].lead, q);
+            api_resp_free(r);
+        }
+    /* new rules through the first instance: the second routes by them next */
+    char *changed = strdup(rules);
+    char *at = strstr(changed, "[\"sdr1\",\"sdr2\"]");
+    ck_assert_ptr_nonnull(at);
+    memcpy(at, "[\"sdr2\",\"sdr1\"]", 15);
+    r = api_send_json("PUT", "/v1/routing/rules", ws.write, changed);
+    free(changed);
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    const char *b = "{\"lead\":\"b\",\"dry_run\":true}";
+    r = api_req_at(base2, "POST", "/v1/routing/route", ws.write, "application/json", b, strlen(b), NULL);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(r->json, "assignee"), "sdr2");
+    api_resp_free(r);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+}
+END_TEST
+
 START_TEST(escalation_fires_exactly_once)
 {
     api_ws ws;
@@ -1426,6 +1507,7 @@ Suite *leads_suite(void)
     tcase_add_test(tc, routing_each_seed_rule);
     tcase_add_test(tc, round_robin_fair_across_two_instances);
     tcase_add_test(tc, round_robin_fair_under_concurrency);
+    tcase_add_test(tc, routing_lists_and_new_rules_on_every_instance);
     tcase_add_test(tc, escalation_fires_exactly_once);
     tcase_add_test(tc, sla_accept_in_business_hours_across_a_weekend);
     tcase_add_test(tc, sla_under_the_workspace_working_hours);
