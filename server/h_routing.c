@@ -348,7 +348,7 @@ void h_routing_rules_put(http_req *rq)
 /* ---- routing one lead ------------------------------------------------------- */
 
 typedef struct {
-    json_t *lead;      /* lead_json, plus lead_score, and the account's icp_tier when the lead has none */
+    json_t *lead;      /* routing_lead_fields, plus lead_score, and the account's icp_tier when the lead has none */
     char buf[64][128]; /* numbers rendered for the lookup */
     int nbuf;
 } lead_view;

@@ -1059,6 +1059,17 @@ START_TEST(routing_lists_and_new_rules_on_every_instance)
     api_resp_free(r);
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
+    /* the lead as conditions see it (sql/75_routing.sql) is lead_json less
+     * the fields no condition can match, for every lead the suites wrote */
+    PGconn *pg = PQconnectdb(api_db_url());
+    ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+    PGresult *res = PQexec(pg, "SELECT count(*), count(*) FILTER (WHERE routing_lead_fields(l) IS DISTINCT FROM"
+                               " lead_json(l) - 'field_updated_at' - 'deals' - 'custom') FROM leads l");
+    ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+    ck_assert_int_ge(atol(PQgetvalue(res, 0, 0)), 5);
+    ck_assert_str_eq(PQgetvalue(res, 0, 1), "0");
+    PQclear(res);
+    PQfinish(pg);
 }
 END_TEST
 
