@@ -1,8 +1,9 @@
 -- sql/75_routing.sql - the statements of routing one lead (issue 19), one round
 -- trip each: what the routing reads, a pool's availability and counter, and
--- the assignment recorded. PL/pgSQL so each connection plans them once: the
--- request made a dozen small statements, each planned per call (the lead's
--- lookup planned in 0.7 ms and ran in 0.08). The rules themselves are
+-- the assignment recorded, each called through a prepared statement (the
+-- lookup inlined, the others PL/pgSQL) so each connection plans them once:
+-- the request made a dozen small statements, each planned per call (the
+-- lead's lookup planned in 0.7 ms and ran in 0.08). The rules themselves are
 -- server/h_routing.c's; round robin's pick is core/routing.c's.
 --
 -- The one home of these functions: applied after the versioned migrations, again
@@ -37,9 +38,8 @@ CREATE OR REPLACE FUNCTION routing_lead_fields(l leads) RETURNS jsonb
 CREATE OR REPLACE FUNCTION routing_lookup(ws uuid, ext text, known_version integer, known_at timestamptz)
 RETURNS TABLE (lead jsonb, icp_tier text, account_owner text, rules_version integer, rules_at text, rules jsonb,
                model jsonb)
-LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    RETURN QUERY
+-- SQL: inlined into revopsd's prepared call, planned once per connection
+LANGUAGE sql STABLE AS $$
     SELECT routing_lead_fields(l), a.icp_tier, a.owner, r.version, r.updated_at::text,
            CASE WHEN r.version IS DISTINCT FROM known_version OR r.updated_at IS DISTINCT FROM known_at THEN
                jsonb_build_object('version', r.version, 'updated_at', rfc3339(r.updated_at)) || r.document END,
@@ -48,8 +48,8 @@ BEGIN
     FROM leads l
     LEFT JOIN accounts a ON a.workspace_id = l.workspace_id AND a.external_id = l.account AND a.deleted_at IS NULL
     LEFT JOIN routing_rules r ON r.workspace_id = l.workspace_id
-    WHERE l.workspace_id = ws AND l.external_id = ext AND l.deleted_at IS NULL;
-END $$;
+    WHERE l.workspace_id = ws AND l.external_id = ext AND l.deleted_at IS NULL
+$$;
 
 -- A pool's members' availability and its counter. available: one character
 -- per member in pool order, 't' for a rep neither deleted nor past their end
