@@ -292,12 +292,12 @@ SELECT type, extract(epoch FROM occurred_at)::bigint, session_id FROM activities
 SELECT available, taken FROM routing_pool_take('$ws', 'mm_sdr_round_robin', '$mm_pool', true);
 COMMIT;
 SQL
-: >"$tmp/pgl"
-: >"$tmp/pgd"
+: >"$tmp/pg_lookup"
+: >"$tmp/pg_dry"
 for r in $(seq 1 "$runs"); do
     pgbench_stats -S >>"$tmp/pgs"
-    pgbench_stats -M prepared -f "$tmp/pgb_lookup.sql" >>"$tmp/pgl"
-    pgbench_stats -M extended -f "$tmp/pgb_dry.sql" >>"$tmp/pgd"
+    pgbench_stats -M prepared -f "$tmp/pgb_lookup.sql" >>"$tmp/pg_lookup"
+    pgbench_stats -M extended -f "$tmp/pgb_dry.sql" >>"$tmp/pg_dry"
     wrk_stats "$tmp/route.lua" >>"$tmp/rt"
     wrk_stats "$tmp/dry.lua" >>"$tmp/dry"
 done
@@ -326,10 +326,10 @@ read -r dp50 _ _ < <(stat_col 2 <"$tmp/dry")
 dbad=$(awk '{b += $4} END {print b + 0}' "$tmp/dry")
 read -r ptps _ _ < <(stat_col 1 <"$tmp/pgs")
 read -r pp99 pp99min pp99max < <(stat_col 2 <"$tmp/pgs")
-read -r ltps _ _ < <(stat_col 1 <"$tmp/pgl")
-read -r lp99 lp99min lp99max < <(stat_col 2 <"$tmp/pgl")
-read -r dtps _ _ < <(stat_col 1 <"$tmp/pgd")
-read -r dbp99 dbp99min dbp99max < <(stat_col 2 <"$tmp/pgd")
+read -r ltps _ _ < <(stat_col 1 <"$tmp/pg_lookup")
+read -r lp99 lp99min lp99max < <(stat_col 2 <"$tmp/pg_lookup")
+read -r dtps _ _ < <(stat_col 1 <"$tmp/pg_dry")
+read -r dbp99 dbp99min dbp99max < <(stat_col 2 <"$tmp/pg_dry")
 echo
 echo "| routing one lead, $conns concurrent requests (wrk, $runs x ${secs} s) | requests/s median | p50 ms | p99 ms median (min-max) | non-2xx |"
 echo "|---|---|---|---|---|"

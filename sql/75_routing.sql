@@ -64,11 +64,13 @@ LANGUAGE plpgsql AS $$
 DECLARE
     no_reps boolean := NOT EXISTS (SELECT 1 FROM reps WHERE workspace_id = ws);
 BEGIN
-    SELECT string_agg(CASE WHEN no_reps OR r.external_id IS NOT NULL THEN 't' ELSE 'f' END, '' ORDER BY m.k)
+    -- each member looked up by its key (a correlated EXISTS: never a scan of
+    -- the workspace's reps, whatever the planner knows of them)
+    SELECT string_agg(CASE WHEN no_reps OR EXISTS (
+               SELECT 1 FROM reps r WHERE r.workspace_id = ws AND r.external_id = m.id AND r.deleted_at IS NULL
+               AND (r.end_date IS NULL OR r.end_date >= current_date)) THEN 't' ELSE 'f' END, '' ORDER BY m.k)
     INTO available
-    FROM jsonb_array_elements_text(members) WITH ORDINALITY AS m(id, k)
-    LEFT JOIN reps r ON r.workspace_id = ws AND r.external_id = m.id AND r.deleted_at IS NULL
-                    AND (r.end_date IS NULL OR r.end_date >= current_date);
+    FROM jsonb_array_elements_text(members) WITH ORDINALITY AS m(id, k);
     IF available IS NULL OR strpos(available, 't') = 0 THEN
         RETURN;
     END IF;
