@@ -34,7 +34,9 @@
 # BENCH_LEADS_PARTS=scoring for the scoring part alone),
 # BENCH_LEADS_ANSWERS (a directory: keep every attribution answer there, to compare
 # two builds byte for byte), BENCH_LEADS_NEVER_ANALYSED=1 (autovacuum off in the
-# bench's cluster: the planner never has statistics on the generated tables).
+# bench's cluster: the planner never has statistics on the generated tables),
+# BENCH_LEADS_PARTS (default "attribution scoring routing": the parts to run; e.g.
+# BENCH_LEADS_PARTS=routing for the routing table alone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${BENCH_RUNS:-3}
@@ -278,6 +280,7 @@ cat >"$tmp/rules.json" <<JSON
            "mm_sdr_round_robin": $(seq 100 199 | awk '{printf "%s\"rep%03d\"", (NR > 1 ? "," : "["), $1} END {print "]"}'),
            "smb_sdr_round_robin": $(seq 200 299 | awk '{printf "%s\"rep%03d\"", (NR > 1 ? "," : "["), $1} END {print "]"}')}}
 JSON
+rules_at=$(psql "$url" -Atc "SELECT now()")
 curl -sf -o /dev/null -X PUT -H "$auth" -H "$json" --data-binary @"$tmp/rules.json" "$base/v1/routing/rules"
 # each wrk thread routes its own sequence of leads, spread over the 100,000
 route_lua() {
@@ -308,10 +311,10 @@ wrk_stats() {
 }
 # pgbench_p99 -> "tps p99_ms": pgbench -S at the same concurrency, p99 from its per-transaction log
 pgbench -i -q -s 1 "$url" >/dev/null 2>&1
-pgbench_stats() {
+pgbench_stats() { # ARGS: what pgbench runs (-S, or -M MODE -f SCRIPT)
     rm -f "$tmp"/pgblog*
     local tps
-    tps=$(cd "$tmp" && pgbench -n -S -c "$conns" -j 2 -T "$secs" -l --log-prefix=pgblog "$url" 2>/dev/null |
+    tps=$(cd "$tmp" && pgbench -n "$@" -c "$conns" -j 2 -T "$secs" -l --log-prefix=pgblog "$url" 2>/dev/null |
         awk '/^tps = / {printf "%.0f", $3}')
     cat "$tmp"/pgblog* | awk '{print $3 / 1000}' | sort -g |
         awk -v tps="$tps" '{a[NR]=$1} END {i = int(NR * 0.99); if (i < 1) i = 1; printf "%s %.2f\n", tps, a[i]}'
@@ -320,15 +323,50 @@ curl -sf -o /dev/null -H "$auth" -H "$json" -d '{"lead":"l000001","dry_run":true
 : >"$tmp/rt"
 : >"$tmp/dry"
 : >"$tmp/pgs"
+# The database's share of a routing, without HTTP or C: (1) the one call that
+# reads what a routing decides from (routing_lookup, prepared as revopsd does;
+# the rules' version as revopsd's cached copy has it, so no document is sent),
+# (2) every statement of a dry run in one transaction (that call, the score's
+# lead_as_of and activities, the pool's availability and counter), random
+# leads of the 100,000
+mm_pool=$(seq 100 199 | awk '{printf "%s\"rep%03d\"", (NR > 1 ? "," : "["), $1} END {print "]"}')
+cat >"$tmp/pgb_lookup.sql" <<SQL
+\set n random(1, 100000)
+SELECT l.* FROM (SELECT version, updated_at FROM routing_rules WHERE workspace_id = '$ws') v, routing_lookup('$ws', 'l' || lpad(:n::text, 6, '0'), v.version, v.updated_at) l;
+SQL
+cat >"$tmp/pgb_dry.sql" <<SQL
+\set n random(1, 100000)
+BEGIN;
+SELECT l.lead, l.icp_tier, l.account_owner, l.rules_version, l.rules_at, l.rules, l.model FROM (SELECT version, updated_at FROM routing_rules WHERE workspace_id = '$ws') v, routing_lookup('$ws', 'l' || lpad(:n::text, 6, '0'), v.version, v.updated_at) l;
+SELECT lead_as_of('$ws', 'l' || lpad(:n::text, 6, '0'), now());
+SELECT type, extract(epoch FROM occurred_at)::bigint, session_id FROM activities WHERE workspace_id = '$ws' AND lead_id = 'l' || lpad(:n::text, 6, '0') AND occurred_at <= now() ORDER BY occurred_at, external_id;
+SELECT available, taken FROM routing_pool_take('$ws', 'mm_sdr_round_robin', '$mm_pool', true);
+COMMIT;
+SQL
+: >"$tmp/pg_lookup"
+: >"$tmp/pg_dry"
 for r in $(seq 1 "$runs"); do
-    pgbench_stats >>"$tmp/pgs"
+    pgbench_stats -S >>"$tmp/pgs"
+    pgbench_stats -M prepared -f "$tmp/pgb_lookup.sql" >>"$tmp/pg_lookup"
+    pgbench_stats -M extended -f "$tmp/pgb_dry.sql" >>"$tmp/pg_dry"
     wrk_stats "$tmp/route.lua" >>"$tmp/rt"
     wrk_stats "$tmp/dry.lua" >>"$tmp/dry"
 done
-assigned=$(psql "$url" -Atc "SELECT count(*) FROM lead_assignments WHERE workspace_id = '$ws'")
-# round robin fairness over one pool: assignments per available rep, max - min
-spread=$(psql "$url" -Atc "SELECT max(n) - min(n) FROM (SELECT assignee, count(*) n FROM lead_assignments
-                           WHERE workspace_id = '$ws' AND route_to = 'mm_sdr_round_robin' GROUP BY assignee) x")
+assigned=$(psql "$url" -Atc "SELECT count(*) FROM lead_assignments WHERE workspace_id = '$ws' AND routed_at >= '$rules_at'")
+# round robin fairness over one pool: the pool's assignments since the rules gave
+# it members, per available member (those with none count as 0), max - min; the
+# counter makes that 0 or 1. (The scoring part's auto-MQL routings ran under the
+# seed's rules, which have no pools: those are queue rows with route_to the pool's
+# name and no assignee; counting them as one more "rep" gave last session's 157.)
+spread=$(psql "$url" -Atc "SELECT max(n) - min(n) FROM (SELECT m.id, count(a.id) n
+                           FROM (SELECT 'rep' || lpad(g::text, 3, '0') id FROM generate_series(100, 199) g) m
+                           JOIN reps r ON r.workspace_id = '$ws' AND r.external_id = m.id AND r.deleted_at IS NULL
+                            AND (r.end_date IS NULL OR r.end_date >= current_date)
+                           LEFT JOIN lead_assignments a ON a.workspace_id = r.workspace_id AND a.assignee = m.id
+                            AND a.route_to = 'mm_sdr_round_robin' AND a.routed_at >= '$rules_at'
+                           GROUP BY m.id) x")
+old_spread=$(psql "$url" -Atc "SELECT max(n) - min(n) FROM (SELECT assignee, count(*) n FROM lead_assignments
+                               WHERE workspace_id = '$ws' AND route_to = 'mm_sdr_round_robin' GROUP BY assignee) x")
 read -r rrps _ _ < <(stat_col 1 <"$tmp/rt")
 read -r rp99 rp99min rp99max < <(stat_col 3 <"$tmp/rt")
 read -r rp50 _ _ < <(stat_col 2 <"$tmp/rt")
@@ -339,13 +377,21 @@ read -r dp50 _ _ < <(stat_col 2 <"$tmp/dry")
 dbad=$(awk '{b += $4} END {print b + 0}' "$tmp/dry")
 read -r ptps _ _ < <(stat_col 1 <"$tmp/pgs")
 read -r pp99 pp99min pp99max < <(stat_col 2 <"$tmp/pgs")
+read -r ltps _ _ < <(stat_col 1 <"$tmp/pg_lookup")
+read -r lp99 lp99min lp99max < <(stat_col 2 <"$tmp/pg_lookup")
+read -r dtps _ _ < <(stat_col 1 <"$tmp/pg_dry")
+read -r dbp99 dbp99min dbp99max < <(stat_col 2 <"$tmp/pg_dry")
 echo
 echo "| routing one lead, $conns concurrent requests (wrk, $runs x ${secs} s) | requests/s median | p50 ms | p99 ms median (min-max) | non-2xx |"
 echo "|---|---|---|---|---|"
-echo "| POST /v1/routing/route, recorded (round robin over 3 pools of 100 reps; $assigned assignments, mid-market pool spread max-min $spread) | $rrps | $rp50 | $rp99 ($rp99min-$rp99max) | $rbad |"
+echo "| POST /v1/routing/route, recorded (round robin over 3 pools of 100 reps; $assigned assignments; mid-market pool: assignments per available member max-min $spread, by the earlier measure over every row named after the pool $old_spread) | $rrps | $rp50 | $rp99 ($rp99min-$rp99max) | $rbad |"
 echo "| POST /v1/routing/route, dry run | $drps | $dp50 | $dp99 ($dp99min-$dp99max) | $dbad |"
 echo "| pgbench -S, $conns clients, -j 2 (p99 from its transaction log) | $ptps | - | $pp99 ($pp99min-$pp99max) | - |"
+echo "| pgbench, the one call a routing reads with (routing_lookup), $conns clients | $ltps | - | $lp99 ($lp99min-$lp99max) | - |"
+echo "| pgbench, a dry run's statements in one transaction (lookup, the score's two, the pool), $conns clients | $dtps | - | $dbp99 ($dbp99min-$dbp99max) | - |"
 result routing.route_p99_ms_c$conns "$rp99" "<=" 5 ms "POST /v1/routing/route recorded, $conns concurrent (wrk p99), seed rules over 300 reps"
 result routing.dry_run_p99_ms_c$conns "$dp99" info - ms "the same as a dry run"
 result routing.pgbench_select_p99_ms_c$conns "$pp99" info - ms "pgbench -S at $conns clients on the same cluster, p99: the floor of any request that reads the database"
+result routing.pgbench_lookup_p99_ms_c$conns "$lp99" info - ms "pgbench of routing_lookup alone at $conns clients, p99"
+result routing.pgbench_dry_tx_p99_ms_c$conns "$dbp99" info - ms "pgbench of a dry run's statements in one transaction at $conns clients, p99"
 fi

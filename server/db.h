@@ -52,7 +52,14 @@ PGresult *db_query(db_conn *c, const char *sql, int nparams, const char *const *
  * for queries whose best plan does not depend on the parameter values (a
  * primary-key lookup): PostgreSQL may switch a prepared statement to a
  * generic plan. */
-enum { DB_PREP_WORKSPACE_GET, DB_PREP_WEBHOOK_ENDPOINT, DB_PREP_WEBHOOK_STORE };
+enum {
+    DB_PREP_WORKSPACE_GET,
+    DB_PREP_WEBHOOK_ENDPOINT,
+    DB_PREP_WEBHOOK_STORE,
+    DB_PREP_ROUTING_LOOKUP,
+    DB_PREP_ROUTING_POOL,
+    DB_PREP_ROUTING_RECORD
+};
 PGresult *db_query_prepared(db_conn *c, int id, const char *sql, int nparams, const char *const *params, app_err *err)
     __attribute__((warn_unused_result));
 /* db_query for statements whose result is not needed; 0 or -1. */

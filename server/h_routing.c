@@ -4,6 +4,7 @@
  * assignments nobody acted on (exactly once across instances). */
 #include <ctype.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,28 +186,36 @@ static json_t *routing_decode(const json_t *doc, app_err *e)
 
 /* ---- the document ----------------------------------------------------------- */
 
-static int routing_ensure_default(db_conn *db, const char *ws, app_err *err)
+/* The seed's rules normalised, as stored: made once per process (the
+ * routing of a workspace without rules writes them in its transaction). */
+static char *seed_text;
+static pthread_once_t seed_once = PTHREAD_ONCE_INIT;
+
+static void seed_text_make(void)
 {
     char msg[256];
     json_t *doc = yconv_parse(seed_yaml, sizeof seed_yaml - 1, msg, sizeof msg);
     app_err e = {0};
     json_t *norm = doc ? routing_decode(doc, &e) : NULL;
-    char *text = norm ? json_dumps(norm, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+    seed_text = norm ? json_dumps(norm, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
     json_decref(doc);
     json_decref(norm);
-    if (!text) {
+}
+
+static int routing_ensure_default(db_conn *db, const char *ws, app_err *err)
+{
+    pthread_once(&seed_once, seed_text_make);
+    if (!seed_text) {
         app_err_set(err, ERR_INTERNAL, "the seed's routing rules do not decode");
         return -1;
     }
-    const char *p[] = {ws, text};
-    int rc = db_exec(db,
-                     "WITH r AS (INSERT INTO routing_rules (workspace_id, document) VALUES ($1, $2::jsonb)"
-                     "   ON CONFLICT (workspace_id) DO NOTHING RETURNING *)"
-                     " INSERT INTO routing_rule_versions (workspace_id, version, document)"
-                     " SELECT workspace_id, version, document FROM r",
-                     2, p, err);
-    free(text);
-    return rc;
+    const char *p[] = {ws, seed_text};
+    return db_exec(db,
+                   "WITH r AS (INSERT INTO routing_rules (workspace_id, document) VALUES ($1, $2::jsonb)"
+                   "   ON CONFLICT (workspace_id) DO NOTHING RETURNING *)"
+                   " INSERT INTO routing_rule_versions (workspace_id, version, document)"
+                   " SELECT workspace_id, version, document FROM r",
+                   2, p, err);
 }
 
 static void reply_rules(http_req *rq, int status, const char *json_text)
@@ -339,7 +348,7 @@ void h_routing_rules_put(http_req *rq)
 /* ---- routing one lead ------------------------------------------------------- */
 
 typedef struct {
-    json_t *lead;      /* lead_json, plus lead_score, and the account's icp_tier when the lead has none */
+    json_t *lead;      /* routing_lead_fields, plus lead_score, and the account's icp_tier when the lead has none */
     char buf[64][128]; /* numbers rendered for the lookup */
     int nbuf;
 } lead_view;
@@ -363,14 +372,128 @@ typedef struct {
     json_t *out;
 } route_tx;
 
-/* Resolve a condition's named lists: the document's lists, and
+/* A workspace's rules made ready once per version: the stored document
+ * decoded and every rule's condition parsed. Each routing used to fetch the
+ * document, decode it (300 pool members in the bench) and parse each
+ * condition again. Whether the copy is current is asked in the routing's
+ * own transaction (routing_lookup, sql/75_routing.sql, sends the document
+ * only when the version or its stamp differ), so a PUT on any instance is
+ * seen by the next routing everywhere. Shared read-only by the request
+ * threads, freed by the last reference. */
+typedef struct {
+    routing_cond cond;
+    bool parsed; /* false: the stored condition does not parse: the rule matches nothing */
+    bool lists;  /* a term names a list: resolved per routing */
+    bool direct; /* route_to is <x>_direct */
+} ready_rule;
+
+typedef struct {
+    char ws[40], stamp[48];
+    int version;
+    json_t *doc;
+    size_t n;
+    ready_rule *rule;
+    int refs;
+    unsigned long used;
+} ready_rules;
+
+#define READY_SLOTS 16
+static pthread_mutex_t ready_mu = PTHREAD_MUTEX_INITIALIZER;
+static ready_rules *ready_slot[READY_SLOTS];
+static unsigned long ready_tick;
+
+static void ready_release(ready_rules *rr)
+{
+    if (!rr)
+        return;
+    pthread_mutex_lock(&ready_mu);
+    bool last = --rr->refs == 0;
+    pthread_mutex_unlock(&ready_mu);
+    if (last) {
+        json_decref(rr->doc);
+        free(rr->rule);
+        free(rr);
+    }
+}
+
+/* The cached rules of ws (a reference), or NULL. */
+static ready_rules *ready_get(const char *ws)
+{
+    ready_rules *rr = NULL;
+    pthread_mutex_lock(&ready_mu);
+    for (int i = 0; i < READY_SLOTS && !rr; i++)
+        if (ready_slot[i] && strcmp(ready_slot[i]->ws, ws) == 0) {
+            rr = ready_slot[i];
+            rr->refs++;
+            rr->used = ++ready_tick;
+        }
+    pthread_mutex_unlock(&ready_mu);
+    return rr;
+}
+
+/* Make doc (the stored rules, with version) ready and cache it in ws's slot
+ * (or the least recently used one). A reference, or NULL when out of memory. */
+static ready_rules *ready_make(const char *ws, int version, const char *stamp, const char *doc_text)
+{
+    ready_rules *rr = calloc(1, sizeof *rr);
+    json_t *doc = json_loads(doc_text, 0, NULL);
+    const json_t *rules = json_object_get(doc, "rules");
+    size_t n = json_array_size(rules);
+    ready_rule *rule = calloc(n ? n : 1, sizeof *rule);
+    if (!rr || !doc || !rule) {
+        free(rr);
+        json_decref(doc);
+        free(rule);
+        return NULL;
+    }
+    snprintf(rr->ws, sizeof rr->ws, "%s", ws);
+    snprintf(rr->stamp, sizeof rr->stamp, "%s", stamp);
+    rr->version = version;
+    rr->doc = doc;
+    rr->n = n;
+    rr->rule = rule;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *r = json_array_get(rules, i);
+        const char *cond = json_string_value(json_object_get(r, "condition"));
+        const char *to = json_string_value(json_object_get(r, "route_to"));
+        char why[160];
+        rule[i].parsed = cond && to && routing_parse(cond, &rule[i].cond, why, sizeof why);
+        rule[i].direct = to && is_direct(to);
+        for (int k = 0; rule[i].parsed && k < rule[i].cond.n; k++)
+            rule[i].lists = rule[i].lists || rule[i].cond.t[k].list_name[0] != '\0';
+    }
+    rr->refs = 2; /* the caller's and the cache's */
+    pthread_mutex_lock(&ready_mu);
+    int slot = -1;
+    for (int i = 0; i < READY_SLOTS && slot < 0; i++)
+        if (ready_slot[i] && strcmp(ready_slot[i]->ws, ws) == 0)
+            slot = i;
+    for (int i = 0; i < READY_SLOTS && slot < 0; i++)
+        if (!ready_slot[i])
+            slot = i;
+    if (slot < 0) {
+        slot = 0;
+        for (int i = 1; i < READY_SLOTS; i++)
+            if (ready_slot[i]->used < ready_slot[slot]->used)
+                slot = i;
+    }
+    ready_rules *old = ready_slot[slot];
+    ready_slot[slot] = rr;
+    rr->used = ++ready_tick;
+    pthread_mutex_unlock(&ready_mu);
+    ready_release(old);
+    return rr;
+}
+
+/* Resolve the values of a condition's list terms other than "account IN
+ * list" (those are asked whole, below): the document's lists, and
  * named_account_list (when the document has none) = the workspace's accounts
  * that have an owner. 0 or -1. */
 static int resolve_lists(db_conn *c, const char *ws, const json_t *lists, routing_cond *cond, app_err *err)
 {
     for (int i = 0; i < cond->n; i++) {
         routing_term *t = &cond->t[i];
-        if (!t->list_name[0])
+        if (!t->list_name[0] || (strcmp(t->field, "account") == 0 && (t->op == RT_IN || t->op == RT_NOT_IN)))
             continue;
         const json_t *l = json_object_get(lists, t->list_name);
         json_t *own = NULL;
@@ -401,106 +524,102 @@ static int resolve_lists(db_conn *c, const char *ws, const json_t *lists, routin
     return 0;
 }
 
-/* Is the lead's account one of a named list? For lists longer than a term
- * holds, membership is asked of the database. */
-static int account_named(db_conn *c, const char *ws, const char *account, const char *list_name, const json_t *lists,
-                         app_err *err)
+/* Is the lead's account one of a named list? The document's list when it
+ * has one (so long lists are not truncated to a term's values); else
+ * named_account_list is the workspace's accounts with an owner, which for the
+ * lead's account is account_owned (its owner, read with the lead). */
+static bool account_named(const char *account, bool account_owned, const char *list_name, const json_t *lists)
 {
     if (!account)
-        return 0;
+        return false;
     const json_t *l = json_object_get(lists, list_name);
     if (l) {
         size_t k;
         json_t *s;
-        json_array_foreach(l, k, s) if (json_is_string(s) && strcmp(json_string_value(s), account) == 0) return 1;
-        return 0;
+        json_array_foreach(l, k, s) if (json_is_string(s) && strcmp(json_string_value(s), account) == 0) return true;
+        return false;
     }
-    if (strcmp(list_name, "named_account_list") != 0)
-        return 0;
-    const char *p[] = {ws, account};
-    char one[8];
-    int f = db_query_value(c,
-                           "SELECT 1 FROM accounts WHERE workspace_id = $1 AND external_id = $2 AND deleted_at IS NULL"
-                           " AND owner IS NOT NULL",
-                           2, p, one, sizeof one, err);
-    return f < 0 ? -1 : f;
+    return strcmp(list_name, "named_account_list") == 0 && account_owned;
 }
 
 /* Does the rule match? 1, 0, or -1 with err. */
-static int rule_matches(db_conn *c, const char *ws, const json_t *doc, const char *cond_text, lead_view *v,
-                        app_err *err)
+static int rule_matches(db_conn *c, const char *ws, const json_t *doc, const ready_rule *rule, bool account_owned,
+                        lead_view *v, app_err *err)
 {
-    routing_cond cond;
-    char why[160];
     v->nbuf = 0; /* the rendered numbers are per rule: a long rule list never runs out */
-    if (!routing_parse(cond_text, &cond, why, sizeof why))
+    if (!rule->parsed)
         return 0;
-    const json_t *lists = json_object_get(doc, "lists");
-    if (resolve_lists(c, ws, lists, &cond, err) != 0)
+    if (!rule->lists)
+        return routing_match(&rule->cond, lead_lookup, v) ? 1 : 0;
+    routing_cond *cond = malloc(sizeof *cond);
+    if (!cond) {
+        app_err_set(err, ERR_INTERNAL, "out of memory");
         return -1;
-    /* "account IN list": asked directly, so long lists are not truncated */
-    for (int i = 0; i < cond.n; i++)
-        if (cond.t[i].list_name[0] && strcmp(cond.t[i].field, "account") == 0 &&
-            (cond.t[i].op == RT_IN || cond.t[i].op == RT_NOT_IN)) {
-            int in = account_named(c, ws, lead_lookup(v, "account"), cond.t[i].list_name, lists, err);
-            if (in < 0)
-                return -1;
-            if ((cond.t[i].op == RT_IN) != (in == 1) || !lead_lookup(v, "account"))
-                return 0;
-            memmove(&cond.t[i], &cond.t[i + 1], (size_t)(cond.n - i - 1) * sizeof cond.t[0]);
-            cond.n--;
+    }
+    memcpy(cond, &rule->cond, sizeof *cond);
+    const json_t *lists = json_object_get(doc, "lists");
+    int rc = resolve_lists(c, ws, lists, cond, err) != 0 ? -1 : 1;
+    /* "account IN list": asked whole, and the term then leaves the condition */
+    for (int i = 0; rc == 1 && i < cond->n; i++)
+        if (cond->t[i].list_name[0] && strcmp(cond->t[i].field, "account") == 0 &&
+            (cond->t[i].op == RT_IN || cond->t[i].op == RT_NOT_IN)) {
+            const char *account = lead_lookup(v, "account");
+            bool in = account_named(account, account_owned, cond->t[i].list_name, lists);
+            if ((cond->t[i].op == RT_IN) != in || !account) {
+                rc = 0;
+                break;
+            }
+            memmove(&cond->t[i], &cond->t[i + 1], (size_t)(cond->n - i - 1) * sizeof cond->t[0]);
+            cond->n--;
             i--;
-            if (cond.n == 0)
-                return 1;
+            if (cond->n == 0)
+                break;
         }
-    return routing_match(&cond, lead_lookup, v) ? 1 : 0;
+    if (rc == 1 && cond->n > 0)
+        rc = routing_match(cond, lead_lookup, v) ? 1 : 0;
+    free(cond);
+    return rc;
 }
 
 /* A pool's next member: the counter (advanced unless dry run) over the
  * available members (reps neither deleted nor past their end date; every
- * member when the workspace has no reps). NULL when none is available. */
-static char *pool_pick(db_conn *c, const char *ws, const char *pool, const json_t *members, bool dry_run,
-                       long long *counter, app_err *err)
+ * member when the workspace has no reps), both in one call
+ * (routing_pool_take, sql/75_routing.sql). NULL when none is available, or
+ * with err set. */
+static char *pool_pick(db_conn *c, const char *ws, const char *pool, const json_t *members, bool dry_run, app_err *err)
 {
     char *mj = json_dumps(members, JSON_COMPACT);
-    const char *p[] = {ws, mj};
-    PGresult *r = db_query(c,
-                           "SELECT m.id, NOT EXISTS (SELECT 1 FROM reps WHERE workspace_id = $1) OR EXISTS ("
-                           "  SELECT 1 FROM reps r WHERE r.workspace_id = $1 AND r.external_id = m.id"
-                           "  AND r.deleted_at IS NULL AND (r.end_date IS NULL OR r.end_date >= current_date))"
-                           " FROM jsonb_array_elements_text($2::jsonb) WITH ORDINALITY AS m(id, k) ORDER BY m.k",
-                           2, p, err);
+    const char *p[] = {ws, pool, mj, dry_run ? "true" : "false"};
+    PGresult *r = mj ? db_query_prepared(c, DB_PREP_ROUTING_POOL,
+                                         "SELECT available, taken FROM routing_pool_take($1::uuid, $2, $3::jsonb,"
+                                         " $4::boolean)",
+                                         4, p, err)
+                     : NULL;
     free(mj);
-    if (!r)
+    if (!r) {
+        if (err->code == ERR_NONE)
+            app_err_set(err, ERR_INTERNAL, "out of memory");
         return NULL;
-    int n = PQntuples(r);
-    bool *avail = calloc((size_t)(n ? n : 1), sizeof *avail);
-    int navail = 0;
-    for (int i = 0; avail && i < n; i++)
-        navail += avail[i] = strcmp(PQgetvalue(r, i, 1), "t") == 0;
-    char *pick = NULL;
-    if (avail && navail > 0) {
-        const char *q[] = {ws, pool};
-        char val[32];
-        int f = dry_run ? db_query_value(c,
-                                         "SELECT COALESCE((SELECT counter FROM routing_pool_state"
-                                         " WHERE workspace_id = $1 AND pool = $2), 0)",
-                                         2, q, val, sizeof val, err)
-                        : db_query_value(c,
-                                         "INSERT INTO routing_pool_state AS s (workspace_id, pool, counter)"
-                                         " VALUES ($1, $2, 1) ON CONFLICT (workspace_id, pool)"
-                                         " DO UPDATE SET counter = s.counter + 1 RETURNING s.counter - 1",
-                                         2, q, val, sizeof val, err);
-        if (f > 0) {
-            *counter = atoll(val);
-            int k = routing_round_robin(*counter, avail, n);
-            if (k >= 0)
-                pick = strdup(PQgetvalue(r, k, 0));
-        }
-    } else if (!avail) {
-        app_err_set(err, ERR_INTERNAL, "out of memory");
     }
-    free(avail);
+    char *pick = NULL;
+    if (!PQgetisnull(r, 0, 1)) {
+        const char *av = PQgetvalue(r, 0, 0);
+        int n = (int)strlen(av);
+        bool *avail = calloc((size_t)(n ? n : 1), sizeof *avail);
+        if (!avail) {
+            app_err_set(err, ERR_INTERNAL, "out of memory");
+        } else {
+            for (int i = 0; i < n; i++)
+                avail[i] = av[i] == 't';
+            int k =
+                (size_t)n == json_array_size(members) ? routing_round_robin(atoll(PQgetvalue(r, 0, 1)), avail, n) : -1;
+            if (k >= 0)
+                pick = strdup(json_string_value(json_array_get(members, (size_t)k)));
+            else
+                app_err_set(err, ERR_INTERNAL, "the pool's availability does not match its members");
+            free(avail);
+        }
+    }
     PQclear(r);
     return pick;
 }
@@ -522,9 +641,8 @@ static int resolve_target(db_conn *c, route_tx *t, const json_t *doc, const char
     }
     const json_t *members = json_object_get(json_object_get(doc, "pools"), to);
     if (members) {
-        long long counter = 0;
         app_err e = {0};
-        *assignee = pool_pick(c, t->ws, to, members, t->dry_run, &counter, &e);
+        *assignee = pool_pick(c, t->ws, to, members, t->dry_run, &e);
         if (!*assignee && e.code != ERR_NONE) {
             *err = e;
             return -1;
@@ -536,54 +654,84 @@ static int resolve_target(db_conn *c, route_tx *t, const json_t *doc, const char
     return 1;
 }
 
+/* What the routing reads, in one call (sql/75_routing.sql routing_lookup);
+ * the workspace's default rules written first when it has none. The result
+ * (one row), or NULL with err (404 for no lead). */
+static PGresult *route_lookup(db_conn *c, const route_tx *t, const ready_rules *cached, app_err *err)
+{
+    char ver[16];
+    snprintf(ver, sizeof ver, "%d", cached ? cached->version : 0);
+    const char *p[] = {t->ws, t->lead_id, cached ? ver : NULL, cached ? cached->stamp : NULL};
+    for (int attempt = 0; attempt < 2; attempt++) {
+        PGresult *r = db_query_prepared(c, DB_PREP_ROUTING_LOOKUP,
+                                        "SELECT lead, icp_tier, account_owner, rules_version, rules_at, rules, model"
+                                        " FROM routing_lookup($1::uuid, $2, $3::integer, $4::timestamptz)",
+                                        4, p, err);
+        if (!r)
+            return NULL;
+        if (PQntuples(r) == 0) {
+            PQclear(r);
+            app_err_set(err, ERR_NOT_FOUND, "No lead with this id");
+            return NULL;
+        }
+        if (!PQgetisnull(r, 0, 3))
+            return r;
+        PQclear(r);
+        if (attempt == 0 && routing_ensure_default(c, t->ws, err) != 0)
+            return NULL;
+    }
+    app_err_set(err, ERR_INTERNAL, "the workspace has no routing rules");
+    return NULL;
+}
+
 static int route_tx_run(db_conn *c, void *ctx, app_err *err)
 {
     route_tx *t = ctx;
     json_decref(t->out);
     t->out = NULL;
-    const char *p[] = {t->ws, t->lead_id};
-    PGresult *r = db_query(c,
-                           "SELECT lead_json(l), a.icp_tier, a.owner FROM leads l LEFT JOIN accounts a"
-                           " ON a.workspace_id = l.workspace_id AND a.external_id = l.account AND a.deleted_at IS NULL"
-                           " WHERE l.workspace_id = $1 AND l.external_id = $2 AND l.deleted_at IS NULL",
-                           2, p, err);
-    if (!r)
+    ready_rules *rr = ready_get(t->ws);
+    PGresult *r = route_lookup(c, t, rr, err);
+    if (!r) {
+        ready_release(rr);
         return -1;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        app_err_set(err, ERR_NOT_FOUND, "No lead with this id");
-        return -1;
+    }
+    int version = atoi(PQgetvalue(r, 0, 3));
+    if (!rr || rr->version != version || strcmp(rr->stamp, PQgetvalue(r, 0, 4)) != 0 || !PQgetisnull(r, 0, 5)) {
+        ready_release(rr);
+        rr = PQgetisnull(r, 0, 5) ? NULL : ready_make(t->ws, version, PQgetvalue(r, 0, 4), PQgetvalue(r, 0, 5));
+        if (!rr) {
+            PQclear(r);
+            app_err_set(err, ERR_INTERNAL, "could not decode the stored routing rules");
+            return -1;
+        }
     }
     lead_view v = {.lead = json_loads(PQgetvalue(r, 0, 0), 0, NULL)};
     if (!json_is_string(json_object_get(v.lead, "icp_tier")) && !PQgetisnull(r, 0, 1))
         json_object_set_new(v.lead, "icp_tier", json_string(PQgetvalue(r, 0, 1)));
     char *owner = PQgetisnull(r, 0, 2) ? NULL : strdup(PQgetvalue(r, 0, 2));
+    char *model = PQgetisnull(r, 0, 6) ? NULL : strdup(PQgetvalue(r, 0, 6));
     PQclear(r);
-    json_t *score = NULL, *doc = NULL, *skipped = json_array();
+    const json_t *doc = rr->doc;
+    json_t *score = NULL, *skipped = json_array();
     char *assignee = NULL;
     int rc = -1;
-    if (scoring_default_score(c, t->ws, t->lead_id, &score, err) != 0)
+    /* the default model as read with the lead; a workspace without one gets
+     * the seed's from scoring_default_score */
+    if ((model ? scoring_lead_score(c, t->ws, t->lead_id, NULL, model, &score, err)
+               : scoring_default_score(c, t->ws, t->lead_id, &score, err)) != 0)
         goto out;
     json_object_set(v.lead, "lead_score", json_object_get(score, "score"));
-    const char *q[] = {t->ws};
-    r = db_query(c, RULES_JSON, 1, q, err);
-    if (!r)
-        goto out;
-    doc = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
-    PQclear(r);
     const json_t *rules = json_object_get(doc, "rules"), *hit = NULL;
     const char *queue = NULL, *pool = NULL;
     /* direct-to-owner rules first (the seed lists "Named account" last, yet
      * its size and score rules leave it nothing), then document order */
     for (int pass = 0; pass < 2 && !hit; pass++) {
-        size_t i;
-        json_t *rule;
-        json_array_foreach(rules, i, rule)
-        {
+        for (size_t i = 0; i < rr->n; i++) {
+            const json_t *rule = json_array_get(rules, i);
             const char *to = json_string_value(json_object_get(rule, "route_to"));
-            if (is_direct(to) != (pass == 0))
+            if (rr->rule[i].direct != (pass == 0))
                 continue;
-            int m = rule_matches(c, t->ws, doc, json_string_value(json_object_get(rule, "condition")), &v, err);
+            int m = rule_matches(c, t->ws, doc, &rr->rule[i], owner != NULL, &v, err);
             if (m < 0)
                 goto out;
             if (!m)
@@ -609,18 +757,16 @@ static int route_tx_run(db_conn *c, void *ctx, app_err *err)
     const json_t *sla_min = hit ? json_object_get(hit, "sla_minutes") : json_null();
     const json_t *esc = assignee ? json_object_get(doc, "escalation_minutes") : json_null();
     json_t *assignment_id = json_null(), *routed_at = json_null();
-    if (!t->dry_run) {
+    if (!t->dry_run) { /* the assignment, and the lead is the assignee's now */
         char *slas = json_is_number(sla_min) ? json_dumps(sla_min, JSON_ENCODE_ANY) : NULL;
         char *escs = json_is_number(esc) ? json_dumps(esc, JSON_ENCODE_ANY) : NULL;
         const char *a[] = {t->ws, t->lead_id, hit ? json_string_value(json_object_get(hit, "name")) : NULL,
                            to,    assignee,   queue,
                            slas,  escs};
-        r = db_query(
-            c,
-            "INSERT INTO lead_assignments (workspace_id, lead_id, rule, route_to, assignee, queue, sla_minutes,"
-            " escalate_minutes) VALUES ($1, $2, $3, $4, $5, $6, $7::numeric, $8::numeric)"
-            " RETURNING id, rfc3339(routed_at)",
-            8, a, err);
+        r = db_query_prepared(c, DB_PREP_ROUTING_RECORD,
+                              "SELECT assignment_id, at_text FROM routing_record($1::uuid, $2, $3, $4, $5, $6,"
+                              " $7::numeric, $8::numeric)",
+                              8, a, err);
         free(slas);
         free(escs);
         if (!r)
@@ -628,19 +774,6 @@ static int route_tx_run(db_conn *c, void *ctx, app_err *err)
         assignment_id = json_integer(atoll(PQgetvalue(r, 0, 0)));
         routed_at = json_string(PQgetvalue(r, 0, 1));
         PQclear(r);
-        if (assignee) { /* the lead is the assignee's now */
-            json_t *patch = json_pack("{s:s}", "owner", assignee);
-            char *pt = json_dumps(patch, JSON_COMPACT);
-            json_decref(patch);
-            const char *u[] = {t->ws, t->lead_id, pt};
-            int e = db_exec(c, "SELECT lead_apply($1::uuid, $2, $3::jsonb, now(), 'routing')", 3, u, err);
-            free(pt);
-            if (e != 0) {
-                json_decref(assignment_id);
-                json_decref(routed_at);
-                goto out;
-            }
-        }
     }
     t->out = json_pack("{s:s, s:b, s:o, s:s, s:o, s:o, s:o, s:O, s:O, s:o, s:O, s:o, s:o, s:o}", "lead", t->lead_id,
                        "dry_run", t->dry_run, "rule", hit ? json_incref(json_object_get(hit, "name")) : json_null(),
@@ -656,10 +789,11 @@ static int route_tx_run(db_conn *c, void *ctx, app_err *err)
 out:
     json_decref(skipped);
     json_decref(score);
-    json_decref(doc);
     json_decref(v.lead);
     free(owner);
+    free(model);
     free(assignee);
+    ready_release(rr);
     return rc;
 }
 
@@ -685,7 +819,9 @@ void h_routing_route(http_req *rq)
     db_conn *db = http_db(rq);
     if (!db)
         return;
-    if (routing_ensure_default(db, rq->auth.workspace_id, &err) != 0 || db_transaction(db, route_tx_run, &t, &err) != 0)
+    /* the default rules, when the workspace has none, are written inside the
+     * routing's transaction (route_lookup) */
+    if (db_transaction(db, route_tx_run, &t, &err) != 0)
         http_reply_error(rq, &err);
     else
         http_reply_json(rq, t.dry_run ? 200 : 201, json_incref(t.out));
@@ -775,7 +911,7 @@ int routing_route_new_mqls(db_conn *c, const char *ws, const char *ids_json, app
                            2, p, err);
     if (!r)
         return -1;
-    int rc = PQntuples(r) ? routing_ensure_default(c, ws, err) : 0;
+    int rc = 0;
     for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
         route_tx t = {.ws = ws, .lead_id = PQgetvalue(r, i, 0), .dry_run = false};
         rc = route_tx_run(c, &t, err);

@@ -1,6 +1,7 @@
 /* test_leads.c - leads/contacts (event-time merge, stage history), activities
  * (idempotent by id), isolation and roles (issue 19). */
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -794,6 +795,284 @@ START_TEST(round_robin_fair_across_two_instances)
 }
 END_TEST
 
+/* Round robin under load (issue 19): RR_LEADS leads of one pool routed at
+ * once from RR_THREADS connections spread over two instances, with dry runs
+ * and named-account leads (routed to their owner, a member of the same
+ * pool) in between. Each routing takes the pool's counter once, so after N
+ * routings every available member has floor(N/m) or ceil(N/m) of the pool's
+ * assignments, whatever the interleaving; the rep who left gets none, the
+ * owner's direct assignments are not the pool's, dry runs take nothing. */
+#define RR_THREADS 16
+#define RR_LEADS 67 /* 7 available members: 9 or 10 each */
+#define RR_DIRECT 5
+#define RR_DRY 24
+
+typedef struct {
+    const char *base, *key;
+    int t;
+    int n;
+    char lead[(RR_LEADS + RR_DIRECT + RR_DRY) / RR_THREADS + 2][16];
+    char assignee[(RR_LEADS + RR_DIRECT + RR_DRY) / RR_THREADS + 2][16];
+    char pool[(RR_LEADS + RR_DIRECT + RR_DRY) / RR_THREADS + 2][32];
+    long status[(RR_LEADS + RR_DIRECT + RR_DRY) / RR_THREADS + 2];
+    bool dry[(RR_LEADS + RR_DIRECT + RR_DRY) / RR_THREADS + 2];
+} rr_client;
+
+static void *rr_run(void *arg)
+{
+    rr_client *c = arg;
+    /* job j: leads mm0.. recorded, then the named-account leads, then dry runs */
+    for (int j = c->t; j < RR_LEADS + RR_DIRECT + RR_DRY; j += RR_THREADS) {
+        char body[96];
+        bool dry = j >= RR_LEADS + RR_DIRECT;
+        int k = c->n++;
+        if (j < RR_LEADS)
+            snprintf(c->lead[k], sizeof c->lead[k], "mm%d", j);
+        else if (!dry)
+            snprintf(c->lead[k], sizeof c->lead[k], "named%d", j - RR_LEADS);
+        else
+            snprintf(c->lead[k], sizeof c->lead[k], "mm%d", (j * 7) % RR_LEADS);
+        c->dry[k] = dry;
+        snprintf(body, sizeof body, "{\"lead\":\"%s\",\"dry_run\":%s}", c->lead[k], dry ? "true" : "false");
+        api_resp *r =
+            api_req_at(c->base, "POST", "/v1/routing/route", c->key, "application/json", body, strlen(body), NULL);
+        c->status[k] = r->status;
+        const char *as = str(r->json, "assignee"), *pool = str(r->json, "pool");
+        snprintf(c->assignee[k], sizeof c->assignee[k], "%s", as ? as : "");
+        snprintf(c->pool[k], sizeof c->pool[k], "%s", pool ? pool : "");
+        api_resp_free(r);
+    }
+    return NULL;
+}
+
+START_TEST(round_robin_fair_under_concurrency)
+{
+    static const char *const members[] = {"q1", "q2", "q3", "q4", "gone", "q5", "q6", "q7"};
+    enum { M = 8, AVAILABLE = 7 };
+    api_ws ws;
+    api_new_workspace(&ws);
+    api_resp *r = api_send_json("POST", "/v1/reps/batch", ws.write,
+                                "{\"items\":[{\"id\":\"q1\",\"name\":\"Q1\",\"role\":\"sdr\"},"
+                                "{\"id\":\"q2\",\"name\":\"Q2\",\"role\":\"sdr\"},"
+                                "{\"id\":\"q3\",\"name\":\"Q3\",\"role\":\"sdr\"},"
+                                "{\"id\":\"q4\",\"name\":\"Q4\",\"role\":\"sdr\"},"
+                                "{\"id\":\"gone\",\"name\":\"Gone\",\"role\":\"sdr\",\"end_date\":\"2020-01-31\"},"
+                                "{\"id\":\"q5\",\"name\":\"Q5\",\"role\":\"sdr\"},"
+                                "{\"id\":\"q6\",\"name\":\"Q6\",\"role\":\"sdr\"},"
+                                "{\"id\":\"q7\",\"name\":\"Q7\",\"role\":\"sdr\"}]}");
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    /* q3, a member of the pool, also owns a named account */
+    api_resp_free(put("/v1/accounts/acct-q3", ws.write, "{\"name\":\"Q3 Co\",\"owner\":\"q3\"}"));
+    char *yaml = api_slurp("tests/data/lead-routing.yaml");
+    size_t cap = strlen(yaml) + 256;
+    char *doc = malloc(cap);
+    snprintf(doc, cap, "%s\npools:\n  mm_sdr_round_robin: [q1, q2, q3, q4, gone, q5, q6, q7]\n", yaml);
+    free(yaml);
+    r = api_req("PUT", "/v1/routing/rules", ws.write, "application/yaml", doc, strlen(doc), NULL);
+    free(doc);
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    size_t bcap = 128 * (RR_LEADS + RR_DIRECT) + 32;
+    char *batch = malloc(bcap);
+    size_t off = (size_t)snprintf(batch, bcap, "{\"items\":[");
+    for (int i = 0; i < RR_LEADS + RR_DIRECT; i++)
+        off += (size_t)snprintf(batch + off, bcap - off, "%s{\"id\":\"%s%d\",\"company_size\":%d%s}", i ? "," : "",
+                                i < RR_LEADS ? "mm" : "named", i < RR_LEADS ? i : i - RR_LEADS, 60 + i,
+                                i < RR_LEADS ? "" : ",\"account\":\"acct-q3\"");
+    snprintf(batch + off, bcap - off, "]}");
+    r = api_send_json("POST", "/v1/leads/batch", ws.write, batch);
+    free(batch);
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+
+    int port = api_free_port();
+    const char *args[] = {"--access-log", "0", NULL};
+    pid_t pid = api_spawn_server(api_db_url(), port, args);
+    ck_assert(api_wait_healthy(port, 10000));
+    char base2[64];
+    snprintf(base2, sizeof base2, "http://127.0.0.1:%d", port);
+    rr_client *cl = calloc(RR_THREADS, sizeof *cl);
+    ck_assert_ptr_nonnull(cl);
+    pthread_t th[RR_THREADS];
+    for (int t = 0; t < RR_THREADS; t++) {
+        cl[t] = (rr_client){.base = t % 2 ? base2 : api_base(), .key = ws.write, .t = t};
+        pthread_create(&th[t], NULL, rr_run, &cl[t]);
+    }
+    for (int t = 0; t < RR_THREADS; t++)
+        pthread_join(th[t], NULL);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+
+    /* the answers: each recorded mid-market lead from the pool, each named one
+     * to its owner outside the pool */
+    int got[M] = {0}, direct = 0, recorded = 0;
+    for (int t = 0; t < RR_THREADS; t++)
+        for (int k = 0; k < cl[t].n; k++) {
+            const rr_client *c = &cl[t];
+            ck_assert_msg(c->status[k] == (c->dry[k] ? 200 : 201), "%s: status %ld", c->lead[k], c->status[k]);
+            if (c->dry[k])
+                continue;
+            if (strncmp(c->lead[k], "named", 5) == 0) {
+                ck_assert_str_eq(c->assignee[k], "q3");
+                ck_assert_str_eq(c->pool[k], "");
+                direct++;
+                continue;
+            }
+            ck_assert_str_eq(c->pool[k], "mm_sdr_round_robin");
+            int i = 0;
+            while (i < M && strcmp(members[i], c->assignee[k]) != 0)
+                i++;
+            ck_assert_msg(i < M, "%s: assignee %s is not a member", c->lead[k], c->assignee[k]);
+            got[i]++;
+            recorded++;
+        }
+    free(cl);
+    ck_assert_int_eq(recorded, RR_LEADS);
+    ck_assert_int_eq(direct, RR_DIRECT);
+    for (int i = 0; i < M; i++) {
+        int lo = RR_LEADS / AVAILABLE, hi = (RR_LEADS + AVAILABLE - 1) / AVAILABLE;
+        if (strcmp(members[i], "gone") == 0)
+            ck_assert_int_eq(got[i], 0);
+        else
+            ck_assert_msg(got[i] >= lo && got[i] <= hi, "%s got %d of %d (want %d or %d)", members[i], got[i], RR_LEADS,
+                          lo, hi);
+    }
+    /* the recorded assignments say the same: one per lead, the pool's per member as answered */
+    int rec[M] = {0}, rec_direct = 0, total = 0;
+    char path[96], cursor[32] = "";
+    for (;;) {
+        snprintf(path, sizeof path, "/v1/routing/assignments?limit=200%s%s", cursor[0] ? "&cursor=" : "", cursor);
+        r = api_get(path, ws.read);
+        ck_assert_status(r, 200);
+        size_t i;
+        json_t *a;
+        json_array_foreach(arr(r->json, "items"), i, a)
+        {
+            total++;
+            const char *as = str(a, "assignee");
+            ck_assert_ptr_nonnull(as);
+            if (strcmp(str(a, "route_to"), "assigned_ae_direct") == 0) {
+                ck_assert_str_eq(as, "q3");
+                rec_direct++;
+                continue;
+            }
+            ck_assert_str_eq(str(a, "route_to"), "mm_sdr_round_robin");
+            for (int k = 0; k < M; k++)
+                rec[k] += strcmp(members[k], as) == 0;
+        }
+        const char *next = str(r->json, "next_cursor");
+        snprintf(cursor, sizeof cursor, "%s", next ? next : "");
+        api_resp_free(r);
+        if (!cursor[0])
+            break;
+    }
+    ck_assert_int_eq(total, RR_LEADS + RR_DIRECT);
+    ck_assert_int_eq(rec_direct, RR_DIRECT);
+    for (int i = 0; i < M; i++)
+        ck_assert_int_eq(rec[i], got[i]);
+    /* the counter stands at RR_LEADS: the next lead goes to available member
+     * RR_LEADS mod 7 (in pool order, skipping the one who left) */
+    r = route(&ws, "mm0", true);
+    ck_assert_status(r, 200);
+    static const char *const avail[] = {"q1", "q2", "q3", "q4", "q5", "q6", "q7"};
+    ck_assert_str_eq(str(r->json, "assignee"), avail[RR_LEADS % AVAILABLE]);
+    api_resp_free(r);
+}
+END_TEST
+
+/* The document's own lists, NOT IN, and named_account_list (the accounts
+ * with an owner) on fields and accounts; then new rules written through one
+ * instance are what the other routes by at once (each caches the decoded
+ * rules per version and checks the version in the routing's transaction). */
+START_TEST(routing_lists_and_new_rules_on_every_instance)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    routing_setup(&ws); /* reps; named-1 owned by owner1 */
+    api_resp_free(put("/v1/accounts/acct-v", ws.write, "{\"name\":\"VIP Co\",\"owner\":\"ae1\"}"));
+    api_resp_free(put("/v1/accounts/acct-free", ws.write, "{\"name\":\"Unowned Co\"}"));
+    static const char rules[] =
+        "{\"rules\":[{\"name\":\"VIP\",\"condition\":\"account IN vip\",\"route_to\":\"vip_ae_direct\"},"
+        "{\"name\":\"Target\",\"condition\":\"industry IN target AND company_size >= "
+        "10\",\"route_to\":\"target_pool\"},"
+        "{\"name\":\"Not named\",\"condition\":\"account NOT IN named_account_list AND company_size >= 10\","
+        "\"route_to\":\"general_queue\"},"
+        "{\"name\":\"Named\",\"condition\":\"account IN named_account_list\",\"route_to\":\"named_queue\"}],"
+        "\"fallback\":\"fb_queue\",\"lists\":{\"vip\":[\"acct-v\"],\"target\":[\"fintech\",\"health\"]},"
+        "\"pools\":{\"target_pool\":[\"sdr1\",\"sdr2\"]}}";
+    api_resp *r = api_send_json("PUT", "/v1/routing/rules", ws.write, rules);
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    api_resp_free(put("/v1/leads/a", ws.write, "{\"company_size\":50,\"account\":\"acct-v\"}"));
+    api_resp_free(put("/v1/leads/b", ws.write, "{\"company_size\":50,\"industry\":\"FinTech\"}"));
+    api_resp_free(
+        put("/v1/leads/c", ws.write, "{\"company_size\":50,\"industry\":\"retail\",\"account\":\"named-1\"}"));
+    api_resp_free(
+        put("/v1/leads/d", ws.write, "{\"company_size\":50,\"industry\":\"retail\",\"account\":\"acct-free\"}"));
+    api_resp_free(put("/v1/leads/e", ws.write, "{\"company_size\":50,\"industry\":\"retail\"}"));
+    int port = api_free_port();
+    const char *args[] = {"--access-log", "0", NULL};
+    pid_t pid = api_spawn_server(api_db_url(), port, args);
+    ck_assert(api_wait_healthy(port, 10000));
+    char base2[64];
+    snprintf(base2, sizeof base2, "http://127.0.0.1:%d", port);
+    static const struct {
+        const char *lead, *rule, *assignee, *queue;
+    } cases[] = {
+        {"a", "VIP", "ae1", NULL},                 /* the document's list, to the account's owner */
+        {"b", "Target", "sdr1", NULL},             /* a field IN a list, ignoring case */
+        {"c", "Named", NULL, "named_queue"},       /* an owned account is named */
+        {"d", "Not named", NULL, "general_queue"}, /* an account without owner is not */
+        {"e", NULL, NULL, "fb_queue"},             /* no account matches neither IN nor NOT IN */
+    };
+    for (int inst = 0; inst < 2; inst++)
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            char body[96];
+            snprintf(body, sizeof body, "{\"lead\":\"%s\",\"dry_run\":true}", cases[i].lead);
+            r = api_req_at(inst ? base2 : api_base(), "POST", "/v1/routing/route", ws.write, "application/json", body,
+                           strlen(body), NULL);
+            ck_assert_status(r, 200);
+            const char *rule = str(r->json, "rule"), *as = str(r->json, "assignee"), *q = str(r->json, "queue");
+            ck_assert_msg((!rule && !cases[i].rule) || (rule && cases[i].rule && strcmp(rule, cases[i].rule) == 0),
+                          "%s: rule %s", cases[i].lead, rule);
+            ck_assert_msg((!as && !cases[i].assignee) ||
+                              (as && cases[i].assignee && strcmp(as, cases[i].assignee) == 0),
+                          "%s: assignee %s", cases[i].lead, as);
+            ck_assert_msg((!q && !cases[i].queue) || (q && cases[i].queue && strcmp(q, cases[i].queue) == 0),
+                          "%s: queue %s", cases[i].lead, q);
+            api_resp_free(r);
+        }
+    /* new rules through the first instance: the second routes by them next */
+    char *changed = strdup(rules);
+    char *at = strstr(changed, "[\"sdr1\",\"sdr2\"]");
+    ck_assert_ptr_nonnull(at);
+    memcpy(at, "[\"sdr2\",\"sdr1\"]", 15);
+    r = api_send_json("PUT", "/v1/routing/rules", ws.write, changed);
+    free(changed);
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    const char *b = "{\"lead\":\"b\",\"dry_run\":true}";
+    r = api_req_at(base2, "POST", "/v1/routing/route", ws.write, "application/json", b, strlen(b), NULL);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(r->json, "assignee"), "sdr2");
+    api_resp_free(r);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    /* the lead as conditions see it (sql/75_routing.sql) is lead_json less
+     * the fields no condition can match, for every lead the suites wrote */
+    PGconn *pg = PQconnectdb(api_db_url());
+    ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+    PGresult *res = PQexec(pg, "SELECT count(*), count(*) FILTER (WHERE routing_lead_fields(l) IS DISTINCT FROM"
+                               " lead_json(l) - 'field_updated_at' - 'deals' - 'custom') FROM leads l");
+    ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+    ck_assert_int_ge(atol(PQgetvalue(res, 0, 0)), 5);
+    ck_assert_str_eq(PQgetvalue(res, 0, 1), "0");
+    PQclear(res);
+    PQfinish(pg);
+}
+END_TEST
+
 START_TEST(escalation_fires_exactly_once)
 {
     api_ws ws;
@@ -1238,6 +1517,8 @@ Suite *leads_suite(void)
     tcase_add_test(tc, attribution_four_touches_to_the_cent);
     tcase_add_test(tc, routing_each_seed_rule);
     tcase_add_test(tc, round_robin_fair_across_two_instances);
+    tcase_add_test(tc, round_robin_fair_under_concurrency);
+    tcase_add_test(tc, routing_lists_and_new_rules_on_every_instance);
     tcase_add_test(tc, escalation_fires_exactly_once);
     tcase_add_test(tc, sla_accept_in_business_hours_across_a_weekend);
     tcase_add_test(tc, sla_under_the_workspace_working_hours);
