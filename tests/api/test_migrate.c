@@ -41,6 +41,7 @@ static const char *const changed_since_move[] = {
     "deal_value_json",       /* issue 17: STABLE as its body (to_jsonb) is, so it is inlined */
     "rfc3339",               /* issue 17: STABLE as to_char is, so it is inlined */
     "working_hours_json",    /* issue 17: per-day expressions (working_window_json), inlined */
+    "deal_apply_set",        /* issue 17: the rounds split in one pass (the same changes applied) */
     NULL,
 };
 
