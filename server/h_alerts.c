@@ -15,6 +15,7 @@
 #include "crm.h"
 #include "handlers.h"
 #include "jsonv.h"
+#include "log.h"
 #include "netaddr.h"
 #include "whsig.h"
 #include "yconv.h"
@@ -656,7 +657,7 @@ void h_alert_rules_delete(http_req *rq)
 
 /* ---- evaluation ---- */
 
-int alerts_evaluate_workspace(db_conn *db, const char *ws, long long counts[3], app_err *err)
+static int evaluate_locked(db_conn *db, const char *ws, long long counts[3], app_err *err)
 {
     const char *p[] = {ws};
     char kinds[128];
@@ -715,6 +716,27 @@ int alerts_evaluate_workspace(db_conn *db, const char *ws, long long counts[3], 
     if (counts[1] > 0)
         alertsend_notify();
     return 0;
+}
+
+/* One evaluation of a workspace at a time, across instances, from its
+ * figures to its verdicts: the figures are read before alert_evaluate locks
+ * the rules, so an evaluation after a write (alerteval.c) that read them
+ * before the write could otherwise run second and clear an episode that the
+ * fresher one had just raised; the next pass then raised it again as a new
+ * episode (test_alerts account_at_risk_raised_once_per_entry, seen under a
+ * loaded CI). Held as the session's lock, released on every path; a wait
+ * counts toward the statement timeout. */
+int alerts_evaluate_workspace(db_conn *db, const char *ws, long long counts[3], app_err *err)
+{
+    const char *p[] = {ws};
+    if (db_exec(db, "SELECT pg_advisory_lock(hashtextextended($1 || ':alert_evaluate', 0))", 1, p, err) != 0)
+        return -1;
+    int rc = evaluate_locked(db, ws, counts, err);
+    app_err e = {0};
+    /* a failure here is a lost session, and its lock went with it */
+    if (db_exec(db, "SELECT pg_advisory_unlock(hashtextextended($1 || ':alert_evaluate', 0))", 1, p, &e) != 0)
+        log_warn("alerts", "could not release the evaluation lock: %s", e.detail);
+    return rc;
 }
 
 long long alerts_evaluate_all(db_conn *db, app_err *err)
