@@ -10,6 +10,7 @@
 
 #include "crm.h"
 #include "handlers.h"
+#include "jtext.h"
 #include "jsonv.h"
 #include "leadscore.h"
 #include "yconv.h"
@@ -1103,33 +1104,17 @@ int scoring_default_score(db_conn *db, const char *ws, const char *lead_id, json
 #define RESCORE_FETCH_TEXT "20000"
 #define RESCORE_WRITE 5000 /* leads per write */
 
-typedef struct {
-    char *p;
-    size_t len, cap;
-} rs_buf;
-
-static bool rs_put(rs_buf *b, const char *s, size_t n)
+/* jtext's growing buffer: rs_put is jt_mem with its outcome, for chaining */
+static bool rs_put(jt_buf *b, const char *s, size_t n)
 {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (b->len + n + 1 > cap)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p)
-            return false;
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-    return true;
+    jt_mem(b, s, n);
+    return !b->oom;
 }
 
 /* One element of a PostgreSQL array literal, quoted: "a\"b" */
-static bool rs_put_elem(rs_buf *b, const char *s)
+static bool rs_put_elem(jt_buf *b, const char *s)
 {
-    bool ok = rs_put(b, b->len > 1 ? ",\"" : "\"", b->len > 1 ? 2 : 1);
+    bool ok = rs_put(b, b->n > 1 ? ",\"" : "\"", b->n > 1 ? 2 : 1);
     for (const char *q = s; ok && *q; q++) {
         if (*q == '"' || *q == '\\')
             ok = rs_put(b, "\\", 1);
@@ -1143,7 +1128,7 @@ static bool rs_put_elem(rs_buf *b, const char *s)
  * scored, the buffer moves as it grows). */
 typedef struct {
     bool open;
-    rs_buf id, stage;
+    jt_buf id, stage;
     char *f[5]; /* email, industry, seniority, title, geography; NULL: none */
     long company_size;
     int64_t created_at;
@@ -1153,7 +1138,7 @@ typedef struct {
     ls_activity *a;
     size_t *soff; /* offset + 1 into sessions; 0: no session */
     size_t n, cap;
-    rs_buf sessions;
+    jt_buf sessions;
 } rs_lead;
 
 typedef struct {
@@ -1172,9 +1157,9 @@ typedef struct {
     db_conn *c;
     const ls_model *m;
     rs_lead cur;
-    rs_buf ids, scores, bands; /* the chunk to write, as array literals */
+    jt_buf ids, scores, bands; /* the chunk to write, as array literals */
     long pending;
-    rs_buf moves; /* ids to move to mql, NUL-separated */
+    jt_buf moves; /* ids to move to mql, NUL-separated */
     char (*stages)[LS_ITEM_LEN];
     int nstages, mql_k; /* mql_k: 1-based position of mql in the default funnel, 0: none */
     ls_result res;
@@ -1188,7 +1173,7 @@ static void rs_lead_clear(rs_lead *l)
     }
     l->open = false;
     l->n = 0;
-    l->id.len = l->stage.len = l->sessions.len = 0;
+    l->id.n = l->stage.n = l->sessions.n = 0;
 }
 
 static void rs_lead_free(rs_lead *l)
@@ -1196,9 +1181,9 @@ static void rs_lead_free(rs_lead *l)
     rs_lead_clear(l);
     free(l->a);
     free(l->soff);
-    free(l->id.p);
-    free(l->stage.p);
-    free(l->sessions.p);
+    free(l->id.s);
+    free(l->stage.s);
+    free(l->sessions.s);
 }
 
 static int rescore_flush(rescore_run *run, app_err *err)
@@ -1209,14 +1194,14 @@ static int rescore_flush(rescore_run *run, app_err *err)
         app_err_set(err, ERR_INTERNAL, "out of memory");
         return -1;
     }
-    const char *p[] = {run->job->ws, run->ids.p, run->scores.p, run->bands.p};
+    const char *p[] = {run->job->ws, run->ids.s, run->scores.s, run->bands.s};
     int rc = db_exec(
         run->c,
         "INSERT INTO lead_scores AS s (workspace_id, lead_id, score, band)"
         " SELECT $1::uuid, x.id, x.score, x.band FROM unnest($2::text[], $3::int[], $4::text[]) AS x(id, score, band)"
         " ON CONFLICT (workspace_id, lead_id) DO UPDATE SET score = excluded.score, band = excluded.band",
         4, p, err);
-    run->ids.len = run->scores.len = run->bands.len = 0;
+    run->ids.n = run->scores.n = run->bands.n = 0;
     run->pending = 0;
     return rc;
 }
@@ -1238,7 +1223,7 @@ static int rescore_finish(rescore_run *run, app_err *err)
         return 0;
     rescore_job *j = run->job;
     for (size_t i = 0; i < l->n; i++)
-        l->a[i].session = l->soff[i] ? l->sessions.p + l->soff[i] - 1 : NULL;
+        l->a[i].session = l->soff[i] ? l->sessions.s + l->soff[i] - 1 : NULL;
     ls_lead lead = {l->f[0], l->f[1], l->f[2], l->f[3], l->f[4], l->company_size, l->created_at};
     ls_result *res = &run->res;
     leadscore_eval(run->m, &lead, l->a, l->n, j->at, res);
@@ -1252,15 +1237,15 @@ static int rescore_finish(rescore_run *run, app_err *err)
     char num[24];
     snprintf(num, sizeof num, "%d", res->total);
     /* only the rows that change are written */
-    bool ok = !changed ||
-              (rs_put(&run->ids, run->ids.len ? "" : "{", run->ids.len ? 0 : 1) && rs_put_elem(&run->ids, l->id.p) &&
-               rs_put(&run->scores, run->scores.len ? "," : "{", 1) && rs_put(&run->scores, num, strlen(num)) &&
-               rs_put(&run->bands, run->bands.len ? "," : "{", 1) && rs_put(&run->bands, band, strlen(band)));
+    bool ok =
+        !changed || (rs_put(&run->ids, run->ids.n ? "" : "{", run->ids.n ? 0 : 1) && rs_put_elem(&run->ids, l->id.s) &&
+                     rs_put(&run->scores, run->scores.n ? "," : "{", 1) && rs_put(&run->scores, num, strlen(num)) &&
+                     rs_put(&run->bands, run->bands.n ? "," : "{", 1) && rs_put(&run->bands, band, strlen(band)));
     /* the activity path's test (scoring_auto_mql): at or above the
      * threshold and a stage before mql in the default funnel */
     if (ok && j->auto_mql && run->mql_k > 0 && res->total >= run->m->mql &&
-        rescore_stage_k(run, l->stage.len ? l->stage.p : NULL) < run->mql_k)
-        ok = rs_put(&run->moves, l->id.p, l->id.len + 1);
+        rescore_stage_k(run, l->stage.n ? l->stage.s : NULL) < run->mql_k)
+        ok = rs_put(&run->moves, l->id.s, l->id.n + 1);
     rs_lead_clear(l);
     if (!ok) {
         app_err_set(err, ERR_INTERNAL, "out of memory");
@@ -1306,7 +1291,7 @@ static int rescore_row(rescore_run *run, PGresult *r, int i, app_err *err)
         return ok ? 0 : -1;
     }
     /* an activity of a lead that does not exist (or not then): not scored */
-    if (!l->open || strcmp(l->id.p, lid) != 0)
+    if (!l->open || strcmp(l->id.s, lid) != 0)
         return 0;
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
@@ -1325,7 +1310,7 @@ static int rescore_row(rescore_run *run, PGresult *r, int i, app_err *err)
     l->soff[l->n] = 0;
     if (!PQgetisnull(r, i, 4)) {
         const char *s = PQgetvalue(r, i, 4);
-        l->soff[l->n] = l->sessions.len + 1;
+        l->soff[l->n] = l->sessions.n + 1;
         if (!rs_put(&l->sessions, s, strlen(s) + 1)) {
             app_err_set(err, ERR_INTERNAL, "out of memory");
             return -1;
@@ -1486,8 +1471,8 @@ static int rescore_tx(db_conn *c, void *ctx, app_err *err)
     j->removed = atol(PQgetvalue(r, 0, 0));
     PQclear(r);
     r = NULL;
-    for (size_t off = 0; off < run.moves.len; off += strlen(run.moves.p + off) + 1) {
-        if (move_to_mql(c, j->ws, run.moves.p + off, j->t_rfc, err) != 0)
+    for (size_t off = 0; off < run.moves.n; off += strlen(run.moves.s + off) + 1) {
+        if (move_to_mql(c, j->ws, run.moves.s + off, j->t_rfc, err) != 0)
             goto out;
         j->moved++;
     }
@@ -1495,10 +1480,10 @@ static int rescore_tx(db_conn *c, void *ctx, app_err *err)
 out:
     PQclear(r);
     rs_lead_free(&run.cur);
-    free(run.ids.p);
-    free(run.scores.p);
-    free(run.bands.p);
-    free(run.moves.p);
+    free(run.ids.s);
+    free(run.scores.s);
+    free(run.bands.s);
+    free(run.moves.s);
     free(run.stages);
     json_decref(stored);
     free(m);
