@@ -477,7 +477,7 @@ out=docs/benchmarks.md
     echo
     echo "scripts/bench-leads.sh on tests/bench/gen_leads.sql's workspace (100,000 leads, 1,000,000 activities,"
     echo "100,000 deals, 320 reps), a cluster of its own: attribution per model, the scoring done by an"
-    echo "activity batch with auto_mql (no call scores every lead at once), routing one lead under load."
+    echo "activity batch with auto_mql and by POST /v1/leads/rescore (every lead), routing one lead under load."
     echo
     cat "$tmp/leads.md"
     echo
