@@ -69,6 +69,9 @@ static const option_row options[] = {
      "seconds to let in-flight requests finish on SIGTERM"},
     {"access-log", "REVOPS_ACCESS_LOG", OPT_BOOL, OFF(access_log), "1",
      "1 to write one JSON line per request to stderr, 0 not to"},
+    {"access-log-flush-ms", "REVOPS_ACCESS_LOG_FLUSH_MS", OPT_INT, OFF(access_log_flush_ms), "100",
+     "milliseconds an access-log line may wait in its HTTP thread's buffer (up to 4 KiB of whole lines written at "
+     "once instead of a write per request); 0 = each line written as its request ends. Other lines are never held"},
     {"scheduler-interval", "REVOPS_SCHEDULER_INTERVAL", OPT_INT, OFF(scheduler_interval), "60",
      "seconds between scheduled-snapshot checks; 0 turns the scheduler off"},
     {"escalation-interval", "REVOPS_ESCALATION_INTERVAL", OPT_INT, OFF(escalation_interval), "30",

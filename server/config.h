@@ -32,6 +32,7 @@ typedef struct {
     char *public_url;         /* REVOPS_PUBLIC_URL, for webhook signature URIs behind proxies */
     int shutdown_grace;       /* REVOPS_SHUTDOWN_GRACE seconds to finish in-flight requests */
     bool access_log;          /* REVOPS_ACCESS_LOG=0 disables the per-request line */
+    int access_log_flush_ms;  /* REVOPS_ACCESS_LOG_FLUSH_MS how long an access line may wait in its buffer */
     int scheduler_interval;   /* REVOPS_SCHEDULER_INTERVAL seconds between scheduler ticks; 0 = off */
     int escalation_interval;  /* REVOPS_ESCALATION_INTERVAL seconds between escalation passes; 0 = off */
     int rate_limit;           /* REVOPS_RATE_LIMIT requests per second per API key, per instance; 0 = off */

@@ -8,7 +8,8 @@
 #include "prom.h"
 #include "whapply.h"
 
-void h_healthz(http_req *rq) { http_reply_json(rq, 200, json_pack("{s:s}", "status", "ok")); }
+/* A fixed text: packing and dumping a JSON object was 3% of a /healthz. */
+void h_healthz(http_req *rq) { http_reply_json_text(rq, 200, "{\"status\":\"ok\"}"); }
 
 void h_readyz(http_req *rq)
 {

@@ -17,5 +17,11 @@ void log_warn_limited(const char *component, const char *fmt, ...) __attribute__
 /* Write an already-serialised JSON line (the access log); a newline is added. */
 void log_line(const char *json);
 void log_line_n(const char *json, size_t len);
+/* The access log's lines: buffered per thread once log_buffer_start(ms) ran
+ * (written within ms; log.c says why), else as log_line_n. log_buffer_stop
+ * writes what is buffered; call it when no thread logs requests any more. */
+void log_line_buffered(const char *json, size_t len);
+int log_buffer_start(int ms);
+void log_buffer_stop(void);
 
 #endif

@@ -169,6 +169,8 @@ static int cmd_serve(config *cfg, int argc, char **argv)
         goto out;
     db_pool_set_deadline(pool, cfg->db_deadline_ms);
     auth_cache_set_ttl_ms(cfg->key_cache_ms);
+    if (log_buffer_start(cfg->access_log_flush_ms) != 0)
+        log_warn("serve", "no access-log flusher thread: every access line is written as its request ends");
     srv = http_server_start(cfg, pool, routes, routes_count);
     if (!srv)
         goto out;
@@ -188,6 +190,7 @@ static int cmd_serve(config *cfg, int argc, char **argv)
     sigwait(&stop, &sig);
     log_info("serve", "signal %d: finishing in-flight requests (up to %d s)", sig, cfg->shutdown_grace);
     http_server_stop(srv, cfg->shutdown_grace);
+    log_buffer_stop(); /* no request is logged any more */
     refresh_stop();
     whapply_stop();
     jobs_stop(esc);
@@ -200,6 +203,7 @@ static int cmd_serve(config *cfg, int argc, char **argv)
     log_info("serve", "stopped");
     rc = 0;
 out:
+    log_buffer_stop();
     db_pool_destroy(pool);
     prom_shutdown();
     return rc;

@@ -1,5 +1,6 @@
 /* test_foundation.c - health, metrics, workspace settings, keys, roles, isolation. */
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -190,6 +191,77 @@ static double mono_now_ms(void)
     return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
 }
 
+/* Access lines are buffered per thread (server/log.c): one still reaches the
+ * log while the instance idles, a clean stop writes every buffered line, and
+ * every line is a whole JSON object, none lost or written twice. */
+START_TEST(access_log_buffered_lines_arrive_whole)
+{
+    int port = api_free_port();
+    pid_t other = api_spawn_server(api_db_url(), port, NULL);
+    ck_assert(api_wait_healthy(port, 15000));
+    char base[64], logpath[512], hdr[96];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    snprintf(logpath, sizeof logpath, "%s/revopsd-%d.log", api_tmpdir(), port);
+    snprintf(hdr, sizeof hdr, "X-Request-Id: alone-%d", port);
+    const char *h1[] = {hdr, NULL};
+    api_resp *r = api_req_at(base, "GET", "/healthz", NULL, NULL, NULL, 0, h1);
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    char want[64];
+    snprintf(want, sizeof want, "\"request_id\":\"alone-%d\"", port);
+    bool seen = false;
+    for (int waited = 0; !seen && waited < 5000; waited += 20) { /* the flusher's period is 100 ms */
+        char *log = api_slurp(logpath);
+        seen = log && strstr(log, want);
+        free(log);
+        if (!seen) {
+            struct timespec pause = {0, 20 * 1000 * 1000};
+            nanosleep(&pause, NULL);
+        }
+    }
+    ck_assert_msg(seen, "an idle instance kept its access line in the buffer");
+    kill(other, SIGTERM);
+    waitpid(other, NULL, 0);
+    /* a flush period longer than the test: only full buffers and the stop write */
+    port = api_free_port();
+    const char *held[] = {"--access-log-flush-ms", "600000", NULL};
+    other = api_spawn_server(api_db_url(), port, held);
+    ck_assert(api_wait_healthy(port, 15000));
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    snprintf(logpath, sizeof logpath, "%s/revopsd-%d.log", api_tmpdir(), port);
+    enum { N = 400 };
+    for (int i = 0; i < N; i++) {
+        snprintf(hdr, sizeof hdr, "X-Request-Id: burst-%d-%d", port, i);
+        r = api_req_at(base, "GET", i % 3 ? "/healthz" : "/v1/no-such-route", NULL, NULL, NULL, 0, h1);
+        ck_assert_int_gt(r->status, 0);
+        api_resp_free(r);
+    }
+    kill(other, SIGTERM); /* each thread's last lines are still in its buffer */
+    int st = 0;
+    waitpid(other, &st, 0);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    char *log = api_slurp(logpath);
+    ck_assert_ptr_nonnull(log);
+    static int count[N];
+    memset(count, 0, sizeof count);
+    int lines = 0;
+    for (char *line = strtok(log, "\n"); line; line = strtok(NULL, "\n")) {
+        json_error_t e;
+        json_t *o = json_loads(line, 0, &e);
+        ck_assert_msg(o != NULL, "a log line is not a whole JSON object: %.120s", line);
+        const char *id = json_string_value(json_object_get(o, "request_id"));
+        int p = 0, k = -1;
+        if (id && sscanf(id, "burst-%d-%d", &p, &k) == 2 && p == port && k >= 0 && k < N)
+            count[k]++;
+        json_decref(o);
+        lines++;
+    }
+    free(log);
+    for (int i = 0; i < N; i++)
+        ck_assert_msg(count[i] == 1, "request %d of the burst is logged %d times (of %d lines)", i, count[i], lines);
+}
+END_TEST
+
 /* A key revoked through one instance stops working on another that has it
  * cached within a second (issue 17: the in-process key cache's TTL), and at
  * once on the instance that revoked it. */
@@ -378,6 +450,7 @@ Suite *foundation_suite(void)
     tcase_add_test(tc, keys_lifecycle_and_pagination);
     tcase_add_test(tc, last_admin_key_cannot_be_revoked);
     tcase_add_test(tc, revocation_reaches_other_instances_within_a_second);
+    tcase_add_test(tc, access_log_buffered_lines_arrive_whole);
     tcase_add_test(tc, workspaces_are_isolated);
     tcase_add_test(tc, route_table_matches_contract);
     tcase_add_test(tc, every_route_declares_the_dispatchers_statuses);
