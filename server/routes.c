@@ -88,7 +88,7 @@ const http_route routes[] = {
     {"GET", "/v1/leads/{id}", h_leads_get, ROLE_READ, 0},
     {"DELETE", "/v1/leads/{id}", h_leads_delete, ROLE_WRITE, 0},
     {"GET", "/v1/leads/{id}/score", h_leads_score, ROLE_READ, 0},
-    {"GET", "/v1/attribution", h_attribution, ROLE_READ, 0},
+    {"GET", "/v1/attribution", h_attribution, ROLE_READ, ROUTE_COSTLY},
     {"GET", "/v1/routing/rules", h_routing_rules_get, ROLE_READ, 0},
     {"PUT", "/v1/routing/rules", h_routing_rules_put, ROLE_WRITE, ROUTE_YAML_BODY},
     {"POST", "/v1/routing/route", h_routing_route, ROLE_WRITE, 0},
