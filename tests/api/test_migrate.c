@@ -42,6 +42,7 @@ static const char *const changed_since_move[] = {
     "rfc3339",               /* issue 17: STABLE as to_char is, so it is inlined */
     "working_hours_json",    /* issue 17: per-day expressions (working_window_json), inlined */
     "deal_apply_set",        /* issue 17: the rounds split in one pass (the same changes applied) */
+    "deal_apply_round",      /* issue 17: old/new values per patch key (deal_col_json), generic plan */
     NULL,
 };
 
