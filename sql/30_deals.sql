@@ -94,18 +94,22 @@ BEGIN
         SELECT pa.*, (pa.nr).stage IS DISTINCT FROM (pa.drow).stage AND (pa.nr).stage IS NOT NULL AS stage_moved
         FROM pa),
     ch AS ( -- field history: the stale changes (recorded, not applied), then the applied ones;
-            -- old and new values by deal_col_json, the patch's keys only
+            -- old and new values by deal_col_json, the patch's keys only, in a subquery of
+            -- their own (OFFSET 0): deal_value_json reads its argument three times, so it is
+            -- inlined only over a plain column, else it ran as a function call per value
         SELECT q.n, 1 AS kind, e.k, deal_field_name(e.key) AS field,
-               deal_value_json(e.key, deal_col_json(q.drow, e.key)) AS old_value,
+               deal_value_json(e.key, v.old) AS old_value,
                deal_value_json(e.key, e.value) AS new_value, false AS applied
-        FROM q, jsonb_each(q.patch) WITH ORDINALITY AS e(key, value, k)
+        FROM q, jsonb_each(q.patch) WITH ORDINALITY AS e(key, value, k),
+             LATERAL (SELECT deal_col_json(q.drow, e.key) AS old OFFSET 0) AS v
         WHERE (q.fca ->> e.key)::timestamptz > q.at
         UNION ALL
         SELECT q.n, 2, e.k, deal_field_name(e.key),
-               CASE WHEN q.created THEN NULL ELSE deal_value_json(e.key, deal_col_json(q.drow, e.key)) END,
-               deal_value_json(e.key, deal_col_json(q.nr, e.key)), true
-        FROM q, jsonb_object_keys(q.fresh) WITH ORDINALITY AS e(key, k)
-        WHERE deal_col_json(q.drow, e.key) IS DISTINCT FROM deal_col_json(q.nr, e.key)),
+               CASE WHEN q.created THEN NULL ELSE deal_value_json(e.key, v.old) END,
+               deal_value_json(e.key, v.new), true
+        FROM q, jsonb_object_keys(q.fresh) WITH ORDINALITY AS e(key, k),
+             LATERAL (SELECT deal_col_json(q.drow, e.key) AS old, deal_col_json(q.nr, e.key) AS new OFFSET 0) AS v
+        WHERE v.old IS DISTINCT FROM v.new),
     cnt AS (
         SELECT ch.n, count(*) FILTER (WHERE ch.applied) AS nchanged, count(*) FILTER (WHERE NOT ch.applied) AS nstale
         FROM ch GROUP BY ch.n),

@@ -43,6 +43,7 @@ static const char *const changed_since_move[] = {
     "working_hours_json",    /* issue 17: per-day expressions (working_window_json), inlined */
     "deal_apply_set",        /* issue 17: the rounds split in one pass (the same changes applied) */
     "deal_apply_round",      /* issue 17: old/new values per patch key (deal_col_json), generic plan */
+    "webhook_apply_events",  /* issue 17: the existence probe per deal (OFFSET 0), not a hash of all */
     NULL,
 };
 
