@@ -196,18 +196,20 @@ DECLARE
 BEGIN
     -- One pass over ops: each round's changes are split out here once (each
     -- round used to filter the whole list again: 3-9 ms a round at 2,000 ops)
+    -- (a change's round and whether it is a delete stay columns here: as keys of its
+    -- jsonb they were built and read back per change)
     WITH t AS (
-        SELECT v.k, jsonb_build_object('n', v.k, 'id', v.op ->> 'id', 'patch', COALESCE(v.op -> 'patch', '{}'),
-                                       'at', COALESCE((v.op ->> 'at')::timestamptz, now()),
-                                       'origin', COALESCE(v.op ->> 'origin', 'api'),
-                                       'has_stage_at', v.op ? 'stage_at', 'stage_at', v.op -> 'stage_at',
-                                       'del', COALESCE(v.op ->> 'op' = 'delete', false),
-                                       'round', row_number() OVER (PARTITION BY v.op ->> 'id' ORDER BY v.k)) AS op
+        SELECT v.k, COALESCE(v.op ->> 'op' = 'delete', false) AS del,
+               row_number() OVER (PARTITION BY v.op ->> 'id' ORDER BY v.k) AS r,
+               jsonb_build_object('n', v.k, 'id', v.op ->> 'id', 'patch', COALESCE(v.op -> 'patch', '{}'),
+                                  'at', COALESCE((v.op ->> 'at')::timestamptz, now()),
+                                  'origin', COALESCE(v.op ->> 'origin', 'api'),
+                                  'has_stage_at', v.op ? 'stage_at', 'stage_at', v.op -> 'stage_at') AS op
         FROM jsonb_array_elements(ops) WITH ORDINALITY AS v(op, k)),
     g AS (
-        SELECT (t.op ->> 'round')::int AS r, count(*) AS cnt,
-               COALESCE(jsonb_agg(t.op ORDER BY t.k) FILTER (WHERE NOT (t.op ->> 'del')::boolean), '[]') AS changes,
-               COALESCE(jsonb_agg(t.op ORDER BY t.k) FILTER (WHERE (t.op ->> 'del')::boolean), '[]') AS deletes
+        SELECT t.r::int AS r, count(*) AS cnt,
+               COALESCE(jsonb_agg(t.op ORDER BY t.k) FILTER (WHERE NOT t.del), '[]') AS changes,
+               COALESCE(jsonb_agg(t.op ORDER BY t.k) FILTER (WHERE t.del), '[]') AS deletes
         FROM t GROUP BY 1)
     SELECT COALESCE(max(g.r), 0), COALESCE(bool_or(jsonb_array_length(g.deletes) > 0), false),
            COALESCE(sum(g.cnt), 0), array_agg(g.changes ORDER BY g.r), array_agg(g.deletes ORDER BY g.r)

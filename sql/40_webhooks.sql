@@ -129,6 +129,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     todo jsonb;
     ops jsonb;
+    evids uuid[];
     res text[];
     e record;
     st text;
@@ -170,7 +171,11 @@ BEGIN
            detail = 'held: deal ' || w.object_id || ' is not known yet; applied once its name and stage arrive'
     FROM jsonb_array_elements(todo) AS t(v)
     WHERE w.id = (t.v ->> 'id')::uuid AND (t.v ->> 'hold')::boolean;
-    SELECT COALESCE(jsonb_agg(o.op || jsonb_build_object('ev', t.k) ORDER BY t.k, o.k), '[]') INTO ops
+    -- the changes in event-time order and, alongside, the event each came from (by
+    -- position: deal_apply_set's n); an 'ev' key added to every change cost a jsonb
+    -- rebuilt per change and a second pass over the list afterwards
+    SELECT COALESCE(jsonb_agg(o.op ORDER BY t.k, o.k), '[]'), array_agg((t.v ->> 'id')::uuid ORDER BY t.k, o.k)
+      INTO ops, evids
     FROM jsonb_array_elements(todo) WITH ORDINALITY AS t(v, k),
          jsonb_array_elements(t.v -> 'ops') WITH ORDINALITY AS o(op, k)
     WHERE NOT (t.v ->> 'hold')::boolean;
@@ -183,15 +188,14 @@ BEGIN
         res := NULL;
     END;
     IF res IS NOT NULL THEN
-        WITH r AS (
-            SELECT (x.op ->> 'ev')::int AS ev, array_agg(res[x.k::int] ORDER BY x.k) AS results
-            FROM jsonb_array_elements(ops) WITH ORDINALITY AS x(op, k) GROUP BY 1)
+        WITH r AS ( -- an event's results in its changes' order (ids are distinct in todo)
+            SELECT x.id, array_agg(res[x.k::int] ORDER BY x.k) AS results
+            FROM unnest(evids) WITH ORDINALITY AS x(id, k) GROUP BY 1)
         UPDATE webhook_events w SET
             -- every change older than what is stored: recorded in field history, not applied
             status = CASE WHEN r.results <@ ARRAY['stale'] THEN 'stale' ELSE 'applied' END,
             detail = array_to_string(r.results, ', '), applied_at = now()
-        FROM r, jsonb_array_elements(todo) WITH ORDINALITY AS t(v, k)
-        WHERE t.k = r.ev AND w.id = (t.v ->> 'id')::uuid;
+        FROM r WHERE w.id = r.id;
         RETURN;
     END IF;
     FOR e IN SELECT (t.v ->> 'id')::uuid AS id, t.v -> 'ops' AS ops

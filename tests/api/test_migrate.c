@@ -41,9 +41,9 @@ static const char *const changed_since_move[] = {
     "deal_value_json",       /* issue 17: STABLE as its body (to_jsonb) is, so it is inlined */
     "rfc3339",               /* issue 17: STABLE as to_char is, so it is inlined */
     "working_hours_json",    /* issue 17: per-day expressions (working_window_json), inlined */
-    "deal_apply_set",        /* issue 17: the rounds split in one pass (the same changes applied) */
+    "deal_apply_set",        /* issue 17: the rounds split in one pass, round and delete as columns */
     "deal_apply_round",      /* issue 17: old/new values per patch key (deal_col_json), generic plan */
-    "webhook_apply_events",  /* issue 17: the existence probe per deal (OFFSET 0), not a hash of all */
+    "webhook_apply_events",  /* issue 17: a probe per deal (OFFSET 0); event ids by position, no ev key */
     NULL,
 };
 
