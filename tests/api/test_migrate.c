@@ -43,7 +43,8 @@ static const char *const changed_since_move[] = {
     "working_hours_json",    /* issue 17: per-day expressions (working_window_json), inlined */
     "deal_apply_set",        /* issue 17: the rounds split in one pass, round and delete as columns */
     "deal_apply_round",      /* issue 17: old/new values per patch key (deal_col_json), generic plan */
-    "webhook_apply_events",  /* issue 17: a probe per deal (OFFSET 0); event ids by position, no ev key */
+    "webhook_apply_events",  /* issue 17: probes per event, deal and held event; event ids by position */
+    "webhook_apply_batch",   /* issue 17: the claim in webhook_claim (index order without statistics) */
     NULL,
 };
 
