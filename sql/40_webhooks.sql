@@ -251,13 +251,16 @@ BEGIN
     IF claimed = 0 THEN
         RETURN;
     END IF;
-    FOR g IN SELECT w.workspace_id, array_agg(w.id) AS ids FROM webhook_events w
-             WHERE w.id = ANY (ids) AND w.status = 'pending'
-               -- OFFSET 0: a probe of webhook_events_waiting per claimed event; as an
-               -- anti-join the planner hashed every pending event of the backlog and
-               -- compared each with all of ids (14 ms of a 168 ms batch of 500 at 14,400
-               -- pending, growing with the backlog)
-               AND NOT EXISTS (SELECT 1 FROM webhook_events p
+    -- each claimed event by its key (without statistics, "id = ANY" was a bitmap of
+    -- every pending event ANDed with the key's)
+    FOR g IN SELECT w.workspace_id, array_agg(w.id) AS ids FROM unnest(ids) AS i(id)
+             CROSS JOIN LATERAL (SELECT w.id, w.workspace_id, w.object_id, w.seq FROM webhook_events w
+                                 WHERE w.id = i.id AND w.status = 'pending' LIMIT 1) AS w
+             -- OFFSET 0: a probe of webhook_events_waiting per claimed event; as an
+             -- anti-join the planner hashed every pending event of the backlog and
+             -- compared each with all of ids (14 ms of a 168 ms batch of 500 at 14,400
+             -- pending, growing with the backlog)
+             WHERE NOT EXISTS (SELECT 1 FROM webhook_events p
                                WHERE p.workspace_id = w.workspace_id AND p.object_id = w.object_id
                                  AND p.status = 'pending' AND p.seq < w.seq AND p.id <> ALL (ids) OFFSET 0)
              GROUP BY w.workspace_id LOOP
