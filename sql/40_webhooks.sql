@@ -129,6 +129,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     todo jsonb;
     ops jsonb;
+    evids uuid[];
     res text[];
     e record;
     st text;
@@ -137,20 +138,26 @@ BEGIN
     -- contact events are leads' (sql/74_leads.sql): applied first, they are
     -- not pending any more below
     PERFORM lead_webhook_apply(ws, ids);
-    WITH mine AS (
-        SELECT w.id, w.object_id, w.ops, w.occurred_at, w.seq FROM webhook_events w
-        WHERE w.id = ANY (ids) AND w.workspace_id = ws AND w.status = 'pending'),
+    WITH mine AS ( -- each id looked up by its key (LIMIT 1: a probe per id): as a filter, a
+                   -- never-analysed table's plan read every pending event of the workspace
+        SELECT w.* FROM unnest(ids) AS i(id)
+        CROSS JOIN LATERAL (SELECT w.id, w.object_id, w.ops, w.occurred_at, w.seq FROM webhook_events w
+                            WHERE w.id = i.id AND w.workspace_id = ws AND w.status = 'pending' LIMIT 1) AS w),
     objs AS (SELECT DISTINCT m.object_id FROM mine m WHERE m.object_id IS NOT NULL),
-    held AS ( -- what waited for the same deals before
-        SELECT w.id, w.object_id, w.ops, w.occurred_at, w.seq FROM webhook_events w
-        WHERE w.workspace_id = ws AND w.status = 'held' AND w.object_id IN (SELECT o.object_id FROM objs o)
-        FOR UPDATE),
+    held AS ( -- what waited for the same deals before, a probe of webhook_events_waiting per deal
+              -- (as a join, a never-analysed table's plan read every waiting event of the workspace)
+        SELECT h.* FROM objs o
+        CROSS JOIN LATERAL (SELECT w.id, w.object_id, w.ops, w.occurred_at, w.seq FROM webhook_events w
+                            WHERE w.workspace_id = ws AND w.object_id = o.object_id AND w.status = 'held'
+                            FOR UPDATE) AS h),
     pool AS (SELECT m.*, false AS was_held FROM mine m UNION ALL SELECT h.*, true FROM held h),
     complete AS ( -- a deal can take its changes: it exists (a deleted one too: it has its name and
                   -- stage; one created meanwhile by PUT or an import as well), nothing here would
-                  -- create it, or what is here gives it a name and a stage
+                  -- create it, or what is here gives it a name and a stage. OFFSET 0: a probe of
+                  -- deals_pkey per deal; without it the planner hashed every deal of the
+                  -- workspace for each batch (EXPLAIN: all 5,550 of the drain's by its end)
         SELECT p.object_id,
-               EXISTS (SELECT 1 FROM deals d WHERE d.workspace_id = ws AND d.external_id = p.object_id)
+               EXISTS (SELECT 1 FROM deals d WHERE d.workspace_id = ws AND d.external_id = p.object_id OFFSET 0)
                OR NOT COALESCE(bool_or(o.v ->> 'op' = 'apply' AND o.v ->> 'id' = p.object_id), false)
                OR (COALESCE(bool_or(o.v -> 'patch' ? 'name') FILTER (WHERE o.v ->> 'id' = p.object_id), false)
                    AND COALESCE(bool_or(o.v -> 'patch' ? 'stage') FILTER (WHERE o.v ->> 'id' = p.object_id), false))
@@ -168,7 +175,11 @@ BEGIN
            detail = 'held: deal ' || w.object_id || ' is not known yet; applied once its name and stage arrive'
     FROM jsonb_array_elements(todo) AS t(v)
     WHERE w.id = (t.v ->> 'id')::uuid AND (t.v ->> 'hold')::boolean;
-    SELECT COALESCE(jsonb_agg(o.op || jsonb_build_object('ev', t.k) ORDER BY t.k, o.k), '[]') INTO ops
+    -- the changes in event-time order and, alongside, the event each came from (by
+    -- position: deal_apply_set's n); an 'ev' key added to every change cost a jsonb
+    -- rebuilt per change and a second pass over the list afterwards
+    SELECT COALESCE(jsonb_agg(o.op ORDER BY t.k, o.k), '[]'), array_agg((t.v ->> 'id')::uuid ORDER BY t.k, o.k)
+      INTO ops, evids
     FROM jsonb_array_elements(todo) WITH ORDINALITY AS t(v, k),
          jsonb_array_elements(t.v -> 'ops') WITH ORDINALITY AS o(op, k)
     WHERE NOT (t.v ->> 'hold')::boolean;
@@ -181,15 +192,14 @@ BEGIN
         res := NULL;
     END;
     IF res IS NOT NULL THEN
-        WITH r AS (
-            SELECT (x.op ->> 'ev')::int AS ev, array_agg(res[x.k::int] ORDER BY x.k) AS results
-            FROM jsonb_array_elements(ops) WITH ORDINALITY AS x(op, k) GROUP BY 1)
+        WITH r AS ( -- an event's results in its changes' order (ids are distinct in todo)
+            SELECT x.id, array_agg(res[x.k::int] ORDER BY x.k) AS results
+            FROM unnest(evids) WITH ORDINALITY AS x(id, k) GROUP BY 1)
         UPDATE webhook_events w SET
             -- every change older than what is stored: recorded in field history, not applied
             status = CASE WHEN r.results <@ ARRAY['stale'] THEN 'stale' ELSE 'applied' END,
             detail = array_to_string(r.results, ', '), applied_at = now()
-        FROM r, jsonb_array_elements(todo) WITH ORDINALITY AS t(v, k)
-        WHERE t.k = r.ev AND w.id = (t.v ->> 'id')::uuid;
+        FROM r WHERE w.id = r.id;
         RETURN;
     END IF;
     FOR e IN SELECT (t.v ->> 'id')::uuid AS id, t.v -> 'ops' AS ops
@@ -200,6 +210,20 @@ BEGIN
                applied_at = CASE WHEN st IN ('applied', 'stale') THEN now() END
         WHERE w.id = e.id;
     END LOOP;
+END $$;
+
+-- The claim of webhook_apply_batch: up to lim pending events, oldest first, rows
+-- another applier holds skipped. Read from webhook_events_pending in seq order,
+-- stopping at lim: without statistics (a new install, a burst before autovacuum's
+-- first analyse) the planner took a bitmap scan of every pending event and sorted
+-- them, 28 ms a batch at 25,000 pending and growing with the backlog (the drain
+-- quadratic); the settings, this function's own, leave it the index's order.
+CREATE OR REPLACE FUNCTION webhook_claim(lim int) RETURNS uuid[]
+LANGUAGE plpgsql SET enable_seqscan = off SET enable_bitmapscan = off SET enable_sort = off AS $$
+BEGIN
+    RETURN (SELECT array_agg(c.id)
+            FROM (SELECT w.id FROM webhook_events w WHERE w.status = 'pending' ORDER BY w.seq LIMIT lim
+                  FOR UPDATE SKIP LOCKED) c);
 END $$;
 
 -- Claim up to lim pending events (oldest first; rows another applier holds are
@@ -222,20 +246,21 @@ DECLARE
 BEGIN
     applied := 0;
     workspaces := '{}';
-    SELECT array_agg(c.id) INTO ids
-    FROM (SELECT w.id FROM webhook_events w WHERE w.status = 'pending' ORDER BY w.seq LIMIT lim
-          FOR UPDATE SKIP LOCKED) c;
+    ids := webhook_claim(lim);
     claimed := COALESCE(cardinality(ids), 0);
     IF claimed = 0 THEN
         RETURN;
     END IF;
-    FOR g IN SELECT w.workspace_id, array_agg(w.id) AS ids FROM webhook_events w
-             WHERE w.id = ANY (ids) AND w.status = 'pending'
-               -- OFFSET 0: a probe of webhook_events_waiting per claimed event; as an
-               -- anti-join the planner hashed every pending event of the backlog and
-               -- compared each with all of ids (14 ms of a 168 ms batch of 500 at 14,400
-               -- pending, growing with the backlog)
-               AND NOT EXISTS (SELECT 1 FROM webhook_events p
+    -- each claimed event by its key (without statistics, "id = ANY" was a bitmap of
+    -- every pending event ANDed with the key's)
+    FOR g IN SELECT w.workspace_id, array_agg(w.id) AS ids FROM unnest(ids) AS i(id)
+             CROSS JOIN LATERAL (SELECT w.id, w.workspace_id, w.object_id, w.seq FROM webhook_events w
+                                 WHERE w.id = i.id AND w.status = 'pending' LIMIT 1) AS w
+             -- OFFSET 0: a probe of webhook_events_waiting per claimed event; as an
+             -- anti-join the planner hashed every pending event of the backlog and
+             -- compared each with all of ids (14 ms of a 168 ms batch of 500 at 14,400
+             -- pending, growing with the backlog)
+             WHERE NOT EXISTS (SELECT 1 FROM webhook_events p
                                WHERE p.workspace_id = w.workspace_id AND p.object_id = w.object_id
                                  AND p.status = 'pending' AND p.seq < w.seq AND p.id <> ALL (ids) OFFSET 0)
              GROUP BY w.workspace_id LOOP

@@ -41,7 +41,10 @@ static const char *const changed_since_move[] = {
     "deal_value_json",       /* issue 17: STABLE as its body (to_jsonb) is, so it is inlined */
     "rfc3339",               /* issue 17: STABLE as to_char is, so it is inlined */
     "working_hours_json",    /* issue 17: per-day expressions (working_window_json), inlined */
-    "deal_apply_set",        /* issue 17: the rounds split in one pass (the same changes applied) */
+    "deal_apply_set",        /* issue 17: the rounds split in one pass, round and delete as columns */
+    "deal_apply_round",      /* issue 17: old/new values per patch key (deal_col_json), generic plan */
+    "webhook_apply_events",  /* issue 17: probes per event, deal and held event; event ids by position */
+    "webhook_apply_batch",   /* issue 17: the claim in webhook_claim (index order without statistics) */
     NULL,
 };
 

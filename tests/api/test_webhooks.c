@@ -1620,6 +1620,54 @@ START_TEST(async_storm_postgres_sigkill)
 }
 END_TEST
 
+/* deal_apply_round compares and records old and new values with
+ * deal_col_json(d, key), which must be exactly to_jsonb(d) -> key, the whole
+ * row's jsonb it replaced (issue 17): for every column of deals, on a deal with
+ * every column set and on one with every nullable column NULL (JSON null, not
+ * SQL NULL), and for keys that are no column (SQL NULL), in a time zone that
+ * is not UTC. */
+START_TEST(deal_col_json_is_the_rows_jsonb)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    PGconn *pg = PQconnectdb(api_db_url());
+    ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+    PQclear(PQexec(pg, "SET TimeZone = 'America/New_York'"));
+    const char *p[] = {ws.id};
+    PGresult *res = PQexecParams(
+        pg,
+        "INSERT INTO deals (workspace_id, external_id, name, amount_cents, currency, stage, status,"
+        " forecast_category, probability, expected_close_date, created_at, closed_at, owner, account, segment,"
+        " source, lost_reason, last_activity_at, pipeline, custom, stage_entered_at, push_count, field_changed_at,"
+        " deleted_at) VALUES ($1::uuid, 'col-full', 'Full \"quoted\"', 1234567, 'EUR', 'closed_lost', 'lost',"
+        " 'omitted', 0.25, '2026-02-28', '2026-01-02T03:04:05.678Z', '2026-02-03T04:05:06Z', 'rep-1', 'acct-1',"
+        " 'smb', 'web', 'price', '2026-02-01T00:00:00.5Z', 'main', '{\"a\": [1, \"x\"], \"b\": null}',"
+        " '2026-02-03T04:05:06Z', 3, '{\"name\": \"2026-01-02T03:04:05Z\"}', '2026-03-01T00:00:00Z'),"
+        " ($1::uuid, 'col-empty', '', NULL, NULL, NULL, 'open', NULL, NULL, NULL, '2026-01-02T00:00:00Z', NULL,"
+        " NULL, NULL, NULL, NULL, NULL, NULL, NULL, '{}', NULL, 0, '{}', NULL)",
+        1, NULL, p, NULL, NULL, 0);
+    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s", PQerrorMessage(pg));
+    PQclear(res);
+    res = PQexecParams(
+        pg,
+        "SELECT count(*), count(*) FILTER (WHERE deal_col_json(d, k) IS DISTINCT FROM to_jsonb(d) -> k),"
+        " string_agg(k, ',') FILTER (WHERE deal_col_json(d, k) IS DISTINCT FROM to_jsonb(d) -> k),"
+        " count(*) FILTER (WHERE to_jsonb(d) -> k = 'null'), count(*) FILTER (WHERE to_jsonb(d) -> k IS NULL)"
+        " FROM deals d, (SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = 'deals'::regclass"
+        "                AND a.attnum > 0 AND NOT a.attisdropped"
+        "                UNION ALL VALUES ('amount'), ('no_such_column'), ('')) AS c(k)"
+        " WHERE d.workspace_id = $1::uuid",
+        1, NULL, p, NULL, NULL, 0);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQerrorMessage(pg));
+    ck_assert_int_eq(atoi(PQgetvalue(res, 0, 0)), 2 * (26 + 3)); /* two deals x (26 columns + 3 other keys) */
+    ck_assert_msg(strcmp(PQgetvalue(res, 0, 1), "0") == 0, "deal_col_json differs for: %s", PQgetvalue(res, 0, 2));
+    ck_assert_int_eq(atoi(PQgetvalue(res, 0, 3)), 16);    /* the empty deal's NULL columns, as JSON null */
+    ck_assert_int_eq(atoi(PQgetvalue(res, 0, 4)), 2 * 3); /* the keys that are no column */
+    PQclear(res);
+    PQfinish(pg);
+}
+END_TEST
+
 Suite *webhooks_suite(void)
 {
     Suite *s = suite_create("webhooks");
@@ -1642,6 +1690,7 @@ Suite *webhooks_suite(void)
     tcase_add_test(tc, async_backlog_503_and_degraded);
     tcase_add_test(tc, async_storm_postgres_sigkill);
     tcase_add_test(tc, async_applied_closes_reach_the_learned_forecast);
+    tcase_add_test(tc, deal_col_json_is_the_rows_jsonb);
     suite_add_tcase(s, tc);
     return s;
 }
