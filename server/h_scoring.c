@@ -1267,94 +1267,293 @@ static int64_t epoch_seconds(const char *s)
     return (int64_t)(x >= 0 ? floor(x + 0.5) : ceil(x - 0.5));
 }
 
-/* One row of the stream: a lead (k = 0) or one of its activities (k = 1). */
-static int rescore_row(rescore_run *run, PGresult *r, int i, app_err *err)
+/* The workspace read in two unsorted passes, grouped here: sorting the
+ * leads' rows and their 1,000,000 activities together by lead was 1.2-1.6 s
+ * of a 1.9-2.4 s stream (scripts/bench-leads.sh); read in physical order the
+ * activities take 0.6-0.8 s. Memory is proportional to the workspace: about
+ * 24 bytes an activity plus its session text (~50 MB for 1,000,000). */
+typedef struct {
+    size_t id, stage, f[5]; /* offsets + 1 into text; 0: NULL */
+    long company_size;
+    int64_t created_at;
+    int prev_score;
+    bool has_prev;
+    char prev_band[16];
+    uint32_t first, n; /* its activities: order[first .. first + n) */
+} rs_rec;
+
+typedef struct {
+    uint32_t lead;
+    int type;
+    int64_t at;
+    size_t session; /* offset + 1 into text; 0: none */
+} rs_act;
+
+typedef struct {
+    jt_buf text; /* every string read, NUL-terminated */
+    rs_rec *rec;
+    size_t nrec, caprec;
+    uint32_t *slot; /* lead id hash: index + 1; 0: empty */
+    size_t nslot;   /* a power of two */
+    rs_act *act;
+    size_t nact, capact;
+    uint32_t *order; /* activities grouped by lead */
+} rs_set;
+
+static void rs_set_free(rs_set *w)
 {
-    rs_lead *l = &run->cur;
-    const char *lid = PQgetvalue(r, i, 0);
-    if (PQgetvalue(r, i, 1)[0] == '0') {
-        if (rescore_finish(run, err) != 0)
-            return -1;
-        bool ok = rs_put(&l->id, lid, strlen(lid)) &&
-                  (PQgetisnull(r, i, 12) || rs_put(&l->stage, PQgetvalue(r, i, 12), strlen(PQgetvalue(r, i, 12))));
-        for (int k = 0; ok && k < 5; k++)
-            if (!PQgetisnull(r, i, 5 + k))
-                ok = (l->f[k] = strdup(PQgetvalue(r, i, 5 + k))) != NULL;
-        l->company_size = PQgetisnull(r, i, 10) ? -1 : atol(PQgetvalue(r, i, 10));
-        l->created_at = atoll(PQgetvalue(r, i, 11));
-        l->has_prev = !PQgetisnull(r, i, 13);
-        l->prev_score = l->has_prev ? atoi(PQgetvalue(r, i, 13)) : 0;
-        snprintf(l->prev_band, sizeof l->prev_band, "%s", l->has_prev ? PQgetvalue(r, i, 14) : "");
-        l->open = true;
-        if (!ok)
-            app_err_set(err, ERR_INTERNAL, "out of memory");
-        return ok ? 0 : -1;
-    }
-    /* an activity of a lead that does not exist (or not then): not scored */
-    if (!l->open || strcmp(l->id.s, lid) != 0)
+    free(w->text.s);
+    free(w->rec);
+    free(w->slot);
+    free(w->act);
+    free(w->order);
+}
+
+/* s copied into w's text: its offset + 1 (0 when NULL, or out of memory) */
+static size_t rs_text(rs_set *w, PGresult *r, int i, int col)
+{
+    if (PQgetisnull(r, i, col))
         return 0;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        ls_activity *a = realloc(l->a, cap * sizeof *a);
-        if (a)
-            l->a = a;
-        size_t *so = a ? realloc(l->soff, cap * sizeof *so) : NULL;
-        if (!so) {
-            app_err_set(err, ERR_INTERNAL, "out of memory");
-            return -1;
-        }
-        l->soff = so;
-        l->cap = cap;
+    size_t off = w->text.n + 1;
+    const char *v = PQgetvalue(r, i, col);
+    return rs_put(&w->text, v, (size_t)PQgetlength(r, i, col) + 1) ? off : 0;
+}
+
+static const char *rs_str(const rs_set *w, size_t off) { return off ? w->text.s + off - 1 : NULL; }
+
+static uint32_t rs_hash(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+/* The lead with id s, or -1: the leads are read before any activity. */
+static long rs_find(const rs_set *w, const char *s, size_t n)
+{
+    for (size_t i = rs_hash(s, n) & (w->nslot - 1); w->slot[i]; i = (i + 1) & (w->nslot - 1)) {
+        const char *id = rs_str(w, w->rec[w->slot[i] - 1].id);
+        if (strncmp(id, s, n) == 0 && id[n] == '\0')
+            return (long)w->slot[i] - 1;
     }
-    l->a[l->n] = (ls_activity){leadscore_activity_type(PQgetvalue(r, i, 2)), epoch_seconds(PQgetvalue(r, i, 3)), NULL};
-    l->soff[l->n] = 0;
-    if (!PQgetisnull(r, i, 4)) {
-        const char *s = PQgetvalue(r, i, 4);
-        l->soff[l->n] = l->sessions.n + 1;
-        if (!rs_put(&l->sessions, s, strlen(s) + 1)) {
-            app_err_set(err, ERR_INTERNAL, "out of memory");
+    return -1;
+}
+
+/* One lead's row (its fields as of the time), in the leads' order. */
+static int rs_read_lead(rs_set *w, PGresult *r, int i)
+{
+    if (w->nrec == w->caprec) {
+        size_t cap = w->caprec ? w->caprec * 2 : 1024;
+        rs_rec *rec = realloc(w->rec, cap * sizeof *rec);
+        if (!rec)
             return -1;
-        }
+        w->rec = rec;
+        w->caprec = cap;
     }
-    l->n++;
+    rs_rec *l = &w->rec[w->nrec];
+    memset(l, 0, sizeof *l);
+    l->id = rs_text(w, r, i, 0);
+    l->stage = rs_text(w, r, i, 7);
+    for (int k = 0; k < 5; k++)
+        l->f[k] = rs_text(w, r, i, 1 + k);
+    l->company_size = PQgetisnull(r, i, 6) ? -1 : atol(PQgetvalue(r, i, 6));
+    l->created_at = atoll(PQgetvalue(r, i, 8));
+    if (w->text.oom || !l->id)
+        return -1;
+    w->nrec++;
     return 0;
 }
 
-/* The stream: each live lead of the workspace that existed at $2, as GET
+static int rs_index(rs_set *w)
+{
+    w->nslot = 16;
+    while (w->nslot < 2 * w->nrec)
+        w->nslot <<= 1;
+    w->slot = calloc(w->nslot, sizeof *w->slot);
+    if (!w->slot)
+        return -1;
+    for (size_t k = 0; k < w->nrec; k++) {
+        const char *id = rs_str(w, w->rec[k].id);
+        size_t i = rs_hash(id, strlen(id)) & (w->nslot - 1);
+        while (w->slot[i])
+            i = (i + 1) & (w->nslot - 1);
+        w->slot[i] = (uint32_t)k + 1;
+    }
+    return 0;
+}
+
+/* One stored score (the last rescore's), onto its lead: read apart and
+ * matched here, as each lead's lookup by key was 0.7-0.9 s of the leads' read
+ * (and a join of the two a plan that depends on statistics). */
+static int rs_read_prev(rs_set *w, PGresult *r, int i)
+{
+    long k = rs_find(w, PQgetvalue(r, i, 0), (size_t)PQgetlength(r, i, 0));
+    if (k >= 0) {
+        w->rec[k].has_prev = true;
+        w->rec[k].prev_score = atoi(PQgetvalue(r, i, 1));
+        snprintf(w->rec[k].prev_band, sizeof w->rec[k].prev_band, "%s", PQgetvalue(r, i, 2));
+    }
+    return 0;
+}
+
+/* One activity: kept when its lead is one of the leads read (a lead that
+ * does not exist, or not then, is not scored). */
+static int rs_read_act(rs_set *w, PGresult *r, int i)
+{
+    long k = rs_find(w, PQgetvalue(r, i, 0), (size_t)PQgetlength(r, i, 0));
+    if (k < 0)
+        return 0;
+    if (w->nact == w->capact) {
+        size_t cap = w->capact ? w->capact * 2 : 4096;
+        rs_act *a = realloc(w->act, cap * sizeof *a);
+        if (!a)
+            return -1;
+        w->act = a;
+        w->capact = cap;
+    }
+    w->act[w->nact] = (rs_act){(uint32_t)k, leadscore_activity_type(PQgetvalue(r, i, 1)),
+                               epoch_seconds(PQgetvalue(r, i, 2)), rs_text(w, r, i, 3)};
+    if (w->text.oom)
+        return -1;
+    w->rec[k].n++;
+    w->nact++;
+    return 0;
+}
+
+/* Each lead's activities together (a counting sort by lead), then in time
+ * order as core/leadscore wants them (a lead's score depends on the times
+ * only, so ties may come in any order). */
+static const rs_act *rs_sort_base;
+static int rs_by_time(const void *x, const void *y)
+{
+    int64_t a = rs_sort_base[*(const uint32_t *)x].at, b = rs_sort_base[*(const uint32_t *)y].at;
+    return a < b ? -1 : a > b;
+}
+
+static int rs_group(rs_set *w)
+{
+    w->order = malloc((w->nact ? w->nact : 1) * sizeof *w->order);
+    if (!w->order)
+        return -1;
+    uint32_t next = 0;
+    for (size_t k = 0; k < w->nrec; k++) {
+        w->rec[k].first = next;
+        next += w->rec[k].n;
+        w->rec[k].n = 0;
+    }
+    for (size_t i = 0; i < w->nact; i++) {
+        rs_rec *l = &w->rec[w->act[i].lead];
+        w->order[l->first + l->n++] = (uint32_t)i;
+    }
+    rs_sort_base = w->act;
+    for (size_t k = 0; k < w->nrec; k++)
+        if (w->rec[k].n > 1)
+            qsort(w->order + w->rec[k].first, w->rec[k].n, sizeof *w->order, rs_by_time);
+    return 0;
+}
+
+/* Lead k as the scoring step takes it (run->cur), then scored. */
+static int rs_score(rescore_run *run, const rs_set *w, size_t k, app_err *err)
+{
+    rs_lead *l = &run->cur;
+    const rs_rec *x = &w->rec[k];
+    const char *id = rs_str(w, x->id), *stage = rs_str(w, x->stage);
+    bool ok = rs_put(&l->id, id, strlen(id) + 1) && (!stage || rs_put(&l->stage, stage, strlen(stage) + 1));
+    l->id.n = strlen(id);
+    l->stage.n = stage ? strlen(stage) : 0;
+    for (int f = 0; ok && f < 5; f++)
+        if (x->f[f])
+            ok = (l->f[f] = strdup(rs_str(w, x->f[f]))) != NULL;
+    l->company_size = x->company_size;
+    l->created_at = x->created_at;
+    l->has_prev = x->has_prev;
+    l->prev_score = x->prev_score;
+    snprintf(l->prev_band, sizeof l->prev_band, "%s", x->prev_band);
+    if (ok && x->n > l->cap) {
+        ls_activity *a = realloc(l->a, x->n * sizeof *a);
+        if (a)
+            l->a = a;
+        size_t *so = a ? realloc(l->soff, x->n * sizeof *so) : NULL;
+        if (so) {
+            l->soff = so;
+            l->cap = x->n;
+        }
+        ok = so != NULL;
+    }
+    for (uint32_t i = 0; ok && i < x->n; i++) {
+        const rs_act *a = &w->act[w->order[x->first + i]];
+        l->a[i] = (ls_activity){a->type, a->at, NULL};
+        l->soff[i] = 0;
+        if (a->session) {
+            const char *sess = rs_str(w, a->session);
+            l->soff[i] = l->sessions.n + 1;
+            ok = rs_put(&l->sessions, sess, strlen(sess) + 1);
+        }
+    }
+    if (!ok) {
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    l->n = x->n;
+    l->open = true;
+    return rescore_finish(run, err);
+}
+
+/* Each live lead of the workspace that existed at $2, as GET
  * /v1/leads/{id}/score reads it (lead_as_of: the row itself unless a field
- * changed after $2), then its activities up to $3 (the time's RFC 3339 text,
- * as that call compares) in time order; one sort of both by lead. */
-static const char rescore_stream_sql[] =
-    "DECLARE rescore NO SCROLL CURSOR FOR"
-    " SELECT u.lid, u.k, u.type, date_part('epoch', u.at), u.session, u.email, u.industry, u.seniority,"
-    "  u.title, u.geography, u.company_size, u.created, u.stage, u.prev_score, u.prev_band"
-    " FROM (SELECT l.external_id AS lid, 0 AS k, NULL::timestamptz AS at, NULL::text AS xid, NULL::text AS type,"
-    "   NULL::text AS session,"
-    "   CASE WHEN x.j IS NULL THEN l.email ELSE x.j ->> 'email' END AS email,"
-    "   CASE WHEN x.j IS NULL THEN l.industry ELSE x.j ->> 'industry' END AS industry,"
-    "   CASE WHEN x.j IS NULL THEN l.seniority ELSE x.j ->> 'seniority' END AS seniority,"
-    "   CASE WHEN x.j IS NULL THEN l.title ELSE x.j ->> 'title' END AS title,"
-    "   CASE WHEN x.j IS NULL THEN l.geography ELSE x.j ->> 'geography' END AS geography,"
+ * changed after $2), in id order (byte order: the order moves and writes
+ * keep); then, unsorted, the stored scores and the activities of the
+ * workspace's leads up to the time's RFC 3339 text (as that call compares). */
+static const char rescore_leads_sql[] =
+    "DECLARE rescore_leads NO SCROLL CURSOR FOR"
+    " SELECT l.external_id,"
+    "   CASE WHEN x.j IS NULL THEN l.email ELSE x.j ->> 'email' END,"
+    "   CASE WHEN x.j IS NULL THEN l.industry ELSE x.j ->> 'industry' END,"
+    "   CASE WHEN x.j IS NULL THEN l.seniority ELSE x.j ->> 'seniority' END,"
+    "   CASE WHEN x.j IS NULL THEN l.title ELSE x.j ->> 'title' END,"
+    "   CASE WHEN x.j IS NULL THEN l.geography ELSE x.j ->> 'geography' END,"
     "   CASE WHEN x.j IS NULL THEN l.company_size::text"
-    "        WHEN jsonb_typeof(x.j -> 'company_size') = 'number' THEN x.j ->> 'company_size' END AS company_size,"
+    "        WHEN jsonb_typeof(x.j -> 'company_size') = 'number' THEN x.j ->> 'company_size' END,"
+    "   l.lifecycle_stage,"
     "   COALESCE(extract(epoch FROM CASE WHEN x.j IS NULL THEN l.created_at"
-    "            ELSE (x.j ->> 'created_at')::timestamptz END)::bigint, 0) AS created,"
-    "   l.lifecycle_stage AS stage, s.score AS prev_score, s.band AS prev_band"
-    /* each lead's stored score by its key (OFFSET 0 keeps the lookup): joined,
-     * a never-analysed lead_scores of 100,000 rows could be planned as a
-     * tiny table read once per lead */
-    "  FROM leads l LEFT JOIN LATERAL (SELECT s.score, s.band FROM lead_scores s WHERE s.workspace_id = l.workspace_id"
-    "   AND s.lead_id = l.external_id OFFSET 0) s ON true,"
-    "  LATERAL (SELECT CASE WHEN EXISTS (SELECT 1 FROM jsonb_each_text(l.field_changed_at) AS c(f, v)"
+    "            ELSE (x.j ->> 'created_at')::timestamptz END)::bigint, 0)"
+    /* a lead with no field changes (an import's, a batch's) has none after $2 */
+    "  FROM leads l, LATERAL (SELECT CASE WHEN l.field_changed_at = '{}'::jsonb THEN NULL"
+    "     WHEN EXISTS (SELECT 1 FROM jsonb_each_text(l.field_changed_at) AS c(f, v)"
     "     WHERE c.v::timestamptz > $2::timestamptz) THEN lead_as_of($1::uuid, l.external_id, $2::timestamptz) END AS j "
     "OFFSET 0) x"
     "  WHERE l.workspace_id = $1::uuid AND l.deleted_at IS NULL AND l.created_at <= $2::timestamptz"
-    "  UNION ALL"
-    "  SELECT a.lead_id, 1, a.occurred_at, a.external_id, a.type, a.session_id, NULL::text, NULL::text, NULL::text,"
-    "   NULL::text, NULL::text, NULL::text, NULL::bigint, NULL::text, NULL::integer, NULL::text"
-    "  FROM activities a WHERE a.workspace_id = $1::uuid AND a.lead_id IS NOT NULL AND a.occurred_at <= "
-    "$3::timestamptz)"
-    " u ORDER BY u.lid COLLATE \"C\", u.k, u.at, u.xid";
+    " ORDER BY l.external_id COLLATE \"C\"";
+
+static const char rescore_prev_sql[] =
+    "DECLARE rescore_prev NO SCROLL CURSOR FOR"
+    " SELECT s.lead_id, s.score, s.band FROM lead_scores s WHERE s.workspace_id = $1::uuid";
+
+static const char rescore_acts_sql[] =
+    "DECLARE rescore_acts NO SCROLL CURSOR FOR"
+    " SELECT a.lead_id, a.type, date_part('epoch', a.occurred_at), a.session_id FROM activities a"
+    " WHERE a.workspace_id = $1::uuid AND a.lead_id IS NOT NULL AND a.occurred_at <= $2::timestamptz";
+
+/* Every row of the cursor fetch names, through row (RESCORE_FETCH a time). */
+static int rs_drain(db_conn *c, const char *fetch, rs_set *w, int (*row)(rs_set *, PGresult *, int), app_err *err)
+{
+    for (;;) {
+        PGresult *r = db_query(c, fetch, 0, NULL, err);
+        if (!r)
+            return -1;
+        int n = PQntuples(r), rc = 0;
+        for (int i = 0; i < n && rc == 0; i++)
+            rc = row(w, r, i);
+        PQclear(r);
+        if (rc != 0) {
+            app_err_set(err, ERR_INTERNAL, "out of memory");
+            return -1;
+        }
+        if (n < RESCORE_FETCH)
+            return 0;
+    }
+}
 
 static int rescore_tx(db_conn *c, void *ctx, app_err *err)
 {
@@ -1423,28 +1622,27 @@ static int rescore_tx(db_conn *c, void *ctx, app_err *err)
         PQclear(r);
         r = NULL;
     }
-    const char *sp[] = {j->ws, j->t, j->t_rfc};
-    /* the stream's one sort (every activity of the workspace) in memory:
-     * with the default 4 MB it spilled 80 MB to disk for 1,000,000
-     * activities (scripts/bench-leads.sh); for this transaction only */
-    if (db_exec(c, "SET LOCAL work_mem = '256MB'", 0, NULL, err) != 0 ||
-        db_exec(c, rescore_stream_sql, 3, sp, err) != 0)
-        goto out;
-    for (;;) {
-        r = db_query(c, "FETCH " RESCORE_FETCH_TEXT " FROM rescore", 0, NULL, err);
-        if (!r)
-            goto out;
-        int n = PQntuples(r);
-        for (int i = 0; i < n; i++)
-            if (rescore_row(&run, r, i, err) != 0)
-                goto out;
-        PQclear(r);
-        r = NULL;
-        if (n < RESCORE_FETCH)
-            break;
-    }
-    if (rescore_finish(&run, err) != 0 || rescore_flush(&run, err) != 0 ||
-        db_exec(c, "CLOSE rescore", 0, NULL, err) != 0)
+    const char *lsp[] = {j->ws, j->t}, *asp[] = {j->ws, j->t_rfc};
+    rs_set w = {0};
+    /* the leads' sort (100,000 rows) in memory, for this transaction only */
+    int rd = db_exec(c, "SET LOCAL work_mem = '64MB'", 0, NULL, err) == 0 &&
+                     db_exec(c, rescore_leads_sql, 2, lsp, err) == 0 &&
+                     rs_drain(c, "FETCH " RESCORE_FETCH_TEXT " FROM rescore_leads", &w, rs_read_lead, err) == 0 &&
+                     db_exec(c, "CLOSE rescore_leads", 0, NULL, err) == 0 && rs_index(&w) == 0 &&
+                     db_exec(c, rescore_prev_sql, 1, lsp, err) == 0 &&
+                     rs_drain(c, "FETCH " RESCORE_FETCH_TEXT " FROM rescore_prev", &w, rs_read_prev, err) == 0 &&
+                     db_exec(c, "CLOSE rescore_prev", 0, NULL, err) == 0 &&
+                     db_exec(c, rescore_acts_sql, 2, asp, err) == 0 &&
+                     rs_drain(c, "FETCH " RESCORE_FETCH_TEXT " FROM rescore_acts", &w, rs_read_act, err) == 0 &&
+                     db_exec(c, "CLOSE rescore_acts", 0, NULL, err) == 0 && rs_group(&w) == 0
+                 ? 0
+                 : -1;
+    if (rd != 0 && err->code == ERR_NONE)
+        app_err_set(err, ERR_INTERNAL, "out of memory");
+    for (size_t k = 0; rd == 0 && k < w.nrec; k++)
+        rd = rs_score(&run, &w, k, err);
+    rs_set_free(&w);
+    if (rd != 0 || rescore_finish(&run, err) != 0 || rescore_flush(&run, err) != 0)
         goto out;
     /* the rows of leads this run did not score (deleted, or created after
      * its time): the stored scores are this run's, nothing older. Every
