@@ -34,9 +34,7 @@
 # BENCH_LEADS_PARTS=scoring for the scoring part alone),
 # BENCH_LEADS_ANSWERS (a directory: keep every attribution answer there, to compare
 # two builds byte for byte), BENCH_LEADS_NEVER_ANALYSED=1 (autovacuum off in the
-# bench's cluster: the planner never has statistics on the generated tables),
-# BENCH_LEADS_PARTS (default "attribution scoring routing": the parts to run; e.g.
-# BENCH_LEADS_PARTS=routing for the routing table alone).
+# bench's cluster: the planner never has statistics on the generated tables).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${BENCH_RUNS:-3}
