@@ -583,9 +583,14 @@ DECLARE
     st text;
     dt text;
 BEGIN
-    FOR e IN SELECT w.id, w.ops FROM webhook_events w
-             WHERE w.id = ANY (ids) AND w.workspace_id = ws AND w.status = 'pending'
-               AND w.ops -> 0 ->> 'op' IN ('lead_apply', 'lead_delete', 'lead_link')
+    -- each id looked up by its key (LIMIT 1: a probe per id): as a filter, a
+    -- never-analysed table's plan read every waiting event of the workspace
+    -- per batch (17 ms at 25,000 pending, growing with the backlog)
+    FOR e IN SELECT w.id, w.ops FROM unnest(ids) AS i(id)
+             CROSS JOIN LATERAL (SELECT w.id, w.ops, w.object_id, w.occurred_at, w.seq FROM webhook_events w
+                                 WHERE w.id = i.id AND w.workspace_id = ws AND w.status = 'pending'
+                                   AND w.ops -> 0 ->> 'op' IN ('lead_apply', 'lead_delete', 'lead_link')
+                                 LIMIT 1) AS w
              ORDER BY w.object_id, w.occurred_at, w.seq LOOP
         BEGIN
             SELECT a.status, a.detail INTO st, dt FROM lead_webhook_ops(ws, e.ops) a;
