@@ -1412,10 +1412,10 @@ static int rs_read_act(rs_set *w, PGresult *r, int i)
 /* Each lead's activities together (a counting sort by lead), then in time
  * order as core/leadscore wants them (a lead's score depends on the times
  * only, so ties may come in any order). */
-static const rs_act *rs_sort_base;
-static int rs_by_time(const void *x, const void *y)
+static int rs_by_time(const void *x, const void *y, void *acts)
 {
-    int64_t a = rs_sort_base[*(const uint32_t *)x].at, b = rs_sort_base[*(const uint32_t *)y].at;
+    const rs_act *act = acts;
+    int64_t a = act[*(const uint32_t *)x].at, b = act[*(const uint32_t *)y].at;
     return a < b ? -1 : a > b;
 }
 
@@ -1434,10 +1434,9 @@ static int rs_group(rs_set *w)
         rs_rec *l = &w->rec[w->act[i].lead];
         w->order[l->first + l->n++] = (uint32_t)i;
     }
-    rs_sort_base = w->act;
-    for (size_t k = 0; k < w->nrec; k++)
+    for (size_t k = 0; k < w->nrec; k++) /* qsort_r: rescores of two workspaces may sort at once */
         if (w->rec[k].n > 1)
-            qsort(w->order + w->rec[k].first, w->rec[k].n, sizeof *w->order, rs_by_time);
+            qsort_r(w->order + w->rec[k].first, w->rec[k].n, sizeof *w->order, rs_by_time, w->act);
     return 0;
 }
 
