@@ -1094,10 +1094,10 @@ int scoring_default_score(db_conn *db, const char *ws, const char *lead_id, json
 
 /* POST /v1/leads/rescore: every live lead of the workspace scored as of a
  * time by the default model, exactly as GET /v1/leads/{id}/score would score
- * it, from one ordered stream: each lead's row (its fields as of the time)
- * followed by its activities up to then, read through a cursor in chunks so
- * memory holds one chunk and one lead. The scores are written back per chunk
- * in one statement (lead_scores). */
+ * it, from the workspace's leads (their fields as of the time), their stored
+ * scores and their activities up to then, read through cursors and grouped in
+ * memory (rs_set). The changed scores are written back RESCORE_WRITE a
+ * statement (lead_scores). */
 
 #define RESCORE_FETCH 20000 /* rows per FETCH */
 #define RESCORE_FETCH_TEXT "20000"
@@ -1122,24 +1122,6 @@ static bool rs_put_elem(jt_buf *b, const char *s)
     return ok && rs_put(b, "\"", 1);
 }
 
-/* The lead being read: its fields (copied: its rows may span FETCHes), its
- * activities, and the session texts they point into (as offsets until
- * scored, the buffer moves as it grows). */
-typedef struct {
-    bool open;
-    jt_buf id, stage;
-    char *f[5]; /* email, industry, seniority, title, geography; NULL: none */
-    long company_size;
-    int64_t created_at;
-    int prev_score; /* the stored score, when has_prev */
-    bool has_prev;
-    char prev_band[16];
-    ls_activity *a;
-    size_t *soff; /* offset + 1 into sessions; 0: no session */
-    size_t n, cap;
-    jt_buf sessions;
-} rs_lead;
-
 typedef struct {
     const char *ws, *as_of; /* as_of NULL: now */
     char *model_text;
@@ -1155,7 +1137,8 @@ typedef struct {
     rescore_job *job;
     db_conn *c;
     const ls_model *m;
-    rs_lead cur;
+    ls_activity *a; /* the lead being scored's activities, in time order */
+    size_t cap;
     jt_buf ids, scores, bands; /* the chunk to write, as array literals */
     long pending;
     jt_buf moves; /* ids to move to mql, NUL-separated */
@@ -1163,27 +1146,6 @@ typedef struct {
     int nstages, mql_k; /* mql_k: 1-based position of mql in the default funnel, 0: none */
     ls_result res;
 } rescore_run;
-
-static void rs_lead_clear(rs_lead *l)
-{
-    for (int i = 0; i < 5; i++) {
-        free(l->f[i]);
-        l->f[i] = NULL;
-    }
-    l->open = false;
-    l->n = 0;
-    l->id.n = l->stage.n = l->sessions.n = 0;
-}
-
-static void rs_lead_free(rs_lead *l)
-{
-    rs_lead_clear(l);
-    free(l->a);
-    free(l->soff);
-    free(l->id.s);
-    free(l->stage.s);
-    free(l->sessions.s);
-}
 
 static int rescore_flush(rescore_run *run, app_err *err)
 {
@@ -1214,48 +1176,7 @@ static int rescore_stage_k(const rescore_run *run, const char *s)
     return 0;
 }
 
-/* Score the lead read so far and queue its score (and its move to mql). */
-static int rescore_finish(rescore_run *run, app_err *err)
-{
-    rs_lead *l = &run->cur;
-    if (!l->open)
-        return 0;
-    rescore_job *j = run->job;
-    for (size_t i = 0; i < l->n; i++)
-        l->a[i].session = l->soff[i] ? l->sessions.s + l->soff[i] - 1 : NULL;
-    ls_lead lead = {l->f[0], l->f[1], l->f[2], l->f[3], l->f[4], l->company_size, l->created_at};
-    ls_result *res = &run->res;
-    leadscore_eval(run->m, &lead, l->a, l->n, j->at, res);
-    j->scored++;
-    j->bands[res->band]++;
-    j->activities += (long)l->n;
-    const char *band = leadscore_band_name(res->band);
-    if (res->total >= run->m->mql && (!l->has_prev || l->prev_score < run->m->mql))
-        j->crossed++;
-    bool changed = !l->has_prev || l->prev_score != res->total || strcmp(l->prev_band, band) != 0;
-    char num[24];
-    snprintf(num, sizeof num, "%d", res->total);
-    /* only the rows that change are written */
-    bool ok =
-        !changed || (rs_put(&run->ids, run->ids.n ? "" : "{", run->ids.n ? 0 : 1) && rs_put_elem(&run->ids, l->id.s) &&
-                     rs_put(&run->scores, run->scores.n ? "," : "{", 1) && rs_put(&run->scores, num, strlen(num)) &&
-                     rs_put(&run->bands, run->bands.n ? "," : "{", 1) && rs_put(&run->bands, band, strlen(band)));
-    /* the activity path's test (scoring_auto_mql): at or above the
-     * threshold and a stage before mql in the default funnel */
-    if (ok && j->auto_mql && run->mql_k > 0 && res->total >= run->m->mql &&
-        rescore_stage_k(run, l->stage.n ? l->stage.s : NULL) < run->mql_k)
-        ok = rs_put(&run->moves, l->id.s, l->id.n + 1);
-    rs_lead_clear(l);
-    if (!ok) {
-        app_err_set(err, ERR_INTERNAL, "out of memory");
-        return -1;
-    }
-    if (changed)
-        j->written++;
-    return changed && ++run->pending >= RESCORE_WRITE ? rescore_flush(run, err) : 0;
-}
-
-/* The workspace read in two unsorted passes, grouped here: sorting the
+/* The workspace read in three passes and grouped here: sorting the
  * leads' rows and their 1,000,000 activities together by lead was 1.2-1.6 s
  * of a 1.9-2.4 s stream (scripts/bench-leads.sh); read in physical order the
  * activities take 0.6-0.8 s. Memory is proportional to the workspace: about
@@ -1297,6 +1218,20 @@ static void rs_set_free(rs_set *w)
     free(w->order);
 }
 
+/* Room for element n of the growing array *p (doubling its capacity). */
+static int rs_room(void **p, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return 0;
+    size_t c = *cap ? *cap * 2 : 1024;
+    void *q = realloc(*p, c * size);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
 /* s copied into w's text: its offset + 1 (0 when NULL, or out of memory) */
 static size_t rs_text(rs_set *w, PGresult *r, int i, int col)
 {
@@ -1331,14 +1266,8 @@ static long rs_find(const rs_set *w, const char *s, size_t n)
 /* One lead's row (its fields as of the time), in the leads' order. */
 static int rs_read_lead(rs_set *w, PGresult *r, int i)
 {
-    if (w->nrec == w->caprec) {
-        size_t cap = w->caprec ? w->caprec * 2 : 1024;
-        rs_rec *rec = realloc(w->rec, cap * sizeof *rec);
-        if (!rec)
-            return -1;
-        w->rec = rec;
-        w->caprec = cap;
-    }
+    if (rs_room((void **)&w->rec, &w->caprec, w->nrec, sizeof *w->rec) != 0)
+        return -1;
     rs_rec *l = &w->rec[w->nrec];
     memset(l, 0, sizeof *l);
     l->id = rs_text(w, r, i, 0);
@@ -1392,14 +1321,8 @@ static int rs_read_act(rs_set *w, PGresult *r, int i)
     long k = rs_find(w, PQgetvalue(r, i, 0), (size_t)PQgetlength(r, i, 0));
     if (k < 0)
         return 0;
-    if (w->nact == w->capact) {
-        size_t cap = w->capact ? w->capact * 2 : 4096;
-        rs_act *a = realloc(w->act, cap * sizeof *a);
-        if (!a)
-            return -1;
-        w->act = a;
-        w->capact = cap;
-    }
+    if (rs_room((void **)&w->act, &w->capact, w->nact, sizeof *w->act) != 0)
+        return -1;
     w->act[w->nact] = (rs_act){(uint32_t)k, leadscore_activity_type(PQgetvalue(r, i, 1)), atoll(PQgetvalue(r, i, 2)),
                                rs_text(w, r, i, 3)};
     if (w->text.oom)
@@ -1440,51 +1363,54 @@ static int rs_group(rs_set *w)
     return 0;
 }
 
-/* Lead k as the scoring step takes it (run->cur), then scored. */
-static int rs_score(rescore_run *run, const rs_set *w, size_t k, app_err *err)
+/* Score lead x (its activities in time order) and queue its score and its
+ * move to mql. Its texts point into w's, which no longer grows. */
+static int rescore_lead(rescore_run *run, const rs_set *w, const rs_rec *x, app_err *err)
 {
-    rs_lead *l = &run->cur;
-    const rs_rec *x = &w->rec[k];
-    const char *id = rs_str(w, x->id), *stage = rs_str(w, x->stage);
-    bool ok = rs_put(&l->id, id, strlen(id) + 1) && (!stage || rs_put(&l->stage, stage, strlen(stage) + 1));
-    l->id.n = strlen(id);
-    l->stage.n = stage ? strlen(stage) : 0;
-    for (int f = 0; ok && f < 5; f++)
-        if (x->f[f])
-            ok = (l->f[f] = strdup(rs_str(w, x->f[f]))) != NULL;
-    l->company_size = x->company_size;
-    l->created_at = x->created_at;
-    l->has_prev = x->has_prev;
-    l->prev_score = x->prev_score;
-    snprintf(l->prev_band, sizeof l->prev_band, "%s", x->prev_band);
-    if (ok && x->n > l->cap) {
-        ls_activity *a = realloc(l->a, x->n * sizeof *a);
-        if (a)
-            l->a = a;
-        size_t *so = a ? realloc(l->soff, x->n * sizeof *so) : NULL;
-        if (so) {
-            l->soff = so;
-            l->cap = x->n;
+    if (x->n > run->cap) {
+        ls_activity *a = realloc(run->a, x->n * sizeof *a);
+        if (!a) {
+            app_err_set(err, ERR_INTERNAL, "out of memory");
+            return -1;
         }
-        ok = so != NULL;
+        run->a = a;
+        run->cap = x->n;
     }
-    for (uint32_t i = 0; ok && i < x->n; i++) {
+    for (uint32_t i = 0; i < x->n; i++) {
         const rs_act *a = &w->act[w->order[x->first + i]];
-        l->a[i] = (ls_activity){a->type, a->at, NULL};
-        l->soff[i] = 0;
-        if (a->session) {
-            const char *sess = rs_str(w, a->session);
-            l->soff[i] = l->sessions.n + 1;
-            ok = rs_put(&l->sessions, sess, strlen(sess) + 1);
-        }
+        run->a[i] = (ls_activity){a->type, a->at, rs_str(w, a->session)};
     }
+    rescore_job *j = run->job;
+    const char *id = rs_str(w, x->id), *stage = rs_str(w, x->stage);
+    ls_lead lead = {rs_str(w, x->f[0]), rs_str(w, x->f[1]), rs_str(w, x->f[2]), rs_str(w, x->f[3]),
+                    rs_str(w, x->f[4]), x->company_size,    x->created_at};
+    ls_result *res = &run->res;
+    leadscore_eval(run->m, &lead, run->a, x->n, j->at, res);
+    j->scored++;
+    j->bands[res->band]++;
+    j->activities += (long)x->n;
+    const char *band = leadscore_band_name(res->band);
+    if (res->total >= run->m->mql && (!x->has_prev || x->prev_score < run->m->mql))
+        j->crossed++;
+    bool changed = !x->has_prev || x->prev_score != res->total || strcmp(x->prev_band, band) != 0;
+    char num[24];
+    snprintf(num, sizeof num, "%d", res->total);
+    /* only the rows that change are written */
+    bool ok =
+        !changed || (rs_put(&run->ids, run->ids.n ? "" : "{", run->ids.n ? 0 : 1) && rs_put_elem(&run->ids, id) &&
+                     rs_put(&run->scores, run->scores.n ? "," : "{", 1) && rs_put(&run->scores, num, strlen(num)) &&
+                     rs_put(&run->bands, run->bands.n ? "," : "{", 1) && rs_put(&run->bands, band, strlen(band)));
+    /* the activity path's test (scoring_auto_mql): at or above the
+     * threshold and a stage before mql in the default funnel */
+    if (ok && j->auto_mql && run->mql_k > 0 && res->total >= run->m->mql && rescore_stage_k(run, stage) < run->mql_k)
+        ok = rs_put(&run->moves, id, strlen(id) + 1);
     if (!ok) {
         app_err_set(err, ERR_INTERNAL, "out of memory");
         return -1;
     }
-    l->n = x->n;
-    l->open = true;
-    return rescore_finish(run, err);
+    if (changed)
+        j->written++;
+    return changed && ++run->pending >= RESCORE_WRITE ? rescore_flush(run, err) : 0;
 }
 
 /* Each live lead of the workspace that existed at $2, as GET
@@ -1635,9 +1561,9 @@ static int rescore_tx(db_conn *c, void *ctx, app_err *err)
     if (rd != 0 && err->code == ERR_NONE)
         app_err_set(err, ERR_INTERNAL, "out of memory");
     for (size_t k = 0; rd == 0 && k < w.nrec; k++)
-        rd = rs_score(&run, &w, k, err);
+        rd = rescore_lead(&run, &w, &w.rec[k], err);
     rs_set_free(&w);
-    if (rd != 0 || rescore_finish(&run, err) != 0 || rescore_flush(&run, err) != 0)
+    if (rd != 0 || rescore_flush(&run, err) != 0)
         goto out;
     /* the rows of leads this run did not score (deleted, or created after
      * its time): the stored scores are this run's, nothing older. Every
@@ -1672,7 +1598,7 @@ static int rescore_tx(db_conn *c, void *ctx, app_err *err)
     rc = 0;
 out:
     PQclear(r);
-    rs_lead_free(&run.cur);
+    free(run.a);
     free(run.ids.s);
     free(run.scores.s);
     free(run.bands.s);
