@@ -75,8 +75,12 @@ static bool all_digits(const char *s)
 /* Epoch (seconds, or ms when large) into RFC 3339 UTC with milliseconds. */
 static bool epoch_ts(long long v, char *out, size_t len)
 {
+    /* Checked before scaling: a huge negative seconds value would overflow
+     * the multiplication (found by fuzz_whadapt). */
+    if (v < 0)
+        return false;
     long long ms = v > 100000000000LL ? v : v * 1000;
-    if (ms < 0 || ms > 253402300799999LL)
+    if (ms > 253402300799999LL)
         return false;
     time_t s = (time_t)(ms / 1000);
     struct tm tm;
