@@ -1,6 +1,7 @@
 /* fccache.c - reference-counted LRU of forecast inputs with per-workspace
  * write generations. */
 #include "fccache.h"
+#include "strhash.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -35,13 +36,7 @@ static double now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static unsigned slot_of(const char *ws)
-{
-    unsigned h = 2166136261u;
-    for (const unsigned char *p = (const unsigned char *)ws; *p; p++)
-        h = (h ^ *p) * 16777619u;
-    return h % GEN_SLOTS;
-}
+static unsigned slot_of(const char *ws) { return strhash(ws, strlen(ws)) % GEN_SLOTS; }
 
 static void unref(fccache_ref *r) /* with mu held */
 {

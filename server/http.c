@@ -23,6 +23,7 @@
 #include "jsonv.h"
 #include "log.h"
 #include "prom.h"
+#include "strhash.h"
 #include "alerteval.h"
 #include "fccache.h"
 #include "respcache.h"
@@ -497,10 +498,7 @@ static size_t route_key(const char *path, const char **key)
 /* The bucket of key, or the empty slot where it would go. */
 static route_bucket *route_slot(const http_server *srv, const char *key, size_t len)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)key[i]) * 16777619u;
-    for (size_t i = h & (srv->nbuckets - 1);; i = (i + 1) & (srv->nbuckets - 1)) {
+    for (size_t i = strhash(key, len) & (srv->nbuckets - 1);; i = (i + 1) & (srv->nbuckets - 1)) {
         route_bucket *b = &srv->buckets[i];
         if (!b->key || (b->len == len && memcmp(b->key, key, len) == 0))
             return b;

@@ -8,6 +8,7 @@
  * whatever keys clients send: only authenticated key ids reach this table.
  */
 #include "ratelimit.h"
+#include "strhash.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -53,14 +54,6 @@ void ratelimit_destroy(ratelimit *rl)
     free(rl);
 }
 
-static uint32_t hash(const char *s)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
-
 bool ratelimit_take(ratelimit *rl, const char *key, double now_s, int *retry_after_s)
 {
     if (!rl)
@@ -71,7 +64,7 @@ bool ratelimit_take(ratelimit *rl, const char *key, double now_s, int *retry_aft
         n = RATELIMIT_KEY_MAX;
     memcpy(k, key, n);
     k[n] = '\0';
-    uint32_t h = hash(k);
+    uint32_t h = strhash(k, strlen(k));
     pthread_mutex_lock(&rl->mu);
     bucket *b = NULL, *oldest = NULL;
     for (int i = 0; i < RATELIMIT_PROBES && !b; i++) {
