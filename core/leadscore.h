@@ -125,6 +125,7 @@ typedef struct {
     int base_points; /* the model's points */
     int64_t at;      /* behavioural/unsubscribe: the occurrence it scores from; else 0 */
     bool decayed;
+    bool quiet; /* leadscore_eval_quiet's: detail left empty */
     char detail[LS_LABEL_LEN];
 } ls_signal_score;
 
@@ -145,5 +146,9 @@ typedef struct {
  * sorted by at (ascending). Never fails; caller owns everything. */
 void leadscore_eval(const ls_model *m, const ls_lead *lead, const ls_activity *acts, size_t n, int64_t as_of,
                     ls_result *out);
+/* The same scores without the signals' detail texts (left empty), for a
+ * whole workspace's rescore, which stores only the total and band. */
+void leadscore_eval_quiet(const ls_model *m, const ls_lead *lead, const ls_activity *acts, size_t n, int64_t as_of,
+                          ls_result *out);
 
 #endif

@@ -253,26 +253,33 @@ static PGresult *exec_deadline(db_conn *c, exec_what w, int nparams, const char 
     return r;
 }
 
-static PGresult *exec_wait(db_conn *c, exec_what w, int nparams, const char *const *params)
+/* Send w within the absolute deadline end; false when the connection failed
+ * or the deadline passed (then dropped). */
+static bool exec_send(db_conn *c, exec_what w, int nparams, const char *const *params, double end)
 {
-    c->timed_out = false;
-    double end = mono_ms() + c->deadline_ms;
     int sent = w.prepare      ? PQsendPrepare(c->pg, w.name, w.sql, nparams, NULL)
                : w.name       ? PQsendQueryPrepared(c->pg, w.name, nparams, params, NULL, NULL, 0)
                : nparams >= 0 ? PQsendQueryParams(c->pg, w.sql, nparams, NULL, params, NULL, NULL, 0)
                               : PQsendQuery(c->pg, w.sql);
     if (!sent)
-        return NULL;
+        return false;
     for (int f; (f = PQflush(c->pg)) != 0;) {
         if (f < 0)
-            return NULL;
+            return false;
         if (!wait_socket(c->pg, POLLOUT | POLLIN, end)) {
             conn_abandon(c);
-            return NULL;
+            return false;
         }
         if (!PQconsumeInput(c->pg))
-            return NULL;
+            return false;
     }
+    return true;
+}
+
+/* The result of the statement sent (the first error if any), or NULL as
+ * exec_wait says. */
+static PGresult *exec_collect(db_conn *c, double end)
+{
     PGresult *keep = NULL;
     for (;;) {
         while (PQisBusy(c->pg)) {
@@ -304,6 +311,13 @@ static PGresult *exec_wait(db_conn *c, exec_what w, int nparams, const char *con
             break;
     }
     return keep;
+}
+
+static PGresult *exec_wait(db_conn *c, exec_what w, int nparams, const char *const *params)
+{
+    c->timed_out = false;
+    double end = mono_ms() + c->deadline_ms;
+    return exec_send(c, w, nparams, params, end) ? exec_collect(c, end) : NULL;
 }
 
 static void conn_init(db_conn *c, const char *url, int stmt_timeout_ms)
@@ -526,6 +540,57 @@ PGresult *db_query_prepared(db_conn *c, int id, const char *sql, int nparams, co
     char name[16];
     snprintf(name, sizeof name, "revops_%d", id);
     return query_retry(c, sql, name, 1u << id, nparams, params, err);
+}
+
+/* db_fetch_all's send of the next batch, behind the hung-database breaker
+ * as exec_deadline (a trial answered or not is told by the caller) */
+static bool fetch_send(db_conn *c, exec_what w, bool *trial, double *end)
+{
+    c->timed_out = false;
+    if (!c->pg)
+        return false;
+    if (!hung_gate(trial)) {
+        c->timed_out = true;
+        return false;
+    }
+    *end = mono_ms() + c->deadline_ms;
+    if (exec_send(c, w, -1, NULL, *end))
+        return true;
+    hung_done(*trial, false);
+    return false;
+}
+
+int db_fetch_all(db_conn *c, const char *fetch, int batch, db_rows_fn fn, void *ctx, app_err *err)
+{
+    exec_what w = {fetch, NULL, false};
+    bool trial = false;
+    double end = 0;
+    bool sent = fetch_send(c, w, &trial, &end);
+    for (;;) {
+        PGresult *r = NULL;
+        if (sent) {
+            r = exec_collect(c, end);
+            hung_done(trial, r != NULL);
+        }
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            map_error(c, r, err);
+            PQclear(r);
+            return -1;
+        }
+        /* the next batch is asked for before this one is handed on, so the
+         * database produces it while fn works */
+        bool more = PQntuples(r) >= batch;
+        sent = more && fetch_send(c, w, &trial, &end);
+        int rc = fn(ctx, r, err);
+        PQclear(r);
+        if (rc != 0) {
+            if (sent) /* the connection is busy until that answer is read */
+                PQclear(exec_collect(c, end));
+            return -1;
+        }
+        if (!more)
+            return 0;
+    }
 }
 
 int db_exec(db_conn *c, const char *sql, int nparams, const char *const *params, app_err *err)

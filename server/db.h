@@ -62,6 +62,13 @@ enum {
 };
 PGresult *db_query_prepared(db_conn *c, int id, const char *sql, int nparams, const char *const *params, app_err *err)
     __attribute__((warn_unused_result));
+/* Read an open cursor to its end: fetch (a FETCH of batch rows) is run
+ * until a batch comes back short, each batch handed to fn (0, or -1 with
+ * err set) while the database already produces the next. Inside a
+ * transaction only (the cursor's). 0, or -1 with err. */
+typedef int (*db_rows_fn)(void *ctx, PGresult *r, app_err *err);
+int db_fetch_all(db_conn *c, const char *fetch, int batch, db_rows_fn fn, void *ctx, app_err *err)
+    __attribute__((warn_unused_result));
 /* db_query for statements whose result is not needed; 0 or -1. */
 int db_exec(db_conn *c, const char *sql, int nparams, const char *const *params, app_err *err)
     __attribute__((warn_unused_result));

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "db.h"
 
 static const char *str(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 static long long num(const json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
@@ -463,6 +464,71 @@ START_TEST(rescore_isolation_roles_and_bad_input)
 }
 END_TEST
 
+/* db_fetch_all, the rescore's reader (the suite's workspaces are smaller
+ * than one of its batches): a cursor read to its end in batches, every row
+ * once and in order, the next batch asked for before each is handed on; a
+ * reader that fails stops it and leaves the connection usable; a FETCH that
+ * fails is an error. */
+typedef struct {
+    long rows, batches, next, fail_at;
+} fetch_seen;
+
+static int fetch_count(void *ctx, PGresult *r, app_err *err)
+{
+    fetch_seen *f = ctx;
+    if (++f->batches == f->fail_at) {
+        app_err_set(err, ERR_INTERNAL, "reader failed");
+        return -1;
+    }
+    for (int i = 0; i < PQntuples(r); i++, f->rows++)
+        ck_assert_int_eq(atol(PQgetvalue(r, i, 0)), ++f->next);
+    return 0;
+}
+
+START_TEST(db_fetch_all_reads_every_batch_once)
+{
+    app_err err = {0};
+    db_conn *c = db_connect_single(api_db_url(), 0, &err);
+    ck_assert_msg(c != NULL, "%s", err.detail);
+    for (long n = 0; n <= 3; n++) { /* 10,007 rows; 10,000 (the last batch empty); 999 (one short); none */
+        long total = n == 0 ? 10007 : n == 1 ? 10000 : n == 2 ? 999 : 0;
+        char sql[128];
+        snprintf(sql, sizeof sql, "DECLARE f NO SCROLL CURSOR FOR SELECT g FROM generate_series(1, %ld) g", total);
+        ck_assert(db_begin(c, &err) == 0);
+        ck_assert_msg(db_exec(c, sql, 0, NULL, &err) == 0, "%s", err.detail);
+        fetch_seen f = {0};
+        ck_assert_msg(db_fetch_all(c, "FETCH 1000 FROM f", 1000, fetch_count, &f, &err) == 0, "%s", err.detail);
+        ck_assert_int_eq(f.rows, total);
+        ck_assert_int_eq(f.batches, total / 1000 + 1);
+        ck_assert(db_commit(c, &err) == 0);
+    }
+    /* the reader fails on the third batch, while the fourth is on its way */
+    ck_assert(db_begin(c, &err) == 0);
+    ck_assert(db_exec(c, "DECLARE f NO SCROLL CURSOR FOR SELECT g FROM generate_series(1, 10007) g", 0, NULL, &err) ==
+              0);
+    fetch_seen f = {.fail_at = 3};
+    ck_assert_int_eq(db_fetch_all(c, "FETCH 1000 FROM f", 1000, fetch_count, &f, &err), -1);
+    ck_assert_str_eq(err.detail, "reader failed");
+    ck_assert_int_eq(f.rows, 2000);
+    /* in step: the fourth batch was read off and dropped, the rest follows */
+    PGresult *rest = db_query(c, "FETCH ALL FROM f", 0, NULL, &err);
+    ck_assert_msg(rest != NULL, "%s", err.detail);
+    ck_assert_int_eq(PQntuples(rest), 10007 - 4000);
+    ck_assert_str_eq(PQgetvalue(rest, 0, 0), "4001");
+    PQclear(rest);
+    db_rollback(c);
+    /* a cursor that does not exist */
+    ck_assert(db_begin(c, &err) == 0);
+    app_err e2 = {0};
+    fetch_seen g = {0};
+    ck_assert_int_eq(db_fetch_all(c, "FETCH 1000 FROM missing", 1000, fetch_count, &g, &e2), -1);
+    ck_assert_int_ne(e2.code, ERR_NONE);
+    ck_assert_int_eq(g.batches, 0);
+    db_rollback(c);
+    db_close_single(c);
+}
+END_TEST
+
 Suite *rescore_suite(void)
 {
     Suite *s = suite_create("rescore");
@@ -472,6 +538,7 @@ Suite *rescore_suite(void)
     tcase_add_test(tc, rescore_equals_the_live_score_of_every_lead);
     tcase_add_test(tc, rescore_moves_to_mql_when_the_model_says_so);
     tcase_add_test(tc, rescore_isolation_roles_and_bad_input);
+    tcase_add_test(tc, db_fetch_all_reads_every_batch_once);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -75,10 +75,31 @@ static void setup(void)
     lead.created_at = NOW - 2 * DAY;
 }
 
+/* Every case is scored twice: leadscore_eval_quiet (the rescore's) must give
+ * the same points, matches, times and totals, with no detail texts. */
 static ls_result score(const ls_activity *a, size_t n)
 {
-    ls_result r;
+    ls_result r, q;
     leadscore_eval(&m, &lead, a, n, NOW, &r);
+    memset(&q, 0x5a, sizeof q); /* whatever a reused result held before */
+    leadscore_eval_quiet(&m, &lead, a, n, NOW, &q);
+    for (int i = 0; i < m.nsig; i++) {
+        ck_assert_int_eq(q.s[i].matched, r.s[i].matched);
+        ck_assert_int_eq(q.s[i].points, r.s[i].points);
+        ck_assert_int_eq(q.s[i].base_points, r.s[i].base_points);
+        ck_assert_int_eq(q.s[i].at, r.s[i].at);
+        ck_assert_int_eq(q.s[i].decayed, r.s[i].decayed);
+        ck_assert_str_eq(q.s[i].detail, "");
+        ck_assert(r.s[i].detail[0] != '\0');
+    }
+    ck_assert_int_eq(q.behavioural_raw, r.behavioural_raw);
+    ck_assert_int_eq(q.behavioural, r.behavioural);
+    ck_assert_int_eq(q.firmographic_raw, r.firmographic_raw);
+    ck_assert_int_eq(q.firmographic, r.firmographic);
+    ck_assert_int_eq(q.negative, r.negative);
+    ck_assert_int_eq(q.total, r.total);
+    ck_assert_int_eq(q.band, r.band);
+    ck_assert_int_eq(q.last_activity_at, r.last_activity_at);
     return r;
 }
 
