@@ -6,9 +6,9 @@
  * and the claim, the deal changes and the events' states commit together: a
  * crash (of revopsd or PostgreSQL) before the commit leaves the events pending
  * for the next claim, and none is applied twice (the commit is asynchronous:
- * see one_batch). Idle, an applier sleeps until
- * whapply_notify() (this instance stored events) or 100 ms pass (another
- * instance did). Its own connection, outside the request pool. */
+ * see one_batch). After a batch that was not full, an applier sleeps until
+ * whapply_notify() (this instance stored events; it wakes one applier) or
+ * 100 ms pass (another instance did). Its own connection, outside the request pool. */
 #include "whapply.h"
 
 #include <pthread.h>
@@ -146,11 +146,16 @@ static void *applier(void *arg)
             pthread_mutex_lock(&S.mu);
             S.stats.applied += applied;
             pthread_mutex_unlock(&S.mu);
-            continue; /* more may be waiting */
         }
-        /* nothing claimed: idle; all claimed events deferred behind another
-         * applier's: give it the time to commit */
-        wait_ms(claimed > 0 ? 5 : IDLE_MS, seen);
+        if (claimed >= S.batch)
+            continue; /* a full batch: more may be waiting */
+        /* The claim took every pending event this applier could lock, so it
+         * waits for the next store (a notify since the batch began returns at
+         * once; another instance's stores are seen within IDLE_MS). Claimed
+         * events deferred behind another applier's: give that one the time to
+         * commit. Rerunning after every non-empty batch instead cost one
+         * empty claim transaction per acknowledged event at 1 client. */
+        wait_ms(claimed > applied ? 5 : IDLE_MS, seen);
     }
     if (db)
         db_close_single(db);
@@ -250,11 +255,15 @@ void whapply_stop(void)
     S.url = NULL;
 }
 
+/* One applier is woken, not all: one claim takes every pending event, and
+ * the others' claims would find none (at 1 client, 2 appliers ran 2.9 claim
+ * transactions per acknowledged event, on the cores the requests need). A
+ * busy applier sees the wakeup when its batch ends. */
 void whapply_notify(void)
 {
     pthread_mutex_lock(&S.mu);
     S.wakeups++;
-    pthread_cond_broadcast(&S.cv);
+    pthread_cond_signal(&S.cv);
     pthread_mutex_unlock(&S.mu);
 }
 
