@@ -1275,8 +1275,18 @@ static int rs_read_lead(rs_set *w, PGresult *r, int i)
     return 0;
 }
 
+static int rs_by_id(const void *x, const void *y, void *text)
+{
+    return strcmp((const char *)text + ((const rs_rec *)x)->id - 1, (const char *)text + ((const rs_rec *)y)->id - 1);
+}
+
+/* The leads in id order (byte order, COLLATE "C": the order the writes
+ * and moves keep; sorted here, so the database streams them unsorted), then
+ * the hash of their ids. */
 static int rs_index(rs_set *w)
 {
+    if (w->nrec > 1)
+        qsort_r(w->rec, w->nrec, sizeof *w->rec, rs_by_id, w->text.s);
     w->nslot = 16;
     while (w->nslot < 2 * w->nrec)
         w->nslot <<= 1;
@@ -1419,9 +1429,9 @@ static int rescore_lead(rescore_run *run, const rs_set *w, const rs_rec *x, app_
 
 /* Each live lead of the workspace that existed at $2, as GET
  * /v1/leads/{id}/score reads it (lead_as_of: the row itself unless a field
- * changed after $2), in id order (byte order: the order moves and writes
- * keep); then, unsorted, the stored scores and the activities of the
- * workspace's leads up to the time's RFC 3339 text (as that call compares). */
+ * changed after $2); then the stored scores and the activities of the
+ * workspace's leads up to the time's RFC 3339 text (as that call compares).
+ * All three unsorted: rs_index puts the leads in id order. */
 static const char rescore_leads_sql[] =
     "DECLARE rescore_leads NO SCROLL CURSOR FOR"
     " SELECT l.external_id,"
@@ -1440,8 +1450,7 @@ static const char rescore_leads_sql[] =
     "     WHEN EXISTS (SELECT 1 FROM jsonb_each_text(l.field_changed_at) AS c(f, v)"
     "     WHERE c.v::timestamptz > $2::timestamptz) THEN lead_as_of($1::uuid, l.external_id, $2::timestamptz) END AS j "
     "OFFSET 0) x"
-    "  WHERE l.workspace_id = $1::uuid AND l.deleted_at IS NULL AND l.created_at <= $2::timestamptz"
-    " ORDER BY l.external_id COLLATE \"C\"";
+    "  WHERE l.workspace_id = $1::uuid AND l.deleted_at IS NULL AND l.created_at <= $2::timestamptz";
 
 static const char rescore_prev_sql[] =
     "DECLARE rescore_prev NO SCROLL CURSOR FOR"
@@ -1553,9 +1562,7 @@ static int rescore_tx(db_conn *c, void *ctx, app_err *err)
     }
     const char *lsp[] = {j->ws, j->t}, *asp[] = {j->ws, j->t_rfc};
     rs_set w = {0};
-    /* the leads' sort (100,000 rows) in memory, for this transaction only */
-    int rd = db_exec(c, "SET LOCAL work_mem = '64MB'", 0, NULL, err) == 0 &&
-                     db_exec(c, rescore_leads_sql, 2, lsp, err) == 0 &&
+    int rd = db_exec(c, rescore_leads_sql, 2, lsp, err) == 0 &&
                      rs_drain(c, "FETCH " RESCORE_FETCH_TEXT " FROM rescore_leads", &w, rs_read_lead, err) == 0 &&
                      db_exec(c, "CLOSE rescore_leads", 0, NULL, err) == 0 && rs_index(&w) == 0 &&
                      db_exec(c, rescore_prev_sql, 1, lsp, err) == 0 &&
