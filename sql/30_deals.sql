@@ -277,7 +277,8 @@ $$;
 -- is stale: recorded in deal_changes with applied = false (deleted false -> true),
 -- the deal left as it is. A deal deleted already, or one that does not exist, is
 -- unchanged: no tombstone is kept, so a change older than a delete of a deal never
--- seen before creates it (a limit, in docs/webhooks.md). by_user: DELETE
+-- seen before creates it; and a change that set no field left no time to compare
+-- with (the limits, in docs/webhooks.md). by_user: DELETE
 -- /v1/deals/{id}, the user's explicit act at the server's now(): it always deletes
 -- a live deal (a field time later than the server's clock is a sender's skew).
 -- Returns deleted | stale | unchanged.
