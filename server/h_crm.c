@@ -39,6 +39,16 @@ static const char *one_sql(const crm_object *o)
     return NULL;
 }
 
+/* The row a PUT answers with. A deal may still be deleted after it: a change
+ * older than the deal's deletion is merged into its hidden values without
+ * restoring it (sql/30_deals.sql), and the answer shows that (deleted_at). */
+static const char *put_row_sql(const crm_object *o)
+{
+    return o->kind == CRM_DEALS
+               ? "SELECT deal_detail_json(t) FROM deals t WHERE t.workspace_id = $1 AND t.external_id = $2"
+               : one_sql(o);
+}
+
 /* Build one op {id, patch, at?, origin}; consumes patch. */
 static json_t *make_op(const char *id, json_t *patch, const char *as_of, const char *origin)
 {
@@ -121,7 +131,7 @@ static int put_tx_run(db_conn *c, void *ctx, app_err *err)
     if (!t->id)
         return 0;
     const char *p[] = {t->ws, t->id};
-    PGresult *r = db_query(c, one_sql(t->o), 2, p, err);
+    PGresult *r = db_query(c, put_row_sql(t->o), 2, p, err);
     if (!r)
         return -1;
     free(t->row);
@@ -222,7 +232,9 @@ static void crm_delete(http_req *rq, const crm_object *o)
         return;
     app_err err = {0};
     const char *p[] = {rq->auth.workspace_id, id};
-    const char *sql = o->kind == CRM_DEALS ? "SELECT 1 WHERE deal_delete($1::uuid, $2, now(), 'api')"
+    /* a deal: by_user, the user's explicit act deletes it whatever its field times
+     * (sql/30_deals.sql deal_delete) */
+    const char *sql = o->kind == CRM_DEALS ? "SELECT 1 WHERE deal_delete($1::uuid, $2, now(), 'api', true) = 'deleted'"
                       : o->kind == CRM_ACCOUNTS
                           ? "UPDATE accounts SET deleted_at = now(), updated_at = now() WHERE workspace_id = $1"
                             " AND external_id = $2 AND deleted_at IS NULL RETURNING 1"

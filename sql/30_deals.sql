@@ -37,9 +37,19 @@ LANGUAGE sql STABLE AS $$
         ELSE to_jsonb(d) -> k END
 $$;
 
--- history: 0016_deal_apply_rounds, 0022_stage_entered_at_creation (a new deal entered its first stage at its created_at)
+-- history: 0016_deal_apply_rounds, 0022_stage_entered_at_creation (a new deal entered its first stage at its created_at),
+-- del17 in sql/ (only a change later than the delete restores a deleted deal)
 -- ops: [{n, id, patch, at, origin, has_stage_at, stage_at}], ids distinct.
 -- Returns created | updated | unchanged | stale per n (0002 has the contract).
+--
+-- A deleted deal (issue del17, docs/webhooks.md): the result must be what
+-- applying the events in event-time order gives, where a delete hides the
+-- deal and a later change brings it back. So a change later than deleted_at
+-- restores it (a deleted true -> false row in its history, result updated);
+-- an older one is merged field by field as into a live deal (the hidden values
+-- follow event order, and a later restore shows them) but deleted_at stays.
+-- Until del17 any change restored it: a late retry of a change older than the
+-- delete brought a deleted deal back.
 --
 -- Every row it reads or writes is found by key, and its plans are cached per
 -- connection, so a plan made while a table was small (a scan) would stay after
@@ -91,15 +101,21 @@ BEGIN
             SELECT COALESCE(jsonb_object_agg(p.key, p.value), '{}') AS fresh FROM jsonb_each(cur.patch) AS p
             WHERE (cur.fca ->> p.key) IS NULL OR (cur.fca ->> p.key)::timestamptz <= cur.at) AS fr),
     q AS (
-        SELECT pa.*, (pa.nr).stage IS DISTINCT FROM (pa.drow).stage AND (pa.nr).stage IS NOT NULL AS stage_moved
+        SELECT pa.*, (pa.nr).stage IS DISTINCT FROM (pa.drow).stage AND (pa.nr).stage IS NOT NULL AS stage_moved,
+               (pa.drow).deleted_at < pa.at AS restored -- NULL (not restored) for a live deal
         FROM pa),
-    ch AS ( -- field history: the stale changes (recorded, not applied), then the applied ones;
+    ch AS ( -- field history: the restore (it happens first: the change is later than the
+            -- delete), the stale changes (recorded, not applied), then the applied ones;
             -- old and new values by deal_col_json, the patch's keys only, in a subquery of
             -- their own (OFFSET 0): deal_value_json reads its argument three times, so it is
             -- inlined only over a plain column, else it ran as a function call per value
-        SELECT q.n, 1 AS kind, e.k, deal_field_name(e.key) AS field,
+        SELECT q.n, 0 AS kind, 0::bigint AS k, 'deleted' AS field, 'true'::jsonb AS old_value,
+               'false'::jsonb AS new_value, true AS applied
+        FROM q WHERE q.restored
+        UNION ALL
+        SELECT q.n, 1, e.k, deal_field_name(e.key),
                deal_value_json(e.key, v.old) AS old_value,
-               deal_value_json(e.key, e.value) AS new_value, false AS applied
+               deal_value_json(e.key, e.value), false
         FROM q, jsonb_each(q.patch) WITH ORDINALITY AS e(key, value, k),
              LATERAL (SELECT deal_col_json(q.drow, e.key) AS old OFFSET 0) AS v
         WHERE (q.fca ->> e.key)::timestamptz > q.at
@@ -151,9 +167,8 @@ BEGIN
             custom = (f.nr).custom, stage_entered_at = f.entered, push_count = f.pushes,
             field_changed_at = f.fca_fresh || CASE WHEN f.status_moved THEN jsonb_build_object('status', to_jsonb(f.at))
                                                    ELSE '{}' END,
-            deleted_at = NULL,
-            updated_at = CASE WHEN f.nchanged > 0 OR f.created OR (f.drow).deleted_at IS NOT NULL THEN now()
-                              ELSE (f.drow).updated_at END
+            deleted_at = CASE WHEN f.restored THEN NULL ELSE (f.drow).deleted_at END,
+            updated_at = CASE WHEN f.nchanged > 0 OR f.created THEN now() ELSE (f.drow).updated_at END
         FROM f WHERE d.ctid = f.tid), -- the rows locked above, by TID
     hist AS (
         INSERT INTO deal_stage_history (workspace_id, deal_id, stage, entered_at, origin)
@@ -169,16 +184,16 @@ BEGIN
         ORDER BY x.n, x.kind, x.k)
     SELECT f.n,
            CASE WHEN f.created THEN 'created'
-                WHEN f.nchanged > 0 OR (f.drow).deleted_at IS NOT NULL THEN 'updated'
+                WHEN f.nchanged > 0 THEN 'updated'
                 WHEN f.nstale > 0 AND f.fresh = '{}' THEN 'stale'
                 ELSE 'unchanged' END
     FROM f ORDER BY f.n;
 END $$;
 
--- history: 0016_deal_apply_rounds
+-- history: 0016_deal_apply_rounds, del17 in sql/ (a delete's result is deal_delete's, stale too)
 -- Any list of changes: [{id, patch, at?, origin?, stage_at?, op?: "delete"}].
 -- Returns one result per change, n counting from 1 in list order (deletes:
--- deleted | unchanged, as deal_delete).
+-- deleted | stale | unchanged, as deal_delete).
 CREATE OR REPLACE FUNCTION deal_apply_set(ws uuid, ops jsonb)
 RETURNS TABLE (n int, result text)
 LANGUAGE plpgsql AS $$
@@ -222,8 +237,7 @@ BEGIN
     res := array_fill(NULL::text, ARRAY[r]);
     FOR r IN 1 .. rounds LOOP
         FOR o IN SELECT v FROM jsonb_array_elements(del_round[r]) AS v LOOP
-            res[(o ->> 'n')::int] := CASE WHEN deal_delete(ws, o ->> 'id', (o ->> 'at')::timestamptz, o ->> 'origin')
-                                          THEN 'deleted' ELSE 'unchanged' END;
+            res[(o ->> 'n')::int] := deal_delete(ws, o ->> 'id', (o ->> 'at')::timestamptz, o ->> 'origin');
         END LOOP;
         FOR x IN SELECT a.n, a.result FROM deal_apply_round(ws, per_round[r]) AS a LOOP
             res[x.n] := x.result;
@@ -255,18 +269,39 @@ LANGUAGE sql SET plan_cache_mode = force_generic_plan AS $$
     SELECT a.n, a.result FROM deal_apply_set(ws, ops) AS a ORDER BY a.n
 $$;
 
--- history: 0002_crm
-CREATE OR REPLACE FUNCTION deal_delete(ws uuid, ext text, at timestamptz, origin text) RETURNS boolean
+-- history: 0002_crm (returned boolean, deleted whatever at was; dropped by 0078_deal_delete_event_time)
+-- Delete a deal at event time `at` by the event-time merge rule (docs/webhooks.md):
+-- the result must be what applying the events in event-time order gives, where a
+-- delete hides the deal and a later change brings it back (deal_apply_round). So a
+-- delete of a live deal applies only if no field of it changed after `at`; else it
+-- is stale: recorded in deal_changes with applied = false (deleted false -> true),
+-- the deal left as it is. A deal deleted already, or one that does not exist, is
+-- unchanged: no tombstone is kept, so a change older than a delete of a deal never
+-- seen before creates it; and a change that set no field left no time to compare
+-- with (the limits, in docs/webhooks.md). by_user: DELETE
+-- /v1/deals/{id}, the user's explicit act at the server's now(): it always deletes
+-- a live deal (a field time later than the server's clock is a sender's skew).
+-- Returns deleted | stale | unchanged.
+CREATE OR REPLACE FUNCTION deal_delete(ws uuid, ext text, at timestamptz, origin text, by_user boolean DEFAULT false)
+RETURNS text
 LANGUAGE plpgsql AS $$
+DECLARE
+    d deals;
 BEGIN
-    UPDATE deals SET deleted_at = at, updated_at = now()
-    WHERE workspace_id = ws AND external_id = ext AND deleted_at IS NULL;
-    IF NOT FOUND THEN
-        RETURN false;
+    -- locked, as deal_apply_round locks it: the field times read here stay until commit
+    SELECT * INTO d FROM deals x WHERE x.workspace_id = ws AND x.external_id = ext FOR UPDATE;
+    IF NOT FOUND OR d.deleted_at IS NOT NULL THEN
+        RETURN 'unchanged';
     END IF;
+    IF NOT by_user AND EXISTS (SELECT 1 FROM jsonb_each_text(d.field_changed_at) AS f(k, v) WHERE f.v::timestamptz > at) THEN
+        INSERT INTO deal_changes (workspace_id, deal_id, field, old_value, new_value, changed_at, applied, origin)
+        VALUES (ws, ext, 'deleted', 'false', 'true', at, false, origin);
+        RETURN 'stale';
+    END IF;
+    UPDATE deals x SET deleted_at = at, updated_at = now() WHERE x.workspace_id = ws AND x.external_id = ext;
     INSERT INTO deal_changes (workspace_id, deal_id, field, old_value, new_value, changed_at, applied, origin)
     VALUES (ws, ext, 'deleted', 'false', 'true', at, true, origin);
-    RETURN true;
+    RETURN 'deleted';
 END $$;
 
 -- history: 0002_crm

@@ -23,7 +23,7 @@ CREATE OR REPLACE FUNCTION webhook_event_json(e webhook_events) RETURNS jsonb
         'detail', e.detail, 'payload', e.payload, 'received_at', rfc3339(e.received_at),
         'applied_at', rfc3339(e.applied_at)) $$;
 
--- history: 0014_webhook_ingest_fast
+-- history: 0014_webhook_ingest_fast, del17 in sql/ (a delete's result is deal_delete's, stale too)
 -- The ops of one event, applied without a subtransaction of their own.
 CREATE OR REPLACE FUNCTION webhook_apply_ops_raw(ws uuid, ops jsonb, OUT status text, OUT detail text)
 LANGUAGE plpgsql AS $$
@@ -38,15 +38,14 @@ BEGIN
     END IF;
     FOR o IN SELECT value FROM jsonb_array_elements(ops) LOOP
         IF o ->> 'op' = 'delete' THEN
-            r := CASE WHEN deal_delete(ws, o ->> 'id', (o ->> 'at')::timestamptz, o ->> 'origin')
-                      THEN 'deleted' ELSE 'unchanged' END;
+            r := deal_delete(ws, o ->> 'id', (o ->> 'at')::timestamptz, o ->> 'origin');
         ELSE
             r := deal_apply(ws, o ->> 'id', o -> 'patch', (o ->> 'at')::timestamptz, o ->> 'origin',
                             o ? 'stage_at', (o ->> 'stage_at')::timestamptz);
         END IF;
         results := results || r;
     END LOOP;
-    -- every change older than what is stored: recorded in field history, not applied
+    -- every change (a delete too) older than what is stored: recorded in field history, not applied
     status := CASE WHEN cardinality(results) > 0 AND results <@ ARRAY['stale'] THEN 'stale' ELSE 'applied' END;
     detail := array_to_string(results, ', ');
 END $$;

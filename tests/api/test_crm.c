@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api.h"
 
@@ -421,7 +422,29 @@ static json_t *generated_ops(void)
             json_object_set_new(op, "stage_at", json_string("2026-02-27T12:00:00Z"));
         json_array_append_new(ops, op);
     }
+    /* then a change to each deal later than all of the above: it restores the deals
+     * deleted at that point (del17's rule) */
+    for (int i = 0; i < 12; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "eq-%d", i);
+        json_array_append_new(ops, json_pack("{s:s, s:s, s:s, s:{s:i}}", "id", id, "origin", "api", "at",
+                                             "2026-03-06T00:00:00Z", "patch", "amount_cents", 4200 + i));
+    }
     return ops;
+}
+
+/* s with its one occurrence of old replaced by new (the reference's rule
+ * changes, each checked to be there); frees s. */
+static char *replace_once(char *s, const char *old, const char *new)
+{
+    char *at = strstr(s, old);
+    ck_assert_msg(at != NULL && strstr(at + 1, old) == NULL, "not once in the reference: %s", old);
+    char *out = calloc(1, strlen(s) - strlen(old) + strlen(new) + 1);
+    memcpy(out, s, (size_t)(at - s));
+    strcat(out, new);
+    strcat(out, at + strlen(old));
+    free(s);
+    return out;
 }
 
 static void pg_ok(PGconn *pg, PGresult *r)
@@ -454,14 +477,23 @@ START_TEST(deal_apply_set_matches_one_by_one)
                               " WHEN created AND n.stage IN ('closed_won', 'closed_lost') AND n.closed_at IS NOT NULL"
                               " THEN LEAST(n.closed_at, at) WHEN created AND n.created_at < at THEN n.created_at"
                               " ELSE at END;";
-    char *ent = strstr(sql, old_entered);
-    ck_assert(ent != NULL);
-    char *sql22 = calloc(1, strlen(sql) + strlen(new_entered) + 1);
-    memcpy(sql22, sql, (size_t)(ent - sql));
-    strcat(sql22, new_entered);
-    strcat(sql22, ent + strlen(old_entered));
-    free(sql);
-    sql = sql22;
+    sql = replace_once(sql, old_entered, new_entered);
+    /* with del17's rule (docs/webhooks.md): only a change later than the delete restores a
+     * deleted deal, with a deleted true -> false row first; an older one is merged, hidden */
+    sql =
+        replace_once(sql, "    old := to_jsonb(d);\n",
+                     "    old := to_jsonb(d);\n"
+                     "    IF d.deleted_at < at THEN\n"
+                     "        INSERT INTO deal_changes (workspace_id, deal_id, field, old_value, new_value, changed_at,"
+                     " applied, origin) VALUES (ws, ext, 'deleted', 'true', 'false', at, true, origin);\n"
+                     "    END IF;\n");
+    sql = replace_once(
+        sql, "field_changed_at = fca, deleted_at = NULL,",
+        "field_changed_at = fca, deleted_at = CASE WHEN d.deleted_at < at THEN NULL ELSE d.deleted_at END,");
+    sql = replace_once(sql, "updated_at = CASE WHEN nchanged > 0 OR created OR d.deleted_at IS NOT NULL THEN",
+                       "updated_at = CASE WHEN nchanged > 0 OR created OR d.deleted_at < at THEN");
+    sql = replace_once(sql, "ELSIF nchanged > 0 OR d.deleted_at IS NOT NULL THEN",
+                       "ELSIF nchanged > 0 OR d.deleted_at < at THEN");
     PGresult *r = PQexec(pg, sql);
     pg_ok(pg, r);
     PQclear(r);
@@ -471,8 +503,7 @@ START_TEST(deal_apply_set_matches_one_by_one)
                    " LANGUAGE plpgsql AS $$ DECLARE o jsonb; res text[] := '{}'; BEGIN"
                    " FOR o IN SELECT value FROM jsonb_array_elements(ops) LOOP"
                    "  IF o ->> 'op' = 'delete' THEN"
-                   "   res := res || CASE WHEN deal_delete(ws, o ->> 'id', (o ->> 'at')::timestamptz, o ->> 'origin')"
-                   "                 THEN 'deleted' ELSE 'unchanged' END;"
+                   "   res := res || deal_delete(ws, o ->> 'id', (o ->> 'at')::timestamptz, o ->> 'origin');"
                    "  ELSE res := res || pg_temp.deal_apply_0012(ws, o ->> 'id', o -> 'patch',"
                    "   (o ->> 'at')::timestamptz, o ->> 'origin', o ? 'stage_at', (o ->> 'stage_at')::timestamptz);"
                    "  END IF; END LOOP; RETURN res; END $$");
@@ -493,6 +524,25 @@ START_TEST(deal_apply_set_matches_one_by_one)
     pg_ok(pg, r);
     ck_assert_str_eq(PQgetvalue(r, 0, 0), want);
     ck_assert(strstr(want, "stale") && strstr(want, "deleted") && strstr(want, "created")); /* the mix happened */
+    PQclear(r);
+    /* and the delete rules were exercised: stale deletes, changes merged into a deleted deal
+     * without restoring it, and restores */
+    const char *pbid[] = {b.id};
+    r = PQexecParams(pg,
+                     "SELECT count(*) FILTER (WHERE field = 'deleted' AND NOT applied),"
+                     " count(*) FILTER (WHERE field = 'deleted' AND applied AND new_value = 'false'),"
+                     " count(*) FILTER (WHERE field <> 'deleted' AND applied AND EXISTS ("
+                     "   SELECT 1 FROM deal_changes x WHERE x.workspace_id = c.workspace_id AND x.deal_id = c.deal_id"
+                     "   AND x.field = 'deleted' AND x.applied AND x.new_value = 'true' AND x.id < c.id"
+                     "   AND x.changed_at > c.changed_at AND NOT EXISTS ("
+                     "     SELECT 1 FROM deal_changes y WHERE y.workspace_id = x.workspace_id AND y.deal_id = x.deal_id"
+                     "     AND y.field = 'deleted' AND y.applied AND y.id > x.id AND y.id < c.id)))"
+                     " FROM deal_changes c WHERE c.workspace_id = $1::uuid",
+                     1, NULL, pbid, NULL, NULL, 0);
+    pg_ok(pg, r);
+    ck_assert_msg(atoi(PQgetvalue(r, 0, 0)) > 0 && atoi(PQgetvalue(r, 0, 1)) > 0 && atoi(PQgetvalue(r, 0, 2)) > 0,
+                  "stale deletes %s, restores %s, changes merged hidden %s", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
+                  PQgetvalue(r, 0, 2));
     PQclear(r);
     free(want);
     free(ops_text);
@@ -532,6 +582,170 @@ START_TEST(deal_apply_set_matches_one_by_one)
 }
 END_TEST
 
+/* One text value of a query with the workspace id as $1 and the test's
+ * "now" (a timestamptz read once, so that every statement's times agree) as $2. */
+static char *ws_value(PGconn *pg, const char *ws, const char *t, const char *sql)
+{
+    const char *p[] = {ws, t};
+    PGresult *r = PQexecParams(pg, sql, strstr(sql, "$2") ? 2 : 1, NULL, p, NULL, NULL, 0);
+    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1, "%s: %s", sql, PQerrorMessage(pg));
+    char *v = strdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return v;
+}
+
+static void ws_value_is(PGconn *pg, const char *ws, const char *t, const char *sql, const char *want)
+{
+    char *v = ws_value(pg, ws, t, sql);
+    ck_assert_msg(strcmp(v, want) == 0, "%s: got %s, want %s", sql, v, want);
+    free(v);
+}
+
+/* Deletes in a list of changes (deal_apply_set: the writer of the webhook
+ * appliers, a sync endpoint and deal_apply_many) and one by one
+ * (webhook_apply_ops_raw: replays, and a batch whose set-wise pass failed)
+ * under the event-time rule (docs/webhooks.md): a delete older than a field's
+ * change is stale; a change older than a delete is merged but leaves the deal
+ * deleted; a later one restores it. Times relative to now(). */
+START_TEST(deal_deletes_follow_event_time)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    PGconn *pg = PQconnectdb(api_db_url());
+    ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+    char *t = ws_value(pg, ws.id, "", "SELECT now()::text WHERE $1::uuid IS NOT NULL OR $2::text IS NOT NULL");
+    /* t0 = now - 60 min < t1 = now - 50 min < t2 = now - 40 min < t3 = now - 30 min; one list, so
+     * each deal's changes go in rounds in list order */
+    ws_value_is(pg, ws.id, t,
+                "SELECT array_agg(result ORDER BY n)::text FROM deal_apply_set($1::uuid, jsonb_build_array("
+                " jsonb_build_object('id', 'b-stale', 'patch', '{\"name\": \"S\", \"stage\": \"proposal\"}'::jsonb,"
+                "                    'at', $2::timestamptz - interval '40 min'),"
+                " jsonb_build_object('id', 'b-stale', 'op', 'delete', 'at', $2::timestamptz - interval '50 min', "
+                "'origin', 'hubspot'),"
+                " jsonb_build_object('id', 'b-hidden', 'patch', '{\"name\": \"H\", \"stage\": \"proposal\", "
+                "\"amount_cents\": 10000}'::jsonb,"
+                "                    'at', $2::timestamptz - interval '70 min'),"
+                " jsonb_build_object('id', 'b-hidden', 'op', 'delete', 'at', $2::timestamptz - interval '50 min'),"
+                " jsonb_build_object('id', 'b-hidden', 'patch', '{\"amount_cents\": 25000}'::jsonb, 'at', "
+                "$2::timestamptz - interval '60 min'),"
+                " jsonb_build_object('id', 'b-none', 'op', 'delete', 'at', $2::timestamptz - interval '50 min')))",
+                "{created,stale,created,deleted,updated,unchanged}");
+    /* the stale delete: the deal is live, the delete recorded as not applied */
+    ws_value_is(pg, ws.id, t,
+                "SELECT deleted_at IS NULL FROM deals WHERE workspace_id = $1::uuid AND external_id = 'b-stale'", "t");
+    ws_value_is(pg, ws.id, t,
+                "SELECT string_agg(concat_ws(' ', field, old_value, new_value, applied, origin,"
+                " changed_at = $2::timestamptz - interval '50 min'), '; ' ORDER BY id) FROM deal_changes"
+                " WHERE workspace_id = $1::uuid AND deal_id = 'b-stale' AND field = 'deleted'",
+                "deleted false true f hubspot t");
+    /* the change older than the delete: merged, the deal still deleted (at t1) */
+    ws_value_is(pg, ws.id, t,
+                "SELECT concat_ws(' ', amount_cents, deleted_at = $2::timestamptz - interval '50 min') FROM deals"
+                " WHERE workspace_id = $1::uuid AND external_id = 'b-hidden'",
+                "25000 t");
+    ws_value_is(pg, ws.id, t, "SELECT count(*) FROM deals WHERE workspace_id = $1::uuid AND external_id = 'b-none'",
+                "0");
+
+    /* one by one: the same rule */
+    ws_value_is(pg, ws.id, t,
+                "SELECT status || ' ' || detail FROM webhook_apply_ops_raw($1::uuid, jsonb_build_array("
+                " jsonb_build_object('op', 'delete', 'id', 'b-stale', 'at', $2::timestamptz - interval '45 min', "
+                "'origin', 'hubspot')))",
+                "stale stale");
+    ws_value_is(pg, ws.id, t,
+                "SELECT status || ' ' || detail FROM webhook_apply_ops_raw($1::uuid, jsonb_build_array("
+                " jsonb_build_object('op', 'apply', 'id', 'b-hidden', 'patch', '{\"owner\": \"ann\"}'::jsonb,"
+                "                    'at', $2::timestamptz - interval '55 min', 'origin', 'hubspot')))",
+                "applied updated");
+    ws_value_is(pg, ws.id, t,
+                "SELECT concat_ws(' ', owner, deleted_at IS NOT NULL) FROM deals"
+                " WHERE workspace_id = $1::uuid AND external_id = 'b-hidden'",
+                "ann t");
+    ws_value_is(pg, ws.id, t,
+                "SELECT count(*) FROM deal_changes WHERE workspace_id = $1::uuid AND deal_id = 'b-stale'"
+                " AND field = 'deleted' AND NOT applied",
+                "2");
+
+    /* a change later than the delete restores the deal, with the values merged meanwhile */
+    ws_value_is(pg, ws.id, t,
+                "SELECT array_agg(result ORDER BY n)::text FROM deal_apply_set($1::uuid, jsonb_build_array("
+                " jsonb_build_object('id', 'b-hidden', 'patch', '{\"name\": \"H2\"}'::jsonb, 'at', $2::timestamptz - "
+                "interval '30 min'),"
+                " jsonb_build_object('id', 'b-stale', 'op', 'delete', 'at', $2::timestamptz - interval '35 min')))",
+                "{updated,deleted}");
+    ws_value_is(pg, ws.id, t,
+                "SELECT concat_ws(' ', name, amount_cents, owner, deleted_at IS NULL) FROM deals"
+                " WHERE workspace_id = $1::uuid AND external_id = 'b-hidden'",
+                "H2 25000 ann t");
+    ws_value_is(pg, ws.id, t,
+                "SELECT string_agg(concat_ws(' ', field, old_value, new_value, applied), '; ' ORDER BY id)"
+                " FROM deal_changes WHERE workspace_id = $1::uuid AND deal_id = 'b-hidden'"
+                " AND changed_at = $2::timestamptz - interval '30 min'",
+                "deleted true false t; name \"H\" \"H2\" t");
+    api_resp *r = api_get("/v1/deals/b-hidden", ws.read);
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    free(t);
+    PQfinish(pg);
+}
+END_TEST
+
+/* DELETE /v1/deals/{id} is the user's explicit act: it deletes a live deal
+ * whatever its field times (one later than the server's clock is a sender's
+ * clock skew), where a webhook delete at the same moment is stale. A PUT then
+ * follows the event-time rule: older than the deletion, merged but still
+ * deleted (the answer shows deleted_at); later, it restores the deal. */
+START_TEST(deal_delete_by_the_user_wins_over_field_times)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char as_of[32], body[200];
+    time_t ahead = time(NULL) + 120; /* within the 5 minutes of skew PUT accepts */
+    strftime(as_of, sizeof as_of, "%Y-%m-%dT%H:%M:%SZ", gmtime(&ahead));
+    snprintf(body, sizeof body, "{\"name\":\"Skewed\",\"stage\":\"proposal\",\"as_of\":\"%s\"}", as_of);
+    api_resp *r = put("/v1/deals/skew", ws.write, body);
+    ck_assert_status(r, 201);
+    api_resp_free(r);
+    PGconn *pg = PQconnectdb(api_db_url());
+    ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+    const char *t = "-infinity"; /* unused: this test's times are the server's now() */
+    ws_value_is(pg, ws.id, t,
+                "SELECT deal_delete($1::uuid, 'skew', now(), 'hubspot') WHERE $2::timestamptz IS NOT NULL", "stale");
+    r = api_get("/v1/deals/skew", ws.read);
+    ck_assert_status(r, 200);
+    api_resp_free(r);
+    r = api_req("DELETE", "/v1/deals/skew", ws.write, NULL, NULL, 0, NULL);
+    ck_assert_status(r, 204);
+    api_resp_free(r);
+    r = api_get("/v1/deals/skew", ws.read);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    ws_value_is(pg, ws.id, t,
+                "SELECT string_agg(concat_ws(' ', applied, origin), '; ' ORDER BY id) FROM deal_changes"
+                " WHERE workspace_id = $1::uuid AND deal_id = 'skew' AND field = 'deleted' AND $2::text IS NOT NULL",
+                "f hubspot; t api");
+    /* a PUT older than the deletion is merged, and says the deal is still deleted */
+    time_t before = time(NULL) - 600;
+    strftime(as_of, sizeof as_of, "%Y-%m-%dT%H:%M:%SZ", gmtime(&before));
+    snprintf(body, sizeof body, "{\"amount\":5,\"as_of\":\"%s\"}", as_of);
+    r = put("/v1/deals/skew", ws.write, body);
+    ck_assert_status(r, 200);
+    ck_assert(num(r->json, "amount") == 5);
+    ck_assert_ptr_nonnull(str(r->json, "deleted_at"));
+    api_resp_free(r);
+    r = api_get("/v1/deals/skew", ws.read);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    /* a PUT now, later than the deletion, restores it */
+    r = put("/v1/deals/skew", ws.write, "{\"amount\":6}");
+    ck_assert_status(r, 200);
+    ck_assert(num(r->json, "amount") == 6);
+    ck_assert(json_is_null(json_object_get(r->json, "deleted_at")));
+    api_resp_free(r);
+    PQfinish(pg);
+}
+END_TEST
+
 Suite *crm_suite(void)
 {
     Suite *s = suite_create("crm");
@@ -544,6 +758,8 @@ Suite *crm_suite(void)
     tcase_add_test(tc, accounts_and_reps);
     tcase_add_test(tc, crm_cross_workspace_isolation);
     tcase_add_test(tc, deal_apply_set_matches_one_by_one);
+    tcase_add_test(tc, deal_deletes_follow_event_time);
+    tcase_add_test(tc, deal_delete_by_the_user_wins_over_field_times);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1668,6 +1668,188 @@ START_TEST(deal_col_json_is_the_rows_jsonb)
 }
 END_TEST
 
+/* Deletes under the event-time merge rule (docs/webhooks.md): the outcome is
+ * what applying the events in event-time order gives, where a delete hides the
+ * deal and a change later than the delete restores it. Each event is its own
+ * delivery to an async Standard Webhooks endpoint, answered once applied, so
+ * the applier (deal_apply_set) sees them in arrival order, one batch each:
+ * the sender's out-of-order retries. Times are relative to now. */
+static api_resp *standard_post_applied(const char *ep, const char *secret, const char *msg_id, const char *body)
+{
+    long long ts = (long long)time(NULL);
+    char path[160], h1[128], h2[64], h3[300], sig[200];
+    standard_sig(secret, msg_id, ts, body, sig);
+    snprintf(path, sizeof path, "/v1/hooks/%s?wait=applied", ep);
+    snprintf(h1, sizeof h1, "webhook-id: %s", msg_id);
+    snprintf(h2, sizeof h2, "webhook-timestamp: %lld", ts);
+    snprintf(h3, sizeof h3, "webhook-signature: %s", sig);
+    const char *hdr[] = {h1, h2, h3, NULL};
+    api_resp *r = api_req("POST", path, NULL, "application/json", body, strlen(body), hdr);
+    ck_assert_msg(r->status == 200, "%s: %ld %s", msg_id, r->status, r->body);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "events")), 1);
+    return r;
+}
+
+/* The one event's state and detail in a ?wait=applied answer. */
+static const char *posted_state(const api_resp *r)
+{
+    return str(json_array_get(json_object_get(r->json, "events"), 0), "status");
+}
+static const char *posted_detail(const api_resp *r)
+{
+    return str(json_array_get(json_object_get(r->json, "events"), 0), "detail");
+}
+
+/* One number from SQL with the workspace id as $1. */
+static long ws_count(PGconn *pg, const char *ws, const char *sql)
+{
+    const char *p[] = {ws};
+    PGresult *res = PQexecParams(pg, sql, 1, NULL, p, NULL, NULL, 0);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1, "%s: %s", sql, PQerrorMessage(pg));
+    long v = atol(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return v;
+}
+
+static void standard_deal_event(char *out, size_t len, const char *type, long long at, const char *id,
+                                const char *fields)
+{
+    snprintf(out, len, "{\"type\":\"%s\",\"timestamp\":%lld,\"data\":{\"id\":\"%s\"%s%s}}", type, at, id,
+             fields ? "," : "", fields ? fields : "");
+}
+
+/* A delete older than a change applied before it is stale: the deal stays,
+ * the delete is in its field history with applied false, the event is stale. */
+START_TEST(standard_delete_older_than_a_change_is_stale)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char ep[64], secret[128], body[600], st[32];
+    make_endpoint(ws.admin, "{\"source\":\"standard\"}", ep, sizeof ep, secret, sizeof secret);
+    long long t = (long long)time(NULL) - 3600; /* t1 = t + 600 < t2 = t + 1200 */
+    PGconn *pg = PQconnectdb(api_db_url());
+    ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+
+    standard_deal_event(body, sizeof body, "deal.updated", t + 1200, "late-del",
+                        "\"name\":\"Globex\",\"stage\":\"proposal\",\"amount\":\"500\"");
+    api_resp *r = standard_post_applied(ep, secret, "msg_late_1", body);
+    ck_assert_str_eq(posted_state(r), "applied");
+    api_resp_free(r);
+    standard_deal_event(body, sizeof body, "deal.deleted", t + 600, "late-del", NULL);
+    r = standard_post_applied(ep, secret, "msg_late_2", body);
+    ck_assert_str_eq(posted_state(r), "stale");
+    ck_assert_str_eq(posted_detail(r), "stale");
+    ck_assert_int_eq(inum(json_object_get(r->json, "counts"), "stale"), 1);
+    char id[64];
+    snprintf(id, sizeof id, "%s", str(json_array_get(json_object_get(r->json, "events"), 0), "id"));
+    api_resp_free(r);
+    ck_assert_str_eq(event_state(ws.read, id, st, sizeof st), "stale");
+
+    r = api_get("/v1/deals/late-del", ws.read);
+    ck_assert_status(r, 200);
+    ck_assert(json_is_null(json_object_get(r->json, "deleted_at")));
+    ck_assert_str_eq(str(r->json, "name"), "Globex");
+    json_t *fh = json_object_get(r->json, "field_history");
+    json_t *last = json_array_get(fh, json_array_size(fh) - 1);
+    ck_assert_str_eq(str(last, "field"), "deleted");
+    ck_assert(json_is_true(json_object_get(last, "new")));
+    ck_assert(json_is_false(json_object_get(last, "applied")));
+    api_resp_free(r);
+    char q[400];
+    snprintf(q, sizeof q,
+             "SELECT count(*) FROM deal_changes WHERE workspace_id = $1::uuid AND deal_id = 'late-del'"
+             " AND field = 'deleted' AND old_value = 'false' AND new_value = 'true' AND NOT applied"
+             " AND changed_at = to_timestamp(%lld)",
+             t + 600);
+    ck_assert_int_eq(ws_count(pg, ws.id, q), 1);
+
+    /* a delete later than every field's change still applies */
+    standard_deal_event(body, sizeof body, "deal.deleted", t + 1300, "late-del", NULL);
+    r = standard_post_applied(ep, secret, "msg_late_3", body);
+    ck_assert_str_eq(posted_state(r), "applied");
+    ck_assert_str_eq(posted_detail(r), "deleted");
+    api_resp_free(r);
+    r = api_get("/v1/deals/late-del", ws.read);
+    ck_assert_status(r, 404);
+    api_resp_free(r);
+    PQfinish(pg);
+}
+END_TEST
+
+/* A change older than a delete applied before it is merged into the deal's
+ * hidden values, but the deal stays deleted; a change later than the delete
+ * restores it, with what the older change set, and a deleted true -> false
+ * row in its history. */
+START_TEST(standard_change_older_than_a_delete_stays_hidden)
+{
+    api_ws ws;
+    api_new_workspace(&ws);
+    char ep[64], secret[128], body[600];
+    make_endpoint(ws.admin, "{\"source\":\"standard\"}", ep, sizeof ep, secret, sizeof secret);
+    long long t = (long long)time(NULL) - 3600; /* created t - 600, t0 = t < t1 = t + 600 < t3 = t + 1800 */
+    PGconn *pg = PQconnectdb(api_db_url());
+    ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+
+    standard_deal_event(body, sizeof body, "deal.updated", t - 600, "hidden",
+                        "\"name\":\"Initech\",\"stage\":\"proposal\",\"amount\":\"100\"");
+    api_resp *r = standard_post_applied(ep, secret, "msg_hid_1", body);
+    ck_assert_str_eq(posted_state(r), "applied");
+    api_resp_free(r);
+    standard_deal_event(body, sizeof body, "deal.deleted", t + 600, "hidden", NULL);
+    r = standard_post_applied(ep, secret, "msg_hid_2", body);
+    ck_assert_str_eq(posted_detail(r), "deleted");
+    api_resp_free(r);
+    standard_deal_event(body, sizeof body, "deal.updated", t, "hidden", "\"amount\":\"250\"");
+    r = standard_post_applied(ep, secret, "msg_hid_3", body);
+    ck_assert_str_eq(posted_state(r), "applied");
+    ck_assert_str_eq(posted_detail(r), "updated");
+    api_resp_free(r);
+    r = api_get("/v1/deals/hidden", ws.read);
+    ck_assert_status(r, 404); /* still deleted */
+    api_resp_free(r);
+    r = api_get("/v1/deals?include_deleted=true", ws.read);
+    ck_assert_status(r, 200);
+    json_t *it = json_array_get(json_object_get(r->json, "items"), 0);
+    ck_assert_str_eq(str(it, "id"), "hidden");
+    ck_assert(json_number_value(json_object_get(it, "amount")) == 250.0);
+    ck_assert_ptr_nonnull(str(it, "deleted_at"));
+    api_resp_free(r);
+    char q[400];
+    snprintf(q, sizeof q,
+             "SELECT count(*) FROM deals WHERE workspace_id = $1::uuid AND external_id = 'hidden'"
+             " AND amount_cents = 25000 AND deleted_at = to_timestamp(%lld)",
+             t + 600);
+    ck_assert_int_eq(ws_count(pg, ws.id, q), 1);
+
+    /* a change later than the delete restores the deal */
+    standard_deal_event(body, sizeof body, "deal.updated", t + 1800, "hidden", "\"name\":\"Initech 2\"");
+    r = standard_post_applied(ep, secret, "msg_hid_4", body);
+    ck_assert_str_eq(posted_state(r), "applied");
+    ck_assert_str_eq(posted_detail(r), "updated");
+    api_resp_free(r);
+    r = api_get("/v1/deals/hidden", ws.read);
+    ck_assert_status(r, 200);
+    ck_assert_str_eq(str(r->json, "name"), "Initech 2");
+    ck_assert(json_number_value(json_object_get(r->json, "amount")) == 250.0);
+    ck_assert(json_is_null(json_object_get(r->json, "deleted_at")));
+    api_resp_free(r);
+    snprintf(q, sizeof q,
+             "SELECT count(*) FROM deal_changes WHERE workspace_id = $1::uuid AND deal_id = 'hidden'"
+             " AND field = 'deleted' AND old_value = 'true' AND new_value = 'false' AND applied"
+             " AND changed_at = to_timestamp(%lld)",
+             t + 1800);
+    ck_assert_int_eq(ws_count(pg, ws.id, q), 1);
+    /* the history in event order: created, deleted, the hidden amount, restored, the name */
+    ck_assert_int_eq(
+        ws_count(pg, ws.id,
+                 "SELECT count(*) FROM (SELECT field, lag(field) OVER (ORDER BY id) AS prev FROM deal_changes"
+                 " WHERE workspace_id = $1::uuid AND deal_id = 'hidden') x"
+                 " WHERE field = 'name' AND prev = 'deleted'"),
+        1);
+    PQfinish(pg);
+}
+END_TEST
+
 Suite *webhooks_suite(void)
 {
     Suite *s = suite_create("webhooks");
@@ -1691,6 +1873,8 @@ Suite *webhooks_suite(void)
     tcase_add_test(tc, async_storm_postgres_sigkill);
     tcase_add_test(tc, async_applied_closes_reach_the_learned_forecast);
     tcase_add_test(tc, deal_col_json_is_the_rows_jsonb);
+    tcase_add_test(tc, standard_delete_older_than_a_change_is_stale);
+    tcase_add_test(tc, standard_change_older_than_a_delete_stays_hidden);
     suite_add_tcase(s, tc);
     return s;
 }
