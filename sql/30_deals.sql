@@ -38,17 +38,17 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- history: 0016_deal_apply_rounds, 0022_stage_entered_at_creation (a new deal entered its first stage at its created_at),
--- del17 in sql/ (only a change later than the delete restores a deleted deal)
+-- issue 17, 2026-12-07 (only a change later than the delete restores a deleted deal)
 -- ops: [{n, id, patch, at, origin, has_stage_at, stage_at}], ids distinct.
 -- Returns created | updated | unchanged | stale per n (0002 has the contract).
 --
--- A deleted deal (issue del17, docs/webhooks.md): the result must be what
+-- A deleted deal (issue 17, docs/webhooks.md): the result must be what
 -- applying the events in event-time order gives, where a delete hides the
 -- deal and a later change brings it back. So a change later than deleted_at
 -- restores it (a deleted true -> false row in its history, result updated);
 -- an older one is merged field by field as into a live deal (the hidden values
 -- follow event order, and a later restore shows them) but deleted_at stays.
--- Until del17 any change restored it: a late retry of a change older than the
+-- Until 2026-12-07 any change restored it: a late retry of a change older than the
 -- delete brought a deleted deal back.
 --
 -- Every row it reads or writes is found by key, and its plans are cached per
@@ -190,7 +190,7 @@ BEGIN
     FROM f ORDER BY f.n;
 END $$;
 
--- history: 0016_deal_apply_rounds, del17 in sql/ (a delete's result is deal_delete's, stale too)
+-- history: 0016_deal_apply_rounds, issue 17, 2026-12-07 (a delete's result is deal_delete's, stale too)
 -- Any list of changes: [{id, patch, at?, origin?, stage_at?, op?: "delete"}].
 -- Returns one result per change, n counting from 1 in list order (deletes:
 -- deleted | stale | unchanged, as deal_delete).

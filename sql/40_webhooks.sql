@@ -23,7 +23,7 @@ CREATE OR REPLACE FUNCTION webhook_event_json(e webhook_events) RETURNS jsonb
         'detail', e.detail, 'payload', e.payload, 'received_at', rfc3339(e.received_at),
         'applied_at', rfc3339(e.applied_at)) $$;
 
--- history: 0014_webhook_ingest_fast, del17 in sql/ (a delete's result is deal_delete's, stale too)
+-- history: 0014_webhook_ingest_fast, issue 17, 2026-12-07 (a delete's result is deal_delete's, stale too)
 -- The ops of one event, applied without a subtransaction of their own.
 CREATE OR REPLACE FUNCTION webhook_apply_ops_raw(ws uuid, ops jsonb, OUT status text, OUT detail text)
 LANGUAGE plpgsql AS $$

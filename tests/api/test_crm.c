@@ -423,7 +423,7 @@ static json_t *generated_ops(void)
         json_array_append_new(ops, op);
     }
     /* then a change to each deal later than all of the above: it restores the deals
-     * deleted at that point (del17's rule) */
+     * deleted at that point (the event-time rule for deletes) */
     for (int i = 0; i < 12; i++) {
         char id[16];
         snprintf(id, sizeof id, "eq-%d", i);
@@ -478,7 +478,7 @@ START_TEST(deal_apply_set_matches_one_by_one)
                               " THEN LEAST(n.closed_at, at) WHEN created AND n.created_at < at THEN n.created_at"
                               " ELSE at END;";
     sql = replace_once(sql, old_entered, new_entered);
-    /* with del17's rule (docs/webhooks.md): only a change later than the delete restores a
+    /* with the event-time rule for deletes (docs/webhooks.md): only a change later than the delete restores a
      * deleted deal, with a deleted true -> false row first; an older one is merged, hidden */
     sql =
         replace_once(sql, "    old := to_jsonb(d);\n",

@@ -45,7 +45,7 @@ static const char *const changed_since_move[] = {
     "deal_apply_round",      /* issue 17: old/new values per patch key (deal_col_json), generic plan */
     "webhook_apply_events",  /* issue 17: probes per event, deal and held event; event ids by position */
     "webhook_apply_batch",   /* issue 17: the claim in webhook_claim (index order without statistics) */
-    "deal_delete",           /* del17: event time (stale), by_user, text result (0078 drops the old one) */
+    "deal_delete",           /* issue 17: event time (stale), by_user, text result (0078 drops the old one) */
     NULL,
 };
 
