@@ -469,6 +469,12 @@ static void map_error(db_conn *c, const PGresult *r, app_err *err)
     const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     if (c->timed_out) {
         app_err_set(err, ERR_DB_UNAVAILABLE, "The database did not answer within %d ms; retry shortly", c->deadline_ms);
+    } else if (!r && c->pg && PQstatus(c->pg) == CONNECTION_OK) {
+        /* libpq refused to send the statement (it never reached the server):
+         * a defect of the caller, which a 503 "connection lost" hid */
+        const char *why = PQerrorMessage(c->pg);
+        log_warn_limited("db", "statement not sent: %.*s", (int)strcspn(why, "\n"), why);
+        app_err_set(err, ERR_INTERNAL, "Internal database error");
     } else if (!c->pg || PQstatus(c->pg) != CONNECTION_OK || !state || strncmp(state, "08", 2) == 0 ||
                strncmp(state, "57P", 3) == 0) {
         app_err_set(err, ERR_DB_UNAVAILABLE, "The database connection was lost; retry shortly");

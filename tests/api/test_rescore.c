@@ -464,11 +464,11 @@ START_TEST(rescore_isolation_roles_and_bad_input)
 }
 END_TEST
 
-/* db_fetch_all, the rescore's reader (the suite's workspaces are smaller
- * than one of its batches): a cursor read to its end in batches, every row
+/* The database layer under the rescore. db_fetch_all, its reader (the
+ * suite's workspaces are smaller than one of its batches): a cursor read to its end in batches, every row
  * once and in order, the next batch asked for before each is handed on; a
  * reader that fails stops it and leaves the connection usable; a FETCH that
- * fails is an error. */
+ * fails is an error. And the error of a statement never sent. */
 typedef struct {
     long rows, batches, next, fail_at;
 } fetch_seen;
@@ -485,7 +485,7 @@ static int fetch_count(void *ctx, PGresult *r, app_err *err)
     return 0;
 }
 
-START_TEST(db_fetch_all_reads_every_batch_once)
+START_TEST(db_reads_in_batches_and_reports_unsent_statements)
 {
     app_err err = {0};
     db_conn *c = db_connect_single(api_db_url(), 0, &err);
@@ -525,6 +525,16 @@ START_TEST(db_fetch_all_reads_every_batch_once)
     ck_assert_int_ne(e2.code, ERR_NONE);
     ck_assert_int_eq(g.batches, 0);
     db_rollback(c);
+    /* a statement libpq refuses to send (more than 65,535 parameters) is a
+     * defect (500), not a lost connection (503); the connection stays usable */
+    static const char *many[70000];
+    app_err e3 = {0};
+    PGresult *refused = db_query(c, "SELECT 1", 70000, many, &e3);
+    ck_assert_ptr_null(refused);
+    ck_assert_int_eq(e3.code, ERR_INTERNAL);
+    char one[8];
+    ck_assert_int_eq(db_query_value(c, "SELECT 1", 0, NULL, one, sizeof one, &err), 1);
+    ck_assert_str_eq(one, "1");
     db_close_single(c);
 }
 END_TEST
@@ -538,7 +548,7 @@ Suite *rescore_suite(void)
     tcase_add_test(tc, rescore_equals_the_live_score_of_every_lead);
     tcase_add_test(tc, rescore_moves_to_mql_when_the_model_says_so);
     tcase_add_test(tc, rescore_isolation_roles_and_bad_input);
-    tcase_add_test(tc, db_fetch_all_reads_every_batch_once);
+    tcase_add_test(tc, db_reads_in_batches_and_reports_unsent_statements);
     suite_add_tcase(s, tc);
     return s;
 }
