@@ -87,6 +87,9 @@ static const option_row options[] = {
      "threads applying stored webhook events in batches (every instance shares the queue); 0 = none here"},
     {"webhook-batch", "REVOPS_WEBHOOK_BATCH", OPT_INT, OFF(webhook_batch), "500",
      "webhook events one applier claims and applies per transaction"},
+    {"webhook-linger-ms", "REVOPS_WEBHOOK_LINGER_MS", OPT_INT, OFF(webhook_linger_ms), "20",
+     "milliseconds an idle applier woken by a store waits before claiming, so that the events stored meanwhile "
+     "are applied in the same transaction (at most 1000); 0 = claim at once"},
     {"webhook-max-lag", "REVOPS_WEBHOOK_MAX_LAG", OPT_INT, OFF(webhook_max_lag), "60",
      "seconds the oldest pending webhook event may wait before /readyz answers degraded"},
     {"webhook-max-backlog", "REVOPS_WEBHOOK_MAX_BACKLOG", OPT_INT, OFF(webhook_max_backlog), "200000",

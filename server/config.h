@@ -40,6 +40,7 @@ typedef struct {
     int key_cache_ms;         /* REVOPS_KEY_CACHE_MS how long a live key is remembered (<= 1000); 0 = off */
     int webhook_appliers;     /* REVOPS_WEBHOOK_APPLIERS threads applying stored webhook events; 0 = none here */
     int webhook_batch;        /* REVOPS_WEBHOOK_BATCH events claimed per applier transaction */
+    int webhook_linger_ms;    /* REVOPS_WEBHOOK_LINGER_MS wait after a store's wakeup before claiming */
     int webhook_max_lag;      /* REVOPS_WEBHOOK_MAX_LAG seconds of oldest pending event before /readyz is degraded */
     int webhook_max_backlog;  /* REVOPS_WEBHOOK_MAX_BACKLOG pending events above which deliveries get 503 */
     int webhook_wait_ms;      /* REVOPS_WEBHOOK_WAIT_MS longest ?wait=applied */

@@ -34,11 +34,12 @@ static struct {
     int n;
     pthread_t threads[MAX_APPLIERS + 1];
     char *url;
-    int stmt_timeout_ms, batch;
+    int stmt_timeout_ms, batch, linger_ms;
     whapply_backlog stats;
 } S = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
-static void wait_ms(int ms, unsigned long seen)
+/* Sleep until a wakeup after seen, a stop, or ms pass; true on a wakeup. */
+static bool wait_ms(int ms, unsigned long seen)
 {
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
@@ -49,7 +50,9 @@ static void wait_ms(int ms, unsigned long seen)
     while (!S.stop && S.wakeups == seen)
         if (pthread_cond_timedwait(&S.cv, &S.mu, &until) != 0)
             break;
+    bool woken = !S.stop && S.wakeups != seen;
     pthread_mutex_unlock(&S.mu);
+    return woken;
 }
 
 static bool stopping(unsigned long *seen)
@@ -155,7 +158,14 @@ static void *applier(void *arg)
          * events deferred behind another applier's: give that one the time to
          * commit. Rerunning after every non-empty batch instead cost one
          * empty claim transaction per acknowledged event at 1 client. */
-        wait_ms(claimed > applied ? 5 : IDLE_MS, seen);
+        /* Woken by a store: wait --webhook-linger-ms before claiming, so that
+         * the stores of that moment are applied in one transaction, not one
+         * each (at 1 client, each acknowledged event was followed by its own
+         * claim and apply, on the cores the next acknowledgement needed). */
+        if (wait_ms(claimed > applied ? 5 : IDLE_MS, seen) && S.linger_ms > 0 && !stopping(NULL)) {
+            struct timespec linger = {S.linger_ms / 1000, (long)(S.linger_ms % 1000) * 1000000L};
+            nanosleep(&linger, NULL);
+        }
     }
     if (db)
         db_close_single(db);
@@ -223,6 +233,7 @@ int whapply_start(const config *cfg)
     S.url = strdup(cfg->database_url);
     S.stmt_timeout_ms = cfg->stmt_timeout_ms;
     S.batch = cfg->webhook_batch > 0 ? cfg->webhook_batch : 500;
+    S.linger_ms = cfg->webhook_linger_ms > 1000 ? 1000 : cfg->webhook_linger_ms > 0 ? cfg->webhook_linger_ms : 0;
     S.stop = false;
     int want = cfg->webhook_appliers > MAX_APPLIERS ? MAX_APPLIERS : cfg->webhook_appliers;
     if (pthread_create(&S.threads[S.n], NULL, reader, NULL) != 0)
