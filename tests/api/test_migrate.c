@@ -571,6 +571,23 @@ START_TEST(changed_sql_file_is_applied_again_once)
 }
 END_TEST
 
+/* A freshly migrated database with autovacuum off for the tables named (so
+ * that they stay never analysed) and workspace ...f00d 'fresh'; drop_db(name)
+ * when done. */
+static PGconn *fresh_db(const char *name, const char *const *no_autovacuum)
+{
+    char url[600], out[16384], sql[200];
+    new_db(name, url, sizeof url);
+    ck_assert_int_eq(run_migrate(url, out, sizeof out), 0);
+    PGconn *pg = connect_url(url);
+    for (size_t i = 0; no_autovacuum[i]; i++) {
+        snprintf(sql, sizeof sql, "ALTER TABLE %s SET (autovacuum_enabled = off)", no_autovacuum[i]);
+        exec_ok(pg, sql);
+    }
+    exec_ok(pg, "INSERT INTO workspaces (id, name) VALUES ('00000000-0000-0000-0000-00000000f00d', 'fresh')");
+    return pg;
+}
+
 /* A new install's first writes have no statistics: the lookups every write
  * and every foreign-key check makes (a deal or lead by its id, as the RI
  * trigger asks for it) must then still take the primary key, not a
@@ -579,13 +596,7 @@ END_TEST
  * database, never analyzed, after rows were written without ANALYZE. */
 START_TEST(id_lookups_use_the_primary_key_before_statistics)
 {
-    char url[600], out[16384];
-    new_db("fresh_plans", url, sizeof url);
-    ck_assert_int_eq(run_migrate(url, out, sizeof out), 0);
-    PGconn *pg = connect_url(url);
-    exec_ok(pg, "ALTER TABLE deals SET (autovacuum_enabled = off)");
-    exec_ok(pg, "ALTER TABLE leads SET (autovacuum_enabled = off)");
-    exec_ok(pg, "INSERT INTO workspaces (id, name) VALUES ('00000000-0000-0000-0000-00000000f00d', 'fresh')");
+    PGconn *pg = fresh_db("fresh_plans", (const char *[]){"deals", "leads", NULL});
     exec_ok(pg, "INSERT INTO deals (workspace_id, external_id, name, stage, owner)"
                 " SELECT '00000000-0000-0000-0000-00000000f00d', 'D' || g, 'deal ' || g, 'opportunity', 'rep' || g"
                 " FROM generate_series(1, 500) g");
@@ -634,12 +645,7 @@ static long rows_read(PGconn *pg)
  * (pg_stat_xact_user_tables), and the answers, each at its event's position. */
 START_TEST(webhook_store_probes_before_statistics)
 {
-    char url[600], out[16384];
-    new_db("fresh_store", url, sizeof url);
-    ck_assert_int_eq(run_migrate(url, out, sizeof out), 0);
-    PGconn *pg = connect_url(url);
-    exec_ok(pg, "ALTER TABLE webhook_events SET (autovacuum_enabled = off)");
-    exec_ok(pg, "INSERT INTO workspaces (id, name) VALUES ('00000000-0000-0000-0000-00000000f00d', 'fresh')");
+    PGconn *pg = fresh_db("fresh_store", (const char *[]){"webhook_events", NULL});
     exec_ok(pg, "INSERT INTO webhook_endpoints (id, workspace_id, source) VALUES"
                 " ('00000000-0000-0000-0000-0000000e0e0e', '00000000-0000-0000-0000-00000000f00d', 'standard')");
     exec_ok(pg, "INSERT INTO webhook_deliveries (id, workspace_id, endpoint_id, headers, body) VALUES"
