@@ -11,12 +11,31 @@
 /* At most this many holidays: ten years of a long public-holiday calendar. */
 #define WORKSPACE_MAX_HOLIDAYS 1000
 
-static void reply_row_json(http_req *rq, int status, PGresult *r)
+/* The workspace document of a row of (workspace_json(w), w.work_hours):
+ * the SQL renders every field but working_hours, which is rendered here from
+ * work_hours' text (core/workweek.c) and put first. The seven windows as SQL
+ * expressions were some 120 nodes that PostgreSQL builds again on every
+ * execution of the prepared statement, and cost GET /v1/workspace a third of
+ * its throughput (docs/benchmarks-notes.md, issue 17). */
+static void reply_workspace(http_req *rq, PGresult *r)
 {
-    if (PQntuples(r) == 0)
+    char wh[WORKWEEK_JSON_MAX];
+    const char *doc = PQntuples(r) ? PQgetvalue(r, 0, 0) : NULL;
+    if (!doc)
         http_fail(rq, ERR_NOT_FOUND, "Not found");
-    else
-        http_reply_json_text(rq, status, PQgetvalue(r, 0, 0));
+    else if (doc[0] != '{' || workweek_render_pg(PQgetvalue(r, 0, 1), wh, sizeof wh) < 0)
+        http_fail(rq, ERR_INTERNAL, "The workspace's working hours could not be rendered");
+    else {
+        size_t wl = strlen(wh), dl = strlen(doc);
+        char *out = malloc(wl + dl + 24);
+        if (!out)
+            http_fail(rq, ERR_INTERNAL, "out of memory");
+        else {
+            int n =
+                snprintf(out, wl + dl + 24, "{\"working_hours\": %s%s%s", wh, strcmp(doc, "{}") ? ", " : "", doc + 1);
+            http_reply_text(rq, 200, "application/json", out, (size_t)n);
+        }
+    }
     PQclear(r);
 }
 
@@ -27,13 +46,14 @@ void h_workspace_get(http_req *rq)
         return;
     app_err err = {0};
     const char *params[] = {rq->auth.workspace_id};
-    PGresult *r = db_query_prepared(db, DB_PREP_WORKSPACE_GET,
-                                    "SELECT workspace_json(w) FROM workspaces w WHERE id = $1", 1, params, &err);
+    PGresult *r =
+        db_query_prepared(db, DB_PREP_WORKSPACE_GET,
+                          "SELECT workspace_json(w), w.work_hours FROM workspaces w WHERE id = $1", 1, params, &err);
     if (!r) {
         http_reply_error(rq, &err);
         return;
     }
-    reply_row_json(rq, 200, r);
+    reply_workspace(rq, r);
 }
 
 /* working_hours in a PATCH: an object of weekday -> {"start": "HH:MM", "end":
@@ -231,7 +251,7 @@ void h_workspace_patch(http_req *rq)
                  " holidays = CASE WHEN $12::date[] IS NULL THEN holidays"
                  "   ELSE ARRAY(SELECT DISTINCT d FROM unnest($12::date[]) AS d ORDER BY d) END,"
                  " updated_at = now()"
-                 " WHERE id = $1 RETURNING workspace_json(w)",
+                 " WHERE id = $1 RETURNING workspace_json(w), w.work_hours",
                  12, params, &err);
     if (!r) {
         if (err.code == ERR_CONFLICT)
@@ -239,7 +259,7 @@ void h_workspace_patch(http_req *rq)
         http_reply_error(rq, &err);
         goto done;
     }
-    reply_row_json(rq, 200, r);
+    reply_workspace(rq, r);
 done:
     free(holbuf);
 }

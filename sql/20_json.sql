@@ -5,34 +5,21 @@
 -- whenever this file changes (docs/migrations.md). Change a rule here, never in a
 -- migration. "history:" names the migrations that defined earlier versions.
 
--- A workspace's work_hours (migration 0061) as the API writes them:
--- {"monday": {"start": "09:00", "end": "17:00"}, ..., "sunday": null}.
--- One day's window as {start, end} ("24:00" for the next midnight), null for
--- a day off. Both are plain expressions, STABLE as to_char is, so the planner
--- inlines them into workspace_json (an aggregate over the seven days could
--- not be: with GET /v1/workspace's prepared statement, 4.2k calls/s as the
--- aggregate, 10.8k inlined; same documents).
-CREATE OR REPLACE FUNCTION working_window_json(r int4range) RETURNS jsonb
-    LANGUAGE sql STABLE
-    AS $$ SELECT CASE WHEN isempty(r) THEN 'null'::jsonb ELSE jsonb_build_object(
-              'start', to_char(make_interval(mins => lower(r)), 'HH24:MI'),
-              'end', CASE WHEN upper(r) = 1440 THEN '24:00' ELSE to_char(make_interval(mins => upper(r)), 'HH24:MI') END)
-              END $$;
-
-CREATE OR REPLACE FUNCTION working_hours_json(h int4range[]) RETURNS jsonb
-    LANGUAGE sql STABLE
-    AS $$ SELECT jsonb_build_object('monday', working_window_json(h[1]), 'tuesday', working_window_json(h[2]),
-                                    'wednesday', working_window_json(h[3]), 'thursday', working_window_json(h[4]),
-                                    'friday', working_window_json(h[5]), 'saturday', working_window_json(h[6]),
-                                    'sunday', working_window_json(h[7])) $$;
+-- A workspace's working_hours is rendered by the server from work_hours
+-- (core/workweek.c workweek_render_pg): as SQL, the seven windows were some
+-- 120 expression nodes that PostgreSQL builds again on every execution, a
+-- third of GET /v1/workspace's throughput (issue 17).
+DROP FUNCTION IF EXISTS working_hours_json(int4range[]);
+DROP FUNCTION IF EXISTS working_window_json(int4range);
 
 -- history: 0001_foundation, 0005_snapshots
+-- Every field but working_hours (above): select w.work_hours with it.
 CREATE OR REPLACE FUNCTION workspace_json(w workspaces) RETURNS jsonb
     LANGUAGE sql STABLE
     AS $$ SELECT jsonb_build_object(
         'id', w.id, 'name', w.name, 'currency', w.currency,
         'fiscal_year_start_month', w.fiscal_year_start_month, 'timezone', w.timezone,
-        'working_hours', working_hours_json(w.work_hours), 'holidays', to_jsonb(w.holidays),
+        'holidays', to_jsonb(w.holidays),
         'snapshot_schedule', w.snapshot_schedule, 'snapshot_hour', w.snapshot_hour,
         'snapshot_keep_daily_days', w.snapshot_keep_daily_days,
         'snapshot_keep_weekly_days', w.snapshot_keep_weekly_days,

@@ -37,10 +37,9 @@ static const char *const changed_since_move[] = {
     "rep_json",              /* issue 20: fully_loaded_cost */
     "account_json",          /* issue 20: last_price_increase */
     "webhook_apply_ops_raw", /* issue 19: HubSpot contact events' ops go to lead_webhook_ops */
-    "workspace_json",        /* issue 19: working_hours, holidays (migration 0061) */
+    "workspace_json",        /* issue 19: holidays (migration 0061); working_hours in the server (issue 17) */
     "deal_value_json",       /* issue 17: STABLE as its body (to_jsonb) is, so it is inlined */
     "rfc3339",               /* issue 17: STABLE as to_char is, so it is inlined */
-    "working_hours_json",    /* issue 17: per-day expressions (working_window_json), inlined */
     "deal_apply_set",        /* issue 17: the rounds split in one pass, round and delete as columns */
     "deal_apply_round",      /* issue 17: old/new values per patch key (deal_col_json), generic plan */
     "webhook_apply_events",  /* issue 17: probes per event, deal and held event; event ids by position */
