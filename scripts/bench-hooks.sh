@@ -7,7 +7,8 @@
 #      Standard Webhooks single events to a sync endpoint (applied before the 200) and single
 #      events to an async one (stored before the 200, applied afterwards);
 #   2. key path: authenticated GET /v1/workspace with the in-process key cache and without it
-#      (a second revopsd, --key-cache-ms 0) against pgbench -S at the same concurrency;
+#      (a second revopsd, --key-cache-ms 0) against pgbench -S at the same concurrency, at
+#      revopsd's default --threads 4 (BENCH_KEY_THREADS) and at BENCH_THREADS;
 #   3. apply: a backlog stored by an instance without appliers, drained by one with them
 #      (events/s), then HubSpot deliveries offered at a fixed 2,000 events/s while the appliers
 #      keep up: lag = the commit that applied an event (track_commit_timestamp) minus its
@@ -16,11 +17,11 @@
 # Run alone: BUILD=build RESULTS=/tmp/r.tsv nice scripts/bench-hooks.sh (after make bench's build).
 # Environment: as scripts/bench.sh (BENCH_SECONDS, BENCH_RUNS, BENCH_CONNECTIONS, BENCH_THREADS,
 # BENCH_HOOK_SECONDS, BENCH_HOOK_CONCURRENCY), and BENCH_APPLY_RATE (events/s offered, 2000),
-# BENCH_APPLY_SECONDS (length of the lag run, 10).
+# BENCH_APPLY_SECONDS (length of the lag run, 10), BENCH_KEY_THREADS (4).
 # The ingest instance runs with --threads = the highest hook concurrency (at least
 # BENCH_THREADS): as many HTTP threads and pooled database connections as pgbench has
 # clients, so that concurrent commits can share a WAL flush (group commit) on both sides.
-# The key path and the apply runs keep BENCH_THREADS.
+# The apply runs keep BENCH_THREADS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${BENCH_SECONDS:-10}
@@ -145,40 +146,53 @@ echo >>"$tmp/ingest.md"
 echo "Async single events acknowledged: $acked; applied afterwards: $applied. revopsd: --threads $hookthreads (as many HTTP threads and pooled database connections), default appliers (2, batches of 500, asynchronous commits)." >>"$tmp/ingest.md"
 
 # ---- 2. key path -----------------------------------------------------------------
+# revopsd as it ships (--threads 4: four HTTP threads, four pooled database
+# connections; BENCH_KEY_THREADS) against pgbench -S's $conns connections: the
+# goal's figure. At BENCH_THREADS too, for reference.
+keythreads=${BENCH_KEY_THREADS:-4}
 stop "$main_pid"
-serve "$p_main" # --threads $threads, as the earlier figures of this section
+srv_threads=$keythreads serve "$p_main"
 main_pid=$srv_pid
 say "key path: GET /v1/workspace with and without the key cache vs pgbench -S, $conns connections, $runs x ${secs} s"
 pgbench -i -q -s 1 "$url" >/dev/null 2>&1
 p_nocache=$(free_port)
-serve "$p_nocache" --key-cache-ms 0 --webhook-appliers 0
+srv_threads=$keythreads serve "$p_nocache" --key-cache-ms 0 --webhook-appliers 0
 nocache_pid=$srv_pid
+p_few=$(free_port)
+serve "$p_few" --webhook-appliers 0
+few_pid=$srv_pid
 wrk_rps() { wrk -t2 -c"$conns" -d"${secs}s" "$1" -H "$hauth" 2>&1 | awk '/Requests\/sec/ {printf "%.0f\n", $2}'; }
-: >"$tmp/ws_cache"; : >"$tmp/ws_nocache"; : >"$tmp/pgs"
+: >"$tmp/ws_cache"; : >"$tmp/ws_nocache"; : >"$tmp/ws_few"; : >"$tmp/pgs"
 for _ in $(seq 1 "$runs"); do
     wrk_rps "$base/v1/workspace" >>"$tmp/ws_cache"
     wrk_rps "http://127.0.0.1:$p_nocache/v1/workspace" >>"$tmp/ws_nocache"
+    wrk_rps "http://127.0.0.1:$p_few/v1/workspace" >>"$tmp/ws_few"
     pgbench -n -S -c "$conns" -j 2 -T "$secs" "$url" 2>/dev/null | awk '/^tps = / {printf "%.0f\n", $3}' >>"$tmp/pgs"
 done
+stop "$few_pid"
 stop "$nocache_pid"
 # per run: each figure over the pgbench -S run of the same round
-paste -d' ' "$tmp/ws_cache" "$tmp/ws_nocache" "$tmp/pgs" >"$tmp/ws_rounds"
+paste -d' ' "$tmp/ws_cache" "$tmp/ws_nocache" "$tmp/pgs" "$tmp/ws_few" >"$tmp/ws_rounds"
 read -r wc_med wc_min wc_max < <(stat_col 1 <"$tmp/ws_cache")
 read -r wn_med wn_min wn_max < <(stat_col 1 <"$tmp/ws_nocache")
 read -r ps_med ps_min ps_max < <(stat_col 1 <"$tmp/pgs")
 read -r rc_med rc_min rc_max < <(awk '{printf "%.2f\n", ($3 > 0 ? $1 / $3 : 0)}' "$tmp/ws_rounds" | stat_col 1)
 read -r rn_med rn_min rn_max < <(awk '{printf "%.2f\n", ($3 > 0 ? $2 / $3 : 0)}' "$tmp/ws_rounds" | stat_col 1)
+read -r wf_med wf_min wf_max < <(stat_col 1 <"$tmp/ws_few")
+read -r rf_med rf_min rf_max < <(awk '{printf "%.2f\n", ($3 > 0 ? $4 / $3 : 0)}' "$tmp/ws_rounds" | stat_col 1)
 speedup=$(awk '{printf "%.2f\n", ($2 > 0 ? $1 / $2 : 0)}' "$tmp/ws_rounds" | stat_col 1 | cut -d' ' -f1)
 {
     echo "| target ($conns connections) | requests or transactions/s median (min-max) | vs pgbench -S, per round: median (min-max) |"
     echo "|---|---|---|"
     echo "| pgbench -S (select-only, -j 2) | $ps_med ($ps_min-$ps_max) | - |"
-    echo "| GET /v1/workspace, key cache on (1 s) | $wc_med ($wc_min-$wc_max) | $(pct "$rc_med") ($(pct "$rc_min")-$(pct "$rc_max")) |"
-    echo "| GET /v1/workspace, --key-cache-ms 0 (a key lookup per request) | $wn_med ($wn_min-$wn_max) | $(pct "$rn_med") ($(pct "$rn_min")-$(pct "$rn_max")) |"
+    echo "| GET /v1/workspace, key cache on (1 s), --threads $keythreads | $wc_med ($wc_min-$wc_max) | $(pct "$rc_med") ($(pct "$rc_min")-$(pct "$rc_max")) |"
+    echo "| GET /v1/workspace, --key-cache-ms 0 (a key lookup per request), --threads $keythreads | $wn_med ($wn_min-$wn_max) | $(pct "$rn_med") ($(pct "$rn_min")-$(pct "$rn_max")) |"
+    echo "| GET /v1/workspace, key cache on, --threads $threads | $wf_med ($wf_min-$wf_max) | $(pct "$rf_med") ($(pct "$rf_min")-$(pct "$rf_max")) |"
     echo
     echo "The key cache is worth ${speedup}x on GET /v1/workspace (median over rounds)."
 } >"$tmp/keys.md"
-result workspace.vs_pgbench_select "$rc_med" ">=" 0.5 "x pgbench -S" "GET /v1/workspace (key cache on) vs pgbench -S, $conns connections"
+result workspace.vs_pgbench_select "$rc_med" ">=" 0.5 "x pgbench -S" "GET /v1/workspace (key cache on, --threads $keythreads as shipped) vs pgbench -S, $conns connections"
+result workspace.threads${threads}_vs_pgbench_select "$rf_med" info - "x pgbench -S" "the same with --threads $threads"
 result workspace.nocache_vs_pgbench_select "$rn_med" info - "x pgbench -S" "GET /v1/workspace with --key-cache-ms 0 vs pgbench -S"
 result workspace.key_cache_speedup "$speedup" info - "x" "GET /v1/workspace with the key cache over without it"
 
