@@ -452,8 +452,9 @@ out=docs/benchmarks.md
     echo "every event new) against pgbench inserting one row per transaction into a table shaped like"
     echo "webhook_events; a sync endpoint applies before its 200, an async one stores before its 200 and"
     echo "applies afterwards. Key path: GET /v1/workspace with and without the in-process key cache against"
-    echo "pgbench -S, at revopsd's default --threads 4 (the goal's figure) and at --threads $threads. Apply: a stored backlog drained, and the lag at a fixed offered rate (commit that"
-    echo "applied an event minus its storing, from track_commit_timestamp)."
+    echo "pgbench -S, at revopsd's default --threads 4 (the goal's figure) and at --threads $threads. Apply: a"
+    echo "stored backlog drained, and the lag at a fixed offered rate (commit that applied an event minus"
+    echo "its storing, from track_commit_timestamp)."
     echo
     cat "$tmp/hooks.md"
     echo

@@ -26,13 +26,12 @@ static void reply_workspace(http_req *rq, PGresult *r)
     else if (doc[0] != '{' || workweek_render_pg(PQgetvalue(r, 0, 1), wh, sizeof wh) < 0)
         http_fail(rq, ERR_INTERNAL, "The workspace's working hours could not be rendered");
     else {
-        size_t wl = strlen(wh), dl = strlen(doc);
-        char *out = malloc(wl + dl + 24);
+        size_t cap = strlen(wh) + strlen(doc) + 24;
+        char *out = malloc(cap);
         if (!out)
             http_fail(rq, ERR_INTERNAL, "out of memory");
         else {
-            int n =
-                snprintf(out, wl + dl + 24, "{\"working_hours\": %s%s%s", wh, strcmp(doc, "{}") ? ", " : "", doc + 1);
+            int n = snprintf(out, cap, "{\"working_hours\": %s%s%s", wh, strcmp(doc, "{}") ? ", " : "", doc + 1);
             http_reply_text(rq, 200, "application/json", out, (size_t)n);
         }
     }
