@@ -34,10 +34,12 @@ CREATE OR REPLACE FUNCTION api_key_json(k api_keys) RETURNS jsonb
         'revoked_at', rfc3339(k.revoked_at)) $$;
 
 -- history: 0002_crm
+-- PL/pgSQL: as SQL its FROM kept it from being inlined and it was planned
+-- again for every statement (a single GET /v1/reps/{id} paid that).
 CREATE OR REPLACE FUNCTION quotas_json(q jsonb) RETURNS jsonb
-    LANGUAGE sql IMMUTABLE
-    AS $$ SELECT COALESCE(jsonb_object_agg(key, money_json(value::text::bigint)), '{}')
-          FROM jsonb_each(q) $$;
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$ BEGIN RETURN (SELECT COALESCE(jsonb_object_agg(key, money_json(value::text::bigint)), '{}')
+                        FROM jsonb_each(q)); END $$;
 
 -- history: 0002_crm
 CREATE OR REPLACE FUNCTION rep_json(r reps) RETURNS jsonb

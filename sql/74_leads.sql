@@ -124,6 +124,14 @@ CREATE OR REPLACE FUNCTION lead_linked_deals(ws uuid, ids jsonb) RETURNS SETOF d
           WHERE d.workspace_id = ws AND d.deleted_at IS NULL
             AND d.external_id IN (SELECT jsonb_array_elements_text(ids)) $$;
 
+-- When each field last changed, by the API's field names. PL/pgSQL so that
+-- lead_json stays one expression PostgreSQL inlines (a subquery in it would
+-- make it a function planned again for every statement that calls it).
+CREATE OR REPLACE FUNCTION lead_field_updated_json(f jsonb) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $$ BEGIN RETURN (SELECT COALESCE(jsonb_object_agg(lead_field_name(k), rfc3339(v::text::timestamptz)), '{}')
+                        FROM jsonb_each_text(f) AS e(k, v)); END $$;
+
 CREATE OR REPLACE FUNCTION lead_json(l leads) RETURNS jsonb
     LANGUAGE sql STABLE
     AS $$ SELECT jsonb_build_object(
@@ -133,13 +141,14 @@ CREATE OR REPLACE FUNCTION lead_json(l leads) RETURNS jsonb
         'latest_source', l.latest_source, 'owner', l.owner, 'account', l.account,
         'lifecycle_stage', l.lifecycle_stage, 'rejection_reason', l.rejection_reason, 'deals', l.deals,
         'custom', l.custom, 'created_at', rfc3339(l.created_at), 'stage_entered_at', rfc3339(l.stage_entered_at),
-        'field_updated_at', (SELECT COALESCE(jsonb_object_agg(lead_field_name(k), rfc3339(v::text::timestamptz)), '{}')
-                             FROM jsonb_each_text(l.field_changed_at) AS f(k, v)),
+        'field_updated_at', lead_field_updated_json(l.field_changed_at),
         'updated_at', rfc3339(l.updated_at), 'deleted_at', rfc3339(l.deleted_at)) $$;
 
+-- PL/pgSQL keeps its plans for the session; as SQL its subqueries were
+-- planned again for every GET /v1/leads/{id}.
 CREATE OR REPLACE FUNCTION lead_detail_json(l leads) RETURNS jsonb
-    LANGUAGE sql STABLE
-    AS $$ SELECT lead_json(l) || jsonb_build_object(
+    LANGUAGE plpgsql STABLE
+    AS $$ BEGIN RETURN lead_json(l) || jsonb_build_object(
         'stage_history', (SELECT COALESCE(jsonb_agg(jsonb_build_object(
                               'stage', h.stage, 'entered_at', rfc3339(h.entered_at), 'origin', h.origin)
                               ORDER BY h.id), '[]')
@@ -154,7 +163,7 @@ CREATE OR REPLACE FUNCTION lead_detail_json(l leads) RETURNS jsonb
                              'model', jsonb_build_object('id', r.model_id, 'version', r.model_version),
                              'scored_at', rfc3339(r.scored_at))
                          FROM lead_scores s JOIN lead_score_runs r ON r.workspace_id = s.workspace_id
-                         WHERE s.workspace_id = l.workspace_id AND s.lead_id = l.external_id)) $$;
+                         WHERE s.workspace_id = l.workspace_id AND s.lead_id = l.external_id)); END $$;
 
 CREATE OR REPLACE FUNCTION activity_json(a activities) RETURNS jsonb
     LANGUAGE sql STABLE
