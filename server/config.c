@@ -66,7 +66,8 @@ static const option_row options[] = {
     {"public-url", "REVOPS_PUBLIC_URL", OPT_STR, OFF(public_url), "",
      "public base URL (scheme://host) used for webhook signatures"},
     {"shutdown-grace", "REVOPS_SHUTDOWN_GRACE", OPT_INT, OFF(shutdown_grace), "5",
-     "seconds to let in-flight requests finish on SIGTERM"},
+     "seconds to let in-flight requests finish on SIGTERM; past them what they wait on in the database is "
+     "cancelled and they are answered 503 with Retry-After"},
     {"access-log", "REVOPS_ACCESS_LOG", OPT_BOOL, OFF(access_log), "1",
      "1 to write one JSON line per request to stderr, 0 not to"},
     {"access-log-flush-ms", "REVOPS_ACCESS_LOG_FLUSH_MS", OPT_INT, OFF(access_log_flush_ms), "100",

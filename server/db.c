@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -15,7 +17,10 @@ struct db_conn {
     PGconn *pg;
     bool busy;
     bool in_tx;
-    bool timed_out;  /* the last call passed its deadline (the connection was dropped) */
+    bool timed_out;   /* the last call passed its deadline (the connection was dropped) */
+    bool for_request; /* db_conn_for_request: db_pool_interrupt ends its calls */
+    bool interrupted; /* the last call was ended by db_pool_interrupt */
+    struct db_pool *pool;
     int deadline_ms; /* for each call on this connection: connect, or one statement */
     int pool_deadline_ms;
     unsigned prepared; /* bit id: db_query_prepared's statement id is prepared on pg */
@@ -28,6 +33,8 @@ struct db_pool {
     int size;
     int in_use;
     int deadline_ms;
+    int interrupting; /* db_pool_interrupt was called */
+    int interrupt_fd; /* an eventfd, readable from then on: it wakes every request's wait */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     db_conn *conns;
@@ -93,19 +100,32 @@ static double mono_ms(void)
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
-/* Wait until the connection's socket is ready for events or the absolute
- * deadline end (mono_ms) passes; false on the deadline or a poll error. */
-static bool wait_socket(PGconn *pg, short events, double end)
+/* Is the call of a request's connection to end now (db_pool_interrupt)?
+ * Then c->interrupted is set. */
+static bool interrupt_gate(db_conn *c)
 {
-    int fd = PQsocket(pg);
+    if (c->for_request && __atomic_load_n(&c->pool->interrupting, __ATOMIC_SEQ_CST))
+        c->interrupted = true;
+    return c->interrupted;
+}
+
+/* Wait until the connection's socket is ready for events or the absolute
+ * deadline end (mono_ms) passes; false on the deadline, a poll error or, on
+ * a request's connection, db_pool_interrupt (c->interrupted set). */
+static bool wait_socket(db_conn *c, short events, double end)
+{
+    int fd = PQsocket(c->pg);
     if (fd < 0)
         return false;
     for (;;) {
         double left = end - mono_ms();
         if (left <= 0)
             return false;
-        struct pollfd pfd = {.fd = fd, .events = events};
-        int n = poll(&pfd, 1, (int)(left + 1));
+        struct pollfd pfd[2] = {{.fd = fd, .events = events}, {.fd = c->for_request ? c->pool->interrupt_fd : -1}};
+        pfd[1].events = POLLIN;
+        int n = poll(pfd, c->for_request ? 2 : 1, (int)(left + 1));
+        if (n > 0 && interrupt_gate(c))
+            return false;
         if (n > 0)
             return true;
         if (n < 0 && errno != EINTR)
@@ -131,10 +151,11 @@ static void *cancel_run(void *arg)
     return NULL;
 }
 
-/* Past the deadline: cancel the statement (best effort), drop the
- * connection. A transaction in progress is lost with it (rolled back by the
- * server); in_tx stays set so no later statement of the same request runs
- * outside it on a fresh connection. */
+/* Past the deadline, or interrupted: cancel the statement (best effort),
+ * drop the connection. A transaction in progress is lost with it (rolled
+ * back by the server); in_tx stays set so no later statement of the same
+ * request runs outside it on a fresh connection. An interrupt says nothing
+ * about the database, so it does not trip the breaker. */
 static void conn_abandon(db_conn *c)
 {
     PGcancel *cn = PQgetCancel(c->pg);
@@ -155,6 +176,8 @@ static void conn_abandon(db_conn *c)
     }
     PQfinish(c->pg);
     c->pg = NULL;
+    if (c->interrupted)
+        return;
     c->timed_out = true;
     hung_trip(c->deadline_ms);
     log_warn_limited("db", "no answer within the %d ms deadline: statement cancelled, connection dropped",
@@ -196,8 +219,8 @@ static bool conn_open(db_conn *c)
         "tcp_user_timeout", NULL};
     const char *vals[] = {c->url, c->options, "revopsd", "5", "2", "2", user_timeout, NULL};
     bool trial;
-    if (!hung_gate(&trial))
-        return false; /* the database is hung: its trial is running */
+    if (interrupt_gate(c) || !hung_gate(&trial))
+        return false; /* shutting down, or the database is hung: its trial is running */
     double end = mono_ms() + (c->deadline_ms < DB_CONNECT_MAX_MS ? c->deadline_ms : DB_CONNECT_MAX_MS);
     c->pg = PQconnectStartParams(keys, vals, 1);
     c->prepared = 0; /* a new session has none of our prepared statements */
@@ -205,8 +228,8 @@ static bool conn_open(db_conn *c)
     for (PostgresPollingStatusType st = PGRES_POLLING_WRITING; ok;) {
         if (st == PGRES_POLLING_OK)
             break;
-        if (st == PGRES_POLLING_FAILED || !wait_socket(c->pg, st == PGRES_POLLING_READING ? POLLIN : POLLOUT, end)) {
-            waited_out = st != PGRES_POLLING_FAILED;
+        if (st == PGRES_POLLING_FAILED || !wait_socket(c, st == PGRES_POLLING_READING ? POLLIN : POLLOUT, end)) {
+            waited_out = st != PGRES_POLLING_FAILED && !c->interrupted;
             ok = false;
             break;
         }
@@ -244,6 +267,8 @@ static PGresult *exec_wait(db_conn *c, exec_what w, int nparams, const char *con
 static PGresult *exec_deadline(db_conn *c, exec_what w, int nparams, const char *const *params)
 {
     bool trial;
+    if (interrupt_gate(c))
+        return NULL;
     if (!hung_gate(&trial)) {
         c->timed_out = true;
         return NULL;
@@ -266,7 +291,7 @@ static bool exec_send(db_conn *c, exec_what w, int nparams, const char *const *p
     for (int f; (f = PQflush(c->pg)) != 0;) {
         if (f < 0)
             return false;
-        if (!wait_socket(c->pg, POLLOUT | POLLIN, end)) {
+        if (!wait_socket(c, POLLOUT | POLLIN, end)) {
             conn_abandon(c);
             return false;
         }
@@ -283,7 +308,7 @@ static PGresult *exec_collect(db_conn *c, double end)
     PGresult *keep = NULL;
     for (;;) {
         while (PQisBusy(c->pg)) {
-            if (!wait_socket(c->pg, POLLIN, end)) {
+            if (!wait_socket(c, POLLIN, end)) {
                 PQclear(keep);
                 conn_abandon(c);
                 return NULL;
@@ -351,14 +376,19 @@ db_pool *db_pool_create(const char *url, int size, int stmt_timeout_ms)
     p->size = size < 1 ? 1 : size;
     p->deadline_ms = DB_DEFAULT_DEADLINE_MS;
     p->conns = calloc((size_t)p->size, sizeof *p->conns);
-    if (!p->url || !p->conns) {
+    p->interrupt_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (!p->url || !p->conns || p->interrupt_fd < 0) {
+        if (p->interrupt_fd >= 0)
+            close(p->interrupt_fd);
         free(p->url);
         free(p->conns);
         free(p);
         return NULL;
     }
-    for (int i = 0; i < p->size; i++)
+    for (int i = 0; i < p->size; i++) {
         conn_init(&p->conns[i], p->url, stmt_timeout_ms);
+        p->conns[i].pool = p;
+    }
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     return p;
@@ -373,6 +403,7 @@ void db_pool_destroy(db_pool *p)
             PQfinish(p->conns[i].pg);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
+    close(p->interrupt_fd);
     free(p->conns);
     free(p->url);
     free(p);
@@ -433,18 +464,32 @@ void db_release(db_pool *p, db_conn *c)
 {
     if (!c)
         return;
-    if (c->in_tx) { /* a handler left a transaction open (or lost it): never reuse it */
+    /* a handler left a transaction open (or lost it), or an interrupt ended
+     * a call (its ROLLBACK too, and a cancel may still be on its way): never
+     * reuse it */
+    if (c->in_tx || c->interrupted) {
         if (c->pg)
             PQfinish(c->pg);
         c->pg = NULL;
         c->in_tx = false;
     }
     c->deadline_ms = c->pool_deadline_ms; /* db_acquire_within's deadline lasts one borrowing */
+    c->for_request = c->interrupted = false;
     pthread_mutex_lock(&p->mu);
     c->busy = false;
     p->in_use--;
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
+}
+
+void db_conn_for_request(db_conn *c) { c->for_request = true; }
+
+void db_pool_interrupt(db_pool *p)
+{
+    __atomic_store_n(&p->interrupting, 1, __ATOMIC_SEQ_CST);
+    uint64_t one = 1;
+    if (write(p->interrupt_fd, &one, sizeof one) != (ssize_t)sizeof one)
+        log_warn("db", "interrupt: eventfd write failed; requests end at their next call");
 }
 
 int db_pool_in_use(db_pool *p)
@@ -467,7 +512,9 @@ static void map_error(db_conn *c, const PGresult *r, app_err *err)
 {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    if (c->timed_out) {
+    if (c->interrupted) {
+        app_err_set(err, ERR_OVERLOADED, "This instance is shutting down; retry on another");
+    } else if (c->timed_out) {
         app_err_set(err, ERR_DB_UNAVAILABLE, "The database did not answer within %d ms; retry shortly", c->deadline_ms);
     } else if (!r && c->pg && PQstatus(c->pg) == CONNECTION_OK) {
         /* libpq refused to send the statement (it never reached the server):
@@ -492,6 +539,18 @@ static void map_error(db_conn *c, const PGresult *r, app_err *err)
     }
 }
 
+/* conn_open, with the error of its failure. */
+static bool conn_ready(db_conn *c, app_err *err)
+{
+    if (conn_open(c))
+        return true;
+    if (c->interrupted)
+        map_error(c, NULL, err);
+    else
+        app_err_set(err, ERR_DB_UNAVAILABLE, "The database cannot be reached; retry shortly");
+    return false;
+}
+
 /* One statement, as sql with parameters or (name) through the statement
  * prepared under that name (prepared first when bit is not in c->prepared).
  * Outside a transaction a broken connection is reopened and the call
@@ -501,10 +560,8 @@ static PGresult *query_retry(db_conn *c, const char *sql, const char *name, unsi
                              const char *const *params, app_err *err)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
-        if (!c->in_tx && !conn_open(c)) {
-            app_err_set(err, ERR_DB_UNAVAILABLE, "The database cannot be reached; retry shortly");
+        if (!c->in_tx && !conn_ready(c, err))
             return NULL;
-        }
         if (!c->pg) {
             app_err_set(err, ERR_DB_UNAVAILABLE, "The database connection was lost; retry shortly");
             return NULL;
@@ -553,7 +610,7 @@ PGresult *db_query_prepared(db_conn *c, int id, const char *sql, int nparams, co
 static bool fetch_send(db_conn *c, exec_what w, bool *trial, double *end)
 {
     c->timed_out = false;
-    if (!c->pg)
+    if (!c->pg || interrupt_gate(c))
         return false;
     if (!hung_gate(trial)) {
         c->timed_out = true;
@@ -644,10 +701,8 @@ int db_begin(db_conn *c, app_err *err)
         app_err_set(err, ERR_INTERNAL, "a transaction is already open");
         return -1;
     }
-    if (!conn_open(c)) {
-        app_err_set(err, ERR_DB_UNAVAILABLE, "The database cannot be reached; retry shortly");
+    if (!conn_ready(c, err))
         return -1;
-    }
     if (raw_exec(c, "BEGIN", err, NULL) != 0)
         return -1;
     c->in_tx = true;
@@ -688,10 +743,8 @@ int db_transaction(db_conn *c, db_tx_fn fn, void *ctx, app_err *err)
         return rc;
     }
     for (int attempt = 0; attempt < 3; attempt++) {
-        if (!conn_open(c)) {
-            app_err_set(err, ERR_DB_UNAVAILABLE, "The database cannot be reached; retry shortly");
+        if (!conn_ready(c, err))
             return -1;
-        }
         if (raw_exec(c, "BEGIN", err, NULL) != 0)
             return -1;
         c->in_tx = true;

@@ -33,6 +33,15 @@ db_conn *db_acquire(db_pool *p, app_err *err) __attribute__((warn_unused_result)
  * call until db_release (0: the pool's); /readyz answers within its own. */
 db_conn *db_acquire_within(db_pool *p, int deadline_ms, app_err *err) __attribute__((warn_unused_result));
 void db_release(db_pool *p, db_conn *c);
+/* The connection serves an HTTP request until db_release: db_pool_interrupt
+ * ends its calls. */
+void db_conn_for_request(db_conn *c);
+/* Shutdown past its grace: the statement each request's connection is
+ * waiting on is cancelled (the connection dropped) and every later call of a
+ * request fails at once, all with ERR_OVERLOADED ("shutting down"). The
+ * scheduler's and the appliers' connections are not touched. Safe from any
+ * thread; for good. */
+void db_pool_interrupt(db_pool *p);
 int db_pool_in_use(db_pool *p);
 int db_pool_size(db_pool *p);
 

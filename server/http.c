@@ -174,7 +174,9 @@ db_conn *http_db(http_req *rq)
         return rq->db;
     app_err err = {0};
     rq->db = db_acquire(rq->srv->pool, &err);
-    if (!rq->db)
+    if (rq->db)
+        db_conn_for_request(rq->db);
+    else
         http_reply_error(rq, &err);
     return rq->db;
 }
@@ -2189,7 +2191,10 @@ int http_server_port(const http_server *s) { return s->port; }
  * or until no request has been in flight for HTTP_STOP_QUIET_MS (what is left
  * then are idle keep-alive connections, closed by MHD_stop_daemon; the quiet
  * period covers a request whose bytes have arrived but that MHD has not read
- * yet), or until the grace period ends. */
+ * yet), or until the grace period ends. Past the grace, what requests still
+ * wait on in the database is cancelled and they are answered 503 (retry
+ * elsewhere): without that a backtest behind a lock held the exit for as long
+ * as the lock, and a supervisor's SIGKILL then dropped it unanswered. */
 #define HTTP_STOP_QUIET_MS 250.0
 void http_server_stop(http_server *s, int grace_s)
 {
@@ -2215,6 +2220,11 @@ void http_server_stop(http_server *s, int grace_s)
             break;
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
+    }
+    int left = __atomic_load_n(&s->in_flight, __ATOMIC_SEQ_CST);
+    if (left > 0) {
+        log_info("serve", "grace period over: cancelling the database work of %d request(s) in flight", left);
+        db_pool_interrupt(s->pool);
     }
     /* libmicrohttpd panics when stopped with a connection suspended: every
      * queued job is answered 503, the running ones finish, and each is
