@@ -45,9 +45,9 @@ static const char *const changed_since_move[] = {
     "webhook_apply_events",  /* issue 17: probes per event, deal and held event; event ids by position */
     "webhook_apply_batch",   /* issue 17: the claim in webhook_claim (index order without statistics) */
     "deal_delete",           /* issue 17: event time (stale), by_user, text result (0078 drops the old one) */
-    "deal_json",             /* issue 17: PL/pgSQL, so its plan is kept (a SQL function with subqueries is
-                                re-planned per statement) */
-    "deal_detail_json",      /* issue 17: the same */
+    "deal_json",             /* issue 17: one expression, inlined; its subqueries in PL/pgSQL helpers, whose
+                                plans are kept (a SQL function with subqueries is re-planned per statement) */
+    "deal_detail_json",      /* issue 17: PL/pgSQL, so its plans are kept */
     "account_detail_json",   /* issue 17: the same */
     "quotas_json",           /* issue 17: the same (its FROM kept it from being inlined) */
     NULL,
