@@ -240,7 +240,8 @@ static bool conn_open(db_conn *c)
     hung_done(trial, ok && PQstatus(c->pg) == CONNECTION_OK);
     if (!ok || PQstatus(c->pg) != CONNECTION_OK) {
         const char *why = c->pg && PQstatus(c->pg) == CONNECTION_BAD ? PQerrorMessage(c->pg) : "timed out";
-        log_warn_limited("db", "connect failed: %s", why);
+        if (!c->interrupted) /* a shutdown's interrupt is not a failure of the database */
+            log_warn_limited("db", "connect failed: %s", why);
         PQfinish(c->pg);
         c->pg = NULL;
         return false;
