@@ -1018,10 +1018,16 @@ START_TEST(coverage_below_raised_once_per_crossing)
 END_TEST
 
 /* hygiene_red checks at most every every_minutes: the test makes its rules
- * due now by moving their last check two hours back. */
+ * due now by moving their last check two hours back. The rows are locked in
+ * id order, as alert_evaluate locks them: a pass after a write runs in the
+ * background, and a plain UPDATE that locked them in scan order deadlocked
+ * with it once in CI. */
 static void hygiene_due(PGconn *pg, const api_ws *ws)
 {
-    pg_ok(pg, "UPDATE alert_rules SET checked_at = now() - interval '2 hours' WHERE workspace_id = $1", ws->id);
+    pg_ok(pg,
+          "UPDATE alert_rules SET checked_at = now() - interval '2 hours' WHERE id IN (SELECT id FROM alert_rules"
+          " WHERE workspace_id = $1 ORDER BY id FOR UPDATE)",
+          ws->id);
 }
 
 /* A data hygiene rule of GET /v1/hygiene turning red raises once per
